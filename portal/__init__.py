@@ -1,0 +1,118 @@
+"""The portal: a customer-feedback site with a public "You said, we did" board."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal.config import CONFIGS, database_url, instance_secret_key
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def _resource_dir(name: str) -> str:
+    """Find templates/, static/ or migrations/: beside the package in a checkout, inside it
+    when installed from a wheel."""
+    inside = PACKAGE_DIR / name
+    return str(inside if inside.is_dir() else PACKAGE_DIR.parent / name)
+
+
+def create_app(config_name: str | None = None, overrides: dict[str, Any] | None = None) -> Flask:
+    """Build the application: configuration, extensions, blueprints, error handlers and CLI."""
+    config_name = config_name or os.environ.get("PORTAL_ENV", "development")
+    app = Flask(
+        __name__,
+        instance_path=os.environ.get("PORTAL_INSTANCE_PATH") or None,
+        instance_relative_config=True,
+        template_folder=_resource_dir("templates"),
+        static_folder=_resource_dir("static"),
+    )
+    app.config.from_object(CONFIGS[config_name])
+    if overrides:
+        app.config.update(overrides)
+    _resolve_secrets_and_database(app, config_name)
+
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_request_hooks(app)
+    register_template_helpers(app)
+    register_cli(app)
+    return app
+
+
+def _resolve_secrets_and_database(app: Flask, config_name: str) -> None:
+    instance_dir = Path(app.instance_path)
+    if not app.config.get("SECRET_KEY"):
+        if config_name == "production":
+            raise RuntimeError(
+                "SECRET_KEY must be set in the environment in production; "
+                "every app process must share the same key."
+            )
+        app.config["SECRET_KEY"] = instance_secret_key(instance_dir)
+    if not app.config.get("SQLALCHEMY_DATABASE_URI"):
+        instance_dir.mkdir(parents=True, exist_ok=True)
+        app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
+            app.config.get("DATABASE_URL"), instance_dir
+        )
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind the unbound extensions to this app."""
+    from portal import models  # noqa: F401  (registers every table on the metadata)
+    from portal.auth import configure_login
+    from portal.database import configure_engine
+    from portal.extensions import csrf, db, htmx, limiter, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+    migrate.init_app(app, db, directory=_resource_dir("migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    htmx.init_app(app)
+    limiter.init_app(app)
+    configure_login(app)
+
+
+def register_blueprints(app: Flask) -> None:
+    """One blueprint per feature."""
+    from portal.accounts.views import bp as accounts_bp
+    from portal.board.views import bp as board_bp
+    from portal.feedback.views import bp as feedback_bp
+    from portal.main.views import bp as main_bp
+
+    app.register_blueprint(main_bp)
+    app.register_blueprint(board_bp)
+    app.register_blueprint(feedback_bp, url_prefix="/feedback")
+    app.register_blueprint(accounts_bp, url_prefix="/account")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Error pages in the site's look, and domain errors turned into 4xx answers."""
+    from portal.errors import register
+
+    register(app)
+
+
+def register_request_hooks(app: Flask) -> None:
+    """Per-request transaction mode and the security headers every response carries."""
+    from portal.security import register
+
+    register(app)
+
+
+def register_template_helpers(app: Flask) -> None:
+    """Jinja filters and globals: local time, site settings, state labels."""
+    from portal.templating import register
+
+    register(app)
+
+
+def register_cli(app: Flask) -> None:
+    """Thin click commands over the services."""
+    from portal.cli import register
+
+    register(app)

@@ -1,0 +1,63 @@
+"""Account forms: they check shape; the accounts service checks the rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+
+PASSWORD_MIN = 10
+
+
+class RegisterForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[DataRequired("Please enter your email address."), Email(), Length(max=254)],
+    )
+    password = PasswordField(
+        "Password",
+        description=f"At least {PASSWORD_MIN} characters. A short sentence works well.",
+        validators=[
+            DataRequired("Please choose a password."),
+            Length(min=PASSWORD_MIN, max=200, message=f"Use at least {PASSWORD_MIN} characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the password",
+        validators=[
+            DataRequired("Please type the password again."),
+            EqualTo("password", message="The two passwords are not the same."),
+        ],
+    )
+    display_name = StringField(
+        "Display name",
+        description="Shown next to what you post.",
+        validators=[DataRequired("Please choose a display name."), Length(max=80)],
+    )
+    preferred_name = StringField(
+        "What should we call you?",
+        description='How we address you in replies and emails, such as "Nia" or "Mr Owen".',
+        validators=[Optional(), Length(max=80)],
+    )
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(
+        "Email address", validators=[DataRequired("Please enter your email address.")]
+    )
+    password = PasswordField("Password", validators=[DataRequired("Please enter your password.")])
+    remember = BooleanField("Keep me signed in on this device")
+    next = HiddenField()
+
+
+class ProfileForm(FlaskForm):
+    display_name = StringField(
+        "Display name",
+        description="Shown next to what you post.",
+        validators=[DataRequired("Please choose a display name."), Length(max=80)],
+    )
+    preferred_name = StringField(
+        "What should we call you?",
+        description="How we address you in replies and emails.",
+        validators=[Optional(), Length(max=80)],
+    )

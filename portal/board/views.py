@@ -1,0 +1,42 @@
+"""The public board at /."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, make_response, render_template, request
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.extensions import db, htmx
+from portal.feedback.forms import VoteForm
+from portal.services.board import BoardFilters, BoardSort, board_query
+from portal.services.feedback import categories
+from portal.services.votes import voted_item_ids
+
+bp = Blueprint("board", __name__)
+
+
+@bp.get("/")
+def index() -> Response:
+    filters = BoardFilters.from_args(request.args)
+    page = db.paginate(
+        board_query(filters),
+        page=filters.page,
+        per_page=current_app.config["BOARD_PAGE_SIZE"],
+        error_out=False,
+        max_per_page=100,
+    )
+    context = {
+        "filters": filters,
+        "page": page,
+        "voted_ids": voted_item_ids(current_user, [item.id for item in page.items]),
+        "vote_form": VoteForm(),
+        "sorts": list(BoardSort),
+    }
+    if htmx and htmx.target == "board-results":
+        response = make_response(render_template("board/_results.html", **context))
+    else:
+        response = make_response(
+            render_template("board/index.html", categories=categories(), **context)
+        )
+    response.headers["Vary"] = "HX-Request"
+    return response

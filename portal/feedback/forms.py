@@ -1,0 +1,73 @@
+"""Feedback forms: they check shape; the feedback service checks the rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from portal.models import FeedbackKind, Visibility
+
+KIND_CHOICES = [
+    (FeedbackKind.COMPLAINT.value, "Something went wrong (a complaint)"),
+    (FeedbackKind.IDEA.value, "An idea or suggestion"),
+    (FeedbackKind.QUESTION.value, "A question"),
+    (FeedbackKind.PRAISE.value, "Something we did well"),
+]
+VISIBILITY_CHOICES = [
+    (Visibility.PUBLIC.value, "Public: others can see it and say \u201cme too\u201d"),
+    (Visibility.PRIVATE.value, "Private: only you and our staff can see it"),
+]
+
+
+class FeedbackForm(FlaskForm):
+    kind = RadioField(
+        "What is it?",
+        choices=KIND_CHOICES,
+        default=FeedbackKind.COMPLAINT.value,
+        validators=[InputRequired("Please say what kind of feedback this is.")],
+    )
+    category_id = SelectField(
+        "Which part of our service?",
+        coerce=int,
+        validate_choice=True,
+        validators=[InputRequired("Please choose a category.")],
+    )
+    title = StringField(
+        "Title",
+        description="One line that sums it up.",
+        validators=[
+            DataRequired("Please give your feedback a title."),
+            Length(min=5, max=160, message="Titles are 5 to 160 characters long."),
+        ],
+    )
+    body = TextAreaField(
+        "Tell us more",
+        description="What happened, and what would you like to happen? Markdown works.",
+        validators=[
+            DataRequired("Please tell us a little more."),
+            Length(min=10, max=10_000, message="Please write between 10 and 10,000 characters."),
+        ],
+    )
+    visibility = RadioField(
+        "Who can see it?",
+        choices=VISIBILITY_CHOICES,
+        default=Visibility.PUBLIC.value,
+        validators=[InputRequired("Please choose who can see it.")],
+    )
+
+
+class CommentForm(FlaskForm):
+    body = TextAreaField(
+        "Add a comment",
+        validators=[
+            DataRequired("Please write something before posting."),
+            Length(max=5_000, message="Comments are at most 5,000 characters."),
+        ],
+    )
+
+
+class VoteForm(FlaskForm):
+    """Only the CSRF token and where to go back to without JavaScript."""
+
+    next = HiddenField()

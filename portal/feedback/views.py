@@ -1,0 +1,101 @@
+"""Feedback pages: submit, read an item, vote and comment."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from werkzeug.wrappers import Response
+
+from portal.extensions import db, htmx, limiter
+from portal.feedback.forms import CommentForm, FeedbackForm, VoteForm
+from portal.models import Feedback
+from portal.services import feedback as feedback_service
+from portal.services.accounts import is_safe_next
+from portal.services.errors import DomainError
+from portal.services.votes import toggle_vote
+
+bp = Blueprint("feedback", __name__)
+
+
+@bp.route("/new", methods=["GET", "POST"])
+@login_required
+@limiter.limit("20 per hour", methods=["POST"])
+def new() -> str | Response:
+    form = FeedbackForm()
+    form.category_id.choices = [(c.id, c.name) for c in feedback_service.categories()]
+    if form.validate_on_submit():
+        try:
+            item = feedback_service.submit_feedback(
+                current_user,
+                kind=form.kind.data,
+                category_id=form.category_id.data,
+                title=form.title.data or "",
+                body=form.body.data or "",
+                visibility=form.visibility.data,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            db.session.commit()
+            flash(f"Thank you, {current_user.preferred_name}. We have received it.", "success")
+            return redirect(url_for("feedback.detail", item_id=item.id))
+    return render_template("feedback/new.html", form=form)
+
+
+def _render_detail(item: Feedback, comment_form: CommentForm) -> str:
+    return render_template(
+        "feedback/detail.html",
+        item=item,
+        timeline=feedback_service.item_timeline(item),
+        comments=feedback_service.item_comments(item, current_user),
+        voted=feedback_service.has_voted(current_user, item.id),
+        comment_form=comment_form,
+        vote_form=VoteForm(),
+    )
+
+
+@bp.get("/<int:item_id>")
+def detail(item_id: int) -> str:
+    item = feedback_service.get_visible_item(item_id, current_user)
+    return _render_detail(item, CommentForm())
+
+
+@bp.post("/<int:item_id>/vote")
+@login_required
+@limiter.limit("60 per minute")
+def vote(item_id: int) -> Response:
+    item = feedback_service.get_visible_item(item_id, current_user)
+    form = VoteForm()
+    result = toggle_vote(current_user, item)
+    db.session.commit()
+    if htmx:
+        response = make_response(
+            render_template(
+                "feedback/_vote_button.html",
+                item=item,
+                voted=result.voted,
+                vote_form=form,
+                next_url=form.next.data,
+            )
+        )
+        response.headers["Vary"] = "HX-Request"
+        return response
+    flash("Thanks, your vote counts." if result.voted else "Your vote is taken back.", "success")
+    target = form.next.data
+    return redirect(target if is_safe_next(target) else url_for("feedback.detail", item_id=item.id))
+
+
+@bp.post("/<int:item_id>/comments")
+@login_required
+@limiter.limit("20 per hour")
+def comment(item_id: int) -> str | Response:
+    item = feedback_service.get_visible_item(item_id, current_user)
+    form = CommentForm()
+    if form.validate_on_submit():
+        feedback_service.add_comment(current_user, item, form.body.data or "")
+        db.session.commit()
+        flash("Your comment is posted.", "success")
+        return redirect(url_for("feedback.detail", item_id=item.id, _anchor="comments"))
+    # Re-render the page with the typed comment kept and the error beside the field.
+    return make_response(_render_detail(item, form), 400)

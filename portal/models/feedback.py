@@ -1,0 +1,209 @@
+"""Feedback items and what hangs off them: votes, comments and the public timeline."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.category import Category
+    from portal.models.user import User
+
+
+class FeedbackKind(StrEnum):
+    """What the customer is telling us."""
+
+    COMPLAINT = "complaint"
+    IDEA = "idea"
+    QUESTION = "question"
+    PRAISE = "praise"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+
+class Visibility(StrEnum):
+    """Public items are on the board; private ones are seen only by their author and staff."""
+
+    PUBLIC = "public"
+    PRIVATE = "private"
+
+
+class FeedbackState(StrEnum):
+    """Where an item is on its way to an answer. Labels are what customers read."""
+
+    RECEIVED = "received"
+    ACKNOWLEDGED = "acknowledged"
+    INVESTIGATING = "investigating"
+    PLANNED = "planned"
+    IN_PROGRESS = "in_progress"
+    RESOLVED = "resolved"
+    DECLINED = "declined"
+    DUPLICATE = "duplicate"
+
+    @property
+    def label(self) -> str:
+        return STATE_LABELS[self]
+
+    @property
+    def is_open(self) -> bool:
+        return self in OPEN_STATES
+
+
+STATE_LABELS: dict[FeedbackState, str] = {
+    FeedbackState.RECEIVED: "Received",
+    FeedbackState.ACKNOWLEDGED: "Acknowledged",
+    FeedbackState.INVESTIGATING: "Looking into it",
+    FeedbackState.PLANNED: "Planned",
+    FeedbackState.IN_PROGRESS: "In progress",
+    FeedbackState.RESOLVED: "Done",
+    FeedbackState.DECLINED: "Not planned",
+    FeedbackState.DUPLICATE: "Merged",
+}
+
+OPEN_STATES = frozenset(
+    {
+        FeedbackState.RECEIVED,
+        FeedbackState.ACKNOWLEDGED,
+        FeedbackState.INVESTIGATING,
+        FeedbackState.PLANNED,
+        FeedbackState.IN_PROGRESS,
+    }
+)
+
+
+class Feedback(Base):
+    """One piece of feedback: a complaint, an idea, a question or praise."""
+
+    __tablename__ = "feedback"
+    __table_args__ = (
+        # The board lists public, shown items by votes or by age; these match its ORDER BY.
+        sa.Index("ix_feedback_board_top", "vote_count", "id"),
+        sa.Index("ix_feedback_board_new", "created_at", "id"),
+        sa.Index("ix_feedback_state", "state"),
+        sa.Index("ix_feedback_category_id", "category_id"),
+        sa.Index("ix_feedback_author_id", "author_id"),
+        sa.Index("ix_feedback_owner_id", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[FeedbackKind] = mapped_column(str_enum(FeedbackKind))
+    title: Mapped[str] = mapped_column(sa.String(160))
+    body_source: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    category_id: Mapped[int] = mapped_column(sa.ForeignKey("categories.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    visibility: Mapped[Visibility] = mapped_column(str_enum(Visibility), default=Visibility.PUBLIC)
+    state: Mapped[FeedbackState] = mapped_column(
+        str_enum(FeedbackState), default=FeedbackState.RECEIVED
+    )
+    owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    vote_count: Mapped[int] = mapped_column(default=0)
+    comment_count: Mapped[int] = mapped_column(default=0)
+    target_date: Mapped[date | None]
+    merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback.id"))
+    hidden: Mapped[bool] = mapped_column(default=False)
+    awaiting_review: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+    acknowledged_at: Mapped[datetime | None]
+    resolved_at: Mapped[datetime | None]
+
+    category: Mapped[Category] = relationship(lazy="raise_on_sql")
+    author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="raise_on_sql")
+    owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="raise_on_sql")
+    merged_into: Mapped[Feedback | None] = relationship(remote_side=[id], lazy="raise_on_sql")
+
+    @property
+    def is_public(self) -> bool:
+        """Shown on the board, in search and in feeds."""
+        return self.visibility is Visibility.PUBLIC and not self.hidden and not self.awaiting_review
+
+    def can_view(self, user: User | None) -> bool:
+        """Whether this person may see the item at all (anyone else gets a 404)."""
+        if self.is_public:
+            return True
+        if user is None or not user.is_authenticated:
+            return False
+        if user.is_staff:
+            return True
+        # Authors always see their own items, including private and awaiting-review ones,
+        # but not what staff hid.
+        return user.id == self.author_id and not self.hidden
+
+    def __repr__(self) -> str:
+        return f"<Feedback {self.id} {self.state}>"
+
+
+class Vote(Base):
+    """A customer's "me too". One per user and item, guarded by a unique constraint."""
+
+    __tablename__ = "votes"
+    __table_args__ = (
+        sa.UniqueConstraint("user_id", "feedback_id", name="uq_votes_user_id_feedback_id"),
+        sa.Index("ix_votes_feedback_id", "feedback_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Comment(Base):
+    """A comment on an item. Official ones are staff replies; internal ones only staff see."""
+
+    __tablename__ = "comments"
+    __table_args__ = (sa.Index("ix_comments_feedback_id_created_at", "feedback_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
+    author_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    body_source: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    official: Mapped[bool] = mapped_column(default=False)
+    internal: Mapped[bool] = mapped_column(default=False)
+    hidden: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    author: Mapped[User] = relationship(lazy="raise_on_sql")
+
+
+class TimelineKind(StrEnum):
+    """The kinds of public change an item's tracking history records."""
+
+    SUBMITTED = "submitted"
+    STATE_CHANGED = "state_changed"
+    OWNER_CHANGED = "owner_changed"
+    PROMISE_SET = "promise_set"
+    PROMISE_MOVED = "promise_moved"
+    MERGED = "merged"
+
+
+class TimelineEvent(Base):
+    """One step in an item's public history: who did what, when, and what they said."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        sa.Index("ix_timeline_events_feedback_id_created_at", "feedback_id", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
+    actor_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    kind: Mapped[TimelineKind] = mapped_column(str_enum(TimelineKind))
+    from_state: Mapped[FeedbackState | None] = mapped_column(str_enum(FeedbackState))
+    to_state: Mapped[FeedbackState | None] = mapped_column(str_enum(FeedbackState))
+    message: Mapped[str] = mapped_column(sa.Text, default="")
+    message_html: Mapped[str] = mapped_column(sa.Text, default="")
+    target_date: Mapped[date | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    actor: Mapped[User | None] = relationship(lazy="raise_on_sql")

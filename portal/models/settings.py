@@ -1,0 +1,23 @@
+"""Site settings: one row, edited by admins and shown on every page."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.models.base import Base
+
+
+class SiteSettings(Base):
+    """The organisation's name and contact details, the display time zone and moderation."""
+
+    __tablename__ = "site_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    organisation_name: Mapped[str] = mapped_column(sa.String(120), default="Our organisation")
+    contact_email: Mapped[str] = mapped_column(sa.String(254), default="")
+    contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
+    contact_address: Mapped[str] = mapped_column(sa.String(300), default="")
+    time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    # When on, new public items wait for staff approval before they show on the board.
+    pre_moderation: Mapped[bool] = mapped_column(default=False)

@@ -1,0 +1,188 @@
+"""Submitting feedback, commenting, and the rule of who may see which item."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
+
+from portal.extensions import db
+from portal.models import (
+    Category,
+    Comment,
+    Feedback,
+    FeedbackKind,
+    TimelineEvent,
+    TimelineKind,
+    User,
+    Visibility,
+    Vote,
+)
+from portal.services.errors import DomainError, NotAllowed, NotFound
+from portal.services.sanitize import render_markdown
+from portal.services.site import get_site_settings
+
+
+def submit_feedback(
+    author: User,
+    *,
+    kind: FeedbackKind | str,
+    category_id: int,
+    title: str,
+    body: str,
+    visibility: Visibility | str = Visibility.PUBLIC,
+) -> Feedback:
+    """Record a new item from a customer, with its "received" step on the timeline."""
+    title = " ".join(title.split())
+    if not title:
+        raise DomainError("Please give your feedback a title.")
+    if not body.strip():
+        raise DomainError("Please tell us a little more in the description.")
+    category = db.session.get(Category, category_id)
+    if category is None:
+        raise DomainError("Please choose one of the listed categories.")
+    visibility = Visibility(visibility)
+    item = Feedback(
+        kind=FeedbackKind(kind),
+        title=title,
+        body_source=body,
+        body_html=render_markdown(body),
+        category_id=category.id,
+        author_id=author.id,
+        visibility=visibility,
+        awaiting_review=(
+            visibility is Visibility.PUBLIC
+            and get_site_settings().pre_moderation
+            and not author.is_staff
+        ),
+    )
+    db.session.add(item)
+    db.session.flush()
+    db.session.add(
+        TimelineEvent(
+            feedback_id=item.id,
+            actor_id=author.id,
+            kind=TimelineKind.SUBMITTED,
+            to_state=item.state,
+            created_at=item.created_at,
+        )
+    )
+    # The author says "me too" to their own item: it counts as one voice.
+    db.session.add(Vote(user_id=author.id, feedback_id=item.id))
+    item.vote_count = 1
+    db.session.flush()
+    return item
+
+
+def visible_items_clause(user: User | None) -> sa.ColumnElement[bool]:
+    """A WHERE clause for the items this person may see in lists."""
+    public = sa.and_(
+        Feedback.visibility == Visibility.PUBLIC,
+        Feedback.hidden.is_(False),
+        Feedback.awaiting_review.is_(False),
+    )
+    if user is None or not user.is_authenticated:
+        return public
+    if user.is_staff:
+        return sa.true()
+    return sa.or_(public, sa.and_(Feedback.author_id == user.id, Feedback.hidden.is_(False)))
+
+
+def get_visible_item(item_id: int, user: User | None) -> Feedback:
+    """Load an item with its category, author and owner; NotFound unless this person may see it."""
+    item = db.session.scalar(
+        sa.select(Feedback)
+        .where(Feedback.id == item_id)
+        .options(
+            selectinload(Feedback.category),
+            selectinload(Feedback.author),
+            selectinload(Feedback.owner),
+            selectinload(Feedback.merged_into),
+        )
+    )
+    if item is None or not item.can_view(user):
+        # Private items answer exactly like missing ones, so their existence never leaks.
+        raise NotFound(
+            "We could not find that feedback. It may be private or may have been removed."
+        )
+    return item
+
+
+def item_comments(item: Feedback, user: User | None) -> list[Comment]:
+    """The comments this person may read on an item, oldest first, with their authors."""
+    query = (
+        sa.select(Comment)
+        .where(Comment.feedback_id == item.id, Comment.hidden.is_(False))
+        .options(selectinload(Comment.author))
+        .order_by(Comment.created_at, Comment.id)
+    )
+    if not (user is not None and user.is_authenticated and user.is_staff):
+        query = query.where(Comment.internal.is_(False))
+    return list(db.session.scalars(query))
+
+
+def item_timeline(item: Feedback) -> list[TimelineEvent]:
+    """The item's public history, oldest first, with who acted."""
+    return list(
+        db.session.scalars(
+            sa.select(TimelineEvent)
+            .where(TimelineEvent.feedback_id == item.id)
+            .options(selectinload(TimelineEvent.actor))
+            .order_by(TimelineEvent.created_at, TimelineEvent.id)
+        )
+    )
+
+
+def add_comment(author: User, item: Feedback, body: str) -> Comment:
+    """A signed-in person comments publicly on an item they can see."""
+    if not item.can_view(author):
+        raise NotFound("We could not find that feedback.")
+    if not author.is_active:
+        raise NotAllowed("Your account cannot comment.")
+    if not body.strip():
+        raise DomainError("Please write something before posting your comment.")
+    comment = Comment(
+        feedback_id=item.id,
+        author_id=author.id,
+        body_source=body,
+        body_html=render_markdown(body),
+        official=author.is_staff,
+    )
+    db.session.add(comment)
+    # Counted in SQL so two comments posted at once both count.
+    db.session.execute(
+        sa.update(Feedback)
+        .where(Feedback.id == item.id)
+        .values(comment_count=Feedback.comment_count + 1)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.flush()
+    return comment
+
+
+def has_voted(user: User | None, item_id: int) -> bool:
+    """Whether this person has said "me too" to the item."""
+    if user is None or not user.is_authenticated:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(Vote.id).where(Vote.user_id == user.id, Vote.feedback_id == item_id)
+        )
+        is not None
+    )
+
+
+def categories() -> list[Category]:
+    """All categories in their display order."""
+    return list(db.session.scalars(sa.select(Category).order_by(Category.position, Category.name)))
+
+
+def items_by_author(author: User) -> list[Feedback]:
+    """A customer's own items, newest first, private ones included."""
+    return list(
+        db.session.scalars(
+            sa.select(Feedback)
+            .where(Feedback.author_id == author.id)
+            .options(selectinload(Feedback.category))
+            .order_by(Feedback.created_at.desc(), Feedback.id.desc())
+        )
+    )

@@ -1,0 +1,73 @@
+"""Jinja helpers: site settings on every page, local time, ages and state labels."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from typing import Any
+
+from flask import Flask, g
+
+from portal.models import FeedbackKind, FeedbackState, SiteSettings
+from portal.services.site import get_site_settings, site_zone
+
+
+def current_settings() -> SiteSettings:
+    """The site settings, loaded once per request."""
+    if "site_settings" not in g:
+        g.site_settings = get_site_settings()
+    return g.site_settings
+
+
+def localtime(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
+    """Show a UTC datetime in the site's time zone."""
+    if value is None:
+        return ""
+    return value.astimezone(site_zone(current_settings())).strftime(fmt)
+
+
+def longdate(value: date | datetime | None) -> str:
+    """A date as people write it: 4 December 2026."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = value.astimezone(site_zone(current_settings())).date()
+    return value.strftime("%-d %B %Y")
+
+
+def timeago(value: datetime | None, now: datetime | None = None) -> str:
+    """A short age such as "3 days ago"."""
+    if value is None:
+        return ""
+    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    if seconds < 60:
+        return "just now"
+    for unit, size in (
+        ("year", 31_536_000),
+        ("month", 2_592_000),
+        ("week", 604_800),
+        ("day", 86_400),
+        ("hour", 3_600),
+        ("minute", 60),
+    ):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def register(app: Flask) -> None:
+    """Attach filters and globals to the Jinja environment."""
+    app.jinja_env.filters["localtime"] = localtime
+    app.jinja_env.filters["longdate"] = longdate
+    app.jinja_env.filters["timeago"] = timeago
+    app.jinja_env.add_extension("jinja2.ext.do")
+    app.jinja_env.trim_blocks = True
+    app.jinja_env.lstrip_blocks = True
+
+    @app.context_processor
+    def inject_globals() -> dict[str, Any]:
+        return {
+            "site": current_settings(),
+            "FeedbackState": FeedbackState,
+            "FeedbackKind": FeedbackKind,
+        }
