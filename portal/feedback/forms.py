@@ -4,19 +4,20 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
 from portal.models import FeedbackKind, Visibility
 
 KIND_CHOICES = [
-    (FeedbackKind.COMPLAINT.value, "Something went wrong (a complaint)"),
-    (FeedbackKind.IDEA.value, "An idea or suggestion"),
-    (FeedbackKind.QUESTION.value, "A question"),
-    (FeedbackKind.PRAISE.value, "Something we did well"),
+    SelectChoice(FeedbackKind.COMPLAINT.value, "Something went wrong (a complaint)"),
+    SelectChoice(FeedbackKind.IDEA.value, "An idea or suggestion"),
+    SelectChoice(FeedbackKind.QUESTION.value, "A question"),
+    SelectChoice(FeedbackKind.PRAISE.value, "Something we did well"),
 ]
 VISIBILITY_CHOICES = [
-    (Visibility.PUBLIC.value, "Public: others can see it and say \u201cme too\u201d"),
-    (Visibility.PRIVATE.value, "Private: only you and our staff can see it"),
+    SelectChoice(Visibility.PUBLIC.value, "Public: others can see it and say \u201cme too\u201d"),
+    SelectChoice(Visibility.PRIVATE.value, "Private: only you and our staff can see it"),
 ]
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, flash, make_response, redirect, render_template, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
 
 from portal.extensions import db, htmx, limiter
 from portal.feedback.forms import CommentForm, FeedbackForm, VoteForm
@@ -22,7 +23,7 @@ bp = Blueprint("feedback", __name__)
 @limiter.limit("20 per hour", methods=["POST"])
 def new() -> str | Response:
     form = FeedbackForm()
-    form.category_id.choices = [(c.id, c.name) for c in feedback_service.categories()]
+    form.category_id.choices = [SelectChoice(c.id, c.name) for c in feedback_service.categories()]
     if form.validate_on_submit():
         try:
             item = feedback_service.submit_feedback(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import (
@@ -93,10 +93,10 @@ def get_visible_item(item_id: int, user: User | None) -> Feedback:
         sa.select(Feedback)
         .where(Feedback.id == item_id)
         .options(
-            selectinload(Feedback.category),
-            selectinload(Feedback.author),
-            selectinload(Feedback.owner),
-            selectinload(Feedback.merged_into),
+            joinedload(Feedback.category),
+            joinedload(Feedback.author),
+            joinedload(Feedback.owner),
+            joinedload(Feedback.merged_into),
         )
     )
     if item is None or not item.can_view(user):
@@ -112,7 +112,7 @@ def item_comments(item: Feedback, user: User | None) -> list[Comment]:
     query = (
         sa.select(Comment)
         .where(Comment.feedback_id == item.id, Comment.hidden.is_(False))
-        .options(selectinload(Comment.author))
+        .options(joinedload(Comment.author))
         .order_by(Comment.created_at, Comment.id)
     )
     if not (user is not None and user.is_authenticated and user.is_staff):
@@ -126,7 +126,7 @@ def item_timeline(item: Feedback) -> list[TimelineEvent]:
         db.session.scalars(
             sa.select(TimelineEvent)
             .where(TimelineEvent.feedback_id == item.id)
-            .options(selectinload(TimelineEvent.actor))
+            .options(joinedload(TimelineEvent.actor))
             .order_by(TimelineEvent.created_at, TimelineEvent.id)
         )
     )
@@ -182,7 +182,7 @@ def items_by_author(author: User) -> list[Feedback]:
         db.session.scalars(
             sa.select(Feedback)
             .where(Feedback.author_id == author.id)
-            .options(selectinload(Feedback.category))
+            .options(joinedload(Feedback.category))
             .order_by(Feedback.created_at.desc(), Feedback.id.desc())
         )
     )

@@ -1,0 +1,116 @@
+"""Test helpers: service requirements, CSRF-aware requests and the SQL statement counter."""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+import pytest
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
+
+_CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip with a reason when a service is missing locally; fail in CI, where it must exist."""
+    if available:
+        return
+    if IN_CI:
+        pytest.fail(f"required in CI: {reason}")
+    pytest.skip(reason)
+
+
+def csrf_token(client: FlaskClient) -> str:
+    """A valid CSRF token for this client's session, read from a page's meta tag."""
+    page = client.get("/")
+    match = _CSRF_META.search(page.get_data(as_text=True))
+    assert match, "every page carries a csrf-token meta tag"
+    return match.group(1)
+
+
+def post(
+    client: FlaskClient, url: str, data: dict | None = None, *, htmx: bool = False, **kw
+) -> TestResponse:
+    """POST a form the way a browser would: with the session's CSRF token."""
+    data = dict(data or {})
+    headers = dict(kw.pop("headers", {}))
+    token = csrf_token(client)
+    if htmx:
+        headers.update({"HX-Request": "true", "X-CSRFToken": token})
+    else:
+        data.setdefault("csrf_token", token)
+    return client.post(url, data=data, headers=headers, **kw)
+
+
+def login(client: FlaskClient, email: str, password: str = "correct horse battery") -> TestResponse:
+    """Sign in through the real sign-in form."""
+    response = post(client, "/account/login", {"email": email, "password": password})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    return response
+
+
+@dataclass
+class QueryLog:
+    """SQL statements seen while counting."""
+
+    statements: list[str] = field(default_factory=list)
+
+    @property
+    def count(self) -> int:
+        return len(self.statements)
+
+
+@contextmanager
+def count_queries(engine: sa.Engine) -> Iterator[QueryLog]:
+    """Count the SQL statements an engine runs inside the block (transaction control excluded)."""
+    log = QueryLog()
+
+    def before_cursor_execute(conn, cursor, statement, parameters, context, executemany):
+        if (
+            not statement.lstrip()
+            .upper()
+            .startswith(("BEGIN", "COMMIT", "ROLLBACK", "SAVEPOINT", "RELEASE"))
+        ):
+            log.statements.append(statement)
+
+    sa.event.listen(engine, "before_cursor_execute", before_cursor_execute)
+    try:
+        yield log
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+
+# Forms are left out: full pages carry the site's own; user HTML cannot contain one (bleach).
+_DANGEROUS_TAGS = {"script", "iframe", "object", "embed", "svg", "math", "style", "base"}
+_URL_ATTRS = {"href", "src", "action", "formaction", "xlink:href", "srcset", "data", "poster"}
+_BAD_SCHEMES = ("javascript:", "vbscript:", "data:")
+
+
+def executable_markup(html: str) -> list[str]:
+    """What in this HTML could run script: dangerous tags, event handlers, script URLs."""
+    from html.parser import HTMLParser
+
+    found: list[str] = []
+
+    class Finder(HTMLParser):
+        def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+            # The site's own scripts come from /static/; any other script is injected.
+            own_script = tag == "script" and (dict(attrs).get("src") or "").startswith("/static/")
+            if tag in _DANGEROUS_TAGS and not own_script:
+                found.append(f"<{tag}>")
+            for name, value in attrs:
+                if name.startswith("on"):
+                    found.append(f"{tag} {name}=")
+                cleaned = "".join((value or "").split()).lower()
+                if name in _URL_ATTRS and cleaned.startswith(_BAD_SCHEMES):
+                    found.append(f"{tag} {name}={value}")
+
+    Finder(convert_charrefs=True).feed(html)
+    return found

@@ -1,0 +1,65 @@
+"""User text becomes HTML only through the sanitize service."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.services.sanitize import ALLOWED_TAGS, render_markdown
+from tests.helpers import executable_markup
+
+
+def test_script_tag_is_never_passed_through() -> None:
+    html = render_markdown("Hello <script>alert(1)</script> there")
+    assert "<script" not in html
+    assert "&lt;script&gt;" in html  # shown as text, so the customer sees what they typed
+
+
+def test_javascript_link_is_not_a_link() -> None:
+    html = render_markdown("[click me](javascript:alert(1))")
+    assert "<a" not in html and executable_markup(html) == []
+    assert "click me" in html
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        '<img src=x onerror="alert(1)">',
+        "<svg onload=alert(1)>",
+        '<a href="#" onclick="alert(1)">x</a>',
+        "<iframe src=//evil.example></iframe>",
+        "<style>body{display:none}</style>",
+        "[x](data:text/html;base64,PHNjcmlwdD5hbGVydCgxKTwvc2NyaXB0Pg==)",
+        "[x](JaVaScRiPt:alert(1))",
+        "[x](vbscript:msgbox(1))",
+    ],
+)
+def test_hostile_markup_leaves_nothing_executable(source: str) -> None:
+    assert executable_markup(render_markdown(source)) == []
+
+
+def test_markdown_is_rendered_and_links_get_rel() -> None:
+    html = render_markdown("**Bold** and [our site](https://example.com) and https://example.org")
+    assert "<strong>Bold</strong>" in html
+    assert html.count('rel="nofollow ugc noopener"') == 2
+    assert 'href="https://example.org"' in html
+
+
+def test_mailto_links_are_kept() -> None:
+    assert 'href="mailto:care@example.com"' in render_markdown("[mail](mailto:care@example.com)")
+
+
+def test_headings_never_outrank_the_page() -> None:
+    html = render_markdown("# Big\n\n## Bigger")
+    assert "<h1>" not in html and "<h2>" not in html
+    assert html.count("<h3>") == 2
+
+
+def test_allowlist_has_none_of_the_dangerous_tags() -> None:
+    assert not ALLOWED_TAGS & {"svg", "math", "noscript", "style", "iframe", "form", "script"}
+
+
+def test_the_checker_itself_finds_script() -> None:
+    # The helper above must not be a test that cannot fail.
+    assert executable_markup(
+        '<p onclick="x()">hi</p><a href=" javascript:x">y</a><script>z</script>'
+    )

@@ -1,0 +1,100 @@
+"""Voting: one vote per person and item, and a stored count that always equals the rows."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.extensions import db
+from portal.models import Feedback, FeedbackState, Vote
+from portal.services.errors import DomainError, NotFound
+from portal.services.votes import toggle_vote
+from tests.helpers import login, post
+
+
+def _rows(item_id: int) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).where(Vote.feedback_id == item_id))
+
+
+def _stored(item_id: int) -> int:
+    db.session.expire_all()
+    return db.session.get(Feedback, item_id).vote_count
+
+
+def test_author_counts_as_the_first_voice(make_feedback) -> None:
+    item = make_feedback()
+    assert item.vote_count == 1 == _rows(item.id)
+
+
+def test_toggle_adds_then_takes_back(make_user, make_feedback) -> None:
+    item = make_feedback()
+    voter = make_user()
+    assert toggle_vote(voter, item).voted is True
+    assert _stored(item.id) == 2
+    assert toggle_vote(voter, item).voted is False
+    assert _stored(item.id) == 1 == _rows(item.id)
+
+
+def test_unique_constraint_refuses_a_second_vote_row(make_user, make_feedback) -> None:
+    item = make_feedback()
+    voter = make_user()
+    db.session.add(Vote(user_id=voter.id, feedback_id=item.id))
+    db.session.commit()
+    db.session.add(Vote(user_id=voter.id, feedback_id=item.id))
+    with pytest.raises(sa.exc.IntegrityError):
+        db.session.commit()
+    db.session.rollback()
+
+
+def test_private_item_cannot_be_voted_on_by_others(make_user, make_feedback) -> None:
+    item = make_feedback(visibility="private")
+    with pytest.raises(NotFound):
+        toggle_vote(make_user(), item)
+
+
+def test_merged_item_is_closed_for_votes(make_user, make_feedback) -> None:
+    item = make_feedback()
+    item.state = FeedbackState.DUPLICATE
+    db.session.commit()
+    with pytest.raises(DomainError, match="closed for votes"):
+        toggle_vote(make_user(), item)
+
+
+def test_racing_vote_requests_leave_an_exact_count(app: Flask, make_user, make_feedback) -> None:
+    """Many people vote and unvote at the same moment through the real route."""
+    item = make_feedback()
+    voters = [make_user() for _ in range(8)]
+    clients = []
+    for voter in voters:
+        client = app.test_client()
+        login(client, voter.email)
+        clients.append(client)
+    url = f"/feedback/{item.id}/vote"
+    rounds = 5  # odd: every voter ends with a vote
+    barrier = threading.Barrier(len(clients))
+    failures: list[str] = []
+
+    def hammer(client) -> None:
+        barrier.wait()
+        try:
+            for _ in range(rounds):
+                response = post(client, url, htmx=True)
+                if response.status_code != 200:
+                    failures.append(
+                        f"{response.status_code}: {response.get_data(as_text=True)[:200]}"
+                    )
+        except Exception as exc:  # a thread's exception would otherwise vanish
+            failures.append(repr(exc))
+
+    threads = [threading.Thread(target=hammer, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert not failures
+    db.session.commit()  # end the test's own transaction: read what the threads wrote
+    assert _rows(item.id) == 1 + len(voters)
+    assert _stored(item.id) == _rows(item.id)

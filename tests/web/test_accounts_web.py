@@ -1,0 +1,148 @@
+"""Registering, signing in and out, and the profile, through the pages."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.extensions import db
+from portal.services.accounts import find_user_by_email
+from tests.helpers import csrf_token, login, post
+
+GOOD = {
+    "email": "nia@example.com",
+    "password": "a long enough password",
+    "confirm": "a long enough password",
+    "display_name": "Nia",
+    "preferred_name": "Nia J.",
+}
+
+
+def test_register_signs_the_new_customer_in(client) -> None:
+    response = post(client, "/account/register", GOOD)
+    assert response.status_code == 302
+    page = client.get("/account/").get_data(as_text=True)
+    assert "Hello, Nia J." in page
+    assert find_user_by_email("NIA@example.com") is not None
+
+
+def test_register_with_errors_keeps_what_was_typed(client) -> None:
+    bad = dict(GOOD, email="not-an-email", confirm="something else")
+    response = post(client, "/account/register", bad)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert 'value="not-an-email"' in page
+    assert 'value="Nia J."' in page
+    assert "Invalid email address" in page
+    assert "The two passwords are not the same." in page
+    assert 'aria-invalid="true"' in page
+    assert find_user_by_email("not-an-email") is None
+
+
+def test_register_says_when_an_address_is_taken(client, make_user) -> None:
+    make_user(email="nia@example.com")
+    page = post(client, "/account/register", GOOD).get_data(as_text=True)
+    assert "already exists" in page
+
+
+def test_form_without_csrf_token_is_refused_and_changes_nothing(client) -> None:
+    response = client.post("/account/register", data=GOOD)
+    assert response.status_code == 400
+    assert find_user_by_email(GOOD["email"]) is None
+
+
+def test_sign_in_failure_never_says_whether_the_email_exists(client, make_user) -> None:
+    make_user(email="known@example.com")
+    unknown = post(client, "/account/login", {"email": "nobody@example.com", "password": "x"})
+    wrong = post(client, "/account/login", {"email": "known@example.com", "password": "x"})
+    assert unknown.status_code == wrong.status_code == 200
+    message = "That email and password do not match an account."
+    assert message in unknown.get_data(as_text=True)
+    assert message in wrong.get_data(as_text=True)
+    assert 'value="nobody@example.com"' in unknown.get_data(as_text=True)
+
+
+def test_sign_in_follows_a_same_site_next(client, make_user) -> None:
+    user = make_user()
+    response = post(
+        client,
+        "/account/login",
+        {"email": user.email, "password": "correct horse battery", "next": "/feedback/new"},
+    )
+    assert response.headers["Location"].endswith("/feedback/new")
+
+
+@pytest.mark.parametrize(
+    "target", ["https://evil.example/", "//evil.example", "javascript:alert(1)"]
+)
+def test_sign_in_ignores_an_offsite_next(client, make_user, target: str) -> None:
+    user = make_user()
+    response = post(
+        client,
+        "/account/login",
+        {"email": user.email, "password": "correct horse battery", "next": target},
+    )
+    assert response.status_code == 302
+    assert response.headers["Location"] in ("/", "http://localhost/")
+
+
+def test_remember_me_sets_a_short_lived_secure_style_cookie(client, make_user) -> None:
+    user = make_user()
+    post(
+        client,
+        "/account/login",
+        {"email": user.email, "password": "correct horse battery", "remember": "y"},
+    )
+    cookie = client.get_cookie("remember_token")
+    assert cookie is not None and cookie.http_only
+
+
+def test_sign_out_is_a_post_and_ends_the_session(client, make_user) -> None:
+    user = make_user()
+    login(client, user.email)
+    assert client.get("/account/logout").status_code == 405
+    post(client, "/account/logout")
+    assert client.get("/account/").status_code == 302
+
+
+def test_bumping_the_session_version_signs_out_everywhere(client, make_user) -> None:
+    user = make_user()
+    login(client, user.email)
+    assert client.get("/account/").status_code == 200
+    user.session_version += 1
+    db.session.commit()
+    assert client.get("/account/").status_code == 302
+
+
+def test_profile_edit_changes_how_we_address_the_customer(client, make_user) -> None:
+    user = make_user(display_name="Owen P.")
+    login(client, user.email)
+    response = post(client, "/account/", {"display_name": "Owen P.", "preferred_name": "Mr Owen"})
+    assert response.status_code == 302
+    assert "Hello, Mr Owen" in client.get("/account/").get_data(as_text=True)
+
+
+def test_profile_edit_with_an_empty_display_name_keeps_the_rest(client, make_user) -> None:
+    user = make_user(display_name="Owen P.")
+    login(client, user.email)
+    page = post(client, "/account/", {"display_name": "", "preferred_name": "Mr Owen"})
+    text = page.get_data(as_text=True)
+    assert "Please choose a display name." in text and 'value="Mr Owen"' in text
+    db.session.expire_all()
+    assert find_user_by_email(user.email).display_name == "Owen P."
+
+
+def test_my_feedback_lists_my_items_including_private_ones(
+    client, make_user, make_feedback
+) -> None:
+    me, other = make_user(), make_user()
+    make_feedback(author=me, title="My public one")
+    make_feedback(author=me, title="My private one", visibility="private")
+    make_feedback(author=other, title="Someone else's")
+    login(client, me.email)
+    page = client.get("/account/").get_data(as_text=True)
+    assert "My public one" in page and "My private one" in page
+    assert "Someone else" not in page
+
+
+def test_csrf_token_helper_reads_a_real_token(client) -> None:
+    assert len(csrf_token(client)) > 20

@@ -1,0 +1,130 @@
+"""Submitting, reading, voting and commenting through the pages."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Comment, Feedback
+from tests.helpers import executable_markup, login, post
+
+
+def _form(category_id: int, **changes: str) -> dict:
+    data = {
+        "kind": "complaint",
+        "category_id": str(category_id),
+        "title": "Courier left my parcel in the rain",
+        "body": "The box was **soaked** through. <script>alert(1)</script>",
+        "visibility": "public",
+    }
+    data.update(changes)
+    return data
+
+
+def test_submit_needs_sign_in(client) -> None:
+    response = client.get("/feedback/new")
+    assert response.status_code == 302
+    assert "/account/login?next=" in response.headers["Location"]
+
+
+def test_customer_submits_and_finds_it_on_the_board(client, make_user, make_category) -> None:
+    user = make_user(preferred_name="Nia")
+    category = make_category(name="Delivery")
+    login(client, user.email)
+    response = post(client, "/feedback/new", _form(category.id))
+    assert response.status_code == 302
+    item = db.session.scalar(sa.select(Feedback))
+    assert response.headers["Location"].endswith(f"/feedback/{item.id}")
+    assert "<strong>soaked</strong>" in item.body_html and "<script" not in item.body_html
+    assert item.body_source.startswith("The box was **soaked**")
+    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert "Thank you, Nia. We have received it." in page
+    assert "Courier left my parcel in the rain" in client.get("/").get_data(as_text=True)
+
+
+def test_submit_with_errors_keeps_what_was_typed(client, make_user, make_category) -> None:
+    category = make_category()
+    login(client, make_user().email)
+    response = post(
+        client, "/feedback/new", _form(category.id, title="Hi", body="A body that is long enough")
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Titles are 5 to 160 characters long." in page
+    assert "A body that is long enough" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
+
+
+def test_submit_refuses_an_unknown_category(client, make_user, make_category) -> None:
+    make_category()
+    login(client, make_user().email)
+    page = post(client, "/feedback/new", _form(99999)).get_data(as_text=True)
+    assert "Not a valid choice" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
+
+
+def test_private_item_is_invisible_to_others(client, make_client, make_user, make_feedback) -> None:
+    author, other = make_user(), make_user()
+    item = make_feedback(author=author, visibility="private", title="Refund went to my old card")
+    assert client.get(f"/feedback/{item.id}").status_code == 404
+    assert "Refund went to my old card" not in client.get("/").get_data(as_text=True)
+    login(client, other.email)
+    assert client.get(f"/feedback/{item.id}").status_code == 404
+    assert "Refund went to my old card" not in client.get("/").get_data(as_text=True)
+    assert post(client, f"/feedback/{item.id}/vote").status_code == 404
+    mine = make_client()
+    login(mine, author.email)
+    page = mine.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert "Refund went to my old card" in page and "Private" in page
+
+
+def test_vote_and_unvote_without_javascript(client, make_user, make_feedback) -> None:
+    item = make_feedback()
+    login(client, make_user().email)
+    response = post(client, f"/feedback/{item.id}/vote", {"next": "/?sort=new"})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/?sort=new")
+    db.session.expire_all()
+    assert db.session.get(Feedback, item.id).vote_count == 2
+    post(client, f"/feedback/{item.id}/vote", {"next": "https://evil.example/"})
+    db.session.expire_all()
+    assert db.session.get(Feedback, item.id).vote_count == 1
+
+
+def test_vote_with_htmx_returns_the_button(client, make_user, make_feedback) -> None:
+    item = make_feedback()
+    login(client, make_user().email)
+    response = post(client, f"/feedback/{item.id}/vote", htmx=True)
+    body = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert body.lstrip().startswith("<form") and "<html" not in body
+    assert 'aria-pressed="true"' in body and '<span class="vote__count">2</span>' in body
+    assert "HX-Request" in response.headers["Vary"]
+    again = post(client, f"/feedback/{item.id}/vote", htmx=True).get_data(as_text=True)
+    assert 'aria-pressed="false"' in again and '<span class="vote__count">1</span>' in again
+
+
+def test_vote_needs_sign_in(client, make_feedback) -> None:
+    item = make_feedback()
+    response = post(client, f"/feedback/{item.id}/vote")
+    assert response.status_code == 302 and "/account/login" in response.headers["Location"]
+
+
+def test_comment_is_posted_and_sanitised(client, make_user, make_feedback) -> None:
+    item = make_feedback()
+    login(client, make_user(display_name="Marta").email)
+    response = post(
+        client, f"/feedback/{item.id}/comments", {"body": "Same <img src=x onerror=alert(1)> here"}
+    )
+    assert response.status_code == 302
+    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert "Marta" in page and "Comments (1)" in page
+    assert executable_markup(db.session.scalar(sa.select(Comment.body_html))) == []
+
+
+def test_empty_comment_shows_an_error_and_saves_nothing(client, make_user, make_feedback) -> None:
+    item = make_feedback()
+    login(client, make_user().email)
+    response = post(client, f"/feedback/{item.id}/comments", {"body": "   "})
+    assert response.status_code == 400
+    assert "Please write something before posting." in response.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
