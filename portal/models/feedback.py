@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
@@ -13,6 +13,7 @@ from portal.models.base import Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.models.category import Category
+    from portal.models.resolution import Resolution
     from portal.models.user import User
 
 
@@ -78,6 +79,31 @@ OPEN_STATES = frozenset(
     }
 )
 
+# The way forward; skipping ahead is allowed, going back is not (except reopening).
+FORWARD_ORDER = [
+    FeedbackState.RECEIVED,
+    FeedbackState.ACKNOWLEDGED,
+    FeedbackState.INVESTIGATING,
+    FeedbackState.PLANNED,
+    FeedbackState.IN_PROGRESS,
+    FeedbackState.RESOLVED,
+]
+
+
+def _allowed_from(state: FeedbackState) -> frozenset[FeedbackState]:
+    if state in OPEN_STATES:
+        later = FORWARD_ORDER[FORWARD_ORDER.index(state) + 1 :]
+        return frozenset([*later, FeedbackState.DECLINED, FeedbackState.DUPLICATE])
+    if state is FeedbackState.RESOLVED:
+        return frozenset({FeedbackState.INVESTIGATING})  # reopening, with a reason
+    return frozenset()
+
+
+# Every legal move, so templates offer only the buttons that the workflow will accept.
+ALLOWED_TRANSITIONS: dict[FeedbackState, frozenset[FeedbackState]] = {
+    state: _allowed_from(state) for state in FeedbackState
+}
+
 
 class Feedback(Base):
     """One piece of feedback: a complaint, an idea, a question or praise."""
@@ -91,6 +117,9 @@ class Feedback(Base):
         sa.Index("ix_feedback_category_id", "category_id"),
         sa.Index("ix_feedback_author_id", "author_id"),
         sa.Index("ix_feedback_owner_id", "owner_id"),
+        sa.Index("ix_feedback_resolution_id", "resolution_id"),
+        sa.Index("ix_feedback_state_ack_due_at", "state", "ack_due_at"),
+        sa.Index("ix_feedback_merged_into_id", "merged_into_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -114,12 +143,45 @@ class Feedback(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     acknowledged_at: Mapped[datetime | None]
+    # When a person must have acknowledged it: submission time plus the category's target,
+    # fixed at submission (it is what the customer was told to expect).
+    ack_due_at: Mapped[datetime | None]
     resolved_at: Mapped[datetime | None]
+    resolution_id: Mapped[int | None] = mapped_column(sa.ForeignKey("resolutions.id"))
+    # "Did this fix it?": the author's answer after resolution.
+    reopen_requested_at: Mapped[datetime | None]
+    fix_confirmed_at: Mapped[datetime | None]
+    # Redacted text stays stored (and in the audit log) for staff, but is never shown publicly.
+    redacted_at: Mapped[datetime | None]
 
     category: Mapped[Category] = relationship(lazy="raise_on_sql")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="raise_on_sql")
     owner: Mapped[User | None] = relationship(foreign_keys=[owner_id], lazy="raise_on_sql")
     merged_into: Mapped[Feedback | None] = relationship(remote_side=[id], lazy="raise_on_sql")
+    resolution: Mapped[Resolution | None] = relationship(lazy="raise_on_sql")
+
+    @property
+    def next_states(self) -> frozenset[FeedbackState]:
+        """The states this item may move to from where it is."""
+        return ALLOWED_TRANSITIONS[self.state]
+
+    @property
+    def overdue(self) -> bool:
+        """Still unacknowledged past the category's acknowledgement target."""
+        return (
+            self.state is FeedbackState.RECEIVED
+            and self.ack_due_at is not None
+            and self.ack_due_at < datetime.now(UTC)
+        )
+
+    @property
+    def promise_broken(self) -> bool:
+        """A promised date in the past on an item that is still open."""
+        return (
+            self.target_date is not None
+            and self.state.is_open
+            and self.target_date < datetime.now(UTC).date()
+        )
 
     @property
     def is_public(self) -> bool:
@@ -185,6 +247,7 @@ class TimelineKind(StrEnum):
     PROMISE_SET = "promise_set"
     PROMISE_MOVED = "promise_moved"
     MERGED = "merged"
+    REOPEN_REQUESTED = "reopen_requested"
 
 
 class TimelineEvent(Base):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
 
@@ -17,6 +19,7 @@ from portal.models import (
     Visibility,
     Vote,
 )
+from portal.models.base import utcnow
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.sanitize import render_markdown
 from portal.services.site import get_site_settings
@@ -55,6 +58,8 @@ def submit_feedback(
             and not author.is_staff
         ),
     )
+    item.created_at = utcnow()
+    item.ack_due_at = item.created_at + timedelta(hours=category.ack_target_hours)
     db.session.add(item)
     db.session.flush()
     db.session.add(

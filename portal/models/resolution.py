@@ -1,0 +1,37 @@
+"""Resolutions: the "we did" that answers one or more items, published on the board."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.models.base import Base, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.category import Category
+    from portal.models.user import User
+
+
+class Resolution(Base):
+    """What we did about something customers said. One resolution may answer a whole theme."""
+
+    __tablename__ = "resolutions"
+    __table_args__ = (
+        sa.Index("ix_resolutions_published_at", "published_at", "id"),
+        sa.Index("ix_resolutions_category_id_published_at", "category_id", "published_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    you_said: Mapped[str] = mapped_column(sa.String(200))
+    we_did_source: Mapped[str] = mapped_column(sa.Text)
+    we_did_html: Mapped[str] = mapped_column(sa.Text)
+    category_id: Mapped[int | None] = mapped_column(sa.ForeignKey("categories.id"))
+    published_by_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
+    published_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    category: Mapped[Category | None] = relationship(lazy="raise_on_sql")
+    published_by: Mapped[User | None] = relationship(lazy="raise_on_sql")
