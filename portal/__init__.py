@@ -80,14 +80,18 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from portal.accounts.views import bp as accounts_bp
+    from portal.admin.views import bp as admin_bp
     from portal.board.views import bp as board_bp
     from portal.feedback.views import bp as feedback_bp
     from portal.main.views import bp as main_bp
+    from portal.resolutions.views import bp as resolutions_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(board_bp)
     app.register_blueprint(feedback_bp, url_prefix="/feedback")
     app.register_blueprint(accounts_bp, url_prefix="/account")
+    app.register_blueprint(resolutions_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
 
 
 def register_errorhandlers(app: Flask) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, Response, make_response, render_template
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
@@ -21,23 +21,33 @@ ERROR_TITLES = {
 }
 
 
-def render_error(status: int, message: str) -> tuple[str, int]:
-    """Render the error page (or its fragment for htmx) with a plain message."""
-    template = "errors/_message.html" if htmx else "errors/error.html"
+def render_error(status: int, message: str) -> Response:
+    """Render the error page, or for htmx a message swapped into the page's message area."""
     title = ERROR_TITLES.get(status, "Something went wrong")
-    return render_template(template, status=status, title=title, message=message), status
+    if htmx:
+        response = make_response(
+            render_template("errors/_message.html", status=status, title=title, message=message),
+            status,
+        )
+        # Whatever the request aimed at, the message goes where people read messages.
+        response.headers["HX-Retarget"] = "#htmx-messages"
+        response.headers["HX-Reswap"] = "innerHTML"
+        return response
+    return make_response(
+        render_template("errors/error.html", status=status, title=title, message=message), status
+    )
 
 
 def register(app: Flask) -> None:
     """Attach the handlers to the app."""
 
     @app.errorhandler(DomainError)
-    def domain_error(error: DomainError) -> tuple[str, int]:
+    def domain_error(error: DomainError) -> Response:
         db.session.rollback()
         return render_error(error.status_code, error.message)
 
     @app.errorhandler(CSRFError)
-    def csrf_error(error: CSRFError) -> tuple[str, int]:
+    def csrf_error(error: CSRFError) -> Response:
         db.session.rollback()
         return render_error(
             400,
@@ -45,7 +55,7 @@ def register(app: Flask) -> None:
         )
 
     @app.errorhandler(HTTPException)
-    def http_error(error: HTTPException) -> tuple[str, int] | HTTPException:
+    def http_error(error: HTTPException) -> Response | HTTPException:
         if error.code is None or error.code < 400:
             return error
         db.session.rollback()

@@ -72,3 +72,15 @@ class VoteForm(FlaskForm):
     """Only the CSRF token and where to go back to without JavaScript."""
 
     next = HiddenField()
+
+
+class NotFixedForm(FlaskForm):
+    """The author's "not yet" answer to "Did this fix it?"."""
+
+    body = TextAreaField(
+        "What is still not right?",
+        validators=[
+            DataRequired("Please tell us what is still not right."),
+            Length(max=5_000, message="At most 5,000 characters."),
+        ],
+    )

@@ -8,9 +8,10 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portal.extensions import db, htmx, limiter
-from portal.feedback.forms import CommentForm, FeedbackForm, VoteForm
+from portal.feedback.forms import CommentForm, FeedbackForm, NotFixedForm, VoteForm
 from portal.models import Feedback
 from portal.services import feedback as feedback_service
+from portal.services import workflow
 from portal.services.accounts import is_safe_next
 from portal.services.errors import DomainError
 from portal.services.votes import toggle_vote
@@ -44,7 +45,9 @@ def new() -> str | Response:
     return render_template("feedback/new.html", form=form)
 
 
-def _render_detail(item: Feedback, comment_form: CommentForm) -> str:
+def _render_detail(
+    item: Feedback, comment_form: CommentForm, not_fixed_form: NotFixedForm | None = None
+) -> str:
     return render_template(
         "feedback/detail.html",
         item=item,
@@ -53,6 +56,7 @@ def _render_detail(item: Feedback, comment_form: CommentForm) -> str:
         voted=feedback_service.has_voted(current_user, item.id),
         comment_form=comment_form,
         vote_form=VoteForm(),
+        not_fixed_form=not_fixed_form or NotFixedForm(formdata=None),
     )
 
 
@@ -85,6 +89,32 @@ def vote(item_id: int) -> Response:
     flash("Thanks, your vote counts." if result.voted else "Your vote is taken back.", "success")
     target = form.next.data
     return redirect(target if is_safe_next(target) else url_for("feedback.detail", item_id=item.id))
+
+
+@bp.post("/<int:item_id>/fixed")
+@login_required
+def fixed(item_id: int) -> Response:
+    """ "Did this fix it?" Yes."""
+    item = feedback_service.get_visible_item(item_id, current_user)
+    workflow.confirm_fixed(item, current_user)
+    db.session.commit()
+    flash("Thank you for letting us know. We are glad it is sorted.", "success")
+    return redirect(url_for("feedback.detail", item_id=item.id))
+
+
+@bp.post("/<int:item_id>/not-fixed")
+@login_required
+def not_fixed(item_id: int) -> Response:
+    """ "Did this fix it?" Not yet: the comment goes to the owner as a reopen request."""
+    item = feedback_service.get_visible_item(item_id, current_user)
+    form = NotFixedForm()
+    if not form.validate_on_submit():
+        return make_response(_render_detail(item, CommentForm(), not_fixed_form=form), 400)
+    workflow.request_reopen(item, current_user, form.body.data or "")
+    db.session.commit()
+    owner = item.owner.display_name if item.owner else "our team"
+    flash(f"Thank you. {owner} will look at it again and reply here.", "success")
+    return redirect(url_for("feedback.detail", item_id=item.id))
 
 
 @bp.post("/<int:item_id>/comments")

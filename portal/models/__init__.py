@@ -4,6 +4,7 @@ from portal.models.audit import AuditEntry
 from portal.models.category import Category
 from portal.models.feedback import (
     ALLOWED_TRANSITIONS,
+    OPEN_STATES,
     Comment,
     Feedback,
     FeedbackKind,
@@ -19,6 +20,7 @@ from portal.models.user import Role, User
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
+    "OPEN_STATES",
     "AuditEntry",
     "Category",
     "Comment",

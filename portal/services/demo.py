@@ -9,7 +9,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Category, Feedback, Role, TimelineEvent, User
+from portal.models import Category, Feedback, Resolution, Role, TimelineEvent, User
+from portal.services import workflow
 from portal.services.accounts import register_user
 from portal.services.feedback import add_comment, submit_feedback
 from portal.services.site import get_site_settings
@@ -347,6 +348,164 @@ COMMENTS = [
 ]
 
 
+def _tell_the_story(
+    items: list[Feedback], users: list[User], categories: dict[str, Category], now: datetime
+) -> None:
+    """Move demo items through the workflow, as staff would, so every state has examples."""
+    admin, sam, priya = users[0], users[1], users[2]
+    today = now.date()
+    by_title = {item.title: item for item in items}
+
+    def it(title: str) -> Feedback:
+        return by_title[title]
+
+    charged = it("Charged twice for one order")
+    workflow.acknowledge(
+        charged, sam, "Nia, I am so sorry about the double charge. I am on it now."
+    )
+    workflow.investigate(charged, sam, "I can see both payments and have asked our bank team why.")
+    workflow.resolve(
+        charged,
+        sam,
+        "We found a fault in how payment retries were handled and fixed it. Everyone charged "
+        "twice since October has been refunded automatically.",
+        "I was charged twice for one order",
+    )
+    workflow.confirm_fixed(charged, charged.author)
+
+    rain = it("Courier left my parcel in the rain")
+    workflow.acknowledge(
+        rain, priya, "Mr Owen, I am sorry your parcel was soaked. That is not good enough."
+    )
+    workflow.plan(
+        rain,
+        priya,
+        today + timedelta(days=12),
+        "Couriers will get a safe-place rule: never outside in the rain without a bag.",
+    )
+
+    checkout = it("Checkout times out on the payment step")
+    workflow.acknowledge(
+        checkout, sam, "Marta, sorry about this, and thank you for trying three times."
+    )
+    workflow.investigate(checkout, sam, "We can reproduce it on slow connections.")
+    workflow.start_work(
+        checkout, sam, "A fix is being built to keep the session alive while you pay."
+    )
+    duplicate = submit_feedback(
+        users[8],
+        kind="complaint",
+        category_id=categories["website-and-app"].id,
+        title="Payment page times out",
+        body="Got 'session expired' while paying, twice.",
+    )
+    workflow.merge(
+        duplicate,
+        sam,
+        checkout,
+        f"Ravi, sorry for the trouble. This is the same fault as #{checkout.id}, which we are "
+        "fixing now; your vote is on it.",
+    )
+
+    dark = it("Dark mode for the app")
+    workflow.acknowledge(dark, sam, "Li, thank you for the idea. Lots of you asked for this.")
+    workflow.plan(
+        dark, sam, today + timedelta(days=30), "Dark mode is planned for the next release."
+    )
+    workflow.move_promise(
+        dark,
+        sam,
+        today + timedelta(days=45),
+        "The release moved by two weeks because of a payment fix that came first.",
+    )
+
+    slots = it("Let me choose a delivery time slot")
+    workflow.acknowledge(slots, priya, "Jo, thank you, shift work makes deliveries hard, I know.")
+    workflow.decline(
+        slots,
+        priya,
+        "Jo, I am sorry: our couriers cannot offer slots this year. Instead you can "
+        "now choose a safe place or a neighbour when you order.",
+    )
+
+    workflow.acknowledge(
+        it("The new recycled packaging is great"),
+        priya,
+        "Ravi, thank you! I will pass this on to the packing team.",
+    )
+
+    hold = it("Waited 40 minutes on the phone")
+    callback = it("Offer a call-back instead of waiting on hold")
+    workflow.acknowledge(hold, admin, "Nia, I am sorry you waited so long and were cut off.")
+    workflow.acknowledge(callback, admin, "Nia, thank you, this is a good idea.")
+    workflow.publish_resolution(
+        [hold, callback],
+        admin,
+        "You can now ask for a call-back instead of waiting: leave your number and we call you "
+        "when it is your turn, usually within 20 minutes.",
+        "You said waiting on hold was too long",
+    )
+
+    vat = it("Can I get a VAT invoice?")
+    workflow.acknowledge(vat, sam, "Mr Owen, thanks for asking.")
+    workflow.resolve(vat, sam, "Every order now has a 'VAT invoice' download in Order history.")
+
+    workflow.investigate(
+        it("Search finds nothing for 'oat milk'"),
+        sam,
+        "Li, sorry, I can reproduce it and we are looking into the search index.",
+    )
+    workflow.acknowledge(it("Save my basket between devices"), sam, "Nia, thank you for this.")
+    workflow.plan(
+        it("Save my basket between devices"),
+        sam,
+        today + timedelta(days=60),
+        "Baskets will follow your account from the next app release.",
+    )
+    kettle = it("Kettle stopped working after three weeks")
+    workflow.acknowledge(kettle, priya, "Mr Owen, I am sorry, that kettle should last for years.")
+    workflow.resolve(kettle, priya, "We sent a replacement and withdrew the faulty batch.")
+    promo = it("Promo code not applied at checkout")
+    workflow.acknowledge(promo, sam, "Marta, sorry about that, the code should work.")
+    workflow.start_work(promo, sam, "We found the bug: codes in capitals were ignored.")
+    logout = it("App logs me out every day")
+    workflow.acknowledge(logout, sam, "Jo, sorry, that is annoying.")
+    workflow.resolve(logout, sam, "The app now keeps you signed in for 30 days.")
+    workflow.request_reopen(logout, logout.author, "It still logged me out this morning, sorry!")
+    workflow.acknowledge(
+        it("Courier was rude at my door"),
+        priya,
+        "Nia, I am very sorry. I have raised it with the courier's manager.",
+    )
+    workflow.investigate(
+        it("Email replies ignore what I wrote"),
+        admin,
+        "Marta, you are right, and I am sorry. We are reviewing our templates.",
+    )
+
+    # Spread each item's steps between its submission and now, as if they happened over time.
+    for item in [*items, duplicate]:
+        events = list(
+            db.session.scalars(
+                sa.select(TimelineEvent)
+                .where(TimelineEvent.feedback_id == item.id)
+                .order_by(TimelineEvent.id)
+            )
+        )
+        span = now - item.created_at
+        for step, event in enumerate(events):
+            event.created_at = item.created_at + span * (step / max(len(events), 1)) * 0.9
+        changes = [e for e in events if e.kind == "state_changed"]
+        if changes:
+            item.acknowledged_at = changes[0].created_at
+        if item.resolution_id is not None:
+            item.resolved_at = changes[-1].created_at if changes else item.resolved_at
+            resolution = db.session.get(Resolution, item.resolution_id)
+            if resolution is not None and item.resolved_at is not None:
+                resolution.published_at = item.resolved_at
+    db.session.flush()
+
+
 def demo_is_seeded() -> bool:
     """Whether any account exists, so `make run` seeds only the first time."""
     return db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
@@ -405,6 +564,7 @@ def seed_demo(seed: int = 7) -> list[DemoLogin]:
         )
         created = now - timedelta(days=len(ITEMS) - index, hours=rng.randint(0, 20))
         item.created_at = created
+        item.ack_due_at = created + timedelta(hours=categories[slug].ack_target_hours)
         db.session.execute(
             sa.update(TimelineEvent)
             .where(TimelineEvent.feedback_id == item.id)
@@ -420,6 +580,7 @@ def seed_demo(seed: int = 7) -> list[DemoLogin]:
                 add_comment(commenter, item, rng.choice(COMMENTS))
     db.session.flush()
 
+    _tell_the_story(items, users, categories, now)
     return [
         DemoLogin(role.value, email, DEMO_PASSWORD)
         for email, _display, _preferred, role in PEOPLE

@@ -103,16 +103,21 @@ def _set_owner(item: Feedback, actor: User, owner: User, reason: str = "") -> No
 
 
 def _act_as_owner(item: Feedback, actor: User) -> None:
-    """Public replies and moves come from the owner (or an admin); acting on an unowned item
-    makes you its owner, so the customer always has one person."""
+    """Public replies and moves come from the item's owner (or an admin). This only checks;
+    _claim() makes the actor the owner once the move is known to be valid."""
     _require_staff(actor)
-    if item.owner_id is None:
-        _set_owner(item, actor, actor)
-    elif item.owner_id != actor.id and not actor.is_admin:
-        owner_name = item.owner.display_name if item.owner else "another member of staff"
+    if item.owner_id is not None and item.owner_id != actor.id and not actor.is_admin:
+        owner = db.session.get(User, item.owner_id)
+        owner_name = owner.display_name if owner else "another member of staff"
         raise NotAllowed(
             f"{owner_name} looks after this item. Ask them, or an admin, to reassign it to you."
         )
+
+
+def _claim(item: Feedback, actor: User) -> None:
+    """Acting on an unowned item makes you its owner, so the customer always has one person."""
+    if item.owner_id is None:
+        _set_owner(item, actor, actor)
 
 
 def _change_state(item: Feedback, actor: User, to_state: FeedbackState, message: str) -> None:
@@ -129,6 +134,7 @@ def _change_state(item: Feedback, actor: User, to_state: FeedbackState, message:
             "message.",
         )
     message = _require_text(message, "Every change of state needs a public message.")
+    _claim(item, actor)
     item.state = to_state
     if from_state is S.RECEIVED and item.acknowledged_at is None:
         item.acknowledged_at = _now()
@@ -191,7 +197,9 @@ def acknowledge(item: Feedback, actor: User, message: str) -> Feedback:
 
 
 def investigate(item: Feedback, actor: User, message: str) -> Feedback:
-    """We are looking into it."""
+    """We are looking into it. On a resolved item this is a reopening."""
+    if item.state is S.RESOLVED:
+        return reopen(item, actor, message)
     _act_as_owner(item, actor)
     _change_state(item, actor, S.INVESTIGATING, message)
     db.session.flush()
@@ -245,6 +253,7 @@ def move_promise(item: Feedback, actor: User, new_date: date | None, reason: str
         reason = _require_text(
             reason, "Moving a promised date needs a reason: the customer is told why."
         )
+    _claim(item, actor)
     previous = item.target_date
     item.target_date = new_date
     kind = TimelineKind.PROMISE_MOVED if previous else TimelineKind.PROMISE_SET
@@ -430,8 +439,6 @@ def move(
     if to_state is S.ACKNOWLEDGED:
         return acknowledge(item, actor, message)
     if to_state is S.INVESTIGATING:
-        if item.state is S.RESOLVED:
-            return reopen(item, actor, message)
         return investigate(item, actor, message)
     if to_state is S.PLANNED:
         return plan(item, actor, target_date, message)
@@ -454,6 +461,7 @@ def reply(item: Feedback, actor: User, body: str) -> Comment:
     """A public, official reply from the item's owner (or an admin)."""
     _act_as_owner(item, actor)
     body = _require_text(body, "Please write the reply.")
+    _claim(item, actor)
     comment = Comment(
         feedback_id=item.id,
         author_id=actor.id,

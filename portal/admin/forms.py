@@ -1,0 +1,164 @@
+"""Staff and admin forms: they check shape; the workflow service checks the rules."""
+
+from __future__ import annotations
+
+from zoneinfo import available_timezones
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    HiddenField,
+    IntegerField,
+    SelectField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    Regexp,
+)
+
+from portal.models import FeedbackState, Role
+
+
+class ToneCheckedForm(FlaskForm):
+    """A form whose public text is tone-checked: findings are shown once before posting."""
+
+    post_anyway = HiddenField(default="")
+
+
+class MoveForm(ToneCheckedForm):
+    to_state = SelectField("Move to", validators=[InputRequired("Choose the new state.")])
+    message = TextAreaField(
+        "Public message to the customer",
+        description="What changed and why, in your own words. The customer reads this.",
+        validators=[Optional(), Length(max=5_000)],
+    )
+    target_date = DateField("Promised date (for Planned)", validators=[Optional()])
+    duplicate_of = IntegerField(
+        "Merge into item number (for Merged)",
+        validators=[Optional(), NumberRange(min=1, message="Give an item number such as 42.")],
+    )
+
+    def set_states(self, states: frozenset[FeedbackState]) -> None:
+        """Offer only the moves the workflow allows from the item's state."""
+        order = list(FeedbackState)
+        self.to_state.choices = [
+            SelectChoice(s.value, s.label) for s in sorted(states, key=order.index)
+        ]
+
+
+class AssignForm(FlaskForm):
+    owner_id = SelectField("Owner", coerce=int, validators=[InputRequired("Choose a person.")])
+    assign_reason = StringField(
+        "Reason (needed when it already has an owner)", validators=[Optional(), Length(max=300)]
+    )
+
+
+class PromiseForm(FlaskForm):
+    new_date = DateField("New promised date", validators=[InputRequired("Give the new date.")])
+    promise_reason = StringField(
+        "Why it moves (the customer is told)", validators=[Optional(), Length(max=500)]
+    )
+
+
+class ReplyForm(ToneCheckedForm):
+    body = TextAreaField(
+        "Public reply",
+        validators=[DataRequired("Please write the reply."), Length(max=5_000)],
+    )
+
+
+class NoteForm(FlaskForm):
+    note = TextAreaField(
+        "Internal note (staff only)",
+        validators=[DataRequired("Please write the note."), Length(max=5_000)],
+    )
+
+
+class ReasonForm(FlaskForm):
+    reason = StringField(
+        "Reason (kept in the audit log)",
+        validators=[DataRequired("Please give a reason."), Length(max=500)],
+    )
+
+
+class AcknowledgeForm(ToneCheckedForm):
+    message = TextAreaField(
+        "Personal message",
+        validators=[DataRequired("Write the customer a personal message."), Length(max=5_000)],
+    )
+
+
+class ResolutionForm(ToneCheckedForm):
+    you_said = StringField(
+        "You said",
+        description="A short summary of what customers told us. Defaults to the first title.",
+        validators=[Optional(), Length(max=200)],
+    )
+    we_did = TextAreaField(
+        "We did",
+        description="What was done, plainly. This is published and sent to everyone who spoke up.",
+        validators=[DataRequired("Write what we did."), Length(max=10_000)],
+    )
+
+
+class CategoryForm(FlaskForm):
+    name = StringField(
+        "Name", validators=[DataRequired("Give the category a name."), Length(max=80)]
+    )
+    slug = StringField(
+        "Address name",
+        description="Lower-case letters, digits and hyphens; used in links and feeds.",
+        validators=[
+            DataRequired("Give an address name."),
+            Length(max=80),
+            Regexp(
+                r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lower-case letters, digits and hyphens."
+            ),
+        ],
+    )
+    description = TextAreaField("Description", validators=[Optional(), Length(max=1_000)])
+    ack_target_hours = IntegerField(
+        "Acknowledge within (hours)",
+        default=48,
+        validators=[
+            InputRequired("Give a number of hours."),
+            NumberRange(min=1, max=24 * 30, message="Between 1 hour and 30 days."),
+        ],
+    )
+    response_guide = TextAreaField(
+        "Response guide (staff only)",
+        description="Guidance shown beside the reply form. Replies that copy it are flagged.",
+        validators=[Optional(), Length(max=5_000)],
+    )
+    position = IntegerField("Position in lists", default=0, validators=[Optional()])
+
+
+class UserForm(FlaskForm):
+    role = SelectField("Role", choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role])
+    active = BooleanField("Active (can sign in)")
+
+
+class SettingsForm(FlaskForm):
+    organisation_name = StringField(
+        "Organisation name",
+        validators=[DataRequired("Give the organisation's name."), Length(max=120)],
+    )
+    contact_email = EmailField("Contact email", validators=[Optional(), Email(), Length(max=254)])
+    contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
+    contact_address = StringField("Postal address", validators=[Optional(), Length(max=300)])
+    time_zone = SelectField(
+        "Time zone",
+        choices=[SelectChoice(z, z) for z in sorted(available_timezones())],
+        validators=[InputRequired()],
+    )
+    pre_moderation = BooleanField("Hold new public items for staff approval (pre-moderation)")

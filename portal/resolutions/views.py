@@ -1,0 +1,42 @@
+"""The public "You said, we did" board."""
+
+from __future__ import annotations
+
+from flask import Blueprint, make_response, render_template, request
+from werkzeug.wrappers import Response
+
+from portal.extensions import htmx
+from portal.services.feedback import categories
+from portal.services.resolutions import (
+    public_items_by_resolution,
+    resolutions_page,
+    voice_counts,
+)
+
+bp = Blueprint("resolutions", __name__)
+
+
+@bp.get("/you-said-we-did")
+def index() -> Response:
+    category = request.args.get("category") or None
+    try:
+        page_number = max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        page_number = 1
+    page = resolutions_page(category, page_number)
+    ids = [r.id for r in page.items]
+    context = {
+        "page": page,
+        "category": category,
+        "voices": voice_counts(ids),
+        "items_by_resolution": public_items_by_resolution(ids),
+        "page_args": lambda n: {k: v for k, v in {"category": category, "page": n}.items() if v},
+    }
+    if htmx and htmx.target == "resolution-results":
+        response = make_response(render_template("resolutions/_results.html", **context))
+    else:
+        response = make_response(
+            render_template("resolutions/index.html", categories=categories(), **context)
+        )
+    response.headers["Vary"] = "HX-Request"
+    return response

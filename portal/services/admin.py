@@ -1,0 +1,96 @@
+"""Admin work: categories, users and roles, and site settings. Every change is audited."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import available_timezones
+
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Category, Role, SiteSettings, User
+from portal.services import audit
+from portal.services.errors import DomainError, NotAllowed
+from portal.services.site import get_site_settings
+
+
+def _require_admin(actor: User) -> None:
+    if not (actor.is_authenticated and actor.is_admin):
+        raise NotAllowed("Only admins can do that.")
+
+
+def save_category(actor: User, category: Category | None, **fields: Any) -> Category:
+    """Create a category, or update one; names and address names stay unique."""
+    _require_admin(actor)
+    for column in ("name", "slug"):
+        clash = db.session.scalar(
+            sa.select(Category.id).where(
+                sa.func.lower(getattr(Category, column)) == str(fields[column]).lower(),
+                Category.id != (category.id if category else -1),
+            )
+        )
+        if clash is not None:
+            label = "name" if column == "name" else "address name"
+            raise DomainError(f"Another category already has that {label}.")
+    created = category is None
+    if category is None:
+        category = Category()
+        db.session.add(category)
+    for key, value in fields.items():
+        setattr(category, key, value)
+    db.session.flush()
+    audit.record(
+        actor,
+        "category.created" if created else "category.updated",
+        "category",
+        category.id,
+        **fields,
+    )
+    return category
+
+
+def search_users(query: str, page: int, per_page: int = 30) -> Any:
+    """Users whose email or names contain the query, staff first."""
+    select = sa.select(User).where(User.deleted_at.is_(None))
+    if query.strip():
+        like = f"%{query.strip().lower()}%"
+        select = select.where(
+            sa.or_(
+                sa.func.lower(User.email).like(like),
+                sa.func.lower(User.display_name).like(like),
+                sa.func.lower(User.preferred_name).like(like),
+            )
+        )
+    order = sa.case({Role.ADMIN: 0, Role.STAFF: 1}, value=User.role, else_=2)
+    select = select.order_by(order, User.display_name, User.id)
+    return db.paginate(select, page=page, per_page=per_page, error_out=False)
+
+
+def update_user(actor: User, user: User, *, role: Role, active: bool) -> User:
+    """Change someone's role or deactivate them. Deactivation signs them out everywhere."""
+    _require_admin(actor)
+    if user.id == actor.id and (role is not Role.ADMIN or not active):
+        raise DomainError("You cannot remove your own admin role or deactivate yourself.")
+    before = {"role": user.role, "active": user.active}
+    user.role = role
+    if user.active and not active:
+        user.session_version += 1
+    user.active = active
+    db.session.flush()
+    audit.record(
+        actor, "user.updated", "user", user.id, before=str(before), role=role, active=active
+    )
+    return user
+
+
+def update_settings(actor: User, **fields: Any) -> SiteSettings:
+    """Change the organisation's name, contact details, time zone or moderation."""
+    _require_admin(actor)
+    if fields.get("time_zone") not in available_timezones():
+        raise DomainError("Choose a time zone from the list.")
+    settings = get_site_settings()
+    for key, value in fields.items():
+        setattr(settings, key, value)
+    db.session.flush()
+    audit.record(actor, "settings.updated", "settings", settings.id, **fields)
+    return settings

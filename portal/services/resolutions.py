@@ -1,0 +1,80 @@
+"""Reading resolutions for the "You said, we did" board: pages, voice counts and items."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import aliased, joinedload
+
+from portal.extensions import db
+from portal.models import Category, Feedback, Resolution, Visibility, Vote
+
+
+def resolutions_page(category_slug: str | None, page: int, per_page: int = 10) -> Any:
+    """Published resolutions, newest first, optionally for one category."""
+    query = sa.select(Resolution).options(joinedload(Resolution.category))
+    if category_slug:
+        query = query.join(Category, Category.id == Resolution.category_id).where(
+            Category.slug == category_slug
+        )
+    query = query.order_by(Resolution.published_at.desc(), Resolution.id.desc())
+    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
+
+def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
+    """How many people raised each resolution's items: authors and voters of every linked item
+    and of every duplicate merged into one, each person counted once per resolution."""
+    if not resolution_ids:
+        return {}
+    item = aliased(Feedback)
+    duplicate = aliased(Feedback)
+    linked = sa.select(item.id.label("feedback_id"), item.resolution_id.label("rid")).where(
+        item.resolution_id.in_(resolution_ids)
+    )
+    merged = (
+        sa.select(duplicate.id.label("feedback_id"), item.resolution_id.label("rid"))
+        .join(item, duplicate.merged_into_id == item.id)
+        .where(item.resolution_id.in_(resolution_ids))
+    )
+    items = sa.union_all(linked, merged).subquery("items")
+    authors = sa.select(items.c.rid, Feedback.author_id.label("user_id")).join(
+        Feedback, Feedback.id == items.c.feedback_id
+    )
+    voters = sa.select(items.c.rid, Vote.user_id.label("user_id")).join(
+        Vote, Vote.feedback_id == items.c.feedback_id
+    )
+    people = sa.union(authors, voters).subquery("people")  # UNION, not ALL: once per person
+    rows = db.session.execute(sa.select(people.c.rid, sa.func.count()).group_by(people.c.rid)).all()
+    return {rid: count for rid, count in rows}
+
+
+def public_items_by_resolution(resolution_ids: list[int]) -> dict[int, list[Feedback]]:
+    """The public items each resolution answered (private ones count as voices, but are
+    never listed)."""
+    if not resolution_ids:
+        return {}
+    rows = db.session.scalars(
+        sa.select(Feedback)
+        .where(
+            Feedback.resolution_id.in_(resolution_ids),
+            Feedback.visibility == Visibility.PUBLIC,
+            Feedback.hidden.is_(False),
+            Feedback.awaiting_review.is_(False),
+        )
+        .order_by(Feedback.id)
+    )
+    grouped: dict[int, list[Feedback]] = defaultdict(list)
+    for row in rows:
+        grouped[row.resolution_id].append(row)  # type: ignore[index]
+    return grouped
+
+
+def get_resolution(resolution_id: int) -> Resolution | None:
+    """One resolution with its category."""
+    return db.session.scalar(
+        sa.select(Resolution)
+        .where(Resolution.id == resolution_id)
+        .options(joinedload(Resolution.category))
+    )

@@ -1,0 +1,1266 @@
+"""The resolution workflow: every legal move, every refusal, ownership, promises, merges,
+resolutions, "Did this fix it?" and moderation, driven through portal.services.workflow."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import (
+    ALLOWED_TRANSITIONS,
+    AuditEntry,
+    Comment,
+    Feedback,
+    FeedbackState,
+    Resolution,
+    Role,
+    TimelineEvent,
+    TimelineKind,
+    User,
+    Visibility,
+    Vote,
+)
+from portal.services import workflow
+from portal.services.errors import NotAllowed
+from portal.services.votes import toggle_vote
+from portal.services.workflow import InvalidTransition, MissingInput, WorkflowError
+
+S = FeedbackState
+
+
+# Helpers -----------------------------------------------------------------------------------
+
+
+def _today() -> date:
+    return datetime.now(UTC).date()
+
+
+def _future(days: int = 30) -> date:
+    return _today() + timedelta(days=days)
+
+
+def _inputs(to_state: FeedbackState, target: Feedback | None = None) -> dict[str, Any]:
+    """What a move to this state needs."""
+    kwargs: dict[str, Any] = {"message": f"Moving this to {to_state.label}, personally."}
+    if to_state is S.PLANNED:
+        kwargs["target_date"] = _future()
+    if to_state is S.DUPLICATE:
+        kwargs["duplicate_of"] = target
+    return kwargs
+
+
+def _bring_to(item: Feedback, actor: User, state: FeedbackState, make_feedback) -> None:
+    """Bring a received item to a state through legal moves, and commit."""
+    if state is S.RECEIVED:
+        return
+    target = make_feedback() if state is S.DUPLICATE else None
+    workflow.move(item, actor, state, **_inputs(state, target))
+    db.session.commit()
+    assert item.state is state
+
+
+def _events(item_id: int, kind: TimelineKind | None = None) -> list[TimelineEvent]:
+    query = sa.select(TimelineEvent).where(TimelineEvent.feedback_id == item_id)
+    if kind is not None:
+        query = query.where(TimelineEvent.kind == kind)
+    return list(db.session.scalars(query.order_by(TimelineEvent.id)))
+
+
+def _audits(action: str | None = None, target_id: int | None = None) -> list[AuditEntry]:
+    query = sa.select(AuditEntry)
+    if action is not None:
+        query = query.where(AuditEntry.action == action)
+    if target_id is not None:
+        query = query.where(AuditEntry.target_id == target_id)
+    return list(db.session.scalars(query.order_by(AuditEntry.id)))
+
+
+def _count(model: type, *where: Any) -> int:
+    return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def _voters(item_id: int) -> list[int]:
+    return sorted(db.session.scalars(sa.select(Vote.user_id).where(Vote.feedback_id == item_id)))
+
+
+def _fresh(item: Feedback) -> Feedback:
+    """The item as the database has it now."""
+    db.session.expire_all()
+    return db.session.get(Feedback, item.id)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    state: FeedbackState
+    owner_id: int | None
+    target_date: date | None
+    acknowledged_at: datetime | None
+    resolved_at: datetime | None
+    merged_into_id: int | None
+    timeline: int
+    audit: int
+    resolutions: int
+    votes: int
+
+
+def _snapshot(item: Feedback) -> Snapshot:
+    return Snapshot(
+        state=item.state,
+        owner_id=item.owner_id,
+        target_date=item.target_date,
+        acknowledged_at=item.acknowledged_at,
+        resolved_at=item.resolved_at,
+        merged_into_id=item.merged_into_id,
+        timeline=_count(TimelineEvent),
+        audit=_count(AuditEntry),
+        resolutions=_count(Resolution),
+        votes=_count(Vote),
+    )
+
+
+def _assert_refused(
+    item: Feedback, call: Callable[[], object], error: type[Exception], match: str
+) -> None:
+    """The call raises the error with a message saying why, and changes nothing."""
+    before = _snapshot(item)
+    with pytest.raises(error, match=match):
+        call()
+    # Right after the refusal, in the same session: the item has not moved.
+    assert item.state is before.state
+    db.session.rollback()
+    assert _snapshot(item) == before
+
+
+@pytest.fixture
+def staff(make_user) -> User:
+    return make_user(role=Role.STAFF, display_name="Sam Staff")
+
+
+@pytest.fixture
+def other_staff(make_user) -> User:
+    return make_user(role=Role.STAFF, display_name="Olga Other")
+
+
+@pytest.fixture
+def admin(make_user) -> User:
+    return make_user(role=Role.ADMIN, display_name="Ada Admin")
+
+
+@pytest.fixture
+def customer(make_user) -> User:
+    return make_user(display_name="Cora Customer")
+
+
+# 1. Every allowed transition ---------------------------------------------------------------
+
+TRANSITIONS = [
+    pytest.param(source, dest, id=f"{source.value}->{dest.value}")
+    for source, dests in ALLOWED_TRANSITIONS.items()
+    for dest in sorted(dests, key=list(FeedbackState).index)
+]
+
+
+def test_transition_table_is_not_empty_and_closes_declined_and_duplicate() -> None:
+    assert len(TRANSITIONS) == 26
+    assert ALLOWED_TRANSITIONS[S.DECLINED] == frozenset()
+    assert ALLOWED_TRANSITIONS[S.DUPLICATE] == frozenset()
+
+
+@pytest.mark.parametrize(("source", "dest"), TRANSITIONS)
+def test_every_allowed_transition_moves_the_item_and_records_timeline_and_audit(
+    source: FeedbackState, dest: FeedbackState, staff, make_feedback
+) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, source, make_feedback)
+    target = make_feedback() if dest is S.DUPLICATE else None
+    inputs = _inputs(dest, target)
+    events_before = len(_events(item.id, TimelineKind.STATE_CHANGED))
+    audits_before = len(_audits("item.state_changed", item.id))
+
+    assert workflow.move(item, staff, dest, **inputs) is item
+    db.session.commit()
+
+    item = _fresh(item)
+    assert item.state is dest
+    events = _events(item.id, TimelineKind.STATE_CHANGED)
+    assert len(events) == events_before + 1
+    event = events[-1]
+    assert (event.from_state, event.to_state) == (source, dest)
+    assert event.actor_id == staff.id
+    assert event.message == inputs["message"]
+    assert event.message_html
+    audits = _audits("item.state_changed", item.id)
+    assert len(audits) == audits_before + 1
+    assert audits[-1].actor_id == staff.id
+    assert audits[-1].target_type == "feedback"
+    assert audits[-1].detail == {
+        "from_state": source.value,
+        "to_state": dest.value,
+        "message": inputs["message"],
+    }
+    if dest is S.PLANNED:
+        assert item.target_date == inputs["target_date"]
+    if dest is S.DUPLICATE:
+        assert item.merged_into_id == target.id
+    if dest is S.RESOLVED:
+        assert item.resolution_id is not None
+        assert item.resolved_at is not None
+    if source is S.RESOLVED:
+        assert item.resolved_at is None
+
+
+# 2. Refused moves change nothing and say why -----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("to_state", "match"),
+    [
+        (S.ACKNOWLEDGED, "Leaving “Received” is the acknowledgement"),
+        (S.INVESTIGATING, "Leaving “Received” is the acknowledgement"),
+        (S.IN_PROGRESS, "Leaving “Received” is the acknowledgement"),
+        (S.DUPLICATE, "Leaving “Received” is the acknowledgement"),
+        (S.DECLINED, "Declining needs a reason"),
+    ],
+)
+def test_leaving_received_without_a_personal_message_is_refused(
+    to_state, match, staff, make_feedback
+) -> None:
+    item = make_feedback()
+    target = make_feedback()
+    _assert_refused(
+        item,
+        lambda: workflow.move(item, staff, to_state, message="   ", duplicate_of=target),
+        MissingInput,
+        match,
+    )
+    assert item.acknowledged_at is None
+
+
+def test_plan_without_target_date_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.INVESTIGATING, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.move(item, staff, S.PLANNED, message="Planned."),
+        MissingInput,
+        "Planning needs a target date",
+    )
+
+
+def test_plan_with_a_past_date_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.INVESTIGATING, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.plan(item, staff, _today() - timedelta(days=1), "Planned."),
+        WorkflowError,
+        "cannot be in the past",
+    )
+
+
+def test_resolve_without_we_did_text_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.IN_PROGRESS, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.move(item, staff, S.RESOLVED, message="  \n "),
+        MissingInput,
+        "Resolving needs the “we did” text",
+    )
+
+
+def test_decline_without_reason_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
+    _assert_refused(
+        item, lambda: workflow.decline(item, staff, ""), MissingInput, "Declining needs a reason"
+    )
+
+
+def test_merge_without_target_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.move(item, staff, S.DUPLICATE, message="Same thing."),
+        MissingInput,
+        "Merging needs the item to merge into",
+    )
+
+
+def test_merge_into_itself_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.merge(item, staff, item, "Same thing."),
+        WorkflowError,
+        "cannot be merged into itself",
+    )
+
+
+def test_merge_into_an_item_that_is_itself_a_duplicate_is_refused(staff, make_feedback) -> None:
+    original = make_feedback()
+    duplicate = make_feedback()
+    workflow.merge(duplicate, staff, original, "Same as the other one.")
+    db.session.commit()
+    item = make_feedback()
+    _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.merge(item, staff, duplicate, "Same thing."),
+        WorkflowError,
+        rf"#{duplicate.id} was itself merged into #{original.id}; merge into that one",
+    )
+
+
+def test_reopen_without_reason_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.RESOLVED, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.move(item, staff, S.INVESTIGATING, message=" "),
+        MissingInput,
+        "Reopening needs a reason",
+    )
+    assert _fresh(item).resolved_at is not None
+
+
+BACKWARD_MOVES = [
+    pytest.param(source, dest, id=f"{source.value}->{dest.value}")
+    for source in [S.ACKNOWLEDGED, S.INVESTIGATING, S.PLANNED, S.IN_PROGRESS]
+    for dest in [S.ACKNOWLEDGED, S.INVESTIGATING, S.PLANNED, S.IN_PROGRESS]
+    if list(FeedbackState).index(dest) <= list(FeedbackState).index(source)
+]
+
+
+@pytest.mark.parametrize(("source", "dest"), BACKWARD_MOVES)
+def test_moving_back_or_to_the_same_state_is_an_invalid_transition(
+    source, dest, staff, make_feedback
+) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, source, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.move(item, staff, dest, **_inputs(dest)),
+        InvalidTransition,
+        f"“{source.label}” cannot move to “{dest.label}”",
+    )
+
+
+def test_nothing_moves_an_item_back_to_received(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.move(item, staff, S.RECEIVED, message="Back you go."),
+        InvalidTransition,
+        "Nothing moves an item back to “Received”",
+    )
+
+
+@pytest.mark.parametrize("closed", [S.DECLINED, S.DUPLICATE])
+@pytest.mark.parametrize("dest", list(FeedbackState))
+def test_no_move_leads_out_of_declined_or_duplicate(closed, dest, staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, closed, make_feedback)
+    other = make_feedback()
+    _assert_refused(
+        item,
+        lambda: workflow.move(item, staff, dest, **_inputs(dest, other)),
+        InvalidTransition,
+        "cannot (move to|be resolved)|Nothing moves an item back",
+    )
+
+
+def test_resolved_item_can_only_be_reopened(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.RESOLVED, make_feedback)
+    other = make_feedback()
+    for dest in [S.PLANNED, S.IN_PROGRESS, S.RESOLVED, S.DECLINED, S.DUPLICATE]:
+        _assert_refused(
+            item,
+            lambda dest=dest: workflow.move(item, staff, dest, **_inputs(dest, other)),
+            InvalidTransition,
+            "cannot (move to|be resolved)",
+        )
+
+
+CUSTOMER_ACTIONS: dict[str, Callable[[Feedback, User, User], object]] = {
+    "acknowledge": lambda item, customer, staff: workflow.move(
+        item, customer, S.ACKNOWLEDGED, message="Thanks!"
+    ),
+    "plan": lambda item, customer, staff: workflow.plan(item, customer, _future(), "Soon."),
+    "decline": lambda item, customer, staff: workflow.decline(item, customer, "No."),
+    "take": lambda item, customer, staff: workflow.take(item, customer),
+    "assign": lambda item, customer, staff: workflow.assign(item, customer, staff),
+    "reply": lambda item, customer, staff: workflow.reply(item, customer, "Official!"),
+    "note": lambda item, customer, staff: workflow.add_internal_note(item, customer, "Psst."),
+    "hide": lambda item, customer, staff: workflow.set_hidden(item, customer, True, "Spam."),
+    "redact": lambda item, customer, staff: workflow.redact(item, customer, "Personal data."),
+    "resolve": lambda item, customer, staff: workflow.publish_resolution(
+        [item], customer, "Did it."
+    ),
+    "move_promise": lambda item, customer, staff: workflow.move_promise(
+        item, customer, _future(), "Later."
+    ),
+}
+
+
+@pytest.mark.parametrize("action", CUSTOMER_ACTIONS)
+def test_a_customer_acting_as_staff_is_not_allowed(action, customer, staff, make_feedback) -> None:
+    # Even the item's own author may not move it.
+    item = make_feedback(author=customer)
+    _assert_refused(
+        item,
+        lambda: CUSTOMER_ACTIONS[action](item, customer, staff),
+        NotAllowed,
+        "Only staff can do that",
+    )
+    assert item.hidden is False
+    assert item.redacted_at is None
+    assert _count(Comment) == 0
+
+
+def test_a_customer_cannot_reopen_a_resolved_item(customer, staff, make_feedback) -> None:
+    item = make_feedback(author=customer)
+    _bring_to(item, staff, S.RESOLVED, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.reopen(item, customer, "It is still broken."),
+        NotAllowed,
+        "Only staff can do that",
+    )
+
+
+def test_an_inactive_staff_member_is_not_allowed(staff, make_feedback) -> None:
+    item = make_feedback()
+    staff.active = False
+    db.session.commit()
+    _assert_refused(
+        item,
+        lambda: workflow.acknowledge(item, staff, "Thanks, we read it."),
+        NotAllowed,
+        "Only staff can do that",
+    )
+
+
+OWNER_ACTIONS: dict[str, Callable[[Feedback, User], object]] = {
+    "move": lambda item, actor: workflow.move(item, actor, S.INVESTIGATING, message="Looking."),
+    "plan": lambda item, actor: workflow.plan(item, actor, _future(), "Planned."),
+    "decline": lambda item, actor: workflow.decline(item, actor, "We will not."),
+    "reply": lambda item, actor: workflow.reply(item, actor, "Our answer."),
+    "resolve": lambda item, actor: workflow.resolve(item, actor, "We did it."),
+    "move_promise": lambda item, actor: workflow.move_promise(item, actor, _future(9), "Later."),
+}
+
+
+@pytest.mark.parametrize("loaded", ["as a request loads it", "with the owner in the session"])
+@pytest.mark.parametrize("action", OWNER_ACTIONS)
+def test_staff_acting_on_an_item_another_staff_member_owns_is_not_allowed(
+    action, loaded, staff, other_staff, make_feedback
+) -> None:
+    item = make_feedback()
+    _bring_to(item, other_staff, S.ACKNOWLEDGED, make_feedback)
+    assert item.owner_id == other_staff.id
+    actor = staff
+    if loaded == "as a request loads it":
+        # A request loads the item and the signed-in user, not the item's owner.
+        item_id, actor_id = item.id, staff.id
+        db.session.expunge_all()
+        item = db.session.get(Feedback, item_id)
+        actor = db.session.get(User, actor_id)
+    _assert_refused(
+        item,
+        lambda: OWNER_ACTIONS[action](item, actor),
+        NotAllowed,
+        "Olga Other looks after this item. Ask them, or an admin, to reassign it to you.",
+    )
+    assert _count(Comment) == 0
+
+
+@pytest.mark.parametrize("action", OWNER_ACTIONS)
+def test_an_admin_may_act_on_an_item_another_staff_member_owns(
+    action, admin, other_staff, make_feedback
+) -> None:
+    item = make_feedback()
+    _bring_to(item, other_staff, S.ACKNOWLEDGED, make_feedback)
+    audits_before = _count(AuditEntry)
+
+    OWNER_ACTIONS[action](item, admin)
+    db.session.commit()
+
+    item = _fresh(item)
+    assert item.owner_id == other_staff.id  # the admin acts without taking the item
+    assert _count(AuditEntry) > audits_before
+    assert _audits()[-1].actor_id == admin.id
+
+
+# 3. Ownership ------------------------------------------------------------------------------
+
+
+def test_acting_on_an_unowned_item_makes_the_actor_its_owner(staff, make_feedback) -> None:
+    item = make_feedback()
+    assert item.owner_id is None
+
+    workflow.acknowledge(item, staff, "Thank you, I have read this and will follow it up.")
+    db.session.commit()
+
+    item = _fresh(item)
+    assert item.owner_id == staff.id
+    [owner_event] = _events(item.id, TimelineKind.OWNER_CHANGED)
+    assert owner_event.actor_id == staff.id
+    assert "Sam Staff is looking after this now." in owner_event.message
+    [entry] = _audits("item.owner_changed", item.id)
+    assert entry.detail["from_owner"] is None
+    assert entry.detail["to_owner"] == staff.id
+
+
+def test_acting_again_as_owner_does_not_record_another_owner_change(staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.acknowledge(item, staff, "Thanks, I have read this.")
+    workflow.investigate(item, staff, "Looking into it now.")
+    db.session.commit()
+    assert len(_events(item.id, TimelineKind.OWNER_CHANGED)) == 1
+
+
+def test_take_makes_staff_the_owner_of_an_unowned_item(staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.take(item, staff)
+    db.session.commit()
+    assert _fresh(item).owner_id == staff.id
+    assert len(_events(item.id, TimelineKind.OWNER_CHANGED)) == 1
+    assert _fresh(item).state is S.RECEIVED  # taking is not acknowledging
+
+
+def test_taking_an_item_you_already_own_records_nothing(staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.take(item, staff)
+    db.session.commit()
+    before = _snapshot(item)
+    workflow.take(item, staff)
+    db.session.commit()
+    assert _snapshot(_fresh(item)) == before
+
+
+def test_staff_cannot_take_an_item_someone_else_owns(staff, other_staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.take(item, other_staff)
+    db.session.commit()
+    _assert_refused(
+        item, lambda: workflow.take(item, staff), NotAllowed, "needs reassigning instead"
+    )
+
+
+def test_an_admin_may_take_an_item_someone_else_owns(admin, other_staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.take(item, other_staff)
+    db.session.commit()
+    workflow.take(item, admin)
+    db.session.commit()
+    assert _fresh(item).owner_id == admin.id
+    assert "Reassigned by an admin." in _events(item.id, TimelineKind.OWNER_CHANGED)[-1].message
+
+
+@pytest.mark.parametrize("who", ["customer", "inactive staff"])
+def test_assigning_to_anyone_but_active_staff_is_refused(
+    who, staff, customer, make_user, make_feedback
+) -> None:
+    item = make_feedback()
+    new_owner = customer
+    if who == "inactive staff":
+        new_owner = make_user(role=Role.STAFF)
+        new_owner.active = False
+        db.session.commit()
+    _assert_refused(
+        item,
+        lambda: workflow.assign(item, staff, new_owner, "They know this area."),
+        WorkflowError,
+        "Items can only be assigned to active staff",
+    )
+
+
+def test_assigning_an_unowned_item_needs_no_reason(staff, other_staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.assign(item, staff, other_staff)
+    db.session.commit()
+    assert _fresh(item).owner_id == other_staff.id
+    assert _events(item.id, TimelineKind.OWNER_CHANGED)[-1].actor_id == staff.id
+
+
+def test_reassigning_an_owned_item_without_a_reason_is_refused(
+    staff, other_staff, make_feedback
+) -> None:
+    item = make_feedback()
+    workflow.take(item, staff)
+    db.session.commit()
+    _assert_refused(
+        item,
+        lambda: workflow.assign(item, staff, other_staff, "  "),
+        MissingInput,
+        "Reassigning an item needs a reason",
+    )
+    assert item.owner_id == staff.id
+
+
+def test_reassigning_with_a_reason_changes_owner_and_shows_the_reason_on_the_timeline(
+    staff, other_staff, make_feedback
+) -> None:
+    item = make_feedback()
+    workflow.take(item, staff)
+    db.session.commit()
+
+    workflow.assign(item, staff, other_staff, "Olga runs the billing team.")
+    db.session.commit()
+
+    assert _fresh(item).owner_id == other_staff.id
+    event = _events(item.id, TimelineKind.OWNER_CHANGED)[-1]
+    assert event.actor_id == staff.id
+    assert "Olga Other is looking after this now." in event.message
+    assert "Olga runs the billing team." in event.message
+    entry = _audits("item.owner_changed", item.id)[-1]
+    assert entry.detail == {
+        "from_owner": staff.id,
+        "to_owner": other_staff.id,
+        "reason": "Olga runs the billing team.",
+    }
+
+
+def test_staff_who_do_not_own_an_item_cannot_reassign_it(
+    staff, other_staff, make_user, make_feedback
+) -> None:
+    item = make_feedback()
+    workflow.take(item, other_staff)
+    db.session.commit()
+    third = make_user(role=Role.STAFF)
+    _assert_refused(
+        item,
+        lambda: workflow.assign(item, staff, third, "I think they should have it."),
+        NotAllowed,
+        "Only the current owner or an admin can reassign",
+    )
+
+
+# 4. Acknowledgement ------------------------------------------------------------------------
+
+
+LEAVING_RECEIVED: dict[str, Callable[[Feedback, User, Feedback], object]] = {
+    "acknowledge": lambda item, actor, other: workflow.acknowledge(
+        item, actor, "Thanks, I have read it."
+    ),
+    "decline": lambda item, actor, other: workflow.decline(
+        item, actor, "Thank you; this is not something we will change, because..."
+    ),
+    "merge": lambda item, actor, other: workflow.merge(
+        item, actor, other, "Thank you; this is already being discussed."
+    ),
+}
+
+
+@pytest.mark.parametrize("route", LEAVING_RECEIVED)
+def test_leaving_received_by_any_route_sets_acknowledged_at(route, staff, make_feedback) -> None:
+    item = make_feedback()
+    other = make_feedback()
+    assert item.acknowledged_at is None
+    started = datetime.now(UTC)
+
+    LEAVING_RECEIVED[route](item, staff, other)
+    db.session.commit()
+
+    item = _fresh(item)
+    assert item.acknowledged_at is not None
+    assert item.acknowledged_at >= started - timedelta(seconds=1)
+    assert item.overdue is False
+
+
+def test_later_moves_keep_the_first_acknowledgement_time(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
+    first = _fresh(item).acknowledged_at
+    workflow.investigate(item, staff, "Looking into it.")
+    db.session.commit()
+    assert _fresh(item).acknowledged_at == first
+
+
+# 5. Promises -------------------------------------------------------------------------------
+
+
+def test_plan_sets_the_target_date_and_records_the_promise(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.INVESTIGATING, make_feedback)
+    when = _future(14)
+
+    workflow.plan(item, staff, when, "We will ship this in the next release.")
+    db.session.commit()
+
+    item = _fresh(item)
+    assert item.state is S.PLANNED
+    assert item.target_date == when
+    [promise] = _events(item.id, TimelineKind.PROMISE_SET)
+    assert promise.target_date == when
+    assert promise.actor_id == staff.id
+    [entry] = _audits("item.promise_set", item.id)
+    assert entry.detail == {"target_date": when.isoformat()}
+
+
+def test_plan_for_today_is_accepted(staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.plan(item, staff, _today(), "Thanks! We are doing this today.")
+    db.session.commit()
+    assert _fresh(item).target_date == _today()
+
+
+def test_moving_a_promised_date_without_a_reason_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.PLANNED, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.move_promise(item, staff, _future(60), ""),
+        MissingInput,
+        "Moving a promised date needs a reason",
+    )
+
+
+def test_moving_a_promised_date_records_the_reason_and_new_date(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.PLANNED, make_feedback)
+    old = _fresh(item).target_date
+    new = _future(60)
+
+    workflow.move_promise(item, staff, new, "A supplier is late with a part.")
+    db.session.commit()
+
+    item = _fresh(item)
+    assert item.target_date == new
+    [moved] = _events(item.id, TimelineKind.PROMISE_MOVED)
+    assert moved.target_date == new
+    assert moved.message == "A supplier is late with a part."
+    assert moved.actor_id == staff.id
+    [entry] = _audits("item.promise_moved", item.id)
+    assert entry.detail == {
+        "from_date": old.isoformat(),
+        "to_date": new.isoformat(),
+        "reason": "A supplier is late with a part.",
+    }
+
+
+def test_moving_a_promise_to_the_same_date_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.PLANNED, make_feedback)
+    same = _fresh(item).target_date
+    _assert_refused(
+        item,
+        lambda: workflow.move_promise(item, staff, same, "No change really."),
+        WorkflowError,
+        "already the promised date",
+    )
+
+
+def test_moving_a_promise_into_the_past_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.PLANNED, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.move_promise(item, staff, _today() - timedelta(days=3), "Oops."),
+        WorkflowError,
+        "cannot be in the past",
+    )
+
+
+def test_the_first_promise_on_an_item_needs_no_reason(staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, S.INVESTIGATING, make_feedback)
+    workflow.move_promise(item, staff, _future(5), "")
+    db.session.commit()
+    assert _fresh(item).target_date == _future(5)
+    assert len(_events(item.id, TimelineKind.PROMISE_SET)) == 1
+    assert _events(item.id, TimelineKind.PROMISE_MOVED) == []
+
+
+@pytest.mark.parametrize("closed", [S.RESOLVED, S.DECLINED, S.DUPLICATE])
+def test_a_closed_item_has_no_promise_to_move(closed, staff, make_feedback) -> None:
+    item = make_feedback()
+    _bring_to(item, staff, closed, make_feedback)
+    _assert_refused(
+        item,
+        lambda: workflow.move_promise(item, staff, _future(3), "Moving it."),
+        InvalidTransition,
+        "Only an open item",
+    )
+
+
+# 6. Merge ----------------------------------------------------------------------------------
+
+
+def _merge(duplicate: Feedback, target: Feedback, actor: User) -> None:
+    workflow.merge(duplicate, actor, target, "Thank you; this is being handled over there.")
+    db.session.commit()
+
+
+def _assert_counts_match_rows(*items: Feedback) -> None:
+    db.session.expire_all()
+    for item in items:
+        stored = db.session.get(Feedback, item.id).vote_count
+        assert stored == len(_voters(item.id)), f"#{item.id}"
+
+
+def test_merge_moves_the_votes_to_the_target(staff, make_user, make_feedback) -> None:
+    duplicate, target = make_feedback(), make_feedback()
+    fans = [make_user(), make_user()]
+    for fan in fans:
+        toggle_vote(fan, duplicate)
+    db.session.commit()
+
+    _merge(duplicate, target, staff)
+
+    assert _voters(duplicate.id) == []
+    assert _voters(target.id) == sorted(
+        [target.author_id, duplicate.author_id, *(f.id for f in fans)]
+    )
+    assert _fresh(target).vote_count == 4
+    assert _fresh(duplicate).vote_count == 0
+    _assert_counts_match_rows(duplicate, target)
+
+
+def test_merge_leaves_someone_who_voted_on_both_with_one_vote(
+    staff, make_user, make_feedback
+) -> None:
+    duplicate, target = make_feedback(), make_feedback()
+    both = make_user()
+    toggle_vote(both, duplicate)
+    toggle_vote(both, target)
+    db.session.commit()
+
+    _merge(duplicate, target, staff)
+
+    assert _voters(target.id).count(both.id) == 1
+    assert _voters(target.id) == sorted([target.author_id, duplicate.author_id, both.id])
+    _assert_counts_match_rows(duplicate, target)
+
+
+def test_merge_leaves_an_author_of_both_items_with_one_vote(staff, customer, make_feedback) -> None:
+    duplicate = make_feedback(author=customer)
+    target = make_feedback(author=customer)
+    _merge(duplicate, target, staff)
+    assert _voters(target.id) == [customer.id]
+    _assert_counts_match_rows(duplicate, target)
+
+
+def test_the_duplicates_author_gets_a_vote_on_the_target_even_after_unvoting(
+    staff, customer, make_feedback
+) -> None:
+    duplicate = make_feedback(author=customer)
+    target = make_feedback()
+    assert toggle_vote(customer, duplicate).voted is False  # took back their own vote
+    db.session.commit()
+    assert _voters(duplicate.id) == []
+
+    _merge(duplicate, target, staff)
+
+    assert customer.id in _voters(target.id)
+    _assert_counts_match_rows(duplicate, target)
+
+
+def test_items_merged_into_the_duplicate_follow_it_to_the_new_target(
+    staff, make_user, make_feedback
+) -> None:
+    earlier, duplicate, target = make_feedback(), make_feedback(), make_feedback()
+    earlier_fan = make_user()
+    toggle_vote(earlier_fan, earlier)
+    db.session.commit()
+    _merge(earlier, duplicate, staff)
+    assert _fresh(earlier).merged_into_id == duplicate.id
+
+    _merge(duplicate, target, staff)
+
+    assert _fresh(earlier).merged_into_id == target.id
+    assert _fresh(duplicate).merged_into_id == target.id
+    assert {earlier.author_id, earlier_fan.id, duplicate.author_id} <= set(_voters(target.id))
+    _assert_counts_match_rows(earlier, duplicate, target)
+
+
+def test_merge_records_a_merged_event_on_the_target(staff, make_feedback) -> None:
+    duplicate, target = make_feedback(), make_feedback()
+    _merge(duplicate, target, staff)
+    [merged] = _events(target.id, TimelineKind.MERGED)
+    assert merged.actor_id == staff.id
+    assert f"#{duplicate.id}" in merged.message
+    [entry] = _audits("item.merged", duplicate.id)
+    assert entry.detail == {"into": target.id}
+
+
+def test_a_private_duplicates_text_stays_off_the_targets_timeline(staff, make_feedback) -> None:
+    duplicate = make_feedback(
+        visibility=Visibility.PRIVATE,
+        title="Invoice 4471 for Jane Roe is wrong",
+        body="My account number is 99-1234-55 and it charged me twice.",
+    )
+    target = make_feedback()
+    _merge(duplicate, target, staff)
+
+    [merged] = _events(target.id, TimelineKind.MERGED)
+    assert merged.message  # the target's followers are told something was merged
+    for event in _events(target.id):
+        for secret in ("Invoice 4471", "Jane Roe", "99-1234-55", f"#{duplicate.id}"):
+            assert secret not in event.message
+            assert secret not in event.message_html
+
+
+def test_merge_from_an_acknowledged_item_without_a_message_uses_a_default_one(
+    staff, make_feedback
+) -> None:
+    item, target = make_feedback(), make_feedback()
+    _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
+    workflow.merge(item, staff, target)
+    db.session.commit()
+    event = _events(item.id, TimelineKind.STATE_CHANGED)[-1]
+    assert event.to_state is S.DUPLICATE
+    assert f"#{target.id}" in event.message
+
+
+# 7. Resolutions ----------------------------------------------------------------------------
+
+
+def test_publish_resolution_resolves_every_item_with_one_resolution(staff, make_feedback) -> None:
+    items = [make_feedback(title="Checkout times out") for _ in range(3)]
+    _bring_to(items[1], staff, S.PLANNED, make_feedback)
+    _bring_to(items[2], staff, S.IN_PROGRESS, make_feedback)
+
+    resolution = workflow.publish_resolution(items, staff, we_did="We doubled the timeout.")
+    db.session.commit()
+
+    assert resolution.you_said == "Checkout times out"
+    assert resolution.we_did_source == "We doubled the timeout."
+    assert "doubled the timeout" in resolution.we_did_html
+    assert resolution.published_by_id == staff.id
+    assert resolution.category_id == items[0].category_id
+    for item in items:
+        item = _fresh(item)
+        assert item.state is S.RESOLVED
+        assert item.resolution_id == resolution.id
+        assert item.resolved_at == resolution.published_at
+        event = _events(item.id, TimelineKind.STATE_CHANGED)[-1]
+        assert event.to_state is S.RESOLVED
+        assert event.message == "We doubled the timeout."
+    [entry] = _audits("resolution.published", resolution.id)
+    assert entry.detail["items"] == [i.id for i in items]
+
+
+def test_publish_resolution_uses_the_you_said_summary_when_given(staff, make_feedback) -> None:
+    item = make_feedback(title="Slow search")
+    resolution = workflow.publish_resolution(
+        [item], staff, we_did="New index.", you_said="  Search was slow  "
+    )
+    assert resolution.you_said == "Search was slow"
+
+
+def test_publish_resolution_with_no_items_is_refused(staff) -> None:
+    with pytest.raises(MissingInput, match="Pick at least one item"):
+        workflow.publish_resolution([], staff, we_did="Something.")
+
+
+@pytest.mark.parametrize("bad_state", [S.DECLINED, S.DUPLICATE, S.RESOLVED])
+def test_one_unresolvable_item_fails_the_whole_resolution_and_resolves_nothing(
+    bad_state, staff, make_feedback
+) -> None:
+    a, b, c = make_feedback(), make_feedback(), make_feedback()
+    _bring_to(a, staff, S.IN_PROGRESS, make_feedback)
+    _bring_to(c, staff, bad_state, make_feedback)
+    states = [a.state, b.state, c.state]
+    before = _snapshot(a)
+
+    with pytest.raises(InvalidTransition, match=rf"#{c.id} is “.+” and cannot be resolved"):
+        workflow.publish_resolution([a, b, c], staff, we_did="We fixed it.")
+    assert [a.state, b.state, c.state] == states
+    db.session.rollback()
+
+    assert _snapshot(a) == before
+    assert [_fresh(i).state for i in (a, b, c)] == states
+    assert _fresh(a).resolution_id is None
+    assert _fresh(b).resolution_id is None
+    assert _fresh(b).owner_id is None
+
+
+def test_update_resolution_edits_the_text_and_audits_the_old_one(staff, make_feedback) -> None:
+    item = make_feedback(title="Export is broken")
+    resolution = workflow.resolve(item, staff, "We fixed the CSV export.")
+    db.session.commit()
+
+    workflow.update_resolution(
+        resolution, staff, you_said="CSV export was broken", we_did="We rewrote the export."
+    )
+    db.session.commit()
+
+    db.session.expire_all()
+    resolution = db.session.get(Resolution, resolution.id)
+    assert resolution.you_said == "CSV export was broken"
+    assert resolution.we_did_source == "We rewrote the export."
+    assert "rewrote the export" in resolution.we_did_html
+    [entry] = _audits("resolution.edited", resolution.id)
+    assert entry.actor_id == staff.id
+    assert entry.detail == {
+        "old_you_said": "Export is broken",
+        "old_we_did": "We fixed the CSV export.",
+    }
+
+
+@pytest.mark.parametrize(
+    ("you_said", "we_did", "match"),
+    [("", "Text.", "“you said” summary cannot be empty"), ("Summary", " ", "“we did” text")],
+)
+def test_update_resolution_refuses_empty_text(
+    you_said, we_did, match, staff, make_feedback
+) -> None:
+    resolution = workflow.resolve(make_feedback(), staff, "We fixed it.")
+    db.session.commit()
+    with pytest.raises(MissingInput, match=match):
+        workflow.update_resolution(resolution, staff, you_said=you_said, we_did=we_did)
+    db.session.rollback()
+    assert _audits("resolution.edited") == []
+    assert db.session.get(Resolution, resolution.id).we_did_source == "We fixed it."
+
+
+# 8. "Did this fix it?" ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def resolved_item(customer, staff, make_feedback) -> Feedback:
+    item = make_feedback(author=customer)
+    _bring_to(item, staff, S.RESOLVED, make_feedback)
+    return item
+
+
+def test_the_author_asking_to_reopen_adds_a_public_comment_and_a_request(
+    resolved_item, customer
+) -> None:
+    comments_before = resolved_item.comment_count
+
+    comment = workflow.request_reopen(resolved_item, customer, "It still fails on my phone.")
+    db.session.commit()
+
+    assert (comment.internal, comment.official, comment.hidden) == (False, False, False)
+    assert comment.author_id == customer.id
+    assert comment.body_source == "It still fails on my phone."
+    item = _fresh(resolved_item)
+    assert item.comment_count == comments_before + 1
+    assert item.reopen_requested_at is not None
+    assert item.state is S.RESOLVED  # only staff reopen
+    [event] = _events(item.id, TimelineKind.REOPEN_REQUESTED)
+    assert event.actor_id == customer.id
+    assert event.message == "It still fails on my phone."
+
+
+def test_asking_to_reopen_without_a_comment_is_refused(resolved_item, customer) -> None:
+    with pytest.raises(MissingInput, match="what is still not right"):
+        workflow.request_reopen(resolved_item, customer, "  ")
+    db.session.rollback()
+    assert _fresh(resolved_item).reopen_requested_at is None
+
+
+def test_someone_else_asking_to_reopen_is_not_allowed(resolved_item, make_user) -> None:
+    with pytest.raises(NotAllowed, match="Only the person who raised this"):
+        workflow.request_reopen(resolved_item, make_user(), "Me too, still broken.")
+    db.session.rollback()
+    assert _fresh(resolved_item).reopen_requested_at is None
+    assert _count(Comment) == 0
+
+
+@pytest.mark.parametrize("state", [S.RECEIVED, S.IN_PROGRESS, S.DECLINED])
+def test_asking_to_reopen_an_unresolved_item_is_refused(
+    state, customer, staff, make_feedback
+) -> None:
+    item = make_feedback(author=customer)
+    _bring_to(item, staff, state, make_feedback)
+    with pytest.raises(InvalidTransition, match="not marked as done"):
+        workflow.request_reopen(item, customer, "Still broken.")
+    db.session.rollback()
+    assert _fresh(item).reopen_requested_at is None
+    assert _count(Comment) == 0
+
+
+def test_confirm_fixed_clears_a_reopen_request(resolved_item, customer) -> None:
+    workflow.request_reopen(resolved_item, customer, "Not yet.")
+    db.session.commit()
+
+    workflow.confirm_fixed(resolved_item, customer)
+    db.session.commit()
+
+    item = _fresh(resolved_item)
+    assert item.reopen_requested_at is None
+    assert item.fix_confirmed_at is not None
+
+
+def test_only_the_author_can_confirm_a_fix(resolved_item, make_user) -> None:
+    with pytest.raises(NotAllowed):
+        workflow.confirm_fixed(resolved_item, make_user())
+    db.session.rollback()
+    assert _fresh(resolved_item).fix_confirmed_at is None
+
+
+def test_staff_reopening_returns_the_item_to_investigating(resolved_item, customer, staff) -> None:
+    workflow.request_reopen(resolved_item, customer, "Not yet.")
+    db.session.commit()
+
+    workflow.reopen(resolved_item, staff, "You are right: the fix missed the mobile app.")
+    db.session.commit()
+
+    item = _fresh(resolved_item)
+    assert item.state is S.INVESTIGATING
+    assert item.resolved_at is None
+    assert item.reopen_requested_at is None
+    event = _events(item.id, TimelineKind.STATE_CHANGED)[-1]
+    assert (event.from_state, event.to_state) == (S.RESOLVED, S.INVESTIGATING)
+    assert event.message == "You are right: the fix missed the mobile app."
+
+
+def test_an_item_leaving_resolved_by_any_route_is_no_longer_marked_resolved(
+    resolved_item, staff
+) -> None:
+    """investigate() accepts a resolved item too (the table allows resolved -> investigating):
+    it must either refuse or reopen properly, never leave an open item with resolved_at set."""
+    try:
+        workflow.investigate(resolved_item, staff, "Looking into it again.")
+    except InvalidTransition:
+        db.session.rollback()
+        assert _fresh(resolved_item).state is S.RESOLVED
+        return
+    db.session.commit()
+    item = _fresh(resolved_item)
+    assert item.state is S.INVESTIGATING
+    assert item.resolved_at is None
+
+
+# 9. Replies, notes and moderation ----------------------------------------------------------
+
+
+def test_an_internal_note_is_internal_and_not_counted(staff, make_feedback) -> None:
+    item = make_feedback()
+    note = workflow.add_internal_note(item, staff, "Customer is on the old plan.")
+    db.session.commit()
+    assert (note.internal, note.official) == (True, False)
+    assert _fresh(item).comment_count == 0
+    assert _fresh(item).owner_id is None  # a note is not a public act
+    assert _audits("item.noted", item.id)
+
+
+@pytest.mark.parametrize("who", ["owner", "admin"])
+def test_a_reply_is_official_from_the_owner_or_an_admin(who, staff, admin, make_feedback) -> None:
+    item = make_feedback()
+    workflow.take(item, staff)
+    db.session.commit()
+    actor = staff if who == "owner" else admin
+
+    reply = workflow.reply(item, actor, "Thanks, we are on it.")
+    db.session.commit()
+
+    assert (reply.official, reply.internal) == (True, False)
+    assert reply.author_id == actor.id
+    assert _fresh(item).comment_count == 1
+    assert _audits("item.replied", item.id)[-1].actor_id == actor.id
+
+
+def test_a_reply_from_other_staff_is_not_allowed(staff, other_staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.take(item, other_staff)
+    db.session.commit()
+    with pytest.raises(NotAllowed, match="looks after this item"):
+        workflow.reply(item, staff, "Hello!")
+    db.session.rollback()
+    assert _count(Comment) == 0
+    assert _fresh(item).comment_count == 0
+
+
+def test_an_empty_reply_is_refused(staff, make_feedback) -> None:
+    item = make_feedback()
+    with pytest.raises(MissingInput, match="Please write the reply"):
+        workflow.reply(item, staff, " ")
+
+
+def test_hiding_a_public_comment_decrements_the_count_once(staff, make_feedback) -> None:
+    item = make_feedback()
+    reply = workflow.reply(item, staff, "A public reply.")
+    db.session.commit()
+    assert _fresh(item).comment_count == 1
+
+    workflow.hide_comment(reply, staff, "Posted on the wrong item.")
+    workflow.hide_comment(reply, staff, "Still hidden.")
+    db.session.commit()
+
+    assert _fresh(item).comment_count == 0
+    assert db.session.get(Comment, reply.id).hidden is True
+    entry = _audits("comment.hidden", reply.id)[0]
+    assert entry.detail == {"reason": "Posted on the wrong item.", "body": "A public reply."}
+
+
+def test_hiding_an_internal_note_leaves_the_public_count_alone(staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.reply(item, staff, "A public reply.")
+    note = workflow.add_internal_note(item, staff, "Internal.")
+    db.session.commit()
+    workflow.hide_comment(note, staff, "Not needed.")
+    db.session.commit()
+    assert _fresh(item).comment_count == 1
+
+
+def test_hiding_a_comment_needs_a_reason(staff, make_feedback) -> None:
+    item = make_feedback()
+    reply = workflow.reply(item, staff, "A public reply.")
+    db.session.commit()
+    with pytest.raises(MissingInput, match="Hiding a comment needs a reason"):
+        workflow.hide_comment(reply, staff, "")
+    db.session.rollback()
+    assert _fresh(item).comment_count == 1
+    assert db.session.get(Comment, reply.id).hidden is False
+
+
+def test_hiding_an_item_needs_a_reason(staff, make_feedback) -> None:
+    item = make_feedback()
+    with pytest.raises(MissingInput, match="Hiding an item needs a reason"):
+        workflow.set_hidden(item, staff, True, "  ")
+    db.session.rollback()
+    assert _fresh(item).hidden is False
+    assert _audits("item.hidden") == []
+
+
+def test_hiding_and_showing_an_item_is_audited(staff, make_feedback) -> None:
+    item = make_feedback()
+    workflow.set_hidden(item, staff, True, "Abusive language.")
+    db.session.commit()
+    assert _fresh(item).hidden is True
+    assert _fresh(item).is_public is False
+    assert _audits("item.hidden", item.id)[0].detail == {"reason": "Abusive language."}
+
+    workflow.set_hidden(item, staff, False)
+    db.session.commit()
+    assert _fresh(item).hidden is False
+    assert len(_audits("item.unhidden", item.id)) == 1
+
+
+def test_redact_keeps_the_original_text_in_the_audit_entry(staff, make_feedback) -> None:
+    item = make_feedback(title="Call me on 555-0199", body="My card is 4111 1111 1111 1111.")
+    workflow.redact(item, staff, "Personal details.")
+    db.session.commit()
+
+    item = _fresh(item)
+    assert item.redacted_at is not None
+    [entry] = _audits("item.redacted", item.id)
+    assert entry.actor_id == staff.id
+    assert entry.detail == {
+        "reason": "Personal details.",
+        "title": "Call me on 555-0199",
+        "body": "My card is 4111 1111 1111 1111.",
+    }
+
+
+def test_redacting_needs_a_reason(staff, make_feedback) -> None:
+    item = make_feedback()
+    with pytest.raises(MissingInput, match="Redacting needs a reason"):
+        workflow.redact(item, staff, "")
+    db.session.rollback()
+    assert _fresh(item).redacted_at is None
