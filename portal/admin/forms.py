@@ -9,10 +9,10 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    HiddenField,
     IntegerField,
     SelectField,
     StringField,
+    SubmitField,
     TextAreaField,
 )
 from wtforms.fields.choices import SelectChoice
@@ -30,9 +30,12 @@ from portal.models import FeedbackState, Role
 
 
 class ToneCheckedForm(FlaskForm):
-    """A form whose public text is tone-checked: findings are shown once before posting."""
+    """A form whose public text is tone-checked: findings are shown once before posting.
 
-    post_anyway = HiddenField(default="")
+    "Post anyway" is a submit button, not a hidden field, so the form's hidden fields never
+    send a second, empty value for it."""
+
+    post_anyway = SubmitField("Post anyway")
 
 
 class MoveForm(ToneCheckedForm):
@@ -43,6 +46,12 @@ class MoveForm(ToneCheckedForm):
         validators=[Optional(), Length(max=5_000)],
     )
     target_date = DateField("Promised date (for Planned)", validators=[Optional()])
+    you_said = StringField(
+        "\u201cYou said\u201d summary (for Done)",
+        description="Shown on the public board. Leave empty to use the title of a public item; "
+        "a private item needs a summary without private details.",
+        validators=[Optional(), Length(max=200)],
+    )
     duplicate_of = IntegerField(
         "Merge into item number (for Merged)",
         validators=[Optional(), NumberRange(min=1, message="Give an item number such as 42.")],
@@ -51,7 +60,7 @@ class MoveForm(ToneCheckedForm):
     def set_states(self, states: frozenset[FeedbackState]) -> None:
         """Offer only the moves the workflow allows from the item's state."""
         order = list(FeedbackState)
-        self.to_state.choices = [
+        self.to_state.choices = [SelectChoice("", "Choose\u2026")] + [
             SelectChoice(s.value, s.label) for s in sorted(states, key=order.index)
         ]
 

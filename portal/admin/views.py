@@ -236,6 +236,7 @@ def move(item_id: int) -> Response:
             message=message,
             target_date=form.target_date.data,
             duplicate_of=target,
+            you_said=form.you_said.data or "",
         ),
         f"Moved to \u201c{to_state.label}\u201d. The customer can see it on the timeline.",
         {"move_form": form},
@@ -389,7 +390,7 @@ def new_resolution() -> Response | str:
     findings: list[ToneFinding] = []
     status = 200
     if request.method == "GET":
-        form.you_said.data = items[0].title
+        form.you_said.data = workflow.default_you_said(items)
     elif form.validate_on_submit():
         findings = _tone(items[0], form.we_did.data or "")
         # The "we did" goes to everyone: only blame and shouting matter here, not the name.

@@ -443,7 +443,7 @@ def _tell_the_story(
         admin,
         "You can now ask for a call-back instead of waiting: leave your number and we call you "
         "when it is your turn, usually within 20 minutes.",
-        "You said waiting on hold was too long",
+        "Waiting on hold for too long",
     )
 
     vat = it("Can I get a VAT invoice?")

@@ -372,8 +372,14 @@ def publish_resolution(
             raise InvalidTransition(
                 f"#{item.id} is \u201c{item.state.label}\u201d and cannot be resolved."
             )
+    you_said = you_said.strip() or default_you_said(items)
+    if not you_said:
+        raise MissingInput(
+            "These items are private: write a \u201cyou said\u201d summary that shares no "
+            "private details."
+        )
     resolution = Resolution(
-        you_said=(you_said.strip() or items[0].title)[:200],
+        you_said=you_said[:200],
         we_did_source=we_did,
         we_did_html=render_markdown(we_did),
         category_id=items[0].category_id,
@@ -397,6 +403,11 @@ def publish_resolution(
     )
     db.session.flush()
     return resolution
+
+
+def default_you_said(items: Sequence[Feedback]) -> str:
+    """The first publicly shown item's title; never a private one, as it goes on the board."""
+    return next((item.title for item in items if item.is_public), "")
 
 
 def resolve(item: Feedback, actor: User, we_did: str, you_said: str = "") -> Resolution:
@@ -434,6 +445,7 @@ def move(
     message: str = "",
     target_date: date | None = None,
     duplicate_of: Feedback | None = None,
+    you_said: str = "",
 ) -> Feedback:
     """Move an item to a state, with what that move needs; used by the admin form and the API."""
     if to_state is S.ACKNOWLEDGED:
@@ -445,7 +457,7 @@ def move(
     if to_state is S.IN_PROGRESS:
         return start_work(item, actor, message)
     if to_state is S.RESOLVED:
-        resolve(item, actor, message)
+        resolve(item, actor, message, you_said)
         return item
     if to_state is S.DECLINED:
         return decline(item, actor, message)

@@ -1,0 +1,573 @@
+"""The staff triage pages and the admin pages, driven through the test client."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+from werkzeug.datastructures import MultiDict
+from werkzeug.test import TestResponse
+
+from portal.extensions import db
+from portal.models import (
+    AuditEntry,
+    Category,
+    Comment,
+    Feedback,
+    FeedbackState,
+    Role,
+    SiteSettings,
+    User,
+    Visibility,
+    Vote,
+)
+from portal.services import workflow
+from portal.services.tone import check_tone
+from portal.services.votes import toggle_vote
+from tests.helpers import login, post
+
+GOOD_ACK = (
+    "Nia, I am so sorry the parcel arrived soaked. I have asked our courier team to check "
+    "their van today and I will tell you what they find."
+)
+
+
+def _signed_in(make_client: Callable[[], FlaskClient], user: User) -> FlaskClient:
+    browser = make_client()
+    login(browser, user.email)
+    return browser
+
+
+def _fresh(model: type, pk: int):
+    db.session.expire_all()
+    return db.session.get(model, pk)
+
+
+def _path(response: TestResponse) -> str:
+    return urlsplit(response.headers["Location"]).path
+
+
+def _row(html: str, item_id: int) -> str:
+    """The queue row of one item, or "" when the item is not listed."""
+    match = re.search(rf'<tr id="item-{item_id}".*?</tr>', html, re.S)
+    return match.group(0) if match else ""
+
+
+class _FormReader(HTMLParser):
+    """What a browser sends for one form: its inputs, selected options and textareas."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.action = action
+        self.inside = False
+        self.fields: list[tuple[str, str]] = []
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "checkbox"):
+            self.fields.append((a["name"], a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea, self._text = a.get("name"), ""
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea" and self._textarea:
+            # Browsers drop the one newline that follows <textarea>.
+            text = self._text
+            text = text[2:] if text.startswith("\r\n") else text.removeprefix("\n")
+            self.fields.append((self._textarea, text))
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self._text += data
+
+
+def _browser_form(html: str, action: str) -> list[tuple[str, str]]:
+    reader = _FormReader(action)
+    reader.feed(html)
+    assert reader.fields, f"no form posting to {action}"
+    return reader.fields
+
+
+# The queue ---------------------------------------------------------------------------------
+
+
+def test_queue_lists_open_items_with_counts_overdue_and_broken_promises(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF, display_name="Sam Staff")
+    overdue = make_feedback(title="Overdue: water meter reads double")
+    overdue.ack_due_at = datetime.now(UTC) - timedelta(hours=1)
+    promised = make_feedback(title="Promised: app crashes on login")
+    workflow.acknowledge(promised, staff, "Sorry, Person. We are on it.")
+    workflow.plan(
+        promised, staff, datetime.now(UTC).date() + timedelta(days=3), "Fix planned, sorry."
+    )
+    promised.target_date = datetime.now(UTC).date() - timedelta(days=2)
+    private = make_feedback(title="Private: refund to old card", visibility=Visibility.PRIVATE)
+    done = make_feedback(title="Done: broken gate fixed")
+    workflow.resolve(done, staff, "We mended the gate.")
+    db.session.commit()
+
+    browser = _signed_in(make_client, staff)
+    response = browser.get("/admin/")
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    for item in (overdue, promised, private):
+        assert _row(page, item.id), item.title
+    assert not _row(page, done.id), "closed items are not in the default queue"
+    assert re.search(r"<strong>2</strong>\s*Received<", page)
+    assert re.search(r"<strong>1</strong>\s*Planned<", page)
+    assert re.search(r"<strong>1</strong>\s*Done<", page)
+    assert re.search(r"<strong>1</strong>\s*overdue<", page)
+    assert "Overdue" in _row(page, overdue.id)
+    assert "Overdue" not in _row(page, private.id)
+    assert "Promise broken" in _row(page, promised.id)
+    assert "Promise broken" not in _row(page, overdue.id)
+    assert "Private" in _row(page, private.id)
+
+
+def test_queue_filters_narrow_the_list(make_client, make_user, make_feedback) -> None:
+    staff = make_user(role=Role.STAFF)
+    overdue = make_feedback(title="Overdue item")
+    overdue.ack_due_at = datetime.now(UTC) - timedelta(minutes=5)
+    owned = make_feedback(title="Owned item")
+    workflow.take(owned, staff)
+    private = make_feedback(title="Private item", visibility=Visibility.PRIVATE)
+    db.session.commit()
+    browser = _signed_in(make_client, staff)
+
+    def listed(query: str) -> set[int]:
+        html = browser.get(f"/admin/?{query}").get_data(as_text=True)
+        return {i.id for i in (overdue, owned, private) if _row(html, i.id)}
+
+    assert listed("") == {overdue.id, owned.id, private.id}
+    assert listed("owner=none") == {overdue.id, private.id}
+    assert listed("overdue=1") == {overdue.id}
+    assert listed("private=1") == {private.id}
+    assert listed("owner=me") == {owned.id}
+
+
+def test_queue_htmx_request_gets_only_the_results_fragment(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback(title="Fragment item")
+    browser = _signed_in(make_client, staff)
+    response = browser.get(
+        "/admin/?owner=none", headers={"HX-Request": "true", "HX-Target": "queue-results"}
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<div id="queue-results">')
+    assert "<html" not in html and "Triage</h1>" not in html
+    assert _row(html, item.id)
+    assert "HX-Request" in response.headers["Vary"]
+    plain = browser.get("/admin/?owner=none")
+    assert "<html" in plain.get_data(as_text=True)
+    assert "HX-Request" in plain.headers["Vary"]
+
+
+def test_take_by_htmx_returns_the_row_with_the_new_owner(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF, display_name="Robin Rota")
+    item = make_feedback()
+    browser = _signed_in(make_client, staff)
+    response = post(browser, f"/admin/feedback/{item.id}/take", htmx=True)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert html.lstrip().startswith(f'<tr id="item-{item.id}"')
+    assert "<html" not in html
+    assert "Robin Rota" in html
+    assert _fresh(Feedback, item.id).owner_id == staff.id
+
+
+def test_take_without_htmx_redirects_back(make_client, make_user, make_feedback) -> None:
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback()
+    browser = _signed_in(make_client, staff)
+    response = post(browser, f"/admin/feedback/{item.id}/take")
+    assert response.status_code == 302
+    assert _path(response) == "/admin/"
+    assert _fresh(Feedback, item.id).owner_id == staff.id
+
+
+# One item: moves and the tone check ---------------------------------------------------------
+
+
+def test_acknowledge_from_the_move_form_shows_the_personal_message_on_the_timeline(
+    make_client, make_user, make_feedback
+) -> None:
+    author = make_user(preferred_name="Nia")
+    staff = make_user(role=Role.STAFF, display_name="Sam Carter")
+    item = make_feedback(author=author)
+    assert check_tone(GOOD_ACK, is_complaint=True, preferred_name="Nia") == []
+    browser = _signed_in(make_client, staff)
+    response = post(
+        browser,
+        f"/admin/feedback/{item.id}/move",
+        {"to_state": "acknowledged", "message": GOOD_ACK},
+    )
+    assert response.status_code == 302
+    assert _path(response) == f"/admin/feedback/{item.id}"
+    item = _fresh(Feedback, item.id)
+    assert item.state is FeedbackState.ACKNOWLEDGED
+    assert item.owner_id == staff.id
+    assert item.acknowledged_at is not None
+    public = make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
+    timeline = public[public.index('class="timeline"') :]
+    assert "Nia, I am so sorry the parcel arrived soaked." in timeline
+    assert "Sam Carter" in timeline
+    assert "Acknowledged" in timeline
+
+
+def test_tone_findings_hold_a_move_message_until_posted_anyway(
+    make_client, make_user, make_feedback
+) -> None:
+    author = make_user(preferred_name="Nia")
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback(author=author)
+    browser = _signed_in(make_client, staff)
+    form = {"to_state": "acknowledged", "message": "did you call us?"}
+
+    response = post(browser, f"/admin/feedback/{item.id}/move", form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert 'data-code="blame"' in html and "Sounds like blame" in html
+    assert 'data-code="no_apology"' in html
+    assert "did you call us?</textarea>" in html
+    assert "Post anyway" in html
+    assert _fresh(Feedback, item.id).state is FeedbackState.RECEIVED
+
+    response = post(browser, f"/admin/feedback/{item.id}/move", {**form, "post_anyway": "1"})
+    assert response.status_code == 302
+    item = _fresh(Feedback, item.id)
+    assert item.state is FeedbackState.ACKNOWLEDGED
+    assert "did you call us?" in make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
+
+
+def test_post_anyway_button_of_the_rendered_move_form_posts_the_message(
+    make_client, make_user, make_feedback
+) -> None:
+    """What a browser without JavaScript sends: every field of the form as rendered after the
+    findings, plus the "Post anyway" button it clicked."""
+    author = make_user(preferred_name="Nia")
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback(author=author)
+    browser = _signed_in(make_client, staff)
+    action = f"/admin/feedback/{item.id}/move"
+    first = post(browser, action, {"to_state": "acknowledged", "message": "did you call us?"})
+    assert first.status_code == 422
+    fields = _browser_form(first.get_data(as_text=True), action)
+    assert ("message", "did you call us?") in fields
+    fields.append(("post_anyway", "1"))  # the clicked button
+
+    response = browser.post(action, data=MultiDict(fields))
+    assert response.status_code == 302, "clicking Post anyway must post the message"
+    assert _fresh(Feedback, item.id).state is FeedbackState.ACKNOWLEDGED
+
+
+def test_tone_endpoint_returns_findings_for_a_blaming_draft(
+    make_client, make_user, make_feedback
+) -> None:
+    item = make_feedback(author=make_user(preferred_name="Nia"))
+    browser = _signed_in(make_client, make_user(role=Role.STAFF))
+    url = f"/admin/feedback/{item.id}/tone"
+    bad = post(browser, url, {"body": "User error: you should have read the manual."}, htmx=True)
+    html = bad.get_data(as_text=True)
+    assert bad.status_code == 200
+    assert 'data-code="blame"' in html and "user error" in html
+    assert "<html" not in html
+    good = post(browser, url, {"message": GOOD_ACK}, htmx=True)
+    assert good.status_code == 200
+    assert "No tone findings" in good.get_data(as_text=True)
+
+
+def test_plan_without_a_date_is_refused_and_keeps_the_message(
+    make_client, make_user, make_feedback
+) -> None:
+    author = make_user(preferred_name="Nia")
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback(author=author)
+    workflow.acknowledge(item, staff, GOOD_ACK)
+    db.session.commit()
+    message = "Nia, sorry for the wait. We plan to fix this in the next release."
+    browser = _signed_in(make_client, staff)
+    response = post(
+        browser, f"/admin/feedback/{item.id}/move", {"to_state": "planned", "message": message}
+    )
+    html = response.get_data(as_text=True)
+    assert 400 <= response.status_code < 500
+    assert "Planning needs a target date" in html
+    assert f"{message}</textarea>" in html
+    item = _fresh(Feedback, item.id)
+    assert item.state is FeedbackState.ACKNOWLEDGED
+    assert item.target_date is None
+
+
+# Merging ----------------------------------------------------------------------------------
+
+
+def test_merge_from_the_move_form_moves_votes_without_double_votes(
+    make_client, make_user, make_feedback
+) -> None:
+    dup_author = make_user(preferred_name="Nia")
+    target_author = make_user()
+    voted_both = make_user()
+    voted_dup_only = make_user()
+    staff = make_user(role=Role.STAFF)
+    target = make_feedback(author=target_author, title="Card payments fail at checkout")
+    duplicate = make_feedback(author=dup_author, title="Cannot pay by card")
+    toggle_vote(voted_both, target)
+    toggle_vote(voted_both, duplicate)
+    toggle_vote(voted_dup_only, duplicate)
+    db.session.commit()
+    message = (
+        "Nia, sorry for the trouble. Another customer reported the same problem, "
+        "so we continue the conversation there."
+    )
+    browser = _signed_in(make_client, staff)
+    response = post(
+        browser,
+        f"/admin/feedback/{duplicate.id}/move",
+        {"to_state": "duplicate", "message": message, "duplicate_of": str(target.id)},
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+
+    db.session.expire_all()
+    duplicate, target = db.session.get(Feedback, duplicate.id), db.session.get(Feedback, target.id)
+    assert duplicate.state is FeedbackState.DUPLICATE
+    assert duplicate.merged_into_id == target.id
+    voters = db.session.scalars(sa.select(Vote.user_id).where(Vote.feedback_id == target.id)).all()
+    # target_author and voted_both had voted; dup_author and voted_dup_only come over.
+    assert sorted(voters) == sorted(
+        [target_author.id, voted_both.id, dup_author.id, voted_dup_only.id]
+    )
+    assert target.vote_count == 4
+    assert duplicate.vote_count == 0
+    public = make_client().get(f"/feedback/{duplicate.id}").get_data(as_text=True)
+    assert f'href="/feedback/{target.id}"' in public
+    assert "Card payments fail at checkout" in public
+
+
+def test_merge_into_a_missing_item_number_says_so(make_client, make_user, make_feedback) -> None:
+    item = make_feedback(author=make_user(preferred_name="Nia"))
+    browser = _signed_in(make_client, make_user(role=Role.STAFF))
+    response = post(
+        browser,
+        f"/admin/feedback/{item.id}/move",
+        {"to_state": "duplicate", "message": GOOD_ACK, "duplicate_of": "99999"},
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "There is no item #99999." in html
+    item = _fresh(Feedback, item.id)
+    assert item.state is FeedbackState.RECEIVED and item.merged_into_id is None
+
+
+# Notes and replies ------------------------------------------------------------------------
+
+
+def test_internal_note_is_on_the_admin_page_and_on_no_public_page(
+    make_client, make_user, make_feedback
+) -> None:
+    author = make_user()
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback(author=author, title="Meter reading was estimated")
+    note = "Known dispute with billing, case 7781-XQ"
+    browser = _signed_in(make_client, staff)
+    response = post(browser, f"/admin/feedback/{item.id}/note", {"note": note})
+    assert response.status_code == 302
+    assert note in browser.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+
+    readers = {
+        "author": _signed_in(make_client, author),
+        "other customer": _signed_in(make_client, make_user()),
+        "visitor": make_client(),
+    }
+    for who, reader in readers.items():
+        page = reader.get(f"/feedback/{item.id}").get_data(as_text=True)
+        assert "Meter reading was estimated" in page, who
+        assert "7781-XQ" not in page, who
+        board = reader.get("/").get_data(as_text=True)
+        assert "Meter reading was estimated" in board, who
+        assert "7781-XQ" not in board, who
+
+    workflow.resolve(item, staff, "We read the meter again and corrected the bill.")
+    db.session.commit()
+    for who, reader in readers.items():
+        did = reader.get("/you-said-we-did").get_data(as_text=True)
+        assert "We read the meter again" in did, who
+        assert "7781-XQ" not in did, who
+        assert "7781-XQ" not in reader.get(f"/feedback/{item.id}").get_data(as_text=True), who
+
+
+def test_reply_by_a_staff_member_who_does_not_own_the_item_is_refused(
+    make_client, make_user, make_feedback
+) -> None:
+    owner = make_user(role=Role.STAFF)
+    other_staff = make_user(role=Role.STAFF)
+    admin = make_user(role=Role.ADMIN)
+    item = make_feedback(author=make_user(preferred_name="Nia"))
+    workflow.take(item, owner)
+    db.session.commit()
+    body = "Nia, I am sorry about this. We are checking the order now and will update you."
+    url = f"/admin/feedback/{item.id}/reply"
+
+    response = post(_signed_in(make_client, other_staff), url, {"body": body})
+    assert response.status_code == 403
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
+
+    response = post(_signed_in(make_client, admin), url, {"body": body})
+    assert response.status_code == 302
+    comment = db.session.scalar(sa.select(Comment))
+    assert comment.author_id == admin.id and comment.official and not comment.internal
+    assert _fresh(Feedback, item.id).owner_id == owner.id
+
+
+# Admin pages ------------------------------------------------------------------------------
+
+
+def test_admin_creates_a_category_and_a_duplicate_name_keeps_the_typed_values(
+    make_client, make_user
+) -> None:
+    browser = _signed_in(make_client, make_user(role=Role.ADMIN))
+    response = post(
+        browser,
+        "/admin/categories",
+        {
+            "name": "Billing",
+            "slug": "billing",
+            "description": "Bills and refunds",
+            "ack_target_hours": "24",
+            "position": "0",
+        },
+    )
+    assert response.status_code == 302
+    category = db.session.scalar(sa.select(Category).where(Category.slug == "billing"))
+    assert category.name == "Billing" and category.ack_target_hours == 24
+    assert "Billing" in browser.get("/admin/categories").get_data(as_text=True)
+
+    response = post(
+        browser,
+        "/admin/categories",
+        {
+            "name": "BILLING",
+            "slug": "billing-again",
+            "description": "Typed a second time",
+            "ack_target_hours": "12",
+            "position": "0",
+        },
+    )
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Another category already has that name." in html
+    assert 'value="BILLING"' in html and 'value="billing-again"' in html
+    assert "Typed a second time" in html
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Category)) == 1
+
+
+def test_admin_settings_show_in_the_footer_of_every_page(make_client, make_user) -> None:
+    browser = _signed_in(make_client, make_user(role=Role.ADMIN))
+    response = post(
+        browser,
+        "/admin/settings",
+        {
+            "organisation_name": "Harbour Water",
+            "contact_email": "help@harbour.example",
+            "contact_phone": "0100 000 000",
+            "contact_address": "1 Quay Street",
+            "time_zone": "Europe/London",
+        },
+    )
+    assert response.status_code == 302
+    settings = _fresh(SiteSettings, 1)
+    assert settings.organisation_name == "Harbour Water"
+    assert settings.pre_moderation is False
+    footer = make_client().get("/").get_data(as_text=True).split('class="site-footer"')[1]
+    assert "Talk to a person at Harbour Water" in footer
+    assert "help@harbour.example" in footer
+
+
+def test_admin_makes_a_customer_staff(make_client, make_user) -> None:
+    admin = make_user(role=Role.ADMIN)
+    person = make_user()
+    person_browser = _signed_in(make_client, person)
+    assert person_browser.get("/admin/").status_code == 403
+    response = post(
+        _signed_in(make_client, admin),
+        f"/admin/users/{person.id}",
+        {"role": "staff", "active": "y"},
+    )
+    assert response.status_code == 302
+    assert _fresh(User, person.id).role is Role.STAFF
+    assert person_browser.get("/admin/").status_code == 200
+
+
+def test_deactivating_a_user_signs_out_their_existing_session(make_client, make_user) -> None:
+    admin = make_user(role=Role.ADMIN)
+    person = make_user()
+    person_browser = _signed_in(make_client, person)
+    assert person_browser.get("/account/").status_code == 200
+    response = post(
+        _signed_in(make_client, admin), f"/admin/users/{person.id}", {"role": "customer"}
+    )
+    assert response.status_code == 302
+    person = _fresh(User, person.id)
+    assert person.active is False
+    signed_out = person_browser.get("/account/")
+    assert signed_out.status_code == 302
+    assert _path(signed_out) == "/account/login"
+
+
+def test_admin_cannot_demote_or_deactivate_themselves(make_client, make_user) -> None:
+    admin = make_user(role=Role.ADMIN)
+    browser = _signed_in(make_client, admin)
+    for form in ({"role": "staff", "active": "y"}, {"role": "admin"}):
+        response = post(browser, f"/admin/users/{admin.id}", form, follow_redirects=True)
+        assert response.status_code == 200
+        assert "You cannot remove your own admin role" in response.get_data(as_text=True)
+        admin = _fresh(User, admin.id)
+        assert admin.role is Role.ADMIN and admin.active
+    assert browser.get("/admin/users").status_code == 200
+
+
+def test_audit_log_lists_a_state_change(make_client, make_user, make_feedback) -> None:
+    author = make_user(preferred_name="Nia")
+    staff = make_user(role=Role.STAFF, display_name="Ola Audit")
+    item = make_feedback(author=author)
+    response = post(
+        _signed_in(make_client, staff),
+        f"/admin/feedback/{item.id}/move",
+        {"to_state": "acknowledged", "message": GOOD_ACK},
+    )
+    assert response.status_code == 302
+    assert db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "item.state_changed"))
+    html = _signed_in(make_client, make_user(role=Role.ADMIN)).get("/admin/audit")
+    page = html.get_data(as_text=True)
+    assert html.status_code == 200
+    row = next(r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if "item.state_changed" in r)
+    assert f'href="/admin/feedback/{item.id}"' in row
+    assert "Ola Audit" in row
+    assert "acknowledged" in row

@@ -1,0 +1,287 @@
+"""The "You said, we did" board, publishing a resolution, and "Did this fix it?"."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask.testing import FlaskClient
+
+from portal.extensions import db
+from portal.models import Feedback, FeedbackState, Resolution, Role, User, Visibility
+from portal.services import workflow
+from portal.services.votes import toggle_vote
+from tests.helpers import count_queries, login, post
+
+RESOLUTION_CARD = 'class="card resolution"'
+
+
+def _signed_in(make_client: Callable[[], FlaskClient], user: User) -> FlaskClient:
+    browser = make_client()
+    login(browser, user.email)
+    return browser
+
+
+def _fresh_item(item_id: int) -> Feedback:
+    db.session.expire_all()
+    return db.session.get(Feedback, item_id)
+
+
+def _voices(html: str) -> list[int]:
+    return [int(n) for n in re.findall(r"<strong>(\d+)</strong> (?:person|people) raised", html)]
+
+
+def test_resolving_a_theme_publishes_one_resolution_counting_every_voice_once(
+    make_client, make_user, make_category, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    category = make_category(name="Payments")
+    a1, a2, a3, dup_author = make_user(), make_user(), make_user(), make_user()
+    both_voter, dup_voter, third_voter = make_user(), make_user(), make_user()
+    one = make_feedback(author=a1, category=category, title="Card payment declined twice")
+    two = make_feedback(author=a2, category=category, title="Checkout times out")
+    three = make_feedback(author=a3, category=category, title="Payment page is slow")
+    duplicate = make_feedback(author=dup_author, category=category, title="Card keeps failing")
+    toggle_vote(both_voter, one)  # one person votes on two of the items
+    toggle_vote(both_voter, two)
+    toggle_vote(a3, one)  # the author of three also votes on one
+    toggle_vote(third_voter, three)
+    toggle_vote(dup_voter, duplicate)  # a voter of the duplicate only
+    workflow.merge(duplicate, staff, one, "Sorry: the same as another report, we continue there.")
+    db.session.commit()
+    # By hand: the authors a1, a2, a3; dup_author; both_voter; dup_voter; third_voter.
+    # a3 and both_voter are named twice (author and voter, two items) but count once.
+    expected_voices = 7
+
+    browser = _signed_in(make_client, staff)
+    response = post(
+        browser,
+        "/admin/resolutions/new",
+        {
+            "items": [str(one.id), str(two.id), str(three.id)],
+            "you_said": "Paying by card kept failing",
+            "we_did": "We moved to a new payment provider and tested every card type.",
+        },
+    )
+    assert response.status_code == 302, response.get_data(as_text=True)
+    assert urlsplit(response.headers["Location"]).path == "/you-said-we-did"
+
+    resolution = db.session.scalar(sa.select(Resolution))
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Resolution)) == 1
+    for item in (one, two, three):
+        item = _fresh_item(item.id)
+        assert item.state is FeedbackState.RESOLVED
+        assert item.resolution_id == resolution.id
+
+    html = make_client().get("/you-said-we-did").get_data(as_text=True)
+    assert html.count(RESOLUTION_CARD) == 1
+    assert "You said" in html and "Paying by card kept failing" in html
+    assert "We moved to a new payment provider and tested every card type." in html
+    assert _voices(html) == [expected_voices]
+    for title in ("Card payment declined twice", "Checkout times out", "Payment page is slow"):
+        assert title in html
+
+
+def test_private_item_in_a_resolution_counts_as_a_voice_but_is_not_listed(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    public = make_feedback(title="Bins were not collected")
+    private = make_feedback(title="My neighbour at no. 12 blocks the bins", visibility="private")
+    browser = _signed_in(make_client, staff)
+    response = post(
+        browser,
+        "/admin/resolutions/new",
+        {
+            "items": [str(public.id), str(private.id)],
+            "you_said": "Bin collections were missed",
+            "we_did": "We added a second collection round on your street.",
+        },
+    )
+    assert response.status_code == 302
+    html = make_client().get("/you-said-we-did").get_data(as_text=True)
+    assert _voices(html) == [2]
+    assert "Bins were not collected" in html
+    assert "neighbour at no. 12" not in html
+
+
+def test_default_summary_never_publishes_a_private_items_title(
+    make_client, make_user, make_feedback
+) -> None:
+    """When the first item of a theme is private, its title must not become the public
+    "you said" (neither prefilled in the form nor as the default on publishing)."""
+    staff = make_user(role=Role.STAFF)
+    private = make_feedback(title="My neighbour at no. 12 blocks the bins", visibility="private")
+    public = make_feedback(title="Bins were not collected")
+    browser = _signed_in(make_client, staff)
+    response = post(
+        browser,
+        "/admin/resolutions/new",
+        {
+            "items": [str(private.id), str(public.id)],
+            "we_did": "We added a second collection round on your street.",
+        },
+    )
+    assert response.status_code == 302
+    html = make_client().get("/you-said-we-did").get_data(as_text=True)
+    assert "We added a second collection round" in html
+    assert "neighbour at no. 12" not in html
+
+
+def _publish(make_feedback, staff: User, we_did: str, **item_args) -> Resolution:
+    item = make_feedback(**item_args)
+    resolution = workflow.resolve(item, staff, we_did)
+    db.session.commit()
+    return resolution
+
+
+def test_board_filters_by_category(make_client, make_user, make_category, make_feedback) -> None:
+    staff = make_user(role=Role.STAFF)
+    water, roads = make_category(name="Water"), make_category(name="Roads")
+    _publish(make_feedback, staff, "We replaced the leaking main.", category=water)
+    _publish(make_feedback, staff, "We filled the potholes on High Street.", category=roads)
+    visitor = make_client()
+    everything = visitor.get("/you-said-we-did").get_data(as_text=True)
+    assert everything.count(RESOLUTION_CARD) == 2
+    html = visitor.get("/you-said-we-did?category=water").get_data(as_text=True)
+    assert html.count(RESOLUTION_CARD) == 1
+    assert "We replaced the leaking main." in html
+    assert "potholes" not in html
+
+
+def test_board_is_paginated_newest_first(make_client, make_user, make_feedback) -> None:
+    staff = make_user(role=Role.STAFF)
+    for n in range(12):
+        _publish(make_feedback, staff, f"We fixed problem {n:02d}.")
+    visitor = make_client()
+    first = visitor.get("/you-said-we-did").get_data(as_text=True)
+    second = visitor.get("/you-said-we-did?page=2").get_data(as_text=True)
+    assert first.count(RESOLUTION_CARD) == 10
+    assert second.count(RESOLUTION_CARD) == 2
+    assert "We fixed problem 11." in first and "We fixed problem 11." not in second
+    assert "We fixed problem 00." in second and "We fixed problem 00." not in first
+    assert 'href="/you-said-we-did?page=2"' in first
+
+
+def test_empty_board_says_nothing_is_published_yet(client) -> None:
+    html = client.get("/you-said-we-did").get_data(as_text=True)
+    assert "Nothing published here yet." in html
+    assert RESOLUTION_CARD not in html
+
+
+def test_board_costs_the_same_queries_for_2_and_12_resolutions(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    voter = make_user()
+
+    def publish(n: int) -> None:
+        for _ in range(n):
+            item = make_feedback()
+            toggle_vote(voter, item)
+            workflow.resolve(item, staff, "We fixed it.")
+        db.session.commit()
+
+    visitor = make_client()
+    publish(2)
+    visitor.get("/you-said-we-did")
+    with count_queries(db.engine) as few:
+        assert visitor.get("/you-said-we-did").status_code == 200
+    publish(10)
+    with count_queries(db.engine) as many:
+        html = visitor.get("/you-said-we-did").get_data(as_text=True)
+    assert html.count(RESOLUTION_CARD) == 10
+    assert few.count == many.count, many.statements
+    assert many.count <= 7, many.statements
+
+
+# "Did this fix it?" -----------------------------------------------------------------------
+
+
+def _resolved_item(make_user, make_feedback) -> tuple[Feedback, User, User]:
+    author = make_user(preferred_name="Nia")
+    staff = make_user(role=Role.STAFF, display_name="Sam Carter")
+    item = make_feedback(author=author, title="Street light out on Elm Road")
+    workflow.resolve(item, staff, "We replaced the lamp.")
+    db.session.commit()
+    return item, author, staff
+
+
+def test_author_of_a_resolved_item_is_asked_did_this_fix_it(
+    make_client, make_user, make_feedback
+) -> None:
+    item, author, _ = _resolved_item(make_user, make_feedback)
+    page = _signed_in(make_client, author).get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert "Did this fix it, Nia?" in page
+    assert f'action="/feedback/{item.id}/not-fixed"' in page
+    other = _signed_in(make_client, make_user()).get(f"/feedback/{item.id}")
+    assert "Did this fix it" not in other.get_data(as_text=True)
+    assert "Did this fix it" not in make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
+
+
+def test_not_yet_with_a_comment_is_a_reopen_request_in_triage(
+    make_client, make_user, make_feedback
+) -> None:
+    item, author, staff = _resolved_item(make_user, make_feedback)
+    quiet = make_feedback(title="Resolved and quiet")
+    workflow.resolve(quiet, staff, "We sorted it.")
+    db.session.commit()
+    response = post(
+        _signed_in(make_client, author),
+        f"/feedback/{item.id}/not-fixed",
+        {"body": "It went out again last night."},
+    )
+    assert response.status_code == 302
+    item = _fresh_item(item.id)
+    assert item.reopen_requested_at is not None
+    assert item.state is FeedbackState.RESOLVED, "only staff reopen"
+
+    queue = _signed_in(make_client, staff).get("/admin/?reopen=1&all=1").get_data(as_text=True)
+    row = re.search(rf'<tr id="item-{item.id}".*?</tr>', queue, re.S)
+    assert row and "not fixed yet" in row.group(0)
+    assert f'id="item-{quiet.id}"' not in queue
+    public = make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert "It went out again last night." in public
+
+
+def test_not_yet_without_a_comment_is_refused(make_client, make_user, make_feedback) -> None:
+    item, author, _ = _resolved_item(make_user, make_feedback)
+    response = post(_signed_in(make_client, author), f"/feedback/{item.id}/not-fixed", {"body": ""})
+    assert response.status_code == 400
+    assert "Please tell us what is still not right." in response.get_data(as_text=True)
+    assert _fresh_item(item.id).reopen_requested_at is None
+
+
+def test_only_the_author_may_answer_not_fixed(make_client, make_user, make_feedback) -> None:
+    item, _, _ = _resolved_item(make_user, make_feedback)
+    other = _signed_in(make_client, make_user())
+    response = post(other, f"/feedback/{item.id}/not-fixed", {"body": "Mine too!"})
+    assert response.status_code == 403
+    assert post(other, f"/feedback/{item.id}/fixed").status_code == 403
+    item = _fresh_item(item.id)
+    assert item.reopen_requested_at is None and item.fix_confirmed_at is None
+
+
+def test_yes_records_the_confirmation(make_client, make_user, make_feedback) -> None:
+    item, author, _ = _resolved_item(make_user, make_feedback)
+    browser = _signed_in(make_client, author)
+    response = post(browser, f"/feedback/{item.id}/fixed")
+    assert response.status_code == 302
+    item = _fresh_item(item.id)
+    assert item.fix_confirmed_at is not None and item.reopen_requested_at is None
+    assert "You told us it is fixed." in browser.get(f"/feedback/{item.id}").get_data(as_text=True)
+
+
+def test_author_of_a_private_resolved_item_is_asked_and_counted(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    author = make_user(preferred_name="Nia")
+    item = make_feedback(author=author, visibility=Visibility.PRIVATE)
+    workflow.resolve(item, staff, "We refunded the charge.", "A charge was taken twice")
+    db.session.commit()
+    page = _signed_in(make_client, author).get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert "Did this fix it, Nia?" in page
+    assert _voices(make_client().get("/you-said-we-did").get_data(as_text=True)) == [1]
