@@ -66,6 +66,8 @@ def register_extensions(app: Flask) -> None:
     from portal.auth import configure_login
     from portal.database import configure_engine
     from portal.extensions import csrf, db, htmx, limiter, migrate
+    from portal.mail import configure_mail
+    from portal.outbox_worker import start_outbox_worker
 
     db.init_app(app)
     with app.app_context():
@@ -75,6 +77,8 @@ def register_extensions(app: Flask) -> None:
     htmx.init_app(app)
     limiter.init_app(app)
     configure_login(app)
+    configure_mail(app)
+    start_outbox_worker(app)
 
 
 def register_blueprints(app: Flask) -> None:
@@ -83,7 +87,9 @@ def register_blueprints(app: Flask) -> None:
     from portal.admin.views import bp as admin_bp
     from portal.board.views import bp as board_bp
     from portal.feedback.views import bp as feedback_bp
+    from portal.feeds.views import bp as feeds_bp
     from portal.main.views import bp as main_bp
+    from portal.notifications.views import bp as notifications_bp
     from portal.resolutions.views import bp as resolutions_bp
 
     app.register_blueprint(main_bp)
@@ -91,7 +97,13 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback_bp, url_prefix="/feedback")
     app.register_blueprint(accounts_bp, url_prefix="/account")
     app.register_blueprint(resolutions_bp)
+    app.register_blueprint(feeds_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(notifications_bp)
+
+    from portal.security import exempt_from_csrf
+
+    exempt_from_csrf(app)
 
 
 def register_errorhandlers(app: Flask) -> None:

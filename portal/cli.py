@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import click
 from flask import Flask
+from flask.cli import AppGroup
 
 from portal.extensions import db
 from portal.models import Role
-from portal.services import accounts, demo
+from portal.services import accounts, demo, outbox
 from portal.services.errors import DomainError
 
 
@@ -28,6 +29,20 @@ def register(app: Flask) -> None:
         click.echo("Demo data is in. Sign in at http://127.0.0.1:5000/account/login with:")
         for login in logins:
             click.echo(f"  {login.role:<9} {login.email:<22} password: {login.password}")
+
+    outbox_cli = AppGroup("outbox", help="The email outbox.")
+
+    @outbox_cli.command("deliver")
+    @click.option("--batch-size", default=50, show_default=True)
+    def outbox_deliver(batch_size: int) -> None:
+        """Send the emails that are due (run it from cron, or as often as you like)."""
+        report = outbox.deliver_pending(batch_size=batch_size)
+        click.echo(
+            f"Outbox: {report.sent} sent, {report.retried} to retry later, "
+            f"{report.failed} given up; {outbox.pending_count()} waiting."
+        )
+
+    app.cli.add_command(outbox_cli)
 
     @app.cli.command("create-admin")
     @click.argument("email")

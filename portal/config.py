@@ -65,13 +65,30 @@ class Config:
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
 
+    # Outgoing mail. Without MAIL_SERVER, messages are written as .eml files to instance/mail/.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
     MAIL_PORT = int(os.environ.get("MAIL_PORT", "25"))
     MAIL_USE_TLS = _bool("MAIL_USE_TLS", False)
     MAIL_USE_SSL = _bool("MAIL_USE_SSL", False)
     MAIL_USERNAME = os.environ.get("MAIL_USERNAME", "")
     MAIL_PASSWORD = os.environ.get("MAIL_PASSWORD", "")
-    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "portal@localhost")
+    MAIL_TIMEOUT = int(os.environ.get("MAIL_TIMEOUT", "15"))
+    MAIL_DEFAULT_SENDER = os.environ.get("MAIL_DEFAULT_SENDER", "feedback@portal.localhost")
+    # Where one-click mailto unsubscribes go (List-Unsubscribe); defaults to the sender's domain.
+    MAIL_UNSUBSCRIBE_ADDRESS = os.environ.get("MAIL_UNSUBSCRIBE_ADDRESS", "")
+    MAIL_BACKEND = os.environ.get("MAIL_BACKEND", "")
+
+    # Absolute links in emails and feeds point here.
+    PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
+
+    # The outbox: the web app delivers right after a commit, so one machine needs no cron.
+    OUTBOX_DELIVER_AFTER_COMMIT = _bool("OUTBOX_DELIVER_AFTER_COMMIT", True)
+    OUTBOX_MAX_ATTEMPTS = int(os.environ.get("OUTBOX_MAX_ATTEMPTS", "8"))
+    OUTBOX_BACKOFF_SECONDS = int(os.environ.get("OUTBOX_BACKOFF_SECONDS", "60"))
+    # A claim older than this is taken to belong to a deliverer that died; the row is retried.
+    OUTBOX_LEASE_SECONDS = int(os.environ.get("OUTBOX_LEASE_SECONDS", "600"))
+    # Notification emails per person per day before the rest fold into one summary.
+    NOTIFICATION_DAILY_CAP = int(os.environ.get("NOTIFICATION_DAILY_CAP", "10"))
 
     # Password hashing: Werkzeug's scrypt, its current default.
     PASSWORD_HASH_METHOD = "scrypt"
@@ -92,6 +109,9 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     # A cheap hash keeps the suite fast; production uses scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # Tests deliver the outbox explicitly, to a real SMTP server they start.
+    OUTBOX_DELIVER_AFTER_COMMIT = False
+    MAIL_BACKEND = "locmem"
 
 
 class ProductionConfig(Config):

@@ -25,6 +25,19 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
+# The only POSTs without a CSRF token (DESIGN.md): one-click unsubscribes, where the token in
+# the address is the proof. The CSRF test reads this same list. (API requests authenticated by
+# an API token will join it.)
+CSRF_EXEMPT_ENDPOINTS: tuple[str, ...] = ("notifications.unsubscribe",)
+
+
+def exempt_from_csrf(app: Flask) -> None:
+    """Exempt exactly the endpoints listed above; a name that does not exist is an error."""
+    from portal.extensions import csrf
+
+    for endpoint in CSRF_EXEMPT_ENDPOINTS:
+        csrf.exempt(app.view_functions[endpoint])
+
 
 def register(app: Flask) -> None:
     """Attach the request hooks."""

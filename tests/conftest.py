@@ -6,6 +6,8 @@ from __future__ import annotations
 import contextvars
 import itertools
 import os
+import socket
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -206,5 +208,78 @@ def make_feedback(
         )
         db.session.commit()
         return item
+
+    return build
+
+
+class SmtpSink:
+    """A real SMTP server on a free loopback port that keeps what it receives."""
+
+    def __init__(self) -> None:
+        from email import message_from_bytes, policy
+
+        self.messages: list[Any] = []
+        self._parse = lambda data: message_from_bytes(data, policy=policy.default)
+        self._lock = threading.Lock()
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        message = self._parse(envelope.original_content or envelope.content)
+        message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+        with self._lock:
+            self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[Any]:
+        """Messages whose envelope recipient is this address."""
+        return [m for m in self.messages if address in m["X-Envelope-To"]]
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def smtp_server(app: Flask) -> Iterator[SmtpSink]:
+    """Start an SMTP server and point the app's mail at it for this test."""
+    from aiosmtpd.controller import Controller
+
+    sink = SmtpSink()
+    port = _free_port()
+    controller = Controller(sink, hostname="127.0.0.1", port=port)
+    controller.start()
+    saved = {k: app.config[k] for k in ("MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    sink.port = port  # type: ignore[attr-defined]
+    try:
+        yield sink
+    finally:
+        controller.stop()
+        app.config.update(saved)
+
+
+@pytest.fixture
+def smtp_down(app: Flask) -> Iterator[int]:
+    """Point the app's mail at a port where nothing listens (an SMTP outage)."""
+    port = _free_port()
+    saved = {k: app.config[k] for k in ("MAIL_BACKEND", "MAIL_SERVER", "MAIL_PORT")}
+    app.config.update(MAIL_BACKEND="smtp", MAIL_SERVER="127.0.0.1", MAIL_PORT=port)
+    try:
+        yield port
+    finally:
+        app.config.update(saved)
+
+
+@pytest.fixture
+def make_verified_user(make_user: Callable[..., User]) -> Callable[..., User]:
+    """Like make_user, with a verified email address (only those get notifications)."""
+    from datetime import UTC, datetime
+
+    def build(**kwargs: Any) -> User:
+        user = make_user(**kwargs)
+        user.verified_at = datetime.now(UTC)
+        db.session.commit()
+        return user
 
     return build

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, HiddenField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, EqualTo, Length, Optional
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
+
+from portal.models import NotificationPreference
 
 PASSWORD_MIN = 10
 
@@ -60,4 +63,12 @@ class ProfileForm(FlaskForm):
         "What should we call you?",
         description="How we address you in replies and emails.",
         validators=[Optional(), Length(max=80)],
+    )
+
+
+class PreferencesForm(FlaskForm):
+    notification_preference = RadioField(
+        "Emails about what you follow",
+        choices=[SelectChoice(p.value, p.label) for p in NotificationPreference],
+        validators=[InputRequired("Choose one.")],
     )

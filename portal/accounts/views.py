@@ -6,11 +6,13 @@ from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from portal.accounts.forms import LoginForm, ProfileForm, RegisterForm
+from portal.accounts.forms import LoginForm, PreferencesForm, ProfileForm, RegisterForm
 from portal.extensions import db, limiter
-from portal.services import accounts
+from portal.models import NotificationPreference
+from portal.services import accounts, notifications
 from portal.services.errors import DomainError, EmailTaken
 from portal.services.feedback import items_by_author
+from portal.services.tokens import read_verify_token
 
 bp = Blueprint("accounts", __name__)
 
@@ -40,9 +42,14 @@ def register() -> str | Response:
             db.session.rollback()
             form.display_name.errors.append(exc.message)
         else:
+            notifications.send_verification(user)
             db.session.commit()
             login_user(user)
-            flash(f"Welcome, {user.preferred_name}. Your account is ready.", "success")
+            flash(
+                f"Welcome, {user.preferred_name}. Your account is ready. We have sent a link "
+                f"to {user.email} to confirm the address.",
+                "success",
+            )
             return redirect(_next_url(request.args.get("next"), url_for("accounts.index")))
     return render_template("accounts/register.html", form=form)
 
@@ -92,4 +99,53 @@ def index() -> str | Response:
             db.session.commit()
             flash(f"Saved. We will call you {current_user.preferred_name}.", "success")
             return redirect(url_for("accounts.index"))
-    return render_template("accounts/index.html", form=form, items=items_by_author(current_user))
+    preferences = PreferencesForm(
+        formdata=None, notification_preference=current_user.notification_preference.value
+    )
+    return render_template(
+        "accounts/index.html",
+        form=form,
+        preferences=preferences,
+        items=items_by_author(current_user),
+    )
+
+
+@bp.post("/preferences")
+@login_required
+def preferences() -> Response:
+    form = PreferencesForm()
+    if form.validate_on_submit():
+        choice = NotificationPreference(form.notification_preference.data)
+        accounts.set_notification_preference(current_user, choice)
+        db.session.commit()
+        flash(f"Saved: {choice.label.lower()}.", "success")
+    else:
+        flash("Please choose one of the options.", "error")
+    return redirect(url_for("accounts.index", _anchor="preferences"))
+
+
+@bp.get("/verify/<token>")
+def verify(token: str) -> Response:
+    payload = read_verify_token(token)
+    user = accounts.verify_email(payload["u"], payload["e"]) if payload else None
+    signed_in = current_user.is_authenticated
+    if user is None:
+        flash(
+            "That confirmation link has expired or is not valid. Sign in and ask for a new one.",
+            "error",
+        )
+        return redirect(url_for("accounts.index" if signed_in else "accounts.login"))
+    db.session.commit()
+    flash(f"Thank you, {user.preferred_name}: your email address is confirmed.", "success")
+    return redirect(url_for("accounts.index" if signed_in else "board.index"))
+
+
+@bp.post("/verify/resend")
+@login_required
+@limiter.limit("5 per hour")
+def resend_verification() -> Response:
+    if current_user.verified_at is None:
+        notifications.send_verification(current_user)
+        db.session.commit()
+        flash(f"We have sent a new link to {current_user.email}.", "success")
+    return redirect(url_for("accounts.index"))

@@ -11,7 +11,7 @@ from portal.extensions import db, htmx, limiter
 from portal.feedback.forms import CommentForm, FeedbackForm, NotFixedForm, VoteForm
 from portal.models import Feedback
 from portal.services import feedback as feedback_service
-from portal.services import workflow
+from portal.services import notifications, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.errors import DomainError
 from portal.services.votes import toggle_vote
@@ -54,6 +54,7 @@ def _render_detail(
         timeline=feedback_service.item_timeline(item),
         comments=feedback_service.item_comments(item, current_user),
         voted=feedback_service.has_voted(current_user, item.id),
+        following=notifications.is_following(current_user, item.id),
         comment_form=comment_form,
         vote_form=VoteForm(),
         not_fixed_form=not_fixed_form or NotFixedForm(formdata=None),
@@ -89,6 +90,32 @@ def vote(item_id: int) -> Response:
     flash("Thanks, your vote counts." if result.voted else "Your vote is taken back.", "success")
     target = form.next.data
     return redirect(target if is_safe_next(target) else url_for("feedback.detail", item_id=item.id))
+
+
+@bp.post("/<int:item_id>/follow")
+@login_required
+def follow(item_id: int) -> Response:
+    """Follow or unfollow an item; htmx gets the button back."""
+    item = feedback_service.get_visible_item(item_id, current_user)
+    following = notifications.is_following(current_user, item.id)
+    if following:
+        notifications.unfollow(current_user.id, item.id)
+    else:
+        notifications.follow(current_user, item)
+    db.session.commit()
+    if htmx:
+        response = make_response(
+            render_template("feedback/_follow_button.html", item=item, following=not following)
+        )
+        response.headers["Vary"] = "HX-Request"
+        return response
+    flash(
+        "You will not get emails about this item any more."
+        if following
+        else "You will hear about every change to this item.",
+        "success",
+    )
+    return redirect(url_for("feedback.detail", item_id=item.id))
 
 
 @bp.post("/<int:item_id>/fixed")

@@ -2,6 +2,13 @@
 
 from portal.models.audit import AuditEntry
 from portal.models.category import Category
+from portal.models.digests import (
+    DigestDelivery,
+    DigestFrequency,
+    DigestRun,
+    DigestSubscription,
+    digest_subscription_categories,
+)
 from portal.models.feedback import (
     ALLOWED_TRANSITIONS,
     OPEN_STATES,
@@ -14,25 +21,43 @@ from portal.models.feedback import (
     Visibility,
     Vote,
 )
+from portal.models.notifications import (
+    CategoryFollow,
+    Follow,
+    OutboxMessage,
+    OutboxStatus,
+    Unsubscribe,
+)
 from portal.models.resolution import Resolution
 from portal.models.settings import SiteSettings
-from portal.models.user import Role, User
+from portal.models.user import NotificationPreference, Role, User
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "OPEN_STATES",
     "AuditEntry",
     "Category",
+    "CategoryFollow",
     "Comment",
+    "DigestDelivery",
+    "DigestFrequency",
+    "DigestRun",
+    "DigestSubscription",
     "Feedback",
     "FeedbackKind",
     "FeedbackState",
+    "Follow",
+    "NotificationPreference",
+    "OutboxMessage",
+    "OutboxStatus",
     "Resolution",
     "Role",
     "SiteSettings",
     "TimelineEvent",
     "TimelineKind",
+    "Unsubscribe",
     "User",
     "Visibility",
     "Vote",
+    "digest_subscription_categories",
 ]

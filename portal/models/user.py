@@ -20,6 +20,22 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class NotificationPreference(StrEnum):
+    """Which notification emails a person wants."""
+
+    ALL = "all"  # every public change on items they follow
+    RESOLUTIONS = "resolutions"  # only when something they follow is done
+    NONE = "none"
+
+    @property
+    def label(self) -> str:
+        return {
+            "all": "Every update on what I follow",
+            "resolutions": "Only when something I follow is done",
+            "none": "No notification emails",
+        }[self.value]
+
+
 class User(UserMixin, Base):
     """A person with an account. Deleting an account anonymises this row instead of removing it."""
 
@@ -38,6 +54,9 @@ class User(UserMixin, Base):
     active: Mapped[bool] = mapped_column(default=True)
     verified_at: Mapped[datetime | None]
     session_version: Mapped[int] = mapped_column(default=1)
+    notification_preference: Mapped[NotificationPreference] = mapped_column(
+        str_enum(NotificationPreference), default=NotificationPreference.ALL
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -10,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
-from portal.models import Role, User
+from portal.models import NotificationPreference, Role, User
 from portal.services.errors import DomainError, EmailTaken
 
 # Checked against when the email is unknown, so a miss costs as long as a wrong password
@@ -105,3 +106,22 @@ def is_safe_next(target: str | None) -> bool:
         return False
     parts = urlsplit(target)
     return not parts.scheme and not parts.netloc
+
+
+def verify_email(user_id: int, email: str) -> User | None:
+    """Mark an address verified from a verification link's payload; None if it no longer
+    matches the account (the address changed, or the account is gone)."""
+    user = db.session.get(User, user_id)
+    if user is None or normalise_email(user.email) != normalise_email(email):
+        return None
+    if user.verified_at is None:
+        user.verified_at = datetime.now(UTC)
+        db.session.flush()
+    return user
+
+
+def set_notification_preference(user: User, preference: NotificationPreference) -> User:
+    """Choose which notification emails to get."""
+    user.notification_preference = preference
+    db.session.flush()
+    return user

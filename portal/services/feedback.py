@@ -20,6 +20,7 @@ from portal.models import (
     Vote,
 )
 from portal.models.base import utcnow
+from portal.services import notifications
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.sanitize import render_markdown
 from portal.services.site import get_site_settings
@@ -75,6 +76,9 @@ def submit_feedback(
     db.session.add(Vote(user_id=author.id, feedback_id=item.id))
     item.vote_count = 1
     db.session.flush()
+    notifications.follow(author, item)
+    notifications.send_receipt(item, author)
+    notifications.notify_category_followers(item)
     return item
 
 

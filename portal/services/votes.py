@@ -9,6 +9,7 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, User, Vote
+from portal.services import notifications
 from portal.services.errors import DomainError, NotFound
 
 CLOSED_FOR_VOTES = frozenset({FeedbackState.DECLINED, FeedbackState.DUPLICATE})
@@ -60,6 +61,8 @@ def toggle_vote(user: User, item: Feedback) -> VoteResult:
         else:
             _bump(item.id, +1)
             voted = True
+            # Saying "me too" means wanting to hear how it ends.
+            notifications.follow(user, item)
     db.session.refresh(item, ["vote_count"])
     return VoteResult(voted=voted, vote_count=item.vote_count)
 

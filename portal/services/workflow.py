@@ -23,7 +23,7 @@ from portal.models import (
     User,
     Vote,
 )
-from portal.services import audit
+from portal.services import audit, notifications
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.sanitize import render_markdown
 
@@ -120,13 +120,19 @@ def _claim(item: Feedback, actor: User) -> None:
         _set_owner(item, actor, actor)
 
 
-def _change_state(item: Feedback, actor: User, to_state: FeedbackState, message: str) -> None:
-    from_state = item.state
+def _check_transition(item: Feedback, to_state: FeedbackState) -> None:
     if to_state not in item.next_states:
         raise InvalidTransition(
-            f"An item that is \u201c{from_state.label}\u201d cannot move to "
+            f"An item that is \u201c{item.state.label}\u201d cannot move to "
             f"\u201c{to_state.label}\u201d."
         )
+
+
+def _change_state(
+    item: Feedback, actor: User, to_state: FeedbackState, message: str, *, notify: bool = True
+) -> None:
+    from_state = item.state
+    _check_transition(item, to_state)
     if from_state is S.RECEIVED:
         message = _require_text(
             message,
@@ -150,6 +156,9 @@ def _change_state(item: Feedback, actor: User, to_state: FeedbackState, message:
         to_state=to_state,
         message=message,
     )
+    if notify:
+        db.session.flush()
+        notifications.notify_item_update(item, actor, "state", message)
 
 
 # Ownership ---------------------------------------------------------------------------------
@@ -213,8 +222,10 @@ def plan(item: Feedback, actor: User, target_date: date | None, message: str) ->
         raise MissingInput("Planning needs a target date: the date we promise the customer.")
     if target_date < _now().date():
         raise WorkflowError("The promised date cannot be in the past.")
-    _change_state(item, actor, S.PLANNED, message)
+    _check_transition(item, S.PLANNED)
+    # The date is set first so the customer's email already carries the promise.
     item.target_date = target_date
+    _change_state(item, actor, S.PLANNED, message)
     _event(item, actor, TimelineKind.PROMISE_SET, target_date=target_date)
     audit.record(actor, "item.promise_set", "feedback", item.id, target_date=target_date)
     db.session.flush()
@@ -268,6 +279,9 @@ def move_promise(item: Feedback, actor: User, new_date: date | None, reason: str
         reason=reason,
     )
     db.session.flush()
+    notifications.notify_item_update(
+        item, actor, "promise", reason, new_date=new_date, previous_date=previous
+    )
     return item
 
 
@@ -298,8 +312,12 @@ def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "
         message = (
             f"This is being handled together with #{target.id}; the conversation continues there."
         )
-    _change_state(item, actor, S.DUPLICATE, message)
+    _change_state(item, actor, S.DUPLICATE, message, notify=False)
     item.merged_into_id = target.id
+    db.session.flush()
+    # Followers hear where the conversation went, then follow the target instead.
+    notifications.notify_item_update(item, actor, "merged", message, target=target)
+    notifications.move_follows(item, target)
     # Items merged into this one follow it to the new target, so no chain forms.
     db.session.execute(
         sa.update(Feedback)
@@ -389,7 +407,7 @@ def publish_resolution(
     db.session.add(resolution)
     db.session.flush()
     for item in items:
-        _change_state(item, actor, S.RESOLVED, we_did)
+        _change_state(item, actor, S.RESOLVED, we_did, notify=False)
         item.resolution_id = resolution.id
         item.resolved_at = resolution.published_at
         item.reopen_requested_at = None
@@ -402,6 +420,7 @@ def publish_resolution(
         we_did=we_did,
     )
     db.session.flush()
+    notifications.notify_resolution(resolution, items, actor)
     return resolution
 
 
@@ -485,6 +504,7 @@ def reply(item: Feedback, actor: User, body: str) -> Comment:
     item.comment_count = Feedback.comment_count + 1
     audit.record(actor, "item.replied", "feedback", item.id)
     db.session.flush()
+    notifications.notify_item_update(item, actor, "reply", body)
     return comment
 
 
@@ -600,4 +620,5 @@ def request_reopen(item: Feedback, author: User, comment: str) -> Comment:
     item.fix_confirmed_at = None
     _event(item, author, TimelineKind.REOPEN_REQUESTED, comment)
     db.session.flush()
+    notifications.notify_reopen_request(item, author, comment)
     return note

@@ -1,0 +1,1 @@
+"""Atom and RSS feeds of the "You said, we did" board."""

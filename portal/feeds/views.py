@@ -1,0 +1,71 @@
+"""Feeds of published resolutions, answering conditional GETs before building anything."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, request, url_for
+from werkzeug.http import is_resource_modified
+
+from portal.services.feeds import (
+    FeedFormat,
+    FeedLinks,
+    FeedValidator,
+    build_feed,
+    feed_validator,
+)
+
+bp = Blueprint("feeds", __name__)
+
+MAX_AGE_SECONDS = 60
+
+
+@bp.get("/feeds/resolutions.atom")
+def resolutions_atom() -> Response:
+    """Every category's newest resolutions, as Atom."""
+    return _feed_response(_validator(), FeedFormat.ATOM, "feeds.resolutions_atom")
+
+
+@bp.get("/feeds/resolutions.rss")
+def resolutions_rss() -> Response:
+    """Every category's newest resolutions, as RSS 2.0."""
+    return _feed_response(_validator(), FeedFormat.RSS, "feeds.resolutions_rss")
+
+
+@bp.get("/feeds/categories/<slug>.atom")
+def category_atom(slug: str) -> Response:
+    """One category's newest resolutions, as Atom."""
+    return _feed_response(_validator(slug), FeedFormat.ATOM, "feeds.category_atom", slug=slug)
+
+
+def _validator(category_slug: str | None = None) -> FeedValidator:
+    validator = feed_validator(category_slug)
+    if validator is None:
+        abort(404)
+    return validator
+
+
+def _feed_response(
+    validator: FeedValidator, feed_format: FeedFormat, endpoint: str, **values: str
+) -> Response:
+    response = Response(content_type=feed_format.content_type)
+    response.set_etag(validator.etag, weak=True)
+    response.last_modified = validator.last_modified
+    response.cache_control.public = True
+    response.cache_control.max_age = MAX_AGE_SECONDS
+    # The cheap path: an unchanged feed is answered from the validator alone.
+    if not is_resource_modified(
+        request.environ, etag=response.headers["ETag"], last_modified=validator.last_modified
+    ):
+        response.status_code = 304  # Werkzeug drops the body and entity headers
+        return response
+    board = url_for("resolutions.index", _external=True)
+    page = board
+    if validator.category_id is not None:
+        page = url_for("resolutions.index", category=values["slug"], _external=True)
+    links = FeedLinks(
+        self_url=url_for(endpoint, _external=True, **values),
+        page_url=page,
+        entry_url=lambda resolution_id: f"{board}#r{resolution_id}",
+        item_url=lambda item_id: url_for("feedback.detail", item_id=item_id, _external=True),
+    )
+    response.set_data(build_feed(validator, feed_format, links))
+    return response

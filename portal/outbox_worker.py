@@ -1,0 +1,62 @@
+"""Delivers the outbox from inside the web app right after a commit that queued mail,
+so a single-machine install needs no cron. Larger installs run `flask outbox deliver` too;
+claims keep the two from sending anything twice."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Flask
+
+_wakeups: dict[int, threading.Event] = {}
+_lock = threading.Lock()
+
+
+def start_outbox_worker(app: Flask) -> None:
+    """Listen for commits that queued mail; wake a per-app worker thread to deliver it."""
+    if not app.config.get("OUTBOX_DELIVER_AFTER_COMMIT"):
+        return
+    from portal.extensions import db
+
+    wake = threading.Event()
+    _wakeups[id(app)] = wake
+
+    @sa.event.listens_for(db.session, "after_commit")
+    def _after_commit(session: Any) -> None:
+        if session.info.pop("outbox_pending", False):
+            _ensure_thread(app, wake)
+            wake.set()
+
+    @sa.event.listens_for(db.session, "after_rollback")
+    def _after_rollback(session: Any) -> None:
+        session.info.pop("outbox_pending", None)
+
+
+def _ensure_thread(app: Flask, wake: threading.Event) -> None:
+    with _lock:
+        if getattr(app, "_outbox_thread", None) is not None:
+            return
+        thread = threading.Thread(
+            target=_run, args=(app, wake), name="outbox-deliverer", daemon=True
+        )
+        app._outbox_thread = thread  # type: ignore[attr-defined]
+        thread.start()
+
+
+def _run(app: Flask, wake: threading.Event) -> None:
+    from portal.extensions import db
+    from portal.services.outbox import deliver_pending
+
+    while True:
+        # Also wakes every minute, for retries that fall due.
+        wake.wait(timeout=60)
+        wake.clear()
+        with app.app_context():
+            try:
+                deliver_pending()
+            except Exception:
+                app.logger.exception("outbox: delivery pass failed; it will be retried")
+            finally:
+                db.session.remove()

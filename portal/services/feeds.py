@@ -1,0 +1,213 @@
+"""Atom and RSS feeds of published resolutions, with a cheap validator for conditional GETs."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from html import escape
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from feedgen.feed import FeedGenerator
+from sqlalchemy.orm import aliased
+
+from portal.extensions import db
+from portal.models import Category, Feedback, Resolution, SiteSettings
+from portal.services.resolutions import public_items_by_resolution, voice_counts
+from portal.services.site import SETTINGS_ID
+
+FEED_SIZE = 50
+# Bump when the feed's layout changes, so readers holding an old ETag fetch the new shape.
+FEED_LAYOUT_VERSION = "1"
+# The date in every tag: URI (RFC 4151). Fixed forever, so ids never change.
+TAG_DATE = "2026"
+# A feed with no entries still needs an updated date; a fixed one keeps it cacheable.
+EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+DEFAULT_ORGANISATION_NAME = "Our organisation"
+
+
+class FeedFormat(StrEnum):
+    """The two syndication formats we serve."""
+
+    ATOM = "atom"
+    RSS = "rss"
+
+    @property
+    def content_type(self) -> str:
+        return f"application/{self.value}+xml; charset=utf-8"
+
+
+@dataclass(frozen=True)
+class FeedValidator:
+    """What a feed's content depends on, read in one statement, before the feed is built."""
+
+    category_id: int | None
+    category_name: str | None
+    organisation_name: str
+    resolution_count: int
+    last_modified: datetime
+
+    @property
+    def etag(self) -> str:
+        """A tag for this version of the data (weak: it names the data, not the bytes)."""
+        parts = [
+            FEED_LAYOUT_VERSION,
+            str(self.category_id or ""),
+            self.category_name or "",
+            self.organisation_name,
+            str(self.resolution_count),
+            self.last_modified.isoformat(),
+        ]
+        return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
+
+
+@dataclass(frozen=True)
+class FeedLinks:
+    """The absolute addresses a feed points at; the view builds them from its routes."""
+
+    self_url: str
+    page_url: str
+    entry_url: Callable[[int], str]
+    item_url: Callable[[int], str]
+
+
+def _latest(*moments: datetime | None) -> datetime:
+    present = [m for m in moments if m is not None]
+    return max(present) if present else EMPTY_FEED_UPDATED
+
+
+def _organisation_name_subquery() -> sa.ScalarSelect[str]:
+    # Read with the validator instead of get_site_settings(), which may insert a row on a GET.
+    return (
+        sa.select(SiteSettings.organisation_name)
+        .where(SiteSettings.id == SETTINGS_ID)
+        .scalar_subquery()
+    )
+
+
+def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
+    """The validator of the whole feed, or of one category's (None when no such category)."""
+    # Items count too: hiding an item or a new vote changes what an entry shows.
+    answered = aliased(Resolution)
+    items_changed = sa.select(sa.func.max(Feedback.updated_at)).join(
+        answered, Feedback.resolution_id == answered.id
+    )
+    if category_slug is None:
+        row = db.session.execute(
+            sa.select(
+                sa.func.count(Resolution.id),
+                sa.func.max(Resolution.updated_at),
+                items_changed.scalar_subquery(),
+                _organisation_name_subquery(),
+            )
+        ).one()
+        count, resolutions_changed, item_changed, organisation = row
+        category_id = category_name = None
+    else:
+        items_changed = items_changed.where(answered.category_id == Category.id).correlate(Category)
+        row = db.session.execute(
+            sa.select(
+                Category.id,
+                Category.name,
+                sa.func.count(Resolution.id),
+                sa.func.max(Resolution.updated_at),
+                items_changed.scalar_subquery(),
+                _organisation_name_subquery(),
+            )
+            .outerjoin(Resolution, Resolution.category_id == Category.id)
+            .where(Category.slug == category_slug)
+            .group_by(Category.id, Category.name)
+        ).one_or_none()
+        if row is None:
+            return None
+        category_id, category_name, count, resolutions_changed, item_changed, organisation = row
+    return FeedValidator(
+        category_id=category_id,
+        category_name=category_name,
+        organisation_name=organisation or DEFAULT_ORGANISATION_NAME,
+        resolution_count=count,
+        last_modified=_latest(resolutions_changed, item_changed),
+    )
+
+
+def newest_resolutions(category_id: int | None, limit: int = FEED_SIZE) -> Sequence[Resolution]:
+    """The newest published resolutions, optionally of one category."""
+    query = sa.select(Resolution)
+    if category_id is not None:
+        query = query.where(Resolution.category_id == category_id)
+    query = query.order_by(Resolution.published_at.desc(), Resolution.id.desc()).limit(limit)
+    return db.session.scalars(query).all()
+
+
+def entry_id(resolution_id: int, host: str) -> str:
+    """A resolution's permanent entry id: a tag URI that no edit of its text changes."""
+    return f"tag:{host},{TAG_DATE}:resolution:{resolution_id}"
+
+
+def feed_id(validator: FeedValidator, host: str) -> str:
+    """The feed's permanent id (by category id, so renaming a category keeps it)."""
+    if validator.category_id is None:
+        return f"tag:{host},{TAG_DATE}:feeds:resolutions"
+    return f"tag:{host},{TAG_DATE}:feeds:category:{validator.category_id}"
+
+
+def _entry_html(
+    resolution: Resolution, voices: int, items: Sequence[Feedback], links: FeedLinks
+) -> str:
+    people = "1 person" if voices == 1 else f"{voices} people"
+    parts = [
+        f"<p><strong>You said:</strong> {escape(resolution.you_said)}</p>",
+        "<p><strong>We did:</strong></p>",
+        resolution.we_did_html,  # sanitised when it was written
+        f"<p>{people} raised this.</p>",
+    ]
+    if items:
+        listed = "".join(
+            f'<li><a href="{escape(links.item_url(item.id))}">{escape(item.title)}</a></li>'
+            for item in items
+        )
+        parts.append(f"<ul>{listed}</ul>")
+    return "\n".join(parts)
+
+
+def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLinks) -> bytes:
+    """The feed document for a validator's scope, newest resolution first."""
+    host = urlsplit(links.page_url).hostname or "localhost"
+    resolutions = newest_resolutions(validator.category_id)
+    ids = [r.id for r in resolutions]
+    voices = voice_counts(ids)
+    # Only public, shown items are listed; private ones count as voices but are never named.
+    items = public_items_by_resolution(ids)
+
+    title = "You said, we did"
+    if validator.category_name:
+        title = f"{title}: {validator.category_name}"
+    feed = FeedGenerator()
+    feed.id(feed_id(validator, host))
+    feed.title(f"{title} ({validator.organisation_name})")
+    feed.subtitle(f"What customers told {validator.organisation_name}, and what we changed.")
+    feed.author({"name": validator.organisation_name})
+    feed.link(href=links.self_url, rel="self", type=feed_format.content_type.split(";")[0])
+    feed.link(href=links.page_url, rel="alternate", type="text/html")
+    feed.language("en")
+    feed.updated(validator.last_modified)
+    for resolution in resolutions:
+        entry = feed.add_entry(order="append")
+        entry.id(entry_id(resolution.id, host))
+        entry.guid(entry_id(resolution.id, host), permalink=False)
+        entry.title(resolution.you_said)
+        entry.link(href=links.entry_url(resolution.id), rel="alternate", type="text/html")
+        entry.published(resolution.published_at)
+        entry.updated(resolution.updated_at)
+        entry.content(
+            _entry_html(
+                resolution, voices.get(resolution.id, 0), items.get(resolution.id, []), links
+            ),
+            type="html",
+        )
+    if feed_format is FeedFormat.RSS:
+        return feed.rss_str(pretty=True)
+    return feed.atom_str(pretty=True)

@@ -1,0 +1,433 @@
+"""Who is told what, by email: followers of an item, the author's receipt, staff who follow a
+category, and the verification message. Every email goes through the outbox."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from portal.emails import absolute_url, render_email
+from portal.extensions import db
+from portal.models import (
+    CategoryFollow,
+    Feedback,
+    Follow,
+    NotificationPreference,
+    OutboxMessage,
+    OutboxStatus,
+    Resolution,
+    Unsubscribe,
+    User,
+)
+from portal.services.outbox import queue_email
+from portal.services.tokens import make_unsubscribe_token, make_verify_token
+
+# Kinds that count towards the daily cap; receipts, verification and summaries do not.
+CAPPED_KINDS = ("state", "promise", "reply", "resolution", "merged", "new_item", "reopen_request")
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+# Following ---------------------------------------------------------------------------------
+
+
+def follow(user: User, item: Feedback) -> None:
+    """Start telling this person about the item's changes (no-op when already following)."""
+    exists = db.session.scalar(
+        sa.select(Follow.id).where(Follow.user_id == user.id, Follow.feedback_id == item.id)
+    )
+    if exists is not None:
+        return
+    try:
+        with db.session.begin_nested():
+            db.session.add(Follow(user_id=user.id, feedback_id=item.id))
+            db.session.flush()
+    except IntegrityError:
+        pass  # the same person's other request followed first
+
+
+def unfollow(user_id: int, item_id: int) -> bool:
+    """Stop telling this person about the item. True if they were following."""
+    result = db.session.execute(
+        sa.delete(Follow)
+        .where(Follow.user_id == user_id, Follow.feedback_id == item_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(result.rowcount)
+
+
+def is_following(user: User | None, item_id: int) -> bool:
+    """Whether this person hears about the item's changes."""
+    if user is None or not user.is_authenticated:
+        return False
+    return (
+        db.session.scalar(
+            sa.select(Follow.id).where(Follow.user_id == user.id, Follow.feedback_id == item_id)
+        )
+        is not None
+    )
+
+
+def move_follows(source: Feedback, target: Feedback) -> None:
+    """A merged item's followers follow the target instead (nobody twice)."""
+    already = sa.select(Follow.user_id).where(Follow.feedback_id == target.id)
+    db.session.execute(
+        sa.delete(Follow)
+        .where(Follow.feedback_id == source.id, Follow.user_id.in_(already))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        sa.update(Follow)
+        .where(Follow.feedback_id == source.id)
+        .values(feedback_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def set_category_follow(user: User, category_id: int, following: bool) -> None:
+    """A member of staff starts or stops hearing about new items in a category."""
+    if not following:
+        db.session.execute(
+            sa.delete(CategoryFollow).where(
+                CategoryFollow.user_id == user.id, CategoryFollow.category_id == category_id
+            )
+        )
+        return
+    exists = db.session.scalar(
+        sa.select(CategoryFollow.id).where(
+            CategoryFollow.user_id == user.id, CategoryFollow.category_id == category_id
+        )
+    )
+    if exists is None:
+        db.session.add(CategoryFollow(user_id=user.id, category_id=category_id))
+        db.session.flush()
+
+
+def followed_category_ids(user: User) -> set[int]:
+    """The categories this member of staff follows."""
+    return set(
+        db.session.scalars(
+            sa.select(CategoryFollow.category_id).where(CategoryFollow.user_id == user.id)
+        )
+    )
+
+
+# Who may receive what ----------------------------------------------------------------------
+
+
+def can_email(user: User) -> bool:
+    """Email goes only to active, verified addresses of accounts that still exist."""
+    return user.is_active and user.deleted_at is None and user.verified_at is not None
+
+
+def _wants(user: User, kind: str) -> bool:
+    preference = user.notification_preference
+    if preference is NotificationPreference.NONE:
+        return False
+    if preference is NotificationPreference.RESOLUTIONS:
+        return kind == "resolution"
+    return True
+
+
+def _followers(item_ids: Iterable[int]) -> list[tuple[User, int]]:
+    """(follower, followed item id) pairs for these items."""
+    rows = db.session.execute(
+        sa.select(User, Follow.feedback_id)
+        .join(Follow, Follow.user_id == User.id)
+        .where(Follow.feedback_id.in_(list(item_ids)))
+        .order_by(User.id, Follow.feedback_id)
+    )
+    return [(user, item_id) for user, item_id in rows]
+
+
+def unsubscribe_headers(token: str) -> dict[str, str]:
+    """RFC 2369 / RFC 8058 headers: an https link that works with one POST, and a mailto."""
+    config = current_app.config
+    mailbox = config["MAIL_UNSUBSCRIBE_ADDRESS"] or (
+        "unsubscribe@" + config["MAIL_DEFAULT_SENDER"].rpartition("@")[2]
+    )
+    link = absolute_url("notifications.unsubscribe", token=token)
+    return {
+        "List-Unsubscribe": f"<{link}>, <mailto:{mailbox}?subject={quote('unsubscribe ' + token)}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+def _sent_today(user_id: int) -> int:
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(
+                OutboxMessage.user_id == user_id,
+                OutboxMessage.kind.in_(CAPPED_KINDS),
+                OutboxMessage.status != OutboxStatus.FOLDED,
+                OutboxMessage.created_at > _now() - timedelta(days=1),
+            )
+        )
+        or 0
+    )
+
+
+def _queue_for(
+    user: User,
+    *,
+    kind: str,
+    template: str,
+    subject: str,
+    item: Feedback | None,
+    from_name: str = "",
+    **context: Any,
+) -> OutboxMessage:
+    """Render and queue one notification, folding it into a summary past the daily cap."""
+    all_token = make_unsubscribe_token(user.id, None)
+    item_token = make_unsubscribe_token(user.id, item.id) if item is not None else all_token
+    rendered = render_email(
+        template,
+        subject,
+        person=user,
+        item=item,
+        from_name=from_name,
+        unsubscribe_item_url=absolute_url("notifications.unsubscribe", token=item_token),
+        unsubscribe_all_url=absolute_url("notifications.unsubscribe", token=all_token),
+        **context,
+    )
+    over_cap = (
+        kind in CAPPED_KINDS
+        and _sent_today(user.id) >= current_app.config["NOTIFICATION_DAILY_CAP"]
+    )
+    message = queue_email(
+        kind=kind,
+        to_email=user.email,
+        to_name=user.preferred_name,
+        from_name=from_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        headers=unsubscribe_headers(all_token),
+        user_id=user.id,
+        feedback_id=item.id if item is not None else None,
+        status=OutboxStatus.FOLDED if over_cap else OutboxStatus.PENDING,
+    )
+    if over_cap:
+        _fold_into_summary(user, message)
+    return message
+
+
+def _fold_into_summary(user: User, message: OutboxMessage) -> None:
+    """Past the cap, a person gets one summary when their day is over, not a flood."""
+    summary = db.session.scalar(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.user_id == user.id,
+            OutboxMessage.kind == "summary",
+            OutboxMessage.status == OutboxStatus.PENDING,
+            OutboxMessage.claim_token.is_(None),
+        )
+    )
+    if summary is None:
+        oldest = db.session.scalar(
+            sa.select(sa.func.min(OutboxMessage.created_at)).where(
+                OutboxMessage.user_id == user.id,
+                OutboxMessage.kind.in_(CAPPED_KINDS),
+                OutboxMessage.status != OutboxStatus.FOLDED,
+                OutboxMessage.created_at > _now() - timedelta(days=1),
+            )
+        )
+        summary = queue_email(
+            kind="summary",
+            to_email=user.email,
+            to_name=user.preferred_name,
+            subject="",
+            text_body="",
+            user_id=user.id,
+            send_after=(oldest or _now()) + timedelta(days=1),
+        )
+    message.summary_id = summary.id
+    db.session.flush()
+    folded = list(
+        db.session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.summary_id == summary.id)
+            .order_by(OutboxMessage.id)
+        )
+    )
+    token = make_unsubscribe_token(user.id, None)
+    rendered = render_email(
+        "summary",
+        f"{len(folded)} more update{'s' if len(folded) != 1 else ''} on what you follow",
+        person=user,
+        updates=folded,
+        unsubscribe_all_url=absolute_url("notifications.unsubscribe", token=token),
+    )
+    summary.subject = rendered.subject
+    summary.text_body = rendered.text
+    summary.html_body = rendered.html
+    summary.headers = unsubscribe_headers(token)
+
+
+# What happens ------------------------------------------------------------------------------
+
+
+def notify_item_update(
+    item: Feedback, actor: User | None, kind: str, message: str, **context: Any
+) -> int:
+    """Tell an item's followers, by name, what changed and why. Returns how many were told."""
+    owner = db.session.get(User, item.owner_id) if item.owner_id else actor
+    from_name = owner.display_name if owner else ""
+    subjects = {
+        "state": f"Update on \u201c{item.title}\u201d: {item.state.label}",
+        "promise": f"New date for \u201c{item.title}\u201d",
+        "reply": f"{from_name or 'We'} replied on \u201c{item.title}\u201d",
+        "merged": f"\u201c{item.title}\u201d is being handled together with another report",
+    }
+    told = 0
+    for user, _item_id in _followers([item.id]):
+        if actor is not None and user.id == actor.id:
+            continue
+        if not (can_email(user) and _wants(user, kind) and item.can_view(user)):
+            continue
+        _queue_for(
+            user,
+            kind=kind,
+            template="item_update",
+            subject=subjects[kind],
+            item=item,
+            from_name=from_name,
+            message=message,
+            update_kind=kind,
+            **context,
+        )
+        told += 1
+    return told
+
+
+def notify_resolution(resolution: Resolution, items: Sequence[Feedback], actor: User) -> int:
+    """Tell everyone who spoke up on any of the resolved items, each person once."""
+    by_id = {item.id: item for item in items}
+    seen: set[int] = set()
+    told = 0
+    for user, item_id in _followers(by_id):
+        if user.id in seen or user.id == actor.id:
+            continue
+        seen.add(user.id)
+        item = by_id[item_id]
+        if not (can_email(user) and _wants(user, "resolution") and item.can_view(user)):
+            continue
+        owner = db.session.get(User, item.owner_id) if item.owner_id else actor
+        _queue_for(
+            user,
+            kind="resolution",
+            template="resolution",
+            subject=f"Done: {resolution.you_said}",
+            item=item,
+            from_name=owner.display_name if owner else actor.display_name,
+            resolution=resolution,
+        )
+        told += 1
+    return told
+
+
+def send_receipt(item: Feedback, author: User) -> OutboxMessage | None:
+    """The acknowledgement receipt: your reference, and when to expect a person's reply."""
+    if not can_email(author):
+        return None
+    from portal.models import Category
+
+    category = db.session.get(Category, item.category_id)
+    return _queue_for(
+        author,
+        kind="receipt",
+        template="receipt",
+        subject=f"We have received your feedback (reference #{item.id})",
+        item=item,
+        category=category,
+    )
+
+
+def notify_category_followers(item: Feedback) -> int:
+    """Staff who follow the item's category hear of it."""
+    told = 0
+    staff = db.session.scalars(
+        sa.select(User)
+        .join(CategoryFollow, CategoryFollow.user_id == User.id)
+        .where(CategoryFollow.category_id == item.category_id)
+    )
+    for user in staff:
+        if user.id == item.author_id or not (user.is_staff and can_email(user)):
+            continue
+        _queue_for(
+            user,
+            kind="new_item",
+            template="new_item",
+            subject=f"New {item.kind.value} #{item.id}: {item.title}",
+            item=item,
+        )
+        told += 1
+    return told
+
+
+def notify_reopen_request(item: Feedback, author: User, comment: str) -> int:
+    """The owner hears that the customer says it is not fixed yet."""
+    owner = db.session.get(User, item.owner_id) if item.owner_id else None
+    if owner is None or not can_email(owner) or owner.id == author.id:
+        return 0
+    _queue_for(
+        owner,
+        kind="reopen_request",
+        template="reopen_request",
+        subject=f"Not fixed yet, says {author.preferred_name}: #{item.id} {item.title}",
+        item=item,
+        author=author,
+        comment=comment,
+    )
+    return 1
+
+
+def send_verification(user: User) -> OutboxMessage:
+    """The link that proves the address is theirs (sent even before it is verified)."""
+    rendered = render_email(
+        "verify",
+        "Please confirm your email address",
+        person=user,
+        verify_url=absolute_url("accounts.verify", token=make_verify_token(user.id, user.email)),
+    )
+    return queue_email(
+        kind="verification",
+        to_email=user.email,
+        to_name=user.preferred_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        user_id=user.id,
+    )
+
+
+# Opting out --------------------------------------------------------------------------------
+
+
+def unsubscribe(user_id: int, feedback_id: int | None) -> bool:
+    """Stop notifications about one item, or all of them. Idempotent; the opt-out is recorded
+    once. Returns True when something changed."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        return False
+    if feedback_id is None:
+        if user.notification_preference is NotificationPreference.NONE:
+            return False
+        user.notification_preference = NotificationPreference.NONE
+        db.session.add(Unsubscribe(scope="notifications", user_id=user.id))
+        db.session.flush()
+        return True
+    if not unfollow(user.id, feedback_id):
+        return False
+    db.session.add(Unsubscribe(scope="item", user_id=user.id, feedback_id=feedback_id))
+    db.session.flush()
+    return True

@@ -1,0 +1,235 @@
+"""The outbox: emails are written here in the same transaction as the change that causes
+them, then delivered with retries and backoff.
+
+Delivery is at least once with a stable Message-ID: only a crash between sending a message and
+marking it sent can repeat it. Deliverers claim rows before sending (FOR UPDATE SKIP LOCKED on
+PostgreSQL, an atomic claiming UPDATE under SQLite's write lock), so several can run at once
+without sending anything twice.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.utils import formataddr, make_msgid
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_mailman import EmailMultiAlternatives
+
+from portal.extensions import db, mail
+from portal.models import OutboxMessage, OutboxStatus
+from portal.services.site import get_site_settings
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _sender_domain() -> str:
+    return current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "portal.localhost"
+
+
+def queue_email(
+    *,
+    kind: str,
+    to_email: str,
+    subject: str,
+    text_body: str,
+    html_body: str = "",
+    to_name: str = "",
+    from_name: str = "",
+    headers: dict[str, str] | None = None,
+    user_id: int | None = None,
+    feedback_id: int | None = None,
+    status: OutboxStatus = OutboxStatus.PENDING,
+    send_after: datetime | None = None,
+) -> OutboxMessage:
+    """Write an email to the outbox (flushed with the caller's change, never sent directly)."""
+    message = OutboxMessage(
+        message_id=make_msgid(idstring=kind.replace("_", "-"), domain=_sender_domain()),
+        kind=kind,
+        to_email=to_email,
+        to_name=to_name,
+        from_name=from_name,
+        subject=subject,
+        text_body=text_body,
+        html_body=html_body,
+        headers=headers or {},
+        user_id=user_id,
+        feedback_id=feedback_id,
+        status=status,
+        next_attempt_at=send_after or _now(),
+    )
+    db.session.add(message)
+    db.session.flush()
+    # Tells the after-commit hook that there is something to deliver.
+    db.session.info["outbox_pending"] = True
+    return message
+
+
+@dataclass
+class DeliveryReport:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def claim_batch(limit: int = 50) -> tuple[str, list[OutboxMessage]]:
+    """Claim up to `limit` due messages for this deliverer and commit the claim."""
+    now = _now()
+    lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    token = secrets.token_hex(16)
+    due = sa.or_(
+        sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        # A claim that outlived its lease belongs to a deliverer that died mid-way.
+        sa.and_(
+            OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < now - lease
+        ),
+    )
+    candidates = sa.select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
+    if db.engine.dialect.name == "postgresql":
+        # Rows another deliverer has locked are skipped, not waited for.
+        candidates = candidates.with_for_update(skip_locked=True)
+    db.session.execute(
+        sa.update(OutboxMessage)
+        # Re-checking "due" makes the claim safe even if the subquery saw an older snapshot.
+        .where(OutboxMessage.id.in_(candidates.scalar_subquery()), due)
+        .values(status=OutboxStatus.SENDING, claim_token=token, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    claimed = list(
+        db.session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.claim_token == token, OutboxMessage.status == OutboxStatus.SENDING)
+            .order_by(OutboxMessage.id)
+        )
+    )
+    return token, claimed
+
+
+def _connection() -> Any:
+    config = current_app.config
+    if config["MAIL_BACKEND"] == "smtp":
+        return mail.get_connection(
+            backend="smtp",
+            host=config["MAIL_SERVER"],
+            port=config["MAIL_PORT"],
+            username=config["MAIL_USERNAME"] or None,
+            password=config["MAIL_PASSWORD"] or None,
+            use_tls=config["MAIL_USE_TLS"],
+            use_ssl=config["MAIL_USE_SSL"],
+            timeout=config["MAIL_TIMEOUT"],
+        )
+    return mail.get_connection(backend=config["MAIL_BACKEND"])
+
+
+def _as_email(message: OutboxMessage, connection: Any) -> EmailMultiAlternatives:
+    organisation = get_site_settings().organisation_name
+    sender_name = f"{message.from_name} at {organisation}" if message.from_name else organisation
+    headers = {"Message-ID": message.message_id, **message.headers}
+    email = EmailMultiAlternatives(
+        subject=message.subject,
+        body=message.text_body,
+        from_email=formataddr((sender_name, current_app.config["MAIL_DEFAULT_SENDER"])),
+        to=[
+            formataddr((message.to_name, message.to_email)) if message.to_name else message.to_email
+        ],
+        headers=headers,
+        connection=connection,
+    )
+    if message.html_body:
+        email.attach_alternative(message.html_body, "text/html")
+    return email
+
+
+def _mark(message_id: int, token: str, **values: Any) -> None:
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def deliver_pending(batch_size: int = 50, max_batches: int = 100) -> DeliveryReport:
+    """Send what is due, one claimed batch at a time. It commits as it goes (claims and
+    results), because a send cannot be rolled back: this runs in the CLI and the worker."""
+    report = DeliveryReport()
+    for _ in range(max_batches):
+        token, batch = claim_batch(batch_size)
+        if not batch:
+            break
+        try:
+            connection = _connection()
+            connection.open()
+        except Exception as exc:  # the server is down: every claimed message waits for later
+            for message in batch:
+                _retry_later(message, token, exc, report)
+            break
+        try:
+            for message in batch:
+                try:
+                    _as_email(message, connection).send()
+                except Exception as exc:
+                    _retry_later(message, token, exc, report)
+                else:
+                    _mark(
+                        message.id,
+                        token,
+                        status=OutboxStatus.SENT,
+                        sent_at=_now(),
+                        attempts=message.attempts + 1,
+                        last_error="",
+                    )
+                    report.sent += 1
+        finally:
+            connection.close()
+        if len(batch) < batch_size:
+            break
+    return report
+
+
+def _retry_later(
+    message: OutboxMessage, token: str, exc: Exception, report: DeliveryReport
+) -> None:
+    config = current_app.config
+    attempts = message.attempts + 1
+    error = f"{type(exc).__name__}: {exc}"[:1000]
+    if attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+        _mark(message.id, token, status=OutboxStatus.FAILED, attempts=attempts, last_error=error)
+        report.failed += 1
+        current_app.logger.error("outbox: gave up on message %s: %s", message.id, error)
+        return
+    # Exponential backoff, capped at six hours.
+    delay = min(config["OUTBOX_BACKOFF_SECONDS"] * 2 ** (attempts - 1), 6 * 3600)
+    _mark(
+        message.id,
+        token,
+        status=OutboxStatus.PENDING,
+        attempts=attempts,
+        last_error=error,
+        next_attempt_at=_now() + timedelta(seconds=delay),
+        claim_token=None,
+        claimed_at=None,
+    )
+    report.retried += 1
+    current_app.logger.warning("outbox: message %s will be retried: %s", message.id, error)
+
+
+def pending_count() -> int:
+    """How many messages wait to be sent."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.status.in_([OutboxStatus.PENDING, OutboxStatus.SENDING]))
+        )
+        or 0
+    )
