@@ -39,3 +39,21 @@ def _configure_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         connection.exec_driver_sql("BEGIN IMMEDIATE" if sqlite_write_intent.get() else "BEGIN")
+
+
+# Objects the database has but the models do not describe: the full-text index (an FTS5 table
+# and its shadow tables on SQLite, a generated tsvector column on PostgreSQL). Alembic's
+# autogenerate and the models-versus-migrations test leave them alone.
+SEARCH_INDEX_TABLE_PREFIX = "feedback_fts"
+SEARCH_INDEX_COLUMN = "search_vector"
+
+
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic include_object hook: skip the full-text index objects."""
+    if type_ == "table" and name and name.startswith(SEARCH_INDEX_TABLE_PREFIX):
+        return False
+    if type_ == "column" and name == SEARCH_INDEX_COLUMN:
+        return False
+    return not (type_ == "index" and name == "ix_feedback_search_vector")

@@ -8,6 +8,7 @@ from typing import Any
 from flask import Flask, g
 
 from portal.models import FeedbackKind, FeedbackState, SiteSettings
+from portal.services.search import highlight, snippet
 from portal.services.site import get_site_settings, site_zone
 
 
@@ -60,6 +61,8 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["longdate"] = longdate
     app.jinja_env.filters["timeago"] = timeago
+    app.jinja_env.globals["highlight"] = highlight
+    app.jinja_env.globals["snippet"] = snippet
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -9,6 +9,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from flask_migrate import downgrade, upgrade
 
+from portal.database import include_object
 from portal.extensions import db
 from tests.conftest import make_test_app
 
@@ -57,5 +58,6 @@ def test_models_and_migrations_agree(app) -> None:
         # Alembic cannot reflect expression indexes on SQLite and says so.
         warnings.simplefilter("ignore", UserWarning)
         warnings.simplefilter("ignore", sa.exc.SAWarning)
-        diff = compare_metadata(MigrationContext.configure(conn), db.metadata)
+        context = MigrationContext.configure(conn, opts={"include_object": include_object})
+        diff = compare_metadata(context, db.metadata)
     assert diff == []

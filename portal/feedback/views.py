@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, make_response, redirect, render_template, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
@@ -14,7 +14,8 @@ from portal.services import feedback as feedback_service
 from portal.services import notifications, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.errors import DomainError
-from portal.services.votes import toggle_vote
+from portal.services.search import similar_items
+from portal.services.votes import toggle_vote, voted_item_ids
 
 bp = Blueprint("feedback", __name__)
 
@@ -23,7 +24,10 @@ bp = Blueprint("feedback", __name__)
 @login_required
 @limiter.limit("20 per hour", methods=["POST"])
 def new() -> str | Response:
-    form = FeedbackForm()
+    # "Look for similar feedback" without JavaScript: the form comes back by GET with what was
+    # typed, and the suggestions under the title.
+    checking = request.method == "GET" and "title" in request.args
+    form = FeedbackForm(formdata=request.args if checking else None) if checking else FeedbackForm()
     form.category_id.choices = [SelectChoice(c.id, c.name) for c in feedback_service.categories()]
     if form.validate_on_submit():
         try:
@@ -42,7 +46,32 @@ def new() -> str | Response:
             db.session.commit()
             flash(f"Thank you, {current_user.preferred_name}. We have received it.", "success")
             return redirect(url_for("feedback.detail", item_id=item.id))
-    return render_template("feedback/new.html", form=form)
+    suggestions = similar_items(form.title.data or "") if (checking or form.errors) else []
+    return render_template(
+        "feedback/new.html",
+        form=form,
+        suggestions=suggestions,
+        checked=checking,
+        voted_ids=voted_item_ids(current_user, [s.id for s in suggestions]),
+    )
+
+
+@bp.get("/suggest")
+def suggest() -> Response:
+    """ "Is it one of these?": up to five similar items for a title being typed (htmx)."""
+    title = request.args.get("title", "")[:200]
+    suggestions = similar_items(title)
+    response = make_response(
+        render_template(
+            "feedback/_suggestions.html",
+            suggestions=suggestions,
+            checked=bool(title.strip()),
+            voted_ids=voted_item_ids(current_user, [s.id for s in suggestions]),
+            vote_form=VoteForm(),
+        )
+    )
+    response.headers["Vary"] = "HX-Request"
+    return response
 
 
 def _render_detail(

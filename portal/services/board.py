@@ -11,17 +11,19 @@ from sqlalchemy.orm import joinedload
 
 from portal.models import Category, Feedback, FeedbackKind, FeedbackState
 from portal.services.feedback import visible_items_clause
+from portal.services.search import MAX_QUERY_CHARS, SearchQuery, apply_search
 
 
 class BoardSort(StrEnum):
     """How the board is ordered."""
 
+    MATCH = "match"  # best match first; the default when searching
     TOP = "top"
     NEW = "new"
 
     @property
     def label(self) -> str:
-        return {"top": "Most votes", "new": "Newest"}[self.value]
+        return {"match": "Best match", "top": "Most votes", "new": "Newest"}[self.value]
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,12 @@ class BoardFilters:
     kind: FeedbackKind | None = None
     sort: BoardSort = BoardSort.TOP
     page: int = 1
+    q: str = ""
+
+    @property
+    def search(self) -> SearchQuery:
+        """The search typed in the box, reduced to words."""
+        return SearchQuery.parse(self.q)
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> BoardFilters:
@@ -48,12 +56,17 @@ class BoardFilters:
             page = max(1, min(int(args.get("page", "1")), 100_000))
         except ValueError:
             page = 1
+        q = (args.get("q") or "").strip()[:MAX_QUERY_CHARS]
+        sort = pick(BoardSort, args.get("sort"))  # type: ignore[assignment]
+        if sort is None or (sort is BoardSort.MATCH and not q):
+            sort = BoardSort.MATCH if q else BoardSort.TOP
         return cls(
             state=pick(FeedbackState, args.get("state")),  # type: ignore[arg-type]
             category=(args.get("category") or None),
             kind=pick(FeedbackKind, args.get("kind")),  # type: ignore[arg-type]
-            sort=pick(BoardSort, args.get("sort")) or BoardSort.TOP,  # type: ignore[arg-type]
+            sort=sort,  # type: ignore[arg-type]
             page=page,
+            q=q,
         )
 
     def as_args(self, **changes: object) -> dict[str, str]:
@@ -62,7 +75,10 @@ class BoardFilters:
             "state": self.state,
             "category": self.category,
             "kind": self.kind,
-            "sort": self.sort if self.sort is not BoardSort.TOP else None,
+            "q": self.q or None,
+            "sort": None
+            if self.sort is (BoardSort.MATCH if self.q else BoardSort.TOP)
+            else self.sort,
             "page": self.page if self.page != 1 else None,
         }
         values.update(changes)
@@ -89,6 +105,12 @@ def board_query(filters: BoardFilters) -> sa.Select[tuple[Feedback]]:
         query = query.join(Category, Category.id == Feedback.category_id).where(
             Category.slug == filters.category
         )
+    if filters.q:
+        query = apply_search(
+            query, filters.search, prefix_last=True, order_by_rank=filters.sort is BoardSort.MATCH
+        )
+        if filters.sort is BoardSort.MATCH:
+            return query
     if filters.sort is BoardSort.NEW:
         return query.order_by(Feedback.created_at.desc(), Feedback.id.desc())
     return query.order_by(Feedback.vote_count.desc(), Feedback.id.desc())

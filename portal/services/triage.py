@@ -22,6 +22,7 @@ from portal.models import (
     User,
     Visibility,
 )
+from portal.services.search import MAX_QUERY_CHARS, SearchQuery, apply_search
 
 
 class TriageSort(StrEnum):
@@ -53,6 +54,7 @@ class TriageFilters:
     review: bool = False
     sort: TriageSort = TriageSort.OLDEST
     page: int = 1
+    q: str = ""
 
     @classmethod
     def from_args(cls, args: Mapping[str, str]) -> TriageFilters:
@@ -84,11 +86,13 @@ class TriageFilters:
             review=args.get("review") == "1",
             sort=enum_or_none(TriageSort, args.get("sort")) or TriageSort.OLDEST,
             page=page,
+            q=(args.get("q") or "").strip()[:MAX_QUERY_CHARS],
         )
 
     def as_args(self, **changes: object) -> dict[str, str]:
         """The filters as URL arguments, defaults left out."""
         values: dict[str, object] = {
+            "q": self.q or None,
             "state": self.state,
             "all": "1" if (not self.open_only and self.state is None) else None,
             "category": self.category,
@@ -139,6 +143,11 @@ def triage_query(filters: TriageFilters, viewer: User) -> sa.Select[tuple[Feedba
         query = query.where(Feedback.reopen_requested_at.is_not(None))
     if filters.review:
         query = query.where(Feedback.awaiting_review.is_(True))
+    if filters.q:
+        # Staff search everything, private and hidden items included; the queue keeps its sort.
+        query = apply_search(
+            query, SearchQuery.parse(filters.q), prefix_last=True, order_by_rank=False
+        )
     if filters.sort is TriageSort.VOTES:
         return query.order_by(Feedback.vote_count.desc(), Feedback.id)
     if filters.sort is TriageSort.PROMISE:

@@ -1,0 +1,267 @@
+"""Full-text search over feedback, the same interface on both databases, each using its own
+index: SQLite FTS5 (bm25) and PostgreSQL tsvector (ts_rank_cd). Titles weigh more than bodies.
+
+User input never reaches the database's query syntax as typed: it is reduced to plain words,
+so quotes, operators, NEAR(, SQL fragments and very long input are just words or nothing.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from markupsafe import Markup, escape
+
+from portal.extensions import db
+from portal.models import Feedback, FeedbackState
+
+MAX_QUERY_CHARS = 200
+MAX_TERMS = 12
+# Words too common to say anything about similarity ("is it one of these?" uses any-word
+# matching, where these would match everything). Plain searches keep them on SQLite, and
+# PostgreSQL's english configuration drops them itself.
+STOP_WORDS = frozenset(
+    [
+        "a",
+        "about",
+        "after",
+        "again",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "been",
+        "before",
+        "being",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "for",
+        "from",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "him",
+        "his",
+        "how",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "just",
+        "me",
+        "more",
+        "most",
+        "my",
+        "no",
+        "not",
+        "now",
+        "of",
+        "off",
+        "on",
+        "once",
+        "only",
+        "or",
+        "other",
+        "our",
+        "out",
+        "over",
+        "own",
+        "same",
+        "she",
+        "should",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "them",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "through",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "very",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "which",
+        "while",
+        "who",
+        "why",
+        "will",
+        "with",
+        "would",
+        "you",
+        "your",
+        "yours",
+    ]
+)
+
+_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+
+# The FTS5 table is not a model: it is created in a migration and kept in step by triggers.
+_fts = sa.table("feedback_fts", sa.column("rowid"))
+_FTS = sa.literal_column("feedback_fts")
+
+
+@dataclass(frozen=True)
+class SearchQuery:
+    """A search reduced to plain words; empty when nothing searchable was typed."""
+
+    text: str
+    terms: tuple[str, ...]
+
+    @classmethod
+    def parse(cls, raw: str | None) -> SearchQuery:
+        """Keep the words of what was typed, nothing else."""
+        text = (raw or "").strip()[:MAX_QUERY_CHARS]
+        terms = tuple(dict.fromkeys(w.lower() for w in _WORD.findall(text)))[:MAX_TERMS]
+        return cls(text=text, terms=terms)
+
+    def __bool__(self) -> bool:
+        return bool(self.terms)
+
+    @property
+    def meaningful_terms(self) -> tuple[str, ...]:
+        """The terms without stop words (for similarity, where any word may match)."""
+        return tuple(t for t in self.terms if t not in STOP_WORDS)
+
+
+def _dialect() -> str:
+    return db.engine.dialect.name
+
+
+def _sqlite_match(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
+    quoted = [f'"{t}"' for t in terms]  # terms are letters and digits only: safe to quote
+    if prefix_last and quoted:
+        quoted[-1] += "*"
+    return (" OR " if any_term else " ").join(quoted)
+
+
+def _postgres_tsquery(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
+    parts = list(terms)
+    if prefix_last and parts:
+        parts[-1] += ":*"
+    return (" | " if any_term else " & ").join(parts)
+
+
+def apply_search(
+    query: sa.Select[tuple[Feedback]],
+    search: SearchQuery,
+    *,
+    any_term: bool = False,
+    prefix_last: bool = False,
+    order_by_rank: bool = True,
+) -> sa.Select[tuple[Feedback]]:
+    """Narrow a SELECT of Feedback to items matching the search, best matches first unless
+    the caller orders it otherwise. An empty search matches nothing."""
+    terms = search.meaningful_terms if any_term else search.terms
+    if not terms:
+        return query.where(sa.false())
+    if _dialect() == "postgresql":
+        tsquery = sa.func.to_tsquery(
+            sa.literal_column("'english'::regconfig"),
+            _postgres_tsquery(terms, any_term, prefix_last),
+        )
+        vector = sa.literal_column("feedback.search_vector")
+        query = query.where(vector.op("@@")(tsquery))
+        if order_by_rank:
+            query = query.order_by(sa.func.ts_rank_cd(vector, tsquery).desc(), Feedback.id.desc())
+        return query
+    match = _sqlite_match(terms, any_term, prefix_last)
+    query = query.join(_fts, _fts.c.rowid == Feedback.id).where(_FTS.op("MATCH")(match))
+    if order_by_rank:
+        # bm25 is lower for better matches; a title hit counts ten times a body hit.
+        query = query.order_by(sa.func.bm25(_FTS, 10.0, 1.0), Feedback.id.desc())
+    return query
+
+
+SUGGESTION_STATES = (
+    FeedbackState.RECEIVED,
+    FeedbackState.ACKNOWLEDGED,
+    FeedbackState.INVESTIGATING,
+    FeedbackState.PLANNED,
+    FeedbackState.IN_PROGRESS,
+    FeedbackState.RESOLVED,
+)
+
+
+def similar_items(title: str, limit: int = 5) -> list[Feedback]:
+    """Up to `limit` public open or resolved items that look like this title ("Is it one of
+    these?"), best first."""
+    search = SearchQuery.parse(title)
+    if not search.meaningful_terms:
+        return []
+    from portal.services.feedback import visible_items_clause
+
+    query = (
+        sa.select(Feedback)
+        .where(visible_items_clause(None), Feedback.state.in_(SUGGESTION_STATES))
+        .limit(limit)
+    )
+    query = apply_search(query, search, any_term=True, prefix_last=True)
+    return list(db.session.scalars(query))
+
+
+def highlight(text: str, search: SearchQuery) -> Markup:
+    """Escape the text and mark the searched words in it (as whole words or word starts)."""
+    if not search.terms:
+        return escape(text)
+    pattern = re.compile(
+        r"\b("
+        + "|".join(re.escape(t) for t in sorted(search.terms, key=len, reverse=True))
+        + r")\w*",
+        re.IGNORECASE | re.UNICODE,
+    )
+    pieces: list[str] = []
+    last = 0
+    for match in pattern.finditer(text):
+        pieces.append(str(escape(text[last : match.start()])))
+        pieces.append(f"<mark>{escape(match.group(0))}</mark>")
+        last = match.end()
+    pieces.append(str(escape(text[last:])))
+    return Markup("".join(pieces))
+
+
+def snippet(text: str, search: SearchQuery, width: int = 160) -> Markup:
+    """A short window of the text around the first searched word, highlighted."""
+    lowered = text.lower()
+    positions = [lowered.find(t) for t in search.terms if lowered.find(t) >= 0]
+    start = max(0, min(positions) - width // 3) if positions else 0
+    window = text[start : start + width]
+    prefix = "\u2026" if start > 0 else ""
+    suffix = "\u2026" if start + width < len(text) else ""
+    return Markup(prefix) + highlight(window, search) + Markup(suffix)

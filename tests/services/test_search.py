@@ -1,0 +1,150 @@
+"""Full-text search: ranking, visibility, filters, hostile input and an index kept in step."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import Feedback, Follow, OutboxMessage, Role, TimelineEvent, Vote
+from portal.services import workflow
+from portal.services.board import BoardFilters, board_query
+from portal.services.search import SearchQuery, apply_search, highlight, similar_items
+
+
+def _search(q: str, **args: str) -> list[str]:
+    filters = BoardFilters.from_args({"q": q, **args})
+    return [item.title for item in db.session.scalars(board_query(filters))]
+
+
+def test_a_title_match_ranks_above_a_body_match(make_feedback) -> None:
+    make_feedback(title="Problem with my order", body="The refund never arrived at all.")
+    make_feedback(title="Refund missing after return", body="I sent it back weeks ago.")
+    assert _search("refund") == ["Refund missing after return", "Problem with my order"]
+
+
+def test_words_are_stemmed_and_the_last_one_matches_as_a_prefix(make_feedback) -> None:
+    make_feedback(title="Deliveries keep arriving late")
+    assert _search("delivery") == ["Deliveries keep arriving late"]
+    assert _search("arriv") == ["Deliveries keep arriving late"]
+
+
+def test_all_words_must_match_on_the_board(make_feedback) -> None:
+    make_feedback(title="Checkout times out")
+    make_feedback(title="Checkout button is grey")
+    assert _search("checkout grey") == ["Checkout button is grey"]
+
+
+def test_private_hidden_and_held_items_are_not_found_on_the_board(make_feedback, make_user) -> None:
+    staff = make_user(role=Role.STAFF)
+    make_feedback(title="Parcel private complaint", visibility="private")
+    hidden = make_feedback(title="Parcel hidden complaint")
+    workflow.set_hidden(hidden, staff, True, "abusive")
+    db.session.commit()
+    make_feedback(title="Parcel public complaint")
+    assert _search("parcel") == ["Parcel public complaint"]
+
+
+def test_search_combines_with_filters_and_sorts(make_feedback, make_category, make_user) -> None:
+    billing, delivery = make_category(name="Billing"), make_category(name="Delivery")
+    make_feedback(title="Late refund", category=billing)
+    make_feedback(title="Late parcel", category=delivery)
+    newest = make_feedback(title="Late parcel again", category=delivery, kind="idea")
+    assert sorted(_search("late", category="delivery")) == ["Late parcel", "Late parcel again"]
+    assert _search("late", kind="idea") == ["Late parcel again"]
+    assert _search("late", sort="new")[0] == newest.title
+    assert _search("late", category="delivery", state="received", sort="top")
+
+
+@pytest.mark.parametrize(
+    "hostile",
+    [
+        '"',
+        "*",
+        "NEAR(",
+        "-",
+        "'",
+        "\\",
+        "' OR 1=1 --",
+        '"; DROP TABLE feedback; --',
+        "title:refund",
+        "refund AND",
+        "(((",
+        "a" * 2_000,
+        "the",
+        "NOT",
+        "^",
+        "-refund",
+        "refund*",
+        "{}",
+        "\x00",
+        "émoji 😀",
+    ],
+)
+def test_hostile_queries_return_results_or_nothing_never_an_error(make_feedback, hostile) -> None:
+    make_feedback(title="Refund missing")
+    filters = BoardFilters.from_args({"q": hostile})
+    list(db.session.scalars(board_query(filters)))  # does not raise
+    similar_items(hostile)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 1
+
+
+def test_the_index_follows_edits_and_deletions(make_feedback) -> None:
+    item = make_feedback(title="Kettle leaks")
+    item.title = "Toaster burns bread"
+    db.session.commit()
+    assert _search("kettle") == []
+    assert _search("toaster") == ["Toaster burns bread"]
+    # Items are normally kept for ever; a row removed by hand must leave the index too.
+    for model in (Vote, Follow, TimelineEvent, OutboxMessage):
+        db.session.execute(sa.delete(model).where(model.feedback_id == item.id))
+    db.session.execute(sa.delete(Feedback).where(Feedback.id == item.id))
+    db.session.commit()
+    assert _search("toaster") == []
+
+
+def test_the_index_respects_merges_through_the_suggestions(make_feedback, make_user) -> None:
+    staff = make_user(role=Role.STAFF)
+    target = make_feedback(title="App crashes on login")
+    duplicate = make_feedback(title="App crashes when logging in")
+    workflow.merge(duplicate, staff, target, "Same crash, handled together.")
+    db.session.commit()
+    assert [i.title for i in similar_items("app crashes")] == ["App crashes on login"]
+
+
+def test_similar_items_match_any_meaningful_word_and_skip_closed_ones(make_feedback, make_user):
+    staff = make_user(role=Role.STAFF)
+    make_feedback(title="Dark mode for the app")
+    declined = make_feedback(title="Dark theme please")
+    workflow.decline(declined, staff, "Sorry, we will not do a theme this year.")
+    db.session.commit()
+    for n in range(7):
+        make_feedback(title=f"Night reading mode {n}")
+    assert "Dark mode for the app" in [i.title for i in similar_items("a dark screen")]
+    assert "Dark theme please" not in [i.title for i in similar_items("dark theme")]
+    assert len(similar_items("reading mode")) == 5
+    assert similar_items("the and of") == []
+
+
+def test_staff_search_finds_private_items_in_triage(make_feedback, make_user) -> None:
+    from portal.services.triage import TriageFilters, triage_query
+
+    staff = make_user(role=Role.STAFF)
+    make_feedback(title="Refund to old card", visibility="private")
+    filters = TriageFilters.from_args({"q": "refund"})
+    assert [i.title for i in db.session.scalars(triage_query(filters, staff))] == [
+        "Refund to old card"
+    ]
+
+
+def test_highlight_escapes_user_html_and_marks_words() -> None:
+    search = SearchQuery.parse("script refund")
+    html = str(highlight('<script>alert("refund")</script> & refunds', search))
+    assert "<script>" not in html
+    assert "&lt;<mark>script</mark>&gt;" in html
+    assert "<mark>refunds</mark>" in html and "&amp;" in html
+
+
+def test_an_empty_search_matches_nothing() -> None:
+    query = apply_search(sa.select(Feedback), SearchQuery.parse("!!!"))
+    assert list(db.session.scalars(query)) == []

@@ -1,0 +1,127 @@
+"""Search through the pages: the board's box, the submit page's suggestions, the triage queue."""
+
+from __future__ import annotations
+
+import pytest
+
+from portal.models import Role
+from tests.helpers import count_queries, login, post
+
+HOSTILE = [
+    '"',
+    "*",
+    "NEAR(",
+    "-",
+    "'",
+    "\\",
+    "1' OR '1'='1",
+    "<script>alert(1)</script>",
+    "a" * 2_000,
+    "the",
+    "%",
+    "_",
+]
+
+
+def test_board_search_keeps_the_query_in_the_url_and_highlights(client, make_feedback) -> None:
+    make_feedback(title="Refund missing after return")
+    page = client.get("/?q=refund").get_data(as_text=True)
+    assert 'value="refund"' in page
+    assert "<mark>Refund</mark> missing" in page
+    assert "1 item matching" in page
+
+
+def test_board_search_with_htmx_returns_the_results_fragment(client, make_feedback) -> None:
+    make_feedback(title="Refund missing")
+    response = client.get(
+        "/?q=refund", headers={"HX-Request": "true", "HX-Target": "board-results"}
+    )
+    body = response.get_data(as_text=True)
+    assert "<html" not in body and "<mark>Refund</mark>" in body
+    assert "HX-Request" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("hostile", HOSTILE)
+def test_hostile_searches_answer_200(client, make_feedback, hostile: str) -> None:
+    make_feedback(title="Refund missing")
+    for url in ("/", "/feedback/suggest"):
+        response = client.get(url, query_string={"q": hostile, "title": hostile})
+        assert response.status_code == 200
+        assert "<script>alert(1)</script>" not in response.get_data(as_text=True)
+
+
+def test_a_search_with_no_words_says_what_to_do(client) -> None:
+    page = client.get("/?q=%22%22").get_data(as_text=True)
+    assert "Type a word or two to search for." in page
+
+
+def test_nothing_found_is_said_kindly(client, make_feedback) -> None:
+    make_feedback(title="Refund missing")
+    assert "Nothing matches" in client.get("/?q=zebra").get_data(as_text=True)
+
+
+def test_search_page_costs_a_fixed_number_of_queries(client, make_feedback, make_category):
+    from portal.extensions import db
+
+    category = make_category()
+    make_feedback(title="Refund one", category=category)
+    with count_queries(db.engine) as few:
+        client.get("/?q=refund")
+    for n in range(10):
+        make_feedback(title=f"Refund {n}", category=category)
+    with count_queries(db.engine) as many:
+        client.get("/?q=refund")
+    assert many.count == few.count <= 6
+
+
+def test_submit_page_suggests_similar_items_as_you_type(client, make_user, make_feedback):
+    make_feedback(title="Checkout times out on payment")
+    login(client, make_user().email)
+    fragment = client.get(
+        "/feedback/suggest?title=checkout+timeout", headers={"HX-Request": "true"}
+    ).get_data(as_text=True)
+    assert "Is it one of these?" in fragment and "Checkout times out on payment" in fragment
+    assert 'class="vote' in fragment  # a one-click "me too"
+
+
+def test_suggestions_work_without_javascript(client, make_user, make_feedback, make_category):
+    category = make_category()
+    make_feedback(title="Checkout times out on payment", category=category)
+    login(client, make_user().email)
+    page = client.get(
+        "/feedback/new",
+        query_string={
+            "title": "checkout broken",
+            "body": "It keeps failing for me.",
+            "kind": "complaint",
+            "category_id": category.id,
+            "visibility": "public",
+        },
+    ).get_data(as_text=True)
+    assert "Is it one of these?" in page
+    assert 'value="checkout broken"' in page and "It keeps failing for me." in page
+
+
+def test_submitting_anyway_still_works(client, make_user, make_feedback, make_category):
+    category = make_category()
+    make_feedback(title="Checkout times out on payment", category=category)
+    login(client, make_user().email)
+    response = post(
+        client,
+        "/feedback/new",
+        {
+            "kind": "complaint",
+            "category_id": str(category.id),
+            "title": "Checkout times out too",
+            "body": "Same here, but on the app.",
+            "visibility": "public",
+        },
+    )
+    assert response.status_code == 302
+
+
+def test_triage_search_finds_private_items_for_staff(client, make_user, make_feedback):
+    make_feedback(title="Refund to my old card", visibility="private")
+    login(client, make_user(role=Role.STAFF).email)
+    page = client.get("/admin/?q=refund").get_data(as_text=True)
+    assert "Refund to my old card" in page
