@@ -8,6 +8,7 @@ from typing import Any, TypeVar
 
 from flask import Flask, abort
 from flask_login import current_user
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db, login_manager
 from portal.models import User
@@ -30,7 +31,12 @@ def load_user(session_id: str) -> User | None:
     user_id, _, version = session_id.partition(":")
     if not user_id.isdigit() or not version.isdigit():
         return None
-    user = db.session.get(User, int(user_id))
+    try:
+        user = db.session.get(User, int(user_id))
+    except SQLAlchemyError:
+        # The database is down; the request fails with a 503 elsewhere, as a visitor.
+        db.session.rollback()
+        return None
     if user is None or user.session_version != int(version) or not user.is_active:
         return None
     return user

@@ -94,6 +94,8 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
 
     BOARD_PAGE_SIZE = 20
+    # Public forms posted sooner than this after they were shown are taken for bots.
+    FORM_MIN_FILL_SECONDS = int(os.environ.get("FORM_MIN_FILL_SECONDS", "2"))
 
 
 class DevelopmentConfig(Config):
@@ -109,6 +111,8 @@ class TestingConfig(Config):
     RATELIMIT_ENABLED = False
     # A cheap hash keeps the suite fast; production uses scrypt.
     PASSWORD_HASH_METHOD = "pbkdf2:sha256:1000"
+    # Tests post forms at once; the spam-check test turns the minimum time back on.
+    FORM_MIN_FILL_SECONDS = 0
     # Tests deliver the outbox explicitly, to a real SMTP server they start.
     OUTBOX_DELIVER_AFTER_COMMIT = False
     MAIL_BACKEND = "locmem"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
+
 from flask import Flask, Response, make_response, render_template
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db, htmx
@@ -38,17 +41,37 @@ def render_error(status: int, message: str) -> Response:
     )
 
 
+def _rollback() -> None:
+    # When the connection is gone there is nothing to roll back.
+    with suppress(SQLAlchemyError):
+        db.session.rollback()
+
+
 def register(app: Flask) -> None:
     """Attach the handlers to the app."""
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Response:
-        db.session.rollback()
+        _rollback()
         return render_error(error.status_code, error.message)
+
+    @app.errorhandler(OperationalError)
+    @app.errorhandler(InterfaceError)
+    def database_unavailable(error: Exception) -> Response:
+        # Lost connections and an unreachable server: a friendly 503, never a stack trace.
+        app.logger.error("database unavailable: %s", error)
+        _rollback()
+        response = render_error(
+            503,
+            "We cannot reach our records for a moment. Nothing you sent was lost; "
+            "please try again in a minute.",
+        )
+        response.headers["Retry-After"] = "30"
+        return response
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Response:
-        db.session.rollback()
+        _rollback()
         return render_error(
             400,
             "Your form had expired or came from elsewhere. Please go back, reload and try again.",
@@ -58,7 +81,7 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response | HTTPException:
         if error.code is None or error.code < 400:
             return error
-        db.session.rollback()
+        _rollback()
         if error.code == 500:
             # Flask logs the original exception; the person never sees a stack trace.
             return render_error(500, "We have been told about it. Please try again in a moment.")

@@ -6,7 +6,9 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, g
+from sqlalchemy.exc import SQLAlchemyError
 
+from portal.extensions import db
 from portal.models import FeedbackKind, FeedbackState, SiteSettings
 from portal.services.search import highlight, snippet
 from portal.services.site import get_site_settings, site_zone
@@ -15,7 +17,19 @@ from portal.services.site import get_site_settings, site_zone
 def current_settings() -> SiteSettings:
     """The site settings, loaded once per request."""
     if "site_settings" not in g:
-        g.site_settings = get_site_settings()
+        try:
+            g.site_settings = get_site_settings()
+        except SQLAlchemyError:
+            # The database is down: the error page still renders, with neutral defaults.
+            db.session.rollback()
+            g.site_settings = SiteSettings(
+                organisation_name="Feedback",
+                contact_email="",
+                contact_phone="",
+                contact_address="",
+                time_zone="UTC",
+                pre_moderation=False,
+            )
     return g.site_settings
 
 

@@ -7,12 +7,13 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
+from portal.forms import HumanCheckedForm
 from portal.models import NotificationPreference
 
 PASSWORD_MIN = 10
 
 
-class RegisterForm(FlaskForm):
+class RegisterForm(HumanCheckedForm):
     email = EmailField(
         "Email address",
         validators=[DataRequired("Please enter your email address."), Email(), Length(max=254)],
@@ -71,4 +72,41 @@ class PreferencesForm(FlaskForm):
         "Emails about what you follow",
         choices=[SelectChoice(p.value, p.label) for p in NotificationPreference],
         validators=[InputRequired("Choose one.")],
+    )
+
+
+class ResetRequestForm(HumanCheckedForm):
+    email = EmailField(
+        "Email address",
+        validators=[DataRequired("Please enter your email address."), Email(), Length(max=254)],
+    )
+
+
+class NewPasswordForm(FlaskForm):
+    password = PasswordField(
+        "New password",
+        description=f"At least {PASSWORD_MIN} characters.",
+        validators=[
+            DataRequired("Please choose a password."),
+            Length(min=PASSWORD_MIN, max=200, message=f"Use at least {PASSWORD_MIN} characters."),
+        ],
+    )
+    confirm = PasswordField(
+        "Repeat the new password",
+        validators=[
+            DataRequired("Please type the password again."),
+            EqualTo("password", message="The two passwords are not the same."),
+        ],
+    )
+
+
+class ChangePasswordForm(NewPasswordForm):
+    current_password = PasswordField(
+        "Current password", validators=[DataRequired("Please enter your current password.")]
+    )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        "Your password, to confirm", validators=[DataRequired("Please enter your password.")]
     )

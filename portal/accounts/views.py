@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+import json
+
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
-from portal.accounts.forms import LoginForm, PreferencesForm, ProfileForm, RegisterForm
+from portal.accounts.forms import (
+    ChangePasswordForm,
+    DeleteAccountForm,
+    LoginForm,
+    NewPasswordForm,
+    PreferencesForm,
+    ProfileForm,
+    RegisterForm,
+    ResetRequestForm,
+)
 from portal.extensions import db, limiter
 from portal.models import NotificationPreference
 from portal.services import accounts, notifications
@@ -149,3 +160,102 @@ def resend_verification() -> Response:
         db.session.commit()
         flash(f"We have sent a new link to {current_user.email}.", "success")
     return redirect(url_for("accounts.index"))
+
+
+@bp.route("/reset", methods=["GET", "POST"])
+@limiter.limit("5 per hour", methods=["POST"])
+def reset_request() -> Response | str:
+    form = ResetRequestForm()
+    if form.validate_on_submit():
+        accounts.request_password_reset(form.email.data or "")
+        db.session.commit()
+        # The same words whether or not the address has an account.
+        flash(
+            f"If {form.email.data} belongs to a confirmed account, a link to choose a new "
+            "password is on its way. It works for an hour.",
+            "info",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_request.html", form=form)
+
+
+@bp.route("/reset/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def reset_password(token: str) -> Response | str:
+    user = accounts.user_for_reset_token(token)
+    if user is None:
+        flash("That link has expired or has already been used. Ask for a new one below.", "error")
+        return redirect(url_for("accounts.reset_request"))
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        accounts.set_password(user, form.password.data or "")
+        db.session.commit()
+        logout_user()
+        flash(
+            "Your password is changed and every other session is signed out. Please sign in.",
+            "success",
+        )
+        return redirect(url_for("accounts.login"))
+    return render_template("accounts/reset_password.html", form=form, token=token)
+
+
+@bp.route("/password", methods=["GET", "POST"])
+@login_required
+def change_password() -> Response | str:
+    form = ChangePasswordForm()
+    if form.validate_on_submit():
+        try:
+            accounts.change_password(
+                current_user, form.current_password.data or "", form.password.data or ""
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.current_password.errors.append(exc.message)
+        else:
+            db.session.commit()
+            login_user(current_user)  # this browser stays signed in with the new session version
+            flash("Your password is changed. Other devices are signed out.", "success")
+            return redirect(url_for("accounts.index"))
+    return render_template("accounts/change_password.html", form=form)
+
+
+@bp.post("/sign-out-everywhere")
+@login_required
+def sign_out_everywhere() -> Response:
+    accounts.sign_out_everywhere(current_user)
+    db.session.commit()
+    logout_user()
+    flash("You are signed out on every device.", "success")
+    return redirect(url_for("accounts.login"))
+
+
+@bp.get("/export")
+@login_required
+def export() -> Response:
+    data = accounts.export_data(current_user)
+    response = make_response(json.dumps(data, indent=2, ensure_ascii=False))
+    response.headers["Content-Type"] = "application/json; charset=utf-8"
+    response.headers["Content-Disposition"] = 'attachment; filename="my-feedback-data.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/delete", methods=["GET", "POST"])
+@login_required
+def delete() -> Response | str:
+    form = DeleteAccountForm()
+    if form.validate_on_submit():
+        try:
+            accounts.delete_account(current_user, form.password.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            form.password.errors.append(exc.message)
+        else:
+            db.session.commit()
+            logout_user()
+            flash(
+                "Your account and personal details are deleted. Thank you for your feedback.",
+                "success",
+            )
+            return redirect(url_for("board.index"))
+    return render_template("accounts/delete.html", form=form)

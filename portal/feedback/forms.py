@@ -7,6 +7,7 @@ from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
+from portal.forms import HumanCheckedForm
 from portal.models import FeedbackKind, Visibility
 
 KIND_CHOICES = [
@@ -21,7 +22,7 @@ VISIBILITY_CHOICES = [
 ]
 
 
-class FeedbackForm(FlaskForm):
+class FeedbackForm(HumanCheckedForm):
     kind = RadioField(
         "What is it?",
         choices=KIND_CHOICES,
@@ -58,7 +59,7 @@ class FeedbackForm(FlaskForm):
     )
 
 
-class CommentForm(FlaskForm):
+class CommentForm(HumanCheckedForm):
     body = TextAreaField(
         "Add a comment",
         validators=[

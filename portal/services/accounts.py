@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -123,5 +124,152 @@ def verify_email(user_id: int, email: str) -> User | None:
 def set_notification_preference(user: User, preference: NotificationPreference) -> User:
     """Choose which notification emails to get."""
     user.notification_preference = preference
+    db.session.flush()
+    return user
+
+
+def request_password_reset(email: str) -> bool:
+    """Queue a reset link if an active, verified account has this address. The caller says
+    the same thing either way, so the answer never reveals whether an address exists."""
+    from portal.services import notifications
+
+    user = find_user_by_email(email)
+    if user is None or not notifications.can_email(user):
+        return False
+    notifications.send_password_reset(user)
+    return True
+
+
+def user_for_reset_token(token: str) -> User | None:
+    """The account a reset link is for, if the link is genuine, fresh and unused."""
+    from portal.services.tokens import read_reset_token, reset_token_matches
+
+    payload = read_reset_token(token)
+    if payload is None or not isinstance(payload.get("u"), int):
+        return None
+    user = db.session.get(User, payload["u"])
+    if user is None or not user.is_active or not reset_token_matches(payload, user.password_hash):
+        return None
+    return user
+
+
+def set_password(user: User, password: str) -> User:
+    """Change the password and sign the account out everywhere else."""
+    user.password_hash = hash_password(password)
+    user.session_version += 1
+    db.session.flush()
+    return user
+
+
+def change_password(user: User, current_password: str, new_password: str) -> User:
+    """Change the password from the account page; the current one must be right."""
+    if not check_password_hash(user.password_hash, current_password):
+        raise DomainError("Your current password is not right.")
+    return set_password(user, new_password)
+
+
+def sign_out_everywhere(user: User) -> User:
+    """Invalidate every session and remember-me cookie of this account."""
+    user.session_version += 1
+    db.session.flush()
+    return user
+
+
+def export_data(user: User) -> dict[str, Any]:
+    """Everything we hold about a person, as plain data for a JSON download."""
+    from portal.models import Comment, DigestSubscription, Feedback, Follow, Vote
+
+    def iso(value: datetime | None) -> str | None:
+        return value.isoformat() if value else None
+
+    items = db.session.scalars(sa.select(Feedback).where(Feedback.author_id == user.id))
+    comments = db.session.scalars(
+        sa.select(Comment).where(Comment.author_id == user.id, Comment.internal.is_(False))
+    )
+    votes = db.session.scalars(sa.select(Vote).where(Vote.user_id == user.id))
+    follows = db.session.scalars(sa.select(Follow).where(Follow.user_id == user.id))
+    subscriptions = db.session.scalars(
+        sa.select(DigestSubscription).where(
+            sa.or_(
+                DigestSubscription.user_id == user.id,
+                sa.func.lower(DigestSubscription.email) == normalise_email(user.email),
+            )
+        )
+    )
+    return {
+        "account": {
+            "email": user.email,
+            "display_name": user.display_name,
+            "preferred_name": user.preferred_name,
+            "role": user.role.value,
+            "created_at": iso(user.created_at),
+            "verified_at": iso(user.verified_at),
+            "notification_preference": user.notification_preference.value,
+        },
+        "feedback": [
+            {
+                "id": i.id,
+                "kind": i.kind.value,
+                "title": i.title,
+                "body": i.body_source,
+                "visibility": i.visibility.value,
+                "state": i.state.value,
+                "created_at": iso(i.created_at),
+            }
+            for i in items
+        ],
+        "comments": [
+            {
+                "id": c.id,
+                "feedback_id": c.feedback_id,
+                "body": c.body_source,
+                "created_at": iso(c.created_at),
+            }
+            for c in comments
+        ],
+        "votes": [{"feedback_id": v.feedback_id, "created_at": iso(v.created_at)} for v in votes],
+        "follows": [f.feedback_id for f in follows],
+        "digest_subscriptions": [
+            {
+                "email": s.email,
+                "frequency": s.frequency.value,
+                "confirmed_at": iso(s.confirmed_at),
+                "unsubscribed_at": iso(s.unsubscribed_at),
+            }
+            for s in subscriptions
+        ],
+    }
+
+
+def delete_account(user: User, password: str) -> User:
+    """Erase a person's personal data. Their public items and votes stay, as "a former
+    customer", so counts and conversations still add up; the row is anonymised, not removed."""
+    import secrets
+
+    from portal.models import DigestSubscription, Follow
+
+    if not check_password_hash(user.password_hash, password):
+        raise DomainError("That password is not right, so nothing was deleted.")
+    if user.is_admin:
+        raise DomainError("An admin account cannot be deleted here; ask another admin first.")
+    old_email = normalise_email(user.email)
+    db.session.execute(sa.delete(Follow).where(Follow.user_id == user.id))
+    db.session.execute(
+        sa.delete(DigestSubscription).where(
+            sa.or_(
+                DigestSubscription.user_id == user.id,
+                sa.func.lower(DigestSubscription.email) == old_email,
+            )
+        )
+    )
+    user.email = f"deleted-{user.id}-{secrets.token_hex(4)}@invalid.example"
+    user.display_name = "a former customer"
+    user.preferred_name = ""
+    user.password_hash = hash_password(secrets.token_urlsafe(32))
+    user.notification_preference = NotificationPreference.NONE
+    user.verified_at = None
+    user.active = False
+    user.deleted_at = datetime.now(UTC)
+    user.session_version += 1
     db.session.flush()
     return user

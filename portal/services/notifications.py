@@ -410,6 +410,29 @@ def send_verification(user: User) -> OutboxMessage:
     )
 
 
+def send_password_reset(user: User) -> OutboxMessage:
+    """A link to choose a new password (valid for an hour, and only once)."""
+    from portal.services.tokens import make_reset_token
+
+    rendered = render_email(
+        "reset",
+        "Choose a new password",
+        person=user,
+        reset_url=absolute_url(
+            "accounts.reset_password", token=make_reset_token(user.id, user.password_hash)
+        ),
+    )
+    return queue_email(
+        kind="password_reset",
+        to_email=user.email,
+        to_name=user.preferred_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        user_id=user.id,
+    )
+
+
 # Opting out --------------------------------------------------------------------------------
 
 

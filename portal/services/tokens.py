@@ -43,3 +43,33 @@ def read_unsubscribe_token(token: str) -> dict[str, Any] | None:
     except BadSignature:
         return None
     return payload if isinstance(payload, dict) and isinstance(payload.get("u"), int) else None
+
+
+RESET_MAX_AGE = 3600
+
+
+def _password_fingerprint(password_hash: str) -> str:
+    # Part of a hash of the current hash: the token dies as soon as the password changes,
+    # which makes it single-use, without storing anything.
+    import hashlib
+
+    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+
+
+def make_reset_token(user_id: int, password_hash: str) -> str:
+    """A password-reset token, valid for an hour and only until the password changes."""
+    return _timed("reset-password").dumps({"u": user_id, "p": _password_fingerprint(password_hash)})
+
+
+def read_reset_token(token: str, max_age: int = RESET_MAX_AGE) -> dict[str, Any] | None:
+    """The payload of a reset token, or None if forged or expired."""
+    try:
+        payload = _timed("reset-password").loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    return payload if isinstance(payload, dict) else None
+
+
+def reset_token_matches(payload: dict[str, Any], password_hash: str) -> bool:
+    """Whether the token was made for the password the account has now (single use)."""
+    return payload.get("p") == _password_fingerprint(password_hash)
