@@ -11,7 +11,7 @@ from portal.extensions import db
 from portal.models import Category, Role, SiteSettings, User
 from portal.services import audit
 from portal.services.errors import DomainError, NotAllowed
-from portal.services.site import get_site_settings
+from portal.services.site import settings_for_update
 
 
 def _require_admin(actor: User) -> None:
@@ -88,7 +88,7 @@ def update_settings(actor: User, **fields: Any) -> SiteSettings:
     _require_admin(actor)
     if fields.get("time_zone") not in available_timezones():
         raise DomainError("Choose a time zone from the list.")
-    settings = get_site_settings()
+    settings = settings_for_update()
     for key, value in fields.items():
         setattr(settings, key, value)
     db.session.flush()

@@ -13,7 +13,7 @@ from portal.models import Category, Feedback, Resolution, Role, TimelineEvent, U
 from portal.services import workflow
 from portal.services.accounts import register_user
 from portal.services.feedback import add_comment, submit_feedback
-from portal.services.site import get_site_settings
+from portal.services.site import settings_for_update
 from portal.services.votes import toggle_vote
 
 
@@ -516,7 +516,7 @@ def seed_demo(seed: int = 7) -> list[DemoLogin]:
     rng = random.Random(seed)
     now = datetime.now(UTC)
 
-    settings = get_site_settings()
+    settings = settings_for_update()
     settings.organisation_name = "Brightside Home"
     settings.contact_email = "care@brightside.example"
     settings.contact_phone = "0800 123 4567"

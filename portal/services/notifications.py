@@ -317,10 +317,11 @@ def notify_resolution(resolution: Resolution, items: Sequence[Feedback], actor: 
     for user, item_id in _followers(by_id):
         if user.id in seen or user.id == actor.id:
             continue
-        seen.add(user.id)
         item = by_id[item_id]
+        # Someone who cannot see this item may still follow another item of the theme.
         if not (can_email(user) and _wants(user, "resolution") and item.can_view(user)):
             continue
+        seen.add(user.id)
         owner = db.session.get(User, item.owner_id) if item.owner_id else actor
         _queue_for(
             user,

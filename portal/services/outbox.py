@@ -178,6 +178,7 @@ def deliver_pending(batch_size: int = 50, max_batches: int = 100) -> DeliveryRep
                 try:
                     _as_email(message, connection).send()
                 except Exception as exc:
+                    db.session.rollback()  # whatever failed, the session must be usable again
                     _retry_later(message, token, exc, report)
                 else:
                     _mark(

@@ -1,4 +1,5 @@
-"""Site settings: read once per request, created with defaults when missing."""
+"""Site settings: one row, read on every page. Reading never writes: a fresh database shows
+the defaults until an admin (or the demo seed) saves settings."""
 
 from __future__ import annotations
 
@@ -10,11 +11,28 @@ from portal.models import SiteSettings
 SETTINGS_ID = 1
 
 
+DEFAULTS = {
+    "organisation_name": "Our organisation",
+    "contact_email": "",
+    "contact_phone": "",
+    "contact_address": "",
+    "time_zone": "UTC",
+    "pre_moderation": False,
+}
+
+
 def get_site_settings() -> SiteSettings:
-    """Return the settings row; a fresh database gets one with defaults (not yet committed)."""
+    """The settings row, or (on a fresh database) unsaved defaults. Never inserts, so two
+    readers at once cannot collide on the row."""
+    settings = db.session.get(SiteSettings, SETTINGS_ID)
+    return settings if settings is not None else SiteSettings(id=SETTINGS_ID, **DEFAULTS)
+
+
+def settings_for_update() -> SiteSettings:
+    """The settings row to change, created with the defaults if there is none yet."""
     settings = db.session.get(SiteSettings, SETTINGS_ID)
     if settings is None:
-        settings = SiteSettings(id=SETTINGS_ID)
+        settings = SiteSettings(id=SETTINGS_ID, **DEFAULTS)
         db.session.add(settings)
         db.session.flush()
     return settings

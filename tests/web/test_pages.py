@@ -8,7 +8,7 @@ import pytest
 
 from portal.extensions import db
 from portal.models import Role
-from portal.services.site import get_site_settings
+from portal.services.site import settings_for_update
 from tests.helpers import count_queries, login, post
 
 
@@ -22,7 +22,7 @@ def test_board_lists_public_items_with_their_facts(client, make_feedback, make_c
 
 
 def test_board_shows_organisation_contact_details_on_every_page(client) -> None:
-    settings = get_site_settings()
+    settings = settings_for_update()
     settings.organisation_name = "Brightside Home"
     settings.contact_phone = "0800 123 4567"
     db.session.commit()

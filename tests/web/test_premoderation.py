@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from portal.extensions import db
 from portal.models import Role
-from portal.services.site import get_site_settings
+from portal.services.site import settings_for_update
 from tests.helpers import login, post
 
 
 def _moderate() -> None:
-    get_site_settings().pre_moderation = True
+    settings_for_update().pre_moderation = True
     db.session.commit()
 
 

@@ -1,0 +1,412 @@
+"""Who is told what, read from the emails an SMTP server actually received: receipts, state
+changes, promises, replies, resolutions, merges, staff category follows, preferences, opt-outs
+and the daily cap."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from email.message import EmailMessage
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.extensions import db
+from portal.models import (
+    Feedback,
+    Follow,
+    NotificationPreference,
+    OutboxMessage,
+    OutboxStatus,
+    Role,
+    User,
+)
+from portal.services import notifications, workflow
+from portal.services.outbox import deliver_pending
+from portal.services.votes import toggle_vote
+from tests.helpers import login, post
+
+
+def _text(message: EmailMessage) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def _html(message: EmailMessage) -> str:
+    return message.get_body(("html",)).get_content()
+
+
+def _deliver(smtp_server) -> list[EmailMessage]:
+    """Deliver what is due and return only the mails this run received."""
+    before = len(smtp_server.messages)
+    deliver_pending()
+    return smtp_server.messages[before:]
+
+
+def _to(messages: list[EmailMessage], user: User) -> list[EmailMessage]:
+    return [m for m in messages if user.email in m["X-Envelope-To"]]
+
+
+def _staff(make_verified_user, **kwargs) -> User:
+    kwargs.setdefault("display_name", "Sam Patel")
+    return make_verified_user(role=Role.STAFF, **kwargs)
+
+
+def _voter(make_verified_user, item: Feedback, **kwargs) -> User:
+    """A verified customer who says "me too" (and so follows the item)."""
+    voter = make_verified_user(**kwargs)
+    toggle_vote(voter, item)
+    db.session.commit()
+    return voter
+
+
+def _future(days: int) -> date:
+    return datetime.now(UTC).date() + timedelta(days=days)
+
+
+def _item_link(item_id: int) -> re.Pattern[str]:
+    return re.compile(rf"https?://[^\s/\"]+/feedback/{item_id}(?![\d/])")
+
+
+# Receipts ----------------------------------------------------------------------------------
+
+
+def test_receipt_gives_a_verified_author_the_reference_and_the_acknowledgement_target(
+    smtp_server, make_verified_user, make_category, make_feedback
+) -> None:
+    author = make_verified_user(preferred_name="Nia")
+    category = make_category(ack_target_hours=72)
+    item = make_feedback(author=author, category=category, title="Bins not collected")
+    (receipt,) = _to(_deliver(smtp_server), author)
+    assert f"#{item.id}" in receipt["Subject"]
+    for part in (_text(receipt), _html(receipt)):
+        assert "Dear Nia" in part
+        assert f"#{item.id}" in part
+        assert "72 hours" in part
+        assert _item_link(item.id).search(part)
+
+
+def test_an_unverified_author_gets_no_receipt(
+    smtp_server, make_user, make_category, make_feedback
+) -> None:
+    author = make_user()
+    make_feedback(author=author, category=make_category())
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(OutboxMessage)) == 0
+    assert _to(_deliver(smtp_server), author) == []
+
+
+# State changes -----------------------------------------------------------------------------
+
+
+def test_state_change_tells_followers_by_name_from_the_owner_with_the_staff_message(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    author = make_verified_user(preferred_name="Nia")
+    item = make_feedback(author=author, title="Parcel left in the rain")
+    voter = _voter(make_verified_user, item, preferred_name="Mr Owen")
+    staff = _staff(make_verified_user)
+    notifications.follow(staff, item)  # the actor follows too, and still hears nothing
+    db.session.commit()
+    _deliver(smtp_server)
+
+    workflow.acknowledge(item, staff, "Nia, sorry the parcel got soaked. I am on it.")
+    db.session.commit()
+    received = _deliver(smtp_server)
+
+    assert _to(received, staff) == []
+    for person in (author, voter):
+        (mail,) = _to(received, person)
+        assert "Acknowledged" in mail["Subject"]
+        assert "Sam Patel" in mail["From"].addresses[0].display_name
+        assert mail["To"].addresses[0].addr_spec == person.email
+        text, html = _text(mail), _html(mail)
+        assert f"Dear {person.preferred_name}," in text
+        assert f"Dear {person.preferred_name}," in html
+        assert "Nia, sorry the parcel got soaked. I am on it." in text
+        assert "Nia, sorry the parcel got soaked. I am on it." in html
+        assert _item_link(item.id).search(text)
+        assert _item_link(item.id).search(html)
+
+
+def test_notifications_carry_one_click_list_unsubscribe_headers(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    author = make_verified_user()
+    item = make_feedback(author=author)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Thank you, we are looking at it today.")
+    db.session.commit()
+    mails = _to(_deliver(smtp_server), author)
+    assert len(mails) == 2  # the receipt and the update
+    for mail in mails:
+        targets = re.findall(r"<([^>]+)>", str(mail["List-Unsubscribe"]))
+        assert any(re.match(r"https?://\S+/notifications/unsubscribe/\S+$", t) for t in targets)
+        assert any(t.startswith("mailto:") for t in targets)
+        assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+
+
+def test_a_moved_promise_tells_followers_the_new_date_and_the_reason(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    author = make_verified_user()
+    item = make_feedback(author=author)
+    staff = _staff(make_verified_user)
+    workflow.plan(item, staff, _future(10), "Thank you. We will fix the lockers.")
+    db.session.commit()
+    _deliver(smtp_server)
+
+    new_date = _future(40)
+    workflow.move_promise(item, staff, new_date, "The replacement parts are delayed at customs.")
+    db.session.commit()
+    (mail,) = _to(_deliver(smtp_server), author)
+    shown = f"{new_date.day} {new_date:%B %Y}"
+    for part in (_text(mail), _html(mail)):
+        assert shown in part
+        assert "The replacement parts are delayed at customs." in part
+
+
+def test_an_official_reply_is_sent_to_followers(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    author = make_verified_user()
+    item = make_feedback(author=author)
+    staff = _staff(make_verified_user)
+    _deliver(smtp_server)
+    workflow.reply(item, staff, "Could you tell us which branch this was at?")
+    db.session.commit()
+    (mail,) = _to(_deliver(smtp_server), author)
+    assert "replied" in mail["Subject"]
+    assert "Could you tell us which branch this was at?" in _text(mail)
+
+
+# Resolutions -------------------------------------------------------------------------------
+
+
+def test_a_resolution_theme_sends_someone_who_follows_both_items_one_email(
+    smtp_server, make_verified_user, make_category, make_feedback
+) -> None:
+    category = make_category()
+    authors = [make_verified_user(), make_verified_user()]
+    a = make_feedback(author=authors[0], category=category, title="Lockers jam")
+    b = make_feedback(author=authors[1], category=category, title="Locker door stuck")
+    fan = _voter(make_verified_user, a)
+    toggle_vote(fan, b)
+    db.session.commit()
+    staff = _staff(make_verified_user)
+    _deliver(smtp_server)
+
+    workflow.publish_resolution([a, b], staff, "We replaced every locker door in town.")
+    db.session.commit()
+    received = _deliver(smtp_server)
+    (mail,) = _to(received, fan)
+    assert "We replaced every locker door in town." in _text(mail)
+    assert "We replaced every locker door in town." in _html(mail)
+    for author in authors:
+        assert len(_to(received, author)) == 1
+
+
+def test_preference_resolutions_gets_the_resolution_but_no_state_change(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    item = make_feedback(author=make_verified_user())
+    voter = _voter(make_verified_user, item)
+    voter.notification_preference = NotificationPreference.RESOLUTIONS
+    staff = _staff(make_verified_user)
+    db.session.commit()
+    workflow.acknowledge(item, staff, "Thank you, we are on it.")
+    workflow.reply(item, staff, "A quick question about the time.")
+    db.session.commit()
+    assert _to(_deliver(smtp_server), voter) == []
+
+    workflow.resolve(item, staff, "We moved the collection to the morning.")
+    db.session.commit()
+    (mail,) = _to(_deliver(smtp_server), voter)
+    assert "We moved the collection to the morning." in _text(mail)
+
+
+def test_preference_none_gets_nothing(smtp_server, make_verified_user, make_feedback) -> None:
+    author = make_verified_user()
+    author.notification_preference = NotificationPreference.NONE
+    db.session.commit()
+    item = make_feedback(author=author)
+    voter = _voter(make_verified_user, item)
+    voter.notification_preference = NotificationPreference.NONE
+    staff = _staff(make_verified_user)
+    db.session.commit()
+    workflow.acknowledge(item, staff, "Thank you, we are on it.")
+    workflow.resolve(item, staff, "We fixed it.")
+    db.session.commit()
+    received = _deliver(smtp_server)
+    assert _to(received, voter) == []
+    assert [m["Subject"] for m in _to(received, author) if "received" not in m["Subject"]] == []
+
+
+def test_someone_who_unfollowed_gets_nothing(
+    smtp_server, make_client, make_verified_user, make_feedback
+) -> None:
+    item = make_feedback(author=make_verified_user())
+    voter = _voter(make_verified_user, item)
+    browser = make_client()
+    login(browser, voter.email)
+    assert post(browser, f"/feedback/{item.id}/follow").status_code == 302
+    assert not notifications.is_following(voter, item.id)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Thank you, we are on it.")
+    workflow.resolve(item, staff, "We fixed it.")
+    db.session.commit()
+    assert _to(_deliver(smtp_server), voter) == []
+
+
+def test_a_follower_who_can_no_longer_see_the_item_gets_nothing(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    author = make_verified_user()
+    item = make_feedback(author=author)
+    voter = _voter(make_verified_user, item)
+    staff = _staff(make_verified_user)
+    colleague = _staff(make_verified_user, display_name="Ada Obi")
+    notifications.follow(colleague, item)
+    workflow.set_hidden(item, staff, True, "It names a member of staff.")
+    db.session.commit()
+    _deliver(smtp_server)
+
+    workflow.acknowledge(item, staff, "Thank you, we are looking at it.")
+    db.session.commit()
+    received = _deliver(smtp_server)
+    assert _to(received, voter) == []
+    assert _to(received, author) == []
+    # Staff can still see a hidden item, so a colleague who follows it still hears.
+    assert len(_to(received, colleague)) == 1
+
+
+def test_a_resolution_reaches_a_follower_through_the_item_they_can_still_see(
+    smtp_server, make_verified_user, make_category, make_feedback
+) -> None:
+    category = make_category()
+    hidden = make_feedback(author=make_verified_user(), category=category)
+    shown = make_feedback(author=make_verified_user(), category=category, title="Lockers jam")
+    fan = _voter(make_verified_user, hidden)
+    toggle_vote(fan, shown)
+    staff = _staff(make_verified_user)
+    workflow.set_hidden(hidden, staff, True, "Abusive language.")
+    db.session.commit()
+    _deliver(smtp_server)
+
+    workflow.publish_resolution([shown, hidden], staff, "We replaced the locker doors.")
+    db.session.commit()
+    (mail,) = _to(_deliver(smtp_server), fan)
+    assert "We replaced the locker doors." in _text(mail)
+    assert _item_link(shown.id).search(_text(mail))
+
+
+# Merges ------------------------------------------------------------------------------------
+
+
+def test_merge_tells_followers_where_it_went_and_they_follow_the_target_once(
+    smtp_server, make_verified_user, make_category, make_feedback
+) -> None:
+    category = make_category()
+    target_author, duplicate_author = make_verified_user(), make_verified_user()
+    target = make_feedback(author=target_author, category=category, title="Lockers jam")
+    duplicate = make_feedback(author=duplicate_author, category=category, title="Jammed")
+    both = _voter(make_verified_user, target)
+    toggle_vote(both, duplicate)
+    only_duplicate = _voter(make_verified_user, duplicate)
+    staff = _staff(make_verified_user)
+    db.session.commit()
+    _deliver(smtp_server)
+
+    workflow.merge(duplicate, staff, target, "Thank you. This is the same as the locker jam.")
+    db.session.commit()
+    received = _deliver(smtp_server)
+    for person in (duplicate_author, both, only_duplicate):
+        (mail,) = _to(received, person)
+        assert "Lockers jam" in _text(mail)
+        assert _item_link(target.id).search(_text(mail))
+        assert _item_link(target.id).search(_html(mail))
+    assert _to(received, target_author) == []
+
+    follows = db.session.execute(sa.select(Follow.user_id, Follow.feedback_id)).all()
+    assert [f for f in follows if f.feedback_id == duplicate.id] == []
+    on_target = sorted(f.user_id for f in follows if f.feedback_id == target.id)
+    expected = sorted([target_author.id, duplicate_author.id, both.id, only_duplicate.id])
+    assert on_target == expected
+
+    # They now hear about the target.
+    workflow.acknowledge(target, staff, "Thank you all, we are on it.")
+    db.session.commit()
+    received = _deliver(smtp_server)
+    for person in (duplicate_author, both, only_duplicate, target_author):
+        assert len(_to(received, person)) == 1
+
+
+# Staff who follow a category ---------------------------------------------------------------
+
+
+def test_staff_following_a_category_hear_of_a_new_item(
+    smtp_server, make_verified_user, make_category, make_feedback
+) -> None:
+    category = make_category(name="Recycling")
+    follower = _staff(make_verified_user, preferred_name="Sam")
+    other = _staff(make_verified_user, display_name="Ada Obi")
+    notifications.set_category_follow(follower, category.id, True)
+    notifications.set_category_follow(other, make_category().id, True)
+    db.session.commit()
+    item = make_feedback(author=make_verified_user(), category=category, title="Glass left out")
+    received = _deliver(smtp_server)
+    (mail,) = _to(received, follower)
+    assert mail["Subject"].startswith("New ")
+    assert f"#{item.id}" in mail["Subject"] and "Glass left out" in mail["Subject"]
+    assert f"/admin/feedback/{item.id}" in _text(mail)
+    assert _to(received, other) == []
+
+    notifications.set_category_follow(follower, category.id, False)
+    db.session.commit()
+    make_feedback(author=make_verified_user(), category=category)
+    assert _to(_deliver(smtp_server), follower) == []
+
+
+# The daily cap -----------------------------------------------------------------------------
+
+
+def test_past_the_daily_cap_updates_fold_into_one_summary_a_day_later(
+    smtp_server,
+    app: Flask,
+    monkeypatch: pytest.MonkeyPatch,
+    make_user,
+    make_verified_user,
+    make_feedback,
+) -> None:
+    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 2)
+    item = make_feedback(author=make_user(), title="Street light out")
+    voter = _voter(make_verified_user, item)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
+    workflow.investigate(item, staff, "The engineer is checking the cable.")
+    workflow.start_work(item, staff, "The repair crew is on site.")
+    db.session.commit()
+
+    mine = list(
+        db.session.scalars(
+            sa.select(OutboxMessage)
+            .where(OutboxMessage.user_id == voter.id)
+            .order_by(OutboxMessage.id)
+        )
+    )
+    states = [m for m in mine if m.kind == "state"]
+    assert [m.status for m in states] == [
+        OutboxStatus.PENDING,
+        OutboxStatus.PENDING,
+        OutboxStatus.FOLDED,
+    ]
+    (summary,) = [m for m in mine if m.kind == "summary"]
+    assert summary.status is OutboxStatus.PENDING
+    assert states[2].summary_id == summary.id
+    a_day_later = datetime.now(UTC) + timedelta(days=1)
+    assert abs(summary.next_attempt_at - a_day_later) < timedelta(minutes=5)
+    assert states[2].subject in summary.text_body
+    assert "In progress" in summary.text_body
+
+    received = _to(_deliver(smtp_server), voter)
+    assert len(received) == 2
+    assert all("In progress" not in m["Subject"] for m in received)
