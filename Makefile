@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format install install-dev migrate seed clean
+.PHONY: run test lint format install install-dev migrate seed clean bench
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -36,6 +36,11 @@ run: seed
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Seeds its own databases, serves the portal and a minimal Flask app with gunicorn, drives
+# both with wrk (or a Python fallback). Options: make bench BENCH_ARGS="--db postgres --items 2000"
+bench: install
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 lint: install-dev
 	$(BIN)/ruff check .

@@ -7,8 +7,10 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
-from portal.config import CONFIGS, database_url, instance_secret_key
+from portal.config import CONFIGS, database_url, instance_secret_key, weak_secret
+from portal.logging_setup import configure_logging
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -34,6 +36,12 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     if overrides:
         app.config.update(overrides)
     _resolve_secrets_and_database(app, config_name)
+    if app.config.get("PROXY_FIX_HOPS"):
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
+        )
+    configure_logging(app)
 
     register_extensions(app)
     register_blueprints(app)
@@ -53,6 +61,11 @@ def _resolve_secrets_and_database(app: Flask, config_name: str) -> None:
                 "every app process must share the same key."
             )
         app.config["SECRET_KEY"] = instance_secret_key(instance_dir)
+    elif config_name == "production" and weak_secret(app.config["SECRET_KEY"]):
+        raise RuntimeError(
+            "SECRET_KEY is too weak for production: use at least 32 random characters, "
+            "for example from: python -c 'import secrets; print(secrets.token_hex(32))'"
+        )
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         instance_dir.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
@@ -83,11 +96,17 @@ def register_extensions(app: Flask) -> None:
 
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
+    from portal.validation import BoundedIntConverter
+
+    app.url_map.converters["int"] = BoundedIntConverter
     from portal.accounts.views import bp as accounts_bp
     from portal.admin.views import bp as admin_bp
+    from portal.api.views import bp as api_bp
     from portal.board.views import bp as board_bp
+    from portal.digests.views import bp as digests_bp
     from portal.feedback.views import bp as feedback_bp
     from portal.feeds.views import bp as feeds_bp
+    from portal.insights.views import bp as insights_bp
     from portal.main.views import bp as main_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.resolutions.views import bp as resolutions_bp
@@ -100,6 +119,9 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feeds_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(digests_bp)
+    app.register_blueprint(insights_bp)
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
 
     from portal.security import exempt_from_csrf
 

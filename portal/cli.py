@@ -7,8 +7,8 @@ from flask import Flask
 from flask.cli import AppGroup
 
 from portal.extensions import db
-from portal.models import Role
-from portal.services import accounts, demo, outbox
+from portal.models import DigestFrequency, Role
+from portal.services import accounts, demo, digests, outbox, transfer
 from portal.services.errors import DomainError
 
 
@@ -44,6 +44,32 @@ def register(app: Flask) -> None:
 
     app.cli.add_command(outbox_cli)
 
+    digest_cli = AppGroup("digest", help="The email digest of resolutions.")
+
+    @digest_cli.command("send")
+    @click.option(
+        "--period",
+        "frequency",
+        type=click.Choice([f.value for f in DigestFrequency]),
+        required=True,
+        help="Which subscribers: weekly or monthly. They get the last complete period.",
+    )
+    @click.option("--batch-size", default=500, show_default=True)
+    def digest_send(frequency: str, batch_size: int) -> None:
+        """Queue the last complete period's digest for its subscribers (safe to rerun)."""
+        # The service commits batch by batch itself; a rerun resumes and mails nobody twice.
+        report = digests.send_digest(DigestFrequency(frequency), batch_size=batch_size)
+        if not report.resolutions:
+            click.echo(f"Digest {report.run_key}: no resolutions in the period; nothing sent.")
+            return
+        click.echo(
+            f"Digest {report.run_key}: {report.resolutions} resolutions, "
+            f"{report.delivered} queued, {report.skipped} skipped "
+            "(already sent, or nothing in their categories)."
+        )
+
+    app.cli.add_command(digest_cli)
+
     @app.cli.command("create-admin")
     @click.argument("email")
     @click.option("--name", default="Administrator", show_default=True, help="Display name.")
@@ -66,3 +92,22 @@ def register(app: Flask) -> None:
             raise click.ClickException(exc.message) from exc
         db.session.commit()
         click.echo(f"Admin {user.email} created.")
+
+    @app.cli.command("export-data")
+    @click.argument("path", type=click.Path(dir_okay=False, writable=True))
+    def export_data_command(path: str) -> None:
+        """Write every table to a JSON Lines file (to move to another database)."""
+        with open(path, "w", encoding="utf-8") as out:
+            report = transfer.export_data(out)
+        click.echo(f"Exported {sum(report.rows.values())} rows at revision {report.revision}.")
+
+    @app.cli.command("import-data")
+    @click.argument("path", type=click.Path(exists=True, dir_okay=False))
+    def import_data_command(path: str) -> None:
+        """Load an export into this database (migrated to the same revision, and empty)."""
+        try:
+            with open(path, encoding="utf-8") as source:
+                report = transfer.import_data(source)
+        except transfer.TransferError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Imported {sum(report.rows.values())} rows into {len(report.rows)} tables.")

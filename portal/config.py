@@ -33,6 +33,16 @@ def instance_secret_key(instance_dir: Path) -> str:
     return key
 
 
+KNOWN_WEAK_SECRETS = frozenset(
+    {"secret", "changeme", "change-me", "dev", "development", "password", "secret-key", "test"}
+)
+
+
+def weak_secret(key: str) -> bool:
+    """A key too short, too repetitive or too well known to sign sessions in production."""
+    return len(key) < 32 or key.lower() in KNOWN_WEAK_SECRETS or len(set(key)) < 10
+
+
 def _bool(name: str, default: bool) -> bool:
     value = os.environ.get(name)
     if value is None:
@@ -64,6 +74,7 @@ class Config:
     RATELIMIT_ENABLED = _bool("RATELIMIT_ENABLED", True)
     RATELIMIT_STORAGE_URI = os.environ.get("RATELIMIT_STORAGE_URI", "memory://")
     RATELIMIT_HEADERS_ENABLED = True
+    RATELIMIT_KEY_PREFIX = os.environ.get("RATELIMIT_KEY_PREFIX", "portal")
 
     # Outgoing mail. Without MAIL_SERVER, messages are written as .eml files to instance/mail/.
     MAIL_SERVER = os.environ.get("MAIL_SERVER", "")
@@ -94,6 +105,10 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
 
     BOARD_PAGE_SIZE = 20
+    # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).
+    PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
+    LOG_JSON = _bool("LOG_JSON", False)
+    LOG_LEVEL = os.environ.get("LOG_LEVEL", "INFO")
     # Public forms posted sooner than this after they were shown are taken for bots.
     FORM_MIN_FILL_SECONDS = int(os.environ.get("FORM_MIN_FILL_SECONDS", "2"))
 
@@ -119,10 +134,14 @@ class TestingConfig(Config):
 
 
 class ProductionConfig(Config):
-    """Production: the secret key must come from the environment, cookies are secure."""
+    """Production: the secret key must come from the environment, cookies are secure,
+    logs are JSON lines."""
 
-    SESSION_COOKIE_SECURE = True
-    REMEMBER_COOKIE_SECURE = True
+    # Secure unless explicitly turned off (only for plain-http loopback tests and benchmarks).
+    SESSION_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
+    PREFERRED_URL_SCHEME = "https"
+    LOG_JSON = _bool("LOG_JSON", True)
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -6,7 +6,7 @@ from contextlib import suppress
 
 from flask import Flask, Response, make_response, render_template
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
 from portal.extensions import db, htmx
@@ -68,6 +68,12 @@ def register(app: Flask) -> None:
         )
         response.headers["Retry-After"] = "30"
         return response
+
+    @app.errorhandler(DataError)
+    def data_not_storable(error: DataError) -> Response:
+        # A value the database cannot hold (a NUL in JSON text, a number out of range...).
+        _rollback()
+        return render_error(400, "Something you sent cannot be stored as it is. Please check it.")
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Response:

@@ -8,7 +8,7 @@ import threading
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask
+from flask import Flask, current_app, has_request_context
 
 _wakeups: dict[int, threading.Event] = {}
 _lock = threading.Lock()
@@ -25,6 +25,11 @@ def start_outbox_worker(app: Flask) -> None:
 
     @sa.event.listens_for(db.session, "after_commit")
     def _after_commit(session: Any) -> None:
+        # The session is shared by every app in the process; only this app's commits count,
+        # and only in web requests: a CLI command exits before a thread could finish, and
+        # delivers with `flask outbox deliver` instead.
+        if not (has_request_context() and current_app._get_current_object() is app):
+            return
         if session.info.pop("outbox_pending", False):
             _ensure_thread(app, wake)
             wake.set()

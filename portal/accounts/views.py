@@ -18,6 +18,7 @@ from portal.accounts.forms import (
     RegisterForm,
     ResetRequestForm,
 )
+from portal.database import sqlite_write_intent
 from portal.extensions import db, limiter
 from portal.models import NotificationPreference
 from portal.services import accounts, notifications
@@ -137,6 +138,8 @@ def preferences() -> Response:
 
 @bp.get("/verify/<token>")
 def verify(token: str) -> Response:
+    # This GET writes: take SQLite's write lock at BEGIN rather than upgrading a read later.
+    sqlite_write_intent.set(True)
     payload = read_verify_token(token)
     user = accounts.verify_email(payload["u"], payload["e"]) if payload else None
     signed_in = current_user.is_authenticated

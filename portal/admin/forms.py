@@ -27,6 +27,7 @@ from wtforms.validators import (
 )
 
 from portal.models import FeedbackState, Role
+from portal.validation import MAX_ID
 
 
 class ToneCheckedForm(FlaskForm):
@@ -54,7 +55,10 @@ class MoveForm(ToneCheckedForm):
     )
     duplicate_of = IntegerField(
         "Merge into item number (for Merged)",
-        validators=[Optional(), NumberRange(min=1, message="Give an item number such as 42.")],
+        validators=[
+            Optional(),
+            NumberRange(min=1, max=MAX_ID, message="Give an item number such as 42."),
+        ],
     )
 
     def set_states(self, states: frozenset[FeedbackState]) -> None:
@@ -149,7 +153,14 @@ class CategoryForm(FlaskForm):
         description="Guidance shown beside the reply form. Replies that copy it are flagged.",
         validators=[Optional(), Length(max=5_000)],
     )
-    position = IntegerField("Position in lists", default=0, validators=[Optional()])
+    position = IntegerField(
+        "Position in lists",
+        default=0,
+        validators=[
+            Optional(),
+            NumberRange(min=-1000, max=1000, message="Between -1000 and 1000."),
+        ],
+    )
 
 
 class UserForm(FlaskForm):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,16 +33,19 @@ from portal.admin.forms import (
     SettingsForm,
     UserForm,
 )
+from portal.admin.token_forms import ApiTokenForm, RevokeTokenForm
 from portal.auth import admin_required
 from portal.extensions import db, htmx, login_manager
 from portal.models import Category, Comment, Feedback, FeedbackState, Role, User
 from portal.services import admin as admin_service
-from portal.services import audit, triage, workflow
+from portal.services import api_tokens, audit, triage, workflow
+from portal.services import insights as insights_service
 from portal.services.errors import DomainError
 from portal.services.feedback import categories, item_comments, item_timeline
 from portal.services.resolutions import get_resolution
 from portal.services.site import get_site_settings
 from portal.services.tone import ToneFinding, check_tone
+from portal.validation import parse_id
 
 bp = Blueprint("admin", __name__)
 
@@ -372,7 +376,7 @@ def tone(item_id: int) -> str:
 
 @bp.route("/resolutions/new", methods=["GET", "POST"])
 def new_resolution() -> Response | str:
-    ids = [int(i) for i in request.values.getlist("items") if i.isdigit()][:50]
+    ids = [i for i in map(parse_id, request.values.getlist("items")) if i is not None][:50]
     items = list(
         db.session.scalars(
             sa.select(Feedback)
@@ -502,7 +506,7 @@ def edit_category(category_id: int) -> Response | str:
 def users() -> str:
     query = request.args.get("q", "")[:100]
     try:
-        page_number = max(1, int(request.args.get("page", "1")))
+        page_number = max(1, min(int(request.args.get("page", "1")), 100_000))
     except ValueError:
         page_number = 1
     page = admin_service.search_users(query, page_number)
@@ -564,7 +568,96 @@ def settings() -> Response | str:
 @admin_required
 def audit_log() -> str:
     try:
-        page_number = max(1, int(request.args.get("page", "1")))
+        page_number = max(1, min(int(request.args.get("page", "1")), 100_000))
     except ValueError:
         page_number = 1
     return render_template("admin/audit.html", page=audit.recent_entries(page_number))
+
+
+# API tokens (admin only) -------------------------------------------------------------------
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@admin_required
+def tokens() -> Response:
+    form = ApiTokenForm()
+    new_token: str | None = None
+    status = 200
+    if form.validate_on_submit():
+        try:
+            created = api_tokens.create_token(
+                current_user, name=form.name.data or "", scope=form.scope.data or ""
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+            status = exc.status_code
+        else:
+            db.session.commit()
+            # Shown in this response only: never flashed, as the session cookie is not secret.
+            new_token = created.plain
+            form = ApiTokenForm(formdata=None)
+    elif request.method == "POST":
+        status = 400
+    response = make_response(
+        render_template(
+            "admin/tokens.html",
+            form=form,
+            tokens=api_tokens.list_tokens(),
+            new_token=new_token,
+            revoke_form=RevokeTokenForm(formdata=None),
+        ),
+        status,
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@admin_required
+def revoke_token(token_id: int) -> Response:
+    form = RevokeTokenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = api_tokens.revoke(current_user, token_id)
+    db.session.commit()
+    flash(f"\u201c{token.name}\u201d ({token.prefix}\u2026) is revoked.", "success")
+    return redirect(url_for("admin.tokens"))
+
+
+# Insights ----------------------------------------------------------------------------------
+
+
+def _insight_period() -> tuple[insights_service.DateRange, list[str], datetime, datetime, datetime]:
+    now = datetime.now(UTC)
+    date_range, notes = insights_service.parse_date_range(
+        request.args.get("from"), request.args.get("to"), today=now.date()
+    )
+    start, end = date_range.bounds(now)
+    return date_range, notes, start, end, now
+
+
+@bp.get("/insights")
+def insights() -> str:
+    date_range, notes, start, end, now = _insight_period()
+    return render_template(
+        "admin/insights.html",
+        report=insights_service.staff_report(start, end, now),
+        date_range=date_range,
+        notes=notes,
+        tables=insights_service.TABLES,
+    )
+
+
+@bp.get("/insights.csv")
+def insights_csv() -> Response:
+    date_range, _, start, end, now = _insight_period()
+    table = insights_service.insight_table(request.args.get("table") or "summary", start, end, now)
+    response = make_response(insights_service.table_csv(table))
+    response.mimetype = "text/csv"
+    response.headers["Content-Disposition"] = (
+        f'attachment; filename="insights-{table.name}-{date_range.first_day.isoformat()}-'
+        f'{date_range.last_day.isoformat()}.csv"'
+    )
+    response.headers["Cache-Control"] = "no-store"
+    return response

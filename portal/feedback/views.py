@@ -105,9 +105,14 @@ def vote(item_id: int) -> Response:
     result = toggle_vote(current_user, item)
     db.session.commit()
     if htmx:
+        template = (
+            "feedback/_suggestion_vote.html"
+            if request.form.get("fragment") == "suggestion"
+            else "feedback/_vote_button.html"
+        )
         response = make_response(
             render_template(
-                "feedback/_vote_button.html",
+                template,
                 item=item,
                 voted=result.voted,
                 vote_form=form,

@@ -1,5 +1,6 @@
 """Typed models, one module per aggregate. Importing this package registers them all."""
 
+from portal.models.api import ApiToken, TokenScope
 from portal.models.audit import AuditEntry
 from portal.models.category import Category
 from portal.models.digests import (
@@ -14,6 +15,7 @@ from portal.models.feedback import (
     OPEN_STATES,
     Comment,
     Feedback,
+    FeedbackChannel,
     FeedbackKind,
     FeedbackState,
     TimelineEvent,
@@ -35,6 +37,7 @@ from portal.models.user import NotificationPreference, Role, User
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "OPEN_STATES",
+    "ApiToken",
     "AuditEntry",
     "Category",
     "CategoryFollow",
@@ -44,6 +47,7 @@ __all__ = [
     "DigestRun",
     "DigestSubscription",
     "Feedback",
+    "FeedbackChannel",
     "FeedbackKind",
     "FeedbackState",
     "Follow",
@@ -55,6 +59,7 @@ __all__ = [
     "SiteSettings",
     "TimelineEvent",
     "TimelineKind",
+    "TokenScope",
     "Unsubscribe",
     "User",
     "Visibility",

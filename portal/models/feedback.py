@@ -37,6 +37,19 @@ class Visibility(StrEnum):
     PRIVATE = "private"
 
 
+class FeedbackChannel(StrEnum):
+    """How an item reached us: the site, email, the API, or staff entering it for a customer."""
+
+    WEB = "web"
+    EMAIL = "email"
+    API = "api"
+    STAFF = "staff"
+
+    @property
+    def label(self) -> str:
+        return {"web": "Website", "email": "Email", "api": "API", "staff": "Staff"}[self.value]
+
+
 class FeedbackState(StrEnum):
     """Where an item is on its way to an answer. Labels are what customers read."""
 
@@ -140,6 +153,11 @@ class Feedback(Base):
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback.id"))
     hidden: Mapped[bool] = mapped_column(default=False)
     awaiting_review: Mapped[bool] = mapped_column(default=False)
+    channel: Mapped[FeedbackChannel] = mapped_column(
+        str_enum(FeedbackChannel, length=10),
+        default=FeedbackChannel.WEB,
+        server_default=FeedbackChannel.WEB.value,
+    )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     acknowledged_at: Mapped[datetime | None]

@@ -12,6 +12,7 @@ from portal.models import (
     Category,
     Comment,
     Feedback,
+    FeedbackChannel,
     FeedbackKind,
     TimelineEvent,
     TimelineKind,
@@ -34,6 +35,7 @@ def submit_feedback(
     title: str,
     body: str,
     visibility: Visibility | str = Visibility.PUBLIC,
+    channel: FeedbackChannel | str = FeedbackChannel.WEB,
 ) -> Feedback:
     """Record a new item from a customer, with its "received" step on the timeline."""
     title = " ".join(title.split())
@@ -53,6 +55,7 @@ def submit_feedback(
         category_id=category.id,
         author_id=author.id,
         visibility=visibility,
+        channel=FeedbackChannel(channel),
         awaiting_review=(
             visibility is Visibility.PUBLIC
             and get_site_settings().pre_moderation

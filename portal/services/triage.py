@@ -23,6 +23,7 @@ from portal.models import (
     Visibility,
 )
 from portal.services.search import MAX_QUERY_CHARS, SearchQuery, apply_search
+from portal.validation import parse_id
 
 
 class TriageSort(StrEnum):
@@ -71,7 +72,7 @@ class TriageFilters:
         except ValueError:
             page = 1
         owner = args.get("owner") or None
-        if owner not in (None, "me", "none") and not (owner or "").isdigit():
+        if owner not in (None, "me", "none") and parse_id(owner) is None:
             owner = None
         state = enum_or_none(FeedbackState, args.get("state"))
         return cls(

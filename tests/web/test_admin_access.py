@@ -32,6 +32,8 @@ STAFF_ENDPOINTS = {
     "admin.tone",
     "admin.new_resolution",
     "admin.edit_resolution",
+    "admin.insights",
+    "admin.insights_csv",
 }
 
 # Running the site: admins only.
@@ -42,6 +44,8 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.update_user",
     "admin.settings",
     "admin.audit_log",
+    "admin.tokens",
+    "admin.revoke_token",
 }
 
 ROLES = ("visitor", "customer", "staff", "admin")

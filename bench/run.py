@@ -1,0 +1,918 @@
+"""The portal's benchmark, in one command: `make bench` or `.venv/bin/python bench/run.py`.
+
+1. Seeds a database (SQLite file under bench/results/, or `--db postgres`) with N items and
+   what hangs off them, schema from the project's migrations, data by bulk inserts.
+2. Serves the portal and bench/minimal_app.py (the framework's floor) with gunicorn.
+3. Drives both, endpoint by endpoint, with wrk (or a Python fallback).
+4. Prints per endpoint: throughput, p50/p99, share of the minimal app's throughput, status
+   codes, cost growth from N=1,000 to N, SQL statements per request, and the targets.
+Results go to bench/results/<timestamp>-<db>.{txt,json}.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import html
+import json
+import math
+import os
+import platform
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import sqlalchemy as sa
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+RESULTS = BENCH_DIR / "results"
+sys.path.insert(0, str(BENCH_DIR))
+
+from loadgen import (  # noqa: E402
+    LoadResult,
+    Request,
+    fetch,
+    have_wrk,
+    paired_medians,
+    run_python,
+    run_wrk,
+    sequential_median,
+)
+from seed import (  # noqa: E402
+    CUSTOMER_EMAIL,
+    FILTER_CATEGORY,
+    PASSWORD,
+    SEARCH_WORD,
+    SECRET_KEY,
+    SeedStats,
+    seed_database,
+    verify_counters,
+)
+
+# Both apps run under exactly these settings. gthread rather than sync: it keeps connections
+# alive (wrk and browsers behind a proxy reuse them), and 2 workers x 4 threads gives the 8
+# connections a thread each while the GIL still limits each worker to one core.
+GUNICORN_WORKERS = 2
+GUNICORN_WORKER_CLASS = "gthread"
+GUNICORN_THREADS = 4
+GUNICORN_SETTINGS = (
+    f"{GUNICORN_WORKERS} workers, -k {GUNICORN_WORKER_CLASS} --threads {GUNICORN_THREADS}"
+)
+BOARD_PAGE_SIZE = 20
+GROWTH_ITEMS = 1000
+READY_TIMEOUT_S = 60
+WARMUP_REQUESTS = 20
+GROWTH_BUDGET_S = 45.0
+TX_CONTROL = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK|SAVEPOINT|RELEASE)\b", re.IGNORECASE)
+
+
+class SetupError(RuntimeError):
+    """The benchmark could not be set up (database, server, sign-in): exit non-zero."""
+
+
+# --- targets ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """One thing to measure, with the targets from the issue that apply to it."""
+
+    name: str
+    kind: str  # board, filtered, deep, item, resolutions, feed, feed304, search, vote
+    ratio_target: float | None
+    sql_target: int | None
+    growth_target: float | None
+    expected: tuple[str, ...] = ("200",)
+
+
+ENDPOINTS = [
+    Endpoint("board page 1", "board", 0.50, 6, 1.25),
+    Endpoint("board filtered+sorted", "filtered", 0.50, 6, 1.25),
+    Endpoint("board last page", "deep", 0.50, 6, 1.25),
+    Endpoint("item page", "item", 0.50, 6, 1.25),
+    Endpoint("you said, we did", "resolutions", 0.50, 6, 1.25),
+    Endpoint("feed (fresh)", "feed", None, 6, 1.25),
+    Endpoint("feed (304)", "feed304", 0.80, 6, 1.25, expected=("304",)),
+    Endpoint("search", "search", 0.30, 6, 1.25),
+    Endpoint("vote (htmx, signed in)", "vote", 0.35, None, None),
+]
+
+
+@dataclass
+class SiteFacts:
+    """What the requests point at in one seeded database."""
+
+    items: int
+    public_items: int
+    last_page: int
+    item_id: int
+    item_votes: int
+    category: str
+    search_word: str
+
+
+@dataclass
+class Session:
+    """A signed-in customer: the cookie and the CSRF token from the page's meta tag."""
+
+    cookie: str
+    csrf_token: str
+
+
+def build_request(
+    ep: Endpoint, facts: SiteFacts, etag: str | None = None, session: Session | None = None
+) -> Request:
+    """The HTTP request for an endpoint against one database."""
+    paths = {
+        "board": "/",
+        "filtered": "/?"
+        + urlencode({"category": facts.category, "state": "planned", "sort": "new"}),
+        "deep": f"/?page={facts.last_page}",
+        "item": f"/feedback/{facts.item_id}",
+        "resolutions": "/you-said-we-did",
+        "feed": "/feeds/resolutions.atom",
+        "feed304": "/feeds/resolutions.atom",
+        "search": "/?" + urlencode({"q": facts.search_word}),
+        "vote": f"/feedback/{facts.item_id}/vote",
+    }
+    if ep.kind == "feed304":
+        if not etag:
+            raise SetupError("the feed sent no ETag")
+        return Request("GET", paths["feed304"], {"If-None-Match": etag})
+    if ep.kind == "vote":
+        if session is None:
+            raise SetupError("the vote needs a signed-in session")
+        return Request(
+            "POST",
+            paths["vote"],
+            {
+                "HX-Request": "true",
+                "X-CSRFToken": session.csrf_token,
+                "Cookie": session.cookie,
+                "Content-Type": "application/x-www-form-urlencoded",
+            },
+        )
+    return Request("GET", paths[ep.kind])
+
+
+# --- databases -------------------------------------------------------------------------------
+
+
+@dataclass
+class BenchDb:
+    """One benchmark database: how the bench reaches it and how the served app does."""
+
+    label: str
+    items: int
+    sa_url: str  # SQLAlchemy URL used in this process
+    env_url: str  # DATABASE_URL for gunicorn
+    admin_url: str | None = None  # PostgreSQL: where to CREATE/DROP it
+    name: str = ""
+    seed: SeedStats | None = None
+    reused: bool = False
+    verify: dict[str, int] = field(default_factory=dict)
+
+
+def make_db(kind: str, label: str, items: int, pg_url: str) -> BenchDb:
+    """Describe the database for one size (created later)."""
+    if kind == "sqlite":
+        path = RESULTS / f"portal_bench_{items}.sqlite3"
+        url = f"sqlite:///{path}"
+        return BenchDb(label, items, url, url, name=str(path))
+    parts = urlsplit(pg_url)
+    name = "portal_bench" if label == "main" else "portal_bench_small"
+    server = f"{parts.scheme}://{parts.netloc}"
+    return BenchDb(
+        label,
+        items,
+        sa_url=f"postgresql+psycopg://{parts.netloc}/{name}",
+        env_url=f"{server}/{name}",
+        admin_url=f"postgresql+psycopg://{parts.netloc}{parts.path or '/postgres'}",
+        name=name,
+    )
+
+
+def make_app(db_url: str) -> Any:
+    """The portal app in this process, configured like the served one."""
+    from portal import create_app
+
+    return create_app(
+        "production",
+        overrides={
+            "SQLALCHEMY_DATABASE_URI": db_url,
+            "SECRET_KEY": SECRET_KEY,
+            "RATELIMIT_ENABLED": False,
+            "OUTBOX_DELIVER_AFTER_COMMIT": False,
+        },
+    )
+
+
+def _dispose(app: Any) -> None:
+    from portal.extensions import db
+
+    with app.app_context():
+        db.engine.dispose()
+
+
+def _exists(bdb: BenchDb) -> bool:
+    if bdb.admin_url is None:
+        return Path(bdb.name).exists()
+    engine = sa.create_engine(bdb.admin_url)
+    try:
+        with engine.connect() as conn:
+            return bool(
+                conn.scalar(
+                    sa.text("SELECT 1 FROM pg_database WHERE datname = :n"), {"n": bdb.name}
+                )
+            )
+    finally:
+        engine.dispose()
+
+
+def _recreate(bdb: BenchDb) -> None:
+    if bdb.admin_url is None:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(bdb.name + suffix).unlink(missing_ok=True)
+        return
+    engine = sa.create_engine(bdb.admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{bdb.name}" WITH (FORCE)'))
+            conn.execute(sa.text(f'CREATE DATABASE "{bdb.name}"'))
+    finally:
+        engine.dispose()
+
+
+def prepare_db(
+    bdb: BenchDb, keep: bool, resolutions: int | None, log: Callable[[str], None]
+) -> None:
+    """Create, migrate and seed the database, or reuse it with --keep when it has N items."""
+    import flask_migrate
+
+    from portal.extensions import db
+
+    if keep and _exists(bdb):
+        app = make_app(bdb.sa_url)
+        try:
+            with app.app_context():
+                flask_migrate.upgrade()
+                count = db.session.scalar(sa.text("SELECT count(*) FROM feedback"))
+        finally:
+            _dispose(app)
+        if count == bdb.items:
+            bdb.reused = True
+            log(f"Reusing the {bdb.label} database ({bdb.items:,} items): {bdb.name}")
+            return
+        log(f"The {bdb.label} database has {count:,} items, not {bdb.items:,}: seeding it again")
+    _recreate(bdb)
+    app = make_app(bdb.sa_url)
+    try:
+        t0 = time.perf_counter()
+        with app.app_context():
+            flask_migrate.upgrade()
+        migrate_s = time.perf_counter() - t0
+        log(f"Seeding the {bdb.label} database: {bdb.items:,} items into {bdb.name}")
+        bdb.seed = seed_database(app, bdb.items, resolutions, log=log)
+        bdb.seed.phases["migrate"] = migrate_s
+        s = bdb.seed
+        log(
+            f"Seeded in {s.seconds:.1f}s: {s.items:,} items, {s.votes:,} votes "
+            f"({s.votes / max(1, s.items):.1f} per item), {s.comments:,} comments, "
+            f"{s.timeline_events:,} timeline events, {s.resolutions:,} resolutions, "
+            f"{s.customers:,} customers"
+        )
+        bdb.verify = verify_counters(app)
+        bad = {k: v for k, v in bdb.verify.items() if v}
+        log("Counters verified: all exact" if not bad else f"Seed checks FAILED: {bad}")
+        if bad:
+            raise SetupError(f"seeded data breaks its own rules: {bad}")
+    finally:
+        _dispose(app)
+
+
+def site_facts(bdb: BenchDb) -> SiteFacts:
+    """Read what the requests point at: a popular public item, the last board page..."""
+    from portal.extensions import db
+
+    visible = "visibility = 'public' AND hidden = false AND awaiting_review = false"
+    app = make_app(bdb.sa_url)
+    try:
+        with app.app_context():
+            q = db.session.execute
+            items = q(sa.text("SELECT count(*) FROM feedback")).scalar_one()
+            public = q(sa.text(f"SELECT count(*) FROM feedback WHERE {visible}")).scalar_one()
+            row = q(
+                sa.text(
+                    f"SELECT id, vote_count FROM feedback WHERE {visible} "
+                    "AND state NOT IN ('declined', 'duplicate') "
+                    "ORDER BY vote_count DESC, id DESC LIMIT 1"
+                )
+            ).one()
+    finally:
+        _dispose(app)
+    return SiteFacts(
+        items=items,
+        public_items=public,
+        last_page=max(1, math.ceil(public / BOARD_PAGE_SIZE)),
+        item_id=row[0],
+        item_votes=row[1],
+        category=FILTER_CATEGORY,
+        search_word=SEARCH_WORD,
+    )
+
+
+# --- SQL statements per request (test client) ------------------------------------------------
+
+
+def _meta_csrf(page: str) -> str:
+    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+    if not match:
+        raise SetupError('no <meta name="csrf-token"> on the page')
+    return html.unescape(match.group(1))
+
+
+def count_sql(bdb: BenchDb, facts: SiteFacts) -> dict[str, dict[str, Any]]:
+    """Run each URL through the app's test client and count the SQL statements it sends
+    (transaction control such as BEGIN is not counted). Each URL is requested once to warm
+    per-process caches, then once more with the counter on."""
+    from portal.extensions import db
+
+    app = make_app(bdb.sa_url)
+    with app.app_context():
+        engine = db.engine
+    statements: list[str] = []
+
+    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    results: dict[str, dict[str, Any]] = {}
+    sa.event.listen(engine, "before_cursor_execute", on_execute)
+    # The test client speaks the configured scheme (https in production), where Flask-WTF also
+    # wants a same-origin Referer on POSTs, as a browser sends.
+    origin = f"{app.config.get('PREFERRED_URL_SCHEME', 'http')}://localhost"
+    try:
+        client = app.test_client()
+        etag = client.get("/feeds/resolutions.atom").headers.get("ETag")
+        session: Session | None = None
+        for ep in ENDPOINTS:
+            if ep.kind == "vote":
+                page = client.get("/account/login").get_data(as_text=True)
+                resp = client.post(
+                    "/account/login",
+                    data={
+                        "csrf_token": _meta_csrf(page),
+                        "email": CUSTOMER_EMAIL,
+                        "password": PASSWORD,
+                        "next": "",
+                    },
+                    headers={"Referer": f"{origin}/account/login"},
+                )
+                if resp.status_code != 302:
+                    raise SetupError(f"test client sign-in answered {resp.status_code}")
+                page = client.get(f"/feedback/{facts.item_id}").get_data(as_text=True)
+                session = Session(cookie="", csrf_token=_meta_csrf(page))
+            req = build_request(ep, facts, etag=etag, session=session)
+            headers = {k: v for k, v in req.headers.items() if k != "Cookie"}
+            if req.method == "POST":
+                headers["Referer"] = f"{origin}/feedback/{facts.item_id}"
+            # GETs: one warm request, then one counted. The vote: both toggles are counted
+            # (on, then off again) and the larger count is reported.
+            runs: list[tuple[int, list[str]]] = []
+            for n in range(2):
+                statements.clear()
+                resp = client.open(req.path, method=req.method, headers=headers, data=req.body)
+                if n or ep.kind == "vote":
+                    runs.append((resp.status_code, list(statements)))
+            counted = [[s for s in stmts if not TX_CONTROL.match(s)] for _, stmts in runs]
+            results[ep.name] = {
+                "count": max(len(q) for q in counted),
+                "status": [code for code, _ in runs],
+                "statements": [[" ".join(s.split()) for s in stmts] for _, stmts in runs],
+            }
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", on_execute)
+        _dispose(app)
+    return results
+
+
+# --- servers ---------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    """A free loopback port (the OS picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Server:
+    """A gunicorn master we started, in its own process group, stopped by its id."""
+
+    def __init__(self, name: str, app_spec: str, chdir: Path, env: dict[str, str], log: Path):
+        self.name, self.app_spec, self.chdir, self.env, self.log_path = (
+            name,
+            app_spec,
+            chdir,
+            env,
+            log,
+        )
+        self.port = 0
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self.port = free_port()
+        cmd = [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "--workers",
+            str(GUNICORN_WORKERS),
+            "--worker-class",
+            GUNICORN_WORKER_CLASS,
+            "--threads",
+            str(GUNICORN_THREADS),
+            "--bind",
+            f"127.0.0.1:{self.port}",
+            "--chdir",
+            str(self.chdir),
+            "--log-level",
+            "warning",
+            "--graceful-timeout",
+            "5",
+            self.app_spec,
+        ]
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                cmd,
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
+
+    def wait_ready(self) -> None:
+        """Wait until /healthz answers 200; fail early if gunicorn exits."""
+        deadline = time.monotonic() + READY_TIMEOUT_S
+        while time.monotonic() < deadline:
+            if self.proc is None or self.proc.poll() is not None:
+                raise SetupError(f"gunicorn for {self.name} exited:\n{self._log_tail()}")
+            try:
+                status, _, _ = fetch(self.url, Request("GET", "/healthz"), timeout=2)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            time.sleep(0.2)
+        raise SetupError(f"gunicorn for {self.name} did not answer /healthz:\n{self._log_tail()}")
+
+    def _log_tail(self) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-30:])
+        except OSError:
+            return ""
+
+    def stop(self) -> None:
+        """SIGTERM to the master (it stops its workers); SIGKILL to our group if it lingers."""
+        if self.proc is None:
+            return
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.proc.wait(timeout=15)
+        # Anything left in the group (a stuck worker) goes too; the group is this master's own.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        self.proc.wait(timeout=5)
+        self.proc = None
+
+
+def portal_env(bdb: BenchDb) -> dict[str, str]:
+    """The served portal's environment.
+
+    PORTAL_ENV=production: the benchmark measures the configuration that is deployed. Its
+    session cookies carry the Secure attribute, but that is an instruction to browsers; our
+    load generators (wrk, http.client) send the Cookie header we give them over plain http on
+    loopback, and the server does not check the scheme, so the signed-in vote works without
+    weakening the production settings (PORTAL_ENV=development would change more than cookies).
+    """
+    env = dict(os.environ)
+    env.update(
+        PORTAL_ENV="production",
+        SECRET_KEY=SECRET_KEY,
+        DATABASE_URL=bdb.env_url,
+        RATELIMIT_ENABLED="false",
+        OUTBOX_DELIVER_AFTER_COMMIT="false",
+        PORTAL_INSTANCE_PATH=str(RESULTS / "instance"),
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+def sign_in(base_url: str, item_id: int) -> Session:
+    """Sign in through the real login form; return the session cookie and the CSRF token."""
+
+    def cookie_from(headers: Any, current: str) -> str:
+        for value in headers.get_all("Set-Cookie") or []:
+            pair = value.split(";", 1)[0]
+            if pair.startswith("session="):
+                return pair
+        return current
+
+    status, headers, body = fetch(base_url, Request("GET", "/account/login"))
+    if status != 200:
+        raise SetupError(f"GET /account/login answered {status}")
+    cookie = cookie_from(headers, "")
+    form = {"csrf_token": _meta_csrf(body.decode()), "email": CUSTOMER_EMAIL, "password": PASSWORD}
+    status, headers, _ = fetch(
+        base_url,
+        Request(
+            "POST",
+            "/account/login",
+            {"Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"},
+            urlencode({**form, "next": ""}).encode(),
+        ),
+    )
+    cookie = cookie_from(headers, cookie)
+    if status != 302:
+        raise SetupError(f"sign-in answered {status}, not a redirect")
+    status, _, body = fetch(base_url, Request("GET", f"/feedback/{item_id}", {"Cookie": cookie}))
+    page = body.decode()
+    if status != 200 or "/account/logout" not in page:
+        raise SetupError(f"the item page does not show the customer as signed in ({status})")
+    return Session(cookie=cookie, csrf_token=_meta_csrf(page))
+
+
+# --- measuring -------------------------------------------------------------------------------
+
+
+def load(tool: str, base_url: str, req: Request, args: argparse.Namespace, name: str) -> LoadResult:
+    """One load run with the chosen generator."""
+    sequential_median(base_url, req, WARMUP_REQUESTS, 10.0)  # warm the workers
+    if tool == "wrk":
+        scripts = RESULTS / "lua"
+        scripts.mkdir(parents=True, exist_ok=True)
+        slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
+        return run_wrk(base_url, req, args.duration, args.connections, scripts, slug)
+    return run_python(base_url, req, args.duration, args.connections)
+
+
+def _fmt(value: float | None, spec: str = ".1f") -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return format(value, spec)
+
+
+def _mark(ok: bool | None) -> str:
+    return "" if ok is None else ("PASS" if ok else "MISS")
+
+
+def render(report: dict[str, Any]) -> str:
+    """The report as a text table."""
+    m = report["meta"]
+    lines = [
+        f"Portal benchmark {m['timestamp']}  db={m['db']}  N={m['items']:,} items  "
+        f"({m['public_items']:,} public, last board page {m['last_page']:,})",
+        f"server: gunicorn {m['gunicorn']}, PORTAL_ENV=production; load: {m['load']}; "
+        f"host: {m['cpus']} CPUs, Python {m['python']}, load average at start "
+        f"{m['loadavg_start'][0]:.1f}, at end {m['loadavg_end'][0]:.1f}",
+    ]
+    for label, s in report["seed"].items():
+        if s:
+            phases = ", ".join(f"{k} {v:.1f}s" for k, v in s["phases"].items())
+            lines.append(
+                f"seed ({label}): {s['seconds']:.1f}s for {s['items']:,} items, {s['votes']:,} "
+                f"votes, {s['comments']:,} comments, {s['timeline_events']:,} events, "
+                f"{s['resolutions']:,} resolutions ({phases})"
+            )
+        else:
+            lines.append(f"seed ({label}): reused (--keep)")
+    mini = report.get("minimal")
+    rows = report["endpoints"]
+    if mini:
+        lines += [
+            "",
+            f"Minimal Flask app: {mini['rps']:,.0f} req/s (before {mini['before']['rps']:,.0f}, "
+            f"after {mini['after']['rps']:,.0f}), p50 {mini['before']['p50_ms']:.2f} ms, "
+            f"p99 {mini['before']['p99_ms']:.2f} ms",
+            "",
+            f"{'endpoint':<24}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'vs min':>8}  "
+            f"{'target':<12}statuses",
+        ]
+        for r in rows:
+            ld = r.get("load")
+            if not ld:
+                continue
+            target = (
+                f">={r['ratio_target']:.0%} {_mark(r['ratio_pass'])}" if r["ratio_target"] else ""
+            )
+            codes = " ".join(f"{k}:{v}" for k, v in ld["statuses"].items())
+            if ld["errors"]:
+                codes += f" errors:{ld['errors']}"
+            if not r["statuses_ok"]:
+                codes += f"  UNEXPECTED (want {'/'.join(r['expected'])})"
+            lines.append(
+                f"{r['name']:<24}{ld['rps']:>8,.0f}{_fmt(ld['p50_ms'], '.2f'):>9}"
+                f"{_fmt(ld['p99_ms'], '.2f'):>9}{r['ratio']:>8.1%}  {target:<12}{codes}"
+            )
+    big = f"N={m['items']:,} ms"
+    lines += [
+        "",
+        f"{'endpoint':<24}{'N=' + format(m['growth_items'], ',') + ' ms':>11}{big:>15}"
+        f"{'growth':>8}  {'target':<14}{'SQL':>4}  target",
+    ]
+    for r in rows:
+        g = r.get("growth") or {}
+        sql = r.get("sql") or {}
+        gt = f"<={r['growth_target']}x {_mark(g.get('pass'))}" if g else ""
+        if g and not g.get("statuses_ok", True):
+            gt += " !codes"
+        st = f"<={r['sql_target']} {_mark(sql.get('pass'))}" if r["sql_target"] else ""
+        lines.append(
+            f"{r['name']:<24}{_fmt(g.get('small_ms'), '.2f'):>11}{_fmt(g.get('big_ms'), '.2f'):>15}"
+            f"{_fmt(g.get('ratio'), '.2f') + ('x' if g else ''):>8}  {gt:<14}"
+            f"{sql.get('count', '-'):>4}  {st}"
+        )
+    lines += [
+        "",
+        "vs min: the endpoint's req/s over the minimal app's (mean of a run before and after).",
+        f"growth: median time at N over median at N={m['growth_items']:,}, up to "
+        f"{m['growth_requests']} sequential requests each, alternating between the two servers."
+        "\nSQL: statements per request after one warm request (transaction control not "
+        "counted; the vote: the larger of toggling on and off).",
+    ]
+    misses = report["misses"]
+    lines.append("MISSES: " + ("; ".join(misses) if misses else "none"))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--db", choices=("sqlite", "postgres"), default="sqlite")
+    parser.add_argument("--items", type=int, default=100_000, help="items to seed (N)")
+    parser.add_argument("--resolutions", type=int, default=None, help="default N/10")
+    parser.add_argument("--duration", type=int, default=10, help="seconds per load run")
+    parser.add_argument("--connections", type=int, default=8, help="concurrent connections")
+    parser.add_argument("--keep", action="store_true", help="reuse a seeded database of size N")
+    parser.add_argument("--skip-growth", action="store_true", help="no N=1,000 comparison")
+    parser.add_argument("--skip-load", action="store_true", help="no load runs")
+    parser.add_argument(
+        "--growth-requests", type=int, default=200, help="sequential requests per endpoint"
+    )
+    parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--pg-url",
+        default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
+        help="a database on the PostgreSQL server, used to create and drop the bench ones",
+    )
+    args = parser.parse_args(argv)
+    if args.items < 1 or args.duration < 1 or args.connections < 1:
+        parser.error("--items, --duration and --connections must be positive")
+
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    # Other work on the machine skews every figure: the load average goes into the report.
+    load_start = os.getloadavg()
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    tool = args.loadgen
+    if tool == "auto":
+        tool = "wrk" if have_wrk() else "python"
+    elif tool == "wrk" and not have_wrk():
+        print(
+            "wrk is not installed (apt-get install -y wrk); use --loadgen python", file=sys.stderr
+        )
+        return 2
+    load_desc = (
+        f"wrk -t{max(1, min(2, args.connections))} -c{args.connections} -d{args.duration}s"
+        if tool == "wrk"
+        else f"python http.client, {args.connections} threads, {args.duration}s"
+    )
+
+    def log(msg: str) -> None:
+        print(msg, flush=True)
+
+    # Ctrl-C and SIGTERM both unwind through the finally below, which stops the servers.
+    def on_sigterm(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, on_sigterm)
+    servers: list[Server] = []
+    try:
+        main_db = make_db(args.db, "main", args.items, args.pg_url)
+        small_db = make_db(args.db, "small", GROWTH_ITEMS, args.pg_url)
+        if args.items == GROWTH_ITEMS:
+            small_db = main_db  # N is already 1,000: the growth compares it with itself
+        dbs = [main_db] + ([] if args.skip_growth or small_db is main_db else [small_db])
+        try:
+            for bdb in dbs:
+                prepare_db(bdb, args.keep, args.resolutions if bdb is main_db else None, log)
+            facts = {bdb.label: site_facts(bdb) for bdb in dbs}
+            facts.setdefault("small", facts["main"])
+        except SetupError:
+            raise
+        except Exception as exc:
+            raise SetupError(f"database set-up failed: {exc!r}") from exc
+        f = facts["main"]
+        log(
+            f"Targets: item #{f.item_id} ({f.item_votes} votes), category {f.category}, "
+            f"last page {f.last_page}, search {f.search_word!r}"
+        )
+
+        log("Counting SQL statements per request (test client)...")
+        sql = count_sql(main_db, f)
+
+        logs = RESULTS / f"{stamp}-gunicorn.log"
+        portal = Server("portal", "wsgi:app", ROOT, portal_env(main_db), logs)
+        minimal = Server("minimal", "minimal_app:app", BENCH_DIR, portal_env(main_db), logs)
+        small = Server("portal N=1000", "wsgi:app", ROOT, portal_env(small_db), logs)
+        servers = [portal, minimal] + ([] if args.skip_growth else [small])
+        for s in servers:
+            s.start()
+        for s in servers:
+            s.wait_ready()
+        log(
+            f"Serving with gunicorn ({GUNICORN_SETTINGS}): portal {portal.url}, "
+            f"minimal {minimal.url}" + ("" if args.skip_growth else f", N=1,000 {small.url}")
+        )
+
+        def etag_of(server: Server) -> str:
+            status, headers, _ = fetch(server.url, Request("GET", "/feeds/resolutions.atom"))
+            if status != 200 or not headers.get("ETag"):
+                raise SetupError(f"the feed answered {status} without an ETag")
+            return headers["ETag"]
+
+        session = sign_in(portal.url, f.item_id)
+        # Check every request once before measuring: wrong answers are set-up failures. The
+        # vote is checked twice (on, then off again), and the ETag is read after it: a vote
+        # on a resolved item changes the feed (its entries show the items' state).
+        reqs: dict[str, Request] = {}
+        for ep in sorted(ENDPOINTS, key=lambda e: e.kind == "feed304"):
+            etag = etag_of(portal) if ep.kind == "feed304" else None
+            reqs[ep.name] = build_request(ep, f, etag=etag, session=session)
+            for _ in range(2 if ep.kind == "vote" else 1):
+                status, _, _ = fetch(portal.url, reqs[ep.name])
+                if str(status) not in ep.expected:
+                    raise SetupError(f"{ep.name}: {reqs[ep.name].path} answered {status}")
+        etag = reqs[next(ep.name for ep in ENDPOINTS if ep.kind == "feed304")].headers[
+            "If-None-Match"
+        ]
+
+        rows: list[dict[str, Any]] = []
+        for ep in ENDPOINTS:
+            rows.append(
+                {
+                    "name": ep.name,
+                    "method": reqs[ep.name].method,
+                    "path": reqs[ep.name].path,
+                    "expected": list(ep.expected),
+                    "ratio_target": ep.ratio_target,
+                    "sql_target": ep.sql_target,
+                    "growth_target": ep.growth_target,
+                    "sql": {
+                        **sql[ep.name],
+                        "pass": None
+                        if ep.sql_target is None
+                        else sql[ep.name]["count"] <= ep.sql_target,
+                    },
+                }
+            )
+
+        minimal_report: dict[str, Any] | None = None
+        if not args.skip_load:
+            log(f"Load: {load_desc} per endpoint")
+            mini_req = Request("GET", "/")
+            before = load(tool, minimal.url, mini_req, args, "minimal-before")
+            log(f"  minimal app          {before.rps:>8,.0f} req/s")
+            results: dict[str, LoadResult] = {}
+            for ep in ENDPOINTS:
+                results[ep.name] = load(tool, portal.url, reqs[ep.name], args, ep.name)
+                r = results[ep.name]
+                log(f"  {ep.name:<21}{r.rps:>8,.0f} req/s  p50 {r.p50_ms:.1f} ms  {r.statuses}")
+            after = load(tool, minimal.url, mini_req, args, "minimal-after")
+            log(f"  minimal app (again)  {after.rps:>8,.0f} req/s")
+            floor = (before.rps + after.rps) / 2
+            minimal_report = {
+                "rps": floor,
+                "before": {k: v for k, v in asdict(before).items() if k != "raw"},
+                "after": {k: v for k, v in asdict(after).items() if k != "raw"},
+            }
+            for ep, row in zip(ENDPOINTS, rows, strict=True):
+                r = results[ep.name]
+                row["load"] = {k: v for k, v in asdict(r).items() if k != "raw"}
+                row["ratio"] = r.rps / floor if floor else 0.0
+                row["ratio_pass"] = (
+                    None if ep.ratio_target is None else row["ratio"] >= ep.ratio_target
+                )
+                row["statuses_ok"] = r.errors == 0 and all(
+                    code in ep.expected for code in r.statuses
+                )
+
+        if not args.skip_growth:
+            log(f"Cost growth: up to {args.growth_requests} sequential requests per endpoint")
+            fs = facts["small"]
+            # Read again: the votes of the load runs may have changed the feed.
+            small_etag, etag = etag_of(small), etag_of(portal)
+            for ep, row in zip(ENDPOINTS, rows, strict=True):
+                if ep.growth_target is None:
+                    continue
+                pairs = [
+                    (small.url, build_request(ep, fs, etag=small_etag)),
+                    (portal.url, build_request(ep, f, etag=etag)),
+                ]
+                paired_medians(pairs, 5, 10.0)  # warm
+                measured = paired_medians(pairs, args.growth_requests, GROWTH_BUDGET_S)
+                medians = {
+                    label: {"ms": ms, "requests": n, "statuses": seen}
+                    for label, (ms, n, seen) in zip(("small", "big"), measured, strict=True)
+                }
+                ratio = medians["big"]["ms"] / medians["small"]["ms"]
+                row["growth"] = {
+                    "small_ms": medians["small"]["ms"],
+                    "big_ms": medians["big"]["ms"],
+                    "ratio": ratio,
+                    "pass": ratio <= ep.growth_target,
+                    "statuses_ok": all(
+                        code in ep.expected for m in medians.values() for code in m["statuses"]
+                    ),
+                    "detail": medians,
+                }
+                log(
+                    f"  {ep.name:<21}{medians['small']['ms']:>8.2f} ms -> "
+                    f"{medians['big']['ms']:>8.2f} ms  ({ratio:.2f}x)"
+                )
+
+        misses = []
+        for row in rows:
+            if row.get("ratio_pass") is False:
+                misses.append(
+                    f"{row['name']} throughput {row['ratio']:.0%} < {row['ratio_target']:.0%}"
+                )
+            if row.get("growth", {}).get("pass") is False:
+                misses.append(f"{row['name']} growth {row['growth']['ratio']:.2f}x")
+            if row["sql"]["pass"] is False:
+                misses.append(f"{row['name']} {row['sql']['count']} SQL statements")
+            if row.get("statuses_ok") is False:
+                misses.append(f"{row['name']} unexpected statuses {row['load']['statuses']}")
+            if row.get("growth", {}).get("statuses_ok") is False:
+                seen = {k: v["statuses"] for k, v in row["growth"]["detail"].items()}
+                misses.append(f"{row['name']} unexpected statuses in growth {seen}")
+
+        import gunicorn
+
+        report = {
+            "meta": {
+                "timestamp": stamp,
+                "db": args.db,
+                "items": args.items,
+                "public_items": f.public_items,
+                "last_page": f.last_page,
+                "item_id": f.item_id,
+                "growth_items": GROWTH_ITEMS,
+                "growth_requests": args.growth_requests,
+                "duration": args.duration,
+                "connections": args.connections,
+                "load": "skipped" if args.skip_load else load_desc,
+                "gunicorn": f"{gunicorn.__version__} ({GUNICORN_SETTINGS})",
+                "python": platform.python_version(),
+                "cpus": os.cpu_count(),
+                "loadavg_start": load_start,
+                "loadavg_end": os.getloadavg(),
+            },
+            "seed": {bdb.label: (asdict(bdb.seed) if bdb.seed else None) for bdb in dbs},
+            "seed_checks": {bdb.label: bdb.verify for bdb in dbs},
+            "minimal": minimal_report,
+            "endpoints": rows,
+            "misses": misses,
+        }
+        text = render(report)
+        print("\n" + text)
+        base = RESULTS / f"{stamp}-{args.db}"
+        base.with_suffix(".txt").write_text(text + "\n")
+        base.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+        log(f"\nWritten: {base}.txt and {base}.json (gunicorn log: {logs})")
+        return 0
+    except SetupError as exc:
+        print(f"\nbench: set-up failed: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("\nbench: interrupted", file=sys.stderr)
+        return 130
+    finally:
+        for s in servers:
+            s.stop()
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,34 @@
+"""Forms for the admin's API token page: they check shape; the api_tokens service the rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import RadioField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, InputRequired, Length
+
+from portal.models import TokenScope
+
+
+class ApiTokenForm(FlaskForm):
+    name = StringField(
+        "Name",
+        description="Which system uses it, such as \u201cCRM sync\u201d.",
+        validators=[DataRequired("Give the token a name."), Length(max=80)],
+    )
+    scope = RadioField(
+        "Access",
+        choices=[
+            SelectChoice(TokenScope.READ.value, "Read only: the public board, items, resolutions"),
+            SelectChoice(
+                TokenScope.WRITE.value,
+                "Read and write: also submit feedback, add votes and move items",
+            ),
+        ],
+        default=TokenScope.READ.value,
+        validators=[InputRequired("Choose read or write access.")],
+    )
+
+
+class RevokeTokenForm(FlaskForm):
+    """Only the CSRF token: revoking needs no input."""

@@ -1,0 +1,558 @@
+"""The OpenAPI 3.0 description of /api/v1, written by hand to match portal/api/views.py and
+portal/api/schemas.py (tests/api/test_schemathesis.py checks the two against each other)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from portal.api.schemas import KINDS, TARGET_STATES, VISIBILITIES
+from portal.models import FeedbackState, TimelineKind
+from portal.services.board import BoardSort
+from portal.services.search import MAX_QUERY_CHARS
+
+MAX_ID = 2_147_483_647
+STATES = [s.value for s in FeedbackState]
+
+
+def _ref(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def _nullable(schema: dict[str, Any]) -> dict[str, Any]:
+    return {**schema, "nullable": True}
+
+
+def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+def _error(description: str) -> dict[str, str]:
+    return {"$ref": f"#/components/responses/{description}"}
+
+
+STRING = {"type": "string"}
+DATE_TIME = {"type": "string", "format": "date-time"}
+DATE = {"type": "string", "format": "date"}
+INTEGER = {"type": "integer"}
+LINKS = {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}
+
+CATEGORY_REF = {
+    "type": "object",
+    "required": ["id", "slug", "name"],
+    "properties": {"id": INTEGER, "slug": STRING, "name": STRING},
+}
+
+SCHEMAS: dict[str, Any] = {
+    "Error": {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["status", "message"],
+                "properties": {
+                    "status": {"type": "integer", "minimum": 400, "maximum": 599},
+                    "message": STRING,
+                    "fields": {
+                        "type": "object",
+                        "description": "For 422: what is wrong with each field.",
+                        "additionalProperties": STRING,
+                    },
+                },
+            }
+        },
+    },
+    "Index": {
+        "type": "object",
+        "required": ["name", "version", "links"],
+        "properties": {"name": STRING, "version": STRING, "links": LINKS},
+    },
+    "CategoryRef": CATEGORY_REF,
+    "Category": {
+        "type": "object",
+        "required": ["id", "slug", "name", "description"],
+        "properties": {**CATEGORY_REF["properties"], "description": STRING},
+    },
+    "CategoryList": {
+        "type": "object",
+        "required": ["categories"],
+        "properties": {"categories": {"type": "array", "items": _ref("Category")}},
+    },
+    "Item": {
+        "type": "object",
+        "description": "A public feedback item. Private and unapproved items are never shown.",
+        "required": [
+            "id",
+            "kind",
+            "title",
+            "body",
+            "body_html",
+            "redacted",
+            "category",
+            "state",
+            "state_label",
+            "author_name",
+            "owner_name",
+            "vote_count",
+            "comment_count",
+            "target_date",
+            "merged_into_id",
+            "resolution_id",
+            "created_at",
+            "acknowledged_at",
+            "resolved_at",
+            "links",
+        ],
+        "properties": {
+            "id": INTEGER,
+            "kind": {"type": "string", "enum": KINDS},
+            "title": STRING,
+            "body": _nullable({**STRING, "description": "Markdown; null when redacted."}),
+            "body_html": _nullable({**STRING, "description": "Sanitised HTML."}),
+            "redacted": {"type": "boolean"},
+            "category": _ref("CategoryRef"),
+            "state": {"type": "string", "enum": STATES},
+            "state_label": STRING,
+            "author_name": STRING,
+            "owner_name": _nullable(STRING),
+            "vote_count": INTEGER,
+            "comment_count": INTEGER,
+            "target_date": _nullable(DATE),
+            "merged_into_id": _nullable(INTEGER),
+            "resolution_id": _nullable(INTEGER),
+            "created_at": DATE_TIME,
+            "acknowledged_at": _nullable(DATE_TIME),
+            "resolved_at": _nullable(DATE_TIME),
+            "links": LINKS,
+        },
+    },
+    "ItemPage": {
+        "type": "object",
+        "required": ["items", "page", "per_page", "pages", "total"],
+        "properties": {
+            "items": {"type": "array", "items": _ref("Item")},
+            "page": INTEGER,
+            "per_page": INTEGER,
+            "pages": INTEGER,
+            "total": INTEGER,
+        },
+    },
+    "TimelineEvent": {
+        "type": "object",
+        "required": [
+            "id",
+            "kind",
+            "from_state",
+            "to_state",
+            "message",
+            "message_html",
+            "target_date",
+            "actor_name",
+            "created_at",
+        ],
+        "properties": {
+            "id": INTEGER,
+            "kind": {"type": "string", "enum": [k.value for k in TimelineKind]},
+            "from_state": _nullable({"type": "string", "enum": STATES}),
+            "to_state": _nullable({"type": "string", "enum": STATES}),
+            "message": STRING,
+            "message_html": STRING,
+            "target_date": _nullable(DATE),
+            "actor_name": _nullable(STRING),
+            "created_at": DATE_TIME,
+        },
+    },
+    "Timeline": {
+        "type": "object",
+        "required": ["item_id", "events"],
+        "properties": {
+            "item_id": INTEGER,
+            "events": {"type": "array", "items": _ref("TimelineEvent")},
+        },
+    },
+    "Resolution": {
+        "type": "object",
+        "required": [
+            "id",
+            "you_said",
+            "we_did",
+            "we_did_html",
+            "category",
+            "published_at",
+            "voice_count",
+            "item_ids",
+        ],
+        "properties": {
+            "id": INTEGER,
+            "you_said": STRING,
+            "we_did": STRING,
+            "we_did_html": STRING,
+            "category": _nullable(CATEGORY_REF),
+            "published_at": DATE_TIME,
+            "voice_count": {
+                "type": "integer",
+                "description": "People who raised or voted on its items, each counted once.",
+            },
+            "item_ids": {
+                "type": "array",
+                "items": INTEGER,
+                "description": "The public items it answered.",
+            },
+        },
+    },
+    "ResolutionPage": {
+        "type": "object",
+        "required": ["resolutions", "page", "per_page", "pages", "total"],
+        "properties": {
+            "resolutions": {"type": "array", "items": _ref("Resolution")},
+            "page": INTEGER,
+            "per_page": INTEGER,
+            "pages": INTEGER,
+            "total": INTEGER,
+        },
+    },
+    "NewItem": {
+        "type": "object",
+        "required": ["email", "kind", "category", "title", "body"],
+        "properties": {
+            "email": {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": "The customer. An account is created if none has this address.",
+            },
+            "name": {
+                "type": "string",
+                "maxLength": 80,
+                "description": "The customer's name; required when the account is new.",
+            },
+            "kind": {"type": "string", "enum": KINDS},
+            "category": {"type": "string", "maxLength": 80, "description": "A category slug."},
+            "title": {"type": "string", "minLength": 5, "maxLength": 160},
+            "body": {"type": "string", "minLength": 10, "maxLength": 10000},
+            "visibility": {"type": "string", "enum": VISIBILITIES, "default": "public"},
+        },
+    },
+    "Receipt": {
+        "type": "object",
+        "description": "The submitted item; a private one's text is not echoed.",
+        "required": [
+            "id",
+            "state",
+            "visibility",
+            "channel",
+            "awaiting_review",
+            "public",
+            "customer_created",
+            "created_at",
+            "links",
+        ],
+        "properties": {
+            "id": INTEGER,
+            "state": {"type": "string", "enum": STATES},
+            "visibility": {"type": "string", "enum": VISIBILITIES},
+            "channel": {"type": "string", "enum": ["web", "email", "api", "staff"]},
+            "awaiting_review": {"type": "boolean"},
+            "public": {"type": "boolean"},
+            "customer_created": {"type": "boolean"},
+            "created_at": DATE_TIME,
+            "links": LINKS,
+        },
+    },
+    "NewVote": {
+        "type": "object",
+        "required": ["email"],
+        "properties": {
+            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "name": {
+                "type": "string",
+                "maxLength": 80,
+                "description": "Required only when no account has this email yet.",
+            },
+        },
+    },
+    "VoteResult": {
+        "type": "object",
+        "required": ["item_id", "voted", "vote_count"],
+        "properties": {"item_id": INTEGER, "voted": {"type": "boolean"}, "vote_count": INTEGER},
+    },
+    "NewTransition": {
+        "type": "object",
+        "required": ["to_state", "acting_as"],
+        "properties": {
+            "to_state": {"type": "string", "enum": TARGET_STATES},
+            "acting_as": {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": "The email of the member of staff making the move.",
+            },
+            "message": {
+                "type": "string",
+                "maxLength": 10000,
+                "description": "The public message; the reason, or the \u201cwe did\u201d text.",
+            },
+            "target_date": {**DATE, "description": "The promised date, for planned."},
+            "duplicate_of": {
+                "type": "integer",
+                "minimum": 1,
+                "maximum": MAX_ID,
+                "description": "For duplicate: the public item it merges into.",
+            },
+            "you_said": {
+                "type": "string",
+                "maxLength": 200,
+                "description": "For resolved: the \u201cyou said\u201d summary.",
+            },
+        },
+    },
+    "TransitionResult": {
+        "type": "object",
+        "required": ["item", "event"],
+        "properties": {"item": _ref("Item"), "event": _ref("TimelineEvent")},
+    },
+}
+
+RESPONSES: dict[str, Any] = {
+    name: _json(_ref("Error"), description)
+    for name, description in {
+        "BadRequest": "Malformed JSON, a bad query parameter, or a move the workflow refuses "
+        "for want of input.",
+        "Unauthorized": "No token, or an unknown or revoked one.",
+        "Forbidden": "A read-only token, or acting_as is not active staff.",
+        "NotFound": "No such public item (private ones answer the same).",
+        "Conflict": "The item's state does not allow this.",
+        "UnsupportedMediaType": "The body was not sent as application/json.",
+        "Unprocessable": "Fields are missing or invalid; error.fields says which.",
+        "TooManyRequests": "More than 60 writes a minute.",
+        "Error": "Any other error, in the same shape.",
+    }.items()
+}
+RESPONSES["Unauthorized"]["headers"] = {
+    "WWW-Authenticate": {"schema": STRING, "description": "The Bearer challenge."}
+}
+
+PARAMETERS: dict[str, Any] = {
+    "ItemId": {
+        "name": "item_id",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+    },
+    "Page": {
+        "name": "page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100000, "default": 1},
+    },
+    "PerPage": {
+        "name": "per_page",
+        "in": "query",
+        "schema": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+    },
+    "Category": {
+        "name": "category",
+        "in": "query",
+        "description": "A category slug.",
+        "schema": {"type": "string", "maxLength": 80},
+    },
+}
+
+READ_SECURITY: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
+WRITE_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
+
+
+def _read(summary: str, ok: dict[str, Any], *extra: str, **more: Any) -> dict[str, Any]:
+    responses: dict[str, Any] = {"200": ok}
+    for code, name in (("400", "BadRequest"), ("401", "Unauthorized"), ("404", "NotFound")):
+        if name in extra:
+            responses[code] = _error(name)
+    responses["default"] = _error("Error")
+    return {"summary": summary, "security": READ_SECURITY, "responses": responses, **more}
+
+
+def _write(summary: str, body: str, ok_code: str, ok: dict[str, Any], **more: Any) -> dict:
+    responses = {
+        ok_code: ok,
+        "400": _error("BadRequest"),
+        "401": _error("Unauthorized"),
+        "403": _error("Forbidden"),
+        "404": _error("NotFound"),
+        "409": _error("Conflict"),
+        "415": _error("UnsupportedMediaType"),
+        "422": _error("Unprocessable"),
+        "429": _error("TooManyRequests"),
+        "default": _error("Error"),
+    }
+    return {
+        "summary": summary,
+        "security": WRITE_SECURITY,
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": _ref(body)}},
+        },
+        "responses": responses,
+        **more,
+    }
+
+
+def _param(name: str) -> dict[str, str]:
+    return {"$ref": f"#/components/parameters/{name}"}
+
+
+def build_spec() -> dict[str, Any]:
+    """The OpenAPI document served at /api/v1/openapi.json."""
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "Customer feedback portal API",
+            "version": "1.0.0",
+            "description": (
+                "Read the public board, items, timelines and resolutions. With a write token "
+                "(Authorization: Bearer <token>, issued by an admin at /admin/tokens), submit "
+                "feedback and votes on customers' behalf and move items through the workflow "
+                "as a member of staff. Private and unapproved items never appear."
+            ),
+        },
+        "servers": [{"url": "/api/v1"}],
+        "paths": {
+            "/": {
+                "get": _read(
+                    "Links to everything",
+                    _json(_ref("Index"), "The API's index."),
+                    "Unauthorized",
+                    operationId="getIndex",
+                )
+            },
+            "/openapi.json": {
+                "get": _read(
+                    "This document",
+                    _json({"type": "object"}, "The OpenAPI document."),
+                    "Unauthorized",
+                    operationId="getOpenApi",
+                )
+            },
+            "/items": {
+                "get": _read(
+                    "Public items, filtered, sorted, searched and paginated like the board",
+                    _json(_ref("ItemPage"), "A page of public items."),
+                    "BadRequest",
+                    "Unauthorized",
+                    operationId="listItems",
+                    parameters=[
+                        {
+                            "name": "state",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": STATES},
+                        },
+                        _param("Category"),
+                        {
+                            "name": "kind",
+                            "in": "query",
+                            "schema": {"type": "string", "enum": KINDS},
+                        },
+                        {
+                            "name": "sort",
+                            "in": "query",
+                            "description": "match (best match, the default when searching), "
+                            "top (most votes, the default otherwise) or new.",
+                            "schema": {"type": "string", "enum": [s.value for s in BoardSort]},
+                        },
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "description": "Words to search for.",
+                            "schema": {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                        },
+                        _param("Page"),
+                        _param("PerPage"),
+                    ],
+                ),
+                "post": _write(
+                    "Submit feedback on behalf of a customer (write scope)",
+                    "NewItem",
+                    "201",
+                    {
+                        **_json(_ref("Receipt"), "Received."),
+                        "headers": {
+                            "Location": {
+                                "schema": STRING,
+                                "description": "The item's address, when it is public.",
+                            }
+                        },
+                    },
+                    operationId="createItem",
+                ),
+            },
+            "/items/{item_id}": {
+                "get": _read(
+                    "One public item",
+                    _json(_ref("Item"), "The item."),
+                    "Unauthorized",
+                    "NotFound",
+                    operationId="getItem",
+                    parameters=[_param("ItemId")],
+                )
+            },
+            "/items/{item_id}/timeline": {
+                "get": _read(
+                    "A public item's history, oldest first",
+                    _json(_ref("Timeline"), "The timeline."),
+                    "Unauthorized",
+                    "NotFound",
+                    operationId="getTimeline",
+                    parameters=[_param("ItemId")],
+                )
+            },
+            "/items/{item_id}/votes": {
+                "post": _write(
+                    "Add a customer's vote; idempotent (write scope)",
+                    "NewVote",
+                    "200",
+                    _json(_ref("VoteResult"), "The customer has voted."),
+                    operationId="addVote",
+                    parameters=[_param("ItemId")],
+                )
+            },
+            "/items/{item_id}/transitions": {
+                "post": _write(
+                    "Move an item through the workflow as a member of staff (write scope)",
+                    "NewTransition",
+                    "200",
+                    _json(_ref("TransitionResult"), "Moved; the event is on the timeline."),
+                    operationId="moveItem",
+                    parameters=[_param("ItemId")],
+                )
+            },
+            "/resolutions": {
+                "get": _read(
+                    "Published resolutions, newest first",
+                    _json(_ref("ResolutionPage"), "A page of resolutions."),
+                    "BadRequest",
+                    "Unauthorized",
+                    operationId="listResolutions",
+                    parameters=[_param("Category"), _param("Page"), _param("PerPage")],
+                )
+            },
+            "/categories": {
+                "get": _read(
+                    "Every category",
+                    _json(_ref("CategoryList"), "The categories."),
+                    "Unauthorized",
+                    operationId="listCategories",
+                )
+            },
+        },
+        "components": {
+            "schemas": SCHEMAS,
+            "responses": RESPONSES,
+            "parameters": PARAMETERS,
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "description": "An API token from /admin/tokens. Read tokens may read; "
+                    "write tokens may also submit, vote and move items.",
+                }
+            },
+        },
+    }

@@ -1,0 +1,360 @@
+"""Serialisers (models to JSON) and request-body parsers for the API.
+
+Only what the public site shows goes out: no email addresses, no internal notes, no text of
+redacted items, and private or unapproved items never at all. Request bodies are checked for
+shape here; the services check the rules.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from email_validator import EmailNotValidError, validate_email
+from flask import request, url_for
+
+from portal.models import (
+    Category,
+    Feedback,
+    FeedbackKind,
+    FeedbackState,
+    Resolution,
+    TimelineEvent,
+    Visibility,
+)
+
+MAX_ID = 2_147_483_647  # the database's integer range; larger ids cannot exist
+
+
+class BadRequestBody(Exception):
+    """The body is not JSON, or not a JSON object (400), or not sent as JSON (415)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+class InvalidFields(Exception):
+    """Well-formed JSON whose fields are missing or invalid (422), with a message per field."""
+
+    def __init__(self, fields: dict[str, str]) -> None:
+        super().__init__("invalid fields")
+        self.fields = fields
+
+    @property
+    def message(self) -> str:
+        return "Some fields are missing or invalid: " + ", ".join(sorted(self.fields)) + "."
+
+
+# Output ------------------------------------------------------------------------------------
+
+
+def _when(value: datetime | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def category_json(category: Category) -> dict[str, Any]:
+    """A category as the public sees it (the staff response guide stays inside)."""
+    return {
+        "id": category.id,
+        "slug": category.slug,
+        "name": category.name,
+        "description": category.description,
+    }
+
+
+def _category_ref(category: Category) -> dict[str, Any]:
+    return {"id": category.id, "slug": category.slug, "name": category.name}
+
+
+def item_json(item: Feedback) -> dict[str, Any]:
+    """A public item. Needs category, author, owner and merged_into loaded."""
+    redacted = item.redacted_at is not None
+    merged_into = item.merged_into
+    return {
+        "id": item.id,
+        "kind": item.kind.value,
+        "title": item.title,
+        # Redacted text is kept for staff, never shown publicly.
+        "body": None if redacted else item.body_source,
+        "body_html": None if redacted else item.body_html,
+        "redacted": redacted,
+        "category": _category_ref(item.category),
+        "state": item.state.value,
+        "state_label": item.state.label,
+        "author_name": item.author.public_name,
+        "owner_name": item.owner.display_name if item.owner is not None else None,
+        "vote_count": item.vote_count,
+        "comment_count": item.comment_count,
+        "target_date": _day(item.target_date),
+        # Only a public target is named: a private one's existence is not ours to tell.
+        "merged_into_id": merged_into.id
+        if merged_into is not None and merged_into.is_public
+        else None,
+        "resolution_id": item.resolution_id,
+        "created_at": _when(item.created_at),
+        "acknowledged_at": _when(item.acknowledged_at),
+        "resolved_at": _when(item.resolved_at),
+        "links": {
+            "self": url_for("api.item", item_id=item.id, _external=True),
+            "timeline": url_for("api.timeline", item_id=item.id, _external=True),
+            "html": url_for("feedback.detail", item_id=item.id, _external=True),
+        },
+    }
+
+
+def receipt_json(item: Feedback, *, customer_created: bool) -> dict[str, Any]:
+    """What a submission answers: enough to find the item again, none of a private item's text."""
+    public = item.is_public
+    return {
+        "id": item.id,
+        "state": item.state.value,
+        "visibility": item.visibility.value,
+        "channel": item.channel.value,
+        "awaiting_review": item.awaiting_review,
+        "public": public,
+        "customer_created": customer_created,
+        "created_at": _when(item.created_at),
+        "links": {"self": url_for("api.item", item_id=item.id, _external=True)} if public else {},
+    }
+
+
+def event_json(event: TimelineEvent) -> dict[str, Any]:
+    """One step of an item's public history."""
+    return {
+        "id": event.id,
+        "kind": event.kind.value,
+        "from_state": event.from_state.value if event.from_state else None,
+        "to_state": event.to_state.value if event.to_state else None,
+        "message": event.message,
+        "message_html": event.message_html,
+        "target_date": _day(event.target_date),
+        "actor_name": event.actor.public_name if event.actor is not None else None,
+        "created_at": _when(event.created_at),
+    }
+
+
+def resolution_json(resolution: Resolution, voices: int, item_ids: list[int]) -> dict[str, Any]:
+    """A published "we did", with how many people raised it and its public items."""
+    return {
+        "id": resolution.id,
+        "you_said": resolution.you_said,
+        "we_did": resolution.we_did_source,
+        "we_did_html": resolution.we_did_html,
+        "category": _category_ref(resolution.category) if resolution.category else None,
+        "published_at": _when(resolution.published_at),
+        "voice_count": voices,
+        "item_ids": item_ids,
+    }
+
+
+def page_json(key: str, rows: list[dict[str, Any]], page: Any) -> dict[str, Any]:
+    """A page of results in the API's envelope."""
+    return {
+        key: rows,
+        "page": page.page,
+        "per_page": page.per_page,
+        "pages": page.pages,
+        "total": page.total,
+    }
+
+
+# Input -------------------------------------------------------------------------------------
+
+
+def read_json_object() -> dict[str, Any]:
+    """The request body as a JSON object: 415 unless sent as JSON, 400 unless it parses."""
+    mimetype = request.mimetype or ""
+    if mimetype != "application/json" and not mimetype.endswith("+json"):
+        raise BadRequestBody(415, "Send the body as JSON, with Content-Type: application/json.")
+    raw = request.get_data(cache=True)
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequestBody(400, "The request body is not valid JSON.") from exc
+    if not isinstance(data, dict):
+        raise BadRequestBody(400, "The request body must be a JSON object.")
+    return data
+
+
+class _Fields:
+    """Collects every field's problem, so one answer lists them all."""
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
+        self.errors: dict[str, str] = {}
+
+    def text(
+        self, name: str, *, required: bool, max_length: int, min_length: int = 0
+    ) -> str | None:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                self.errors[name] = "This field is required."
+            return None
+        if not isinstance(value, str):
+            self.errors[name] = "Must be a string."
+            return None
+        if "\x00" in value or not _encodable(value):
+            self.errors[name] = "Contains characters that cannot be stored."
+            return None
+        stripped = value.strip()
+        if required and not stripped:
+            self.errors[name] = "Must not be empty."
+            return None
+        if len(stripped) < min_length:
+            self.errors[name] = f"Must be at least {min_length} characters long."
+            return None
+        if len(value) > max_length:
+            self.errors[name] = f"Must be at most {max_length} characters long."
+            return None
+        return value
+
+    def email(self, name: str) -> str | None:
+        value = self.text(name, required=True, max_length=254)
+        if value is None:
+            return None
+        try:
+            return validate_email(value.strip(), check_deliverability=False).normalized
+        except EmailNotValidError:
+            self.errors[name] = "Must be a valid email address."
+            return None
+
+    def choice(self, name: str, choices: list[str], *, required: bool) -> str | None:
+        value = self.data.get(name)
+        if value is None:
+            if required:
+                self.errors[name] = "This field is required."
+            return None
+        if value not in choices:
+            self.errors[name] = "Must be one of: " + ", ".join(choices) + "."
+            return None
+        return str(value)
+
+    def day(self, name: str) -> date | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if not isinstance(value, str):
+            self.errors[name] = "Must be a date (YYYY-MM-DD)."
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            self.errors[name] = "Must be a date (YYYY-MM-DD)."
+            return None
+
+    def item_id(self, name: str) -> int | None:
+        value = self.data.get(name)
+        if value is None:
+            return None
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
+            self.errors[name] = "Must be an item id (a positive integer)."
+            return None
+        return value
+
+    def done(self) -> None:
+        if self.errors:
+            raise InvalidFields(self.errors)
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # lone surrogates from "\ud800" escapes
+        return False
+    return True
+
+
+KINDS = [k.value for k in FeedbackKind]
+VISIBILITIES = [v.value for v in Visibility]
+# Where a move can go; nothing moves an item back to "received".
+TARGET_STATES = [s.value for s in FeedbackState if s is not FeedbackState.RECEIVED]
+
+
+@dataclass(frozen=True)
+class SubmitItem:
+    """POST /items: feedback on behalf of a customer identified by email."""
+
+    email: str
+    name: str
+    kind: FeedbackKind
+    category: str
+    title: str
+    body: str
+    visibility: Visibility
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> SubmitItem:
+        f = _Fields(data)
+        email = f.email("email")
+        name = f.text("name", required=False, max_length=80)
+        kind = f.choice("kind", KINDS, required=True)
+        category = f.text("category", required=True, max_length=80)
+        title = f.text("title", required=True, min_length=5, max_length=160)
+        body = f.text("body", required=True, min_length=10, max_length=10_000)
+        visibility = f.choice("visibility", VISIBILITIES, required=False)
+        f.done()
+        return cls(
+            email=email or "",
+            name=name or "",
+            kind=FeedbackKind(kind),
+            category=(category or "").strip(),
+            title=title or "",
+            body=body or "",
+            visibility=Visibility(visibility or Visibility.PUBLIC.value),
+        )
+
+
+@dataclass(frozen=True)
+class AddVote:
+    """POST /items/<id>/votes: a customer's "me too"."""
+
+    email: str
+    name: str
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> AddVote:
+        f = _Fields(data)
+        email = f.email("email")
+        name = f.text("name", required=False, max_length=80)
+        f.done()
+        return cls(email=email or "", name=name or "")
+
+
+@dataclass(frozen=True)
+class Transition:
+    """POST /items/<id>/transitions: a move made as a member of staff."""
+
+    to_state: FeedbackState
+    acting_as: str
+    message: str
+    target_date: date | None
+    duplicate_of: int | None
+    you_said: str
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> Transition:
+        f = _Fields(data)
+        to_state = f.choice("to_state", TARGET_STATES, required=True)
+        acting_as = f.email("acting_as")
+        message = f.text("message", required=False, max_length=10_000)
+        target_date = f.day("target_date")
+        duplicate_of = f.item_id("duplicate_of")
+        you_said = f.text("you_said", required=False, max_length=200)
+        f.done()
+        return cls(
+            to_state=FeedbackState(to_state),
+            acting_as=acting_as or "",
+            message=message or "",
+            target_date=target_date,
+            duplicate_of=duplicate_of,
+            you_said=you_said or "",
+        )

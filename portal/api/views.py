@@ -1,0 +1,350 @@
+"""The JSON API at /api/v1. Reads are public; writes need a bearer token with write scope.
+
+Writes are authenticated by the token alone, never by the session cookie, so they are exempt
+from CSRF (portal.security.CSRF_EXEMPT_ENDPOINTS) and refuse any request without a token.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from functools import wraps
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from flask import Blueprint, Response, g, jsonify, request, url_for
+from sqlalchemy.orm import joinedload
+
+from portal.api import errors, schemas
+from portal.api.errors import BEARER_CHALLENGE, ApiError
+from portal.api.openapi import build_spec
+from portal.database import sqlite_write_intent
+from portal.extensions import db, limiter
+from portal.models import (
+    ApiToken,
+    Category,
+    Feedback,
+    FeedbackChannel,
+    FeedbackKind,
+    FeedbackState,
+    TimelineKind,
+    TokenScope,
+)
+from portal.services import api as api_service
+from portal.services import api_tokens, audit, workflow
+from portal.services.accounts import find_user_by_email
+from portal.services.board import BoardFilters, BoardSort, board_query
+from portal.services.errors import NotFound
+from portal.services.feedback import (
+    categories,
+    get_visible_item,
+    item_timeline,
+    submit_feedback,
+)
+from portal.services.resolutions import (
+    public_items_by_resolution,
+    resolutions_page,
+    voice_counts,
+)
+from portal.services.search import MAX_QUERY_CHARS
+
+bp = Blueprint("api", __name__)
+errors.register(bp)
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+WRITE_LIMIT = "60 per minute"
+DEFAULT_PER_PAGE = 20
+MAX_PER_PAGE = 100
+MAX_PAGE = 100_000
+
+
+# Authentication ----------------------------------------------------------------------------
+
+
+@bp.before_request
+def authenticate_token() -> None:
+    """A request that presents a token must present a valid one, on reads too."""
+    g.api_token = None
+    header = request.headers.get("Authorization")
+    if header is None:
+        return
+    scheme, _, presented = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not presented.strip():
+        raise ApiError(
+            401,
+            "Send the API token as: Authorization: Bearer <token>.",
+            {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_request"'},
+        )
+    # Recording the token's last use writes, so take SQLite's write lock at BEGIN rather
+    # than upgrading a read transaction part-way.
+    sqlite_write_intent.set(True)
+    token = api_tokens.authenticate(presented.strip())
+    if token is None:
+        raise ApiError(
+            401,
+            "That API token is not valid: it is unknown or has been revoked.",
+            {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'},
+        )
+    if api_tokens.touch(token):
+        # Bookkeeping on its own: a refused write still shows the token was used.
+        db.session.commit()
+    g.api_token = token
+
+
+def write_scope_required(view: F) -> F:
+    """Only a valid write-scope token gets through; the session cookie counts for nothing."""
+
+    @wraps(view)
+    def wrapped(*args: Any, **kwargs: Any) -> Any:
+        token: ApiToken | None = g.get("api_token")
+        if token is None:
+            raise ApiError(
+                401,
+                "This needs an API token with write scope: Authorization: Bearer <token>.",
+                {"WWW-Authenticate": BEARER_CHALLENGE},
+            )
+        if token.scope is not TokenScope.WRITE:
+            raise ApiError(
+                403,
+                "This token can only read. Writing needs a token with write scope.",
+                {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="insufficient_scope"'},
+            )
+        return view(*args, **kwargs)
+
+    return wrapped  # type: ignore[return-value]
+
+
+def _token_detail() -> dict[str, Any]:
+    token: ApiToken = g.api_token
+    return {"token_id": token.id, "token_prefix": token.prefix}
+
+
+# Helpers -----------------------------------------------------------------------------------
+
+
+def _public_item(item_id: int) -> Feedback:
+    """A public item, or a 404 that says the same for missing, private and hidden items."""
+    if not 1 <= item_id <= schemas.MAX_ID:
+        raise ApiError(404, "There is no public feedback item with that id.")
+    # As an anonymous visitor: the API never shows private or unapproved items.
+    return get_visible_item(item_id, None)
+
+
+def _int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        value = low - 1
+    if not low <= value <= high:
+        raise ApiError(400, f"The {name} parameter must be a whole number from {low} to {high}.")
+    return value
+
+
+def _choice_arg(args: Mapping[str, str], name: str, choices: list[str]) -> str | None:
+    raw = args.get(name)
+    if raw is None or raw == "":
+        return None
+    if raw not in choices:
+        raise ApiError(400, f"The {name} parameter must be one of: {', '.join(choices)}.")
+    return raw
+
+
+def _text_arg(args: Mapping[str, str], name: str, max_length: int) -> str:
+    raw = (args.get(name) or "").strip()
+    if "\x00" in raw:
+        raise ApiError(400, f"The {name} parameter contains characters that cannot be searched.")
+    if len(raw) > max_length:
+        raise ApiError(400, f"The {name} parameter must be at most {max_length} characters.")
+    return raw
+
+
+def _pagination(args: Mapping[str, str]) -> tuple[int, int]:
+    page = _int_arg(args, "page", 1, 1, MAX_PAGE)
+    per_page = _int_arg(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
+    return page, per_page
+
+
+def _reload_item(item_id: int) -> Feedback:
+    db.session.expire_all()
+    return get_visible_item(item_id, None)
+
+
+# Reads -------------------------------------------------------------------------------------
+
+
+@bp.get("/")
+def index() -> Response:
+    """Where everything is."""
+    return jsonify(
+        {
+            "name": "Customer feedback portal API",
+            "version": "v1",
+            "links": {
+                "self": url_for("api.index", _external=True),
+                "items": url_for("api.items", _external=True),
+                "resolutions": url_for("api.resolutions", _external=True),
+                "categories": url_for("api.categories_list", _external=True),
+                "openapi": url_for("api.openapi", _external=True),
+            },
+        }
+    )
+
+
+@bp.get("/openapi.json")
+def openapi() -> Response:
+    """The OpenAPI description of this API."""
+    return jsonify(build_spec())
+
+
+@bp.get("/items")
+def items() -> Response:
+    """Public items with the board's filters, sorts and search."""
+    args = request.args
+    page_number, per_page = _pagination(args)
+    q = _text_arg(args, "q", MAX_QUERY_CHARS)
+    sort = _choice_arg(args, "sort", [s.value for s in BoardSort])
+    state = _choice_arg(args, "state", [s.value for s in FeedbackState])
+    kind = _choice_arg(args, "kind", [k.value for k in FeedbackKind])
+    category = _text_arg(args, "category", 80) or None
+    # As on the board: best match is the default when searching, and means nothing without.
+    chosen = BoardSort(sort) if sort else (BoardSort.MATCH if q else BoardSort.TOP)
+    if chosen is BoardSort.MATCH and not q:
+        chosen = BoardSort.TOP
+    filters = BoardFilters(
+        state=FeedbackState(state) if state else None,
+        category=category,
+        kind=FeedbackKind(kind) if kind else None,
+        sort=chosen,
+        page=page_number,
+        q=q,
+    )
+    query = board_query(filters).options(
+        joinedload(Feedback.author), joinedload(Feedback.owner), joinedload(Feedback.merged_into)
+    )
+    page = db.paginate(query, page=page_number, per_page=per_page, error_out=False)
+    return jsonify(schemas.page_json("items", [schemas.item_json(i) for i in page.items], page))
+
+
+@bp.get("/items/<int:item_id>")
+def item(item_id: int) -> Response:
+    """One public item."""
+    return jsonify(schemas.item_json(_public_item(item_id)))
+
+
+@bp.get("/items/<int:item_id>/timeline")
+def timeline(item_id: int) -> Response:
+    """A public item's history, oldest first."""
+    found = _public_item(item_id)
+    return jsonify(
+        {"item_id": found.id, "events": [schemas.event_json(e) for e in item_timeline(found)]}
+    )
+
+
+@bp.get("/resolutions")
+def resolutions() -> Response:
+    """Published resolutions, newest first, with voice counts and their public items."""
+    page_number, per_page = _pagination(request.args)
+    category = _text_arg(request.args, "category", 80) or None
+    page = resolutions_page(category, page_number, per_page=per_page)
+    ids = [r.id for r in page.items]
+    voices = voice_counts(ids)
+    by_resolution = public_items_by_resolution(ids)
+    rows = [
+        schemas.resolution_json(r, voices.get(r.id, 0), [i.id for i in by_resolution.get(r.id, [])])
+        for r in page.items
+    ]
+    return jsonify(schemas.page_json("resolutions", rows, page))
+
+
+@bp.get("/categories")
+def categories_list() -> Response:
+    """Every category, in display order."""
+    return jsonify({"categories": [schemas.category_json(c) for c in categories()]})
+
+
+# Writes ------------------------------------------------------------------------------------
+
+
+@bp.post("/items")
+@limiter.limit(WRITE_LIMIT)
+@write_scope_required
+def create_item() -> tuple[Response, int, dict[str, str]]:
+    """Submit feedback on behalf of a customer, creating their account if need be."""
+    body = schemas.SubmitItem.parse(schemas.read_json_object())
+    category = db.session.scalar(sa.select(Category).where(Category.slug == body.category))
+    if category is None:
+        raise schemas.InvalidFields({"category": "No category has that slug."})
+    customer, created = api_service.customer_for_email(body.email, body.name)
+    if created:
+        audit.record(None, "api.customer_created", "user", customer.id, **_token_detail())
+    new_item = submit_feedback(
+        customer,
+        kind=body.kind,
+        category_id=category.id,
+        title=body.title,
+        body=body.body,
+        visibility=body.visibility,
+        channel=FeedbackChannel.API,
+    )
+    audit.record(None, "api.item_submitted", "feedback", new_item.id, **_token_detail())
+    db.session.commit()
+    receipt = schemas.receipt_json(new_item, customer_created=created)
+    headers = {"Location": receipt["links"]["self"]} if new_item.is_public else {}
+    return jsonify(receipt), 201, headers
+
+
+@bp.post("/items/<int:item_id>/votes")
+@limiter.limit(WRITE_LIMIT)
+@write_scope_required
+def add_vote(item_id: int) -> Response:
+    """A customer says "me too". Idempotent: voting twice leaves one vote."""
+    found = _public_item(item_id)
+    body = schemas.AddVote.parse(schemas.read_json_object())
+    api_service.require_open_for_votes(found)
+    customer, created = api_service.customer_for_email(body.email, body.name)
+    if created:
+        audit.record(None, "api.customer_created", "user", customer.id, **_token_detail())
+    result = api_service.add_vote(customer, found)
+    db.session.commit()
+    return jsonify({"item_id": item_id, "voted": result.voted, "vote_count": result.vote_count})
+
+
+@bp.post("/items/<int:item_id>/transitions")
+@limiter.limit(WRITE_LIMIT)
+@write_scope_required
+def transition(item_id: int) -> Response:
+    """Move an item through the workflow as a member of staff, with what the move needs."""
+    found = _public_item(item_id)
+    body = schemas.Transition.parse(schemas.read_json_object())
+    actor = find_user_by_email(body.acting_as)
+    if actor is None:
+        raise schemas.InvalidFields({"acting_as": "No account has that email address."})
+    if not (actor.is_staff and actor.is_active):
+        raise ApiError(403, "Only active staff can move items: acting_as must be staff.")
+    target = None
+    if body.duplicate_of is not None:
+        try:
+            target = get_visible_item(body.duplicate_of, None)
+        except NotFound as exc:
+            raise schemas.InvalidFields(
+                {"duplicate_of": "There is no public item with that id."}
+            ) from exc
+    workflow.move(
+        found,
+        actor,
+        body.to_state,
+        message=body.message,
+        target_date=body.target_date,
+        duplicate_of=target,
+        you_said=body.you_said,
+    )
+    audit.record(
+        actor, "api.item_moved", "feedback", found.id, to_state=body.to_state, **_token_detail()
+    )
+    db.session.commit()
+    moved = _reload_item(found.id)
+    event = next(e for e in reversed(item_timeline(moved)) if e.kind is TimelineKind.STATE_CHANGED)
+    return jsonify({"item": schemas.item_json(moved), "event": schemas.event_json(event)})

@@ -1,0 +1,1 @@
+"""The email digest of resolutions: subscribe, confirm and one-click unsubscribe pages."""

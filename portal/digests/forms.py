@@ -1,0 +1,53 @@
+"""Digest forms: they check shape; the digests service checks the rules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, RadioField, SelectMultipleField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Email, InputRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.models import DigestFrequency
+
+FREQUENCY_CHOICES = [
+    SelectChoice(DigestFrequency.WEEKLY.value, "Weekly: the past week\u2019s changes"),
+    SelectChoice(DigestFrequency.MONTHLY.value, "Monthly: the past month\u2019s changes"),
+]
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices shown as checkboxes rather than as a multiple select."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Named by a fieldset's legend, like a group of radio buttons: no <label for>.
+        self.label.field_id = False
+
+
+class SubscribeForm(FlaskForm):
+    email = EmailField(
+        "Email address",
+        validators=[
+            DataRequired("Please enter your email address."),
+            Email("That does not look like an email address. Please check it."),
+            Length(max=254, message="Email addresses are at most 254 characters."),
+        ],
+    )
+    frequency = RadioField(
+        "How often?",
+        choices=FREQUENCY_CHOICES,
+        default=DigestFrequency.WEEKLY.value,
+        validators=[InputRequired("Please choose weekly or monthly.")],
+    )
+    categories = MultiCheckboxField(
+        "Only these categories",
+        description="Leave them all unticked to hear about everything.",
+        coerce=int,
+        invalid_choice_message="Please choose from the categories listed.",
+    )

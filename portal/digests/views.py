@@ -1,0 +1,84 @@
+"""Digest pages: subscribe (double opt-in), confirm, and one-click unsubscribe (RFC 8058)."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from portal.database import sqlite_write_intent
+from portal.digests.forms import SubscribeForm
+from portal.extensions import db, limiter
+from portal.services import digests
+from portal.services.errors import DomainError
+from portal.services.feedback import categories
+
+bp = Blueprint("digests", __name__)
+
+
+@bp.route("/digest/subscribe", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def subscribe() -> str | Response:
+    """Ask for the digest by email, weekly or monthly, optionally for some categories."""
+    form = SubscribeForm()
+    form.categories.choices = [SelectChoice(c.id, c.name) for c in categories()]
+    user = current_user._get_current_object() if current_user.is_authenticated else None
+    existing = None
+    if request.method == "GET" and user is not None:
+        # A signed-in person starts from their own address, and their choices if subscribed.
+        existing = digests.find_subscription(user.email)
+        form.email.data = user.email
+        if existing is not None:
+            form.frequency.data = existing.frequency.value
+            form.categories.data = digests.subscription_category_ids(existing.id)
+    if form.validate_on_submit():
+        try:
+            result = digests.subscribe(
+                form.email.data or "",
+                form.frequency.data or "",
+                form.categories.data or [],
+                user=user,
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+        else:
+            db.session.commit()
+            address = result.subscription.email
+            if result.outcome is digests.SubscribeOutcome.UPDATED:
+                flash(f"{address} already gets the digest: we have saved your choices.", "success")
+            else:
+                flash(
+                    f"Nearly done: we have sent a link to {address}. Open it to confirm, "
+                    "and the digest will start.",
+                    "success",
+                )
+            return redirect(url_for("digests.subscribe"))
+    return render_template("digests/subscribe.html", form=form, existing=existing)
+
+
+@bp.get("/digest/confirm/<token>")
+def confirm(token: str) -> str:
+    """The link in the confirmation email. Idempotent; an unknown token is a friendly 404."""
+    # This GET writes: take SQLite's write lock at BEGIN rather than upgrading a read later.
+    sqlite_write_intent.set(True)
+    result = digests.confirm(token)
+    db.session.commit()
+    return render_template(
+        "digests/confirmed.html",
+        subscription=result.subscription,
+        confirmed_now=result.confirmed_now,
+    )
+
+
+@bp.route("/digest/unsubscribe/<token>", methods=["GET", "POST"])
+def unsubscribe(token: str) -> str:
+    """GET shows a page with a button and changes nothing; POST unsubscribes and answers 200.
+    The token in the address is the proof, so the POST needs no session and no CSRF token."""
+    if request.method == "GET":
+        subscription = digests.subscription_for_unsubscribe_token(token)
+        return render_template("digests/unsubscribe.html", token=token, subscription=subscription)
+    changed = digests.unsubscribe(token)
+    db.session.commit()
+    return render_template("digests/unsubscribed.html", changed=changed)

@@ -1,0 +1,1 @@
+"""The public "How we are doing" page: service figures for everyone."""

@@ -1,0 +1,563 @@
+"""The email digest of resolutions: double opt-in subscriptions, one-click opt-out, and runs
+that mail each confirmed subscriber a period's "you said, we did" exactly once."""
+
+from __future__ import annotations
+
+import secrets
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from urllib.parse import quote
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.exc import IntegrityError
+
+from portal.database import sqlite_write_intent
+from portal.emails import RenderedEmail, absolute_url, render_email
+from portal.extensions import db
+from portal.models import (
+    Category,
+    DigestDelivery,
+    DigestFrequency,
+    DigestRun,
+    DigestSubscription,
+    OutboxMessage,
+    Resolution,
+    Unsubscribe,
+    User,
+    digest_subscription_categories,
+)
+from portal.services.accounts import normalise_email
+from portal.services.errors import DomainError, NotFound
+from portal.services.outbox import queue_email
+
+# Stands in for each subscriber's own unsubscribe link while a digest body is shared between
+# everyone who gets the same resolutions: rendered once per selection, not once per person.
+_UNSUBSCRIBE_PLACEHOLDER = "__digest-unsubscribe-url__"
+# How many different selections of resolutions keep their rendered body at a time.
+_RENDER_CACHE_SIZE = 64
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+# Subscribing ------------------------------------------------------------------------------
+
+
+class SubscribeOutcome(StrEnum):
+    """What a subscribe request did."""
+
+    CONFIRMATION_SENT = "confirmation_sent"  # a new (or renewed) opt-in waits for the link
+    UPDATED = "updated"  # already confirmed: only the preferences changed
+
+
+@dataclass(frozen=True)
+class SubscribeResult:
+    """The subscription and what happened to it."""
+
+    subscription: DigestSubscription
+    outcome: SubscribeOutcome
+
+
+def find_subscription(email: str) -> DigestSubscription | None:
+    """The subscription for an address, whatever its case."""
+    return db.session.scalar(
+        sa.select(DigestSubscription).where(
+            sa.func.lower(DigestSubscription.email) == normalise_email(email)
+        )
+    )
+
+
+def subscription_category_ids(subscription_id: int) -> list[int]:
+    """The categories a subscription is limited to (empty: every category)."""
+    column = digest_subscription_categories.c
+    return list(
+        db.session.scalars(
+            sa.select(column.category_id)
+            .where(column.subscription_id == subscription_id)
+            .order_by(column.category_id)
+        )
+    )
+
+
+def _checked_category_ids(category_ids: Iterable[int]) -> list[int]:
+    wanted = sorted(set(category_ids))
+    if not wanted:
+        return []
+    known = set(db.session.scalars(sa.select(Category.id).where(Category.id.in_(wanted))))
+    if known != set(wanted):
+        raise DomainError("One of those categories no longer exists. Please choose again.")
+    return wanted
+
+
+def _set_categories(subscription_id: int, category_ids: list[int]) -> None:
+    table = digest_subscription_categories
+    db.session.execute(sa.delete(table).where(table.c.subscription_id == subscription_id))
+    if category_ids:
+        db.session.execute(
+            sa.insert(table),
+            [{"subscription_id": subscription_id, "category_id": c} for c in category_ids],
+        )
+
+
+def subscribe(
+    email: str,
+    frequency: DigestFrequency | str,
+    category_ids: Iterable[int],
+    user: User | None = None,
+) -> SubscribeResult:
+    """Ask for the digest: a new or lapsed address gets a confirmation link (double opt-in);
+    a confirmed one just has its preferences updated."""
+    address = normalise_email(email)
+    if not address or "@" not in address or len(address) > 254:
+        raise DomainError("Please enter a valid email address.")
+    try:
+        frequency = DigestFrequency(frequency)
+    except ValueError as exc:
+        raise DomainError("Please choose weekly or monthly.") from exc
+    categories = _checked_category_ids(category_ids)
+    # A signed-in person is linked only to their own address, never to one they typed.
+    owner_id = user.id if user is not None and normalise_email(user.email) == address else None
+
+    subscription = find_subscription(address)
+    if subscription is None:
+        try:
+            with db.session.begin_nested():
+                subscription = DigestSubscription(
+                    email=address,
+                    user_id=owner_id,
+                    frequency=frequency,
+                    confirm_token=_new_token(),
+                    unsubscribe_token=_new_token(),
+                )
+                db.session.add(subscription)
+                db.session.flush()
+        except IntegrityError:
+            # The same address was subscribed by a request that committed first.
+            subscription = find_subscription(address)
+            if subscription is None:
+                raise
+    subscription.frequency = frequency
+    if owner_id is not None:
+        subscription.user_id = owner_id
+    _set_categories(subscription.id, categories)
+
+    if subscription.confirmed_at is not None and subscription.unsubscribed_at is None:
+        db.session.flush()
+        return SubscribeResult(subscription, SubscribeOutcome.UPDATED)
+    if subscription.unsubscribed_at is not None:
+        # Opting back in after opting out is a new consent, confirmed afresh with a new link,
+        # so an old confirmation email cannot restart the mail on its own.
+        subscription.unsubscribed_at = None
+        subscription.confirmed_at = None
+        subscription.confirm_token = _new_token()
+    db.session.flush()
+    send_confirmation(subscription)
+    return SubscribeResult(subscription, SubscribeOutcome.CONFIRMATION_SENT)
+
+
+def send_confirmation(subscription: DigestSubscription) -> OutboxMessage:
+    """Queue the double opt-in link (to an address nobody has verified yet: it is the check)."""
+    rendered = render_email(
+        "digest_confirm",
+        "Please confirm your digest subscription",
+        subscription=subscription,
+        frequency=subscription.frequency.value,
+        confirm_url=absolute_url("digests.confirm", token=subscription.confirm_token),
+    )
+    return queue_email(
+        kind="digest_confirm",
+        to_email=subscription.email,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        user_id=subscription.user_id,
+    )
+
+
+@dataclass(frozen=True)
+class ConfirmResult:
+    """The subscription a confirmation link named, and whether this click confirmed it."""
+
+    subscription: DigestSubscription
+    confirmed_now: bool
+
+
+def confirm(token: str) -> ConfirmResult:
+    """Confirm a subscription from its emailed link. Idempotent; an opted-out subscription
+    stays opted out (subscribing again sends a new link)."""
+    subscription = db.session.scalar(
+        sa.select(DigestSubscription).where(DigestSubscription.confirm_token == token)
+    )
+    if subscription is None:
+        raise NotFound(
+            "We do not recognise that confirmation link. It may be from an older email: "
+            "subscribe again and we will send a new one."
+        )
+    if subscription.confirmed_at is not None or subscription.unsubscribed_at is not None:
+        return ConfirmResult(subscription, confirmed_now=False)
+    # Conditional, so two clicks at once confirm once.
+    changed = db.session.execute(
+        sa.update(DigestSubscription)
+        .where(
+            DigestSubscription.id == subscription.id,
+            DigestSubscription.confirmed_at.is_(None),
+            DigestSubscription.unsubscribed_at.is_(None),
+        )
+        .values(confirmed_at=_now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(subscription)
+    return ConfirmResult(subscription, confirmed_now=bool(changed))
+
+
+def subscription_for_unsubscribe_token(token: str) -> DigestSubscription:
+    """The subscription an unsubscribe link names; NotFound when it names none."""
+    subscription = db.session.scalar(
+        sa.select(DigestSubscription).where(DigestSubscription.unsubscribe_token == token)
+    )
+    if subscription is None:
+        raise NotFound("We do not recognise that unsubscribe link.")
+    return subscription
+
+
+def unsubscribe(token: str) -> bool:
+    """Stop the digest for the subscription the link names. Idempotent; the opt-out is
+    recorded once. Returns True when this call stopped it."""
+    subscription = subscription_for_unsubscribe_token(token)
+    # A conditional UPDATE, not read-then-write: of two clicks at once (a mail client's
+    # one-click POST and a person's), exactly one changes the row and records the opt-out.
+    changed = db.session.execute(
+        sa.update(DigestSubscription)
+        .where(
+            DigestSubscription.id == subscription.id,
+            DigestSubscription.unsubscribed_at.is_(None),
+        )
+        .values(unsubscribed_at=_now())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    if changed:
+        db.session.add(
+            Unsubscribe(
+                scope="digest", subscription_id=subscription.id, user_id=subscription.user_id
+            )
+        )
+    db.session.flush()
+    db.session.refresh(subscription)
+    return bool(changed)
+
+
+def unsubscribe_headers(token: str) -> dict[str, str]:
+    """RFC 2369 / RFC 8058 headers for a digest: a one-click https link and a mailto."""
+    config = current_app.config
+    mailbox = config["MAIL_UNSUBSCRIBE_ADDRESS"] or (
+        "unsubscribe@" + config["MAIL_DEFAULT_SENDER"].rpartition("@")[2]
+    )
+    link = absolute_url("digests.unsubscribe", token=token)
+    subject = quote("unsubscribe digest " + token)
+    return {
+        "List-Unsubscribe": f"<{link}>, <mailto:{mailbox}?subject={subject}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+
+
+# Periods ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Period:
+    """A complete week or month, [start, end) in UTC, with its run key."""
+
+    frequency: DigestFrequency
+    key: str
+    start: datetime
+    end: datetime
+
+    @property
+    def label(self) -> str:
+        """How the period reads in an email: "the week of 16 November 2026", "October 2026"."""
+        if self.frequency is DigestFrequency.WEEKLY:
+            return f"the week of {self.start.day} {self.start:%B %Y}"
+        return f"{self.start:%B %Y}"
+
+
+def period_for(frequency: DigestFrequency | str, now: datetime) -> Period:
+    """The last complete period before `now`: the ISO week (Monday 00:00 UTC to the next
+    Monday) or the calendar month, in UTC."""
+    frequency = DigestFrequency(frequency)
+    if now.tzinfo is None:
+        raise ValueError("naive datetime refused: pass a timezone-aware value")
+    today = now.astimezone(UTC).date()
+    if frequency is DigestFrequency.WEEKLY:
+        start_day = today - timedelta(days=today.weekday() + 7)
+        year, week, _ = start_day.isocalendar()
+        start = datetime(start_day.year, start_day.month, start_day.day, tzinfo=UTC)
+        return Period(frequency, f"weekly:{year}-W{week:02d}", start, start + timedelta(days=7))
+    end = datetime(today.year, today.month, 1, tzinfo=UTC)
+    last_month = end - timedelta(days=1)
+    start = datetime(last_month.year, last_month.month, 1, tzinfo=UTC)
+    return Period(frequency, f"monthly:{start:%Y-%m}", start, end)
+
+
+# Sending ----------------------------------------------------------------------------------
+
+
+@dataclass
+class DigestReport:
+    """What one send did: queued now, and passed over (already sent, or nothing for them)."""
+
+    run_key: str
+    resolutions: int = 0
+    delivered: int = 0
+    skipped: int = 0
+
+
+@dataclass(frozen=True)
+class DigestEntry:
+    """One resolution as the digest shows it: a plain snapshot that outlives each commit."""
+
+    id: int
+    you_said: str
+    we_did_source: str
+    we_did_html: str
+    category_id: int | None
+    category_name: str | None
+
+
+def period_entries(period: Period) -> list[DigestEntry]:
+    """The resolutions published in the period, oldest first."""
+    # A period's resolutions are few next to its subscribers: read once per run, and kept as
+    # snapshots so the per-batch commits do not expire and reload them.
+    rows = db.session.execute(
+        sa.select(Resolution, Category.name)
+        .outerjoin(Category, Category.id == Resolution.category_id)
+        .where(Resolution.published_at >= period.start, Resolution.published_at < period.end)
+        .order_by(Resolution.published_at, Resolution.id)
+    )
+    return [
+        DigestEntry(
+            id=r.id,
+            you_said=r.you_said,
+            we_did_source=r.we_did_source,
+            we_did_html=r.we_did_html,
+            category_id=r.category_id,
+            category_name=name,
+        )
+        for r, name in rows
+    ]
+
+
+def _get_or_create_run(period: Period) -> int:
+    existing = db.session.scalar(sa.select(DigestRun.id).where(DigestRun.period_key == period.key))
+    if existing is not None:
+        return existing
+    try:
+        with db.session.begin_nested():
+            run = DigestRun(
+                period_key=period.key,
+                frequency=period.frequency,
+                period_start=period.start,
+                period_end=period.end,
+            )
+            db.session.add(run)
+            db.session.flush()
+            return run.id
+    except IntegrityError:
+        # Another machine started this period first: its run is ours too.
+        existing = db.session.scalar(
+            sa.select(DigestRun.id).where(DigestRun.period_key == period.key)
+        )
+        if existing is None:
+            raise
+        return existing
+
+
+def _subscriber_batch(
+    frequency: DigestFrequency, after_id: int, limit: int
+) -> list[DigestSubscription]:
+    """The next confirmed, still-subscribed subscribers after `after_id`, in id order."""
+    # Subscribers who signed up after the period ended are included on purpose: they asked
+    # for the digest, and this is the first one there is to send them.
+    return list(
+        db.session.scalars(
+            sa.select(DigestSubscription)
+            .where(
+                DigestSubscription.frequency == frequency,
+                DigestSubscription.confirmed_at.is_not(None),
+                DigestSubscription.unsubscribed_at.is_(None),
+                DigestSubscription.id > after_id,
+            )
+            .order_by(DigestSubscription.id)
+            .limit(limit)
+        )
+    )
+
+
+def _already_delivered(run_id: int, subscription_ids: list[int]) -> set[int]:
+    return set(
+        db.session.scalars(
+            sa.select(DigestDelivery.subscription_id).where(
+                DigestDelivery.run_id == run_id,
+                DigestDelivery.subscription_id.in_(subscription_ids),
+            )
+        )
+    )
+
+
+def _categories_of(subscription_ids: list[int]) -> dict[int, set[int]]:
+    column = digest_subscription_categories.c
+    chosen: dict[int, set[int]] = defaultdict(set)
+    for subscription_id, category_id in db.session.execute(
+        sa.select(column.subscription_id, column.category_id).where(
+            column.subscription_id.in_(subscription_ids)
+        )
+    ):
+        chosen[subscription_id].add(category_id)
+    return chosen
+
+
+class _DigestRenderer:
+    """Renders each distinct selection of resolutions once; each person gets their own link."""
+
+    def __init__(self, period: Period) -> None:
+        self.period = period
+        self._cache: dict[tuple[int, ...], RenderedEmail] = {}
+
+    def render(self, entries: Sequence[DigestEntry], unsubscribe_url: str) -> RenderedEmail:
+        key = tuple(e.id for e in entries)
+        shared = self._cache.get(key)
+        if shared is None:
+            if len(self._cache) >= _RENDER_CACHE_SIZE:
+                self._cache.clear()
+            count = len(entries)
+            shared = render_email(
+                "digest",
+                f"You said, we did: {count} change{'s' if count != 1 else ''} "
+                f"in {self.period.label}",
+                period=self.period,
+                frequency=self.period.frequency.value,
+                resolutions=entries,
+                unsubscribe_url=_UNSUBSCRIBE_PLACEHOLDER,
+            )
+            self._cache[key] = shared
+        return RenderedEmail(
+            subject=shared.subject,
+            text=shared.text.replace(_UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
+            html=shared.html.replace(_UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
+        )
+
+
+def _queue_digest(
+    subscription: DigestSubscription, entries: Sequence[DigestEntry], renderer: _DigestRenderer
+) -> OutboxMessage:
+    token = subscription.unsubscribe_token
+    rendered = renderer.render(entries, absolute_url("digests.unsubscribe", token=token))
+    return queue_email(
+        kind="digest",
+        to_email=subscription.email,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        headers=unsubscribe_headers(token),
+        user_id=subscription.user_id,
+    )
+
+
+def _deliver(
+    run_id: int,
+    subscription: DigestSubscription,
+    entries: Sequence[DigestEntry],
+    renderer: _DigestRenderer,
+) -> bool:
+    """Record one subscriber's copy and queue it, together or not at all."""
+    try:
+        with db.session.begin_nested():
+            message = _queue_digest(subscription, entries, renderer)
+            # The unique delivery row decides: if another sender holds it, the savepoint's
+            # rollback takes this message back out of the outbox.
+            db.session.add(
+                DigestDelivery(
+                    run_id=run_id, subscription_id=subscription.id, outbox_message_id=message.id
+                )
+            )
+            db.session.flush()
+    except IntegrityError:
+        return False  # another sender delivered this one since the batch was read
+    return True
+
+
+def send_digest(
+    frequency: DigestFrequency | str, now: datetime | None = None, batch_size: int = 500
+) -> DigestReport:
+    """Mail every confirmed subscriber the resolutions of the last complete period, once.
+
+    Unlike other services this commits, once per batch of subscribers, as deliver_pending
+    does: a run over 100,000 subscribers cannot be one transaction, and the committed batches
+    are what let an interrupted run resume where it stopped. The unique run key and the unique
+    (run, subscription) delivery make a second run, or one on another machine at the same
+    time, skip whoever already has their copy. Call it with nothing of your own pending.
+    """
+    period = period_for(frequency, now or _now())
+    report = DigestReport(run_key=period.key)
+    # On SQLite, take the write lock as each transaction begins, so a second sender waits
+    # for the first one's batch instead of failing when it upgrades a read to a write.
+    intent = sqlite_write_intent.set(True)
+    try:
+        entries = period_entries(period)
+        report.resolutions = len(entries)
+        if not entries:
+            return report
+        run_id = _get_or_create_run(period)
+        db.session.commit()
+
+        renderer = _DigestRenderer(period)
+        last_id = 0
+        while True:
+            batch = _subscriber_batch(period.frequency, last_id, batch_size)
+            if not batch:
+                break
+            last_id = batch[-1].id
+            ids = [s.id for s in batch]
+            done = _already_delivered(run_id, ids)
+            chosen_categories = _categories_of(ids)
+            for subscription in batch:
+                wanted = chosen_categories.get(subscription.id)
+                theirs = [e for e in entries if not wanted or e.category_id in wanted]
+                # Already sent (a rerun, or another machine), or nothing in their categories
+                # this time: no second copy, and no empty digest.
+                if subscription.id in done or not theirs:
+                    report.skipped += 1
+                elif _deliver(run_id, subscription, theirs, renderer):
+                    report.delivered += 1
+                else:
+                    report.skipped += 1
+            db.session.commit()
+            if len(batch) < batch_size:
+                break
+
+        # Counted, not added up, so it stays right across resumed runs and other machines.
+        delivered = db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(DigestDelivery)
+            .where(DigestDelivery.run_id == run_id)
+        )
+        run = db.session.get(DigestRun, run_id)
+        if run is not None:
+            run.delivered = delivered or 0
+            run.finished_at = run.finished_at or _now()
+        db.session.commit()
+        return report
+    except BaseException:
+        # The batches already committed stand; a rerun resumes after them.
+        db.session.rollback()
+        raise
+    finally:
+        sqlite_write_intent.reset(intent)

@@ -1,0 +1,1 @@
+"""Journeys and accessibility through a real browser (Chromium, driven by Playwright)."""

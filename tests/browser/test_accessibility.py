@@ -1,0 +1,280 @@
+"""Accessibility in a real browser: axe-core on every kind of page, visible keyboard focus,
+state badges that carry words, and pages that fit a 360-pixel phone.
+
+axe-core is vendored under tests/data/axe/ (see NOTICE there) and injected with
+page.evaluate, which the site's Content Security Policy does not govern; a script tag would be
+blocked, rightly. The main pages are also screenshotted, desktop and phone, on believable demo
+data (and any page that does not fit the phone, to show how).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+from playwright.sync_api import Page, expect
+
+from portal.database import sqlite_write_intent
+from portal.extensions import db
+from portal.models import Feedback, FeedbackState
+from portal.services.demo import DEMO_PASSWORD, seed_demo
+from tests.browser.conftest import MOBILE, BrowserLog, LiveServer, screenshot, sign_in
+from tests.conftest import _empty_all_tables
+
+AXE = Path(__file__).resolve().parents[1] / "data" / "axe" / "axe.min.js"
+BLOCKING_IMPACTS = ("serious", "critical")
+PHONE_WIDTH = MOBILE["width"]
+
+ADMIN = "admin@example.com"
+CUSTOMER = "nia@example.com"  # Nia, a customer in the demo data
+
+
+@cache
+def axe_source() -> str:
+    return AXE.read_text(encoding="utf-8")
+
+
+@dataclass(frozen=True)
+class Demo:
+    """Items of the demo data the pages below are about."""
+
+    resolved_id: int  # public, resolved and answered on "You said, we did"
+    nia_resolved_id: int  # Nia's own resolved item: she is asked "Did this fix it?"
+    open_id: int  # planned, with a promised date
+
+
+@pytest.fixture(scope="module")
+def demo(app: Flask) -> Iterator[Demo]:
+    """The demo portal: people, five categories, thirty-odd items in every state, resolutions.
+    Seeded once for the module (it takes seconds) and emptied after the module's last test."""
+    with app.app_context():
+        seed_demo()
+        db.session.commit()
+
+        def by_title(title: str) -> int:
+            return db.session.scalar(sa.select(Feedback.id).where(Feedback.title == title))
+
+        ids = Demo(
+            resolved_id=by_title("Charged twice for one order"),
+            nia_resolved_id=by_title("Waited 40 minutes on the phone"),
+            open_id=by_title("Courier left my parcel in the rain"),
+        )
+        db.session.remove()
+    yield ids
+    with app.app_context():
+        _empty_all_tables()
+        db.session.remove()
+
+
+@pytest.fixture(autouse=True)
+def _app_context(app: Flask, demo: Demo) -> Iterator[None]:
+    """Replaces the root fixture of the same name for this module, whose tests only read:
+    the same app context per test, without emptying the tables after each (see demo)."""
+    token = sqlite_write_intent.set(False)
+    with app.app_context():
+        yield
+        db.session.rollback()
+        db.session.remove()
+    sqlite_write_intent.reset(token)
+
+
+@pytest.fixture(scope="module")
+def signed_in(browser: Any, live_server: LiveServer) -> Callable[[str | None], Any]:
+    """The cookies of someone signed in through the real form, once per person."""
+    states: dict[str, Any] = {}
+
+    def state_for(email: str | None) -> Any:
+        if email is None:
+            return None
+        if email not in states:
+            context = browser.new_context(base_url=live_server.url)
+            sign_in(context.new_page(), email, DEMO_PASSWORD)
+            states[email] = context.storage_state()
+            context.close()
+        return states[email]
+
+    return state_for
+
+
+@dataclass(frozen=True)
+class PageCase:
+    name: str
+    path: str  # may hold {resolved_id}, {nia_resolved_id}, {open_id}
+    who: str | None = None  # an email to sign in as, or a visitor
+    status: int = 200
+    shots: bool = False  # a main page: screenshotted, desktop and phone, every run
+
+
+PAGES = [
+    PageCase("board", "/", shots=True),
+    PageCase("board-search", "/?q=delivery+parcel"),
+    PageCase("item", "/feedback/{resolved_id}", shots=True),
+    PageCase("item-signed-in", "/feedback/{nia_resolved_id}", CUSTOMER, shots=True),
+    PageCase("submit", "/feedback/new", CUSTOMER, shots=True),
+    PageCase(
+        "submit-suggestions", "/feedback/new?title=parcel+left+in+the+rain", CUSTOMER, shots=True
+    ),
+    PageCase("register", "/account/register"),
+    PageCase("sign-in", "/account/login"),
+    PageCase("account", "/account/", CUSTOMER, shots=True),
+    PageCase("you-said-we-did", "/you-said-we-did", shots=True),
+    PageCase("digest-subscribe", "/digest/subscribe", shots=True),
+    PageCase("how-we-are-doing", "/how-we-are-doing", shots=True),
+    PageCase("triage", "/admin/", ADMIN, shots=True),
+    PageCase("admin-item", "/admin/feedback/{open_id}", ADMIN, shots=True),
+    PageCase("categories", "/admin/categories", ADMIN),
+    PageCase("users", "/admin/users", ADMIN),
+    PageCase("settings", "/admin/settings", ADMIN),
+    PageCase("audit", "/admin/audit", ADMIN),
+    PageCase("insights", "/admin/insights", ADMIN),
+    PageCase("api-tokens", "/admin/tokens", ADMIN),
+    PageCase("not-found", "/feedback/999999", status=404),
+]
+
+
+def run_axe(page: Page) -> list[dict[str, Any]]:
+    """axe-core's violations for the page as it is now."""
+    page.evaluate(axe_source())
+    return page.evaluate(
+        """async () => {
+          const results = await axe.run(document, { resultTypes: ["violations"] });
+          return results.violations.map((v) => ({
+            id: v.id, impact: v.impact, help: v.help, helpUrl: v.helpUrl,
+            nodes: v.nodes.map((n) => ({
+              target: n.target, html: n.html, summary: n.failureSummary,
+            })),
+          }));
+        }"""
+    )
+
+
+def describe(violations: list[dict[str, Any]]) -> str:
+    lines = []
+    for v in violations:
+        lines.append(f"[{v['impact']}] {v['id']}: {v['help']} ({v['helpUrl']})")
+        for node in v["nodes"]:
+            lines.append(f"    at {' '.join(map(str, node['target']))}: {node['html'][:200]}")
+            lines.append("       " + (node["summary"] or "").replace("\n", "\n       "))
+    return "\n".join(lines)
+
+
+def horizontal_overflow(page: Page) -> dict[str, Any]:
+    """How wide the document is, and the outermost elements that stick out past the viewport
+    (not counting what a scrolling box such as .table-wrap keeps inside itself)."""
+    return page.evaluate(
+        """() => {
+          const width = document.documentElement.clientWidth;
+          const sticksOut = (e) => e.getBoundingClientRect().right > width + 0.5;
+          const contained = (e) => {
+            for (let a = e.parentElement; a; a = a.parentElement) {
+              if (getComputedStyle(a).overflowX !== "visible" && !sticksOut(a)) return true;
+            }
+            return false;
+          };
+          const out = [...document.querySelectorAll("body *")]
+            .filter((e) => sticksOut(e) && !contained(e));
+          const name = (e) => e.tagName.toLowerCase() + (e.id ? "#" + e.id : "") +
+            (typeof e.className === "string" && e.className.trim()
+              ? "." + e.className.trim().split(/\\s+/).join(".") : "");
+          const culprits = out.filter((e) => !out.includes(e.parentElement))
+            .map((e) => `${name(e)} (in ${name(e.parentElement)}) ` +
+                        `right=${Math.round(e.getBoundingClientRect().right)}`);
+          return {
+            scrollWidth: document.documentElement.scrollWidth,
+            culprits: [...new Set(culprits)].slice(0, 8),
+          };
+        }"""
+    )
+
+
+@pytest.mark.parametrize("case", PAGES, ids=[c.name for c in PAGES])
+def test_page_has_no_serious_accessibility_violations_and_fits_a_phone(
+    case: PageCase,
+    demo: Demo,
+    open_page: Callable[..., Page],
+    signed_in: Callable[[str | None], Any],
+    browser_log: BrowserLog,
+) -> None:
+    if case.status == 404:
+        # The deliberate 404 of the error page itself is logged by Chromium.
+        browser_log.allow(r"status of 404")
+    page = open_page(storage_state=signed_in(case.who))
+    path = case.path.format(**demo.__dict__)
+    response = page.goto(path)
+    assert response is not None and response.status == case.status, path
+    if case.shots:
+        screenshot(page, case.name)
+
+    violations = run_axe(page)
+    print(f"axe on {case.name} ({path}):", json.dumps([(v["id"], v["impact"]) for v in violations]))
+    blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
+    assert not blocking, f"axe found on {path}:\n{describe(violations)}"
+
+    # Media queries follow the viewport as it changes; no reload is needed.
+    page.set_viewport_size(MOBILE)
+    overflow = horizontal_overflow(page)
+    if case.shots or overflow["scrollWidth"] > PHONE_WIDTH:
+        screenshot(page, case.name)
+    assert overflow["scrollWidth"] <= PHONE_WIDTH, (
+        f"{path} scrolls sideways at {PHONE_WIDTH}px: {overflow}"
+    )
+
+
+def test_keyboard_focus_is_always_visible(
+    demo: Demo, open_page: Callable[..., Page], signed_in: Callable[[str | None], Any]
+) -> None:
+    """Tabbing through the board and an item page, every focused element shows it."""
+    page = open_page(storage_state=signed_in(CUSTOMER))
+    invisible: list[str] = []
+    for path in ("/", f"/feedback/{demo.nia_resolved_id}"):
+        page.goto(path)
+        for _ in range(25):
+            page.keyboard.press("Tab")
+            focus = page.evaluate(
+                """() => {
+                  const e = document.activeElement;
+                  const s = getComputedStyle(e);
+                  const outline = s.outlineStyle !== "none" && parseFloat(s.outlineWidth) > 0;
+                  const shadow = s.boxShadow && s.boxShadow !== "none";
+                  return { tag: e.tagName.toLowerCase(), text: (e.innerText || e.value || e.name
+                           || "").trim().slice(0, 40), visible: outline || shadow,
+                           style: `outline: ${s.outlineStyle} ${s.outlineWidth};` +
+                                  ` box-shadow: ${s.boxShadow}` };
+                }"""
+            )
+            if focus["tag"] == "body":
+                continue
+            if not focus["visible"]:
+                invisible.append(f"{path}: <{focus['tag']}> {focus['text']!r} ({focus['style']})")
+    assert not invisible, "focus is not visible on:\n" + "\n".join(invisible)
+
+    # The first Tab lands on the skip link, which then shows itself.
+    page.goto("/")
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to the content")
+    expect(skip).to_be_focused()
+    expect(skip).to_be_in_viewport()
+
+
+def test_state_badges_carry_words_not_only_colour(demo: Demo, page: Page) -> None:
+    labels = {state.label for state in FeedbackState}
+    seen: set[str] = set()
+    for path in ("/", "/?state=resolved", "/?state=planned", "/you-said-we-did"):
+        page.goto(path)
+        badges = page.locator(".badge")
+        assert badges.count() > 0, path
+        for text in badges.all_inner_texts():
+            assert text.strip() in labels, f"a badge on {path} says {text!r}"
+            seen.add(text.strip())
+    assert {"Received", "Planned", "Done"} <= seen, seen
+    # The coloured dot is decoration: hidden from screen readers, the word is what is read.
+    dots = page.locator(".badge .badge__dot")
+    for i in range(dots.count()):
+        expect(dots.nth(i)).to_have_attribute("aria-hidden", "true")

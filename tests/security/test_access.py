@@ -1,0 +1,467 @@
+"""Who may reach which address, for every route the app has, and private items leak nowhere.
+
+ACCESS below classifies every endpoint; a new route fails the first test until it is added,
+so every address gets an access decision on purpose."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.routing import Rule
+from werkzeug.test import TestResponse
+
+from portal.extensions import db
+from portal.models import Category, Feedback, Role, User, Visibility
+from portal.services import api_tokens, digests, workflow
+from portal.services.accounts import is_safe_next
+from portal.services.tokens import make_reset_token, make_unsubscribe_token, make_verify_token
+from tests.helpers import csrf_token, login
+
+PUBLIC = "public"  # anyone, signed in or not
+SIGNED_IN = "signed-in"  # any signed-in person; visitors are sent to sign in
+AUTHOR = "author"  # signed in, and only the item's author gets past the rule (staff: 403)
+STAFF = "staff"  # staff and admins; customers get 403
+ADMIN = "admin"  # admins only; staff and customers get 403
+TOKEN = "token"  # anyone holding the link's token; a wrong token is refused politely
+API = "api"  # the public JSON API: public items only, whoever asks
+API_WRITE = "api-write"  # needs a bearer token; a session cookie counts for nothing (401)
+
+ACCESS: dict[str, str] = {
+    "accounts.change_password": SIGNED_IN,
+    "accounts.delete": SIGNED_IN,
+    "accounts.export": SIGNED_IN,
+    "accounts.index": SIGNED_IN,
+    "accounts.login": PUBLIC,
+    "accounts.logout": PUBLIC,
+    "accounts.preferences": SIGNED_IN,
+    "accounts.register": PUBLIC,
+    "accounts.resend_verification": SIGNED_IN,
+    "accounts.reset_password": TOKEN,
+    "accounts.reset_request": PUBLIC,
+    "accounts.sign_out_everywhere": SIGNED_IN,
+    "accounts.verify": TOKEN,
+    "admin.acknowledge": STAFF,
+    "admin.approve": STAFF,
+    "admin.assign": STAFF,
+    "admin.audit_log": ADMIN,
+    "admin.categories_page": ADMIN,
+    "admin.edit_category": ADMIN,
+    "admin.edit_resolution": STAFF,
+    "admin.hide": STAFF,
+    "admin.hide_comment": STAFF,
+    "admin.item": STAFF,
+    "admin.move": STAFF,
+    "admin.new_resolution": STAFF,
+    "admin.note": STAFF,
+    "admin.promise": STAFF,
+    "admin.queue": STAFF,
+    "admin.redact": STAFF,
+    "admin.reply": STAFF,
+    "admin.settings": ADMIN,
+    "admin.take": STAFF,
+    "admin.tone": STAFF,
+    "admin.update_user": ADMIN,
+    "admin.users": ADMIN,
+    "admin.tokens": ADMIN,
+    "admin.revoke_token": ADMIN,
+    "admin.insights": STAFF,
+    "admin.insights_csv": STAFF,
+    "api.add_vote": API_WRITE,
+    "api.categories_list": API,
+    "api.create_item": API_WRITE,
+    "api.index": API,
+    "api.item": API,
+    "api.items": API,
+    "api.openapi": API,
+    "api.resolutions": API,
+    "api.timeline": API,
+    "api.transition": API_WRITE,
+    "board.index": PUBLIC,
+    "digests.confirm": TOKEN,
+    "digests.subscribe": PUBLIC,
+    "digests.unsubscribe": TOKEN,
+    "feedback.comment": SIGNED_IN,
+    "feedback.detail": PUBLIC,
+    "feedback.fixed": AUTHOR,
+    "feedback.follow": SIGNED_IN,
+    "feedback.new": SIGNED_IN,
+    "feedback.not_fixed": AUTHOR,
+    "feedback.suggest": PUBLIC,
+    "feedback.vote": SIGNED_IN,
+    "feeds.category_atom": PUBLIC,
+    "feeds.resolutions_atom": PUBLIC,
+    "feeds.resolutions_rss": PUBLIC,
+    "insights.how_we_are_doing": PUBLIC,
+    "main.healthz": PUBLIC,
+    "notifications.unsubscribe": TOKEN,
+    "resolutions.index": PUBLIC,
+    "static": PUBLIC,
+}
+
+# Routes about one item: the item in the sweep is private, so other customers get a 404 from
+# them exactly as if it did not exist (and visitors too, where no sign-in comes first).
+ITEM_ROUTES = {
+    "feedback.detail",
+    "feedback.comment",
+    "feedback.fixed",
+    "feedback.follow",
+    "feedback.not_fixed",
+    "feedback.vote",
+}
+# The API shows public items only: the private item is a 404 to everyone there.
+API_ITEM_ROUTES = {"api.item", "api.timeline"}
+# Requests that end the session they are made in; the sweep signs back in after them.
+SESSION_ENDING = {"accounts.logout", "accounts.sign_out_everywhere"}
+ROLES = ("visitor", "customer", "other", "staff", "admin")
+SECRET_TITLE = "Quokka enclosure gate keeps swinging open"
+SECRET_WORD = "quokka"
+SECRET_BODY = "My flat number is 12b and the wallaby keeper knows me"
+
+
+def test_every_route_has_an_access_class(app: Flask) -> None:
+    endpoints = {rule.endpoint for rule in app.url_map.iter_rules()}
+    unknown = sorted(endpoints - ACCESS.keys())
+    assert not unknown, f"routes with no access class in ACCESS (classify them): {unknown}"
+    stale = sorted(ACCESS.keys() - endpoints)
+    assert not stale, f"ACCESS lists routes that no longer exist: {stale}"
+    assert ACCESS.keys() >= ITEM_ROUTES
+
+
+# The sweep ---------------------------------------------------------------------------------
+
+
+@dataclass
+class World:
+    """The people, their browsers and the rows the route arguments point at."""
+
+    people: dict[str, User]
+    clients: dict[str, FlaskClient]
+    values: dict[str, str]
+
+    def sign_in_again(self, role: str) -> None:
+        if role in self.people:
+            self.clients[role] = self.clients[role].application.test_client()
+            login(self.clients[role], self.people[role].email)
+
+
+@pytest.fixture
+def world(make_client, make_user, make_category, make_feedback) -> World:
+    people = {
+        "customer": make_user(),
+        "other": make_user(),
+        "staff": make_user(role=Role.STAFF),
+        "admin": make_user(role=Role.ADMIN),
+    }
+    target = make_user()
+    category = make_category()
+    item = make_feedback(
+        author=people["customer"],
+        category=category,
+        title=SECRET_TITLE,
+        body=SECRET_BODY,
+        visibility=Visibility.PRIVATE,
+    )
+    # Resolved, so "Did this fix it?" has something to answer.
+    resolution = workflow.resolve(
+        item, people["staff"], "We fixed the latch.", "A gate that would not stay shut"
+    )
+    comment = workflow.add_internal_note(item, people["admin"], "Staff-only context")
+    subscription = digests.subscribe("reader@example.com", "weekly", [], user=None).subscription
+    api_token = api_tokens.create_token(people["admin"], name="Shop till", scope="read")
+    db.session.commit()
+    customer = people["customer"]
+    values = {
+        "item_id": str(item.id),
+        "comment_id": str(comment.id),
+        "category_id": str(category.id),
+        "user_id": str(target.id),
+        "resolution_id": str(resolution.id),
+        "slug": category.slug,
+        "filename": "css/site.css",
+        "token_id": str(api_token.token.id),
+        "accounts.verify": make_verify_token(customer.id, customer.email),
+        "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),
+        "digests.confirm": subscription.confirm_token,
+        "digests.unsubscribe": subscription.unsubscribe_token,
+        "notifications.unsubscribe": make_unsubscribe_token(customer.id, item.id),
+    }
+    clients = {role: make_client() for role in ROLES}
+    for role, person in people.items():
+        login(clients[role], person.email)
+    return World(people, clients, values)
+
+
+def _url(rule: Rule, values: dict[str, str], *, bad_token: bool = False) -> str:
+    url = rule.rule
+    for argument in rule.arguments:
+        value = values.get(rule.endpoint) if argument == "token" else values.get(argument)
+        if argument == "token" and bad_token:
+            value = "not-a-real-token"
+        assert value is not None, f"no value for <{argument}> in {rule.rule}"
+        url = url.replace(f"<{argument}>", value)
+        url = url.replace(f"<int:{argument}>", value).replace(f"<path:{argument}>", value)
+    assert "<" not in url, f"unfilled argument in {rule.rule}"
+    return url
+
+
+def _is_sign_in(response: TestResponse) -> bool:
+    return (
+        response.status_code == 302
+        and urlsplit(response.headers["Location"]).path == "/account/login"
+    )
+
+
+# Form data for POSTs that would otherwise stop at the form check before the rule under test.
+SWEEP_DATA = {"feedback.not_fixed": {"body": "The gate still swings open."}}
+_tokens: dict[int, str] = {}
+
+
+def _request(client: FlaskClient, method: str, url: str, endpoint: str = "") -> TestResponse:
+    if method == "GET":
+        response = client.get(url)
+    else:
+        if id(client) not in _tokens:
+            _tokens[id(client)] = csrf_token(client)
+        data = {"csrf_token": _tokens[id(client)], **SWEEP_DATA.get(endpoint, {})}
+        response = client.post(url, data=data)
+    response.get_data()  # read, then close: static files are streamed from an open file
+    response.close()
+    return response
+
+
+def _problem(endpoint: str, role: str, response: TestResponse) -> str | None:
+    """What is wrong with this answer for this person, or None."""
+    kind = ACCESS[endpoint]
+    status = response.status_code
+    if status >= 500:
+        return "the page broke"
+    if kind == API_WRITE:
+        return None if status == 401 else "expected 401 without an API token"
+    if kind == API:
+        expected = 404 if endpoint in API_ITEM_ROUTES else 200
+        return None if status == expected else f"expected {expected}"
+    if role == "visitor" and kind in (SIGNED_IN, AUTHOR, STAFF, ADMIN):
+        return None if _is_sign_in(response) else "expected a redirect to sign in"
+    if role in ("visitor", "other") and endpoint in ITEM_ROUTES:
+        return None if status == 404 else "expected 404: the item is private"
+    if _is_sign_in(response) and kind != PUBLIC and endpoint not in SESSION_ENDING:
+        return "a signed-in person was sent to sign in"
+    refused = status == 403
+    if kind == STAFF:
+        must_refuse = role in ("customer", "other")
+    elif kind == ADMIN:
+        must_refuse = role in ("customer", "other", "staff")
+    elif kind == AUTHOR:
+        must_refuse = role in ("staff", "admin")
+    else:
+        must_refuse = False
+    if must_refuse and not refused:
+        return "expected 403"
+    if refused and not must_refuse:
+        return "refused with 403"
+    if not must_refuse and status not in (200, 302, 400):
+        return "expected 200, 302 or 400"
+    return None
+
+
+def _sweep(app: Flask, world: World) -> Iterator[tuple[Rule, str]]:
+    rules = sorted(app.url_map.iter_rules(), key=lambda r: (r.endpoint in SESSION_ENDING, r.rule))
+    for rule in rules:
+        for method in sorted({"GET", "POST"} & set(rule.methods or ())):
+            yield rule, method
+
+
+def test_every_route_answers_each_kind_of_person_as_its_class_says(
+    app: Flask, world: World
+) -> None:
+    failures: list[str] = []
+    checked = 0
+    for rule, method in _sweep(app, world):
+        url = _url(rule, world.values)
+        for role in ROLES:
+            response = _request(world.clients[role], method, url, rule.endpoint)
+            checked += 1
+            problem = _problem(rule.endpoint, role, response)
+            if problem:
+                failures.append(
+                    f"{role} {method} {url} ({rule.endpoint}, {ACCESS[rule.endpoint]}) "
+                    f"-> {response.status_code}: {problem}"
+                )
+            body = response.get_data(as_text=True)
+            if response.status_code in (403, 404) and (SECRET_TITLE in body or SECRET_BODY in body):
+                failures.append(f"{role} {method} {url}: the refusal shows the private item")
+            if rule.endpoint in SESSION_ENDING:
+                world.sign_in_again(role)
+    assert checked >= len(ACCESS) * len(ROLES)
+    assert not failures, "\n".join(failures)
+
+
+def test_a_wrong_token_is_refused_without_an_error(app: Flask, world: World) -> None:
+    failures = []
+    for rule, method in _sweep(app, world):
+        if ACCESS[rule.endpoint] != TOKEN:
+            continue
+        url = _url(rule, world.values, bad_token=True)
+        for role in ("visitor", "customer"):
+            client = world.clients[role]
+            response = _request(client, method, url)
+            if response.status_code not in (302, 404):
+                failures.append(f"{role} {method} {url} -> {response.status_code}")
+            elif response.status_code == 302:
+                page = client.get(response.headers["Location"]).get_data(as_text=True)
+                if "expired" not in page and "not valid" not in page:
+                    failures.append(f"{role} {method} {url}: redirected without saying why")
+    assert not failures, "\n".join(failures)
+
+
+def test_account_pages_send_visitors_to_sign_in_and_back_to_the_same_page(app: Flask) -> None:
+    client = app.test_client()
+    account_rules = [r for r in app.url_map.iter_rules() if r.rule.startswith("/account")]
+    checked = 0
+    for rule in account_rules:
+        if ACCESS[rule.endpoint] != SIGNED_IN or "GET" not in (rule.methods or ()):
+            continue
+        response = client.get(rule.rule)
+        assert _is_sign_in(response), f"GET {rule.rule} -> {response.status_code}"
+        location = urlsplit(response.headers["Location"])
+        assert location.netloc in ("", "localhost"), location
+        (target,) = parse_qs(location.query)["next"]
+        assert is_safe_next(target), f"GET {rule.rule}: next={target!r} leaves the site"
+        assert urlsplit(target).path == rule.rule
+        checked += 1
+    assert checked >= 4
+
+
+def test_admin_pages_are_refused_to_staff(app: Flask, make_client, make_user) -> None:
+    staff = make_user(role=Role.STAFF)
+    client = make_client()
+    login(client, staff.email)
+    for path in ("/admin/categories", "/admin/users", "/admin/settings", "/admin/audit"):
+        response = client.get(path)
+        assert response.status_code == 403, path
+        assert "That page is not for you" in response.get_data(as_text=True)
+    assert client.get("/admin/").status_code == 200
+
+
+# Private items ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def private_item(world: World) -> Feedback:
+    return db.session.get(Feedback, int(world.values["item_id"]))
+
+
+def _public_pages(item: Feedback) -> list[str]:
+    slug = db.session.get(Category, item.category_id).slug
+    return [
+        "/",
+        "/?sort=new",
+        "/?state=resolved",
+        f"/?category={slug}",
+        f"/?q={SECRET_WORD}",
+        f"/?q={SECRET_WORD}+gate&sort=new",
+        "/?q=wallaby keeper",
+        "/you-said-we-did",
+        f"/you-said-we-did?category={slug}",
+        "/feeds/resolutions.atom",
+        "/feeds/resolutions.rss",
+        f"/feeds/categories/{slug}.atom",
+        f"/feedback/suggest?title={SECRET_WORD}+enclosure+gate",
+        "/digest/subscribe",
+        "/how-we-are-doing",
+    ]
+
+
+PUBLIC_TITLE = "Quokka feeding times are far too early"
+SECOND_SECRET = "Quokka keeper shouted at my daughter"
+
+
+def test_a_private_item_shows_on_no_public_page(
+    world: World, private_item: Feedback, make_feedback
+) -> None:
+    # A public item and a second private one, resolved together as one theme.
+    category = db.session.get(Category, private_item.category_id)
+    public = make_feedback(author=world.people["other"], category=category, title=PUBLIC_TITLE)
+    second = make_feedback(
+        author=world.people["customer"],
+        category=category,
+        title=SECOND_SECRET,
+        visibility=Visibility.PRIVATE,
+    )
+    staff = db.session.get(User, world.people["staff"].id)
+    workflow.publish_resolution([second, public], staff, "We moved feeding to ten o'clock.")
+    db.session.commit()
+    visitor = world.clients["visitor"]
+    for path in ("/", f"/?q={SECRET_WORD}", "/you-said-we-did", "/feeds/resolutions.atom"):
+        assert PUBLIC_TITLE in visitor.get(path).get_data(as_text=True), path
+    failures = []
+    for role in ("visitor", "other"):
+        client = world.clients[role]
+        pages = _public_pages(private_item)
+        if role == "other":
+            pages += [
+                "/account/",
+                "/account/export",
+                f"/feedback/new?title={SECRET_WORD}+enclosure+gate&body=x",
+            ]
+        for path in pages:
+            for headers in ({}, {"HX-Request": "true"}):
+                response = client.get(path, headers=headers)
+                body = response.get_data(as_text=True)
+                if response.status_code != 200:
+                    failures.append(f"{role} GET {path} -> {response.status_code}")
+                secrets = (SECRET_TITLE, SECRET_BODY, SECOND_SECRET, f'/feedback/{second.id}"')
+                for secret in (*secrets, f'/feedback/{private_item.id}"'):
+                    if secret in body:
+                        failures.append(f"{role} GET {path} {headers}: shows {secret!r}")
+        detail = client.get(f"/feedback/{private_item.id}")
+        assert detail.status_code == 404, f"{role} can open the private item"
+        assert SECRET_TITLE not in detail.get_data(as_text=True)
+    assert not failures, "\n".join(failures)
+
+
+def test_a_private_item_is_open_to_its_author_and_staff_only(
+    world: World, private_item: Feedback
+) -> None:
+    for role in ("customer", "staff", "admin"):
+        response = world.clients[role].get(f"/feedback/{private_item.id}")
+        assert response.status_code == 200, role
+        assert SECRET_TITLE in response.get_data(as_text=True)
+    mine = world.clients["customer"].get("/account/").get_data(as_text=True)
+    assert SECRET_TITLE in mine
+    # Staff search private items too.
+    queue = world.clients["staff"].get(f"/admin/?q={SECRET_WORD}&all=1").get_data(as_text=True)
+    assert SECRET_TITLE in queue
+    for role in ("visitor", "other"):
+        assert world.clients[role].get(f"/feedback/{private_item.id}").status_code == 404
+
+
+def test_a_public_duplicate_merged_into_a_private_item_does_not_reveal_it(
+    world: World, make_feedback, private_item: Feedback
+) -> None:
+    """Staff may merge a public report into a private one; the public page still names only
+    what is public."""
+    admin = world.people["admin"]
+    target = make_feedback(
+        author=world.people["customer"],
+        category=db.session.get(Category, private_item.category_id),
+        title="Wombat burrow under the fence by my flat",
+        body=SECRET_BODY,
+        visibility=Visibility.PRIVATE,
+    )
+    duplicate = make_feedback(
+        author=world.people["other"], category=db.session.get(Category, private_item.category_id)
+    )
+    workflow.merge(duplicate, admin, target, "Thank you, this is the same as another report.")
+    db.session.commit()
+    for role in ("visitor", "other"):
+        page = world.clients[role].get(f"/feedback/{duplicate.id}")
+        assert page.status_code == 200
+        body = page.get_data(as_text=True)
+        assert "Wombat burrow" not in body, f"{role} sees the private item's title"
+        assert f'href="/feedback/{target.id}"' not in body, f"{role} is sent to a 404"
