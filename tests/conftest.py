@@ -79,6 +79,25 @@ class IsolatedClient(FlaskClient):
         return contextvars.Context().run(super().open, *args, **kwargs)
 
 
+_extra_apps: list[Flask] = []
+
+
+def track_app(application: Flask) -> Flask:
+    """Remember an app made inside a test, so its database connections are closed after it."""
+    _extra_apps.append(application)
+    return application
+
+
+@pytest.fixture(autouse=True)
+def _close_extra_apps() -> Iterator[None]:
+    yield
+    while _extra_apps:
+        extra = _extra_apps.pop()
+        with extra.app_context():
+            db.session.remove()
+            db.engine.dispose()
+
+
 def make_test_app(database_uri: str, tmp_path: Path, **overrides: object) -> Flask:
     """An app on the given database, with a throwaway instance folder."""
     os.environ["PORTAL_INSTANCE_PATH"] = str(tmp_path)
@@ -90,7 +109,7 @@ def make_test_app(database_uri: str, tmp_path: Path, **overrides: object) -> Fla
     config.update(overrides)
     application = create_app("testing", config)
     application.test_client_class = IsolatedClient
-    return application
+    return track_app(application)
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ import pytest
 
 from portal import create_app
 from portal.logging_setup import JsonFormatter, RequestIdFilter
+from tests.conftest import track_app
 
 STRONG = "k3y-" + "0123456789abcdefghijklmnopqrstuvwxyz"
 
@@ -21,7 +22,7 @@ def _production(database_uri: str, tmp_path, monkeypatch, **config: object):
         "OUTBOX_DELIVER_AFTER_COMMIT": False,
         **config,
     }
-    return create_app("production", settings)
+    return track_app(create_app("production", settings))
 
 
 @pytest.mark.parametrize("weak", ["secret", "changeme", "short-key", "a" * 40])

@@ -29,7 +29,7 @@ from portal.services.feedback import add_comment
 from portal.services.outbox import deliver_pending
 from portal.services.tokens import make_reset_token, read_reset_token
 from portal.services.votes import toggle_vote
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, track_app
 from tests.helpers import login, post
 
 NEW_PASSWORD = "a brand new long password"
@@ -421,7 +421,7 @@ def _production_app(tmp_path: Path, monkeypatch, database_uri: str, **overrides)
         "RATELIMIT_ENABLED": False,
         **overrides,
     }
-    return create_app("production", config)
+    return track_app(create_app("production", config))
 
 
 def test_production_cookies_are_secure(tmp_path: Path, monkeypatch, database_uri: str) -> None:
