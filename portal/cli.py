@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
-from flask import Flask
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.extensions import db
 from portal.models import DigestFrequency, Role
-from portal.services import accounts, demo, digests, outbox, transfer
+from portal.services import accounts, demo, digests, intake, outbox, transfer, webhooks
 from portal.services.errors import DomainError
 
 
@@ -35,11 +38,16 @@ def register(app: Flask) -> None:
     @outbox_cli.command("deliver")
     @click.option("--batch-size", default=50, show_default=True)
     def outbox_deliver(batch_size: int) -> None:
-        """Send the emails that are due (run it from cron, or as often as you like)."""
+        """Send the emails and webhook deliveries that are due (from cron, as often as you like)."""
         report = outbox.deliver_pending(batch_size=batch_size)
         click.echo(
             f"Outbox: {report.sent} sent, {report.retried} to retry later, "
             f"{report.failed} given up; {outbox.pending_count()} waiting."
+        )
+        hooks = webhooks.deliver_webhooks(batch_size=batch_size)
+        click.echo(
+            f"Webhooks: {hooks.sent} delivered, {hooks.retried} to retry later, "
+            f"{hooks.failed} given up; {webhooks.pending_count()} waiting."
         )
 
     app.cli.add_command(outbox_cli)
@@ -69,6 +77,42 @@ def register(app: Flask) -> None:
         )
 
     app.cli.add_command(digest_cli)
+
+    intake_cli = AppGroup("intake", help="Feedback that arrives by email.")
+
+    @intake_cli.command("email")
+    @click.option(
+        "--recipient",
+        envvar=["ORIGINAL_RECIPIENT", "RECIPIENT"],
+        default="",
+        help="The envelope recipient (Postfix sets ORIGINAL_RECIPIENT for a pipe).",
+    )
+    def intake_email(recipient: str) -> None:
+        """Read one message from standard input: a new private item, or a reply's comment.
+        Exits 0 when accepted (or dropped as automatic mail), 65/67 to bounce, 75 to retry."""
+        raw = intake.read_limited(sys.stdin.buffer)
+        try:
+            result = intake.process_message(raw, recipient=recipient)
+            if result.changed:
+                db.session.commit()
+            else:
+                db.session.rollback()
+        except SQLAlchemyError as exc:
+            # The database is down or busy (or a twin delivery won a race): the mail server
+            # keeps the message and tries again, and a retry of a recorded one creates nothing.
+            db.session.rollback()
+            reason = f"database unavailable, try later ({type(exc).__name__})"
+            result = intake.IntakeResult("retry", intake.EX_TEMPFAIL, reason)
+        except Exception:
+            # A bug must not bounce the customer's mail: it waits in the queue for the fix.
+            db.session.rollback()
+            current_app.logger.exception("intake: unexpected error")
+            result = intake.IntakeResult("retry", intake.EX_TEMPFAIL, "internal error, try later")
+        click.echo(f"intake: {result.reason}", err=True)
+        if result.exit_code:
+            raise SystemExit(result.exit_code)
+
+    app.cli.add_command(intake_cli)
 
     @app.cli.command("create-admin")
     @click.argument("email")

@@ -101,6 +101,22 @@ class Config:
     # Notification emails per person per day before the rest fold into one summary.
     NOTIFICATION_DAILY_CAP = int(os.environ.get("NOTIFICATION_DAILY_CAP", "10"))
 
+    # Outgoing webhooks (delivered by the outbox deliverers). Plain http and internal addresses
+    # are for development and tests; production turns both off unless asked.
+    WEBHOOK_TIMEOUT_SECONDS = float(os.environ.get("WEBHOOK_TIMEOUT_SECONDS", "5"))
+    WEBHOOK_MAX_ATTEMPTS = int(os.environ.get("WEBHOOK_MAX_ATTEMPTS", "8"))
+    WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30"))
+    WEBHOOK_ALLOW_HTTP = _bool("WEBHOOK_ALLOW_HTTP", True)
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", True)
+
+    # Email intake (`flask intake email`). INTAKE_ADDRESS is the address the mail server pipes
+    # to; when set, notification emails carry a Reply-To on it so replies become comments.
+    INTAKE_ADDRESS = os.environ.get("INTAKE_ADDRESS", "")
+    INTAKE_MAX_BYTES = int(os.environ.get("INTAKE_MAX_BYTES", str(1024 * 1024)))
+    # Where emailed items go: a category slug (default: the first category) and a kind.
+    INTAKE_CATEGORY = os.environ.get("INTAKE_CATEGORY", "")
+    INTAKE_KIND = os.environ.get("INTAKE_KIND", "complaint")
+
     # Password hashing: Werkzeug's scrypt, its current default.
     PASSWORD_HASH_METHOD = "scrypt"
 
@@ -142,6 +158,9 @@ class ProductionConfig(Config):
     REMEMBER_COOKIE_SECURE = _bool("SESSION_COOKIE_SECURE", True)
     PREFERRED_URL_SCHEME = "https"
     LOG_JSON = _bool("LOG_JSON", True)
+    # Webhooks go to public https receivers only (no requests into the private network).
+    WEBHOOK_ALLOW_HTTP = _bool("WEBHOOK_ALLOW_HTTP", False)
+    WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", False)
 
 
 CONFIGS: dict[str, type[Config]] = {

@@ -1,6 +1,6 @@
-"""Delivers the outbox from inside the web app right after a commit that queued mail,
-so a single-machine install needs no cron. Larger installs run `flask outbox deliver` too;
-claims keep the two from sending anything twice."""
+"""Delivers the outbox (emails and webhooks) from inside the web app right after a commit that
+queued some, so a single-machine install needs no cron. Larger installs run `flask outbox
+deliver` too; claims keep the two from sending anything twice."""
 
 from __future__ import annotations
 
@@ -53,15 +53,18 @@ def _ensure_thread(app: Flask, wake: threading.Event) -> None:
 def _run(app: Flask, wake: threading.Event) -> None:
     from portal.extensions import db
     from portal.services.outbox import deliver_pending
+    from portal.services.webhooks import deliver_webhooks
 
     while True:
         # Also wakes every minute, for retries that fall due.
         wake.wait(timeout=60)
         wake.clear()
         with app.app_context():
-            try:
-                deliver_pending()
-            except Exception:
-                app.logger.exception("outbox: delivery pass failed; it will be retried")
-            finally:
-                db.session.remove()
+            # Webhooks go out from the same thread: their rows are claimed the same way.
+            for deliver in (deliver_pending, deliver_webhooks):
+                try:
+                    deliver()
+                except Exception:
+                    db.session.rollback()
+                    app.logger.exception("outbox: delivery pass failed; it will be retried")
+            db.session.remove()

@@ -23,6 +23,7 @@ from portal.models.feedback import (
     Visibility,
     Vote,
 )
+from portal.models.intake import InboundEmail
 from portal.models.notifications import (
     CategoryFollow,
     Follow,
@@ -33,10 +34,19 @@ from portal.models.notifications import (
 from portal.models.resolution import Resolution
 from portal.models.settings import SiteSettings
 from portal.models.user import NotificationPreference, Role, User
+from portal.models.webhooks import (
+    SUBSCRIBABLE_EVENTS,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 
 __all__ = [
     "ALLOWED_TRANSITIONS",
     "OPEN_STATES",
+    "SUBSCRIBABLE_EVENTS",
     "ApiToken",
     "AuditEntry",
     "Category",
@@ -51,6 +61,7 @@ __all__ = [
     "FeedbackKind",
     "FeedbackState",
     "Follow",
+    "InboundEmail",
     "NotificationPreference",
     "OutboxMessage",
     "OutboxStatus",
@@ -64,5 +75,10 @@ __all__ = [
     "User",
     "Visibility",
     "Vote",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookDeliveryStatus",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "digest_subscription_categories",
 ]

@@ -21,7 +21,7 @@ from portal.models import (
     Vote,
 )
 from portal.models.base import utcnow
-from portal.services import notifications
+from portal.services import notifications, webhooks
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.sanitize import render_markdown
 from portal.services.site import get_site_settings
@@ -36,8 +36,10 @@ def submit_feedback(
     body: str,
     visibility: Visibility | str = Visibility.PUBLIC,
     channel: FeedbackChannel | str = FeedbackChannel.WEB,
+    send_receipt: bool = True,
 ) -> Feedback:
-    """Record a new item from a customer, with its "received" step on the timeline."""
+    """Record a new item from a customer, with its "received" step on the timeline.
+    Email intake passes send_receipt=False and sends its own (a reply to the sender's mail)."""
     title = " ".join(title.split())
     if not title:
         raise DomainError("Please give your feedback a title.")
@@ -80,8 +82,10 @@ def submit_feedback(
     item.vote_count = 1
     db.session.flush()
     notifications.follow(author, item)
-    notifications.send_receipt(item, author)
+    if send_receipt:
+        notifications.send_receipt(item, author)
     notifications.notify_category_followers(item)
+    webhooks.item_created(item)
     return item
 
 

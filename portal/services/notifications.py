@@ -26,7 +26,7 @@ from portal.models import (
     User,
 )
 from portal.services.outbox import queue_email
-from portal.services.tokens import make_unsubscribe_token, make_verify_token
+from portal.services.tokens import make_unsubscribe_token, make_verify_token, reply_address
 
 # Kinds that count towards the daily cap; receipts, verification and summaries do not.
 CAPPED_KINDS = ("state", "promise", "reply", "resolution", "merged", "new_item", "reopen_request")
@@ -185,6 +185,7 @@ def _queue_for(
     subject: str,
     item: Feedback | None,
     from_name: str = "",
+    extra_headers: dict[str, str] | None = None,
     **context: Any,
 ) -> OutboxMessage:
     """Render and queue one notification, folding it into a summary past the daily cap."""
@@ -200,6 +201,12 @@ def _queue_for(
         unsubscribe_all_url=absolute_url("notifications.unsubscribe", token=all_token),
         **context,
     )
+    headers = {**unsubscribe_headers(all_token), **(extra_headers or {})}
+    # Customers can answer by replying: email intake turns the reply into a comment. Staff
+    # answer in the admin pages, where the tone check and ownership rules apply.
+    reply_to = reply_address(item.id, user.email) if item is not None else None
+    if reply_to and not user.is_staff:
+        headers["Reply-To"] = reply_to
     over_cap = (
         kind in CAPPED_KINDS
         and _sent_today(user.id) >= current_app.config["NOTIFICATION_DAILY_CAP"]
@@ -212,7 +219,7 @@ def _queue_for(
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
-        headers=unsubscribe_headers(all_token),
+        headers=headers,
         user_id=user.id,
         feedback_id=item.id if item is not None else None,
         status=OutboxStatus.FOLDED if over_cap else OutboxStatus.PENDING,
@@ -336,20 +343,45 @@ def notify_resolution(resolution: Resolution, items: Sequence[Feedback], actor: 
     return told
 
 
-def send_receipt(item: Feedback, author: User) -> OutboxMessage | None:
-    """The acknowledgement receipt: your reference, and when to expect a person's reply."""
-    if not can_email(author):
+def send_receipt(
+    item: Feedback,
+    author: User,
+    *,
+    by_email: bool = False,
+    in_reply_to: str = "",
+    attachments_refused: int = 0,
+) -> OutboxMessage | None:
+    """The acknowledgement receipt: your reference, and when to expect a person's reply.
+
+    For feedback that came by email (by_email, in_reply_to the sender's Message-ID) it answers
+    that message, also to an address not verified yet: the sender has just written from it, as to
+    any helpdesk. It carries a link to confirm the address for later updates, says when
+    attachments were not kept, and is marked as an automatic reply (RFC 3834), so
+    auto-responders do not answer it."""
+    if not (can_email(author) or (by_email and author.is_active and author.deleted_at is None)):
         return None
     from portal.models import Category
 
     category = db.session.get(Category, item.category_id)
+    headers: dict[str, str] = {}
+    context: dict[str, Any] = {"by_email": by_email, "attachments_refused": attachments_refused}
+    if by_email:
+        headers = {"Auto-Submitted": "auto-replied"}
+        if in_reply_to:
+            headers.update({"In-Reply-To": in_reply_to, "References": in_reply_to})
+        if author.verified_at is None:
+            context["verify_url"] = absolute_url(
+                "accounts.verify", token=make_verify_token(author.id, author.email)
+            )
     return _queue_for(
         author,
         kind="receipt",
         template="receipt",
         subject=f"We have received your feedback (reference #{item.id})",
         item=item,
+        extra_headers=headers,
         category=category,
+        **context,
     )
 
 

@@ -1,5 +1,6 @@
 """The outbox: emails are written here in the same transaction as the change that causes
-them, then delivered with retries and backoff.
+them, then delivered with retries and backoff. Webhook deliveries (services/webhooks.py) share
+the claiming and backoff below.
 
 Delivery is at least once with a stable Message-ID: only a crash between sending a message and
 marking it sent can repeat it. Deliverers claim rows before sending (FOR UPDATE SKIP LOCKED on
@@ -13,6 +14,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formataddr, make_msgid
+from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
@@ -79,38 +81,64 @@ class DeliveryReport:
     failed: int = 0
 
 
-def claim_batch(limit: int = 50) -> tuple[str, list[OutboxMessage]]:
-    """Claim up to `limit` due messages for this deliverer and commit the claim."""
+def claim_due(
+    model: type[Any], *, pending: StrEnum, sending: StrEnum, limit: int
+) -> tuple[str, list[Any]]:
+    """Claim up to `limit` due rows of an outbox-shaped table and commit the claim.
+
+    Used for emails and webhook deliveries alike: the model needs `id`, `status`,
+    `next_attempt_at`, `claimed_at` and `claim_token` columns."""
     now = _now()
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     token = secrets.token_hex(16)
     due = sa.or_(
-        sa.and_(OutboxMessage.status == OutboxStatus.PENDING, OutboxMessage.next_attempt_at <= now),
+        sa.and_(model.status == pending, model.next_attempt_at <= now),
         # A claim that outlived its lease belongs to a deliverer that died mid-way.
-        sa.and_(
-            OutboxMessage.status == OutboxStatus.SENDING, OutboxMessage.claimed_at < now - lease
-        ),
+        sa.and_(model.status == sending, model.claimed_at < now - lease),
     )
-    candidates = sa.select(OutboxMessage.id).where(due).order_by(OutboxMessage.id).limit(limit)
+    candidates = sa.select(model.id).where(due).order_by(model.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         # Rows another deliverer has locked are skipped, not waited for.
         candidates = candidates.with_for_update(skip_locked=True)
     db.session.execute(
-        sa.update(OutboxMessage)
+        sa.update(model)
         # Re-checking "due" makes the claim safe even if the subquery saw an older snapshot.
-        .where(OutboxMessage.id.in_(candidates.scalar_subquery()), due)
-        .values(status=OutboxStatus.SENDING, claim_token=token, claimed_at=now)
+        .where(model.id.in_(candidates.scalar_subquery()), due)
+        .values(status=sending, claim_token=token, claimed_at=now)
         .execution_options(synchronize_session=False)
     )
     db.session.commit()
     claimed = list(
         db.session.scalars(
-            sa.select(OutboxMessage)
-            .where(OutboxMessage.claim_token == token, OutboxMessage.status == OutboxStatus.SENDING)
-            .order_by(OutboxMessage.id)
+            sa.select(model)
+            .where(model.claim_token == token, model.status == sending)
+            .order_by(model.id)
         )
     )
     return token, claimed
+
+
+def claim_batch(limit: int = 50) -> tuple[str, list[OutboxMessage]]:
+    """Claim up to `limit` due messages for this deliverer and commit the claim."""
+    return claim_due(
+        OutboxMessage, pending=OutboxStatus.PENDING, sending=OutboxStatus.SENDING, limit=limit
+    )
+
+
+def mark_claimed(model: type[Any], row_id: int, token: str, **values: Any) -> None:
+    """Record the result of sending a claimed row, if this deliverer still holds the claim."""
+    db.session.execute(
+        sa.update(model)
+        .where(model.id == row_id, model.claim_token == token)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def backoff_seconds(base: int, attempts: int) -> int:
+    """Exponential backoff after the given number of failed attempts, capped at six hours."""
+    return min(base * 2 ** (attempts - 1), 6 * 3600)
 
 
 def _connection() -> Any:
@@ -149,13 +177,7 @@ def _as_email(message: OutboxMessage, connection: Any) -> EmailMultiAlternatives
 
 
 def _mark(message_id: int, token: str, **values: Any) -> None:
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, OutboxMessage.claim_token == token)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    db.session.commit()
+    mark_claimed(OutboxMessage, message_id, token, **values)
 
 
 def deliver_pending(batch_size: int = 50, max_batches: int = 100) -> DeliveryReport:
@@ -208,8 +230,7 @@ def _retry_later(
         report.failed += 1
         current_app.logger.error("outbox: gave up on message %s: %s", message.id, error)
         return
-    # Exponential backoff, capped at six hours.
-    delay = min(config["OUTBOX_BACKOFF_SECONDS"] * 2 ** (attempts - 1), 6 * 3600)
+    delay = backoff_seconds(config["OUTBOX_BACKOFF_SECONDS"], attempts)
     _mark(
         message.id,
         token,

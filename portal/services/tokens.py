@@ -73,3 +73,36 @@ def read_reset_token(token: str, max_age: int = RESET_MAX_AGE) -> dict[str, Any]
 def reset_token_matches(payload: dict[str, Any], password_hash: str) -> bool:
     """Whether the token was made for the password the account has now (single use)."""
     return payload.get("p") == _password_fingerprint(password_hash)
+
+
+# Replies to notification emails --------------------------------------------------------------
+
+REPLY_TOKEN_LENGTH = 20
+
+
+def make_reply_token(item_id: int, email: str) -> str:
+    """A short tag binding a reply address to one item and one recipient's address. Lower-case
+    hex, because some mail servers fold the case of the part before the @."""
+    import hashlib
+    import hmac
+
+    message = f"intake-reply:{item_id}:{email.strip().lower()}".encode()
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, message, hashlib.sha256).hexdigest()[:REPLY_TOKEN_LENGTH]
+
+
+def reply_token_matches(item_id: int, email: str, token: str) -> bool:
+    """Whether a reply address's tag was made for this item and this sender's address."""
+    import hmac
+
+    return hmac.compare_digest(make_reply_token(item_id, email), token.strip().lower())
+
+
+def reply_address(item_id: int, email: str) -> str | None:
+    """The Reply-To for a notification about an item: the intake address plus-tagged with the
+    item and a token (feedback+123.<token>@example.org). None when email intake is not set up."""
+    intake = current_app.config.get("INTAKE_ADDRESS") or ""
+    local, _, domain = intake.partition("@")
+    if not local or not domain:
+        return None
+    return f"{local}+{item_id}.{make_reply_token(item_id, email)}@{domain}"

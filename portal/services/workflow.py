@@ -23,7 +23,7 @@ from portal.models import (
     User,
     Vote,
 )
-from portal.services import audit, notifications
+from portal.services import audit, notifications, webhooks
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.sanitize import render_markdown
 
@@ -156,6 +156,7 @@ def _change_state(
         to_state=to_state,
         message=message,
     )
+    webhooks.item_state_changed(item, from_state, to_state, message)
     if notify:
         db.session.flush()
         notifications.notify_item_update(item, actor, "state", message)
@@ -420,6 +421,7 @@ def publish_resolution(
         we_did=we_did,
     )
     db.session.flush()
+    webhooks.resolution_published(resolution, items)
     notifications.notify_resolution(resolution, items, actor)
     return resolution
 

@@ -1,0 +1,578 @@
+"""Outgoing webhooks: admins register endpoints; events queue signed JSON deliveries in the same
+transaction as their cause; the outbox deliverers send them with retries and log every attempt.
+
+Signing: each request carries `X-Portal-Timestamp` (Unix seconds) and `X-Portal-Signature:
+sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the endpoint's secret>`.
+
+Safety: only https URLs (plain http where WEBHOOK_ALLOW_HTTP is on), and never an address that is
+not globally routable (loopback, private, link-local...) unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES is
+on. The check runs on the addresses the name resolves to at delivery time, and the connection is
+made to the address that was checked, so DNS cannot swap in another one in between (requests and
+httpx resolve names themselves, which is why this uses http.client). Redirects are not followed.
+"""
+
+from __future__ import annotations
+
+import hmac
+import http.client
+import ipaddress
+import json
+import secrets
+import socket
+import ssl
+import time
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import sqlalchemy as sa
+from flask import current_app
+
+from portal.emails import absolute_url
+from portal.extensions import db
+from portal.models import (
+    SUBSCRIBABLE_EVENTS,
+    Feedback,
+    FeedbackState,
+    Resolution,
+    User,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+    WebhookEvent,
+)
+from portal.services import audit
+from portal.services.errors import DomainError, NotAllowed, NotFound
+from portal.services.outbox import DeliveryReport, backoff_seconds, claim_due, mark_claimed
+
+USER_AGENT = "portal-webhooks/1"
+SIGNATURE_HEADER = "X-Portal-Signature"
+MAX_URL_LENGTH = 2000
+# What of a receiver's answer is kept in the attempt log.
+RESPONSE_EXCERPT = 300
+
+
+class WebhookUrlRefused(DomainError):
+    """The URL is not one the portal will send to."""
+
+    status_code = 422
+
+
+class DeliveryRefused(Exception):
+    """A delivery that must not be attempted (an address the configuration forbids)."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def _require_admin(actor: User) -> None:
+    if not (actor.is_authenticated and actor.is_admin and actor.is_active):
+        raise NotAllowed("Only admins manage webhooks.")
+
+
+# Addresses ---------------------------------------------------------------------------------
+
+
+def _address_allowed(address: str) -> bool:
+    if current_app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"]:
+        return True
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, whatever its spelling
+    return ip.is_global and not ip.is_multicast
+
+
+def check_url(url: str) -> str:
+    """The URL, trimmed, if it is one the portal may register; WebhookUrlRefused otherwise.
+    (Names are resolved and checked again at every delivery.)"""
+    url = url.strip()
+    if not url or len(url) > MAX_URL_LENGTH:
+        raise WebhookUrlRefused("Enter the receiver's URL (up to 2,000 characters).")
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError as exc:
+        raise WebhookUrlRefused("That is not a URL the portal can send to.") from exc
+    allow_http = current_app.config["WEBHOOK_ALLOW_HTTP"]
+    if parts.scheme not in ({"https", "http"} if allow_http else {"https"}):
+        raise WebhookUrlRefused(
+            "Use an https:// URL." if not allow_http else "Use an http:// or https:// URL."
+        )
+    if not parts.hostname:
+        raise WebhookUrlRefused("The URL needs a host name.")
+    if parts.username or parts.password:
+        raise WebhookUrlRefused("Leave passwords out of the URL: deliveries are signed instead.")
+    if port == 0:
+        raise WebhookUrlRefused("That port cannot receive deliveries.")
+    host = parts.hostname
+    try:
+        literal = ipaddress.ip_address(host)
+    except ValueError:
+        literal = None
+    private_name = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+    if (literal is not None and not _address_allowed(str(literal))) or (
+        private_name and not current_app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"]
+    ):
+        raise WebhookUrlRefused("Deliveries go only to public addresses, not to internal ones.")
+    return url
+
+
+def _resolve(host: str, port: int) -> str:
+    """The first address the name resolves to, if every one of them is allowed."""
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise OSError(f"cannot resolve {host}: {exc.strerror}") from exc
+    addresses = [info[4][0] for info in infos]
+    # All, not any: a name that also points inside must not be usable to reach inside.
+    refused = [a for a in addresses if not _address_allowed(a)]
+    if refused:
+        raise DeliveryRefused(f"{host} resolves to a non-public address ({refused[0]})")
+    return addresses[0]
+
+
+class _PinnedHTTPConnection(http.client.HTTPConnection):
+    """Connects to an address checked beforehand, whatever the name resolves to now."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout)
+        self._address = address
+
+    def connect(self) -> None:
+        self.sock = socket.create_connection((self._address, self.port), self.timeout)
+
+
+class _PinnedHTTPSConnection(http.client.HTTPSConnection):
+    """The same over TLS: the certificate is still checked against the host name."""
+
+    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
+        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
+        self._address = address
+
+    def connect(self) -> None:
+        sock = socket.create_connection((self._address, self.port), self.timeout)
+        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class PostResult:
+    """What one attempt got back."""
+
+    status_code: int | None
+    error: str
+    duration_ms: int
+
+    @property
+    def ok(self) -> bool:
+        return self.status_code is not None and 200 <= self.status_code < 300
+
+
+def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
+    started = time.monotonic()
+
+    def elapsed() -> int:
+        return round((time.monotonic() - started) * 1000)
+
+    parts = urlsplit(url)
+    https = parts.scheme == "https"
+    if not https and not current_app.config["WEBHOOK_ALLOW_HTTP"]:
+        return PostResult(None, "refused: plain http is not allowed here", elapsed())
+    port = parts.port or (443 if https else 80)
+    connection: http.client.HTTPConnection | None = None
+    try:
+        address = _resolve(parts.hostname or "", port)
+        connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
+        connection = connection_class(parts.hostname or "", port, address, timeout)
+        path = parts.path or "/"
+        if parts.query:
+            path = f"{path}?{parts.query}"
+        connection.request("POST", path, body=body, headers=headers)
+        response = connection.getresponse()
+        excerpt = response.read(RESPONSE_EXCERPT).decode("utf-8", "replace").strip()
+        error = "" if 200 <= response.status < 300 else f"HTTP {response.status} {excerpt}"
+        return PostResult(response.status, error.strip()[:1000], elapsed())
+    except DeliveryRefused as exc:
+        return PostResult(None, f"refused: {exc}", elapsed())
+    except TimeoutError:
+        return PostResult(None, f"timed out after {timeout:g} s", elapsed())
+    except (OSError, http.client.HTTPException) as exc:
+        return PostResult(None, f"{type(exc).__name__}: {exc}"[:1000], elapsed())
+    finally:
+        if connection is not None:
+            connection.close()
+
+
+# Endpoints (admin) -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewSecret:
+    """An endpoint with the secret just made for it (shown to the admin this once)."""
+
+    endpoint: WebhookEndpoint
+    secret: str
+
+
+def _new_secret() -> str:
+    return "whsec_" + secrets.token_urlsafe(32)
+
+
+def _clean_events(events: Iterable[str]) -> list[str]:
+    allowed = {e.value for e in SUBSCRIBABLE_EVENTS}
+    chosen = [e for e in dict.fromkeys(events) if e in allowed]
+    if not chosen:
+        raise DomainError("Choose at least one event to send.")
+    return chosen
+
+
+def create_endpoint(
+    actor: User, *, url: str, events: Iterable[str], description: str = ""
+) -> NewSecret:
+    """Register a receiver for some events; its signing secret is returned once."""
+    _require_admin(actor)
+    secret = _new_secret()
+    endpoint = WebhookEndpoint(
+        url=check_url(url),
+        description=" ".join(description.split())[:200],
+        events=_clean_events(events),
+        secret=secret,
+        created_by_id=actor.id,
+    )
+    db.session.add(endpoint)
+    db.session.flush()
+    audit.record(
+        actor, "webhook.created", "webhook", endpoint.id, url=endpoint.url, events=endpoint.events
+    )
+    return NewSecret(endpoint, secret)
+
+
+def get_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    """A registered (not deleted) endpoint, or NotFound."""
+    endpoint = db.session.get(WebhookEndpoint, endpoint_id)
+    if endpoint is None or endpoint.deleted_at is not None:
+        raise NotFound("There is no such webhook.")
+    return endpoint
+
+
+def list_endpoints() -> list[WebhookEndpoint]:
+    """Every registered endpoint, oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(WebhookEndpoint)
+            .where(WebhookEndpoint.deleted_at.is_(None))
+            .order_by(WebhookEndpoint.id)
+        )
+    )
+
+
+def set_active(actor: User, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:
+    """Pause or resume an endpoint. While paused, new events are not queued for it (those
+    already queued still go out)."""
+    _require_admin(actor)
+    endpoint.active = active
+    audit.record(actor, "webhook.resumed" if active else "webhook.paused", "webhook", endpoint.id)
+    db.session.flush()
+    return endpoint
+
+
+def rotate_secret(actor: User, endpoint: WebhookEndpoint) -> NewSecret:
+    """Give an endpoint a new secret; deliveries signed from now on use it."""
+    _require_admin(actor)
+    endpoint.secret = _new_secret()
+    audit.record(actor, "webhook.secret_rotated", "webhook", endpoint.id)
+    db.session.flush()
+    return NewSecret(endpoint, endpoint.secret)
+
+
+def delete_endpoint(actor: User, endpoint: WebhookEndpoint) -> None:
+    """Remove an endpoint. Its undelivered deliveries are given up; the log stays."""
+    _require_admin(actor)
+    endpoint.deleted_at = _now()
+    endpoint.active = False
+    db.session.execute(
+        sa.update(WebhookDelivery)
+        .where(
+            WebhookDelivery.endpoint_id == endpoint.id,
+            WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
+        )
+        .values(status=WebhookDeliveryStatus.FAILED, last_error="endpoint deleted")
+        .execution_options(synchronize_session=False)
+    )
+    audit.record(actor, "webhook.deleted", "webhook", endpoint.id, url=endpoint.url)
+    db.session.flush()
+
+
+@dataclass(frozen=True)
+class DeliveryLog:
+    """A delivery with its attempts, newest attempt last."""
+
+    delivery: WebhookDelivery
+    attempts: list[WebhookAttempt]
+
+
+def recent_deliveries(endpoint: WebhookEndpoint, limit: int = 50) -> list[DeliveryLog]:
+    """The endpoint's latest deliveries, newest first, each with every attempt (two queries)."""
+    deliveries = list(
+        db.session.scalars(
+            sa.select(WebhookDelivery)
+            .where(WebhookDelivery.endpoint_id == endpoint.id)
+            .order_by(WebhookDelivery.created_at.desc(), WebhookDelivery.id.desc())
+            .limit(limit)
+        )
+    )
+    attempts: dict[int, list[WebhookAttempt]] = {d.id: [] for d in deliveries}
+    if deliveries:
+        for attempt in db.session.scalars(
+            sa.select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id.in_(list(attempts)))
+            .order_by(WebhookAttempt.attempted_at, WebhookAttempt.id)
+        ):
+            attempts[attempt.delivery_id].append(attempt)
+    return [DeliveryLog(d, attempts[d.id]) for d in deliveries]
+
+
+# Events ------------------------------------------------------------------------------------
+
+
+def _when(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _queue(endpoints: Sequence[WebhookEndpoint], event: WebhookEvent, data: dict[str, Any]) -> int:
+    for endpoint in endpoints:
+        uid = str(uuid.uuid4())
+        body = {"id": uid, "event": event.value, "created_at": _now().isoformat(), "data": data}
+        db.session.add(
+            WebhookDelivery(
+                delivery_uid=uid,
+                endpoint_id=endpoint.id,
+                event=event.value,
+                # Stored as the exact bytes to send, so every retry carries the same body.
+                body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
+            )
+        )
+    if endpoints:
+        db.session.flush()
+        # Wakes the after-commit deliverer, as queued email does.
+        db.session.info["outbox_pending"] = True
+    return len(endpoints)
+
+
+def emit(event: WebhookEvent, data: dict[str, Any]) -> int:
+    """Queue the event for every endpoint that wants it, in the caller's transaction."""
+    endpoints = [e for e in list_endpoints() if e.wants(event.value)]
+    return _queue(endpoints, event, data)
+
+
+def item_json(item: Feedback) -> dict[str, Any]:
+    """An item as webhooks describe it. Only publicly shown items carry their words: a private
+    complaint's text stays in the portal, and staff follow `admin_url` to read it."""
+    data: dict[str, Any] = {
+        "id": item.id,
+        "kind": item.kind.value,
+        "state": item.state.value,
+        "channel": item.channel.value,
+        "visibility": item.visibility.value,
+        "public": item.is_public,
+        "category_id": item.category_id,
+        "vote_count": item.vote_count,
+        "created_at": _when(item.created_at),
+        "admin_url": absolute_url("admin.item", item_id=item.id),
+    }
+    if item.is_public:
+        data.update(
+            title=item.title,
+            body=item.body_source,
+            url=absolute_url("feedback.detail", item_id=item.id),
+        )
+    return data
+
+
+def item_created(item: Feedback) -> int:
+    """item.created: a new item, from any channel."""
+    return emit(WebhookEvent.ITEM_CREATED, {"item": item_json(item)})
+
+
+def item_state_changed(
+    item: Feedback, from_state: FeedbackState, to_state: FeedbackState, message: str
+) -> int:
+    """item.state_changed: the move and its public message (public items only carry it)."""
+    data: dict[str, Any] = {
+        "item": item_json(item),
+        "from_state": from_state.value,
+        "to_state": to_state.value,
+    }
+    if item.is_public:
+        data["message"] = message
+    return emit(WebhookEvent.ITEM_STATE_CHANGED, data)
+
+
+def resolution_published(resolution: Resolution, items: Sequence[Feedback]) -> int:
+    """resolution.published: the "we did", as on the public board, and the items it answers."""
+    return emit(
+        WebhookEvent.RESOLUTION_PUBLISHED,
+        {
+            "resolution": {
+                "id": resolution.id,
+                "you_said": resolution.you_said,
+                "we_did": resolution.we_did_source,
+                "category_id": resolution.category_id,
+                "published_at": _when(resolution.published_at),
+                "url": absolute_url("resolutions.index", _anchor=f"r{resolution.id}"),
+            },
+            "item_ids": [item.id for item in items],
+        },
+    )
+
+
+def send_ping(actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
+    """Queue a test delivery to one endpoint, so an admin can check the receiver."""
+    _require_admin(actor)
+    _queue([endpoint], WebhookEvent.PING, {"message": "A test delivery from the portal."})
+    audit.record(actor, "webhook.pinged", "webhook", endpoint.id)
+    return db.session.scalars(
+        sa.select(WebhookDelivery)
+        .where(WebhookDelivery.endpoint_id == endpoint.id)
+        .order_by(WebhookDelivery.id.desc())
+        .limit(1)
+    ).one()
+
+
+# Delivery ----------------------------------------------------------------------------------
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The signature header's value: sha256=<hex HMAC of "<timestamp>.<body>">."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body, "sha256")
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_signature(secret: str, timestamp: str, body: bytes, header: str) -> bool:
+    """What a receiver does (kept here for tests and as the README's reference)."""
+    return hmac.compare_digest(sign(secret, timestamp, body), header)
+
+
+def _attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> PostResult:
+    body = delivery.body.encode("utf-8")
+    timestamp = str(int(time.time()))
+    headers = {
+        "Content-Type": "application/json",
+        "User-Agent": USER_AGENT,
+        "X-Portal-Delivery": delivery.delivery_uid,
+        "X-Portal-Event": delivery.event,
+        "X-Portal-Timestamp": timestamp,
+        SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
+    }
+    return _post(endpoint.url, body, headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
+
+
+def _give_up_or_retry(
+    delivery: WebhookDelivery, token: str, result: PostResult, report: DeliveryReport
+) -> None:
+    config = current_app.config
+    attempts = delivery.attempts + 1
+    common = {"attempts": attempts, "last_status_code": result.status_code}
+    if attempts >= config["WEBHOOK_MAX_ATTEMPTS"] or result.error.startswith("refused:"):
+        mark_claimed(
+            WebhookDelivery,
+            delivery.id,
+            token,
+            status=WebhookDeliveryStatus.FAILED,
+            last_error=result.error,
+            **common,
+        )
+        report.failed += 1
+        current_app.logger.error("webhooks: gave up on delivery %s: %s", delivery.id, result.error)
+        return
+    delay = backoff_seconds(config["WEBHOOK_BACKOFF_SECONDS"], attempts)
+    mark_claimed(
+        WebhookDelivery,
+        delivery.id,
+        token,
+        status=WebhookDeliveryStatus.PENDING,
+        last_error=result.error,
+        next_attempt_at=_now() + timedelta(seconds=delay),
+        claim_token=None,
+        claimed_at=None,
+        **common,
+    )
+    report.retried += 1
+    current_app.logger.warning(
+        "webhooks: delivery %s will be retried in %ss: %s", delivery.id, delay, result.error
+    )
+
+
+def deliver_webhooks(batch_size: int = 20, max_batches: int = 50) -> DeliveryReport:
+    """Send the deliveries that are due, claimed a batch at a time like the email outbox
+    (several deliverers never send one delivery twice in normal running). Commits as it goes."""
+    report = DeliveryReport()
+    for _ in range(max_batches):
+        token, batch = claim_due(
+            WebhookDelivery,
+            pending=WebhookDeliveryStatus.PENDING,
+            sending=WebhookDeliveryStatus.SENDING,
+            limit=batch_size,
+        )
+        if not batch:
+            break
+        endpoints = {
+            e.id: e
+            for e in db.session.scalars(
+                sa.select(WebhookEndpoint).where(
+                    WebhookEndpoint.id.in_({d.endpoint_id for d in batch})
+                )
+            )
+        }
+        for delivery in batch:
+            endpoint = endpoints[delivery.endpoint_id]
+            if endpoint.deleted_at is not None:
+                result = PostResult(None, "refused: the endpoint was deleted", 0)
+            else:
+                result = _attempt(delivery, endpoint)
+            # Committed with the result below: every attempt is in the admin's log.
+            db.session.add(
+                WebhookAttempt(
+                    delivery_id=delivery.id,
+                    status_code=result.status_code,
+                    error=result.error,
+                    duration_ms=result.duration_ms,
+                )
+            )
+            if result.ok:
+                mark_claimed(
+                    WebhookDelivery,
+                    delivery.id,
+                    token,
+                    status=WebhookDeliveryStatus.DELIVERED,
+                    delivered_at=_now(),
+                    attempts=delivery.attempts + 1,
+                    last_status_code=result.status_code,
+                    last_error="",
+                )
+                report.sent += 1
+            else:
+                _give_up_or_retry(delivery, token, result, report)
+        if len(batch) < batch_size:
+            break
+    return report
+
+
+def pending_count() -> int:
+    """How many deliveries wait to be sent."""
+    return (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(WebhookDelivery)
+            .where(
+                WebhookDelivery.status.in_(
+                    [WebhookDeliveryStatus.PENDING, WebhookDeliveryStatus.SENDING]
+                )
+            )
+        )
+        or 0
+    )
