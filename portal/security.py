@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Flask, Response, abort, request
+import json
+from typing import Any
+
+from flask import Flask, Response, abort, current_app, request
+from werkzeug.datastructures import MultiDict
 
 from portal.database import sqlite_write_intent
+
+NUL = "\x00"
+NUL_MESSAGE = "The text you sent contains a character we cannot store (NUL)."
 
 # Everything the pages need is served from this site: htmx is vendored, its configuration and
 # the CSRF header come from meta tags and a static script, so no inline script or style is allowed.
@@ -47,17 +54,72 @@ def exempt_from_csrf(app: Flask) -> None:
         csrf.exempt(app.view_functions[endpoint])
 
 
+def _has_nul(values: MultiDict[str, str]) -> bool:
+    return any(NUL in key or NUL in value for key, value in values.items(multi=True))
+
+
+def _json_has_nul(value: Any) -> bool:
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(NUL in key or _json_has_nul(item) for key, item in value.items())
+    if isinstance(value, list):
+        return any(_json_has_nul(item) for item in value)
+    return False
+
+
+def _api_body_has_nul() -> bool:
+    """Whether an API request's body carries a NUL, raw or as the JSON escape \\u0000."""
+    limit = current_app.config.get("MAX_CONTENT_LENGTH")
+    length = request.content_length
+    if length is None or (limit is not None and length > limit):
+        return False  # the view reads it and answers 413 (or finds nothing to parse)
+    raw = request.get_data(cache=True)
+    if b"\x00" not in raw and b"\\u0000" not in raw:
+        return False
+    try:
+        data = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        # A raw NUL is not valid JSON either; naming the NUL is the clearer answer.
+        return b"\x00" in raw
+    # Parsed, so "\\u0000" above may have been an escaped backslash: look at the strings.
+    return _json_has_nul(data)
+
+
+def _nul_in_api_request() -> str | None:
+    """Where an /api/ request carries a NUL, in words, or None."""
+    if _has_nul(request.args):
+        return "query string"
+    if _has_nul(request.form):
+        return "form data"
+    if _api_body_has_nul():
+        return "JSON body"
+    return None
+
+
 def register(app: Flask) -> None:
     """Attach the request hooks."""
 
     @app.before_request
-    def refuse_nul_characters() -> None:
+    def refuse_nul_characters() -> Response | None:
         # No keyboard types a NUL, PostgreSQL cannot store one, and it has tricked parsers
         # before: such a request is refused whole, before anything reads it.
-        for values in (request.args, request.form):
-            for value in values.values():
-                if "\x00" in value:
-                    abort(400, "The text you sent contains a character we cannot store (NUL).")
+        if request.path.startswith("/api/"):
+            # API clients get the API's JSON error, also where no API route matched (a
+            # redirect to a trailing slash), which the api blueprint's handlers never see.
+            where = _nul_in_api_request()
+            if where is None:
+                return None
+            from portal.api.errors import error_response
+
+            return error_response(
+                400,
+                f"The request's {where} contains a NUL character (U+0000), which we cannot "
+                "store. Remove it and send the request again.",
+            )
+        if _has_nul(request.args) or _has_nul(request.form):
+            abort(400, NUL_MESSAGE)
+        return None
 
     @app.before_request
     def choose_transaction_mode() -> None:
