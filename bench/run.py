@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -404,6 +405,62 @@ def count_sql(bdb: BenchDb, facts: SiteFacts) -> dict[str, dict[str, Any]]:
     return results
 
 
+# --- insights aggregates (in-process) --------------------------------------------------------
+
+INSIGHT_CALLS = 5
+
+
+def measure_insights(bdb: BenchDb) -> dict[str, dict[str, float | int]]:
+    """Time each insights figure set as the pages compute it (the public page caches its
+    figures for minutes; these are the uncached costs): median ms of a few calls and the SQL
+    statements of one call."""
+    from datetime import UTC, datetime, timedelta
+
+    from portal.extensions import db
+    from portal.services import insights
+
+    app = make_app(bdb.sa_url)
+    now = datetime.now(UTC)
+    quarter = now - timedelta(days=90)
+    work: dict[str, Callable[[], object]] = {
+        "staff insights, 90 days": lambda: insights.staff_report(quarter, now, now),
+        "public figures, 30 days": lambda: insights.public_figures(now, 30),
+        "public figures, 365 days": lambda: insights.public_figures(now, 365),
+        "weekly received, 26 weeks": lambda: insights.weekly_received(
+            insights.weeks_back(now, 26), now
+        ),
+    }
+    statements: list[str] = []
+
+    def on_execute(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+        statements.append(statement)
+
+    figures: dict[str, dict[str, float | int]] = {}
+    try:
+        with app.app_context():
+            engine = db.engine
+            for name, call in work.items():
+                call()  # warm: compiled statements, connections
+                statements.clear()
+                sa.event.listen(engine, "before_cursor_execute", on_execute)
+                try:
+                    call()
+                finally:
+                    sa.event.remove(engine, "before_cursor_execute", on_execute)
+                sql = len([q for q in statements if not TX_CONTROL.match(q)])
+                times = []
+                for _ in range(INSIGHT_CALLS):
+                    t0 = time.perf_counter()
+                    call()
+                    times.append((time.perf_counter() - t0) * 1000)
+                    db.session.rollback()
+                times.sort()
+                figures[name] = {"ms": times[len(times) // 2], "sql": sql}
+    finally:
+        _dispose(app)
+    return figures
+
+
 # --- servers ---------------------------------------------------------------------------------
 
 
@@ -500,7 +557,7 @@ class Server:
         self.proc = None
 
 
-def portal_env(bdb: BenchDb) -> dict[str, str]:
+def portal_env(bdb: BenchDb, redis_url: str | None = None) -> dict[str, str]:
     """The served portal's environment.
 
     PORTAL_ENV=production: the benchmark measures the configuration that is deployed. Its
@@ -519,6 +576,10 @@ def portal_env(bdb: BenchDb) -> dict[str, str]:
         PORTAL_INSTANCE_PATH=str(RESULTS / "instance"),
         PYTHONUNBUFFERED="1",
     )
+    if redis_url:
+        # Several instances share what they must through Redis, as deployed (docs/deploy.md);
+        # limits stay off for the run, but the storage is configured as in production.
+        env["RATELIMIT_STORAGE_URI"] = redis_url
     return env
 
 
@@ -559,15 +620,56 @@ def sign_in(base_url: str, item_id: int) -> Session:
 # --- measuring -------------------------------------------------------------------------------
 
 
-def load(tool: str, base_url: str, req: Request, args: argparse.Namespace, name: str) -> LoadResult:
-    """One load run with the chosen generator."""
+def _load_one(
+    tool: str, base_url: str, req: Request, args: argparse.Namespace, name: str, connections: int
+) -> LoadResult:
     sequential_median(base_url, req, WARMUP_REQUESTS, 10.0)  # warm the workers
     if tool == "wrk":
         scripts = RESULTS / "lua"
         scripts.mkdir(parents=True, exist_ok=True)
         slug = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
-        return run_wrk(base_url, req, args.duration, args.connections, scripts, slug)
-    return run_python(base_url, req, args.duration, args.connections)
+        return run_wrk(base_url, req, args.duration, connections, scripts, slug)
+    return run_python(base_url, req, args.duration, connections)
+
+
+def load(
+    tool: str, base_urls: list[str], req: Request, args: argparse.Namespace, name: str
+) -> LoadResult:
+    """One load run with the chosen generator. With several instances (as behind a load
+    balancer), one generator per instance runs at the same time with an equal share of the
+    connections; throughput is the sum, p50 the request-weighted mean of the instances' p50s
+    and p99 the worst instance's (an approximation: wrk reports percentiles, not samples)."""
+    if len(base_urls) == 1:
+        return _load_one(tool, base_urls[0], req, args, name, args.connections)
+    share = max(1, args.connections // len(base_urls))
+    results: list[LoadResult | None] = [None] * len(base_urls)
+
+    def run(i: int) -> None:
+        results[i] = _load_one(tool, base_urls[i], req, args, f"{name}-{i + 1}", share)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(base_urls))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    done = [r for r in results if r is not None]
+    if len(done) != len(base_urls):
+        raise SetupError(f"a load generator for {name} failed")
+    total = sum(r.requests for r in done) or 1
+    statuses: dict[str, int] = {}
+    for r in done:
+        for code, n in r.statuses.items():
+            statuses[code] = statuses.get(code, 0) + n
+    return LoadResult(
+        tool=done[0].tool,
+        requests=sum(r.requests for r in done),
+        seconds=max(r.seconds for r in done),
+        rps=sum(r.rps for r in done),
+        p50_ms=sum(r.p50_ms * r.requests for r in done) / total,
+        p99_ms=max(r.p99_ms for r in done),
+        statuses=statuses,
+        errors=sum(r.errors for r in done),
+    )
 
 
 def _fmt(value: float | None, spec: str = ".1f") -> str:
@@ -586,7 +688,8 @@ def render(report: dict[str, Any]) -> str:
     lines = [
         f"Portal benchmark {m['timestamp']}  db={m['db']}  N={m['items']:,} items  "
         f"({m['public_items']:,} public, last board page {m['last_page']:,})",
-        f"server: gunicorn {m['gunicorn']}, PORTAL_ENV=production; load: {m['load']}; "
+        f"server: gunicorn {m['gunicorn']} x {m.get('instances', 1)} instance(s), "
+        f"PORTAL_ENV=production; load: {m['load']}; "
         f"host: {m['cpus']} CPUs, Python {m['python']}, load average at start "
         f"{m['loadavg_start'][0]:.1f}, at end {m['loadavg_end'][0]:.1f}",
     ]
@@ -654,6 +757,26 @@ def render(report: dict[str, Any]) -> str:
         "\nSQL: statements per request after one warm request (transaction control not "
         "counted; the vote: the larger of toggling on and off).",
     ]
+    ins = report.get("insights") or {}
+    if ins.get("main"):
+        small_ins = ins.get("small") or {}
+        lines += [
+            "",
+            f"{'insights aggregate':<28}{'N=' + format(m['growth_items'], ',') + ' ms':>11}"
+            f"{big:>15}{'growth':>8}{'SQL':>6}",
+        ]
+        for name, fig in ins["main"].items():
+            small_fig = small_ins.get(name)
+            growth = fig["ms"] / small_fig["ms"] if small_fig and small_fig["ms"] else None
+            lines.append(
+                f"{name:<28}{_fmt(small_fig['ms'] if small_fig else None, '.1f'):>11}"
+                f"{fig['ms']:>15.1f}{_fmt(growth, '.1f') + ('x' if growth else ''):>8}"
+                f"{fig['sql']:>6}"
+            )
+        lines.append(
+            "insights: in-process, uncached, median of "
+            f"{INSIGHT_CALLS} calls; aggregates in SQL (their own, larger, fixed statement budget)."
+        )
     misses = report["misses"]
     lines.append("MISSES: " + ("; ".join(misses) if misses else "none"))
     return "\n".join(lines)
@@ -674,13 +797,26 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
     parser.add_argument(
+        "--instances",
+        type=int,
+        default=1,
+        help="gunicorn instances of each app, on their own ports (scale-out; use with postgres)",
+    )
+    parser.add_argument(
+        "--redis-url",
+        default=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+        help="shared rate-limit storage when --instances > 1",
+    )
+    parser.add_argument(
         "--pg-url",
         default=os.environ.get("BENCH_PG_URL", "postgresql://postgres@127.0.0.1:5432/test"),
         help="a database on the PostgreSQL server, used to create and drop the bench ones",
     )
     args = parser.parse_args(argv)
-    if args.items < 1 or args.duration < 1 or args.connections < 1:
-        parser.error("--items, --duration and --connections must be positive")
+    if args.items < 1 or args.duration < 1 or args.connections < 1 or args.instances < 1:
+        parser.error("--items, --duration, --connections and --instances must be positive")
+    if args.instances > 1 and args.db == "sqlite":
+        parser.error("--instances > 1 needs --db postgres: SQLite is for one machine's processes")
 
     RESULTS.mkdir(parents=True, exist_ok=True)
     # Other work on the machine skews every figure: the load average goes into the report.
@@ -733,18 +869,33 @@ def main(argv: list[str] | None = None) -> int:
         log("Counting SQL statements per request (test client)...")
         sql = count_sql(main_db, f)
 
+        log("Timing the insights aggregates (in-process)...")
+        insight_figures = {
+            bdb.label: measure_insights(bdb) for bdb in ([main_db] if args.skip_growth else dbs)
+        }
+
         logs = RESULTS / f"{stamp}-gunicorn.log"
-        portal = Server("portal", "wsgi:app", ROOT, portal_env(main_db), logs)
-        minimal = Server("minimal", "minimal_app:app", BENCH_DIR, portal_env(main_db), logs)
+        env = portal_env(main_db, redis_url=args.redis_url if args.instances > 1 else None)
+        portals = [
+            Server(f"portal #{n + 1}", "wsgi:app", ROOT, env, logs) for n in range(args.instances)
+        ]
+        minimals = [
+            Server(f"minimal #{n + 1}", "minimal_app:app", BENCH_DIR, env, logs)
+            for n in range(args.instances)
+        ]
+        portal = portals[0]
         small = Server("portal N=1000", "wsgi:app", ROOT, portal_env(small_db), logs)
-        servers = [portal, minimal] + ([] if args.skip_growth else [small])
+        servers = portals + minimals + ([] if args.skip_growth else [small])
         for s in servers:
             s.start()
         for s in servers:
             s.wait_ready()
         log(
-            f"Serving with gunicorn ({GUNICORN_SETTINGS}): portal {portal.url}, "
-            f"minimal {minimal.url}" + ("" if args.skip_growth else f", N=1,000 {small.url}")
+            f"Serving with gunicorn ({GUNICORN_SETTINGS}) x {args.instances}: portal "
+            + ", ".join(p.url for p in portals)
+            + "; minimal "
+            + ", ".join(m.url for m in minimals)
+            + ("" if args.skip_growth else f"; N=1,000 {small.url}")
         )
 
         def etag_of(server: Server) -> str:
@@ -793,14 +944,16 @@ def main(argv: list[str] | None = None) -> int:
         if not args.skip_load:
             log(f"Load: {load_desc} per endpoint")
             mini_req = Request("GET", "/")
-            before = load(tool, minimal.url, mini_req, args, "minimal-before")
+            portal_urls = [p.url for p in portals]
+            minimal_urls = [m.url for m in minimals]
+            before = load(tool, minimal_urls, mini_req, args, "minimal-before")
             log(f"  minimal app          {before.rps:>8,.0f} req/s")
             results: dict[str, LoadResult] = {}
             for ep in ENDPOINTS:
-                results[ep.name] = load(tool, portal.url, reqs[ep.name], args, ep.name)
+                results[ep.name] = load(tool, portal_urls, reqs[ep.name], args, ep.name)
                 r = results[ep.name]
                 log(f"  {ep.name:<21}{r.rps:>8,.0f} req/s  p50 {r.p50_ms:.1f} ms  {r.statuses}")
-            after = load(tool, minimal.url, mini_req, args, "minimal-after")
+            after = load(tool, minimal_urls, mini_req, args, "minimal-after")
             log(f"  minimal app (again)  {after.rps:>8,.0f} req/s")
             floor = (before.rps + after.rps) / 2
             minimal_report = {
@@ -885,6 +1038,7 @@ def main(argv: list[str] | None = None) -> int:
                 "connections": args.connections,
                 "load": "skipped" if args.skip_load else load_desc,
                 "gunicorn": f"{gunicorn.__version__} ({GUNICORN_SETTINGS})",
+                "instances": args.instances,
                 "python": platform.python_version(),
                 "cpus": os.cpu_count(),
                 "loadavg_start": load_start,
@@ -894,6 +1048,7 @@ def main(argv: list[str] | None = None) -> int:
             "seed_checks": {bdb.label: bdb.verify for bdb in dbs},
             "minimal": minimal_report,
             "endpoints": rows,
+            "insights": insight_figures,
             "misses": misses,
         }
         text = render(report)

@@ -75,7 +75,10 @@ def _resolve_secrets_and_database(app: Flask, config_name: str) -> None:
 
 def register_extensions(app: Flask) -> None:
     """Bind the unbound extensions to this app."""
-    from portal import models  # noqa: F401  (registers every table on the metadata)
+    from portal import (
+        cache,
+        models,  # noqa: F401  (registers every table on the metadata)
+    )
     from portal.auth import configure_login
     from portal.database import configure_engine
     from portal.extensions import csrf, db, htmx, limiter, migrate
@@ -91,6 +94,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     configure_login(app)
     configure_mail(app)
+    cache.init_app(app)
     start_outbox_worker(app)
 
 

@@ -121,6 +121,10 @@ class Config:
     PASSWORD_HASH_METHOD = "scrypt"
 
     BOARD_PAGE_SIZE = 20
+    # How long one app process may reuse site settings, the category list and board counts
+    # before reading them again (0 = always read). Other processes see an admin's change
+    # within this many seconds; the process that made it sees it at once.
+    READ_CACHE_SECONDS = float(os.environ.get("READ_CACHE_SECONDS", "10"))
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     LOG_JSON = _bool("LOG_JSON", False)

@@ -11,14 +11,14 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal.extensions import db
 from portal.models import FeedbackKind, FeedbackState, SiteSettings
 from portal.services.search import highlight, snippet
-from portal.services.site import get_site_settings, site_zone
+from portal.services.site import cached_site_settings, site_zone
 
 
 def current_settings() -> SiteSettings:
     """The site settings, loaded once per request."""
     if "site_settings" not in g:
         try:
-            g.site_settings = get_site_settings()
+            g.site_settings = cached_site_settings()
         except SQLAlchemyError:
             # The database is down: the error page still renders, with neutral defaults.
             db.session.rollback()

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.test import TestResponse
 
@@ -85,6 +86,12 @@ def count_queries(engine: sa.Engine) -> Iterator[QueryLog]:
         yield log
     finally:
         sa.event.remove(engine, "before_cursor_execute", before_cursor_execute)
+
+
+def empty_read_cache(app: Flask) -> None:
+    """Forget the app's per-process cache (portal.cache), so the next request pays the worst
+    case: what the first request after a change costs."""
+    app.extensions["portal.read_cache"].clear()
 
 
 # Forms are left out: full pages carry the site's own; user HTML cannot contain one (bleach).

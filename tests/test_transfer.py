@@ -70,9 +70,9 @@ def test_a_sqlite_install_moves_to_postgresql_with_nothing_lost(tmp_path) -> Non
             assert after == before  # every row, every column
             assert sum(exported.rows.values()) > 300
             # The moved install keeps working: new rows get fresh ids, search finds old items.
-            from portal.services.board import BoardFilters, board_query
+            from portal.services.board import BoardFilters, board_page
 
-            found = db.session.scalars(board_query(BoardFilters.from_args({"q": "kettle"})))
+            found = board_page(BoardFilters.from_args({"q": "kettle"}), per_page=20).items
             assert [i.title for i in found] == ["Kettle stopped working after three weeks"]
             db.session.execute(
                 sa.text(

@@ -32,7 +32,7 @@ from portal.models import (
 from portal.services import api as api_service
 from portal.services import api_tokens, audit, workflow
 from portal.services.accounts import find_user_by_email
-from portal.services.board import BoardFilters, BoardSort, board_query
+from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.errors import NotFound
 from portal.services.feedback import (
     categories,
@@ -221,10 +221,15 @@ def items() -> Response:
         page=page_number,
         q=q,
     )
-    query = board_query(filters).options(
-        joinedload(Feedback.author), joinedload(Feedback.owner), joinedload(Feedback.merged_into)
+    page = board_page(
+        filters,
+        per_page=per_page,
+        options=(
+            joinedload(Feedback.author),
+            joinedload(Feedback.owner),
+            joinedload(Feedback.merged_into),
+        ),
     )
-    page = db.paginate(query, page=page_number, per_page=per_page, error_out=False)
     return jsonify(schemas.page_json("items", [schemas.item_json(i) for i in page.items], page))
 
 

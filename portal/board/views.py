@@ -6,10 +6,10 @@ from flask import Blueprint, current_app, make_response, render_template, reques
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.extensions import db, htmx
+from portal.extensions import htmx
 from portal.feedback.forms import VoteForm
-from portal.services.board import BoardFilters, BoardSort, board_query
-from portal.services.feedback import categories
+from portal.services.board import BoardFilters, BoardSort, board_page
+from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
 
 bp = Blueprint("board", __name__)
@@ -18,13 +18,7 @@ bp = Blueprint("board", __name__)
 @bp.get("/")
 def index() -> Response:
     filters = BoardFilters.from_args(request.args)
-    page = db.paginate(
-        board_query(filters),
-        page=filters.page,
-        per_page=current_app.config["BOARD_PAGE_SIZE"],
-        error_out=False,
-        max_per_page=100,
-    )
+    page = board_page(filters, per_page=current_app.config["BOARD_PAGE_SIZE"])
     context = {
         "filters": filters,
         "page": page,
@@ -36,7 +30,7 @@ def index() -> Response:
         response = make_response(render_template("board/_results.html", **context))
     else:
         response = make_response(
-            render_template("board/index.html", categories=categories(), **context)
+            render_template("board/index.html", categories=cached_categories(), **context)
         )
     response.headers["Vary"] = "HX-Request"
     return response

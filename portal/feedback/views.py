@@ -103,24 +103,22 @@ def vote(item_id: int) -> Response:
     item = feedback_service.get_visible_item(item_id, current_user)
     form = VoteForm()
     result = toggle_vote(current_user, item)
-    db.session.commit()
     if htmx:
         template = (
             "feedback/_suggestion_vote.html"
             if request.form.get("fragment") == "suggestion"
             else "feedback/_vote_button.html"
         )
-        response = make_response(
-            render_template(
-                template,
-                item=item,
-                voted=result.voted,
-                vote_form=form,
-                next_url=form.next.data,
-            )
+        # Rendered before the commit, while the item is still loaded: after it, every
+        # attribute would be read again in a second transaction.
+        fragment = render_template(
+            template, item=item, voted=result.voted, vote_form=form, next_url=form.next.data
         )
+        db.session.commit()
+        response = make_response(fragment)
         response.headers["Vary"] = "HX-Request"
         return response
+    db.session.commit()
     flash("Thanks, your vote counts." if result.voted else "Your vote is taken back.", "success")
     target = form.next.data
     return redirect(target if is_safe_next(target) else url_for("feedback.detail", item_id=item.id))

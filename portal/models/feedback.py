@@ -123,16 +123,33 @@ class Feedback(Base):
 
     __tablename__ = "feedback"
     __table_args__ = (
-        # The board lists public, shown items by votes or by age; these match its ORDER BY.
-        sa.Index("ix_feedback_board_top", "vote_count", "id"),
-        sa.Index("ix_feedback_board_new", "created_at", "id"),
+        # The board lists public, shown items by votes or by age: equality on the visibility
+        # columns, then exactly its ORDER BY, so a page (and the count) reads only the index.
+        sa.Index(
+            "ix_feedback_public_top", "visibility", "hidden", "awaiting_review", "vote_count", "id"
+        ),
+        sa.Index(
+            "ix_feedback_public_new", "visibility", "hidden", "awaiting_review", "created_at", "id"
+        ),
+        # The board filtered by category (and state), newest first; also the category's FK.
+        sa.Index("ix_feedback_category_state_created", "category_id", "state", "created_at", "id"),
         sa.Index("ix_feedback_state", "state"),
-        sa.Index("ix_feedback_category_id", "category_id"),
         sa.Index("ix_feedback_author_id", "author_id"),
         sa.Index("ix_feedback_owner_id", "owner_id"),
-        sa.Index("ix_feedback_resolution_id", "resolution_id"),
+        # An item's resolution, and when the items of one resolution last changed (feeds).
+        sa.Index("ix_feedback_resolution_updated", "resolution_id", "updated_at"),
+        # The feeds' validator: the latest change to any resolved item, read off one index end.
+        sa.Index(
+            "ix_feedback_resolved_items_updated_at",
+            "updated_at",
+            sqlite_where=sa.text("resolution_id IS NOT NULL"),
+            postgresql_where=sa.text("resolution_id IS NOT NULL"),
+        ),
         sa.Index("ix_feedback_state_ack_due_at", "state", "ack_due_at"),
         sa.Index("ix_feedback_merged_into_id", "merged_into_id"),
+        # Insights measure by when items were acknowledged and resolved.
+        sa.Index("ix_feedback_acknowledged_at", "acknowledged_at"),
+        sa.Index("ix_feedback_resolved_at", "resolved_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -22,6 +22,8 @@ class Resolution(Base):
     __table_args__ = (
         sa.Index("ix_resolutions_published_at", "published_at", "id"),
         sa.Index("ix_resolutions_category_id_published_at", "category_id", "published_at"),
+        # The feeds' validator reads the latest change off this index's end.
+        sa.Index("ix_resolutions_updated_at", "updated_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
 import sqlalchemy as sa
+from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
+from sqlalchemy.sql.base import ExecutableOption
 
-from portal.models import Category, Feedback, FeedbackKind, FeedbackState
+from portal.cache import read_cache
+from portal.extensions import db
+from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services.feedback import visible_items_clause
-from portal.services.search import MAX_QUERY_CHARS, SearchQuery, apply_search
+from portal.services.search import MAX_QUERY_CHARS, SearchQuery, apply_search, search_rank
+from portal.services.site import cached_categories
 
 
 class BoardSort(StrEnum):
@@ -89,28 +94,103 @@ class BoardFilters:
         return self.as_args(page=page if page != 1 else None)
 
 
-def board_query(filters: BoardFilters) -> sa.Select[tuple[Feedback]]:
-    """The SELECT for the public board: public, shown items only (private ones live elsewhere)."""
-    query = (
-        sa.select(Feedback)
-        .where(visible_items_clause(None))
-        # Many-to-one, so joined: one statement whatever the page size.
-        .options(joinedload(Feedback.category))
-    )
+def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
+    """The WHERE terms for the board's filters: public, shown items only, then the filters.
+    The category is found by slug in the cached list, so no join is needed."""
+    conditions = [visible_items_clause(None)]
     if filters.state is not None:
-        query = query.where(Feedback.state == filters.state)
+        conditions.append(Feedback.state == filters.state)
     if filters.kind is not None:
-        query = query.where(Feedback.kind == filters.kind)
+        conditions.append(Feedback.kind == filters.kind)
     if filters.category:
-        query = query.join(Category, Category.id == Feedback.category_id).where(
-            Category.slug == filters.category
+        category_id = next((c.id for c in cached_categories() if c.slug == filters.category), None)
+        conditions.append(Feedback.category_id == category_id if category_id else sa.false())
+    return conditions
+
+
+def _order(sort: BoardSort, newest_last: bool = False) -> list[sa.UnaryExpression[object]]:
+    direction = sa.asc if newest_last else sa.desc
+    if sort is BoardSort.NEW:
+        return [direction(Feedback.created_at), direction(Feedback.id)]
+    return [direction(Feedback.vote_count), direction(Feedback.id)]
+
+
+def board_count(filters: BoardFilters) -> int:
+    """How many items match the filters, reused for a few seconds (see portal.cache): an
+    exact count walks every matching index entry, which grows with the board."""
+
+    def count() -> int:
+        query = sa.select(sa.func.count(Feedback.id)).where(*_conditions(filters))
+        if filters.q:
+            query = apply_search(query, filters.search, order_by_rank=False, prefix_last=True)
+        return db.session.scalar(query) or 0
+
+    key = ("board_count", filters.state, filters.category, filters.kind, filters.search.terms)
+    return read_cache().get_or_compute(key, count)
+
+
+class BoardPage(Pagination):
+    """One page of the board, in one statement, its page chosen before any row is read.
+
+    An inner SELECT picks the page's ids with LIMIT/OFFSET over index entries (the visibility
+    columns lead the board's indexes, so no row is visited on the way); the outer one loads
+    only those rows. Pages past the middle are picked from the far end of the index, so the
+    last page costs what the first does; only middle pages walk far.
+    """
+
+    def _query_items(self) -> list[Feedback]:
+        filters: BoardFilters = self._query_args["filters"]
+        options = self._query_args.get("options", ())
+        self._total = board_count(filters)
+        offset = (self.page - 1) * self.per_page
+        if offset >= self._total:
+            return []
+        limit = min(self.per_page, self._total - offset)
+        by_rank = bool(filters.q) and filters.sort is BoardSort.MATCH
+        from_end = not by_rank and offset > self._total // 2
+        inner = sa.select(Feedback.id).where(*_conditions(filters))
+        if filters.q:
+            inner = apply_search(inner, filters.search, prefix_last=True, order_by_rank=False)
+        if by_rank:
+            rank = search_rank(filters.search, prefix_last=True).label("rank")
+            page = (
+                inner.add_columns(rank)
+                .order_by(rank, Feedback.id.desc())
+                .limit(limit)
+                .offset(offset)
+                .subquery("board_page")
+            )
+            outer_order: list[sa.ColumnElement[object]] = [page.c.rank, Feedback.id.desc()]
+        else:
+            # Read from the far end: the last page's first row is `limit` rows from the end.
+            page = (
+                inner.order_by(*_order(filters.sort, newest_last=from_end))
+                .limit(limit)
+                .offset(self._total - offset - limit if from_end else offset)
+                .subquery("board_page")
+            )
+            outer_order = list(_order(filters.sort))
+        query = (
+            sa.select(Feedback)
+            .join(page, page.c.id == Feedback.id)
+            .options(joinedload(Feedback.category), *options)
+            .order_by(*outer_order)
         )
-    if filters.q:
-        query = apply_search(
-            query, filters.search, prefix_last=True, order_by_rank=filters.sort is BoardSort.MATCH
-        )
-        if filters.sort is BoardSort.MATCH:
-            return query
-    if filters.sort is BoardSort.NEW:
-        return query.order_by(Feedback.created_at.desc(), Feedback.id.desc())
-    return query.order_by(Feedback.vote_count.desc(), Feedback.id.desc())
+        return list(db.session.scalars(query).unique())
+
+    def _query_count(self) -> int:
+        return self._total
+
+
+def board_page(
+    filters: BoardFilters, per_page: int, options: Sequence[ExecutableOption] = ()
+) -> BoardPage:
+    """The page of the board that the filters ask for (empty past the last page)."""
+    return BoardPage(
+        page=filters.page,
+        per_page=per_page,
+        max_per_page=100,
+        error_out=False,
+        filters=filters,
+        options=options,
+    )

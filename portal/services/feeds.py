@@ -12,7 +12,6 @@ from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from feedgen.feed import FeedGenerator
-from sqlalchemy.orm import aliased
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Resolution, SiteSettings
@@ -21,7 +20,7 @@ from portal.services.site import SETTINGS_ID
 
 FEED_SIZE = 50
 # Bump when the feed's layout changes, so readers holding an old ETag fetch the new shape.
-FEED_LAYOUT_VERSION = "1"
+FEED_LAYOUT_VERSION = "2"
 # The date in every tag: URI (RFC 4151). Fixed forever, so ids never change.
 TAG_DATE = "2026"
 # A feed with no entries still needs an updated date; a fixed one keeps it cacheable.
@@ -47,7 +46,9 @@ class FeedValidator:
     category_id: int | None
     category_name: str | None
     organisation_name: str
-    resolution_count: int
+    # Resolutions are never deleted, so the newest id says whether one was added; unlike a
+    # count it is read off the primary key's end, whatever the number of resolutions.
+    latest_resolution_id: int
     last_modified: datetime
 
     @property
@@ -58,7 +59,7 @@ class FeedValidator:
             str(self.category_id or ""),
             self.category_name or "",
             self.organisation_name,
-            str(self.resolution_count),
+            str(self.latest_resolution_id),
             self.last_modified.isoformat(),
         ]
         return hashlib.sha256("\x1f".join(parts).encode()).hexdigest()[:32]
@@ -90,29 +91,33 @@ def _organisation_name_subquery() -> sa.ScalarSelect[str]:
 
 def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
     """The validator of the whole feed, or of one category's (None when no such category)."""
-    # Items count too: hiding an item or a new vote changes what an entry shows.
-    answered = aliased(Resolution)
-    items_changed = sa.select(sa.func.max(Feedback.updated_at)).join(
-        answered, Feedback.resolution_id == answered.id
+    # Items count too: hiding an item or a new vote changes what an entry shows. The
+    # foreign key guarantees a resolution behind every resolution_id, so no join: the whole
+    # feed's answer is one end of a partial index, a category's one index range per resolution.
+    items_changed = sa.select(sa.func.max(Feedback.updated_at)).where(
+        Feedback.resolution_id.is_not(None)
     )
     if category_slug is None:
         row = db.session.execute(
             sa.select(
-                sa.func.count(Resolution.id),
-                sa.func.max(Resolution.updated_at),
+                sa.select(sa.func.max(Resolution.id)).scalar_subquery(),
+                sa.select(sa.func.max(Resolution.updated_at)).scalar_subquery(),
                 items_changed.scalar_subquery(),
                 _organisation_name_subquery(),
             )
         ).one()
-        count, resolutions_changed, item_changed, organisation = row
+        latest_id, resolutions_changed, item_changed, organisation = row
         category_id = category_name = None
     else:
-        items_changed = items_changed.where(answered.category_id == Category.id).correlate(Category)
+        answered = sa.select(Resolution.id).where(Resolution.category_id == Category.id)
+        items_changed = items_changed.where(
+            Feedback.resolution_id.in_(answered.correlate(Category))
+        ).correlate(Category)
         row = db.session.execute(
             sa.select(
                 Category.id,
                 Category.name,
-                sa.func.count(Resolution.id),
+                sa.func.max(Resolution.id),
                 sa.func.max(Resolution.updated_at),
                 items_changed.scalar_subquery(),
                 _organisation_name_subquery(),
@@ -123,12 +128,12 @@ def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
         ).one_or_none()
         if row is None:
             return None
-        category_id, category_name, count, resolutions_changed, item_changed, organisation = row
+        category_id, category_name, latest_id, resolutions_changed, item_changed, organisation = row
     return FeedValidator(
         category_id=category_id,
         category_name=category_name,
         organisation_name=organisation or DEFAULT_ORGANISATION_NAME,
-        resolution_count=count,
+        latest_resolution_id=latest_id or 0,
         last_modified=_latest(resolutions_changed, item_changed),
     )
 

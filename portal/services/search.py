@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
@@ -178,35 +179,52 @@ def _postgres_tsquery(terms: tuple[str, ...], any_term: bool, prefix_last: bool)
     return (" | " if any_term else " & ").join(parts)
 
 
+def _tsquery(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> sa.ColumnElement[Any]:
+    return sa.func.to_tsquery(
+        sa.literal_column("'english'::regconfig"), _postgres_tsquery(terms, any_term, prefix_last)
+    )
+
+
+def _terms(search: SearchQuery, any_term: bool) -> tuple[str, ...]:
+    return search.meaningful_terms if any_term else search.terms
+
+
 def apply_search(
-    query: sa.Select[tuple[Feedback]],
+    query: sa.Select[Any],
     search: SearchQuery,
     *,
     any_term: bool = False,
     prefix_last: bool = False,
     order_by_rank: bool = True,
-) -> sa.Select[tuple[Feedback]]:
-    """Narrow a SELECT of Feedback to items matching the search, best matches first unless
+) -> sa.Select[Any]:
+    """Narrow a SELECT over Feedback to items matching the search, best matches first unless
     the caller orders it otherwise. An empty search matches nothing."""
-    terms = search.meaningful_terms if any_term else search.terms
+    terms = _terms(search, any_term)
     if not terms:
         return query.where(sa.false())
     if _dialect() == "postgresql":
-        tsquery = sa.func.to_tsquery(
-            sa.literal_column("'english'::regconfig"),
-            _postgres_tsquery(terms, any_term, prefix_last),
-        )
         vector = sa.literal_column("feedback.search_vector")
-        query = query.where(vector.op("@@")(tsquery))
-        if order_by_rank:
-            query = query.order_by(sa.func.ts_rank_cd(vector, tsquery).desc(), Feedback.id.desc())
-        return query
-    match = _sqlite_match(terms, any_term, prefix_last)
-    query = query.join(_fts, _fts.c.rowid == Feedback.id).where(_FTS.op("MATCH")(match))
+        query = query.where(vector.op("@@")(_tsquery(terms, any_term, prefix_last)))
+    else:
+        match = _sqlite_match(terms, any_term, prefix_last)
+        query = query.join(_fts, _fts.c.rowid == Feedback.id).where(_FTS.op("MATCH")(match))
     if order_by_rank:
-        # bm25 is lower for better matches; a title hit counts ten times a body hit.
-        query = query.order_by(sa.func.bm25(_FTS, 10.0, 1.0), Feedback.id.desc())
+        query = query.order_by(search_rank(search, any_term=any_term, prefix_last=prefix_last))
+        query = query.order_by(Feedback.id.desc())
     return query
+
+
+def search_rank(
+    search: SearchQuery, *, any_term: bool = False, prefix_last: bool = False
+) -> sa.ColumnElement[Any]:
+    """How well an item matches, lower is better, for a query that apply_search() narrowed:
+    SQLite's bm25 (a title hit counts ten times a body hit) or PostgreSQL's ts_rank_cd,
+    negated (titles carry weight A there)."""
+    terms = _terms(search, any_term) or ("",)
+    if _dialect() == "postgresql":
+        vector = sa.literal_column("feedback.search_vector")
+        return -sa.func.ts_rank_cd(vector, _tsquery(terms, any_term, prefix_last))
+    return sa.func.bm25(_FTS, 10.0, 1.0)
 
 
 SUGGESTION_STATES = (

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, User, Vote
@@ -23,15 +24,19 @@ class VoteResult:
     vote_count: int
 
 
-def _bump(item_id: int, delta: int) -> None:
+def _bump(item: Feedback, delta: int) -> None:
     # Counted in SQL (count = count + 1), never read-modify-write in Python, so racing
     # requests each add their own step; the unique constraint decides which rows exist.
-    db.session.execute(
+    # RETURNING hands back the count this change produced, without another SELECT.
+    new_count = db.session.execute(
         sa.update(Feedback)
-        .where(Feedback.id == item_id)
+        .where(Feedback.id == item.id)
         .values(vote_count=Feedback.vote_count + delta)
+        .returning(Feedback.vote_count)
         .execution_options(synchronize_session=False)
-    )
+    ).scalar_one()
+    # Recorded as loaded from the database: not a change of ours to flush.
+    set_committed_value(item, "vote_count", new_count)
 
 
 def toggle_vote(user: User, item: Feedback) -> VoteResult:
@@ -48,7 +53,7 @@ def toggle_vote(user: User, item: Feedback) -> VoteResult:
         .execution_options(synchronize_session=False)
     )
     if deleted.rowcount:
-        _bump(item.id, -1)
+        _bump(item, -1)
         voted = False
     else:
         try:
@@ -57,13 +62,13 @@ def toggle_vote(user: User, item: Feedback) -> VoteResult:
                 db.session.flush()
         except IntegrityError:
             # The same person's other request inserted the vote first: it is counted there.
+            db.session.refresh(item, ["vote_count"])
             voted = True
         else:
-            _bump(item.id, +1)
+            _bump(item, +1)
             voted = True
             # Saying "me too" means wanting to hear how it ends.
             notifications.follow(user, item)
-    db.session.refresh(item, ["vote_count"])
     return VoteResult(voted=voted, vote_count=item.vote_count)
 
 

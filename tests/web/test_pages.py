@@ -9,7 +9,7 @@ import pytest
 from portal.extensions import db
 from portal.models import Role
 from portal.services.site import settings_for_update
-from tests.helpers import count_queries, login, post
+from tests.helpers import count_queries, empty_read_cache, login, post
 
 
 def test_board_lists_public_items_with_their_facts(client, make_feedback, make_category) -> None:
@@ -89,18 +89,25 @@ def test_board_costs_a_fixed_number_of_queries(
     viewer = make_user()
     login(client, viewer.email)
     make_feedback(category=category)
+    empty_read_cache(app)
     with count_queries(db.engine) as small:
         client.get("/")
     for _ in range(15):
         make_feedback(category=category)
+    empty_read_cache(app)
     with count_queries(db.engine) as large:
         client.get("/")
     assert large.count == small.count
     assert large.count <= 6, large.statements
+    # Once warm, the process reuses settings, categories and the count.
+    with count_queries(db.engine) as warm:
+        client.get("/")
+    assert warm.count <= large.count - 3, warm.statements
 
 
 def test_item_page_costs_a_fixed_number_of_queries(client, make_feedback, make_user) -> None:
     item = make_feedback()
+    empty_read_cache(client.application)
     with count_queries(db.engine) as few:
         client.get(f"/feedback/{item.id}")
     for _ in range(6):
@@ -108,6 +115,7 @@ def test_item_page_costs_a_fixed_number_of_queries(client, make_feedback, make_u
         login_client = client.application.test_client()
         login(login_client, commenter.email)
         post(login_client, f"/feedback/{item.id}/comments", {"body": "Me too, same thing."})
+    empty_read_cache(client.application)
     with count_queries(db.engine) as many:
         client.get(f"/feedback/{item.id}")
     assert many.count == few.count

@@ -10,10 +10,18 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from portal.extensions import db
-from portal.models import Feedback, FeedbackState, Resolution, Role, User, Visibility
+from portal.models import (
+    Feedback,
+    FeedbackState,
+    OutboxMessage,
+    Resolution,
+    Role,
+    User,
+    Visibility,
+)
 from portal.services import workflow
 from portal.services.votes import toggle_vote
-from tests.helpers import count_queries, login, post
+from tests.helpers import count_queries, empty_read_cache, login, post
 
 RESOLUTION_CARD = 'class="card resolution"'
 
@@ -187,14 +195,113 @@ def test_board_costs_the_same_queries_for_2_and_12_resolutions(
     visitor = make_client()
     publish(2)
     visitor.get("/you-said-we-did")
+    empty_read_cache(visitor.application)
     with count_queries(db.engine) as few:
         assert visitor.get("/you-said-we-did").status_code == 200
     publish(10)
+    empty_read_cache(visitor.application)
     with count_queries(db.engine) as many:
         html = visitor.get("/you-said-we-did").get_data(as_text=True)
     assert html.count(RESOLUTION_CARD) == 10
     assert few.count == many.count, many.statements
     assert many.count <= 7, many.statements
+
+
+# One resolution's permanent page ----------------------------------------------------------
+
+
+def test_a_resolution_keeps_its_own_page_after_falling_off_the_first_page_of_the_board(
+    make_client, make_user, make_category, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    voter = make_user()
+    bins = make_category(name="Bins")
+    public = make_feedback(category=bins, title="Bins were not collected")
+    private = make_feedback(category=bins, title="My neighbour at no. 12 blocks the bins")
+    private.visibility = Visibility.PRIVATE
+    toggle_vote(voter, public)
+    oldest = workflow.publish_resolution(
+        [public, private], staff, "We added a second round on your street.", "Missed bins"
+    )
+    db.session.commit()
+    for n in range(10):
+        _publish(make_feedback, staff, f"We fixed problem {n:02d}.")
+    visitor = make_client()
+    assert "Missed bins" not in visitor.get("/you-said-we-did").get_data(as_text=True)
+
+    response = visitor.get(f"/you-said-we-did/{oldest.id}")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert re.search(r'<h1 class="resolution__title">\s*Missed bins', html)
+    assert "We added a second round on your street." in html
+    assert _voices(html) == [3]  # two authors and a voter, the private author included
+    assert "Bins" in html
+    assert f'href="/feedback/{public.id}"' in html and "Bins were not collected" in html
+    assert "neighbour at no. 12" not in html and f"/feedback/{private.id}" not in html
+    assert 'href="/you-said-we-did"' in html
+    assert "We fixed problem" not in html
+
+
+def test_every_card_on_the_board_links_to_its_permanent_page(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    first = _publish(make_feedback, staff, "We fixed the first thing.")
+    second = _publish(make_feedback, staff, "We fixed the second thing.")
+    html = make_client().get("/you-said-we-did").get_data(as_text=True)
+    for resolution in (first, second):
+        assert f'href="/you-said-we-did/{resolution.id}" rel="bookmark"' in html
+
+
+def test_an_unknown_resolution_is_a_friendly_404(client) -> None:
+    response = client.get("/you-said-we-did/999999")
+    assert response.status_code == 404
+    assert "We could not find that change." in response.get_data(as_text=True)
+
+
+def test_the_resolution_email_links_to_the_permanent_page(
+    make_user, make_verified_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    author = make_verified_user()
+    item = make_feedback(author=author)
+    resolution = workflow.resolve(item, staff, "We replaced the lamp.")
+    db.session.commit()
+    message = db.session.scalar(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.kind == "resolution", OutboxMessage.to_email == author.email
+        )
+    )
+    assert message is not None
+    link = f"/you-said-we-did/{resolution.id}"
+    assert link in message.text_body and link in message.html_body
+    assert "#r" not in message.text_body and "#r" not in message.html_body
+
+
+def test_a_resolutions_page_costs_at_most_six_queries_however_many_items_it_answered(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    customer = make_user()
+
+    def publish(items: int) -> Resolution:
+        answered = [make_feedback() for _ in range(items)]
+        for item in answered:
+            toggle_vote(customer, item)
+        resolution = workflow.publish_resolution(answered, staff, "We fixed it.", "It broke")
+        db.session.commit()
+        return resolution
+
+    small, large = publish(1), publish(8)
+    for browser in (make_client(), _signed_in(make_client, customer)):
+        browser.get(f"/you-said-we-did/{small.id}")
+        with count_queries(db.engine) as few:
+            assert browser.get(f"/you-said-we-did/{small.id}").status_code == 200
+        with count_queries(db.engine) as many:
+            html = browser.get(f"/you-said-we-did/{large.id}").get_data(as_text=True)
+        assert html.count('<li><a href="/feedback/') == 8
+        assert few.count == many.count, many.statements
+        assert many.count <= 6, many.statements
 
 
 # "Did this fix it?" -----------------------------------------------------------------------
