@@ -6,8 +6,10 @@ from flask import Blueprint, make_response, render_template, request
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
+from portal.services.errors import NotFound
 from portal.services.feedback import categories
 from portal.services.resolutions import (
+    get_resolution,
     public_items_by_resolution,
     resolutions_page,
     voice_counts,
@@ -40,3 +42,21 @@ def index() -> Response:
         )
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+@bp.get("/you-said-we-did/<int:resolution_id>")
+def detail(resolution_id: int) -> str:
+    """One resolution's permanent page: the address emails and feeds link to, on any page
+    of the board it has moved to."""
+    resolution = get_resolution(resolution_id)
+    if resolution is None:
+        raise NotFound(
+            "We could not find that change. It may have been removed; everything we have "
+            "changed is on the \u201cYou said, we did\u201d board."
+        )
+    return render_template(
+        "resolutions/detail.html",
+        resolution=resolution,
+        voice_count=voice_counts([resolution.id]).get(resolution.id, 0),
+        linked=public_items_by_resolution([resolution.id]).get(resolution.id, []),
+    )

@@ -48,6 +48,7 @@ class Demo:
     resolved_id: int  # public, resolved and answered on "You said, we did"
     nia_resolved_id: int  # Nia's own resolved item: she is asked "Did this fix it?"
     open_id: int  # planned, with a promised date
+    resolution_id: int  # the resolution that answered resolved_id
 
 
 @pytest.fixture(scope="module")
@@ -65,6 +66,11 @@ def demo(app: Flask) -> Iterator[Demo]:
             resolved_id=by_title("Charged twice for one order"),
             nia_resolved_id=by_title("Waited 40 minutes on the phone"),
             open_id=by_title("Courier left my parcel in the rain"),
+            resolution_id=db.session.scalar(
+                sa.select(Feedback.resolution_id).where(
+                    Feedback.title == "Charged twice for one order"
+                )
+            ),
         )
         db.session.remove()
     yield ids
@@ -106,7 +112,7 @@ def signed_in(browser: Any, live_server: LiveServer) -> Callable[[str | None], A
 @dataclass(frozen=True)
 class PageCase:
     name: str
-    path: str  # may hold {resolved_id}, {nia_resolved_id}, {open_id}
+    path: str  # may hold {resolved_id}, {nia_resolved_id}, {open_id}, {resolution_id}
     who: str | None = None  # an email to sign in as, or a visitor
     status: int = 200
     shots: bool = False  # a main page: screenshotted, desktop and phone, every run
@@ -125,6 +131,7 @@ PAGES = [
     PageCase("sign-in", "/account/login"),
     PageCase("account", "/account/", CUSTOMER, shots=True),
     PageCase("you-said-we-did", "/you-said-we-did", shots=True),
+    PageCase("you-said-we-did-one", "/you-said-we-did/{resolution_id}"),
     PageCase("digest-subscribe", "/digest/subscribe", shots=True),
     PageCase("how-we-are-doing", "/how-we-are-doing", shots=True),
     PageCase("triage", "/admin/", ADMIN, shots=True),

@@ -99,6 +99,7 @@ ACCESS: dict[str, str] = {
     "insights.how_we_are_doing": PUBLIC,
     "main.healthz": PUBLIC,
     "notifications.unsubscribe": TOKEN,
+    "resolutions.detail": PUBLIC,
     "resolutions.index": PUBLIC,
     "static": PUBLIC,
 }
@@ -368,6 +369,7 @@ def _public_pages(item: Feedback) -> list[str]:
         "/?q=wallaby keeper",
         "/you-said-we-did",
         f"/you-said-we-did?category={slug}",
+        f"/you-said-we-did/{item.resolution_id}",
         "/feeds/resolutions.atom",
         "/feeds/resolutions.rss",
         f"/feeds/categories/{slug}.atom",

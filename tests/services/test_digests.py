@@ -319,9 +319,11 @@ def test_a_weekly_subscriber_gets_the_last_complete_weeks_resolutions_only(
     assert "16 November 2026" in str(mail["Subject"])
     # The "we did" text: its source in the text part, its sanitised HTML in the HTML part.
     assert "**checked**" in text and "<strong>checked</strong>" in html
+    # Each links to its permanent page, which outlives the board's first page.
     for resolution in (first, last):
-        assert f"/you-said-we-did#r{resolution.id}" in text
-        assert f"/you-said-we-did#r{resolution.id}" in html
+        assert f"/you-said-we-did/{resolution.id}\r\n" in text
+        assert f'/you-said-we-did/{resolution.id}" ' in html
+    assert "#r" not in text and "#r" not in html
     assert _digests_to(smtp_server, "monthly@example.com") == []
 
 
