@@ -8,7 +8,7 @@ from typing import Any
 from flask import current_app
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
-from wtforms import HiddenField, StringField
+from wtforms import HiddenField, IntegerField, StringField
 from wtforms.validators import ValidationError
 
 HUMAN_CHECK_MESSAGE = (
@@ -54,3 +54,17 @@ class HumanCheckedForm(FlaskForm):
     def human_check_failed(self) -> bool:
         """Whether the only problem is the spam check (shown as one message at the top)."""
         return bool(self.website.errors or self.form_started.errors)
+
+
+class ShortIntegerField(IntegerField):
+    """A whole number of sensible length. WTForms' NumberRange passes the value to
+    math.isnan(), which raises OverflowError (a 500) for integers too big for a float, such
+    as 500 ones pasted into the box; those are refused here as a typing error instead."""
+
+    MAX_DIGITS = 18
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        if valuelist and len(str(valuelist[0]).strip().lstrip("+-")) > self.MAX_DIGITS:
+            self.data = None
+            raise ValueError(self.gettext("That number is too long."))
+        super().process_formdata(valuelist)

@@ -9,7 +9,6 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
-    IntegerField,
     SelectField,
     StringField,
     SubmitField,
@@ -26,6 +25,7 @@ from wtforms.validators import (
     Regexp,
 )
 
+from portal.forms import ShortIntegerField
 from portal.models import FeedbackState, Role
 from portal.validation import MAX_ID
 
@@ -53,7 +53,7 @@ class MoveForm(ToneCheckedForm):
         "a private item needs a summary without private details.",
         validators=[Optional(), Length(max=200)],
     )
-    duplicate_of = IntegerField(
+    duplicate_of = ShortIntegerField(
         "Merge into item number (for Merged)",
         validators=[
             Optional(),
@@ -140,7 +140,7 @@ class CategoryForm(FlaskForm):
         ],
     )
     description = TextAreaField("Description", validators=[Optional(), Length(max=1_000)])
-    ack_target_hours = IntegerField(
+    ack_target_hours = ShortIntegerField(
         "Acknowledge within (hours)",
         default=48,
         validators=[
@@ -153,7 +153,7 @@ class CategoryForm(FlaskForm):
         description="Guidance shown beside the reply form. Replies that copy it are flagged.",
         validators=[Optional(), Length(max=5_000)],
     )
-    position = IntegerField(
+    position = ShortIntegerField(
         "Position in lists",
         default=0,
         validators=[

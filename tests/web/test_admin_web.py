@@ -571,3 +571,20 @@ def test_audit_log_lists_a_state_change(make_client, make_user, make_feedback) -
     assert f'href="/admin/feedback/{item.id}"' in row
     assert "Ola Audit" in row
     assert "acknowledged" in row
+
+
+def test_a_number_too_long_for_any_field_is_a_form_error_not_a_crash(
+    make_client, make_user
+) -> None:
+    # 500 ones once reached WTForms' NumberRange, which overflows converting them to a float.
+    browser = _signed_in(make_client, make_user(role=Role.ADMIN))
+    response = post(
+        browser,
+        "/admin/categories",
+        {"name": "Billing", "slug": "billing", "ack_target_hours": "1" * 500, "position": "0"},
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert "That number is too long." in html
+    assert 'value="Billing"' in html  # what was typed is kept
+    assert db.session.scalar(sa.select(sa.func.count(Category.id))) == 0
