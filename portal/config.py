@@ -125,6 +125,8 @@ class Config:
     # before reading them again (0 = always read). Other processes see an admin's change
     # within this many seconds; the process that made it sees it at once.
     READ_CACHE_SECONDS = float(os.environ.get("READ_CACHE_SECONDS", "10"))
+    # The public "How we're doing" figures are computed at most this often per process.
+    INSIGHTS_PUBLIC_CACHE_SECONDS = int(os.environ.get("INSIGHTS_PUBLIC_CACHE_SECONDS", "300"))
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).
     PROXY_FIX_HOPS = int(os.environ.get("PROXY_FIX_HOPS", "0"))
     LOG_JSON = _bool("LOG_JSON", False)
@@ -151,6 +153,8 @@ class TestingConfig(Config):
     # Tests deliver the outbox explicitly, to a real SMTP server they start.
     OUTBOX_DELIVER_AFTER_COMMIT = False
     MAIL_BACKEND = "locmem"
+    # Figures recomputed on every request; the cache test sets its own lifetime.
+    INSIGHTS_PUBLIC_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

@@ -14,10 +14,9 @@ bp = Blueprint("insights", __name__)
 # The periods the public page reports on, in days, and the weeks of its weekly chart.
 PUBLIC_PERIODS = (30, 365)
 PUBLIC_WEEKS = 26
-# Anyone may open the page, so its figures are kept this long per process (seconds). The
-# test configuration leaves this unset, which turns the cache off there.
+# Anyone may open the page, so its figures are kept this long per process (seconds; 0 turns
+# the cache off, as the test configuration does).
 CACHE_SETTING = "INSIGHTS_PUBLIC_CACHE_SECONDS"
-DEFAULT_CACHE_SECONDS = 300
 
 bp.add_app_template_filter(insights.format_duration, "insight_duration")
 bp.add_app_template_filter(insights.format_percent, "insight_percent")
@@ -43,8 +42,7 @@ def _compute(now: datetime) -> PublicPage:
 
 
 def _public_page(now: datetime) -> PublicPage:
-    default = 0 if current_app.testing else DEFAULT_CACHE_SECONDS
-    seconds = int(current_app.config.get(CACHE_SETTING, default))
+    seconds = int(current_app.config[CACHE_SETTING])
     if seconds <= 0:
         return _compute(now)
     cache = current_app.extensions.setdefault("insights.public_page", {})
