@@ -12,7 +12,6 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 from flask import Flask
 
 from portal.extensions import db
@@ -209,8 +208,7 @@ def test_attachments_are_not_kept_and_the_receipt_says_so_politely(category: Cat
         ),
         (
             "encoded_subject.eml",
-            "Pr\u00e4sentation \u2014 the ticket machine at \u0141\u00f3d\u017a Street eats "
-            "coins",
+            "Pr\u00e4sentation \u2014 the ticket machine at \u0141\u00f3d\u017a Street eats coins",
             "It took two \u20ac2 coins",
             "Zo\u00eb Kowalski",
         ),
@@ -292,7 +290,7 @@ def workflow_item(customer: User, category: Category) -> Feedback:
 
 
 def test_notifications_to_customers_carry_a_signed_reply_address(notified_item) -> None:
-    item, customer, staff = notified_item
+    item, customer, _ = notified_item
     update = db.session.scalars(
         sa.select(OutboxMessage).where(
             OutboxMessage.to_email == customer.email, OutboxMessage.kind == "state"

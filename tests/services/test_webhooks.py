@@ -1,0 +1,490 @@
+"""Outgoing webhooks against a real local HTTP receiver: signed JSON, queued in the cause's
+transaction, retried with backoff after errors and timeouts, every attempt logged, and never
+sent to internal addresses when the configuration forbids it."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.extensions import db
+from portal.models import (
+    AuditEntry,
+    Category,
+    Feedback,
+    FeedbackKind,
+    Role,
+    User,
+    Visibility,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookDeliveryStatus,
+    WebhookEndpoint,
+)
+from portal.services import webhooks, workflow
+from portal.services.errors import DomainError, NotAllowed
+from portal.services.feedback import submit_feedback
+from portal.services.webhooks import WebhookUrlRefused, check_url, deliver_webhooks
+
+
+@dataclass
+class Received:
+    headers: dict[str, str]
+    body: bytes
+
+
+@dataclass
+class Receiver:
+    """A real HTTP server on a loopback port; answers with the queued status codes (200 once
+    they run out). "sleep" stalls past the client's timeout."""
+
+    url: str = ""
+    requests: list[Received] = field(default_factory=list)
+    answers: list[int | str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def next_answer(self) -> int | str:
+        with self.lock:
+            return self.answers.pop(0) if self.answers else 200
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    state = Receiver()
+    stop = threading.Event()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            with state.lock:
+                state.requests.append(Received(dict(self.headers.items()), body))
+            answer = state.next_answer()
+            if answer == "sleep":
+                stop.wait(2)
+                return
+            self.send_response(int(answer))
+            self.send_header("Content-Type", "text/plain")
+            self.end_headers()
+            self.wfile.write(b"ok" if answer == 200 else b"receiver is having a bad day")
+
+        def log_message(self, *args: Any) -> None:  # keep the test output quiet
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/portal?source=test"
+    try:
+        yield state
+    finally:
+        stop.set()
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+@pytest.fixture
+def admin(make_user: Callable[..., User]) -> User:
+    return make_user(role=Role.ADMIN)
+
+
+@pytest.fixture
+def staff(make_user: Callable[..., User]) -> User:
+    return make_user(role=Role.STAFF)
+
+
+@pytest.fixture
+def fast_retries(app: Flask) -> Iterator[None]:
+    saved = {k: app.config[k] for k in ("WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_MAX_ATTEMPTS")}
+    app.config.update(WEBHOOK_TIMEOUT_SECONDS=0.5, WEBHOOK_MAX_ATTEMPTS=3)
+    yield
+    app.config.update(saved)
+
+
+def _endpoint(admin: User, url: str, events: list[str] | None = None) -> webhooks.NewSecret:
+    created = webhooks.create_endpoint(
+        admin,
+        url=url,
+        events=events or ["item.created", "item.state_changed", "resolution.published"],
+        description="Helpdesk",
+    )
+    db.session.commit()
+    return created
+
+
+def _submit(author: User, category: Category, **kw: Any) -> Feedback:
+    item = submit_feedback(
+        author,
+        kind=FeedbackKind.COMPLAINT,
+        category_id=category.id,
+        title=kw.pop("title", "The lift is broken again"),
+        body="Third time this month.",
+        **kw,
+    )
+    db.session.commit()
+    return item
+
+
+def _deliveries() -> list[WebhookDelivery]:
+    db.session.expire_all()
+    return list(db.session.scalars(sa.select(WebhookDelivery).order_by(WebhookDelivery.id)))
+
+
+def _attempts(delivery: WebhookDelivery) -> list[WebhookAttempt]:
+    return list(
+        db.session.scalars(
+            sa.select(WebhookAttempt)
+            .where(WebhookAttempt.delivery_id == delivery.id)
+            .order_by(WebhookAttempt.id)
+        )
+    )
+
+
+def _make_due() -> None:
+    db.session.execute(
+        sa.update(WebhookDelivery).values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1))
+    )
+    db.session.commit()
+
+
+def _verify(secret: str, request: Received) -> bool:
+    """What the README tells receivers to do."""
+    timestamp = request.headers["X-Portal-Timestamp"]
+    expected = hmac.new(
+        secret.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256
+    ).hexdigest()
+    return hmac.compare_digest("sha256=" + expected, request.headers["X-Portal-Signature"])
+
+
+# Delivery ----------------------------------------------------------------------------------
+
+
+def test_a_new_item_is_posted_as_signed_json(
+    receiver: Receiver, admin: User, make_user, make_category
+) -> None:
+    created = _endpoint(admin, receiver.url)
+    item = _submit(make_user(), make_category())
+
+    report = deliver_webhooks()
+
+    assert (report.sent, report.retried, report.failed) == (1, 0, 0)
+    [request] = receiver.requests
+    assert _verify(created.secret, request)
+    assert webhooks.verify_signature(
+        created.secret,
+        request.headers["X-Portal-Timestamp"],
+        request.body,
+        request.headers["X-Portal-Signature"],
+    )
+    assert not _verify("whsec_wrong", request)
+    assert abs(int(request.headers["X-Portal-Timestamp"]) - time.time()) < 60
+    assert request.headers["Content-Type"] == "application/json"
+    assert request.headers["X-Portal-Event"] == "item.created"
+    payload = json.loads(request.body)
+    assert payload["id"] == request.headers["X-Portal-Delivery"]
+    assert payload["event"] == "item.created"
+    data = payload["data"]["item"]
+    assert data["id"] == item.id and data["title"] == "The lift is broken again"
+    assert data["state"] == "received" and data["channel"] == "web" and data["public"] is True
+    assert data["url"].endswith(f"/feedback/{item.id}")
+    [delivery] = _deliveries()
+    assert delivery.status is WebhookDeliveryStatus.DELIVERED
+    assert delivery.attempts == 1 and delivery.last_status_code == 200
+    [attempt] = _attempts(delivery)
+    assert attempt.status_code == 200 and attempt.error == "" and attempt.duration_ms >= 0
+
+
+def test_a_private_item_is_announced_without_its_words(
+    receiver: Receiver, admin: User, make_user, make_category
+) -> None:
+    _endpoint(admin, receiver.url)
+    item = _submit(make_user(), make_category(), visibility=Visibility.PRIVATE, title="Secret")
+    deliver_webhooks()
+    data = json.loads(receiver.requests[0].body)["data"]["item"]
+    assert data["id"] == item.id and data["public"] is False and data["visibility"] == "private"
+    assert "title" not in data and "body" not in data
+    assert b"Secret" not in receiver.requests[0].body
+    assert data["admin_url"].endswith(f"/admin/feedback/{item.id}")
+
+
+def test_state_changes_and_resolutions_are_sent_to_endpoints_that_chose_them(
+    receiver: Receiver, admin: User, staff: User, make_user, make_category
+) -> None:
+    _endpoint(admin, receiver.url, ["item.state_changed", "resolution.published"])
+    item = _submit(make_user(), make_category())
+    assert _deliveries() == []  # item.created was not chosen
+    workflow.acknowledge(item, staff, "Dear customer, we are on it.")
+    resolution = workflow.resolve(item, staff, "We replaced the lift's motor.")
+    db.session.commit()
+
+    deliver_webhooks()
+
+    events = [json.loads(r.body) for r in receiver.requests]
+    assert [e["event"] for e in events] == [
+        "item.state_changed",
+        "item.state_changed",
+        "resolution.published",
+    ]
+    first, second, published = events
+    assert (first["data"]["from_state"], first["data"]["to_state"]) == ("received", "acknowledged")
+    assert first["data"]["message"] == "Dear customer, we are on it."
+    assert second["data"]["to_state"] == "resolved"
+    assert published["data"]["resolution"]["id"] == resolution.id
+    assert published["data"]["resolution"]["we_did"] == "We replaced the lift's motor."
+    assert published["data"]["item_ids"] == [item.id]
+    assert len({e["id"] for e in events}) == 3
+
+
+def test_a_rolled_back_change_sends_nothing(
+    receiver: Receiver, admin: User, make_user, make_category
+) -> None:
+    _endpoint(admin, receiver.url)
+    author, category = make_user(), make_category()
+    submit_feedback(
+        author, kind=FeedbackKind.IDEA, category_id=category.id, title="Never", body="Happened."
+    )
+    assert len(_pending_in_session()) == 1
+    db.session.rollback()
+
+    report = deliver_webhooks()
+
+    assert report.sent == 0 and _deliveries() == [] and receiver.requests == []
+
+
+def _pending_in_session() -> list[WebhookDelivery]:
+    return list(db.session.scalars(sa.select(WebhookDelivery)))
+
+
+def test_a_500_is_retried_with_backoff_and_then_delivered(
+    receiver: Receiver, admin: User, make_user, make_category, fast_retries
+) -> None:
+    created = _endpoint(admin, receiver.url)
+    _submit(make_user(), make_category())
+    receiver.answers = [500]
+
+    first = deliver_webhooks()
+
+    assert (first.sent, first.retried) == (0, 1)
+    [delivery] = _deliveries()
+    assert delivery.status is WebhookDeliveryStatus.PENDING and delivery.attempts == 1
+    assert delivery.last_status_code == 500
+    assert "HTTP 500 receiver is having a bad day" in delivery.last_error
+    # Backoff: not due again straight away.
+    assert delivery.next_attempt_at > datetime.now(UTC) + timedelta(seconds=20)
+    assert deliver_webhooks().sent == 0
+
+    _make_due()
+    second = deliver_webhooks()
+
+    assert second.sent == 1
+    [delivery] = _deliveries()
+    assert delivery.status is WebhookDeliveryStatus.DELIVERED and delivery.attempts == 2
+    assert [a.status_code for a in _attempts(delivery)] == [500, 200]
+    # The same delivery, the same body: receivers can drop a repeat by its id.
+    one, two = receiver.requests
+    assert one.body == two.body
+    assert one.headers["X-Portal-Delivery"] == two.headers["X-Portal-Delivery"]
+    assert _verify(created.secret, two)
+
+
+def test_a_timeout_is_logged_and_retried_then_given_up_after_the_last_attempt(
+    receiver: Receiver, admin: User, make_user, make_category, fast_retries
+) -> None:
+    _endpoint(admin, receiver.url)
+    _submit(make_user(), make_category())
+    receiver.answers = ["sleep", 502, 404]
+
+    reports = []
+    for _ in range(3):
+        reports.append(deliver_webhooks())
+        _make_due()
+
+    assert [(r.sent, r.retried, r.failed) for r in reports] == [(0, 1, 0), (0, 1, 0), (0, 0, 1)]
+    [delivery] = _deliveries()
+    assert delivery.status is WebhookDeliveryStatus.FAILED and delivery.attempts == 3
+    attempts = _attempts(delivery)
+    assert [a.status_code for a in attempts] == [None, 502, 404]
+    assert attempts[0].error == "timed out after 0.5 s"
+    assert 400 <= attempts[0].duration_ms < 2000
+    # Given up: nothing more is sent.
+    assert deliver_webhooks().sent == 0 and len(receiver.requests) == 3
+
+
+def test_a_redirect_is_not_followed(
+    receiver: Receiver, admin: User, make_user, make_category, fast_retries
+) -> None:
+    _endpoint(admin, receiver.url)
+    _submit(make_user(), make_category())
+    receiver.answers = [302]
+    assert deliver_webhooks().retried == 1
+    assert len(receiver.requests) == 1
+
+
+def test_an_unreachable_receiver_is_retried(
+    admin: User, make_user, make_category, fast_retries
+) -> None:
+    _endpoint(admin, "http://127.0.0.1:9/nothing-listens")
+    _submit(make_user(), make_category())
+    report = deliver_webhooks()
+    assert report.retried == 1
+    [delivery] = _deliveries()
+    assert "ConnectionRefusedError" in delivery.last_error
+
+
+def test_two_deliverers_at_once_send_each_delivery_once(
+    app: Flask, receiver: Receiver, admin: User, make_user, make_category
+) -> None:
+    _endpoint(admin, receiver.url)
+    author, category = make_user(), make_category()
+    for n in range(12):
+        _submit(author, category, title=f"Item number {n}")
+    reports = []
+
+    def run() -> None:
+        with app.app_context():
+            reports.append(deliver_webhooks(batch_size=3))
+            db.session.remove()
+
+    threads = [threading.Thread(target=run) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    ids = [r.headers["X-Portal-Delivery"] for r in receiver.requests]
+    assert len(ids) == len(set(ids)) == 12
+    assert sum(r.sent for r in reports) == 12
+
+
+def test_the_outbox_command_delivers_webhooks_too(
+    app: Flask, receiver: Receiver, admin: User, make_user, make_category
+) -> None:
+    _endpoint(admin, receiver.url)
+    _submit(make_user(), make_category())
+    result = app.test_cli_runner().invoke(args=["outbox", "deliver"])
+    assert result.exit_code == 0, result.output
+    assert "Webhooks: 1 delivered" in result.output
+    assert len(receiver.requests) == 1
+
+
+# Where deliveries may go -------------------------------------------------------------------
+
+
+@pytest.fixture
+def production_rules(app: Flask) -> Iterator[None]:
+    saved = {k: app.config[k] for k in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE_ADDRESSES")}
+    app.config.update(WEBHOOK_ALLOW_HTTP=False, WEBHOOK_ALLOW_PRIVATE_ADDRESSES=False)
+    yield
+    app.config.update(saved)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "http://hooks.example.com/in",
+        "https://127.0.0.1/in",
+        "https://localhost:8443/in",
+        "https://10.1.2.3/in",
+        "https://192.168.0.10/in",
+        "https://169.254.169.254/latest/meta-data",
+        "https://[::1]/in",
+        "https://[::ffff:127.0.0.1]/in",
+        "https://user:pass@hooks.example.com/in",
+        "ftp://hooks.example.com/in",
+        "https:///no-host",
+        "not a url",
+    ],
+)
+def test_production_refuses_plain_http_and_internal_urls(production_rules, url: str) -> None:
+    with pytest.raises(WebhookUrlRefused):
+        check_url(url)
+
+
+def test_production_accepts_a_public_https_url(production_rules) -> None:
+    assert check_url("  https://hooks.example.com/in?x=1 ") == "https://hooks.example.com/in?x=1"
+
+
+def test_a_name_that_resolves_inside_is_refused_at_delivery_and_not_retried(
+    app: Flask, receiver: Receiver, admin: User, make_user, make_category
+) -> None:
+    # Registered while internal addresses were allowed (or a name that later pointed inside).
+    _endpoint(admin, receiver.url.replace("127.0.0.1", "localhost"))
+    _submit(make_user(), make_category())
+    app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] = False
+    try:
+        report = deliver_webhooks()
+    finally:
+        app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] = True
+    assert report.failed == 1
+    assert receiver.requests == []
+    [delivery] = _deliveries()
+    assert delivery.status is WebhookDeliveryStatus.FAILED
+    assert "non-public address" in delivery.last_error
+
+
+# Admin actions -----------------------------------------------------------------------------
+
+
+def test_only_admins_manage_endpoints(staff: User) -> None:
+    with pytest.raises(NotAllowed):
+        webhooks.create_endpoint(staff, url="https://hooks.example.com", events=["item.created"])
+
+
+def test_an_endpoint_needs_an_event(admin: User) -> None:
+    with pytest.raises(DomainError, match="at least one event"):
+        webhooks.create_endpoint(admin, url="https://hooks.example.com", events=["nonsense"])
+
+
+def test_paused_and_deleted_endpoints_get_no_new_events(
+    receiver: Receiver, admin: User, make_user, make_category
+) -> None:
+    paused = _endpoint(admin, receiver.url).endpoint
+    deleted = _endpoint(admin, receiver.url).endpoint
+    webhooks.set_active(admin, paused, False)
+    webhooks.delete_endpoint(admin, deleted)
+    db.session.commit()
+    _submit(make_user(), make_category())
+    assert _deliveries() == []
+    assert webhooks.list_endpoints() == [paused]
+    webhooks.set_active(admin, paused, True)
+    db.session.commit()
+    _submit(make_user(), make_category())
+    assert [d.endpoint_id for d in _deliveries()] == [paused.id]
+
+
+def test_rotating_the_secret_signs_later_deliveries_with_the_new_one(
+    receiver: Receiver, admin: User, make_user, make_category
+) -> None:
+    created = _endpoint(admin, receiver.url)
+    rotated = webhooks.rotate_secret(admin, created.endpoint)
+    db.session.commit()
+    assert rotated.secret != created.secret
+    _submit(make_user(), make_category())
+    deliver_webhooks()
+    assert _verify(rotated.secret, receiver.requests[0])
+    assert not _verify(created.secret, receiver.requests[0])
+    actions = list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
+    assert actions[:2] == ["webhook.created", "webhook.secret_rotated"]
+
+
+def test_a_ping_reaches_one_endpoint(receiver: Receiver, admin: User) -> None:
+    created = _endpoint(admin, receiver.url)
+    webhooks.send_ping(admin, created.endpoint)
+    db.session.commit()
+    deliver_webhooks()
+    assert json.loads(receiver.requests[0].body)["event"] == "ping"
+    logs = webhooks.recent_deliveries(db.session.get(WebhookEndpoint, created.endpoint.id))
+    assert [len(log.attempts) for log in logs] == [1]
