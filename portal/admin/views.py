@@ -661,3 +661,7 @@ def insights_csv() -> Response:
     )
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+# Registers the webhook pages (/admin/webhooks) on this blueprint; they live in their own module.
+from portal.admin import webhook_views  # noqa: E402, F401

@@ -17,7 +17,7 @@ from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
-from portal.services import api_tokens, digests, workflow
+from portal.services import api_tokens, digests, webhooks, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.tokens import make_reset_token, make_unsubscribe_token, make_verify_token
 from tests.helpers import csrf_token, login
@@ -69,6 +69,12 @@ ACCESS: dict[str, str] = {
     "admin.users": ADMIN,
     "admin.tokens": ADMIN,
     "admin.revoke_token": ADMIN,
+    "admin.webhooks_page": ADMIN,
+    "admin.webhook": ADMIN,
+    "admin.webhook_toggle": ADMIN,
+    "admin.webhook_rotate": ADMIN,
+    "admin.webhook_ping": ADMIN,
+    "admin.webhook_delete": ADMIN,
     "admin.insights": STAFF,
     "admin.insights_csv": STAFF,
     "api.add_vote": API_WRITE,
@@ -174,6 +180,9 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     comment = workflow.add_internal_note(item, people["admin"], "Staff-only context")
     subscription = digests.subscribe("reader@example.com", "weekly", [], user=None).subscription
     api_token = api_tokens.create_token(people["admin"], name="Shop till", scope="read")
+    hook = webhooks.create_endpoint(
+        people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
+    )
     db.session.commit()
     customer = people["customer"]
     values = {
@@ -185,6 +194,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "slug": category.slug,
         "filename": "css/site.css",
         "token_id": str(api_token.token.id),
+        "endpoint_id": str(hook.endpoint.id),
         "accounts.verify": make_verify_token(customer.id, customer.email),
         "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),
         "digests.confirm": subscription.confirm_token,

@@ -4,15 +4,11 @@ sent to internal addresses when the configuration forbids it."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
@@ -37,63 +33,13 @@ from portal.services import webhooks, workflow
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.feedback import submit_feedback
 from portal.services.webhooks import WebhookUrlRefused, check_url, deliver_webhooks
-
-
-@dataclass
-class Received:
-    headers: dict[str, str]
-    body: bytes
-
-
-@dataclass
-class Receiver:
-    """A real HTTP server on a loopback port; answers with the queued status codes (200 once
-    they run out). "sleep" stalls past the client's timeout."""
-
-    url: str = ""
-    requests: list[Received] = field(default_factory=list)
-    answers: list[int | str] = field(default_factory=list)
-    lock: threading.Lock = field(default_factory=threading.Lock)
-
-    def next_answer(self) -> int | str:
-        with self.lock:
-            return self.answers.pop(0) if self.answers else 200
+from tests.webhook_receiver import Receiver, run_receiver, verify
 
 
 @pytest.fixture
 def receiver() -> Iterator[Receiver]:
-    state = Receiver()
-    stop = threading.Event()
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
-            with state.lock:
-                state.requests.append(Received(dict(self.headers.items()), body))
-            answer = state.next_answer()
-            if answer == "sleep":
-                stop.wait(2)
-                return
-            self.send_response(int(answer))
-            self.send_header("Content-Type", "text/plain")
-            self.end_headers()
-            self.wfile.write(b"ok" if answer == 200 else b"receiver is having a bad day")
-
-        def log_message(self, *args: Any) -> None:  # keep the test output quiet
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/portal?source=test"
-    try:
+    with run_receiver() as state:
         yield state
-    finally:
-        stop.set()
-        server.shutdown()
-        server.server_close()
-        thread.join(5)
 
 
 @pytest.fixture
@@ -160,15 +106,6 @@ def _make_due() -> None:
     db.session.commit()
 
 
-def _verify(secret: str, request: Received) -> bool:
-    """What the README tells receivers to do."""
-    timestamp = request.headers["X-Portal-Timestamp"]
-    expected = hmac.new(
-        secret.encode(), timestamp.encode() + b"." + request.body, hashlib.sha256
-    ).hexdigest()
-    return hmac.compare_digest("sha256=" + expected, request.headers["X-Portal-Signature"])
-
-
 # Delivery ----------------------------------------------------------------------------------
 
 
@@ -182,14 +119,14 @@ def test_a_new_item_is_posted_as_signed_json(
 
     assert (report.sent, report.retried, report.failed) == (1, 0, 0)
     [request] = receiver.requests
-    assert _verify(created.secret, request)
+    assert verify(created.secret, request)
     assert webhooks.verify_signature(
         created.secret,
         request.headers["X-Portal-Timestamp"],
         request.body,
         request.headers["X-Portal-Signature"],
     )
-    assert not _verify("whsec_wrong", request)
+    assert not verify("whsec_wrong", request)
     assert abs(int(request.headers["X-Portal-Timestamp"]) - time.time()) < 60
     assert request.headers["Content-Type"] == "application/json"
     assert request.headers["X-Portal-Event"] == "item.created"
@@ -297,7 +234,7 @@ def test_a_500_is_retried_with_backoff_and_then_delivered(
     one, two = receiver.requests
     assert one.body == two.body
     assert one.headers["X-Portal-Delivery"] == two.headers["X-Portal-Delivery"]
-    assert _verify(created.secret, two)
+    assert verify(created.secret, two)
 
 
 def test_a_timeout_is_logged_and_retried_then_given_up_after_the_last_attempt(
@@ -474,8 +411,8 @@ def test_rotating_the_secret_signs_later_deliveries_with_the_new_one(
     assert rotated.secret != created.secret
     _submit(make_user(), make_category())
     deliver_webhooks()
-    assert _verify(rotated.secret, receiver.requests[0])
-    assert not _verify(created.secret, receiver.requests[0])
+    assert verify(rotated.secret, receiver.requests[0])
+    assert not verify(created.secret, receiver.requests[0])
     actions = list(db.session.scalars(sa.select(AuditEntry.action).order_by(AuditEntry.id)))
     assert actions[:2] == ["webhook.created", "webhook.secret_rotated"]
 

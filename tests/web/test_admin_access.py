@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Role
-from portal.services import workflow
+from portal.services import webhooks, workflow
 from tests.helpers import login, post
 
 # The triage pages: every member of staff may use them.
@@ -46,6 +46,12 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.audit_log",
     "admin.tokens",
     "admin.revoke_token",
+    "admin.webhooks_page",
+    "admin.webhook",
+    "admin.webhook_toggle",
+    "admin.webhook_rotate",
+    "admin.webhook_ping",
+    "admin.webhook_delete",
 }
 
 ROLES = ("visitor", "customer", "staff", "admin")
@@ -94,6 +100,9 @@ def test_every_admin_route_checks_the_role(
     comment = workflow.add_internal_note(item, people["admin"], "Staff-only context")
     resolved = make_feedback(category=category)
     resolution = workflow.resolve(resolved, people["admin"], "We changed the parking rules.")
+    hook = webhooks.create_endpoint(
+        people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
+    )
     db.session.commit()
     ids = {
         "item_id": item.id,
@@ -101,6 +110,7 @@ def test_every_admin_route_checks_the_role(
         "category_id": category.id,
         "user_id": target_user.id,
         "resolution_id": resolution.id,
+        "endpoint_id": hook.endpoint.id,
     }
 
     clients: dict[str, FlaskClient] = {}

@@ -1,0 +1,43 @@
+"""Forms for the admin's webhook pages: they check shape; the webhooks service the rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import DataRequired, Length
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.models import SUBSCRIBABLE_EVENTS
+
+
+class WebhookForm(FlaskForm):
+    url = StringField(
+        "Receiver URL",
+        description="Where the portal POSTs JSON, such as https://helpdesk.example.com/hooks/portal.",
+        validators=[DataRequired("Enter the receiver's URL."), Length(max=2000)],
+    )
+    description = StringField(
+        "Description",
+        description="Which system receives it, such as \u201cHelpdesk\u201d.",
+        validators=[Length(max=200)],
+    )
+    events = SelectMultipleField(
+        "Events",
+        choices=[SelectChoice(e.value, f"{e.value}: {e.label}") for e in SUBSCRIBABLE_EVENTS],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+        validators=[DataRequired("Choose at least one event.")],
+    )
+
+
+class WebhookActionForm(FlaskForm):
+    """Only the CSRF token: pausing, rotating, pinging and deleting need no input."""
+
+
+class WebhookDeleteForm(FlaskForm):
+    """Deleting stops every delivery still waiting, so it asks for a tick first."""
+
+    confirm = BooleanField(
+        "Yes, delete this webhook", validators=[DataRequired("Tick the box to delete it.")]
+    )

@@ -1,0 +1,140 @@
+"""Admin pages for outgoing webhooks (/admin/webhooks): register receivers, see every delivery
+attempt, pause, rotate the secret, send a test, delete. Admins only; the rules live in
+portal/services/webhooks.py."""
+
+from __future__ import annotations
+
+from flask import (
+    abort,
+    current_app,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.admin.views import bp
+from portal.admin.webhook_forms import WebhookActionForm, WebhookDeleteForm, WebhookForm
+from portal.auth import admin_required
+from portal.extensions import db
+from portal.models import WebhookEndpoint
+from portal.services import webhooks
+from portal.services.errors import DomainError
+
+
+def _no_store(response: Response) -> Response:
+    # Pages that may show a signing secret are never cached.
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+@bp.route("/webhooks", methods=["GET", "POST"])
+@admin_required
+def webhooks_page() -> Response:
+    form = WebhookForm()
+    status = 200
+    if form.validate_on_submit():
+        try:
+            created = webhooks.create_endpoint(
+                current_user,
+                url=form.url.data or "",
+                events=form.events.data or [],
+                description=form.description.data or "",
+            )
+        except DomainError as exc:
+            db.session.rollback()
+            form.form_errors.append(exc.message)
+            status = exc.status_code
+        else:
+            db.session.commit()
+            # Shown in this response only: never flashed, as the session cookie is not secret.
+            return _render_endpoint(created.endpoint, new_secret=created.secret, status=201)
+    elif request.method == "POST":
+        status = 400
+    response = make_response(
+        render_template(
+            "admin/webhooks.html",
+            form=form,
+            endpoints=webhooks.list_endpoints(),
+            config_allows_http=current_app.config["WEBHOOK_ALLOW_HTTP"],
+        ),
+        status,
+    )
+    return _no_store(response)
+
+
+def _render_endpoint(
+    endpoint: WebhookEndpoint,
+    new_secret: str | None = None,
+    status: int = 200,
+    delete_form: WebhookDeleteForm | None = None,
+) -> Response:
+    response = make_response(
+        render_template(
+            "admin/webhook.html",
+            endpoint=endpoint,
+            logs=webhooks.recent_deliveries(endpoint),
+            new_secret=new_secret,
+            action_form=WebhookActionForm(formdata=None),
+            delete_form=delete_form or WebhookDeleteForm(formdata=None),
+        ),
+        status,
+    )
+    return _no_store(response)
+
+
+@bp.get("/webhooks/<int:endpoint_id>")
+@admin_required
+def webhook(endpoint_id: int) -> Response:
+    return _render_endpoint(webhooks.get_endpoint(endpoint_id))
+
+
+def _action_endpoint(endpoint_id: int) -> WebhookEndpoint:
+    if not WebhookActionForm().validate_on_submit():
+        abort(400)
+    return webhooks.get_endpoint(endpoint_id)
+
+
+@bp.post("/webhooks/<int:endpoint_id>/toggle")
+@admin_required
+def webhook_toggle(endpoint_id: int) -> Response:
+    endpoint = _action_endpoint(endpoint_id)
+    webhooks.set_active(current_user, endpoint, not endpoint.active)
+    db.session.commit()
+    message = "Deliveries resumed." if endpoint.active else "Paused: no new events are queued."
+    flash(message, "success")
+    return redirect(url_for("admin.webhook", endpoint_id=endpoint.id))
+
+
+@bp.post("/webhooks/<int:endpoint_id>/rotate")
+@admin_required
+def webhook_rotate(endpoint_id: int) -> Response:
+    rotated = webhooks.rotate_secret(current_user, _action_endpoint(endpoint_id))
+    db.session.commit()
+    return _render_endpoint(rotated.endpoint, new_secret=rotated.secret)
+
+
+@bp.post("/webhooks/<int:endpoint_id>/ping")
+@admin_required
+def webhook_ping(endpoint_id: int) -> Response:
+    webhooks.send_ping(current_user, _action_endpoint(endpoint_id))
+    db.session.commit()
+    flash("A test delivery is queued; its attempts appear below.", "success")
+    return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
+
+
+@bp.post("/webhooks/<int:endpoint_id>/delete")
+@admin_required
+def webhook_delete(endpoint_id: int) -> Response:
+    endpoint = webhooks.get_endpoint(endpoint_id)
+    form = WebhookDeleteForm()
+    if not form.validate_on_submit():
+        return _render_endpoint(endpoint, delete_form=form, status=400)
+    webhooks.delete_endpoint(current_user, endpoint)
+    db.session.commit()
+    flash(f"The webhook to {endpoint.url} is deleted.", "success")
+    return redirect(url_for("admin.webhooks_page"))
