@@ -57,6 +57,7 @@ from portal.models import (
     Category,
     DigestSubscription,
     Feedback,
+    FeedbackChannel,
     FeedbackKind,
     FeedbackState,
     Resolution,
@@ -286,6 +287,32 @@ def items_declined(start: datetime, end: datetime) -> int:
 
 
 # Figures: durations -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChannelCount:
+    """Items that reached us one way (web, email, API, staff) in the period."""
+
+    channel: FeedbackChannel
+    count: int
+    percent: float | None
+
+
+def items_per_channel(start: datetime, end: datetime) -> list[ChannelCount]:
+    """Items received in the period by the way they came in, every channel listed (zeros
+    too), in the channels' own order; the same items as items_received()."""
+    counts = dict(
+        db.session.execute(
+            sa.select(Feedback.channel, sa.func.count())
+            .where(_in(Feedback.created_at, start, end))
+            .group_by(Feedback.channel)
+        ).all()
+    )
+    total = sum(counts.values())
+    return [
+        ChannelCount(channel, counts.get(channel, 0), _percent(counts.get(channel, 0), total))
+        for channel in FeedbackChannel
+    ]
 
 
 @dataclass(frozen=True)
@@ -949,6 +976,7 @@ class StaffReport:
     most_voted: list[VotedItem]
     workload: list[Workload]
     digest: DigestActivity
+    channels: list[ChannelCount]
     previous: tuple[datetime, datetime] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -980,6 +1008,7 @@ def staff_report(start: datetime, end: datetime, now: datetime) -> StaffReport:
         most_voted=most_voted_unresolved(),
         workload=staff_workload(now),
         digest=digest_activity(start, end),
+        channels=items_per_channel(start, end),
     )
 
 
@@ -1100,6 +1129,13 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
         ["week_starting", "category", "kind", "items"],
         lambda s, e, n: [
             [_iso(r.week), r.category, r.kind.value, r.count] for r in weekly_volume(s, e)
+        ],
+    ),
+    "channels": (
+        "Items per channel",
+        ["channel", "items", "percent"],
+        lambda s, e, n: [
+            [c.channel.value, c.count, _pct(c.percent)] for c in items_per_channel(s, e)
         ],
     ),
     "rising_categories": (

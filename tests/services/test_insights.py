@@ -33,6 +33,7 @@ from portal.models import (
     DigestFrequency,
     DigestSubscription,
     Feedback,
+    FeedbackChannel,
     FeedbackKind,
     FeedbackState,
     Role,
@@ -193,6 +194,47 @@ def test_declined_counts_by_the_date_of_declining(world: World) -> None:
     # d2 was declined on 6 March; d5 on 11 February, before the period.
     assert insights.items_declined(START, END) == 1
     assert insights.items_declined(at(2, 1), START) == 1
+
+
+def test_items_per_channel_counts_the_received_items_by_how_they_came(world: World) -> None:
+    channels = {
+        "b1": FeedbackChannel.EMAIL,
+        "b2": FeedbackChannel.EMAIL,
+        "d1": FeedbackChannel.API,
+        "d2": FeedbackChannel.STAFF,
+        "d4": FeedbackChannel.EMAIL,  # received before the period
+        "late": FeedbackChannel.EMAIL,  # received at the end, which is excluded
+    }
+    for key, channel in channels.items():
+        world.items[key].channel = channel
+    db.session.commit()
+    # The period's 8 items: email b1, b2; API d1; staff d2; web b3, b4, b5 and d3.
+    rows = insights.items_per_channel(START, END)
+    assert [(r.channel, r.count, r.percent) for r in rows] == [
+        (FeedbackChannel.WEB, 4, 50.0),
+        (FeedbackChannel.EMAIL, 2, 25.0),
+        (FeedbackChannel.API, 1, 12.5),
+        (FeedbackChannel.STAFF, 1, 12.5),
+    ]
+    assert sum(r.count for r in rows) == insights.items_received(START, END)
+    table = insights.insight_table("channels", START, END, END)
+    assert table.headers == ["channel", "items", "percent"]
+    assert table.rows == [
+        ["web", 4, 50.0],
+        ["email", 2, 25.0],
+        ["api", 1, 12.5],
+        ["staff", 1, 12.5],
+    ]
+
+
+def test_items_per_channel_lists_every_channel_with_zeros_when_nothing_came() -> None:
+    rows = insights.items_per_channel(START, END)
+    assert [(r.channel.value, r.count, r.percent) for r in rows] == [
+        ("web", 0, None),
+        ("email", 0, None),
+        ("api", 0, None),
+        ("staff", 0, None),
+    ]
 
 
 # Durations -----------------------------------------------------------------------------------
