@@ -110,3 +110,8 @@ class DeleteAccountForm(FlaskForm):
     password = PasswordField(
         "Your password, to confirm", validators=[DataRequired("Please enter your password.")]
     )
+
+
+class ConfirmForm(FlaskForm):
+    """The button behind an emailed link: only the CSRF token, so that the POST, not the
+    GET a mail scanner makes when it opens the link to check it, is what changes anything."""

@@ -10,6 +10,7 @@ from werkzeug.wrappers import Response
 
 from portal.accounts.forms import (
     ChangePasswordForm,
+    ConfirmForm,
     DeleteAccountForm,
     LoginForm,
     NewPasswordForm,
@@ -18,7 +19,6 @@ from portal.accounts.forms import (
     RegisterForm,
     ResetRequestForm,
 )
-from portal.database import sqlite_write_intent
 from portal.extensions import db, limiter
 from portal.models import NotificationPreference
 from portal.services import accounts, notifications
@@ -136,12 +136,12 @@ def preferences() -> Response:
     return redirect(url_for("accounts.index", _anchor="preferences"))
 
 
-@bp.get("/verify/<token>")
-def verify(token: str) -> Response:
-    # This GET writes: take SQLite's write lock at BEGIN rather than upgrading a read later.
-    sqlite_write_intent.set(True)
+@bp.route("/verify/<token>", methods=["GET", "POST"])
+def verify(token: str) -> Response | str:
+    """The link in the verification email. GET shows a Confirm button and changes nothing,
+    because mail scanners open links to check them; the button's POST confirms."""
     payload = read_verify_token(token)
-    user = accounts.verify_email(payload["u"], payload["e"]) if payload else None
+    user = accounts.user_for_verification(payload["u"], payload["e"]) if payload else None
     signed_in = current_user.is_authenticated
     if user is None:
         flash(
@@ -149,6 +149,9 @@ def verify(token: str) -> Response:
             "error",
         )
         return redirect(url_for("accounts.index" if signed_in else "accounts.login"))
+    if request.method != "POST":  # GET, and HEAD, which Flask routes here too
+        return render_template("accounts/verify.html", person=user, token=token, form=ConfirmForm())
+    accounts.verify_email(user.id, user.email)
     db.session.commit()
     flash(f"Thank you, {user.preferred_name}: your email address is confirmed.", "success")
     return redirect(url_for("accounts.index" if signed_in else "board.index"))

@@ -51,3 +51,8 @@ class SubscribeForm(FlaskForm):
         coerce=int,
         invalid_choice_message="Please choose from the categories listed.",
     )
+
+
+class ConfirmForm(FlaskForm):
+    """The button behind an emailed link: only the CSRF token, so that the POST, not the
+    GET a mail scanner makes when it opens the link to check it, is what changes anything."""

@@ -7,8 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
-from portal.database import sqlite_write_intent
-from portal.digests.forms import SubscribeForm
+from portal.digests.forms import ConfirmForm, SubscribeForm
 from portal.extensions import db, limiter
 from portal.services import digests
 from portal.services.errors import DomainError
@@ -58,11 +57,20 @@ def subscribe() -> str | Response:
     return render_template("digests/subscribe.html", form=form, existing=existing)
 
 
-@bp.get("/digest/confirm/<token>")
+@bp.route("/digest/confirm/<token>", methods=["GET", "POST"])
 def confirm(token: str) -> str:
-    """The link in the confirmation email. Idempotent; an unknown token is a friendly 404."""
-    # This GET writes: take SQLite's write lock at BEGIN rather than upgrading a read later.
-    sqlite_write_intent.set(True)
+    """The link in the confirmation email. GET shows a Confirm button and changes nothing,
+    because mail scanners open links to check them; the button's POST confirms. Idempotent;
+    an unknown token is a friendly 404."""
+    if request.method != "POST":  # GET, and HEAD, which Flask routes here too
+        subscription = digests.subscription_for_confirm_token(token)
+        if subscription.confirmed_at is None and subscription.unsubscribed_at is None:
+            return render_template(
+                "digests/confirm.html", subscription=subscription, token=token, form=ConfirmForm()
+            )
+        return render_template(
+            "digests/confirmed.html", subscription=subscription, confirmed_now=False
+        )
     result = digests.confirm(token)
     db.session.commit()
     return render_template(
@@ -76,7 +84,7 @@ def confirm(token: str) -> str:
 def unsubscribe(token: str) -> str:
     """GET shows a page with a button and changes nothing; POST unsubscribes and answers 200.
     The token in the address is the proof, so the POST needs no session and no CSRF token."""
-    if request.method == "GET":
+    if request.method != "POST":  # GET, and HEAD, which Flask routes here too
         subscription = digests.subscription_for_unsubscribe_token(token)
         return render_template("digests/unsubscribe.html", token=token, subscription=subscription)
     changed = digests.unsubscribe(token)

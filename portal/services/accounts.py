@@ -109,11 +109,20 @@ def is_safe_next(target: str | None) -> bool:
     return not parts.scheme and not parts.netloc
 
 
+def user_for_verification(user_id: int, email: str) -> User | None:
+    """The account a verification link's payload names, changing nothing; None if it no
+    longer matches the account (the address changed, or the account is gone)."""
+    user = db.session.get(User, user_id)
+    if user is None or normalise_email(user.email) != normalise_email(email):
+        return None
+    return user
+
+
 def verify_email(user_id: int, email: str) -> User | None:
     """Mark an address verified from a verification link's payload; None if it no longer
     matches the account (the address changed, or the account is gone)."""
-    user = db.session.get(User, user_id)
-    if user is None or normalise_email(user.email) != normalise_email(email):
+    user = user_for_verification(user_id, email)
+    if user is None:
         return None
     if user.verified_at is None:
         user.verified_at = datetime.now(UTC)

@@ -191,9 +191,8 @@ class ConfirmResult:
     confirmed_now: bool
 
 
-def confirm(token: str) -> ConfirmResult:
-    """Confirm a subscription from its emailed link. Idempotent; an opted-out subscription
-    stays opted out (subscribing again sends a new link)."""
+def subscription_for_confirm_token(token: str) -> DigestSubscription:
+    """The subscription a confirmation link names, changing nothing; NotFound when none."""
     subscription = db.session.scalar(
         sa.select(DigestSubscription).where(DigestSubscription.confirm_token == token)
     )
@@ -202,6 +201,13 @@ def confirm(token: str) -> ConfirmResult:
             "We do not recognise that confirmation link. It may be from an older email: "
             "subscribe again and we will send a new one."
         )
+    return subscription
+
+
+def confirm(token: str) -> ConfirmResult:
+    """Confirm a subscription from its emailed link. Idempotent; an opted-out subscription
+    stays opted out (subscribing again sends a new link)."""
+    subscription = subscription_for_confirm_token(token)
     if subscription.confirmed_at is not None or subscription.unsubscribed_at is not None:
         return ConfirmResult(subscription, confirmed_now=False)
     # Conditional, so two clicks at once confirm once.

@@ -10,9 +10,11 @@ from datetime import date, timedelta
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from portal.models import Category, Feedback, Role, User
+from portal.extensions import db
+from portal.models import Category, DigestSubscription, Feedback, OutboxMessage, Role, User
 from tests.browser.conftest import BrowserLog, screenshot, sign_in
 
 PARCEL_TITLE = "Parcel left outside in the rain, box soaked"
@@ -304,6 +306,60 @@ def test_visitor_subscribes_to_the_digest(page: Page, categories: dict[str, Cate
         "Nearly done: we have sent a link to reader@example.com."
     )
     assert page.url.endswith("/digest/subscribe")
+
+    # The emailed link asks first: opening it (as a mail scanner does) confirms nothing.
+    page.goto(emailed_link("digest_confirm", "reader@example.com", r"/digest/confirm/\S+"))
+    expect(page.get_by_role("heading", name="Confirm the digest")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("monthly digest")
+    assert digest_confirmed("reader@example.com") is False
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.get_by_role("heading", name="Thank you: you are subscribed")).to_be_visible()
+    assert digest_confirmed("reader@example.com") is True
+
+
+def emailed_link(kind: str, address: str, path_pattern: str) -> str:
+    """The path of the link in the newest email of this kind to this address (the outbox
+    row the server committed; a fresh snapshot, read only)."""
+    db.session.rollback()
+    body = db.session.scalar(
+        sa.select(OutboxMessage.text_body)
+        .where(OutboxMessage.kind == kind, OutboxMessage.to_email == address)
+        .order_by(OutboxMessage.id.desc())
+    )
+    assert body, f"no {kind} email to {address}"
+    match = re.search(rf"https?://[^/\s]+({path_pattern})", body)
+    assert match, body
+    return match.group(1)
+
+
+def digest_confirmed(address: str) -> bool:
+    db.session.rollback()
+    confirmed_at = db.session.scalar(
+        sa.select(DigestSubscription.confirmed_at).where(DigestSubscription.email == address)
+    )
+    return confirmed_at is not None
+
+
+def test_the_verification_link_asks_before_it_confirms_without_javascript(
+    open_page: Callable[..., Page],
+) -> None:
+    page = open_page(javascript=False)
+    register(page, email="nia@example.com", display_name="Nia", preferred_name="Nia")
+    link = emailed_link("verification", "nia@example.com", r"/account/verify/\S+")
+    # Opened elsewhere first, as a mail scanner would: nothing is confirmed by that.
+    scanner = open_page(javascript=False)
+    scanner.goto(link)
+    expect(scanner.get_by_role("button", name="Confirm")).to_be_visible()
+    page.goto("/account/")
+    expect(page.locator("main")).to_contain_text("Please confirm your email address.")
+
+    page.goto(link)
+    page.get_by_role("button", name="Confirm").click()
+    expect(page.locator(".flash--success")).to_have_text(
+        "Thank you, Nia: your email address is confirmed."
+    )
+    page.goto("/account/")
+    expect(page.locator("main")).not_to_contain_text("Please confirm your email address.")
 
 
 def test_the_main_journey_works_without_javascript(

@@ -130,12 +130,18 @@ def test_double_opt_in_from_the_received_email_starts_the_digest(
     match = re.search(r"https?://\S+/digest/confirm/[\w-]+", _text(confirmation))
     assert match, _text(confirmation)
 
+    path = urlsplit(match.group(0)).path
     stranger = make_client()  # the link works in any browser, signed in or not
-    confirmed = stranger.get(urlsplit(match.group(0)).path)
+    asked = stranger.get(path)
+    assert asked.status_code == 200
+    assert f'method="post" action="{path}"' in asked.get_data(as_text=True)
+    assert _subscription("nia@example.com").confirmed_at is None  # opening it changes nothing
+    confirmed = post(stranger, path)
     assert confirmed.status_code == 200
     assert "you are subscribed" in confirmed.get_data(as_text=True)
-    again = stranger.get(urlsplit(match.group(0)).path)
+    again = stranger.get(path)
     assert again.status_code == 200 and "already subscribed" in again.get_data(as_text=True)
+    assert "<button" not in again.get_data(as_text=True).split("<main", 1)[-1].split("</main>")[0]
     assert _subscription("nia@example.com").confirmed_at is not None
 
     # A later run of the same week mails the newly confirmed subscriber.
@@ -196,10 +202,42 @@ def test_a_signed_in_person_starts_from_their_address_and_is_linked(client, make
     assert _subscription("nia@example.com").user_id == nia.id
 
 
+def test_opening_the_confirmation_link_confirms_nothing_until_the_button_is_pressed(
+    client, make_client
+) -> None:
+    """Mail scanners open every link in a message to check it: a GET must change nothing."""
+    subscription = digests.subscribe("nia@example.com", DigestFrequency.MONTHLY, []).subscription
+    db.session.commit()
+    path = f"/digest/confirm/{subscription.confirm_token}"
+    for scanner in (make_client(), make_client()):
+        page = scanner.get(path).get_data(as_text=True)
+        assert "Confirm the digest" in page and "monthly digest" in page
+        assert 'name="csrf_token"' in page and ">Confirm</button>" in page
+    assert scanner.head(path).status_code == 200
+    assert _subscription("nia@example.com").confirmed_at is None
+    assert client.post(path).status_code == 400  # the button's POST needs its CSRF token
+    assert _subscription("nia@example.com").confirmed_at is None
+    assert "you are subscribed" in post(client, path).get_data(as_text=True)
+    assert _subscription("nia@example.com").confirmed_at is not None
+
+
+def test_a_confirmation_link_from_before_an_unsubscribe_shows_no_button(client) -> None:
+    subscription = _confirmed("nia@example.com")
+    digests.unsubscribe(subscription.unsubscribe_token)
+    db.session.commit()
+    page = client.get(f"/digest/confirm/{subscription.confirm_token}").get_data(as_text=True)
+    assert "You unsubscribed from the digest" in page and ">Confirm</button>" not in page
+    assert "You unsubscribed" in post(
+        client, f"/digest/confirm/{subscription.confirm_token}"
+    ).get_data(as_text=True)
+    assert _subscription("nia@example.com").unsubscribed_at is not None
+
+
 def test_unknown_links_get_a_friendly_not_found(client) -> None:
     response = client.get("/digest/confirm/not-a-real-token")
     assert response.status_code == 404
     assert "subscribe again" in response.get_data(as_text=True)
+    assert post(client, "/digest/confirm/not-a-real-token").status_code == 404
     assert client.get("/digest/unsubscribe/not-a-real-token").status_code == 404
     assert _one_click(client, "/digest/unsubscribe/not-a-real-token").status_code == 404
 
@@ -233,6 +271,7 @@ def test_unsubscribe_page_by_get_shows_a_button_and_unsubscribes_nobody(client) 
     html = response.get_data(as_text=True)
     assert response.status_code == 200
     assert f'method="post" action="{url}"' in html and "<button" in html
+    assert client.head(url).status_code == 200  # link checkers send HEAD: it is a GET too
     assert _subscription("nia@example.com").unsubscribed_at is None
     assert _unsubscribes() == 0
 

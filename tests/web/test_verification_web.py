@@ -77,13 +77,35 @@ def test_the_link_in_the_received_email_verifies_the_account(
     assert html_link and urlsplit(html_link.group(0)).path == _received_link(smtp_server)
 
     browser = client if signed_in else make_client()
-    response = browser.get(_received_link(smtp_server), follow_redirects=True)
+    link = _received_link(smtp_server)
+    asked = browser.get(link)
+    assert asked.status_code == 200
+    assert f'method="post" action="{link}"' in asked.get_data(as_text=True)
+    assert _user().verified_at is None  # opening the link changes nothing
+    response = post(browser, link, follow_redirects=True)
     assert response.status_code == 200
     page = response.get_data(as_text=True)
     assert "your email address is confirmed" in page
     assert _user().verified_at is not None
     if signed_in:
         assert BANNER not in page
+
+
+def test_a_mail_scanner_opening_the_link_verifies_nothing(client, make_client) -> None:
+    """Mail scanners open every link in a message to check it: only the button confirms."""
+    _register(client)
+    link = f"/account/verify/{make_verify_token(_user().id, ADDRESS)}"
+    scanner = make_client()
+    page = scanner.get(link).get_data(as_text=True)
+    assert "Confirm your email address" in page and ">Confirm</button>" in page
+    assert 'name="csrf_token"' in page
+    assert scanner.head(link).status_code == 200
+    assert scanner.post(link).status_code == 400  # no CSRF token: refused
+    assert _user().verified_at is None
+    post(scanner, link)
+    assert _user().verified_at is not None
+    again = scanner.get(link).get_data(as_text=True)
+    assert "is already confirmed" in again and ">Confirm</button>" not in again
 
 
 def _expired_token(app: Flask, user: User) -> str:
@@ -113,12 +135,16 @@ def test_an_expired_or_forged_link_is_explained_and_verifies_nothing(
         "changed-address": lambda: make_verify_token(user.id, "someone.else@example.com"),
     }[kind]()
     browser = client if signed_in else make_client()
-    response = browser.get(f"/account/verify/{token}", follow_redirects=True)
-    assert response.status_code == 200
-    page = response.get_data(as_text=True)
-    assert BAD_LINK in page
-    assert "Traceback" not in page
-    assert _user().verified_at is None
+    for method in ("GET", "POST"):
+        if method == "GET":
+            response = browser.get(f"/account/verify/{token}", follow_redirects=True)
+        else:
+            response = post(browser, f"/account/verify/{token}", follow_redirects=True)
+        assert response.status_code == 200
+        page = response.get_data(as_text=True)
+        assert BAD_LINK in page
+        assert "Traceback" not in page
+        assert _user().verified_at is None
 
 
 def test_send_the_link_again_sends_another_that_works(smtp_server, client) -> None:
@@ -131,7 +157,7 @@ def test_send_the_link_again_sends_another_that_works(smtp_server, client) -> No
     assert "We have sent a new link" in client.get("/account/").get_data(as_text=True)
     assert deliver_pending().sent == 1
     assert len(smtp_server.to(ADDRESS)) == 2
-    client.get(_received_link(smtp_server))
+    post(client, _received_link(smtp_server))
     assert _user().verified_at is not None
 
 
