@@ -45,8 +45,17 @@ def subscribe() -> str | Response:
         else:
             db.session.commit()
             address = result.subscription.email
-            if result.outcome is digests.SubscribeOutcome.UPDATED:
+            outcome = result.outcome
+            if outcome is digests.SubscribeOutcome.UPDATED:
                 flash(f"{address} already gets the digest: we have saved your choices.", "success")
+            elif outcome is digests.SubscribeOutcome.UNCHANGED:
+                flash(f"{address} already gets the digest with these choices.", "info")
+            elif outcome is digests.SubscribeOutcome.CHANGE_CONFIRMATION_SENT:
+                flash(
+                    f"{address} already gets the digest, so we've emailed you a link to confirm "
+                    "the change. Nothing changes until you open it and press Confirm.",
+                    "success",
+                )
             else:
                 flash(
                     f"Nearly done: we have sent a link to {address}. Open it to confirm, "
@@ -78,6 +87,21 @@ def confirm(token: str) -> str:
         subscription=result.subscription,
         confirmed_now=result.confirmed_now,
     )
+
+
+@bp.route("/digest/change/<token>", methods=["GET", "POST"])
+def change(token: str) -> str:
+    """The link in the "confirm these changes" email. GET shows the new choices with a
+    Confirm button and changes nothing (mail scanners open links); the POST applies them.
+    A forged, expired or outdated link is a friendly 404."""
+    if request.method != "POST":  # GET, and HEAD, which Flask routes here too
+        pending = digests.pending_change(token)
+        return render_template(
+            "digests/change.html", change=pending, token=token, form=ConfirmForm(), done=False
+        )
+    applied = digests.apply_change(token)
+    db.session.commit()
+    return render_template("digests/change.html", change=applied, token=token, done=True)
 
 
 @bp.route("/digest/unsubscribe/<token>", methods=["GET", "POST"])

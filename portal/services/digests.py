@@ -33,6 +33,11 @@ from portal.models import (
 from portal.services.accounts import normalise_email
 from portal.services.errors import DomainError, NotFound
 from portal.services.outbox import queue_email
+from portal.services.tokens import (
+    digest_change_token_matches,
+    make_digest_change_token,
+    read_digest_change_token,
+)
 
 # Stands in for each subscriber's own unsubscribe link while a digest body is shared between
 # everyone who gets the same resolutions: rendered once per selection, not once per person.
@@ -56,7 +61,9 @@ class SubscribeOutcome(StrEnum):
     """What a subscribe request did."""
 
     CONFIRMATION_SENT = "confirmation_sent"  # a new (or renewed) opt-in waits for the link
-    UPDATED = "updated"  # already confirmed: only the preferences changed
+    UPDATED = "updated"  # already confirmed, changed by its signed-in, verified owner
+    UNCHANGED = "unchanged"  # already confirmed, and its owner chose what it already has
+    CHANGE_CONFIRMATION_SENT = "change_confirmation_sent"  # the change waits for the link
 
 
 @dataclass(frozen=True)
@@ -108,14 +115,28 @@ def _set_categories(subscription_id: int, category_ids: list[int]) -> None:
         )
 
 
+def _is_active(subscription: DigestSubscription) -> bool:
+    return subscription.confirmed_at is not None and subscription.unsubscribed_at is None
+
+
+def _owns_address(user: User | None, address: str) -> bool:
+    # Signed in with this very address, and the address proven: registering with an address
+    # is not owning it until the verification link is followed.
+    return (
+        user is not None and user.verified_at is not None and normalise_email(user.email) == address
+    )
+
+
 def subscribe(
     email: str,
     frequency: DigestFrequency | str,
     category_ids: Iterable[int],
     user: User | None = None,
 ) -> SubscribeResult:
-    """Ask for the digest: a new or lapsed address gets a confirmation link (double opt-in);
-    a confirmed one just has its preferences updated."""
+    """Ask for the digest: a new or lapsed address gets a confirmation link (double opt-in).
+    A confirmed address changes its preferences at once only for its signed-in, verified
+    owner; anyone else who types it gets a link sent to it, and nothing changes until that
+    link is followed."""
     address = normalise_email(email)
     if not address or "@" not in address or len(address) > 254:
         raise DomainError("Please enter a valid email address.")
@@ -128,6 +149,20 @@ def subscribe(
     owner_id = user.id if user is not None and normalise_email(user.email) == address else None
 
     subscription = find_subscription(address)
+    if subscription is not None and _is_active(subscription):
+        if not _owns_address(user, address):
+            # Knowing an address is not owning it: its owner confirms by email.
+            send_change_confirmation(subscription, frequency, categories)
+            return SubscribeResult(subscription, SubscribeOutcome.CHANGE_CONFIRMATION_SENT)
+        subscription.user_id = owner_id
+        if (subscription.frequency, subscription_category_ids(subscription.id)) == (
+            frequency,
+            categories,
+        ):
+            db.session.flush()
+            return SubscribeResult(subscription, SubscribeOutcome.UNCHANGED)
+        _apply_preferences(subscription, frequency, categories)
+        return SubscribeResult(subscription, SubscribeOutcome.UPDATED)
     if subscription is None:
         try:
             with db.session.begin_nested():
@@ -145,14 +180,17 @@ def subscribe(
             subscription = find_subscription(address)
             if subscription is None:
                 raise
-    subscription.frequency = frequency
     if owner_id is not None:
         subscription.user_id = owner_id
+    if _is_active(subscription):
+        # Confirmed by a request that committed between the read above and now: the same
+        # rule as above, without changing anything.
+        send_change_confirmation(subscription, frequency, categories)
+        return SubscribeResult(subscription, SubscribeOutcome.CHANGE_CONFIRMATION_SENT)
+    # Not confirmed (yet, or any more): the confirmation link about to go out states these
+    # choices, so the address's owner sees what they agree to.
+    subscription.frequency = frequency
     _set_categories(subscription.id, categories)
-
-    if subscription.confirmed_at is not None and subscription.unsubscribed_at is None:
-        db.session.flush()
-        return SubscribeResult(subscription, SubscribeOutcome.UPDATED)
     if subscription.unsubscribed_at is not None:
         # Opting back in after opting out is a new consent, confirmed afresh with a new link,
         # so an old confirmation email cannot restart the mail on its own.
@@ -181,6 +219,99 @@ def send_confirmation(subscription: DigestSubscription) -> OutboxMessage:
         html_body=rendered.html,
         user_id=subscription.user_id,
     )
+
+
+def _apply_preferences(
+    subscription: DigestSubscription, frequency: DigestFrequency, categories: list[int]
+) -> None:
+    subscription.frequency = frequency
+    _set_categories(subscription.id, categories)
+    db.session.flush()
+
+
+def _category_names(category_ids: list[int]) -> list[str]:
+    if not category_ids:
+        return []
+    return list(
+        db.session.scalars(
+            sa.select(Category.name).where(Category.id.in_(category_ids)).order_by(Category.name)
+        )
+    )
+
+
+def send_change_confirmation(
+    subscription: DigestSubscription, frequency: DigestFrequency, category_ids: list[int]
+) -> OutboxMessage:
+    """Queue a link, to the subscribed address, that makes these new choices take effect."""
+    token = make_digest_change_token(
+        subscription.id,
+        subscription.email,
+        subscription.confirm_token,
+        frequency.value,
+        category_ids,
+    )
+    rendered = render_email(
+        "digest_change",
+        "Please confirm the change to your digest",
+        subscription=subscription,
+        frequency=frequency.value,
+        category_names=_category_names(category_ids),
+        change_url=absolute_url("digests.change", token=token),
+        unsubscribe_url=absolute_url("digests.unsubscribe", token=subscription.unsubscribe_token),
+    )
+    return queue_email(
+        kind="digest_change",
+        to_email=subscription.email,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        user_id=subscription.user_id,
+    )
+
+
+@dataclass(frozen=True)
+class PendingChange:
+    """The choices a change link carries, for the page that asks to confirm them."""
+
+    subscription: DigestSubscription
+    frequency: DigestFrequency
+    category_ids: list[int]
+    category_names: list[str]
+
+
+_BAD_CHANGE_LINK = (
+    "That link has expired or is not valid, so nothing changed. Choose again on the digest "
+    "page and we will send a new one."
+)
+
+
+def pending_change(token: str) -> PendingChange:
+    """What a change link would do, changing nothing; NotFound when the link is forged,
+    expired, or from before the address opted out (or is no longer subscribed)."""
+    payload = read_digest_change_token(token)
+    if payload is None:
+        raise NotFound(_BAD_CHANGE_LINK)
+    subscription = db.session.get(DigestSubscription, payload["s"])
+    if (
+        subscription is None
+        or not _is_active(subscription)
+        or normalise_email(subscription.email) != normalise_email(payload["e"])
+        or not digest_change_token_matches(payload, subscription.confirm_token)
+    ):
+        raise NotFound(_BAD_CHANGE_LINK)
+    try:
+        frequency = DigestFrequency(payload["f"])
+    except ValueError as exc:
+        raise NotFound(_BAD_CHANGE_LINK) from exc
+    categories = _checked_category_ids(payload["c"])
+    return PendingChange(subscription, frequency, categories, _category_names(categories))
+
+
+def apply_change(token: str) -> PendingChange:
+    """Make the choices a change link carries take effect. Idempotent."""
+    change = pending_change(token)
+    _apply_preferences(change.subscription, change.frequency, change.category_ids)
+    return change
 
 
 @dataclass(frozen=True)

@@ -106,3 +106,58 @@ def reply_address(item_id: int, email: str) -> str | None:
     if not local or not domain:
         return None
     return f"{local}+{item_id}.{make_reply_token(item_id, email)}@{domain}"
+
+
+# Changes to a confirmed digest subscription ---------------------------------------------------
+
+DIGEST_CHANGE_MAX_AGE = 7 * 24 * 3600
+
+
+def _fingerprint(value: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
+
+
+def make_digest_change_token(
+    subscription_id: int, email: str, confirm_token: str, frequency: str, category_ids: list[int]
+) -> str:
+    """A link token carrying new digest preferences to the subscribed address, valid for 7
+    days and only for this round of consent (the confirm token is renewed on opting back in)."""
+    return _timed("digest-change").dumps(
+        {
+            "s": subscription_id,
+            "e": email,
+            "k": _fingerprint(confirm_token),
+            "f": frequency,
+            "c": category_ids,
+        }
+    )
+
+
+def read_digest_change_token(
+    token: str, max_age: int = DIGEST_CHANGE_MAX_AGE
+) -> dict[str, Any] | None:
+    """The payload of a digest-change token, or None if forged, expired or misshapen."""
+    try:
+        payload = _timed("digest-change").loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("s"), int)
+        and isinstance(payload.get("e"), str)
+        and isinstance(payload.get("k"), str)
+        and isinstance(payload.get("f"), str)
+        and isinstance(payload.get("c"), list)
+        and all(isinstance(c, int) for c in payload["c"])
+    ):
+        return None
+    return payload
+
+
+def digest_change_token_matches(payload: dict[str, Any], confirm_token: str) -> bool:
+    """Whether the token was made during the subscription's current round of consent."""
+    import hmac
+
+    return hmac.compare_digest(payload["k"], _fingerprint(confirm_token))

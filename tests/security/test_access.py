@@ -19,7 +19,12 @@ from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
 from portal.services import api_tokens, digests, webhooks, workflow
 from portal.services.accounts import is_safe_next
-from portal.services.tokens import make_reset_token, make_unsubscribe_token, make_verify_token
+from portal.services.tokens import (
+    make_digest_change_token,
+    make_reset_token,
+    make_unsubscribe_token,
+    make_verify_token,
+)
 from tests.helpers import csrf_token, login
 
 PUBLIC = "public"  # anyone, signed in or not
@@ -88,6 +93,7 @@ ACCESS: dict[str, str] = {
     "api.timeline": API,
     "api.transition": API_WRITE,
     "board.index": PUBLIC,
+    "digests.change": TOKEN,
     "digests.confirm": TOKEN,
     "digests.subscribe": PUBLIC,
     "digests.unsubscribe": TOKEN,
@@ -179,6 +185,8 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     )
     comment = workflow.add_internal_note(item, people["admin"], "Staff-only context")
     subscription = digests.subscribe("reader@example.com", "weekly", [], user=None).subscription
+    regular = digests.subscribe("regular@example.com", "weekly", [], user=None).subscription
+    digests.confirm(regular.confirm_token)  # only a confirmed subscription has changes to confirm
     api_token = api_tokens.create_token(people["admin"], name="Shop till", scope="read")
     hook = webhooks.create_endpoint(
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
@@ -198,6 +206,9 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "accounts.verify": make_verify_token(customer.id, customer.email),
         "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),
         "digests.confirm": subscription.confirm_token,
+        "digests.change": make_digest_change_token(
+            regular.id, regular.email, regular.confirm_token, "monthly", []
+        ),
         "digests.unsubscribe": subscription.unsubscribe_token,
         "notifications.unsubscribe": make_unsubscribe_token(customer.id, item.id),
     }

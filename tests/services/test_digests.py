@@ -4,7 +4,9 @@ batches, and one-click unsubscribe headers. Mail is read from a real SMTP server
 
 from __future__ import annotations
 
+import re
 import threading
+import time
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from portal.extensions import db
 from portal.models import (
@@ -29,6 +32,11 @@ from portal.models import (
 from portal.services import digests, workflow
 from portal.services.errors import DomainError, NotFound
 from portal.services.outbox import deliver_pending
+from portal.services.tokens import (
+    DIGEST_CHANGE_MAX_AGE,
+    make_digest_change_token,
+    read_digest_change_token,
+)
 from tests.helpers import count_queries
 
 # A Wednesday: the last complete week is Monday 16 to Monday 23 November 2026 (ISO week 47).
@@ -192,21 +200,149 @@ def test_subscribing_queues_a_confirmation_and_nothing_else(smtp_server, make_ca
     assert f"/digest/confirm/{subscription.confirm_token}" in _text(mail)
 
 
-def test_resubscribing_a_confirmed_address_only_updates_its_preferences(make_category) -> None:
+def _change_token(address: str) -> str:
+    """The token in the newest "confirm the change" email to an address."""
+    body = db.session.scalar(
+        sa.select(OutboxMessage.text_body)
+        .where(OutboxMessage.kind == "digest_change", OutboxMessage.to_email == address)
+        .order_by(OutboxMessage.id.desc())
+    )
+    assert body, f"no change email to {address}"
+    match = re.search(r"/digest/change/(\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def _expired_change_token(app: Flask, payload: dict[str, Any]) -> str:
+    class LongAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - DIGEST_CHANGE_MAX_AGE - 60
+
+    return URLSafeTimedSerializer(
+        app.config["SECRET_KEY"], salt="digest-change", signer=LongAgo
+    ).dumps(payload)
+
+
+def _preferences(subscription_id: int) -> tuple[DigestFrequency, list[int]]:
+    db.session.expire_all()
+    subscription = db.session.get(DigestSubscription, subscription_id)
+    return subscription.frequency, digests.subscription_category_ids(subscription_id)
+
+
+def test_changing_a_confirmed_subscription_waits_for_the_link_emailed_to_it(
+    make_category,
+) -> None:
     billing = make_category(name="Billing")
     subscription = _subscriber("nia@example.com", WEEKLY)
-    outbox_before = _count(OutboxMessage)
 
     result = digests.subscribe("NIA@example.com", MONTHLY, [billing.id])
     db.session.commit()
 
-    assert result.outcome is digests.SubscribeOutcome.UPDATED
-    assert result.subscription.id == subscription.id
-    assert result.subscription.frequency is MONTHLY
-    assert result.subscription.confirmed_at is not None
-    assert digests.subscription_category_ids(subscription.id) == [billing.id]
-    assert _count(OutboxMessage) == outbox_before  # no second confirmation
+    assert result.outcome is digests.SubscribeOutcome.CHANGE_CONFIRMATION_SENT
+    assert _preferences(subscription.id) == (WEEKLY, [])  # nothing changed yet
+    [change] = db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.kind == "digest_change")
+    )
+    assert change.to_email == "nia@example.com"
+    assert "monthly" in change.text_body and "Billing" in change.text_body
+    token = _change_token("nia@example.com")
+
+    pending = digests.pending_change(token)
+    assert (pending.frequency, pending.category_ids) == (MONTHLY, [billing.id])
+    assert _preferences(subscription.id) == (WEEKLY, [])  # reading the link changes nothing
+    digests.apply_change(token)
+    db.session.commit()
+    assert _preferences(subscription.id) == (MONTHLY, [billing.id])
+    digests.apply_change(token)  # a second click changes nothing more
+    db.session.commit()
+    assert _preferences(subscription.id) == (MONTHLY, [billing.id])
     assert _count(DigestSubscription) == 1
+
+
+def test_the_signed_in_verified_owner_changes_their_subscription_at_once(
+    make_verified_user, make_category
+) -> None:
+    billing = make_category(name="Billing")
+    nia = make_verified_user(email="nia@example.com")
+    subscription = _subscriber("nia@example.com", WEEKLY)
+    outbox_before = _count(OutboxMessage)
+
+    result = digests.subscribe("nia@example.com", MONTHLY, [billing.id], user=nia)
+    db.session.commit()
+
+    assert result.outcome is digests.SubscribeOutcome.UPDATED
+    assert _preferences(subscription.id) == (MONTHLY, [billing.id])
+    assert result.subscription.user_id == nia.id
+    assert _count(OutboxMessage) == outbox_before  # no email needed
+    same = digests.subscribe("nia@example.com", MONTHLY, [billing.id], user=nia)
+    assert same.outcome is digests.SubscribeOutcome.UNCHANGED
+
+
+@pytest.mark.parametrize("who", ["unverified owner", "someone else"])
+def test_other_signed_in_people_must_confirm_by_email_too(
+    make_user, make_verified_user, who: str
+) -> None:
+    if who == "unverified owner":
+        # Registering with an address is not owning it until the link is followed.
+        person = make_user(email="nia@example.com")
+    else:
+        person = make_verified_user(email="mallory@example.com")
+    subscription = _subscriber("nia@example.com", WEEKLY)
+    result = digests.subscribe("nia@example.com", MONTHLY, [], user=person)
+    db.session.commit()
+    assert result.outcome is digests.SubscribeOutcome.CHANGE_CONFIRMATION_SENT
+    assert _preferences(subscription.id) == (WEEKLY, [])
+
+
+def test_a_pending_subscription_takes_new_choices_with_a_new_confirmation() -> None:
+    subscription = _subscriber("nia@example.com", WEEKLY, confirmed=False)
+    result = digests.subscribe("nia@example.com", MONTHLY, [])
+    db.session.commit()
+    assert result.outcome is digests.SubscribeOutcome.CONFIRMATION_SENT
+    assert _preferences(subscription.id) == (MONTHLY, [])
+    assert _count(OutboxMessage) == 2  # the first link, and one stating the new choices
+
+
+def test_forged_expired_and_outdated_change_links_change_nothing(app: Flask, make_category) -> None:
+    billing = make_category(name="Billing")
+    subscription = _subscriber("nia@example.com", WEEKLY)
+    digests.subscribe("nia@example.com", MONTHLY, [billing.id])
+    db.session.commit()
+    token = _change_token("nia@example.com")
+    payload = read_digest_change_token(token)
+    assert payload is not None
+    bad = {
+        "garbled": token[:-4] + ("AAAA" if not token.endswith("AAAA") else "BBBB"),
+        "other key": URLSafeTimedSerializer("not our key", salt="digest-change").dumps(payload),
+        "expired": _expired_change_token(app, payload),
+        "another subscription": make_digest_change_token(
+            subscription.id + 1, "nia@example.com", subscription.confirm_token, "monthly", []
+        ),
+        "another address": make_digest_change_token(
+            subscription.id, "mallory@example.com", subscription.confirm_token, "monthly", []
+        ),
+        "not a frequency": make_digest_change_token(
+            subscription.id, "nia@example.com", subscription.confirm_token, "daily", []
+        ),
+    }
+    for name, forged in bad.items():
+        with pytest.raises(NotFound):
+            digests.apply_change(forged)
+        db.session.rollback()
+        assert _preferences(subscription.id) == (WEEKLY, []), name
+
+    # Opting out ends the link; opting back in is a new consent, with a new confirm token.
+    digests.unsubscribe(subscription.unsubscribe_token)
+    db.session.commit()
+    with pytest.raises(NotFound):
+        digests.pending_change(token)
+    renewed = digests.subscribe("nia@example.com", WEEKLY, []).subscription
+    digests.confirm(renewed.confirm_token)
+    db.session.commit()
+    with pytest.raises(NotFound):
+        digests.apply_change(token)
+    db.session.rollback()
+    assert _preferences(subscription.id) == (WEEKLY, [])
 
 
 def test_resubscribing_after_unsubscribing_starts_a_new_double_opt_in() -> None:

@@ -20,6 +20,7 @@ from portal.models import (
     DigestDelivery,
     DigestFrequency,
     DigestSubscription,
+    OutboxMessage,
     Resolution,
     Role,
     Unsubscribe,
@@ -28,6 +29,7 @@ from portal.models import (
 from portal.security import CSRF_EXEMPT_ENDPOINTS
 from portal.services import digests, workflow
 from portal.services.outbox import deliver_pending
+from portal.services.tokens import make_digest_change_token
 from tests.helpers import login, post
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
@@ -176,14 +178,73 @@ def test_subscribe_form_errors_keep_the_typed_email_and_say_what_is_wrong(
     assert _subscription("nia@example.com") is None
 
 
-def test_resubscribing_a_confirmed_address_says_the_choices_were_saved(client) -> None:
+def test_a_visitor_changing_a_confirmed_subscription_is_asked_to_confirm_by_email(
+    client, make_client, smtp_server, make_category
+) -> None:
+    billing = make_category(name="Billing")
     _confirmed("nia@example.com")
+    response = post(
+        client,
+        "/digest/subscribe",
+        {"email": "nia@example.com", "frequency": "monthly", "categories": [str(billing.id)]},
+    )
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
+    assert "we&#39;ve emailed you a link to confirm the change" in page
+    assert "Nothing changes until you open it" in page
+    assert _subscription("nia@example.com").frequency is DigestFrequency.WEEKLY
+
+    _deliver()
+    [mail] = [m for m in smtp_server.to("nia@example.com") if "change" in str(m["Subject"])]
+    match = re.search(r"https?://\S+/digest/change/\S+", _text(mail))
+    assert match, _text(mail)
+    path = urlsplit(match.group(0)).path
+    owner = make_client()  # opened in the owner's mail, in another browser
+    asked = owner.get(path).get_data(as_text=True)
+    assert "Confirm the change to your digest" in asked and "Billing" in asked
+    assert ">Confirm</button>" in asked
+    assert _subscription("nia@example.com").frequency is DigestFrequency.WEEKLY
+    done = post(owner, path)
+    assert done.status_code == 200
+    assert "your digest is changed" in done.get_data(as_text=True)
+    changed = _subscription("nia@example.com")
+    assert changed.frequency is DigestFrequency.MONTHLY
+    assert digests.subscription_category_ids(changed.id) == [billing.id]
+
+
+def test_the_signed_in_verified_owner_changes_their_choices_at_once(
+    client, make_verified_user
+) -> None:
+    nia = make_verified_user(email="nia@example.com")
+    _confirmed("nia@example.com")
+    login(client, nia.email)
     response = post(
         client, "/digest/subscribe", {"email": "nia@example.com", "frequency": "monthly"}
     )
     page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "already gets the digest: we have saved your choices" in page
     assert _subscription("nia@example.com").frequency is DigestFrequency.MONTHLY
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count())
+            .select_from(OutboxMessage)
+            .where(OutboxMessage.kind == "digest_change")
+        )
+        == 0
+    )
+
+
+@pytest.mark.parametrize("method", ["GET", "POST"])
+def test_a_forged_change_link_is_a_friendly_404_and_changes_nothing(client, method: str) -> None:
+    subscription = _confirmed("nia@example.com")
+    forged = make_digest_change_token(
+        subscription.id, "nia@example.com", "a-guessed-confirm-token", "monthly", []
+    )
+    for token in (forged, "not-a-real-token"):
+        url = f"/digest/change/{token}"
+        response = client.get(url) if method == "GET" else post(client, url)
+        assert response.status_code == 404
+        assert "expired or is not valid" in response.get_data(as_text=True)
+    assert _subscription("nia@example.com").frequency is DigestFrequency.WEEKLY
 
 
 def test_subscribing_needs_a_csrf_token(client) -> None:
