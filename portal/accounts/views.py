@@ -47,9 +47,17 @@ def register() -> str | Response:
                 display_name=form.display_name.data or "",
                 preferred_name=form.preferred_name.data or "",
             )
-        except EmailTaken as exc:
+        except EmailTaken:
             db.session.rollback()
-            form.email.errors.append(exc.message)
+            # An account made on the customer's behalf (API, email intake) has no password:
+            # the address gets a link to set one. The words are the same for every taken
+            # address, so they never tell such an account from one with a password.
+            accounts.offer_claim(form.email.data or "")
+            db.session.commit()
+            form.email.errors.append(
+                "An account with that email address already exists. Try signing in. If it "
+                "has no password yet, we have emailed that address a link to choose one."
+            )
         except DomainError as exc:
             db.session.rollback()
             form.display_name.errors.append(exc.message)
@@ -175,10 +183,11 @@ def reset_request() -> Response | str:
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data or "")
         db.session.commit()
-        # The same words whether or not the address has an account.
+        # The same words whether or not the address has an account, and whichever link
+        # (a new password, or a first one) went out.
         flash(
-            f"If {form.email.data} belongs to a confirmed account, a link to choose a new "
-            "password is on its way. It works for an hour.",
+            f"If {form.email.data} belongs to an account, a link to choose a password is on "
+            "its way.",
             "info",
         )
         return redirect(url_for("accounts.login"))
@@ -203,6 +212,29 @@ def reset_password(token: str) -> Response | str:
         )
         return redirect(url_for("accounts.login"))
     return render_template("accounts/reset_password.html", form=form, token=token)
+
+
+@bp.route("/claim/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def claim(token: str) -> Response | str:
+    """The "set your password" link for an account made on someone's behalf: GET shows the
+    form and changes nothing; its POST sets the password, confirms the address and signs in."""
+    user = accounts.user_for_claim_token(token)
+    if user is None:
+        flash("That link has expired or has already been used. Ask for a new one below.", "error")
+        return redirect(url_for("accounts.reset_request"))
+    form = NewPasswordForm()
+    if form.validate_on_submit():
+        accounts.claim_account(user, form.password.data or "")
+        db.session.commit()
+        login_user(user)
+        flash(
+            f"Welcome, {user.preferred_name}. Your password is set and {user.email} is "
+            "confirmed: you are signed in.",
+            "success",
+        )
+        return redirect(url_for("accounts.index"))
+    return render_template("accounts/claim.html", form=form, token=token, person=user)
 
 
 @bp.route("/password", methods=["GET", "POST"])

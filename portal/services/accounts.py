@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
-from portal.models import NotificationPreference, Role, User
+from portal.models import NotificationPreference, OutboxMessage, Role, User
 from portal.services.errors import DomainError, EmailTaken
 
 # Checked against when the email is unknown, so a miss costs as long as a wrong password
@@ -137,16 +137,102 @@ def set_notification_preference(user: User, preference: NotificationPreference) 
     return user
 
 
+def has_usable_password(user: User) -> bool:
+    """False for accounts made on someone's behalf (the API, email intake) that nobody has
+    set a password for yet."""
+    from portal.services.api import UNUSABLE_PASSWORD_PREFIX
+
+    return not user.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX)
+
+
+def is_claimable(user: User) -> bool:
+    """An active account with no password yet: whoever receives mail at its address may set
+    one (and so claim it)."""
+    return user.is_active and user.deleted_at is None and not has_usable_password(user)
+
+
+def send_claim_link(user: User) -> OutboxMessage:
+    """Queue a "set your password" link to an account's address. It goes to an address nobody
+    has verified yet, like the verification link, because following it is the proof."""
+    from portal.emails import absolute_url, render_email
+    from portal.services.outbox import queue_email
+    from portal.services.tokens import make_claim_token
+
+    rendered = render_email(
+        "claim",
+        "Set your password",
+        person=user,
+        claim_url=absolute_url(
+            "accounts.claim", token=make_claim_token(user.id, user.email, user.password_hash)
+        ),
+    )
+    return queue_email(
+        kind="account_claim",
+        to_email=user.email,
+        to_name=user.preferred_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        user_id=user.id,
+    )
+
+
+def offer_claim(email: str) -> bool:
+    """Send a "set your password" link if this address has an account with no password yet;
+    registering with the address of such an account calls this. The caller says the same
+    thing whatever happened, so the answer never reveals which kind of account it is."""
+    user = find_user_by_email(email)
+    if user is None or not is_claimable(user):
+        return False
+    send_claim_link(user)
+    return True
+
+
 def request_password_reset(email: str) -> bool:
-    """Queue a reset link if an active, verified account has this address. The caller says
-    the same thing either way, so the answer never reveals whether an address exists."""
+    """Queue a reset link if an active, verified account has this address, or a "set your
+    password" link if it is an account with no password yet. The caller says the same thing
+    either way, so the answer never reveals whether an address exists."""
     from portal.services import notifications
 
     user = find_user_by_email(email)
-    if user is None or not notifications.can_email(user):
+    if user is None:
+        return False
+    if is_claimable(user):
+        send_claim_link(user)
+        return True
+    if not notifications.can_email(user):
         return False
     notifications.send_password_reset(user)
     return True
+
+
+def user_for_claim_token(token: str) -> User | None:
+    """The account a claim link is for, if the link is genuine, fresh and unused, and the
+    account still has that address and no password."""
+    from portal.services.tokens import read_claim_token, reset_token_matches
+
+    payload = read_claim_token(token)
+    if payload is None:
+        return None
+    user = db.session.get(User, payload["u"])
+    if (
+        user is None
+        or not is_claimable(user)
+        or normalise_email(user.email) != normalise_email(payload["e"])
+        or not reset_token_matches(payload, user.password_hash)
+    ):
+        return None
+    return user
+
+
+def claim_account(user: User, password: str) -> User:
+    """Set the first password of an account made on someone's behalf. The claim link came to
+    the address, so the address is verified too."""
+    set_password(user, password)
+    if user.verified_at is None:
+        user.verified_at = datetime.now(UTC)
+    db.session.flush()
+    return user
 
 
 def user_for_reset_token(token: str) -> User | None:

@@ -161,3 +161,32 @@ def digest_change_token_matches(payload: dict[str, Any], confirm_token: str) -> 
     import hmac
 
     return hmac.compare_digest(payload["k"], _fingerprint(confirm_token))
+
+
+# Claiming an account made on someone's behalf ------------------------------------------------
+
+CLAIM_MAX_AGE = 24 * 3600
+
+
+def make_claim_token(user_id: int, email: str, password_hash: str) -> str:
+    """A link token to set the first password of an account made on someone's behalf (by the
+    API or email intake). Valid for a day, and only until a password is set (single use)."""
+    return _timed("claim-account").dumps(
+        {"u": user_id, "e": email, "p": _password_fingerprint(password_hash)}
+    )
+
+
+def read_claim_token(token: str, max_age: int = CLAIM_MAX_AGE) -> dict[str, Any] | None:
+    """The payload of a claim token, or None if forged, expired or misshapen."""
+    try:
+        payload = _timed("claim-account").loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("u"), int)
+        and isinstance(payload.get("e"), str)
+        and isinstance(payload.get("p"), str)
+    ):
+        return None
+    return payload

@@ -19,7 +19,9 @@ from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
 from portal.services import api_tokens, digests, webhooks, workflow
 from portal.services.accounts import is_safe_next
+from portal.services.api import customer_for_email
 from portal.services.tokens import (
+    make_claim_token,
     make_digest_change_token,
     make_reset_token,
     make_unsubscribe_token,
@@ -38,6 +40,7 @@ API_WRITE = "api-write"  # needs a bearer token; a session cookie counts for not
 
 ACCESS: dict[str, str] = {
     "accounts.change_password": SIGNED_IN,
+    "accounts.claim": TOKEN,
     "accounts.delete": SIGNED_IN,
     "accounts.export": SIGNED_IN,
     "accounts.index": SIGNED_IN,
@@ -188,6 +191,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     regular = digests.subscribe("regular@example.com", "weekly", [], user=None).subscription
     digests.confirm(regular.confirm_token)  # only a confirmed subscription has changes to confirm
     api_token = api_tokens.create_token(people["admin"], name="Shop till", scope="read")
+    contact, _ = customer_for_email("contact@example.com", "Made by the API")
     hook = webhooks.create_endpoint(
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
@@ -205,6 +209,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "endpoint_id": str(hook.endpoint.id),
         "accounts.verify": make_verify_token(customer.id, customer.email),
         "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),
+        "accounts.claim": make_claim_token(contact.id, contact.email, contact.password_hash),
         "digests.confirm": subscription.confirm_token,
         "digests.change": make_digest_change_token(
             regular.id, regular.email, regular.confirm_token, "monthly", []

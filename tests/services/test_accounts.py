@@ -1,14 +1,37 @@
-"""Accounts: registration rules, sign-in that never tells, and the safe-redirect guard."""
+"""Accounts: registration rules, sign-in that never tells, the safe-redirect guard, and
+claiming an account made on someone's behalf."""
 
 from __future__ import annotations
 
+import re
+import time
+
 import pytest
 import sqlalchemy as sa
+from flask import Flask
+from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from portal.extensions import db
-from portal.models import User
-from portal.services.accounts import authenticate, is_safe_next, register_user
+from portal.models import OutboxMessage, User
+from portal.services.accounts import (
+    authenticate,
+    claim_account,
+    has_usable_password,
+    is_claimable,
+    is_safe_next,
+    offer_claim,
+    register_user,
+    request_password_reset,
+    user_for_claim_token,
+)
+from portal.services.api import customer_for_email
 from portal.services.errors import EmailTaken
+from portal.services.tokens import (
+    CLAIM_MAX_AGE,
+    make_claim_token,
+    make_reset_token,
+    read_claim_token,
+)
 
 
 def test_email_is_unique_whatever_its_case(make_user) -> None:
@@ -75,3 +98,95 @@ def test_next_accepts_same_site_paths(target: str) -> None:
 )
 def test_next_refuses_anything_that_leaves_the_site(target: str | None) -> None:
     assert not is_safe_next(target)
+
+
+# Claiming an account made on someone's behalf ----------------------------------------------
+
+
+def _contact(email: str = "nia@example.com") -> User:
+    """A customer the API (or email intake) created: no password, address not verified."""
+    user, created = customer_for_email(email, "Nia Jones")
+    assert created
+    db.session.commit()
+    return user
+
+
+def _claim_token(email: str) -> str:
+    body = db.session.scalar(
+        sa.select(OutboxMessage.text_body)
+        .where(OutboxMessage.kind == "account_claim", OutboxMessage.to_email == email)
+        .order_by(OutboxMessage.id.desc())
+    )
+    assert body, f"no claim email to {email}"
+    match = re.search(r"/account/claim/(\S+)", body)
+    assert match, body
+    return match.group(1)
+
+
+def test_an_account_made_on_someones_behalf_is_claimable_and_a_registered_one_is_not(
+    make_user,
+) -> None:
+    contact = _contact()
+    assert not has_usable_password(contact) and is_claimable(contact)
+    registered = make_user()
+    assert has_usable_password(registered) and not is_claimable(registered)
+
+
+def test_a_password_request_for_a_contact_sends_a_set_your_password_link() -> None:
+    contact = _contact()
+    assert request_password_reset("NIA@example.com") is True
+    db.session.commit()
+    [message] = db.session.scalars(sa.select(OutboxMessage))
+    assert (message.kind, message.to_email) == ("account_claim", contact.email)
+    assert "Set your password" in message.subject
+    assert "/account/claim/" in message.text_body and "/account/claim/" in message.html_body
+
+
+def test_claiming_sets_the_password_verifies_the_address_and_works_once() -> None:
+    contact = _contact()
+    assert offer_claim(contact.email) is True
+    db.session.commit()
+    token = _claim_token(contact.email)
+    version = contact.session_version
+    user = user_for_claim_token(token)
+    assert user is not None and user.id == contact.id
+    claim_account(user, "a brand new password")
+    db.session.commit()
+
+    assert authenticate(contact.email, "a brand new password") is not None
+    assert user.verified_at is not None
+    assert user.session_version == version + 1
+    assert user_for_claim_token(token) is None  # single use: the password changed
+    assert offer_claim(contact.email) is False  # claimed: now it is a normal account
+
+
+def test_claim_links_that_are_forged_expired_or_for_a_claimed_account_name_nobody(
+    app: Flask, make_user
+) -> None:
+    contact = _contact()
+    good = make_claim_token(contact.id, contact.email, contact.password_hash)
+    payload = read_claim_token(good)
+    assert payload is not None
+
+    class LongAgo(TimestampSigner):
+        def get_timestamp(self) -> int:
+            return int(time.time()) - CLAIM_MAX_AGE - 60
+
+    registered = make_user()
+    forged = {
+        "garbled": good[:-4] + ("AAAA" if not good.endswith("AAAA") else "BBBB"),
+        "other key": URLSafeTimedSerializer("not our key", salt="claim-account").dumps(payload),
+        "expired": URLSafeTimedSerializer(
+            app.config["SECRET_KEY"], salt="claim-account", signer=LongAgo
+        ).dumps(payload),
+        "another address": make_claim_token(
+            contact.id, "mallory@example.com", contact.password_hash
+        ),
+        "a reset token": make_reset_token(contact.id, contact.password_hash),
+        "an account with a password": make_claim_token(
+            registered.id, registered.email, registered.password_hash
+        ),
+    }
+    for name, token in forged.items():
+        assert user_for_claim_token(token) is None, name
+    assert user_for_claim_token(good) is not None

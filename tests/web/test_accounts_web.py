@@ -1,12 +1,22 @@
-"""Registering, signing in and out, and the profile, through the pages."""
+"""Registering, signing in and out, the profile, and claiming an account made on someone's
+behalf, through the pages."""
 
 from __future__ import annotations
 
+import re
+from urllib.parse import urlsplit
+
 import pytest
+import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.services.accounts import find_user_by_email
+from portal.models import OutboxMessage, User
+from portal.services.accounts import authenticate, find_user_by_email
+from portal.services.api import customer_for_email
+from portal.services.outbox import deliver_pending
 from tests.helpers import csrf_token, login, post
+
+NEW_PASSWORD = "a brand new long password"
 
 GOOD = {
     "email": "nia@example.com",
@@ -146,3 +156,105 @@ def test_my_feedback_lists_my_items_including_private_ones(
 
 def test_csrf_token_helper_reads_a_real_token(client) -> None:
     assert len(csrf_token(client)) > 20
+
+
+# Claiming an account made on someone's behalf ----------------------------------------------
+
+
+def _contact(email: str = "nia@example.com") -> User:
+    """A customer the API (or email intake) created: no password, address not verified."""
+    user, _ = customer_for_email(email, "Nia Jones")
+    db.session.commit()
+    return user
+
+
+def _field_error(page: str) -> str:
+    match = re.search(r'<p class="field__error" id="email-error">(.*?)</p>', page, re.S)
+    assert match, page
+    return match.group(1)
+
+
+def _claim_emails() -> list[OutboxMessage]:
+    db.session.expire_all()
+    return list(
+        db.session.scalars(sa.select(OutboxMessage).where(OutboxMessage.kind == "account_claim"))
+    )
+
+
+def test_registering_with_a_contacts_address_emails_a_set_password_link_and_says_no_more(
+    make_client, make_user
+) -> None:
+    contact = _contact()
+    make_user(email="registered@example.com")
+    hash_before = contact.password_hash
+
+    for_contact = post(make_client(), "/account/register", GOOD)
+    for_registered = post(
+        make_client(), "/account/register", {**GOOD, "email": "registered@example.com"}
+    )
+    assert for_contact.status_code == for_registered.status_code == 200
+    message = _field_error(for_contact.get_data(as_text=True))
+    assert message == _field_error(for_registered.get_data(as_text=True))
+    assert "already exists" in message
+
+    [claim] = _claim_emails()
+    assert claim.to_email == "nia@example.com"
+    db.session.expire_all()
+    unchanged = db.session.get(User, contact.id)
+    assert unchanged.password_hash == hash_before and unchanged.display_name == "Nia Jones"
+
+
+def test_a_password_request_for_a_contact_reads_like_one_for_an_unknown_address(
+    make_client,
+) -> None:
+    _contact()
+
+    def answer(email: str) -> str:
+        browser = make_client()
+        response = post(browser, "/account/reset", {"email": email})
+        assert response.status_code == 302
+        page = browser.get(response.headers["Location"]).get_data(as_text=True)
+        return re.sub(
+            r'(csrf-token" content="|csrf_token" type="hidden" value=")[^"]+', "", page
+        ).replace(email, "EMAIL")
+
+    assert answer("nia@example.com") == answer("nobody@example.com")
+    assert [m.to_email for m in _claim_emails()] == ["nia@example.com"]
+
+
+def test_the_emailed_link_sets_the_password_confirms_the_address_and_signs_in(
+    client, make_client, smtp_server
+) -> None:
+    contact = _contact()
+    post(client, "/account/reset", {"email": contact.email})
+    deliver_pending()
+    [mail] = smtp_server.to(contact.email)
+    assert "Set your password" in str(mail["Subject"])
+    match = re.search(r"https?://\S+/account/claim/\S+", mail.get_body(("plain",)).get_content())
+    assert match
+    link = urlsplit(match.group(0)).path
+
+    browser = make_client()
+    form = browser.get(link)
+    assert form.status_code == 200
+    assert "Set your password" in form.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(User, contact.id).verified_at is None  # opening it changes nothing
+
+    short = post(browser, link, {"password": "short", "confirm": "short"})
+    assert short.status_code == 200 and "Use at least" in short.get_data(as_text=True)
+    done = post(browser, link, {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD})
+    assert done.status_code == 302
+    assert urlsplit(done.headers["Location"]).path == "/account/"
+    page = browser.get("/account/").get_data(as_text=True)
+    assert "Your password is set" in page and "Hello, Nia Jones" in page
+    db.session.expire_all()
+    claimed = db.session.get(User, contact.id)
+    assert claimed.verified_at is not None
+    assert authenticate(contact.email, NEW_PASSWORD) is not None
+    login(make_client(), contact.email, NEW_PASSWORD)
+
+    again = make_client()
+    used = again.get(link)
+    assert urlsplit(used.headers["Location"]).path == "/account/reset"
+    assert "expired or has already been used" in again.get("/account/reset").get_data(as_text=True)
