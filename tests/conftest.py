@@ -119,6 +119,8 @@ def app(database_uri: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator
     with application.app_context():
         upgrade()
         db.session.remove()
+        # Close the migration's connection now rather than leave it to the pool's end.
+        db.engine.dispose()
     yield application
     with application.app_context():
         db.engine.dispose()

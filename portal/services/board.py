@@ -15,7 +15,13 @@ from portal.cache import read_cache
 from portal.extensions import db
 from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services.feedback import visible_items_clause
-from portal.services.search import MAX_QUERY_CHARS, SearchQuery, apply_search, search_rank
+from portal.services.search import (
+    MAX_QUERY_CHARS,
+    SearchQuery,
+    apply_search,
+    not_indexed,
+    search_rank,
+)
 from portal.services.site import cached_categories
 
 
@@ -97,14 +103,21 @@ class BoardFilters:
 def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
     """The WHERE terms for the board's filters: public, shown items only, then the filters.
     The category is found by slug in the cached list, so no join is needed."""
-    conditions = [visible_items_clause(None)]
+    # Searches are driven by the full-text index; category filters by the category index.
+    searching = bool(filters.q)
+    column = not_indexed if searching else (lambda c: c)
+    conditions = [
+        visible_items_clause(None, narrower_index_first=searching or bool(filters.category))
+    ]
     if filters.state is not None:
-        conditions.append(Feedback.state == filters.state)
+        conditions.append(column(Feedback.state) == filters.state)
     if filters.kind is not None:
         conditions.append(Feedback.kind == filters.kind)
     if filters.category:
         category_id = next((c.id for c in cached_categories() if c.slug == filters.category), None)
-        conditions.append(Feedback.category_id == category_id if category_id else sa.false())
+        conditions.append(
+            column(Feedback.category_id) == category_id if category_id else sa.false()
+        )
     return conditions
 
 

@@ -89,10 +89,17 @@ def submit_feedback(
     return item
 
 
-def visible_items_clause(user: User | None) -> sa.ColumnElement[bool]:
-    """A WHERE clause for the items this person may see in lists."""
+def visible_items_clause(
+    user: User | None, narrower_index_first: bool = False
+) -> sa.ColumnElement[bool]:
+    """A WHERE clause for the items this person may see in lists. With narrower_index_first,
+    the clause leaves a narrower index (full-text, category) to drive the query (see
+    search.not_indexed)."""
+    from portal.services.search import not_indexed
+
+    visibility = not_indexed(Feedback.visibility) if narrower_index_first else Feedback.visibility
     public = sa.and_(
-        Feedback.visibility == Visibility.PUBLIC,
+        visibility == Visibility.PUBLIC,
         Feedback.hidden.is_(False),
         Feedback.awaiting_review.is_(False),
     )
