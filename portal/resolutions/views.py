@@ -7,13 +7,13 @@ from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
 from portal.services.errors import NotFound
-from portal.services.feedback import categories
 from portal.services.resolutions import (
     get_resolution,
     public_items_by_resolution,
     resolutions_page,
     voice_counts,
 )
+from portal.services.site import cached_categories
 
 bp = Blueprint("resolutions", __name__)
 
@@ -38,7 +38,7 @@ def index() -> Response:
         response = make_response(render_template("resolutions/_results.html", **context))
     else:
         response = make_response(
-            render_template("resolutions/index.html", categories=categories(), **context)
+            render_template("resolutions/index.html", categories=cached_categories(), **context)
         )
     response.headers["Vary"] = "HX-Request"
     return response
