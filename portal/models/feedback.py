@@ -147,7 +147,9 @@ class Feedback(Base):
         ),
         sa.Index("ix_feedback_state_ack_due_at", "state", "ack_due_at"),
         sa.Index("ix_feedback_merged_into_id", "merged_into_id"),
-        # Insights measure by when items were acknowledged and resolved.
+        # Insights measure by when items arrived, were acknowledged and were resolved.
+        sa.Index("ix_feedback_created_at", "created_at"),
+        sa.Index("ix_feedback_target_date", "target_date"),
         sa.Index("ix_feedback_acknowledged_at", "acknowledged_at"),
         sa.Index("ix_feedback_resolved_at", "resolved_at"),
     )
@@ -291,6 +293,8 @@ class TimelineEvent(Base):
     __tablename__ = "timeline_events"
     __table_args__ = (
         sa.Index("ix_timeline_events_feedback_id_created_at", "feedback_id", "created_at"),
+        # Insights count events of one kind (promises moved, declines) in a date range.
+        sa.Index("ix_timeline_events_kind_created_at", "kind", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
