@@ -414,7 +414,7 @@ def new_resolution() -> Response | str:
                     f"Published. {len(items)} item{'s' if len(items) != 1 else ''} resolved.",
                     "success",
                 )
-                return redirect(url_for("resolutions.index", _anchor=f"r{resolution.id}"))
+                return redirect(url_for("resolutions.detail", resolution_id=resolution.id))
         else:
             status = 422
     else:
@@ -448,7 +448,7 @@ def edit_resolution(resolution_id: int) -> Response | str:
         else:
             db.session.commit()
             flash("The resolution is updated.", "success")
-            return redirect(url_for("resolutions.index", _anchor=f"r{resolution.id}"))
+            return redirect(url_for("resolutions.detail", resolution_id=resolution.id))
     return render_template("admin/resolution_edit.html", form=form, resolution=resolution)
 
 

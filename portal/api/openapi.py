@@ -181,6 +181,7 @@ SCHEMAS: dict[str, Any] = {
             "published_at",
             "voice_count",
             "item_ids",
+            "links",
         ],
         "properties": {
             "id": INTEGER,
@@ -197,6 +198,17 @@ SCHEMAS: dict[str, Any] = {
                 "type": "array",
                 "items": INTEGER,
                 "description": "The public items it answered.",
+            },
+            "links": {
+                "type": "object",
+                "required": ["html"],
+                "properties": {
+                    "html": {
+                        "type": "string",
+                        "format": "uri",
+                        "description": "The resolution's own page on the site.",
+                    }
+                },
             },
         },
     },

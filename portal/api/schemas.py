@@ -152,6 +152,9 @@ def resolution_json(resolution: Resolution, voices: int, item_ids: list[int]) ->
         "published_at": _when(resolution.published_at),
         "voice_count": voices,
         "item_ids": item_ids,
+        "links": {
+            "html": url_for("resolutions.detail", resolution_id=resolution.id, _external=True)
+        },
     }
 
 

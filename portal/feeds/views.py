@@ -64,7 +64,9 @@ def _feed_response(
     links = FeedLinks(
         self_url=url_for(endpoint, _external=True, **values),
         page_url=page,
-        entry_url=lambda resolution_id: f"{board}#r{resolution_id}",
+        entry_url=lambda resolution_id: url_for(
+            "resolutions.detail", resolution_id=resolution_id, _external=True
+        ),
         item_url=lambda item_id: url_for("feedback.detail", item_id=item_id, _external=True),
     )
     response.set_data(build_feed(validator, feed_format, links))

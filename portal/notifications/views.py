@@ -20,7 +20,8 @@ def unsubscribe(token: str) -> Response | str:
     if payload is None:
         abort(404)
     item_id = payload.get("f")
-    if request.method == "GET":
+    # HEAD (which Flask answers with this view too, and link checkers send) changes nothing.
+    if request.method != "POST":
         return render_template("notifications/unsubscribe.html", token=token, item_id=item_id)
     # A mail client's one-click POST carries no scope: it stops what the token names.
     scope = request.form.get("scope")

@@ -423,7 +423,7 @@ def resolution_published(resolution: Resolution, items: Sequence[Feedback]) -> i
                 "we_did": resolution.we_did_source,
                 "category_id": resolution.category_id,
                 "published_at": _when(resolution.published_at),
-                "url": absolute_url("resolutions.index", _anchor=f"r{resolution.id}"),
+                "url": absolute_url("resolutions.detail", resolution_id=resolution.id),
             },
             "item_ids": [item.id for item in items],
         },

@@ -238,6 +238,7 @@ def test_resolutions_carry_voice_counts_and_only_public_item_ids(
     assert row["voice_count"] == 3  # two authors and one voter
     assert row["item_ids"] == [public.id]
     assert row["category"]["slug"] == "bins"
+    assert row["links"]["html"].endswith(f"/you-said-we-did/{resolution.id}")
     assert client.get(f"{API}/resolutions?category=roads").get_json()["total"] == 0
     assert_error(client.get(f"{API}/resolutions?per_page=500"), 400)
 

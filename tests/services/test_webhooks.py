@@ -182,6 +182,7 @@ def test_state_changes_and_resolutions_are_sent_to_endpoints_that_chose_them(
     assert published["data"]["resolution"]["id"] == resolution.id
     assert published["data"]["resolution"]["we_did"] == "We replaced the lift's motor."
     assert published["data"]["item_ids"] == [item.id]
+    assert published["data"]["resolution"]["url"].endswith(f"/you-said-we-did/{resolution.id}")
     assert len({e["id"] for e in events}) == 3
 
 

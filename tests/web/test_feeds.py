@@ -88,7 +88,8 @@ def test_feed_links_are_absolute(client, make_user, make_feedback) -> None:
     assert all(link.href.startswith("http") for link in parsed.feed.links)
     entry = parsed.entries[0]
     assert entry.link.startswith("http")
-    assert entry.link.endswith(f"/you-said-we-did#r{resolution.id}")
+    assert entry.link.endswith(f"/you-said-we-did/{resolution.id}")
+    assert client.get(entry.link.split("localhost", 1)[1]).status_code == 200
     assert 'href="http' in entry.content[0].value  # the listed item links too
 
 

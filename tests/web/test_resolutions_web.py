@@ -74,9 +74,10 @@ def test_resolving_a_theme_publishes_one_resolution_counting_every_voice_once(
         },
     )
     assert response.status_code == 302, response.get_data(as_text=True)
-    assert urlsplit(response.headers["Location"]).path == "/you-said-we-did"
-
     resolution = db.session.scalar(sa.select(Resolution))
+    # Staff land on the resolution's own page, as the public will see it.
+    assert urlsplit(response.headers["Location"]).path == f"/you-said-we-did/{resolution.id}"
+
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Resolution)) == 1
     for item in (one, two, three):
         item = _fresh_item(item.id)

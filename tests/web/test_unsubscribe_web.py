@@ -116,6 +116,18 @@ def test_get_shows_a_button_and_changes_nothing(client, make_verified_user, make
     assert _unsubscribes(user.id) == []
 
 
+def test_a_head_request_such_as_a_link_checker_sends_changes_nothing(
+    client, make_verified_user, make_feedback
+) -> None:
+    user = make_verified_user()
+    item = make_feedback(author=user)
+    path = f"/notifications/unsubscribe/{make_unsubscribe_token(user.id, None)}"
+    assert client.head(path).status_code == 200
+    assert _preference(user.id) is NotificationPreference.ALL
+    assert _following(user.id) == {item.id}
+    assert _unsubscribes(user.id) == []
+
+
 def test_the_pages_this_item_button_unfollows_only_that_item(
     client, make_verified_user, make_feedback
 ) -> None:
