@@ -6,7 +6,7 @@ from collections import defaultdict
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, joinedload
+from sqlalchemy.orm import aliased, joinedload, load_only
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Resolution, Visibility, Vote
@@ -62,6 +62,12 @@ def public_items_by_resolution(resolution_ids: list[int]) -> dict[int, list[Feed
         return {}
     rows = db.session.scalars(
         sa.select(Feedback)
+        # Lists show the number, title and state; anything else would raise, not query.
+        .options(
+            load_only(
+                Feedback.id, Feedback.title, Feedback.state, Feedback.resolution_id, raiseload=True
+            )
+        )
         .where(
             Feedback.resolution_id.in_(resolution_ids),
             Feedback.visibility == Visibility.PUBLIC,
