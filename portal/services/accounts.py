@@ -154,26 +154,18 @@ def is_claimable(user: User) -> bool:
 def send_claim_link(user: User) -> OutboxMessage:
     """Queue a "set your password" link to an account's address. It goes to an address nobody
     has verified yet, like the verification link, because following it is the proof."""
-    from portal.emails import absolute_url, render_email
-    from portal.services.outbox import queue_email
+    from portal.emails import absolute_url
+    from portal.services.notifications import email_account_holder
     from portal.services.tokens import make_claim_token
 
-    rendered = render_email(
-        "claim",
-        "Set your password",
-        person=user,
+    return email_account_holder(
+        user,
+        kind="account_claim",
+        template="claim",
+        subject="Set your password",
         claim_url=absolute_url(
             "accounts.claim", token=make_claim_token(user.id, user.email, user.password_hash)
         ),
-    )
-    return queue_email(
-        kind="account_claim",
-        to_email=user.email,
-        to_name=user.preferred_name,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        user_id=user.id,
     )
 
 

@@ -424,22 +424,32 @@ def notify_reopen_request(item: Feedback, author: User, comment: str) -> int:
     return 1
 
 
-def send_verification(user: User) -> OutboxMessage:
-    """The link that proves the address is theirs (sent even before it is verified)."""
-    rendered = render_email(
-        "verify",
-        "Please confirm your email address",
-        person=user,
-        verify_url=absolute_url("accounts.verify", token=make_verify_token(user.id, user.email)),
-    )
+def email_account_holder(
+    user: User, *, kind: str, template: str, subject: str, **context: Any
+) -> OutboxMessage:
+    """Queue an email about the account itself (verification, password, claim) to its
+    address, addressed by the name the person chose. Not capped and not folded: these are
+    answers to something the person just did."""
+    rendered = render_email(template, subject, person=user, **context)
     return queue_email(
-        kind="verification",
+        kind=kind,
         to_email=user.email,
         to_name=user.preferred_name,
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
         user_id=user.id,
+    )
+
+
+def send_verification(user: User) -> OutboxMessage:
+    """The link that proves the address is theirs (sent even before it is verified)."""
+    return email_account_holder(
+        user,
+        kind="verification",
+        template="verify",
+        subject="Please confirm your email address",
+        verify_url=absolute_url("accounts.verify", token=make_verify_token(user.id, user.email)),
     )
 
 
@@ -447,22 +457,14 @@ def send_password_reset(user: User) -> OutboxMessage:
     """A link to choose a new password (valid for an hour, and only once)."""
     from portal.services.tokens import make_reset_token
 
-    rendered = render_email(
-        "reset",
-        "Choose a new password",
-        person=user,
+    return email_account_holder(
+        user,
+        kind="password_reset",
+        template="reset",
+        subject="Choose a new password",
         reset_url=absolute_url(
             "accounts.reset_password", token=make_reset_token(user.id, user.password_hash)
         ),
-    )
-    return queue_email(
-        kind="password_reset",
-        to_email=user.email,
-        to_name=user.preferred_name,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        user_id=user.id,
     )
 
 
