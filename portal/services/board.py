@@ -17,8 +17,10 @@ from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services.feedback import visible_items_clause
 from portal.services.search import (
     MAX_QUERY_CHARS,
+    RANKED_CANDIDATES,
     SearchQuery,
     apply_search,
+    newest_matches_ranked,
     not_indexed,
     search_rank,
 )
@@ -164,7 +166,22 @@ class BoardPage(Pagination):
         inner = sa.select(Feedback.id).where(*_conditions(filters))
         if filters.q:
             inner = apply_search(inner, filters.search, prefix_last=True, order_by_rank=False)
-        if by_rank:
+        if by_rank and self._total > RANKED_CANDIDATES and offset + limit <= RANKED_CANDIDATES:
+            # Many matches: the best among the newest, at a cost that does not grow.
+            matches = newest_matches_ranked(
+                filters.search, prefix_last=True, limit=RANKED_CANDIDATES
+            )
+            page = (
+                sa.select(Feedback.id, matches.c.rank)
+                .join(matches, matches.c.id == Feedback.id)
+                .where(*_conditions(filters))
+                .order_by(matches.c.rank, Feedback.id.desc())
+                .limit(limit)
+                .offset(offset)
+                .subquery("board_page")
+            )
+            outer_order: list[sa.ColumnElement[object]] = [page.c.rank, Feedback.id.desc()]
+        elif by_rank:
             rank = search_rank(filters.search, prefix_last=True).label("rank")
             page = (
                 inner.add_columns(rank)
@@ -173,7 +190,7 @@ class BoardPage(Pagination):
                 .offset(offset)
                 .subquery("board_page")
             )
-            outer_order: list[sa.ColumnElement[object]] = [page.c.rank, Feedback.id.desc()]
+            outer_order = [page.c.rank, Feedback.id.desc()]
         else:
             # Read from the far end: the last page's first row is `limit` rows from the end.
             page = (

@@ -9,7 +9,8 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload, load_only
 
 from portal.extensions import db
-from portal.models import Category, Feedback, Resolution, Visibility, Vote
+from portal.models import Category, Feedback, Resolution, Vote
+from portal.services.feedback import visible_items_clause
 
 
 def resolutions_page(category_slug: str | None, page: int, per_page: int = 10) -> Any:
@@ -68,11 +69,11 @@ def public_items_by_resolution(resolution_ids: list[int]) -> dict[int, list[Feed
                 Feedback.id, Feedback.title, Feedback.state, Feedback.resolution_id, raiseload=True
             )
         )
+        # The resolutions' index drives; the visibility terms must not tempt SQLite into
+        # walking the board's index instead (see search.not_indexed).
         .where(
             Feedback.resolution_id.in_(resolution_ids),
-            Feedback.visibility == Visibility.PUBLIC,
-            Feedback.hidden.is_(False),
-            Feedback.awaiting_review.is_(False),
+            visible_items_clause(None, narrower_index_first=True),
         )
         .order_by(Feedback.id)
     )

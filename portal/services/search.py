@@ -242,6 +242,40 @@ def search_rank(
     return sa.func.bm25(_FTS, 10.0, 1.0)
 
 
+# A common word can match a tenth of the board. Ranking every match costs time in proportion
+# to the board's size, so the best matches are chosen among the newest this many matches
+# (newest, because a feedback board's live problems are recent ones); later pages rank all.
+RANKED_CANDIDATES = 1000
+
+
+def newest_matches_ranked(
+    search: SearchQuery, *, prefix_last: bool = False, limit: int = RANKED_CANDIDATES
+) -> sa.Subquery:
+    """The newest `limit` items matching the search, with their rank (lower is better), as a
+    subquery with columns id and rank. Each database reads its index newest first and stops:
+    FTS5 walks its doclists by rowid; PostgreSQL sorts the GIN matches by id and ranks only
+    the rows it keeps."""
+    terms = search.terms
+    if _dialect() == "postgresql":
+        vector = sa.literal_column("feedback.search_vector")
+        query = _tsquery(terms, False, prefix_last)
+        return (
+            sa.select(Feedback.id, (-sa.func.ts_rank_cd(vector, query)).label("rank"))
+            .where(vector.op("@@")(query))
+            .order_by(Feedback.id.desc())
+            .limit(limit)
+            .subquery("matches")
+        )
+    return (
+        sa.select(_fts.c.rowid.label("id"), sa.func.bm25(_FTS, 10.0, 1.0).label("rank"))
+        .select_from(_fts)
+        .where(_FTS.op("MATCH")(_sqlite_match(terms, False, prefix_last)))
+        .order_by(_fts.c.rowid.desc())
+        .limit(limit)
+        .subquery("matches")
+    )
+
+
 SUGGESTION_STATES = (
     FeedbackState.RECEIVED,
     FeedbackState.ACKNOWLEDGED,

@@ -88,3 +88,25 @@ def test_search_pages_rank_the_best_match_first(make_feedback, make_category) ->
     assert [i.title for i in page.items] == ["Parcel left in the rain"]
     second = board_page(BoardFilters.from_args({"q": "parcel", "page": "2"}), 1)
     assert [i.title for i in second.items] == ["Courier was rude"]
+
+
+def test_with_many_matches_the_best_are_ranked_among_the_newest(
+    make_feedback, make_category, monkeypatch
+) -> None:
+    # Ranking every match grows with the board, so past RANKED_CANDIDATES matches the first
+    # pages rank the newest ones; deeper pages still rank them all.
+    monkeypatch.setattr("portal.services.board.RANKED_CANDIDATES", 3)
+    category = make_category()
+    old_title_match = make_feedback(category=category, title="Refund", body="Old.")
+    for n in range(3):
+        make_feedback(category=category, title=f"Newer {n}", body="A refund was asked for.")
+    newest_title_match = make_feedback(category=category, title="Refund please", body="New.")
+
+    first = board_page(BoardFilters.from_args({"q": "refund"}), 2)
+    assert first.total == 5  # the count is exact
+    # The old exact title match is not among the three newest, so it is not on page one...
+    assert [i.id for i in first.items][0] == newest_title_match.id
+    assert old_title_match.id not in [i.id for i in first.items]
+    # ...but every match is still reachable: the last page ranks them all.
+    last = board_page(BoardFilters.from_args({"q": "refund", "page": "3"}), 2)
+    assert len(last.items) == 1
