@@ -66,7 +66,8 @@ GUNICORN_WORKERS = 2
 GUNICORN_WORKER_CLASS = "gthread"
 GUNICORN_THREADS = 4
 GUNICORN_SETTINGS = (
-    f"{GUNICORN_WORKERS} workers, -k {GUNICORN_WORKER_CLASS} --threads {GUNICORN_THREADS}"
+    f"{GUNICORN_WORKERS} workers, -k {GUNICORN_WORKER_CLASS} --threads {GUNICORN_THREADS}, "
+    "gunicorn.conf.py, no recycling"
 )
 BOARD_PAGE_SIZE = 20
 GROWTH_ITEMS = 1000
@@ -509,12 +510,20 @@ class Server:
             "warning",
             "--graceful-timeout",
             "5",
+            # Both apps run under the repository's production settings (access log and all),
+            # with the flags above on top. Without this only the portal, started in the
+            # repository, would pick up gunicorn.conf.py.
+            "--config",
+            str(ROOT / "gunicorn.conf.py"),
             self.app_spec,
         ]
+        # No worker recycling in the middle of a 10-second run (production recycles after
+        # thousands of requests; a restart mid-run shows up as socket errors).
+        env = {**self.env, "GUNICORN_MAX_REQUESTS": "0"}
         with self.log_path.open("ab") as log:
             self.proc = subprocess.Popen(
                 cmd,
-                env=self.env,
+                env=env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
