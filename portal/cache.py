@@ -23,8 +23,9 @@ EXTENSION_KEY = "portal.read_cache"
 STALE_FLAG = "portal.read_cache_stale"
 MAX_ENTRIES = 2048
 # Changes to these (by class name, to keep this module free of model imports) make the
-# process forget its cache when they commit: settings, categories, and items (board counts).
-WATCHED_MODELS = frozenset({"SiteSettings", "Category", "Feedback"})
+# process forget its cache when they commit: settings, categories, items (board counts) and
+# resolutions (feed validators).
+WATCHED_MODELS = frozenset({"SiteSettings", "Category", "Feedback", "Resolution"})
 
 
 class ReadCache:

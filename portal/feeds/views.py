@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, request, url_for
 from werkzeug.http import is_resource_modified
 
+from portal.cache import read_cache
 from portal.services.feeds import (
     FeedFormat,
     FeedLinks,
@@ -37,7 +38,12 @@ def category_atom(slug: str) -> Response:
 
 
 def _validator(category_slug: str | None = None) -> FeedValidator:
-    validator = feed_validator(category_slug)
+    # Feed readers poll: the validator is reused for a few seconds (portal.cache), so most
+    # conditional requests are answered without the database. A change made in this process
+    # shows at once; a vote (which does not pass the cache's watch) within READ_CACHE_SECONDS.
+    validator = read_cache().get_or_compute(
+        ("feed_validator", category_slug), lambda: feed_validator(category_slug)
+    )
     if validator is None:
         abort(404)
     return validator

@@ -105,7 +105,7 @@ def test_with_many_matches_the_best_are_ranked_among_the_newest(
     first = board_page(BoardFilters.from_args({"q": "refund"}), 2)
     assert first.total == 5  # the count is exact
     # The old exact title match is not among the three newest, so it is not on page one...
-    assert [i.id for i in first.items][0] == newest_title_match.id
+    assert first.items[0].id == newest_title_match.id
     assert old_title_match.id not in [i.id for i in first.items]
     # ...but every match is still reachable: the last page ranks them all.
     last = board_page(BoardFilters.from_args({"q": "refund", "page": "3"}), 2)

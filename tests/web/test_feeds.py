@@ -285,3 +285,17 @@ def test_board_and_resolutions_pages_link_to_the_feeds(client) -> None:
         # from an absolute address (the CSP page test forbids href="http...").
         assert f'href="{ATOM}"' in html and f'href="{RSS}"' in html
     assert "Follow in a feed reader" in client.get("/you-said-we-did").get_data(as_text=True)
+
+
+def test_a_warm_304_needs_no_database_and_a_new_resolution_shows_at_once(
+    client, make_user, make_feedback
+) -> None:
+    _publish(make_user, [make_feedback()])
+    etag = client.get(ATOM).headers["ETag"]
+    with count_queries(db.engine) as polled:
+        assert client.get(ATOM, headers={"If-None-Match": etag}).status_code == 304
+    assert polled.count == 0  # the validator is reused for a few seconds (portal.cache)
+    # Publishing in this process forgets it, so the next poll gets the new feed.
+    _publish(make_user, [make_feedback()])
+    fresh = client.get(ATOM, headers={"If-None-Match": etag})
+    assert fresh.status_code == 200 and fresh.headers["ETag"] != etag
