@@ -82,12 +82,18 @@ class DeliveryReport:
 
 
 def claim_due(
-    model: type[Any], *, pending: StrEnum, sending: StrEnum, limit: int
+    model: type[Any],
+    *,
+    pending: StrEnum,
+    sending: StrEnum,
+    limit: int,
+    only: sa.ColumnElement[bool] | None = None,
 ) -> tuple[str, list[Any]]:
     """Claim up to `limit` due rows of an outbox-shaped table and commit the claim.
 
     Used for emails and webhook deliveries alike: the model needs `id`, `status`,
-    `next_attempt_at`, `claimed_at` and `claim_token` columns."""
+    `next_attempt_at`, `claimed_at` and `claim_token` columns. `only` narrows what may be
+    claimed (rows it leaves out wait, untouched)."""
     now = _now()
     lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
     token = secrets.token_hex(16)
@@ -96,6 +102,8 @@ def claim_due(
         # A claim that outlived its lease belongs to a deliverer that died mid-way.
         sa.and_(model.status == sending, model.claimed_at < now - lease),
     )
+    if only is not None:
+        due = sa.and_(due, only)
     candidates = sa.select(model.id).where(due).order_by(model.id).limit(limit)
     if db.engine.dialect.name == "postgresql":
         # Rows another deliverer has locked are skipped, not waited for.

@@ -517,6 +517,12 @@ def deliver_webhooks(batch_size: int = 20, max_batches: int = 50) -> DeliveryRep
             pending=WebhookDeliveryStatus.PENDING,
             sending=WebhookDeliveryStatus.SENDING,
             limit=batch_size,
+            # A paused endpoint's queued deliveries wait; resuming sends them, in order.
+            only=WebhookDelivery.endpoint_id.in_(
+                sa.select(WebhookEndpoint.id)
+                .where(WebhookEndpoint.active.is_(True))
+                .scalar_subquery()
+            ),
         )
         if not batch:
             break

@@ -403,6 +403,25 @@ def test_paused_and_deleted_endpoints_get_no_new_events(
     assert [d.endpoint_id for d in _deliveries()] == [paused.id]
 
 
+def test_pausing_holds_queued_deliveries_and_resuming_sends_them(
+    receiver: Receiver, admin: User, make_user, make_category
+) -> None:
+    endpoint = _endpoint(admin, receiver.url, ["item.created"]).endpoint
+    item = _submit(make_user(), make_category())  # queued while the endpoint is active
+    webhooks.set_active(admin, endpoint, False)
+    db.session.commit()
+
+    assert deliver_webhooks().sent == 0
+    assert receiver.requests == []
+    assert [d.status for d in _deliveries()] == [WebhookDeliveryStatus.PENDING]
+    assert _attempts(_deliveries()[0]) == []  # held, not tried and failed
+
+    webhooks.set_active(admin, endpoint, True)
+    db.session.commit()
+    assert deliver_webhooks().sent == 1
+    assert [json.loads(r.body)["data"]["item"]["id"] for r in receiver.requests] == [item.id]
+
+
 def test_rotating_the_secret_signs_later_deliveries_with_the_new_one(
     receiver: Receiver, admin: User, make_user, make_category
 ) -> None:
