@@ -162,44 +162,36 @@ class BoardPage(Pagination):
             return []
         limit = min(self.per_page, self._total - offset)
         by_rank = bool(filters.q) and filters.sort is BoardSort.MATCH
-        from_end = not by_rank and offset > self._total // 2
-        inner = sa.select(Feedback.id).where(*_conditions(filters))
-        if filters.q:
-            inner = apply_search(inner, filters.search, prefix_last=True, order_by_rank=False)
-        if by_rank and self._total > RANKED_CANDIDATES and offset + limit <= RANKED_CANDIDATES:
-            # Many matches: the best among the newest, at a cost that does not grow.
-            matches = newest_matches_ranked(
-                filters.search, prefix_last=True, limit=RANKED_CANDIDATES
-            )
-            page = (
-                sa.select(Feedback.id, matches.c.rank)
-                .join(matches, matches.c.id == Feedback.id)
-                .where(*_conditions(filters))
-                .order_by(matches.c.rank, Feedback.id.desc())
-                .limit(limit)
-                .offset(offset)
-                .subquery("board_page")
-            )
-            outer_order: list[sa.ColumnElement[object]] = [page.c.rank, Feedback.id.desc()]
-        elif by_rank:
-            rank = search_rank(filters.search, prefix_last=True).label("rank")
-            page = (
-                inner.add_columns(rank)
-                .order_by(rank, Feedback.id.desc())
-                .limit(limit)
-                .offset(offset)
-                .subquery("board_page")
-            )
-            outer_order = [page.c.rank, Feedback.id.desc()]
+        conditions = _conditions(filters)
+        if by_rank:
+            if self._total > RANKED_CANDIDATES and offset + limit <= RANKED_CANDIDATES:
+                # Many matches: the best among the newest, at a cost that does not grow.
+                matches = newest_matches_ranked(
+                    filters.search, prefix_last=True, limit=RANKED_CANDIDATES
+                )
+                rank: sa.ColumnElement[object] = matches.c.rank
+                ids = sa.select(Feedback.id, rank).join(matches, matches.c.id == Feedback.id)
+            else:
+                rank = search_rank(filters.search, prefix_last=True).label("rank")
+                ids = apply_search(
+                    sa.select(Feedback.id, rank),
+                    filters.search,
+                    prefix_last=True,
+                    order_by_rank=False,
+                )
+            ids = ids.where(*conditions).order_by(rank, Feedback.id.desc()).offset(offset)
         else:
-            # Read from the far end: the last page's first row is `limit` rows from the end.
-            page = (
-                inner.order_by(*_order(filters.sort, newest_last=from_end))
-                .limit(limit)
-                .offset(self._total - offset - limit if from_end else offset)
-                .subquery("board_page")
+            ids = sa.select(Feedback.id).where(*conditions)
+            if filters.q:
+                ids = apply_search(ids, filters.search, prefix_last=True, order_by_rank=False)
+            # Pages past the middle read from the far end: the page's first row is `limit`
+            # rows from that end.
+            from_end = offset > self._total // 2
+            ids = ids.order_by(*_order(filters.sort, newest_last=from_end)).offset(
+                self._total - offset - limit if from_end else offset
             )
-            outer_order = list(_order(filters.sort))
+        page = ids.limit(limit).subquery("board_page")
+        outer_order = [page.c.rank, Feedback.id.desc()] if by_rank else list(_order(filters.sort))
         query = (
             sa.select(Feedback)
             .join(page, page.c.id == Feedback.id)

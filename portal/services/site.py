@@ -3,15 +3,15 @@ the defaults until an admin (or the demo seed) saves settings."""
 
 from __future__ import annotations
 
+from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-import sqlalchemy as sa
 
 from portal.cache import read_cache
 from portal.extensions import db
 from portal.models import Category, SiteSettings
 
 SETTINGS_ID = 1
+T = TypeVar("T")
 
 
 DEFAULTS = {
@@ -49,30 +49,26 @@ def site_zone(settings: SiteSettings) -> ZoneInfo:
         return ZoneInfo("UTC")
 
 
-def _detached_copy(settings: SiteSettings) -> SiteSettings:
-    # A transient copy: safe to keep across requests and threads, never flushed by accident.
-    return SiteSettings(**{c.key: getattr(settings, c.key) for c in SiteSettings.__table__.columns})
+def _transient_copy(row: T) -> T:
+    # A copy outside any session: safe to keep across requests and threads, and never
+    # flushed by accident.
+    model = type(row)
+    return model(**{c.key: getattr(row, c.key) for c in model.__table__.columns})  # type: ignore[attr-defined]
 
 
 def cached_site_settings() -> SiteSettings:
     """The settings for rendering pages, reused for a few seconds (see portal.cache).
     Read-only: code that changes settings uses settings_for_update()."""
-    return read_cache().get_or_compute("site_settings", lambda: _detached_copy(get_site_settings()))
-
-
-def _category_copy(category: Category) -> Category:
-    return Category(**{c.key: getattr(category, c.key) for c in Category.__table__.columns})
+    return read_cache().get_or_compute(
+        "site_settings", lambda: _transient_copy(get_site_settings())
+    )
 
 
 def cached_categories() -> tuple[Category, ...]:
     """All categories in display order, for filters and menus, reused for a few seconds.
     Transient copies: to change a category, load it from the session."""
+    from portal.services.feedback import categories  # feedback imports this module
+
     return read_cache().get_or_compute(
-        "categories",
-        lambda: tuple(
-            _category_copy(c)
-            for c in db.session.scalars(
-                sa.select(Category).order_by(Category.position, Category.name)
-            )
-        ),
+        "categories", lambda: tuple(_transient_copy(c) for c in categories())
     )
