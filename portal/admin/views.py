@@ -50,6 +50,12 @@ from portal.validation import parse_id
 bp = Blueprint("admin", __name__)
 
 
+def no_store(response: Response) -> Response:
+    """Mark a response never to be cached: it shows a secret or staff-only figures."""
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 @bp.before_request
 def require_staff() -> Response | None:
     """The whole of /admin/ is for staff; admin-only pages check again."""
@@ -609,8 +615,7 @@ def tokens() -> Response:
         ),
         status,
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 @bp.post("/tokens/<int:token_id>/revoke")
@@ -659,8 +664,7 @@ def insights_csv() -> Response:
         f'attachment; filename="insights-{table.name}-{date_range.first_day.isoformat()}-'
         f'{date_range.last_day.isoformat()}.csv"'
     )
-    response.headers["Cache-Control"] = "no-store"
-    return response
+    return no_store(response)
 
 
 # Registers the webhook pages (/admin/webhooks) on this blueprint; they live in their own module.

@@ -17,19 +17,13 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.admin.views import bp
+from portal.admin.views import bp, no_store
 from portal.admin.webhook_forms import WebhookActionForm, WebhookDeleteForm, WebhookForm
 from portal.auth import admin_required
 from portal.extensions import db
 from portal.models import WebhookEndpoint
 from portal.services import webhooks
 from portal.services.errors import DomainError
-
-
-def _no_store(response: Response) -> Response:
-    # Pages that may show a signing secret are never cached.
-    response.headers["Cache-Control"] = "no-store"
-    return response
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])
@@ -64,7 +58,7 @@ def webhooks_page() -> Response:
         ),
         status,
     )
-    return _no_store(response)
+    return no_store(response)
 
 
 def _render_endpoint(
@@ -84,7 +78,7 @@ def _render_endpoint(
         ),
         status,
     )
-    return _no_store(response)
+    return no_store(response)
 
 
 @bp.get("/webhooks/<int:endpoint_id>")

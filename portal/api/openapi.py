@@ -9,8 +9,8 @@ from portal.api.schemas import KINDS, TARGET_STATES, VISIBILITIES
 from portal.models import FeedbackState, TimelineKind
 from portal.services.board import BoardSort
 from portal.services.search import MAX_QUERY_CHARS
+from portal.validation import MAX_ID
 
-MAX_ID = 2_147_483_647
 STATES = [s.value for s in FeedbackState]
 
 

@@ -24,8 +24,7 @@ from portal.models import (
     TimelineEvent,
     Visibility,
 )
-
-MAX_ID = 2_147_483_647  # the database's integer range; larger ids cannot exist
+from portal.validation import MAX_ID
 
 
 class BadRequestBody(Exception):
@@ -52,11 +51,8 @@ class InvalidFields(Exception):
 # Output ------------------------------------------------------------------------------------
 
 
-def _when(value: datetime | None) -> str | None:
-    return value.isoformat() if value is not None else None
-
-
-def _day(value: date | None) -> str | None:
+def iso(value: datetime | date | None) -> str | None:
+    """A moment or a day as ISO 8601, or None."""
     return value.isoformat() if value is not None else None
 
 
@@ -93,15 +89,15 @@ def item_json(item: Feedback) -> dict[str, Any]:
         "owner_name": item.owner.display_name if item.owner is not None else None,
         "vote_count": item.vote_count,
         "comment_count": item.comment_count,
-        "target_date": _day(item.target_date),
+        "target_date": iso(item.target_date),
         # Only a public target is named: a private one's existence is not ours to tell.
         "merged_into_id": merged_into.id
         if merged_into is not None and merged_into.is_public
         else None,
         "resolution_id": item.resolution_id,
-        "created_at": _when(item.created_at),
-        "acknowledged_at": _when(item.acknowledged_at),
-        "resolved_at": _when(item.resolved_at),
+        "created_at": iso(item.created_at),
+        "acknowledged_at": iso(item.acknowledged_at),
+        "resolved_at": iso(item.resolved_at),
         "links": {
             "self": url_for("api.item", item_id=item.id, _external=True),
             "timeline": url_for("api.timeline", item_id=item.id, _external=True),
@@ -121,7 +117,7 @@ def receipt_json(item: Feedback, *, customer_created: bool) -> dict[str, Any]:
         "awaiting_review": item.awaiting_review,
         "public": public,
         "customer_created": customer_created,
-        "created_at": _when(item.created_at),
+        "created_at": iso(item.created_at),
         "links": {"self": url_for("api.item", item_id=item.id, _external=True)} if public else {},
     }
 
@@ -135,9 +131,9 @@ def event_json(event: TimelineEvent) -> dict[str, Any]:
         "to_state": event.to_state.value if event.to_state else None,
         "message": event.message,
         "message_html": event.message_html,
-        "target_date": _day(event.target_date),
+        "target_date": iso(event.target_date),
         "actor_name": event.actor.public_name if event.actor is not None else None,
-        "created_at": _when(event.created_at),
+        "created_at": iso(event.created_at),
     }
 
 
@@ -149,7 +145,7 @@ def resolution_json(resolution: Resolution, voices: int, item_ids: list[int]) ->
         "we_did": resolution.we_did_source,
         "we_did_html": resolution.we_did_html,
         "category": _category_ref(resolution.category) if resolution.category else None,
-        "published_at": _when(resolution.published_at),
+        "published_at": iso(resolution.published_at),
         "voice_count": voices,
         "item_ids": item_ids,
         "links": {

@@ -27,7 +27,6 @@ from portal.models import (
     FeedbackKind,
     FeedbackState,
     TimelineKind,
-    TokenScope,
 )
 from portal.services import api as api_service
 from portal.services import api_tokens, audit, workflow
@@ -103,7 +102,7 @@ def write_scope_required(view: F) -> F:
                 "This needs an API token with write scope: Authorization: Bearer <token>.",
                 {"WWW-Authenticate": BEARER_CHALLENGE},
             )
-        if token.scope is not TokenScope.WRITE:
+        if not token.can_write:
             raise ApiError(
                 403,
                 "This token can only read. Writing needs a token with write scope.",

@@ -19,6 +19,12 @@ def _require_admin(actor: User) -> None:
         raise NotAllowed("Only admins can do that.")
 
 
+def require_active_admin(actor: User, message: str) -> None:
+    """Refuse anyone but a signed-in, active admin, saying what only admins may do."""
+    if not (actor.is_authenticated and actor.is_admin and actor.is_active):
+        raise NotAllowed(message)
+
+
 def save_category(actor: User, category: Category | None, **fields: Any) -> Category:
     """Create a category, or update one; names and address names stay unique."""
     _require_admin(actor)

@@ -18,7 +18,8 @@ from sqlalchemy.orm import joinedload
 from portal.extensions import db
 from portal.models import ApiToken, TokenScope, User
 from portal.services import audit
-from portal.services.errors import DomainError, NotAllowed, NotFound
+from portal.services.admin import require_active_admin
+from portal.services.errors import DomainError, NotFound
 
 TOKEN_PREFIX = "pt_"
 PREFIX_LENGTH = 8
@@ -41,8 +42,7 @@ def hash_token(plain: str) -> str:
 
 
 def _require_admin(actor: User) -> None:
-    if not (actor.is_authenticated and actor.is_admin and actor.is_active):
-        raise NotAllowed("Only admins manage API tokens.")
+    require_active_admin(actor, "Only admins manage API tokens.")
 
 
 def create_token(actor: User, *, name: str, scope: TokenScope | str) -> NewToken:
@@ -81,7 +81,7 @@ def authenticate(presented: str) -> ApiToken | None:
     # timing differences whatever the database's index does.
     if token is None or not hmac.compare_digest(token.token_hash, digest):
         return None
-    if token.revoked_at is not None:
+    if not token.active:
         return None
     return token
 

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 
+from portal.api.schemas import iso
 from portal.emails import absolute_url
 from portal.extensions import db
 from portal.models import (
@@ -46,7 +47,8 @@ from portal.models import (
     WebhookEvent,
 )
 from portal.services import audit
-from portal.services.errors import DomainError, NotAllowed, NotFound
+from portal.services.admin import require_active_admin
+from portal.services.errors import DomainError, NotFound
 from portal.services.outbox import DeliveryReport, backoff_seconds, claim_due, mark_claimed
 
 USER_AGENT = "portal-webhooks/1"
@@ -71,8 +73,7 @@ def _now() -> datetime:
 
 
 def _require_admin(actor: User) -> None:
-    if not (actor.is_authenticated and actor.is_admin and actor.is_active):
-        raise NotAllowed("Only admins manage webhooks.")
+    require_active_admin(actor, "Only admins manage webhooks.")
 
 
 # Addresses ---------------------------------------------------------------------------------
@@ -339,15 +340,14 @@ def recent_deliveries(endpoint: WebhookEndpoint, limit: int = 50) -> list[Delive
 # Events ------------------------------------------------------------------------------------
 
 
-def _when(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment is not None else None
-
-
-def _queue(endpoints: Sequence[WebhookEndpoint], event: WebhookEvent, data: dict[str, Any]) -> int:
+def _queue(
+    endpoints: Sequence[WebhookEndpoint], event: WebhookEvent, data: dict[str, Any]
+) -> list[WebhookDelivery]:
+    deliveries = []
     for endpoint in endpoints:
         uid = str(uuid.uuid4())
         body = {"id": uid, "event": event.value, "created_at": _now().isoformat(), "data": data}
-        db.session.add(
+        deliveries.append(
             WebhookDelivery(
                 delivery_uid=uid,
                 endpoint_id=endpoint.id,
@@ -356,17 +356,18 @@ def _queue(endpoints: Sequence[WebhookEndpoint], event: WebhookEvent, data: dict
                 body=json.dumps(body, ensure_ascii=False, separators=(",", ":")),
             )
         )
-    if endpoints:
+    if deliveries:
+        db.session.add_all(deliveries)
         db.session.flush()
         # Wakes the after-commit deliverer, as queued email does.
         db.session.info["outbox_pending"] = True
-    return len(endpoints)
+    return deliveries
 
 
 def emit(event: WebhookEvent, data: dict[str, Any]) -> int:
     """Queue the event for every endpoint that wants it, in the caller's transaction."""
     endpoints = [e for e in list_endpoints() if e.wants(event.value)]
-    return _queue(endpoints, event, data)
+    return len(_queue(endpoints, event, data))
 
 
 def item_json(item: Feedback) -> dict[str, Any]:
@@ -381,7 +382,7 @@ def item_json(item: Feedback) -> dict[str, Any]:
         "public": item.is_public,
         "category_id": item.category_id,
         "vote_count": item.vote_count,
-        "created_at": _when(item.created_at),
+        "created_at": iso(item.created_at),
         "admin_url": absolute_url("admin.item", item_id=item.id),
     }
     if item.is_public:
@@ -422,7 +423,7 @@ def resolution_published(resolution: Resolution, items: Sequence[Feedback]) -> i
                 "you_said": resolution.you_said,
                 "we_did": resolution.we_did_source,
                 "category_id": resolution.category_id,
-                "published_at": _when(resolution.published_at),
+                "published_at": iso(resolution.published_at),
                 "url": absolute_url("resolutions.detail", resolution_id=resolution.id),
             },
             "item_ids": [item.id for item in items],
@@ -433,14 +434,11 @@ def resolution_published(resolution: Resolution, items: Sequence[Feedback]) -> i
 def send_ping(actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
     """Queue a test delivery to one endpoint, so an admin can check the receiver."""
     _require_admin(actor)
-    _queue([endpoint], WebhookEvent.PING, {"message": "A test delivery from the portal."})
+    (delivery,) = _queue(
+        [endpoint], WebhookEvent.PING, {"message": "A test delivery from the portal."}
+    )
     audit.record(actor, "webhook.pinged", "webhook", endpoint.id)
-    return db.session.scalars(
-        sa.select(WebhookDelivery)
-        .where(WebhookDelivery.endpoint_id == endpoint.id)
-        .order_by(WebhookDelivery.id.desc())
-        .limit(1)
-    ).one()
+    return delivery
 
 
 # Delivery ----------------------------------------------------------------------------------
