@@ -8,8 +8,9 @@ from typing import Any
 from flask import current_app
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
-from wtforms import HiddenField, IntegerField, StringField
+from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
 
 HUMAN_CHECK_MESSAGE = (
     "That was sent faster than a person types, or looked automated. Please try again."
@@ -68,3 +69,15 @@ class ShortIntegerField(IntegerField):
             self.data = None
             raise ValueError(self.gettext("That number is too long."))
         super().process_formdata(valuelist)
+
+
+class MultiCheckboxField(SelectMultipleField):
+    """Several choices shown as checkboxes rather than as a multiple select."""
+
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Named by a fieldset's legend, like a group of radio buttons: no <label for>.
+        self.label.field_id = False

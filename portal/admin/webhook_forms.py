@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectMultipleField, StringField
+from wtforms import BooleanField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.forms import MultiCheckboxField
 from portal.models import SUBSCRIBABLE_EVENTS
 
 
@@ -22,11 +22,9 @@ class WebhookForm(FlaskForm):
         description="Which system receives it, such as \u201cHelpdesk\u201d.",
         validators=[Length(max=200)],
     )
-    events = SelectMultipleField(
+    events = MultiCheckboxField(
         "Events",
         choices=[SelectChoice(e.value, f"{e.value}: {e.label}") for e in SUBSCRIBABLE_EVENTS],
-        widget=ListWidget(prefix_label=False),
-        option_widget=CheckboxInput(),
         validators=[DataRequired("Choose at least one event.")],
     )
 

@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectMultipleField
+from wtforms import EmailField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length
-from wtforms.widgets import CheckboxInput, ListWidget
 
+from portal.forms import MultiCheckboxField
 from portal.models import DigestFrequency
 
 FREQUENCY_CHOICES = [
     SelectChoice(DigestFrequency.WEEKLY.value, "Weekly: the past week\u2019s changes"),
     SelectChoice(DigestFrequency.MONTHLY.value, "Monthly: the past month\u2019s changes"),
 ]
-
-
-class MultiCheckboxField(SelectMultipleField):
-    """Several choices shown as checkboxes rather than as a multiple select."""
-
-    widget = ListWidget(prefix_label=False)
-    option_widget = CheckboxInput()
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        # Named by a fieldset's legend, like a group of radio buttons: no <label for>.
-        self.label.field_id = False
 
 
 class SubscribeForm(FlaskForm):
