@@ -148,7 +148,7 @@ def has_usable_password(user: User) -> bool:
 def is_claimable(user: User) -> bool:
     """An active account with no password yet: whoever receives mail at its address may set
     one (and so claim it)."""
-    return user.is_active and user.deleted_at is None and not has_usable_password(user)
+    return user.is_active and not has_usable_password(user)
 
 
 def send_claim_link(user: User) -> OutboxMessage:
@@ -206,11 +206,10 @@ def user_for_claim_token(token: str) -> User | None:
     payload = read_claim_token(token)
     if payload is None:
         return None
-    user = db.session.get(User, payload["u"])
+    user = user_for_verification(payload["u"], payload["e"])
     if (
         user is None
         or not is_claimable(user)
-        or normalise_email(user.email) != normalise_email(payload["e"])
         or not reset_token_matches(payload, user.password_hash)
     ):
         return None

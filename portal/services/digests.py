@@ -9,6 +9,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -202,22 +203,29 @@ def subscribe(
     return SubscribeResult(subscription, SubscribeOutcome.CONFIRMATION_SENT)
 
 
-def send_confirmation(subscription: DigestSubscription) -> OutboxMessage:
-    """Queue the double opt-in link (to an address nobody has verified yet: it is the check)."""
-    rendered = render_email(
-        "digest_confirm",
-        "Please confirm your digest subscription",
-        subscription=subscription,
-        frequency=subscription.frequency.value,
-        confirm_url=absolute_url("digests.confirm", token=subscription.confirm_token),
-    )
+def _email_subscriber(
+    subscription: DigestSubscription, *, kind: str, subject: str, **context: Any
+) -> OutboxMessage:
+    """Queue an email about the subscription itself to its address (template name = kind)."""
+    rendered = render_email(kind, subject, subscription=subscription, **context)
     return queue_email(
-        kind="digest_confirm",
+        kind=kind,
         to_email=subscription.email,
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
         user_id=subscription.user_id,
+    )
+
+
+def send_confirmation(subscription: DigestSubscription) -> OutboxMessage:
+    """Queue the double opt-in link (to an address nobody has verified yet: it is the check)."""
+    return _email_subscriber(
+        subscription,
+        kind="digest_confirm",
+        subject="Please confirm your digest subscription",
+        frequency=subscription.frequency.value,
+        confirm_url=absolute_url("digests.confirm", token=subscription.confirm_token),
     )
 
 
@@ -250,22 +258,14 @@ def send_change_confirmation(
         frequency.value,
         category_ids,
     )
-    rendered = render_email(
-        "digest_change",
-        "Please confirm the change to your digest",
-        subscription=subscription,
+    return _email_subscriber(
+        subscription,
+        kind="digest_change",
+        subject="Please confirm the change to your digest",
         frequency=frequency.value,
         category_names=_category_names(category_ids),
         change_url=absolute_url("digests.change", token=token),
         unsubscribe_url=absolute_url("digests.unsubscribe", token=subscription.unsubscribe_token),
-    )
-    return queue_email(
-        kind="digest_change",
-        to_email=subscription.email,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        user_id=subscription.user_id,
     )
 
 

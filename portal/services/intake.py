@@ -448,9 +448,7 @@ def _intake_category() -> Category:
     return category
 
 
-def _comment(
-    message: EmailMessage, user: User, target: ReplyTarget, content: Content
-) -> IntakeResult | None:
+def _comment(user: User, target: ReplyTarget, content: Content) -> IntakeResult | None:
     """The reply as a comment, or None when it may not be one (it then becomes an item)."""
     item = db.session.get(Feedback, target.item_id)
     if item is None or not target.proven or not item.can_view(user):
@@ -505,7 +503,7 @@ def _record(
     result: IntakeResult | None = None
     user: User | None = existing
     if target is not None and existing is not None and existing.is_active:
-        result = _comment(message, existing, target, content)
+        result = _comment(existing, target, content)
     if result is None:
         result, user = _new_item(message, sender, subject, content)
     db.session.add(

@@ -204,9 +204,10 @@ def _queue_for(
     headers = {**unsubscribe_headers(all_token), **(extra_headers or {})}
     # Customers can answer by replying: email intake turns the reply into a comment. Staff
     # answer in the admin pages, where the tone check and ownership rules apply.
-    reply_to = reply_address(item.id, user.email) if item is not None else None
-    if reply_to and not user.is_staff:
-        headers["Reply-To"] = reply_to
+    if item is not None and not user.is_staff:
+        reply_to = reply_address(item.id, user.email)
+        if reply_to:
+            headers["Reply-To"] = reply_to
     over_cap = (
         kind in CAPPED_KINDS
         and _sent_today(user.id) >= current_app.config["NOTIFICATION_DAILY_CAP"]
@@ -358,7 +359,7 @@ def send_receipt(
     any helpdesk. It carries a link to confirm the address for later updates, says when
     attachments were not kept, and is marked as an automatic reply (RFC 3834), so
     auto-responders do not answer it."""
-    if not (can_email(author) or (by_email and author.is_active and author.deleted_at is None)):
+    if not (can_email(author) or (by_email and author.is_active)):
         return None
     from portal.models import Category
 

@@ -48,17 +48,17 @@ def read_unsubscribe_token(token: str) -> dict[str, Any] | None:
 RESET_MAX_AGE = 3600
 
 
-def _password_fingerprint(password_hash: str) -> str:
-    # Part of a hash of the current hash: the token dies as soon as the password changes,
-    # which makes it single-use, without storing anything.
+def _fingerprint(value: str) -> str:
+    # Part of a hash of a secret the token depends on (the password hash, a confirm token):
+    # the token dies as soon as that changes, which makes it single-use, storing nothing.
     import hashlib
 
-    return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
+    return hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
 def make_reset_token(user_id: int, password_hash: str) -> str:
     """A password-reset token, valid for an hour and only until the password changes."""
-    return _timed("reset-password").dumps({"u": user_id, "p": _password_fingerprint(password_hash)})
+    return _timed("reset-password").dumps({"u": user_id, "p": _fingerprint(password_hash)})
 
 
 def read_reset_token(token: str, max_age: int = RESET_MAX_AGE) -> dict[str, Any] | None:
@@ -72,7 +72,7 @@ def read_reset_token(token: str, max_age: int = RESET_MAX_AGE) -> dict[str, Any]
 
 def reset_token_matches(payload: dict[str, Any], password_hash: str) -> bool:
     """Whether the token was made for the password the account has now (single use)."""
-    return payload.get("p") == _password_fingerprint(password_hash)
+    return payload.get("p") == _fingerprint(password_hash)
 
 
 # Replies to notification emails --------------------------------------------------------------
@@ -111,12 +111,6 @@ def reply_address(item_id: int, email: str) -> str | None:
 # Changes to a confirmed digest subscription ---------------------------------------------------
 
 DIGEST_CHANGE_MAX_AGE = 7 * 24 * 3600
-
-
-def _fingerprint(value: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
 def make_digest_change_token(
@@ -172,7 +166,7 @@ def make_claim_token(user_id: int, email: str, password_hash: str) -> str:
     """A link token to set the first password of an account made on someone's behalf (by the
     API or email intake). Valid for a day, and only until a password is set (single use)."""
     return _timed("claim-account").dumps(
-        {"u": user_id, "e": email, "p": _password_fingerprint(password_hash)}
+        {"u": user_id, "e": email, "p": _fingerprint(password_hash)}
     )
 
 
