@@ -924,12 +924,10 @@ def latest_resolutions(limit: int = 5) -> list[PublishedResolution]:
 
 
 @dataclass(frozen=True)
-class PublicFigures:
-    """The public figures for one period: aggregates only, never an item's content."""
+class PeriodFigures:
+    """The headline figures of one period, over all items: what both pages and the summary
+    table show. Aggregates only, never an item's content."""
 
-    days: int
-    start: datetime
-    end: datetime
     received: int
     ack_targets: TargetFigures
     resolved: int
@@ -940,15 +938,12 @@ class PublicFigures:
     moves: PromiseMoves
 
 
-def public_figures(end: datetime, days: int) -> PublicFigures:
-    """Every public figure for the ``days`` up to ``end``, one function call per figure."""
-    start = end - timedelta(days=days)
-    return PublicFigures(
-        days=days,
-        start=start,
-        end=end,
+def period_figures(start: datetime, end: datetime, now: datetime) -> PeriodFigures:
+    """The headline figures for the period, one function call per figure (acknowledgement
+    targets as at ``now``)."""
+    return PeriodFigures(
         received=items_received(start, end),
-        ack_targets=ack_targets_met(start, end, now=end)[0],
+        ack_targets=ack_targets_met(start, end, now=now)[0],
         resolved=items_resolved(start, end),
         declined=items_declined(start, end),
         ack_time=ack_time_percentiles(start, end)[0],
@@ -956,6 +951,22 @@ def public_figures(end: datetime, days: int) -> PublicFigures:
         promises=promises_kept(start, end),
         moves=promises_moved(start, end),
     )
+
+
+@dataclass(frozen=True)
+class PublicFigures(PeriodFigures):
+    """The public figures for the ``days`` up to ``end``."""
+
+    days: int
+    start: datetime
+    end: datetime
+
+
+def public_figures(end: datetime, days: int) -> PublicFigures:
+    """Every public figure for the ``days`` up to ``end``."""
+    start = end - timedelta(days=days)
+    figures = period_figures(start, end, now=end)
+    return PublicFigures(**vars(figures), days=days, start=start, end=end)
 
 
 # Staff page --------------------------------------------------------------------------------
@@ -1067,19 +1078,17 @@ _DURATION_HEADERS = [
 
 
 def _summary_table(start: datetime, end: datetime, now: datetime) -> list[list[Any]]:
-    targets = ack_targets_met(start, end, now=now)[0]
-    ack = ack_time_percentiles(start, end)[0]
-    resolve = resolve_time_percentiles(start, end)[0]
-    promises = promises_kept(start, end)
-    moves = promises_moved(start, end)
+    figures = period_figures(start, end, now)
+    targets, ack, resolve = figures.ack_targets, figures.ack_time, figures.resolve_time
+    promises, moves = figures.promises, figures.moves
     return [
-        ["received", items_received(start, end)],
+        ["received", figures.received],
         ["acknowledged_within_target", targets.met],
         ["acknowledgement_target_missed", targets.missed],
         ["acknowledgement_not_yet_due", targets.pending],
         ["acknowledged_within_target_percent", _pct(targets.percent)],
-        ["resolved", items_resolved(start, end)],
-        ["declined", items_declined(start, end)],
+        ["resolved", figures.resolved],
+        ["declined", figures.declined],
         ["median_seconds_to_acknowledge", _blank(ack.median)],
         ["p90_seconds_to_acknowledge", _blank(ack.p90)],
         ["median_seconds_to_resolve", _blank(resolve.median)],
