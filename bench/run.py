@@ -94,6 +94,9 @@ class Endpoint:
     sql_target: int | None
     growth_target: float | None
     expected: tuple[str, ...] = ("200",)
+    # Visitors get this from the page cache (portal/page_cache.py): it is measured again
+    # with the cache off, to show what rendering it costs.
+    cached: bool = True
 
 
 ENDPOINTS = [
@@ -105,7 +108,7 @@ ENDPOINTS = [
     Endpoint("feed (fresh)", "feed", None, 6, 1.25),
     Endpoint("feed (304)", "feed304", 0.80, 6, 1.25, expected=("304",)),
     Endpoint("search", "search", 0.30, 6, 1.25),
-    Endpoint("vote (htmx, signed in)", "vote", 0.35, None, None),
+    Endpoint("vote (htmx, signed in)", "vote", 0.35, None, None, cached=False),
 ]
 
 
@@ -214,6 +217,8 @@ def make_app(db_url: str) -> Any:
             "SECRET_KEY": SECRET_KEY,
             "RATELIMIT_ENABLED": False,
             "OUTBOX_DELIVER_AFTER_COMMIT": False,
+            # Statement counts are what rendering a page costs, not a cache hit's zero.
+            "PAGE_CACHE_SECONDS": 0,
         },
     )
 
@@ -335,10 +340,11 @@ def site_facts(bdb: BenchDb) -> SiteFacts:
 # --- SQL statements per request (test client) ------------------------------------------------
 
 
-def _meta_csrf(page: str) -> str:
-    match = re.search(r'<meta name="csrf-token" content="([^"]+)"', page)
+def _page_csrf(page: str) -> str:
+    # A signed-in page carries the token in a meta tag, the sign-in form in a hidden field.
+    match = re.search(r'name="csrf(?:-token" content|_token" type="hidden" value)="([^"]+)"', page)
     if not match:
-        raise SetupError('no <meta name="csrf-token"> on the page')
+        raise SetupError("no CSRF token on the page")
     return html.unescape(match.group(1))
 
 
@@ -371,7 +377,7 @@ def count_sql(bdb: BenchDb, facts: SiteFacts) -> dict[str, dict[str, Any]]:
                 resp = client.post(
                     "/account/login",
                     data={
-                        "csrf_token": _meta_csrf(page),
+                        "csrf_token": _page_csrf(page),
                         "email": CUSTOMER_EMAIL,
                         "password": PASSWORD,
                         "next": "",
@@ -381,7 +387,7 @@ def count_sql(bdb: BenchDb, facts: SiteFacts) -> dict[str, dict[str, Any]]:
                 if resp.status_code != 302:
                     raise SetupError(f"test client sign-in answered {resp.status_code}")
                 page = client.get(f"/feedback/{facts.item_id}").get_data(as_text=True)
-                session = Session(cookie="", csrf_token=_meta_csrf(page))
+                session = Session(cookie="", csrf_token=_page_csrf(page))
             req = build_request(ep, facts, etag=etag, session=session)
             headers = {k: v for k, v in req.headers.items() if k != "Cookie"}
             if req.method == "POST":
@@ -566,7 +572,9 @@ class Server:
         self.proc = None
 
 
-def portal_env(bdb: BenchDb, redis_url: str | None = None) -> dict[str, str]:
+def portal_env(
+    bdb: BenchDb, redis_url: str | None = None, page_cache: bool = True
+) -> dict[str, str]:
     """The served portal's environment.
 
     PORTAL_ENV=production: the benchmark measures the configuration that is deployed. Its
@@ -585,6 +593,8 @@ def portal_env(bdb: BenchDb, redis_url: str | None = None) -> dict[str, str]:
         PORTAL_INSTANCE_PATH=str(RESULTS / "instance"),
         PYTHONUNBUFFERED="1",
     )
+    if not page_cache:
+        env["PAGE_CACHE_SECONDS"] = "0"
     if redis_url:
         # Several instances share what they must through Redis, as deployed (docs/deploy.md);
         # limits stay off for the run, but the storage is configured as in production.
@@ -606,7 +616,7 @@ def sign_in(base_url: str, item_id: int) -> Session:
     if status != 200:
         raise SetupError(f"GET /account/login answered {status}")
     cookie = cookie_from(headers, "")
-    form = {"csrf_token": _meta_csrf(body.decode()), "email": CUSTOMER_EMAIL, "password": PASSWORD}
+    form = {"csrf_token": _page_csrf(body.decode()), "email": CUSTOMER_EMAIL, "password": PASSWORD}
     status, headers, _ = fetch(
         base_url,
         Request(
@@ -623,7 +633,7 @@ def sign_in(base_url: str, item_id: int) -> Session:
     page = body.decode()
     if status != 200 or "/account/logout" not in page:
         raise SetupError(f"the item page does not show the customer as signed in ({status})")
-    return Session(cookie=cookie, csrf_token=_meta_csrf(page))
+    return Session(cookie=cookie, csrf_token=_page_csrf(page))
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -722,7 +732,7 @@ def render(report: dict[str, Any]) -> str:
             f"p99 {mini['before']['p99_ms']:.2f} ms",
             "",
             f"{'endpoint':<24}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'vs min':>8}  "
-            f"{'target':<12}statuses",
+            f"{'target':<12}{'uncached':>9}{'vs min':>8}{'p50 ms':>9}  statuses",
         ]
         for r in rows:
             ld = r.get("load")
@@ -736,9 +746,16 @@ def render(report: dict[str, Any]) -> str:
                 codes += f" errors:{ld['errors']}"
             if not r["statuses_ok"]:
                 codes += f"  UNEXPECTED (want {'/'.join(r['expected'])})"
+            un = r.get("uncached")
+            uncached_cols = (
+                f"{un['rps']:>9,.0f}{r['uncached_ratio']:>8.1%}{_fmt(un['p50_ms'], '.2f'):>9}"
+                if un
+                else f"{'-':>9}{'-':>8}{'-':>9}"
+            )
             lines.append(
                 f"{r['name']:<24}{ld['rps']:>8,.0f}{_fmt(ld['p50_ms'], '.2f'):>9}"
-                f"{_fmt(ld['p99_ms'], '.2f'):>9}{r['ratio']:>8.1%}  {target:<12}{codes}"
+                f"{_fmt(ld['p99_ms'], '.2f'):>9}{r['ratio']:>8.1%}  {target:<12}"
+                f"{uncached_cols}  {codes}"
             )
     big = f"N={m['items']:,} ms"
     lines += [
@@ -761,7 +778,9 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         "",
         "vs min: the endpoint's req/s over the minimal app's (mean of a run before and after).",
-        f"growth: median time at N over median at N={m['growth_items']:,}, up to "
+        "uncached: the same requests with the page cache off (PAGE_CACHE_SECONDS=0): what"
+        "\nrendering costs when a visitor's page is not in the cache, or for a signed-in user.",
+        f"growth (page cache off): median time at N over median at N={m['growth_items']:,}, up to "
         f"{m['growth_requests']} sequential requests each, alternating between the two servers."
         "\nSQL: statements per request after one warm request (transaction control not "
         "counted; the vote: the larger of toggling on and off).",
@@ -801,6 +820,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true", help="reuse a seeded database of size N")
     parser.add_argument("--skip-growth", action="store_true", help="no N=1,000 comparison")
     parser.add_argument("--skip-load", action="store_true", help="no load runs")
+    parser.add_argument(
+        "--skip-uncached",
+        action="store_true",
+        help="no second load run of the cached pages with the page cache off",
+    )
     parser.add_argument(
         "--growth-requests", type=int, default=200, help="sequential requests per endpoint"
     )
@@ -893,8 +917,25 @@ def main(argv: list[str] | None = None) -> int:
             for n in range(args.instances)
         ]
         portal = portals[0]
-        small = Server("portal N=1000", "wsgi:app", ROOT, portal_env(small_db), logs)
-        servers = portals + minimals + ([] if args.skip_growth else [small])
+        # The same portal with the page cache off: what rendering costs, for the "uncached"
+        # column and the growth comparison (a cache hit costs the same at any N).
+        uncached_env = portal_env(
+            main_db,
+            redis_url=args.redis_url if args.instances > 1 else None,
+            page_cache=False,
+        )
+        renderers = [
+            Server(f"portal #{n + 1}, page cache off", "wsgi:app", ROOT, uncached_env, logs)
+            for n in range(args.instances)
+        ]
+        small = Server(
+            "portal N=1000, page cache off",
+            "wsgi:app",
+            ROOT,
+            portal_env(small_db, page_cache=False),
+            logs,
+        )
+        servers = portals + minimals + renderers + ([] if args.skip_growth else [small])
         for s in servers:
             s.start()
         for s in servers:
@@ -904,6 +945,8 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(p.url for p in portals)
             + "; minimal "
             + ", ".join(m.url for m in minimals)
+            + "; page cache off "
+            + ", ".join(r.url for r in renderers)
             + ("" if args.skip_growth else f"; N=1,000 {small.url}")
         )
 
@@ -957,11 +1000,18 @@ def main(argv: list[str] | None = None) -> int:
             minimal_urls = [m.url for m in minimals]
             before = load(tool, minimal_urls, mini_req, args, "minimal-before")
             log(f"  minimal app          {before.rps:>8,.0f} req/s")
+            renderer_urls = [r.url for r in renderers]
             results: dict[str, LoadResult] = {}
+            uncached: dict[str, LoadResult] = {}
             for ep in ENDPOINTS:
                 results[ep.name] = load(tool, portal_urls, reqs[ep.name], args, ep.name)
                 r = results[ep.name]
                 log(f"  {ep.name:<21}{r.rps:>8,.0f} req/s  p50 {r.p50_ms:.1f} ms  {r.statuses}")
+                if ep.cached and not args.skip_uncached:
+                    u = uncached[ep.name] = load(
+                        tool, renderer_urls, reqs[ep.name], args, f"{ep.name}-uncached"
+                    )
+                    log(f"  {'  page cache off':<21}{u.rps:>8,.0f} req/s  p50 {u.p50_ms:.1f} ms")
             after = load(tool, minimal_urls, mini_req, args, "minimal-after")
             log(f"  minimal app (again)  {after.rps:>8,.0f} req/s")
             floor = (before.rps + after.rps) / 2
@@ -974,6 +1024,10 @@ def main(argv: list[str] | None = None) -> int:
                 r = results[ep.name]
                 row["load"] = {k: v for k, v in asdict(r).items() if k != "raw"}
                 row["ratio"] = r.rps / floor if floor else 0.0
+                if ep.name in uncached:
+                    u = uncached[ep.name]
+                    row["uncached"] = {k: v for k, v in asdict(u).items() if k != "raw"}
+                    row["uncached_ratio"] = u.rps / floor if floor else 0.0
                 row["ratio_pass"] = (
                     None if ep.ratio_target is None else row["ratio"] >= ep.ratio_target
                 )
@@ -985,13 +1039,14 @@ def main(argv: list[str] | None = None) -> int:
             log(f"Cost growth: up to {args.growth_requests} sequential requests per endpoint")
             fs = facts["small"]
             # Read again: the votes of the load runs may have changed the feed.
-            small_etag, etag = etag_of(small), etag_of(portal)
+            renderer = renderers[0]
+            small_etag, etag = etag_of(small), etag_of(renderer)
             for ep, row in zip(ENDPOINTS, rows, strict=True):
                 if ep.growth_target is None:
                     continue
                 pairs = [
                     (small.url, build_request(ep, fs, etag=small_etag)),
-                    (portal.url, build_request(ep, f, etag=etag)),
+                    (renderer.url, build_request(ep, f, etag=etag)),
                 ]
                 paired_medians(pairs, 5, 10.0)  # warm
                 measured = paired_medians(pairs, args.growth_requests, GROWTH_BUDGET_S)

@@ -140,10 +140,14 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    """Per-request transaction mode and the security headers every response carries."""
+    """Per-request transaction mode, the security headers every response carries, and the
+    page cache for visitors (last: it looks up after the other hooks ran, and keeps a page
+    before they add their per-request headers)."""
+    from portal import page_cache
     from portal.security import register
 
     register(app)
+    page_cache.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:

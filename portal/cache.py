@@ -1,5 +1,6 @@
 """A small per-process cache for what almost every page reads and rarely changes: site
-settings, the category list, board counts.
+settings, the category list, board counts. It also decides when the process forgets its
+rendered public pages (portal.page_cache).
 
 Per process and short-lived on purpose: several app processes never share it, so a change
 made through one process reaches the others within READ_CACHE_SECONDS (the process that made
@@ -17,15 +18,20 @@ from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from portal.page_cache import EXTENSION_KEY as PAGE_CACHE_KEY
+
 T = TypeVar("T")
 
 EXTENSION_KEY = "portal.read_cache"
 STALE_FLAG = "portal.read_cache_stale"
 MAX_ENTRIES = 2048
 # Changes to these (by class name, to keep this module free of model imports) make the
-# process forget its cache when they commit: settings, categories, items (board counts) and
-# resolutions (feed validators).
-WATCHED_MODELS = frozenset({"SiteSettings", "Category", "Feedback", "Resolution"})
+# process forget its caches when they commit: settings, categories, items (board counts),
+# resolutions (feed validators), and what public pages show besides: comments, timelines
+# and people's public names.
+WATCHED_MODELS = frozenset(
+    {"SiteSettings", "Category", "Feedback", "Resolution", "Comment", "TimelineEvent", "User"}
+)
 
 
 class ReadCache:
@@ -77,9 +83,10 @@ def _note_watched_changes(session: Session, flush_context: object, instances: ob
 def _clear_if_stale(session: Session) -> None:
     # A flag left by a rolled-back flush only costs one early refresh, so it is not reset.
     if session.info.pop(STALE_FLAG, False) and has_app_context():
-        cache = current_app.extensions.get(EXTENSION_KEY)
-        if cache is not None:
-            cache.clear()
+        for key in (EXTENSION_KEY, PAGE_CACHE_KEY):
+            cache = current_app.extensions.get(key)
+            if cache is not None:
+                cache.clear()
 
 
 def read_cache() -> ReadCache:

@@ -125,6 +125,10 @@ class Config:
     # before reading them again (0 = always read). Other processes see an admin's change
     # within this many seconds; the process that made it sees it at once.
     READ_CACHE_SECONDS = float(os.environ.get("READ_CACHE_SECONDS", "10"))
+    # Public pages for visitors who are not signed in are rendered once and reused this long
+    # per process (portal/page_cache.py; 0 = off), up to this many different addresses.
+    PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", "10"))
+    PAGE_CACHE_ENTRIES = int(os.environ.get("PAGE_CACHE_ENTRIES", "256"))
     # The public "How we're doing" figures are computed at most this often per process.
     INSIGHTS_PUBLIC_CACHE_SECONDS = int(os.environ.get("INSIGHTS_PUBLIC_CACHE_SECONDS", "300"))
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).
@@ -155,6 +159,9 @@ class TestingConfig(Config):
     MAIL_BACKEND = "locmem"
     # Figures recomputed on every request; the cache test sets its own lifetime.
     INSIGHTS_PUBLIC_CACHE_SECONDS = 0
+    # Tests read pages straight after changing data by other routes; the page cache's own
+    # tests turn it on.
+    PAGE_CACHE_SECONDS = 0
 
 
 class ProductionConfig(Config):

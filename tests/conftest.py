@@ -134,8 +134,9 @@ def _empty_all_tables() -> None:
         for name in reversed(tables):
             db.session.execute(sa.text(f"DELETE FROM {name}"))
     db.session.commit()
-    # Raw SQL passes the cache's watch: forget what the emptied tables held.
+    # Raw SQL passes the caches' watch: forget what the emptied tables held.
     current_app.extensions["portal.read_cache"].clear()
+    current_app.extensions["portal.page_cache"].clear()
 
 
 @pytest.fixture(autouse=True)

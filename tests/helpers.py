@@ -17,6 +17,7 @@ from werkzeug.test import TestResponse
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}
 
 _CSRF_META = re.compile(r'<meta name="csrf-token" content="([^"]+)"')
+_CSRF_INPUT = re.compile(r'name="csrf_token" type="hidden" value="([^"]+)"')
 
 
 def require(available: bool, reason: str) -> None:
@@ -29,10 +30,12 @@ def require(available: bool, reason: str) -> None:
 
 
 def csrf_token(client: FlaskClient) -> str:
-    """A valid CSRF token for this client's session, read from a page's meta tag."""
-    page = client.get("/")
-    match = _CSRF_META.search(page.get_data(as_text=True))
-    assert match, "every page carries a csrf-token meta tag"
+    """A valid CSRF token for this client's session: from the meta tag of a signed-in page, or,
+    for a visitor (whose pages carry none), from the sign-in form."""
+    match = _CSRF_META.search(client.get("/").get_data(as_text=True))
+    if match is None:
+        match = _CSRF_INPUT.search(client.get("/account/login").get_data(as_text=True))
+    assert match, "signed-in pages carry a csrf-token meta tag, the sign-in form a hidden token"
     return match.group(1)
 
 

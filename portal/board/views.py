@@ -7,7 +7,6 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
-from portal.feedback.forms import VoteForm
 from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
@@ -23,7 +22,6 @@ def index() -> Response:
         "filters": filters,
         "page": page,
         "voted_ids": voted_item_ids(current_user, [item.id for item in page.items]),
-        "vote_form": VoteForm(),
         "sorts": list(BoardSort),
     }
     if htmx and htmx.target == "board-results":

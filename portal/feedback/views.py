@@ -67,7 +67,6 @@ def suggest() -> Response:
             suggestions=suggestions,
             checked=bool(title.strip()),
             voted_ids=voted_item_ids(current_user, [s.id for s in suggestions]),
-            vote_form=VoteForm(),
         )
     )
     response.headers["Vary"] = "HX-Request"
@@ -75,8 +74,11 @@ def suggest() -> Response:
 
 
 def _render_detail(
-    item: Feedback, comment_form: CommentForm, not_fixed_form: NotFixedForm | None = None
+    item: Feedback, comment_form: CommentForm | None, not_fixed_form: NotFixedForm | None = None
 ) -> str:
+    # A visitor's page gets no forms: building one makes a CSRF token, and the page would be
+    # theirs alone instead of one the page cache can share (portal/page_cache.py).
+    signed_in = current_user.is_authenticated
     return render_template(
         "feedback/detail.html",
         item=item,
@@ -85,15 +87,14 @@ def _render_detail(
         voted=feedback_service.has_voted(current_user, item.id),
         following=notifications.is_following(current_user, item.id),
         comment_form=comment_form,
-        vote_form=VoteForm(),
-        not_fixed_form=not_fixed_form or NotFixedForm(formdata=None),
+        not_fixed_form=not_fixed_form or (NotFixedForm(formdata=None) if signed_in else None),
     )
 
 
 @bp.get("/<int:item_id>")
 def detail(item_id: int) -> str:
     item = feedback_service.get_visible_item(item_id, current_user)
-    return _render_detail(item, CommentForm())
+    return _render_detail(item, CommentForm() if current_user.is_authenticated else None)
 
 
 @bp.post("/<int:item_id>/vote")
@@ -111,9 +112,7 @@ def vote(item_id: int) -> Response:
         )
         # Rendered before the commit, while the item is still loaded: after it, every
         # attribute would be read again in a second transaction.
-        fragment = render_template(
-            template, item=item, voted=result.voted, vote_form=form, next_url=form.next.data
-        )
+        fragment = render_template(template, item=item, voted=result.voted, next_url=form.next.data)
         db.session.commit()
         response = make_response(fragment)
         response.headers["Vary"] = "HX-Request"

@@ -159,7 +159,10 @@ def _wait_until_up(url: str, timeout: float = 90) -> None:
 
 
 def _token(html: str) -> str:
-    return re.search(r'name="csrf-token" content="([^"]+)"', html).group(1)
+    # A signed-in page's meta tag, or a form's hidden field (the sign-in page).
+    return re.search(
+        r'name="csrf(?:-token" content|_token" type="hidden" value)="([^"]+)"', html
+    ).group(1)
 
 
 def _sign_in(base: str, email: str) -> requests.Session:
