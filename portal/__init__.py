@@ -36,11 +36,6 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     if overrides:
         app.config.update(overrides)
     _resolve_secrets_and_database(app, config_name)
-    if app.config.get("PROXY_FIX_HOPS"):
-        hops = app.config["PROXY_FIX_HOPS"]
-        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
-            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
-        )
     configure_logging(app)
 
     register_extensions(app)
@@ -49,6 +44,13 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     register_request_hooks(app)
     register_template_helpers(app)
     register_cli(app)
+    if app.config.get("PROXY_FIX_HOPS"):
+        # Outermost, so everything inside (the page cache's middleware too) sees the
+        # client's scheme and host.
+        hops = app.config["PROXY_FIX_HOPS"]
+        app.wsgi_app = ProxyFix(  # type: ignore[method-assign]
+            app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops, x_prefix=hops
+        )
     return app
 
 

@@ -40,8 +40,8 @@ class RequestIdFilter(logging.Filter):
         return True
 
 
-def _clean_request_id(value: str | None) -> str:
-    # A proxy's id is kept if it looks like an id; anything else is replaced.
+def clean_request_id(value: str | None) -> str:
+    """A proxy's id if it looks like an id; a new one otherwise."""
     if value and len(value) <= 64 and all(c.isalnum() or c in "-_." for c in value):
         return value
     return secrets.token_hex(8)
@@ -52,7 +52,7 @@ def configure_logging(app: Flask) -> None:
 
     @app.before_request
     def assign_request_id() -> None:
-        g.request_id = _clean_request_id(request.headers.get(REQUEST_ID_HEADER))
+        g.request_id = clean_request_id(request.headers.get(REQUEST_ID_HEADER))
 
     @app.after_request
     def echo_request_id(response: Response) -> Response:

@@ -11,20 +11,36 @@ What keeps this safe:
 - A page is kept only when rendering it touched nothing personal: no CSRF token was made, the
   session was not changed and no cookie was set. A page that breaks a rule is served, not kept.
 - A commit in this process that changes what pages show (items, comments, timelines,
-  resolutions, categories, settings) empties the cache at once (portal.cache); other
+  resolutions, categories, settings, names) empties the cache at once (portal.cache); other
   processes show the change within PAGE_CACHE_SECONDS, like every per-process cache here.
   Vote counts seen by visitors may be that much behind; a voter is signed in and sees theirs.
+
+Two ways in. A request without any session or remember-me cookie (most visitors, and every
+feed reader) is answered by PageCacheMiddleware before Flask builds a request at all. A
+visitor whose browser holds a session cookie (say, after opening the sign-in page) is checked
+inside Flask, where the session can be read, by serve_cached_page.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
 from cachetools import TTLCache
 from flask import Flask, Response, current_app, g, request, session
+from werkzeug.http import is_resource_modified, parse_date, remove_entity_headers
+
+from portal.logging_setup import REQUEST_ID_HEADER, clean_request_id
+
+if TYPE_CHECKING:
+    from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
 EXTENSION_KEY = "portal.page_cache"
+# Where keep_page hands the middleware a page to keep, with the key it was asked under.
+ENVIRON_KEEP = "portal.page_cache.keep"
 
 # The public pages a visitor sees the same as every other visitor.
 CACHEABLE_ENDPOINTS = frozenset(
@@ -39,21 +55,53 @@ CACHEABLE_ENDPOINTS = frozenset(
         "insights.how_we_are_doing",
     }
 )
-# Request headers that change the answer: htmx asks for fragments of the same address.
-KEY_HEADERS = ("HX-Request", "HX-Target", "HX-Boosted", "HX-History-Restore-Request")
+# Request headers that change the answer (htmx asks for fragments of the same address), as
+# WSGI environ keys.
+KEY_HEADERS = (
+    "HTTP_HX_REQUEST",
+    "HTTP_HX_TARGET",
+    "HTTP_HX_BOOSTED",
+    "HTTP_HX_HISTORY_RESTORE_REQUEST",
+)
 # Session keys that make a page personal: a signed-in user, or messages to show once.
 PERSONAL_SESSION_KEYS = ("_user_id", "_flashes")
+# Headers that belong to one answer, never replayed.
+PER_REQUEST_HEADERS = frozenset({REQUEST_ID_HEADER.lower(), "date", "set-cookie"})
+
+PageKey = tuple[str, ...]
 
 
 @dataclass(frozen=True)
 class CachedPage:
-    """What is replayed: the status, the view's own headers and the body."""
+    """An answer as it left the app (status line, headers, body), minus per-request headers."""
 
-    status: int
+    status: str
     headers: tuple[tuple[str, str], ...]
     body: bytes
-    # Feeds carry an ETag and Last-Modified, so a repeat request may be answered with a 304.
-    has_validators: bool
+    # Feeds carry validators, so a repeat request may be answered with a 304.
+    etag: str | None
+    last_modified: datetime | None
+
+    @classmethod
+    def from_answer(
+        cls, status: str, headers: Iterable[tuple[str, str]], body: bytes
+    ) -> CachedPage:
+        kept = tuple((k, v) for k, v in headers if k.lower() not in PER_REQUEST_HEADERS)
+        found = {k.lower(): v for k, v in kept}
+        last_modified = found.get("last-modified")
+        return cls(
+            status=status,
+            headers=kept,
+            body=body,
+            etag=found.get("etag"),
+            last_modified=parse_date(last_modified) if last_modified else None,
+        )
+
+    def not_modified_for(self, environ: WSGIEnvironment) -> bool:
+        """Whether the request's If-None-Match / If-Modified-Since already has this page."""
+        if self.etag is None and self.last_modified is None:
+            return False
+        return not is_resource_modified(environ, etag=self.etag, last_modified=self.last_modified)
 
 
 class PageCache:
@@ -61,7 +109,7 @@ class PageCache:
 
     def __init__(self, ttl: float, max_entries: int) -> None:
         self._lock = threading.Lock()
-        self._pages: TTLCache[tuple[str | None, ...], CachedPage] | None = (
+        self._pages: TTLCache[PageKey, CachedPage] | None = (
             TTLCache(maxsize=max_entries, ttl=ttl) if ttl > 0 and max_entries > 0 else None
         )
 
@@ -69,13 +117,13 @@ class PageCache:
     def enabled(self) -> bool:
         return self._pages is not None
 
-    def get(self, key: tuple[str | None, ...]) -> CachedPage | None:
+    def get(self, key: PageKey) -> CachedPage | None:
         if self._pages is None:
             return None
         with self._lock:
             return self._pages.get(key)
 
-    def put(self, key: tuple[str | None, ...], page: CachedPage) -> None:
+    def put(self, key: PageKey, page: CachedPage) -> None:
         if self._pages is not None:
             with self._lock:
                 self._pages[key] = page
@@ -86,12 +134,75 @@ class PageCache:
                 self._pages.clear()
 
 
-def init_app(app: Flask) -> None:
-    """Give the app its cache and the two hooks that read and fill it.
+def page_key(environ: WSGIEnvironment) -> PageKey:
+    """The address asked for, as sent (scheme, host, path, query), and the htmx headers."""
+    get = environ.get
+    return (
+        get("wsgi.url_scheme", ""),
+        get("HTTP_HOST") or get("SERVER_NAME", ""),
+        get("SCRIPT_NAME", ""),
+        get("PATH_INFO", ""),
+        get("QUERY_STRING", ""),
+        *(get(name, "") for name in KEY_HEADERS),
+    )
 
-    Registered after the other request hooks: its lookup runs after theirs (rate limits
-    still count), and its after-request hook runs first, so the request id and security
-    headers are added afresh to every answer rather than kept with the page."""
+
+def replay(page: CachedPage, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
+    """Status, headers and body for answering this request with a kept page."""
+    headers = list(page.headers)
+    headers.append((REQUEST_ID_HEADER, clean_request_id(environ.get("HTTP_X_REQUEST_ID"))))
+    if page.not_modified_for(environ):
+        remove_entity_headers(headers)
+        return "304 NOT MODIFIED", headers, b""
+    return page.status, headers, page.body
+
+
+class PageCacheMiddleware:
+    """Answers kept pages to requests that carry no session at all, before Flask runs, and
+    keeps the pages that keep_page marked, with the headers they finally left with."""
+
+    def __init__(self, wsgi_app: WSGIApplication, cache: PageCache, cookie_names: list[str]):
+        self.wsgi_app = wsgi_app
+        self.cache = cache
+        # "name=" anywhere in the Cookie header: a false match only sends the request the
+        # slower way, through Flask, which reads the session properly.
+        self.cookie_marks = [f"{name}=" for name in cookie_names]
+
+    def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
+            return self.wsgi_app(environ, start_response)
+        cookies = environ.get("HTTP_COOKIE", "")
+        if not any(mark in cookies for mark in self.cookie_marks):
+            page = self.cache.get(page_key(environ))
+            if page is not None:
+                status, headers, body = replay(page, environ)
+                start_response(status, headers)
+                return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        return self._render(environ, start_response)
+
+    def _render(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer: list[Any] = []
+
+        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer[:] = [status, headers]
+            return start_response(status, headers, exc_info)
+
+        app_iter = self.wsgi_app(environ, capture)
+        keep = environ.pop(ENVIRON_KEEP, None)
+        if keep is not None and answer:
+            status, headers = answer
+            if not any(name.lower() == "set-cookie" for name, _ in headers):
+                key, body = keep
+                self.cache.put(key, CachedPage.from_answer(status, headers, body))
+        return app_iter
+
+
+def init_app(app: Flask) -> None:
+    """Give the app its cache, the two hooks that read and mark pages, and the middleware.
+
+    Registered after the other request hooks: its lookup runs after theirs, and its
+    after-request hook runs first (Flask runs them in reverse), before the others add their
+    headers; the middleware keeps the answer with those headers once it is complete."""
     cache = PageCache(
         float(app.config["PAGE_CACHE_SECONDS"]), int(app.config["PAGE_CACHE_ENTRIES"])
     )
@@ -100,6 +211,11 @@ def init_app(app: Flask) -> None:
         return
     app.before_request(serve_cached_page)
     app.after_request(keep_page)
+    cookie_names = [
+        app.config.get("SESSION_COOKIE_NAME", "session"),
+        app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
+    ]
+    app.wsgi_app = PageCacheMiddleware(app.wsgi_app, cache, cookie_names)  # type: ignore[method-assign]
 
 
 def page_cache() -> PageCache:
@@ -114,40 +230,29 @@ def _is_anonymous_visitor() -> bool:
     return not any(key in session for key in PERSONAL_SESSION_KEYS)
 
 
-def _page_key() -> tuple[str | None, ...]:
-    headers = request.headers
-    return (request.url, *(headers.get(name) for name in KEY_HEADERS))
-
-
 def serve_cached_page() -> Response | None:
-    """Answer from the cache when this is a visitor's request for a page kept recently."""
+    """A visitor whose browser holds a session cookie: answer from the cache if the session
+    is not a signed-in one; otherwise note the key, for keep_page."""
     if request.method not in ("GET", "HEAD") or request.endpoint not in CACHEABLE_ENDPOINTS:
         return None
     if not _is_anonymous_visitor():
         return None
-    key = _page_key()
+    key = page_key(request.environ)
     page = page_cache().get(key)
     if page is None:
-        g.page_cache_key = key  # keep_page stores what the view renders
+        g.page_cache_key = key
         return None
-    response = current_app.response_class(page.body, status=page.status, headers=page.headers)
-    if page.has_validators:
-        # A feed reader's If-None-Match or If-Modified-Since still gets its 304.
-        response.make_conditional(request)
-    return response
+    status, headers, body = replay(page, request.environ)
+    return current_app.response_class(body, status=status, headers=headers)
 
 
 def keep_page(response: Response) -> Response:
-    """Store a freshly rendered page if nothing personal went into it."""
+    """Mark a freshly rendered page for keeping if nothing personal went into it."""
     key = g.pop("page_cache_key", None)
     if key is None or response.status_code != 200 or response.is_streamed:
         return response
     csrf_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
     if csrf_field in g or session.modified or "Set-Cookie" in response.headers:
         return response
-    headers = tuple((name, value) for name, value in response.headers.items())
-    has_validators = "ETag" in response.headers or "Last-Modified" in response.headers
-    page_cache().put(
-        key, CachedPage(response.status_code, headers, response.get_data(), has_validators)
-    )
+    request.environ[ENVIRON_KEEP] = (key, response.get_data())
     return response

@@ -9,13 +9,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from flask import Flask, g
+from flask import Flask, g, request
 from flask.testing import FlaskClient
 from flask_wtf.csrf import generate_csrf
 
 from portal.extensions import db
 from portal.models import Feedback, Role, Visibility
-from portal.page_cache import keep_page, page_cache
+from portal.page_cache import ENVIRON_KEEP, keep_page, page_key
 from portal.services import workflow
 from tests.conftest import make_test_app
 from tests.helpers import login
@@ -157,14 +157,37 @@ def test_a_kept_feed_still_answers_conditional_requests(
 
 def test_a_page_that_made_a_token_is_not_kept(cached_app) -> None:
     with cached_app.test_request_context("/"):
-        g.page_cache_key = ("http://localhost/",)
+        g.page_cache_key = page_key(request.environ)
         generate_csrf()
         keep_page(cached_app.response_class("<p>a form</p>"))
-        assert page_cache().get(("http://localhost/",)) is None
+        assert ENVIRON_KEEP not in request.environ
     with cached_app.test_request_context("/"):
-        g.page_cache_key = ("http://localhost/",)
+        key = g.page_cache_key = page_key(request.environ)
         keep_page(cached_app.response_class("<p>no form</p>"))
-        assert page_cache().get(("http://localhost/",)) is not None
+        assert request.environ[ENVIRON_KEEP] == (key, b"<p>no form</p>")
+
+
+def test_each_answer_has_its_own_request_id_and_head_has_no_body(cached_app, make_feedback) -> None:
+    item = make_feedback(title="Delivery slot vanished")
+    visitor = cached_app.test_client()
+    url = f"/feedback/{item.id}"
+    first, second = visitor.get(url), visitor.get(url)
+    assert first.get_data() == second.get_data()
+    assert first.headers["X-Request-ID"] != second.headers["X-Request-ID"]
+    traced = visitor.get(url, headers={"X-Request-ID": "proxy-42"})
+    assert traced.headers["X-Request-ID"] == "proxy-42"
+    head = visitor.head(url)
+    assert head.status_code == 200 and head.get_data() == b""
+    assert head.headers["Content-Type"].startswith("text/html")
+
+
+def test_a_visitor_holding_a_session_cookie_gets_the_shared_page(cached_app, make_feedback) -> None:
+    make_feedback(title="Password rules unclear")
+    visitor = cached_app.test_client()
+    visitor.get("/account/login")  # the sign-in form gives the browser a session cookie
+    board = _text(visitor, "/")
+    assert "Password rules unclear" in board and "csrf" not in board.lower()
+    assert "Sign in to vote" in board
 
 
 def test_a_refusal_is_not_kept(cached_app, make_feedback) -> None:
