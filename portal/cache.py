@@ -43,6 +43,7 @@ class ReadCache:
         self._entries: TTLCache[Hashable, object] | None = (
             TTLCache(maxsize=MAX_ENTRIES, ttl=ttl) if ttl > 0 else None
         )
+        self._generation = 0
 
     def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
         """The cached value for key, computing (outside the lock) and storing it if absent."""
@@ -51,15 +52,19 @@ class ReadCache:
         with self._lock:
             if key in self._entries:
                 return self._entries[key]  # type: ignore[return-value]
+            generation = self._generation
         value = compute()
         with self._lock:
-            self._entries[key] = value
+            # Read before a change that cleared the cache meanwhile: used once, not kept.
+            if generation == self._generation:
+                self._entries[key] = value
         return value
 
     def clear(self) -> None:
         """Forget everything, e.g. after an admin changed settings or categories."""
         if self._entries is not None:
             with self._lock:
+                self._generation += 1
                 self._entries.clear()
 
 

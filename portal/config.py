@@ -126,9 +126,9 @@ class Config:
     # within this many seconds; the process that made it sees it at once.
     READ_CACHE_SECONDS = float(os.environ.get("READ_CACHE_SECONDS", "10"))
     # Public pages for visitors who are not signed in are rendered once and reused this long
-    # per process (portal/page_cache.py; 0 = off), up to this many different addresses.
+    # per process (portal/page_cache.py; 0 = off), up to this many megabytes of pages.
     PAGE_CACHE_SECONDS = float(os.environ.get("PAGE_CACHE_SECONDS", "10"))
-    PAGE_CACHE_ENTRIES = int(os.environ.get("PAGE_CACHE_ENTRIES", "256"))
+    PAGE_CACHE_MB = float(os.environ.get("PAGE_CACHE_MB", "32"))
     # The public "How we're doing" figures are computed at most this often per process.
     INSIGHTS_PUBLIC_CACHE_SECONDS = int(os.environ.get("INSIGHTS_PUBLIC_CACHE_SECONDS", "300"))
     # Behind a reverse proxy: how many proxies set X-Forwarded-For/-Proto/-Host (0 = none).

@@ -16,9 +16,10 @@ What keeps this safe:
   Vote counts seen by visitors may be that much behind; a voter is signed in and sees theirs.
 
 Two ways in. A request without any session or remember-me cookie (most visitors, and every
-feed reader) is answered by PageCacheMiddleware before Flask builds a request at all. A
-visitor whose browser holds a session cookie (say, after opening the sign-in page) is checked
-inside Flask, where the session can be read, by serve_cached_page.
+feed reader) is answered by PageCacheMiddleware before Flask builds a request at all, so such
+a hit runs no request hook (no rate limit applies to these pages, and gunicorn's access log
+still records it). A visitor whose browser holds a session cookie (say, after opening the
+sign-in page) is checked inside Flask, where the session can be read, by serve_cached_page.
 """
 
 from __future__ import annotations
@@ -41,6 +42,9 @@ if TYPE_CHECKING:
 EXTENSION_KEY = "portal.page_cache"
 # Where keep_page hands the middleware a page to keep, with the key it was asked under.
 ENVIRON_KEEP = "portal.page_cache.keep"
+# A feed reader always asks conditionally; the view would answer a 304 and leave nothing to
+# keep. So on a miss the view is asked for the whole page and the 304 is made from it.
+CONDITIONAL_HEADERS = ("HTTP_IF_NONE_MATCH", "HTTP_IF_MODIFIED_SINCE")
 
 # The public pages a visitor sees the same as every other visitor.
 CACHEABLE_ENDPOINTS = frozenset(
@@ -105,13 +109,20 @@ class CachedPage:
 
 
 class PageCache:
-    """Rendered pages by address; `ttl` of 0 turns it off."""
+    """Rendered pages by address, at most `max_bytes` of bodies; `ttl` of 0 turns it off."""
 
-    def __init__(self, ttl: float, max_entries: int) -> None:
+    def __init__(self, ttl: float, max_bytes: int) -> None:
         self._lock = threading.Lock()
+        # Bounded by bytes, not pages: an item page with a long conversation is large, and
+        # every query string is its own address.
         self._pages: TTLCache[PageKey, CachedPage] | None = (
-            TTLCache(maxsize=max_entries, ttl=ttl) if ttl > 0 and max_entries > 0 else None
+            TTLCache(maxsize=max_bytes, ttl=ttl, getsizeof=lambda page: len(page.body) + 1)
+            if ttl > 0 and max_bytes > 0
+            else None
         )
+        # Bumped by every clear: a page rendered from data read before a change was
+        # committed must not be kept after the change emptied the cache.
+        self.generation = 0
 
     @property
     def enabled(self) -> bool:
@@ -123,14 +134,24 @@ class PageCache:
         with self._lock:
             return self._pages.get(key)
 
-    def put(self, key: PageKey, page: CachedPage) -> None:
-        if self._pages is not None:
-            with self._lock:
+    def put(self, key: PageKey, page: CachedPage, generation: int) -> bool:
+        """Keep the page unless the cache was emptied since it began rendering (or it is
+        larger than the whole cache)."""
+        if self._pages is None:
+            return False
+        with self._lock:
+            if generation != self.generation:
+                return False
+            try:
                 self._pages[key] = page
+            except ValueError:  # larger than max_bytes
+                return False
+            return True
 
     def clear(self) -> None:
         if self._pages is not None:
             with self._lock:
+                self.generation += 1
                 self._pages.clear()
 
 
@@ -147,10 +168,13 @@ def page_key(environ: WSGIEnvironment) -> PageKey:
     )
 
 
-def replay(page: CachedPage, environ: WSGIEnvironment) -> tuple[str, list[tuple[str, str]], bytes]:
+def replay(
+    page: CachedPage, environ: WSGIEnvironment, request_id: str | None = None
+) -> tuple[str, list[tuple[str, str]], bytes]:
     """Status, headers and body for answering this request with a kept page."""
     headers = list(page.headers)
-    headers.append((REQUEST_ID_HEADER, clean_request_id(environ.get("HTTP_X_REQUEST_ID"))))
+    request_id = request_id or clean_request_id(environ.get("HTTP_X_REQUEST_ID"))
+    headers.append((REQUEST_ID_HEADER, request_id))
     if page.not_modified_for(environ):
         remove_entity_headers(headers)
         return "304 NOT MODIFIED", headers, b""
@@ -164,15 +188,15 @@ class PageCacheMiddleware:
     def __init__(self, wsgi_app: WSGIApplication, cache: PageCache, cookie_names: list[str]):
         self.wsgi_app = wsgi_app
         self.cache = cache
-        # "name=" anywhere in the Cookie header: a false match only sends the request the
+        # The name anywhere in the Cookie header: a false match only sends the request the
         # slower way, through Flask, which reads the session properly.
-        self.cookie_marks = [f"{name}=" for name in cookie_names]
+        self.cookie_names = cookie_names
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         if environ.get("REQUEST_METHOD") not in ("GET", "HEAD"):
             return self.wsgi_app(environ, start_response)
         cookies = environ.get("HTTP_COOKIE", "")
-        if not any(mark in cookies for mark in self.cookie_marks):
+        if not any(name in cookies for name in self.cookie_names):
             page = self.cache.get(page_key(environ))
             if page is not None:
                 status, headers, body = replay(page, environ)
@@ -181,20 +205,57 @@ class PageCacheMiddleware:
         return self._render(environ, start_response)
 
     def _render(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        # The app's answer is held until it is known whether it is kept: a kept page is
+        # answered the way later requests will be (a 304 when the reader has it already).
         answer: list[Any] = []
 
-        def capture(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
-            answer[:] = [status, headers]
-            return start_response(status, headers, exc_info)
+        def hold(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Any:
+            answer[:] = [status, headers, exc_info]
+            return _no_write
 
-        app_iter = self.wsgi_app(environ, capture)
+        app_iter = self.wsgi_app(environ, hold)
         keep = environ.pop(ENVIRON_KEEP, None)
-        if keep is not None and answer:
-            status, headers = answer
-            if not any(name.lower() == "set-cookie" for name, _ in headers):
-                key, body = keep
-                self.cache.put(key, CachedPage.from_answer(status, headers, body))
-        return app_iter
+        if not answer:  # an app that answers only once its body is read (never Flask)
+            return _pass_through(app_iter, start_response, answer)
+        status, headers, exc_info = answer
+        if keep is None or not _replayable(headers):
+            start_response(status, headers, exc_info)
+            return app_iter
+        key, body, generation = keep
+        page = CachedPage.from_answer(status, headers, body)
+        self.cache.put(key, page, generation)
+        if hasattr(app_iter, "close"):
+            app_iter.close()
+        request_id = next((v for k, v in headers if k.lower() == REQUEST_ID_HEADER.lower()), None)
+        status, headers, body = replay(page, environ, request_id)
+        start_response(status, headers)
+        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+
+
+def _no_write(data: bytes) -> None:
+    raise RuntimeError("the page cache holds the answer: write() is not supported")
+
+
+def _pass_through(
+    app_iter: Iterable[bytes], start_response: StartResponse, answer: list[Any]
+) -> Iterable[bytes]:
+    iterator = iter(app_iter)
+    try:
+        first = next(iterator, b"")
+        start_response(*answer)
+        yield first
+        yield from iterator
+    finally:
+        if hasattr(app_iter, "close"):
+            app_iter.close()
+
+
+# Headers that say the answer is one person's: never kept (rate-limit figures, cookies).
+PERSONAL_HEADER_PREFIXES = ("set-cookie", "x-ratelimit", "retry-after")
+
+
+def _replayable(headers: list[tuple[str, str]]) -> bool:
+    return not any(name.lower().startswith(PERSONAL_HEADER_PREFIXES) for name, _ in headers)
 
 
 def init_app(app: Flask) -> None:
@@ -204,7 +265,7 @@ def init_app(app: Flask) -> None:
     after-request hook runs first (Flask runs them in reverse), before the others add their
     headers; the middleware keeps the answer with those headers once it is complete."""
     cache = PageCache(
-        float(app.config["PAGE_CACHE_SECONDS"]), int(app.config["PAGE_CACHE_ENTRIES"])
+        float(app.config["PAGE_CACHE_SECONDS"]), int(app.config["PAGE_CACHE_MB"] * 1024 * 1024)
     )
     app.extensions[EXTENSION_KEY] = cache
     if not cache.enabled:
@@ -237,22 +298,35 @@ def serve_cached_page() -> Response | None:
         return None
     if not _is_anonymous_visitor():
         return None
-    key = page_key(request.environ)
+    environ = request.environ
+    key = page_key(environ)
     page = page_cache().get(key)
     if page is None:
         g.page_cache_key = key
+        g.page_cache_generation = page_cache().generation
+        g.page_cache_conditions = {h: environ.pop(h) for h in CONDITIONAL_HEADERS if h in environ}
         return None
-    status, headers, body = replay(page, request.environ)
+    status, headers, body = replay(page, environ)
     return current_app.response_class(body, status=status, headers=headers)
 
 
 def keep_page(response: Response) -> Response:
     """Mark a freshly rendered page for keeping if nothing personal went into it."""
     key = g.pop("page_cache_key", None)
-    if key is None or response.status_code != 200 or response.is_streamed:
+    if key is None:
         return response
+    request.environ.update(g.pop("page_cache_conditions", {}))
     csrf_field = current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
-    if csrf_field in g or session.modified or "Set-Cookie" in response.headers:
+    if (
+        response.status_code != 200
+        or response.is_streamed
+        or csrf_field in g
+        or session.modified
+        or "Set-Cookie" in response.headers
+    ):
+        # Not kept: the reader's conditions apply to this answer, as the view would have.
+        if response.status_code == 200 and ("ETag" in response.headers or response.last_modified):
+            response.make_conditional(request)
         return response
-    request.environ[ENVIRON_KEEP] = (key, response.get_data())
+    request.environ[ENVIRON_KEEP] = (key, response.get_data(), g.page_cache_generation)
     return response

@@ -245,7 +245,9 @@ def search_rank(
 # A common word can match a tenth of the board. Ranking every match costs time in proportion
 # to the board's size, so the best matches are chosen among the newest this many matches
 # (newest, because a feedback board's live problems are recent ones); later pages rank all.
-RANKED_CANDIDATES = 1000
+# 500 rather than 1,000: at 100,000 items a common word's first page took 9.6 ms with 1,000
+# candidates and 6.1 ms with 500 (5.4 ms at 1,000 items), and 25 pages of choice remain.
+RANKED_CANDIDATES = 500
 
 
 def newest_matches_ranked(

@@ -15,10 +15,17 @@ from flask_wtf.csrf import generate_csrf
 
 from portal.extensions import db
 from portal.models import Feedback, Role, Visibility
-from portal.page_cache import ENVIRON_KEEP, keep_page, page_key
+from portal.page_cache import (
+    ENVIRON_KEEP,
+    CachedPage,
+    PageCache,
+    keep_page,
+    page_cache,
+    page_key,
+)
 from portal.services import workflow
-from tests.conftest import make_test_app
-from tests.helpers import login
+from tests.conftest import TEST_PASSWORD, make_test_app
+from tests.helpers import login, post
 
 TTL_SECONDS = 30.0
 
@@ -155,16 +162,40 @@ def test_a_kept_feed_still_answers_conditional_requests(
     assert since.status_code == 304
 
 
+def test_a_reader_who_only_asks_conditionally_gets_304s_from_the_kept_feed(
+    cached_app, client, make_user, make_feedback
+) -> None:
+    item = make_feedback(title="Statements are late")
+    workflow.publish_resolution(
+        [item], make_user(role=Role.STAFF), "Statements go out on day 1.", ""
+    )
+    db.session.commit()
+    etag = client.get("/feeds/resolutions.atom").headers["ETag"]  # read from another process
+    reader = cached_app.test_client()
+    for _ in range(3):
+        answer = reader.get("/feeds/resolutions.atom", headers={"If-None-Match": etag})
+        assert answer.status_code == 304 and answer.get_data() == b""
+        assert answer.headers["ETag"] == etag
+    stale = reader.get("/feeds/resolutions.atom", headers={"If-None-Match": 'W/"old"'})
+    assert stale.status_code == 200
+    assert "Statements go out on day 1." in stale.get_data(as_text=True)
+    with cached_app.app_context():
+        kept = page_cache().get(page_key(stale.request.environ))
+    assert kept is not None and kept.etag == etag
+
+
 def test_a_page_that_made_a_token_is_not_kept(cached_app) -> None:
     with cached_app.test_request_context("/"):
         g.page_cache_key = page_key(request.environ)
+        g.page_cache_generation = 0
         generate_csrf()
         keep_page(cached_app.response_class("<p>a form</p>"))
         assert ENVIRON_KEEP not in request.environ
     with cached_app.test_request_context("/"):
         key = g.page_cache_key = page_key(request.environ)
+        g.page_cache_generation = 7
         keep_page(cached_app.response_class("<p>no form</p>"))
-        assert request.environ[ENVIRON_KEEP] == (key, b"<p>no form</p>")
+        assert request.environ[ENVIRON_KEEP] == (key, b"<p>no form</p>", 7)
 
 
 def test_each_answer_has_its_own_request_id_and_head_has_no_body(cached_app, make_feedback) -> None:
@@ -197,3 +228,57 @@ def test_a_refusal_is_not_kept(cached_app, make_feedback) -> None:
     db.session.get(Feedback, item.id).visibility = Visibility.PUBLIC  # type: ignore[union-attr]
     db.session.commit()  # by the other process: only an answer that was not kept shows it
     assert "Private billing question" in _text(visitor, f"/feedback/{item.id}")
+
+
+def test_a_page_rendered_before_a_change_is_not_kept_after_it() -> None:
+    cache = PageCache(ttl=30, max_bytes=1_000_000)
+    page = CachedPage.from_answer(
+        "200 OK",
+        [("Content-Type", "text/html")],
+        b"<p>old</p>",
+    )
+    started = cache.generation  # a request begins rendering from what it reads now
+    cache.clear()  # a change commits meanwhile
+    assert not cache.put(("k",), page, started)
+    assert cache.get(("k",)) is None
+    assert cache.put(("k",), page, cache.generation)
+
+
+def test_the_cache_holds_at_most_its_size_in_bytes() -> None:
+    cache = PageCache(ttl=30, max_bytes=10_000)
+    for n in range(50):
+        body = b"x" * 3_000
+        cache.put((str(n),), CachedPage.from_answer("200 OK", [], body), cache.generation)
+    kept = [n for n in range(50) if cache.get((str(n),)) is not None]
+    assert 0 < len(kept) <= 3
+    assert not cache.put(("big",), CachedPage.from_answer("200 OK", [], b"x" * 20_000), 0)
+
+
+def test_a_remember_me_cookie_alone_gets_a_personal_page(
+    cached_app, make_user, make_feedback
+) -> None:
+    make_feedback(title="Coupons rejected")
+    _text(cached_app.test_client(), "/")  # the shared page is kept
+    customer = make_user(display_name="Rae Quinn")
+    member = cached_app.test_client()
+    signed_in = post(
+        member,
+        "/account/login",
+        {"email": customer.email, "password": TEST_PASSWORD, "remember": "y"},
+    )
+    assert signed_in.status_code == 302
+    remember = member.get_cookie("remember_token")
+    assert remember is not None
+    returning = cached_app.test_client()  # a new browser session: only the remember cookie
+    returning.set_cookie("remember_token", remember.value)
+    page = _text(returning, "/")
+    assert "Sign out" in page and "Sign in to vote" not in page
+
+
+def test_head_of_a_kept_page_gives_its_length_without_a_body(cached_app, make_feedback) -> None:
+    item = make_feedback(title="Receipt emails blank")
+    visitor = cached_app.test_client()
+    full = visitor.get(f"/feedback/{item.id}")
+    head = visitor.head(f"/feedback/{item.id}")
+    assert head.status_code == 200 and head.get_data() == b""
+    assert head.headers["Content-Length"] == str(len(full.get_data()))
