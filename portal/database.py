@@ -9,7 +9,9 @@ from contextvars import ContextVar
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, scoped_session
 
 # Whether the next SQLite transaction should take the write lock at BEGIN. Requests that only
 # read (GET, HEAD) turn it off so readers never queue behind writers; everything else, the CLI
@@ -89,3 +91,15 @@ def include_object(
     if type_ == "column" and name == SEARCH_INDEX_COLUMN:
         return False
     return not (type_ == "index" and name == "ix_feedback_search_vector")
+
+
+def insert_if_absent(
+    session: Session | scoped_session[Session], model: type[Any], **values: Any
+) -> bool:
+    """INSERT a row unless one with the same unique key exists (ON CONFLICT DO NOTHING, on
+    either database); True when it was inserted. One statement, where a savepoint around an
+    INSERT that may fail costs three, and a racing duplicate is simply not inserted."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    statement = insert(model).values(**values).on_conflict_do_nothing()
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -67,12 +67,6 @@ class CommentForm(HumanCheckedForm):
             Length(max=5_000, message="Comments are at most 5,000 characters."),
         ],
     )
-
-
-class VoteForm(FlaskForm):
-    """Only the CSRF token and where to go back to without JavaScript."""
-
-    next = HiddenField()
 
 
 class NotFixedForm(FlaskForm):

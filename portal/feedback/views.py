@@ -8,7 +8,7 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portal.extensions import db, htmx, limiter
-from portal.feedback.forms import CommentForm, FeedbackForm, NotFixedForm, VoteForm
+from portal.feedback.forms import CommentForm, FeedbackForm, NotFixedForm
 from portal.models import Feedback
 from portal.services import feedback as feedback_service
 from portal.services import notifications, workflow
@@ -101,8 +101,10 @@ def detail(item_id: int) -> str:
 @login_required
 @limiter.limit("60 per minute")
 def vote(item_id: int) -> Response:
-    item = feedback_service.get_visible_item(item_id, current_user)
-    form = VoteForm()
+    # The button shows the count and the title only: no need for the people around the item.
+    item = feedback_service.get_visible_item(item_id, current_user, with_people=False)
+    # CSRFProtect has checked the token; "next" is the only field.
+    next_url = request.form.get("next", "")
     result = toggle_vote(current_user, item)
     if htmx:
         template = (
@@ -112,15 +114,16 @@ def vote(item_id: int) -> Response:
         )
         # Rendered before the commit, while the item is still loaded: after it, every
         # attribute would be read again in a second transaction.
-        fragment = render_template(template, item=item, voted=result.voted, next_url=form.next.data)
+        fragment = render_template(template, item=item, voted=result.voted, next_url=next_url)
         db.session.commit()
         response = make_response(fragment)
         response.headers["Vary"] = "HX-Request"
         return response
     db.session.commit()
     flash("Thanks, your vote counts." if result.voted else "Your vote is taken back.", "success")
-    target = form.next.data
-    return redirect(target if is_safe_next(target) else url_for("feedback.detail", item_id=item.id))
+    return redirect(
+        next_url if is_safe_next(next_url) else url_for("feedback.detail", item_id=item.id)
+    )
 
 
 @bp.post("/<int:item_id>/follow")

@@ -110,18 +110,18 @@ def visible_items_clause(
     return sa.or_(public, sa.and_(Feedback.author_id == user.id, Feedback.hidden.is_(False)))
 
 
-def get_visible_item(item_id: int, user: User | None) -> Feedback:
-    """Load an item with its category, author and owner; NotFound unless this person may see it."""
-    item = db.session.scalar(
-        sa.select(Feedback)
-        .where(Feedback.id == item_id)
-        .options(
+def get_visible_item(item_id: int, user: User | None, *, with_people: bool = True) -> Feedback:
+    """Load an item with its category, author, owner and merge target (only the item itself
+    when `with_people` is False, as a vote needs); NotFound unless this person may see it."""
+    query = sa.select(Feedback).where(Feedback.id == item_id)
+    if with_people:
+        query = query.options(
             joinedload(Feedback.category),
             joinedload(Feedback.author),
             joinedload(Feedback.owner),
             joinedload(Feedback.merged_into),
         )
-    )
+    item = db.session.scalar(query)
     if item is None or not item.can_view(user):
         # Private items answer exactly like missing ones, so their existence never leaks.
         raise NotFound(

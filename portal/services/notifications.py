@@ -10,8 +10,8 @@ from urllib.parse import quote
 
 import sqlalchemy as sa
 from flask import current_app
-from sqlalchemy.exc import IntegrityError
 
+from portal.database import insert_if_absent
 from portal.emails import absolute_url, render_email
 from portal.extensions import db
 from portal.models import (
@@ -41,17 +41,7 @@ def _now() -> datetime:
 
 def follow(user: User, item: Feedback) -> None:
     """Start telling this person about the item's changes (no-op when already following)."""
-    exists = db.session.scalar(
-        sa.select(Follow.id).where(Follow.user_id == user.id, Follow.feedback_id == item.id)
-    )
-    if exists is not None:
-        return
-    try:
-        with db.session.begin_nested():
-            db.session.add(Follow(user_id=user.id, feedback_id=item.id))
-            db.session.flush()
-    except IntegrityError:
-        pass  # the same person's other request followed first
+    insert_if_absent(db.session, Follow, user_id=user.id, feedback_id=item.id)
 
 
 def unfollow(user_id: int, item_id: int) -> bool:
