@@ -48,9 +48,22 @@ def _configure_sqlite(engine: Engine) -> None:
         if not sqlite_write_intent.get():
             connection.exec_driver_sql("BEGIN")
             return
-        if not _begin_immediate_promptly(connection.connection.dbapi_connection):
-            # Still busy after the whole wait: SQLite waits once more and reports the error.
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection = connection.connection.dbapi_connection
+        try:
+            dbapi_connection.execute("PRAGMA busy_timeout = 0")
+            if not _begin_immediate_promptly(dbapi_connection):
+                # Still busy after the whole wait, or another error: asked once more through
+                # SQLAlchemy, without waiting, so the error arrives wrapped (a locked database
+                # becomes the 503 page) after one busy timeout, not two.
+                connection.exec_driver_sql("BEGIN IMMEDIATE")
+            dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        except BaseException:
+            # Its busy timeout may still be 0: the connection is not reused.
+            connection.invalidate()
+            raise
+
+
+BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
 def _begin_immediate_promptly(dbapi_connection: Any) -> bool:
@@ -59,20 +72,18 @@ def _begin_immediate_promptly(dbapi_connection: Any) -> bool:
     SQLite's own busy handler waits in growing naps (up to 100 ms): under a rush of votes the
     lock sat idle between writers while the waiting ones slept, and a vote waited a second.
     Short, jittered retries hand the lock on within a millisecond and share it fairly between
-    the app's processes. False when it is still held after the busy timeout."""
+    the app's processes. False when it is still held after the busy timeout, or on any other
+    error (the caller asks again and lets that error surface)."""
     deadline = time.monotonic() + SQLITE_BUSY_TIMEOUT_MS / 1000
-    dbapi_connection.execute("PRAGMA busy_timeout = 0")
-    try:
-        while True:
-            try:
-                dbapi_connection.execute("BEGIN IMMEDIATE")
-                return True
-            except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or time.monotonic() >= deadline:
-                    return False
-            time.sleep(random.uniform(0.1, 1.0) * WRITE_LOCK_RETRY_SECONDS)
-    finally:
-        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    while True:
+        try:
+            dbapi_connection.execute("BEGIN IMMEDIATE")
+            return True
+        except sqlite3.Error as exc:
+            busy = getattr(exc, "sqlite_errorcode", None) in BUSY_CODES
+            if not busy or time.monotonic() >= deadline:
+                return False
+        time.sleep(random.uniform(0.1, 1.0) * WRITE_LOCK_RETRY_SECONDS)
 
 
 # Objects the database has but the models do not describe: the full-text index (an FTS5 table
@@ -101,5 +112,9 @@ def insert_if_absent(
     INSERT that may fail costs three, and a racing duplicate is simply not inserted."""
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    statement = insert(model).values(**values).on_conflict_do_nothing()
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    table = model.__table__
+    primary_key = next(iter(table.primary_key.columns))
+    # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT that returns its key, so
+    # a conflict looked like an insert there.
+    statement = insert(table).values(**values).on_conflict_do_nothing().returning(primary_key)
+    return session.execute(statement).scalar_one_or_none() is not None

@@ -32,6 +32,7 @@ def _other_writer(app: Flask, outcome: dict[str, object]) -> threading.Thread:
                 db.session.execute(sa.select(1))  # BEGIN IMMEDIATE
             except OperationalError as exc:
                 outcome["error"] = str(exc)
+                outcome["gave_up_after"] = time.monotonic() - started
             else:
                 outcome["waited"] = time.monotonic() - started
                 outcome["busy_timeout"] = db.session.execute(
@@ -80,3 +81,22 @@ def test_a_writer_gives_up_with_an_error_after_the_busy_timeout(
         # Connections opened meanwhile carry the shortened timeout: close them.
         db.engine.dispose()
     assert "database is locked" in str(outcome.get("error"))
+    # One busy timeout (0.2 s here), not a second one on top.
+    assert 0.2 <= outcome["gave_up_after"] < 0.4  # type: ignore[operator]
+
+
+def test_after_giving_up_the_next_write_works(app: Flask, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    token = sqlite_write_intent.set(True)
+    try:
+        db.session.execute(sa.select(1))
+        outcome: dict[str, object] = {}
+        _other_writer(app, outcome).join(timeout=5)
+        db.session.commit()
+        assert "database is locked" in str(outcome.get("error"))
+        again: dict[str, object] = {}
+        _other_writer(app, again).join(timeout=5)
+    finally:
+        sqlite_write_intent.reset(token)
+        db.engine.dispose()
+    assert "error" not in again and again["busy_timeout"] == 100

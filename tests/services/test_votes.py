@@ -63,17 +63,8 @@ def test_merged_item_is_closed_for_votes(make_user, make_feedback) -> None:
         toggle_vote(make_user(), item)
 
 
-def test_racing_vote_requests_leave_an_exact_count(app: Flask, make_user, make_feedback) -> None:
-    """Many people vote and unvote at the same moment through the real route."""
-    item = make_feedback()
-    voters = [make_user() for _ in range(8)]
-    clients = []
-    for voter in voters:
-        client = app.test_client()
-        login(client, voter.email)
-        clients.append(client)
-    url = f"/feedback/{item.id}/vote"
-    rounds = 5  # odd: every voter ends with a vote
+def _hammer(clients: list, url: str, rounds: int) -> list[str]:
+    """Every client toggles the vote `rounds` times, all starting together; the failures."""
     barrier = threading.Barrier(len(clients))
     failures: list[str] = []
 
@@ -94,6 +85,39 @@ def test_racing_vote_requests_leave_an_exact_count(app: Flask, make_user, make_f
         thread.start()
     for thread in threads:
         thread.join(timeout=60)
+    return failures
+
+
+def test_one_person_voting_from_many_tabs_at_once_is_counted_once_at_most(
+    app: Flask, make_user, make_feedback
+) -> None:
+    item = make_feedback()
+    voter = make_user()
+    tabs = []
+    for _ in range(8):
+        client = app.test_client()
+        login(client, voter.email)
+        tabs.append(client)
+    assert not _hammer(tabs, f"/feedback/{item.id}/vote", rounds=5)
+    db.session.commit()  # end the test's own transaction: read what the threads wrote
+    voter_rows = db.session.scalar(
+        sa.select(sa.func.count()).where(Vote.feedback_id == item.id, Vote.user_id == voter.id)
+    )
+    assert voter_rows in (0, 1)
+    assert _stored(item.id) == _rows(item.id)
+
+
+def test_racing_vote_requests_leave_an_exact_count(app: Flask, make_user, make_feedback) -> None:
+    """Many people vote and unvote at the same moment through the real route."""
+    item = make_feedback()
+    voters = [make_user() for _ in range(8)]
+    clients = []
+    for voter in voters:
+        client = app.test_client()
+        login(client, voter.email)
+        clients.append(client)
+    rounds = 5  # odd: every voter ends with a vote
+    failures = _hammer(clients, f"/feedback/{item.id}/vote", rounds)
     assert not failures
     db.session.commit()  # end the test's own transaction: read what the threads wrote
     assert _rows(item.id) == 1 + len(voters)
