@@ -11,18 +11,22 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Hashable
-from typing import TypeVar
+from typing import Any, Generic, TypeVar
 
 from cachetools import TTLCache
 from flask import Flask, current_app, has_app_context
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
-from portal.page_cache import EXTENSION_KEY as PAGE_CACHE_KEY
-
 T = TypeVar("T")
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
 
 EXTENSION_KEY = "portal.read_cache"
+# The page cache (portal.page_cache) lives under this key; named here so that both caches
+# are emptied by the same commit without this module importing that one.
+PAGE_CACHE_KEY = "portal.page_cache"
+_MISSING = object()
 STALE_FLAG = "portal.read_cache_stale"
 MAX_ENTRIES = 2048
 # Changes to these (by class name, to keep this module free of model imports) make the
@@ -34,38 +38,69 @@ WATCHED_MODELS = frozenset(
 )
 
 
-class ReadCache:
-    """Values computed once and reused for `ttl` seconds; a ttl of 0 turns caching off."""
+class GenerationalCache(Generic[K, V]):
+    """A TTL cache behind a lock (`ttl` or `maxsize` of 0 turns it off). clear() also bumps a
+    generation: a value computed from what was read before a change emptied the cache is not
+    kept after it (put() is told the generation its computation began in)."""
 
-    def __init__(self, ttl: float) -> None:
-        self.ttl = ttl
+    def __init__(
+        self, ttl: float, maxsize: int, getsizeof: Callable[[V], int] | None = None
+    ) -> None:
         self._lock = threading.Lock()
-        self._entries: TTLCache[Hashable, object] | None = (
-            TTLCache(maxsize=MAX_ENTRIES, ttl=ttl) if ttl > 0 else None
+        self._entries: TTLCache[K, V] | None = (
+            TTLCache(maxsize=maxsize, ttl=ttl, getsizeof=getsizeof)
+            if ttl > 0 and maxsize > 0
+            else None
         )
-        self._generation = 0
+        self.generation = 0
 
-    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
-        """The cached value for key, computing (outside the lock) and storing it if absent."""
+    @property
+    def enabled(self) -> bool:
+        return self._entries is not None
+
+    def get(self, key: K, default: Any = None) -> Any:
         if self._entries is None:
-            return compute()
+            return default
         with self._lock:
-            if key in self._entries:
-                return self._entries[key]  # type: ignore[return-value]
-            generation = self._generation
-        value = compute()
+            return self._entries.get(key, default)
+
+    def put(self, key: K, value: V, generation: int) -> bool:
+        """Keep the value unless the cache was emptied since `generation` (or the value is
+        larger than the whole cache)."""
+        if self._entries is None:
+            return False
         with self._lock:
-            # Read before a change that cleared the cache meanwhile: used once, not kept.
-            if generation == self._generation:
+            if generation != self.generation:
+                return False
+            try:
                 self._entries[key] = value
-        return value
+            except ValueError:  # larger than maxsize
+                return False
+            return True
 
     def clear(self) -> None:
         """Forget everything, e.g. after an admin changed settings or categories."""
         if self._entries is not None:
             with self._lock:
-                self._generation += 1
+                self.generation += 1
                 self._entries.clear()
+
+
+class ReadCache(GenerationalCache[Hashable, object]):
+    """Values computed once and reused for `ttl` seconds; a ttl of 0 turns caching off."""
+
+    def __init__(self, ttl: float) -> None:
+        super().__init__(ttl, MAX_ENTRIES)
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], T]) -> T:
+        """The cached value for key, computing (outside the lock) and storing it if absent."""
+        generation = self.generation
+        value = self.get(key, _MISSING)
+        if value is not _MISSING:
+            return value  # type: ignore[no-any-return]
+        value = compute()
+        self.put(key, value, generation)
+        return value
 
 
 def init_app(app: Flask) -> None:

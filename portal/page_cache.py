@@ -24,22 +24,21 @@ sign-in page) is checked inside Flask, where the session can be read, by serve_c
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from cachetools import TTLCache
 from flask import Flask, Response, current_app, g, request, session
 from werkzeug.http import is_resource_modified, parse_date, remove_entity_headers
 
+from portal.cache import PAGE_CACHE_KEY, GenerationalCache
 from portal.logging_setup import REQUEST_ID_HEADER, clean_request_id
 
 if TYPE_CHECKING:
     from _typeshed.wsgi import StartResponse, WSGIApplication, WSGIEnvironment
 
-EXTENSION_KEY = "portal.page_cache"
+EXTENSION_KEY = PAGE_CACHE_KEY
 # Where keep_page hands the middleware a page to keep, with the key it was asked under.
 ENVIRON_KEEP = "portal.page_cache.keep"
 # A feed reader always asks conditionally; the view would answer a 304 and leave nothing to
@@ -69,8 +68,9 @@ KEY_HEADERS = (
 )
 # Session keys that make a page personal: a signed-in user, or messages to show once.
 PERSONAL_SESSION_KEYS = ("_user_id", "_flashes")
-# Headers that belong to one answer, never replayed.
-PER_REQUEST_HEADERS = frozenset({REQUEST_ID_HEADER.lower(), "date", "set-cookie"})
+# Headers that belong to one answer, never replayed (an answer setting a cookie is not kept
+# at all: see _replayable).
+PER_REQUEST_HEADERS = frozenset({REQUEST_ID_HEADER.lower(), "date"})
 
 PageKey = tuple[str, ...]
 
@@ -108,51 +108,14 @@ class CachedPage:
         return not is_resource_modified(environ, etag=self.etag, last_modified=self.last_modified)
 
 
-class PageCache:
-    """Rendered pages by address, at most `max_bytes` of bodies; `ttl` of 0 turns it off."""
+class PageCache(GenerationalCache[PageKey, CachedPage]):
+    """Rendered pages by address, at most `max_bytes` of bodies; `ttl` of 0 turns it off.
+    Bounded by bytes, not pages: an item page with a long conversation is large, and every
+    query string is its own address. A page rendered from data read before a change emptied
+    the cache is not kept after it (the generation its rendering began in)."""
 
     def __init__(self, ttl: float, max_bytes: int) -> None:
-        self._lock = threading.Lock()
-        # Bounded by bytes, not pages: an item page with a long conversation is large, and
-        # every query string is its own address.
-        self._pages: TTLCache[PageKey, CachedPage] | None = (
-            TTLCache(maxsize=max_bytes, ttl=ttl, getsizeof=lambda page: len(page.body) + 1)
-            if ttl > 0 and max_bytes > 0
-            else None
-        )
-        # Bumped by every clear: a page rendered from data read before a change was
-        # committed must not be kept after the change emptied the cache.
-        self.generation = 0
-
-    @property
-    def enabled(self) -> bool:
-        return self._pages is not None
-
-    def get(self, key: PageKey) -> CachedPage | None:
-        if self._pages is None:
-            return None
-        with self._lock:
-            return self._pages.get(key)
-
-    def put(self, key: PageKey, page: CachedPage, generation: int) -> bool:
-        """Keep the page unless the cache was emptied since it began rendering (or it is
-        larger than the whole cache)."""
-        if self._pages is None:
-            return False
-        with self._lock:
-            if generation != self.generation:
-                return False
-            try:
-                self._pages[key] = page
-            except ValueError:  # larger than max_bytes
-                return False
-            return True
-
-    def clear(self) -> None:
-        if self._pages is not None:
-            with self._lock:
-                self.generation += 1
-                self._pages.clear()
+        super().__init__(ttl, max_bytes, getsizeof=lambda page: len(page.body) + 1)
 
 
 def page_key(environ: WSGIEnvironment) -> PageKey:
@@ -199,9 +162,7 @@ class PageCacheMiddleware:
         if not any(name in cookies for name in self.cookie_names):
             page = self.cache.get(page_key(environ))
             if page is not None:
-                status, headers, body = replay(page, environ)
-                start_response(status, headers)
-                return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+                return _answer(page, environ, start_response)
         return self._render(environ, start_response)
 
     def _render(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -227,9 +188,18 @@ class PageCacheMiddleware:
         if hasattr(app_iter, "close"):
             app_iter.close()
         request_id = next((v for k, v in headers if k.lower() == REQUEST_ID_HEADER.lower()), None)
-        status, headers, body = replay(page, environ, request_id)
-        start_response(status, headers)
-        return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
+        return _answer(page, environ, start_response, request_id)
+
+
+def _answer(
+    page: CachedPage,
+    environ: WSGIEnvironment,
+    start_response: StartResponse,
+    request_id: str | None = None,
+) -> Iterable[bytes]:
+    status, headers, body = replay(page, environ, request_id)
+    start_response(status, headers)
+    return [b""] if environ["REQUEST_METHOD"] == "HEAD" else [body]
 
 
 def _no_write(data: bytes) -> None:

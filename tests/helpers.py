@@ -124,3 +124,25 @@ def executable_markup(html: str) -> list[str]:
 
     Finder(convert_charrefs=True).feed(html)
     return found
+
+
+def newest_email_body(kind: str, address: str) -> str:
+    """The text of the newest outbox email of this kind to this address."""
+    from portal.extensions import db
+    from portal.models import OutboxMessage
+
+    body = db.session.scalar(
+        sa.select(OutboxMessage.text_body)
+        .where(OutboxMessage.kind == kind, OutboxMessage.to_email == address)
+        .order_by(OutboxMessage.id.desc())
+    )
+    assert body, f"no {kind} email to {address}"
+    return body
+
+
+def emailed_token(kind: str, address: str, path: str) -> str:
+    """The token after `path` in the link of the newest email of this kind to this address."""
+    body = newest_email_body(kind, address)
+    match = re.search(rf"{re.escape(path)}(\S+)", body)
+    assert match, body
+    return match.group(1)

@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from portal.extensions import db
-from portal.models import Category, DigestSubscription, Feedback, OutboxMessage, Role, User
+from portal.models import Category, DigestSubscription, Feedback, Role, User
 from tests.browser.conftest import BrowserLog, screenshot, sign_in
+from tests.helpers import newest_email_body
 
 PARCEL_TITLE = "Parcel left outside in the rain, box soaked"
 PARCEL_BODY = (
@@ -321,12 +322,7 @@ def emailed_link(kind: str, address: str, path_pattern: str) -> str:
     """The path of the link in the newest email of this kind to this address (the outbox
     row the server committed; a fresh snapshot, read only)."""
     db.session.rollback()
-    body = db.session.scalar(
-        sa.select(OutboxMessage.text_body)
-        .where(OutboxMessage.kind == kind, OutboxMessage.to_email == address)
-        .order_by(OutboxMessage.id.desc())
-    )
-    assert body, f"no {kind} email to {address}"
+    body = newest_email_body(kind, address)
     match = re.search(rf"https?://[^/\s]+({path_pattern})", body)
     assert match, body
     return match.group(1)

@@ -3,7 +3,6 @@ claiming an account made on someone's behalf."""
 
 from __future__ import annotations
 
-import re
 import time
 
 import pytest
@@ -32,6 +31,7 @@ from portal.services.tokens import (
     make_reset_token,
     read_claim_token,
 )
+from tests.helpers import emailed_token
 
 
 def test_email_is_unique_whatever_its_case(make_user) -> None:
@@ -112,15 +112,7 @@ def _contact(email: str = "nia@example.com") -> User:
 
 
 def _claim_token(email: str) -> str:
-    body = db.session.scalar(
-        sa.select(OutboxMessage.text_body)
-        .where(OutboxMessage.kind == "account_claim", OutboxMessage.to_email == email)
-        .order_by(OutboxMessage.id.desc())
-    )
-    assert body, f"no claim email to {email}"
-    match = re.search(r"/account/claim/(\S+)", body)
-    assert match, body
-    return match.group(1)
+    return emailed_token("account_claim", email, "/account/claim/")
 
 
 def test_an_account_made_on_someones_behalf_is_claimable_and_a_registered_one_is_not(

@@ -4,7 +4,6 @@ batches, and one-click unsubscribe headers. Mail is read from a real SMTP server
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -37,7 +36,7 @@ from portal.services.tokens import (
     make_digest_change_token,
     read_digest_change_token,
 )
-from tests.helpers import count_queries
+from tests.helpers import count_queries, emailed_token
 
 # A Wednesday: the last complete week is Monday 16 to Monday 23 November 2026 (ISO week 47).
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -202,15 +201,7 @@ def test_subscribing_queues_a_confirmation_and_nothing_else(smtp_server, make_ca
 
 def _change_token(address: str) -> str:
     """The token in the newest "confirm the change" email to an address."""
-    body = db.session.scalar(
-        sa.select(OutboxMessage.text_body)
-        .where(OutboxMessage.kind == "digest_change", OutboxMessage.to_email == address)
-        .order_by(OutboxMessage.id.desc())
-    )
-    assert body, f"no change email to {address}"
-    match = re.search(r"/digest/change/(\S+)", body)
-    assert match, body
-    return match.group(1)
+    return emailed_token("digest_change", address, "/digest/change/")
 
 
 def _expired_change_token(app: Flask, payload: dict[str, Any]) -> str:
