@@ -74,11 +74,17 @@ def suggest() -> Response:
 
 
 def _render_detail(
-    item: Feedback, comment_form: CommentForm | None, not_fixed_form: NotFixedForm | None = None
+    item: Feedback,
+    comment_form: CommentForm | None = None,
+    not_fixed_form: NotFixedForm | None = None,
 ) -> str:
     # A visitor's page gets no forms: building one makes a CSRF token, and the page would be
     # theirs alone instead of one the page cache can share (portal/page_cache.py).
-    signed_in = current_user.is_authenticated
+    if current_user.is_authenticated:
+        if comment_form is None:
+            comment_form = CommentForm()
+        if not_fixed_form is None:
+            not_fixed_form = NotFixedForm(formdata=None)
     return render_template(
         "feedback/detail.html",
         item=item,
@@ -87,14 +93,14 @@ def _render_detail(
         voted=feedback_service.has_voted(current_user, item.id),
         following=notifications.is_following(current_user, item.id),
         comment_form=comment_form,
-        not_fixed_form=not_fixed_form or (NotFixedForm(formdata=None) if signed_in else None),
+        not_fixed_form=not_fixed_form,
     )
 
 
 @bp.get("/<int:item_id>")
 def detail(item_id: int) -> str:
     item = feedback_service.get_visible_item(item_id, current_user)
-    return _render_detail(item, CommentForm() if current_user.is_authenticated else None)
+    return _render_detail(item)
 
 
 @bp.post("/<int:item_id>/vote")
@@ -170,7 +176,7 @@ def not_fixed(item_id: int) -> Response:
     item = feedback_service.get_visible_item(item_id, current_user)
     form = NotFixedForm()
     if not form.validate_on_submit():
-        return make_response(_render_detail(item, CommentForm(), not_fixed_form=form), 400)
+        return make_response(_render_detail(item, not_fixed_form=form), 400)
     workflow.request_reopen(item, current_user, form.body.data or "")
     db.session.commit()
     owner = item.owner.display_name if item.owner else "our team"
