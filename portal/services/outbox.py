@@ -13,7 +13,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import formataddr, make_msgid
+from email.utils import formataddr
 from enum import StrEnum
 from typing import Any
 
@@ -34,6 +34,14 @@ def _sender_domain() -> str:
     return current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "portal.localhost"
 
 
+def new_message_id(kind: str) -> str:
+    """A Message-ID unique to this email. From the operating system's randomness, not the
+    random module (email.utils.make_msgid): code that seeds that module, as Hypothesis does
+    for each example, gave two emails queued in the same hundredth of a second the same id,
+    and the second failed the outbox's unique constraint."""
+    return f"<{secrets.token_hex(16)}.{kind.replace('_', '-')}@{_sender_domain()}>"
+
+
 def queue_email(
     *,
     kind: str,
@@ -51,7 +59,7 @@ def queue_email(
 ) -> OutboxMessage:
     """Write an email to the outbox (flushed with the caller's change, never sent directly)."""
     message = OutboxMessage(
-        message_id=make_msgid(idstring=kind.replace("_", "-"), domain=_sender_domain()),
+        message_id=new_message_id(kind),
         kind=kind,
         to_email=to_email,
         to_name=to_name,

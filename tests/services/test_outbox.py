@@ -3,6 +3,7 @@ least once with a stable Message-ID and never twice, also with several deliverer
 
 from __future__ import annotations
 
+import random
 import threading
 import time
 from collections import Counter
@@ -227,3 +228,22 @@ def test_a_claim_older_than_the_lease_is_delivered_again_and_a_fresh_claim_is_le
     assert by_id[fresh_id].status is OutboxStatus.SENDING
     assert by_id[fresh_id].claim_token == "b" * 32
     assert by_id[fresh_id].attempts == 0
+
+
+def test_two_emails_queued_at_once_get_different_ids_even_with_random_seeded(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Hypothesis seeds the random module for each example; email.utils.make_msgid drew from
+    # it, so two password-reset requests in the same instant collided on the unique id.
+    monkeypatch.setattr(time, "time", lambda: 1_790_000_000.0)  # the same instant
+    random.seed(0)
+    first = queue_email(
+        kind="password_reset", to_email="nia@example.com", subject="a", text_body="a"
+    )
+    random.seed(0)
+    second = queue_email(
+        kind="password_reset", to_email="nia@example.com", subject="b", text_body="b"
+    )
+    db.session.commit()
+    assert first.message_id != second.message_id
+    assert first.message_id.startswith("<") and first.message_id.endswith(">")
