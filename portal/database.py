@@ -5,13 +5,17 @@ from __future__ import annotations
 import random
 import sqlite3
 import time
+from collections.abc import Callable
 from contextvars import ContextVar
-from typing import Any
+from functools import lru_cache
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 # Whether the next SQLite transaction should take the write lock at BEGIN. Requests that only
 # read (GET, HEAD) turn it off so readers never queue behind writers; everything else, the CLI
@@ -19,8 +23,53 @@ from sqlalchemy.orm import Session, scoped_session
 sqlite_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=True)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Connection.info key: whether the connection's current SQLite transaction holds the write lock.
+SQLITE_WRITER_KEY = "portal.sqlite_writer"
 # How long a writer waits before asking SQLite's write lock again, at most (jittered).
 WRITE_LOCK_RETRY_SECONDS = 0.001
+
+
+def reads_first(view: F) -> F:
+    """Mark a view whose request reads before it writes, and writes briefly: on SQLite it
+    begins as a reader and takes the write lock only when its service calls begin_write(),
+    so loading the person and the item does not hold every other writer up."""
+    view.reads_first = True  # type: ignore[attr-defined]
+    return view
+
+
+def begin_write(session: Session | scoped_session[Session]) -> sa.Connection:
+    """Make the session's transaction a writer from here on, and return its connection.
+
+    On SQLite, a transaction begun as a reader (see reads_first) cannot safely turn into a
+    writer: if another writer committed since its first read, SQLite refuses at once. So the
+    reading transaction ends here (it wrote nothing) and a write transaction takes its place,
+    under the same SQLAlchemy transaction; what the session loaded stays loaded. The writes
+    that follow must hold whatever they rely on in their own WHERE clauses, since the lock
+    was not held while it was read. On PostgreSQL it only returns the connection."""
+    if session.get_bind().dialect.name != "sqlite":
+        return session.connection()
+    sqlite_write_intent.set(True)
+    connection = session.connection()  # a new transaction begins as a writer
+    if not connection.info.get(SQLITE_WRITER_KEY, True):
+        if session.new or session.dirty or session.deleted:
+            raise RuntimeError("begin_write() must come before the request's first change")
+        connection.connection.dbapi_connection.execute("COMMIT")  # a reader's: nothing to keep
+        _take_write_lock(connection)
+        connection.info[SQLITE_WRITER_KEY] = True
+    return connection
+
+
+def commit_keeping_loaded(session: Session | scoped_session[Session]) -> None:
+    """Commit without expiring what the session loaded, for a response rendered after the
+    commit from values this transaction read or wrote (no second round of SELECTs, and no
+    lock held while it renders)."""
+    target = session() if isinstance(session, scoped_session) else session
+    previous = target.expire_on_commit
+    target.expire_on_commit = False
+    try:
+        target.commit()
+    finally:
+        target.expire_on_commit = previous
 
 
 def configure_engine(engine: Engine) -> None:
@@ -45,22 +94,30 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        if not sqlite_write_intent.get():
+        writer = sqlite_write_intent.get()
+        # Kept on the connection, so begin_write() knows what this transaction may do.
+        connection.info[SQLITE_WRITER_KEY] = writer
+        if writer:
+            _take_write_lock(connection)
+        else:
             connection.exec_driver_sql("BEGIN")
-            return
-        dbapi_connection = connection.connection.dbapi_connection
-        try:
-            dbapi_connection.execute("PRAGMA busy_timeout = 0")
-            if not _begin_immediate_promptly(dbapi_connection):
-                # Still busy after the whole wait, or another error: asked once more through
-                # SQLAlchemy, without waiting, so the error arrives wrapped (a locked database
-                # becomes the 503 page) after one busy timeout, not two.
-                connection.exec_driver_sql("BEGIN IMMEDIATE")
-            dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-        except BaseException:
-            # Its busy timeout may still be 0: the connection is not reused.
-            connection.invalidate()
-            raise
+
+
+def _take_write_lock(connection: sa.Connection) -> None:
+    """BEGIN IMMEDIATE on this connection, promptly (see _begin_immediate_promptly)."""
+    dbapi_connection = connection.connection.dbapi_connection
+    try:
+        dbapi_connection.execute("PRAGMA busy_timeout = 0")
+        if not _begin_immediate_promptly(dbapi_connection):
+            # Still busy after the whole wait, or another error: asked once more through
+            # SQLAlchemy, without waiting, so the error arrives wrapped (a locked database
+            # becomes the 503 page) after one busy timeout, not two.
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    except BaseException:
+        # Its busy timeout may still be 0: the connection is not reused.
+        connection.invalidate()
+        raise
 
 
 BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
@@ -105,16 +162,24 @@ def include_object(
 
 
 def insert_if_absent(
-    session: Session | scoped_session[Session], model: type[Any], **values: Any
+    executor: Session | scoped_session[Session] | sa.Connection, model: type[Any], **values: Any
 ) -> bool:
     """INSERT a row unless one with the same unique key exists (ON CONFLICT DO NOTHING, on
     either database); True when it was inserted. One statement, where a savepoint around an
     INSERT that may fail costs three, and a racing duplicate is simply not inserted."""
-    dialect = session.get_bind().dialect.name
+    if isinstance(executor, sa.Connection):
+        dialect = executor.dialect.name
+    else:
+        dialect = executor.get_bind().dialect.name
+    statement = _insert_ignoring_conflicts(dialect, model.__table__)
+    return executor.execute(statement, values).scalar_one_or_none() is not None
+
+
+@lru_cache(maxsize=16)
+def _insert_ignoring_conflicts(dialect: str, table: sa.Table) -> Any:
+    # Built once per table (a vote runs two); the columns come from the parameters given.
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = model.__table__
     primary_key = next(iter(table.primary_key.columns))
     # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT that returns its key, so
     # a conflict looked like an insert there.
-    statement = insert(table).values(**values).on_conflict_do_nothing().returning(primary_key)
-    return session.execute(statement).scalar_one_or_none() is not None
+    return insert(table).on_conflict_do_nothing().returning(primary_key)

@@ -123,8 +123,11 @@ def register(app: Flask) -> None:
 
     @app.before_request
     def choose_transaction_mode() -> None:
-        # Readers begin deferred transactions so they never wait for a writer's lock.
-        sqlite_write_intent.set(request.method not in SAFE_METHODS)
+        # Readers begin deferred transactions so they never wait for a writer's lock; so do
+        # views marked reads_first, until their service calls begin_write().
+        view = app.view_functions.get(request.endpoint or "")
+        writes = request.method not in SAFE_METHODS and not getattr(view, "reads_first", False)
+        sqlite_write_intent.set(writes)
 
     @app.teardown_request
     def reset_transaction_mode(_exc: BaseException | None) -> None:

@@ -1,5 +1,6 @@
 """SQLite writers queue for the write lock by asking again every millisecond or so: a writer
-starts when the one before it ends, and gives up with an error after the busy timeout.
+starts when the one before it ends, and gives up with an error after the busy timeout. A
+request that reads first takes the lock only when it starts to write.
 
 The mechanism belongs to SQLite engines (portal.database.configure_engine), so these tests
 build their own SQLite engine in a temporary folder, whichever database the suite runs on."""
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from portal import database
 from portal.database import configure_engine, sqlite_write_intent
@@ -94,3 +96,93 @@ def test_after_giving_up_the_next_write_works(
     again: dict[str, object] = {}
     _other_writer(engine, again).join(timeout=5)
     assert "error" not in again and again["busy_timeout"] == 100
+
+
+# A request that reads first (portal.database.reads_first) -----------------------------------
+
+
+class _Base(DeclarativeBase):
+    pass
+
+
+class _Counter(_Base):
+    __tablename__ = "counters"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    value: Mapped[int]
+
+
+@pytest.fixture
+def counter_session(engine: sa.Engine) -> Iterator[Session]:
+    _Base.metadata.create_all(engine)
+    with Session(engine) as session:
+        session.add(_Counter(id=1, value=0))
+        session.commit()
+    token = sqlite_write_intent.set(False)  # as a reads_first request begins
+    with Session(engine) as session:
+        yield session
+    sqlite_write_intent.reset(token)
+
+
+def _bump_elsewhere(engine: sa.Engine) -> None:
+    """Another request's write, committed while ours still reads."""
+    token = sqlite_write_intent.set(True)
+    try:
+        with engine.begin() as connection:
+            connection.execute(sa.update(_Counter).values(value=_Counter.value + 1))
+    finally:
+        sqlite_write_intent.reset(token)
+
+
+def test_a_reader_becomes_a_writer_even_after_another_writer_committed(
+    engine: sa.Engine, counter_session: Session
+) -> None:
+    counter = counter_session.get(_Counter, 1)  # our read begins a deferred transaction
+    assert counter is not None
+    _bump_elsewhere(engine)
+    # Writing from the reader's snapshot is what SQLite refuses at once ("database is
+    # locked", SQLITE_BUSY_SNAPSHOT); begin_write swaps the reader for a writer instead.
+    with pytest.raises(OperationalError, match="locked"):
+        counter_session.execute(sa.update(_Counter).values(value=_Counter.value + 10))
+    counter_session.rollback()
+
+    counter = counter_session.get(_Counter, 1)
+    _bump_elsewhere(engine)
+    connection = database.begin_write(counter_session)
+    connection.execute(sa.update(_Counter).values(value=_Counter.value + 10))
+    counter_session.commit()
+    assert counter_session.scalar(sa.select(_Counter.value)) == 12  # both bumps and ours
+
+
+def test_begin_write_holds_the_lock_until_the_commit(
+    engine: sa.Engine, counter_session: Session
+) -> None:
+    counter_session.get(_Counter, 1)
+    database.begin_write(counter_session)
+    outcome: dict[str, object] = {}
+    thread = _other_writer(engine, outcome)
+    time.sleep(0.2)
+    assert thread.is_alive(), "another writer must wait for our commit"
+    counter_session.commit()
+    thread.join(timeout=5)
+    assert "error" not in outcome
+
+
+def test_begin_write_refuses_to_come_after_a_change(counter_session: Session) -> None:
+    counter = counter_session.get(_Counter, 1)
+    assert counter is not None
+    counter.value = 5
+    with pytest.raises(RuntimeError, match="before the request's first change"):
+        database.begin_write(counter_session)
+
+
+def test_commit_keeping_loaded_reads_nothing_again(
+    engine: sa.Engine, counter_session: Session
+) -> None:
+    counter = counter_session.get(_Counter, 1)
+    assert counter is not None
+    database.begin_write(counter_session)
+    statements: list[str] = []
+    sa.event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    database.commit_keeping_loaded(counter_session)
+    assert counter.value == 0 and statements == []
+    assert counter_session.expire_on_commit, "only that one commit keeps what was loaded"

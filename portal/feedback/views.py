@@ -7,6 +7,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from portal.database import commit_keeping_loaded, reads_first
 from portal.extensions import db, htmx, limiter
 from portal.feedback.forms import CommentForm, FeedbackForm, NotFixedForm
 from portal.models import Feedback
@@ -104,28 +105,29 @@ def detail(item_id: int) -> str:
 
 
 @bp.post("/<int:item_id>/vote")
+@reads_first
 @login_required
 @limiter.limit("60 per minute")
 def vote(item_id: int) -> Response:
     # The button shows the count and the title only: no need for the people around the item.
     item = feedback_service.get_visible_item(item_id, current_user, with_people=False)
+    result = toggle_vote(current_user, item)
+    # Rendered after the commit from what the vote read and wrote: no lock is held meanwhile,
+    # and nothing is read again.
+    commit_keeping_loaded(db.session)
     # CSRFProtect has checked the token; "next" is the only field.
     next_url = request.form.get("next", "")
-    result = toggle_vote(current_user, item)
     if htmx:
         template = (
             "feedback/_suggestion_vote.html"
             if request.form.get("fragment") == "suggestion"
             else "feedback/_vote_button.html"
         )
-        # Rendered before the commit, while the item is still loaded: after it, every
-        # attribute would be read again in a second transaction.
-        fragment = render_template(template, item=item, voted=result.voted, next_url=next_url)
-        db.session.commit()
-        response = make_response(fragment)
+        response = make_response(
+            render_template(template, item=item, voted=result.voted, next_url=next_url)
+        )
         response.headers["Vary"] = "HX-Request"
         return response
-    db.session.commit()
     flash("Thanks, your vote counts." if result.voted else "Your vote is taken back.", "success")
     return redirect(
         next_url if is_safe_next(next_url) else url_for("feedback.detail", item_id=item.id)

@@ -39,9 +39,10 @@ def _now() -> datetime:
 # Following ---------------------------------------------------------------------------------
 
 
-def follow(user: User, item: Feedback) -> None:
-    """Start telling this person about the item's changes (no-op when already following)."""
-    insert_if_absent(db.session, Follow, user_id=user.id, feedback_id=item.id)
+def follow(user: User, item: Feedback, *, via: sa.Connection | None = None) -> None:
+    """Start telling this person about the item's changes (no-op when already following).
+    `via`: the connection of a write already under way (a vote's), to skip the session."""
+    insert_if_absent(via or db.session, Follow, user_id=user.id, feedback_id=item.id)
 
 
 def unfollow(user_id: int, item_id: int) -> bool:

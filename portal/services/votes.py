@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.database import insert_if_absent
+from portal.database import begin_write, insert_if_absent
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, User, Vote
 from portal.services import notifications
@@ -26,20 +26,28 @@ class VoteResult:
     vote_count: int
 
 
-def _bump(item: Feedback, delta: int) -> None:
-    # Counted in SQL (count = count + 1), never read-modify-write in Python, so racing
-    # requests each add their own step; the unique constraint decides which rows exist.
-    # RETURNING hands back the count this change produced, without another SELECT. On the
-    # table, not the entity: nothing in the session needs synchronising, and a vote is the
-    # busiest write there is.
-    new_count = db.session.execute(
-        sa.update(FEEDBACK)
-        .where(FEEDBACK.c.id == item.id)
-        .values(vote_count=FEEDBACK.c.vote_count + delta)
-        .returning(FEEDBACK.c.vote_count)
-    ).scalar_one()
-    # Recorded as loaded from the database: not a change of ours to flush.
-    set_committed_value(item, "vote_count", new_count)
+# Built once: a vote is the busiest write there is. On the tables, not the entities: nothing
+# in the session needs synchronising.
+_DELETE_VOTE = sa.delete(VOTES).where(
+    VOTES.c.user_id == sa.bindparam("voter_id"), VOTES.c.feedback_id == sa.bindparam("item_id")
+)
+# Counted in SQL (count = count + 1), never read-modify-write in Python, so racing requests
+# each add their own step; the unique constraint decides which rows exist. RETURNING hands
+# back the count this change produced. The state is checked here, in the same statement,
+# because the item was read before the write began: an item declined or merged in between
+# matches no row, and the vote is undone with the transaction.
+_BUMP_COUNT = (
+    sa.update(FEEDBACK)
+    .where(
+        FEEDBACK.c.id == sa.bindparam("item_id"),
+        FEEDBACK.c.state.not_in(sorted(CLOSED_FOR_VOTES)),
+    )
+    .values(vote_count=FEEDBACK.c.vote_count + sa.bindparam("delta"))
+    .returning(FEEDBACK.c.vote_count)
+)
+_READ_COUNT = sa.select(FEEDBACK.c.vote_count).where(FEEDBACK.c.id == sa.bindparam("item_id"))
+
+CLOSED_MESSAGE = "This item is closed for votes. Its page says where the conversation went."
 
 
 def toggle_vote(user: User, item: Feedback) -> VoteResult:
@@ -47,25 +55,29 @@ def toggle_vote(user: User, item: Feedback) -> VoteResult:
     if not item.can_view(user):
         raise NotFound("We could not find that feedback.")
     if item.state in CLOSED_FOR_VOTES:
-        raise DomainError(
-            "This item is closed for votes. Its page says where the conversation went."
-        )
-    deleted = db.session.execute(
-        sa.delete(VOTES).where(VOTES.c.user_id == user.id, VOTES.c.feedback_id == item.id)
-    )
-    if deleted.rowcount:
-        _bump(item, -1)
-        voted = False
-    elif insert_if_absent(db.session, Vote, user_id=user.id, feedback_id=item.id):
-        _bump(item, +1)
-        voted = True
+        raise DomainError(CLOSED_MESSAGE)
+    ids = {"voter_id": user.id, "item_id": item.id}
+    # From here on this transaction writes; on SQLite the write lock is taken now, after the
+    # person and the item were read (see portal.database.reads_first).
+    connection = begin_write(db.session)
+    if connection.execute(_DELETE_VOTE, ids).rowcount:
+        voted, delta = False, -1
+    elif insert_if_absent(connection, Vote, user_id=user.id, feedback_id=item.id):
+        voted, delta = True, +1
         # Saying "me too" means wanting to hear how it ends.
-        notifications.follow(user, item)
+        notifications.follow(user, item, via=connection)
     else:
         # The same person's other request inserted the vote first: it is counted there.
-        db.session.refresh(item, ["vote_count"])
-        voted = True
-    return VoteResult(voted=voted, vote_count=item.vote_count)
+        count = connection.execute(_READ_COUNT, ids).scalar_one()
+        set_committed_value(item, "vote_count", count)
+        return VoteResult(voted=True, vote_count=count)
+    # Last, so that on PostgreSQL the item's row stays locked only until the commit.
+    count = connection.execute(_BUMP_COUNT, {**ids, "delta": delta}).scalar_one_or_none()
+    if count is None:
+        raise DomainError(CLOSED_MESSAGE)  # closed while we read: the error rolls back
+    # Recorded as loaded from the database: not a change of ours to flush.
+    set_committed_value(item, "vote_count", count)
+    return VoteResult(voted=voted, vote_count=count)
 
 
 def voted_item_ids(user: User | None, item_ids: list[int]) -> set[int]:

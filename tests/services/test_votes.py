@@ -8,8 +8,9 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from portal.database import commit_keeping_loaded
 from portal.extensions import db
-from portal.models import Feedback, FeedbackState, Vote
+from portal.models import Feedback, FeedbackState, Follow, Vote
 from portal.services.errors import DomainError, NotFound
 from portal.services.votes import toggle_vote
 from tests.helpers import login, post
@@ -61,6 +62,27 @@ def test_merged_item_is_closed_for_votes(make_user, make_feedback) -> None:
     db.session.commit()
     with pytest.raises(DomainError, match="closed for votes"):
         toggle_vote(make_user(), item)
+
+
+def test_an_item_closed_while_the_vote_was_read_takes_no_vote(make_user, make_feedback) -> None:
+    """A vote reads the item before it starts writing (portal.database.reads_first): if staff
+    decline it in between, the vote is refused and leaves nothing behind."""
+    item = make_feedback()
+    voter = make_user()
+    commit_keeping_loaded(db.session)  # the vote's read: the item is still open here
+    with db.engine.begin() as staff_request:
+        staff_request.execute(
+            sa.update(Feedback.__table__)
+            .where(Feedback.__table__.c.id == item.id)
+            .values(state=FeedbackState.DECLINED)
+        )
+    assert item.state is not FeedbackState.DECLINED
+
+    with pytest.raises(DomainError, match="closed for votes"):
+        toggle_vote(voter, item)
+    db.session.rollback()
+    assert _rows(item.id) == 1 == _stored(item.id)
+    assert not db.session.scalar(sa.select(Follow.id).where(Follow.user_id == voter.id))
 
 
 def _hammer(clients: list, url: str, rounds: int) -> list[str]:
