@@ -73,6 +73,13 @@ def _resolve_secrets_and_database(app: Flask, config_name: str) -> None:
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
             app.config.get("DATABASE_URL"), instance_dir
         )
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("sqlite"):
+        # A file cannot drop the connection the way a server can: pinging it before every
+        # request is a statement for nothing.
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = {
+            **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
+            "pool_pre_ping": False,
+        }
 
 
 def register_extensions(app: Flask) -> None:

@@ -100,7 +100,9 @@ def _configure_sqlite(engine: Engine) -> None:
         if writer:
             _take_write_lock(connection)
         else:
-            connection.exec_driver_sql("BEGIN")
+            # Straight to the driver: every page begins this way, and a plain BEGIN cannot be
+            # busy (a deferred transaction takes no lock until it reads).
+            connection.connection.dbapi_connection.execute("BEGIN")
 
 
 def _take_write_lock(connection: sa.Connection) -> None:
