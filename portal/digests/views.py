@@ -50,16 +50,13 @@ def subscribe() -> str | Response:
                 flash(f"{address} already gets the digest: we have saved your choices.", "success")
             elif outcome is digests.SubscribeOutcome.UNCHANGED:
                 flash(f"{address} already gets the digest with these choices.", "info")
-            elif outcome is digests.SubscribeOutcome.CHANGE_CONFIRMATION_SENT:
-                flash(
-                    f"{address} already gets the digest, so we've emailed you a link to confirm "
-                    "the change. Nothing changes until you open it and press Confirm.",
-                    "success",
-                )
             else:
+                # A new subscription and a change to a confirmed one get the same answer:
+                # whoever typed the address may not own it, and must not learn from the page
+                # whether it gets the digest. The email itself says which it is.
                 flash(
-                    f"Nearly done: we have sent a link to {address}. Open it to confirm, "
-                    "and the digest will start.",
+                    f"Nearly done: we have sent a link to {address}. Open it and press Confirm; "
+                    "nothing starts or changes until you do.",
                     "success",
                 )
             return redirect(url_for("digests.subscribe"))

@@ -189,8 +189,8 @@ def test_a_visitor_changing_a_confirmed_subscription_is_asked_to_confirm_by_emai
         {"email": "nia@example.com", "frequency": "monthly", "categories": [str(billing.id)]},
     )
     page = client.get(response.headers["Location"]).get_data(as_text=True)
-    assert "we&#39;ve emailed you a link to confirm the change" in page
-    assert "Nothing changes until you open it" in page
+    assert "we have sent a link to nia@example.com" in page
+    assert "nothing starts or changes until you do" in page
     assert _subscription("nia@example.com").frequency is DigestFrequency.WEEKLY
 
     _deliver()
@@ -209,6 +209,23 @@ def test_a_visitor_changing_a_confirmed_subscription_is_asked_to_confirm_by_emai
     changed = _subscription("nia@example.com")
     assert changed.frequency is DigestFrequency.MONTHLY
     assert digests.subscription_category_ids(changed.id) == [billing.id]
+
+
+def test_the_page_does_not_tell_a_visitor_whether_an_address_gets_the_digest(
+    client, make_client
+) -> None:
+    """Typing someone's address must not reveal that they subscribe: the answer for a
+    confirmed address is the answer for a new one (only the email to it differs)."""
+    _confirmed("nia@example.com")
+
+    def answer(browser, email: str) -> str:
+        response = post(browser, "/digest/subscribe", {"email": email, "frequency": "weekly"})
+        page = browser.get(response.headers["Location"]).get_data(as_text=True)
+        flashed = re.search(r'<p class="flash[^"]*">.*?</p>', page, re.S)
+        assert flashed, page
+        return flashed.group(0).replace(email, "<address>")
+
+    assert answer(client, "nia@example.com") == answer(make_client(), "new@example.com")
 
 
 def test_the_signed_in_verified_owner_changes_their_choices_at_once(
