@@ -1,6 +1,6 @@
 """Admin pages for outgoing webhooks (/admin/webhooks): register receivers, see every delivery
-attempt, pause, rotate the secret, send a test, delete. Admins only; the rules live in
-portal/services/webhooks.py."""
+attempt, send a given-up delivery again, pause, rotate the secret, send a test, delete. Admins
+only; the rules live in portal/services/webhooks.py."""
 
 from __future__ import annotations
 
@@ -119,6 +119,22 @@ def webhook_ping(endpoint_id: int) -> Response:
     db.session.commit()
     flash("A test delivery is queued; its attempts appear below.", "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
+
+
+@bp.post("/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/send-again")
+@admin_required
+def webhook_send_again(endpoint_id: int, delivery_id: int) -> Response:
+    try:
+        webhooks.send_again(current_user, _action_endpoint(endpoint_id), delivery_id)
+    except DomainError as exc:
+        db.session.rollback()
+        flash(exc.message, "error")
+    else:
+        db.session.commit()
+        flash("The delivery is queued again; its new attempts appear below.", "success")
+    return redirect(
+        url_for("admin.webhook", endpoint_id=endpoint_id, _anchor=f"delivery-{delivery_id}")
+    )
 
 
 @bp.post("/webhooks/<int:endpoint_id>/delete")

@@ -441,6 +441,35 @@ def send_ping(actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
     return delivery
 
 
+def send_again(actor: User, endpoint: WebhookEndpoint, delivery_id: int) -> None:
+    """Queue a delivery that was given up for a fresh round of attempts, with the same body
+    and delivery id (so a receiver that got it after all can tell). For when the receiver
+    is fixed: the log keeps the attempts that failed."""
+    _require_admin(actor)
+    if endpoint.deleted_at is not None:
+        raise DomainError("This webhook is deleted: nothing can be sent to it.")
+    requeued = db.session.execute(
+        sa.update(WebhookDelivery)
+        .where(
+            WebhookDelivery.id == delivery_id,
+            WebhookDelivery.endpoint_id == endpoint.id,
+            # Only one that was given up: a second click, or a delivery under way, is left be.
+            WebhookDelivery.status == WebhookDeliveryStatus.FAILED,
+        )
+        .values(
+            status=WebhookDeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=_now(),
+            claim_token=None,
+            claimed_at=None,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if not requeued.rowcount:
+        raise DomainError("That delivery is not one that was given up: it is queued or delivered.")
+    audit.record(actor, "webhook.sent_again", "webhook", endpoint.id, delivery=delivery_id)
+
+
 # Delivery ----------------------------------------------------------------------------------
 
 

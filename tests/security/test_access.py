@@ -82,6 +82,7 @@ ACCESS: dict[str, str] = {
     "admin.webhook_toggle": ADMIN,
     "admin.webhook_rotate": ADMIN,
     "admin.webhook_ping": ADMIN,
+    "admin.webhook_send_again": ADMIN,
     "admin.webhook_delete": ADMIN,
     "admin.insights": STAFF,
     "admin.insights_csv": STAFF,
@@ -195,6 +196,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     hook = webhooks.create_endpoint(
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
+    ping = webhooks.send_ping(people["admin"], hook.endpoint)
     db.session.commit()
     customer = people["customer"]
     values = {
@@ -207,6 +209,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "filename": "css/site.css",
         "token_id": str(api_token.token.id),
         "endpoint_id": str(hook.endpoint.id),
+        "delivery_id": str(ping.id),
         "accounts.verify": make_verify_token(customer.id, customer.email),
         "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),
         "accounts.claim": make_claim_token(contact.id, contact.email, contact.password_hash),

@@ -261,6 +261,38 @@ def test_a_timeout_is_logged_and_retried_then_given_up_after_the_last_attempt(
     assert deliver_webhooks().sent == 0 and len(receiver.requests) == 3
 
 
+def test_a_given_up_delivery_is_sent_again_by_an_admin_with_the_same_id(
+    receiver: Receiver, admin: User, staff: User, make_user, make_category, fast_retries
+) -> None:
+    created = _endpoint(admin, receiver.url)
+    _submit(make_user(), make_category())
+    receiver.answers = [500, 500, 500]
+    for _ in range(3):
+        deliver_webhooks()
+        _make_due()
+    [delivery] = _deliveries()
+    assert delivery.status is WebhookDeliveryStatus.FAILED
+
+    with pytest.raises(NotAllowed):
+        webhooks.send_again(staff, created.endpoint, delivery.id)
+    webhooks.send_again(admin, created.endpoint, delivery.id)
+    db.session.commit()
+    receiver.answers = [200]
+    assert deliver_webhooks().sent == 1
+
+    [delivery] = _deliveries()
+    assert delivery.status is WebhookDeliveryStatus.DELIVERED and delivery.attempts == 1
+    first, *_, last = receiver.requests
+    assert len(receiver.requests) == 4
+    assert last.body == first.body
+    assert last.headers["X-Portal-Delivery"] == first.headers["X-Portal-Delivery"]
+    assert [a.status_code for a in _attempts(delivery)] == [500, 500, 500, 200]  # all logged
+    assert "webhook.sent_again" in db.session.scalars(sa.select(AuditEntry.action)).all()
+    # Delivered now: a second "send again" (a double click) sends nothing more.
+    with pytest.raises(DomainError, match="not one that was given up"):
+        webhooks.send_again(admin, created.endpoint, delivery.id)
+
+
 def test_a_redirect_is_not_followed(
     receiver: Receiver, admin: User, make_user, make_category, fast_retries
 ) -> None:

@@ -51,6 +51,7 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.webhook_toggle",
     "admin.webhook_rotate",
     "admin.webhook_ping",
+    "admin.webhook_send_again",
     "admin.webhook_delete",
 }
 

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.extensions import db
-from portal.models import AuditEntry, Role, User, WebhookEndpoint
+from portal.models import AuditEntry, Role, User, WebhookDelivery, WebhookEndpoint
 from portal.services.webhooks import deliver_webhooks
 from tests.helpers import login, post
 from tests.webhook_receiver import Receiver, run_receiver, verify
@@ -132,6 +132,41 @@ def test_the_webhook_page_shows_each_attempt_and_the_actions_work(
     assert deleted.status_code == 302
     assert client.get(page).status_code == 404
     assert "No webhooks yet." in client.get("/admin/webhooks").get_data(as_text=True)
+
+
+def test_an_admin_sends_a_given_up_delivery_again_from_its_log(
+    app: Flask, make_client, make_user, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(app.config, "WEBHOOK_MAX_ATTEMPTS", 1)
+    client = _admin_client(make_client, make_user)
+    post(client, "/admin/webhooks", {"url": receiver.url, "events": ["item.created"]})
+    endpoint_id = db.session.scalar(sa.select(WebhookEndpoint.id))
+    page = f"/admin/webhooks/{endpoint_id}"
+    post(client, f"{page}/ping")
+    receiver.answers = [503]
+    deliver_webhooks()
+    log = client.get(page).get_data(as_text=True)
+    assert "Given up" in log and ">Send again<" in log
+    delivery_id = db.session.scalar(sa.select(WebhookDelivery.id))
+
+    # Without the form's token nothing is queued.
+    url = f"{page}/deliveries/{delivery_id}/send-again"
+    assert client.post(url).status_code == 400
+    again = post(client, url)
+    assert again.status_code == 302 and again.headers["Location"].endswith(
+        f"{page}#delivery-{delivery_id}"
+    )
+    assert "queued again" in client.get(page).get_data(as_text=True)
+    receiver.answers = [200]
+    assert deliver_webhooks().sent == 1
+    log = client.get(page).get_data(as_text=True)
+    assert "Delivered" in log and ">Send again<" not in log
+    # A stale page's button, pressed after it was delivered, says so and sends nothing.
+    stale = post(client, url)
+    assert "not one that was given up" in client.get(stale.headers["Location"]).get_data(
+        as_text=True
+    )
+    assert len(receiver.requests) == 2
 
 
 def test_staff_cannot_reach_the_webhook_pages(make_client, make_user) -> None:
