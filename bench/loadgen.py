@@ -49,6 +49,8 @@ class LoadResult:
     statuses: dict[str, int]
     errors: int
     raw: str = ""
+    # Each gunicorn worker's share of the CPU time the run cost (empty where /proc is absent).
+    worker_shares: list[float] = field(default_factory=list)
 
 
 def fetch(
