@@ -25,6 +25,8 @@ sqlite_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", defaul
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 # Connection.info key: whether the connection's current SQLite transaction holds the write lock.
 SQLITE_WRITER_KEY = "portal.sqlite_writer"
+# Connection.info key: the connection's count of changed rows when its reader began.
+SQLITE_READER_CHANGES_KEY = "portal.sqlite_reader_changes"
 # How long a writer waits before asking SQLite's write lock again, at most (jittered).
 WRITE_LOCK_RETRY_SECONDS = 0.001
 
@@ -42,20 +44,29 @@ def begin_write(session: Session | scoped_session[Session]) -> sa.Connection:
 
     On SQLite, a transaction begun as a reader (see reads_first) cannot safely turn into a
     writer: if another writer committed since its first read, SQLite refuses at once. So the
-    reading transaction ends here (it wrote nothing) and a write transaction takes its place,
-    under the same SQLAlchemy transaction; what the session loaded stays loaded. The writes
-    that follow must hold whatever they rely on in their own WHERE clauses, since the lock
-    was not held while it was read. On PostgreSQL it only returns the connection."""
+    reading transaction ends here and a write transaction takes its place, under the same
+    SQLAlchemy transaction; what the session loaded stays loaded. The writes that follow must
+    hold whatever they rely on in their own statements, since the lock was not held while it
+    was read. A reader that has already changed rows holds the write lock (SQLite took it at
+    that change), so it simply goes on. On PostgreSQL it only returns the connection."""
     if session.get_bind().dialect.name != "sqlite":
         return session.connection()
-    sqlite_write_intent.set(True)
-    connection = session.connection()  # a new transaction begins as a writer
-    if not connection.info.get(SQLITE_WRITER_KEY, True):
-        if session.new or session.dirty or session.deleted:
-            raise RuntimeError("begin_write() must come before the request's first change")
-        connection.connection.dbapi_connection.execute("COMMIT")  # a reader's: nothing to keep
+    intent = sqlite_write_intent.set(True)
+    try:
+        connection = session.connection()  # a transaction begun here begins as a writer
+    finally:
+        sqlite_write_intent.reset(intent)
+    if connection.info.get(SQLITE_WRITER_KEY, True):
+        return connection
+    target = session() if isinstance(session, scoped_session) else session
+    if target.in_nested_transaction():
+        # Ending the reader would end the savepoint with it.
+        raise RuntimeError("begin_write() cannot come inside a savepoint")
+    dbapi_connection = connection.connection.dbapi_connection
+    if dbapi_connection.total_changes == connection.info.get(SQLITE_READER_CHANGES_KEY):
+        _driver_execute(connection, "COMMIT")  # it only read: nothing is kept by this
         _take_write_lock(connection)
-        connection.info[SQLITE_WRITER_KEY] = True
+    connection.info[SQLITE_WRITER_KEY] = True
     return connection
 
 
@@ -95,14 +106,28 @@ def _configure_sqlite(engine: Engine) -> None:
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
         writer = sqlite_write_intent.get()
-        # Kept on the connection, so begin_write() knows what this transaction may do.
+        # Kept on the connection, so begin_write() knows what this transaction may do and
+        # whether it has changed anything yet.
         connection.info[SQLITE_WRITER_KEY] = writer
         if writer:
             _take_write_lock(connection)
         else:
+            connection.info[SQLITE_READER_CHANGES_KEY] = (
+                connection.connection.dbapi_connection.total_changes
+            )
             # Straight to the driver: every page begins this way, and a plain BEGIN cannot be
             # busy (a deferred transaction takes no lock until it reads).
-            connection.connection.dbapi_connection.execute("BEGIN")
+            _driver_execute(connection, "BEGIN")
+
+
+def _driver_execute(connection: sa.Connection, statement: str) -> None:
+    """Run transaction control on the driver's connection; a failure arrives as SQLAlchemy's
+    error (a locked or broken database becomes the 503 page), and the connection is dropped."""
+    try:
+        connection.connection.dbapi_connection.execute(statement)
+    except sqlite3.Error as exc:
+        connection.invalidate()
+        raise sa.exc.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
 
 
 def _take_write_lock(connection: sa.Connection) -> None:

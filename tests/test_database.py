@@ -167,11 +167,25 @@ def test_begin_write_holds_the_lock_until_the_commit(
     assert "error" not in outcome
 
 
-def test_begin_write_refuses_to_come_after_a_change(counter_session: Session) -> None:
+@pytest.mark.parametrize("flushed", [False, True], ids=["pending", "flushed"])
+def test_a_change_made_before_begin_write_is_not_committed_by_it(
+    counter_session: Session, flushed: bool
+) -> None:
+    """Ending the reader must never commit half a request: a change already flushed means
+    SQLite took the write lock then, and the transaction goes on as it is."""
     counter = counter_session.get(_Counter, 1)
     assert counter is not None
     counter.value = 5
-    with pytest.raises(RuntimeError, match="before the request's first change"):
+    if flushed:
+        counter_session.flush()
+    database.begin_write(counter_session)
+    counter_session.rollback()
+    assert counter_session.scalar(sa.select(_Counter.value)) == 0
+
+
+def test_begin_write_refuses_to_come_inside_a_savepoint(counter_session: Session) -> None:
+    counter_session.get(_Counter, 1)
+    with counter_session.begin_nested(), pytest.raises(RuntimeError, match="savepoint"):
         database.begin_write(counter_session)
 
 

@@ -15,7 +15,13 @@ from portal.models import Feedback, Role, User
 from portal.services.accounts import find_user_by_email, normalise_email
 from portal.services.errors import DomainError
 from portal.services.feedback import has_voted
-from portal.services.votes import CLOSED_FOR_VOTES, VoteResult, toggle_vote
+from portal.services.votes import (
+    CLOSED_FOR_VOTES,
+    CLOSED_MESSAGE,
+    ClosedForVotes,
+    VoteResult,
+    toggle_vote,
+)
 
 # Not a hash any password can match (Werkzeug refuses a hash without "$"): the customer sets a
 # password through the reset link if they ever want to sign in.
@@ -32,12 +38,6 @@ class NameNeeded(DomainError):
     """A new customer account needs a name to show on their feedback."""
 
     status_code = 422
-
-
-class ClosedForVotes(DomainError):
-    """The item was declined or merged; votes go elsewhere."""
-
-    status_code = 409
 
 
 def unusable_password() -> str:
@@ -81,9 +81,7 @@ def customer_for_email(email: str, name: str = "") -> tuple[User, bool]:
 def require_open_for_votes(item: Feedback) -> None:
     """Refuse votes on declined and merged items (checked before any account is made)."""
     if item.state in CLOSED_FOR_VOTES:
-        raise ClosedForVotes(
-            "This item is closed for votes. Its page says where the conversation went."
-        )
+        raise ClosedForVotes(CLOSED_MESSAGE)
 
 
 def add_vote(user: User, item: Feedback) -> VoteResult:

@@ -26,22 +26,37 @@ class VoteResult:
     vote_count: int
 
 
+class ClosedForVotes(DomainError):
+    """The item was declined or merged; votes go elsewhere."""
+
+    status_code = 409
+
+
 # Built once: a vote is the busiest write there is. On the tables, not the entities: nothing
 # in the session needs synchronising.
+#
+# The item's row is taken first, and checked to be open for votes in the same statement: the
+# item was read before the write began, so it may have been declined or merged since. First,
+# because a merge takes the item's row and then its votes; taken the other way round, a vote
+# and a merge on PostgreSQL would deadlock. (On SQLite the write lock already serialises
+# writers, and FOR NO KEY UPDATE is not written.)
+_TAKE_OPEN_ITEM = (
+    sa.select(FEEDBACK.c.id)
+    .where(
+        FEEDBACK.c.id == sa.bindparam("item_id"),
+        FEEDBACK.c.state.not_in(sorted(CLOSED_FOR_VOTES)),
+    )
+    .with_for_update(key_share=True)
+)
 _DELETE_VOTE = sa.delete(VOTES).where(
     VOTES.c.user_id == sa.bindparam("voter_id"), VOTES.c.feedback_id == sa.bindparam("item_id")
 )
 # Counted in SQL (count = count + 1), never read-modify-write in Python, so racing requests
 # each add their own step; the unique constraint decides which rows exist. RETURNING hands
-# back the count this change produced. The state is checked here, in the same statement,
-# because the item was read before the write began: an item declined or merged in between
-# matches no row, and the vote is undone with the transaction.
+# back the count this change produced.
 _BUMP_COUNT = (
     sa.update(FEEDBACK)
-    .where(
-        FEEDBACK.c.id == sa.bindparam("item_id"),
-        FEEDBACK.c.state.not_in(sorted(CLOSED_FOR_VOTES)),
-    )
+    .where(FEEDBACK.c.id == sa.bindparam("item_id"))
     .values(vote_count=FEEDBACK.c.vote_count + sa.bindparam("delta"))
     .returning(FEEDBACK.c.vote_count)
 )
@@ -55,11 +70,13 @@ def toggle_vote(user: User, item: Feedback) -> VoteResult:
     if not item.can_view(user):
         raise NotFound("We could not find that feedback.")
     if item.state in CLOSED_FOR_VOTES:
-        raise DomainError(CLOSED_MESSAGE)
+        raise ClosedForVotes(CLOSED_MESSAGE)
     ids = {"voter_id": user.id, "item_id": item.id}
     # From here on this transaction writes; on SQLite the write lock is taken now, after the
     # person and the item were read (see portal.database.reads_first).
     connection = begin_write(db.session)
+    if connection.execute(_TAKE_OPEN_ITEM, ids).first() is None:
+        raise ClosedForVotes(CLOSED_MESSAGE)  # closed since it was read
     if connection.execute(_DELETE_VOTE, ids).rowcount:
         voted, delta = False, -1
     elif insert_if_absent(connection, Vote, user_id=user.id, feedback_id=item.id):
@@ -71,10 +88,7 @@ def toggle_vote(user: User, item: Feedback) -> VoteResult:
         count = connection.execute(_READ_COUNT, ids).scalar_one()
         set_committed_value(item, "vote_count", count)
         return VoteResult(voted=True, vote_count=count)
-    # Last, so that on PostgreSQL the item's row stays locked only until the commit.
-    count = connection.execute(_BUMP_COUNT, {**ids, "delta": delta}).scalar_one_or_none()
-    if count is None:
-        raise DomainError(CLOSED_MESSAGE)  # closed while we read: the error rolls back
+    count = connection.execute(_BUMP_COUNT, {**ids, "delta": delta}).scalar_one()
     # Recorded as loaded from the database: not a change of ours to flush.
     set_committed_value(item, "vote_count", count)
     return VoteResult(voted=voted, vote_count=count)

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 
-from portal.database import commit_keeping_loaded
+from portal.database import commit_keeping_loaded, sqlite_write_intent
 from portal.extensions import db
-from portal.models import Feedback, FeedbackState, Follow, Vote
+from portal.models import Feedback, FeedbackState, Follow, Role, Vote
+from portal.services import workflow
 from portal.services.errors import DomainError, NotFound
-from portal.services.votes import toggle_vote
+from portal.services.votes import ClosedForVotes, toggle_vote
 from tests.helpers import login, post
 
 
@@ -69,7 +71,8 @@ def test_an_item_closed_while_the_vote_was_read_takes_no_vote(make_user, make_fe
     decline it in between, the vote is refused and leaves nothing behind."""
     item = make_feedback()
     voter = make_user()
-    commit_keeping_loaded(db.session)  # the vote's read: the item is still open here
+    commit_keeping_loaded(db.session)
+    db.session.scalar(sa.select(Feedback.id))  # the vote's read: the item is still open here
     with db.engine.begin() as staff_request:
         staff_request.execute(
             sa.update(Feedback.__table__)
@@ -78,7 +81,7 @@ def test_an_item_closed_while_the_vote_was_read_takes_no_vote(make_user, make_fe
         )
     assert item.state is not FeedbackState.DECLINED
 
-    with pytest.raises(DomainError, match="closed for votes"):
+    with pytest.raises(ClosedForVotes, match="closed for votes"):
         toggle_vote(voter, item)
     db.session.rollback()
     assert _rows(item.id) == 1 == _stored(item.id)
@@ -144,3 +147,47 @@ def test_racing_vote_requests_leave_an_exact_count(app: Flask, make_user, make_f
     db.session.commit()  # end the test's own transaction: read what the threads wrote
     assert _rows(item.id) == 1 + len(voters)
     assert _stored(item.id) == _rows(item.id)
+
+
+def test_a_merge_while_people_vote_leaves_exact_counts(
+    app: Flask, make_user, make_feedback
+) -> None:
+    """Votes on a duplicate keep coming while staff merge it. On PostgreSQL a vote that
+    took its vote row before the item's row deadlocked with the merge, which takes them the
+    other way round."""
+    staff = make_user(role=Role.STAFF)
+    target, duplicate = make_feedback(), make_feedback()
+    clients = []
+    for _ in range(6):
+        client = app.test_client()
+        login(client, make_user().email)
+        clients.append(client)
+    answers: list[int] = []
+    started = threading.Barrier(len(clients) + 1)
+    url = f"/feedback/{duplicate.id}/vote"  # read here: the item belongs to this thread
+
+    def vote_repeatedly(client) -> None:
+        started.wait()
+        for _ in range(10):
+            answers.append(post(client, url, htmx=True).status_code)
+
+    threads = [threading.Thread(target=vote_repeatedly, args=(c,)) for c in clients]
+    for thread in threads:
+        thread.start()
+    started.wait()
+    while len(answers) < 6:
+        time.sleep(0.001)
+    db.session.commit()
+    token = sqlite_write_intent.set(True)  # the merge is this test's own write request
+    try:
+        workflow.merge(duplicate, staff, target, "The same broken lift, reported twice.")
+        db.session.commit()
+    finally:
+        sqlite_write_intent.reset(token)
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert set(answers) <= {200, 409}, answers  # voted, or told it is closed: never a 503
+    db.session.commit()
+    assert _rows(duplicate.id) == _stored(duplicate.id) == 0
+    assert _rows(target.id) == _stored(target.id)
