@@ -16,8 +16,11 @@ from flask import Flask
 from flask_mailman.backends.base import BaseEmailBackend
 
 
-class EmlFolderBackend(BaseEmailBackend):
-    """Writes each message to its own .eml file (open it in any mail program)."""
+class EmlFolderEmailBackend(BaseEmailBackend):
+    """Writes each message to its own .eml file (open it in any mail program).
+
+    Named ...EmailBackend because Flask-Mailman loads a dotted MAIL_BACKEND as a class only
+    when the name ends so; anything else it takes for a module holding `EmailBackend`."""
 
     _lock = threading.Lock()
 
@@ -50,7 +53,7 @@ def configure_mail(app: Flask) -> None:
 
     if not app.config.get("MAIL_BACKEND"):
         app.config["MAIL_BACKEND"] = (
-            "smtp" if app.config.get("MAIL_SERVER") else "portal.mail.EmlFolderBackend"
+            "smtp" if app.config.get("MAIL_SERVER") else "portal.mail.EmlFolderEmailBackend"
         )
     app.config.setdefault("MAIL_FILE_PATH", str(Path(app.instance_path) / "mail"))
     mail.init_app(app)

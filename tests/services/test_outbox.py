@@ -3,6 +3,8 @@ least once with a stable Message-ID and never twice, also with several deliverer
 
 from __future__ import annotations
 
+import email
+import email.policy
 import random
 import threading
 import time
@@ -18,6 +20,7 @@ from portal.models import FeedbackKind, OutboxMessage, OutboxStatus
 from portal.services.feedback import submit_feedback
 from portal.services.outbox import DeliveryReport, deliver_pending, queue_email
 from portal.services.site import settings_for_update
+from tests.conftest import make_test_app
 
 
 def _now() -> datetime:
@@ -247,3 +250,22 @@ def test_two_emails_queued_at_once_get_different_ids_even_with_random_seeded(
     db.session.commit()
     assert first.message_id != second.message_id
     assert first.message_id.startswith("<") and first.message_id.endswith(">")
+
+
+def test_without_a_mail_server_messages_are_written_to_the_instance_mail_folder(
+    database_uri: str, tmp_path
+) -> None:
+    """What a newcomer's `make run` does: no MAIL_SERVER, so each email becomes an .eml file
+    under instance/mail/ that any mail program opens."""
+    dev = make_test_app(database_uri, tmp_path, MAIL_BACKEND="", MAIL_SERVER="")
+    with dev.app_context():
+        queue_email(
+            kind="test", to_email="nia@example.com", subject="Your receipt", text_body="Hello."
+        )
+        db.session.commit()
+        assert deliver_pending().sent == 1
+        db.session.remove()
+    [written] = (tmp_path / "mail").glob("*.eml")
+    message = email.message_from_bytes(written.read_bytes(), policy=email.policy.default)
+    assert message["To"] == "nia@example.com" and message["Subject"] == "Your receipt"
+    assert message.get_body(("plain",)).get_content().strip() == "Hello."
