@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 
+from portal.emails import render_email
 from portal.extensions import db
 from portal.models import (
     Feedback,
@@ -126,6 +127,12 @@ def test_state_change_tells_followers_by_name_from_the_owner_with_the_staff_mess
         assert "Nia, sorry the parcel got soaked. I am on it." in html
         assert _item_link(item.id).search(text)
         assert _item_link(item.id).search(html)
+    # The plain text keeps its paragraphs apart, and a follower sees who the message is from
+    # (it was written to the author, by name).
+    author_text = _text(_to(received, author)[0]).replace("\r\n", "\n")
+    assert '"Parcel left in the rain" is now: Acknowledged.\n\nNia, sorry' in author_text
+    voter_text = _text(_to(received, voter)[0]).replace("\r\n", "\n")
+    assert "Acknowledged.\n\nSam Patel wrote:\nNia, sorry the parcel" in voter_text
 
 
 def test_notifications_carry_one_click_list_unsubscribe_headers(
@@ -410,3 +417,34 @@ def test_past_the_daily_cap_updates_fold_into_one_summary_a_day_later(
     received = _to(_deliver(smtp_server), voter)
     assert len(received) == 2
     assert all("In progress" not in m["Subject"] for m in received)
+
+
+def test_plain_text_emails_keep_each_line_and_paragraph_apart(make_user, make_feedback) -> None:
+    """Jinja drops the newline after a block tag: a line that ended in {% endif %} used to run
+    into the next one ("- first update- second update")."""
+    person = make_user(preferred_name="Nia")
+    item = make_feedback(title="Street light out")
+    updates = [
+        OutboxMessage(subject="Acknowledged", feedback_id=item.id),
+        OutboxMessage(subject="A note from us", feedback_id=None),
+    ]
+    summary = render_email(
+        "summary",
+        "2 more",
+        person=person,
+        updates=updates,
+        unsubscribe_all_url="https://example.com/stop",
+    )
+    lines = summary.text.splitlines()
+    assert any(re.fullmatch(rf"- Acknowledged: \S+/feedback/{item.id}", line) for line in lines)
+    assert "- A note from us" in lines
+
+    change = render_email(
+        "digest_change",
+        "Change",
+        frequency="weekly",
+        category_names=["Billing"],
+        change_url="https://example.com/change",
+        unsubscribe_url="https://example.com/stop",
+    )
+    assert "  Categories: Billing\n\nTo make the change" in change.text
