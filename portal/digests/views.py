@@ -72,7 +72,11 @@ def confirm(token: str) -> str:
         subscription = digests.subscription_for_confirm_token(token)
         if subscription.confirmed_at is None and subscription.unsubscribed_at is None:
             return render_template(
-                "digests/confirm.html", subscription=subscription, token=token, form=ConfirmForm()
+                "digests/confirm.html",
+                subscription=subscription,
+                category_names=digests.subscription_category_names(subscription),
+                token=token,
+                form=ConfirmForm(),
             )
         return render_template(
             "digests/confirmed.html", subscription=subscription, confirmed_now=False

@@ -150,6 +150,7 @@ def subscribe(
     owner_id = user.id if user is not None and normalise_email(user.email) == address else None
 
     subscription = find_subscription(address)
+    created = False
     if subscription is not None and _is_active(subscription):
         if not _owns_address(user, address):
             # Knowing an address is not owning it: its owner confirms by email.
@@ -176,6 +177,7 @@ def subscribe(
                 )
                 db.session.add(subscription)
                 db.session.flush()
+            created = True
         except IntegrityError:
             # The same address was subscribed by a request that committed first.
             subscription = find_subscription(address)
@@ -192,9 +194,10 @@ def subscribe(
     # choices, so the address's owner sees what they agree to.
     subscription.frequency = frequency
     _set_categories(subscription.id, categories)
-    if subscription.unsubscribed_at is not None:
-        # Opting back in after opting out is a new consent, confirmed afresh with a new link,
-        # so an old confirmation email cannot restart the mail on its own.
+    if not created:
+        # Only the newest email's link confirms, and it confirms what that email states.
+        # Anyone may type an address: an older link must not confirm choices its email did
+        # not show. Opting back in after opting out is likewise a new consent.
         subscription.unsubscribed_at = None
         subscription.confirmed_at = None
         subscription.confirm_token = _new_token()
@@ -225,6 +228,7 @@ def send_confirmation(subscription: DigestSubscription) -> OutboxMessage:
         kind="digest_confirm",
         subject="Please confirm your digest subscription",
         frequency=subscription.frequency.value,
+        category_names=subscription_category_names(subscription),
         confirm_url=absolute_url("digests.confirm", token=subscription.confirm_token),
     )
 
@@ -235,6 +239,11 @@ def _apply_preferences(
     subscription.frequency = frequency
     _set_categories(subscription.id, categories)
     db.session.flush()
+
+
+def subscription_category_names(subscription: DigestSubscription) -> list[str]:
+    """The names of the categories a subscription asks for (none: every category)."""
+    return _category_names(subscription_category_ids(subscription.id))
 
 
 def _category_names(category_ids: list[int]) -> list[str]:

@@ -311,7 +311,8 @@ def test_visitor_subscribes_to_the_digest(page: Page, categories: dict[str, Cate
     # The emailed link asks first: opening it (as a mail scanner does) confirms nothing.
     page.goto(emailed_link("digest_confirm", "reader@example.com", r"/digest/confirm/\S+"))
     expect(page.get_by_role("heading", name="Confirm the digest")).to_be_visible()
-    expect(page.locator("main")).to_contain_text("monthly digest")
+    expect(page.locator("main")).to_contain_text("Monthly")  # the choices it confirms
+    expect(page.locator("main")).to_contain_text("Delivery")
     assert digest_confirmed("reader@example.com") is False
     page.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="Thank you: you are subscribed")).to_be_visible()

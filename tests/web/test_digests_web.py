@@ -152,6 +152,45 @@ def test_double_opt_in_from_the_received_email_starts_the_digest(
     assert [m for m in smtp_server.to("nia@example.com") if "You said" in str(m["Subject"])]
 
 
+def test_only_the_newest_link_confirms_and_it_confirms_what_its_email_showed(
+    client, make_client, smtp_server, make_category
+) -> None:
+    """The owner asks for monthly news of Products; before they confirm, someone else types
+    the same address with other choices. The owner's first link must not confirm those."""
+    products, billing = make_category(name="Products"), make_category(name="Billing")
+    post(
+        client,
+        "/digest/subscribe",
+        {"email": "nia@example.com", "frequency": "monthly", "categories": [str(products.id)]},
+    )
+    post(
+        make_client(),
+        "/digest/subscribe",
+        {"email": "nia@example.com", "frequency": "weekly", "categories": [str(billing.id)]},
+    )
+    _deliver()
+    first, second = smtp_server.to("nia@example.com")
+    assert "How often: monthly" in _text(first) and "Categories: Products" in _text(first)
+    assert "How often: weekly" in _text(second) and "Categories: Billing" in _text(second)
+
+    def link(mail) -> str:
+        match = re.search(r"https?://\S+/digest/confirm/[\w-]+", _text(mail))
+        assert match, _text(mail)
+        return urlsplit(match.group(0)).path
+
+    owner = make_client()
+    assert owner.get(link(first)).status_code == 404
+    assert post(owner, link(first)).status_code == 404
+    assert _subscription("nia@example.com").confirmed_at is None
+    asked = owner.get(link(second)).get_data(as_text=True)
+    assert "Weekly" in asked and "Billing" in asked  # what pressing Confirm agrees to
+    assert post(owner, link(second)).status_code == 200
+    confirmed = _subscription("nia@example.com")
+    assert confirmed.confirmed_at is not None
+    assert confirmed.frequency is DigestFrequency.WEEKLY
+    assert digests.subscription_category_ids(confirmed.id) == [billing.id]
+
+
 def test_subscribe_form_errors_keep_the_typed_email_and_say_what_is_wrong(
     client, make_category
 ) -> None:
@@ -289,7 +328,7 @@ def test_opening_the_confirmation_link_confirms_nothing_until_the_button_is_pres
     path = f"/digest/confirm/{subscription.confirm_token}"
     for scanner in (make_client(), make_client()):
         page = scanner.get(path).get_data(as_text=True)
-        assert "Confirm the digest" in page and "monthly digest" in page
+        assert "Confirm the digest" in page and "Monthly" in page
         assert 'name="csrf_token"' in page and ">Confirm</button>" in page
     assert scanner.head(path).status_code == 200
     assert _subscription("nia@example.com").confirmed_at is None
