@@ -5,13 +5,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
+from urllib.parse import urlsplit
 
-from flask import Flask, abort
+from flask import Flask, abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
+from werkzeug.wrappers import Response
 
-from portal.extensions import db, login_manager
+from portal.extensions import db, htmx, login_manager
 from portal.models import User
+from portal.services.accounts import is_safe_next
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,6 +27,33 @@ def configure_login(app: Flask) -> None:
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user)
+    login_manager.unauthorized_handler(ask_to_sign_in)
+
+
+def ask_to_sign_in() -> Response:
+    """Send someone who is not signed in (or no longer is) to the sign-in page, and back to
+    where they were afterwards.
+
+    A POST (a vote, a comment) cannot be returned to: after signing in they come back to the
+    page they pressed it on. An htmx request is told to load the sign-in page as a whole page;
+    a redirect would be followed in the background and the sign-in page pasted into the
+    button it replaced."""
+    if request.method in ("GET", "HEAD"):
+        next_url = request.full_path.rstrip("?")
+    else:
+        next_url = request.form.get("next", "")
+        came_from = urlsplit(request.referrer or "")
+        if not is_safe_next(next_url) and came_from.netloc == request.host:
+            next_url = came_from._replace(scheme="", netloc="", fragment="").geturl()
+        if not is_safe_next(next_url):
+            next_url = "/"
+    flash(login_manager.login_message, login_manager.login_message_category)
+    sign_in = url_for("accounts.login", next=next_url)
+    if htmx:
+        response = make_response("", 200)
+        response.headers["HX-Redirect"] = sign_in
+        return response
+    return redirect(sign_in)
 
 
 def load_user(session_id: str) -> User | None:

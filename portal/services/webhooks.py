@@ -236,9 +236,22 @@ def create_endpoint(
 ) -> NewSecret:
     """Register a receiver for some events; its signing secret is returned once."""
     _require_admin(actor)
+    checked_url = check_url(url)
+    twin = db.session.scalar(
+        sa.select(WebhookEndpoint.id).where(
+            WebhookEndpoint.url == checked_url, WebhookEndpoint.deleted_at.is_(None)
+        )
+    )
+    if twin is not None:
+        # Two receivers at one address would get every event twice (a reloaded "created"
+        # page posts the form again).
+        raise DomainError(
+            f"Webhook #{twin} already sends to this address: it is in the list below. To "
+            "send other events there, delete it and add it again with them."
+        )
     secret = _new_secret()
     endpoint = WebhookEndpoint(
-        url=check_url(url),
+        url=checked_url,
         description=" ".join(description.split())[:200],
         events=_clean_events(events),
         secret=secret,
@@ -466,8 +479,12 @@ def send_again(actor: User, endpoint: WebhookEndpoint, delivery_id: int) -> None
         .execution_options(synchronize_session=False)
     )
     if not requeued.rowcount:
-        raise DomainError("That delivery is not one that was given up: it is queued or delivered.")
+        raise DomainError(
+            "That delivery is already queued or delivered: reload to see where it is."
+        )
     audit.record(actor, "webhook.sent_again", "webhook", endpoint.id, delivery=delivery_id)
+    # Sent at once after the commit, as a new event's deliveries are.
+    db.session.info["outbox_pending"] = True
 
 
 # Delivery ----------------------------------------------------------------------------------

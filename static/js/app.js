@@ -5,3 +5,10 @@ document.addEventListener("htmx:configRequest", function (event) {
     event.detail.headers["X-CSRFToken"] = meta.getAttribute("content");
   }
 });
+
+// "Dismiss" on a message that an htmx request put in the message area.
+document.addEventListener("click", function (event) {
+  if (event.target.closest("[data-dismiss-message]")) {
+    document.getElementById("htmx-messages").replaceChildren();
+  }
+});

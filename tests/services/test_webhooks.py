@@ -289,7 +289,7 @@ def test_a_given_up_delivery_is_sent_again_by_an_admin_with_the_same_id(
     assert [a.status_code for a in _attempts(delivery)] == [500, 500, 500, 200]  # all logged
     assert "webhook.sent_again" in db.session.scalars(sa.select(AuditEntry.action)).all()
     # Delivered now: a second "send again" (a double click) sends nothing more.
-    with pytest.raises(DomainError, match="not one that was given up"):
+    with pytest.raises(DomainError, match="already queued or delivered"):
         webhooks.send_again(admin, created.endpoint, delivery.id)
 
 
@@ -413,6 +413,16 @@ def test_only_admins_manage_endpoints(staff: User) -> None:
         webhooks.create_endpoint(staff, url="https://hooks.example.com", events=["item.created"])
 
 
+def test_an_address_gets_one_receiver_until_it_is_deleted(admin: User) -> None:
+    first = _endpoint(admin, "https://hooks.example.com/portal").endpoint
+    with pytest.raises(DomainError, match=f"Webhook #{first.id} already sends"):
+        webhooks.create_endpoint(
+            admin, url="https://hooks.example.com/portal", events=["item.created"]
+        )
+    webhooks.delete_endpoint(admin, first)
+    assert _endpoint(admin, "https://hooks.example.com/portal").endpoint.id != first.id
+
+
 def test_an_endpoint_needs_an_event(admin: User) -> None:
     with pytest.raises(DomainError, match="at least one event"):
         webhooks.create_endpoint(admin, url="https://hooks.example.com", events=["nonsense"])
@@ -422,7 +432,7 @@ def test_paused_and_deleted_endpoints_get_no_new_events(
     receiver: Receiver, admin: User, make_user, make_category
 ) -> None:
     paused = _endpoint(admin, receiver.url).endpoint
-    deleted = _endpoint(admin, receiver.url).endpoint
+    deleted = _endpoint(admin, f"{receiver.url}?second").endpoint
     webhooks.set_active(admin, paused, False)
     webhooks.delete_endpoint(admin, deleted)
     db.session.commit()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import parse_qs, urlsplit
+
 import sqlalchemy as sa
 
 from portal.extensions import db
@@ -107,6 +109,53 @@ def test_vote_needs_sign_in(client, make_feedback) -> None:
     item = make_feedback()
     response = post(client, f"/feedback/{item.id}/vote")
     assert response.status_code == 302 and "/account/login" in response.headers["Location"]
+
+
+def _next_of(location: str) -> str:
+    parts = urlsplit(location)
+    assert parts.path == "/account/login", location
+    return parse_qs(parts.query)["next"][0]
+
+
+def test_a_vote_after_the_session_ended_comes_back_to_its_page_after_sign_in(
+    client, make_user, make_feedback
+) -> None:
+    """Signed out in another tab, then "Me too" without JavaScript: signing in must lead back
+    to the page, not to the vote's address (a POST-only route: "Error 405")."""
+    item = make_feedback()
+    voter = make_user()
+    from_board = post(client, f"/feedback/{item.id}/vote", {"next": "/?sort=new"})
+    assert _next_of(from_board.headers["Location"]) == "/?sort=new"
+    from_the_page = post(
+        client,
+        f"/feedback/{item.id}/vote",
+        headers={"Referer": f"http://localhost/feedback/{item.id}?page=2"},
+    )
+    assert _next_of(from_the_page.headers["Location"]) == f"/feedback/{item.id}?page=2"
+    elsewhere = post(
+        client, f"/feedback/{item.id}/vote", headers={"Referer": "https://evil.example/x"}
+    )
+    assert _next_of(elsewhere.headers["Location"]) == "/"
+
+    signed_in = post(
+        client,
+        "/account/login",
+        {"email": voter.email, "password": "correct horse battery", "next": "/?sort=new"},
+    )
+    assert signed_in.headers["Location"].endswith("/?sort=new")
+    assert client.get(signed_in.headers["Location"]).status_code == 200
+
+
+def test_an_htmx_vote_after_the_session_ended_loads_the_sign_in_page_whole(
+    client, make_feedback
+) -> None:
+    """Followed in the background, a redirect would paste the sign-in page into the card."""
+    item = make_feedback()
+    response = post(client, f"/feedback/{item.id}/vote", {"next": "/"}, htmx=True)
+    assert response.status_code == 200 and response.get_data(as_text=True) == ""
+    assert _next_of(response.headers["HX-Redirect"]) == "/"
+    page = client.get(response.headers["HX-Redirect"]).get_data(as_text=True)
+    assert "Please sign in to continue." in page
 
 
 def test_comment_is_posted_and_sanitised(client, make_user, make_feedback) -> None:

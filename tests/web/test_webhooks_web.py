@@ -134,6 +134,21 @@ def test_the_webhook_page_shows_each_attempt_and_the_actions_work(
     assert "No webhooks yet." in client.get("/admin/webhooks").get_data(as_text=True)
 
 
+def test_posting_the_same_webhook_again_adds_no_second_receiver(
+    make_client, make_user, receiver: Receiver
+) -> None:
+    """Reloading the "created" page sends the form again: the receiver would get every
+    event twice."""
+    client = _admin_client(make_client, make_user)
+    form = {"url": receiver.url, "events": ["item.created"]}
+    assert post(client, "/admin/webhooks", form).status_code == 201
+    again = post(client, "/admin/webhooks", form)
+    assert again.status_code == 400
+    endpoint_id = db.session.scalar(sa.select(WebhookEndpoint.id))
+    assert f"Webhook #{endpoint_id} already sends to this address" in again.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint)) == 1
+
+
 def test_an_admin_sends_a_given_up_delivery_again_from_its_log(
     app: Flask, make_client, make_user, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -163,7 +178,7 @@ def test_an_admin_sends_a_given_up_delivery_again_from_its_log(
     assert "Delivered" in log and ">Send again<" not in log
     # A stale page's button, pressed after it was delivered, says so and sends nothing.
     stale = post(client, url)
-    assert "not one that was given up" in client.get(stale.headers["Location"]).get_data(
+    assert "already queued or delivered" in client.get(stale.headers["Location"]).get_data(
         as_text=True
     )
     assert len(receiver.requests) == 2
