@@ -98,7 +98,12 @@ def change(token: str) -> str:
     if request.method != "POST":  # GET, and HEAD, which Flask routes here too
         pending = digests.pending_change(token)
         return render_template(
-            "digests/change.html", change=pending, token=token, form=ConfirmForm(), done=False
+            "digests/change.html",
+            change=pending,
+            token=token,
+            form=ConfirmForm(),
+            done=False,
+            in_effect=digests.change_in_effect(pending),
         )
     applied = digests.apply_change(token)
     db.session.commit()

@@ -316,6 +316,16 @@ def pending_change(token: str) -> PendingChange:
     return PendingChange(subscription, frequency, categories, _category_names(categories))
 
 
+def change_in_effect(change: PendingChange) -> bool:
+    """Whether the subscription already has the choices a change link carries (the link was
+    used, or the same choices were made since)."""
+    subscription = change.subscription
+    return (subscription.frequency, subscription_category_ids(subscription.id)) == (
+        change.frequency,
+        change.category_ids,
+    )
+
+
 def apply_change(token: str) -> PendingChange:
     """Make the choices a change link carries take effect. Idempotent."""
     change = pending_change(token)

@@ -248,6 +248,9 @@ def test_a_visitor_changing_a_confirmed_subscription_is_asked_to_confirm_by_emai
     changed = _subscription("nia@example.com")
     assert changed.frequency is DigestFrequency.MONTHLY
     assert digests.subscription_category_ids(changed.id) == [billing.id]
+    # Opened again later, the used link says so instead of asking to confirm once more.
+    used = owner.get(path).get_data(as_text=True)
+    assert "Your digest already has these choices" in used and ">Confirm</button>" not in used
 
 
 def test_the_page_does_not_tell_a_visitor_whether_an_address_gets_the_digest(
