@@ -943,6 +943,7 @@ def main(argv: list[str] | None = None) -> int:
 
     signal.signal(signal.SIGTERM, on_sigterm)
     servers: list[Server] = []
+    logs = RESULTS / f"{stamp}-gunicorn.log"
     try:
         main_db = make_db(args.db, "main", args.items, args.pg_url)
         small_db = make_db(args.db, "small", GROWTH_ITEMS, args.pg_url)
@@ -972,7 +973,6 @@ def main(argv: list[str] | None = None) -> int:
             bdb.label: measure_insights(bdb) for bdb in ([main_db] if args.skip_growth else dbs)
         }
 
-        logs = RESULTS / f"{stamp}-gunicorn.log"
         env = portal_env(main_db, redis_url=args.redis_url if args.instances > 1 else None)
         portals = [
             Server(f"portal #{n + 1}", "wsgi:app", ROOT, env, logs) for n in range(args.instances)
@@ -1188,7 +1188,7 @@ def main(argv: list[str] | None = None) -> int:
         base = RESULTS / f"{stamp}-{args.db}"
         base.with_suffix(".txt").write_text(text + "\n")
         base.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
-        log(f"\nWritten: {base}.txt and {base}.json (gunicorn log: {logs})")
+        log(f"\nWritten: {base}.txt and {base}.json (gunicorn log, without access lines: {logs})")
         return 0
     except SetupError as exc:
         print(f"\nbench: set-up failed: {exc}", file=sys.stderr)
@@ -1199,6 +1199,20 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for s in servers:
             s.stop()
+        drop_access_lines(logs)
+
+
+def drop_access_lines(path: Path) -> None:
+    """Keep the gunicorn log's errors, warnings and application lines, not its access lines:
+    a run makes about a million requests, and their lines came to 250 MB a run."""
+    if not path.exists():
+        return
+    kept = path.with_suffix(".kept")
+    with path.open("rb") as source, kept.open("wb") as target:
+        for line in source:
+            if not (line.startswith(b'{"time": "') and b'"duration_us": ' in line):
+                target.write(line)
+    kept.replace(path)
 
 
 if __name__ == "__main__":
