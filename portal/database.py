@@ -58,8 +58,7 @@ def begin_write(session: Session | scoped_session[Session]) -> sa.Connection:
         sqlite_write_intent.reset(intent)
     if connection.info.get(SQLITE_WRITER_KEY, True):
         return connection
-    target = session() if isinstance(session, scoped_session) else session
-    if target.in_nested_transaction():
+    if _plain(session).in_nested_transaction():
         # Ending the reader would end the savepoint with it.
         raise RuntimeError("begin_write() cannot come inside a savepoint")
     dbapi_connection = connection.connection.dbapi_connection
@@ -74,13 +73,18 @@ def commit_keeping_loaded(session: Session | scoped_session[Session]) -> None:
     """Commit without expiring what the session loaded, for a response rendered after the
     commit from values this transaction read or wrote (no second round of SELECTs, and no
     lock held while it renders)."""
-    target = session() if isinstance(session, scoped_session) else session
+    target = _plain(session)
     previous = target.expire_on_commit
     target.expire_on_commit = False
     try:
         target.commit()
     finally:
         target.expire_on_commit = previous
+
+
+def _plain(session: Session | scoped_session[Session]) -> Session:
+    """The request's Session itself, behind Flask-SQLAlchemy's scoped proxy."""
+    return session() if isinstance(session, scoped_session) else session
 
 
 def configure_engine(engine: Engine) -> None:

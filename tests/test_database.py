@@ -52,6 +52,19 @@ def _other_writer(engine: sa.Engine, outcome: dict[str, object]) -> threading.Th
     return thread
 
 
+def _writer_while_the_lock_is_held(engine: sa.Engine) -> dict[str, object]:
+    """Another writer's whole attempt (its wait or its error) while this test holds the
+    write lock throughout."""
+    with engine.connect() as holder:
+        holder.begin()
+        outcome: dict[str, object] = {}
+        thread = _other_writer(engine, outcome)
+        thread.join(timeout=5)
+        assert not thread.is_alive()
+        holder.rollback()
+    return outcome
+
+
 def test_a_writer_starts_when_the_one_before_it_commits(engine: sa.Engine) -> None:
     with engine.connect() as holder:
         holder.begin()  # holds the write lock
@@ -71,13 +84,7 @@ def test_a_writer_gives_up_with_an_error_after_the_busy_timeout(
     engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 200)
-    with engine.connect() as holder:
-        holder.begin()
-        outcome: dict[str, object] = {}
-        thread = _other_writer(engine, outcome)
-        thread.join(timeout=5)
-        assert not thread.is_alive()
-        holder.rollback()
+    outcome = _writer_while_the_lock_is_held(engine)
     assert "database is locked" in str(outcome.get("error"))
     # One busy timeout (0.2 s here), not a second one on top.
     assert 0.2 <= outcome["gave_up_after"] < 0.4  # type: ignore[operator]
@@ -87,11 +94,7 @@ def test_after_giving_up_the_next_write_works(
     engine: sa.Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(database, "SQLITE_BUSY_TIMEOUT_MS", 100)
-    with engine.connect() as holder:
-        holder.begin()
-        outcome: dict[str, object] = {}
-        _other_writer(engine, outcome).join(timeout=5)
-        holder.commit()
+    outcome = _writer_while_the_lock_is_held(engine)
     assert "database is locked" in str(outcome.get("error"))
     again: dict[str, object] = {}
     _other_writer(engine, again).join(timeout=5)
