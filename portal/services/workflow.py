@@ -343,6 +343,12 @@ def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "
 
 def _move_votes(duplicate: Feedback, target: Feedback) -> None:
     """Votes move to the target; nobody ends up with two, and the duplicate's author gets one."""
+    # The target's row before its votes, the order a vote takes them in (services/votes.py):
+    # taken the other way round, a vote on the target and this move deadlock on PostgreSQL.
+    # (The duplicate's row is already held: its state changed above.)
+    db.session.execute(
+        sa.select(Feedback.id).where(Feedback.id == target.id).with_for_update(key_share=True)
+    )
     already = sa.select(Vote.user_id).where(Vote.feedback_id == target.id)
     db.session.execute(
         sa.delete(Vote)

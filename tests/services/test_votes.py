@@ -149,22 +149,27 @@ def test_racing_vote_requests_leave_an_exact_count(app: Flask, make_user, make_f
     assert _stored(item.id) == _rows(item.id)
 
 
+@pytest.mark.parametrize("voted_on", ["duplicate", "target"])
 def test_a_merge_while_people_vote_leaves_exact_counts(
-    app: Flask, make_user, make_feedback
+    app: Flask, make_user, make_feedback, voted_on: str
 ) -> None:
-    """Votes on a duplicate keep coming while staff merge it. On PostgreSQL a vote that
-    took its vote row before the item's row deadlocked with the merge, which takes them the
-    other way round."""
+    """Votes keep coming while staff merge a duplicate, on either item, from people whose
+    votes on the duplicate the merge moves. On PostgreSQL, a vote and a merge that took an
+    item's row and its vote rows in opposite orders deadlocked."""
     staff = make_user(role=Role.STAFF)
     target, duplicate = make_feedback(), make_feedback()
     clients = []
     for _ in range(6):
+        voter = make_user()
+        toggle_vote(voter, duplicate)
+        db.session.commit()
         client = app.test_client()
-        login(client, make_user().email)
+        login(client, voter.email)
         clients.append(client)
     answers: list[int] = []
     started = threading.Barrier(len(clients) + 1)
-    url = f"/feedback/{duplicate.id}/vote"  # read here: the item belongs to this thread
+    voted = duplicate if voted_on == "duplicate" else target
+    url = f"/feedback/{voted.id}/vote"  # read here: the item belongs to this thread
 
     def vote_repeatedly(client) -> None:
         started.wait()
