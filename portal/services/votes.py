@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.database import begin_write, insert_if_absent
+from portal.database import begin_write
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, User, Vote
 from portal.services import notifications
@@ -48,6 +48,7 @@ _TAKE_OPEN_ITEM = (
     )
     .with_for_update(key_share=True)
 )
+_ADD_VOTE = sa.insert(VOTES)
 _DELETE_VOTE = sa.delete(VOTES).where(
     VOTES.c.user_id == sa.bindparam("voter_id"), VOTES.c.feedback_id == sa.bindparam("item_id")
 )
@@ -60,7 +61,6 @@ _BUMP_COUNT = (
     .values(vote_count=FEEDBACK.c.vote_count + sa.bindparam("delta"))
     .returning(FEEDBACK.c.vote_count)
 )
-_READ_COUNT = sa.select(FEEDBACK.c.vote_count).where(FEEDBACK.c.id == sa.bindparam("item_id"))
 
 CLOSED_MESSAGE = "This item is closed for votes. Its page says where the conversation went."
 
@@ -79,15 +79,13 @@ def toggle_vote(user: User, item: Feedback) -> VoteResult:
         raise ClosedForVotes(CLOSED_MESSAGE)  # closed since it was read
     if connection.execute(_DELETE_VOTE, ids).rowcount:
         voted, delta = False, -1
-    elif insert_if_absent(connection, Vote, user_id=user.id, feedback_id=item.id):
+    else:
+        # Every vote on the item is added under its row (a merge's too), so no other request
+        # can have added this one meanwhile.
+        connection.execute(_ADD_VOTE, {"user_id": user.id, "feedback_id": item.id})
         voted, delta = True, +1
         # Saying "me too" means wanting to hear how it ends.
         notifications.follow(user, item, via=connection)
-    else:
-        # The same person's other request inserted the vote first: it is counted there.
-        count = connection.execute(_READ_COUNT, ids).scalar_one()
-        set_committed_value(item, "vote_count", count)
-        return VoteResult(voted=True, vote_count=count)
     count = connection.execute(_BUMP_COUNT, {**ids, "delta": delta}).scalar_one()
     # Recorded as loaded from the database: not a change of ours to flush.
     set_committed_value(item, "vote_count", count)
