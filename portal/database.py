@@ -208,7 +208,7 @@ def insert_if_absent(
 
 @lru_cache(maxsize=16)
 def _insert_ignoring_conflicts(dialect: str, table: sa.Table) -> Any:
-    # Built once per table (a vote runs two); the columns come from the parameters given.
+    # Built once per table (a vote runs one); the columns come from the parameters given.
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     primary_key = next(iter(table.primary_key.columns))
     # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT that returns its key, so
