@@ -129,9 +129,9 @@ def vote(item_id: int) -> Response:
         response.headers["Vary"] = "HX-Request"
         return response
     flash("Thanks, your vote counts." if result.voted else "Your vote is taken back.", "success")
-    return redirect(
-        next_url if is_safe_next(next_url) else url_for("feedback.detail", item_id=item.id)
-    )
+    back = next_url if is_safe_next(next_url) else url_for("feedback.detail", item_id=item.id)
+    # Back at the button that was pressed, not at the top of a long board.
+    return redirect(f"{back.partition('#')[0]}#vote-{item.id}")
 
 
 @bp.post("/<int:item_id>/follow")

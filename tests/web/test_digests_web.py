@@ -276,6 +276,8 @@ def test_the_signed_in_verified_owner_changes_their_choices_at_once(
     nia = make_verified_user(email="nia@example.com")
     _confirmed("nia@example.com")
     login(client, nia.email)
+    form = client.get("/digest/subscribe").get_data(as_text=True)
+    assert "Save my choices</button>" in form and "Subscribe</button>" not in form
     response = post(
         client, "/digest/subscribe", {"email": "nia@example.com", "frequency": "monthly"}
     )

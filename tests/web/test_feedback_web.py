@@ -84,10 +84,15 @@ def test_vote_and_unvote_without_javascript(client, make_user, make_feedback) ->
     item = make_feedback()
     login(client, make_user().email)
     response = post(client, f"/feedback/{item.id}/vote", {"next": "/?sort=new"})
-    assert response.status_code == 302 and response.headers["Location"].endswith("/?sort=new")
+    # Back on the board, scrolled to the button that was pressed.
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/?sort=new#vote-{item.id}")
     db.session.expire_all()
     assert db.session.get(Feedback, item.id).vote_count == 2
-    post(client, f"/feedback/{item.id}/vote", {"next": "https://evil.example/"})
+    board = client.get("/?sort=new").get_data(as_text=True)
+    assert f'id="vote-{item.id}"' in board
+    away = post(client, f"/feedback/{item.id}/vote", {"next": "https://evil.example/"})
+    assert away.headers["Location"].endswith(f"/feedback/{item.id}#vote-{item.id}")
     db.session.expire_all()
     assert db.session.get(Feedback, item.id).vote_count == 1
 
