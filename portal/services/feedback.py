@@ -95,19 +95,31 @@ def visible_items_clause(
     """A WHERE clause for the items this person may see in lists. With narrower_index_first,
     the clause leaves a narrower index (full-text, category) to drive the query (see
     search.not_indexed)."""
+    if user is None or not user.is_authenticated:
+        return _public_items_clause(narrower_index_first)
+    if user.is_staff:
+        return sa.true()
+    return visible_to_customer_clause(user.id, narrower_index_first)
+
+
+def visible_to_customer_clause(
+    customer_id: int | sa.BindParameter[int], narrower_index_first: bool = False
+) -> sa.ColumnElement[bool]:
+    """What a customer sees: public items, and their own unless staff hid them. The id may be
+    a bind parameter, for a statement built once (the vote's)."""
+    own = sa.and_(Feedback.author_id == customer_id, Feedback.hidden.is_(False))
+    return sa.or_(_public_items_clause(narrower_index_first), own)
+
+
+def _public_items_clause(narrower_index_first: bool) -> sa.ColumnElement[bool]:
     from portal.services.search import not_indexed
 
     visibility = not_indexed(Feedback.visibility) if narrower_index_first else Feedback.visibility
-    public = sa.and_(
+    return sa.and_(
         visibility == Visibility.PUBLIC,
         Feedback.hidden.is_(False),
         Feedback.awaiting_review.is_(False),
     )
-    if user is None or not user.is_authenticated:
-        return public
-    if user.is_staff:
-        return sa.true()
-    return sa.or_(public, sa.and_(Feedback.author_id == user.id, Feedback.hidden.is_(False)))
 
 
 def get_visible_item(item_id: int, user: User | None, *, with_people: bool = True) -> Feedback:

@@ -12,6 +12,7 @@ from portal.extensions import db
 from portal.models import Feedback, FeedbackState, User, Vote
 from portal.services import notifications
 from portal.services.errors import DomainError, NotFound
+from portal.services.feedback import visible_to_customer_clause
 
 CLOSED_FOR_VOTES = frozenset({FeedbackState.DECLINED, FeedbackState.DUPLICATE})
 FEEDBACK: sa.Table = Feedback.__table__  # type: ignore[assignment]
@@ -34,20 +35,6 @@ class ClosedForVotes(DomainError):
 
 # Built once: a vote is the busiest write there is. On the tables, not the entities: nothing
 # in the session needs synchronising.
-#
-# The item's row is taken first, and checked to be open for votes in the same statement: the
-# item was read before the write began, so it may have been declined or merged since. First,
-# because a merge takes the item's row and then its votes; taken the other way round, a vote
-# and a merge on PostgreSQL would deadlock. (On SQLite the write lock already serialises
-# writers, and FOR NO KEY UPDATE is not written.)
-_TAKE_OPEN_ITEM = (
-    sa.select(FEEDBACK.c.id)
-    .where(
-        FEEDBACK.c.id == sa.bindparam("item_id"),
-        FEEDBACK.c.state.not_in(sorted(CLOSED_FOR_VOTES)),
-    )
-    .with_for_update(key_share=True)
-)
 _ADD_VOTE = sa.insert(VOTES)
 _DELETE_VOTE = sa.delete(VOTES).where(
     VOTES.c.user_id == sa.bindparam("voter_id"), VOTES.c.feedback_id == sa.bindparam("item_id")
@@ -63,20 +50,45 @@ _BUMP_COUNT = (
 )
 
 CLOSED_MESSAGE = "This item is closed for votes. Its page says where the conversation went."
+NOT_FOUND_MESSAGE = "We could not find that feedback."
+
+
+def _take_item(visible: sa.ColumnElement[bool]) -> sa.Select[tuple[FeedbackState, bool]]:
+    """The item's row, taken first, with its state and whether the voter may still see it.
+
+    The item was read before the write began, so staff may have declined, merged, hidden or
+    made it private since: this says so under the lock, in the same statement. First, because
+    a merge takes the item's row and then its votes; taken the other way round, a vote and a
+    merge on PostgreSQL would deadlock. (On SQLite the write lock already serialises writers,
+    and FOR NO KEY UPDATE is not written.)"""
+    return (
+        sa.select(FEEDBACK.c.state, visible.label("visible"))
+        .where(FEEDBACK.c.id == sa.bindparam("item_id"))
+        .with_for_update(key_share=True)
+    )
+
+
+# Built once for each kind of voter (building one per vote cost more than running it).
+_TAKE_ITEM_FOR_STAFF = _take_item(sa.true())
+_TAKE_ITEM_FOR_CUSTOMER = _take_item(visible_to_customer_clause(sa.bindparam("voter_id")))
 
 
 def toggle_vote(user: User, item: Feedback) -> VoteResult:
     """Add the person's vote to the item, or take it back if they had voted."""
     if not item.can_view(user):
-        raise NotFound("We could not find that feedback.")
+        raise NotFound(NOT_FOUND_MESSAGE)
     if item.state in CLOSED_FOR_VOTES:
         raise ClosedForVotes(CLOSED_MESSAGE)
     ids = {"voter_id": user.id, "item_id": item.id}
     # From here on this transaction writes; on SQLite the write lock is taken now, after the
     # person and the item were read (see portal.database.reads_first).
     connection = begin_write(db.session)
-    if connection.execute(_TAKE_OPEN_ITEM, ids).first() is None:
-        raise ClosedForVotes(CLOSED_MESSAGE)  # closed since it was read
+    take_item = _TAKE_ITEM_FOR_STAFF if user.is_staff else _TAKE_ITEM_FOR_CUSTOMER
+    now = connection.execute(take_item, ids).first()
+    if now is None or not now.visible:
+        raise NotFound(NOT_FOUND_MESSAGE)  # deleted, hidden or made private since it was read
+    if now.state in CLOSED_FOR_VOTES:
+        raise ClosedForVotes(CLOSED_MESSAGE)  # declined or merged since it was read
     if connection.execute(_DELETE_VOTE, ids).rowcount:
         voted, delta = False, -1
     else:

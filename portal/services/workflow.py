@@ -316,6 +316,13 @@ def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "
     _change_state(item, actor, S.DUPLICATE, message, notify=False)
     item.merged_into_id = target.id
     db.session.flush()
+    # The target's row before its follows and votes, the order a vote takes them in
+    # (services/votes.py): taken the other way round, a vote on the target and this merge
+    # deadlock on PostgreSQL, or the vote's new follow collides with one moved here. (The
+    # duplicate's row is already held: its state changed above.)
+    db.session.execute(
+        sa.select(Feedback.id).where(Feedback.id == target.id).with_for_update(key_share=True)
+    )
     # Followers hear where the conversation went, then follow the target instead.
     notifications.notify_item_update(item, actor, "merged", message, target=target)
     notifications.move_follows(item, target)
@@ -342,13 +349,8 @@ def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "
 
 
 def _move_votes(duplicate: Feedback, target: Feedback) -> None:
-    """Votes move to the target; nobody ends up with two, and the duplicate's author gets one."""
-    # The target's row before its votes, the order a vote takes them in (services/votes.py):
-    # taken the other way round, a vote on the target and this move deadlock on PostgreSQL.
-    # (The duplicate's row is already held: its state changed above.)
-    db.session.execute(
-        sa.select(Feedback.id).where(Feedback.id == target.id).with_for_update(key_share=True)
-    )
+    """Votes move to the target; nobody ends up with two, and the duplicate's author gets one.
+    The caller holds both items' rows."""
     already = sa.select(Vote.user_id).where(Vote.feedback_id == target.id)
     db.session.execute(
         sa.delete(Vote)

@@ -88,6 +88,40 @@ def test_an_item_closed_while_the_vote_was_read_takes_no_vote(make_user, make_fe
     assert not db.session.scalar(sa.select(Follow.id).where(Follow.user_id == voter.id))
 
 
+@pytest.mark.parametrize(
+    "change", [{"hidden": True}, {"visibility": "private"}, {"awaiting_review": True}]
+)
+def test_an_item_hidden_while_the_vote_was_read_takes_no_vote(
+    make_user, make_feedback, change: dict
+) -> None:
+    """Staff hiding an item, or making it private, between the vote's read and its write: the
+    voter no longer sees it, so the vote is refused as if it were not there (404)."""
+    item = make_feedback()
+    voter = make_user()
+    commit_keeping_loaded(db.session)
+    db.session.scalar(sa.select(Feedback.id))  # the vote's read: the item is still public here
+    with db.engine.begin() as staff_request:
+        staff_request.execute(
+            sa.update(Feedback.__table__).where(Feedback.__table__.c.id == item.id).values(change)
+        )
+    assert item.can_view(voter)
+
+    with pytest.raises(NotFound):
+        toggle_vote(voter, item)
+    db.session.rollback()
+    assert _rows(item.id) == 1 == _stored(item.id)
+    assert not db.session.scalar(sa.select(Follow.id).where(Follow.user_id == voter.id))
+
+
+def test_the_author_and_staff_still_vote_on_a_private_item(make_user, make_feedback) -> None:
+    author = make_user()
+    item = make_feedback(author=author, visibility="private")
+    assert toggle_vote(author, item).voted is False  # the author's first voice, taken back
+    assert toggle_vote(make_user(role=Role.STAFF), item).voted is True
+    db.session.commit()
+    assert _stored(item.id) == 1 == _rows(item.id)
+
+
 def _hammer(clients: list, url: str, rounds: int) -> list[str]:
     """Every client toggles the vote `rounds` times, all starting together; the failures."""
     barrier = threading.Barrier(len(clients))
