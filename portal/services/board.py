@@ -140,7 +140,16 @@ def board_count(filters: BoardFilters) -> int:
             query = apply_search(query, filters.search, order_by_rank=False, prefix_last=True)
         return db.session.scalar(query) or 0
 
-    key = ("board_count", filters.state, filters.category, filters.kind, filters.search.terms)
+    # Whether a search was typed is part of the key: a search with no words ("!") matches
+    # nothing, the board without one matches everything, and both have no terms.
+    key = (
+        "board_count",
+        filters.state,
+        filters.category,
+        filters.kind,
+        bool(filters.q),
+        filters.search.terms,
+    )
     return read_cache().get_or_compute(key, count)
 
 
@@ -161,7 +170,8 @@ class BoardPage(Pagination):
         if offset >= self._total:
             return []
         limit = min(self.per_page, self._total - offset)
-        by_rank = bool(filters.q) and filters.sort is BoardSort.MATCH
+        # Ranked only with words to rank by (a search with none matches nothing anyway).
+        by_rank = bool(filters.search) and filters.sort is BoardSort.MATCH
         conditions = _conditions(filters)
         if by_rank:
             if self._total > RANKED_CANDIDATES and offset + limit <= RANKED_CANDIDATES:

@@ -55,6 +55,23 @@ def test_a_search_with_no_words_says_what_to_do(client) -> None:
     assert "Type a word or two to search for." in page
 
 
+@pytest.mark.parametrize("url", ["/", "/api/v1/items"])
+def test_a_search_with_no_words_and_the_plain_board_keep_their_own_counts(
+    client, make_feedback, url: str
+) -> None:
+    """Both have no search terms; they once shared a cached count, and a search with no words
+    after the plain board was ranked without the full-text index: a 503 on SQLite."""
+    make_feedback(title="Refund missing")
+    assert client.get(url).status_code == 200
+    for q in ("!", "\U00018cd6"):  # the second is unassigned in Unicode 14: not a word
+        response = client.get(url, query_string={"q": q})
+        assert response.status_code == 200, f"{url}?q={q!r} answered {response.status_code}"
+    # And the other way round: the plain board still counts its item.
+    empty_read_cache(client.application)
+    assert client.get(url, query_string={"q": "!"}).status_code == 200
+    assert "Refund missing" in client.get(url).get_data(as_text=True)
+
+
 def test_nothing_found_is_said_kindly(client, make_feedback) -> None:
     make_feedback(title="Refund missing")
     assert "Nothing matches" in client.get("/?q=zebra").get_data(as_text=True)
