@@ -399,6 +399,11 @@ def _tell_the_story(
         title="Payment page times out",
         body="Got 'session expired' while paying, twice.",
     )
+    # Reported two days ago, like the others in the past, not at the moment of seeding.
+    duplicate.created_at = now - timedelta(days=2)
+    duplicate.ack_due_at = duplicate.created_at + timedelta(
+        hours=categories["website-and-app"].ack_target_hours
+    )
     workflow.merge(
         duplicate,
         sam,

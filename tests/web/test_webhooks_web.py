@@ -124,7 +124,10 @@ def test_the_webhook_page_shows_each_attempt_and_the_actions_work(
     db.session.expire_all()
     assert db.session.get(WebhookEndpoint, endpoint_id).active is True
 
-    # Deleting asks for a tick first.
+    # Deleting asks for a tick first, on a button that looks like what it does.
+    assert 'button--danger" type="submit">Delete this webhook</button>' in client.get(
+        page
+    ).get_data(as_text=True)
     unticked = post(client, f"{page}/delete")
     assert unticked.status_code == 400
     assert "Tick the box to delete it." in unticked.get_data(as_text=True)
