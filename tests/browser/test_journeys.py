@@ -388,14 +388,14 @@ def test_the_main_journey_works_without_javascript(
     item_id = submit_complaint(customer, category="Delivery", title=PARCEL_TITLE, body=PARCEL_BODY)
     expect_receipt(customer, "Nia")
 
-    # Voting without JavaScript: the form posts and comes back to the item.
+    # Voting without JavaScript: the form posts and comes back to the item, at its button.
     customer.get_by_role("button", name=re.compile("Take back your vote|Voted")).click()
     expect(customer.locator(".flash--success")).to_have_text("Your vote is taken back.")
     expect(vote_count(customer)).to_have_text("0")
     customer.locator(".item__head .vote__button").click()
     expect(customer.locator(".flash--success")).to_have_text("Thanks, your vote counts.")
     expect(vote_count(customer)).to_have_text("1")
-    assert customer.url.endswith(f"/feedback/{item_id}")
+    assert customer.url.endswith(f"/feedback/{item_id}#vote-{item_id}")
 
     # Staff take it from the queue and move it on with plain form posts.
     desk = open_page(javascript=False)
@@ -441,7 +441,7 @@ def test_the_main_journey_works_without_javascript(
     suggestion.locator(".vote__button").click()
     expect(other.locator(".flash--success")).to_have_text("Thanks, your vote counts.")
     # Voting there instead of writing a new item leads to the item itself.
-    assert other.url.endswith(f"/feedback/{item_id}")
+    assert other.url.endswith(f"/feedback/{item_id}#vote-{item_id}")
     expect(vote_count(other)).to_have_text("2")
 
 
