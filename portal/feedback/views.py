@@ -137,24 +137,30 @@ def vote(item_id: int) -> Response:
 @bp.post("/<int:item_id>/follow")
 @login_required
 def follow(item_id: int) -> Response:
-    """Follow or unfollow an item; htmx gets the button back."""
+    """Follow or stop following an item, as the button asked; htmx gets the button back."""
     item = feedback_service.get_visible_item(item_id, current_user)
-    following = notifications.is_following(current_user, item.id)
-    if following:
-        notifications.unfollow(current_user.id, item.id)
-    else:
+    asked = request.form.get("follow")
+    # A form without the field (from before it had one) toggles, as the button then did.
+    want = (
+        asked == "1"
+        if asked in ("0", "1")
+        else not notifications.is_following(current_user, item.id)
+    )
+    if want:
         notifications.follow(current_user, item)
+    else:
+        notifications.unfollow(current_user.id, item.id)
     db.session.commit()
     if htmx:
         response = make_response(
-            render_template("feedback/_follow_button.html", item=item, following=not following)
+            render_template("feedback/_follow_button.html", item=item, following=want)
         )
         response.headers["Vary"] = "HX-Request"
         return response
     flash(
-        "You will not get emails about this item any more."
-        if following
-        else "You will hear about every change to this item.",
+        "You will hear about every change to this item."
+        if want
+        else "You will not get emails about this item any more.",
         "success",
     )
     return redirect(url_for("feedback.detail", item_id=item.id))

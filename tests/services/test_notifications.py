@@ -264,6 +264,26 @@ def test_someone_who_unfollowed_gets_nothing(
     assert _to(_deliver(smtp_server), voter) == []
 
 
+def test_a_stop_emails_button_left_open_never_starts_them_again(
+    make_client, make_verified_user, make_feedback
+) -> None:
+    """Two tabs show "Following: stop emails". Stopping in the first, then pressing the
+    stale button in the second, must leave the emails stopped, not start them again."""
+    item = make_feedback(author=make_verified_user())
+    voter = _voter(make_verified_user, item)
+    browser = make_client()
+    login(browser, voter.email)
+    page = browser.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert 'name="follow" value="0"' in page  # the button asks to stop
+    for _tab in range(2):
+        answer = post(browser, f"/feedback/{item.id}/follow", {"follow": "0"}, htmx=True)
+        assert "Follow: email me about changes" in answer.get_data(as_text=True)
+        assert not notifications.is_following(voter, item.id)
+    post(browser, f"/feedback/{item.id}/follow", {"follow": "1"})
+    post(browser, f"/feedback/{item.id}/follow", {"follow": "1"})
+    assert notifications.is_following(voter, item.id)
+
+
 def test_a_follower_who_can_no_longer_see_the_item_gets_nothing(
     smtp_server, make_verified_user, make_feedback
 ) -> None:
