@@ -124,7 +124,9 @@ def vote(item_id: int) -> Response:
             else "feedback/_vote_button.html"
         )
         response = make_response(
-            render_template(template, item=item, voted=result.voted, next_url=next_url)
+            render_template(
+                template, item=item, voted=result.voted, next_url=next_url, announce=True
+            )
         )
         response.headers["Vary"] = "HX-Request"
         return response

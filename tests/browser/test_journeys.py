@@ -187,6 +187,12 @@ def test_customer_registers_complains_gets_a_receipt_and_votes_in_place(
         card.locator(".vote__button").click()
         expect(card.locator(".vote__count")).to_have_text("2")
         expect(card.locator(".vote__label")).to_have_text("Voted")
+        # Screen readers are told in the page's live region; the card holds one button.
+        expect(page.locator("#vote-status")).to_have_text(
+            f"Your vote counts: 2 votes for {other.title}."
+        )
+        expect(page.locator("#vote-status")).to_have_attribute("aria-live", "polite")
+        expect(card.locator(".vote__button")).to_have_count(1)
         # From the keyboard: Enter takes the vote back, and focus stays on the button. (Each
         # press waits until htmx has settled the new button in; before that, in its first
         # 20 ms, the button would post as a plain form.)

@@ -105,9 +105,15 @@ def test_vote_with_htmx_returns_the_button(client, make_user, make_feedback) -> 
     assert response.status_code == 200
     assert body.lstrip().startswith("<form") and "<html" not in body
     assert 'aria-pressed="true"' in body and '<span class="vote__count">2</span>' in body
+    # Screen readers hear what happened, through the page's live region.
+    assert '<div id="vote-status" hx-swap-oob="innerHTML">Your vote counts: 2 votes for' in body
     assert "HX-Request" in response.headers["Vary"]
     again = post(client, f"/feedback/{item.id}/vote", htmx=True).get_data(as_text=True)
     assert 'aria-pressed="false"' in again and '<span class="vote__count">1</span>' in again
+    assert "Your vote is taken back: 1 vote for" in again
+    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert '<div id="vote-status" class="visually-hidden" aria-live="polite"></div>' in page
+    assert "hx-swap-oob" not in page  # only an htmx answer fills it in
 
 
 def test_vote_needs_sign_in(client, make_feedback) -> None:
