@@ -42,7 +42,8 @@ def register(app: Flask) -> None:
         report = outbox.deliver_pending(batch_size=batch_size)
         click.echo(
             f"Outbox: {report.sent} sent, {report.retried} to retry later, "
-            f"{report.failed} given up; {outbox.pending_count()} waiting."
+            f"{report.failed} given up, {report.withdrawn} no longer wanted; "
+            f"{outbox.pending_count()} waiting."
         )
         hooks = webhooks.deliver_webhooks(batch_size=batch_size)
         click.echo(

@@ -52,6 +52,7 @@ class OutboxStatus(StrEnum):
     SENT = "sent"
     FAILED = "failed"  # gave up after the last retry
     FOLDED = "folded"  # over the daily cap: goes out inside a summary instead
+    WITHDRAWN = "withdrawn"  # not sent: the person stopped these emails while it waited
 
 
 class OutboxMessage(Base):

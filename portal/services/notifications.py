@@ -119,6 +119,20 @@ def can_email(user: User) -> bool:
     return user.is_active and user.deleted_at is None and user.verified_at is not None
 
 
+def still_wanted(message: OutboxMessage) -> bool:
+    """Whether a queued notification may still go out: the person may have stopped update
+    emails (or closed their account) while it waited, a summary for up to a day. Other mail
+    (receipts, sign-in and digest links) is not a notification and always goes."""
+    if message.user_id is None or message.kind not in (*CAPPED_KINDS, "summary"):
+        return True
+    user = db.session.get(User, message.user_id)
+    if user is None or not can_email(user):
+        return False
+    if message.kind == "summary":
+        return user.notification_preference is not NotificationPreference.NONE
+    return _wants(user, message.kind)
+
+
 def _wants(user: User, kind: str) -> bool:
     preference = user.notification_preference
     if preference is NotificationPreference.NONE:
@@ -199,8 +213,12 @@ def _queue_for(
         reply_to = reply_address(item.id, user.email)
         if reply_to:
             headers["Reply-To"] = reply_to
+    # The cap keeps news of what someone follows from flooding them; an answer about their own
+    # feedback is never held back, or a reply from a person would wait a day in a summary.
+    about_their_own = item is not None and item.author_id == user.id
     over_cap = (
         kind in CAPPED_KINDS
+        and not about_their_own
         and _sent_today(user.id) >= current_app.config["NOTIFICATION_DAILY_CAP"]
     )
     message = queue_email(

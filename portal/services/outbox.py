@@ -87,6 +87,7 @@ class DeliveryReport:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    withdrawn: int = 0  # notifications the person stopped while they waited
 
 
 def claim_due(
@@ -199,6 +200,9 @@ def _mark(message_id: int, token: str, **values: Any) -> None:
 def deliver_pending(batch_size: int = 50, max_batches: int = 100) -> DeliveryReport:
     """Send what is due, one claimed batch at a time. It commits as it goes (claims and
     results), because a send cannot be rolled back: this runs in the CLI and the worker."""
+    # Imported here: notifications queues its emails through this module.
+    from portal.services.notifications import still_wanted
+
     report = DeliveryReport()
     for _ in range(max_batches):
         token, batch = claim_batch(batch_size)
@@ -213,6 +217,15 @@ def deliver_pending(batch_size: int = 50, max_batches: int = 100) -> DeliveryRep
             break
         try:
             for message in batch:
+                if not still_wanted(message):
+                    _mark(
+                        message.id,
+                        token,
+                        status=OutboxStatus.WITHDRAWN,
+                        last_error="Not sent: the person stopped these emails.",
+                    )
+                    report.withdrawn += 1
+                    continue
                 try:
                     _as_email(message, connection).send()
                 except Exception as exc:

@@ -396,6 +396,65 @@ def test_staff_following_a_category_hear_of_a_new_item(
 # The daily cap -----------------------------------------------------------------------------
 
 
+def test_an_answer_about_their_own_feedback_is_never_held_back_by_the_cap(
+    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+) -> None:
+    """The cap is for news of what someone follows. The author of the item hears every step
+    of their own complaint at once, in full, however busy their day."""
+    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    author = make_verified_user()
+    item = make_feedback(author=author, title="Street light out")
+    voter = _voter(make_verified_user, item)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
+    workflow.investigate(item, staff, "The engineer is checking the cable.")
+    workflow.start_work(item, staff, "The repair crew is on site.")
+    db.session.commit()
+
+    received = _deliver(smtp_server)
+    to_author = [m for m in _to(received, author) if "received" not in m["Subject"]]
+    assert len(to_author) == 3
+    assert "The repair crew is on site." in _text(to_author[-1])
+    assert len(_to(received, voter)) == 1  # the rest waits in tomorrow's summary
+
+
+def test_stopping_update_emails_withdraws_those_still_waiting(
+    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+) -> None:
+    """One click on "stop all update emails" also stops the updates queued before it, the
+    day's summary included: nothing goes out after the opt-out."""
+    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    item = make_feedback(author=make_verified_user())
+    voter = _voter(make_verified_user, item)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
+    workflow.investigate(item, staff, "The engineer is checking the cable.")
+    db.session.commit()
+    kinds = db.session.scalars(
+        sa.select(OutboxMessage.kind).where(OutboxMessage.user_id == voter.id)
+    ).all()
+    assert "summary" in kinds and "state" in kinds
+
+    assert notifications.unsubscribe(voter.id, None)
+    db.session.commit()
+    db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=datetime.now(UTC)))
+    db.session.commit()
+    assert _to(_deliver(smtp_server), voter) == []
+    statuses = db.session.execute(
+        sa.select(OutboxMessage.kind, OutboxMessage.status)
+        .where(OutboxMessage.user_id == voter.id)
+        .order_by(OutboxMessage.id)
+    ).all()
+    # The first update and the summary were withdrawn; the second stays inside the summary.
+    assert sorted(statuses) == [
+        ("state", OutboxStatus.FOLDED),
+        ("state", OutboxStatus.WITHDRAWN),
+        ("summary", OutboxStatus.WITHDRAWN),
+    ]
+    pending = sa.select(sa.func.count()).where(OutboxMessage.status == OutboxStatus.PENDING)
+    assert db.session.scalar(pending) == 0
+
+
 def test_past_the_daily_cap_updates_fold_into_one_summary_a_day_later(
     smtp_server,
     app: Flask,
