@@ -23,6 +23,7 @@ from wtforms.validators import (
     NumberRange,
     Optional,
     Regexp,
+    ValidationError,
 )
 
 from portal.forms import ShortIntegerField
@@ -53,6 +54,13 @@ class MoveForm(ToneCheckedForm):
         "a private item needs a summary without private details.",
         validators=[Optional(), Length(max=200)],
     )
+    we_did = TextAreaField(
+        "\u201cWe did\u201d for everyone (for Done)",
+        description="What was done, for the public board, the feeds, the digest and everyone "
+        "who spoke up. No names or private details: the message above is the customer's.",
+        # No Optional(): it would stop validate_we_did from running on an empty field.
+        validators=[Length(max=10_000)],
+    )
     duplicate_of = ShortIntegerField(
         "Merge into item number (for Merged)",
         validators=[
@@ -60,6 +68,14 @@ class MoveForm(ToneCheckedForm):
             NumberRange(min=1, max=MAX_ID, message="Give an item number such as 42."),
         ],
     )
+
+    def validate_we_did(self, field: TextAreaField) -> None:
+        # The message to the customer is personal ("Nia, I am sorry..."), often private: the
+        # text published for everyone is written separately, never copied from it.
+        if self.to_state.data == FeedbackState.RESOLVED.value and not (field.data or "").strip():
+            raise ValidationError(
+                "Write what was done for the public board, without names or private details."
+            )
 
     def set_states(self, states: frozenset[FeedbackState]) -> None:
         """Offer only the moves the workflow allows from the item's state."""

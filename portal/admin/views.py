@@ -247,6 +247,7 @@ def move(item_id: int) -> Response:
             target_date=form.target_date.data,
             duplicate_of=target,
             you_said=form.you_said.data or "",
+            we_did=form.we_did.data or "",
         ),
         f"Moved to \u201c{to_state.label}\u201d. The customer can see it on the timeline.",
         {"move_form": form},

@@ -326,8 +326,11 @@ def notify_item_update(
     return told
 
 
-def notify_resolution(resolution: Resolution, items: Sequence[Feedback], actor: User) -> int:
-    """Tell everyone who spoke up on any of the resolved items, each person once."""
+def notify_resolution(
+    resolution: Resolution, items: Sequence[Feedback], actor: User, *, message: str = ""
+) -> int:
+    """Tell everyone who spoke up on any of the resolved items, each person once; an item's
+    author also gets the owner's own `message` to them, if there is one."""
     by_id = {item.id: item for item in items}
     seen: set[int] = set()
     told = 0
@@ -348,6 +351,7 @@ def notify_resolution(resolution: Resolution, items: Sequence[Feedback], actor: 
             item=item,
             from_name=owner.display_name if owner else actor.display_name,
             resolution=resolution,
+            personal_message=message if user.id == item.author_id else "",
         )
         told += 1
     return told

@@ -387,9 +387,11 @@ def _recount_votes(item_id: int) -> None:
 
 
 def publish_resolution(
-    items: Sequence[Feedback], actor: User, we_did: str, you_said: str = ""
+    items: Sequence[Feedback], actor: User, we_did: str, you_said: str = "", message: str = ""
 ) -> Resolution:
-    """Resolve one item, or a theme of several, with one published "we did"."""
+    """Resolve one item, or a theme of several, with one published "we did". The `message` is
+    the owner's own words to the customer: it goes on the item's timeline and to its author,
+    never on the public board."""
     if not items:
         raise MissingInput("Pick at least one item to resolve.")
     we_did = _require_text(we_did, "Resolving needs the \u201cwe did\u201d text: what was done.")
@@ -416,7 +418,7 @@ def publish_resolution(
     db.session.add(resolution)
     db.session.flush()
     for item in items:
-        _change_state(item, actor, S.RESOLVED, we_did, notify=False)
+        _change_state(item, actor, S.RESOLVED, message.strip() or we_did, notify=False)
         item.resolution_id = resolution.id
         item.resolved_at = resolution.published_at
         item.reopen_requested_at = None
@@ -430,7 +432,7 @@ def publish_resolution(
     )
     db.session.flush()
     webhooks.resolution_published(resolution, items)
-    notifications.notify_resolution(resolution, items, actor)
+    notifications.notify_resolution(resolution, items, actor, message=message.strip())
     return resolution
 
 
@@ -439,9 +441,11 @@ def default_you_said(items: Sequence[Feedback]) -> str:
     return next((item.title for item in items if item.is_public), "")
 
 
-def resolve(item: Feedback, actor: User, we_did: str, you_said: str = "") -> Resolution:
-    """Resolve a single item and publish its "we did"."""
-    return publish_resolution([item], actor, we_did, you_said)
+def resolve(
+    item: Feedback, actor: User, we_did: str, you_said: str = "", message: str = ""
+) -> Resolution:
+    """Resolve a single item and publish its "we did" (see publish_resolution)."""
+    return publish_resolution([item], actor, we_did, you_said, message)
 
 
 def update_resolution(
@@ -475,8 +479,11 @@ def move(
     target_date: date | None = None,
     duplicate_of: Feedback | None = None,
     you_said: str = "",
+    we_did: str = "",
 ) -> Feedback:
-    """Move an item to a state, with what that move needs; used by the admin form and the API."""
+    """Move an item to a state, with what that move needs; used by the admin form and the API.
+    Done publishes `we_did` and gives the customer `message`; without a `we_did` (the API, on
+    public items only) the message is what is published."""
     if to_state is S.ACKNOWLEDGED:
         return acknowledge(item, actor, message)
     if to_state is S.INVESTIGATING:
@@ -486,7 +493,10 @@ def move(
     if to_state is S.IN_PROGRESS:
         return start_work(item, actor, message)
     if to_state is S.RESOLVED:
-        resolve(item, actor, message, you_said)
+        if we_did.strip():
+            resolve(item, actor, we_did, you_said, message)
+        else:
+            resolve(item, actor, message, you_said)
         return item
     if to_state is S.DECLINED:
         return decline(item, actor, message)

@@ -20,6 +20,7 @@ from portal.models import (
     Comment,
     Feedback,
     FeedbackState,
+    OutboxMessage,
     Role,
     SiteSettings,
     User,
@@ -369,6 +370,51 @@ def test_merge_from_the_move_form_moves_votes_without_double_votes(
     public = make_client().get(f"/feedback/{duplicate.id}").get_data(as_text=True)
     assert f'href="/feedback/{target.id}"' in public
     assert "Card payments fail at checkout" in public
+
+
+def test_done_publishes_the_we_did_and_keeps_the_personal_message_to_the_customer(
+    make_client, make_user, make_verified_user, make_feedback
+) -> None:
+    """A private complaint closed with a personal message: the board, the feeds and other
+    people get only the "we did" written for everyone; the message reaches the author."""
+    author = make_verified_user(preferred_name="Nia")
+    item = make_feedback(author=author, title="Courier was rude at my door", visibility="private")
+    staff = make_user(role=Role.STAFF)
+    workflow.acknowledge(item, staff, GOOD_ACK)
+    db.session.commit()
+    browser = _signed_in(make_client, staff)
+    personal = (
+        "Nia, I am so sorry. We spoke to the courier, driver Dave at the Salford depot, "
+        "and he will apologise to you in person."
+    )
+    form = {"to_state": "resolved", "message": personal, "you_said": "A courier was rude"}
+
+    # Without a "we did" for everyone it is refused, and what was typed stays.
+    refused = post(browser, f"/admin/feedback/{item.id}/move", form)
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "Write what was done for the public board, without names" in page
+    assert "driver Dave at the Salford depot" in page and 'value="A courier was rude"' in page
+    assert _fresh(Feedback, item.id).state is FeedbackState.ACKNOWLEDGED
+
+    public = "Couriers now take a refresher on courtesy at the door."
+    done = post(browser, f"/admin/feedback/{item.id}/move", {**form, "we_did": public})
+    assert done.status_code == 302
+    assert _fresh(Feedback, item.id).state is FeedbackState.RESOLVED
+    for url in ("/you-said-we-did", "/feeds/resolutions.atom", "/feeds/resolutions.rss"):
+        shown = make_client().get(url).get_data(as_text=True)
+        assert "refresher on courtesy" in shown, url
+        assert "Salford" not in shown and "Nia" not in shown, url
+    # The author reads the message on the timeline and in the email.
+    timeline = _signed_in(make_client, author).get(f"/feedback/{item.id}")
+    assert "driver Dave at the Salford depot" in timeline.get_data(as_text=True)
+    email = db.session.scalar(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.user_id == author.id, OutboxMessage.kind == "resolution"
+        )
+    )
+    assert "driver Dave at the Salford depot" in email.text_body
+    assert public in email.text_body
 
 
 def test_merge_into_a_missing_item_number_says_so(make_client, make_user, make_feedback) -> None:
