@@ -277,12 +277,17 @@ def promise(item_id: int) -> Response:
     form = PromiseForm()
     if not form.validate_on_submit():
         return _render_item(item, status=400, promise_form=form, error="Please give a valid date.")
+    done = (
+        "The promised date is moved; the customer sees it, with your reason."
+        if item.target_date
+        else "The date is promised; the customer sees it."
+    )
     return _attempt(
         item,
         lambda: workflow.move_promise(
             item, current_user, form.new_date.data, form.promise_reason.data or ""
         ),
-        "The promised date is moved; the customer sees it, with your reason.",
+        done,
         {"promise_form": form},
     )
 

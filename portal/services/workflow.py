@@ -272,7 +272,7 @@ def move_promise(item: Feedback, actor: User, new_date: date | None, reason: str
     _event(item, actor, kind, reason, target_date=new_date)
     audit.record(
         actor,
-        "item.promise_moved",
+        "item.promise_moved" if previous else "item.promise_set",
         "feedback",
         item.id,
         from_date=previous,

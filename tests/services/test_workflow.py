@@ -18,6 +18,7 @@ from portal.models import (
     Comment,
     Feedback,
     FeedbackState,
+    OutboxMessage,
     Resolution,
     Role,
     TimelineEvent,
@@ -748,6 +749,32 @@ def test_moving_a_promised_date_records_the_reason_and_new_date(staff, make_feed
         "to_date": new.isoformat(),
         "reason": "A supplier is late with a part.",
     }
+
+
+def test_a_first_promised_date_is_a_promise_not_an_apology_for_a_change(
+    staff, make_verified_user, make_feedback
+) -> None:
+    author = make_verified_user(preferred_name="Nia")
+    item = make_feedback(author=author)
+    workflow.acknowledge(item, staff, "Nia, thank you, and I am sorry it happened.")
+    db.session.commit()
+    new = _future(20)
+
+    workflow.move_promise(item, staff, new, "")
+    db.session.commit()
+
+    [entry] = _audits("item.promise_set", item.id)
+    assert entry.detail["from_date"] is None and entry.detail["to_date"] == new.isoformat()
+    assert not _audits("item.promise_moved", item.id)
+    told = db.session.scalar(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.user_id == author.id, OutboxMessage.kind == "promise"
+        )
+    )
+    promised = f"We promise &ldquo;{item.title}&rdquo; by <strong>{new.day} {new:%B %Y}</strong>."
+    assert f'We promise "{item.title}" by {new.day} {new:%B %Y}.' in told.text_body
+    assert promised in told.html_body
+    assert "moved" not in told.text_body and "sorry for the change" not in told.text_body
 
 
 def test_moving_a_promise_to_the_same_date_is_refused(staff, make_feedback) -> None:
