@@ -74,6 +74,9 @@ class NotFixedForm(FlaskForm):
 
     body = TextAreaField(
         "What is still not right?",
+        # Its own id: the comment box on the same page is "body" too, and each label must
+        # point at its own box.
+        id="not-fixed-body",
         validators=[
             DataRequired("Please tell us what is still not right."),
             Length(max=5_000, message="At most 5,000 characters."),

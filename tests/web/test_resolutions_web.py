@@ -327,6 +327,11 @@ def test_author_of_a_resolved_item_is_asked_did_this_fix_it(
     page = _signed_in(make_client, author).get(f"/feedback/{item.id}").get_data(as_text=True)
     assert "Did this fix it, Nia?" in page
     assert f'action="/feedback/{item.id}/not-fixed"' in page
+    # Both text boxes on the page are named by their own labels.
+    ids = re.findall(r'<textarea[^>]* id="([^"]+)"', page)
+    assert sorted(ids) == ["body", "not-fixed-body"]
+    for box in ids:
+        assert page.count(f'id="{box}"') == 1 and f'for="{box}"' in page
     other = _signed_in(make_client, make_user()).get(f"/feedback/{item.id}")
     assert "Did this fix it" not in other.get_data(as_text=True)
     assert "Did this fix it" not in make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
