@@ -1,4 +1,5 @@
-"""Shared form pieces: the spam checks that public forms carry instead of a captcha."""
+"""Shared form pieces: the spam checks that public forms carry instead of a captcha, and
+the check on names people choose."""
 
 from __future__ import annotations
 
@@ -11,6 +12,8 @@ from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.validation import DIRECTION_CONTROLS, DIRECTION_CONTROLS_MESSAGE
 
 HUMAN_CHECK_MESSAGE = (
     "That was sent faster than a person types, or looked automated. Please try again."
@@ -81,3 +84,9 @@ class MultiCheckboxField(SelectMultipleField):
         super().__init__(*args, **kwargs)
         # Named by a fieldset's legend, like a group of radio buttons: no <label for>.
         self.label.field_id = False
+
+
+def plain_name(form: FlaskForm, field: StringField) -> None:
+    """A WTForms validator for names: no characters that reverse the text around them."""
+    if field.data and DIRECTION_CONTROLS.search(field.data):
+        raise ValidationError(DIRECTION_CONTROLS_MESSAGE)

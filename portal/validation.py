@@ -1,7 +1,8 @@
-"""Reading numbers from the outside world safely."""
+"""Reading numbers and names from the outside world safely."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from werkzeug.routing import IntegerConverter
@@ -9,6 +10,13 @@ from werkzeug.routing.map import Map
 
 # The largest id any table can hold on both databases (PostgreSQL INTEGER, SQLite's limits).
 MAX_ID = 2**31 - 1
+
+# Characters that change the direction of the text after them (embeddings, overrides and
+# isolates): in a name they make what others read beside it come out reversed.
+DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
+DIRECTION_CONTROLS_MESSAGE = (
+    "Names cannot contain characters that change the direction of the text around them."
+)
 
 
 def parse_id(value: str | None) -> int | None:

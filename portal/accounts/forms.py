@@ -7,7 +7,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
-from portal.forms import HumanCheckedForm
+from portal.forms import HumanCheckedForm, plain_name
 from portal.models import NotificationPreference
 
 PASSWORD_MIN = 10
@@ -36,12 +36,20 @@ class RegisterForm(HumanCheckedForm):
     display_name = StringField(
         "Display name",
         description="Shown next to what you post.",
-        validators=[DataRequired("Please choose a display name."), Length(max=80)],
+        validators=[
+            DataRequired("Please choose a display name."),
+            Length(max=80, message="A display name is at most 80 characters."),
+            plain_name,
+        ],
     )
     preferred_name = StringField(
         "What should we call you?",
         description='How we address you in replies and emails, such as "Nia" or "Mr Owen".',
-        validators=[Optional(), Length(max=80)],
+        validators=[
+            Optional(),
+            Length(max=80, message="What we call you is at most 80 characters."),
+            plain_name,
+        ],
     )
 
 
@@ -58,12 +66,20 @@ class ProfileForm(FlaskForm):
     display_name = StringField(
         "Display name",
         description="Shown next to what you post.",
-        validators=[DataRequired("Please choose a display name."), Length(max=80)],
+        validators=[
+            DataRequired("Please choose a display name."),
+            Length(max=80, message="A display name is at most 80 characters."),
+            plain_name,
+        ],
     )
     preferred_name = StringField(
         "What should we call you?",
         description="How we address you in replies and emails.",
-        validators=[Optional(), Length(max=80)],
+        validators=[
+            Optional(),
+            Length(max=80, message="What we call you is at most 80 characters."),
+            plain_name,
+        ],
     )
 
 

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.extensions import db
 from portal.models import NotificationPreference, OutboxMessage, Role, User
 from portal.services.errors import DomainError, EmailTaken
+from portal.validation import DIRECTION_CONTROLS, DIRECTION_CONTROLS_MESSAGE
 
 # Checked against when the email is unknown, so a miss costs as long as a wrong password
 # and timing does not tell whether an address has an account.
@@ -47,9 +48,7 @@ def register_user(
 ) -> User:
     """Create an account. Raises EmailTaken when the address is already registered."""
     email = normalise_email(email)
-    display_name = display_name.strip()
-    if not display_name:
-        raise DomainError("Please tell us a display name.")
+    display_name = _checked_name(display_name, preferred_name)
     if find_user_by_email(email) is not None:
         raise EmailTaken("An account with that email address already exists. Try signing in.")
     user = User(
@@ -72,6 +71,17 @@ def register_user(
     return user
 
 
+def _checked_name(display_name: str, preferred_name: str) -> str:
+    """The display name, stripped; DomainError when it is empty or either name could make
+    the text around it read backwards (the forms say so per field; this guards every way in)."""
+    display_name = display_name.strip()
+    if not display_name:
+        raise DomainError("Please tell us a display name.")
+    if DIRECTION_CONTROLS.search(display_name + preferred_name):
+        raise DomainError(DIRECTION_CONTROLS_MESSAGE)
+    return display_name
+
+
 def authenticate(email: str, password: str) -> User | None:
     """Return the active user whose email and password match, else None (never says which)."""
     user = find_user_by_email(email)
@@ -87,9 +97,7 @@ def authenticate(email: str, password: str) -> User | None:
 
 def update_profile(user: User, *, display_name: str, preferred_name: str) -> User:
     """Change how a user is shown publicly and how we address them."""
-    display_name = display_name.strip()
-    if not display_name:
-        raise DomainError("Please tell us a display name.")
+    display_name = _checked_name(display_name, preferred_name)
     user.display_name = display_name
     user.preferred_name = preferred_name.strip() or display_name
     db.session.flush()

@@ -11,8 +11,10 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import OutboxMessage, User
+from portal.services import accounts
 from portal.services.accounts import authenticate, find_user_by_email
 from portal.services.api import customer_for_email
+from portal.services.errors import DomainError
 from portal.services.outbox import deliver_pending
 from tests.helpers import csrf_token, login, post
 
@@ -139,6 +141,30 @@ def test_profile_edit_with_an_empty_display_name_keeps_the_rest(client, make_use
     assert "Please choose a display name." in text and 'value="Mr Owen"' in text
     db.session.expire_all()
     assert find_user_by_email(user.email).display_name == "Owen P."
+
+
+@pytest.mark.parametrize("field", ["display_name", "preferred_name"])
+def test_a_name_that_would_reverse_the_text_around_it_is_refused(
+    client, make_user, field: str
+) -> None:
+    """U+202E turns "Owen\u202etxet" into what reads as "Owen" + "text" backwards beside
+    every comment: refused with a reason, and the other field keeps what was typed."""
+    user = make_user(display_name="Owen P.")
+    login(client, user.email)
+    form = {"display_name": "Owen P.", "preferred_name": "Mr Owen"}
+    page = post(client, "/account/", {**form, field: "Owen \u202egnp.exe"})
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200
+    assert "cannot contain characters that change the direction of the text" in text
+    other = "preferred_name" if field == "display_name" else "display_name"
+    assert f'value="{form[other]}"' in text
+    db.session.expire_all()
+    saved = find_user_by_email(user.email)
+    assert "\u202e" not in saved.display_name + saved.preferred_name
+    long = post(client, "/account/", {**form, field: "N" * 81}).get_data(as_text=True)
+    assert "at most 80 characters" in long
+    with pytest.raises(DomainError, match="direction of the text"):
+        accounts.update_profile(saved, display_name="Owen", preferred_name="\u2067Mr Owen")
 
 
 def test_my_feedback_lists_my_items_including_private_ones(
