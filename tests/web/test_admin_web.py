@@ -599,6 +599,29 @@ def test_admin_cannot_demote_or_deactivate_themselves(make_client, make_user) ->
     assert browser.get("/admin/users").status_code == 200
 
 
+def test_staff_who_look_after_open_items_are_not_demoted_or_deactivated_until_reassigned(
+    make_client, make_user, make_feedback
+) -> None:
+    admin = make_user(role=Role.ADMIN)
+    sam = make_user(role=Role.STAFF, display_name="Sam from Support")
+    ada = make_user(role=Role.STAFF, display_name="Ada Obi")
+    item = make_feedback()
+    workflow.acknowledge(item, sam, GOOD_ACK)
+    db.session.commit()
+    browser = _signed_in(make_client, admin)
+    for form in ({"role": "customer", "active": "y"}, {"role": "staff"}):
+        response = post(browser, f"/admin/users/{sam.id}", form, follow_redirects=True)
+        assert "Sam from Support still looks after 1 open item" in response.get_data(as_text=True)
+        sam = _fresh(User, sam.id)
+        assert sam.role is Role.STAFF and sam.active
+
+    workflow.assign(_fresh(Feedback, item.id), admin, ada, "Sam is moving to another team.")
+    db.session.commit()
+    response = post(browser, f"/admin/users/{sam.id}", {"role": "customer", "active": "y"})
+    assert response.status_code == 302
+    assert _fresh(User, sam.id).role is Role.CUSTOMER
+
+
 def test_audit_log_lists_a_state_change(make_client, make_user, make_feedback) -> None:
     author = make_user(preferred_name="Nia")
     staff = make_user(role=Role.STAFF, display_name="Ola Audit")
