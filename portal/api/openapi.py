@@ -302,7 +302,8 @@ SCHEMAS: dict[str, Any] = {
             "message": {
                 "type": "string",
                 "maxLength": 10000,
-                "description": "The public message; the reason, or the \u201cwe did\u201d text.",
+                "description": "The message to the customer: the reason for the move. For "
+                "resolved without we_did, it is also the published \u201cwe did\u201d text.",
             },
             "target_date": {**DATE, "description": "The promised date, for planned."},
             "duplicate_of": {
@@ -315,6 +316,13 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "maxLength": 200,
                 "description": "For resolved: the \u201cyou said\u201d summary.",
+            },
+            "we_did": {
+                "type": "string",
+                "maxLength": 10000,
+                "description": "For resolved: what was done, published on the board, in the "
+                "feeds and the digest, and sent to everyone who spoke up. The message then "
+                "stays the customer's (their timeline and email).",
             },
         },
     },

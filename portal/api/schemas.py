@@ -338,6 +338,7 @@ class Transition:
     target_date: date | None
     duplicate_of: int | None
     you_said: str
+    we_did: str
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Transition:
@@ -348,6 +349,7 @@ class Transition:
         target_date = f.day("target_date")
         duplicate_of = f.item_id("duplicate_of")
         you_said = f.text("you_said", required=False, max_length=200)
+        we_did = f.text("we_did", required=False, max_length=10_000)
         f.done()
         return cls(
             to_state=FeedbackState(to_state),
@@ -356,4 +358,5 @@ class Transition:
             target_date=target_date,
             duplicate_of=duplicate_of,
             you_said=you_said or "",
+            we_did=we_did or "",
         )

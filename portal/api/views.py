@@ -344,6 +344,7 @@ def transition(item_id: int) -> Response:
         target_date=body.target_date,
         duplicate_of=target,
         you_said=body.you_said,
+        we_did=body.we_did,
     )
     audit.record(
         actor, "api.item_moved", "feedback", found.id, to_state=body.to_state, **_token_detail()

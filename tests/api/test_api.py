@@ -692,6 +692,28 @@ def _move(client, item_id: int, token: str, **body: Any) -> TestResponse:
     return api_post(client, f"{API}/items/{item_id}/transitions", body, token)
 
 
+def test_resolving_with_a_we_did_publishes_it_and_keeps_the_message_for_the_customer(
+    client, make_feedback, staff, write_token
+) -> None:
+    item = make_feedback(title="Swings squeak")
+    message = "Jo, thank you for your patience; I checked them myself this morning."
+    resolved = _move(
+        client,
+        item.id,
+        write_token,
+        to_state="resolved",
+        message=message,
+        we_did="New chains are on all four swings.",
+        acting_as=staff.email,
+    )
+    assert resolved.status_code == 200, resolved.get_data(as_text=True)
+    (published,) = client.get(f"{API}/resolutions").get_json()["resolutions"]
+    assert published["we_did"] == "New chains are on all four swings."
+    assert resolved.get_json()["event"]["message"] == message
+    board = client.get("/you-said-we-did").get_data(as_text=True)
+    assert "New chains" in board and "Jo, thank you" not in board
+
+
 def test_a_transition_goes_through_the_workflow_and_lands_on_the_timeline(
     client, make_feedback, staff, write_token
 ) -> None:
