@@ -285,3 +285,22 @@ def test_state_badges_carry_words_not_only_colour(demo: Demo, page: Page) -> Non
     dots = page.locator(".badge .badge__dot")
     for i in range(dots.count()):
         expect(dots.nth(i)).to_have_attribute("aria-hidden", "true")
+
+
+def test_triage_on_a_phone_keeps_each_items_actions_in_view(
+    demo: Demo, open_page: Callable[..., Page], signed_in: Callable[[str | None], Any]
+) -> None:
+    """At 360 px the queue is a list of cards: "Acknowledge" and "Take it" are on screen,
+    not off to the right of a table that scrolls sideways."""
+    page = open_page(storage_state=signed_in(ADMIN), viewport=MOBILE)
+    page.goto("/admin/?state=received")
+    actions = page.locator(".queue summary, .queue button")
+    assert actions.count() > 0
+    for n in range(min(actions.count(), 6)):
+        box = actions.nth(n).bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= PHONE_WIDTH, (
+            f"{actions.nth(n).inner_text()!r} is outside the phone's width: {box}"
+        )
+    # Each value says which column it was.
+    assert page.locator(".queue td[data-label='Category']").first.is_visible()
+    screenshot(page, "triage-phone")
