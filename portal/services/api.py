@@ -22,6 +22,7 @@ from portal.services.votes import (
     VoteResult,
     toggle_vote,
 )
+from portal.validation import DIRECTION_CONTROLS
 
 # Not a hash any password can match (Werkzeug refuses a hash without "$"): the customer sets a
 # password through the reset link if they ever want to sign in.
@@ -54,7 +55,9 @@ def customer_for_email(email: str, name: str = "") -> tuple[User, bool]:
         if not user.is_active:
             raise AccountUnavailable("That customer's account is deactivated.")
         return user, False
-    name = " ".join(name.split())
+    # Typed by a caller or taken from an email's From: characters that would reverse the text
+    # around the name are dropped (the account forms refuse them).
+    name = " ".join(DIRECTION_CONTROLS.sub("", name).split())
     if not name:
         raise NameNeeded("No account has that email address yet: send a name to create one.")
     user = User(

@@ -119,18 +119,32 @@ def can_email(user: User) -> bool:
     return user.is_active and user.deleted_at is None and user.verified_at is not None
 
 
+# The notifications a customer chooses with their preference and their follows; staff work
+# mail (new items in a followed category, "not fixed yet") is queued regardless of them.
+FOLLOWER_KINDS = ("state", "promise", "reply", "merged", "resolution")
+
+
 def still_wanted(message: OutboxMessage) -> bool:
-    """Whether a queued notification may still go out: the person may have stopped update
-    emails (or closed their account) while it waited, a summary for up to a day. Other mail
-    (receipts, sign-in and digest links) is not a notification and always goes."""
-    if message.user_id is None or message.kind not in (*CAPPED_KINDS, "summary"):
+    """Whether a queued notification may still go out, asked again just before sending: the
+    person may have stopped update emails, stopped following the item, lost sight of it or
+    closed their account while it waited (a summary waits up to a day). What was queued
+    without those choices (staff work mail, receipts, sign-in and digest links) goes."""
+    if message.user_id is None or message.kind not in (*FOLLOWER_KINDS, "summary"):
         return True
     user = db.session.get(User, message.user_id)
     if user is None or not can_email(user):
         return False
     if message.kind == "summary":
-        return user.notification_preference is not NotificationPreference.NONE
-    return _wants(user, message.kind)
+        return user.is_staff or user.notification_preference is not NotificationPreference.NONE
+    if not _wants(user, message.kind):
+        return False
+    item = db.session.get(Feedback, message.feedback_id) if message.feedback_id else None
+    if item is None:
+        return True
+    if not item.can_view(user):
+        return False
+    # A merge notice is about the duplicate, whose follows have moved to the target.
+    return message.kind == "merged" or is_following(user, item.id)
 
 
 def _wants(user: User, kind: str) -> bool:

@@ -714,6 +714,21 @@ def test_resolving_with_a_we_did_publishes_it_and_keeps_the_message_for_the_cust
     assert "New chains" in board and "Jo, thank you" not in board
 
 
+def test_a_new_customers_name_from_the_api_loses_characters_that_reverse_text(
+    client, make_feedback, write_token
+) -> None:
+    item = make_feedback()
+    response = api_post(
+        client,
+        f"{API}/items/{item.id}/votes",
+        {"email": "new@example.com", "name": "Eve \u202egnp.exe"},
+        write_token,
+    )
+    assert response.status_code in (200, 201), response.get_data(as_text=True)
+    created = db.session.scalar(sa.select(User).where(User.email == "new@example.com"))
+    assert created.display_name == "Eve gnp.exe" == created.preferred_name
+
+
 def test_a_transition_goes_through_the_workflow_and_lands_on_the_timeline(
     client, make_feedback, staff, write_token
 ) -> None:

@@ -455,6 +455,29 @@ def test_stopping_update_emails_withdraws_those_still_waiting(
     assert db.session.scalar(pending) == 0
 
 
+def test_stopping_one_item_withdraws_its_waiting_updates_but_not_staff_work_mail(
+    smtp_server, make_verified_user, make_feedback, make_category
+) -> None:
+    item = make_feedback(author=make_verified_user())
+    voter = _voter(make_verified_user, item)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
+    db.session.commit()
+    notifications.unfollow(voter.id, item.id)  # the follow button, or the email's item link
+    # Staff who chose "resolutions only" for what they follow still hear of new items in
+    # the categories they look after: that mail never depended on the choice.
+    colleague = _staff(make_verified_user, display_name="Ada Obi")
+    colleague.notification_preference = NotificationPreference.RESOLUTIONS
+    category = make_category()
+    notifications.set_category_follow(colleague, category.id, True)
+    db.session.commit()
+    make_feedback(category=category, title="Lift out of order again")
+
+    received = _deliver(smtp_server)
+    assert _to(received, voter) == []
+    assert [m["Subject"] for m in _to(received, colleague) if "Lift out of order" in m["Subject"]]
+
+
 def test_past_the_daily_cap_updates_fold_into_one_summary_a_day_later(
     smtp_server,
     app: Flask,
