@@ -57,7 +57,8 @@ class MoveForm(ToneCheckedForm):
     we_did = TextAreaField(
         "\u201cWe did\u201d for everyone (for Done)",
         description="What was done, for the public board, the feeds, the digest and everyone "
-        "who spoke up. No names or private details: the message above is the customer's.",
+        "who spoke up. No names or private details: the message above goes to the customer "
+        "(and on the item's timeline, public for a public item).",
         # No Optional(): it would stop validate_we_did from running on an empty field.
         validators=[Length(max=10_000)],
     )

@@ -91,6 +91,12 @@ def _tone(item: Feedback, draft: str) -> list[ToneFinding]:
     )
 
 
+def _we_did_tone(item: Feedback, draft: str) -> list[ToneFinding]:
+    """The "we did" goes to everyone: only blame, shouting and form letters matter there, not
+    the customer's name or an apology."""
+    return [f for f in _tone(item, draft) if f.code in ("blame", "shouting", "form_letter")]
+
+
 # The queue ---------------------------------------------------------------------------------
 
 
@@ -229,7 +235,9 @@ def move(item_id: int) -> Response:
         return _render_item(item, status=400, move_form=form, error="Please check the form.")
     to_state = FeedbackState(form.to_state.data)
     message = form.message.data or ""
-    findings = _tone(item, message) if message.strip() else []
+    we_did = form.we_did.data or "" if to_state is FeedbackState.RESOLVED else ""
+    # Both texts are checked: the published "we did" is read by everyone who spoke up.
+    findings = (_tone(item, message) if message.strip() else []) + _we_did_tone(item, we_did)
     if findings and not form.post_anyway.data:
         return _render_item(item, status=422, move_form=form, move_findings=findings)
     target = db.session.get(Feedback, form.duplicate_of.data) if form.duplicate_of.data else None
@@ -247,7 +255,7 @@ def move(item_id: int) -> Response:
             target_date=form.target_date.data,
             duplicate_of=target,
             you_said=form.you_said.data or "",
-            we_did=form.we_did.data or "",
+            we_did=we_did,
         ),
         f"Moved to \u201c{to_state.label}\u201d. The customer can see it on the timeline.",
         {"move_form": form},
@@ -408,9 +416,7 @@ def new_resolution() -> Response | str:
     if request.method == "GET":
         form.you_said.data = workflow.default_you_said(items)
     elif form.validate_on_submit():
-        findings = _tone(items[0], form.we_did.data or "")
-        # The "we did" goes to everyone: only blame and shouting matter here, not the name.
-        findings = [f for f in findings if f.code in ("blame", "shouting", "form_letter")]
+        findings = _we_did_tone(items[0], form.we_did.data or "")
         if not findings or form.post_anyway.data:
             try:
                 resolution = workflow.publish_resolution(

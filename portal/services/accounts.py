@@ -12,7 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from portal.extensions import db
-from portal.models import NotificationPreference, OutboxMessage, Role, User
+from portal.models import OPEN_STATES, Feedback, NotificationPreference, OutboxMessage, Role, User
 from portal.services.errors import DomainError, EmailTaken
 from portal.validation import DIRECTION_CONTROLS, DIRECTION_CONTROLS_MESSAGE
 
@@ -69,6 +69,23 @@ def register_user(
             "An account with that email address already exists. Try signing in."
         ) from exc
     return user
+
+
+def refuse_while_owning_open_items(user: User) -> None:
+    """DomainError when this member of staff still looks after open items: one owner per
+    item, who can act on it. Demoting, deactivating or deleting them must wait until the items
+    have someone else."""
+    owned = db.session.scalar(
+        sa.select(sa.func.count()).where(
+            Feedback.owner_id == user.id, Feedback.state.in_(OPEN_STATES)
+        )
+    )
+    if owned:
+        raise DomainError(
+            f"{user.display_name} still looks after {owned} open "
+            f"item{'' if owned == 1 else 's'}. Give {'it' if owned == 1 else 'them'} to "
+            "someone else first: the triage queue lists them by owner."
+        )
 
 
 def _checked_name(display_name: str, preferred_name: str) -> str:
@@ -346,6 +363,8 @@ def delete_account(user: User, password: str) -> User:
         raise DomainError("That password is not right, so nothing was deleted.")
     if user.is_admin:
         raise DomainError("An admin account cannot be deleted here; ask another admin first.")
+    if user.is_staff:
+        refuse_while_owning_open_items(user)
     old_email = normalise_email(user.email)
     db.session.execute(sa.delete(Follow).where(Follow.user_id == user.id))
     db.session.execute(

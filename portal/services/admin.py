@@ -8,8 +8,9 @@ from zoneinfo import available_timezones
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import OPEN_STATES, Category, Feedback, Role, SiteSettings, User
+from portal.models import Category, Role, SiteSettings, User
 from portal.services import audit
+from portal.services.accounts import refuse_while_owning_open_items
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.site import settings_for_update
 
@@ -78,19 +79,7 @@ def update_user(actor: User, user: User, *, role: Role, active: bool) -> User:
     if user.id == actor.id and (role is not Role.ADMIN or not active):
         raise DomainError("You cannot remove your own admin role or deactivate yourself.")
     if user.is_staff and (role is Role.CUSTOMER or not active):
-        # One owner per item, who can act on it: their customers would otherwise be told a
-        # person looks after them who no longer can.
-        owned = db.session.scalar(
-            sa.select(sa.func.count()).where(
-                Feedback.owner_id == user.id, Feedback.state.in_(OPEN_STATES)
-            )
-        )
-        if owned:
-            raise DomainError(
-                f"{user.display_name} still looks after {owned} open "
-                f"item{'' if owned == 1 else 's'}. Give {'it' if owned == 1 else 'them'} to "
-                "someone else first: the triage queue lists them by owner."
-            )
+        refuse_while_owning_open_items(user)
     before = {"role": user.role, "active": user.active}
     user.role = role
     if user.active and not active:

@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
+import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 from werkzeug.datastructures import MultiDict
@@ -27,9 +28,11 @@ from portal.models import (
     Visibility,
     Vote,
 )
-from portal.services import workflow
+from portal.services import accounts, workflow
+from portal.services.errors import DomainError
 from portal.services.tone import check_tone
 from portal.services.votes import toggle_vote
+from tests.conftest import TEST_PASSWORD
 from tests.helpers import login, post
 
 GOOD_ACK = (
@@ -397,6 +400,11 @@ def test_done_publishes_the_we_did_and_keeps_the_personal_message_to_the_custome
     assert "driver Dave at the Salford depot" in page and 'value="A courier was rude"' in page
     assert _fresh(Feedback, item.id).state is FeedbackState.ACKNOWLEDGED
 
+    # The published text is tone-checked too (blame, not the name or an apology).
+    blaming = {**form, "we_did": "Customers forgot to ask. You failed to read the note."}
+    held = post(browser, f"/admin/feedback/{item.id}/move", blaming)
+    assert held.status_code == 422 and "Sounds like blame" in held.get_data(as_text=True)
+    assert _fresh(Feedback, item.id).state is FeedbackState.ACKNOWLEDGED
     public = "Couriers now take a refresher on courtesy at the door."
     done = post(browser, f"/admin/feedback/{item.id}/move", {**form, "we_did": public})
     assert done.status_code == 302
@@ -614,6 +622,11 @@ def test_staff_who_look_after_open_items_are_not_demoted_or_deactivated_until_re
         assert "Sam from Support still looks after 1 open item" in response.get_data(as_text=True)
         sam = _fresh(User, sam.id)
         assert sam.role is Role.STAFF and sam.active
+
+    # Nor can Sam close his own account meanwhile.
+    with pytest.raises(DomainError, match="still looks after 1 open item"):
+        accounts.delete_account(_fresh(User, sam.id), TEST_PASSWORD)
+    db.session.rollback()
 
     workflow.assign(_fresh(Feedback, item.id), admin, ada, "Sam is moving to another team.")
     db.session.commit()
