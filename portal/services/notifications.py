@@ -30,6 +30,9 @@ from portal.services.tokens import make_unsubscribe_token, make_verify_token, re
 
 # Kinds that count towards the daily cap; receipts, verification and summaries do not.
 CAPPED_KINDS = ("state", "promise", "reply", "resolution", "merged", "new_item", "reopen_request")
+# Not counted against the cap: a folded update goes out inside the summary, and a withdrawn
+# one never went out at all.
+_NOT_SENT_ALONE = (OutboxStatus.FOLDED, OutboxStatus.WITHDRAWN)
 
 
 def _now() -> datetime:
@@ -188,7 +191,7 @@ def _sent_today(user_id: int) -> int:
             .where(
                 OutboxMessage.user_id == user_id,
                 OutboxMessage.kind.in_(CAPPED_KINDS),
-                OutboxMessage.status != OutboxStatus.FOLDED,
+                OutboxMessage.status.not_in(_NOT_SENT_ALONE),
                 OutboxMessage.created_at > _now() - timedelta(days=1),
             )
         )
@@ -268,7 +271,7 @@ def _fold_into_summary(user: User, message: OutboxMessage) -> None:
             sa.select(sa.func.min(OutboxMessage.created_at)).where(
                 OutboxMessage.user_id == user.id,
                 OutboxMessage.kind.in_(CAPPED_KINDS),
-                OutboxMessage.status != OutboxStatus.FOLDED,
+                OutboxMessage.status.not_in(_NOT_SENT_ALONE),
                 OutboxMessage.created_at > _now() - timedelta(days=1),
             )
         )

@@ -478,6 +478,28 @@ def test_stopping_one_item_withdraws_its_waiting_updates_but_not_staff_work_mail
     assert [m["Subject"] for m in _to(received, colleague) if "Lift out of order" in m["Subject"]]
 
 
+def test_an_update_that_was_withdrawn_does_not_use_up_the_daily_cap(
+    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+) -> None:
+    """Someone who stopped an item's emails and then followed it again gets the next update
+    at once: the one withdrawn earlier never reached them, so it is not part of their day."""
+    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    item = make_feedback(author=make_verified_user())
+    voter = _voter(make_verified_user, item)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
+    db.session.commit()
+    notifications.unfollow(voter.id, item.id)
+    db.session.commit()
+    assert _to(_deliver(smtp_server), voter) == []
+
+    notifications.follow(voter, item)
+    workflow.investigate(item, staff, "The engineer is checking the cable.")
+    db.session.commit()
+    (mail,) = _to(_deliver(smtp_server), voter)
+    assert "The engineer is checking the cable." in _text(mail)
+
+
 def test_past_the_daily_cap_updates_fold_into_one_summary_a_day_later(
     smtp_server,
     app: Flask,
