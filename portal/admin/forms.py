@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from typing import Any
 from zoneinfo import available_timezones
 
 from flask_wtf import FlaskForm
@@ -77,6 +78,30 @@ class MoveForm(ToneCheckedForm):
             raise ValidationError(
                 "Write what was done for the public board, without names or private details."
             )
+
+    # Each of these fields means something for one move only. Filled in for another move it
+    # would be dropped without a word, so the form says so and keeps what was typed.
+    _ONLY_FOR = {
+        "target_date": FeedbackState.PLANNED,
+        "you_said": FeedbackState.RESOLVED,
+        "we_did": FeedbackState.RESOLVED,
+        "duplicate_of": FeedbackState.DUPLICATE,
+    }
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        chosen = self.to_state.data
+        for name, state in self._ONLY_FOR.items():
+            field = self[name]
+            if not chosen or chosen == state.value or field.errors:
+                continue
+            if field.data is not None and str(field.data).strip():
+                field.errors = [
+                    f"This is used only when moving to \u201c{state.label}\u201d: "
+                    "choose that above, or clear this field."
+                ]
+                valid = False
+        return valid
 
     def set_states(self, states: frozenset[FeedbackState]) -> None:
         """Offer only the moves the workflow allows from the item's state."""

@@ -246,6 +246,34 @@ def test_acknowledge_from_the_move_form_shows_the_personal_message_on_the_timeli
     assert "Acknowledged" in timeline
 
 
+def test_a_field_meant_for_another_move_is_refused_not_dropped(
+    make_client, make_user, make_feedback
+) -> None:
+    """A "we did" written and then a move to Planned chosen: the text would be lost without
+    a word. The form says which move it belongs to and keeps everything typed."""
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback(author=make_user(preferred_name="Nia"))
+    browser = _signed_in(make_client, staff)
+    form = {
+        "to_state": "acknowledged",
+        "message": GOOD_ACK,
+        "we_did": "New seals on every parcel box.",
+        "target_date": "2099-01-31",
+    }
+    response = post(browser, f"/admin/feedback/{item.id}/move", form)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "used only when moving to \u201cDone\u201d" in html
+    assert "used only when moving to \u201cPlanned\u201d" in html
+    assert "New seals on every parcel box.</textarea>" in html
+    assert "Nia, I am so sorry the parcel arrived soaked." in html
+    assert _fresh(Feedback, item.id).state is FeedbackState.RECEIVED
+
+    del form["we_did"], form["target_date"]
+    assert post(browser, f"/admin/feedback/{item.id}/move", form).status_code == 302
+    assert _fresh(Feedback, item.id).state is FeedbackState.ACKNOWLEDGED
+
+
 def test_tone_findings_hold_a_move_message_until_posted_anyway(
     make_client, make_user, make_feedback
 ) -> None:
