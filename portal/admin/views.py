@@ -41,7 +41,7 @@ from portal.services import admin as admin_service
 from portal.services import api_tokens, audit, triage, workflow
 from portal.services import insights as insights_service
 from portal.services.errors import DomainError
-from portal.services.feedback import categories, item_comments, item_timeline
+from portal.services.feedback import categories, item_comments, item_query, item_timeline
 from portal.services.resolutions import get_resolution
 from portal.services.site import get_site_settings
 from portal.services.tone import ToneFinding, check_tone
@@ -66,17 +66,8 @@ def require_staff() -> Response | None:
     return None
 
 
-def _item(item_id: int) -> Feedback:
-    item = db.session.scalar(
-        sa.select(Feedback)
-        .where(Feedback.id == item_id)
-        .options(
-            sa.orm.joinedload(Feedback.category),
-            sa.orm.joinedload(Feedback.author),
-            sa.orm.joinedload(Feedback.owner),
-            sa.orm.joinedload(Feedback.merged_into),
-        )
-    )
+def _item(item_id: int, *, for_change: bool = False) -> Feedback:
+    item = db.session.scalar(item_query(item_id, for_change=for_change))
     if item is None:
         abort(404)
     return item
@@ -143,7 +134,7 @@ def _row_or_back(item: Feedback, message: str) -> Response | str:
 
 @bp.post("/feedback/<int:item_id>/take")
 def take(item_id: int) -> Response | str:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     workflow.take(item, current_user)
     db.session.commit()
     return _row_or_back(item, f"You look after #{item.id} now.")
@@ -151,7 +142,7 @@ def take(item_id: int) -> Response | str:
 
 @bp.post("/feedback/<int:item_id>/acknowledge")
 def acknowledge(item_id: int) -> Response | str:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     form = AcknowledgeForm()
     if not form.validate_on_submit():
         raise DomainError(" ".join(form.message.errors) or "Write the customer a message.")
@@ -228,7 +219,7 @@ def _attempt(item: Feedback, action: Any, success: str, status_forms: dict[str, 
 
 @bp.post("/feedback/<int:item_id>/move")
 def move(item_id: int) -> Response:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     form = MoveForm()
     form.set_states(item.next_states)
     if not form.validate_on_submit():
@@ -264,7 +255,7 @@ def move(item_id: int) -> Response:
 
 @bp.post("/feedback/<int:item_id>/assign")
 def assign(item_id: int) -> Response:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     form = _assign_form(item, bound=True)
     if not form.validate_on_submit():
         return _render_item(item, status=400, assign_form=form, error="Please choose a person.")
@@ -281,7 +272,7 @@ def assign(item_id: int) -> Response:
 
 @bp.post("/feedback/<int:item_id>/promise")
 def promise(item_id: int) -> Response:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     form = PromiseForm()
     if not form.validate_on_submit():
         return _render_item(item, status=400, promise_form=form, error="Please give a valid date.")
@@ -302,7 +293,7 @@ def promise(item_id: int) -> Response:
 
 @bp.post("/feedback/<int:item_id>/reply")
 def reply(item_id: int) -> Response:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     form = ReplyForm()
     if not form.validate_on_submit():
         return _render_item(item, status=400, reply_form=form, error="Please write the reply.")
@@ -319,7 +310,7 @@ def reply(item_id: int) -> Response:
 
 @bp.post("/feedback/<int:item_id>/note")
 def note(item_id: int) -> Response:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     form = NoteForm()
     if not form.validate_on_submit():
         return _render_item(item, status=400, note_form=form, error="Please write the note.")
@@ -333,7 +324,7 @@ def note(item_id: int) -> Response:
 
 @bp.post("/feedback/<int:item_id>/hide")
 def hide(item_id: int) -> Response:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     hiding = not item.hidden
     form = ReasonForm()
     if hiding and not form.validate_on_submit():
@@ -348,7 +339,7 @@ def hide(item_id: int) -> Response:
 
 @bp.post("/feedback/<int:item_id>/redact")
 def redact(item_id: int) -> Response:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     form = ReasonForm()
     if not form.validate_on_submit():
         return _render_item(item, status=400, reason_form=form, error="Redacting needs a reason.")
@@ -362,7 +353,7 @@ def redact(item_id: int) -> Response:
 
 @bp.post("/feedback/<int:item_id>/approve")
 def approve(item_id: int) -> Response:
-    item = _item(item_id)
+    item = _item(item_id, for_change=True)
     return _attempt(
         item, lambda: workflow.approve(item, current_user), "Approved: it is on the board.", {}
     )

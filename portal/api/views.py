@@ -121,12 +121,12 @@ def _token_detail() -> dict[str, Any]:
 # Helpers -----------------------------------------------------------------------------------
 
 
-def _public_item(item_id: int) -> Feedback:
+def _public_item(item_id: int, *, for_change: bool = False) -> Feedback:
     """A public item, or a 404 that says the same for missing, private and hidden items."""
     if not 1 <= item_id <= schemas.MAX_ID:
         raise ApiError(404, "There is no public feedback item with that id.")
     # As an anonymous visitor: the API never shows private or unapproved items.
-    return get_visible_item(item_id, None)
+    return get_visible_item(item_id, None, for_change=for_change)
 
 
 def _int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
@@ -321,7 +321,7 @@ def add_vote(item_id: int) -> Response:
 @write_scope_required
 def transition(item_id: int) -> Response:
     """Move an item through the workflow as a member of staff, with what the move needs."""
-    found = _public_item(item_id)
+    found = _public_item(item_id, for_change=True)
     body = schemas.Transition.parse(schemas.read_json_object())
     actor = find_user_by_email(body.acting_as)
     if actor is None:

@@ -148,11 +148,24 @@ def follow(item_id: int) -> Response:
         if asked in ("0", "1")
         else not notifications.is_following(current_user, item.id)
     )
-    if want:
-        notifications.follow(current_user, item)
-    else:
-        notifications.unfollow(current_user.id, item.id)
+    followed_id = notifications.set_following(current_user, item, want)
     db.session.commit()
+    if followed_id != item.id:
+        # Merged, perhaps while the page was open: the choice counts where it continues.
+        merged_into = db.session.get(Feedback, followed_id)
+        if merged_into is not None and merged_into.can_view(current_user):
+            flash(
+                f"This was merged into \u201c{merged_into.title}\u201d: "
+                + ("you will hear how it ends." if want else "you will not get emails about it."),
+                "success",
+            )
+            target = url_for("feedback.detail", item_id=followed_id)
+        else:
+            flash("This is handled together with another report now.", "success")
+            target = url_for("feedback.detail", item_id=item.id)
+        if htmx:
+            return make_response("", 204, {"HX-Redirect": target})
+        return redirect(target)
     if htmx:
         response = make_response(
             render_template("feedback/_follow_button.html", item=item, following=want)

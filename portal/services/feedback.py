@@ -122,9 +122,14 @@ def _public_items_clause(narrower_index_first: bool) -> sa.ColumnElement[bool]:
     )
 
 
-def get_visible_item(item_id: int, user: User | None, *, with_people: bool = True) -> Feedback:
-    """Load an item with its category, author, owner and merge target (only the item itself
-    when `with_people` is False, as a vote needs); NotFound unless this person may see it."""
+def item_query(item_id: int, *, with_people: bool = True, for_change: bool = False) -> sa.Select:
+    """An item with its category, author, owner and merge target (only the item itself when
+    `with_people` is False, as a vote needs).
+
+    `for_change`: staff are about to change it. Its row is held until the commit, so two
+    people acting on one item at once take turns, and each sees the state the other left:
+    otherwise, on PostgreSQL, both would check the same old state (two owners, two moves out
+    of Received). SQLite's write lock already makes writers take turns."""
     query = sa.select(Feedback).where(Feedback.id == item_id)
     if with_people:
         query = query.options(
@@ -133,7 +138,19 @@ def get_visible_item(item_id: int, user: User | None, *, with_people: bool = Tru
             joinedload(Feedback.owner),
             joinedload(Feedback.merged_into),
         )
-    item = db.session.scalar(query)
+    if for_change:
+        # The row may already be in the session, read before the lock: read it again.
+        query = query.with_for_update(key_share=True, of=Feedback).execution_options(
+            populate_existing=True
+        )
+    return query
+
+
+def get_visible_item(
+    item_id: int, user: User | None, *, with_people: bool = True, for_change: bool = False
+) -> Feedback:
+    """Load an item (see item_query); NotFound unless this person may see it."""
+    item = db.session.scalar(item_query(item_id, with_people=with_people, for_change=for_change))
     if item is None or not item.can_view(user):
         # Private items answer exactly like missing ones, so their existence never leaks.
         raise NotFound(

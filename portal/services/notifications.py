@@ -58,6 +58,29 @@ def unfollow(user_id: int, item_id: int) -> bool:
     return bool(result.rowcount)
 
 
+def set_following(user: User, item: Feedback, want: bool) -> int:
+    """The follow button: start or stop hearing about an item. Returns the id of the item the
+    choice landed on: a merged item's conversation goes on in the item it was merged into, and
+    its followers follow that one, so a press on a merged item's page counts there.
+
+    The item's row is read under a share lock, as a merge holds it while it moves follows: a
+    follow then never lands on an item whose followers were just moved away, nor collides with
+    one being moved onto it (on PostgreSQL; SQLite's write lock already makes them take turns)."""
+    held = db.session.execute(
+        sa.select(Feedback.merged_into_id).where(Feedback.id == item.id).with_for_update(read=True)
+    ).one()
+    item_id = held.merged_into_id or item.id
+    if item_id != item.id:
+        db.session.execute(
+            sa.select(Feedback.id).where(Feedback.id == item_id).with_for_update(read=True)
+        )
+    if want:
+        insert_if_absent(db.session, Follow, user_id=user.id, feedback_id=item_id)
+    else:
+        unfollow(user.id, item_id)
+    return item_id
+
+
 def is_following(user: User | None, item_id: int) -> bool:
     """Whether this person hears about the item's changes."""
     if user is None or not user.is_authenticated:

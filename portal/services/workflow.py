@@ -305,9 +305,20 @@ def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "
         raise MissingInput("Merging needs the item to merge into.")
     if target.id == item.id:
         raise WorkflowError("An item cannot be merged into itself.")
-    if target.state is S.DUPLICATE:
+    # The target's row before its follows and votes, the order a vote takes them in
+    # (services/votes.py): taken the other way round, a vote on the target and this merge
+    # deadlock on PostgreSQL, or the vote's new follow collides with one moved here. Its state
+    # is read again under the lock: a merge of the target itself may have committed since it
+    # was loaded, and merging into it now would leave a chain.
+    target_now = db.session.execute(
+        sa.select(Feedback.state, Feedback.merged_into_id)
+        .where(Feedback.id == target.id)
+        .with_for_update(key_share=True)
+    ).one()
+    if target_now.state is S.DUPLICATE:
         raise WorkflowError(
-            f"#{target.id} was itself merged into #{target.merged_into_id}; merge into that one."
+            f"#{target.id} was itself merged into #{target_now.merged_into_id}; "
+            "merge into that one."
         )
     if not message.strip() and item.state is not S.RECEIVED:
         message = (
@@ -316,13 +327,6 @@ def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "
     _change_state(item, actor, S.DUPLICATE, message, notify=False)
     item.merged_into_id = target.id
     db.session.flush()
-    # The target's row before its follows and votes, the order a vote takes them in
-    # (services/votes.py): taken the other way round, a vote on the target and this merge
-    # deadlock on PostgreSQL, or the vote's new follow collides with one moved here. (The
-    # duplicate's row is already held: its state changed above.)
-    db.session.execute(
-        sa.select(Feedback.id).where(Feedback.id == target.id).with_for_update(key_share=True)
-    )
     # Followers hear where the conversation went, then follow the target instead.
     notifications.notify_item_update(item, actor, "merged", message, target=target)
     notifications.move_follows(item, target)

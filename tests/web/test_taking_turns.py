@@ -1,0 +1,157 @@
+"""Two people changing one item at the same moment take turns, and the second one sees what
+the first one did. Each test holds the first change open in a transaction of its own, as a
+request of a colleague still under way, and sends the second one meanwhile."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import sqlalchemy as sa
+from flask import Flask
+
+from portal.extensions import db
+from portal.models import Feedback, FeedbackState, Follow, Role, TimelineEvent
+from portal.services import workflow
+from tests.helpers import login, post
+
+GOOD_ACK = (
+    "Nia, I am so sorry the parcel arrived soaked. I have asked our courier team to check "
+    "their van today and I will tell you what they find."
+)
+FEEDBACK = Feedback.__table__
+FOLLOWS = Follow.__table__
+
+
+@contextmanager
+def change_under_way(*statements: sa.Executable, seconds: float = 0.6) -> Iterator[None]:
+    """Run the statements in a transaction that stays open for a while (a colleague's request
+    that has written and not yet committed), while the block sends the second request."""
+    engine = db.engine
+    written = threading.Event()
+
+    def colleague() -> None:
+        with engine.begin() as connection:
+            for statement in statements:
+                connection.execute(statement)
+            written.set()
+            time.sleep(seconds)
+
+    thread = threading.Thread(target=colleague)
+    thread.start()
+    assert written.wait(10)
+    try:
+        yield
+    finally:
+        thread.join(10)
+    db.session.expire_all()
+
+
+def _signed_in(app: Flask, user) -> object:
+    client = app.test_client()
+    login(client, user.email)
+    return client
+
+
+def test_a_colleague_acknowledging_at_the_same_moment_keeps_the_item(
+    app: Flask, make_user, make_feedback
+) -> None:
+    """Ada presses Acknowledge while Sam's acknowledgement is being saved: she is told Sam
+    looks after it now, and the customer gets one owner and one acknowledgement."""
+    item = make_feedback(author=make_user(preferred_name="Nia"))
+    sam = make_user(role=Role.STAFF, display_name="Sam Carter")
+    ada = make_user(role=Role.STAFF, display_name="Ada Obi")
+    ada_browser = _signed_in(app, ada)
+    sams_acknowledgement = (
+        sa.update(FEEDBACK)
+        .where(FEEDBACK.c.id == item.id)
+        .values(state=FeedbackState.ACKNOWLEDGED, owner_id=sam.id)
+    )
+    with change_under_way(sams_acknowledgement):
+        response = post(
+            ada_browser, f"/admin/feedback/{item.id}/acknowledge", {"message": GOOD_ACK}
+        )
+
+    assert response.status_code == 403
+    assert "Sam Carter looks after this item" in response.get_data(as_text=True)
+    item = db.session.get(Feedback, item.id)
+    assert item.owner_id == sam.id
+    assert not db.session.scalar(
+        sa.select(sa.func.count()).where(
+            TimelineEvent.feedback_id == item.id, TimelineEvent.actor_id == ada.id
+        )
+    )
+
+
+def test_merging_into_an_item_that_is_being_merged_itself_is_refused(
+    app: Flask, make_user, make_feedback
+) -> None:
+    """Ada merges #A into #B while Sam's merge of #B into #C is being saved: merging into #B
+    now would leave a chain, so Ada is told to merge into #C."""
+    ada = make_user(role=Role.ADMIN, display_name="Ada Obi")
+    first, second, third = make_feedback(), make_feedback(), make_feedback()
+    ada_browser = _signed_in(app, ada)
+    sams_merge = (
+        sa.update(FEEDBACK)
+        .where(FEEDBACK.c.id == second.id)
+        .values(state=FeedbackState.DUPLICATE, merged_into_id=third.id)
+    )
+    form = {
+        "to_state": "duplicate",
+        "message": "Nia, thank you: this is the same broken lift as the other report.",
+        "duplicate_of": str(second.id),
+        "post_anyway": "1",
+    }
+    with change_under_way(sams_merge):
+        response = post(ada_browser, f"/admin/feedback/{first.id}/move", form)
+
+    assert response.status_code == 400, response.status_code
+    assert f"was itself merged into #{third.id}" in response.get_data(as_text=True)
+    first = db.session.get(Feedback, first.id)
+    assert first.state is FeedbackState.RECEIVED and first.merged_into_id is None
+
+
+def test_following_an_item_while_it_is_merged_follows_where_it_continues(
+    app: Flask, make_user, make_feedback
+) -> None:
+    """The follow button pressed while staff merge the item: the follow lands on the item the
+    conversation moved to, not on the merged one, which never changes again."""
+    duplicate, target = make_feedback(title="Lift broken"), make_feedback(title="Lift out")
+    reader = make_user()
+    browser = _signed_in(app, reader)
+    merge = (
+        sa.update(FEEDBACK)
+        .where(FEEDBACK.c.id == duplicate.id)
+        .values(state=FeedbackState.DUPLICATE, merged_into_id=target.id),
+        sa.update(FOLLOWS)
+        .where(FOLLOWS.c.feedback_id == duplicate.id)
+        .values(feedback_id=target.id),
+    )
+    with change_under_way(*merge):
+        response = post(browser, f"/feedback/{duplicate.id}/follow", {"follow": "1"})
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith(f"/feedback/{target.id}")
+    followed = db.session.scalars(sa.select(Follow.feedback_id).where(Follow.user_id == reader.id))
+    assert list(followed) == [target.id]
+    page = browser.get(response.headers["Location"]).get_data(as_text=True)
+    assert "This was merged into \u201cLift out\u201d: you will hear how it ends." in page
+
+
+def test_a_merged_item_offers_no_follow_button_and_a_stale_one_follows_the_target(
+    app: Flask, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    duplicate, target = make_feedback(), make_feedback()
+    reader = make_user()
+    browser = _signed_in(app, reader)
+    assert "Follow: email me about changes" in browser.get(f"/feedback/{duplicate.id}").text
+    workflow.merge(duplicate, staff, target, "The same report as the other one, thank you.")
+    db.session.commit()
+
+    assert "Follow: email me" not in browser.get(f"/feedback/{duplicate.id}").text
+    response = post(browser, f"/feedback/{duplicate.id}/follow", {"follow": "1"}, htmx=True)
+    assert response.headers["HX-Redirect"].endswith(f"/feedback/{target.id}")
+    assert "Following: stop emails" in browser.get(f"/feedback/{target.id}").text
