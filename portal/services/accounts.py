@@ -74,7 +74,12 @@ def register_user(
 def refuse_while_owning_open_items(user: User) -> None:
     """DomainError when this member of staff still looks after open items: one owner per
     item, who can act on it. Demoting, deactivating or deleting them must wait until the items
-    have someone else."""
+    have someone else.
+
+    Their row is held first: giving someone an item reads their role under a share lock
+    (workflow._set_owner), so an item is never given to them while this counts, nor counted
+    before it is given (on PostgreSQL; SQLite's write lock already makes the two take turns)."""
+    db.session.execute(sa.select(User.id).where(User.id == user.id).with_for_update(key_share=True))
     owned = db.session.scalar(
         sa.select(sa.func.count()).where(
             Feedback.owner_id == user.id, Feedback.state.in_(OPEN_STATES)

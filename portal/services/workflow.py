@@ -18,6 +18,7 @@ from portal.models import (
     Feedback,
     FeedbackState,
     Resolution,
+    Role,
     TimelineEvent,
     TimelineKind,
     User,
@@ -84,6 +85,15 @@ def _event(
 
 
 def _set_owner(item: Feedback, actor: User, owner: User, reason: str = "") -> None:
+    # Read again under a share lock: an admin demoting or deactivating this person holds
+    # their row while counting what they own (accounts.refuse_while_owning_open_items).
+    now = db.session.execute(
+        sa.select(User.role, User.active, User.deleted_at)
+        .where(User.id == owner.id)
+        .with_for_update(read=True)
+    ).one()
+    if now.role is Role.CUSTOMER or not now.active or now.deleted_at is not None:
+        raise WorkflowError("Items can only be assigned to active staff.")
     previous = item.owner_id
     item.owner_id = owner.id
     item.owner = owner

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.extensions import db
-from portal.models import Feedback, FeedbackState, Follow, Role, TimelineEvent
+from portal.models import Feedback, FeedbackState, Follow, Role, TimelineEvent, User
 from portal.services import workflow
 from tests.helpers import login, post
 
@@ -155,3 +155,53 @@ def test_a_merged_item_offers_no_follow_button_and_a_stale_one_follows_the_targe
     response = post(browser, f"/feedback/{duplicate.id}/follow", {"follow": "1"}, htmx=True)
     assert response.headers["HX-Redirect"].endswith(f"/feedback/{target.id}")
     assert "Following: stop emails" in browser.get(f"/feedback/{target.id}").text
+
+
+USERS = User.__table__
+
+
+def test_an_item_is_not_given_to_someone_while_they_are_being_demoted(
+    app: Flask, make_user, make_feedback
+) -> None:
+    """Sam gives Ada an item while an admin's change making Ada a customer is being saved:
+    the assignment waits for it and is refused, so no open item is left with an owner who
+    can no longer act on it."""
+    sam = make_user(role=Role.ADMIN, display_name="Sam Carter")
+    ada = make_user(role=Role.STAFF, display_name="Ada Obi")
+    item = make_feedback()
+    sam_browser = _signed_in(app, sam)
+    demotion = sa.update(USERS).where(USERS.c.id == ada.id).values(role=Role.CUSTOMER)
+    with change_under_way(demotion):
+        response = post(sam_browser, f"/admin/feedback/{item.id}/assign", {"owner_id": ada.id})
+
+    assert response.status_code == 400
+    # On SQLite the whole request waits for the demotion, and Ada is no longer offered.
+    page = response.get_data(as_text=True)
+    assert "Items can only be assigned to active staff." in page or "choose a person" in page
+    assert db.session.get(Feedback, item.id).owner_id is None
+
+
+def test_someone_is_not_demoted_while_an_item_is_being_given_to_them(
+    app: Flask, make_user, make_feedback
+) -> None:
+    """The other way round: the assignment is being saved (it holds Ada's row, as
+    workflow._set_owner does) when the admin demotes Ada: the demotion waits, counts the item
+    and is refused."""
+    admin = make_user(role=Role.ADMIN)
+    ada = make_user(role=Role.STAFF, display_name="Ada Obi")
+    item = make_feedback()
+    admin_browser = _signed_in(app, admin)
+    assignment = (
+        sa.select(USERS.c.id).where(USERS.c.id == ada.id).with_for_update(read=True),
+        sa.update(FEEDBACK).where(FEEDBACK.c.id == item.id).values(owner_id=ada.id),
+    )
+    with change_under_way(*assignment):
+        response = post(
+            admin_browser,
+            f"/admin/users/{ada.id}",
+            {"role": "customer", "active": "y"},
+            follow_redirects=True,
+        )
+
+    assert "Ada Obi still looks after 1 open item" in response.get_data(as_text=True)
+    assert db.session.get(User, ada.id).role is Role.STAFF
