@@ -161,7 +161,9 @@ def still_wanted(message: OutboxMessage) -> bool:
     if user is None or not can_email(user):
         return False
     if message.kind == "summary":
-        return user.is_staff or user.notification_preference is not NotificationPreference.NONE
+        if not (user.is_staff or user.notification_preference is not NotificationPreference.NONE):
+            return False
+        return _summary_still_wanted(user, message)
     if not _wants(user, message.kind):
         return False
     item = db.session.get(Feedback, message.feedback_id) if message.feedback_id else None
@@ -171,6 +173,29 @@ def still_wanted(message: OutboxMessage) -> bool:
         return False
     # A merge notice is about the duplicate, whose follows have moved to the target.
     return message.kind == "merged" or is_following(user, item.id)
+
+
+def _summary_still_wanted(user: User, summary: OutboxMessage) -> bool:
+    """A summary was written as its updates were folded in, over a day. What the person
+    stopped since (an item, or all but resolutions) is withdrawn from it and the rest written
+    again; with nothing left, the summary is not sent at all."""
+    folded = _folded_into(summary)
+    wanted = [update for update in folded if still_wanted(update)]
+    if len(wanted) == len(folded):
+        return bool(folded)
+    unwanted = [update.id for update in folded if update not in wanted]
+    db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id.in_(unwanted))
+        .values(
+            status=OutboxStatus.WITHDRAWN,
+            last_error="Not sent: the person stopped these emails.",
+        )
+        .execution_options(synchronize_session=False)
+    )
+    if wanted:
+        _render_summary(user, summary, wanted)
+    return bool(wanted)
 
 
 def _wants(user: User, kind: str) -> bool:
@@ -309,13 +334,23 @@ def _fold_into_summary(user: User, message: OutboxMessage) -> None:
         )
     message.summary_id = summary.id
     db.session.flush()
-    folded = list(
+    _render_summary(user, summary, _folded_into(summary))
+
+
+def _folded_into(summary: OutboxMessage) -> list[OutboxMessage]:
+    return list(
         db.session.scalars(
             sa.select(OutboxMessage)
-            .where(OutboxMessage.summary_id == summary.id)
+            .where(
+                OutboxMessage.summary_id == summary.id,
+                OutboxMessage.status == OutboxStatus.FOLDED,
+            )
             .order_by(OutboxMessage.id)
         )
     )
+
+
+def _render_summary(user: User, summary: OutboxMessage, folded: list[OutboxMessage]) -> None:
     token = make_unsubscribe_token(user.id, None)
     rendered = render_email(
         "summary",

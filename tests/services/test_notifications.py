@@ -543,6 +543,54 @@ def test_past_the_daily_cap_updates_fold_into_one_summary_a_day_later(
     assert all("In progress" not in m["Subject"] for m in received)
 
 
+def test_a_summary_leaves_out_what_the_person_stopped_while_it_waited(
+    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+) -> None:
+    """The day's summary holds updates on two items; during the day the person stops one of
+    them. The summary that goes out lists only the other one, and says how many."""
+    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    lift = make_feedback(author=make_verified_user(), title="Lift out of order")
+    light = make_feedback(author=make_verified_user(), title="Street light out")
+    voter = _voter(make_verified_user, lift)
+    toggle_vote(voter, light)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(lift, staff, "Thank you, the lift company is on its way.")
+    workflow.acknowledge(light, staff, "Thank you, we have reported it.")
+    workflow.investigate(lift, staff, "The engineer is checking the motor.")
+    db.session.commit()
+    summary = db.session.scalar(
+        sa.select(OutboxMessage).where(
+            OutboxMessage.user_id == voter.id, OutboxMessage.kind == "summary"
+        )
+    )
+    assert "Street light out" in summary.text_body and "Lift out of order" in summary.text_body
+
+    notifications.unfollow(voter.id, light.id)
+    db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=datetime.now(UTC)))
+    db.session.commit()
+    received = _to(_deliver(smtp_server), voter)
+    (sent_summary,) = [m for m in received if "more update" in m["Subject"]]
+    assert sent_summary["Subject"].startswith("1 more update on")
+    assert "Lift out of order" in _text(sent_summary)
+    assert "Street light out" not in _text(sent_summary) + _html(sent_summary)
+
+    # A new summary whose every update was stopped is not sent at all.
+    notifications.follow(voter, light)
+    workflow.investigate(light, staff, "The engineer is checking the cable.")
+    db.session.commit()
+    assert db.session.scalar(
+        sa.select(sa.func.count()).where(
+            OutboxMessage.user_id == voter.id,
+            OutboxMessage.kind == "summary",
+            OutboxMessage.status == OutboxStatus.PENDING,
+        )
+    )
+    notifications.unfollow(voter.id, light.id)
+    db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=datetime.now(UTC)))
+    db.session.commit()
+    assert [m for m in _to(_deliver(smtp_server), voter) if "more update" in m["Subject"]] == []
+
+
 def test_plain_text_emails_keep_each_line_and_paragraph_apart(make_user, make_feedback) -> None:
     """Jinja drops the newline after a block tag: a line that ended in {% endif %} used to run
     into the next one ("- first update- second update")."""
