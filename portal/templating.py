@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -70,11 +71,28 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
+_GREETING = re.compile(r"\s*(?:(?:dear|hi|hello|good (?:morning|afternoon|evening))\s+)?", re.I)
+
+
+def addressed_to(message: str | None, name: str) -> bool:
+    """Whether a message opens by greeting this person ("Nia, I am so sorry...", "Hi Nia").
+    An email that carries such a message does not open with "Dear Nia," as well: one
+    greeting is a letter, two are a form wrapped round one."""
+    if not message or not name.strip():
+        return False
+    rest = message[_GREETING.match(message).end() :]  # type: ignore[union-attr]
+    if not rest.casefold().startswith(name.strip().casefold()):
+        return False
+    after = rest[len(name.strip()) :]
+    return not after[:1].isalnum()
+
+
 def register(app: Flask) -> None:
     """Attach filters and globals to the Jinja environment."""
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["longdate"] = longdate
     app.jinja_env.filters["timeago"] = timeago
+    app.jinja_env.tests["addressed_to"] = addressed_to
     app.jinja_env.globals["highlight"] = highlight
     app.jinja_env.globals["snippet"] = snippet
     app.jinja_env.add_extension("jinja2.ext.do")

@@ -26,6 +26,7 @@ from portal.models import (
 from portal.services import notifications, workflow
 from portal.services.outbox import deliver_pending
 from portal.services.votes import toggle_vote
+from portal.templating import addressed_to
 from tests.helpers import login, post
 
 
@@ -121,8 +122,6 @@ def test_state_change_tells_followers_by_name_from_the_owner_with_the_staff_mess
         assert "Sam Patel" in mail["From"].addresses[0].display_name
         assert mail["To"].addresses[0].addr_spec == person.email
         text, html = _text(mail), _html(mail)
-        assert f"Dear {person.preferred_name}," in text
-        assert f"Dear {person.preferred_name}," in html
         assert "Nia, sorry the parcel got soaked. I am on it." in text
         assert "Nia, sorry the parcel got soaked. I am on it." in html
         assert _item_link(item.id).search(text)
@@ -133,6 +132,11 @@ def test_state_change_tells_followers_by_name_from_the_owner_with_the_staff_mess
     assert '"Parcel left in the rain" is now: Acknowledged.\n\nNia, sorry' in author_text
     voter_text = _text(_to(received, voter)[0]).replace("\r\n", "\n")
     assert "Acknowledged.\n\nSam Patel wrote:\nNia, sorry the parcel" in voter_text
+    # Each is greeted once: the follower by the email, the author by the message itself
+    # ("Dear Nia," above "Nia, sorry..." reads like a form wrapped round a letter).
+    assert voter_text.startswith("Dear Mr Owen,\n")
+    assert "Dear Mr Owen," in _html(_to(received, voter)[0])
+    assert "Dear" not in author_text + _html(_to(received, author)[0])
 
 
 def test_notifications_carry_one_click_list_unsubscribe_headers(
@@ -620,3 +624,21 @@ def test_plain_text_emails_keep_each_line_and_paragraph_apart(make_user, make_fe
         unsubscribe_url="https://example.com/stop",
     )
     assert "  Categories: Billing\n\nTo make the change" in change.text
+
+
+@pytest.mark.parametrize(
+    ("message", "greets_nia"),
+    [
+        ("Nia, I am so sorry.", True),
+        ("  nia - thank you for telling us.", True),
+        ("Hi Nia! The crew is on site.", True),
+        ("Dear Nia,\nthe lift is fixed.", True),
+        ("Niamh, I am so sorry.", False),  # another name that starts the same
+        ("I am so sorry, Nia.", False),
+        ("", False),
+    ],
+)
+def test_a_message_that_greets_the_reader_replaces_the_emails_own_greeting(
+    message: str, greets_nia: bool
+) -> None:
+    assert addressed_to(message, "Nia") is greets_nia

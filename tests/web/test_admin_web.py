@@ -451,6 +451,9 @@ def test_done_publishes_the_we_did_and_keeps_the_personal_message_to_the_custome
     )
     assert "driver Dave at the Salford depot" in email.text_body
     assert public in email.text_body
+    # The message greets Nia by name, so the email does not say "Dear Nia," above it too.
+    assert email.text_body.startswith("Nia, I am so sorry.")
+    assert "Dear Nia" not in email.html_body
 
 
 def test_merge_into_a_missing_item_number_says_so(make_client, make_user, make_feedback) -> None:
