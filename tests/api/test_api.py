@@ -910,6 +910,9 @@ def test_an_admin_creates_a_token_sees_it_once_and_revokes_it(make_client, clien
     listing = desk.get("/admin/tokens").get_data(as_text=True)
     assert plain not in listing
     assert plain[:8] in listing and "CRM sync" in listing
+    # Revoking is a second step that says what it does.
+    assert "stops working at once, and it cannot be brought back" in listing
+    assert "Revoke &ldquo;CRM sync&rdquo; for good</button>" in listing
     assert client.get(f"{API}/items", headers=bearer(plain)).status_code == 200
     row = db.session.scalar(sa.select(ApiToken))
     assert row.scope is TokenScope.WRITE and row.created_by_id == admin.id
