@@ -214,3 +214,18 @@ def _insert_ignoring_conflicts(dialect: str, table: sa.Table) -> Any:
     # RETURNING, not rowcount: psycopg reports -1 rows for an INSERT that returns its key, so
     # a conflict looked like an insert there.
     return insert(table).on_conflict_do_nothing().returning(primary_key)
+
+
+# PostgreSQL's deadlock_detected and serialization_failure.
+_CROSSED_SQLSTATES = frozenset({"40P01", "40001"})
+CROSSED_MESSAGE = (
+    "Someone changed this at the same moment, so nothing you sent was saved. "
+    "Please look at the page again and retry."
+)
+
+
+def crossed_another_change(error: BaseException) -> bool:
+    """Whether the database stopped this transaction because it and another one each waited
+    for the other (two people merging two items into each other): not an outage, and safe to
+    retry, so the answer is a 409 that says so rather than "unavailable"."""
+    return getattr(getattr(error, "orig", None), "sqlstate", None) in _CROSSED_SQLSTATES

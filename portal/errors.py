@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from portal.database import CROSSED_MESSAGE, crossed_another_change
 from portal.extensions import db, htmx
 from portal.services.errors import DomainError
 
@@ -17,6 +18,7 @@ ERROR_TITLES = {
     403: "That page is not for you",
     404: "We could not find that page",
     405: "That action is not available here",
+    409: "That changed in the meantime",
     413: "That was too large",
     429: "Slow down a little",
     500: "Something went wrong on our side",
@@ -58,9 +60,17 @@ def register(app: Flask) -> None:
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def database_unavailable(error: Exception) -> Response:
+        _rollback()
+        if crossed_another_change(error):
+            # PostgreSQL stopped one of two requests that each waited for the other (two
+            # people merging two items into each other): not an outage, and it is safe to retry.
+            app.logger.warning("concurrent change refused: %s", error)
+            return render_error(
+                409,
+                CROSSED_MESSAGE,
+            )
         # Lost connections and an unreachable server: a friendly 503, never a stack trace.
         app.logger.error("database unavailable: %s", error)
-        _rollback()
         response = render_error(
             503,
             "We cannot reach our records for a moment. Nothing you sent was lost; "

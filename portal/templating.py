@@ -71,6 +71,7 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
     return "just now"
 
 
+_AFTER_GREETING = re.compile(r"$|[ \t]*[,!:;.]|[ \t]*\r?\n|[ \t]+[-\u2013\u2014][ \t]")
 _GREETING = re.compile(r"\s*(?:(?:dear|hi|hello|good (?:morning|afternoon|evening))\s+)?", re.I)
 
 
@@ -83,8 +84,9 @@ def addressed_to(message: str | None, name: str) -> bool:
     rest = message[_GREETING.match(message).end() :]  # type: ignore[union-attr]
     if not rest.casefold().startswith(name.strip().casefold()):
         return False
-    after = rest[len(name.strip()) :]
-    return not after[:1].isalnum()
+    # "Nia, ...", "Nia! ...", "Nia - ..." or the name alone on its line; not "Nia's parcel"
+    # or "Nia-Rose and I".
+    return _AFTER_GREETING.match(rest[len(name.strip()) :]) is not None
 
 
 def register(app: Flask) -> None:

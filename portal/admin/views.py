@@ -175,6 +175,10 @@ def _assign_form(item: Feedback, bound: bool = False) -> AssignForm:
 
 
 def _render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
+    if status >= 400:
+        # Nothing is kept from a refused request, and the item's row is not held while the
+        # page is written: votes on it need not wait.
+        db.session.rollback()
     context: dict[str, Any] = {
         "move_form": _move_form(item),
         "assign_form": _assign_form(item),
@@ -388,14 +392,19 @@ def tone(item_id: int) -> str:
 @bp.route("/resolutions/new", methods=["GET", "POST"])
 def new_resolution() -> Response | str:
     ids = [i for i in map(parse_id, request.values.getlist("items")) if i is not None][:50]
-    items = list(
-        db.session.scalars(
-            sa.select(Feedback)
-            .where(Feedback.id.in_(ids))
-            .options(sa.orm.joinedload(Feedback.category), sa.orm.joinedload(Feedback.author))
-            .order_by(Feedback.created_at)
-        )
+    query = (
+        sa.select(Feedback)
+        .where(Feedback.id.in_(ids))
+        .options(sa.orm.joinedload(Feedback.category), sa.orm.joinedload(Feedback.author))
+        .order_by(Feedback.created_at, Feedback.id)
     )
+    if request.method == "POST":
+        # Held until the commit, as one item's page holds it (services/feedback.item_query),
+        # and taken in the order above, which every such request shares.
+        query = query.with_for_update(key_share=True, of=Feedback).execution_options(
+            populate_existing=True
+        )
+    items = list(db.session.scalars(query))
     if not items:
         flash(
             "Tick the items that one fix answers, then choose \u201cResolve together\u201d.", "info"

@@ -15,6 +15,7 @@ from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from portal.api.schemas import BadRequestBody, InvalidFields
+from portal.database import CROSSED_MESSAGE, crossed_another_change
 from portal.extensions import db
 from portal.services.errors import DomainError
 from portal.services.workflow import InvalidTransition
@@ -92,8 +93,11 @@ def _invalid_fields(error: InvalidFields) -> Response:
 
 
 def _database_unavailable(error: Exception) -> Response:
-    current_app.logger.error("database unavailable: %s", error)
     _rollback()
+    if crossed_another_change(error):
+        current_app.logger.warning("concurrent change refused: %s", error)
+        return error_response(409, CROSSED_MESSAGE)
+    current_app.logger.error("database unavailable: %s", error)
     return error_response(
         503,
         "We cannot reach our records for a moment. Please try again in a minute.",

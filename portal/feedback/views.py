@@ -142,27 +142,24 @@ def follow(item_id: int) -> Response:
     """Follow or stop following an item, as the button asked; htmx gets the button back."""
     item = feedback_service.get_visible_item(item_id, current_user)
     asked = request.form.get("follow")
-    # A form without the field (from before it had one) toggles, as the button then did.
-    want = (
-        asked == "1"
-        if asked in ("0", "1")
-        else not notifications.is_following(current_user, item.id)
+    # A form without the field (from before it had one) switches, as the button then did.
+    choice = notifications.set_following(
+        current_user, item, asked == "1" if asked in ("0", "1") else None
     )
-    followed_id = notifications.set_following(current_user, item, want)
     db.session.commit()
-    if followed_id != item.id:
+    want = choice.following
+    if choice.item is not item:
         # Merged, perhaps while the page was open: the choice counts where it continues.
-        merged_into = db.session.get(Feedback, followed_id)
-        if merged_into is not None and merged_into.can_view(current_user):
+        if choice.item is None:
+            flash("This is handled together with another report now.", "info")
+            target = url_for("feedback.detail", item_id=item.id)
+        else:
             flash(
-                f"This was merged into \u201c{merged_into.title}\u201d: "
+                f"This was merged into \u201c{choice.item.title}\u201d: "
                 + ("you will hear how it ends." if want else "you will not get emails about it."),
                 "success",
             )
-            target = url_for("feedback.detail", item_id=followed_id)
-        else:
-            flash("This is handled together with another report now.", "success")
-            target = url_for("feedback.detail", item_id=item.id)
+            target = url_for("feedback.detail", item_id=choice.item.id)
         if htmx:
             return make_response("", 204, {"HX-Redirect": target})
         return redirect(target)

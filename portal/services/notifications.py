@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import sqlalchemy as sa
@@ -31,8 +31,8 @@ from portal.services.tokens import make_unsubscribe_token, make_verify_token, re
 # Kinds that count towards the daily cap; receipts, verification and summaries do not.
 CAPPED_KINDS = ("state", "promise", "reply", "resolution", "merged", "new_item", "reopen_request")
 # Not counted against the cap: a folded update goes out inside the summary, and a withdrawn
-# one never went out at all.
-_NOT_SENT_ALONE = (OutboxStatus.FOLDED, OutboxStatus.WITHDRAWN)
+# or given-up one never reached the person.
+_NOT_SENT_ALONE = (OutboxStatus.FOLDED, OutboxStatus.WITHDRAWN, OutboxStatus.FAILED)
 
 
 def _now() -> datetime:
@@ -58,27 +58,40 @@ def unfollow(user_id: int, item_id: int) -> bool:
     return bool(result.rowcount)
 
 
-def set_following(user: User, item: Feedback, want: bool) -> int:
-    """The follow button: start or stop hearing about an item. Returns the id of the item the
-    choice landed on: a merged item's conversation goes on in the item it was merged into, and
-    its followers follow that one, so a press on a merged item's page counts there.
+class FollowChoice(NamedTuple):
+    """Where a press of the follow button landed, and whether the person now follows it."""
 
-    The item's row is read under a share lock, as a merge holds it while it moves follows: a
-    follow then never lands on an item whose followers were just moved away, nor collides with
-    one being moved onto it (on PostgreSQL; SQLite's write lock already makes them take turns)."""
-    held = db.session.execute(
-        sa.select(Feedback.merged_into_id).where(Feedback.id == item.id).with_for_update(read=True)
-    ).one()
-    item_id = held.merged_into_id or item.id
-    if item_id != item.id:
-        db.session.execute(
-            sa.select(Feedback.id).where(Feedback.id == item_id).with_for_update(read=True)
-        )
+    item: Feedback | None  # None: the conversation went on where this person cannot follow
+    following: bool
+
+
+def set_following(user: User, item: Feedback, want: bool | None) -> FollowChoice:
+    """The follow button: start (True) or stop (False) hearing about an item, or switch (None,
+    a form from before the button said which). A merged item's conversation goes on in the
+    item it was merged into, and its followers follow that one, so the press counts there.
+
+    That one item's row is read under a share lock, as a merge holds it while it moves
+    follows: a follow never lands on an item whose followers were just moved away, nor
+    collides with one moved onto it (on PostgreSQL; SQLite's write lock already makes them take
+    turns). One lock only: holding a merged item's row and then its target's would deadlock
+    with a merge of the target, which takes them the other way round."""
+    live_id = item.merged_into_id or item.id
+    merged_since = db.session.scalar(
+        sa.select(Feedback.merged_into_id).where(Feedback.id == live_id).with_for_update(read=True)
+    )
+    # Merged while the page was open: a merge points every item merged into it at its own
+    # target, so that is where the conversation is now.
+    live_id = merged_since or live_id
+    live = item if live_id == item.id else db.session.get(Feedback, live_id)
+    if live is None or not live.can_view(user):
+        return FollowChoice(None, False)
+    if want is None:
+        want = not is_following(user, live.id)
     if want:
-        insert_if_absent(db.session, Follow, user_id=user.id, feedback_id=item_id)
+        insert_if_absent(db.session, Follow, user_id=user.id, feedback_id=live.id)
     else:
-        unfollow(user.id, item_id)
-    return item_id
+        unfollow(user.id, live.id)
+    return FollowChoice(live, want)
 
 
 def is_following(user: User | None, item_id: int) -> bool:
@@ -171,8 +184,9 @@ def still_wanted(message: OutboxMessage) -> bool:
         return True
     if not item.can_view(user):
         return False
-    # A merge notice is about the duplicate, whose follows have moved to the target.
-    return message.kind == "merged" or is_following(user, item.id)
+    # Merged since: its follows moved to the target, which is where to look. (A merge notice
+    # is about the duplicate itself.)
+    return message.kind == "merged" or is_following(user, item.merged_into_id or item.id)
 
 
 def _summary_still_wanted(user: User, summary: OutboxMessage) -> bool:
@@ -181,19 +195,20 @@ def _summary_still_wanted(user: User, summary: OutboxMessage) -> bool:
     again; with nothing left, the summary is not sent at all."""
     folded = _folded_into(summary)
     wanted = [update for update in folded if still_wanted(update)]
-    if len(wanted) == len(folded):
-        return bool(folded)
     unwanted = [update.id for update in folded if update not in wanted]
-    db.session.execute(
-        sa.update(OutboxMessage)
-        .where(OutboxMessage.id.in_(unwanted))
-        .values(
-            status=OutboxStatus.WITHDRAWN,
-            last_error="Not sent: the person stopped these emails.",
+    if unwanted:
+        db.session.execute(
+            sa.update(OutboxMessage)
+            .where(OutboxMessage.id.in_(unwanted))
+            .values(
+                status=OutboxStatus.WITHDRAWN,
+                last_error="Not sent: the person stopped these emails.",
+            )
+            .execution_options(synchronize_session=False)
         )
-        .execution_options(synchronize_session=False)
-    )
     if wanted:
+        # Written again even when nothing was withdrawn: an update folded in after the
+        # deliverer claimed the summary is in it too.
         _render_summary(user, summary, wanted)
     return bool(wanted)
 

@@ -93,6 +93,8 @@ def _set_owner(item: Feedback, actor: User, owner: User, reason: str = "") -> No
         .with_for_update(read=True)
     ).one()
     if now.role is Role.CUSTOMER or not now.active or now.deleted_at is not None:
+        if owner.id == actor.id:  # taking it on themselves, just as their role was taken away
+            raise NotAllowed("Only active staff can act on items.")
         raise WorkflowError("Items can only be assigned to active staff.")
     previous = item.owner_id
     item.owner_id = owner.id
@@ -116,7 +118,12 @@ def _act_as_owner(item: Feedback, actor: User) -> None:
     """Public replies and moves come from the item's owner (or an admin). This only checks;
     _claim() makes the actor the owner once the move is known to be valid."""
     _require_staff(actor)
-    if item.owner_id is not None and item.owner_id != actor.id and not actor.is_admin:
+    if (
+        item.owner_id is not None
+        and item.owner_id != actor.id
+        and not actor.is_admin
+        and not _owner_left(item)
+    ):
         owner = db.session.get(User, item.owner_id)
         owner_name = owner.display_name if owner else "another member of staff"
         raise NotAllowed(
@@ -124,9 +131,19 @@ def _act_as_owner(item: Feedback, actor: User) -> None:
         )
 
 
-def _claim(item: Feedback, actor: User) -> None:
-    """Acting on an unowned item makes you its owner, so the customer always has one person."""
+def _owner_left(item: Feedback) -> bool:
+    """Whether the item's owner is no longer active staff. Nobody who owns an open item can
+    be demoted or deactivated, but a closed one keeps its owner, and may be reopened."""
     if item.owner_id is None:
+        return False
+    owner = db.session.get(User, item.owner_id)
+    return owner is None or not (owner.is_staff and owner.is_active)
+
+
+def _claim(item: Feedback, actor: User) -> None:
+    """Acting on an unowned item makes you its owner, so the customer always has one person;
+    so does acting on one whose owner has left the staff since it was closed."""
+    if item.owner_id is None or (item.owner_id != actor.id and _owner_left(item)):
         _set_owner(item, actor, actor)
 
 

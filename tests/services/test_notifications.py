@@ -106,6 +106,7 @@ def test_state_change_tells_followers_by_name_from_the_owner_with_the_staff_mess
     author = make_verified_user(preferred_name="Nia")
     item = make_feedback(author=author, title="Parcel left in the rain")
     voter = _voter(make_verified_user, item, preferred_name="Mr Owen")
+    namesake = _voter(make_verified_user, item, preferred_name="Nia")
     staff = _staff(make_verified_user)
     notifications.follow(staff, item)  # the actor follows too, and still hears nothing
     db.session.commit()
@@ -135,6 +136,9 @@ def test_state_change_tells_followers_by_name_from_the_owner_with_the_staff_mess
     # Each is greeted once: the follower by the email, the author by the message itself
     # ("Dear Nia," above "Nia, sorry..." reads like a form wrapped round a letter).
     assert voter_text.startswith("Dear Mr Owen,\n")
+    # Another Nia who follows it is greeted too: the message was written to the author.
+    namesake_text = _text(_to(received, namesake)[0]).replace("\r\n", "\n")
+    assert namesake_text.startswith("Dear Nia,\n")
     assert "Dear Mr Owen," in _html(_to(received, voter)[0])
     assert "Dear" not in author_text + _html(_to(received, author)[0])
 
@@ -595,6 +599,35 @@ def test_a_summary_leaves_out_what_the_person_stopped_while_it_waited(
     assert [m for m in _to(_deliver(smtp_server), voter) if "more update" in m["Subject"]] == []
 
 
+def test_a_summary_keeps_an_update_on_an_item_merged_since(
+    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+) -> None:
+    """An update waits in the day's summary; later that day its item is merged into another.
+    The person never stopped anything, and now follows the other item: the update stays."""
+    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    lift = make_feedback(author=make_verified_user(), title="Lift out of order")
+    other = make_feedback(author=make_verified_user(), title="Lift broken again")
+    voter = _voter(make_verified_user, lift)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(lift, staff, "Thank you, the lift company is on its way.")
+    db.session.commit()
+    _deliver(smtp_server)
+    workflow.investigate(lift, staff, "The engineer is checking the motor.")  # folded
+    workflow.acknowledge(other, staff, "Thank you for telling us.")
+    workflow.merge(lift, staff, other, "The same lift: we handle both together.")
+    db.session.commit()
+    db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=datetime.now(UTC)))
+    db.session.commit()
+
+    received = _to(_deliver(smtp_server), voter)
+    (summary,) = [m for m in received if "more update" in m["Subject"]]
+    assert "Lift out of order" in _text(summary)
+    withdrawn = sa.select(sa.func.count()).where(
+        OutboxMessage.user_id == voter.id, OutboxMessage.status == OutboxStatus.WITHDRAWN
+    )
+    assert db.session.scalar(withdrawn) == 0
+
+
 def test_plain_text_emails_keep_each_line_and_paragraph_apart(make_user, make_feedback) -> None:
     """Jinja drops the newline after a block tag: a line that ended in {% endif %} used to run
     into the next one ("- first update- second update")."""
@@ -634,6 +667,10 @@ def test_plain_text_emails_keep_each_line_and_paragraph_apart(make_user, make_fe
         ("Hi Nia! The crew is on site.", True),
         ("Dear Nia,\nthe lift is fixed.", True),
         ("Niamh, I am so sorry.", False),  # another name that starts the same
+        ("Nia's parcel is on its way back to us.", False),
+        ("Nia-Rose and I checked the van.", False),
+        ("Nia - the crew is on site.", True),
+        ("Nia", True),
         ("I am so sorry, Nia.", False),
         ("", False),
     ],

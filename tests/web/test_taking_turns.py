@@ -12,8 +12,10 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from flask import Flask
 
+import portal.admin.views as admin_views
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Follow, Role, TimelineEvent, User
+from portal.services import admin as admin_service
 from portal.services import workflow
 from tests.helpers import login, post
 
@@ -46,7 +48,7 @@ def change_under_way(*statements: sa.Executable, seconds: float = 0.6) -> Iterat
         yield
     finally:
         thread.join(10)
-    db.session.expire_all()
+    db.session.rollback()  # a fresh read, after the requests
 
 
 def _signed_in(app: Flask, user) -> object:
@@ -205,3 +207,144 @@ def test_someone_is_not_demoted_while_an_item_is_being_given_to_them(
 
     assert "Ada Obi still looks after 1 open item" in response.get_data(as_text=True)
     assert db.session.get(User, ada.id).role is Role.STAFF
+
+
+def _slow_tone_check(monkeypatch, seconds: float, started: threading.Event | None = None) -> None:
+    """The staff move's tone check takes a while (the item is held meanwhile)."""
+    real_tone = admin_views._tone
+
+    def slow_tone(item, draft):
+        if started is not None:
+            started.set()
+        time.sleep(seconds)
+        return real_tone(item, draft)
+
+    monkeypatch.setattr(admin_views, "_tone", slow_tone)
+
+
+def _merge_form(into: int) -> dict[str, str]:
+    return {
+        "to_state": "duplicate",
+        "message": "Thank you: this is the same broken lift as the other report.",
+        "duplicate_of": str(into),
+        "post_anyway": "1",
+    }
+
+
+def test_following_a_merged_item_while_its_target_is_merged_too(
+    app: Flask, make_user, make_feedback, monkeypatch
+) -> None:
+    """#D was merged into #A; a reader presses follow on #D's old page while staff merge #A
+    into #B. Both go through (the follow took its rows the other way round from the merge and
+    PostgreSQL stopped one as a deadlock), and the reader ends up following #B."""
+    admin = make_user(role=Role.ADMIN)
+    a, b, d = make_feedback(), make_feedback(), make_feedback()
+    workflow.merge(d, admin, a, "Same as the other report, thank you.")
+    db.session.commit()
+    reader = make_user()
+    reader_browser, admin_browser = _signed_in(app, reader), _signed_in(app, admin)
+    a_id, b_id = a.id, b.id  # read here: the objects belong to this thread
+    merging = threading.Event()
+    _slow_tone_check(monkeypatch, 0.6, merging)
+    answers: dict[str, int] = {}
+
+    def merge_request() -> None:
+        answers["merge"] = post(admin_browser, f"/admin/feedback/{a_id}/move", _merge_form(b_id))
+        answers["merge"] = answers["merge"].status_code
+
+    thread = threading.Thread(target=merge_request)
+    thread.start()
+    assert merging.wait(10)
+    answers["follow"] = post(reader_browser, f"/feedback/{d.id}/follow", {"follow": "1"})
+    answers["follow"] = answers["follow"].status_code
+    thread.join(20)
+
+    assert answers == {"merge": 302, "follow": 302}
+    db.session.rollback()  # a fresh read, after the requests
+    followed = db.session.scalars(sa.select(Follow.feedback_id).where(Follow.user_id == reader.id))
+    assert list(followed) == [b_id]
+
+
+def test_two_items_merged_into_each_other_at_once(
+    app: Flask, make_user, make_feedback, monkeypatch
+) -> None:
+    """Ada merges #A into #B while Sam merges #B into #A. One merge is done; the other is told
+    why it did not happen (the item is merged already, or it changed at the same moment),
+    never that the records cannot be reached."""
+    ada, sam = make_user(role=Role.ADMIN), make_user(role=Role.ADMIN)
+    a, b = make_feedback(), make_feedback()
+    browsers = {"ada": _signed_in(app, ada), "sam": _signed_in(app, sam)}
+    a_id, b_id = a.id, b.id
+    _slow_tone_check(monkeypatch, 0.4)
+    answers: dict[str, tuple[int, str]] = {}
+
+    def merge(who: str, item_id: int, into: int) -> None:
+        response = post(browsers[who], f"/admin/feedback/{item_id}/move", _merge_form(into))
+        answers[who] = (response.status_code, response.get_data(as_text=True))
+
+    threads = [
+        threading.Thread(target=merge, args=("ada", a_id, b_id)),
+        threading.Thread(target=merge, args=("sam", b_id, a_id)),
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(20)
+
+    (done,) = [who for who, (status, _) in answers.items() if status == 302]
+    ((status, page),) = [answer for who, answer in answers.items() if who != done]
+    assert status in (400, 409) and "cannot reach our records" not in page
+    assert any(
+        reason in page
+        for reason in ("at the same moment", "was itself merged into", "cannot move to")
+    )
+    db.session.rollback()  # a fresh read, after the requests
+    states = {db.session.get(Feedback, i).state for i in (a_id, b_id)}
+    assert FeedbackState.DUPLICATE in states and len(states) == 2
+
+
+def test_resolving_together_waits_for_a_decline_being_saved(app: Flask, make_user, make_feedback):
+    """ "Resolve together" holds its items as one item's page does: a colleague's decline
+    being saved is not overwritten by Done (Not planned to Done is no move at all)."""
+    sam = make_user(role=Role.ADMIN)
+    item = make_feedback(author=make_user(preferred_name="Nia"))
+    workflow.acknowledge(item, sam, "Nia, thank you, we are looking at it today.")
+    db.session.commit()
+    browser = _signed_in(app, sam)
+    decline = (
+        sa.update(FEEDBACK).where(FEEDBACK.c.id == item.id).values(state=FeedbackState.DECLINED)
+    )
+    with change_under_way(decline):
+        response = post(
+            browser,
+            f"/admin/resolutions/new?items={item.id}",
+            {"we_did": "We fixed the lift.", "you_said": "The lift", "post_anyway": "1"},
+        )
+
+    assert response.status_code == 400
+    assert "cannot be resolved" in response.get_data(as_text=True)
+    assert db.session.get(Feedback, item.id).state is FeedbackState.DECLINED
+
+
+def test_reopening_an_item_whose_owner_has_left_the_staff_gives_it_a_new_owner(
+    make_user, make_feedback
+) -> None:
+    """Ada resolved it and was made a customer later (allowed: nothing of hers was open).
+    Reopened, it must not be open with a customer as its owner: whoever reopens it owns it."""
+    admin = make_user(role=Role.ADMIN, display_name="Sam Carter")
+    ada = make_user(role=Role.STAFF)
+    item = make_feedback()
+    workflow.acknowledge(item, ada, "Thank you, I am looking at it today.")
+    workflow.resolve(item, ada, "We fixed the lift.", "The lift")
+    db.session.commit()
+    admin_service.update_user(admin, ada, role=Role.CUSTOMER, active=True)
+    db.session.commit()
+
+    workflow.reopen(item, admin, "It broke again this morning.")
+    db.session.commit()
+    item = db.session.get(Feedback, item.id)
+    assert item.state.is_open and item.owner_id == admin.id
+    notes = db.session.scalars(
+        sa.select(TimelineEvent.message).where(TimelineEvent.feedback_id == item.id)
+    )
+    assert "Sam Carter is looking after this now." in list(notes)
