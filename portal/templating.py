@@ -50,6 +50,11 @@ def longdate(value: date | datetime | None) -> str:
     return value.strftime("%-d %B %Y")
 
 
+def localdate(value: datetime) -> date:
+    """The day a UTC datetime falls on in the site's time zone."""
+    return value.astimezone(site_zone(current_settings())).date()
+
+
 def timeago(value: datetime | None, now: datetime | None = None) -> str:
     """A short age such as "3 days ago"."""
     if value is None:
@@ -93,6 +98,7 @@ def register(app: Flask) -> None:
     """Attach filters and globals to the Jinja environment."""
     app.jinja_env.filters["localtime"] = localtime
     app.jinja_env.filters["longdate"] = longdate
+    app.jinja_env.filters["localdate"] = localdate
     app.jinja_env.filters["timeago"] = timeago
     app.jinja_env.tests["addressed_to"] = addressed_to
     app.jinja_env.globals["highlight"] = highlight

@@ -123,7 +123,7 @@ def _public_items_clause(narrower_index_first: bool) -> sa.ColumnElement[bool]:
 
 
 def item_query(item_id: int, *, with_people: bool = True, for_change: bool = False) -> sa.Select:
-    """An item with its category, author, owner and merge target (only the item itself when
+    """An item with its category, author, owner, merge target and resolution (only the item itself when
     `with_people` is False, as a vote needs).
 
     `for_change`: staff are about to change it. Its row is held until the commit, so two
@@ -137,6 +137,7 @@ def item_query(item_id: int, *, with_people: bool = True, for_change: bool = Fal
             joinedload(Feedback.author),
             joinedload(Feedback.owner),
             joinedload(Feedback.merged_into),
+            joinedload(Feedback.resolution),
         )
     if for_change:
         # The row may already be in the session, read before the lock: read it again.

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import date, timedelta
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -401,3 +402,29 @@ def test_author_of_a_private_resolved_item_is_asked_and_counted(
     page = _signed_in(make_client, author).get(f"/feedback/{item.id}").get_data(as_text=True)
     assert "Did this fix it, Nia?" in page
     assert _voices(make_client().get("/you-said-we-did").get_data(as_text=True)) == [1]
+
+
+def test_a_resolved_items_page_says_what_was_done_and_whether_the_promise_was_kept(
+    make_client, make_user, make_feedback
+) -> None:
+    """A visitor who lands on a Done item from the board reads what was done, finds it on
+    the "You said, we did" board, and sees the promised date judged, not just repeated."""
+    staff = make_user(role=Role.STAFF)
+    kept = make_feedback(title="Lockers jam")
+    late = make_feedback(title="Lift out of order")
+    for item in (kept, late):
+        workflow.acknowledge(item, staff, "Thank you, we are looking at it today.")
+        workflow.plan(item, staff, date.today() + timedelta(days=5), "Parts are ordered.")
+    db.session.commit()
+    workflow.resolve(kept, staff, "New locks on every locker.", "The lockers jammed")
+    late.target_date = date.today() - timedelta(days=3)  # promised earlier, done today
+    workflow.resolve(late, staff, "A new motor for the lift.", "The lift was out")
+    db.session.commit()
+
+    page = make_client().get(f"/feedback/{kept.id}").get_data(as_text=True)
+    assert "What we did" in page and "New locks on every locker." in page
+    assert f'href="/you-said-we-did/{kept.resolution_id}"' in page
+    assert "promise kept." in page
+    late_page = make_client().get(f"/feedback/{late.id}").get_data(as_text=True)
+    assert "3 days late, and we are sorry." in late_page
+    assert "A new motor for the lift." in late_page
