@@ -123,7 +123,10 @@ def triage_query(filters: TriageFilters, viewer: User) -> sa.Select[tuple[Feedba
     if filters.state is not None:
         query = query.where(Feedback.state == filters.state)
     elif filters.open_only:
-        query = query.where(Feedback.state.in_(OPEN_STATES))
+        # A customer's "not fixed yet" on a Done item needs someone as much as an open item.
+        query = query.where(
+            sa.or_(Feedback.state.in_(OPEN_STATES), Feedback.reopen_requested_at.is_not(None))
+        )
     if filters.kind is not None:
         query = query.where(Feedback.kind == filters.kind)
     if filters.category:
