@@ -57,6 +57,18 @@ def create_token(actor: User, *, name: str, scope: TokenScope | str) -> NewToken
         scope = TokenScope(scope)
     except ValueError as exc:
         raise DomainError("Choose read or write access.") from exc
+    # One live token per name: the list stays readable, and reloading the page that showed a
+    # new token (which sends its form again) does not leave a second, unseen one behind.
+    in_use = db.session.scalar(
+        sa.select(ApiToken.id).where(
+            sa.func.lower(ApiToken.name) == name.lower(), ApiToken.revoked_at.is_(None)
+        )
+    )
+    if in_use is not None:
+        raise DomainError(
+            f"A token called \u201c{name}\u201d is already in use. Give this one another "
+            "name, or revoke that one first."
+        )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
         name=name,

@@ -916,6 +916,11 @@ def test_an_admin_creates_a_token_sees_it_once_and_revokes_it(make_client, clien
     assert client.get(f"{API}/items", headers=bearer(plain)).status_code == 200
     row = db.session.scalar(sa.select(ApiToken))
     assert row.scope is TokenScope.WRITE and row.created_by_id == admin.id
+    # Sent again (a reload of the page that showed it): refused, no second live token.
+    again = post(desk, "/admin/tokens", {"name": "crm  SYNC", "scope": "write"})
+    assert again.status_code == 400
+    assert "A token called \u201ccrm SYNC\u201d is already in use." in again.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(ApiToken)) == 1
     revoked = post(desk, f"/admin/tokens/{row.id}/revoke")
     assert revoked.status_code == 302
     assert "Revoked" in desk.get("/admin/tokens").get_data(as_text=True)
