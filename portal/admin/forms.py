@@ -101,6 +101,20 @@ class MoveForm(ToneCheckedForm):
                     "choose that above, or clear this field."
                 ]
                 valid = False
+        # What a move needs, said together with everything else (the workflow says it too,
+        # but only once the form is otherwise right).
+        for name, state, missing in (
+            (
+                "target_date",
+                FeedbackState.PLANNED,
+                "Planning needs a target date: the date we promise the customer.",
+            ),
+            ("duplicate_of", FeedbackState.DUPLICATE, "Give the number of the item to merge into."),
+        ):
+            field = self[name]
+            if chosen == state.value and field.data is None and not field.errors:
+                field.errors = [missing]
+                valid = False
         return valid
 
     def set_states(self, states: frozenset[FeedbackState]) -> None:

@@ -123,8 +123,8 @@ def _public_items_clause(narrower_index_first: bool) -> sa.ColumnElement[bool]:
 
 
 def item_query(item_id: int, *, with_people: bool = True, for_change: bool = False) -> sa.Select:
-    """An item with its category, author, owner, merge target and resolution (only the item itself when
-    `with_people` is False, as a vote needs).
+    """An item with its category, author, owner, merge target and resolution (only the item
+    itself when `with_people` is False, as a vote needs).
 
     `for_change`: staff are about to change it. Its row is held until the commit, so two
     people acting on one item at once take turns, and each sees the state the other left:

@@ -269,7 +269,17 @@ def test_a_field_meant_for_another_move_is_refused_not_dropped(
     assert "Nia, I am so sorry the parcel arrived soaked." in html
     assert _fresh(Feedback, item.id).state is FeedbackState.RECEIVED
 
-    del form["we_did"], form["target_date"]
+    # Planned with a "we did" and no date: both said at once.
+    planned = post(browser, f"/admin/feedback/{item.id}/move", {**form, "to_state": "planned"})
+    page = planned.get_data(as_text=True)
+    assert "Planning needs a target date" not in page  # a date was given
+    del form["target_date"]
+    planned = post(browser, f"/admin/feedback/{item.id}/move", {**form, "to_state": "planned"})
+    page = planned.get_data(as_text=True)
+    assert "Planning needs a target date" in page
+    assert "used only when moving to \u201cDone\u201d" in page
+
+    del form["we_did"]
     assert post(browser, f"/admin/feedback/{item.id}/move", form).status_code == 302
     assert _fresh(Feedback, item.id).state is FeedbackState.ACKNOWLEDGED
 
