@@ -186,6 +186,15 @@ def test_customer_registers_complains_gets_a_receipt_and_votes_in_place(
         expect(button).to_have_attribute("aria-pressed", "true")
     assert page.url.endswith(f"/feedback/{item_id}")
 
+    # Following, from the keyboard: the button is swapped and keeps the focus.
+    follow = page.locator("form.follow button")
+    expect(follow).to_have_attribute("aria-pressed", "true")
+    with without_reload(page):
+        follow.focus()
+        follow.press("Enter")
+        expect(follow).to_have_attribute("aria-pressed", "false")
+        expect(follow).to_be_focused()
+
     # "Me too" on someone else's item, from the board.
     page.goto("/")
     card = page.locator(".item-card", has_text=other.title)
@@ -278,6 +287,8 @@ def test_staff_take_acknowledge_plan_and_resolve_and_the_customer_sees_it_done(
     with without_reload(desk):
         row.get_by_role("button", name="Take it").click()
         expect(row.locator(".row-notice")).to_have_text(f"You look after #{item.id} now.")
+        # The pressed button went with the old row: focus is on what happened, in this row.
+        expect(row.locator(".row-notice")).to_be_focused()
         expect(row).to_contain_text("Sam from Support")
         expect(row.get_by_role("button", name="Take it")).to_have_count(0)
 
