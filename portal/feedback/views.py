@@ -25,12 +25,15 @@ bp = Blueprint("feedback", __name__)
 @login_required
 @limiter.limit("20 per hour", methods=["POST"])
 def new() -> str | Response:
-    # "Look for similar feedback" without JavaScript: the form comes back by GET with what was
-    # typed, and the suggestions under the title.
-    checking = request.method == "GET" and "title" in request.args
-    form = FeedbackForm(formdata=request.args if checking else None) if checking else FeedbackForm()
+    # "Look for similar feedback" without JavaScript: the form is posted back (never by GET,
+    # which would put the draft and its CSRF token in the address, history and logs) and
+    # comes back with what was typed and the suggestions under the title. A link may still
+    # ask with ?title=.
+    from_link = request.method == "GET" and "title" in request.args
+    checking = from_link or "check_similar" in request.form
+    form = FeedbackForm(formdata=request.args) if from_link else FeedbackForm()
     form.category_id.choices = [SelectChoice(c.id, c.name) for c in feedback_service.categories()]
-    if form.validate_on_submit():
+    if not checking and form.validate_on_submit():
         try:
             item = feedback_service.submit_feedback(
                 current_user,

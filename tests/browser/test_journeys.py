@@ -491,6 +491,9 @@ def test_after_looking_for_similar_feedback_without_javascript_the_customer_can_
     page.get_by_label("Title").fill("Parcel left in the rain by the wrong courier")
     page.get_by_role("button", name="Look for similar feedback").click()
     expect(page.locator("#suggestions")).to_contain_text(PARCEL_TITLE)
+    # Posted back: the draft and the form's token never go into the address.
+    assert page.url.endswith("/feedback/new"), page.url
+    expect(page.get_by_label("Title")).to_have_value("Parcel left in the rain by the wrong courier")
     page.get_by_label("Tell us more").fill(
         "A courier from a company I have never heard of left my parcel in the rain."
     )

@@ -57,6 +57,24 @@ def test_submit_with_errors_keeps_what_was_typed(client, make_user, make_categor
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
 
 
+def test_looking_for_similar_feedback_posts_back_and_sends_nothing(
+    client, make_user, make_category, make_feedback
+) -> None:
+    """Without JavaScript the button posts the draft back with suggestions: nothing is sent
+    yet, nothing is refused yet, and the draft never travels in the address."""
+    category = make_category()
+    make_feedback(category=category, title="Parcel left in the rain")
+    login(client, make_user().email)
+    form = {**_form(category.id, title="Parcel soaked by rain", body="x"), "check_similar": "1"}
+    response = post(client, "/feedback/new", form)
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200
+    assert "Parcel left in the rain" in page  # the suggestion
+    assert 'value="Parcel soaked by rain"' in page
+    assert "field__error" not in page  # the short body is not judged yet
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 1
+
+
 def test_submit_refuses_an_unknown_category(client, make_user, make_category) -> None:
     make_category()
     login(client, make_user().email)
