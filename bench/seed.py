@@ -551,8 +551,20 @@ def seed_database(
         stats.votes, stats.comments, stats.timeline_events = vote_id, comment_id, event_id
         stats.phases["items"] = time.perf_counter() - t0
 
-        # Explicit ids leave PostgreSQL's sequences at 1: move them past the seeded rows.
+        # Each resolution's categories, as publishing one records them.
         t0 = time.perf_counter()
+        with conn.begin():
+            conn.execute(
+                sa.text(
+                    "INSERT INTO resolution_categories (resolution_id, category_id) "
+                    "SELECT id, category_id FROM resolutions WHERE category_id IS NOT NULL "
+                    "UNION "
+                    "SELECT resolution_id, category_id FROM feedback "
+                    "WHERE resolution_id IS NOT NULL"
+                )
+            )
+
+        # Explicit ids leave PostgreSQL's sequences at 1: move them past the seeded rows.
         if engine.dialect.name == "postgresql":
             with conn.begin():
                 for table in (

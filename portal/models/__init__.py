@@ -31,7 +31,7 @@ from portal.models.notifications import (
     OutboxStatus,
     Unsubscribe,
 )
-from portal.models.resolution import Resolution
+from portal.models.resolution import Resolution, resolution_categories
 from portal.models.settings import SiteSettings
 from portal.models.user import NotificationPreference, Role, User
 from portal.models.webhooks import (
@@ -81,4 +81,5 @@ __all__ = [
     "WebhookEndpoint",
     "WebhookEvent",
     "digest_subscription_categories",
+    "resolution_categories",
 ]

@@ -15,6 +15,20 @@ if TYPE_CHECKING:
     from portal.models.user import User
 
 
+# Every category a resolution answered an item of: filed under the first item's category, a
+# theme resolved together may span several, and each of them lists it (the board's category
+# filter, the category feeds, the digest's category choice).
+resolution_categories = sa.Table(
+    "resolution_categories",
+    Base.metadata,
+    sa.Column(
+        "resolution_id", sa.ForeignKey("resolutions.id", ondelete="CASCADE"), primary_key=True
+    ),
+    sa.Column("category_id", sa.ForeignKey("categories.id", ondelete="CASCADE"), primary_key=True),
+    sa.Index("ix_resolution_categories_category_id", "category_id", "resolution_id"),
+)
+
+
 class Resolution(Base):
     """What we did about something customers said. One resolution may answer a whole theme."""
 

@@ -30,6 +30,7 @@ from portal.models import (
     Unsubscribe,
     User,
     digest_subscription_categories,
+    resolution_categories,
 )
 from portal.services.accounts import normalise_email
 from portal.services.errors import DomainError, NotFound
@@ -486,6 +487,8 @@ class DigestEntry:
     we_did_html: str
     category_id: int | None
     category_name: str | None
+    # Every category it answered an item of (a theme resolved together may span several).
+    category_ids: frozenset[int] = frozenset()
 
 
 def period_entries(period: Period) -> list[DigestEntry]:
@@ -497,7 +500,15 @@ def period_entries(period: Period) -> list[DigestEntry]:
         .outerjoin(Category, Category.id == Resolution.category_id)
         .where(Resolution.published_at >= period.start, Resolution.published_at < period.end)
         .order_by(Resolution.published_at, Resolution.id)
-    )
+    ).all()
+    answered: dict[int, set[int]] = defaultdict(set)
+    column = resolution_categories.c
+    for resolution_id, category_id in db.session.execute(
+        sa.select(column.resolution_id, column.category_id).where(
+            column.resolution_id.in_([r.id for r, _ in rows])
+        )
+    ):
+        answered[resolution_id].add(category_id)
     return [
         DigestEntry(
             id=r.id,
@@ -506,6 +517,7 @@ def period_entries(period: Period) -> list[DigestEntry]:
             we_did_html=r.we_did_html,
             category_id=r.category_id,
             category_name=name,
+            category_ids=frozenset(answered[r.id]),
         )
         for r, name in rows
     ]
@@ -686,7 +698,7 @@ def send_digest(
             chosen_categories = _categories_of(ids)
             for subscription in batch:
                 wanted = chosen_categories.get(subscription.id)
-                theirs = [e for e in entries if not wanted or e.category_id in wanted]
+                theirs = [e for e in entries if not wanted or e.category_ids & wanted]
                 # Already sent (a rerun, or another machine), or nothing in their categories
                 # this time: no second copy, and no empty digest.
                 if subscription.id in done or not theirs:

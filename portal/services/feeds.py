@@ -14,8 +14,12 @@ import sqlalchemy as sa
 from feedgen.feed import FeedGenerator
 
 from portal.extensions import db
-from portal.models import Category, Feedback, Resolution, SiteSettings
-from portal.services.resolutions import public_items_by_resolution, voice_counts
+from portal.models import Category, Feedback, Resolution, SiteSettings, resolution_categories
+from portal.services.resolutions import (
+    answered_in_category,
+    public_items_by_resolution,
+    voice_counts,
+)
 from portal.services.site import SETTINGS_ID
 
 FEED_SIZE = 50
@@ -109,7 +113,8 @@ def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
         latest_id, resolutions_changed, item_changed, organisation = row
         category_id = category_name = None
     else:
-        answered = sa.select(Resolution.id).where(Resolution.category_id == Category.id)
+        column = resolution_categories.c
+        answered = sa.select(column.resolution_id).where(column.category_id == Category.id)
         items_changed = items_changed.where(
             Feedback.resolution_id.in_(answered.correlate(Category))
         ).correlate(Category)
@@ -122,7 +127,8 @@ def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
                 items_changed.scalar_subquery(),
                 _organisation_name_subquery(),
             )
-            .outerjoin(Resolution, Resolution.category_id == Category.id)
+            .outerjoin(resolution_categories, column.category_id == Category.id)
+            .outerjoin(Resolution, Resolution.id == column.resolution_id)
             .where(Category.slug == category_slug)
             .group_by(Category.id, Category.name)
         ).one_or_none()
@@ -142,7 +148,7 @@ def newest_resolutions(category_id: int | None, limit: int = FEED_SIZE) -> Seque
     """The newest published resolutions, optionally of one category."""
     query = sa.select(Resolution)
     if category_id is not None:
-        query = query.where(Resolution.category_id == category_id)
+        query = query.where(answered_in_category(category_id))
     query = query.order_by(Resolution.published_at.desc(), Resolution.id.desc()).limit(limit)
     return db.session.scalars(query).all()
 

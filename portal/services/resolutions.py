@@ -9,17 +9,25 @@ import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload, load_only
 
 from portal.extensions import db
-from portal.models import Category, Feedback, Resolution, Vote
+from portal.models import Category, Feedback, Resolution, Vote, resolution_categories
 from portal.services.feedback import visible_items_clause
+
+
+def answered_in_category(category_id: Any) -> sa.ColumnElement[bool]:
+    """Whether a resolution belongs to a category: filed under it, or answering one of its
+    items (see models.resolution.resolution_categories)."""
+    column = resolution_categories.c
+    return Resolution.id.in_(
+        sa.select(column.resolution_id).where(column.category_id == category_id)
+    )
 
 
 def resolutions_page(category_slug: str | None, page: int, per_page: int = 10) -> Any:
     """Published resolutions, newest first, optionally for one category."""
     query = sa.select(Resolution).options(joinedload(Resolution.category))
     if category_slug:
-        query = query.join(Category, Category.id == Resolution.category_id).where(
-            Category.slug == category_slug
-        )
+        category_id = sa.select(Category.id).where(Category.slug == category_slug)
+        query = query.where(answered_in_category(category_id.scalar_subquery()))
     query = query.order_by(Resolution.published_at.desc(), Resolution.id.desc())
     return db.paginate(query, page=page, per_page=per_page, error_out=False)
 

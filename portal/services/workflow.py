@@ -23,6 +23,7 @@ from portal.models import (
     TimelineKind,
     User,
     Vote,
+    resolution_categories,
 )
 from portal.services import audit, notifications, webhooks
 from portal.services.errors import DomainError, NotAllowed
@@ -448,6 +449,13 @@ def publish_resolution(
     )
     db.session.add(resolution)
     db.session.flush()
+    db.session.execute(
+        sa.insert(resolution_categories),
+        [
+            {"resolution_id": resolution.id, "category_id": category_id}
+            for category_id in sorted({item.category_id for item in items})
+        ],
+    )
     for item in items:
         _change_state(item, actor, S.RESOLVED, message.strip() or we_did, notify=False)
         item.resolution_id = resolution.id

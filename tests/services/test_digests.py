@@ -658,3 +658,34 @@ def test_subscribers_are_read_in_batches_never_all_at_once(
     assert len(subscriber_reads) == 3
     assert all("LIMIT" in s.upper() for s in subscriber_reads)
     assert len(smtp_server.messages) == 10  # five confirmations, five digests
+
+
+def test_a_theme_resolved_across_two_categories_reaches_each_categorys_readers(
+    smtp_server, client, make_user, make_category, make_feedback
+) -> None:
+    """Checkout (Website) and a promo code (Billing) fixed by one change, resolved together:
+    a Billing reader finds it on the board's Billing filter, in the Billing feed, and in a
+    Billing-only digest, though the resolution is filed under the first item's category."""
+    website, billing = make_category(name="Website and app"), make_category(name="Billing")
+    staff = make_user(role=Role.STAFF)
+    items = [
+        make_feedback(category=website, title="Checkout times out"),
+        make_feedback(category=billing, title="Promo code not applied"),
+    ]
+    resolution = workflow.publish_resolution(
+        items, staff, "One fix to the payment step.", "Checkout problems"
+    )
+    resolution.published_at = IN_THE_WEEK
+    db.session.commit()
+    assert resolution.category_id == website.id
+
+    for url in (
+        f"/you-said-we-did?category={billing.slug}",
+        f"/feeds/categories/{billing.slug}.atom",
+    ):
+        assert "One fix to the payment step." in client.get(url).get_data(as_text=True), url
+    _subscriber("billing@example.com", categories=[billing])
+    digests.send_digest(WEEKLY, now=NOW)
+    _deliver()
+    [mail] = _digests_to(smtp_server, "billing@example.com")
+    assert "Checkout problems" in _text(mail)
