@@ -15,6 +15,7 @@ from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.validation import DIRECTION_CONTROLS, DIRECTION_CONTROLS_MESSAGE
 
+BAD_EMAIL = "That does not look like an email address. Please check it."
 HUMAN_CHECK_MESSAGE = (
     "That was sent faster than a person types, or looked automated. Please try again."
 )

@@ -7,7 +7,7 @@ from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioF
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
-from portal.forms import HumanCheckedForm, plain_name
+from portal.forms import BAD_EMAIL, HumanCheckedForm, plain_name
 from portal.models import NotificationPreference
 
 PASSWORD_MIN = 10
@@ -16,7 +16,11 @@ PASSWORD_MIN = 10
 class RegisterForm(HumanCheckedForm):
     email = EmailField(
         "Email address",
-        validators=[DataRequired("Please enter your email address."), Email(), Length(max=254)],
+        validators=[
+            DataRequired("Please enter your email address."),
+            Email(BAD_EMAIL),
+            Length(max=254),
+        ],
     )
     password = PasswordField(
         "Password",
@@ -94,7 +98,11 @@ class PreferencesForm(FlaskForm):
 class ResetRequestForm(HumanCheckedForm):
     email = EmailField(
         "Email address",
-        validators=[DataRequired("Please enter your email address."), Email(), Length(max=254)],
+        validators=[
+            DataRequired("Please enter your email address."),
+            Email(BAD_EMAIL),
+            Length(max=254),
+        ],
     )
 
 

@@ -27,7 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import ShortIntegerField
+from portal.forms import BAD_EMAIL, ShortIntegerField
 from portal.models import FeedbackState, Role
 from portal.validation import MAX_ID
 
@@ -229,7 +229,9 @@ class SettingsForm(FlaskForm):
         "Organisation name",
         validators=[DataRequired("Give the organisation's name."), Length(max=120)],
     )
-    contact_email = EmailField("Contact email", validators=[Optional(), Email(), Length(max=254)])
+    contact_email = EmailField(
+        "Contact email", validators=[Optional(), Email(BAD_EMAIL), Length(max=254)]
+    )
     contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
     contact_address = StringField("Postal address", validators=[Optional(), Length(max=300)])
     time_zone = SelectField(

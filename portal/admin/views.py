@@ -407,7 +407,9 @@ def new_resolution() -> Response | str:
     items = list(db.session.scalars(query))
     if not items:
         flash(
-            "Tick the items that one fix answers, then choose \u201cResolve together\u201d.", "info"
+            "Tick the items that one fix answers, then choose "
+            "\u201cResolve selected together\u201d.",
+            "info",
         )
         return redirect(url_for("admin.queue"))
     form = ResolutionForm()

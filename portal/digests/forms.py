@@ -7,7 +7,7 @@ from wtforms import EmailField, RadioField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, InputRequired, Length
 
-from portal.forms import MultiCheckboxField
+from portal.forms import BAD_EMAIL, MultiCheckboxField
 from portal.models import DigestFrequency
 
 FREQUENCY_CHOICES = [
@@ -21,7 +21,7 @@ class SubscribeForm(FlaskForm):
         "Email address",
         validators=[
             DataRequired("Please enter your email address."),
-            Email("That does not look like an email address. Please check it."),
+            Email(BAD_EMAIL),
             Length(max=254, message="Email addresses are at most 254 characters."),
         ],
     )

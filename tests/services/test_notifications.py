@@ -197,6 +197,28 @@ def test_an_official_reply_is_sent_to_followers(
 # Resolutions -------------------------------------------------------------------------------
 
 
+def test_a_resolution_thanks_the_author_for_telling_and_a_voter_for_asking_too(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    author = make_verified_user(preferred_name="Nia")
+    item = make_feedback(author=author, title="Lockers jam")
+    voter = _voter(make_verified_user, item, preferred_name="Jo")
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Nia, thank you, we are on it.")
+    db.session.commit()
+    _deliver(smtp_server)
+    workflow.resolve(item, staff, "New locks on every locker.", "The lockers jammed")
+    db.session.commit()
+    received = _deliver(smtp_server)
+    (to_author,) = _to(received, author)
+    (to_voter,) = _to(received, voter)
+    for part in (_text(to_author), _html(to_author)):
+        assert "You told us" in part and "Did this fix it for you?" in part
+    for part in (_text(to_voter), _html(to_voter)):
+        assert "You asked for this too" in part and "Thank you for speaking up." in part
+        assert "You told us" not in part and "Did this fix it" not in part
+
+
 def test_a_resolution_theme_sends_someone_who_follows_both_items_one_email(
     smtp_server, make_verified_user, make_category, make_feedback
 ) -> None:

@@ -44,7 +44,7 @@ def test_register_with_errors_keeps_what_was_typed(client) -> None:
     assert response.status_code == 200
     assert 'value="not-an-email"' in page
     assert 'value="Nia J."' in page
-    assert "Invalid email address" in page
+    assert "That does not look like an email address. Please check it." in page
     assert "The two passwords are not the same." in page
     assert 'aria-invalid="true"' in page
     assert find_user_by_email("not-an-email") is None
