@@ -70,6 +70,8 @@ def test_looking_for_similar_feedback_posts_back_and_sends_nothing(
     page = response.get_data(as_text=True)
     assert response.status_code == 200
     assert "Parcel left in the rain" in page  # the suggestion
+    # Its count is on its vote button only, which a vote swaps: no second, stale count.
+    assert '<span class="vote__count">1</span>' in page and "<span>1 vote</span>" not in page
     assert 'value="Parcel soaked by rain"' in page
     assert "field__error" not in page  # the short body is not judged yet
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 1
