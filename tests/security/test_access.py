@@ -5,6 +5,7 @@ so every address gets an access decision on purpose."""
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -248,16 +249,18 @@ def _is_sign_in(response: TestResponse) -> bool:
 
 # Form data for POSTs that would otherwise stop at the form check before the rule under test.
 SWEEP_DATA = {"feedback.not_fixed": {"body": "The gate still swings open."}}
-_tokens: dict[int, str] = {}
+# Keyed by the client itself, weakly: keyed by id(), a client made in a later test could reuse
+# a dead one's id and post its stale token (a 400 from CSRF, seen once in a full run).
+_tokens: weakref.WeakKeyDictionary[FlaskClient, str] = weakref.WeakKeyDictionary()
 
 
 def _request(client: FlaskClient, method: str, url: str, endpoint: str = "") -> TestResponse:
     if method == "GET":
         response = client.get(url)
     else:
-        if id(client) not in _tokens:
-            _tokens[id(client)] = csrf_token(client)
-        data = {"csrf_token": _tokens[id(client)], **SWEEP_DATA.get(endpoint, {})}
+        if client not in _tokens:
+            _tokens[client] = csrf_token(client)
+        data = {"csrf_token": _tokens[client], **SWEEP_DATA.get(endpoint, {})}
         response = client.post(url, data=data)
     response.get_data()  # read, then close: static files are streamed from an open file
     response.close()
