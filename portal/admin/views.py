@@ -563,6 +563,7 @@ def update_user(user_id: int) -> Response:
 def settings() -> Response | str:
     current = get_site_settings()
     form = SettingsForm(obj=current if request.method == "GET" else None)
+    form.offer_time_zones(current.time_zone)
     if form.validate_on_submit():
         try:
             admin_service.update_settings(

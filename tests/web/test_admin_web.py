@@ -30,6 +30,7 @@ from portal.models import (
 )
 from portal.services import accounts, workflow
 from portal.services.errors import DomainError
+from portal.services.site import settings_for_update
 from portal.services.tone import check_tone
 from portal.services.votes import toggle_vote
 from tests.conftest import TEST_PASSWORD
@@ -603,6 +604,21 @@ def test_admin_settings_show_in_the_footer_of_every_page(make_client, make_user)
     footer = make_client().get("/").get_data(as_text=True).split('class="site-footer"')[1]
     assert "Talk to a person at Harbour Water" in footer
     assert "help@harbour.example" in footer
+
+
+def test_the_time_zone_list_offers_places_not_old_aliases_but_keeps_the_one_in_use(
+    make_client, make_user
+) -> None:
+    settings = settings_for_update()
+    settings.time_zone = "US/Eastern"  # chosen before the list was trimmed
+    db.session.commit()
+    browser = _signed_in(make_client, make_user(role=Role.ADMIN))
+    page = browser.get("/admin/settings").get_data(as_text=True)
+    assert '<option value="Europe/London">Europe/London</option>' in page
+    assert '<option value="America/New_York">America/New York</option>' in page
+    assert 'value="GB"' not in page and 'value="Etc/GMT+5"' not in page
+    assert '<option selected value="US/Eastern">' in page
+    assert page.count("<option") < 500
 
 
 def test_admin_makes_a_customer_staff(make_client, make_user) -> None:
