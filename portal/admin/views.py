@@ -41,7 +41,13 @@ from portal.services import admin as admin_service
 from portal.services import api_tokens, audit, triage, workflow
 from portal.services import insights as insights_service
 from portal.services.errors import DomainError
-from portal.services.feedback import categories, item_comments, item_query, item_timeline
+from portal.services.feedback import (
+    categories,
+    held_for_change,
+    item_comments,
+    item_query,
+    item_timeline,
+)
 from portal.services.resolutions import get_resolution
 from portal.services.site import get_site_settings
 from portal.services.tone import ToneFinding, check_tone
@@ -399,11 +405,8 @@ def new_resolution() -> Response | str:
         .order_by(Feedback.created_at, Feedback.id)
     )
     if request.method == "POST":
-        # Held until the commit, as one item's page holds it (services/feedback.item_query),
-        # and taken in the order above, which every such request shares.
-        query = query.with_for_update(key_share=True, of=Feedback).execution_options(
-            populate_existing=True
-        )
+        # Taken in the order above, which every such request shares.
+        query = held_for_change(query)
     items = list(db.session.scalars(query))
     if not items:
         flash(

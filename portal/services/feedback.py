@@ -139,12 +139,16 @@ def item_query(item_id: int, *, with_people: bool = True, for_change: bool = Fal
             joinedload(Feedback.merged_into),
             joinedload(Feedback.resolution),
         )
-    if for_change:
-        # The row may already be in the session, read before the lock: read it again.
-        query = query.with_for_update(key_share=True, of=Feedback).execution_options(
-            populate_existing=True
-        )
-    return query
+    return held_for_change(query) if for_change else query
+
+
+def held_for_change(query: sa.Select) -> sa.Select:
+    """The items a query reads, held until the commit because staff are about to change them
+    (see item_query). A row may already be in the session, read before the lock: it is read
+    again."""
+    return query.with_for_update(key_share=True, of=Feedback).execution_options(
+        populate_existing=True
+    )
 
 
 def get_visible_item(

@@ -18,7 +18,6 @@ from portal.models import (
     Feedback,
     FeedbackState,
     Resolution,
-    Role,
     TimelineEvent,
     TimelineKind,
     User,
@@ -88,12 +87,13 @@ def _event(
 def _set_owner(item: Feedback, actor: User, owner: User, reason: str = "") -> None:
     # Read again under a share lock: an admin demoting or deactivating this person holds
     # their row while counting what they own (accounts.refuse_while_owning_open_items).
-    now = db.session.execute(
-        sa.select(User.role, User.active, User.deleted_at)
+    db.session.scalars(
+        sa.select(User)
         .where(User.id == owner.id)
         .with_for_update(read=True)
-    ).one()
-    if now.role is Role.CUSTOMER or not now.active or now.deleted_at is not None:
+        .execution_options(populate_existing=True)
+    ).one()  # the row is read into `owner` as it is fetched
+    if not (owner.is_staff and owner.is_active):
         if owner.id == actor.id:  # taking it on themselves, just as their role was taken away
             raise NotAllowed("Only active staff can act on items.")
         raise WorkflowError("Items can only be assigned to active staff.")
