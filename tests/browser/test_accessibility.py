@@ -304,3 +304,14 @@ def test_triage_on_a_phone_keeps_each_items_actions_in_view(
     # Each value says which column it was.
     assert page.locator(".queue td[data-label='Category']").first.is_visible()
     screenshot(page, "triage-phone")
+
+
+def test_buttons_that_destroy_something_look_like_it(
+    demo: Demo, open_page: Callable[..., Page], signed_in: Callable[[str | None], Any]
+) -> None:
+    """ "Delete my account" is red, not the brand colour of every other button: `button.button`
+    used to outrank `.button--danger`, so every danger button looked harmless."""
+    page = open_page(storage_state=signed_in(CUSTOMER))
+    page.goto("/account/delete")
+    button = page.get_by_role("button", name="Delete my account")
+    expect(button).to_have_css("background-color", "rgb(179, 38, 30)")
