@@ -7,11 +7,12 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, abort, flash, make_response, redirect, request, url_for
+from flask import Flask, Request, abort, flash, make_response, redirect, request, url_for
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
+from portal.accounts.kept import keep_submission, offer_to_keep
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
 from portal.services.accounts import is_safe_next
@@ -35,25 +36,33 @@ def ask_to_sign_in() -> Response:
     where they were afterwards.
 
     A POST (a vote, a comment) cannot be returned to: after signing in they come back to the
-    page they pressed it on. An htmx request is told to load the sign-in page as a whole page;
+    page they pressed it on. One that carried writing (a comment typed before the session
+    ended) gets the sign-in page at once, holding the writing to send after signing in (see
+    portal.accounts.kept). An htmx request is told to load the sign-in page as a whole page;
     a redirect would be followed in the background and the sign-in page pasted into the
     button it replaced."""
-    if request.method in ("GET", "HEAD"):
-        next_url = request.full_path.rstrip("?")
-    else:
-        next_url = request.form.get("next", "")
-        came_from = urlsplit(request.referrer or "")
-        if not is_safe_next(next_url) and came_from.netloc == request.host:
-            next_url = came_from._replace(scheme="", netloc="", fragment="").geturl()
-        if not is_safe_next(next_url):
-            next_url = "/"
+    next_url = page_before(request)
     flash(login_manager.login_message, login_manager.login_message_category)
+    kept = keep_submission(request)
+    if kept is not None:
+        return offer_to_keep(kept, next_url, 401)
     sign_in = url_for("accounts.login", next=next_url)
     if htmx:
         response = make_response("", 200)
         response.headers["HX-Redirect"] = sign_in
         return response
     return redirect(sign_in)
+
+
+def page_before(req: Request) -> str:
+    """The page to come back to: for a GET itself, for a POST the page it was sent from."""
+    if req.method in ("GET", "HEAD"):
+        return req.full_path.rstrip("?")
+    next_url = req.form.get("next", "")
+    came_from = urlsplit(req.referrer or "")
+    if not is_safe_next(next_url) and came_from.netloc == req.host:
+        next_url = came_from._replace(scheme="", netloc="", fragment="").geturl()
+    return next_url if is_safe_next(next_url) else "/"
 
 
 def load_user(session_id: str) -> User | None:

@@ -29,7 +29,8 @@ def register(app: Flask) -> None:
             raise click.ClickException("The database already has accounts; not seeding twice.")
         logins = demo.seed_demo()
         db.session.commit()
-        click.echo("Demo data is in. Sign in at http://127.0.0.1:5000/account/login with:")
+        base_url = app.config["PORTAL_BASE_URL"].rstrip("/")
+        click.echo(f"Demo data is in. Sign in at {base_url}/account/login with:")
         for login in logins:
             click.echo(f"  {login.role:<9} {login.email:<22} password: {login.password}")
 

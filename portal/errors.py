@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from contextlib import suppress
 
-from flask import Flask, Response, make_response, render_template
+from flask import Flask, Response, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError, SQLAlchemyError
 from werkzeug.exceptions import HTTPException
 
+from portal.accounts.kept import keep_submission, offer_to_keep
+from portal.auth import page_before
 from portal.database import CROSSED_MESSAGE, crossed_another_change
 from portal.extensions import db, htmx
 from portal.services.errors import DomainError
@@ -85,6 +87,10 @@ def register(app: Flask) -> None:
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Response:
         _rollback()
+        # The session ended or changed while the form was open: what was written is kept.
+        kept = keep_submission(request)
+        if kept is not None:
+            return offer_to_keep(kept, page_before(request), 400)
         return render_error(
             400,
             "Your form had expired or came from elsewhere. Please go back, reload and try again.",

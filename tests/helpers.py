@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from html.parser import HTMLParser
 
 import pytest
 import sqlalchemy as sa
@@ -146,3 +147,55 @@ def emailed_token(kind: str, address: str, path: str) -> str:
     match = re.search(rf"{re.escape(path)}(\S+)", body)
     assert match, body
     return match.group(1)
+
+
+class _FormReader(HTMLParser):
+    """What a browser sends for one form: its inputs, selected options and textareas."""
+
+    def __init__(self, action: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.action = action
+        self.inside = False
+        self.fields: list[tuple[str, str]] = []
+        self._textarea: str | None = None
+        self._select: str | None = None
+        self._text = ""
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.inside = a.get("action") == self.action
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "checkbox"):
+            self.fields.append((a["name"], a.get("value", "")))
+        elif tag == "textarea":
+            self._textarea, self._text = a.get("name"), ""
+        elif tag == "select":
+            self._select = a.get("name")
+        elif tag == "option" and self._select and "selected" in a:
+            self.fields.append((self._select, a.get("value", "")))
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag == "form":
+            self.inside = False
+        elif tag == "textarea" and self._textarea:
+            # Browsers drop the one newline that follows <textarea>.
+            text = self._text
+            text = text[2:] if text.startswith("\r\n") else text.removeprefix("\n")
+            self.fields.append((self._textarea, text))
+            self._textarea = None
+        elif tag == "select":
+            self._select = None
+
+    def handle_data(self, data: str) -> None:
+        if self._textarea:
+            self._text += data
+
+
+def browser_form(html: str, action: str) -> list[tuple[str, str]]:
+    """The fields a browser would send for the form on this page that posts to `action`."""
+    reader = _FormReader(action)
+    reader.feed(html)
+    assert reader.fields, f"no form posting to {action}"
+    return reader.fields

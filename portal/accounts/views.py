@@ -8,6 +8,7 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
+from portal.accounts import kept as kept_writing
 from portal.accounts.forms import (
     ChangePasswordForm,
     ConfirmForm,
@@ -80,8 +81,13 @@ def login() -> str | Response:
     form = LoginForm()
     if request.method == "GET":
         form.next.data = request.args.get("next", "")
+    # Writing sent after the session ended travels through sign-in (portal.accounts.kept).
+    kept = kept_writing.carried_by_sign_in(request.form) if request.method == "POST" else None
+    back = _next_url(form.next.data, url_for("board.index"))
     if current_user.is_authenticated:
-        return redirect(_next_url(form.next.data, url_for("board.index")))
+        if kept is not None:
+            return kept_writing.render_send_again(kept, back, expired=False)
+        return redirect(back)
     if form.validate_on_submit():
         user = accounts.authenticate(form.email.data or "", form.password.data or "")
         if user is None:
@@ -90,8 +96,10 @@ def login() -> str | Response:
         else:
             login_user(user, remember=bool(form.remember.data))
             flash(f"Welcome back, {user.preferred_name}.", "success")
-            return redirect(_next_url(form.next.data, url_for("board.index")))
-    return render_template("accounts/login.html", form=form)
+            if kept is not None:
+                return kept_writing.render_send_again(kept, back, expired=False)
+            return redirect(back)
+    return render_template("accounts/login.html", form=form, kept=kept)
 
 
 @bp.post("/logout")

@@ -40,6 +40,7 @@ from portal.models import Category, Comment, Feedback, FeedbackState, Role, User
 from portal.services import admin as admin_service
 from portal.services import api_tokens, audit, triage, workflow
 from portal.services import insights as insights_service
+from portal.services.accounts import is_safe_next
 from portal.services.errors import DomainError
 from portal.services.feedback import (
     categories,
@@ -135,7 +136,8 @@ def _row_or_back(item: Feedback, message: str) -> Response | str:
             notice=message,
         )
     flash(message, "success")
-    return redirect(request.form.get("next") or url_for("admin.queue"))
+    back = request.form.get("next", "")
+    return redirect(back if is_safe_next(back) else url_for("admin.queue"))
 
 
 @bp.post("/feedback/<int:item_id>/take")

@@ -16,6 +16,7 @@ from playwright.sync_api import Page, expect
 from portal.extensions import db
 from portal.models import Category, DigestSubscription, Feedback, Role, User
 from tests.browser.conftest import BrowserLog, screenshot, sign_in
+from tests.conftest import TEST_PASSWORD
 from tests.helpers import newest_email_body
 
 PARCEL_TITLE = "Parcel left outside in the rain, box soaked"
@@ -504,3 +505,43 @@ def test_after_looking_for_similar_feedback_without_javascript_the_customer_can_
     assert not unowned, f"after the suggestions, these belong to no form: {unowned}"
     page.get_by_role("button", name="Send feedback").click()
     expect(page.locator(".flash--success")).to_have_text("Thank you, Marta. We have received it.")
+
+
+def test_an_acknowledgement_typed_after_signing_out_in_another_tab_is_not_lost(
+    open_page: Callable[..., Page],
+    categories: dict[str, Category],
+    make_feedback: Callable[..., Feedback],
+    make_user: Callable[..., User],
+    staff: User,
+) -> None:
+    """The triage row's htmx form meets an ended session: the whole page becomes the sign-in
+    page holding the message, and after signing in one press sends it."""
+    nia = make_user(display_name="Nia", preferred_name="Nia")
+    item = make_feedback(
+        author=nia, category=categories["Delivery"], title=PARCEL_TITLE, body=PARCEL_BODY
+    )
+    desk = open_page()
+    sign_in(desk, staff.email)
+    desk.goto("/admin/")
+    other_tab = desk.context.new_page()
+    other_tab.goto("/")
+    other_tab.get_by_role("button", name="Sign out").click()
+    other_tab.close()
+
+    row = desk.locator(f"#item-{item.id}")
+    row.get_by_text("Acknowledge").click()
+    row.get_by_label("Personal message to Nia").fill(ACKNOWLEDGEMENT)
+    row.get_by_role("button", name="Send").click()
+    expect(desk.get_by_role("heading", name="What you wrote is safe")).to_be_visible()
+    expect(desk.locator(".kept__text")).to_have_text(ACKNOWLEDGEMENT)
+    screenshot(desk, "kept-writing-sign-in")
+
+    desk.get_by_label("Email address").fill(staff.email)
+    desk.get_by_label("Password", exact=True).fill(TEST_PASSWORD)
+    desk.get_by_role("button", name="Sign in, then send it").click()
+    expect(desk.get_by_role("heading", name="Send what you wrote?")).to_be_visible()
+    expect(desk.get_by_label("Your message")).to_have_value(ACKNOWLEDGEMENT)
+    desk.get_by_role("button", name="Send it").click()
+    expect(desk.locator(".flash--success")).to_contain_text(f"#{item.id} acknowledged.")
+    db.session.rollback()  # a fresh look, after what the server committed
+    assert db.session.get(Feedback, item.id).state.value == "acknowledged"

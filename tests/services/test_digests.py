@@ -446,6 +446,8 @@ def test_a_weekly_subscriber_gets_the_last_complete_weeks_resolutions_only(
     assert "16 November 2026" in str(mail["Subject"])
     # The "we did" text: its source in the text part, its sanitised HTML in the HTML part.
     assert "**checked**" in text and "<strong>checked</strong>" in html
+    # Indented under its "We did:", like the rest of the entry.
+    assert "   We did:\r\n   We fixed it and **checked** it twice.\r\n" in text
     # Each links to its permanent page, which outlives the board's first page.
     for resolution in (first, last):
         assert f"/you-said-we-did/{resolution.id}\r\n" in text

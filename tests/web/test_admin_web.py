@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from urllib.parse import urlsplit
 
 import pytest
@@ -34,7 +33,7 @@ from portal.services.site import settings_for_update
 from portal.services.tone import check_tone
 from portal.services.votes import toggle_vote
 from tests.conftest import TEST_PASSWORD
-from tests.helpers import login, post
+from tests.helpers import browser_form, login, post
 
 GOOD_ACK = (
     "Nia, I am so sorry the parcel arrived soaked. I have asked our courier team to check "
@@ -61,57 +60,6 @@ def _row(html: str, item_id: int) -> str:
     """The queue row of one item, or "" when the item is not listed."""
     match = re.search(rf'<tr id="item-{item_id}".*?</tr>', html, re.S)
     return match.group(0) if match else ""
-
-
-class _FormReader(HTMLParser):
-    """What a browser sends for one form: its inputs, selected options and textareas."""
-
-    def __init__(self, action: str) -> None:
-        super().__init__(convert_charrefs=True)
-        self.action = action
-        self.inside = False
-        self.fields: list[tuple[str, str]] = []
-        self._textarea: str | None = None
-        self._select: str | None = None
-        self._text = ""
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = {k: v or "" for k, v in attrs}
-        if tag == "form":
-            self.inside = a.get("action") == self.action
-        if not self.inside:
-            return
-        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "checkbox"):
-            self.fields.append((a["name"], a.get("value", "")))
-        elif tag == "textarea":
-            self._textarea, self._text = a.get("name"), ""
-        elif tag == "select":
-            self._select = a.get("name")
-        elif tag == "option" and self._select and "selected" in a:
-            self.fields.append((self._select, a.get("value", "")))
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag == "form":
-            self.inside = False
-        elif tag == "textarea" and self._textarea:
-            # Browsers drop the one newline that follows <textarea>.
-            text = self._text
-            text = text[2:] if text.startswith("\r\n") else text.removeprefix("\n")
-            self.fields.append((self._textarea, text))
-            self._textarea = None
-        elif tag == "select":
-            self._select = None
-
-    def handle_data(self, data: str) -> None:
-        if self._textarea:
-            self._text += data
-
-
-def _browser_form(html: str, action: str) -> list[tuple[str, str]]:
-    reader = _FormReader(action)
-    reader.feed(html)
-    assert reader.fields, f"no form posting to {action}"
-    return reader.fields
 
 
 # The queue ---------------------------------------------------------------------------------
@@ -322,7 +270,7 @@ def test_post_anyway_button_of_the_rendered_move_form_posts_the_message(
     action = f"/admin/feedback/{item.id}/move"
     first = post(browser, action, {"to_state": "acknowledged", "message": "did you call us?"})
     assert first.status_code == 422
-    fields = _browser_form(first.get_data(as_text=True), action)
+    fields = browser_form(first.get_data(as_text=True), action)
     assert ("message", "did you call us?") in fields
     fields.append(("post_anyway", "1"))  # the clicked button
 
