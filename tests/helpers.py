@@ -167,8 +167,9 @@ class _FormReader(HTMLParser):
             self.inside = a.get("action") == self.action
         if not self.inside:
             return
-        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "checkbox"):
-            self.fields.append((a["name"], a.get("value", "")))
+        if tag == "input" and a.get("name") and a.get("type") != "submit":
+            if a.get("type") not in ("checkbox", "radio") or "checked" in a:
+                self.fields.append((a["name"], a.get("value", "on")))
         elif tag == "textarea":
             self._textarea, self._text = a.get("name"), ""
         elif tag == "select":

@@ -11,12 +11,9 @@ from portal.forms import MultiCheckboxField
 from portal.models import SUBSCRIBABLE_EVENTS
 
 
-class WebhookForm(FlaskForm):
-    url = StringField(
-        "Receiver URL",
-        description="Where the portal POSTs JSON, such as https://helpdesk.example.com/hooks/portal.",
-        validators=[DataRequired("Enter the receiver's URL."), Length(max=2000)],
-    )
+class WebhookChangeForm(FlaskForm):
+    """What an endpoint gets, changed in place: its address and secret stay."""
+
     description = StringField(
         "Description",
         description="Which system receives it, such as \u201cHelpdesk\u201d.",
@@ -26,6 +23,14 @@ class WebhookForm(FlaskForm):
         "Events",
         choices=[SelectChoice(e.value, f"{e.value}: {e.label}") for e in SUBSCRIBABLE_EVENTS],
         validators=[DataRequired("Choose at least one event.")],
+    )
+
+
+class WebhookForm(WebhookChangeForm):
+    url = StringField(
+        "Receiver URL",
+        description="Where the portal POSTs JSON, such as https://helpdesk.example.com/hooks/portal.",
+        validators=[DataRequired("Enter the receiver's URL."), Length(max=2000)],
     )
 
 

@@ -1,6 +1,6 @@
 """Admin pages for outgoing webhooks (/admin/webhooks): register receivers, see every delivery
-attempt, send a given-up delivery again, pause, rotate the secret, send a test, delete. Admins
-only; the rules live in portal/services/webhooks.py."""
+attempt, send a given-up delivery again, change the events, pause, rotate the secret, send a
+test, delete. Admins only; the rules live in portal/services/webhooks.py."""
 
 from __future__ import annotations
 
@@ -18,7 +18,12 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.admin.views import bp, no_store
-from portal.admin.webhook_forms import WebhookActionForm, WebhookDeleteForm, WebhookForm
+from portal.admin.webhook_forms import (
+    WebhookActionForm,
+    WebhookChangeForm,
+    WebhookDeleteForm,
+    WebhookForm,
+)
 from portal.auth import admin_required
 from portal.extensions import db
 from portal.models import WebhookEndpoint
@@ -66,6 +71,7 @@ def _render_endpoint(
     new_secret: str | None = None,
     status: int = 200,
     delete_form: WebhookDeleteForm | None = None,
+    change_form: WebhookChangeForm | None = None,
 ) -> Response:
     response = make_response(
         render_template(
@@ -75,6 +81,7 @@ def _render_endpoint(
             new_secret=new_secret,
             action_form=WebhookActionForm(formdata=None),
             delete_form=delete_form or WebhookDeleteForm(formdata=None),
+            change_form=change_form or WebhookChangeForm(formdata=None, obj=endpoint),
         ),
         status,
     )
@@ -91,6 +98,24 @@ def _action_endpoint(endpoint_id: int) -> WebhookEndpoint:
     if not WebhookActionForm().validate_on_submit():
         abort(400)
     return webhooks.get_endpoint(endpoint_id)
+
+
+@bp.post("/webhooks/<int:endpoint_id>/change")
+@admin_required
+def webhook_change(endpoint_id: int) -> Response:
+    endpoint = webhooks.get_endpoint(endpoint_id)
+    form = WebhookChangeForm()
+    if not form.validate_on_submit():
+        return _render_endpoint(endpoint, change_form=form, status=400)
+    webhooks.change_endpoint(
+        current_user,
+        endpoint,
+        events=form.events.data or [],
+        description=form.description.data or "",
+    )
+    db.session.commit()
+    flash(f"Saved. It now gets: {', '.join(endpoint.events)}.", "success")
+    return redirect(url_for("admin.webhook", endpoint_id=endpoint.id))
 
 
 @bp.post("/webhooks/<int:endpoint_id>/toggle")

@@ -247,7 +247,7 @@ def create_endpoint(
         # page posts the form again).
         raise DomainError(
             f"Webhook #{twin} already sends to this address: it is in the list below. To "
-            "send other events there, delete it and add it again with them."
+            "send other events there, change them on its page."
         )
     secret = _new_secret()
     endpoint = WebhookEndpoint(
@@ -290,6 +290,27 @@ def set_active(actor: User, endpoint: WebhookEndpoint, active: bool) -> WebhookE
     _require_admin(actor)
     endpoint.active = active
     audit.record(actor, "webhook.resumed" if active else "webhook.paused", "webhook", endpoint.id)
+    db.session.flush()
+    return endpoint
+
+
+def change_endpoint(
+    actor: User, endpoint: WebhookEndpoint, *, events: Iterable[str], description: str
+) -> WebhookEndpoint:
+    """Change which events an endpoint gets, and its description. Its address and secret stay,
+    so the receiver needs no change; deliveries already queued still go out."""
+    _require_admin(actor)
+    before = list(endpoint.events)
+    endpoint.events = _clean_events(events)
+    endpoint.description = " ".join(description.split())[:200]
+    audit.record(
+        actor,
+        "webhook.changed",
+        "webhook",
+        endpoint.id,
+        events_before=before,
+        events=endpoint.events,
+    )
     db.session.flush()
     return endpoint
 

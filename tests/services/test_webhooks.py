@@ -428,6 +428,41 @@ def test_an_endpoint_needs_an_event(admin: User) -> None:
         webhooks.create_endpoint(admin, url="https://hooks.example.com", events=["nonsense"])
 
 
+def test_changing_the_events_keeps_the_address_and_secret_and_sends_only_the_new_ones(
+    receiver: Receiver, admin: User, staff: User, make_user, make_category
+) -> None:
+    created = _endpoint(admin, receiver.url, ["item.created"])
+    endpoint = created.endpoint
+    first = _submit(make_user(), make_category())  # queued under the old choice
+    changed = webhooks.change_endpoint(
+        admin, endpoint, events=["item.state_changed", "bogus"], description="  Help   desk "
+    )
+    db.session.commit()
+    assert (changed.events, changed.description) == (["item.state_changed"], "Help desk")
+    _submit(make_user(), make_category())  # item.created: no longer chosen
+    workflow.acknowledge(first, staff, "Dear customer, we are on it.")
+    db.session.commit()
+
+    deliver_webhooks()
+
+    assert [json.loads(r.body)["event"] for r in receiver.requests] == [
+        "item.created",
+        "item.state_changed",
+    ]
+    assert all(verify(created.secret, r) for r in receiver.requests)  # same secret
+    entry = db.session.scalars(
+        sa.select(AuditEntry).where(AuditEntry.action == "webhook.changed")
+    ).one()
+    assert entry.detail == {
+        "events_before": ["item.created"],
+        "events": ["item.state_changed"],
+    }
+    with pytest.raises(DomainError, match="at least one event"):
+        webhooks.change_endpoint(admin, endpoint, events=[], description="")
+    with pytest.raises(NotAllowed):
+        webhooks.change_endpoint(staff, endpoint, events=["item.created"], description="")
+
+
 def test_paused_and_deleted_endpoints_get_no_new_events(
     receiver: Receiver, admin: User, make_user, make_category
 ) -> None:

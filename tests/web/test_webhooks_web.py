@@ -13,7 +13,7 @@ from flask import Flask
 from portal.extensions import db
 from portal.models import AuditEntry, Role, User, WebhookDelivery, WebhookEndpoint
 from portal.services.webhooks import deliver_webhooks
-from tests.helpers import login, post
+from tests.helpers import browser_form, login, post
 from tests.webhook_receiver import Receiver, run_receiver, verify
 
 
@@ -135,6 +135,38 @@ def test_the_webhook_page_shows_each_attempt_and_the_actions_work(
     assert deleted.status_code == 302
     assert client.get(page).status_code == 404
     assert "No webhooks yet." in client.get("/admin/webhooks").get_data(as_text=True)
+
+
+def test_an_admin_changes_a_webhooks_events_on_its_page(
+    make_client, make_user, receiver: Receiver
+) -> None:
+    client = _admin_client(make_client, make_user)
+    post(client, "/admin/webhooks", {"url": receiver.url, "events": ["item.created"]})
+    endpoint = db.session.scalars(sa.select(WebhookEndpoint)).one()
+    page = f"/admin/webhooks/{endpoint.id}"
+    form = browser_form(client.get(page).get_data(as_text=True), f"{page}/change")
+    assert ("events", "item.created") in form  # the form starts from what it gets now
+
+    # Nothing ticked: refused, with what was typed kept.
+    refused = post(client, f"{page}/change", {"description": "Helpdesk (new)"})
+    assert refused.status_code == 400
+    body = refused.get_data(as_text=True)
+    assert "Choose at least one event." in body and 'value="Helpdesk (new)"' in body
+    db.session.expire_all()
+    assert db.session.get(WebhookEndpoint, endpoint.id).events == ["item.created"]
+
+    saved = post(
+        client,
+        f"{page}/change",
+        {"description": "Helpdesk", "events": ["item.state_changed", "resolution.published"]},
+    )
+    assert saved.status_code == 302
+    shown = client.get(page).get_data(as_text=True)
+    assert "Saved. It now gets: item.state_changed, resolution.published." in shown
+    db.session.expire_all()
+    changed = db.session.get(WebhookEndpoint, endpoint.id)
+    assert changed.events == ["item.state_changed", "resolution.published"]
+    assert (changed.url, changed.secret) == (endpoint.url, endpoint.secret)
 
 
 def test_posting_the_same_webhook_again_adds_no_second_receiver(
