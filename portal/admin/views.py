@@ -315,7 +315,9 @@ def reply(item_id: int) -> Response:
     return _attempt(
         item,
         lambda: workflow.reply(item, current_user, form.body.data or ""),
-        "Your reply is posted.",
+        "Your reply is posted. It is the acknowledgement: the item is \u201cAcknowledged\u201d now."
+        if item.state is FeedbackState.RECEIVED
+        else "Your reply is posted.",
         {"reply_form": form},
     )
 

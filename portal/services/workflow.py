@@ -547,10 +547,18 @@ def move(
 # Replies, notes and moderation -------------------------------------------------------------
 
 
-def reply(item: Feedback, actor: User, body: str) -> Comment:
-    """A public, official reply from the item's owner (or an admin)."""
+def reply(item: Feedback, actor: User, body: str) -> Comment | None:
+    """A public, official reply from the item's owner (or an admin).
+
+    On an item still "Received" the reply is the acknowledgement: a person has answered, so
+    the item moves to Acknowledged with the reply as its message (None is returned: the reply
+    is on the timeline, not a comment). Otherwise the customer would have an answer while the
+    item stayed unacknowledged, overdue in triage and late in the public figures."""
     _act_as_owner(item, actor)
     body = _require_text(body, "Please write the reply.")
+    if item.state is S.RECEIVED:
+        acknowledge(item, actor, body)
+        return None
     _claim(item, actor)
     comment = Comment(
         feedback_id=item.id,

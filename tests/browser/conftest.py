@@ -309,7 +309,7 @@ def screenshot(page: Any, name: str) -> Path:
     width = page.viewport_size["width"] if page.viewport_size else 0
     suffix = "mobile" if width and width < 600 else "desktop"
     path = SCREENSHOTS / f"{name}-{suffix}.png"
-    # caret="initial": hiding the caret leaves style="" on the page's inputs, and htmx's settle
-    # step would then copy that attribute, which the CSP (rightly) blocks.
+    # caret="initial": hiding the caret would leave style="" on the page's inputs. htmx no
+    # longer settles style attributes (base.html), but the page is best left as it was.
     page.screenshot(path=str(path), full_page=True, caret="initial")
     return path

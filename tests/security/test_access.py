@@ -80,6 +80,7 @@ ACCESS: dict[str, str] = {
     "admin.revoke_token": ADMIN,
     "admin.webhooks_page": ADMIN,
     "admin.webhook": ADMIN,
+    "admin.webhook_change": ADMIN,
     "admin.webhook_toggle": ADMIN,
     "admin.webhook_rotate": ADMIN,
     "admin.webhook_ping": ADMIN,

@@ -311,6 +311,8 @@ def test_comments_replies_notes_and_timeline_messages_never_run_script(
         response = send(f"/feedback/{item.id}/comments", {"body": chunk.text, "website": ""})
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
 
+    workflow.acknowledge(item, staff, chunks[1].text)
+    db.session.commit()
     staff_client = make_client()
     login(staff_client, staff.email)
     staff_send = _poster(staff_client)
@@ -322,7 +324,6 @@ def test_comments_replies_notes_and_timeline_messages_never_run_script(
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     item = db.session.get(Feedback, item.id)
     staff = db.session.get(User, staff.id)
-    workflow.acknowledge(item, staff, chunks[1].text)
     workflow.plan(item, staff, date.today() + timedelta(days=400), chunks[2].text)
     for n, chunk in enumerate(chunks[::STRIDE]):
         workflow.reply(item, staff, chunk.text)

@@ -186,6 +186,8 @@ def test_an_official_reply_is_sent_to_followers(
     author = make_verified_user()
     item = make_feedback(author=author)
     staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Thank you for telling us, and I am sorry.")
+    db.session.commit()
     _deliver(smtp_server)
     workflow.reply(item, staff, "Could you tell us which branch this was at?")
     db.session.commit()

@@ -1176,11 +1176,34 @@ def test_an_internal_note_is_internal_and_not_counted(staff, make_feedback) -> N
     assert _audits("item.noted", item.id)
 
 
+def _acknowledged(item: Feedback, staff: User) -> Feedback:
+    """An item its owner has acknowledged, so that a reply is a comment (see the next test)."""
+    workflow.acknowledge(item, staff, "Thank you for telling us; I am sorry, and I am on it.")
+    db.session.commit()
+    return item
+
+
+def test_a_reply_to_a_received_item_is_its_acknowledgement(staff, make_feedback) -> None:
+    """The customer has a person's answer: the item is acknowledged by it, with the reply as
+    the message, not left "Received" (overdue in triage) beside a comment."""
+    item = make_feedback()
+    assert workflow.reply(item, staff, "Nia, I am sorry. Which branch was it?") is None
+    db.session.commit()
+    fresh = _fresh(item)
+    assert fresh.state is S.ACKNOWLEDGED and fresh.acknowledged_at is not None
+    assert fresh.owner_id == staff.id
+    assert fresh.comment_count == 0 and _count(Comment) == 0  # said once, on the timeline
+    change = _audits("item.state_changed", item.id)[-1]
+    assert change.detail["message"] == "Nia, I am sorry. Which branch was it?"
+    # Once acknowledged, a reply is a comment and the state stays.
+    assert workflow.reply(item, staff, "Thanks, found it.") is not None
+    db.session.commit()
+    assert (_fresh(item).state, _fresh(item).comment_count) == (S.ACKNOWLEDGED, 1)
+
+
 @pytest.mark.parametrize("who", ["owner", "admin"])
 def test_a_reply_is_official_from_the_owner_or_an_admin(who, staff, admin, make_feedback) -> None:
-    item = make_feedback()
-    workflow.take(item, staff)
-    db.session.commit()
+    item = _acknowledged(make_feedback(), staff)
     actor = staff if who == "owner" else admin
 
     reply = workflow.reply(item, actor, "Thanks, we are on it.")
@@ -1210,7 +1233,7 @@ def test_an_empty_reply_is_refused(staff, make_feedback) -> None:
 
 
 def test_hiding_a_public_comment_decrements_the_count_once(staff, make_feedback) -> None:
-    item = make_feedback()
+    item = _acknowledged(make_feedback(), staff)
     reply = workflow.reply(item, staff, "A public reply.")
     db.session.commit()
     assert _fresh(item).comment_count == 1
@@ -1226,7 +1249,7 @@ def test_hiding_a_public_comment_decrements_the_count_once(staff, make_feedback)
 
 
 def test_hiding_an_internal_note_leaves_the_public_count_alone(staff, make_feedback) -> None:
-    item = make_feedback()
+    item = _acknowledged(make_feedback(), staff)
     workflow.reply(item, staff, "A public reply.")
     note = workflow.add_internal_note(item, staff, "Internal.")
     db.session.commit()
@@ -1236,7 +1259,7 @@ def test_hiding_an_internal_note_leaves_the_public_count_alone(staff, make_feedb
 
 
 def test_hiding_a_comment_needs_a_reason(staff, make_feedback) -> None:
-    item = make_feedback()
+    item = _acknowledged(make_feedback(), staff)
     reply = workflow.reply(item, staff, "A public reply.")
     db.session.commit()
     with pytest.raises(MissingInput, match="Hiding a comment needs a reason"):

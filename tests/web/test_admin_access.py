@@ -48,6 +48,7 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.revoke_token",
     "admin.webhooks_page",
     "admin.webhook",
+    "admin.webhook_change",
     "admin.webhook_toggle",
     "admin.webhook_rotate",
     "admin.webhook_ping",

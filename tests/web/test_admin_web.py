@@ -474,7 +474,7 @@ def test_reply_by_a_staff_member_who_does_not_own_the_item_is_refused(
     other_staff = make_user(role=Role.STAFF)
     admin = make_user(role=Role.ADMIN)
     item = make_feedback(author=make_user(preferred_name="Nia"))
-    workflow.take(item, owner)
+    workflow.acknowledge(item, owner, "Nia, thank you for telling us. I am sorry; on it now.")
     db.session.commit()
     body = "Nia, I am sorry about this. We are checking the order now and will update you."
     url = f"/admin/feedback/{item.id}/reply"
@@ -488,6 +488,24 @@ def test_reply_by_a_staff_member_who_does_not_own_the_item_is_refused(
     comment = db.session.scalar(sa.select(Comment))
     assert comment.author_id == admin.id and comment.official and not comment.internal
     assert _fresh(Feedback, item.id).owner_id == owner.id
+
+
+def test_replying_on_a_received_item_says_it_acknowledges_it(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback(author=make_user(preferred_name="Nia"))
+    browser = _signed_in(make_client, staff)
+    page = browser.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+    assert "Reply and acknowledge" in page and "Your reply is the acknowledgement" in page
+
+    body = "Nia, I am so sorry about the wait. Could you tell me the order number?"
+    response = post(browser, f"/admin/feedback/{item.id}/reply", {"body": body})
+    assert response.status_code == 302
+    shown = browser.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+    assert "It is the acknowledgement: the item is \u201cAcknowledged\u201d now." in shown
+    assert _fresh(Feedback, item.id).state is FeedbackState.ACKNOWLEDGED
+    assert "Reply and acknowledge" not in shown and "Post reply" in shown
 
 
 # Admin pages ------------------------------------------------------------------------------
