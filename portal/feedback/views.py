@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlsplit
+
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -107,6 +109,14 @@ def detail(item_id: int) -> str:
     return _render_detail(item)
 
 
+def _sent_from_item_page(item_id: int) -> bool:
+    """Whether an htmx request came from this item's own page (htmx names the page)."""
+    current = urlsplit(request.headers.get("HX-Current-URL", ""))
+    return current.netloc == request.host and current.path == url_for(
+        "feedback.detail", item_id=item_id
+    )
+
+
 @bp.post("/<int:item_id>/vote")
 @reads_first
 @login_required
@@ -126,14 +136,32 @@ def vote(item_id: int) -> Response:
             if request.form.get("fragment") == "suggestion"
             else "feedback/_vote_button.html"
         )
+        # On the item's own page its follow button changed too: a vote follows, taking it
+        # back may stop following. Elsewhere there is no follow button to update.
+        following = None
+        if _sent_from_item_page(item.id):
+            following = result.voted or (
+                not result.stopped_following and notifications.is_following(current_user, item.id)
+            )
         response = make_response(
             render_template(
-                template, item=item, voted=result.voted, next_url=next_url, announce=True
+                template,
+                item=item,
+                voted=result.voted,
+                next_url=next_url,
+                announce=True,
+                stopped_following=result.stopped_following,
+                follow_after_vote=following,
             )
         )
         response.headers["Vary"] = "HX-Request"
         return response
-    flash("Thanks, your vote counts." if result.voted else "Your vote is taken back.", "success")
+    if result.voted:
+        flash("Thanks, your vote counts.", "success")
+    elif result.stopped_following:
+        flash("Your vote is taken back, and you will not get emails about it any more.", "success")
+    else:
+        flash("Your vote is taken back.", "success")
     back = next_url if is_safe_next(next_url) else url_for("feedback.detail", item_id=item.id)
     # Back at the button that was pressed, not at the top of a long board.
     return redirect(f"{back.partition('#')[0]}#vote-{item.id}")

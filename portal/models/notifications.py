@@ -25,6 +25,9 @@ class Follow(Base):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Came with a "me too" and nothing else: taking the vote back ends it. Following by choice
+    # (the button) or as the author clears it.
+    because_of_vote: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
 
 
 class CategoryFollow(Base):

@@ -42,10 +42,24 @@ def _now() -> datetime:
 # Following ---------------------------------------------------------------------------------
 
 
-def follow(user: User, item: Feedback, *, via: sa.Connection | None = None) -> None:
+def follow(
+    user: User,
+    item: Feedback,
+    *,
+    via: sa.Connection | None = None,
+    because_of_vote: bool = False,
+) -> None:
     """Start telling this person about the item's changes (no-op when already following).
-    `via`: the connection of a write already under way (a vote's), to skip the session."""
-    insert_if_absent(via or db.session, Follow, user_id=user.id, feedback_id=item.id)
+    `via`: the connection of a write already under way (a vote's), to skip the session.
+    `because_of_vote`: the follow comes with a vote only, and ends when the vote is taken
+    back; an existing follow keeps what it came from."""
+    insert_if_absent(
+        via or db.session,
+        Follow,
+        user_id=user.id,
+        feedback_id=item.id,
+        because_of_vote=because_of_vote,
+    )
 
 
 def unfollow(user_id: int, item_id: int) -> bool:
@@ -88,7 +102,15 @@ def set_following(user: User, item: Feedback, want: bool | None) -> FollowChoice
     if want is None:
         want = not is_following(user, live.id)
     if want:
-        insert_if_absent(db.session, Follow, user_id=user.id, feedback_id=live.id)
+        if not insert_if_absent(db.session, Follow, user_id=user.id, feedback_id=live.id):
+            # Already following, perhaps only through a vote: now it is their own choice, and
+            # taking the vote back no longer ends it.
+            db.session.execute(
+                sa.update(Follow)
+                .where(Follow.user_id == user.id, Follow.feedback_id == live.id)
+                .values(because_of_vote=False)
+                .execution_options(synchronize_session=False)
+            )
     else:
         unfollow(user.id, live.id)
     return FollowChoice(live, want)
@@ -107,7 +129,17 @@ def is_following(user: User | None, item_id: int) -> bool:
 
 
 def move_follows(source: Feedback, target: Feedback) -> None:
-    """A merged item's followers follow the target instead (nobody twice)."""
+    """A merged item's followers follow the target instead (nobody twice). Someone who
+    followed either by choice follows the target by choice."""
+    chosen_on_source = sa.select(Follow.user_id).where(
+        Follow.feedback_id == source.id, Follow.because_of_vote.is_(False)
+    )
+    db.session.execute(
+        sa.update(Follow)
+        .where(Follow.feedback_id == target.id, Follow.user_id.in_(chosen_on_source))
+        .values(because_of_vote=False)
+        .execution_options(synchronize_session=False)
+    )
     already = sa.select(Follow.user_id).where(Follow.feedback_id == target.id)
     db.session.execute(
         sa.delete(Follow)

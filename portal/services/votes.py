@@ -9,7 +9,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from portal.database import begin_write
 from portal.extensions import db
-from portal.models import Feedback, FeedbackState, User, Vote
+from portal.models import Feedback, FeedbackState, Follow, User, Vote
 from portal.services import notifications
 from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import visible_to_customer_clause
@@ -17,14 +17,17 @@ from portal.services.feedback import visible_to_customer_clause
 CLOSED_FOR_VOTES = frozenset({FeedbackState.DECLINED, FeedbackState.DUPLICATE})
 FEEDBACK: sa.Table = Feedback.__table__  # type: ignore[assignment]
 VOTES: sa.Table = Vote.__table__  # type: ignore[assignment]
+FOLLOWS: sa.Table = Follow.__table__  # type: ignore[assignment]
 
 
 @dataclass(frozen=True)
 class VoteResult:
-    """What the voter now sees: whether they have voted, and the item's count."""
+    """What the voter now sees: whether they have voted, and the item's count; and whether
+    taking the vote back also ended the follow that came with it."""
 
     voted: bool
     vote_count: int
+    stopped_following: bool = False
 
 
 class ClosedForVotes(DomainError):
@@ -38,6 +41,12 @@ class ClosedForVotes(DomainError):
 _ADD_VOTE = sa.insert(VOTES)
 _DELETE_VOTE = sa.delete(VOTES).where(
     VOTES.c.user_id == sa.bindparam("voter_id"), VOTES.c.feedback_id == sa.bindparam("item_id")
+)
+# Only the follow the vote brought: one chosen with the button, or the author's, stays.
+_END_FOLLOW_OF_VOTE = sa.delete(FOLLOWS).where(
+    FOLLOWS.c.user_id == sa.bindparam("voter_id"),
+    FOLLOWS.c.feedback_id == sa.bindparam("item_id"),
+    FOLLOWS.c.because_of_vote.is_(True),
 )
 # Counted in SQL (count = count + 1), never read-modify-write in Python, so racing requests
 # each add their own step; the unique constraint decides which rows exist. RETURNING hands
@@ -89,19 +98,23 @@ def toggle_vote(user: User, item: Feedback) -> VoteResult:
         raise NotFound(NOT_FOUND_MESSAGE)  # deleted, hidden or made private since it was read
     if now.state in CLOSED_FOR_VOTES:
         raise ClosedForVotes(CLOSED_MESSAGE)  # declined or merged since it was read
+    stopped_following = False
     if connection.execute(_DELETE_VOTE, ids).rowcount:
         voted, delta = False, -1
+        # Taking back the "me too" takes back the wish to hear how it ends, when that is all
+        # the follow came from.
+        stopped_following = bool(connection.execute(_END_FOLLOW_OF_VOTE, ids).rowcount)
     else:
         # Every vote on the item is added under its row (a merge's too), so no other request
         # can have added this one meanwhile.
         connection.execute(_ADD_VOTE, {"user_id": user.id, "feedback_id": item.id})
         voted, delta = True, +1
         # Saying "me too" means wanting to hear how it ends.
-        notifications.follow(user, item, via=connection)
+        notifications.follow(user, item, via=connection, because_of_vote=True)
     count = connection.execute(_BUMP_COUNT, {**ids, "delta": delta}).scalar_one()
     # Recorded as loaded from the database: not a change of ours to flush.
     set_committed_value(item, "vote_count", count)
-    return VoteResult(voted=voted, vote_count=count)
+    return VoteResult(voted=voted, vote_count=count, stopped_following=stopped_following)
 
 
 def voted_item_ids(user: User | None, item_ids: list[int]) -> set[int]:

@@ -258,6 +258,17 @@ def test_second_customer_finds_the_same_problem_while_typing_and_votes_there(
     page.goto(f"/feedback/{item.id}")
     expect(vote_count(page)).to_have_text("2")
     expect(page.locator(".item__head .vote__button")).to_have_attribute("aria-pressed", "true")
+    # The vote brought a follow; taking the vote back on the item's page ends it, and the
+    # follow button there says so at once.
+    follow = page.locator("form.follow button")
+    expect(follow).to_have_attribute("aria-pressed", "true")
+    with without_reload(page):
+        page.locator(".item__head .vote__button").click()
+        expect(vote_count(page)).to_have_text("1")
+        expect(follow).to_have_attribute("aria-pressed", "false")
+        expect(page.locator("#vote-status")).to_contain_text("You will not get emails about it")
+        page.locator(".item__head .vote__button").click()
+        expect(follow).to_have_attribute("aria-pressed", "true")
 
 
 def test_staff_take_acknowledge_plan_and_resolve_and_the_customer_sees_it_done(

@@ -12,7 +12,7 @@ from flask import Flask
 from portal.database import commit_keeping_loaded, sqlite_write_intent
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Follow, Role, Vote
-from portal.services import workflow
+from portal.services import notifications, workflow
 from portal.services.errors import DomainError, NotFound
 from portal.services.votes import ClosedForVotes, toggle_vote
 from tests.helpers import login, post
@@ -39,6 +39,66 @@ def test_toggle_adds_then_takes_back(make_user, make_feedback) -> None:
     assert _stored(item.id) == 2
     assert toggle_vote(voter, item).voted is False
     assert _stored(item.id) == 1 == _rows(item.id)
+
+
+def _follows(user_id: int, item_id: int) -> bool:
+    return bool(
+        db.session.scalar(
+            sa.select(sa.func.count()).where(
+                Follow.user_id == user_id, Follow.feedback_id == item_id
+            )
+        )
+    )
+
+
+def test_taking_a_vote_back_ends_the_follow_it_brought(make_user, make_feedback) -> None:
+    item = make_feedback()
+    voter = make_user()
+    toggle_vote(voter, item)
+    db.session.commit()
+    assert _follows(voter.id, item.id)
+    result = toggle_vote(voter, item)
+    db.session.commit()
+    assert result.stopped_following is True
+    assert not _follows(voter.id, item.id)
+
+
+def test_a_follow_chosen_or_authored_outlives_taking_the_vote_back(
+    make_user, make_feedback
+) -> None:
+    author = make_user()
+    item = make_feedback(author=author)
+    chose_first, chose_after = make_user(), make_user()
+    notifications.set_following(chose_first, item, True)  # followed, then voted
+    toggle_vote(chose_first, item)
+    toggle_vote(chose_after, item)  # voted, then pressed Follow as well
+    notifications.set_following(chose_after, item, True)
+    db.session.commit()
+
+    for person in (author, chose_first, chose_after):  # the author's vote is the first voice
+        result = toggle_vote(person, item)
+        db.session.commit()
+        assert (result.voted, result.stopped_following) == (False, False)
+        assert _follows(person.id, item.id)
+
+
+def test_a_merge_keeps_a_follow_chosen_on_either_item(make_user, make_feedback) -> None:
+    staff = make_user(role=Role.STAFF)
+    duplicate, target = make_feedback(), make_feedback()
+    voter, chooser = make_user(), make_user()
+    toggle_vote(voter, duplicate)
+    toggle_vote(chooser, target)  # only a vote's follow on the target...
+    notifications.set_following(chooser, duplicate, True)  # ...but chosen on the duplicate
+    db.session.commit()
+    workflow.merge(duplicate, staff, target, "Thank you; this is the same as the one we fix.")
+    db.session.commit()
+
+    # The voter's follow came with their vote, which moved too: taking it back ends both.
+    assert toggle_vote(voter, target).stopped_following is True
+    # The chooser chose to follow the conversation, which goes on in the target.
+    assert toggle_vote(chooser, target).stopped_following is False
+    db.session.commit()
+    assert not _follows(voter.id, target.id) and _follows(chooser.id, target.id)
 
 
 def test_unique_constraint_refuses_a_second_vote_row(make_user, make_feedback) -> None:

@@ -136,6 +136,46 @@ def test_vote_with_htmx_returns_the_button(client, make_user, make_feedback) -> 
     assert "hx-swap-oob" not in page  # only an htmx answer fills it in
 
 
+def test_a_vote_on_the_items_page_updates_its_follow_button_too(
+    client, make_user, make_feedback
+) -> None:
+    item = make_feedback(title="Lift out of order")
+    login(client, make_user().email)
+    on_page = {"HX-Current-URL": f"http://localhost/feedback/{item.id}"}
+    follow_form = f'<form id="follow-form-{item.id}" class="follow"'
+
+    voted = post(client, f"/feedback/{item.id}/vote", htmx=True, headers=on_page)
+    body = voted.get_data(as_text=True)
+    assert f'{follow_form} method="post"' in body and 'hx-swap-oob="true"' in body
+    assert "Following: stop emails about this" in body
+
+    taken_back = post(client, f"/feedback/{item.id}/vote", htmx=True, headers=on_page)
+    body = taken_back.get_data(as_text=True)
+    assert "Follow: email me about changes" in body
+    assert "Your vote is taken back: 1 vote for Lift out of order. You will not get emails" in body
+
+    # From the board there is no follow button to update.
+    board = post(
+        client,
+        f"/feedback/{item.id}/vote",
+        htmx=True,
+        headers={"HX-Current-URL": "http://localhost/"},
+    )
+    assert follow_form not in board.get_data(as_text=True)
+
+
+def test_taking_a_vote_back_without_javascript_says_the_emails_stop(
+    client, make_user, make_feedback
+) -> None:
+    item = make_feedback()
+    login(client, make_user().email)
+    post(client, f"/feedback/{item.id}/vote")
+    response = post(client, f"/feedback/{item.id}/vote", follow_redirects=True)
+    page = response.get_data(as_text=True)
+    assert "Your vote is taken back, and you will not get emails about it any more." in page
+    assert "Follow: email me about changes" in page
+
+
 def test_vote_needs_sign_in(client, make_feedback) -> None:
     item = make_feedback()
     response = post(client, f"/feedback/{item.id}/vote")
