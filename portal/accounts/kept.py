@@ -3,73 +3,97 @@
 A form sent after the session ended (signed out in another tab, "sign out everywhere", the
 session cookie gone) cannot be saved: the person must sign in first, or the form's CSRF token
 no longer matches. Instead of dropping the text on the way, the answer carries the whole
-submission: the sign-in page holds it in hidden fields, and once signed in the person sees it
-again with a button that sends it where it was going. Nothing is sent without that press.
+submission: the sign-in page holds it, signed, in a hidden field, and once signed in the person
+sees it again with a button that sends it where it was going. Nothing is sent without that
+press, and the form it goes to checks it as it always does.
 
-Only a submission from our own pages is kept (its Origin or Referer is this site), so another
-site cannot put words on our pages for someone to send. Passwords and tokens are never kept,
-and the account pages' own forms (sign-in, registration) are not kept at all.
+Only views marked @keeps_writing are kept: forms where people write (a comment, a reply, an
+acknowledgement), never a helper such as the live tone check or the account forms. Only a
+submission from our own pages is kept (its Origin or Referer is this site), so another site
+cannot put words on our pages for someone to send. Passwords and tokens are never kept.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Request, make_response, render_template
+from flask import Request, current_app, make_response, render_template
 from flask_login import current_user
+from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import HTTPException
 from werkzeug.wrappers import Response
 
 from portal.accounts.forms import LoginForm
 from portal.extensions import htmx
 from portal.services.accounts import is_safe_next
 
-# The sign-in form's own fields are email, password, remember and next: the kept submission
-# travels beside them under this prefix, with the address it was sent to.
-FIELD_PREFIX = "keep."
-ACTION_FIELD = "keep_action"
-# Fields a form sets for itself rather than for the person to write in.
-BOOKKEEPING = frozenset({"next", "fragment", "follow"})
-LABELS = {
-    "body": "Your text",
-    "message": "Your message",
-    "we_did": "We did",
-    "you_said": "You said",
-}
+F = TypeVar("F", bound=Callable[..., Any])
+
+# The signed submission travels beside the sign-in form's own fields under this name.
+CARRIED_FIELD = "kept"
+# Long enough to find the password; a day-old page is better typed again.
+CARRIED_MAX_AGE = 24 * 3600
+# Fields that are never carried: tokens, and a press of "Post anyway", which must not skip the
+# tone check for text the person may still change.
+_NEVER_CARRIED = frozenset({"csrf_token", "post_anyway"})
+
+
+def keeps_writing(**labels: str) -> Callable[[F], F]:
+    """Mark a view whose submissions are kept through an ended session; the arguments name the
+    fields people write in, with the label to show them under (@keeps_writing(body="Your
+    comment")). Put it above the other decorators, nearest the route."""
+
+    def mark(view: F) -> F:
+        view.keeps_writing = labels  # type: ignore[attr-defined]
+        return view
+
+    return mark
+
+
+def _writing_fields(endpoint: str | None) -> dict[str, str] | None:
+    view = current_app.view_functions.get(endpoint or "")
+    return getattr(view, "keeps_writing", None)
 
 
 def _secret(name: str) -> bool:
     lowered = name.lower()
-    return "password" in lowered or "token" in lowered or "csrf" in lowered
+    return name in _NEVER_CARRIED or "password" in lowered or "token" in lowered
 
 
 @dataclass(frozen=True)
 class KeptSubmission:
-    """A form's fields, as sent, and the address they were sent to."""
+    """A form's fields, as sent, the address they were sent to, and which fields are writing
+    (with their labels)."""
 
     action: str
     fields: tuple[tuple[str, str], ...]
+    labels: dict[str, str]
 
     @property
     def writing(self) -> list[tuple[str, str]]:
-        """What the person wrote, to show them: fields with words in, not the form's own."""
-        return [
-            (name, value)
-            for name, value in self.fields
-            if name not in BOOKKEEPING and any(ch.isalpha() for ch in value)
-        ]
+        """What the person wrote, to show them and let them change."""
+        return [(n, v) for n, v in self.fields if n in self.labels and v.strip()]
 
-    @staticmethod
-    def label(name: str) -> str:
-        return LABELS.get(name, name.replace("_", " ").capitalize())
+    def label(self, name: str) -> str:
+        return self.labels[name]
 
 
 def _kept(action: str, fields: Iterable[tuple[str, str]]) -> KeptSubmission | None:
+    """A submission to `action`, if that address is on this site and its view keeps writing."""
     if not is_safe_next(action):
         return None
-    kept = KeptSubmission(action, tuple((n, v) for n, v in fields if not _secret(n)))
+    try:
+        endpoint, _ = current_app.url_map.bind("kept").match(urlsplit(action).path, method="POST")
+    except HTTPException:
+        return None
+    labels = _writing_fields(endpoint)
+    if labels is None:
+        return None
+    kept = KeptSubmission(action, tuple((n, v) for n, v in fields if not _secret(n)), labels)
     return kept if kept.writing else None
 
 
@@ -82,26 +106,33 @@ def from_our_pages(req: Request) -> bool:
 
 
 def keep_submission(req: Request) -> KeptSubmission | None:
-    """The submission a refused POST carried, when it held writing and came from our pages."""
-    if req.method != "POST" or not from_our_pages(req):
-        return None
-    # Sign-in, registration and the like: nothing long is typed there, and a form that holds
-    # a password could not be sent again without it.
-    if req.blueprint == "accounts" or any("password" in name.lower() for name in req.form):
+    """The submission a refused POST carried, when its view keeps writing, it held some, and
+    it came from our pages."""
+    if req.method != "POST" or _writing_fields(req.endpoint) is None or not from_our_pages(req):
         return None
     return _kept(req.full_path.rstrip("?"), req.form.items(multi=True))
 
 
+def _serializer() -> URLSafeTimedSerializer:
+    return URLSafeTimedSerializer(current_app.secret_key, salt="kept-writing")
+
+
+def carried(kept: KeptSubmission) -> str:
+    """The submission, signed, for the sign-in form to carry: what comes back is exactly what
+    was refused, never fields or an address put there by someone else."""
+    return _serializer().dumps({"action": kept.action, "fields": list(kept.fields)})
+
+
 def carried_by_sign_in(form: MultiDict[str, str]) -> KeptSubmission | None:
-    """The submission the sign-in form carried along, if any."""
-    return _kept(
-        form.get(ACTION_FIELD, ""),
-        (
-            (name.removeprefix(FIELD_PREFIX), value)
-            for name, value in form.items(multi=True)
-            if name.startswith(FIELD_PREFIX)
-        ),
-    )
+    """The submission the sign-in form carried along, if any and intact."""
+    token = form.get(CARRIED_FIELD)
+    if not token:
+        return None
+    try:
+        data = _serializer().loads(token, max_age=CARRIED_MAX_AGE)
+    except BadSignature:
+        return None
+    return _kept(data["action"], (tuple(pair) for pair in data["fields"]))
 
 
 def render_send_again(kept: KeptSubmission, back: str, *, expired: bool) -> str:
@@ -117,7 +148,7 @@ def offer_to_keep(kept: KeptSubmission, back: str, status: int) -> Response:
     else:
         form = LoginForm(formdata=None)
         form.next.data = back
-        body = render_template("accounts/login.html", form=form, kept=kept)
+        body = render_template("accounts/login.html", form=form, kept=kept, carried=carried(kept))
     if not htmx:
         return make_response(body, status)
     # The request aimed at a small part of the page; this page replaces it all. As a page to

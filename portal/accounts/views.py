@@ -99,7 +99,12 @@ def login() -> str | Response:
             if kept is not None:
                 return kept_writing.render_send_again(kept, back, expired=False)
             return redirect(back)
-    return render_template("accounts/login.html", form=form, kept=kept)
+    return render_template(
+        "accounts/login.html",
+        form=form,
+        kept=kept,
+        carried=kept_writing.carried(kept) if kept else None,
+    )
 
 
 @bp.post("/logout")

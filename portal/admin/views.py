@@ -20,6 +20,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from portal.accounts.kept import keeps_writing
 from portal.admin.forms import (
     AcknowledgeForm,
     AssignForm,
@@ -149,6 +150,7 @@ def take(item_id: int) -> Response | str:
 
 
 @bp.post("/feedback/<int:item_id>/acknowledge")
+@keeps_writing(message="Your message to the customer")
 def acknowledge(item_id: int) -> Response | str:
     item = _item(item_id, for_change=True)
     form = AcknowledgeForm()
@@ -230,6 +232,11 @@ def _attempt(item: Feedback, action: Any, success: str, status_forms: dict[str, 
 
 
 @bp.post("/feedback/<int:item_id>/move")
+@keeps_writing(
+    message="Public message to the customer",
+    you_said="\u201cYou said\u201d",
+    we_did="\u201cWe did\u201d",
+)
 def move(item_id: int) -> Response:
     item = _item(item_id, for_change=True)
     form = MoveForm()
@@ -283,6 +290,7 @@ def assign(item_id: int) -> Response:
 
 
 @bp.post("/feedback/<int:item_id>/promise")
+@keeps_writing(promise_reason="Why the date moves")
 def promise(item_id: int) -> Response:
     item = _item(item_id, for_change=True)
     form = PromiseForm()
@@ -304,6 +312,7 @@ def promise(item_id: int) -> Response:
 
 
 @bp.post("/feedback/<int:item_id>/reply")
+@keeps_writing(body="Your reply")
 def reply(item_id: int) -> Response:
     item = _item(item_id, for_change=True)
     form = ReplyForm()
@@ -323,6 +332,7 @@ def reply(item_id: int) -> Response:
 
 
 @bp.post("/feedback/<int:item_id>/note")
+@keeps_writing(note="Internal note")
 def note(item_id: int) -> Response:
     item = _item(item_id, for_change=True)
     form = NoteForm()
@@ -400,6 +410,7 @@ def tone(item_id: int) -> str:
 
 
 @bp.route("/resolutions/new", methods=["GET", "POST"])
+@keeps_writing(you_said="You said", we_did="We did")
 def new_resolution() -> Response | str:
     ids = [i for i in map(parse_id, request.values.getlist("items")) if i is not None][:50]
     query = (

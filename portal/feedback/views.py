@@ -9,6 +9,7 @@ from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
+from portal.accounts.kept import keeps_writing
 from portal.database import commit_keeping_loaded, reads_first
 from portal.extensions import db, htmx, limiter
 from portal.feedback.forms import CommentForm, FeedbackForm, NotFixedForm
@@ -24,6 +25,7 @@ bp = Blueprint("feedback", __name__)
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@keeps_writing(title="Title", body="Your feedback")
 @login_required
 @limiter.limit("20 per hour", methods=["POST"])
 def new() -> str | Response:
@@ -221,6 +223,7 @@ def fixed(item_id: int) -> Response:
 
 
 @bp.post("/<int:item_id>/not-fixed")
+@keeps_writing(body="What is still not right")
 @login_required
 def not_fixed(item_id: int) -> Response:
     """ "Did this fix it?" Not yet: the comment goes to the owner as a reopen request."""
@@ -236,13 +239,19 @@ def not_fixed(item_id: int) -> Response:
 
 
 @bp.post("/<int:item_id>/comments")
+@keeps_writing(body="Your comment")
 @login_required
 @limiter.limit("20 per hour")
 def comment(item_id: int) -> str | Response:
     item = feedback_service.get_visible_item(item_id, current_user)
     form = CommentForm()
     if form.validate_on_submit():
-        feedback_service.add_comment(current_user, item, form.body.data or "")
+        try:
+            feedback_service.add_comment(current_user, item, form.body.data or "")
+        except DomainError as exc:
+            db.session.rollback()
+            form.body.errors.append(exc.message)  # beside what they typed, which stays
+            return make_response(_render_detail(item, form), exc.status_code)
         db.session.commit()
         flash("Your comment is posted.", "success")
         return redirect(url_for("feedback.detail", item_id=item.id, _anchor="comments"))

@@ -195,6 +195,13 @@ def add_comment(author: User, item: Feedback, body: str) -> Comment:
         raise NotFound("We could not find that feedback.")
     if not author.is_active:
         raise NotAllowed("Your account cannot comment.")
+    if author.is_staff:
+        # A comment from staff is a public answer: it comes from the owner, through the admin
+        # page, where the tone check reads it and the customer is told (workflow.reply).
+        raise NotAllowed(
+            "Staff answer from the item's admin page, where the tone check reads the reply "
+            "and the customer is told."
+        )
     if not body.strip():
         raise DomainError("Please write something before posting your comment.")
     comment = Comment(
@@ -202,7 +209,7 @@ def add_comment(author: User, item: Feedback, body: str) -> Comment:
         author_id=author.id,
         body_source=body,
         body_html=render_markdown(body),
-        official=author.is_staff,
+        official=False,
     )
     db.session.add(comment)
     # Counted in SQL so two comments posted at once both count.

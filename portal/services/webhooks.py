@@ -298,18 +298,24 @@ def change_endpoint(
     actor: User, endpoint: WebhookEndpoint, *, events: Iterable[str], description: str
 ) -> WebhookEndpoint:
     """Change which events an endpoint gets, and its description. Its address and secret stay,
-    so the receiver needs no change; deliveries already queued still go out."""
+    so the receiver needs no change; deliveries already queued still go out. Audited with what
+    it was before, when anything changed."""
     _require_admin(actor)
-    before = list(endpoint.events)
-    endpoint.events = _clean_events(events)
-    endpoint.description = " ".join(description.split())[:200]
+    before = {"events": list(endpoint.events), "description": endpoint.description}
+    after = {"events": _clean_events(events), "description": " ".join(description.split())[:200]}
+    if after == before:
+        return endpoint
+    endpoint.events = after["events"]
+    endpoint.description = after["description"]
     audit.record(
         actor,
         "webhook.changed",
         "webhook",
         endpoint.id,
-        events_before=before,
-        events=endpoint.events,
+        events_before=before["events"],
+        events=after["events"],
+        description_before=before["description"],
+        description=after["description"],
     )
     db.session.flush()
     return endpoint

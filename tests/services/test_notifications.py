@@ -196,6 +196,20 @@ def test_an_official_reply_is_sent_to_followers(
     assert "Could you tell us which branch this was at?" in _text(mail)
 
 
+def test_a_reply_that_acknowledges_sends_the_author_one_email(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    author = make_verified_user(preferred_name="Nia")
+    item = make_feedback(author=author)
+    staff = _staff(make_verified_user)
+    _deliver(smtp_server)
+    workflow.reply(item, staff, "Nia, I am sorry about this. Which branch was it?")
+    db.session.commit()
+    (mail,) = _to(_deliver(smtp_server), author)
+    assert "Acknowledged" in mail["Subject"]
+    assert _text(mail).count("Which branch was it?") == 1
+
+
 # Resolutions -------------------------------------------------------------------------------
 
 

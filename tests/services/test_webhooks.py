@@ -456,7 +456,22 @@ def test_changing_the_events_keeps_the_address_and_secret_and_sends_only_the_new
     assert entry.detail == {
         "events_before": ["item.created"],
         "events": ["item.state_changed"],
+        "description_before": "Helpdesk",
+        "description": "Help desk",
     }
+    # Saving it unchanged records nothing.
+    webhooks.change_endpoint(
+        admin, endpoint, events=["item.state_changed"], description="Help desk"
+    )
+    db.session.commit()
+    assert (
+        len(
+            db.session.scalars(
+                sa.select(AuditEntry).where(AuditEntry.action == "webhook.changed")
+            ).all()
+        )
+        == 1
+    )
     with pytest.raises(DomainError, match="at least one event"):
         webhooks.change_endpoint(admin, endpoint, events=[], description="")
     with pytest.raises(NotAllowed):

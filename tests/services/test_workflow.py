@@ -1216,14 +1216,16 @@ def test_a_reply_is_official_from_the_owner_or_an_admin(who, staff, admin, make_
 
 
 def test_a_reply_from_other_staff_is_not_allowed(staff, other_staff, make_feedback) -> None:
-    item = make_feedback()
-    workflow.take(item, other_staff)
+    taken = make_feedback()  # still "Received": the reply would be its acknowledgement
+    workflow.take(taken, other_staff)
+    acknowledged = _acknowledged(make_feedback(), other_staff)
     db.session.commit()
-    with pytest.raises(NotAllowed, match="looks after this item"):
-        workflow.reply(item, staff, "Hello!")
-    db.session.rollback()
+    for item in (taken, acknowledged):
+        with pytest.raises(NotAllowed, match="looks after this item"):
+            workflow.reply(item, staff, "Hello!")
+        db.session.rollback()
     assert _count(Comment) == 0
-    assert _fresh(item).comment_count == 0
+    assert _fresh(taken).state is S.RECEIVED
 
 
 def test_an_empty_reply_is_refused(staff, make_feedback) -> None:

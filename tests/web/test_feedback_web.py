@@ -7,7 +7,7 @@ from urllib.parse import parse_qs, urlsplit
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Comment, Feedback
+from portal.models import Comment, Feedback, Role
 from tests.helpers import executable_markup, login, post
 
 
@@ -174,6 +174,27 @@ def test_taking_a_vote_back_without_javascript_says_the_emails_stop(
     page = response.get_data(as_text=True)
     assert "Your vote is taken back, and you will not get emails about it any more." in page
     assert "Follow: email me about changes" in page
+
+
+def test_staff_answer_from_the_admin_page_not_the_public_comment_box(
+    client, make_user, make_feedback
+) -> None:
+    """A staff comment is a public answer: it must come from the owner, past the tone check,
+    with the customer told. The public page sends staff to the admin page for it."""
+    item = make_feedback(author=make_user(preferred_name="Nia"))
+    staff = make_user(role=Role.STAFF)
+    login(client, staff.email)
+    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert f'action="/feedback/{item.id}/comments"' not in page
+    assert f'Answer Nia from <a href="/admin/feedback/{item.id}">' in page
+
+    # A page from before still posting here: refused beside the kept text, nothing saved.
+    response = post(client, f"/feedback/{item.id}/comments", {"body": "Sorry, Nia, on it."})
+    assert response.status_code == 403
+    body = response.get_data(as_text=True)
+    assert "Staff answer from the item" in body and "Sorry, Nia, on it." in body
+    db.session.expire_all()
+    assert db.session.get(Feedback, item.id).comment_count == 0
 
 
 def test_vote_needs_sign_in(client, make_feedback) -> None:

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from flask.testing import FlaskClient
 from markupsafe import escape
 from werkzeug.datastructures import MultiDict
+from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, Role
@@ -26,22 +27,31 @@ def _comments(item_id: int) -> list[str]:
     )
 
 
-def _signed_out_elsewhere(client: FlaskClient, email: str) -> str:
-    """Sign in, keep a page's token, then sign out (as from another tab): the token stays
-    valid for the session, but nobody is signed in any more."""
+def _comment_form(client: FlaskClient, item_id: int) -> MultiDict:
+    """The item page's comment form as a browser would send it, with the comment typed in."""
+    page = client.get(f"/feedback/{item_id}").get_data(as_text=True)
+    fields = MultiDict(browser_form(page, f"/feedback/{item_id}/comments"))
+    fields["body"] = COMMENT
+    return fields
+
+
+def _signed_out_elsewhere(client: FlaskClient, email: str, item_id: int) -> MultiDict:
+    """Sign in, open the item page, then sign out (as from another tab): the page's token
+    stays valid for the session, but nobody is signed in any more."""
     login(client, email)
-    token = csrf_token(client)
+    form = _comment_form(client, item_id)
     post(client, "/account/logout")
-    return token
+    return form
 
 
-def _send_comment(client: FlaskClient, item_id: int, token: str, **headers: str) -> str:
-    response = client.post(
+def _send_comment(
+    client: FlaskClient, item_id: int, form: MultiDict | dict, **headers: str
+) -> TestResponse:
+    return client.post(
         f"/feedback/{item_id}/comments",
-        data={"csrf_token": token, "body": COMMENT},
+        data=form,
         headers={"Referer": f"http://localhost/feedback/{item_id}", **headers},
     )
-    return response
 
 
 def test_a_comment_sent_after_signing_out_comes_back_and_is_sent_after_sign_in(
@@ -49,13 +59,15 @@ def test_a_comment_sent_after_signing_out_comes_back_and_is_sent_after_sign_in(
 ) -> None:
     nia = make_verified_user(preferred_name="Nia")
     item = make_feedback(title="Parcel lids")
-    token = _signed_out_elsewhere(client, nia.email)
+    form = _signed_out_elsewhere(client, nia.email, item.id)
 
-    refused = _send_comment(client, item.id, token)
+    refused = _send_comment(client, item.id, form)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 401
     assert "What you wrote is safe" in page
     assert str(escape(COMMENT)) in page  # shown, not lost
+    assert "Your comment" in page  # under its label; the form's own fields are not shown
+    assert "Form started" not in page and form["form_started"] not in page
     assert _comments(item.id) == []  # and nothing saved yet
 
     # Signing in on that page carries the comment along...
@@ -80,8 +92,8 @@ def test_a_wrong_password_keeps_the_comment_on_the_sign_in_page(
 ) -> None:
     nia = make_verified_user()
     item = make_feedback()
-    token = _signed_out_elsewhere(client, nia.email)
-    page = _send_comment(client, item.id, token).get_data(as_text=True)
+    form = _signed_out_elsewhere(client, nia.email, item.id)
+    page = _send_comment(client, item.id, form).get_data(as_text=True)
 
     fields = dict(browser_form(page, "/account/login"))
     fields.update(email=nia.email, password="not the password")
@@ -90,9 +102,11 @@ def test_a_wrong_password_keeps_the_comment_on_the_sign_in_page(
     assert "do not match an account" in page
     assert str(escape(COMMENT)) in page
     assert "not the password" not in page  # a password is never kept
+    # Still carried, so signing in now still leads to it.
     fields = dict(browser_form(page, "/account/login"))
-    assert fields["keep.body"] == COMMENT
-    assert fields["keep_action"] == f"/feedback/{item.id}/comments"
+    fields.update(password=TEST_PASSWORD)
+    page = client.post("/account/login", data=fields).get_data(as_text=True)
+    assert "Send what you wrote?" in page and str(escape(COMMENT)) in page
 
 
 def test_a_form_whose_session_is_gone_keeps_what_was_written(
@@ -104,10 +118,10 @@ def test_a_form_whose_session_is_gone_keeps_what_was_written(
     item = make_feedback()
     old_tab = make_client()
     login(old_tab, nia.email)
-    token = csrf_token(old_tab)
+    form = _comment_form(old_tab, item.id)
     fresh_browser = make_client()  # no cookies at all
 
-    refused = _send_comment(fresh_browser, item.id, token)
+    refused = _send_comment(fresh_browser, item.id, form)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400
     assert str(escape(COMMENT)) in page and "Sign in, then send it" in page
@@ -120,13 +134,17 @@ def test_an_expired_form_of_someone_signed_in_offers_to_send_it_again(
     nia = make_verified_user()
     item = make_feedback()
     login(client, nia.email)
+    form = _comment_form(client, item.id)
+    form["csrf_token"] = "a token from a session that ended"
 
-    refused = _send_comment(client, item.id, "a token from a session that ended")
+    refused = _send_comment(client, item.id, form)
     page = refused.get_data(as_text=True)
     assert refused.status_code == 400
     assert "The form you sent had expired" in page
     action = f"/feedback/{item.id}/comments"
-    assert client.post(action, data=MultiDict(browser_form(page, action))).status_code == 302
+    resent = MultiDict(browser_form(page, action))
+    assert resent["form_started"] == form["form_started"]  # passed on, not shown
+    assert client.post(action, data=resent).status_code == 302
     assert _comments(item.id) == [COMMENT]
 
 
@@ -154,7 +172,7 @@ def test_a_vote_with_nothing_written_still_goes_to_the_sign_in_page(
 ) -> None:
     nia = make_verified_user()
     item = make_feedback()
-    token = _signed_out_elsewhere(client, nia.email)
+    token = _signed_out_elsewhere(client, nia.email, item.id)["csrf_token"]
     response = client.post(
         f"/feedback/{item.id}/vote",
         data={"csrf_token": token, "next": f"/feedback/{item.id}"},
@@ -164,17 +182,49 @@ def test_a_vote_with_nothing_written_still_goes_to_the_sign_in_page(
     assert urlsplit(response.headers["Location"]).path == "/account/login"
 
 
-def test_a_carried_address_off_the_site_is_not_offered(client, make_verified_user) -> None:
+def test_only_forms_people_write_in_are_kept(make_client, make_user, make_feedback) -> None:
+    """The live tone check posts the draft while staff type: were it kept, the page would turn
+    into the sign-in page mid-sentence, and "Send it" would post to the tone check. A public
+    form (the digest's) does not ask a visitor to sign in."""
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback()
+    browser = make_client()
+    login(browser, staff.email)
+    token = csrf_token(browser)
+    post(browser, "/account/logout")  # in another tab
+    tone = browser.post(
+        f"/admin/feedback/{item.id}/tone",
+        data={"body": "Nia, I am sorry, we are looking into it."},
+        headers={"HX-Request": "true", "X-CSRFToken": token, "Referer": "http://localhost/"},
+    )
+    assert "HX-Retarget" not in tone.headers and "HX-Redirect" in tone.headers
+
+    visitor = make_client()
+    digest = visitor.post(
+        "/digest/subscribe",
+        data={"email": "someone@example.com", "frequency": "weekly"},
+        headers={"Referer": "http://localhost/digest/subscribe"},
+    )
+    assert digest.status_code == 400
+    assert "Sign in" not in digest.get_data(as_text=True).split("<main", 1)[-1]
+
+
+def test_a_forged_or_altered_carried_submission_is_not_offered(
+    client, make_verified_user, make_feedback
+) -> None:
+    """What the sign-in form carries is signed: neither the address nor the fields can be
+    changed on the way, so it can never post something the person did not write."""
     nia = make_verified_user()
-    fields = {
-        "csrf_token": csrf_token(client),
-        "email": nia.email,
-        "password": TEST_PASSWORD,
-        "keep_action": "https://elsewhere.example/comments",
-        "keep.body": COMMENT,
-    }
+    item = make_feedback()
+    form = _signed_out_elsewhere(client, nia.email, item.id)
+    page = _send_comment(client, item.id, form).get_data(as_text=True)
+    fields = dict(browser_form(page, "/account/login"))
+    fields.update(email=nia.email, password=TEST_PASSWORD)
+    fields["kept"] = fields["kept"][:-3] + "abc"  # altered
+
     response = client.post("/account/login", data=fields)
-    assert response.status_code == 302  # signed in, and no page that would post elsewhere
+    assert response.status_code == 302  # signed in, and no page that would send anything
+    assert _comments(item.id) == []
 
 
 def test_staff_acknowledgement_by_htmx_after_signing_out_is_kept(
@@ -183,12 +233,14 @@ def test_staff_acknowledgement_by_htmx_after_signing_out_is_kept(
     staff = make_user(role=Role.STAFF)
     item = make_feedback()
     browser = make_client()
-    token = _signed_out_elsewhere(browser, staff.email)
+    login(browser, staff.email)
+    token = csrf_token(browser)
+    post(browser, "/account/logout")  # in another tab
     message = "Nia, thank you for telling us. I am sorry; I am looking into the courier now."
 
     response = browser.post(
         f"/admin/feedback/{item.id}/acknowledge",
-        data={"message": message},
+        data={"message": message, "post_anyway": "1"},
         headers={
             "HX-Request": "true",
             "X-CSRFToken": token,
@@ -201,3 +253,9 @@ def test_staff_acknowledgement_by_htmx_after_signing_out_is_kept(
     page = response.get_data(as_text=True)
     assert str(escape(message)) in page
     assert db.session.get(Feedback, item.id).state is FeedbackState.RECEIVED
+    # "Post anyway" is not carried: the text may change before it is sent again.
+    fields = dict(browser_form(page, "/account/login"))
+    fields.update(email=staff.email, password=TEST_PASSWORD)
+    again = browser.post("/account/login", data=fields).get_data(as_text=True)
+    action = f"/admin/feedback/{item.id}/acknowledge"
+    assert "post_anyway" not in dict(browser_form(again, action))
