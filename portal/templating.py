@@ -77,21 +77,26 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
 
 
 _AFTER_GREETING = re.compile(r"$|[ \t]*[,!:;.]|[ \t]*\r?\n|[ \t]+[-\u2013\u2014][ \t]")
+_FIRST_SENTENCE = re.compile(r"[^.!?\n]*[.!?]?")
 _GREETING = re.compile(r"\s*(?:(?:dear|hi|hello|good (?:morning|afternoon|evening))\s+)?", re.I)
 
 
 def addressed_to(message: str | None, name: str) -> bool:
-    """Whether a message opens by greeting this person ("Nia, I am so sorry...", "Hi Nia").
-    An email that carries such a message does not open with "Dear Nia," as well: one
-    greeting is a letter, two are a form wrapped round one."""
-    if not message or not name.strip():
+    """Whether a message opens by greeting this person ("Nia, I am so sorry...", "Hi Nia"),
+    or its first sentence speaks to them by name ("Sorry this took so long, Nia."). An email
+    that carries such a message does not open with "Dear Nia," as well: one greeting is a
+    letter, two are a form wrapped round one."""
+    name = name.strip()
+    if not message or not name:
         return False
     rest = message[_GREETING.match(message).end() :]  # type: ignore[union-attr]
-    if not rest.casefold().startswith(name.strip().casefold()):
-        return False
-    # "Nia, ...", "Nia! ...", "Nia - ..." or the name alone on its line; not "Nia's parcel"
-    # or "Nia-Rose and I".
-    return _AFTER_GREETING.match(rest[len(name.strip()) :]) is not None
+    if rest.casefold().startswith(name.casefold()):
+        # "Nia, ...", "Nia! ...", "Nia - ..." or the name alone on its line; not "Nia's
+        # parcel" or "Nia-Rose and I".
+        return _AFTER_GREETING.match(rest[len(name) :]) is not None
+    first_sentence = _FIRST_SENTENCE.match(message).group(0)  # type: ignore[union-attr]
+    # ", Nia." or ", Nia!" closing it, or ", Nia," inside it; not "we rang Nia's courier".
+    return re.search(rf",\s*{re.escape(name)}\s*(?:[,.!?;:]|$)", first_sentence, re.I) is not None
 
 
 def register(app: Flask) -> None:

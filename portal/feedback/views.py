@@ -12,7 +12,7 @@ from wtforms.fields.choices import SelectChoice
 from portal.accounts.kept import keeps_writing
 from portal.database import commit_keeping_loaded, reads_first
 from portal.extensions import db, htmx, limiter
-from portal.feedback.forms import CommentForm, FeedbackForm, NotFixedForm
+from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, NotFixedForm
 from portal.models import Feedback
 from portal.services import feedback as feedback_service
 from portal.services import notifications, workflow
@@ -36,7 +36,9 @@ def new() -> str | Response:
     from_link = request.method == "GET" and "title" in request.args
     checking = from_link or "check_similar" in request.form
     form = FeedbackForm(formdata=request.args) if from_link else FeedbackForm()
-    form.category_id.choices = [SelectChoice(c.id, c.name) for c in feedback_service.categories()]
+    form.category_id.choices = [CHOOSE_CATEGORY] + [
+        SelectChoice(c.id, c.name) for c in feedback_service.categories()
+    ]
     if not checking and form.validate_on_submit():
         try:
             item = feedback_service.submit_feedback(

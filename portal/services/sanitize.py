@@ -41,8 +41,11 @@ ALLOWED_PROTOCOLS = frozenset({"http", "https", "mailto"})
 LINK_REL = "nofollow ugc noopener"
 
 # Raw HTML in the source is shown as text, never passed through; headings start at h3 so user
-# text never outranks the page's own headings.
-_markdown = MarkdownIt("commonmark", {"html": False, "linkify": False, "typographer": False})
+# text never outranks the page's own headings. A line break is kept as typed ("breaks"): people
+# write comments as they would an email, not Markdown, and two lines must not run together.
+_markdown = MarkdownIt(
+    "commonmark", {"html": False, "linkify": False, "typographer": False, "breaks": True}
+)
 # Images would let any post load third-party content; the CSP would block them anyway.
 _markdown.disable(["image"])
 

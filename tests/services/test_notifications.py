@@ -709,7 +709,12 @@ def test_plain_text_emails_keep_each_line_and_paragraph_apart(make_user, make_fe
         ("Nia-Rose and I checked the van.", False),
         ("Nia - the crew is on site.", True),
         ("Nia", True),
-        ("I am so sorry, Nia.", False),
+        ("I am so sorry, Nia.", True),  # the first sentence speaks to her
+        ("Thanks for the idea, Nia! We are trying it.", True),
+        ("Sorry, Nia, this took too long.", True),
+        ("We rang the depot. Thanks, Nia.", False),  # not in the first sentence
+        ("Sorry, Nia's order was sent to the old address.", False),
+        ("We spoke to Nia about it.", False),
         ("", False),
     ],
 )

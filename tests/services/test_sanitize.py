@@ -63,3 +63,9 @@ def test_the_checker_itself_finds_script() -> None:
     assert executable_markup(
         '<p onclick="x()">hi</p><a href=" javascript:x">y</a><script>z</script>'
     )
+
+
+def test_a_line_break_is_kept_as_typed() -> None:
+    """People write as in an email: two lines must not run into one sentence."""
+    html = render_markdown("The lid came off.\nSecond time this month.\n\nNew paragraph.")
+    assert html == "<p>The lid came off.<br>\nSecond time this month.</p>\n<p>New paragraph.</p>\n"

@@ -85,6 +85,23 @@ def test_submit_refuses_an_unknown_category(client, make_user, make_category) ->
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
 
 
+def test_the_category_is_chosen_by_the_customer_never_defaulted(
+    client, make_user, make_category
+) -> None:
+    """Feedback filed under the first category because it came first lands with the wrong
+    team: the list opens on "Choose one…", and sending without a choice keeps the text."""
+    make_category(name="Billing")
+    login(client, make_user().email)
+    page = client.get("/feedback/new").get_data(as_text=True)
+    assert '<option selected value="">Choose one\u2026</option>' in page
+    form = _form(0)
+    form["category_id"] = ""
+    response = post(client, "/feedback/new", form)
+    page = response.get_data(as_text=True)
+    assert "Please choose a category." in page and form["title"] in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
+
+
 def test_private_item_is_invisible_to_others(client, make_client, make_user, make_feedback) -> None:
     author, other = make_user(), make_user()
     item = make_feedback(author=author, visibility="private", title="Refund went to my old card")
