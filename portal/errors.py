@@ -93,7 +93,11 @@ def register(app: Flask) -> None:
             return offer_to_keep(kept, page_before(request), 400)
         return render_error(
             400,
-            "Your form had expired or came from elsewhere. Please go back, reload and try again.",
+            # An htmx request came from the page still in front of them: no going back.
+            "This page had expired or came from elsewhere. Please reload it and try again."
+            if htmx
+            else "Your form had expired or came from elsewhere. "
+            "Please go back, reload and try again.",
         )
 
     @app.errorhandler(HTTPException)

@@ -135,9 +135,26 @@ def carried_by_sign_in(form: MultiDict[str, str]) -> KeptSubmission | None:
     return _kept(data["action"], (tuple(pair) for pair in data["fields"]))
 
 
+def _about(kept: KeptSubmission) -> str | None:
+    """The title of the item the writing is about, when it is about one this person may see."""
+    from portal.services.errors import DomainError
+    from portal.services.feedback import get_visible_item
+
+    _, args = current_app.url_map.bind("kept").match(urlsplit(kept.action).path, method="POST")
+    if "item_id" not in args:
+        return None
+    try:
+        return get_visible_item(args["item_id"], current_user, with_people=False).title
+    except DomainError:
+        return None
+
+
 def render_send_again(kept: KeptSubmission, back: str, *, expired: bool) -> str:
-    """The page that shows what was written and sends it on with a fresh token."""
-    return render_template("accounts/send_again.html", kept=kept, back=back, expired=expired)
+    """The page that shows what was written, and what about, and sends it on with a fresh
+    token."""
+    return render_template(
+        "accounts/send_again.html", kept=kept, back=back, expired=expired, about=_about(kept)
+    )
 
 
 def offer_to_keep(kept: KeptSubmission, back: str, status: int) -> Response:

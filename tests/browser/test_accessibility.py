@@ -315,3 +315,15 @@ def test_buttons_that_destroy_something_look_like_it(
     page.goto("/account/delete")
     button = page.get_by_role("button", name="Delete my account")
     expect(button).to_have_css("background-color", "rgb(179, 38, 30)")
+
+
+def test_a_secondary_button_looks_secondary_beside_the_main_one(
+    demo: Demo, open_page: Callable[..., Page], signed_in: Callable[[str | None], Any]
+) -> None:
+    """The follow button is an outlined, smaller button beside the filled "Me too": the same
+    `button.button` rule had made every secondary and tiny <button> look like the main one."""
+    page = open_page(storage_state=signed_in(CUSTOMER))
+    page.goto(f"/feedback/{demo.open_id}")
+    follow = page.locator("form.follow button")
+    expect(follow).to_have_css("background-color", "rgba(0, 0, 0, 0)")
+    expect(follow).to_have_css("font-size", "13.6px")  # .85rem: tiny

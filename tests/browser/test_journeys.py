@@ -577,3 +577,32 @@ def test_a_style_that_an_extension_left_on_the_page_does_not_trip_the_csp_on_a_s
     with without_reload(desk):
         row.get_by_role("button", name="Take it").click()
         expect(row.locator(".row-notice")).to_have_text(f"You look after #{item.id} now.")
+
+
+def test_a_triage_acknowledgement_held_by_the_tone_check_takes_the_keyboard_to_it(
+    open_page: Callable[..., Page],
+    categories: dict[str, Category],
+    make_feedback: Callable[..., Feedback],
+    make_user: Callable[..., User],
+    staff: User,
+) -> None:
+    """The row is swapped for one showing the findings; the pressed button went with the old
+    row, so focus goes to what the check found, and "Post anyway" does not look like "Send"."""
+    nia = make_user(display_name="Nia", preferred_name="Nia")
+    item = make_feedback(author=nia, category=categories["Delivery"], title=PARCEL_TITLE)
+    desk = open_page()
+    sign_in(desk, staff.email)
+    desk.goto("/admin/")
+    row = desk.locator(f"#item-{item.id}")
+    with without_reload(desk):
+        row.get_by_text("Acknowledge").click()
+        row.get_by_label("Personal message to Nia").fill("did you call us?")
+        row.get_by_role("button", name="Send").click()
+        findings = row.locator(".tone--findings")
+        expect(findings).to_contain_text("Before you post, have a look")
+        expect(findings.locator("xpath=..")).to_be_focused()
+    anyway = row.get_by_role("button", name="Post anyway")
+    send = row.get_by_role("button", name="Send")
+    assert anyway.evaluate("b => getComputedStyle(b).backgroundColor") != send.evaluate(
+        "b => getComputedStyle(b).backgroundColor"
+    )

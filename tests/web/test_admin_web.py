@@ -250,6 +250,10 @@ def test_tone_findings_hold_a_move_message_until_posted_anyway(
     assert "did you call us?</textarea>" in html
     assert "Post anyway" in html
     assert _fresh(Feedback, item.id).state is FeedbackState.RECEIVED
+    # Said where the page opens (the findings are far down it), with the keyboard taken there.
+    notice = html.index("Not sent yet: the tone check has something for you")
+    assert notice < html.index('id="move-tone"')
+    assert "autofocus>Not sent yet" in html and 'href="#move-tone">your message</a>' in html
 
     response = post(browser, f"/admin/feedback/{item.id}/move", {**form, "post_anyway": "1"})
     assert response.status_code == 302

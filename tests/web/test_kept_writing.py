@@ -77,6 +77,7 @@ def test_a_comment_sent_after_signing_out_comes_back_and_is_sent_after_sign_in(
     page = signed_in.get_data(as_text=True)
     assert signed_in.status_code == 200
     assert "Welcome back, Nia." in page and "Send what you wrote?" in page
+    assert "about \u201cParcel lids\u201d" in page  # what it is about
     assert _comments(item.id) == []  # not sent without asking
 
     # ...and one press sends it where it was going, as it was written.
