@@ -327,3 +327,20 @@ def test_a_secondary_button_looks_secondary_beside_the_main_one(
     follow = page.locator("form.follow button")
     expect(follow).to_have_css("background-color", "rgba(0, 0, 0, 0)")
     expect(follow).to_have_css("font-size", "13.6px")  # .85rem: tiny
+
+
+def test_a_chart_over_time_opens_on_the_newest_weeks_on_a_phone(
+    demo: Demo, open_page: Callable[..., Page]
+) -> None:
+    """On a phone the weekly chart scrolls sideways; it must open on the recent weeks, where
+    the figures are, not on empty weeks long past."""
+    page = open_page(viewport=MOBILE)
+    page.goto("/how-we-are-doing")
+    chart = page.locator(".chart--over-time").first
+    box = chart.bounding_box()
+    newest = chart.locator("rect.chart__bar").last.bounding_box()
+    assert box is not None and newest is not None
+    assert box["x"] <= newest["x"] <= box["x"] + box["width"], (box, newest)
+    # The caption stays in view as well.
+    caption = chart.locator("figcaption").bounding_box()
+    assert caption is not None and caption["x"] >= box["x"] - 1
