@@ -132,10 +132,13 @@ class MoveForm(ToneCheckedForm):
 
 
 class AssignForm(FlaskForm):
-    owner_id = SelectField("Owner", coerce=int, validators=[InputRequired("Choose a person.")])
-    assign_reason = StringField(
-        "Reason (needed when it already has an owner)", validators=[Optional(), Length(max=300)]
+    owner_id = SelectField(
+        "Give it to",
+        coerce=lambda value: None if value in ("", None) else int(value),
+        validators=[InputRequired("Choose a person.")],
     )
+    # Shown only when the item has an owner: handing it on then needs a reason.
+    assign_reason = StringField("Why it changes hands", validators=[Optional(), Length(max=300)])
 
 
 class PromiseForm(FlaskForm):

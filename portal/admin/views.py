@@ -180,7 +180,10 @@ def _move_form(item: Feedback, **data: Any) -> MoveForm:
 
 def _assign_form(item: Feedback, bound: bool = False) -> AssignForm:
     form = AssignForm() if bound else AssignForm(formdata=None, owner_id=item.owner_id)
-    form.owner_id.choices = [SelectChoice(u.id, u.display_name) for u in triage.staff_members()]
+    # No one is chosen for an item nobody owns: the list would otherwise open on its first name.
+    form.owner_id.choices = [SelectChoice("", "Choose a person\u2026")] + [
+        SelectChoice(u.id, u.display_name) for u in triage.staff_members()
+    ]
     return form
 
 

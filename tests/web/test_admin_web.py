@@ -494,6 +494,22 @@ def test_reply_by_a_staff_member_who_does_not_own_the_item_is_refused(
     assert _fresh(Feedback, item.id).owner_id == owner.id
 
 
+def test_the_owner_card_chooses_nobody_for_an_unowned_item_and_asks_a_reason_only_to_hand_on(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF, display_name="Sam")
+    item = make_feedback()
+    browser = _signed_in(make_client, staff)
+    page = browser.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+    assert '<option selected value="">Choose a person\u2026</option>' in page
+    assert "Why it changes hands" not in page
+    workflow.take(item, staff)
+    db.session.commit()
+    page = browser.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+    assert f'<option selected value="{staff.id}">Sam</option>' in page
+    assert "Why it changes hands" in page
+
+
 def test_replying_on_a_received_item_says_it_acknowledges_it(
     make_client, make_user, make_feedback
 ) -> None:
