@@ -9,6 +9,7 @@ from wtforms.fields.choices import SelectChoice
 
 from portal.digests.forms import ConfirmForm, SubscribeForm
 from portal.extensions import db, limiter
+from portal.models import DigestSubscription
 from portal.services import digests
 from portal.services.errors import DomainError
 from portal.services.feedback import categories
@@ -78,15 +79,18 @@ def confirm(token: str) -> str:
                 token=token,
                 form=ConfirmForm(),
             )
-        return render_template(
-            "digests/confirmed.html", subscription=subscription, confirmed_now=False
-        )
+        return _confirmed(subscription, confirmed_now=False)
     result = digests.confirm(token)
     db.session.commit()
+    return _confirmed(result.subscription, confirmed_now=result.confirmed_now)
+
+
+def _confirmed(subscription: DigestSubscription, *, confirmed_now: bool) -> str:
     return render_template(
         "digests/confirmed.html",
-        subscription=result.subscription,
-        confirmed_now=result.confirmed_now,
+        subscription=subscription,
+        category_names=digests.subscription_category_names(subscription),
+        confirmed_now=confirmed_now,
     )
 
 

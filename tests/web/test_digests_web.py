@@ -141,6 +141,8 @@ def test_double_opt_in_from_the_received_email_starts_the_digest(
     confirmed = post(stranger, path)
     assert confirmed.status_code == 200
     assert "you are subscribed" in confirmed.get_data(as_text=True)
+    words = " ".join(confirmed.get_data(as_text=True).split())
+    assert "weekly digest of what we changed because customers told us, in Billing." in words
     again = stranger.get(path)
     assert again.status_code == 200 and "already subscribed" in again.get_data(as_text=True)
     assert "<button" not in again.get_data(as_text=True).split("<main", 1)[-1].split("</main>")[0]
