@@ -77,16 +77,18 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
 
 
 _AFTER_GREETING = re.compile(r"$|[ \t]*[,!:;.]|[ \t]*\r?\n|[ \t]+[-\u2013\u2014][ \t]")
-_FIRST_SENTENCE = re.compile(r"[^.!?\n]*[.!?]?")
+# Up to the first full stop (or ! or ?) that ends a sentence: "version 2.1" goes on.
+_FIRST_SENTENCE = re.compile(r"(?:[^.!?\n]|[.!?](?=\S))*[.!?]?")
 _GREETING = re.compile(r"\s*(?:(?:dear|hi|hello|good (?:morning|afternoon|evening))\s+)?", re.I)
 
 
 def addressed_to(message: str | None, name: str) -> bool:
     """Whether a message opens by greeting this person ("Nia, I am so sorry...", "Hi Nia"),
-    or its first sentence speaks to them by name ("Sorry this took so long, Nia."). An email
-    that carries such a message does not open with "Dear Nia," as well: one greeting is a
-    letter, two are a form wrapped round one."""
+    or its first sentence speaks to them by name ("Sorry this took so long, Nia.", "Sorry,
+    Nia, this took too long."). An email that carries such a message does not open with
+    "Dear Nia," as well: one greeting is a letter, two are a form wrapped round one."""
     name = name.strip()
+    message = (message or "").lstrip()
     if not message or not name:
         return False
     rest = message[_GREETING.match(message).end() :]  # type: ignore[union-attr]
@@ -94,9 +96,14 @@ def addressed_to(message: str | None, name: str) -> bool:
         # "Nia, ...", "Nia! ...", "Nia - ..." or the name alone on its line; not "Nia's
         # parcel" or "Nia-Rose and I".
         return _AFTER_GREETING.match(rest[len(name) :]) is not None
-    first_sentence = _FIRST_SENTENCE.match(message).group(0)  # type: ignore[union-attr]
-    # ", Nia." or ", Nia!" closing it, or ", Nia," inside it; not "we rang Nia's courier".
-    return re.search(rf",\s*{re.escape(name)}\s*(?:[,.!?;:]|$)", first_sentence, re.I) is not None
+    first = _FIRST_SENTENCE.match(message).group(0)  # type: ignore[union-attr]
+    named = re.escape(name)
+    # ", Nia." closing the first sentence, or one word and then ", Nia," ("Sorry, Nia,"); not
+    # "Our engineer, Sam, will call" (an aside about someone of the same name).
+    return (
+        re.search(rf",\s*{named}\s*[.!?]?\s*$", first, re.I) is not None
+        or re.match(rf"\w+,\s*{named}\s*,", first, re.I) is not None
+    )
 
 
 def register(app: Flask) -> None:

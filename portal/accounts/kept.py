@@ -15,12 +15,13 @@ cannot put words on our pages for someone to send. Passwords and tokens are neve
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Request, current_app, make_response, render_template
+from flask import Request, current_app, make_response, render_template, request, session
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
@@ -40,6 +41,10 @@ CARRIED_MAX_AGE = 24 * 3600
 # Fields that are never carried: tokens, and a press of "Post anyway", which must not skip the
 # tone check for text the person may still change.
 _NEVER_CARRIED = frozenset({"csrf_token", "post_anyway"})
+# Fields a form keeps for itself: carried, but not worth showing.
+_BOOKKEEPING = frozenset({"next", "fragment", "form_started", "website"})
+# The browser that was refused holds this in its session; a carry only comes back to it.
+_SESSION_KEY = "kept_writing"
 
 
 def keeps_writing(**labels: str) -> Callable[[F], F]:
@@ -78,6 +83,16 @@ class KeptSubmission:
         """What the person wrote, to show them and let them change."""
         return [(n, v) for n, v in self.fields if n in self.labels and v.strip()]
 
+    @property
+    def choices(self) -> list[tuple[str, str]]:
+        """What else the form says (a move's new state, a kind), shown so that nothing is sent
+        unseen."""
+        return [
+            (n.replace("_", " ").capitalize(), v)
+            for n, v in self.fields
+            if n not in self.labels and n not in _BOOKKEEPING and v
+        ]
+
     def label(self, name: str) -> str:
         return self.labels[name]
 
@@ -87,7 +102,7 @@ def _kept(action: str, fields: Iterable[tuple[str, str]]) -> KeptSubmission | No
     if not is_safe_next(action):
         return None
     try:
-        endpoint, _ = current_app.url_map.bind("kept").match(urlsplit(action).path, method="POST")
+        endpoint, _ = _match(action)
     except HTTPException:
         return None
     labels = _writing_fields(endpoint)
@@ -95,6 +110,15 @@ def _kept(action: str, fields: Iterable[tuple[str, str]]) -> KeptSubmission | No
         return None
     kept = KeptSubmission(action, tuple((n, v) for n, v in fields if not _secret(n)), labels)
     return kept if kept.writing else None
+
+
+def _match(action: str) -> tuple[str, dict[str, Any]]:
+    """The endpoint a POST to this address reaches (behind a path prefix too)."""
+    path = urlsplit(action).path
+    root = request.script_root
+    if root and path.startswith(root + "/"):
+        path = path[len(root) :]
+    return current_app.url_map.bind("kept").match(path, method="POST")  # type: ignore[return-value]
 
 
 def from_our_pages(req: Request) -> bool:
@@ -110,7 +134,7 @@ def keep_submission(req: Request) -> KeptSubmission | None:
     it came from our pages."""
     if req.method != "POST" or _writing_fields(req.endpoint) is None or not from_our_pages(req):
         return None
-    return _kept(req.full_path.rstrip("?"), req.form.items(multi=True))
+    return _kept(req.script_root + req.full_path.rstrip("?"), req.form.items(multi=True))
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -119,12 +143,15 @@ def _serializer() -> URLSafeTimedSerializer:
 
 def carried(kept: KeptSubmission) -> str:
     """The submission, signed, for the sign-in form to carry: what comes back is exactly what
-    was refused, never fields or an address put there by someone else."""
-    return _serializer().dumps({"action": kept.action, "fields": list(kept.fields)})
+    was refused, and only to the browser it was refused to (a value in its session), so a
+    carry made elsewhere, by someone else, is worth nothing."""
+    browser = session.setdefault(_SESSION_KEY, secrets.token_urlsafe(16))
+    return _serializer().dumps({"action": kept.action, "fields": list(kept.fields), "b": browser})
 
 
 def carried_by_sign_in(form: MultiDict[str, str]) -> KeptSubmission | None:
-    """The submission the sign-in form carried along, if any and intact."""
+    """The submission the sign-in form carried along, if any, intact, not older than a day
+    (signing again never extends it) and made for this browser."""
     token = form.get(CARRIED_FIELD)
     if not token:
         return None
@@ -132,7 +159,15 @@ def carried_by_sign_in(form: MultiDict[str, str]) -> KeptSubmission | None:
         data = _serializer().loads(token, max_age=CARRIED_MAX_AGE)
     except BadSignature:
         return None
+    expected = session.get(_SESSION_KEY)
+    if not expected or not secrets.compare_digest(str(data.get("b", "")), expected):
+        return None
     return _kept(data["action"], (tuple(pair) for pair in data["fields"]))
+
+
+def forget_carried() -> None:
+    """Once the person has the writing back, the carry has done its work."""
+    session.pop(_SESSION_KEY, None)
 
 
 def _about(kept: KeptSubmission) -> str | None:
@@ -140,7 +175,7 @@ def _about(kept: KeptSubmission) -> str | None:
     from portal.services.errors import DomainError
     from portal.services.feedback import get_visible_item
 
-    _, args = current_app.url_map.bind("kept").match(urlsplit(kept.action).path, method="POST")
+    _, args = _match(kept.action)
     if "item_id" not in args:
         return None
     try:

@@ -86,6 +86,7 @@ def login() -> str | Response:
     back = _next_url(form.next.data, url_for("board.index"))
     if current_user.is_authenticated:
         if kept is not None:
+            kept_writing.forget_carried()
             return kept_writing.render_send_again(kept, back, expired=False)
         return redirect(back)
     if form.validate_on_submit():
@@ -97,13 +98,15 @@ def login() -> str | Response:
             login_user(user, remember=bool(form.remember.data))
             flash(f"Welcome back, {user.preferred_name}.", "success")
             if kept is not None:
+                kept_writing.forget_carried()
                 return kept_writing.render_send_again(kept, back, expired=False)
             return redirect(back)
     return render_template(
         "accounts/login.html",
         form=form,
         kept=kept,
-        carried=kept_writing.carried(kept) if kept else None,
+        # Passed on as it came: signing it again would make it young again.
+        carried=request.form.get(kept_writing.CARRIED_FIELD) if kept else None,
     )
 
 

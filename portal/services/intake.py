@@ -340,7 +340,29 @@ def content_of(message: EmailMessage) -> Content:
     if body.get_content_type() == "text/html":
         text = html_to_text(text)
     text = text.replace("\r\n", "\n").replace("\x00", "")
+    if body.get_param("format", "").lower() == "flowed":  # type: ignore[union-attr]
+        text = unflow(text, delsp=body.get_param("delsp", "").lower() == "yes")  # type: ignore[union-attr]
     return Content(trim_reply(text), attachments)
+
+
+def unflow(text: str, *, delsp: bool = False) -> str:
+    """Join the lines of format=flowed text (RFC 3676) into the paragraphs that were typed.
+    A line ending in a space is soft-wrapped: it runs on into the next. Line breaks are shown
+    as typed on the site, so a soft wrap left in would break every sentence at 72 columns."""
+    lines: list[str] = []
+    carrying = False
+    for line in text.split("\n"):
+        # Space-stuffing: a leading space was added to protect the line, not typed.
+        line = line[1:] if line.startswith(" ") else line
+        flowed = line.endswith(" ") and line != "-- "  # "-- " opens the signature
+        if delsp and flowed:
+            line = line[:-1]
+        if carrying:
+            lines[-1] += line
+        else:
+            lines.append(line)
+        carrying = flowed
+    return "\n".join(lines)
 
 
 def _clip(text: str, limit: int, note: str) -> str:

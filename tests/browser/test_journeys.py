@@ -537,6 +537,8 @@ def test_an_acknowledgement_typed_after_signing_out_in_another_tab_is_not_lost(
     other_tab = desk.context.new_page()
     other_tab.goto("/")
     other_tab.get_by_role("button", name="Sign out").click()
+    # Closed only once the server has signed the session out (closing earlier could abort it).
+    expect(other_tab.locator(".flash")).to_contain_text("You are signed out.")
     other_tab.close()
 
     row = desk.locator(f"#item-{item.id}")

@@ -171,6 +171,19 @@ def test_multipart_alternative_uses_the_text_part(category: Category) -> None:
     assert item.title == "Idea: real-time bus arrival screens"
 
 
+def test_a_format_flowed_message_keeps_its_paragraphs_not_its_soft_wraps(
+    category: Category,
+) -> None:
+    """Line breaks are shown as typed, so the soft wraps of format=flowed (RFC 3676) must go:
+    they would break every sentence at the sender's 72 columns."""
+    _run(eml("flowed.eml"))
+    [item] = _items()
+    assert (
+        "The bins on Mill Lane were not collected on Tuesday, and the lids blew off again in "
+        "the wind. This is the third week running.\n\nFrom now on I will take photos."
+    ) in item.body_source
+
+
 def test_attachments_are_not_kept_and_the_receipt_says_so_politely(category: Category) -> None:
     result = _run(eml("attachment.eml"))
     [item] = _items()

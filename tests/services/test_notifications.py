@@ -715,6 +715,9 @@ def test_plain_text_emails_keep_each_line_and_paragraph_apart(make_user, make_fe
         ("We rang the depot. Thanks, Nia.", False),  # not in the first sentence
         ("Sorry, Nia's order was sent to the old address.", False),
         ("We spoke to Nia about it.", False),
+        ("Our engineer, Nia, will call you on Tuesday.", False),  # someone of the same name
+        ("It is fixed in version 2.1, Nia.", True),
+        ("\nNia, I am so sorry.", True),
         ("", False),
     ],
 )

@@ -171,6 +171,18 @@ def test_a_vote_on_the_items_page_updates_its_follow_button_too(
     assert "Follow: email me about changes" in body
     assert "Your vote is taken back: 1 vote for Lift out of order. You will not get emails" in body
 
+    # A follow chosen with the button stays when the vote goes, and the button says so.
+    post(client, f"/feedback/{item.id}/follow", {"follow": "1"})
+    post(client, f"/feedback/{item.id}/vote", htmx=True, headers=on_page)
+    kept = post(client, f"/feedback/{item.id}/vote", htmx=True, headers=on_page)
+    body = kept.get_data(as_text=True)
+    assert "Following: stop emails about this" in body and "You will not get emails" not in body
+
+    # Another site's page of the same path is not this item's page.
+    elsewhere = {"HX-Current-URL": f"https://elsewhere.example/feedback/{item.id}"}
+    foreign = post(client, f"/feedback/{item.id}/vote", htmx=True, headers=elsewhere)
+    assert follow_form not in foreign.get_data(as_text=True)
+
     # From the board there is no follow button to update.
     board = post(
         client,

@@ -260,3 +260,73 @@ def test_staff_acknowledgement_by_htmx_after_signing_out_is_kept(
     again = browser.post("/account/login", data=fields).get_data(as_text=True)
     action = f"/admin/feedback/{item.id}/acknowledge"
     assert "post_anyway" not in dict(browser_form(again, action))
+
+
+def _carry_on_sign_in_page(client: FlaskClient, item_id: int) -> str:
+    """The signed carry a refused comment puts on the sign-in page."""
+    page = client.post(
+        f"/feedback/{item_id}/comments",
+        data={"body": COMMENT},
+        headers={"Origin": "http://localhost"},
+    ).get_data(as_text=True)
+    return dict(browser_form(page, "/account/login"))["kept"]
+
+
+def test_a_carry_made_in_another_browser_is_worth_nothing(
+    make_client, make_verified_user, make_feedback
+) -> None:
+    """Anyone can have a comment refused and get a signed carry with their own words in it; it
+    is bound to the browser it was made for, so it can never be offered to someone else."""
+    nia = make_verified_user()
+    item = make_feedback()
+    carry = _carry_on_sign_in_page(make_client(), item.id)  # a stranger's browser
+
+    victim = make_client()
+    fields = {
+        "csrf_token": csrf_token(victim),
+        "email": nia.email,
+        "password": TEST_PASSWORD,
+        "kept": carry,
+    }
+    response = victim.post("/account/login", data=fields)
+    assert response.status_code == 302  # signed in; nothing offered to send
+
+
+def test_a_carry_older_than_a_day_is_not_offered_and_failing_does_not_renew_it(
+    client, make_verified_user, make_feedback, monkeypatch
+) -> None:
+    nia = make_verified_user()
+    item = make_feedback()
+    carry = _carry_on_sign_in_page(client, item.id)
+    fields = {"csrf_token": csrf_token(client), "email": nia.email, "password": "wrong"}
+    again = client.post("/account/login", data={**fields, "kept": carry}).get_data(as_text=True)
+    assert dict(browser_form(again, "/account/login"))["kept"] == carry  # passed on as it was
+
+    monkeypatch.setattr("portal.accounts.kept.CARRIED_MAX_AGE", -1)  # every carry is too old
+    response = client.post(
+        "/account/login", data={**fields, "password": TEST_PASSWORD, "kept": carry}
+    )
+    assert response.status_code == 302
+
+
+def test_what_a_move_chose_is_shown_before_it_is_sent_again(
+    make_client, make_user, make_feedback
+) -> None:
+    """The admin's move form says which state it moves to: the page that sends it again shows
+    that too, not only the message."""
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback()
+    browser = make_client()
+    login(browser, staff.email)
+    token = csrf_token(browser)
+    post(browser, "/account/logout")
+    refused = browser.post(
+        f"/admin/feedback/{item.id}/move",
+        data={"csrf_token": token, "to_state": "declined", "message": "We will not do this."},
+        headers={"Referer": f"http://localhost/admin/feedback/{item.id}"},
+    )
+    fields = dict(browser_form(refused.get_data(as_text=True), "/account/login"))
+    fields.update(email=staff.email, password=TEST_PASSWORD)
+    page = browser.post("/account/login", data=fields).get_data(as_text=True)
+    assert "Sent with it, as you chose" in page
+    assert "<dt>To state</dt><dd>declined</dd>" in page
