@@ -46,6 +46,7 @@ from portal.services.errors import DomainError
 from portal.services.feedback import (
     categories,
     held_for_change,
+    hold_merge_target_first,
     item_comments,
     item_query,
     item_timeline,
@@ -241,6 +242,8 @@ def _attempt(item: Feedback, action: Any, success: str, status_forms: dict[str, 
     we_did="\u201cWe did\u201d",
 )
 def move(item_id: int) -> Response:
+    if request.form.get("to_state") == FeedbackState.DUPLICATE.value:
+        hold_merge_target_first(item_id, parse_id(request.form.get("duplicate_of", "").strip()))
     item = _item(item_id, for_change=True)
     form = MoveForm()
     form.set_states(item.next_states)

@@ -36,6 +36,7 @@ from portal.services.errors import NotFound
 from portal.services.feedback import (
     categories,
     get_visible_item,
+    hold_merge_target_first,
     item_timeline,
     submit_feedback,
 )
@@ -321,6 +322,12 @@ def add_vote(item_id: int) -> Response:
 @write_scope_required
 def transition(item_id: int) -> Response:
     """Move an item through the workflow as a member of staff, with what the move needs."""
+    # A glance at the merge target before the item is held (the body is checked after, so a
+    # missing item still answers 404 first).
+    peek = request.get_json(silent=True)
+    target_hint = peek.get("duplicate_of") if isinstance(peek, dict) else None
+    if isinstance(target_hint, int) and not isinstance(target_hint, bool) and target_hint > 0:
+        hold_merge_target_first(item_id, target_hint)
     found = _public_item(item_id, for_change=True)
     body = schemas.Transition.parse(schemas.read_json_object())
     actor = find_user_by_email(body.acting_as)
