@@ -439,8 +439,20 @@ def new_resolution() -> Response | str:
     form = ResolutionForm()
     findings: list[ToneFinding] = []
     status = 200
+    # Leaving "Received" is the acknowledgement, a personal message; resolving together
+    # sends everyone the same words, so an item nobody has answered is answered first.
+    unanswered = [item for item in items if item.state is FeedbackState.RECEIVED]
+    if unanswered:
+        form.form_errors.append(
+            "Nobody has answered "
+            + " or ".join(f"#{item.id} ({item.author.preferred_name})" for item in unanswered)
+            + " yet. Acknowledge each one personally first: resolving together sends "
+            "everyone the same words."
+        )
     if request.method == "GET":
         form.you_said.data = workflow.default_you_said(items)
+    elif unanswered:
+        status = 409
     elif form.validate_on_submit():
         findings = _we_did_tone(items[0], form.we_did.data or "")
         if not findings or form.post_anyway.data:

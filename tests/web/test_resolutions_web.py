@@ -42,6 +42,34 @@ def _voices(html: str) -> list[int]:
     return [int(n) for n in re.findall(r"<strong>(\d+)</strong> (?:person|people) raised", html)]
 
 
+def _acknowledged(staff: User, *items: Feedback) -> None:
+    """Each answered personally first, as an item must be before it is resolved together."""
+    for item in items:
+        workflow.acknowledge(item, staff, "Thank you for telling us, and I am sorry.")
+    db.session.commit()
+
+
+def test_items_nobody_has_answered_are_answered_before_they_are_resolved_together(
+    make_client, make_user, make_feedback
+) -> None:
+    """Resolving together sends everyone the same words; leaving "Received" needs a personal
+    message. So an item still "Received" is refused, by name, before anything is written."""
+    staff = make_user(role=Role.STAFF)
+    answered = make_feedback(title="Bins were not collected")
+    waiting = make_feedback(author=make_user(preferred_name="Jo"), title="Bins left open")
+    _acknowledged(staff, answered)
+    browser = _signed_in(make_client, staff)
+    form = {"items": [str(answered.id), str(waiting.id)], "we_did": "New collection day."}
+    shown = browser.get(f"/admin/resolutions/new?items={answered.id}&items={waiting.id}")
+    message = f"Nobody has answered #{waiting.id} (Jo) yet."
+    assert message in shown.get_data(as_text=True)  # said before anything is typed
+
+    refused = post(browser, "/admin/resolutions/new", form)
+    assert refused.status_code == 409 and message in refused.get_data(as_text=True)
+    assert _fresh_item(waiting.id).state is FeedbackState.RECEIVED
+    assert _fresh_item(answered.id).state is FeedbackState.ACKNOWLEDGED
+
+
 def test_resolving_a_theme_publishes_one_resolution_counting_every_voice_once(
     make_client, make_user, make_category, make_feedback
 ) -> None:
@@ -59,7 +87,7 @@ def test_resolving_a_theme_publishes_one_resolution_counting_every_voice_once(
     toggle_vote(third_voter, three)
     toggle_vote(dup_voter, duplicate)  # a voter of the duplicate only
     workflow.merge(duplicate, staff, one, "Sorry: the same as another report, we continue there.")
-    db.session.commit()
+    _acknowledged(staff, one, two, three)
     # By hand: the authors a1, a2, a3; dup_author; both_voter; dup_voter; third_voter.
     # a3 and both_voter are named twice (author and voter, two items) but count once.
     expected_voices = 7
@@ -100,6 +128,7 @@ def test_private_item_in_a_resolution_counts_as_a_voice_but_is_not_listed(
     staff = make_user(role=Role.STAFF)
     public = make_feedback(title="Bins were not collected")
     private = make_feedback(title="My neighbour at no. 12 blocks the bins", visibility="private")
+    _acknowledged(staff, public, private)
     browser = _signed_in(make_client, staff)
     response = post(
         browser,
@@ -125,6 +154,7 @@ def test_default_summary_never_publishes_a_private_items_title(
     staff = make_user(role=Role.STAFF)
     private = make_feedback(title="My neighbour at no. 12 blocks the bins", visibility="private")
     public = make_feedback(title="Bins were not collected")
+    _acknowledged(staff, private, public)
     browser = _signed_in(make_client, staff)
     response = post(
         browser,
