@@ -543,6 +543,8 @@ def test_resolution_texts_never_run_script(make_client, make_user, make_category
     send = _poster(staff_client)
     # "We did" through the admin form, each with its own item and a "you said" summary.
     form_items = [new_item(len(you_said) + n) for n in range(len(we_did))]
+    for item in form_items:  # answered personally first, as the form requires
+        workflow.acknowledge(item, staff, "Thank you, this is a good idea.")
     db.session.commit()
     for n, (item, text) in enumerate(zip(form_items, we_did, strict=True)):
         response = send(
