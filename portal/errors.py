@@ -28,6 +28,14 @@ ERROR_TITLES = {
 }
 
 
+PLAIN_WORDS = {
+    403: "This page is for other people. If you think you should see it, sign in with the "
+    "account that may.",
+    404: "The page may have moved or been removed, or the address may be mistyped.",
+    405: "That address does not do that. Go back to the page you came from and try again.",
+}
+
+
 def render_error(status: int, message: str) -> Response:
     """Render the error page, or for htmx a message swapped into the page's message area."""
     title = ERROR_TITLES.get(status, "Something went wrong")
@@ -108,4 +116,8 @@ def register(app: Flask) -> None:
         if error.code == 500:
             # Flask logs the original exception; the person never sees a stack trace.
             return render_error(500, "We have been told about it. Please try again in a moment.")
-        return render_error(error.code, error.description or "")
+        # Werkzeug's own descriptions ("...read-protected or not readable by the server") are
+        # written for developers; a description given on purpose (abort(404, "...")) is kept.
+        stock = type(error).description
+        message = error.description if error.description != stock else PLAIN_WORDS.get(error.code)
+        return render_error(error.code, message or error.description or "")

@@ -154,7 +154,8 @@ def preferences() -> Response:
         choice = NotificationPreference(form.notification_preference.data)
         accounts.set_notification_preference(current_user, choice)
         db.session.commit()
-        flash(f"Saved: {choice.label.lower()}.", "success")
+        # The label's first letter only: "I" stays a capital.
+        flash(f"Saved: {choice.label[0].lower()}{choice.label[1:]}.", "success")
     else:
         flash("Please choose one of the options.", "error")
     return redirect(url_for("accounts.index", _anchor="preferences"))

@@ -585,7 +585,8 @@ def update_user(user_id: int) -> Response:
         else:
             db.session.commit()
             flash(
-                f"{user.display_name} is now {user.role.value}"
+                f"{user.display_name} is now {'an' if user.role.value[0] in 'aeiou' else 'a'} "
+                f"{user.role.value}"
                 f"{'' if user.active else ' (deactivated)'}.",
                 "success",
             )

@@ -21,6 +21,7 @@ from portal.models import (
     TimelineEvent,
     TimelineKind,
     User,
+    Visibility,
     Vote,
     resolution_categories,
 )
@@ -333,6 +334,15 @@ def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "
         raise MissingInput("Merging needs the item to merge into.")
     if target.id == item.id:
         raise WorkflowError("An item cannot be merged into itself.")
+    if target.visibility is Visibility.PRIVATE and not (
+        item.visibility is Visibility.PRIVATE and item.author_id == target.author_id
+    ):
+        # Everyone who spoke up on this item follows the target and is told its title: a
+        # private item is for its author alone (the API allows public targets only, too).
+        raise WorkflowError(
+            f"#{target.id} is private: only the same customer's private reports can be merged "
+            "into it. Merge into a public item, or answer this one on its own."
+        )
     # The target's row before its follows and votes, the order a vote takes them in
     # (services/votes.py): taken the other way round, a vote on the target and this merge
     # deadlock on PostgreSQL, or the vote's new follow collides with one moved here. Its state

@@ -1316,3 +1316,25 @@ def test_redacting_needs_a_reason(staff, make_feedback) -> None:
         workflow.redact(item, staff, "")
     db.session.rollback()
     assert _fresh(item).redacted_at is None
+
+
+def test_nothing_is_merged_into_another_customers_private_item(
+    staff, make_user, make_feedback
+) -> None:
+    """Everyone who spoke up on a merged item follows its target and is told its title: a
+    private item is for its author alone. Only that author's own private reports go there."""
+    nia = make_user()
+    private = make_feedback(author=nia, visibility="private", title="Refund to my old card")
+    public = make_feedback(title="Refunds are slow")
+    with pytest.raises(WorkflowError, match="is private"):
+        workflow.merge(public, staff, private, "Sorry, the same as another report.")
+    db.session.rollback()
+    assert _fresh(public).state is S.RECEIVED
+    someone_elses = make_feedback(visibility="private")
+    with pytest.raises(WorkflowError, match="is private"):
+        workflow.merge(someone_elses, staff, private, "Sorry, the same as another report.")
+    db.session.rollback()
+    own = make_feedback(author=nia, visibility="private", title="Refund, again")
+    workflow.merge(own, staff, private, "Nia, I am sorry; this is the same as your first one.")
+    db.session.commit()
+    assert _fresh(own).merged_into_id == private.id
