@@ -510,6 +510,26 @@ def test_the_owner_card_chooses_nobody_for_an_unowned_item_and_asks_a_reason_onl
     assert "Why it changes hands" in page
 
 
+def test_staff_are_not_offered_to_take_or_hand_on_a_colleagues_item(
+    make_client, make_user, make_feedback
+) -> None:
+    """Pressing either used to end on a refusal: one owner per item, and only the owner or an
+    admin hands it on."""
+    owner = make_user(role=Role.STAFF, display_name="Priya")
+    item = make_feedback()
+    workflow.take(item, owner)
+    db.session.commit()
+    colleague = _signed_in(make_client, make_user(role=Role.STAFF))
+    page = colleague.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+    assert f'action="/admin/feedback/{item.id}/take"' not in page
+    assert f'action="/admin/feedback/{item.id}/assign"' not in page
+    assert "only Priya or an admin can hand it on" in page
+    admin = _signed_in(make_client, make_user(role=Role.ADMIN))
+    page = admin.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+    assert f'action="/admin/feedback/{item.id}/take"' in page
+    assert f'action="/admin/feedback/{item.id}/assign"' in page
+
+
 def test_replying_on_a_received_item_says_it_acknowledges_it(
     make_client, make_user, make_feedback
 ) -> None:
@@ -713,3 +733,13 @@ def test_a_number_too_long_for_any_field_is_a_form_error_not_a_crash(
     assert "That number is too long." in html
     assert 'value="Billing"' in html  # what was typed is kept
     assert db.session.scalar(sa.select(sa.func.count(Category.id))) == 0
+
+
+def test_each_row_of_the_people_page_names_its_person_to_a_screen_reader(
+    make_client, make_user
+) -> None:
+    make_user(display_name="Jo Bloggs")
+    page = _signed_in(make_client, make_user(role=Role.ADMIN)).get("/admin/users")
+    html = page.get_data(as_text=True)
+    assert 'Save<span class="visually-hidden"> Jo Bloggs</span></button>' in html
+    assert 'Active<span class="visually-hidden">: Jo Bloggs</span></label>' in html
