@@ -254,3 +254,18 @@ class SettingsForm(FlaskForm):
         self.time_zone.choices = [SelectChoice(z, z.replace("_", " ")) for z in sorted(zones)]
 
     pre_moderation = BooleanField("Hold new public items for staff approval (pre-moderation)")
+
+    def validate(self, extra_validators: Any = None) -> bool:
+        valid = super().validate(extra_validators)
+        # Every page's footer says "Talk to a person at ..." and the error pages send people
+        # there: at least one way to reach a person must stay. (Not an inline validator: the
+        # fields' Optional() stops those when a field is empty.)
+        contacts = (self.contact_email, self.contact_phone, self.contact_address)
+        if not any((field.data or "").strip() for field in contacts):
+            self.contact_email.errors = [
+                *self.contact_email.errors,
+                "Keep at least one way to reach a person: an email address, a phone number "
+                "or a postal address. Every page's footer shows them.",
+            ]
+            return False
+        return valid

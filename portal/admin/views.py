@@ -200,6 +200,7 @@ def _render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
         "reply_form": ReplyForm(formdata=None),
         "note_form": NoteForm(formdata=None),
         "reason_form": ReasonForm(formdata=None),
+        "redact_form": ReasonForm(formdata=None),
         "move_findings": [],
         "reply_findings": [],
     }
@@ -372,12 +373,12 @@ def redact(item_id: int) -> Response:
     item = _item(item_id, for_change=True)
     form = ReasonForm()
     if not form.validate_on_submit():
-        return _render_item(item, status=400, reason_form=form, error="Redacting needs a reason.")
+        return _render_item(item, status=400, redact_form=form, error="Redacting needs a reason.")
     return _attempt(
         item,
         lambda: workflow.redact(item, current_user, form.reason.data or ""),
         "The text is removed from public view and kept in the audit log.",
-        {"reason_form": form},
+        {"redact_form": form},
     )
 
 
@@ -619,7 +620,10 @@ def settings() -> Response | str:
             db.session.commit()
             flash("Settings saved. They show on every page.", "success")
             return redirect(url_for("admin.settings"))
-    return render_template("admin/settings.html", form=form)
+    return make_response(
+        render_template("admin/settings.html", form=form),
+        400 if request.method == "POST" else 200,
+    )
 
 
 @bp.get("/audit")

@@ -611,6 +611,13 @@ def test_admin_settings_show_in_the_footer_of_every_page(make_client, make_user)
     assert "Talk to a person at Harbour Water" in footer
     assert "help@harbour.example" in footer
 
+    # The footer's "Talk to a person" must lead somewhere: every contact cannot go at once.
+    emptied = {"organisation_name": "Harbour Water", "time_zone": "Europe/London"}
+    refused = post(browser, "/admin/settings", emptied)
+    assert refused.status_code == 400
+    assert "Keep at least one way to reach a person" in refused.get_data(as_text=True)
+    assert _fresh(SiteSettings, 1).contact_email == "help@harbour.example"
+
 
 def test_the_time_zone_list_offers_places_not_old_aliases_but_keeps_the_one_in_use(
     make_client, make_user
@@ -743,3 +750,17 @@ def test_each_row_of_the_people_page_names_its_person_to_a_screen_reader(
     html = page.get_data(as_text=True)
     assert 'Save<span class="visually-hidden"> Jo Bloggs</span></button>' in html
     assert 'Active<span class="visually-hidden">: Jo Bloggs</span></label>' in html
+
+
+def test_a_redaction_without_a_reason_says_so_beside_its_own_field(
+    make_client, make_user, make_feedback
+) -> None:
+    item = make_feedback()
+    admin = _signed_in(make_client, make_user(role=Role.ADMIN))
+    response = post(admin, f"/admin/feedback/{item.id}/redact", {"reason": ""})
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    redact = html[html.index(f'action="/admin/feedback/{item.id}/redact"') :]
+    assert 'id="redact-reason-error"' in redact.split("</form>")[0]
+    hide = html[html.index(f'action="/admin/feedback/{item.id}/hide"') :].split("</form>")[0]
+    assert "field__error" not in hide
