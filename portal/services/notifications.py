@@ -30,6 +30,9 @@ from portal.services.tokens import make_unsubscribe_token, make_verify_token, re
 
 # Kinds that count towards the daily cap; receipts, verification and summaries do not.
 CAPPED_KINDS = ("state", "promise", "reply", "resolution", "merged", "new_item", "reopen_request")
+# Counted, but never held for the summary: what was done is the answer everyone who spoke up
+# is promised (at most one per item they follow); a summary line would leave the answer out.
+NEVER_HELD = ("resolution",)
 # Not counted against the cap: a folded update goes out inside the summary, and a withdrawn
 # or given-up one never reached the person.
 _NOT_SENT_ALONE = (OutboxStatus.FOLDED, OutboxStatus.WITHDRAWN, OutboxStatus.FAILED)
@@ -330,6 +333,7 @@ def _queue_for(
     about_their_own = item is not None and item.author_id == user.id
     over_cap = (
         kind in CAPPED_KINDS
+        and kind not in NEVER_HELD
         and not about_their_own
         and _sent_today(user.id) >= current_app.config["NOTIFICATION_DAILY_CAP"]
     )

@@ -464,6 +464,25 @@ def test_an_answer_about_their_own_feedback_is_never_held_back_by_the_cap(
     assert len(_to(received, voter)) == 1  # the rest waits in tomorrow's summary
 
 
+def test_what_was_done_reaches_a_voter_at_once_even_past_the_cap(
+    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+) -> None:
+    """Everyone who spoke up is told what was done: past the day's cap, updates wait for the
+    summary, but the resolution, with its "we did", goes out at once."""
+    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    item = make_feedback(author=make_verified_user(), title="Street light out")
+    voter = _voter(make_verified_user, item)
+    staff = _staff(make_verified_user)
+    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
+    workflow.investigate(item, staff, "The engineer is checking the cable.")
+    workflow.resolve(item, staff, "We replaced the cable and the lamp.")
+    db.session.commit()
+
+    to_voter = _to(_deliver(smtp_server), voter)
+    assert len(to_voter) == 2  # the first update, and the resolution; one update waits
+    assert "We replaced the cable and the lamp." in _text(to_voter[-1])
+
+
 def test_stopping_update_emails_withdraws_those_still_waiting(
     smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
 ) -> None:
