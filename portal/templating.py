@@ -114,6 +114,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["timeago"] = timeago
     app.jinja_env.tests["addressed_to"] = addressed_to
     app.jinja_env.globals["highlight"] = highlight
+    app.jinja_env.globals["today"] = lambda: localdate(datetime.now(UTC))  # the site's day
     app.jinja_env.globals["snippet"] = snippet
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True

@@ -462,3 +462,24 @@ def test_a_resolved_items_page_says_what_was_done_and_whether_the_promise_was_ke
     late_page = make_client().get(f"/feedback/{late.id}").get_data(as_text=True)
     assert "3 days late, and we are sorry." in late_page
     assert "A new motor for the lift." in late_page
+
+
+def test_an_open_item_past_its_promised_date_says_it_is_late(
+    make_client, make_user, make_feedback
+) -> None:
+    """A promised date that has passed with the work still open is never left standing as if
+    it still held: the page says how late it is, and who will say the new date."""
+    staff = make_user(role=Role.STAFF, display_name="Sam from Support")
+    item = make_feedback(title="Lift out of order")
+    workflow.acknowledge(item, staff, "Thank you, we are looking at it today.")
+    workflow.plan(item, staff, date.today() + timedelta(days=5), "Parts are ordered.")
+    db.session.commit()
+    page = make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert "We promised: <strong>by" in page and "days late" not in page
+
+    item.target_date = date.today() - timedelta(days=2)  # the date went by
+    db.session.commit()
+    words = " ".join(make_client().get(f"/feedback/{item.id}").get_data(as_text=True).split())
+    assert (
+        "and we are 2 days late. We are sorry: Sam from Support will tell you the new date" in words
+    )
