@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import OutboxMessage, User
+from portal.models import OutboxMessage, Role, User
 from portal.services import accounts
 from portal.services.accounts import authenticate, find_user_by_email
 from portal.services.api import customer_for_email
@@ -284,3 +284,18 @@ def test_the_emailed_link_sets_the_password_confirms_the_address_and_signs_in(
     used = again.get(link)
     assert urlsplit(used.headers["Location"]).path == "/account/reset"
     assert "expired or has already been used" in again.get("/account/reset").get_data(as_text=True)
+
+
+def test_my_feedback_says_when_staff_hid_an_item_instead_of_linking_to_a_404(
+    client, make_user, make_feedback
+) -> None:
+    from portal.services import workflow
+
+    author = make_user()
+    item = make_feedback(author=author, title="Rude words about the driver")
+    workflow.set_hidden(item, make_user(role=Role.STAFF), True, "Names a member of staff.")
+    db.session.commit()
+    login(client, author.email)
+    page = client.get("/account/").get_data(as_text=True)
+    assert "Rude words about the driver" in page and "Hidden by our staff" in page
+    assert f'href="/feedback/{item.id}"' not in page
