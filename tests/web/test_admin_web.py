@@ -764,3 +764,13 @@ def test_a_redaction_without_a_reason_says_so_beside_its_own_field(
     assert 'id="redact-reason-error"' in redact.split("</form>")[0]
     hide = html[html.index(f'action="/admin/feedback/{item.id}/hide"') :].split("</form>")[0]
     assert "field__error" not in hide
+
+
+def test_a_state_chip_does_not_tick_include_closed(make_client, make_user, make_feedback) -> None:
+    """Choosing "Done" shows closed items by itself; the box stays as the person left it, so
+    going back to "Open items" lists open items only."""
+    browser = _signed_in(make_client, make_user(role=Role.STAFF))
+    done_page = browser.get("/admin/?state=resolved").get_data(as_text=True)
+    assert 'name="all" value="1" checked' not in done_page
+    everything = browser.get("/admin/?all=1").get_data(as_text=True)
+    assert 'name="all" value="1" checked' in everything
