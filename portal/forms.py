@@ -25,6 +25,12 @@ def _stamps() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="form-started")
 
 
+def chosen_id(value: object) -> int | None:
+    """A select's coerce for a list that opens on "Choose…" (value ""): no choice is None,
+    which InputRequired then refuses, instead of the first entry chosen for the person."""
+    return None if value in ("", None) else int(value)  # type: ignore[call-overload]
+
+
 class HumanCheckedForm(FlaskForm):
     """A public form with a honeypot field people never see and a minimum time to fill it.
 

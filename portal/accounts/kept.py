@@ -31,6 +31,8 @@ from werkzeug.wrappers import Response
 from portal.accounts.forms import LoginForm
 from portal.extensions import htmx
 from portal.services.accounts import is_safe_next
+from portal.services.errors import DomainError
+from portal.services.feedback import get_visible_item
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -97,17 +99,10 @@ class KeptSubmission:
         return self.labels[name]
 
 
-def _kept(action: str, fields: Iterable[tuple[str, str]]) -> KeptSubmission | None:
-    """A submission to `action`, if that address is on this site and its view keeps writing."""
-    if not is_safe_next(action):
-        return None
-    try:
-        endpoint, _ = _match(action)
-    except HTTPException:
-        return None
-    labels = _writing_fields(endpoint)
-    if labels is None:
-        return None
+def _kept(
+    action: str, fields: Iterable[tuple[str, str]], labels: dict[str, str]
+) -> KeptSubmission | None:
+    """The submission, without what is never carried, if it holds some writing."""
     kept = KeptSubmission(action, tuple((n, v) for n, v in fields if not _secret(n)), labels)
     return kept if kept.writing else None
 
@@ -132,9 +127,10 @@ def from_our_pages(req: Request) -> bool:
 def keep_submission(req: Request) -> KeptSubmission | None:
     """The submission a refused POST carried, when its view keeps writing, it held some, and
     it came from our pages."""
-    if req.method != "POST" or _writing_fields(req.endpoint) is None or not from_our_pages(req):
+    labels = _writing_fields(req.endpoint)
+    if req.method != "POST" or labels is None or not from_our_pages(req):
         return None
-    return _kept(req.script_root + req.full_path.rstrip("?"), req.form.items(multi=True))
+    return _kept(req.script_root + req.full_path.rstrip("?"), req.form.items(multi=True), labels)
 
 
 def _serializer() -> URLSafeTimedSerializer:
@@ -162,7 +158,18 @@ def carried_by_sign_in(form: MultiDict[str, str]) -> KeptSubmission | None:
     expected = session.get(_SESSION_KEY)
     if not expected or not secrets.compare_digest(str(data.get("b", "")), expected):
         return None
-    return _kept(data["action"], (tuple(pair) for pair in data["fields"]))
+    # Checked again on the way back: an address on this site, of a view that keeps writing.
+    action = data["action"]
+    if not is_safe_next(action):
+        return None
+    try:
+        endpoint, _ = _match(action)
+    except HTTPException:
+        return None
+    labels = _writing_fields(endpoint)
+    if labels is None:
+        return None
+    return _kept(action, (tuple(pair) for pair in data["fields"]), labels)
 
 
 def forget_carried() -> None:
@@ -172,9 +179,6 @@ def forget_carried() -> None:
 
 def _about(kept: KeptSubmission) -> str | None:
     """The title of the item the writing is about, when it is about one this person may see."""
-    from portal.services.errors import DomainError
-    from portal.services.feedback import get_visible_item
-
     _, args = _match(kept.action)
     if "item_id" not in args:
         return None

@@ -27,7 +27,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from portal.forms import BAD_EMAIL, ShortIntegerField
+from portal.forms import BAD_EMAIL, ShortIntegerField, chosen_id
 from portal.models import FeedbackState, Role
 from portal.validation import MAX_ID
 
@@ -134,7 +134,7 @@ class MoveForm(ToneCheckedForm):
 class AssignForm(FlaskForm):
     owner_id = SelectField(
         "Give it to",
-        coerce=lambda value: None if value in ("", None) else int(value),
+        coerce=chosen_id,
         validators=[InputRequired("Choose a person.")],
     )
     # Shown only when the item has an owner: handing it on then needs a reason.

@@ -212,6 +212,8 @@ def _render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
             timeline=item_timeline(item),
             comments=item_comments(item, current_user),
             history=triage.customer_history(item),
+            may_take=workflow.may_take,
+            may_hand_on=workflow.may_hand_on,
             **context,
         ),
         status,
@@ -440,9 +442,7 @@ def new_resolution() -> Response | str:
     form = ResolutionForm()
     findings: list[ToneFinding] = []
     status = 200
-    # Leaving "Received" is the acknowledgement, a personal message; resolving together
-    # sends everyone the same words, so an item nobody has answered is answered first.
-    unanswered = [item for item in items if item.state is FeedbackState.RECEIVED]
+    unanswered = workflow.not_yet_answered(items)
     if unanswered:
         form.form_errors.append(
             "Nobody has answered "

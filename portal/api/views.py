@@ -326,7 +326,7 @@ def transition(item_id: int) -> Response:
     # missing item still answers 404 first).
     peek = request.get_json(silent=True)
     target_hint = peek.get("duplicate_of") if isinstance(peek, dict) else None
-    if isinstance(target_hint, int) and not isinstance(target_hint, bool) and target_hint > 0:
+    if isinstance(target_hint, int) and not isinstance(target_hint, bool):
         hold_merge_target_first(item_id, target_hint)
     found = _public_item(item_id, for_change=True)
     body = schemas.Transition.parse(schemas.read_json_object())

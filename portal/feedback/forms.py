@@ -7,7 +7,7 @@ from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, InputRequired, Length
 
-from portal.forms import HumanCheckedForm
+from portal.forms import HumanCheckedForm, chosen_id
 from portal.models import FeedbackKind, Visibility
 
 KIND_CHOICES = [
@@ -27,10 +27,6 @@ VISIBILITY_CHOICES = [
 CHOOSE_CATEGORY = SelectChoice("", "Choose one\u2026")
 
 
-def _chosen_id(value: object) -> int | None:
-    return None if value in ("", None) else int(value)  # type: ignore[call-overload]
-
-
 class FeedbackForm(HumanCheckedForm):
     kind = RadioField(
         "What is it?",
@@ -40,7 +36,7 @@ class FeedbackForm(HumanCheckedForm):
     )
     category_id = SelectField(
         "Which part of our service?",
-        coerce=_chosen_id,
+        coerce=chosen_id,
         validate_choice=True,
         validators=[InputRequired("Please choose a category.")],
     )

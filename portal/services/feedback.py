@@ -156,7 +156,7 @@ def hold_merge_target_first(item_id: int, target_id: int | None) -> None:
     A merge holds both rows; taken lowest id first (as "Resolve together" takes its items),
     two merges of two items into each other take turns instead of deadlocking, and the second
     is told the other is merged already. Call it before the item is read for the change."""
-    if target_id is not None and target_id < item_id:
+    if target_id is not None and 0 < target_id < item_id:
         db.session.execute(held_for_change(sa.select(Feedback.id).where(Feedback.id == target_id)))
 
 

@@ -231,6 +231,10 @@ def _clean_events(events: Iterable[str]) -> list[str]:
     return chosen
 
 
+def _clean_description(description: str) -> str:
+    return " ".join(description.split())[:200]
+
+
 def create_endpoint(
     actor: User, *, url: str, events: Iterable[str], description: str = ""
 ) -> NewSecret:
@@ -252,7 +256,7 @@ def create_endpoint(
     secret = _new_secret()
     endpoint = WebhookEndpoint(
         url=checked_url,
-        description=" ".join(description.split())[:200],
+        description=_clean_description(description),
         events=_clean_events(events),
         secret=secret,
         created_by_id=actor.id,
@@ -302,7 +306,7 @@ def change_endpoint(
     it was before, when anything changed."""
     _require_admin(actor)
     before = {"events": list(endpoint.events), "description": endpoint.description}
-    after = {"events": _clean_events(events), "description": " ".join(description.split())[:200]}
+    after = {"events": _clean_events(events), "description": _clean_description(description)}
     if after == before:
         return endpoint
     endpoint.events = after["events"]

@@ -194,12 +194,23 @@ def _change_state(
 # Ownership ---------------------------------------------------------------------------------
 
 
+def may_take(item: Feedback, actor: User) -> bool:
+    """Whether this member of staff may take the item: one nobody owns, or any as an admin."""
+    return item.owner_id is None or actor.is_admin
+
+
+def may_hand_on(item: Feedback, actor: User) -> bool:
+    """Whether this member of staff may give the item to someone: its owner, an admin, or
+    anyone while nobody owns it. One owner per item; nobody else passes it around."""
+    return item.owner_id is None or item.owner_id == actor.id or actor.is_admin
+
+
 def take(item: Feedback, actor: User) -> Feedback:
     """A member of staff takes an unowned item (or an admin takes any item)."""
     _require_staff(actor)
     if item.owner_id == actor.id:
         return item
-    if item.owner_id is not None and not actor.is_admin:
+    if not may_take(item, actor):
         raise NotAllowed("Someone already looks after this item; it needs reassigning instead.")
     _set_owner(item, actor, actor, "" if item.owner_id is None else "Reassigned by an admin.")
     db.session.flush()
@@ -214,7 +225,7 @@ def assign(item: Feedback, actor: User, new_owner: User, reason: str = "") -> Fe
     if item.owner_id == new_owner.id:
         return item
     if item.owner_id is not None:
-        if item.owner_id != actor.id and not actor.is_admin:
+        if not may_hand_on(item, actor):
             raise NotAllowed("Only the current owner or an admin can reassign this item.")
         reason = _require_text(
             reason, "Reassigning an item needs a reason: the customer sees who looks after it."
@@ -426,6 +437,13 @@ def _recount_votes(item_id: int) -> None:
 
 
 # Resolutions -------------------------------------------------------------------------------
+
+
+def not_yet_answered(items: Sequence[Feedback]) -> list[Feedback]:
+    """The items nobody has answered yet. Leaving "Received" is the personal acknowledgement,
+    and resolving several together sends everyone the same words, so these are answered
+    first, each on its own."""
+    return [item for item in items if item.state is S.RECEIVED]
 
 
 def publish_resolution(

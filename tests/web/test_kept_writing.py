@@ -54,6 +54,15 @@ def _send_comment(
     )
 
 
+def _sign_in_on(
+    client: FlaskClient, page: str, email: str, password: str = TEST_PASSWORD
+) -> TestResponse:
+    """Sign in through the sign-in form on this page, with whatever it carries."""
+    fields = dict(browser_form(page, "/account/login"))
+    fields.update(email=email, password=password)
+    return client.post("/account/login", data=fields)
+
+
 def test_a_comment_sent_after_signing_out_comes_back_and_is_sent_after_sign_in(
     client, make_verified_user, make_feedback
 ) -> None:
@@ -71,9 +80,7 @@ def test_a_comment_sent_after_signing_out_comes_back_and_is_sent_after_sign_in(
     assert _comments(item.id) == []  # and nothing saved yet
 
     # Signing in on that page carries the comment along...
-    fields = dict(browser_form(page, "/account/login"))
-    fields.update(email=nia.email, password=TEST_PASSWORD)
-    signed_in = client.post("/account/login", data=fields)
+    signed_in = _sign_in_on(client, page, nia.email)
     page = signed_in.get_data(as_text=True)
     assert signed_in.status_code == 200
     assert "Welcome back, Nia." in page and "Send what you wrote?" in page
@@ -96,9 +103,7 @@ def test_a_wrong_password_keeps_the_comment_on_the_sign_in_page(
     form = _signed_out_elsewhere(client, nia.email, item.id)
     page = _send_comment(client, item.id, form).get_data(as_text=True)
 
-    fields = dict(browser_form(page, "/account/login"))
-    fields.update(email=nia.email, password="not the password")
-    again = client.post("/account/login", data=fields)
+    again = _sign_in_on(client, page, nia.email, "not the password")
     page = again.get_data(as_text=True)
     assert "do not match an account" in page
     assert str(escape(COMMENT)) in page
@@ -255,9 +260,7 @@ def test_staff_acknowledgement_by_htmx_after_signing_out_is_kept(
     assert str(escape(message)) in page
     assert db.session.get(Feedback, item.id).state is FeedbackState.RECEIVED
     # "Post anyway" is not carried: the text may change before it is sent again.
-    fields = dict(browser_form(page, "/account/login"))
-    fields.update(email=staff.email, password=TEST_PASSWORD)
-    again = browser.post("/account/login", data=fields).get_data(as_text=True)
+    again = _sign_in_on(browser, page, staff.email).get_data(as_text=True)
     action = f"/admin/feedback/{item.id}/acknowledge"
     assert "post_anyway" not in dict(browser_form(again, action))
 
@@ -325,8 +328,6 @@ def test_what_a_move_chose_is_shown_before_it_is_sent_again(
         data={"csrf_token": token, "to_state": "declined", "message": "We will not do this."},
         headers={"Referer": f"http://localhost/admin/feedback/{item.id}"},
     )
-    fields = dict(browser_form(refused.get_data(as_text=True), "/account/login"))
-    fields.update(email=staff.email, password=TEST_PASSWORD)
-    page = browser.post("/account/login", data=fields).get_data(as_text=True)
+    page = _sign_in_on(browser, refused.get_data(as_text=True), staff.email).get_data(as_text=True)
     assert "Sent with it, as you chose" in page
     assert "<dt>To state</dt><dd>declined</dd>" in page
