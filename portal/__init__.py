@@ -149,14 +149,17 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_request_hooks(app: Flask) -> None:
-    """Per-request transaction mode, the security headers every response carries, and the
-    page cache for visitors (last: it looks up after the other hooks ran, and keeps a page
-    before they add their per-request headers)."""
-    from portal import page_cache
+    """Per-request transaction mode, the security headers every response carries, the page
+    cache for visitors (it looks up after the other hooks ran, and keeps a page before they
+    add their per-request headers) and the unit of work that commits each request once."""
+    from portal import page_cache, unit_of_work
     from portal.security import register
 
     register(app)
     page_cache.init_app(app)
+    # Last registered, first run: the commit happens before the other hooks see the answer,
+    # so a commit that fails is answered by the error handlers like any other error.
+    unit_of_work.init_app(app)
 
 
 def register_template_helpers(app: Flask) -> None:

@@ -1,0 +1,97 @@
+"""The unit of work: one transaction per request or CLI command, committed in one place.
+
+A request that answers below 400 is committed after its view returns; anything else is rolled
+back. Views, API handlers and CLI commands never commit or roll back themselves. The only
+deliberate exceptions are `commit_now()` (bookkeeping that must stand whatever follows, and a
+response rendered from loaded values after the commit) and the outbox and digest deliverers,
+which commit each claimed batch on purpose.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+
+from flask import Flask, Response, current_app
+from sqlalchemy.exc import SQLAlchemyError
+
+from portal.database import commit_keeping_loaded
+from portal.extensions import db
+from portal.services.errors import DomainError
+
+
+def commit_now() -> None:
+    """End the unit of work here and commit it, keeping what it loaded.
+
+    For bookkeeping that must stand whatever the rest of the request does (an API token's last
+    use), and for a response rendered after the commit from values already loaded (the vote
+    button), so no lock is held while it renders. The after-request commit then finds nothing
+    left to do."""
+    commit_keeping_loaded(db.session)
+
+
+def roll_back() -> None:
+    """Undo everything the unit of work changed. A lost connection has nothing to undo."""
+    with suppress(SQLAlchemyError):
+        db.session.rollback()
+
+
+@contextmanager
+def command_transaction() -> Iterator[None]:
+    """One CLI command's unit of work: committed once when it succeeds, rolled back on any
+    error (which is raised again)."""
+    try:
+        yield
+    except BaseException:
+        roll_back()
+        raise
+    commit_now()
+
+
+@dataclass
+class Refusal:
+    """What a refused command said, for the page that shows it beside the typed input."""
+
+    message: str = ""
+    status: int = 200
+    error: DomainError | None = None
+
+    def __bool__(self) -> bool:
+        return self.error is not None
+
+
+@contextmanager
+def refusal_shown_in(errors: list[str]) -> Iterator[Refusal]:
+    """Run a command for a form: a refusal rolls the unit of work back and its message joins
+    `errors` (a field's or the form's), so the page is shown again with what was typed kept.
+    The returned Refusal carries the status to answer with. Other errors pass through."""
+    refusal = Refusal()
+    try:
+        yield refusal
+    except DomainError as error:
+        roll_back()
+        errors.append(error.message)
+        refusal.message = error.message
+        refusal.status = error.status_code
+        refusal.error = error
+
+
+def init_app(app: Flask) -> None:
+    """Commit each request's unit of work once, after its view has answered."""
+
+    @app.after_request
+    def commit_or_roll_back(response: Response) -> Response:
+        if not db.session.registry.has() or not db.session().in_transaction():
+            return response  # a cached page, or nothing read: no session to finish
+        if response.status_code >= 400:
+            roll_back()
+            return response
+        try:
+            commit_now()
+        except Exception as error:  # a failed commit answers like any other error
+            roll_back()
+            # The error handlers (a crossed change's 409, an outage's 503) answer it; one
+            # without a handler is raised again and becomes the 500 page.
+            return current_app.make_response(current_app.handle_user_exception(error))
+        return response
