@@ -93,6 +93,7 @@ def register_extensions(app: Flask) -> None:
     from portal.extensions import csrf, db, htmx, limiter, migrate
     from portal.mail import configure_mail
     from portal.outbox_worker import start_outbox_worker
+    from portal.services import consumers  # noqa: F401  (connects what follows each change)
 
     db.init_app(app)
     with app.app_context():

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
 from flask import Flask, Response, current_app
 from sqlalchemy.exc import SQLAlchemyError
@@ -40,13 +41,13 @@ def roll_back() -> None:
 @contextmanager
 def command_transaction() -> Iterator[None]:
     """One CLI command's unit of work: committed once when it succeeds, rolled back on any
-    error (which is raised again)."""
+    error, a failed commit's included (the error is raised again)."""
     try:
         yield
+        commit_now()
     except BaseException:
         roll_back()
         raise
-    commit_now()
 
 
 @dataclass
@@ -56,6 +57,8 @@ class Refusal:
     message: str = ""
     status: int = 200
     error: DomainError | None = None
+    # What the tone check found in words held back (shown instead of a message).
+    findings: list[Any] = field(default_factory=list)
 
     def __bool__(self) -> bool:
         return self.error is not None
@@ -65,13 +68,16 @@ class Refusal:
 def refusal_shown_in(errors: list[str]) -> Iterator[Refusal]:
     """Run a command for a form: a refusal rolls the unit of work back and its message joins
     `errors` (a field's or the form's), so the page is shown again with what was typed kept.
-    The returned Refusal carries the status to answer with. Other errors pass through."""
+    The returned Refusal carries the status to answer with. Words held by the tone check come
+    back as its findings instead of a message. Other errors pass through."""
     refusal = Refusal()
     try:
         yield refusal
     except DomainError as error:
         roll_back()
-        errors.append(error.message)
+        refusal.findings = list(getattr(error, "findings", []))
+        if not refusal.findings:
+            errors.append(error.message)
         refusal.message = error.message
         refusal.status = error.status_code
         refusal.error = error

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from typing import Any
 
 import pytest
 import sqlalchemy as sa
@@ -200,3 +201,19 @@ def browser_form(html: str, action: str) -> list[tuple[str, str]]:
     reader.feed(html)
     assert reader.fields, f"no form posting to {action}"
     return reader.fields
+
+
+def resolve_together(items: list[Any], staff: Any, we_did: str, you_said: str = "") -> Any:
+    """Publish one resolution for several items as staff do: each is answered personally
+    first ("Resolve together" refuses items nobody has answered)."""
+    from portal.models import FeedbackState
+    from portal.services import workflow
+
+    for item in items:
+        if item.state is FeedbackState.RECEIVED:
+            workflow.acknowledge(
+                item.id, staff, "Thank you, I am looking at this now.", post_anyway=True
+            )
+    return workflow.publish_resolution(
+        [item.id for item in items], staff, we_did, you_said, post_anyway=True
+    )

@@ -17,7 +17,7 @@ from flask import (
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
-from portal.admin.views import bp, no_store
+from portal.admin.blueprint import bp, no_store
 from portal.admin.webhook_forms import (
     WebhookActionForm,
     WebhookChangeForm,

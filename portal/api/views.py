@@ -36,7 +36,6 @@ from portal.services.errors import NotFound
 from portal.services.feedback import (
     categories,
     get_visible_item,
-    hold_merge_target_first,
     item_timeline,
     submit_feedback,
 )
@@ -322,36 +321,30 @@ def add_vote(item_id: int) -> Response:
 @write_scope_required
 def transition(item_id: int) -> Response:
     """Move an item through the workflow as a member of staff, with what the move needs."""
-    # A glance at the merge target before the item is held (the body is checked after, so a
-    # missing item still answers 404 first).
-    peek = request.get_json(silent=True)
-    target_hint = peek.get("duplicate_of") if isinstance(peek, dict) else None
-    if isinstance(target_hint, int) and not isinstance(target_hint, bool):
-        hold_merge_target_first(item_id, target_hint)
-    found = _public_item(item_id, for_change=True)
+    found = _public_item(item_id)
     body = schemas.Transition.parse(schemas.read_json_object())
     actor = find_user_by_email(body.acting_as)
     if actor is None:
         raise schemas.InvalidFields({"acting_as": "No account has that email address."})
     if not (actor.is_staff and actor.is_active):
         raise ApiError(403, "Only active staff can move items: acting_as must be staff.")
-    target = None
     if body.duplicate_of is not None:
         try:
-            target = get_visible_item(body.duplicate_of, None)
+            get_visible_item(body.duplicate_of, None)
         except NotFound as exc:
             raise schemas.InvalidFields(
                 {"duplicate_of": "There is no public item with that id."}
             ) from exc
     workflow.move(
-        found,
+        found.id,
         actor,
         body.to_state,
         message=body.message,
         target_date=body.target_date,
-        duplicate_of=target,
+        duplicate_of=body.duplicate_of,
         you_said=body.you_said,
         we_did=body.we_did,
+        post_anyway=True,
     )
     audit.record(
         actor, "api.item_moved", "feedback", found.id, to_state=body.to_state, **_token_detail()

@@ -10,16 +10,16 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice
 
 from portal.accounts.kept import keeps_writing
-from portal.database import commit_keeping_loaded, reads_first
-from portal.extensions import db, htmx, limiter
+from portal.database import reads_first
+from portal.extensions import htmx, limiter
 from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, NotFixedForm
 from portal.models import Feedback
 from portal.services import feedback as feedback_service
 from portal.services import notifications, workflow
 from portal.services.accounts import is_safe_next
-from portal.services.errors import DomainError
 from portal.services.search import similar_items
 from portal.services.votes import toggle_vote, voted_item_ids
+from portal.unit_of_work import commit_now, refusal_shown_in
 
 bp = Blueprint("feedback", __name__)
 
@@ -40,7 +40,7 @@ def new() -> str | Response:
         SelectChoice(c.id, c.name) for c in feedback_service.categories()
     ]
     if not checking and form.validate_on_submit():
-        try:
+        with refusal_shown_in(form.form_errors):
             item = feedback_service.submit_feedback(
                 current_user,
                 kind=form.kind.data,
@@ -49,11 +49,6 @@ def new() -> str | Response:
                 body=form.body.data or "",
                 visibility=form.visibility.data,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-        else:
-            db.session.commit()
             flash(f"Thank you, {current_user.preferred_name}. We have received it.", "success")
             return redirect(url_for("feedback.detail", item_id=item.id))
     suggestions = similar_items(form.title.data or "") if (checking or form.errors) else []
@@ -131,7 +126,7 @@ def vote(item_id: int) -> Response:
     result = toggle_vote(current_user, item)
     # Rendered after the commit from what the vote read and wrote: no lock is held meanwhile,
     # and nothing is read again.
-    commit_keeping_loaded(db.session)
+    commit_now()
     # CSRFProtect has checked the token; "next" is the only field.
     next_url = request.form.get("next", "")
     if htmx:
@@ -181,7 +176,6 @@ def follow(item_id: int) -> Response:
     choice = notifications.set_following(
         current_user, item, asked == "1" if asked in ("0", "1") else None
     )
-    db.session.commit()
     want = choice.following
     if choice.item is not item:
         # Merged, perhaps while the page was open: the choice counts where it continues.
@@ -217,11 +211,9 @@ def follow(item_id: int) -> Response:
 @login_required
 def fixed(item_id: int) -> Response:
     """ "Did this fix it?" Yes."""
-    item = feedback_service.get_visible_item(item_id, current_user)
-    workflow.confirm_fixed(item, current_user)
-    db.session.commit()
+    workflow.confirm_fixed(item_id, current_user)
     flash("Thank you for letting us know. We are glad it is sorted.", "success")
-    return redirect(url_for("feedback.detail", item_id=item.id))
+    return redirect(url_for("feedback.detail", item_id=item_id))
 
 
 @bp.post("/<int:item_id>/not-fixed")
@@ -233,8 +225,7 @@ def not_fixed(item_id: int) -> Response:
     form = NotFixedForm()
     if not form.validate_on_submit():
         return make_response(_render_detail(item, not_fixed_form=form), 400)
-    workflow.request_reopen(item, current_user, form.body.data or "")
-    db.session.commit()
+    workflow.request_reopen(item_id, current_user, form.body.data or "")
     owner = item.owner.display_name if item.owner else "our team"
     flash(f"Thank you. {owner} will look at it again and reply here.", "success")
     return redirect(url_for("feedback.detail", item_id=item.id))
@@ -248,14 +239,11 @@ def comment(item_id: int) -> str | Response:
     item = feedback_service.get_visible_item(item_id, current_user)
     form = CommentForm()
     if form.validate_on_submit():
-        try:
+        # A refusal is said beside what they typed, which stays.
+        with refusal_shown_in(form.body.errors) as refusal:
             feedback_service.add_comment(current_user, item, form.body.data or "")
-        except DomainError as exc:
-            db.session.rollback()
-            form.body.errors.append(exc.message)  # beside what they typed, which stays
-            return make_response(_render_detail(item, form), exc.status_code)
-        db.session.commit()
-        flash("Your comment is posted.", "success")
-        return redirect(url_for("feedback.detail", item_id=item.id, _anchor="comments"))
+            flash("Your comment is posted.", "success")
+            return redirect(url_for("feedback.detail", item_id=item.id, _anchor="comments"))
+        return make_response(_render_detail(item, form), refusal.status)
     # Re-render the page with the typed comment kept and the error beside the field.
     return make_response(_render_detail(item, form), 400)

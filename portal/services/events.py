@@ -10,21 +10,59 @@ clearing a cache another request could fill again with old data) is registered w
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from collections.abc import Callable, Iterable, Iterator, MutableSet, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from blinker import Namespace
+from blinker import Signal
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from portal.models import Comment, Feedback, FeedbackState, Resolution, User
+
 E = TypeVar("E")
 
-_signals = Namespace()
 AFTER_COMMIT_KEY = "portal.after_commit"
 
 
-def _signal_for(event_type: type[Any]) -> Any:
-    return _signals.signal(f"{event_type.__module__}.{event_type.__qualname__}")
+class _InsertionOrdered(MutableSet[Any]):
+    """A set that iterates in the order things were added (blinker's own is unordered)."""
+
+    def __init__(self, values: Iterable[Any] = ()) -> None:
+        self._values = dict.fromkeys(values)
+
+    def __contains__(self, value: object) -> bool:
+        return value in self._values
+
+    def __iter__(self) -> Iterator[Any]:
+        return iter(self._values)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def add(self, value: Any) -> None:
+        self._values[value] = None
+
+    def discard(self, value: Any) -> None:
+        self._values.pop(value, None)
+
+    def copy(self) -> _InsertionOrdered:
+        return _InsertionOrdered(self._values)
+
+
+class _OrderedSignal(Signal):
+    # Consumers run in the order they were connected (consumers.py lists them in that order):
+    # the timeline and audit before emails, and followers told before they move on a merge.
+    set_class = _InsertionOrdered  # type: ignore[assignment]
+
+
+_signals: dict[type[Any], _OrderedSignal] = {}
+
+
+def _signal_for(event_type: type[Any]) -> _OrderedSignal:
+    return _signals.setdefault(event_type, _OrderedSignal())
 
 
 def emit(event: object) -> None:
@@ -69,3 +107,148 @@ def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
 if not sa_event.contains(Session, "after_commit", _run_after_commit):
     sa_event.listen(Session, "after_commit", _run_after_commit)
     sa_event.listen(Session, "after_soft_rollback", _drop_after_commit)
+
+
+# The events ---------------------------------------------------------------------------------
+# Each carries what its consumers need, as loaded by the command that emits it. Consumers are
+# wired in portal/services/consumers.py, in the order they run.
+
+
+@dataclass(frozen=True)
+class ItemSubmitted:
+    """A customer (or staff for them, or email intake) recorded a new item."""
+
+    item: Feedback
+    author: User
+    send_receipt: bool
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    """An item moved from one state to another, with its public message."""
+
+    item: Feedback
+    actor: User
+    from_state: FeedbackState
+    to_state: FeedbackState
+    message: str
+    # False when the command tells followers itself in a fuller way (a merge, a resolution).
+    tell_followers: bool = True
+
+
+@dataclass(frozen=True)
+class OwnerChanged:
+    """Someone else looks after an item now."""
+
+    item: Feedback
+    actor: User
+    previous_owner_id: int | None
+    owner: User
+    reason: str
+
+
+@dataclass(frozen=True)
+class PromiseMade:
+    """A date was promised, or a promised date moved (previous_date is set then)."""
+
+    item: Feedback
+    actor: User
+    new_date: date
+    previous_date: date | None
+    reason: str
+    # Planning promises the date with its move to Planned, whose message told followers.
+    by_planning: bool = False
+
+
+@dataclass(frozen=True)
+class ItemMerged:
+    """A duplicate was merged into its target; its people follow the target from now on."""
+
+    item: Feedback
+    target: Feedback
+    actor: User
+    message: str
+
+
+@dataclass(frozen=True)
+class ResolutionPublished:
+    """One "we did" answered these items."""
+
+    resolution: Resolution
+    items: Sequence[Feedback]
+    actor: User
+    we_did: str
+    message: str
+
+
+@dataclass(frozen=True)
+class ResolutionEdited:
+    """A published resolution's words were changed (the old words go to the audit)."""
+
+    resolution: Resolution
+    actor: User
+    old_you_said: str
+    old_we_did: str
+
+
+@dataclass(frozen=True)
+class ReplyPosted:
+    """Staff answered publicly on an item."""
+
+    item: Feedback
+    comment: Comment
+    actor: User
+
+
+@dataclass(frozen=True)
+class NoteAdded:
+    """Staff wrote an internal note."""
+
+    item: Feedback
+    comment: Comment
+    actor: User
+
+
+@dataclass(frozen=True)
+class ItemHiddenChanged:
+    """Staff hid an item from everyone but staff, or showed it again."""
+
+    item: Feedback
+    actor: User
+    hidden: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemRedacted:
+    """Staff removed an item's words from public view (they stay in the audit)."""
+
+    item: Feedback
+    actor: User
+    reason: str
+
+
+@dataclass(frozen=True)
+class CommentHidden:
+    """Staff hid a comment."""
+
+    comment: Comment
+    actor: User
+    reason: str
+
+
+@dataclass(frozen=True)
+class ItemApproved:
+    """Pre-moderation: staff let a waiting item onto the board."""
+
+    item: Feedback
+    actor: User
+
+
+@dataclass(frozen=True)
+class ReopenRequested:
+    """The author says a resolved item is not fixed yet."""
+
+    item: Feedback
+    author: User
+    comment: str

@@ -1,8 +1,11 @@
 """The resolution workflow: the only code that changes an item's state, owner or promise.
 
-Each function checks who is acting and what the move needs, changes the item, writes a
-timeline event (the customer's tracking history) and an audit entry, and flushes. The caller
-commits. A refused move raises a WorkflowError and changes nothing.
+Each public function is a command: it takes the acting person and ids or plain values, loads
+and locks what it needs (in a fixed order), checks who may act and every rule (the tone check
+of public words among them), changes the item, emits an event and flushes. What follows the
+change (the timeline, the audit entry, emails, webhooks) consumes the event
+(portal/services/consumers.py). The unit of work commits. A refused command raises a
+WorkflowError or another DomainError, and its transaction is rolled back.
 """
 
 from __future__ import annotations
@@ -18,16 +21,16 @@ from portal.models import (
     Feedback,
     FeedbackState,
     Resolution,
-    TimelineEvent,
-    TimelineKind,
     User,
     Visibility,
     Vote,
     resolution_categories,
 )
-from portal.services import audit, notifications, webhooks
-from portal.services.errors import DomainError, NotAllowed
+from portal.services import events, notifications
+from portal.services.errors import DomainError, NotAllowed, NotFound
+from portal.services.feedback import get_visible_item, held_for_change, item_query
 from portal.services.sanitize import render_markdown
+from portal.services.tone import ToneFinding, check_tone
 
 S = FeedbackState
 
@@ -42,6 +45,74 @@ class InvalidTransition(WorkflowError):
 
 class MissingInput(WorkflowError):
     """The move needs something that was not given: a message, a date, a reason..."""
+
+
+class NotYetAnswered(WorkflowError):
+    """Items resolved together must each have had a personal answer first."""
+
+    status_code = 409
+
+
+class ToneHeld(WorkflowError):
+    """The tone check found something in words the customer would read. They are held until
+    the writer changes them or chooses to post anyway."""
+
+    status_code = 422
+
+    def __init__(self, findings: Sequence[ToneFinding]) -> None:
+        super().__init__(
+            "Not sent yet: the tone check found something to look at. "
+            + " ".join(finding.message for finding in findings)
+        )
+        self.findings = list(findings)
+
+
+# Loading and locking -----------------------------------------------------------------------
+
+
+def _item_for_change(item_id: int) -> Feedback:
+    """The item, its row held until the commit: two people acting on one item take turns,
+    and each sees the state the other left (see feedback.item_query)."""
+    item = db.session.scalar(item_query(item_id, for_change=True))
+    if item is None:
+        raise NotFound(f"There is no item #{item_id}.")
+    return item
+
+
+def _hold_lower_id_first(item_id: int, other_id: int | None) -> None:
+    """Two items held by one change are taken lowest id first (as "Resolve together" takes
+    its items), so two merges of two items into each other take turns instead of
+    deadlocking, and the second is told the other is merged already."""
+    if other_id is not None and 0 < other_id < item_id:
+        db.session.execute(held_for_change(sa.select(Feedback.id).where(Feedback.id == other_id)))
+
+
+# The tone check, for words the customer reads ------------------------------------------------
+
+
+def tone_findings(item: Feedback, draft: str) -> list[ToneFinding]:
+    """What the tone check says of a draft reply or state message to this item's customer."""
+    return check_tone(
+        draft,
+        is_complaint=item.kind.value == "complaint",
+        preferred_name=item.author.preferred_name if item.author.deleted_at is None else "",
+        response_guide=item.category.response_guide,
+    )
+
+
+def we_did_findings(item: Feedback, draft: str) -> list[ToneFinding]:
+    """The "we did" goes to everyone: only blame, shouting and form letters matter there, not
+    the customer's name or an apology."""
+    return [f for f in tone_findings(item, draft) if f.code in ("blame", "shouting", "form_letter")]
+
+
+def _hold_for_tone(findings: Sequence[ToneFinding], post_anyway: bool) -> None:
+    if findings and not post_anyway:
+        raise ToneHeld(findings)
+
+
+def _check_message(item: Feedback, message: str, post_anyway: bool) -> None:
+    _hold_for_tone(tone_findings(item, message) if message.strip() else [], post_anyway)
 
 
 def _now() -> datetime:
@@ -60,31 +131,6 @@ def _require_text(value: str | None, message: str) -> str:
     return text
 
 
-def _event(
-    item: Feedback,
-    actor: User | None,
-    kind: TimelineKind,
-    message: str = "",
-    *,
-    from_state: FeedbackState | None = None,
-    to_state: FeedbackState | None = None,
-    target_date: date | None = None,
-) -> TimelineEvent:
-    event = TimelineEvent(
-        feedback_id=item.id,
-        actor_id=actor.id if actor else None,
-        kind=kind,
-        from_state=from_state,
-        to_state=to_state,
-        message=message,
-        message_html=render_markdown(message) if message else "",
-        target_date=target_date,
-        created_at=_now(),
-    )
-    db.session.add(event)
-    return event
-
-
 def _set_owner(item: Feedback, actor: User, owner: User, reason: str = "") -> None:
     # Read again under a share lock: an admin demoting or deactivating this person holds
     # their row while counting what they own (accounts.refuse_while_owning_open_items).
@@ -101,19 +147,7 @@ def _set_owner(item: Feedback, actor: User, owner: User, reason: str = "") -> No
     previous = item.owner_id
     item.owner_id = owner.id
     item.owner = owner
-    note = f"{owner.display_name} is looking after this now."
-    if reason:
-        note = f"{note} {reason}"
-    _event(item, actor, TimelineKind.OWNER_CHANGED, note)
-    audit.record(
-        actor,
-        "item.owner_changed",
-        "feedback",
-        item.id,
-        from_owner=previous,
-        to_owner=owner.id,
-        reason=reason,
-    )
+    events.emit(events.OwnerChanged(item, actor, previous, owner, reason))
 
 
 def _act_as_owner(item: Feedback, actor: User) -> None:
@@ -173,22 +207,7 @@ def _change_state(
     item.state = to_state
     if from_state is S.RECEIVED and item.acknowledged_at is None:
         item.acknowledged_at = _now()
-    _event(
-        item, actor, TimelineKind.STATE_CHANGED, message, from_state=from_state, to_state=to_state
-    )
-    audit.record(
-        actor,
-        "item.state_changed",
-        "feedback",
-        item.id,
-        from_state=from_state,
-        to_state=to_state,
-        message=message,
-    )
-    webhooks.item_state_changed(item, from_state, to_state, message)
-    if notify:
-        db.session.flush()
-        notifications.notify_item_update(item, actor, "state", message)
+    events.emit(events.StateChanged(item, actor, from_state, to_state, message, notify))
 
 
 # Ownership ---------------------------------------------------------------------------------
@@ -205,9 +224,10 @@ def may_hand_on(item: Feedback, actor: User) -> bool:
     return item.owner_id is None or item.owner_id == actor.id or actor.is_admin
 
 
-def take(item: Feedback, actor: User) -> Feedback:
+def take(item_id: int, actor: User) -> Feedback:
     """A member of staff takes an unowned item (or an admin takes any item)."""
     _require_staff(actor)
+    item = _item_for_change(item_id)
     if item.owner_id == actor.id:
         return item
     if not may_take(item, actor):
@@ -217,10 +237,12 @@ def take(item: Feedback, actor: User) -> Feedback:
     return item
 
 
-def assign(item: Feedback, actor: User, new_owner: User, reason: str = "") -> Feedback:
+def assign(item_id: int, actor: User, new_owner_id: int, reason: str = "") -> Feedback:
     """Give an item to a member of staff. Taking it from someone else needs a reason."""
     _require_staff(actor)
-    if not new_owner.is_staff or not new_owner.is_active:
+    item = _item_for_change(item_id)
+    new_owner = db.session.get(User, new_owner_id)
+    if new_owner is None or not new_owner.is_staff or not new_owner.is_active:
         raise WorkflowError("Items can only be assigned to active staff.")
     if item.owner_id == new_owner.id:
         return item
@@ -236,29 +258,56 @@ def assign(item: Feedback, actor: User, new_owner: User, reason: str = "") -> Fe
 
 
 # State changes -----------------------------------------------------------------------------
+# Each command that posts words the customer reads runs the tone check on them first: it
+# refuses with the findings (ToneHeld) unless the writer chose to post anyway.
 
 
-def acknowledge(item: Feedback, actor: User, message: str) -> Feedback:
+def acknowledge(item_id: int, actor: User, message: str, *, post_anyway: bool = False) -> Feedback:
     """Tell the customer, personally, that a person has read their feedback."""
+    item = _item_for_change(item_id)
     _act_as_owner(item, actor)
+    _check_message(item, message, post_anyway)
+    return _acknowledge(item, actor, message)
+
+
+def _acknowledge(item: Feedback, actor: User, message: str) -> Feedback:
     _change_state(item, actor, S.ACKNOWLEDGED, message)
     db.session.flush()
     return item
 
 
-def investigate(item: Feedback, actor: User, message: str) -> Feedback:
+def investigate(item_id: int, actor: User, message: str, *, post_anyway: bool = False) -> Feedback:
     """We are looking into it. On a resolved item this is a reopening."""
-    if item.state is S.RESOLVED:
-        return reopen(item, actor, message)
+    item = _item_for_change(item_id)
     _act_as_owner(item, actor)
+    _check_message(item, message, post_anyway)
+    return _investigate(item, actor, message)
+
+
+def _investigate(item: Feedback, actor: User, message: str) -> Feedback:
+    if item.state is S.RESOLVED:
+        return _reopen(item, actor, message)
     _change_state(item, actor, S.INVESTIGATING, message)
     db.session.flush()
     return item
 
 
-def plan(item: Feedback, actor: User, target_date: date | None, message: str) -> Feedback:
+def plan(
+    item_id: int,
+    actor: User,
+    target_date: date | None,
+    message: str,
+    *,
+    post_anyway: bool = False,
+) -> Feedback:
     """Plan the work and promise a date (planning without a date is not a plan)."""
+    item = _item_for_change(item_id)
     _act_as_owner(item, actor)
+    _check_message(item, message, post_anyway)
+    return _plan(item, actor, target_date, message)
+
+
+def _plan(item: Feedback, actor: User, target_date: date | None, message: str) -> Feedback:
     if target_date is None:
         raise MissingInput("Planning needs a target date: the date we promise the customer.")
     if target_date < _now().date():
@@ -267,31 +316,43 @@ def plan(item: Feedback, actor: User, target_date: date | None, message: str) ->
     # The date is set first so the customer's email already carries the promise.
     item.target_date = target_date
     _change_state(item, actor, S.PLANNED, message)
-    _event(item, actor, TimelineKind.PROMISE_SET, target_date=target_date)
-    audit.record(actor, "item.promise_set", "feedback", item.id, target_date=target_date)
+    events.emit(events.PromiseMade(item, actor, target_date, None, "", by_planning=True))
     db.session.flush()
     return item
 
 
-def start_work(item: Feedback, actor: User, message: str) -> Feedback:
+def start_work(item_id: int, actor: User, message: str, *, post_anyway: bool = False) -> Feedback:
     """The fix is in progress."""
+    item = _item_for_change(item_id)
     _act_as_owner(item, actor)
+    _check_message(item, message, post_anyway)
+    return _start_work(item, actor, message)
+
+
+def _start_work(item: Feedback, actor: User, message: str) -> Feedback:
     _change_state(item, actor, S.IN_PROGRESS, message)
     db.session.flush()
     return item
 
 
-def decline(item: Feedback, actor: User, reason: str) -> Feedback:
+def decline(item_id: int, actor: User, reason: str, *, post_anyway: bool = False) -> Feedback:
     """Say honestly, and with respect, that we will not do this, and why."""
+    item = _item_for_change(item_id)
     _act_as_owner(item, actor)
+    _check_message(item, reason, post_anyway)
+    return _decline(item, actor, reason)
+
+
+def _decline(item: Feedback, actor: User, reason: str) -> Feedback:
     reason = _require_text(reason, "Declining needs a reason, said with respect.")
     _change_state(item, actor, S.DECLINED, reason)
     db.session.flush()
     return item
 
 
-def move_promise(item: Feedback, actor: User, new_date: date | None, reason: str) -> Feedback:
+def move_promise(item_id: int, actor: User, new_date: date | None, reason: str) -> Feedback:
     """Move a promised date. The customer is told, with the reason."""
+    item = _item_for_change(item_id)
     _act_as_owner(item, actor)
     if new_date is None:
         raise MissingInput("Please give the new date.")
@@ -308,27 +369,20 @@ def move_promise(item: Feedback, actor: User, new_date: date | None, reason: str
     _claim(item, actor)
     previous = item.target_date
     item.target_date = new_date
-    kind = TimelineKind.PROMISE_MOVED if previous else TimelineKind.PROMISE_SET
-    _event(item, actor, kind, reason, target_date=new_date)
-    audit.record(
-        actor,
-        "item.promise_moved" if previous else "item.promise_set",
-        "feedback",
-        item.id,
-        from_date=previous,
-        to_date=new_date,
-        reason=reason,
-    )
+    events.emit(events.PromiseMade(item, actor, new_date, previous, reason))
     db.session.flush()
-    notifications.notify_item_update(
-        item, actor, "promise", reason, new_date=new_date, previous_date=previous
-    )
     return item
 
 
-def reopen(item: Feedback, actor: User, reason: str) -> Feedback:
+def reopen(item_id: int, actor: User, reason: str, *, post_anyway: bool = False) -> Feedback:
     """Reopen a resolved item (staff only): it was not fixed after all."""
+    item = _item_for_change(item_id)
     _act_as_owner(item, actor)
+    _check_message(item, reason, post_anyway)
+    return _reopen(item, actor, reason)
+
+
+def _reopen(item: Feedback, actor: User, reason: str) -> Feedback:
     reason = _require_text(reason, "Reopening needs a reason the customer can read.")
     _change_state(item, actor, S.INVESTIGATING, reason)
     item.resolved_at = None
@@ -338,13 +392,30 @@ def reopen(item: Feedback, actor: User, reason: str) -> Feedback:
     return item
 
 
-def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "") -> Feedback:
+def merge(
+    item_id: int,
+    actor: User,
+    target_id: int | None,
+    message: str = "",
+    *,
+    post_anyway: bool = False,
+) -> Feedback:
     """Merge a duplicate into the item that already says it: votes and voices move there."""
+    _hold_lower_id_first(item_id, target_id)
+    item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    if target is None:
+    _check_message(item, message, post_anyway)
+    return _merge(item, actor, target_id, message)
+
+
+def _merge(item: Feedback, actor: User, target_id: int | None, message: str) -> Feedback:
+    if target_id is None:
         raise MissingInput("Merging needs the item to merge into.")
-    if target.id == item.id:
+    if target_id == item.id:
         raise WorkflowError("An item cannot be merged into itself.")
+    target = db.session.get(Feedback, target_id)
+    if target is None:
+        raise WorkflowError(f"There is no item #{target_id}.")
     if target.visibility is Visibility.PRIVATE and not (
         item.visibility is Visibility.PRIVATE and item.author_id == target.author_id
     ):
@@ -377,7 +448,7 @@ def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "
     item.merged_into_id = target.id
     db.session.flush()
     # Followers hear where the conversation went, then follow the target instead.
-    notifications.notify_item_update(item, actor, "merged", message, target=target)
+    events.emit(events.ItemMerged(item, target, actor, message))
     notifications.move_follows(item, target)
     # Items merged into this one follow it to the new target, so no chain forms.
     db.session.execute(
@@ -387,15 +458,6 @@ def merge(item: Feedback, actor: User, target: Feedback | None, message: str = "
         .execution_options(synchronize_session=False)
     )
     _move_votes(item, target)
-    _event(
-        target,
-        actor,
-        TimelineKind.MERGED,
-        f"Another report of the same thing was merged here (#{item.id})."
-        if item.visibility.value == "public"
-        else "Another customer's report of the same thing was merged here.",
-    )
-    audit.record(actor, "item.merged", "feedback", item.id, into=target.id)
     db.session.flush()
     db.session.refresh(target, ["vote_count"])
     return item
@@ -446,17 +508,58 @@ def not_yet_answered(items: Sequence[Feedback]) -> list[Feedback]:
     return [item for item in items if item.state is S.RECEIVED]
 
 
+def items_to_resolve(item_ids: Sequence[int], *, for_change: bool = False) -> list[Feedback]:
+    """The items "Resolve together" names, oldest first: the order every such change takes
+    their rows in, so two of them take turns."""
+    query = (
+        sa.select(Feedback)
+        .where(Feedback.id.in_(list(item_ids)))
+        .options(sa.orm.joinedload(Feedback.category), sa.orm.joinedload(Feedback.author))
+        .order_by(Feedback.created_at, Feedback.id)
+    )
+    return list(db.session.scalars(held_for_change(query) if for_change else query))
+
+
+def unanswered_message(items: Sequence[Feedback]) -> str:
+    """Why "Resolve together" refuses these items, naming each with its customer."""
+    return (
+        "Nobody has answered "
+        + " or ".join(f"#{item.id} ({item.author.preferred_name})" for item in items)
+        + " yet. Acknowledge each one personally first: resolving together sends "
+        "everyone the same words."
+    )
+
+
 def publish_resolution(
-    items: Sequence[Feedback], actor: User, we_did: str, you_said: str = "", message: str = ""
+    item_ids: Sequence[int],
+    actor: User,
+    we_did: str,
+    you_said: str = "",
+    message: str = "",
+    *,
+    post_anyway: bool = False,
 ) -> Resolution:
     """Resolve one item, or a theme of several, with one published "we did". The `message` is
     the owner's own words to the customer: it goes on the item's timeline and to its author,
-    never on the public board."""
+    never on the public board. Several items must each have been answered first."""
+    items = items_to_resolve(item_ids, for_change=True)
     if not items:
         raise MissingInput("Pick at least one item to resolve.")
-    we_did = _require_text(we_did, "Resolving needs the \u201cwe did\u201d text: what was done.")
+    unanswered = not_yet_answered(items)
+    if unanswered:
+        raise NotYetAnswered(unanswered_message(unanswered))
     for item in items:
         _act_as_owner(item, actor)
+    _check_message(items[0], message, post_anyway)
+    _hold_for_tone(we_did_findings(items[0], we_did) if we_did.strip() else [], post_anyway)
+    return _publish_resolution(items, actor, we_did, you_said, message)
+
+
+def _publish_resolution(
+    items: Sequence[Feedback], actor: User, we_did: str, you_said: str, message: str
+) -> Resolution:
+    we_did = _require_text(we_did, "Resolving needs the \u201cwe did\u201d text: what was done.")
+    for item in items:
         if S.RESOLVED not in item.next_states:
             raise InvalidTransition(
                 f"#{item.id} is \u201c{item.state.label}\u201d and cannot be resolved."
@@ -489,17 +592,8 @@ def publish_resolution(
         item.resolution_id = resolution.id
         item.resolved_at = resolution.published_at
         item.reopen_requested_at = None
-    audit.record(
-        actor,
-        "resolution.published",
-        "resolution",
-        resolution.id,
-        items=[i.id for i in items],
-        we_did=we_did,
-    )
     db.session.flush()
-    webhooks.resolution_published(resolution, items)
-    notifications.notify_resolution(resolution, items, actor, message=message.strip())
+    events.emit(events.ResolutionPublished(resolution, items, actor, we_did, message.strip()))
     return resolution
 
 
@@ -509,26 +603,33 @@ def default_you_said(items: Sequence[Feedback]) -> str:
 
 
 def resolve(
-    item: Feedback, actor: User, we_did: str, you_said: str = "", message: str = ""
+    item_id: int,
+    actor: User,
+    we_did: str,
+    you_said: str = "",
+    message: str = "",
+    *,
+    post_anyway: bool = False,
 ) -> Resolution:
-    """Resolve a single item and publish its "we did" (see publish_resolution)."""
-    return publish_resolution([item], actor, we_did, you_said, message)
+    """Resolve a single item and publish its "we did" (see publish_resolution); the
+    `message`, if any, is the owner's own words to its customer."""
+    item = _item_for_change(item_id)
+    _act_as_owner(item, actor)
+    _check_message(item, message, post_anyway)
+    _hold_for_tone(we_did_findings(item, we_did) if we_did.strip() else [], post_anyway)
+    return _publish_resolution([item], actor, we_did, you_said, message)
 
 
-def update_resolution(
-    resolution: Resolution, actor: User, *, you_said: str, we_did: str
-) -> Resolution:
+def update_resolution(resolution_id: int, actor: User, *, you_said: str, we_did: str) -> Resolution:
     """Edit a published resolution's summary or text (the previous text stays in the audit)."""
     _require_staff(actor)
+    resolution = db.session.get(Resolution, resolution_id, with_for_update=True)
+    if resolution is None:
+        raise NotFound("We could not find that resolution.")
     you_said = _require_text(you_said, "The \u201cyou said\u201d summary cannot be empty.")
     we_did = _require_text(we_did, "The \u201cwe did\u201d text cannot be empty.")
-    audit.record(
-        actor,
-        "resolution.edited",
-        "resolution",
-        resolution.id,
-        old_you_said=resolution.you_said,
-        old_we_did=resolution.we_did_source,
+    events.emit(
+        events.ResolutionEdited(resolution, actor, resolution.you_said, resolution.we_did_source)
     )
     resolution.you_said = you_said[:200]
     resolution.we_did_source = we_did
@@ -538,54 +639,66 @@ def update_resolution(
 
 
 def move(
-    item: Feedback,
+    item_id: int,
     actor: User,
     to_state: FeedbackState,
     *,
     message: str = "",
     target_date: date | None = None,
-    duplicate_of: Feedback | None = None,
+    duplicate_of: int | None = None,
     you_said: str = "",
     we_did: str = "",
+    post_anyway: bool = False,
 ) -> Feedback:
     """Move an item to a state, with what that move needs; used by the admin form and the API.
     Done publishes `we_did` and gives the customer `message`; without a `we_did` (the API, on
-    public items only) the message is what is published."""
+    public items only) the message is what is published. Both texts are checked for tone:
+    the published "we did" is read by everyone who spoke up."""
+    if to_state is S.DUPLICATE:
+        _hold_lower_id_first(item_id, duplicate_of)
+    item = _item_for_change(item_id)
+    _act_as_owner(item, actor)
+    if to_state is not S.RESOLVED:
+        we_did = ""
+    _check_message(item, message, post_anyway)
+    _hold_for_tone(we_did_findings(item, we_did) if we_did.strip() else [], post_anyway)
     if to_state is S.ACKNOWLEDGED:
-        return acknowledge(item, actor, message)
+        return _acknowledge(item, actor, message)
     if to_state is S.INVESTIGATING:
-        return investigate(item, actor, message)
+        return _investigate(item, actor, message)
     if to_state is S.PLANNED:
-        return plan(item, actor, target_date, message)
+        return _plan(item, actor, target_date, message)
     if to_state is S.IN_PROGRESS:
-        return start_work(item, actor, message)
+        return _start_work(item, actor, message)
     if to_state is S.RESOLVED:
         if we_did.strip():
-            resolve(item, actor, we_did, you_said, message)
+            _publish_resolution([item], actor, we_did, you_said, message)
         else:
-            resolve(item, actor, message, you_said)
+            _publish_resolution([item], actor, message, you_said, "")
         return item
     if to_state is S.DECLINED:
-        return decline(item, actor, message)
+        return _decline(item, actor, message)
     if to_state is S.DUPLICATE:
-        return merge(item, actor, duplicate_of, message)
+        return _merge(item, actor, duplicate_of, message)
     raise InvalidTransition(f"Nothing moves an item back to \u201c{to_state.label}\u201d.")
 
 
 # Replies, notes and moderation -------------------------------------------------------------
 
 
-def reply(item: Feedback, actor: User, body: str) -> Comment | None:
+def reply(item_id: int, actor: User, body: str, *, post_anyway: bool = False) -> Comment | None:
     """A public, official reply from the item's owner (or an admin).
 
     On an item still "Received" the reply is the acknowledgement: a person has answered, so
     the item moves to Acknowledged with the reply as its message (None is returned: the reply
     is on the timeline, not a comment). Otherwise the customer would have an answer while the
     item stayed unacknowledged, overdue in triage and late in the public figures."""
+    item = _item_for_change(item_id)
     _act_as_owner(item, actor)
     body = _require_text(body, "Please write the reply.")
+    _check_message(item, body, post_anyway)
     if item.state is S.RECEIVED:
-        acknowledge(item, actor, body)
+        _acknowledge(item, actor, body)
         return None
     _claim(item, actor)
     comment = Comment(
@@ -597,15 +710,15 @@ def reply(item: Feedback, actor: User, body: str) -> Comment | None:
     )
     db.session.add(comment)
     item.comment_count = Feedback.comment_count + 1
-    audit.record(actor, "item.replied", "feedback", item.id)
     db.session.flush()
-    notifications.notify_item_update(item, actor, "reply", body)
+    events.emit(events.ReplyPosted(item, comment, actor))
     return comment
 
 
-def add_internal_note(item: Feedback, actor: User, body: str) -> Comment:
+def add_internal_note(item_id: int, actor: User, body: str) -> Comment:
     """A note for staff only; customers never see it anywhere."""
     _require_staff(actor)
+    item = _item_for_change(item_id)
     body = _require_text(body, "Please write the note.")
     comment = Comment(
         feedback_id=item.id,
@@ -615,45 +728,40 @@ def add_internal_note(item: Feedback, actor: User, body: str) -> Comment:
         internal=True,
     )
     db.session.add(comment)
-    audit.record(actor, "item.noted", "feedback", item.id)
+    events.emit(events.NoteAdded(item, comment, actor))
     db.session.flush()
     return comment
 
 
-def set_hidden(item: Feedback, actor: User, hidden: bool, reason: str = "") -> Feedback:
+def set_hidden(item_id: int, actor: User, hidden: bool, reason: str = "") -> Feedback:
     """Hide an item from everyone but staff (or show it again). It is kept, never deleted."""
     _require_staff(actor)
+    item = _item_for_change(item_id)
     if hidden:
         reason = _require_text(reason, "Hiding an item needs a reason for the record.")
     item.hidden = hidden
-    audit.record(
-        actor, "item.hidden" if hidden else "item.unhidden", "feedback", item.id, reason=reason
-    )
+    events.emit(events.ItemHiddenChanged(item, actor, hidden, reason))
     db.session.flush()
     return item
 
 
-def redact(item: Feedback, actor: User, reason: str) -> Feedback:
+def redact(item_id: int, actor: User, reason: str) -> Feedback:
     """Remove the text from public view (personal details, abuse); staff still see it."""
     _require_staff(actor)
+    item = _item_for_change(item_id)
     reason = _require_text(reason, "Redacting needs a reason for the record.")
     item.redacted_at = _now()
-    audit.record(
-        actor,
-        "item.redacted",
-        "feedback",
-        item.id,
-        reason=reason,
-        title=item.title,
-        body=item.body_source,
-    )
+    events.emit(events.ItemRedacted(item, actor, reason))
     db.session.flush()
     return item
 
 
-def hide_comment(comment: Comment, actor: User, reason: str) -> Comment:
+def hide_comment(comment_id: int, actor: User, reason: str) -> Comment:
     """Hide a comment from public view; it is kept for the record."""
     _require_staff(actor)
+    comment = db.session.get(Comment, comment_id)
+    if comment is None:
+        raise NotFound("We could not find that comment.")
     reason = _require_text(reason, "Hiding a comment needs a reason for the record.")
     if not comment.hidden and not comment.internal:
         db.session.execute(
@@ -663,18 +771,17 @@ def hide_comment(comment: Comment, actor: User, reason: str) -> Comment:
             .execution_options(synchronize_session=False)
         )
     comment.hidden = True
-    audit.record(
-        actor, "comment.hidden", "comment", comment.id, reason=reason, body=comment.body_source
-    )
+    events.emit(events.CommentHidden(comment, actor, reason))
     db.session.flush()
     return comment
 
 
-def approve(item: Feedback, actor: User) -> Feedback:
+def approve(item_id: int, actor: User) -> Feedback:
     """Pre-moderation: let a waiting public item onto the board."""
     _require_staff(actor)
+    item = _item_for_change(item_id)
     item.awaiting_review = False
-    audit.record(actor, "item.approved", "feedback", item.id)
+    events.emit(events.ItemApproved(item, actor))
     db.session.flush()
     return item
 
@@ -682,26 +789,28 @@ def approve(item: Feedback, actor: User) -> Feedback:
 # The customer's side of "Did this fix it?" -------------------------------------------------
 
 
-def _require_author_of_resolved(item: Feedback, author: User) -> None:
+def _resolved_item_of(item_id: int, author: User) -> Feedback:
+    item = get_visible_item(item_id, author, for_change=True)
     if author.id != item.author_id:
         raise NotAllowed("Only the person who raised this can answer that.")
     if item.state is not S.RESOLVED:
         raise InvalidTransition("This item is not marked as done.")
+    return item
 
 
-def confirm_fixed(item: Feedback, author: User) -> Feedback:
+def confirm_fixed(item_id: int, author: User) -> Feedback:
     """The author says the resolution fixed it."""
-    _require_author_of_resolved(item, author)
+    item = _resolved_item_of(item_id, author)
     item.fix_confirmed_at = _now()
     item.reopen_requested_at = None
     db.session.flush()
     return item
 
 
-def request_reopen(item: Feedback, author: User, comment: str) -> Comment:
+def request_reopen(item_id: int, author: User, comment: str) -> Comment:
     """The author says "not yet": their comment goes on the item and the owner sees a reopen
     request in triage. Only staff reopen."""
-    _require_author_of_resolved(item, author)
+    item = _resolved_item_of(item_id, author)
     comment = _require_text(comment, "Please tell us what is still not right.")
     note = Comment(
         feedback_id=item.id,
@@ -713,7 +822,6 @@ def request_reopen(item: Feedback, author: User, comment: str) -> Comment:
     item.comment_count = Feedback.comment_count + 1
     item.reopen_requested_at = _now()
     item.fix_confirmed_at = None
-    _event(item, author, TimelineKind.REOPEN_REQUESTED, comment)
     db.session.flush()
-    notifications.notify_reopen_request(item, author, comment)
+    events.emit(events.ReopenRequested(item, author, comment))
     return note

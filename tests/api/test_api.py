@@ -34,7 +34,7 @@ from portal.services import api_tokens, workflow
 from portal.services.accounts import authenticate, find_user_by_email
 from portal.services.site import settings_for_update
 from tests.conftest import TEST_PASSWORD, make_test_app
-from tests.helpers import csrf_token, login, post
+from tests.helpers import csrf_token, login, post, resolve_together
 
 API = "/api/v1"
 WRITES = [
@@ -157,7 +157,7 @@ def test_items_take_the_boards_filters_sorts_and_search(
     for _ in range(2):
         db.session.add(Vote(user_id=make_user().id, feedback_id=popular.id))
     popular.vote_count = 3
-    workflow.acknowledge(popular, staff, "Thank you, we are on it.")
+    workflow.acknowledge(popular.id, staff, "Thank you, we are on it.", post_anyway=True)
     db.session.commit()
     newest = make_feedback(category=bins, title="Missed collection on Elm Road")
 
@@ -186,7 +186,9 @@ def test_bad_query_parameters_are_refused_with_a_400(client, query: str) -> None
 
 def test_an_item_and_its_timeline_oldest_first(client, make_feedback, staff) -> None:
     item = make_feedback(title="Streetlight out on Hill Road")
-    workflow.acknowledge(item, staff, "Thanks for telling us, we have reported it.")
+    workflow.acknowledge(
+        item.id, staff, "Thanks for telling us, we have reported it.", post_anyway=True
+    )
     db.session.commit()
     data = client.get(f"{API}/items/{item.id}").get_json()
     assert data["title"] == "Streetlight out on Hill Road"
@@ -211,7 +213,7 @@ def test_missing_items_answer_404_in_json(client) -> None:
 
 def test_a_redacted_items_text_is_not_served(client, make_feedback, staff) -> None:
     item = make_feedback(body="Call me on 07700 900123 about it.")
-    workflow.redact(item, staff, "Phone number")
+    workflow.redact(item.id, staff, "Phone number")
     db.session.commit()
     data = client.get(f"{API}/items/{item.id}").get_json()
     assert data["redacted"] is True
@@ -226,7 +228,7 @@ def test_resolutions_carry_voice_counts_and_only_public_item_ids(
     private = make_feedback(category=bins, visibility=Visibility.PRIVATE, title="My bin, my road")
     db.session.add(Vote(user_id=make_user().id, feedback_id=public.id))
     db.session.commit()
-    resolution = workflow.publish_resolution(
+    resolution = resolve_together(
         [public, private], staff, "Crews now close every lid.", "Bins were left open"
     )
     db.session.commit()
@@ -296,7 +298,7 @@ def test_private_hidden_and_unapproved_items_never_appear_in_any_api_response(
         ),
         "hidden": make_feedback(category=bins, title="Hidden: abusive words here"),
     }
-    workflow.set_hidden(secrets_["hidden"], staff, True, "Abuse")
+    workflow.set_hidden(secrets_["hidden"].id, staff, True, "Abuse")
     db.session.commit()
     settings_for_update().pre_moderation = True
     db.session.commit()
@@ -306,9 +308,21 @@ def test_private_hidden_and_unapproved_items_never_appear_in_any_api_response(
     resolved_private = make_feedback(
         category=bins, visibility=Visibility.PRIVATE, title="Private and resolved: my account"
     )
-    workflow.resolve(resolved_private, staff, "We fixed the account page.", "Account page fixed")
+    workflow.resolve(
+        resolved_private.id,
+        staff,
+        "We fixed the account page.",
+        "Account page fixed",
+        post_anyway=True,
+    )
     public = make_feedback(category=bins, title="Public: the bins were late")
-    workflow.merge(secrets_["private"], staff, public, "Handled with the public report.")
+    workflow.merge(
+        secrets_["private"].id,
+        staff,
+        public.id,
+        "Handled with the public report.",
+        post_anyway=True,
+    )
     db.session.commit()
     secrets_["resolved"] = resolved_private
 
@@ -677,7 +691,9 @@ def test_a_vote_for_a_new_address_creates_the_customer_when_named(
 
 def test_votes_on_a_declined_item_are_409(client, make_feedback, staff, write_token) -> None:
     item = make_feedback()
-    workflow.decline(item, staff, "We are sorry, this is the county's road, not ours.")
+    workflow.decline(
+        item.id, staff, "We are sorry, this is the county's road, not ours.", post_anyway=True
+    )
     db.session.commit()
     response = api_post(
         client, f"{API}/items/{item.id}/votes", {"email": "x@example.com"}, write_token
@@ -817,7 +833,7 @@ def test_workflow_refusals_become_400_403_and_409(
     )
     assert_error(no_date, 400, "target date")
     other_staff = make_user(role=Role.STAFF, display_name="Olu Other")
-    workflow.take(item, other_staff)
+    workflow.take(item.id, other_staff)
     db.session.commit()
     not_theirs = _move(
         client, item.id, write_token, to_state="acknowledged", message="Hi", acting_as=staff.email
@@ -828,7 +844,9 @@ def test_workflow_refusals_become_400_403_and_409(
         client, item.id, write_token, to_state="declined", message="No", acting_as=customer.email
     )
     assert_error(as_customer, 403, "staff")
-    workflow.decline(item, other_staff, "We are sorry: that road belongs to the county.")
+    workflow.decline(
+        item.id, other_staff, "We are sorry: that road belongs to the county.", post_anyway=True
+    )
     db.session.commit()
     conflict = _move(
         client,

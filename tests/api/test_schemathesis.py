@@ -59,9 +59,11 @@ def seeded(make_user, make_category, make_feedback) -> dict[str, Any]:
     for n in range(3):
         make_feedback(category=bins, title=f"Bins were missed in week {n}")
     acknowledged = make_feedback(category=bins, title="Recycling lids blow away")
-    workflow.acknowledge(acknowledged, staff, "Thank you, we are ordering heavier lids.")
+    workflow.acknowledge(
+        acknowledged.id, staff, "Thank you, we are ordering heavier lids.", post_anyway=True
+    )
     resolved = make_feedback(category=bins, title="Crew blocks the road")
-    workflow.resolve(resolved, staff, "Crews now park in the lay-by.")
+    workflow.resolve(resolved.id, staff, "Crews now park in the lay-by.", post_anyway=True)
     db.session.commit()
     return {"staff": staff, "item_ids": [acknowledged.id, resolved.id, resolved.id - 1]}
 

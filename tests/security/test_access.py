@@ -29,7 +29,7 @@ from portal.services.tokens import (
     make_verify_token,
 )
 from portal.services.workflow import WorkflowError
-from tests.helpers import csrf_token, login
+from tests.helpers import csrf_token, login, resolve_together
 
 PUBLIC = "public"  # anyone, signed in or not
 SIGNED_IN = "signed-in"  # any signed-in person; visitors are sent to sign in
@@ -188,9 +188,13 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     )
     # Resolved, so "Did this fix it?" has something to answer.
     resolution = workflow.resolve(
-        item, people["staff"], "We fixed the latch.", "A gate that would not stay shut"
+        item.id,
+        people["staff"],
+        "We fixed the latch.",
+        "A gate that would not stay shut",
+        post_anyway=True,
     )
-    comment = workflow.add_internal_note(item, people["admin"], "Staff-only context")
+    comment = workflow.add_internal_note(item.id, people["admin"], "Staff-only context")
     subscription = digests.subscribe("reader@example.com", "weekly", [], user=None).subscription
     regular = digests.subscribe("regular@example.com", "weekly", [], user=None).subscription
     digests.confirm(regular.confirm_token)  # only a confirmed subscription has changes to confirm
@@ -430,7 +434,7 @@ def test_a_private_item_shows_on_no_public_page(
         visibility=Visibility.PRIVATE,
     )
     staff = db.session.get(User, world.people["staff"].id)
-    workflow.publish_resolution([second, public], staff, "We moved feeding to ten o'clock.")
+    resolve_together([second, public], staff, "We moved feeding to ten o'clock.")
     db.session.commit()
     visitor = world.clients["visitor"]
     for path in ("/", f"/?q={SECRET_WORD}", "/you-said-we-did", "/feeds/resolutions.atom"):
@@ -495,7 +499,13 @@ def test_a_public_report_is_never_merged_into_a_private_one(
         author=world.people["other"], category=db.session.get(Category, private_item.category_id)
     )
     with pytest.raises(WorkflowError, match="is private"):
-        workflow.merge(duplicate, admin, target, "Thank you, this is the same as another report.")
+        workflow.merge(
+            duplicate.id,
+            admin,
+            target.id,
+            "Thank you, this is the same as another report.",
+            post_anyway=True,
+        )
     db.session.rollback()
     for role in ("visitor", "other"):
         body = world.clients[role].get(f"/feedback/{duplicate.id}").get_data(as_text=True)

@@ -468,7 +468,7 @@ def test_export_gives_the_person_their_own_items_comments_and_votes(
     theirs = make_feedback(author=other, category=category, title="Street lights out")
     add_comment(me, theirs, "Same on my road.")
     add_comment(other, theirs, "Someone else's words.")
-    workflow.add_internal_note(mine, staff, "Staff-only remark")
+    workflow.add_internal_note(mine.id, staff, "Staff-only remark")
     toggle_vote(me, theirs)
     db.session.commit()
 

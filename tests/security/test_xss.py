@@ -311,7 +311,7 @@ def test_comments_replies_notes_and_timeline_messages_never_run_script(
         response = send(f"/feedback/{item.id}/comments", {"body": chunk.text, "website": ""})
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
 
-    workflow.acknowledge(item, staff, chunks[1].text)
+    workflow.acknowledge(item.id, staff, chunks[1].text, post_anyway=True)
     db.session.commit()
     staff_client = make_client()
     login(staff_client, staff.email)
@@ -324,12 +324,14 @@ def test_comments_replies_notes_and_timeline_messages_never_run_script(
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
     item = db.session.get(Feedback, item.id)
     staff = db.session.get(User, staff.id)
-    workflow.plan(item, staff, date.today() + timedelta(days=400), chunks[2].text)
+    workflow.plan(
+        item.id, staff, date.today() + timedelta(days=400), chunks[2].text, post_anyway=True
+    )
     for n, chunk in enumerate(chunks[::STRIDE]):
-        workflow.reply(item, staff, chunk.text)
-        workflow.add_internal_note(item, staff, chunk.text)
+        workflow.reply(item.id, staff, chunk.text, post_anyway=True)
+        workflow.add_internal_note(item.id, staff, chunk.text)
         # Moving the promise puts the reason on the public timeline.
-        workflow.move_promise(item, staff, date.today() + timedelta(days=n + 2), chunk.text)
+        workflow.move_promise(item.id, staff, date.today() + timedelta(days=n + 2), chunk.text)
     db.session.commit()
 
     inspect = Inspector()
@@ -416,7 +418,9 @@ def test_display_and_preferred_names_never_run_script(
             )
         )
     db.session.flush()
-    workflow.acknowledge(authored[0], staff, "Thank you, we are looking at it.")
+    workflow.acknowledge(
+        authored[0].id, staff, "Thank you, we are looking at it.", post_anyway=True
+    )
     db.session.commit()
 
     visitor = make_client()
@@ -544,7 +548,7 @@ def test_resolution_texts_never_run_script(make_client, make_user, make_category
     # "We did" through the admin form, each with its own item and a "you said" summary.
     form_items = [new_item(len(you_said) + n) for n in range(len(we_did))]
     for item in form_items:  # answered personally first, as the form requires
-        workflow.acknowledge(item, staff, "Thank you, this is a good idea.")
+        workflow.acknowledge(item.id, staff, "Thank you, this is a good idea.", post_anyway=True)
     db.session.commit()
     for n, (item, text) in enumerate(zip(form_items, we_did, strict=True)):
         response = send(
@@ -557,7 +561,7 @@ def test_resolution_texts_never_run_script(make_client, make_user, make_category
     for n, summary in enumerate(you_said):
         item = new_item(n)
         db.session.flush()
-        workflow.publish_resolution([item], staff, "We changed it.", summary.text)
+        workflow.resolve(item.id, staff, "We changed it.", summary.text, post_anyway=True)
     db.session.commit()
     total = db.session.scalar(sa.select(sa.func.count()).select_from(Resolution))
     assert total == len(you_said) + len(we_did)

@@ -36,7 +36,7 @@ from portal.services.tokens import (
     make_digest_change_token,
     read_digest_change_token,
 )
-from tests.helpers import count_queries, emailed_token
+from tests.helpers import count_queries, emailed_token, resolve_together
 
 # A Wednesday: the last complete week is Monday 16 to Monday 23 November 2026 (ISO week 47).
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
@@ -63,8 +63,8 @@ def publish(
         published_at: datetime, *, category: Category | None = None, you_said: str = ""
     ) -> Resolution:
         item = make_feedback(category=category or make_category())
-        resolution = workflow.publish_resolution(
-            [item], staff, "We fixed it and **checked** it twice.", you_said
+        resolution = workflow.resolve(
+            item.id, staff, "We fixed it and **checked** it twice.", you_said, post_anyway=True
         )
         resolution.published_at = published_at
         db.session.commit()
@@ -674,9 +674,7 @@ def test_a_theme_resolved_across_two_categories_reaches_each_categorys_readers(
         make_feedback(category=website, title="Checkout times out"),
         make_feedback(category=billing, title="Promo code not applied"),
     ]
-    resolution = workflow.publish_resolution(
-        items, staff, "One fix to the payment step.", "Checkout problems"
-    )
+    resolution = resolve_together(items, staff, "One fix to the payment step.", "Checkout problems")
     resolution.published_at = IN_THE_WEEK
     db.session.commit()
     assert resolution.category_id == website.id

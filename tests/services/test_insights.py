@@ -603,7 +603,13 @@ def test_merging_a_duplicate_acknowledges_it_but_does_not_resolve_it(
     category = make_category()
     target = make_feedback(category=category, title="Card declined")
     duplicate = make_feedback(category=category, title="Card refused")
-    workflow.merge(duplicate, staff, target, "Sorry about this: we are handling it with #1.")
+    workflow.merge(
+        duplicate.id,
+        staff,
+        target.id,
+        "Sorry about this: we are handling it with #1.",
+        post_anyway=True,
+    )
     db.session.commit()
     now = datetime.now(UTC)
     start, end = now - timedelta(days=1), now + timedelta(seconds=1)
@@ -612,7 +618,7 @@ def test_merging_a_duplicate_acknowledges_it_but_does_not_resolve_it(
     assert insights.ack_time_percentiles(start, end)[0].count == 1
     assert insights.ack_targets_met(start, end)[0].met == 1
     assert insights.items_resolved(start, end) == 0
-    workflow.resolve(target, staff, "We fixed the card check.")
+    workflow.resolve(target.id, staff, "We fixed the card check.", post_anyway=True)
     db.session.commit()
     assert insights.items_resolved(start, now + timedelta(minutes=1)) == 1
 

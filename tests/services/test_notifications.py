@@ -27,7 +27,7 @@ from portal.services import notifications, workflow
 from portal.services.outbox import deliver_pending
 from portal.services.votes import toggle_vote
 from portal.templating import addressed_to
-from tests.helpers import login, post
+from tests.helpers import login, post, resolve_together
 
 
 def _text(message: EmailMessage) -> str:
@@ -112,7 +112,9 @@ def test_state_change_tells_followers_by_name_from_the_owner_with_the_staff_mess
     db.session.commit()
     _deliver(smtp_server)
 
-    workflow.acknowledge(item, staff, "Nia, sorry the parcel got soaked. I am on it.")
+    workflow.acknowledge(
+        item.id, staff, "Nia, sorry the parcel got soaked. I am on it.", post_anyway=True
+    )
     db.session.commit()
     received = _deliver(smtp_server)
 
@@ -149,7 +151,7 @@ def test_notifications_carry_one_click_list_unsubscribe_headers(
     author = make_verified_user()
     item = make_feedback(author=author)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Thank you, we are looking at it today.")
+    workflow.acknowledge(item.id, staff, "Thank you, we are looking at it today.", post_anyway=True)
     db.session.commit()
     mails = _to(_deliver(smtp_server), author)
     assert len(mails) == 2  # the receipt and the update
@@ -166,12 +168,14 @@ def test_a_moved_promise_tells_followers_the_new_date_and_the_reason(
     author = make_verified_user()
     item = make_feedback(author=author)
     staff = _staff(make_verified_user)
-    workflow.plan(item, staff, _future(10), "Thank you. We will fix the lockers.")
+    workflow.plan(
+        item.id, staff, _future(10), "Thank you. We will fix the lockers.", post_anyway=True
+    )
     db.session.commit()
     _deliver(smtp_server)
 
     new_date = _future(40)
-    workflow.move_promise(item, staff, new_date, "The replacement parts are delayed at customs.")
+    workflow.move_promise(item.id, staff, new_date, "The replacement parts are delayed at customs.")
     db.session.commit()
     (mail,) = _to(_deliver(smtp_server), author)
     shown = f"{new_date.day} {new_date:%B %Y}"
@@ -186,10 +190,12 @@ def test_an_official_reply_is_sent_to_followers(
     author = make_verified_user()
     item = make_feedback(author=author)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Thank you for telling us, and I am sorry.")
+    workflow.acknowledge(
+        item.id, staff, "Thank you for telling us, and I am sorry.", post_anyway=True
+    )
     db.session.commit()
     _deliver(smtp_server)
-    workflow.reply(item, staff, "Could you tell us which branch this was at?")
+    workflow.reply(item.id, staff, "Could you tell us which branch this was at?", post_anyway=True)
     db.session.commit()
     (mail,) = _to(_deliver(smtp_server), author)
     assert "replied" in mail["Subject"]
@@ -203,7 +209,9 @@ def test_a_reply_that_acknowledges_sends_the_author_one_email(
     item = make_feedback(author=author)
     staff = _staff(make_verified_user)
     _deliver(smtp_server)
-    workflow.reply(item, staff, "Nia, I am sorry about this. Which branch was it?")
+    workflow.reply(
+        item.id, staff, "Nia, I am sorry about this. Which branch was it?", post_anyway=True
+    )
     db.session.commit()
     (mail,) = _to(_deliver(smtp_server), author)
     assert "Acknowledged" in mail["Subject"]
@@ -220,10 +228,12 @@ def test_a_resolution_thanks_the_author_for_telling_and_a_voter_for_asking_too(
     item = make_feedback(author=author, title="Lockers jam")
     voter = _voter(make_verified_user, item, preferred_name="Jo")
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Nia, thank you, we are on it.")
+    workflow.acknowledge(item.id, staff, "Nia, thank you, we are on it.", post_anyway=True)
     db.session.commit()
     _deliver(smtp_server)
-    workflow.resolve(item, staff, "New locks on every locker.", "The lockers jammed")
+    workflow.resolve(
+        item.id, staff, "New locks on every locker.", "The lockers jammed", post_anyway=True
+    )
     db.session.commit()
     received = _deliver(smtp_server)
     (to_author,) = _to(received, author)
@@ -233,6 +243,13 @@ def test_a_resolution_thanks_the_author_for_telling_and_a_voter_for_asking_too(
     for part in (_text(to_voter), _html(to_voter)):
         assert "You asked for this too" in part and "Thank you for speaking up." in part
         assert "You told us" not in part and "Did this fix it" not in part
+
+
+def _answer_each(staff: User, *items: Feedback) -> None:
+    """Each item gets its personal answer before they are resolved together."""
+    for item in items:
+        workflow.acknowledge(item.id, staff, "Thank you, I am on it.", post_anyway=True)
+    db.session.commit()
 
 
 def test_a_resolution_theme_sends_someone_who_follows_both_items_one_email(
@@ -246,9 +263,10 @@ def test_a_resolution_theme_sends_someone_who_follows_both_items_one_email(
     toggle_vote(fan, b)
     db.session.commit()
     staff = _staff(make_verified_user)
+    _answer_each(staff, a, b)
     _deliver(smtp_server)
 
-    workflow.publish_resolution([a, b], staff, "We replaced every locker door in town.")
+    resolve_together([a, b], staff, "We replaced every locker door in town.")
     db.session.commit()
     received = _deliver(smtp_server)
     (mail,) = _to(received, fan)
@@ -266,12 +284,12 @@ def test_preference_resolutions_gets_the_resolution_but_no_state_change(
     voter.notification_preference = NotificationPreference.RESOLUTIONS
     staff = _staff(make_verified_user)
     db.session.commit()
-    workflow.acknowledge(item, staff, "Thank you, we are on it.")
-    workflow.reply(item, staff, "A quick question about the time.")
+    workflow.acknowledge(item.id, staff, "Thank you, we are on it.", post_anyway=True)
+    workflow.reply(item.id, staff, "A quick question about the time.", post_anyway=True)
     db.session.commit()
     assert _to(_deliver(smtp_server), voter) == []
 
-    workflow.resolve(item, staff, "We moved the collection to the morning.")
+    workflow.resolve(item.id, staff, "We moved the collection to the morning.", post_anyway=True)
     db.session.commit()
     (mail,) = _to(_deliver(smtp_server), voter)
     assert "We moved the collection to the morning." in _text(mail)
@@ -286,8 +304,8 @@ def test_preference_none_gets_nothing(smtp_server, make_verified_user, make_feed
     voter.notification_preference = NotificationPreference.NONE
     staff = _staff(make_verified_user)
     db.session.commit()
-    workflow.acknowledge(item, staff, "Thank you, we are on it.")
-    workflow.resolve(item, staff, "We fixed it.")
+    workflow.acknowledge(item.id, staff, "Thank you, we are on it.", post_anyway=True)
+    workflow.resolve(item.id, staff, "We fixed it.", post_anyway=True)
     db.session.commit()
     received = _deliver(smtp_server)
     assert _to(received, voter) == []
@@ -304,8 +322,8 @@ def test_someone_who_unfollowed_gets_nothing(
     assert post(browser, f"/feedback/{item.id}/follow").status_code == 302
     assert not notifications.is_following(voter, item.id)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Thank you, we are on it.")
-    workflow.resolve(item, staff, "We fixed it.")
+    workflow.acknowledge(item.id, staff, "Thank you, we are on it.", post_anyway=True)
+    workflow.resolve(item.id, staff, "We fixed it.", post_anyway=True)
     db.session.commit()
     assert _to(_deliver(smtp_server), voter) == []
 
@@ -339,11 +357,11 @@ def test_a_follower_who_can_no_longer_see_the_item_gets_nothing(
     staff = _staff(make_verified_user)
     colleague = _staff(make_verified_user, display_name="Ada Obi")
     notifications.follow(colleague, item)
-    workflow.set_hidden(item, staff, True, "It names a member of staff.")
+    workflow.set_hidden(item.id, staff, True, "It names a member of staff.")
     db.session.commit()
     _deliver(smtp_server)
 
-    workflow.acknowledge(item, staff, "Thank you, we are looking at it.")
+    workflow.acknowledge(item.id, staff, "Thank you, we are looking at it.", post_anyway=True)
     db.session.commit()
     received = _deliver(smtp_server)
     assert _to(received, voter) == []
@@ -361,11 +379,11 @@ def test_a_resolution_reaches_a_follower_through_the_item_they_can_still_see(
     fan = _voter(make_verified_user, hidden)
     toggle_vote(fan, shown)
     staff = _staff(make_verified_user)
-    workflow.set_hidden(hidden, staff, True, "Abusive language.")
-    db.session.commit()
+    workflow.set_hidden(hidden.id, staff, True, "Abusive language.")
+    _answer_each(staff, shown, hidden)
     _deliver(smtp_server)
 
-    workflow.publish_resolution([shown, hidden], staff, "We replaced the locker doors.")
+    resolve_together([shown, hidden], staff, "We replaced the locker doors.")
     db.session.commit()
     (mail,) = _to(_deliver(smtp_server), fan)
     assert "We replaced the locker doors." in _text(mail)
@@ -389,7 +407,13 @@ def test_merge_tells_followers_where_it_went_and_they_follow_the_target_once(
     db.session.commit()
     _deliver(smtp_server)
 
-    workflow.merge(duplicate, staff, target, "Thank you. This is the same as the locker jam.")
+    workflow.merge(
+        duplicate.id,
+        staff,
+        target.id,
+        "Thank you. This is the same as the locker jam.",
+        post_anyway=True,
+    )
     db.session.commit()
     received = _deliver(smtp_server)
     for person in (duplicate_author, both, only_duplicate):
@@ -406,7 +430,7 @@ def test_merge_tells_followers_where_it_went_and_they_follow_the_target_once(
     assert on_target == expected
 
     # They now hear about the target.
-    workflow.acknowledge(target, staff, "Thank you all, we are on it.")
+    workflow.acknowledge(target.id, staff, "Thank you all, we are on it.", post_anyway=True)
     db.session.commit()
     received = _deliver(smtp_server)
     for person in (duplicate_author, both, only_duplicate, target_author):
@@ -452,9 +476,9 @@ def test_an_answer_about_their_own_feedback_is_never_held_back_by_the_cap(
     item = make_feedback(author=author, title="Street light out")
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
-    workflow.investigate(item, staff, "The engineer is checking the cable.")
-    workflow.start_work(item, staff, "The repair crew is on site.")
+    workflow.acknowledge(item.id, staff, "Thank you, we have reported it.", post_anyway=True)
+    workflow.investigate(item.id, staff, "The engineer is checking the cable.", post_anyway=True)
+    workflow.start_work(item.id, staff, "The repair crew is on site.", post_anyway=True)
     db.session.commit()
 
     received = _deliver(smtp_server)
@@ -473,9 +497,9 @@ def test_what_was_done_reaches_a_voter_at_once_even_past_the_cap(
     item = make_feedback(author=make_verified_user(), title="Street light out")
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
-    workflow.investigate(item, staff, "The engineer is checking the cable.")
-    workflow.resolve(item, staff, "We replaced the cable and the lamp.")
+    workflow.acknowledge(item.id, staff, "Thank you, we have reported it.", post_anyway=True)
+    workflow.investigate(item.id, staff, "The engineer is checking the cable.", post_anyway=True)
+    workflow.resolve(item.id, staff, "We replaced the cable and the lamp.", post_anyway=True)
     db.session.commit()
 
     to_voter = _to(_deliver(smtp_server), voter)
@@ -492,8 +516,8 @@ def test_stopping_update_emails_withdraws_those_still_waiting(
     item = make_feedback(author=make_verified_user())
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
-    workflow.investigate(item, staff, "The engineer is checking the cable.")
+    workflow.acknowledge(item.id, staff, "Thank you, we have reported it.", post_anyway=True)
+    workflow.investigate(item.id, staff, "The engineer is checking the cable.", post_anyway=True)
     db.session.commit()
     kinds = db.session.scalars(
         sa.select(OutboxMessage.kind).where(OutboxMessage.user_id == voter.id)
@@ -526,7 +550,7 @@ def test_stopping_one_item_withdraws_its_waiting_updates_but_not_staff_work_mail
     item = make_feedback(author=make_verified_user())
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
+    workflow.acknowledge(item.id, staff, "Thank you, we have reported it.", post_anyway=True)
     db.session.commit()
     notifications.unfollow(voter.id, item.id)  # the follow button, or the email's item link
     # Staff who chose "resolutions only" for what they follow still hear of new items in
@@ -552,14 +576,14 @@ def test_an_update_that_was_withdrawn_does_not_use_up_the_daily_cap(
     item = make_feedback(author=make_verified_user())
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
+    workflow.acknowledge(item.id, staff, "Thank you, we have reported it.", post_anyway=True)
     db.session.commit()
     notifications.unfollow(voter.id, item.id)
     db.session.commit()
     assert _to(_deliver(smtp_server), voter) == []
 
     notifications.follow(voter, item)
-    workflow.investigate(item, staff, "The engineer is checking the cable.")
+    workflow.investigate(item.id, staff, "The engineer is checking the cable.", post_anyway=True)
     db.session.commit()
     (mail,) = _to(_deliver(smtp_server), voter)
     assert "The engineer is checking the cable." in _text(mail)
@@ -577,9 +601,9 @@ def test_past_the_daily_cap_updates_fold_into_one_summary_a_day_later(
     item = make_feedback(author=make_user(), title="Street light out")
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(item, staff, "Thank you, we have reported it.")
-    workflow.investigate(item, staff, "The engineer is checking the cable.")
-    workflow.start_work(item, staff, "The repair crew is on site.")
+    workflow.acknowledge(item.id, staff, "Thank you, we have reported it.", post_anyway=True)
+    workflow.investigate(item.id, staff, "The engineer is checking the cable.", post_anyway=True)
+    workflow.start_work(item.id, staff, "The repair crew is on site.", post_anyway=True)
     db.session.commit()
 
     mine = list(
@@ -619,9 +643,11 @@ def test_a_summary_leaves_out_what_the_person_stopped_while_it_waited(
     voter = _voter(make_verified_user, lift)
     toggle_vote(voter, light)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(lift, staff, "Thank you, the lift company is on its way.")
-    workflow.acknowledge(light, staff, "Thank you, we have reported it.")
-    workflow.investigate(lift, staff, "The engineer is checking the motor.")
+    workflow.acknowledge(
+        lift.id, staff, "Thank you, the lift company is on its way.", post_anyway=True
+    )
+    workflow.acknowledge(light.id, staff, "Thank you, we have reported it.", post_anyway=True)
+    workflow.investigate(lift.id, staff, "The engineer is checking the motor.", post_anyway=True)
     db.session.commit()
     summary = db.session.scalar(
         sa.select(OutboxMessage).where(
@@ -641,7 +667,7 @@ def test_a_summary_leaves_out_what_the_person_stopped_while_it_waited(
 
     # A new summary whose every update was stopped is not sent at all.
     notifications.follow(voter, light)
-    workflow.investigate(light, staff, "The engineer is checking the cable.")
+    workflow.investigate(light.id, staff, "The engineer is checking the cable.", post_anyway=True)
     db.session.commit()
     assert db.session.scalar(
         sa.select(sa.func.count()).where(
@@ -666,12 +692,18 @@ def test_a_summary_keeps_an_update_on_an_item_merged_since(
     other = make_feedback(author=make_verified_user(), title="Lift broken again")
     voter = _voter(make_verified_user, lift)
     staff = _staff(make_verified_user)
-    workflow.acknowledge(lift, staff, "Thank you, the lift company is on its way.")
+    workflow.acknowledge(
+        lift.id, staff, "Thank you, the lift company is on its way.", post_anyway=True
+    )
     db.session.commit()
     _deliver(smtp_server)
-    workflow.investigate(lift, staff, "The engineer is checking the motor.")  # folded
-    workflow.acknowledge(other, staff, "Thank you for telling us.")
-    workflow.merge(lift, staff, other, "The same lift: we handle both together.")
+    workflow.investigate(
+        lift.id, staff, "The engineer is checking the motor.", post_anyway=True
+    )  # folded
+    workflow.acknowledge(other.id, staff, "Thank you for telling us.", post_anyway=True)
+    workflow.merge(
+        lift.id, staff, other.id, "The same lift: we handle both together.", post_anyway=True
+    )
     db.session.commit()
     db.session.execute(sa.update(OutboxMessage).values(next_attempt_at=datetime.now(UTC)))
     db.session.commit()

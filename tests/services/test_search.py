@@ -39,7 +39,7 @@ def test_private_hidden_and_held_items_are_not_found_on_the_board(make_feedback,
     staff = make_user(role=Role.STAFF)
     make_feedback(title="Parcel private complaint", visibility="private")
     hidden = make_feedback(title="Parcel hidden complaint")
-    workflow.set_hidden(hidden, staff, True, "abusive")
+    workflow.set_hidden(hidden.id, staff, True, "abusive")
     db.session.commit()
     make_feedback(title="Parcel public complaint")
     assert _search("parcel") == ["Parcel public complaint"]
@@ -107,7 +107,9 @@ def test_the_index_respects_merges_through_the_suggestions(make_feedback, make_u
     staff = make_user(role=Role.STAFF)
     target = make_feedback(title="App crashes on login")
     duplicate = make_feedback(title="App crashes when logging in")
-    workflow.merge(duplicate, staff, target, "Same crash, handled together.")
+    workflow.merge(
+        duplicate.id, staff, target.id, "Same crash, handled together.", post_anyway=True
+    )
     db.session.commit()
     assert [i.title for i in similar_items("app crashes")] == ["App crashes on login"]
 
@@ -116,7 +118,9 @@ def test_similar_items_match_any_meaningful_word_and_skip_closed_ones(make_feedb
     staff = make_user(role=Role.STAFF)
     make_feedback(title="Dark mode for the app")
     declined = make_feedback(title="Dark theme please")
-    workflow.decline(declined, staff, "Sorry, we will not do a theme this year.")
+    workflow.decline(
+        declined.id, staff, "Sorry, we will not do a theme this year.", post_anyway=True
+    )
     db.session.commit()
     for n in range(7):
         make_feedback(title=f"Night reading mode {n}")

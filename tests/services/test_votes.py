@@ -90,7 +90,13 @@ def test_a_merge_keeps_a_follow_chosen_on_either_item(make_user, make_feedback) 
     toggle_vote(chooser, target)  # only a vote's follow on the target...
     notifications.set_following(chooser, duplicate, True)  # ...but chosen on the duplicate
     db.session.commit()
-    workflow.merge(duplicate, staff, target, "Thank you; this is the same as the one we fix.")
+    workflow.merge(
+        duplicate.id,
+        staff,
+        target.id,
+        "Thank you; this is the same as the one we fix.",
+        post_anyway=True,
+    )
     db.session.commit()
 
     # The voter's follow came with their vote, which moved too: taking it back ends both.
@@ -279,7 +285,13 @@ def test_a_merge_while_people_vote_leaves_exact_counts(
     db.session.commit()
     token = sqlite_write_intent.set(True)  # the merge is this test's own write request
     try:
-        workflow.merge(duplicate, staff, target, "The same broken lift, reported twice.")
+        workflow.merge(
+            duplicate.id,
+            staff,
+            target.id,
+            "The same broken lift, reported twice.",
+            post_anyway=True,
+        )
         db.session.commit()
     finally:
         sqlite_write_intent.reset(token)

@@ -163,8 +163,8 @@ def test_state_changes_and_resolutions_are_sent_to_endpoints_that_chose_them(
     _endpoint(admin, receiver.url, ["item.state_changed", "resolution.published"])
     item = _submit(make_user(), make_category())
     assert _deliveries() == []  # item.created was not chosen
-    workflow.acknowledge(item, staff, "Dear customer, we are on it.")
-    resolution = workflow.resolve(item, staff, "We replaced the lift's motor.")
+    workflow.acknowledge(item.id, staff, "Dear customer, we are on it.", post_anyway=True)
+    resolution = workflow.resolve(item.id, staff, "We replaced the lift's motor.", post_anyway=True)
     db.session.commit()
 
     deliver_webhooks()
@@ -440,7 +440,7 @@ def test_changing_the_events_keeps_the_address_and_secret_and_sends_only_the_new
     db.session.commit()
     assert (changed.events, changed.description) == (["item.state_changed"], "Help desk")
     _submit(make_user(), make_category())  # item.created: no longer chosen
-    workflow.acknowledge(first, staff, "Dear customer, we are on it.")
+    workflow.acknowledge(first.id, staff, "Dear customer, we are on it.", post_anyway=True)
     db.session.commit()
 
     deliver_webhooks()

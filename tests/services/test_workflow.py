@@ -30,7 +30,12 @@ from portal.models import (
 from portal.services import workflow
 from portal.services.errors import NotAllowed
 from portal.services.votes import toggle_vote
-from portal.services.workflow import InvalidTransition, MissingInput, WorkflowError
+from portal.services.workflow import (
+    InvalidTransition,
+    MissingInput,
+    NotYetAnswered,
+    WorkflowError,
+)
 
 S = FeedbackState
 
@@ -52,7 +57,7 @@ def _inputs(to_state: FeedbackState, target: Feedback | None = None) -> dict[str
     if to_state is S.PLANNED:
         kwargs["target_date"] = _future()
     if to_state is S.DUPLICATE:
-        kwargs["duplicate_of"] = target
+        kwargs["duplicate_of"] = target.id if target else None
     return kwargs
 
 
@@ -61,7 +66,7 @@ def _bring_to(item: Feedback, actor: User, state: FeedbackState, make_feedback) 
     if state is S.RECEIVED:
         return
     target = make_feedback() if state is S.DUPLICATE else None
-    workflow.move(item, actor, state, **_inputs(state, target))
+    workflow.move(item.id, actor, state, **_inputs(state, target), post_anyway=True)
     db.session.commit()
     assert item.state is state
 
@@ -184,7 +189,7 @@ def test_every_allowed_transition_moves_the_item_and_records_timeline_and_audit(
     events_before = len(_events(item.id, TimelineKind.STATE_CHANGED))
     audits_before = len(_audits("item.state_changed", item.id))
 
-    assert workflow.move(item, staff, dest, **inputs) is item
+    assert workflow.move(item.id, staff, dest, **inputs, post_anyway=True) is item
     db.session.commit()
 
     item = _fresh(item)
@@ -236,7 +241,9 @@ def test_leaving_received_without_a_personal_message_is_refused(
     target = make_feedback()
     _assert_refused(
         item,
-        lambda: workflow.move(item, staff, to_state, message="   ", duplicate_of=target),
+        lambda: workflow.move(
+            item.id, staff, to_state, message="   ", duplicate_of=target.id, post_anyway=True
+        ),
         MissingInput,
         match,
     )
@@ -248,7 +255,7 @@ def test_plan_without_target_date_is_refused(staff, make_feedback) -> None:
     _bring_to(item, staff, S.INVESTIGATING, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.move(item, staff, S.PLANNED, message="Planned."),
+        lambda: workflow.move(item.id, staff, S.PLANNED, message="Planned.", post_anyway=True),
         MissingInput,
         "Planning needs a target date",
     )
@@ -259,7 +266,9 @@ def test_plan_with_a_past_date_is_refused(staff, make_feedback) -> None:
     _bring_to(item, staff, S.INVESTIGATING, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.plan(item, staff, _today() - timedelta(days=1), "Planned."),
+        lambda: workflow.plan(
+            item.id, staff, _today() - timedelta(days=1), "Planned.", post_anyway=True
+        ),
         WorkflowError,
         "cannot be in the past",
     )
@@ -270,7 +279,7 @@ def test_resolve_without_we_did_text_is_refused(staff, make_feedback) -> None:
     _bring_to(item, staff, S.IN_PROGRESS, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.move(item, staff, S.RESOLVED, message="  \n "),
+        lambda: workflow.move(item.id, staff, S.RESOLVED, message="  \n ", post_anyway=True),
         MissingInput,
         "Resolving needs the “we did” text",
     )
@@ -280,7 +289,10 @@ def test_decline_without_reason_is_refused(staff, make_feedback) -> None:
     item = make_feedback()
     _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
     _assert_refused(
-        item, lambda: workflow.decline(item, staff, ""), MissingInput, "Declining needs a reason"
+        item,
+        lambda: workflow.decline(item.id, staff, "", post_anyway=True),
+        MissingInput,
+        "Declining needs a reason",
     )
 
 
@@ -289,7 +301,7 @@ def test_merge_without_target_is_refused(staff, make_feedback) -> None:
     _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.move(item, staff, S.DUPLICATE, message="Same thing."),
+        lambda: workflow.move(item.id, staff, S.DUPLICATE, message="Same thing.", post_anyway=True),
         MissingInput,
         "Merging needs the item to merge into",
     )
@@ -300,7 +312,7 @@ def test_merge_into_itself_is_refused(staff, make_feedback) -> None:
     _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.merge(item, staff, item, "Same thing."),
+        lambda: workflow.merge(item.id, staff, item.id, "Same thing.", post_anyway=True),
         WorkflowError,
         "cannot be merged into itself",
     )
@@ -309,13 +321,13 @@ def test_merge_into_itself_is_refused(staff, make_feedback) -> None:
 def test_merge_into_an_item_that_is_itself_a_duplicate_is_refused(staff, make_feedback) -> None:
     original = make_feedback()
     duplicate = make_feedback()
-    workflow.merge(duplicate, staff, original, "Same as the other one.")
+    workflow.merge(duplicate.id, staff, original.id, "Same as the other one.", post_anyway=True)
     db.session.commit()
     item = make_feedback()
     _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.merge(item, staff, duplicate, "Same thing."),
+        lambda: workflow.merge(item.id, staff, duplicate.id, "Same thing.", post_anyway=True),
         WorkflowError,
         rf"#{duplicate.id} was itself merged into #{original.id}; merge into that one",
     )
@@ -326,7 +338,7 @@ def test_reopen_without_reason_is_refused(staff, make_feedback) -> None:
     _bring_to(item, staff, S.RESOLVED, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.move(item, staff, S.INVESTIGATING, message=" "),
+        lambda: workflow.move(item.id, staff, S.INVESTIGATING, message=" ", post_anyway=True),
         MissingInput,
         "Reopening needs a reason",
     )
@@ -349,7 +361,7 @@ def test_moving_back_or_to_the_same_state_is_an_invalid_transition(
     _bring_to(item, staff, source, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.move(item, staff, dest, **_inputs(dest)),
+        lambda: workflow.move(item.id, staff, dest, **_inputs(dest), post_anyway=True),
         InvalidTransition,
         f"“{source.label}” cannot move to “{dest.label}”",
     )
@@ -360,7 +372,7 @@ def test_nothing_moves_an_item_back_to_received(staff, make_feedback) -> None:
     _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.move(item, staff, S.RECEIVED, message="Back you go."),
+        lambda: workflow.move(item.id, staff, S.RECEIVED, message="Back you go.", post_anyway=True),
         InvalidTransition,
         "Nothing moves an item back to “Received”",
     )
@@ -374,7 +386,7 @@ def test_no_move_leads_out_of_declined_or_duplicate(closed, dest, staff, make_fe
     other = make_feedback()
     _assert_refused(
         item,
-        lambda: workflow.move(item, staff, dest, **_inputs(dest, other)),
+        lambda: workflow.move(item.id, staff, dest, **_inputs(dest, other), post_anyway=True),
         InvalidTransition,
         "cannot (move to|be resolved)|Nothing moves an item back",
     )
@@ -387,7 +399,9 @@ def test_resolved_item_can_only_be_reopened(staff, make_feedback) -> None:
     for dest in [S.PLANNED, S.IN_PROGRESS, S.RESOLVED, S.DECLINED, S.DUPLICATE]:
         _assert_refused(
             item,
-            lambda dest=dest: workflow.move(item, staff, dest, **_inputs(dest, other)),
+            lambda dest=dest: workflow.move(
+                item.id, staff, dest, **_inputs(dest, other), post_anyway=True
+            ),
             InvalidTransition,
             "cannot (move to|be resolved)",
         )
@@ -395,21 +409,27 @@ def test_resolved_item_can_only_be_reopened(staff, make_feedback) -> None:
 
 CUSTOMER_ACTIONS: dict[str, Callable[[Feedback, User, User], object]] = {
     "acknowledge": lambda item, customer, staff: workflow.move(
-        item, customer, S.ACKNOWLEDGED, message="Thanks!"
+        item.id, customer, S.ACKNOWLEDGED, message="Thanks!", post_anyway=True
     ),
-    "plan": lambda item, customer, staff: workflow.plan(item, customer, _future(), "Soon."),
-    "decline": lambda item, customer, staff: workflow.decline(item, customer, "No."),
-    "take": lambda item, customer, staff: workflow.take(item, customer),
-    "assign": lambda item, customer, staff: workflow.assign(item, customer, staff),
-    "reply": lambda item, customer, staff: workflow.reply(item, customer, "Official!"),
-    "note": lambda item, customer, staff: workflow.add_internal_note(item, customer, "Psst."),
-    "hide": lambda item, customer, staff: workflow.set_hidden(item, customer, True, "Spam."),
-    "redact": lambda item, customer, staff: workflow.redact(item, customer, "Personal data."),
-    "resolve": lambda item, customer, staff: workflow.publish_resolution(
-        [item], customer, "Did it."
+    "plan": lambda item, customer, staff: workflow.plan(
+        item.id, customer, _future(), "Soon.", post_anyway=True
+    ),
+    "decline": lambda item, customer, staff: workflow.decline(
+        item.id, customer, "No.", post_anyway=True
+    ),
+    "take": lambda item, customer, staff: workflow.take(item.id, customer),
+    "assign": lambda item, customer, staff: workflow.assign(item.id, customer, staff.id),
+    "reply": lambda item, customer, staff: workflow.reply(
+        item.id, customer, "Official!", post_anyway=True
+    ),
+    "note": lambda item, customer, staff: workflow.add_internal_note(item.id, customer, "Psst."),
+    "hide": lambda item, customer, staff: workflow.set_hidden(item.id, customer, True, "Spam."),
+    "redact": lambda item, customer, staff: workflow.redact(item.id, customer, "Personal data."),
+    "resolve": lambda item, customer, staff: workflow.resolve(
+        item.id, customer, "Did it.", post_anyway=True
     ),
     "move_promise": lambda item, customer, staff: workflow.move_promise(
-        item, customer, _future(), "Later."
+        item.id, customer, _future(), "Later."
     ),
 }
 
@@ -434,7 +454,7 @@ def test_a_customer_cannot_reopen_a_resolved_item(customer, staff, make_feedback
     _bring_to(item, staff, S.RESOLVED, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.reopen(item, customer, "It is still broken."),
+        lambda: workflow.reopen(item.id, customer, "It is still broken.", post_anyway=True),
         NotAllowed,
         "Only staff can do that",
     )
@@ -446,19 +466,25 @@ def test_an_inactive_staff_member_is_not_allowed(staff, make_feedback) -> None:
     db.session.commit()
     _assert_refused(
         item,
-        lambda: workflow.acknowledge(item, staff, "Thanks, we read it."),
+        lambda: workflow.acknowledge(item.id, staff, "Thanks, we read it.", post_anyway=True),
         NotAllowed,
         "Only staff can do that",
     )
 
 
 OWNER_ACTIONS: dict[str, Callable[[Feedback, User], object]] = {
-    "move": lambda item, actor: workflow.move(item, actor, S.INVESTIGATING, message="Looking."),
-    "plan": lambda item, actor: workflow.plan(item, actor, _future(), "Planned."),
-    "decline": lambda item, actor: workflow.decline(item, actor, "We will not."),
-    "reply": lambda item, actor: workflow.reply(item, actor, "Our answer."),
-    "resolve": lambda item, actor: workflow.resolve(item, actor, "We did it."),
-    "move_promise": lambda item, actor: workflow.move_promise(item, actor, _future(9), "Later."),
+    "move": lambda item, actor: workflow.move(
+        item.id, actor, S.INVESTIGATING, message="Looking.", post_anyway=True
+    ),
+    "plan": lambda item, actor: workflow.plan(
+        item.id, actor, _future(), "Planned.", post_anyway=True
+    ),
+    "decline": lambda item, actor: workflow.decline(
+        item.id, actor, "We will not.", post_anyway=True
+    ),
+    "reply": lambda item, actor: workflow.reply(item.id, actor, "Our answer.", post_anyway=True),
+    "resolve": lambda item, actor: workflow.resolve(item.id, actor, "We did it.", post_anyway=True),
+    "move_promise": lambda item, actor: workflow.move_promise(item.id, actor, _future(9), "Later."),
 }
 
 
@@ -510,7 +536,9 @@ def test_acting_on_an_unowned_item_makes_the_actor_its_owner(staff, make_feedbac
     item = make_feedback()
     assert item.owner_id is None
 
-    workflow.acknowledge(item, staff, "Thank you, I have read this and will follow it up.")
+    workflow.acknowledge(
+        item.id, staff, "Thank you, I have read this and will follow it up.", post_anyway=True
+    )
     db.session.commit()
 
     item = _fresh(item)
@@ -525,15 +553,15 @@ def test_acting_on_an_unowned_item_makes_the_actor_its_owner(staff, make_feedbac
 
 def test_acting_again_as_owner_does_not_record_another_owner_change(staff, make_feedback) -> None:
     item = make_feedback()
-    workflow.acknowledge(item, staff, "Thanks, I have read this.")
-    workflow.investigate(item, staff, "Looking into it now.")
+    workflow.acknowledge(item.id, staff, "Thanks, I have read this.", post_anyway=True)
+    workflow.investigate(item.id, staff, "Looking into it now.", post_anyway=True)
     db.session.commit()
     assert len(_events(item.id, TimelineKind.OWNER_CHANGED)) == 1
 
 
 def test_take_makes_staff_the_owner_of_an_unowned_item(staff, make_feedback) -> None:
     item = make_feedback()
-    workflow.take(item, staff)
+    workflow.take(item.id, staff)
     db.session.commit()
     assert _fresh(item).owner_id == staff.id
     assert len(_events(item.id, TimelineKind.OWNER_CHANGED)) == 1
@@ -542,28 +570,28 @@ def test_take_makes_staff_the_owner_of_an_unowned_item(staff, make_feedback) -> 
 
 def test_taking_an_item_you_already_own_records_nothing(staff, make_feedback) -> None:
     item = make_feedback()
-    workflow.take(item, staff)
+    workflow.take(item.id, staff)
     db.session.commit()
     before = _snapshot(item)
-    workflow.take(item, staff)
+    workflow.take(item.id, staff)
     db.session.commit()
     assert _snapshot(_fresh(item)) == before
 
 
 def test_staff_cannot_take_an_item_someone_else_owns(staff, other_staff, make_feedback) -> None:
     item = make_feedback()
-    workflow.take(item, other_staff)
+    workflow.take(item.id, other_staff)
     db.session.commit()
     _assert_refused(
-        item, lambda: workflow.take(item, staff), NotAllowed, "needs reassigning instead"
+        item, lambda: workflow.take(item.id, staff), NotAllowed, "needs reassigning instead"
     )
 
 
 def test_an_admin_may_take_an_item_someone_else_owns(admin, other_staff, make_feedback) -> None:
     item = make_feedback()
-    workflow.take(item, other_staff)
+    workflow.take(item.id, other_staff)
     db.session.commit()
-    workflow.take(item, admin)
+    workflow.take(item.id, admin)
     db.session.commit()
     assert _fresh(item).owner_id == admin.id
     assert "Reassigned by an admin." in _events(item.id, TimelineKind.OWNER_CHANGED)[-1].message
@@ -581,7 +609,7 @@ def test_assigning_to_anyone_but_active_staff_is_refused(
         db.session.commit()
     _assert_refused(
         item,
-        lambda: workflow.assign(item, staff, new_owner, "They know this area."),
+        lambda: workflow.assign(item.id, staff, new_owner.id, "They know this area."),
         WorkflowError,
         "Items can only be assigned to active staff",
     )
@@ -589,7 +617,7 @@ def test_assigning_to_anyone_but_active_staff_is_refused(
 
 def test_assigning_an_unowned_item_needs_no_reason(staff, other_staff, make_feedback) -> None:
     item = make_feedback()
-    workflow.assign(item, staff, other_staff)
+    workflow.assign(item.id, staff, other_staff.id)
     db.session.commit()
     assert _fresh(item).owner_id == other_staff.id
     assert _events(item.id, TimelineKind.OWNER_CHANGED)[-1].actor_id == staff.id
@@ -599,11 +627,11 @@ def test_reassigning_an_owned_item_without_a_reason_is_refused(
     staff, other_staff, make_feedback
 ) -> None:
     item = make_feedback()
-    workflow.take(item, staff)
+    workflow.take(item.id, staff)
     db.session.commit()
     _assert_refused(
         item,
-        lambda: workflow.assign(item, staff, other_staff, "  "),
+        lambda: workflow.assign(item.id, staff, other_staff.id, "  "),
         MissingInput,
         "Reassigning an item needs a reason",
     )
@@ -614,10 +642,10 @@ def test_reassigning_with_a_reason_changes_owner_and_shows_the_reason_on_the_tim
     staff, other_staff, make_feedback
 ) -> None:
     item = make_feedback()
-    workflow.take(item, staff)
+    workflow.take(item.id, staff)
     db.session.commit()
 
-    workflow.assign(item, staff, other_staff, "Olga runs the billing team.")
+    workflow.assign(item.id, staff, other_staff.id, "Olga runs the billing team.")
     db.session.commit()
 
     assert _fresh(item).owner_id == other_staff.id
@@ -637,12 +665,12 @@ def test_staff_who_do_not_own_an_item_cannot_reassign_it(
     staff, other_staff, make_user, make_feedback
 ) -> None:
     item = make_feedback()
-    workflow.take(item, other_staff)
+    workflow.take(item.id, other_staff)
     db.session.commit()
     third = make_user(role=Role.STAFF)
     _assert_refused(
         item,
-        lambda: workflow.assign(item, staff, third, "I think they should have it."),
+        lambda: workflow.assign(item.id, staff, third.id, "I think they should have it."),
         NotAllowed,
         "Only the current owner or an admin can reassign",
     )
@@ -653,13 +681,16 @@ def test_staff_who_do_not_own_an_item_cannot_reassign_it(
 
 LEAVING_RECEIVED: dict[str, Callable[[Feedback, User, Feedback], object]] = {
     "acknowledge": lambda item, actor, other: workflow.acknowledge(
-        item, actor, "Thanks, I have read it."
+        item.id, actor, "Thanks, I have read it.", post_anyway=True
     ),
     "decline": lambda item, actor, other: workflow.decline(
-        item, actor, "Thank you; this is not something we will change, because..."
+        item.id,
+        actor,
+        "Thank you; this is not something we will change, because...",
+        post_anyway=True,
     ),
     "merge": lambda item, actor, other: workflow.merge(
-        item, actor, other, "Thank you; this is already being discussed."
+        item.id, actor, other.id, "Thank you; this is already being discussed.", post_anyway=True
     ),
 }
 
@@ -684,7 +715,7 @@ def test_later_moves_keep_the_first_acknowledgement_time(staff, make_feedback) -
     item = make_feedback()
     _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
     first = _fresh(item).acknowledged_at
-    workflow.investigate(item, staff, "Looking into it.")
+    workflow.investigate(item.id, staff, "Looking into it.", post_anyway=True)
     db.session.commit()
     assert _fresh(item).acknowledged_at == first
 
@@ -697,7 +728,7 @@ def test_plan_sets_the_target_date_and_records_the_promise(staff, make_feedback)
     _bring_to(item, staff, S.INVESTIGATING, make_feedback)
     when = _future(14)
 
-    workflow.plan(item, staff, when, "We will ship this in the next release.")
+    workflow.plan(item.id, staff, when, "We will ship this in the next release.", post_anyway=True)
     db.session.commit()
 
     item = _fresh(item)
@@ -712,7 +743,7 @@ def test_plan_sets_the_target_date_and_records_the_promise(staff, make_feedback)
 
 def test_plan_for_today_is_accepted(staff, make_feedback) -> None:
     item = make_feedback()
-    workflow.plan(item, staff, _today(), "Thanks! We are doing this today.")
+    workflow.plan(item.id, staff, _today(), "Thanks! We are doing this today.", post_anyway=True)
     db.session.commit()
     assert _fresh(item).target_date == _today()
 
@@ -722,7 +753,7 @@ def test_moving_a_promised_date_without_a_reason_is_refused(staff, make_feedback
     _bring_to(item, staff, S.PLANNED, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.move_promise(item, staff, _future(60), ""),
+        lambda: workflow.move_promise(item.id, staff, _future(60), ""),
         MissingInput,
         "Moving a promised date needs a reason",
     )
@@ -734,7 +765,7 @@ def test_moving_a_promised_date_records_the_reason_and_new_date(staff, make_feed
     old = _fresh(item).target_date
     new = _future(60)
 
-    workflow.move_promise(item, staff, new, "A supplier is late with a part.")
+    workflow.move_promise(item.id, staff, new, "A supplier is late with a part.")
     db.session.commit()
 
     item = _fresh(item)
@@ -756,11 +787,13 @@ def test_a_first_promised_date_is_a_promise_not_an_apology_for_a_change(
 ) -> None:
     author = make_verified_user(preferred_name="Nia")
     item = make_feedback(author=author)
-    workflow.acknowledge(item, staff, "Nia, thank you, and I am sorry it happened.")
+    workflow.acknowledge(
+        item.id, staff, "Nia, thank you, and I am sorry it happened.", post_anyway=True
+    )
     db.session.commit()
     new = _future(20)
 
-    workflow.move_promise(item, staff, new, "")
+    workflow.move_promise(item.id, staff, new, "")
     db.session.commit()
 
     [entry] = _audits("item.promise_set", item.id)
@@ -783,7 +816,7 @@ def test_moving_a_promise_to_the_same_date_is_refused(staff, make_feedback) -> N
     same = _fresh(item).target_date
     _assert_refused(
         item,
-        lambda: workflow.move_promise(item, staff, same, "No change really."),
+        lambda: workflow.move_promise(item.id, staff, same, "No change really."),
         WorkflowError,
         "already the promised date",
     )
@@ -794,7 +827,7 @@ def test_moving_a_promise_into_the_past_is_refused(staff, make_feedback) -> None
     _bring_to(item, staff, S.PLANNED, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.move_promise(item, staff, _today() - timedelta(days=3), "Oops."),
+        lambda: workflow.move_promise(item.id, staff, _today() - timedelta(days=3), "Oops."),
         WorkflowError,
         "cannot be in the past",
     )
@@ -803,7 +836,7 @@ def test_moving_a_promise_into_the_past_is_refused(staff, make_feedback) -> None
 def test_the_first_promise_on_an_item_needs_no_reason(staff, make_feedback) -> None:
     item = make_feedback()
     _bring_to(item, staff, S.INVESTIGATING, make_feedback)
-    workflow.move_promise(item, staff, _future(5), "")
+    workflow.move_promise(item.id, staff, _future(5), "")
     db.session.commit()
     assert _fresh(item).target_date == _future(5)
     assert len(_events(item.id, TimelineKind.PROMISE_SET)) == 1
@@ -816,7 +849,7 @@ def test_a_closed_item_has_no_promise_to_move(closed, staff, make_feedback) -> N
     _bring_to(item, staff, closed, make_feedback)
     _assert_refused(
         item,
-        lambda: workflow.move_promise(item, staff, _future(3), "Moving it."),
+        lambda: workflow.move_promise(item.id, staff, _future(3), "Moving it."),
         InvalidTransition,
         "Only an open item",
     )
@@ -826,7 +859,13 @@ def test_a_closed_item_has_no_promise_to_move(closed, staff, make_feedback) -> N
 
 
 def _merge(duplicate: Feedback, target: Feedback, actor: User) -> None:
-    workflow.merge(duplicate, actor, target, "Thank you; this is being handled over there.")
+    workflow.merge(
+        duplicate.id,
+        actor,
+        target.id,
+        "Thank you; this is being handled over there.",
+        post_anyway=True,
+    )
     db.session.commit()
 
 
@@ -944,7 +983,7 @@ def test_merge_from_an_acknowledged_item_without_a_message_uses_a_default_one(
 ) -> None:
     item, target = make_feedback(), make_feedback()
     _bring_to(item, staff, S.ACKNOWLEDGED, make_feedback)
-    workflow.merge(item, staff, target)
+    workflow.merge(item.id, staff, target.id, post_anyway=True)
     db.session.commit()
     event = _events(item.id, TimelineKind.STATE_CHANGED)[-1]
     assert event.to_state is S.DUPLICATE
@@ -956,10 +995,13 @@ def test_merge_from_an_acknowledged_item_without_a_message_uses_a_default_one(
 
 def test_publish_resolution_resolves_every_item_with_one_resolution(staff, make_feedback) -> None:
     items = [make_feedback(title="Checkout times out") for _ in range(3)]
+    _bring_to(items[0], staff, S.ACKNOWLEDGED, make_feedback)
     _bring_to(items[1], staff, S.PLANNED, make_feedback)
     _bring_to(items[2], staff, S.IN_PROGRESS, make_feedback)
 
-    resolution = workflow.publish_resolution(items, staff, we_did="We doubled the timeout.")
+    resolution = workflow.publish_resolution(
+        [i.id for i in items], staff, we_did="We doubled the timeout.", post_anyway=True
+    )
     db.session.commit()
 
     assert resolution.you_said == "Checkout times out"
@@ -981,15 +1023,30 @@ def test_publish_resolution_resolves_every_item_with_one_resolution(staff, make_
 
 def test_publish_resolution_uses_the_you_said_summary_when_given(staff, make_feedback) -> None:
     item = make_feedback(title="Slow search")
-    resolution = workflow.publish_resolution(
-        [item], staff, we_did="New index.", you_said="  Search was slow  "
+    resolution = workflow.resolve(
+        item.id, staff, we_did="New index.", you_said="  Search was slow  ", post_anyway=True
     )
     assert resolution.you_said == "Search was slow"
 
 
+def test_resolving_together_refuses_items_nobody_has_answered_naming_them(
+    staff, make_feedback
+) -> None:
+    answered, waiting = make_feedback(), make_feedback()
+    _bring_to(answered, staff, S.ACKNOWLEDGED, make_feedback)
+
+    with pytest.raises(NotYetAnswered, match=rf"Nobody has answered #{waiting.id} \("):
+        workflow.publish_resolution(
+            [answered.id, waiting.id], staff, we_did="We fixed it.", post_anyway=True
+        )
+    db.session.rollback()
+    assert _fresh(waiting).state is S.RECEIVED
+    assert _fresh(answered).state is S.ACKNOWLEDGED
+
+
 def test_publish_resolution_with_no_items_is_refused(staff) -> None:
     with pytest.raises(MissingInput, match="Pick at least one item"):
-        workflow.publish_resolution([], staff, we_did="Something.")
+        workflow.publish_resolution([], staff, we_did="Something.", post_anyway=True)
 
 
 @pytest.mark.parametrize("bad_state", [S.DECLINED, S.DUPLICATE, S.RESOLVED])
@@ -998,12 +1055,15 @@ def test_one_unresolvable_item_fails_the_whole_resolution_and_resolves_nothing(
 ) -> None:
     a, b, c = make_feedback(), make_feedback(), make_feedback()
     _bring_to(a, staff, S.IN_PROGRESS, make_feedback)
+    _bring_to(b, staff, S.ACKNOWLEDGED, make_feedback)
     _bring_to(c, staff, bad_state, make_feedback)
     states = [a.state, b.state, c.state]
-    before = _snapshot(a)
+    before, before_b = _snapshot(a), _snapshot(b)
 
     with pytest.raises(InvalidTransition, match=rf"#{c.id} is “.+” and cannot be resolved"):
-        workflow.publish_resolution([a, b, c], staff, we_did="We fixed it.")
+        workflow.publish_resolution(
+            [a.id, b.id, c.id], staff, we_did="We fixed it.", post_anyway=True
+        )
     assert [a.state, b.state, c.state] == states
     db.session.rollback()
 
@@ -1011,16 +1071,16 @@ def test_one_unresolvable_item_fails_the_whole_resolution_and_resolves_nothing(
     assert [_fresh(i).state for i in (a, b, c)] == states
     assert _fresh(a).resolution_id is None
     assert _fresh(b).resolution_id is None
-    assert _fresh(b).owner_id is None
+    assert _snapshot(b) == before_b
 
 
 def test_update_resolution_edits_the_text_and_audits_the_old_one(staff, make_feedback) -> None:
     item = make_feedback(title="Export is broken")
-    resolution = workflow.resolve(item, staff, "We fixed the CSV export.")
+    resolution = workflow.resolve(item.id, staff, "We fixed the CSV export.", post_anyway=True)
     db.session.commit()
 
     workflow.update_resolution(
-        resolution, staff, you_said="CSV export was broken", we_did="We rewrote the export."
+        resolution.id, staff, you_said="CSV export was broken", we_did="We rewrote the export."
     )
     db.session.commit()
 
@@ -1044,10 +1104,10 @@ def test_update_resolution_edits_the_text_and_audits_the_old_one(staff, make_fee
 def test_update_resolution_refuses_empty_text(
     you_said, we_did, match, staff, make_feedback
 ) -> None:
-    resolution = workflow.resolve(make_feedback(), staff, "We fixed it.")
+    resolution = workflow.resolve(make_feedback().id, staff, "We fixed it.", post_anyway=True)
     db.session.commit()
     with pytest.raises(MissingInput, match=match):
-        workflow.update_resolution(resolution, staff, you_said=you_said, we_did=we_did)
+        workflow.update_resolution(resolution.id, staff, you_said=you_said, we_did=we_did)
     db.session.rollback()
     assert _audits("resolution.edited") == []
     assert db.session.get(Resolution, resolution.id).we_did_source == "We fixed it."
@@ -1068,7 +1128,7 @@ def test_the_author_asking_to_reopen_adds_a_public_comment_and_a_request(
 ) -> None:
     comments_before = resolved_item.comment_count
 
-    comment = workflow.request_reopen(resolved_item, customer, "It still fails on my phone.")
+    comment = workflow.request_reopen(resolved_item.id, customer, "It still fails on my phone.")
     db.session.commit()
 
     assert (comment.internal, comment.official, comment.hidden) == (False, False, False)
@@ -1085,14 +1145,14 @@ def test_the_author_asking_to_reopen_adds_a_public_comment_and_a_request(
 
 def test_asking_to_reopen_without_a_comment_is_refused(resolved_item, customer) -> None:
     with pytest.raises(MissingInput, match="what is still not right"):
-        workflow.request_reopen(resolved_item, customer, "  ")
+        workflow.request_reopen(resolved_item.id, customer, "  ")
     db.session.rollback()
     assert _fresh(resolved_item).reopen_requested_at is None
 
 
 def test_someone_else_asking_to_reopen_is_not_allowed(resolved_item, make_user) -> None:
     with pytest.raises(NotAllowed, match="Only the person who raised this"):
-        workflow.request_reopen(resolved_item, make_user(), "Me too, still broken.")
+        workflow.request_reopen(resolved_item.id, make_user(), "Me too, still broken.")
     db.session.rollback()
     assert _fresh(resolved_item).reopen_requested_at is None
     assert _count(Comment) == 0
@@ -1105,17 +1165,17 @@ def test_asking_to_reopen_an_unresolved_item_is_refused(
     item = make_feedback(author=customer)
     _bring_to(item, staff, state, make_feedback)
     with pytest.raises(InvalidTransition, match="not marked as done"):
-        workflow.request_reopen(item, customer, "Still broken.")
+        workflow.request_reopen(item.id, customer, "Still broken.")
     db.session.rollback()
     assert _fresh(item).reopen_requested_at is None
     assert _count(Comment) == 0
 
 
 def test_confirm_fixed_clears_a_reopen_request(resolved_item, customer) -> None:
-    workflow.request_reopen(resolved_item, customer, "Not yet.")
+    workflow.request_reopen(resolved_item.id, customer, "Not yet.")
     db.session.commit()
 
-    workflow.confirm_fixed(resolved_item, customer)
+    workflow.confirm_fixed(resolved_item.id, customer)
     db.session.commit()
 
     item = _fresh(resolved_item)
@@ -1125,16 +1185,18 @@ def test_confirm_fixed_clears_a_reopen_request(resolved_item, customer) -> None:
 
 def test_only_the_author_can_confirm_a_fix(resolved_item, make_user) -> None:
     with pytest.raises(NotAllowed):
-        workflow.confirm_fixed(resolved_item, make_user())
+        workflow.confirm_fixed(resolved_item.id, make_user())
     db.session.rollback()
     assert _fresh(resolved_item).fix_confirmed_at is None
 
 
 def test_staff_reopening_returns_the_item_to_investigating(resolved_item, customer, staff) -> None:
-    workflow.request_reopen(resolved_item, customer, "Not yet.")
+    workflow.request_reopen(resolved_item.id, customer, "Not yet.")
     db.session.commit()
 
-    workflow.reopen(resolved_item, staff, "You are right: the fix missed the mobile app.")
+    workflow.reopen(
+        resolved_item.id, staff, "You are right: the fix missed the mobile app.", post_anyway=True
+    )
     db.session.commit()
 
     item = _fresh(resolved_item)
@@ -1152,7 +1214,7 @@ def test_an_item_leaving_resolved_by_any_route_is_no_longer_marked_resolved(
     """investigate() accepts a resolved item too (the table allows resolved -> investigating):
     it must either refuse or reopen properly, never leave an open item with resolved_at set."""
     try:
-        workflow.investigate(resolved_item, staff, "Looking into it again.")
+        workflow.investigate(resolved_item.id, staff, "Looking into it again.", post_anyway=True)
     except InvalidTransition:
         db.session.rollback()
         assert _fresh(resolved_item).state is S.RESOLVED
@@ -1168,7 +1230,7 @@ def test_an_item_leaving_resolved_by_any_route_is_no_longer_marked_resolved(
 
 def test_an_internal_note_is_internal_and_not_counted(staff, make_feedback) -> None:
     item = make_feedback()
-    note = workflow.add_internal_note(item, staff, "Customer is on the old plan.")
+    note = workflow.add_internal_note(item.id, staff, "Customer is on the old plan.")
     db.session.commit()
     assert (note.internal, note.official) == (True, False)
     assert _fresh(item).comment_count == 0
@@ -1178,7 +1240,9 @@ def test_an_internal_note_is_internal_and_not_counted(staff, make_feedback) -> N
 
 def _acknowledged(item: Feedback, staff: User) -> Feedback:
     """An item its owner has acknowledged, so that a reply is a comment (see the next test)."""
-    workflow.acknowledge(item, staff, "Thank you for telling us; I am sorry, and I am on it.")
+    workflow.acknowledge(
+        item.id, staff, "Thank you for telling us; I am sorry, and I am on it.", post_anyway=True
+    )
     db.session.commit()
     return item
 
@@ -1187,7 +1251,10 @@ def test_a_reply_to_a_received_item_is_its_acknowledgement(staff, make_feedback)
     """The customer has a person's answer: the item is acknowledged by it, with the reply as
     the message, not left "Received" (overdue in triage) beside a comment."""
     item = make_feedback()
-    assert workflow.reply(item, staff, "Nia, I am sorry. Which branch was it?") is None
+    assert (
+        workflow.reply(item.id, staff, "Nia, I am sorry. Which branch was it?", post_anyway=True)
+        is None
+    )
     db.session.commit()
     fresh = _fresh(item)
     assert fresh.state is S.ACKNOWLEDGED and fresh.acknowledged_at is not None
@@ -1196,7 +1263,7 @@ def test_a_reply_to_a_received_item_is_its_acknowledgement(staff, make_feedback)
     change = _audits("item.state_changed", item.id)[-1]
     assert change.detail["message"] == "Nia, I am sorry. Which branch was it?"
     # Once acknowledged, a reply is a comment and the state stays.
-    assert workflow.reply(item, staff, "Thanks, found it.") is not None
+    assert workflow.reply(item.id, staff, "Thanks, found it.", post_anyway=True) is not None
     db.session.commit()
     assert (_fresh(item).state, _fresh(item).comment_count) == (S.ACKNOWLEDGED, 1)
 
@@ -1206,7 +1273,7 @@ def test_a_reply_is_official_from_the_owner_or_an_admin(who, staff, admin, make_
     item = _acknowledged(make_feedback(), staff)
     actor = staff if who == "owner" else admin
 
-    reply = workflow.reply(item, actor, "Thanks, we are on it.")
+    reply = workflow.reply(item.id, actor, "Thanks, we are on it.", post_anyway=True)
     db.session.commit()
 
     assert (reply.official, reply.internal) == (True, False)
@@ -1217,12 +1284,12 @@ def test_a_reply_is_official_from_the_owner_or_an_admin(who, staff, admin, make_
 
 def test_a_reply_from_other_staff_is_not_allowed(staff, other_staff, make_feedback) -> None:
     taken = make_feedback()  # still "Received": the reply would be its acknowledgement
-    workflow.take(taken, other_staff)
+    workflow.take(taken.id, other_staff)
     acknowledged = _acknowledged(make_feedback(), other_staff)
     db.session.commit()
     for item in (taken, acknowledged):
         with pytest.raises(NotAllowed, match="looks after this item"):
-            workflow.reply(item, staff, "Hello!")
+            workflow.reply(item.id, staff, "Hello!", post_anyway=True)
         db.session.rollback()
     assert _count(Comment) == 0
     assert _fresh(taken).state is S.RECEIVED
@@ -1231,17 +1298,17 @@ def test_a_reply_from_other_staff_is_not_allowed(staff, other_staff, make_feedba
 def test_an_empty_reply_is_refused(staff, make_feedback) -> None:
     item = make_feedback()
     with pytest.raises(MissingInput, match="Please write the reply"):
-        workflow.reply(item, staff, " ")
+        workflow.reply(item.id, staff, " ", post_anyway=True)
 
 
 def test_hiding_a_public_comment_decrements_the_count_once(staff, make_feedback) -> None:
     item = _acknowledged(make_feedback(), staff)
-    reply = workflow.reply(item, staff, "A public reply.")
+    reply = workflow.reply(item.id, staff, "A public reply.", post_anyway=True)
     db.session.commit()
     assert _fresh(item).comment_count == 1
 
-    workflow.hide_comment(reply, staff, "Posted on the wrong item.")
-    workflow.hide_comment(reply, staff, "Still hidden.")
+    workflow.hide_comment(reply.id, staff, "Posted on the wrong item.")
+    workflow.hide_comment(reply.id, staff, "Still hidden.")
     db.session.commit()
 
     assert _fresh(item).comment_count == 0
@@ -1252,20 +1319,20 @@ def test_hiding_a_public_comment_decrements_the_count_once(staff, make_feedback)
 
 def test_hiding_an_internal_note_leaves_the_public_count_alone(staff, make_feedback) -> None:
     item = _acknowledged(make_feedback(), staff)
-    workflow.reply(item, staff, "A public reply.")
-    note = workflow.add_internal_note(item, staff, "Internal.")
+    workflow.reply(item.id, staff, "A public reply.", post_anyway=True)
+    note = workflow.add_internal_note(item.id, staff, "Internal.")
     db.session.commit()
-    workflow.hide_comment(note, staff, "Not needed.")
+    workflow.hide_comment(note.id, staff, "Not needed.")
     db.session.commit()
     assert _fresh(item).comment_count == 1
 
 
 def test_hiding_a_comment_needs_a_reason(staff, make_feedback) -> None:
     item = _acknowledged(make_feedback(), staff)
-    reply = workflow.reply(item, staff, "A public reply.")
+    reply = workflow.reply(item.id, staff, "A public reply.", post_anyway=True)
     db.session.commit()
     with pytest.raises(MissingInput, match="Hiding a comment needs a reason"):
-        workflow.hide_comment(reply, staff, "")
+        workflow.hide_comment(reply.id, staff, "")
     db.session.rollback()
     assert _fresh(item).comment_count == 1
     assert db.session.get(Comment, reply.id).hidden is False
@@ -1274,7 +1341,7 @@ def test_hiding_a_comment_needs_a_reason(staff, make_feedback) -> None:
 def test_hiding_an_item_needs_a_reason(staff, make_feedback) -> None:
     item = make_feedback()
     with pytest.raises(MissingInput, match="Hiding an item needs a reason"):
-        workflow.set_hidden(item, staff, True, "  ")
+        workflow.set_hidden(item.id, staff, True, "  ")
     db.session.rollback()
     assert _fresh(item).hidden is False
     assert _audits("item.hidden") == []
@@ -1282,13 +1349,13 @@ def test_hiding_an_item_needs_a_reason(staff, make_feedback) -> None:
 
 def test_hiding_and_showing_an_item_is_audited(staff, make_feedback) -> None:
     item = make_feedback()
-    workflow.set_hidden(item, staff, True, "Abusive language.")
+    workflow.set_hidden(item.id, staff, True, "Abusive language.")
     db.session.commit()
     assert _fresh(item).hidden is True
     assert _fresh(item).is_public is False
     assert _audits("item.hidden", item.id)[0].detail == {"reason": "Abusive language."}
 
-    workflow.set_hidden(item, staff, False)
+    workflow.set_hidden(item.id, staff, False)
     db.session.commit()
     assert _fresh(item).hidden is False
     assert len(_audits("item.unhidden", item.id)) == 1
@@ -1296,7 +1363,7 @@ def test_hiding_and_showing_an_item_is_audited(staff, make_feedback) -> None:
 
 def test_redact_keeps_the_original_text_in_the_audit_entry(staff, make_feedback) -> None:
     item = make_feedback(title="Call me on 555-0199", body="My card is 4111 1111 1111 1111.")
-    workflow.redact(item, staff, "Personal details.")
+    workflow.redact(item.id, staff, "Personal details.")
     db.session.commit()
 
     item = _fresh(item)
@@ -1313,7 +1380,7 @@ def test_redact_keeps_the_original_text_in_the_audit_entry(staff, make_feedback)
 def test_redacting_needs_a_reason(staff, make_feedback) -> None:
     item = make_feedback()
     with pytest.raises(MissingInput, match="Redacting needs a reason"):
-        workflow.redact(item, staff, "")
+        workflow.redact(item.id, staff, "")
     db.session.rollback()
     assert _fresh(item).redacted_at is None
 
@@ -1327,14 +1394,28 @@ def test_nothing_is_merged_into_another_customers_private_item(
     private = make_feedback(author=nia, visibility="private", title="Refund to my old card")
     public = make_feedback(title="Refunds are slow")
     with pytest.raises(WorkflowError, match="is private"):
-        workflow.merge(public, staff, private, "Sorry, the same as another report.")
+        workflow.merge(
+            public.id, staff, private.id, "Sorry, the same as another report.", post_anyway=True
+        )
     db.session.rollback()
     assert _fresh(public).state is S.RECEIVED
     someone_elses = make_feedback(visibility="private")
     with pytest.raises(WorkflowError, match="is private"):
-        workflow.merge(someone_elses, staff, private, "Sorry, the same as another report.")
+        workflow.merge(
+            someone_elses.id,
+            staff,
+            private.id,
+            "Sorry, the same as another report.",
+            post_anyway=True,
+        )
     db.session.rollback()
     own = make_feedback(author=nia, visibility="private", title="Refund, again")
-    workflow.merge(own, staff, private, "Nia, I am sorry; this is the same as your first one.")
+    workflow.merge(
+        own.id,
+        staff,
+        private.id,
+        "Nia, I am sorry; this is the same as your first one.",
+        post_anyway=True,
+    )
     db.session.commit()
     assert _fresh(own).merged_into_id == private.id

@@ -293,7 +293,7 @@ def test_my_feedback_says_when_staff_hid_an_item_instead_of_linking_to_a_404(
 
     author = make_user()
     item = make_feedback(author=author, title="Rude words about the driver")
-    workflow.set_hidden(item, make_user(role=Role.STAFF), True, "Names a member of staff.")
+    workflow.set_hidden(item.id, make_user(role=Role.STAFF), True, "Names a member of staff.")
     db.session.commit()
     login(client, author.email)
     page = client.get("/account/").get_data(as_text=True)

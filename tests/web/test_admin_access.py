@@ -99,9 +99,11 @@ def test_every_admin_route_checks_the_role(
     target_user = make_user()
     category = make_category()
     item = make_feedback(category=category, title=SECRET_TITLE)
-    comment = workflow.add_internal_note(item, people["admin"], "Staff-only context")
+    comment = workflow.add_internal_note(item.id, people["admin"], "Staff-only context")
     resolved = make_feedback(category=category)
-    resolution = workflow.resolve(resolved, people["admin"], "We changed the parking rules.")
+    resolution = workflow.resolve(
+        resolved.id, people["admin"], "We changed the parking rules.", post_anyway=True
+    )
     hook = webhooks.create_endpoint(
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )

@@ -72,14 +72,18 @@ def test_queue_lists_open_items_with_counts_overdue_and_broken_promises(
     overdue = make_feedback(title="Overdue: water meter reads double")
     overdue.ack_due_at = datetime.now(UTC) - timedelta(hours=1)
     promised = make_feedback(title="Promised: app crashes on login")
-    workflow.acknowledge(promised, staff, "Sorry, Person. We are on it.")
+    workflow.acknowledge(promised.id, staff, "Sorry, Person. We are on it.", post_anyway=True)
     workflow.plan(
-        promised, staff, datetime.now(UTC).date() + timedelta(days=3), "Fix planned, sorry."
+        promised.id,
+        staff,
+        datetime.now(UTC).date() + timedelta(days=3),
+        "Fix planned, sorry.",
+        post_anyway=True,
     )
     promised.target_date = datetime.now(UTC).date() - timedelta(days=2)
     private = make_feedback(title="Private: refund to old card", visibility=Visibility.PRIVATE)
     done = make_feedback(title="Done: broken gate fixed")
-    workflow.resolve(done, staff, "We mended the gate.")
+    workflow.resolve(done.id, staff, "We mended the gate.", post_anyway=True)
     db.session.commit()
 
     browser = _signed_in(make_client, staff)
@@ -105,7 +109,7 @@ def test_queue_filters_narrow_the_list(make_client, make_user, make_feedback) ->
     overdue = make_feedback(title="Overdue item")
     overdue.ack_due_at = datetime.now(UTC) - timedelta(minutes=5)
     owned = make_feedback(title="Owned item")
-    workflow.take(owned, staff)
+    workflow.take(owned.id, staff)
     private = make_feedback(title="Private item", visibility=Visibility.PRIVATE)
     db.session.commit()
     browser = _signed_in(make_client, staff)
@@ -305,7 +309,7 @@ def test_plan_without_a_date_is_refused_and_keeps_the_message(
     author = make_user(preferred_name="Nia")
     staff = make_user(role=Role.STAFF)
     item = make_feedback(author=author)
-    workflow.acknowledge(item, staff, GOOD_ACK)
+    workflow.acknowledge(item.id, staff, GOOD_ACK, post_anyway=True)
     db.session.commit()
     message = "Nia, sorry for the wait. We plan to fix this in the next release."
     browser = _signed_in(make_client, staff)
@@ -374,7 +378,7 @@ def test_done_publishes_the_we_did_and_keeps_the_personal_message_to_the_custome
     author = make_verified_user(preferred_name="Nia")
     item = make_feedback(author=author, title="Courier was rude at my door", visibility="private")
     staff = make_user(role=Role.STAFF)
-    workflow.acknowledge(item, staff, GOOD_ACK)
+    workflow.acknowledge(item.id, staff, GOOD_ACK, post_anyway=True)
     db.session.commit()
     browser = _signed_in(make_client, staff)
     personal = (
@@ -462,7 +466,9 @@ def test_internal_note_is_on_the_admin_page_and_on_no_public_page(
         assert "Meter reading was estimated" in board, who
         assert "7781-XQ" not in board, who
 
-    workflow.resolve(item, staff, "We read the meter again and corrected the bill.")
+    workflow.resolve(
+        item.id, staff, "We read the meter again and corrected the bill.", post_anyway=True
+    )
     db.session.commit()
     for who, reader in readers.items():
         did = reader.get("/you-said-we-did").get_data(as_text=True)
@@ -478,7 +484,9 @@ def test_reply_by_a_staff_member_who_does_not_own_the_item_is_refused(
     other_staff = make_user(role=Role.STAFF)
     admin = make_user(role=Role.ADMIN)
     item = make_feedback(author=make_user(preferred_name="Nia"))
-    workflow.acknowledge(item, owner, "Nia, thank you for telling us. I am sorry; on it now.")
+    workflow.acknowledge(
+        item.id, owner, "Nia, thank you for telling us. I am sorry; on it now.", post_anyway=True
+    )
     db.session.commit()
     body = "Nia, I am sorry about this. We are checking the order now and will update you."
     url = f"/admin/feedback/{item.id}/reply"
@@ -503,7 +511,7 @@ def test_the_owner_card_chooses_nobody_for_an_unowned_item_and_asks_a_reason_onl
     page = browser.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
     assert '<option selected value="">Choose a person\u2026</option>' in page
     assert "Why it changes hands" not in page
-    workflow.take(item, staff)
+    workflow.take(item.id, staff)
     db.session.commit()
     page = browser.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
     assert f'<option selected value="{staff.id}">Sam</option>' in page
@@ -517,7 +525,7 @@ def test_staff_are_not_offered_to_take_or_hand_on_a_colleagues_item(
     admin hands it on."""
     owner = make_user(role=Role.STAFF, display_name="Priya")
     item = make_feedback()
-    workflow.take(item, owner)
+    workflow.take(item.id, owner)
     db.session.commit()
     colleague = _signed_in(make_client, make_user(role=Role.STAFF))
     page = colleague.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
@@ -684,7 +692,7 @@ def test_staff_who_look_after_open_items_are_not_demoted_or_deactivated_until_re
     sam = make_user(role=Role.STAFF, display_name="Sam from Support")
     ada = make_user(role=Role.STAFF, display_name="Ada Obi")
     item = make_feedback()
-    workflow.acknowledge(item, sam, GOOD_ACK)
+    workflow.acknowledge(item.id, sam, GOOD_ACK, post_anyway=True)
     db.session.commit()
     browser = _signed_in(make_client, admin)
     for form in ({"role": "customer", "active": "y"}, {"role": "staff"}):
@@ -698,7 +706,7 @@ def test_staff_who_look_after_open_items_are_not_demoted_or_deactivated_until_re
         accounts.delete_account(_fresh(User, sam.id), TEST_PASSWORD)
     db.session.rollback()
 
-    workflow.assign(_fresh(Feedback, item.id), admin, ada, "Sam is moving to another team.")
+    workflow.assign(_fresh(Feedback, item.id).id, admin, ada.id, "Sam is moving to another team.")
     db.session.commit()
     response = post(browser, f"/admin/users/{sam.id}", {"role": "customer", "active": "y"})
     assert response.status_code == 302

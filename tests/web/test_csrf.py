@@ -56,7 +56,9 @@ def world(make_user, make_verified_user, make_category, make_feedback) -> World:
     item = make_feedback(author=customer, category=category)
     comment = add_comment(customer, item, "Same here, every Tuesday.")
     resolved = make_feedback(category=category)
-    resolution = workflow.resolve(resolved, staff, "We changed the collection day.")
+    resolution = workflow.resolve(
+        resolved.id, staff, "We changed the collection day.", post_anyway=True
+    )
     subscription = DigestSubscription(
         email="reader@example.com",
         frequency=DigestFrequency.WEEKLY,

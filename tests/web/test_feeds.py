@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from portal.extensions import db
 from portal.models import Category, Feedback, Resolution, Role, User, Visibility
 from portal.services import workflow
-from tests.helpers import count_queries
+from tests.helpers import count_queries, resolve_together
 
 ATOM = "/feeds/resolutions.atom"
 RSS = "/feeds/resolutions.rss"
@@ -24,7 +24,7 @@ def _publish(
     you_said: str = "",
 ) -> Resolution:
     staff = make_user(role=Role.STAFF)
-    resolution = workflow.publish_resolution(items, staff, we_did, you_said)
+    resolution = resolve_together(items, staff, we_did, you_said)
     db.session.commit()
     return resolution
 
@@ -99,7 +99,7 @@ def test_entry_ids_stay_the_same_after_the_resolution_is_edited(
     resolution = _publish(make_user, [make_feedback()], you_said="Before the edit")
     before = _parsed(client).entries[0]
     workflow.update_resolution(
-        db.session.get(Resolution, resolution.id),
+        db.session.get(Resolution, resolution.id).id,
         make_user(role=Role.STAFF),
         you_said="After the edit",
         we_did="New words for what we did.",
@@ -216,7 +216,7 @@ def test_editing_a_resolution_changes_the_etag(client, make_user, make_feedback)
     resolution = _publish(make_user, [make_feedback()])
     etag = client.get(ATOM).headers["ETag"]
     workflow.update_resolution(
-        db.session.get(Resolution, resolution.id),
+        db.session.get(Resolution, resolution.id).id,
         make_user(role=Role.STAFF),
         you_said="Edited summary",
         we_did="Edited text.",
@@ -236,7 +236,7 @@ def _publish_many(
     staff = make_user(role=Role.STAFF)
     for n in range(count):
         voter_item = make_feedback(category=category, title=f"Item {n}")
-        workflow.publish_resolution([voter_item], staff, f"We fixed number {n}.")
+        workflow.resolve(voter_item.id, staff, f"We fixed number {n}.", post_anyway=True)
     db.session.commit()
 
 

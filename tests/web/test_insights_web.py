@@ -76,13 +76,17 @@ def _a_few_items(make_user, make_category, make_feedback) -> dict[str, Feedback]
     staff = make_user(role=Role.STAFF, display_name="Ada")
     category = make_category(name="Deliveries", ack_target_hours=24)
     answered = make_feedback(category=category, title="Parcel left in the rain")
-    workflow.acknowledge(answered, staff, SORRY)
-    workflow.resolve(answered, staff, "We gave every driver a waterproof parcel box.")
+    workflow.acknowledge(answered.id, staff, SORRY, post_anyway=True)
+    workflow.resolve(
+        answered.id, staff, "We gave every driver a waterproof parcel box.", post_anyway=True
+    )
     secret = make_feedback(
         category=category, title=SECRET_TITLE, body=SECRET_BODY, visibility=Visibility.PRIVATE
     )
     declined = make_feedback(category=category, title="Deliver at 3am")
-    workflow.decline(declined, staff, "Sorry, Nia: our drivers do not work at night.")
+    workflow.decline(
+        declined.id, staff, "Sorry, Nia: our drivers do not work at night.", post_anyway=True
+    )
     db.session.commit()
     return {"answered": answered, "secret": secret, "declined": declined, "staff": staff}
 

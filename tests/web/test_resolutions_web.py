@@ -22,7 +22,7 @@ from portal.models import (
 )
 from portal.services import workflow
 from portal.services.votes import toggle_vote
-from tests.helpers import count_queries, empty_read_cache, login, post
+from tests.helpers import count_queries, empty_read_cache, login, post, resolve_together
 
 RESOLUTION_CARD = 'class="card resolution"'
 
@@ -45,7 +45,9 @@ def _voices(html: str) -> list[int]:
 def _acknowledged(staff: User, *items: Feedback) -> None:
     """Each answered personally first, as an item must be before it is resolved together."""
     for item in items:
-        workflow.acknowledge(item, staff, "Thank you for telling us, and I am sorry.")
+        workflow.acknowledge(
+            item.id, staff, "Thank you for telling us, and I am sorry.", post_anyway=True
+        )
     db.session.commit()
 
 
@@ -86,7 +88,13 @@ def test_resolving_a_theme_publishes_one_resolution_counting_every_voice_once(
     toggle_vote(a3, one)  # the author of three also votes on one
     toggle_vote(third_voter, three)
     toggle_vote(dup_voter, duplicate)  # a voter of the duplicate only
-    workflow.merge(duplicate, staff, one, "Sorry: the same as another report, we continue there.")
+    workflow.merge(
+        duplicate.id,
+        staff,
+        one.id,
+        "Sorry: the same as another report, we continue there.",
+        post_anyway=True,
+    )
     _acknowledged(staff, one, two, three)
     # By hand: the authors a1, a2, a3; dup_author; both_voter; dup_voter; third_voter.
     # a3 and both_voter are named twice (author and voter, two items) but count once.
@@ -172,7 +180,7 @@ def test_default_summary_never_publishes_a_private_items_title(
 
 def _publish(make_feedback, staff: User, we_did: str, **item_args) -> Resolution:
     item = make_feedback(**item_args)
-    resolution = workflow.resolve(item, staff, we_did)
+    resolution = workflow.resolve(item.id, staff, we_did, post_anyway=True)
     db.session.commit()
     return resolution
 
@@ -221,7 +229,7 @@ def test_board_costs_the_same_queries_for_2_and_12_resolutions(
         for _ in range(n):
             item = make_feedback()
             toggle_vote(voter, item)
-            workflow.resolve(item, staff, "We fixed it.")
+            workflow.resolve(item.id, staff, "We fixed it.", post_anyway=True)
         db.session.commit()
 
     visitor = make_client()
@@ -252,7 +260,7 @@ def test_a_resolution_keeps_its_own_page_after_falling_off_the_first_page_of_the
     private = make_feedback(category=bins, title="My neighbour at no. 12 blocks the bins")
     private.visibility = Visibility.PRIVATE
     toggle_vote(voter, public)
-    oldest = workflow.publish_resolution(
+    oldest = resolve_together(
         [public, private], staff, "We added a second round on your street.", "Missed bins"
     )
     db.session.commit()
@@ -297,7 +305,7 @@ def test_the_resolution_email_links_to_the_permanent_page(
     staff = make_user(role=Role.STAFF)
     author = make_verified_user()
     item = make_feedback(author=author)
-    resolution = workflow.resolve(item, staff, "We replaced the lamp.")
+    resolution = workflow.resolve(item.id, staff, "We replaced the lamp.", post_anyway=True)
     db.session.commit()
     message = db.session.scalar(
         sa.select(OutboxMessage).where(
@@ -320,7 +328,7 @@ def test_a_resolutions_page_costs_at_most_six_queries_however_many_items_it_answ
         answered = [make_feedback() for _ in range(items)]
         for item in answered:
             toggle_vote(customer, item)
-        resolution = workflow.publish_resolution(answered, staff, "We fixed it.", "It broke")
+        resolution = resolve_together(answered, staff, "We fixed it.", "It broke")
         db.session.commit()
         return resolution
 
@@ -346,7 +354,7 @@ def _resolved_item(make_user, make_feedback) -> tuple[Feedback, User, User]:
     author = make_user(preferred_name="Nia")
     staff = make_user(role=Role.STAFF, display_name="Sam Carter")
     item = make_feedback(author=author, title="Street light out on Elm Road")
-    workflow.resolve(item, staff, "We replaced the lamp.")
+    workflow.resolve(item.id, staff, "We replaced the lamp.", post_anyway=True)
     db.session.commit()
     return item, author, staff
 
@@ -373,7 +381,7 @@ def test_not_yet_with_a_comment_is_a_reopen_request_in_triage(
 ) -> None:
     item, author, staff = _resolved_item(make_user, make_feedback)
     quiet = make_feedback(title="Resolved and quiet")
-    workflow.resolve(quiet, staff, "We sorted it.")
+    workflow.resolve(quiet.id, staff, "We sorted it.", post_anyway=True)
     db.session.commit()
     response = post(
         _signed_in(make_client, author),
@@ -431,7 +439,9 @@ def test_author_of_a_private_resolved_item_is_asked_and_counted(
     staff = make_user(role=Role.STAFF)
     author = make_user(preferred_name="Nia")
     item = make_feedback(author=author, visibility=Visibility.PRIVATE)
-    workflow.resolve(item, staff, "We refunded the charge.", "A charge was taken twice")
+    workflow.resolve(
+        item.id, staff, "We refunded the charge.", "A charge was taken twice", post_anyway=True
+    )
     db.session.commit()
     page = _signed_in(make_client, author).get(f"/feedback/{item.id}").get_data(as_text=True)
     assert "Did this fix it, Nia?" in page
@@ -447,12 +457,20 @@ def test_a_resolved_items_page_says_what_was_done_and_whether_the_promise_was_ke
     kept = make_feedback(title="Lockers jam")
     late = make_feedback(title="Lift out of order")
     for item in (kept, late):
-        workflow.acknowledge(item, staff, "Thank you, we are looking at it today.")
-        workflow.plan(item, staff, date.today() + timedelta(days=5), "Parts are ordered.")
+        workflow.acknowledge(
+            item.id, staff, "Thank you, we are looking at it today.", post_anyway=True
+        )
+        workflow.plan(
+            item.id, staff, date.today() + timedelta(days=5), "Parts are ordered.", post_anyway=True
+        )
     db.session.commit()
-    workflow.resolve(kept, staff, "New locks on every locker.", "The lockers jammed")
+    workflow.resolve(
+        kept.id, staff, "New locks on every locker.", "The lockers jammed", post_anyway=True
+    )
     late.target_date = date.today() - timedelta(days=3)  # promised earlier, done today
-    workflow.resolve(late, staff, "A new motor for the lift.", "The lift was out")
+    workflow.resolve(
+        late.id, staff, "A new motor for the lift.", "The lift was out", post_anyway=True
+    )
     db.session.commit()
 
     page = make_client().get(f"/feedback/{kept.id}").get_data(as_text=True)
@@ -471,8 +489,10 @@ def test_an_open_item_past_its_promised_date_says_it_is_late(
     it still held: the page says how late it is, and who will say the new date."""
     staff = make_user(role=Role.STAFF, display_name="Sam from Support")
     item = make_feedback(title="Lift out of order")
-    workflow.acknowledge(item, staff, "Thank you, we are looking at it today.")
-    workflow.plan(item, staff, date.today() + timedelta(days=5), "Parts are ordered.")
+    workflow.acknowledge(item.id, staff, "Thank you, we are looking at it today.", post_anyway=True)
+    workflow.plan(
+        item.id, staff, date.today() + timedelta(days=5), "Parts are ordered.", post_anyway=True
+    )
     db.session.commit()
     page = make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
     assert "We promised: <strong>by" in page and "days late" not in page

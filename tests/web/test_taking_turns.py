@@ -12,7 +12,6 @@ from contextlib import contextmanager
 import sqlalchemy as sa
 from flask import Flask
 
-import portal.admin.views as admin_views
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Follow, Role, TimelineEvent, User
 from portal.services import admin as admin_service
@@ -150,7 +149,13 @@ def test_a_merged_item_offers_no_follow_button_and_a_stale_one_follows_the_targe
     reader = make_user()
     browser = _signed_in(app, reader)
     assert "Follow: email me about changes" in browser.get(f"/feedback/{duplicate.id}").text
-    workflow.merge(duplicate, staff, target, "The same report as the other one, thank you.")
+    workflow.merge(
+        duplicate.id,
+        staff,
+        target.id,
+        "The same report as the other one, thank you.",
+        post_anyway=True,
+    )
     db.session.commit()
 
     assert "Follow: email me" not in browser.get(f"/feedback/{duplicate.id}").text
@@ -211,7 +216,7 @@ def test_someone_is_not_demoted_while_an_item_is_being_given_to_them(
 
 def _slow_tone_check(monkeypatch, seconds: float, started: threading.Event | None = None) -> None:
     """The staff move's tone check takes a while (the item is held meanwhile)."""
-    real_tone = admin_views._tone
+    real_tone = workflow.tone_findings
 
     def slow_tone(item, draft):
         if started is not None:
@@ -219,7 +224,7 @@ def _slow_tone_check(monkeypatch, seconds: float, started: threading.Event | Non
         time.sleep(seconds)
         return real_tone(item, draft)
 
-    monkeypatch.setattr(admin_views, "_tone", slow_tone)
+    monkeypatch.setattr(workflow, "tone_findings", slow_tone)
 
 
 def _merge_form(into: int) -> dict[str, str]:
@@ -239,7 +244,7 @@ def test_following_a_merged_item_while_its_target_is_merged_too(
     PostgreSQL stopped one as a deadlock), and the reader ends up following #B."""
     admin = make_user(role=Role.ADMIN)
     a, b, d = make_feedback(), make_feedback(), make_feedback()
-    workflow.merge(d, admin, a, "Same as the other report, thank you.")
+    workflow.merge(d.id, admin, a.id, "Same as the other report, thank you.", post_anyway=True)
     db.session.commit()
     reader = make_user()
     reader_browser, admin_browser = _signed_in(app, reader), _signed_in(app, admin)
@@ -307,7 +312,9 @@ def test_resolving_together_waits_for_a_decline_being_saved(app: Flask, make_use
     being saved is not overwritten by Done (Not planned to Done is no move at all)."""
     sam = make_user(role=Role.ADMIN)
     item = make_feedback(author=make_user(preferred_name="Nia"))
-    workflow.acknowledge(item, sam, "Nia, thank you, we are looking at it today.")
+    workflow.acknowledge(
+        item.id, sam, "Nia, thank you, we are looking at it today.", post_anyway=True
+    )
     db.session.commit()
     browser = _signed_in(app, sam)
     decline = (
@@ -333,13 +340,13 @@ def test_reopening_an_item_whose_owner_has_left_the_staff_gives_it_a_new_owner(
     admin = make_user(role=Role.ADMIN, display_name="Sam Carter")
     ada = make_user(role=Role.STAFF)
     item = make_feedback()
-    workflow.acknowledge(item, ada, "Thank you, I am looking at it today.")
-    workflow.resolve(item, ada, "We fixed the lift.", "The lift")
+    workflow.acknowledge(item.id, ada, "Thank you, I am looking at it today.", post_anyway=True)
+    workflow.resolve(item.id, ada, "We fixed the lift.", "The lift", post_anyway=True)
     db.session.commit()
     admin_service.update_user(admin, ada, role=Role.CUSTOMER, active=True)
     db.session.commit()
 
-    workflow.reopen(item, admin, "It broke again this morning.")
+    workflow.reopen(item.id, admin, "It broke again this morning.", post_anyway=True)
     db.session.commit()
     item = db.session.get(Feedback, item.id)
     assert item.state.is_open and item.owner_id == admin.id

@@ -182,7 +182,7 @@ def test_the_unsubscribe_links_in_a_received_email_work(
     author = make_verified_user()
     item = make_feedback(author=author)
     staff = make_verified_user(role=Role.STAFF)
-    workflow.acknowledge(item, staff, "Thank you, we are on it.")
+    workflow.acknowledge(item.id, staff, "Thank you, we are on it.", post_anyway=True)
     db.session.commit()
     deliver_pending()
     mail = next(m for m in smtp_server.to(author.email) if "Acknowledged" in m["Subject"])

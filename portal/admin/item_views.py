@@ -1,0 +1,275 @@
+"""One item, as staff see it (/admin/feedback/<id>): move it, promise, reply, note, assign,
+hide, redact, approve. Each form calls one workflow command; a refusal shows the page again
+with what was typed kept, beside the form it came from."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+from wtforms.fields.choices import SelectChoice
+
+from portal.accounts.kept import keeps_writing
+from portal.admin.blueprint import bp, load_item
+from portal.admin.forms import (
+    AssignForm,
+    MoveForm,
+    NoteForm,
+    PromiseForm,
+    ReasonForm,
+    ReplyForm,
+)
+from portal.extensions import db
+from portal.models import Comment, Feedback, FeedbackState
+from portal.services import triage, workflow
+from portal.services.feedback import item_comments, item_timeline
+from portal.unit_of_work import refusal_shown_in
+
+
+def move_form(item: Feedback, **data: Any) -> MoveForm:
+    """The move form offering only the states this item may move to."""
+    form = MoveForm(formdata=None, data=data)
+    form.set_states(item.next_states)
+    return form
+
+
+def _assign_form(item: Feedback, bound: bool = False) -> AssignForm:
+    form = AssignForm() if bound else AssignForm(formdata=None, owner_id=item.owner_id)
+    # No one is chosen for an item nobody owns: the list would otherwise open on its first name.
+    form.owner_id.choices = [SelectChoice("", "Choose a person\u2026")] + [
+        SelectChoice(u.id, u.display_name) for u in triage.staff_members()
+    ]
+    return form
+
+
+def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
+    """The item's admin page; `forms` replaces the blank forms (a failed one keeps its input)."""
+    context: dict[str, Any] = {
+        "move_form": move_form(item),
+        "assign_form": _assign_form(item),
+        "promise_form": PromiseForm(formdata=None),
+        "reply_form": ReplyForm(formdata=None),
+        "note_form": NoteForm(formdata=None),
+        "reason_form": ReasonForm(formdata=None),
+        "redact_form": ReasonForm(formdata=None),
+        "move_findings": [],
+        "reply_findings": [],
+    }
+    context.update(forms)
+    return make_response(
+        render_template(
+            "admin/item.html",
+            item=item,
+            timeline=item_timeline(item),
+            comments=item_comments(item, current_user),
+            history=triage.customer_history(item),
+            may_take=workflow.may_take,
+            may_hand_on=workflow.may_hand_on,
+            **context,
+        ),
+        status,
+    )
+
+
+@bp.get("/feedback/<int:item_id>")
+def item(item_id: int) -> Response:
+    return render_item(load_item(item_id))
+
+
+def _attempt(
+    item_id: int,
+    command: Callable[[], object],
+    success: str,
+    *,
+    findings_shown_as: str = "",
+    **forms: Any,
+) -> Response:
+    """Run one command for a form: on success go back to the item with `success` said; on a
+    refusal show the page again with the typed input kept, and the tone check's findings (if
+    any) beside the form they belong to."""
+    errors: list[str] = []
+    with refusal_shown_in(errors) as refusal:
+        command()
+        flash(success, "success")
+        return redirect(url_for("admin.item", item_id=item_id))
+    context = dict(forms)
+    if refusal.findings and findings_shown_as:
+        context[findings_shown_as] = refusal.findings
+    return render_item(
+        load_item(item_id), status=refusal.status, error=" ".join(errors) or None, **context
+    )
+
+
+@bp.post("/feedback/<int:item_id>/move")
+@keeps_writing(
+    message="Public message to the customer",
+    you_said="\u201cYou said\u201d",
+    we_did="\u201cWe did\u201d",
+)
+def move(item_id: int) -> Response:
+    item = load_item(item_id)
+    form = MoveForm()
+    form.set_states(item.next_states)
+    if not form.validate_on_submit():
+        return render_item(item, status=400, move_form=form, error="Please check the form.")
+    to_state = FeedbackState(form.to_state.data)
+    return _attempt(
+        item_id,
+        lambda: workflow.move(
+            item_id,
+            current_user,
+            to_state,
+            message=form.message.data or "",
+            target_date=form.target_date.data,
+            duplicate_of=form.duplicate_of.data,
+            you_said=form.you_said.data or "",
+            we_did=form.we_did.data or "",
+            post_anyway=bool(form.post_anyway.data),
+        ),
+        f"Moved to \u201c{to_state.label}\u201d. The customer can see it on the timeline.",
+        findings_shown_as="move_findings",
+        move_form=form,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/assign")
+def assign(item_id: int) -> Response:
+    item = load_item(item_id)
+    form = _assign_form(item, bound=True)
+    if not form.validate_on_submit() or form.owner_id.data is None:
+        return render_item(item, status=400, assign_form=form, error="Please choose a person.")
+    owner_id: int = form.owner_id.data
+    name = next((c.label for c in form.owner_id.choices if c.value == owner_id), "")
+    return _attempt(
+        item_id,
+        lambda: workflow.assign(item_id, current_user, owner_id, form.assign_reason.data or ""),
+        f"{name} looks after #{item_id} now.",
+        assign_form=form,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/promise")
+@keeps_writing(promise_reason="Why the date moves")
+def promise(item_id: int) -> Response:
+    item = load_item(item_id)
+    form = PromiseForm()
+    if not form.validate_on_submit():
+        return render_item(item, status=400, promise_form=form, error="Please give a valid date.")
+    done = (
+        "The promised date is moved; the customer sees it, with your reason."
+        if item.target_date
+        else "The date is promised; the customer sees it."
+    )
+    return _attempt(
+        item_id,
+        lambda: workflow.move_promise(
+            item_id, current_user, form.new_date.data, form.promise_reason.data or ""
+        ),
+        done,
+        promise_form=form,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/reply")
+@keeps_writing(body="Your reply")
+def reply(item_id: int) -> Response:
+    item = load_item(item_id)
+    form = ReplyForm()
+    if not form.validate_on_submit():
+        return render_item(item, status=400, reply_form=form, error="Please write the reply.")
+    return _attempt(
+        item_id,
+        lambda: workflow.reply(
+            item_id, current_user, form.body.data or "", post_anyway=bool(form.post_anyway.data)
+        ),
+        "Your reply is posted. It is the acknowledgement: the item is \u201cAcknowledged\u201d now."
+        if item.state is FeedbackState.RECEIVED
+        else "Your reply is posted.",
+        findings_shown_as="reply_findings",
+        reply_form=form,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/note")
+@keeps_writing(note="Internal note")
+def note(item_id: int) -> Response:
+    form = NoteForm()
+    if not form.validate_on_submit():
+        return render_item(
+            load_item(item_id), status=400, note_form=form, error="Please write the note."
+        )
+    return _attempt(
+        item_id,
+        lambda: workflow.add_internal_note(item_id, current_user, form.note.data or ""),
+        "Internal note added. Customers never see it.",
+        note_form=form,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/hide")
+def hide(item_id: int) -> Response:
+    item = load_item(item_id)
+    hiding = not item.hidden
+    form = ReasonForm()
+    if hiding and not form.validate_on_submit():
+        return render_item(item, status=400, reason_form=form, error="Hiding needs a reason.")
+    return _attempt(
+        item_id,
+        lambda: workflow.set_hidden(item_id, current_user, hiding, form.reason.data or ""),
+        "Hidden from the public." if hiding else "Shown again.",
+        reason_form=form,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/redact")
+def redact(item_id: int) -> Response:
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return render_item(
+            load_item(item_id), status=400, redact_form=form, error="Redacting needs a reason."
+        )
+    return _attempt(
+        item_id,
+        lambda: workflow.redact(item_id, current_user, form.reason.data or ""),
+        "The text is removed from public view and kept in the audit log.",
+        redact_form=form,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/approve")
+def approve(item_id: int) -> Response:
+    return _attempt(
+        item_id,
+        lambda: workflow.approve(item_id, current_user),
+        "Approved: it is on the board.",
+    )
+
+
+@bp.post("/comments/<int:comment_id>/hide")
+def hide_comment(comment_id: int) -> Response:
+    comment = db.session.get(Comment, comment_id) or abort(404)
+    item_id = comment.feedback_id
+    form = ReasonForm()
+    if not form.validate_on_submit():
+        return render_item(
+            load_item(item_id), status=400, reason_form=form, error="Hiding needs a reason."
+        )
+    return _attempt(
+        item_id,
+        lambda: workflow.hide_comment(comment_id, current_user, form.reason.data or ""),
+        "The comment is hidden and kept for the record.",
+        reason_form=form,
+    )
+
+
+@bp.post("/feedback/<int:item_id>/tone")
+def tone(item_id: int) -> str:
+    """Live findings for a draft as staff type (htmx)."""
+    draft = request.form.get("body") or request.form.get("message") or ""
+    return render_template(
+        "admin/_tone_findings.html",
+        findings=workflow.tone_findings(load_item(item_id), draft),
+    )

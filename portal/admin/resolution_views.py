@@ -1,0 +1,95 @@
+"""Resolutions from the admin side: "Resolve together" (one "we did" for several items) and
+editing a published resolution."""
+
+from __future__ import annotations
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.accounts.kept import keeps_writing
+from portal.admin.blueprint import bp
+from portal.admin.forms import ResolutionForm
+from portal.services import workflow
+from portal.services.resolutions import get_resolution
+from portal.services.tone import ToneFinding
+from portal.unit_of_work import refusal_shown_in
+from portal.validation import parse_id
+
+MAX_ITEMS_TOGETHER = 50
+
+
+@bp.route("/resolutions/new", methods=["GET", "POST"])
+@keeps_writing(you_said="You said", we_did="We did")
+def new_resolution() -> Response:
+    ids = [i for i in map(parse_id, request.values.getlist("items")) if i is not None]
+    ids = ids[:MAX_ITEMS_TOGETHER]
+    items = workflow.items_to_resolve(ids)
+    if not items:
+        flash(
+            "Tick the items that one fix answers, then choose "
+            "\u201cResolve selected together\u201d.",
+            "info",
+        )
+        return redirect(url_for("admin.queue"))
+    form = ResolutionForm()
+    status = 200
+    findings: list[ToneFinding] = []
+    unanswered = workflow.not_yet_answered(items)
+    if unanswered:
+        # Said before anything is typed; the command refuses them too.
+        form.form_errors.append(workflow.unanswered_message(unanswered))
+    if request.method == "GET":
+        form.you_said.data = workflow.default_you_said(items)
+    elif unanswered:
+        status = 409
+    elif not form.validate_on_submit():
+        status = 400
+    else:
+        with refusal_shown_in(form.form_errors) as refusal:
+            resolution = workflow.publish_resolution(
+                [item.id for item in items],
+                current_user,
+                form.we_did.data or "",
+                form.you_said.data or "",
+                post_anyway=bool(form.post_anyway.data),
+            )
+            flash(
+                f"Published. {len(items)} item{'s' if len(items) != 1 else ''} resolved.",
+                "success",
+            )
+            return redirect(url_for("resolutions.detail", resolution_id=resolution.id))
+        status, findings = refusal.status, refusal.findings
+        items = workflow.items_to_resolve(ids)
+    return make_response(
+        render_template(
+            "admin/resolution_form.html",
+            form=form,
+            items=items,
+            findings=findings,
+        ),
+        status,
+    )
+
+
+@bp.route("/resolutions/<int:resolution_id>/edit", methods=["GET", "POST"])
+def edit_resolution(resolution_id: int) -> Response | str:
+    resolution = get_resolution(resolution_id) or abort(404)
+    form = ResolutionForm(
+        obj=None,
+        data={"you_said": resolution.you_said, "we_did": resolution.we_did_source}
+        if request.method == "GET"
+        else None,
+    )
+    if form.validate_on_submit():
+        with refusal_shown_in(form.form_errors):
+            workflow.update_resolution(
+                resolution_id,
+                current_user,
+                you_said=form.you_said.data or "",
+                we_did=form.we_did.data or "",
+            )
+            flash("The resolution is updated.", "success")
+            return redirect(url_for("resolutions.detail", resolution_id=resolution_id))
+        resolution = get_resolution(resolution_id) or abort(404)
+    return render_template("admin/resolution_edit.html", form=form, resolution=resolution)

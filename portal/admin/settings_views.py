@@ -1,0 +1,184 @@
+"""Admin-only pages: categories, people and roles, site settings, the audit log, API tokens."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_login import current_user
+from werkzeug.wrappers import Response
+
+from portal.admin.blueprint import bp, no_store
+from portal.admin.forms import CategoryForm, SettingsForm, UserForm
+from portal.admin.token_forms import ApiTokenForm, RevokeTokenForm
+from portal.auth import admin_required
+from portal.extensions import db
+from portal.models import Category, Role, User
+from portal.services import admin as admin_service
+from portal.services import api_tokens, audit
+from portal.services.feedback import categories
+from portal.services.site import get_site_settings
+from portal.unit_of_work import refusal_shown_in
+
+
+def _page_number() -> int:
+    try:
+        return max(1, min(int(request.args.get("page", "1")), 100_000))
+    except ValueError:
+        return 1
+
+
+# Categories --------------------------------------------------------------------------------
+
+
+@bp.route("/categories", methods=["GET", "POST"])
+@admin_required
+def categories_page() -> Response | str:
+    form = CategoryForm()
+    if form.validate_on_submit():
+        with refusal_shown_in(form.form_errors):
+            admin_service.save_category(current_user, None, **_category_fields(form))
+            flash(f"Category \u201c{form.name.data}\u201d added.", "success")
+            return redirect(url_for("admin.categories_page"))
+    return render_template("admin/categories.html", form=form, categories=categories())
+
+
+def _category_fields(form: CategoryForm) -> dict[str, Any]:
+    return {
+        "name": (form.name.data or "").strip(),
+        "slug": (form.slug.data or "").strip(),
+        "description": form.description.data or "",
+        "ack_target_hours": form.ack_target_hours.data,
+        "response_guide": form.response_guide.data or "",
+        "position": form.position.data or 0,
+    }
+
+
+@bp.route("/categories/<int:category_id>", methods=["GET", "POST"])
+@admin_required
+def edit_category(category_id: int) -> Response | str:
+    category = db.session.get(Category, category_id) or abort(404)
+    form = CategoryForm(obj=category if request.method == "GET" else None)
+    if form.validate_on_submit():
+        with refusal_shown_in(form.form_errors):
+            admin_service.save_category(current_user, category, **_category_fields(form))
+            flash("Category saved.", "success")
+            return redirect(url_for("admin.categories_page"))
+        category = db.session.get(Category, category_id) or abort(404)
+    return render_template("admin/category_edit.html", form=form, category=category)
+
+
+# People ------------------------------------------------------------------------------------
+
+
+@bp.get("/users")
+@admin_required
+def users() -> str:
+    query = request.args.get("q", "")[:100]
+    page = admin_service.search_users(query, _page_number())
+    return render_template("admin/users.html", page=page, q=query, form=UserForm(formdata=None))
+
+
+@bp.post("/users/<int:user_id>")
+@admin_required
+def update_user(user_id: int) -> Response:
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserForm()
+    back = redirect(url_for("admin.users", q=request.form.get("q", "")))
+    if not form.validate_on_submit():
+        flash("Please choose a role.", "error")
+        return back
+    errors: list[str] = []
+    with refusal_shown_in(errors):
+        admin_service.update_user(
+            current_user, user, role=Role(form.role.data), active=bool(form.active.data)
+        )
+        flash(
+            f"{user.display_name} is now {'an' if user.role.value[0] in 'aeiou' else 'a'} "
+            f"{user.role.value}"
+            f"{'' if user.active else ' (deactivated)'}.",
+            "success",
+        )
+        return back
+    # Refused: nothing changed, and the list says why (a redirect, so the unit of work would
+    # commit: it has nothing left to commit after the rollback).
+    flash(" ".join(errors), "error")
+    return back
+
+
+# Site settings and the audit log -----------------------------------------------------------
+
+
+@bp.route("/settings", methods=["GET", "POST"])
+@admin_required
+def settings() -> Response | str:
+    current = get_site_settings()
+    form = SettingsForm(obj=current if request.method == "GET" else None)
+    form.offer_time_zones(current.time_zone)
+    if form.validate_on_submit():
+        with refusal_shown_in(form.form_errors):
+            admin_service.update_settings(
+                current_user,
+                organisation_name=(form.organisation_name.data or "").strip(),
+                contact_email=(form.contact_email.data or "").strip(),
+                contact_phone=(form.contact_phone.data or "").strip(),
+                contact_address=(form.contact_address.data or "").strip(),
+                time_zone=form.time_zone.data,
+                pre_moderation=bool(form.pre_moderation.data),
+            )
+            flash("Settings saved. They show on every page.", "success")
+            return redirect(url_for("admin.settings"))
+    return make_response(
+        render_template("admin/settings.html", form=form),
+        400 if request.method == "POST" else 200,
+    )
+
+
+@bp.get("/audit")
+@admin_required
+def audit_log() -> str:
+    return render_template("admin/audit.html", page=audit.recent_entries(_page_number()))
+
+
+# API tokens --------------------------------------------------------------------------------
+
+
+@bp.route("/tokens", methods=["GET", "POST"])
+@admin_required
+def tokens() -> Response:
+    form = ApiTokenForm()
+    new_token: str | None = None
+    status = 200
+    if form.validate_on_submit():
+        with refusal_shown_in(form.form_errors) as refusal:
+            created = api_tokens.create_token(
+                current_user, name=form.name.data or "", scope=form.scope.data or ""
+            )
+            # Shown in this response only: never flashed, as the session cookie is not secret.
+            new_token = created.plain
+            form = ApiTokenForm(formdata=None)
+        status = refusal.status
+    elif request.method == "POST":
+        status = 400
+    response = make_response(
+        render_template(
+            "admin/tokens.html",
+            form=form,
+            tokens=api_tokens.list_tokens(),
+            new_token=new_token,
+            revoke_form=RevokeTokenForm(formdata=None),
+        ),
+        status,
+    )
+    return no_store(response)
+
+
+@bp.post("/tokens/<int:token_id>/revoke")
+@admin_required
+def revoke_token(token_id: int) -> Response:
+    form = RevokeTokenForm()
+    if not form.validate_on_submit():
+        abort(400)
+    token = api_tokens.revoke(current_user, token_id)
+    flash(f"\u201c{token.name}\u201d ({token.prefix}\u2026) is revoked.", "success")
+    return redirect(url_for("admin.tokens"))

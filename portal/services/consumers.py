@@ -1,0 +1,254 @@
+"""What follows each change: the consumers of the domain events, in the order they run.
+
+All of them run inside the command's transaction, so what they write (timeline steps, audit
+entries, outbox rows for emails and webhooks) commits or rolls back with the change itself.
+Adding what follows a change means adding a consumer here; no command changes.
+"""
+
+from __future__ import annotations
+
+from portal.extensions import db
+from portal.models import TimelineKind
+from portal.services import audit, events, notifications, timeline, webhooks
+from portal.services.events import on
+
+# The timeline: the customer's tracking history --------------------------------------------
+
+
+@on(events.StateChanged)
+def state_on_timeline(event: events.StateChanged) -> None:
+    timeline.record(
+        event.item,
+        event.actor,
+        TimelineKind.STATE_CHANGED,
+        event.message,
+        from_state=event.from_state,
+        to_state=event.to_state,
+    )
+
+
+@on(events.OwnerChanged)
+def owner_on_timeline(event: events.OwnerChanged) -> None:
+    note = f"{event.owner.display_name} is looking after this now."
+    if event.reason:
+        note = f"{note} {event.reason}"
+    timeline.record(event.item, event.actor, TimelineKind.OWNER_CHANGED, note)
+
+
+@on(events.PromiseMade)
+def promise_on_timeline(event: events.PromiseMade) -> None:
+    moved = event.previous_date is not None
+    timeline.record(
+        event.item,
+        event.actor,
+        TimelineKind.PROMISE_MOVED if moved else TimelineKind.PROMISE_SET,
+        event.reason,
+        target_date=event.new_date,
+    )
+
+
+@on(events.ItemMerged)
+def merge_on_target_timeline(event: events.ItemMerged) -> None:
+    timeline.record(
+        event.target,
+        event.actor,
+        TimelineKind.MERGED,
+        f"Another report of the same thing was merged here (#{event.item.id})."
+        if event.item.visibility.value == "public"
+        else "Another customer's report of the same thing was merged here.",
+    )
+
+
+@on(events.ReopenRequested)
+def reopen_request_on_timeline(event: events.ReopenRequested) -> None:
+    timeline.record(event.item, event.author, TimelineKind.REOPEN_REQUESTED, event.comment)
+
+
+# The audit log: every staff and admin action -------------------------------------------------
+
+
+@on(events.StateChanged)
+def audit_state(event: events.StateChanged) -> None:
+    audit.record(
+        event.actor,
+        "item.state_changed",
+        "feedback",
+        event.item.id,
+        from_state=event.from_state,
+        to_state=event.to_state,
+        message=event.message,
+    )
+
+
+@on(events.OwnerChanged)
+def audit_owner(event: events.OwnerChanged) -> None:
+    audit.record(
+        event.actor,
+        "item.owner_changed",
+        "feedback",
+        event.item.id,
+        from_owner=event.previous_owner_id,
+        to_owner=event.owner.id,
+        reason=event.reason,
+    )
+
+
+@on(events.PromiseMade)
+def audit_promise(event: events.PromiseMade) -> None:
+    if event.by_planning:
+        audit.record(
+            event.actor, "item.promise_set", "feedback", event.item.id, target_date=event.new_date
+        )
+        return
+    audit.record(
+        event.actor,
+        "item.promise_moved" if event.previous_date else "item.promise_set",
+        "feedback",
+        event.item.id,
+        from_date=event.previous_date,
+        to_date=event.new_date,
+        reason=event.reason,
+    )
+
+
+@on(events.ItemMerged)
+def audit_merge(event: events.ItemMerged) -> None:
+    audit.record(event.actor, "item.merged", "feedback", event.item.id, into=event.target.id)
+
+
+@on(events.ResolutionPublished)
+def audit_resolution(event: events.ResolutionPublished) -> None:
+    audit.record(
+        event.actor,
+        "resolution.published",
+        "resolution",
+        event.resolution.id,
+        items=[item.id for item in event.items],
+        we_did=event.we_did,
+    )
+
+
+@on(events.ResolutionEdited)
+def audit_resolution_edit(event: events.ResolutionEdited) -> None:
+    audit.record(
+        event.actor,
+        "resolution.edited",
+        "resolution",
+        event.resolution.id,
+        old_you_said=event.old_you_said,
+        old_we_did=event.old_we_did,
+    )
+
+
+@on(events.ReplyPosted)
+def audit_reply(event: events.ReplyPosted) -> None:
+    audit.record(event.actor, "item.replied", "feedback", event.item.id)
+
+
+@on(events.NoteAdded)
+def audit_note(event: events.NoteAdded) -> None:
+    audit.record(event.actor, "item.noted", "feedback", event.item.id)
+
+
+@on(events.ItemHiddenChanged)
+def audit_hidden(event: events.ItemHiddenChanged) -> None:
+    audit.record(
+        event.actor,
+        "item.hidden" if event.hidden else "item.unhidden",
+        "feedback",
+        event.item.id,
+        reason=event.reason,
+    )
+
+
+@on(events.ItemRedacted)
+def audit_redaction(event: events.ItemRedacted) -> None:
+    # The words leave public view; the record keeps them.
+    audit.record(
+        event.actor,
+        "item.redacted",
+        "feedback",
+        event.item.id,
+        reason=event.reason,
+        title=event.item.title,
+        body=event.item.body_source,
+    )
+
+
+@on(events.CommentHidden)
+def audit_hidden_comment(event: events.CommentHidden) -> None:
+    audit.record(
+        event.actor,
+        "comment.hidden",
+        "comment",
+        event.comment.id,
+        reason=event.reason,
+        body=event.comment.body_source,
+    )
+
+
+@on(events.ItemApproved)
+def audit_approval(event: events.ItemApproved) -> None:
+    audit.record(event.actor, "item.approved", "feedback", event.item.id)
+
+
+# Webhooks: receivers hear of changes through the outbox --------------------------------------
+
+
+@on(events.StateChanged)
+def state_to_webhooks(event: events.StateChanged) -> None:
+    webhooks.item_state_changed(event.item, event.from_state, event.to_state, event.message)
+
+
+@on(events.ResolutionPublished)
+def resolution_to_webhooks(event: events.ResolutionPublished) -> None:
+    webhooks.resolution_published(event.resolution, event.items)
+
+
+# Emails: everyone who spoke up is told, by name ----------------------------------------------
+
+
+@on(events.StateChanged)
+def tell_followers_of_state(event: events.StateChanged) -> None:
+    if event.tell_followers:
+        db.session.flush()
+        notifications.notify_item_update(event.item, event.actor, "state", event.message)
+
+
+@on(events.PromiseMade)
+def tell_followers_of_promise(event: events.PromiseMade) -> None:
+    if event.by_planning:
+        return
+    db.session.flush()
+    notifications.notify_item_update(
+        event.item,
+        event.actor,
+        "promise",
+        event.reason,
+        new_date=event.new_date,
+        previous_date=event.previous_date,
+    )
+
+
+@on(events.ItemMerged)
+def tell_followers_of_merge(event: events.ItemMerged) -> None:
+    notifications.notify_item_update(
+        event.item, event.actor, "merged", event.message, target=event.target
+    )
+
+
+@on(events.ResolutionPublished)
+def tell_everyone_of_resolution(event: events.ResolutionPublished) -> None:
+    notifications.notify_resolution(
+        event.resolution, event.items, event.actor, message=event.message
+    )
+
+
+@on(events.ReplyPosted)
+def tell_followers_of_reply(event: events.ReplyPosted) -> None:
+    notifications.notify_item_update(event.item, event.actor, "reply", event.comment.body_source)
+
+
+@on(events.ReopenRequested)
+def tell_owner_of_reopen_request(event: events.ReopenRequested) -> None:
+    notifications.notify_reopen_request(event.item, event.author, event.comment)
