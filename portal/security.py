@@ -32,7 +32,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
-# The only POSTs without a CSRF token (DESIGN.md), and the CSRF test reads this same list:
+# The only POSTs without a CSRF token (docs/design.md), and the CSRF test reads this same list:
 # - one-click unsubscribes, where the token in the address is the proof;
 # - the API's writes, which authenticate by an API token in the Authorization header alone
 #   (never the session cookie) and refuse any request without a valid one, so a forged

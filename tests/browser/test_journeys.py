@@ -344,7 +344,7 @@ def test_visitor_subscribes_to_the_digest(page: Page, categories: dict[str, Cate
     response = page.goto("/digest/subscribe")
     assert response is not None
     if response.status == 404:
-        pytest.fail("/digest/subscribe is missing: DESIGN.md promises digest opt-in there")
+        pytest.fail("/digest/subscribe is missing: docs/design.md promises digest opt-in there")
     assert response.status == 200
     page.get_by_label("Email address").fill("reader@example.com")
     page.get_by_label("Monthly").check()
