@@ -1,0 +1,34 @@
+"""Command-line tools (`flask --app wsgi ...`): thin click commands over the services.
+
+One module per command group. Each command runs in one unit of work
+(`unit_of_work.command_transaction()`): committed once when it succeeds, rolled back when it
+fails. The outbox and digest deliverers commit each claimed batch inside their services.
+"""
+
+from __future__ import annotations
+
+import click
+from flask import Flask
+
+from portal.cli.demo import seed_demo
+from portal.cli.digest import digest_group
+from portal.cli.intake import intake_group
+from portal.cli.outbox import outbox_group
+from portal.cli.transfer import export_data, import_data
+from portal.cli.users import create_admin
+
+COMMANDS: tuple[click.Command, ...] = (
+    seed_demo,
+    create_admin,
+    outbox_group,
+    digest_group,
+    intake_group,
+    export_data,
+    import_data,
+)
+
+
+def register(app: Flask) -> None:
+    """Add the commands to the app's CLI."""
+    for command in COMMANDS:
+        app.cli.add_command(command)
