@@ -106,7 +106,10 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "id": INTEGER,
             "kind": {"type": "string", "enum": KINDS},
-            "title": STRING,
+            "title": {
+                **STRING,
+                "description": "When redacted, a stand-in naming the item's number.",
+            },
             "body": _nullable({**STRING, "description": "Markdown; null when redacted."}),
             "body_html": _nullable({**STRING, "description": "Sanitised HTML."}),
             "redacted": {"type": "boolean"},

@@ -1,15 +1,17 @@
 """Serialisers (models to JSON) and request-body parsers for the API.
 
-Only what the public site shows goes out: no email addresses, no internal notes, no text of
-redacted items, and private or unapproved items never at all. Request bodies are checked for
+Only what the public site shows goes out: no email addresses, no internal notes, no words of
+redacted items (portal.services.item_data keeps that rule for every surface), and private or
+unapproved items never at all. Request bodies are checked for
 shape here; the services check the rules.
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -24,6 +26,7 @@ from portal.models import (
     TimelineEvent,
     Visibility,
 )
+from portal.services.item_data import iso, public_item, you_said_shown
 from portal.validation import MAX_ID
 
 
@@ -51,11 +54,6 @@ class InvalidFields(Exception):
 # Output ------------------------------------------------------------------------------------
 
 
-def iso(value: datetime | date | None) -> str | None:
-    """A moment or a day as ISO 8601, or None."""
-    return value.isoformat() if value is not None else None
-
-
 def category_json(category: Category) -> dict[str, Any]:
     """A category as the public sees it (the staff response guide stays inside)."""
     return {
@@ -71,33 +69,10 @@ def _category_ref(category: Category) -> dict[str, Any]:
 
 
 def item_json(item: Feedback) -> dict[str, Any]:
-    """A public item. Needs category, author, owner and merged_into loaded."""
-    redacted = item.redacted_at is not None
-    merged_into = item.merged_into
+    """A public item (see item_data.public_item), with the API's links. Needs category, author,
+    owner and merged_into loaded."""
     return {
-        "id": item.id,
-        "kind": item.kind.value,
-        "title": item.title,
-        # Redacted text is kept for staff, never shown publicly.
-        "body": None if redacted else item.body_source,
-        "body_html": None if redacted else item.body_html,
-        "redacted": redacted,
-        "category": _category_ref(item.category),
-        "state": item.state.value,
-        "state_label": item.state.label,
-        "author_name": item.author.public_name,
-        "owner_name": item.owner.display_name if item.owner is not None else None,
-        "vote_count": item.vote_count,
-        "comment_count": item.comment_count,
-        "target_date": iso(item.target_date),
-        # Only a public target is named: a private one's existence is not ours to tell.
-        "merged_into_id": merged_into.id
-        if merged_into is not None and merged_into.is_public
-        else None,
-        "resolution_id": item.resolution_id,
-        "created_at": iso(item.created_at),
-        "acknowledged_at": iso(item.acknowledged_at),
-        "resolved_at": iso(item.resolved_at),
+        **public_item(item),
         "links": {
             "self": url_for("api.item", item_id=item.id, _external=True),
             "timeline": url_for("api.timeline", item_id=item.id, _external=True),
@@ -137,11 +112,18 @@ def event_json(event: TimelineEvent) -> dict[str, Any]:
     }
 
 
-def resolution_json(resolution: Resolution, voices: int, item_ids: list[int]) -> dict[str, Any]:
-    """A published "we did", with how many people raised it and its public items."""
+def resolution_json(
+    resolution: Resolution,
+    voices: int,
+    item_ids: list[int],
+    withheld_titles: Iterable[str] = (),
+) -> dict[str, Any]:
+    """A published "we did", with how many people raised it and its public items. Its "you
+    said" is withheld when it is one of `withheld_titles`, the titles of its items whose words
+    staff withheld (resolutions.withheld_titles_by_resolution)."""
     return {
         "id": resolution.id,
-        "you_said": resolution.you_said,
+        "you_said": you_said_shown(resolution.you_said, withheld_titles),
         "we_did": resolution.we_did_source,
         "we_did_html": resolution.we_did_html,
         "category": _category_ref(resolution.category) if resolution.category else None,

@@ -14,6 +14,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from portal.extensions import db
 from portal.models import OPEN_STATES, Feedback, NotificationPreference, OutboxMessage, Role, User
 from portal.services.errors import DomainError, EmailTaken
+from portal.services.item_data import export_item
 from portal.validation import DIRECTION_CONTROLS, DIRECTION_CONTROLS_MESSAGE
 
 # Checked against when the email is unknown, so a miss costs as long as a wrong password
@@ -322,18 +323,8 @@ def export_data(user: User) -> dict[str, Any]:
             "verified_at": iso(user.verified_at),
             "notification_preference": user.notification_preference.value,
         },
-        "feedback": [
-            {
-                "id": i.id,
-                "kind": i.kind.value,
-                "title": i.title,
-                "body": i.body_source,
-                "visibility": i.visibility.value,
-                "state": i.state.value,
-                "created_at": iso(i.created_at),
-            }
-            for i in items
-        ],
+        # Their own words, marked where staff redacted or hid them (see item_data).
+        "feedback": [export_item(i) for i in items],
         "comments": [
             {
                 "id": c.id,

@@ -23,6 +23,7 @@ from portal.services.search import (
     newest_matches_ranked,
     not_indexed,
     search_rank,
+    words_public_clause,
 )
 from portal.services.site import cached_categories
 
@@ -111,6 +112,8 @@ def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
     conditions = [
         visible_items_clause(None, narrower_index_first=searching or bool(filters.category))
     ]
+    if searching:
+        conditions.append(words_public_clause())
     if filters.state is not None:
         conditions.append(column(Feedback.state) == filters.state)
     if filters.kind is not None:

@@ -34,7 +34,9 @@ from portal.models import (
 )
 from portal.services.accounts import normalise_email
 from portal.services.errors import DomainError, NotFound
+from portal.services.item_data import you_said_shown
 from portal.services.outbox import queue_email
+from portal.services.resolutions import withheld_titles_by_resolution
 from portal.services.tokens import (
     digest_change_token_matches,
     make_digest_change_token,
@@ -509,10 +511,12 @@ def period_entries(period: Period) -> list[DigestEntry]:
         )
     ):
         answered[resolution_id].add(category_id)
+    # A "you said" that was the title of an item whose words staff withheld is not sent.
+    withheld = withheld_titles_by_resolution([r.id for r, _ in rows])
     return [
         DigestEntry(
             id=r.id,
-            you_said=r.you_said,
+            you_said=you_said_shown(r.you_said, withheld.get(r.id, [])),
             we_did_source=r.we_did_source,
             we_did_html=r.we_did_html,
             category_id=r.category_id,

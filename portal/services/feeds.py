@@ -15,16 +15,18 @@ from feedgen.feed import FeedGenerator
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Resolution, SiteSettings, resolution_categories
+from portal.services.item_data import public_title, you_said_shown
 from portal.services.resolutions import (
     answered_in_category,
     public_items_by_resolution,
     voice_counts,
+    withheld_titles_by_resolution,
 )
 from portal.services.site import SETTINGS_ID
 
 FEED_SIZE = 50
 # Bump when the feed's layout changes, so readers holding an old ETag fetch the new shape.
-FEED_LAYOUT_VERSION = "2"
+FEED_LAYOUT_VERSION = "3"
 # The date in every tag: URI (RFC 4151). Fixed forever, so ids never change.
 TAG_DATE = "2026"
 # A feed with no entries still needs an updated date; a fixed one keeps it cacheable.
@@ -166,18 +168,18 @@ def feed_id(validator: FeedValidator, host: str) -> str:
 
 
 def _entry_html(
-    resolution: Resolution, voices: int, items: Sequence[Feedback], links: FeedLinks
+    you_said: str, resolution: Resolution, voices: int, items: Sequence[Feedback], links: FeedLinks
 ) -> str:
     people = "1 person" if voices == 1 else f"{voices} people"
     parts = [
-        f"<p><strong>You said:</strong> {escape(resolution.you_said)}</p>",
+        f"<p><strong>You said:</strong> {escape(you_said)}</p>",
         "<p><strong>We did:</strong></p>",
         resolution.we_did_html,  # sanitised when it was written
         f"<p>{people} raised this.</p>",
     ]
     if items:
         listed = "".join(
-            f'<li><a href="{escape(links.item_url(item.id))}">{escape(item.title)}</a></li>'
+            f'<li><a href="{escape(links.item_url(item.id))}">{escape(public_title(item))}</a></li>'
             for item in items
         )
         parts.append(f"<ul>{listed}</ul>")
@@ -192,6 +194,7 @@ def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLin
     voices = voice_counts(ids)
     # Only public, shown items are listed; private ones count as voices but are never named.
     items = public_items_by_resolution(ids)
+    withheld = withheld_titles_by_resolution(ids)
 
     title = "You said, we did"
     if validator.category_name:
@@ -209,13 +212,18 @@ def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLin
         entry = feed.add_entry(order="append")
         entry.id(entry_id(resolution.id, host))
         entry.guid(entry_id(resolution.id, host), permalink=False)
-        entry.title(resolution.you_said)
+        you_said = you_said_shown(resolution.you_said, withheld.get(resolution.id, []))
+        entry.title(you_said)
         entry.link(href=links.entry_url(resolution.id), rel="alternate", type="text/html")
         entry.published(resolution.published_at)
         entry.updated(resolution.updated_at)
         entry.content(
             _entry_html(
-                resolution, voices.get(resolution.id, 0), items.get(resolution.id, []), links
+                you_said,
+                resolution,
+                voices.get(resolution.id, 0),
+                items.get(resolution.id, []),
+                links,
             ),
             type="html",
         )

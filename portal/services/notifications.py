@@ -25,6 +25,7 @@ from portal.models import (
     Unsubscribe,
     User,
 )
+from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
 from portal.services.tokens import make_unsubscribe_token, make_verify_token, reply_address
 
@@ -425,24 +426,29 @@ def notify_item_update(
     """Tell an item's followers, by name, what changed and why. Returns how many were told."""
     owner = db.session.get(User, item.owner_id) if item.owner_id else actor
     from_name = owner.display_name if owner else ""
-    subjects = {
-        "state": f"Update on \u201c{item.title}\u201d: {item.state.label}",
-        "promise": f"New date for \u201c{item.title}\u201d",
-        "reply": f"{from_name or 'We'} replied on \u201c{item.title}\u201d",
-        "merged": f"\u201c{item.title}\u201d is being handled together with another report",
-    }
+    target = context.get("target")
     told = 0
     for user, _item_id in _followers([item.id]):
         if actor is not None and user.id == actor.id:
             continue
         if not (can_email(user) and _wants(user, kind) and item.can_view(user)):
             continue
+        # Words staff withheld reach only staff and the author (item_data.title_for).
+        title = title_for(item, user)
+        subjects = {
+            "state": f"Update on \u201c{title}\u201d: {item.state.label}",
+            "promise": f"New date for \u201c{title}\u201d",
+            "reply": f"{from_name or 'We'} replied on \u201c{title}\u201d",
+            "merged": f"\u201c{title}\u201d is being handled together with another report",
+        }
         _queue_for(
             user,
             kind=kind,
             template="item_update",
             subject=subjects[kind],
             item=item,
+            item_title=title,
+            target_title=title_for(target, user) if isinstance(target, Feedback) else "",
             from_name=from_name,
             message=message,
             update_kind=kind,
@@ -473,8 +479,9 @@ def notify_resolution(
             user,
             kind="resolution",
             template="resolution",
-            subject=f"Done: {resolution.you_said}",
+            subject=f"Done: {you_said_for(resolution.you_said, items, user)}",
             item=item,
+            item_title=title_for(item, user),
             from_name=owner.display_name if owner else actor.display_name,
             resolution=resolution,
             personal_message=message if user.id == item.author_id else "",

@@ -74,7 +74,14 @@ def public_items_by_resolution(resolution_ids: list[int]) -> dict[int, list[Feed
         # Lists show the number, title and state; anything else would raise, not query.
         .options(
             load_only(
-                Feedback.id, Feedback.title, Feedback.state, Feedback.resolution_id, raiseload=True
+                Feedback.id,
+                Feedback.title,
+                Feedback.state,
+                Feedback.resolution_id,
+                # Whether its title may be shown (item_data.public_title).
+                Feedback.redacted_at,
+                Feedback.hidden,
+                raiseload=True,
             )
         )
         # The resolutions' index drives; the visibility terms must not tempt SQLite into
@@ -88,6 +95,23 @@ def public_items_by_resolution(resolution_ids: list[int]) -> dict[int, list[Feed
     grouped: dict[int, list[Feedback]] = defaultdict(list)
     for row in rows:
         grouped[row.resolution_id].append(row)  # type: ignore[index]
+    return grouped
+
+
+def withheld_titles_by_resolution(resolution_ids: list[int]) -> dict[int, list[str]]:
+    """The titles of each resolution's items whose words staff withheld (redacted or hidden):
+    a "you said" equal to one of them must not be shown (item_data.you_said_shown)."""
+    if not resolution_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Feedback.resolution_id, Feedback.title).where(
+            Feedback.resolution_id.in_(resolution_ids),
+            sa.or_(Feedback.redacted_at.is_not(None), Feedback.hidden.is_(True)),
+        )
+    )
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for resolution_id, title in rows:
+        grouped[resolution_id].append(title)  # type: ignore[index]  # never None: see WHERE
     return grouped
 
 

@@ -280,6 +280,12 @@ def newest_matches_ranked(
     )
 
 
+def words_public_clause() -> sa.ColumnElement[bool]:
+    """Items whose words the public may read. A public search leaves the others out: a match
+    on a redacted item's words would tell what they were, and its snippet would show them."""
+    return Feedback.redacted_at.is_(None)
+
+
 SUGGESTION_STATES = (
     FeedbackState.RECEIVED,
     FeedbackState.ACKNOWLEDGED,
@@ -303,6 +309,7 @@ def similar_items(title: str, limit: int = 5) -> list[Feedback]:
         .where(
             visible_items_clause(None, narrower_index_first=True),
             not_indexed(Feedback.state).in_(SUGGESTION_STATES),
+            words_public_clause(),
         )
         .limit(limit)
     )

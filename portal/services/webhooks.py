@@ -31,7 +31,6 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 
-from portal.api.schemas import iso
 from portal.emails import absolute_url
 from portal.extensions import db
 from portal.models import (
@@ -49,6 +48,7 @@ from portal.models import (
 from portal.services import audit
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
+from portal.services.item_data import iso, webhook_item, words_withheld, you_said_shown
 from portal.services.outbox import DeliveryReport, backoff_seconds, claim_due, mark_claimed
 
 USER_AGENT = "portal-webhooks/1"
@@ -415,27 +415,28 @@ def emit(event: WebhookEvent, data: dict[str, Any]) -> int:
 
 
 def item_json(item: Feedback) -> dict[str, Any]:
-    """An item as webhooks describe it. Only publicly shown items carry their words: a private
-    complaint's text stays in the portal, and staff follow `admin_url` to read it."""
-    data: dict[str, Any] = {
-        "id": item.id,
-        "kind": item.kind.value,
-        "state": item.state.value,
-        "channel": item.channel.value,
-        "visibility": item.visibility.value,
-        "public": item.is_public,
-        "category_id": item.category_id,
-        "vote_count": item.vote_count,
-        "created_at": iso(item.created_at),
-        "admin_url": absolute_url("admin.item", item_id=item.id),
+    """An item as webhooks describe it (see item_data.webhook_item: no words of a private,
+    hidden or redacted item; staff follow `admin_url` to read them)."""
+    return webhook_item(
+        item,
+        url=absolute_url("feedback.detail", item_id=item.id),
+        admin_url=absolute_url("admin.item", item_id=item.id),
+    )
+
+
+def resolution_json(resolution: Resolution, items: Sequence[Feedback]) -> dict[str, Any]:
+    """A published "we did" as webhooks describe it, as on the public board. Its "you said"
+    is withheld when it is the title of one of its items whose words staff withheld."""
+    return {
+        "id": resolution.id,
+        "you_said": you_said_shown(
+            resolution.you_said, [item.title for item in items if words_withheld(item)]
+        ),
+        "we_did": resolution.we_did_source,
+        "category_id": resolution.category_id,
+        "published_at": iso(resolution.published_at),
+        "url": absolute_url("resolutions.detail", resolution_id=resolution.id),
     }
-    if item.is_public:
-        data.update(
-            title=item.title,
-            body=item.body_source,
-            url=absolute_url("feedback.detail", item_id=item.id),
-        )
-    return data
 
 
 def item_created(item: Feedback) -> int:
@@ -462,14 +463,7 @@ def resolution_published(resolution: Resolution, items: Sequence[Feedback]) -> i
     return emit(
         WebhookEvent.RESOLUTION_PUBLISHED,
         {
-            "resolution": {
-                "id": resolution.id,
-                "you_said": resolution.you_said,
-                "we_did": resolution.we_did_source,
-                "category_id": resolution.category_id,
-                "published_at": iso(resolution.published_at),
-                "url": absolute_url("resolutions.detail", resolution_id=resolution.id),
-            },
+            "resolution": resolution_json(resolution, items),
             "item_ids": [item.id for item in items],
         },
     )
