@@ -29,7 +29,7 @@ from portal.models import (
 from portal.services import digests, webhooks, workflow
 from portal.services.item_data import WITHHELD_YOU_SAID, withheld_title
 from portal.services.votes import toggle_vote
-from tests.helpers import login
+from tests.helpers import login, resolve_together
 from tests.webhook_receiver import Receiver, run_receiver
 
 TITLE = "Jo Bloggs at Flat 4 keeps shouting"
@@ -40,12 +40,12 @@ API = "/api/v1"
 
 
 def _redact(item: Feedback, staff: User) -> None:
-    workflow.redact(item, staff, "A neighbour's name and number.")
+    workflow.redact(item.id, staff, "A neighbour's name and number.")
     db.session.commit()
 
 
 def _hide(item: Feedback, staff: User) -> None:
-    workflow.set_hidden(item, staff, True, "Abuse of a neighbour.")
+    workflow.set_hidden(item.id, staff, True, "Abuse of a neighbour.")
     db.session.commit()
 
 
@@ -101,7 +101,7 @@ def test_webhooks_send_no_words_of_a_withheld_item_on_its_next_state_change(
     db.session.commit()
     withhold(item, staff)
 
-    workflow.acknowledge(item, staff, "We have read it.")
+    workflow.acknowledge(item.id, staff, "We have read it.", post_anyway=True)
     db.session.commit()
 
     [queued] = _queued_bodies()
@@ -126,7 +126,7 @@ def test_a_resolution_webhook_carries_no_redacted_title_as_its_you_said(
     _redact(item, staff)
 
     # No "you said" written: publishing takes the (redacted) title.
-    resolution = workflow.publish_resolution([item], staff, "We spoke to the neighbours.")
+    resolution = workflow.resolve(item.id, staff, "We spoke to the neighbours.", post_anyway=True)
     db.session.commit()
 
     [queued] = _queued_bodies()
@@ -145,7 +145,7 @@ def test_webhooks_still_carry_the_words_of_an_item_nobody_withheld(
         description="Helpdesk",
     )
     db.session.commit()
-    workflow.acknowledge(item, staff, "We have read it.")
+    workflow.acknowledge(item.id, staff, "We have read it.", post_anyway=True)
     db.session.commit()
 
     [queued] = _queued_bodies()
@@ -157,7 +157,7 @@ def test_webhooks_still_carry_the_words_of_an_item_nobody_withheld(
 
 
 def _publish(items: list[Feedback], staff: User, you_said: str = "") -> Resolution:
-    resolution = workflow.publish_resolution(items, staff, "We spoke to the neighbours.", you_said)
+    resolution = resolve_together(items, staff, "We spoke to the neighbours.", you_said)
     db.session.commit()
     return resolution
 
@@ -315,7 +315,7 @@ def test_followers_mail_about_a_redacted_item_carries_its_words_to_the_author_on
     db.session.commit()
     _redact(item, staff)
 
-    workflow.acknowledge(item, staff, "We have read it, and we are on it.")
+    workflow.acknowledge(item.id, staff, "We have read it, and we are on it.", post_anyway=True)
     db.session.commit()
 
     [to_follower] = _mail("state", follower)
@@ -352,7 +352,7 @@ def test_a_merge_into_a_redacted_item_does_not_tell_followers_its_title(
     duplicate = make_feedback(author=duplicate_author, title="Shouting upstairs every night")
     _redact(item, staff)
 
-    workflow.merge(duplicate, staff, item, "These are the same.")
+    workflow.merge(duplicate.id, staff, item.id, "These are the same.", post_anyway=True)
     db.session.commit()
 
     [to_author] = _mail("merged", duplicate_author)
@@ -370,7 +370,7 @@ def test_nobody_but_staff_is_mailed_about_a_hidden_item(
     db.session.commit()
     _hide(item, staff)
 
-    workflow.acknowledge(item, staff, "We have read it.")
+    workflow.acknowledge(item.id, staff, "We have read it.", post_anyway=True)
     db.session.commit()
 
     assert _mail("state", follower) == [] and _mail("state", author) == []
