@@ -81,20 +81,6 @@ def load_user(session_id: str) -> User | None:
     return user
 
 
-def staff_required(view: F) -> F:
-    """Allow staff and admins; send visitors to sign in and refuse customers with 403."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if not current_user.is_authenticated:
-            return login_manager.unauthorized()
-        if not current_user.is_staff:
-            abort(403)
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
-
-
 def admin_required(view: F) -> F:
     """Allow admins only; send visitors to sign in and refuse everyone else with 403."""
 

@@ -6,6 +6,7 @@ import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 
 def database_url(raw: str | None, instance_dir: Path) -> str:
@@ -56,7 +57,7 @@ class Config:
     SECRET_KEY: str | None = os.environ.get("SECRET_KEY")
     # Resolved by create_app(): the default SQLite file lives in the instance folder.
     DATABASE_URL: str | None = os.environ.get("DATABASE_URL")
-    SQLALCHEMY_ENGINE_OPTIONS: dict = {"pool_pre_ping": True}
+    SQLALCHEMY_ENGINE_OPTIONS: dict[str, Any] = {"pool_pre_ping": True}
     SQLALCHEMY_RECORD_QUERIES = False
 
     WTF_CSRF_TIME_LIMIT = None  # tokens live as long as the session; a long form never expires

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -16,6 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
 F = TypeVar("F", bound=Callable[..., Any])
+# db.session is a scoped_session of Flask-SQLAlchemy's own Session class, and scoped_session is
+# invariant in the class it makes: the functions below take a scoped session of any of them.
+S = TypeVar("S", bound=Session)
 
 # Whether the next SQLite transaction should take the write lock at BEGIN. Requests that only
 # read (GET, HEAD) turn it off so readers never queue behind writers; everything else, the CLI
@@ -39,7 +42,7 @@ def reads_first(view: F) -> F:
     return view
 
 
-def begin_write(session: Session | scoped_session[Session]) -> sa.Connection:
+def begin_write(session: Session | scoped_session[S]) -> sa.Connection:
     """Make the session's transaction a writer from here on, and return its connection.
 
     On SQLite, a transaction begun as a reader (see reads_first) cannot safely turn into a
@@ -61,15 +64,14 @@ def begin_write(session: Session | scoped_session[Session]) -> sa.Connection:
     if _plain(session).in_nested_transaction():
         # Ending the reader would end the savepoint with it.
         raise RuntimeError("begin_write() cannot come inside a savepoint")
-    dbapi_connection = connection.connection.dbapi_connection
-    if dbapi_connection.total_changes == connection.info.get(SQLITE_READER_CHANGES_KEY):
+    if _pysqlite(connection).total_changes == connection.info.get(SQLITE_READER_CHANGES_KEY):
         _driver_execute(connection, "COMMIT")  # it only read: nothing is kept by this
         _take_write_lock(connection)
     connection.info[SQLITE_WRITER_KEY] = True
     return connection
 
 
-def commit_keeping_loaded(session: Session | scoped_session[Session]) -> None:
+def commit_keeping_loaded(session: Session | scoped_session[S]) -> None:
     """Commit without expiring what the session loaded, for a response rendered after the
     commit from values this transaction read or wrote (no second round of SELECTs, and no
     lock held while it renders)."""
@@ -82,7 +84,13 @@ def commit_keeping_loaded(session: Session | scoped_session[Session]) -> None:
         target.expire_on_commit = previous
 
 
-def _plain(session: Session | scoped_session[Session]) -> Session:
+def rows_changed(result: sa.Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE run through the session changed. The session types
+    what it returns as a plain Result; for these statements it is the driver's CursorResult."""
+    return cast(sa.CursorResult[Any], result).rowcount
+
+
+def _plain(session: Session | scoped_session[S]) -> Session:
     """The request's Session itself, behind Flask-SQLAlchemy's scoped proxy."""
     return session() if isinstance(session, scoped_session) else session
 
@@ -116,9 +124,7 @@ def _configure_sqlite(engine: Engine) -> None:
         if writer:
             _take_write_lock(connection)
         else:
-            connection.info[SQLITE_READER_CHANGES_KEY] = (
-                connection.connection.dbapi_connection.total_changes
-            )
+            connection.info[SQLITE_READER_CHANGES_KEY] = _pysqlite(connection).total_changes
             # Straight to the driver: every page begins this way, and a plain BEGIN cannot be
             # busy (a deferred transaction takes no lock until it reads).
             _driver_execute(connection, "BEGIN")
@@ -128,7 +134,7 @@ def _driver_execute(connection: sa.Connection, statement: str) -> None:
     """Run transaction control on the driver's connection; a failure arrives as SQLAlchemy's
     error (a locked or broken database becomes the 503 page), and the connection is dropped."""
     try:
-        connection.connection.dbapi_connection.execute(statement)
+        _pysqlite(connection).execute(statement)
     except sqlite3.Error as exc:
         connection.invalidate()
         raise sa.exc.DBAPIError.instance(statement, (), exc, sqlite3.Error) from exc
@@ -136,7 +142,7 @@ def _driver_execute(connection: sa.Connection, statement: str) -> None:
 
 def _take_write_lock(connection: sa.Connection) -> None:
     """BEGIN IMMEDIATE on this connection, promptly (see _begin_immediate_promptly)."""
-    dbapi_connection = connection.connection.dbapi_connection
+    dbapi_connection = _pysqlite(connection)
     try:
         dbapi_connection.execute("PRAGMA busy_timeout = 0")
         if not _begin_immediate_promptly(dbapi_connection):
@@ -154,7 +160,13 @@ def _take_write_lock(connection: sa.Connection) -> None:
 BUSY_CODES = frozenset({sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED})
 
 
-def _begin_immediate_promptly(dbapi_connection: Any) -> bool:
+def _pysqlite(connection: sa.Connection) -> sqlite3.Connection:
+    """The driver's own connection under a checked-out SQLite connection, for what the DB-API
+    protocol SQLAlchemy types it with does not name (total_changes, execute)."""
+    return cast(sqlite3.Connection, connection.connection.dbapi_connection)
+
+
+def _begin_immediate_promptly(dbapi_connection: sqlite3.Connection) -> bool:
     """Take SQLite's write lock, asking again every millisecond or so while it is held.
 
     SQLite's own busy handler waits in growing naps (up to 100 ms): under a rush of votes the
@@ -193,7 +205,7 @@ def include_object(
 
 
 def insert_if_absent(
-    executor: Session | scoped_session[Session] | sa.Connection, model: type[Any], **values: Any
+    executor: Session | scoped_session[S] | sa.Connection, model: type[Any], **values: Any
 ) -> bool:
     """INSERT a row unless one with the same unique key exists (ON CONFLICT DO NOTHING, on
     either database); True when it was inserted. One statement, where a savepoint around an

@@ -90,7 +90,8 @@ class MultiCheckboxField(SelectMultipleField):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         # Named by a fieldset's legend, like a group of radio buttons: no <label for>.
-        self.label.field_id = False
+        # False leaves `for` out (WTForms' RadioField does the same); the stubs say str only.
+        self.label.field_id = False  # type: ignore[assignment]
 
 
 def plain_name(form: FlaskForm, field: StringField) -> None:

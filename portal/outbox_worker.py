@@ -28,7 +28,8 @@ def start_outbox_worker(app: Flask) -> None:
         # The session is shared by every app in the process; only this app's commits count,
         # and only in web requests: a CLI command exits before a thread could finish, and
         # delivers with `flask outbox deliver` instead.
-        if not (has_request_context() and current_app._get_current_object() is app):
+        # Flask types current_app as the Flask it stands for; it is a werkzeug LocalProxy.
+        if not (has_request_context() and current_app._get_current_object() is app):  # type: ignore[attr-defined]
             return
         if session.info.pop("outbox_pending", False):
             _ensure_thread(app, wake)

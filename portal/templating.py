@@ -31,7 +31,8 @@ def current_settings() -> SiteSettings:
                 time_zone="UTC",
                 pre_moderation=False,
             )
-    return g.site_settings
+    settings: SiteSettings = g.site_settings
+    return settings
 
 
 def localtime(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:

@@ -21,12 +21,11 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Request, current_app, make_response, render_template, request, session
+from flask import Request, Response, current_app, make_response, render_template, request, session
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
-from werkzeug.wrappers import Response
 
 from portal.accounts.forms import LoginForm
 from portal.extensions import htmx
@@ -134,7 +133,7 @@ def keep_submission(req: Request) -> KeptSubmission | None:
 
 
 def _serializer() -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.secret_key, salt="kept-writing")
+    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt="kept-writing")
 
 
 def carried(kept: KeptSubmission) -> str:

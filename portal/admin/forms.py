@@ -15,7 +15,7 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import (
     DataRequired,
     Email,
@@ -95,7 +95,7 @@ class MoveForm(ToneCheckedForm):
     }
 
     def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
+        valid: bool = super().validate(extra_validators)
         chosen = self.to_state.data
         for name, state in self._ONLY_FOR.items():
             field = self[name]
@@ -256,7 +256,7 @@ class SettingsForm(FlaskForm):
     pre_moderation = BooleanField("Hold new public items for staff approval (pre-moderation)")
 
     def validate(self, extra_validators: Any = None) -> bool:
-        valid = super().validate(extra_validators)
+        valid: bool = super().validate(extra_validators)
         # Every page's footer says "Talk to a person at ..." and the error pages send people
         # there: at least one way to reach a person must stay. (Not an inline validator: the
         # fields' Optional() stops those when a field is empty.)

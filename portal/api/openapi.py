@@ -36,7 +36,7 @@ DATE = {"type": "string", "format": "date"}
 INTEGER = {"type": "integer"}
 LINKS = {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}
 
-CATEGORY_REF = {
+CATEGORY_REF: dict[str, Any] = {
     "type": "object",
     "required": ["id", "slug", "name"],
     "properties": {"id": INTEGER, "slug": STRING, "name": STRING},
@@ -393,7 +393,9 @@ def _read(summary: str, ok: dict[str, Any], *extra: str, **more: Any) -> dict[st
     return {"summary": summary, "security": READ_SECURITY, "responses": responses, **more}
 
 
-def _write(summary: str, body: str, ok_code: str, ok: dict[str, Any], **more: Any) -> dict:
+def _write(
+    summary: str, body: str, ok_code: str, ok: dict[str, Any], **more: Any
+) -> dict[str, Any]:
     responses = {
         ok_code: ok,
         "400": _error("BadRequest"),

@@ -65,7 +65,7 @@ class User(UserMixin, Base):
         return f"{self.id}:{self.session_version}"
 
     @property
-    def is_active(self) -> bool:  # type: ignore[override]
+    def is_active(self) -> bool:
         return self.active and self.deleted_at is None
 
     @property

@@ -116,7 +116,8 @@ class WebhookDelivery(Base):
         """The body as data (for the admin page and tests)."""
         import json
 
-        return json.loads(self.body)
+        payload: dict[str, Any] = json.loads(self.body)
+        return payload
 
 
 class WebhookAttempt(Base):
@@ -131,7 +132,3 @@ class WebhookAttempt(Base):
     status_code: Mapped[int | None]
     error: Mapped[str] = mapped_column(sa.Text, default="")
     duration_ms: Mapped[int] = mapped_column(default=0)
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -127,7 +127,7 @@ def update_profile(user: User, *, display_name: str, preferred_name: str) -> Use
     return user
 
 
-def is_safe_next(target: str | None) -> bool:
+def is_safe_next(target: str | None) -> TypeGuard[str]:
     """True for a same-site path such as "/feedback/3"; false for anything that leaves the site."""
     if not target or not target.startswith("/"):
         return False

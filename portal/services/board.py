@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask_sqlalchemy.pagination import Pagination
@@ -26,6 +27,8 @@ from portal.services.search import (
     words_public_clause,
 )
 from portal.services.site import cached_categories
+
+E = TypeVar("E", bound=StrEnum)
 
 
 class BoardSort(StrEnum):
@@ -60,7 +63,7 @@ class BoardFilters:
     def from_args(cls, args: Mapping[str, str]) -> BoardFilters:
         """Read filters from query-string arguments, dropping anything that is not valid."""
 
-        def pick(enum_cls: type[StrEnum], value: str | None) -> StrEnum | None:
+        def pick(enum_cls: type[E], value: str | None) -> E | None:
             try:
                 return enum_cls(value) if value else None
             except ValueError:
@@ -71,14 +74,14 @@ class BoardFilters:
         except ValueError:
             page = 1
         q = (args.get("q") or "").strip()[:MAX_QUERY_CHARS]
-        sort = pick(BoardSort, args.get("sort"))  # type: ignore[assignment]
+        sort = pick(BoardSort, args.get("sort"))
         if sort is None or (sort is BoardSort.MATCH and not q):
             sort = BoardSort.MATCH if q else BoardSort.TOP
         return cls(
-            state=pick(FeedbackState, args.get("state")),  # type: ignore[arg-type]
+            state=pick(FeedbackState, args.get("state")),
             category=(args.get("category") or None),
-            kind=pick(FeedbackKind, args.get("kind")),  # type: ignore[arg-type]
-            sort=sort,  # type: ignore[arg-type]
+            kind=pick(FeedbackKind, args.get("kind")),
+            sort=sort,
             page=page,
             q=q,
         )
@@ -126,11 +129,11 @@ def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
     return conditions
 
 
-def _order(sort: BoardSort, newest_last: bool = False) -> list[sa.UnaryExpression[object]]:
-    direction = sa.asc if newest_last else sa.desc
-    if sort is BoardSort.NEW:
-        return [direction(Feedback.created_at), direction(Feedback.id)]
-    return [direction(Feedback.vote_count), direction(Feedback.id)]
+def _order(sort: BoardSort, newest_last: bool = False) -> list[sa.UnaryExpression[Any]]:
+    first = Feedback.created_at if sort is BoardSort.NEW else Feedback.vote_count
+    if newest_last:
+        return [first.asc(), Feedback.id.asc()]
+    return [first.desc(), Feedback.id.desc()]
 
 
 def board_count(filters: BoardFilters) -> int:
@@ -176,6 +179,7 @@ class BoardPage(Pagination):
         # Ranked only with words to rank by (a search with none matches nothing anyway).
         by_rank = bool(filters.search) and filters.sort is BoardSort.MATCH
         conditions = _conditions(filters)
+        ids: sa.Select[*tuple[Any, ...]]  # (id, rank) when ranked, else (id)
         if by_rank:
             if self._total > RANKED_CANDIDATES and offset + limit <= RANKED_CANDIDATES:
                 # Many matches: the best among the newest, at a cost that does not grow.

@@ -581,7 +581,7 @@ def _tell_the_story(
 
 def demo_is_seeded() -> bool:
     """Whether any account exists, so `make run` seeds only the first time."""
-    return db.session.scalar(sa.select(sa.func.count()).select_from(User)) > 0
+    return bool(db.session.scalar(sa.select(sa.func.count()).select_from(User)))
 
 
 def seed_demo(seed: int = 7) -> list[DemoLogin]:

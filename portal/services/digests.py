@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
-from portal.database import sqlite_write_intent
+from portal.database import rows_changed, sqlite_write_intent
 from portal.emails import RenderedEmail, absolute_url, render_email
 from portal.extensions import db
 from portal.models import (
@@ -364,16 +364,18 @@ def confirm(token: str) -> ConfirmResult:
     if subscription.confirmed_at is not None or subscription.unsubscribed_at is not None:
         return ConfirmResult(subscription, confirmed_now=False)
     # Conditional, so two clicks at once confirm once.
-    changed = db.session.execute(
-        sa.update(DigestSubscription)
-        .where(
-            DigestSubscription.id == subscription.id,
-            DigestSubscription.confirmed_at.is_(None),
-            DigestSubscription.unsubscribed_at.is_(None),
+    changed = rows_changed(
+        db.session.execute(
+            sa.update(DigestSubscription)
+            .where(
+                DigestSubscription.id == subscription.id,
+                DigestSubscription.confirmed_at.is_(None),
+                DigestSubscription.unsubscribed_at.is_(None),
+            )
+            .values(confirmed_at=_now())
+            .execution_options(synchronize_session=False)
         )
-        .values(confirmed_at=_now())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     db.session.refresh(subscription)
     return ConfirmResult(subscription, confirmed_now=bool(changed))
 
@@ -394,15 +396,17 @@ def unsubscribe(token: str) -> bool:
     subscription = subscription_for_unsubscribe_token(token)
     # A conditional UPDATE, not read-then-write: of two clicks at once (a mail client's
     # one-click POST and a person's), exactly one changes the row and records the opt-out.
-    changed = db.session.execute(
-        sa.update(DigestSubscription)
-        .where(
-            DigestSubscription.id == subscription.id,
-            DigestSubscription.unsubscribed_at.is_(None),
+    changed = rows_changed(
+        db.session.execute(
+            sa.update(DigestSubscription)
+            .where(
+                DigestSubscription.id == subscription.id,
+                DigestSubscription.unsubscribed_at.is_(None),
+            )
+            .values(unsubscribed_at=_now())
+            .execution_options(synchronize_session=False)
         )
-        .values(unsubscribed_at=_now())
-        .execution_options(synchronize_session=False)
-    ).rowcount
+    )
     if changed:
         db.session.add(
             Unsubscribe(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypeVarTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -25,6 +26,9 @@ from portal.services import notifications, webhooks
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.sanitize import render_markdown
 from portal.services.site import get_site_settings
+
+# The columns a SELECT returns, which holding its rows leaves as they were.
+Ts = TypeVarTuple("Ts")
 
 
 def submit_feedback(
@@ -122,7 +126,9 @@ def _public_items_clause(narrower_index_first: bool) -> sa.ColumnElement[bool]:
     )
 
 
-def item_query(item_id: int, *, with_people: bool = True, for_change: bool = False) -> sa.Select:
+def item_query(
+    item_id: int, *, with_people: bool = True, for_change: bool = False
+) -> sa.Select[Feedback]:
     """An item with its category, author, owner, merge target and resolution (only the item
     itself when `with_people` is False, as a vote needs).
 
@@ -142,7 +148,7 @@ def item_query(item_id: int, *, with_people: bool = True, for_change: bool = Fal
     return held_for_change(query) if for_change else query
 
 
-def held_for_change(query: sa.Select) -> sa.Select:
+def held_for_change(query: sa.Select[*Ts]) -> sa.Select[*Ts]:
     """The items a query reads, held until the commit because staff are about to change them
     (see item_query). A row may already be in the session, read before the lock: it is read
     again."""

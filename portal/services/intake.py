@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from email import policy
 from email.headerregistry import Address
-from email.message import EmailMessage, Message
+from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
 from html.parser import HTMLParser
 from typing import IO
@@ -152,7 +152,9 @@ def sender_of(message: EmailMessage) -> Address:
     """The From address; Refused when there is none we could answer."""
     try:
         header = message.get("From")
-        addresses = getattr(header, "addresses", ()) if header is not None else ()
+        addresses: tuple[Address, ...] = (
+            getattr(header, "addresses", ()) if header is not None else ()
+        )
     except (ValueError, TypeError, IndexError, LookupError):
         addresses = ()
     if not addresses:
@@ -193,7 +195,7 @@ def automatic_reason(message: EmailMessage, sender: Address) -> str | None:
 # Text --------------------------------------------------------------------------------------
 
 
-def _decode(part: EmailMessage) -> str:
+def _decode(part: MIMEPart) -> str:
     payload = part.get_payload(decode=True)
     if not isinstance(payload, bytes):
         return ""
@@ -332,11 +334,11 @@ def content_of(message: EmailMessage) -> Content:
     for part in message.walk():
         if part.is_multipart() or part is body:
             continue
-        if _is_attachment(part):  # type: ignore[arg-type]
+        if _is_attachment(part):
             attachments += 1
     if body is None:
         return Content("", attachments)
-    text = _decode(body)  # type: ignore[arg-type]
+    text = _decode(body)
     if body.get_content_type() == "text/html":
         text = html_to_text(text)
     text = text.replace("\r\n", "\n").replace("\x00", "")

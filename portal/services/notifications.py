@@ -11,7 +11,7 @@ from urllib.parse import quote
 import sqlalchemy as sa
 from flask import current_app
 
-from portal.database import insert_if_absent
+from portal.database import insert_if_absent, rows_changed
 from portal.emails import absolute_url, render_email
 from portal.extensions import db
 from portal.models import (
@@ -73,7 +73,7 @@ def unfollow(user_id: int, item_id: int) -> bool:
         .where(Follow.user_id == user_id, Follow.feedback_id == item_id)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)
+    return bool(rows_changed(result))
 
 
 class FollowChoice(NamedTuple):
@@ -155,34 +155,6 @@ def move_follows(source: Feedback, target: Feedback) -> None:
         .where(Follow.feedback_id == source.id)
         .values(feedback_id=target.id)
         .execution_options(synchronize_session=False)
-    )
-
-
-def set_category_follow(user: User, category_id: int, following: bool) -> None:
-    """A member of staff starts or stops hearing about new items in a category."""
-    if not following:
-        db.session.execute(
-            sa.delete(CategoryFollow).where(
-                CategoryFollow.user_id == user.id, CategoryFollow.category_id == category_id
-            )
-        )
-        return
-    exists = db.session.scalar(
-        sa.select(CategoryFollow.id).where(
-            CategoryFollow.user_id == user.id, CategoryFollow.category_id == category_id
-        )
-    )
-    if exists is None:
-        db.session.add(CategoryFollow(user_id=user.id, category_id=category_id))
-        db.session.flush()
-
-
-def followed_category_ids(user: User) -> set[int]:
-    """The categories this member of staff follows."""
-    return set(
-        db.session.scalars(
-            sa.select(CategoryFollow.category_id).where(CategoryFollow.user_id == user.id)
-        )
     )
 
 

@@ -155,7 +155,8 @@ def mark_claimed(model: type[Any], row_id: int, token: str, **values: Any) -> No
 
 def backoff_seconds(base: int, attempts: int) -> int:
     """Exponential backoff after the given number of failed attempts, capped at six hours."""
-    return min(base * 2 ** (attempts - 1), 6 * 3600)
+    doubling: int = 2 ** (attempts - 1)  # a whole number: attempts start at 1
+    return min(base * doubling, 6 * 3600)
 
 
 def _connection() -> Any:

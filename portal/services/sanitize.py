@@ -7,6 +7,8 @@ the cleaner can be swapped (bleach is no longer developed upstream) without touc
 
 from __future__ import annotations
 
+from collections.abc import MutableMapping
+
 import bleach
 from bleach.linkifier import Linker
 from markdown_it import MarkdownIt
@@ -50,7 +52,11 @@ _markdown = MarkdownIt(
 _markdown.disable(["image"])
 
 
-def _set_rel(attrs: dict, new: bool = False) -> dict:
+# bleach's linkifier callbacks see a link's attributes keyed by (namespace, name).
+LinkAttributes = MutableMapping[tuple[str | None, str], str]
+
+
+def _set_rel(attrs: LinkAttributes, new: bool = False) -> LinkAttributes:
     attrs[(None, "rel")] = LINK_REL
     return attrs
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVarTuple
 
 import sqlalchemy as sa
 from markupsafe import Markup, escape
@@ -131,11 +131,16 @@ STOP_WORDS = frozenset(
     ]
 )
 
+# The columns a SELECT returns, which narrowing it to a search leaves as they were.
+Ts = TypeVarTuple("Ts")
+
 _WORD = re.compile(r"[^\W_]+", re.UNICODE)
 
 # The FTS5 table is not a model: it is created in a migration and kept in step by triggers.
 _fts = sa.table("feedback_fts", sa.column("rowid"))
-_FTS = sa.literal_column("feedback_fts")
+_FTS: sa.ColumnClause[Any] = sa.literal_column("feedback_fts")
+# PostgreSQL's generated tsvector column: not mapped either (see database.SEARCH_INDEX_COLUMN).
+_SEARCH_VECTOR: sa.ColumnClause[Any] = sa.literal_column("feedback.search_vector")
 
 
 @dataclass(frozen=True)
@@ -205,21 +210,20 @@ def not_indexed(column: Any) -> sa.ColumnElement[Any]:
 
 
 def apply_search(
-    query: sa.Select[Any],
+    query: sa.Select[*Ts],
     search: SearchQuery,
     *,
     any_term: bool = False,
     prefix_last: bool = False,
     order_by_rank: bool = True,
-) -> sa.Select[Any]:
+) -> sa.Select[*Ts]:
     """Narrow a SELECT over Feedback to items matching the search, best matches first unless
     the caller orders it otherwise. An empty search matches nothing."""
     terms = _terms(search, any_term)
     if not terms:
         return query.where(sa.false())
     if _dialect() == "postgresql":
-        vector = sa.literal_column("feedback.search_vector")
-        query = query.where(vector.op("@@")(_tsquery(terms, any_term, prefix_last)))
+        query = query.where(_SEARCH_VECTOR.op("@@")(_tsquery(terms, any_term, prefix_last)))
     else:
         match = _sqlite_match(terms, any_term, prefix_last)
         query = query.join(_fts, _fts.c.rowid == Feedback.id).where(_FTS.op("MATCH")(match))
@@ -237,8 +241,7 @@ def search_rank(
     negated (titles carry weight A there)."""
     terms = _terms(search, any_term) or ("",)
     if _dialect() == "postgresql":
-        vector = sa.literal_column("feedback.search_vector")
-        return -sa.func.ts_rank_cd(vector, _tsquery(terms, any_term, prefix_last))
+        return -sa.func.ts_rank_cd(_SEARCH_VECTOR, _tsquery(terms, any_term, prefix_last))
     return sa.func.bm25(_FTS, 10.0, 1.0)
 
 
@@ -261,11 +264,10 @@ def newest_matches_ranked(
     the rows it keeps."""
     terms = search.terms
     if _dialect() == "postgresql":
-        vector = sa.literal_column("feedback.search_vector")
         query = _tsquery(terms, False, prefix_last)
         return (
-            sa.select(Feedback.id, (-sa.func.ts_rank_cd(vector, query)).label("rank"))
-            .where(vector.op("@@")(query))
+            sa.select(Feedback.id, (-sa.func.ts_rank_cd(_SEARCH_VECTOR, query)).label("rank"))
+            .where(_SEARCH_VECTOR.op("@@")(query))
             .order_by(Feedback.id.desc())
             .limit(limit)
             .subquery("matches")

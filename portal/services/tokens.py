@@ -26,9 +26,10 @@ def make_verify_token(user_id: int, email: str) -> str:
 def read_verify_token(token: str) -> dict[str, Any] | None:
     """The payload of a verification token, or None if it is forged or expired."""
     try:
-        return _timed("verify-email").loads(token, max_age=VERIFY_MAX_AGE)
+        payload: dict[str, Any] = _timed("verify-email").loads(token, max_age=VERIFY_MAX_AGE)
     except (BadSignature, SignatureExpired):
         return None
+    return payload
 
 
 def make_unsubscribe_token(user_id: int, feedback_id: int | None) -> str:

@@ -114,7 +114,7 @@ class TriageFilters:
         return self.as_args(page=page if page != 1 else None)
 
 
-def triage_query(filters: TriageFilters, viewer: User) -> sa.Select[tuple[Feedback]]:
+def triage_query(filters: TriageFilters, viewer: User) -> sa.Select[Feedback]:
     """The SELECT behind the queue; staff see every item, private and hidden included."""
     query = sa.select(Feedback).options(
         joinedload(Feedback.category), joinedload(Feedback.author), joinedload(Feedback.owner)

@@ -62,7 +62,7 @@ CLOSED_MESSAGE = "This item is closed for votes. Its page says where the convers
 NOT_FOUND_MESSAGE = "We could not find that feedback."
 
 
-def _take_item(visible: sa.ColumnElement[bool]) -> sa.Select[tuple[FeedbackState, bool]]:
+def _take_item(visible: sa.ColumnElement[bool]) -> sa.Select[FeedbackState, bool]:
     """The item's row, taken first, with its state and whether the voter may still see it.
 
     The item was read before the write began, so staff may have declined, merged, hidden or

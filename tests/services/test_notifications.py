@@ -15,6 +15,7 @@ from flask import Flask
 from portal.emails import render_email
 from portal.extensions import db
 from portal.models import (
+    CategoryFollow,
     Feedback,
     Follow,
     NotificationPreference,
@@ -446,8 +447,12 @@ def test_staff_following_a_category_hear_of_a_new_item(
     category = make_category(name="Recycling")
     follower = _staff(make_verified_user, preferred_name="Sam")
     other = _staff(make_verified_user, display_name="Ada Obi")
-    notifications.set_category_follow(follower, category.id, True)
-    notifications.set_category_follow(other, make_category().id, True)
+    db.session.add_all(
+        [
+            CategoryFollow(user_id=follower.id, category_id=category.id),
+            CategoryFollow(user_id=other.id, category_id=make_category().id),
+        ]
+    )
     db.session.commit()
     item = make_feedback(author=make_verified_user(), category=category, title="Glass left out")
     received = _deliver(smtp_server)
@@ -457,7 +462,7 @@ def test_staff_following_a_category_hear_of_a_new_item(
     assert f"/admin/feedback/{item.id}" in _text(mail)
     assert _to(received, other) == []
 
-    notifications.set_category_follow(follower, category.id, False)
+    db.session.execute(sa.delete(CategoryFollow).where(CategoryFollow.user_id == follower.id))
     db.session.commit()
     make_feedback(author=make_verified_user(), category=category)
     assert _to(_deliver(smtp_server), follower) == []
@@ -558,7 +563,7 @@ def test_stopping_one_item_withdraws_its_waiting_updates_but_not_staff_work_mail
     colleague = _staff(make_verified_user, display_name="Ada Obi")
     colleague.notification_preference = NotificationPreference.RESOLUTIONS
     category = make_category()
-    notifications.set_category_follow(colleague, category.id, True)
+    db.session.add(CategoryFollow(user_id=colleague.id, category_id=category.id))
     db.session.commit()
     make_feedback(category=category, title="Lift out of order again")
 
