@@ -120,7 +120,7 @@ def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
         items_changed = items_changed.where(
             Feedback.resolution_id.in_(answered.correlate(Category))
         ).correlate(Category)
-        row = db.session.execute(
+        category_row = db.session.execute(
             sa.select(
                 Category.id,
                 Category.name,
@@ -134,9 +134,11 @@ def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
             .where(Category.slug == category_slug)
             .group_by(Category.id, Category.name)
         ).one_or_none()
-        if row is None:
+        if category_row is None:
             return None
-        category_id, category_name, latest_id, resolutions_changed, item_changed, organisation = row
+        category_id, category_name, latest_id, resolutions_changed, item_changed, organisation = (
+            category_row
+        )
     return FeedValidator(
         category_id=category_id,
         category_name=category_name,
@@ -227,6 +229,8 @@ def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLin
             ),
             type="html",
         )
-    if feed_format is FeedFormat.RSS:
-        return feed.rss_str(pretty=True)
-    return feed.atom_str(pretty=True)
+    # feedgen is untyped: both give the document as bytes.
+    document: bytes = (
+        feed.rss_str(pretty=True) if feed_format is FeedFormat.RSS else feed.atom_str(pretty=True)
+    )
+    return document

@@ -119,9 +119,10 @@ def import_data(source: IO[str]) -> TransferReport:
                 batch.clear()
 
         for entry in lines:
-            table = tables.get(entry["t"])
-            if table is None:
+            named = tables.get(entry["t"])
+            if named is None:
                 raise TransferError(f"unknown table {entry['t']}")
+            table = named
             if table is not current:
                 flush()
                 current = table
