@@ -12,6 +12,8 @@ from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 
+from portal.services.site import get_site_settings
+
 
 def absolute_url(endpoint: str, **values: Any) -> str:
     """An absolute link to a page of the portal, for emails and feeds."""
@@ -35,8 +37,6 @@ class RenderedEmail:
 
 def render_email(name: str, subject: str, **context: Any) -> RenderedEmail:
     """Render templates/emails/<name>.txt and .html with the site's settings and link helper."""
-    from portal.services.site import get_site_settings
-
     context.setdefault("site", get_site_settings())
     context["url"] = absolute_url
     context["subject"] = subject

@@ -8,7 +8,9 @@ from typing import Any
 from flask import Flask, Response, abort, current_app, request
 from werkzeug.datastructures import MultiDict
 
+from portal.api.errors import error_response
 from portal.database import sqlite_write_intent
+from portal.extensions import csrf
 
 NUL = "\x00"
 NUL_MESSAGE = "The text you sent contains a character we cannot store (NUL)."
@@ -48,8 +50,6 @@ CSRF_EXEMPT_ENDPOINTS: tuple[str, ...] = (
 
 def exempt_from_csrf(app: Flask) -> None:
     """Exempt exactly the endpoints listed above; a name that does not exist is an error."""
-    from portal.extensions import csrf
-
     for endpoint in CSRF_EXEMPT_ENDPOINTS:
         csrf.exempt(app.view_functions[endpoint])
 
@@ -110,8 +110,6 @@ def register(app: Flask) -> None:
             where = _nul_in_api_request()
             if where is None:
                 return None
-            from portal.api.errors import error_response
-
             return error_response(
                 400,
                 f"The request's {where} contains a NUL character (U+0000), which we cannot "

@@ -13,6 +13,8 @@ from portal.extensions import db
 from portal.models import FeedbackKind, FeedbackState, SiteSettings
 from portal.services.search import highlight, snippet
 from portal.services.site import cached_site_settings, site_zone
+from portal.services.states import next_states
+from portal.services.visibility import can_view
 
 
 def current_settings() -> SiteSettings:
@@ -117,6 +119,9 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["highlight"] = highlight
     app.jinja_env.globals["today"] = lambda: localdate(datetime.now(UTC))  # the site's day
     app.jinja_env.globals["snippet"] = snippet
+    app.jinja_env.globals["can_view"] = can_view
+    # Staff pages offer only the moves the workflow accepts.
+    app.jinja_env.globals["next_states"] = next_states
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

@@ -32,7 +32,7 @@ from portal.unit_of_work import refusal_shown_in
 def move_form(item: Feedback, **data: Any) -> MoveForm:
     """The move form offering only the states this item may move to."""
     form = MoveForm(formdata=None, data=data)
-    form.set_states(item.next_states)
+    form.set_states(workflow.next_states(item))
     return form
 
 
@@ -112,7 +112,7 @@ def _attempt(
 def move(item_id: int) -> Response:
     item = load_item(item_id)
     form = MoveForm()
-    form.set_states(item.next_states)
+    form.set_states(workflow.next_states(item))
     if not form.validate_on_submit():
         return render_item(item, status=400, move_form=form, error="Please check the form.")
     to_state = FeedbackState(form.to_state.data)

@@ -27,6 +27,7 @@ from portal.models import (
     Visibility,
 )
 from portal.services.item_data import iso, public_item, you_said_shown
+from portal.services.visibility import is_public
 from portal.validation import MAX_ID
 
 
@@ -83,7 +84,7 @@ def item_json(item: Feedback) -> dict[str, Any]:
 
 def receipt_json(item: Feedback, *, customer_created: bool) -> dict[str, Any]:
     """What a submission answers: enough to find the item again, none of a private item's text."""
-    public = item.is_public
+    public = is_public(item)
     return {
         "id": item.id,
         "state": item.state.value,

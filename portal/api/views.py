@@ -45,6 +45,7 @@ from portal.services.resolutions import (
     voice_counts,
 )
 from portal.services.search import MAX_QUERY_CHARS
+from portal.services.visibility import is_public
 
 bp = Blueprint("api", __name__)
 errors.register(bp)
@@ -296,7 +297,7 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
     audit.record(None, "api.item_submitted", "feedback", new_item.id, **_token_detail())
     db.session.commit()
     receipt = schemas.receipt_json(new_item, customer_created=created)
-    headers = {"Location": receipt["links"]["self"]} if new_item.is_public else {}
+    headers = {"Location": receipt["links"]["self"]} if is_public(new_item) else {}
     return jsonify(receipt), 201, headers
 
 

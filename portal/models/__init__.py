@@ -11,7 +11,6 @@ from portal.models.digests import (
     digest_subscription_categories,
 )
 from portal.models.feedback import (
-    ALLOWED_TRANSITIONS,
     OPEN_STATES,
     Comment,
     Feedback,
@@ -44,7 +43,6 @@ from portal.models.webhooks import (
 )
 
 __all__ = [
-    "ALLOWED_TRANSITIONS",
     "OPEN_STATES",
     "SUBSCRIBABLE_EVENTS",
     "ApiToken",

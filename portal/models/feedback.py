@@ -92,31 +92,6 @@ OPEN_STATES = frozenset(
     }
 )
 
-# The way forward; skipping ahead is allowed, going back is not (except reopening).
-FORWARD_ORDER = [
-    FeedbackState.RECEIVED,
-    FeedbackState.ACKNOWLEDGED,
-    FeedbackState.INVESTIGATING,
-    FeedbackState.PLANNED,
-    FeedbackState.IN_PROGRESS,
-    FeedbackState.RESOLVED,
-]
-
-
-def _allowed_from(state: FeedbackState) -> frozenset[FeedbackState]:
-    if state in OPEN_STATES:
-        later = FORWARD_ORDER[FORWARD_ORDER.index(state) + 1 :]
-        return frozenset([*later, FeedbackState.DECLINED, FeedbackState.DUPLICATE])
-    if state is FeedbackState.RESOLVED:
-        return frozenset({FeedbackState.INVESTIGATING})  # reopening, with a reason
-    return frozenset()
-
-
-# Every legal move, so templates offer only the buttons that the workflow will accept.
-ALLOWED_TRANSITIONS: dict[FeedbackState, frozenset[FeedbackState]] = {
-    state: _allowed_from(state) for state in FeedbackState
-}
-
 
 class Feedback(Base):
     """One piece of feedback: a complaint, an idea, a question or praise."""
@@ -198,11 +173,6 @@ class Feedback(Base):
     resolution: Mapped[Resolution | None] = relationship(lazy="raise_on_sql")
 
     @property
-    def next_states(self) -> frozenset[FeedbackState]:
-        """The states this item may move to from where it is."""
-        return ALLOWED_TRANSITIONS[self.state]
-
-    @property
     def overdue(self) -> bool:
         """Still unacknowledged past the category's acknowledgement target."""
         return (
@@ -219,23 +189,6 @@ class Feedback(Base):
             and self.state.is_open
             and self.target_date < datetime.now(UTC).date()
         )
-
-    @property
-    def is_public(self) -> bool:
-        """Shown on the board, in search and in feeds."""
-        return self.visibility is Visibility.PUBLIC and not self.hidden and not self.awaiting_review
-
-    def can_view(self, user: User | None) -> bool:
-        """Whether this person may see the item at all (anyone else gets a 404)."""
-        if self.is_public:
-            return True
-        if user is None or not user.is_authenticated:
-            return False
-        if user.is_staff:
-            return True
-        # Authors always see their own items, including private and awaiting-review ones,
-        # but not what staff hid.
-        return user.id == self.author_id and not self.hidden
 
     def __repr__(self) -> str:
         return f"<Feedback {self.id} {self.state}>"

@@ -6,6 +6,7 @@ outbox), then sent with retries; every attempt is kept so admins can see what ha
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -114,8 +115,6 @@ class WebhookDelivery(Base):
     @property
     def payload(self) -> dict[str, Any]:
         """The body as data (for the admin page and tests)."""
-        import json
-
         payload: dict[str, Any] = json.loads(self.body)
         return payload
 

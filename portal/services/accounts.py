@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 from datetime import UTC, datetime
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
@@ -11,11 +12,34 @@ from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.emails import absolute_url
 from portal.extensions import db
-from portal.models import OPEN_STATES, Feedback, NotificationPreference, OutboxMessage, Role, User
+from portal.models import (
+    OPEN_STATES,
+    Comment,
+    DigestSubscription,
+    Feedback,
+    Follow,
+    NotificationPreference,
+    OutboxMessage,
+    Role,
+    User,
+    Vote,
+)
+from portal.services import notifications
 from portal.services.errors import DomainError, EmailTaken
 from portal.services.item_data import export_item
+from portal.services.tokens import (
+    make_claim_token,
+    read_claim_token,
+    read_reset_token,
+    reset_token_matches,
+)
 from portal.validation import DIRECTION_CONTROLS, DIRECTION_CONTROLS_MESSAGE
+
+# Not a hash any password can match (Werkzeug refuses a hash without "$"): an account made on
+# someone's behalf (the API, email intake) has one until its holder sets a password.
+UNUSABLE_PASSWORD_PREFIX = "!"
 
 # Checked against when the email is unknown, so a miss costs as long as a wrong password
 # and timing does not tell whether an address has an account.
@@ -171,8 +195,6 @@ def set_notification_preference(user: User, preference: NotificationPreference) 
 def has_usable_password(user: User) -> bool:
     """False for accounts made on someone's behalf (the API, email intake) that nobody has
     set a password for yet."""
-    from portal.services.api import UNUSABLE_PASSWORD_PREFIX
-
     return not user.password_hash.startswith(UNUSABLE_PASSWORD_PREFIX)
 
 
@@ -185,11 +207,7 @@ def is_claimable(user: User) -> bool:
 def send_claim_link(user: User) -> OutboxMessage:
     """Queue a "set your password" link to an account's address. It goes to an address nobody
     has verified yet, like the verification link, because following it is the proof."""
-    from portal.emails import absolute_url
-    from portal.services.notifications import email_account_holder
-    from portal.services.tokens import make_claim_token
-
-    return email_account_holder(
+    return notifications.email_account_holder(
         user,
         kind="account_claim",
         template="claim",
@@ -215,8 +233,6 @@ def request_password_reset(email: str) -> bool:
     """Queue a reset link if an active, verified account has this address, or a "set your
     password" link if it is an account with no password yet. The caller says the same thing
     either way, so the answer never reveals whether an address exists."""
-    from portal.services import notifications
-
     user = find_user_by_email(email)
     if user is None:
         return False
@@ -232,8 +248,6 @@ def request_password_reset(email: str) -> bool:
 def user_for_claim_token(token: str) -> User | None:
     """The account a claim link is for, if the link is genuine, fresh and unused, and the
     account still has that address and no password."""
-    from portal.services.tokens import read_claim_token, reset_token_matches
-
     payload = read_claim_token(token)
     if payload is None:
         return None
@@ -259,8 +273,6 @@ def claim_account(user: User, password: str) -> User:
 
 def user_for_reset_token(token: str) -> User | None:
     """The account a reset link is for, if the link is genuine, fresh and unused."""
-    from portal.services.tokens import read_reset_token, reset_token_matches
-
     payload = read_reset_token(token)
     if payload is None or not isinstance(payload.get("u"), int):
         return None
@@ -294,7 +306,6 @@ def sign_out_everywhere(user: User) -> User:
 
 def export_data(user: User) -> dict[str, Any]:
     """Everything we hold about a person, as plain data for a JSON download."""
-    from portal.models import Comment, DigestSubscription, Feedback, Follow, Vote
 
     def iso(value: datetime | None) -> str | None:
         return value.isoformat() if value else None
@@ -351,10 +362,6 @@ def export_data(user: User) -> dict[str, Any]:
 def delete_account(user: User, password: str) -> User:
     """Erase a person's personal data. Their public items and votes stay, as "a former
     customer", so counts and conversations still add up; the row is anonymised, not removed."""
-    import secrets
-
-    from portal.models import DigestSubscription, Follow
-
     if not check_password_hash(user.password_hash, password):
         raise DomainError("That password is not right, so nothing was deleted.")
     if user.is_admin:

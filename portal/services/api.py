@@ -12,7 +12,11 @@ from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
 from portal.models import Feedback, Role, User
-from portal.services.accounts import find_user_by_email, normalise_email
+from portal.services.accounts import (
+    UNUSABLE_PASSWORD_PREFIX,
+    find_user_by_email,
+    normalise_email,
+)
 from portal.services.errors import DomainError
 from portal.services.feedback import has_voted
 from portal.services.votes import (
@@ -23,10 +27,6 @@ from portal.services.votes import (
     toggle_vote,
 )
 from portal.validation import DIRECTION_CONTROLS
-
-# Not a hash any password can match (Werkzeug refuses a hash without "$"): the customer sets a
-# password through the reset link if they ever want to sign in.
-UNUSABLE_PASSWORD_PREFIX = "!"
 
 
 class AccountUnavailable(DomainError):

@@ -13,20 +13,19 @@ from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.base import ExecutableOption
 
 from portal.cache import read_cache
+from portal.database import not_indexed
 from portal.extensions import db
 from portal.models import Feedback, FeedbackKind, FeedbackState
-from portal.services.feedback import visible_items_clause
 from portal.services.search import (
     MAX_QUERY_CHARS,
     RANKED_CANDIDATES,
     SearchQuery,
     apply_search,
     newest_matches_ranked,
-    not_indexed,
     search_rank,
-    words_public_clause,
 )
 from portal.services.site import cached_categories
+from portal.services.visibility import visible_items_clause, words_public_clause
 
 E = TypeVar("E", bound=StrEnum)
 

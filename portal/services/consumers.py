@@ -15,6 +15,18 @@ from portal.services.events import on
 # The timeline: the customer's tracking history --------------------------------------------
 
 
+@on(events.ItemSubmitted)
+def submission_on_timeline(event: events.ItemSubmitted) -> None:
+    # Dated with the item itself, so the "received" step and the item never disagree.
+    timeline.record(
+        event.item,
+        event.author,
+        TimelineKind.SUBMITTED,
+        to_state=event.item.state,
+        at=event.item.created_at,
+    )
+
+
 @on(events.StateChanged)
 def state_on_timeline(event: events.StateChanged) -> None:
     timeline.record(
@@ -208,6 +220,22 @@ def resolution_to_webhooks(event: events.ResolutionPublished) -> None:
 # Emails: everyone who spoke up is told, by name ----------------------------------------------
 
 
+@on(events.ItemSubmitted)
+def author_follows_own_item(event: events.ItemSubmitted) -> None:
+    notifications.follow(event.author, event.item)
+
+
+@on(events.ItemSubmitted)
+def receipt_to_author(event: events.ItemSubmitted) -> None:
+    if event.send_receipt:
+        notifications.send_receipt(event.item, event.author)
+
+
+@on(events.ItemSubmitted)
+def tell_category_followers_of_submission(event: events.ItemSubmitted) -> None:
+    notifications.notify_category_followers(event.item)
+
+
 @on(events.StateChanged)
 def tell_followers_of_state(event: events.StateChanged) -> None:
     if event.tell_followers:
@@ -252,3 +280,11 @@ def tell_followers_of_reply(event: events.ReplyPosted) -> None:
 @on(events.ReopenRequested)
 def tell_owner_of_reopen_request(event: events.ReopenRequested) -> None:
     notifications.notify_reopen_request(event.item, event.author, event.comment)
+
+
+# A new item's webhook goes after its emails (the order submit_feedback had when it called them).
+
+
+@on(events.ItemSubmitted)
+def submission_to_webhooks(event: events.ItemSubmitted) -> None:
+    webhooks.item_created(event.item)

@@ -1,4 +1,4 @@
-"""Submitting feedback, commenting, and the rule of who may see which item."""
+"""Submitting feedback and commenting, and reading an item with what hangs off it."""
 
 from __future__ import annotations
 
@@ -16,16 +16,17 @@ from portal.models import (
     FeedbackChannel,
     FeedbackKind,
     TimelineEvent,
-    TimelineKind,
     User,
     Visibility,
     Vote,
 )
 from portal.models.base import utcnow
-from portal.services import notifications, webhooks
+from portal.services import events
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.sanitize import render_markdown
+from portal.services.site import categories as categories  # the pages list them from here
 from portal.services.site import get_site_settings
+from portal.services.visibility import can_view
 
 # The columns a SELECT returns, which holding its rows leaves as they were.
 Ts = TypeVarTuple("Ts")
@@ -42,8 +43,9 @@ def submit_feedback(
     channel: FeedbackChannel | str = FeedbackChannel.WEB,
     send_receipt: bool = True,
 ) -> Feedback:
-    """Record a new item from a customer, with its "received" step on the timeline.
-    Email intake passes send_receipt=False and sends its own (a reply to the sender's mail)."""
+    """Record a new item from a customer; its "received" step, the author's follow, the receipt
+    and the announcements follow from ItemSubmitted (services/consumers.py). Email intake
+    passes send_receipt=False and sends its own (a reply to the sender's mail)."""
     title = " ".join(title.split())
     if not title:
         raise DomainError("Please give your feedback a title.")
@@ -72,58 +74,12 @@ def submit_feedback(
     item.ack_due_at = item.created_at + timedelta(hours=category.ack_target_hours)
     db.session.add(item)
     db.session.flush()
-    db.session.add(
-        TimelineEvent(
-            feedback_id=item.id,
-            actor_id=author.id,
-            kind=TimelineKind.SUBMITTED,
-            to_state=item.state,
-            created_at=item.created_at,
-        )
-    )
     # The author says "me too" to their own item: it counts as one voice.
     db.session.add(Vote(user_id=author.id, feedback_id=item.id))
     item.vote_count = 1
     db.session.flush()
-    notifications.follow(author, item)
-    if send_receipt:
-        notifications.send_receipt(item, author)
-    notifications.notify_category_followers(item)
-    webhooks.item_created(item)
+    events.emit(events.ItemSubmitted(item=item, author=author, send_receipt=send_receipt))
     return item
-
-
-def visible_items_clause(
-    user: User | None, narrower_index_first: bool = False
-) -> sa.ColumnElement[bool]:
-    """A WHERE clause for the items this person may see in lists. With narrower_index_first,
-    the clause leaves a narrower index (full-text, category) to drive the query (see
-    search.not_indexed)."""
-    if user is None or not user.is_authenticated:
-        return _public_items_clause(narrower_index_first)
-    if user.is_staff:
-        return sa.true()
-    return visible_to_customer_clause(user.id, narrower_index_first)
-
-
-def visible_to_customer_clause(
-    customer_id: int | sa.BindParameter[int], narrower_index_first: bool = False
-) -> sa.ColumnElement[bool]:
-    """What a customer sees: public items, and their own unless staff hid them. The id may be
-    a bind parameter, for a statement built once (the vote's)."""
-    own = sa.and_(Feedback.author_id == customer_id, Feedback.hidden.is_(False))
-    return sa.or_(_public_items_clause(narrower_index_first), own)
-
-
-def _public_items_clause(narrower_index_first: bool) -> sa.ColumnElement[bool]:
-    from portal.services.search import not_indexed
-
-    visibility = not_indexed(Feedback.visibility) if narrower_index_first else Feedback.visibility
-    return sa.and_(
-        visibility == Visibility.PUBLIC,
-        Feedback.hidden.is_(False),
-        Feedback.awaiting_review.is_(False),
-    )
 
 
 def item_query(
@@ -171,7 +127,7 @@ def get_visible_item(
 ) -> Feedback:
     """Load an item (see item_query); NotFound unless this person may see it."""
     item = db.session.scalar(item_query(item_id, with_people=with_people, for_change=for_change))
-    if item is None or not item.can_view(user):
+    if item is None or not can_view(item, user):
         # Private items answer exactly like missing ones, so their existence never leaks.
         raise NotFound(
             "We could not find that feedback. It may be private or may have been removed."
@@ -206,7 +162,7 @@ def item_timeline(item: Feedback) -> list[TimelineEvent]:
 
 def add_comment(author: User, item: Feedback, body: str) -> Comment:
     """A signed-in person comments publicly on an item they can see."""
-    if not item.can_view(author):
+    if not can_view(item, author):
         raise NotFound("We could not find that feedback.")
     if not author.is_active:
         raise NotAllowed("Your account cannot comment.")
@@ -248,11 +204,6 @@ def has_voted(user: User | None, item_id: int) -> bool:
         )
         is not None
     )
-
-
-def categories() -> list[Category]:
-    """All categories in their display order."""
-    return list(db.session.scalars(sa.select(Category).order_by(Category.position, Category.name)))
 
 
 def items_by_author(author: User) -> list[Feedback]:

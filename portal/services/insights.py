@@ -51,6 +51,7 @@ from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
+from portal.database import not_indexed
 from portal.extensions import db
 from portal.models import (
     OPEN_STATES,
@@ -69,7 +70,6 @@ from portal.models import (
     Visibility,
 )
 from portal.services.errors import NotFound
-from portal.services.search import not_indexed
 
 Grouping = Literal["all", "category", "owner"]
 
@@ -254,21 +254,21 @@ def parse_date_range(
 
 def items_received(start: datetime, end: datetime) -> int:
     """How many items (public and private, merged duplicates included) arrived in the period."""
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count()).select_from(Feedback).where(_in(Feedback.created_at, start, end))
-    )
+    ).scalar_one()
 
 
 def items_resolved(start: datetime, end: datetime) -> int:
     """How many items were resolved in the period and are still resolved."""
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count())
         .select_from(Feedback)
         .where(
             not_indexed(Feedback.state) == FeedbackState.RESOLVED,
             _in(Feedback.resolved_at, start, end),
         )
-    )
+    ).scalar_one()
 
 
 def items_declined(start: datetime, end: datetime) -> int:
@@ -283,11 +283,11 @@ def items_declined(start: datetime, end: datetime) -> int:
         )
         .correlate(Feedback)
     )
-    return db.session.scalar(
+    return db.session.execute(
         sa.select(sa.func.count())
         .select_from(Feedback)
         .where(Feedback.state == FeedbackState.DECLINED, declined_then)
-    )
+    ).scalar_one()
 
 
 # Figures: durations -----------------------------------------------------------------------
@@ -439,24 +439,22 @@ def ack_targets_met(
     how many missed it and how many are not yet due (as at ``now``, by default ``end``)."""
     now = now or end
     acknowledged = Feedback.acknowledged_at.is_not(None)
-    figures = [
-        sa.func.count().filter(acknowledged, Feedback.acknowledged_at <= Feedback.ack_due_at),
-        sa.func.count().filter(
-            sa.or_(
-                sa.and_(acknowledged, Feedback.acknowledged_at > Feedback.ack_due_at),
-                sa.and_(~acknowledged, Feedback.ack_due_at <= now),
-            )
-        ),
-        sa.func.count().filter(~acknowledged, Feedback.ack_due_at > now),
-    ]
+    met = sa.func.count().filter(acknowledged, Feedback.acknowledged_at <= Feedback.ack_due_at)
+    missed = sa.func.count().filter(
+        sa.or_(
+            sa.and_(acknowledged, Feedback.acknowledged_at > Feedback.ack_due_at),
+            sa.and_(~acknowledged, Feedback.ack_due_at <= now),
+        )
+    )
+    pending = sa.func.count().filter(~acknowledged, Feedback.ack_due_at > now)
     where = [_in(Feedback.created_at, start, end), Feedback.ack_due_at.is_not(None)]
     if by == "all":
-        met, missed, pending = db.session.execute(
-            sa.select(*figures).select_from(Feedback).where(*where)
+        totals = db.session.execute(
+            sa.select(met, missed, pending).select_from(Feedback).where(*where)
         ).one()
-        return [TargetFigures(None, "All items", met, missed, pending)]
+        return [TargetFigures(None, "All items", *totals)]
     rows = db.session.execute(
-        sa.select(Category.id, Category.name, *figures)
+        sa.select(Category.id, Category.name, met, missed, pending)
         .join(Feedback, Feedback.category_id == Category.id)
         .where(*where)
         .group_by(Category.id, Category.name)
@@ -770,8 +768,10 @@ def staff_workload(now: datetime) -> list[Workload]:
         .group_by(Feedback.owner_id, User.display_name)
     ).all()
     loads = {
-        owner_id: Workload(owner_id, name or "Unassigned", *figures)
-        for owner_id, name, *figures in rows
+        owner_id: Workload(
+            owner_id, name or "Unassigned", open_count, unacknowledged, overdue, oldest
+        )
+        for owner_id, name, open_count, unacknowledged, overdue, oldest in rows
     }
     for staff_id, name in db.session.execute(
         sa.select(User.id, User.display_name).where(

@@ -53,6 +53,7 @@ from portal.services.api import AccountUnavailable, customer_for_email
 from portal.services.errors import DomainError
 from portal.services.feedback import add_comment, submit_feedback
 from portal.services.tokens import REPLY_TOKEN_LENGTH, reply_token_matches
+from portal.services.visibility import can_view
 
 # sysexits.h, as Postfix's pipe(8) and local(8) read them.
 EX_OK = 0
@@ -475,7 +476,7 @@ def _intake_category() -> Category:
 def _comment(user: User, target: ReplyTarget, content: Content) -> IntakeResult | None:
     """The reply as a comment, or None when it may not be one (it then becomes an item)."""
     item = db.session.get(Feedback, target.item_id)
-    if item is None or not target.proven or not item.can_view(user):
+    if item is None or not target.proven or not can_view(item, user):
         return None
     text = content.text or "(The reply had no text.)"
     try:

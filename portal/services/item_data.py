@@ -18,6 +18,7 @@ from datetime import date, datetime
 from typing import Any
 
 from portal.models import Feedback, User
+from portal.services.visibility import is_public, words_withheld
 
 # Stands in for a resolution's "you said" that was an item's title staff have since withheld.
 WITHHELD_YOU_SAID = "Feedback whose words our staff removed"
@@ -26,11 +27,6 @@ WITHHELD_YOU_SAID = "Feedback whose words our staff removed"
 def iso(value: datetime | date | None) -> str | None:
     """A moment or a day as ISO 8601, or None."""
     return value.isoformat() if value is not None else None
-
-
-def words_withheld(item: Feedback) -> bool:
-    """Whether staff took the item's words out of public view: redacted them, or hid it."""
-    return item.redacted_at is not None or item.hidden
 
 
 def withheld_title(item_id: int) -> str:
@@ -90,7 +86,7 @@ def public_item(item: Feedback) -> dict[str, Any]:
         "target_date": iso(item.target_date),
         # Only a public target is named: a private one's existence is not ours to tell.
         "merged_into_id": merged_into.id
-        if merged_into is not None and merged_into.is_public
+        if merged_into is not None and is_public(merged_into)
         else None,
         "resolution_id": item.resolution_id,
         "created_at": iso(item.created_at),
@@ -110,14 +106,14 @@ def webhook_item(item: Feedback, *, url: str, admin_url: str) -> dict[str, Any]:
         "state": item.state.value,
         "channel": item.channel.value,
         "visibility": item.visibility.value,
-        "public": item.is_public,
+        "public": is_public(item),
         "redacted": item.redacted_at is not None,
         "category_id": item.category_id,
         "vote_count": item.vote_count,
         "created_at": iso(item.created_at),
         "admin_url": admin_url,
     }
-    if item.is_public:
+    if is_public(item):
         data["url"] = url
         if not words_withheld(item):
             data.update(title=item.title, body=item.body_source)

@@ -15,6 +15,7 @@ from portal.database import insert_if_absent, rows_changed
 from portal.emails import absolute_url, render_email
 from portal.extensions import db
 from portal.models import (
+    Category,
     CategoryFollow,
     Feedback,
     Follow,
@@ -25,9 +26,16 @@ from portal.models import (
     Unsubscribe,
     User,
 )
+from portal.services import outbox
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
-from portal.services.tokens import make_unsubscribe_token, make_verify_token, reply_address
+from portal.services.tokens import (
+    make_reset_token,
+    make_unsubscribe_token,
+    make_verify_token,
+    reply_address,
+)
+from portal.services.visibility import can_view
 
 # Kinds that count towards the daily cap; receipts, verification and summaries do not.
 CAPPED_KINDS = ("state", "promise", "reply", "resolution", "merged", "new_item", "reopen_request")
@@ -101,7 +109,7 @@ def set_following(user: User, item: Feedback, want: bool | None) -> FollowChoice
     # target, so that is where the conversation is now.
     live_id = merged_since or live_id
     live = item if live_id == item.id else db.session.get(Feedback, live_id)
-    if live is None or not live.can_view(user):
+    if live is None or not can_view(live, user):
         return FollowChoice(None, False)
     if want is None:
         want = not is_following(user, live.id)
@@ -190,11 +198,15 @@ def still_wanted(message: OutboxMessage) -> bool:
     item = db.session.get(Feedback, message.feedback_id) if message.feedback_id else None
     if item is None:
         return True
-    if not item.can_view(user):
+    if not can_view(item, user):
         return False
     # Merged since: its follows moved to the target, which is where to look. (A merge notice
     # is about the duplicate itself.)
     return message.kind == "merged" or is_following(user, item.merged_into_id or item.id)
+
+
+# The deliverer asks this before each email it sends; the outbox sits below this module.
+outbox.withdraw_unwanted_with(still_wanted)
 
 
 def _summary_still_wanted(user: User, summary: OutboxMessage) -> bool:
@@ -403,7 +415,7 @@ def notify_item_update(
     for user, _item_id in _followers([item.id]):
         if actor is not None and user.id == actor.id:
             continue
-        if not (can_email(user) and _wants(user, kind) and item.can_view(user)):
+        if not (can_email(user) and _wants(user, kind) and can_view(item, user)):
             continue
         # Words staff withheld reach only staff and the author (item_data.title_for).
         title = title_for(item, user)
@@ -443,7 +455,7 @@ def notify_resolution(
             continue
         item = by_id[item_id]
         # Someone who cannot see this item may still follow another item of the theme.
-        if not (can_email(user) and _wants(user, "resolution") and item.can_view(user)):
+        if not (can_email(user) and _wants(user, "resolution") and can_view(item, user)):
             continue
         seen.add(user.id)
         owner = db.session.get(User, item.owner_id) if item.owner_id else actor
@@ -479,8 +491,6 @@ def send_receipt(
     auto-responders do not answer it."""
     if not (can_email(author) or (by_email and author.is_active)):
         return None
-    from portal.models import Category
-
     category = db.session.get(Category, item.category_id)
     headers: dict[str, str] = {}
     context: dict[str, Any] = {"by_email": by_email, "attachments_refused": attachments_refused}
@@ -574,8 +584,6 @@ def send_verification(user: User) -> OutboxMessage:
 
 def send_password_reset(user: User) -> OutboxMessage:
     """A link to choose a new password (valid for an hour, and only once)."""
-    from portal.services.tokens import make_reset_token
-
     return email_account_holder(
         user,
         kind="password_reset",

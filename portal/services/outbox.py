@@ -11,6 +11,7 @@ without sending anything twice.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.utils import formataddr
@@ -198,12 +199,25 @@ def _mark(message_id: int, token: str, **values: Any) -> None:
     mark_claimed(OutboxMessage, message_id, token, **values)
 
 
+# Whether a queued email is still wanted when its turn comes (its reader unfollowed, or can no
+# longer see the item). Notifications knows, and sits above this module (it queues its emails
+# here), so it registers its check on import rather than being imported here.
+_still_wanted: Callable[[OutboxMessage], bool] | None = None
+
+
+def withdraw_unwanted_with(check: Callable[[OutboxMessage], bool]) -> None:
+    """Register the check deliver_pending asks before sending each email."""
+    global _still_wanted
+    _still_wanted = check
+
+
 def deliver_pending(batch_size: int = 50, max_batches: int = 100) -> DeliveryReport:
     """Send what is due, one claimed batch at a time. It commits as it goes (claims and
     results), because a send cannot be rolled back: this runs in the CLI and the worker."""
-    # Imported here: notifications queues its emails through this module.
-    from portal.services.notifications import still_wanted
-
+    still_wanted = _still_wanted
+    if still_wanted is None:
+        # Sending without the check would mail people who have stopped these emails.
+        raise RuntimeError("portal.services.notifications is not loaded: create the app first")
     report = DeliveryReport()
     for _ in range(max_batches):
         token, batch = claim_batch(batch_size)

@@ -10,7 +10,7 @@ from sqlalchemy.orm import aliased, joinedload, load_only
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Resolution, Vote, resolution_categories
-from portal.services.feedback import visible_items_clause
+from portal.services.visibility import visible_items_clause
 
 
 def answered_in_category(category_id: Any) -> sa.ColumnElement[bool]:
@@ -85,7 +85,7 @@ def public_items_by_resolution(resolution_ids: list[int]) -> dict[int, list[Feed
             )
         )
         # The resolutions' index drives; the visibility terms must not tempt SQLite into
-        # walking the board's index instead (see search.not_indexed).
+        # walking the board's index instead (see database.not_indexed).
         .where(
             Feedback.resolution_id.in_(resolution_ids),
             visible_items_clause(None, narrower_index_first=True),

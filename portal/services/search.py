@@ -14,8 +14,10 @@ from typing import Any, TypeVarTuple
 import sqlalchemy as sa
 from markupsafe import Markup, escape
 
+from portal.database import not_indexed
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState
+from portal.services.visibility import visible_items_clause, words_public_clause
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 12
@@ -194,21 +196,6 @@ def _terms(search: SearchQuery, any_term: bool) -> tuple[str, ...]:
     return search.meaningful_terms if any_term else search.terms
 
 
-def not_indexed(column: Any) -> sa.ColumnElement[Any]:
-    """A Feedback column for a WHERE term, written so SQLite cannot use an index for it (a
-    unary plus, SQLite's documented way), for when another index must drive the query: the
-    full-text index beside a search, the category index beside a category filter. Without
-    statistics SQLite would otherwise walk a board index and probe the full-text index (or
-    read the row) once per item: seconds at 100,000 items. PostgreSQL plans from its
-    statistics and gets the column as it is."""
-    if _dialect() != "sqlite":
-        return column  # type: ignore[no-any-return]
-    expression = column.expression
-    return sa.type_coerce(
-        sa.literal_column(f"+{expression.table.name}.{expression.name}"), expression.type
-    )
-
-
 def apply_search(
     query: sa.Select[*Ts],
     search: SearchQuery,
@@ -282,12 +269,6 @@ def newest_matches_ranked(
     )
 
 
-def words_public_clause() -> sa.ColumnElement[bool]:
-    """Items whose words the public may read. A public search leaves the others out: a match
-    on a redacted item's words would tell what they were, and its snippet would show them."""
-    return Feedback.redacted_at.is_(None)
-
-
 SUGGESTION_STATES = (
     FeedbackState.RECEIVED,
     FeedbackState.ACKNOWLEDGED,
@@ -304,8 +285,6 @@ def similar_items(title: str, limit: int = 5) -> list[Feedback]:
     search = SearchQuery.parse(title)
     if not search.meaningful_terms:
         return []
-    from portal.services.feedback import visible_items_clause
-
     query = (
         sa.select(Feedback)
         .where(

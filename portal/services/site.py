@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import sqlalchemy as sa
+
 from portal.cache import read_cache
 from portal.extensions import db
 from portal.models import Category, SiteSettings
@@ -64,11 +66,14 @@ def cached_site_settings() -> SiteSettings:
     )
 
 
+def categories() -> list[Category]:
+    """All categories in their display order."""
+    return list(db.session.scalars(sa.select(Category).order_by(Category.position, Category.name)))
+
+
 def cached_categories() -> tuple[Category, ...]:
     """All categories in display order, for filters and menus, reused for a few seconds.
     Transient copies: to change a category, load it from the session."""
-    from portal.services.feedback import categories  # feedback imports this module
-
     return read_cache().get_or_compute(
         "categories", lambda: tuple(_transient_copy(c) for c in categories())
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from typing import Any
 
 from flask import current_app
@@ -52,8 +54,6 @@ RESET_MAX_AGE = 3600
 def _fingerprint(value: str) -> str:
     # Part of a hash of a secret the token depends on (the password hash, a confirm token):
     # the token dies as soon as that changes, which makes it single-use, storing nothing.
-    import hashlib
-
     return hashlib.sha256(value.encode()).hexdigest()[:16]
 
 
@@ -84,9 +84,6 @@ REPLY_TOKEN_LENGTH = 20
 def make_reply_token(item_id: int, email: str) -> str:
     """A short tag binding a reply address to one item and one recipient's address. Lower-case
     hex, because some mail servers fold the case of the part before the @."""
-    import hashlib
-    import hmac
-
     message = f"intake-reply:{item_id}:{email.strip().lower()}".encode()
     key = current_app.config["SECRET_KEY"].encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:REPLY_TOKEN_LENGTH]
@@ -94,8 +91,6 @@ def make_reply_token(item_id: int, email: str) -> str:
 
 def reply_token_matches(item_id: int, email: str, token: str) -> bool:
     """Whether a reply address's tag was made for this item and this sender's address."""
-    import hmac
-
     return hmac.compare_digest(make_reply_token(item_id, email), token.strip().lower())
 
 
@@ -153,8 +148,6 @@ def read_digest_change_token(
 
 def digest_change_token_matches(payload: dict[str, Any], confirm_token: str) -> bool:
     """Whether the token was made during the subscription's current round of consent."""
-    import hmac
-
     return hmac.compare_digest(payload["k"], _fingerprint(confirm_token))
 
 

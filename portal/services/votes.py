@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Follow, User, Vote
 from portal.services import notifications
 from portal.services.errors import DomainError, NotFound
-from portal.services.feedback import visible_to_customer_clause
+from portal.services.visibility import can_view, visible_to_customer_clause
 
 CLOSED_FOR_VOTES = frozenset({FeedbackState.DECLINED, FeedbackState.DUPLICATE})
 FEEDBACK: sa.Table = Feedback.__table__  # type: ignore[assignment]
@@ -84,7 +84,7 @@ _TAKE_ITEM_FOR_CUSTOMER = _take_item(visible_to_customer_clause(sa.bindparam("vo
 
 def toggle_vote(user: User, item: Feedback) -> VoteResult:
     """Add the person's vote to the item, or take it back if they had voted."""
-    if not item.can_view(user):
+    if not can_view(item, user):
         raise NotFound(NOT_FOUND_MESSAGE)
     if item.state in CLOSED_FOR_VOTES:
         raise ClosedForVotes(CLOSED_MESSAGE)

@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from flask import current_app
 
+from portal.database import rows_changed
 from portal.emails import absolute_url
 from portal.extensions import db
 from portal.models import (
@@ -48,8 +49,9 @@ from portal.models import (
 from portal.services import audit
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
-from portal.services.item_data import iso, webhook_item, words_withheld, you_said_shown
+from portal.services.item_data import iso, webhook_item, you_said_shown
 from portal.services.outbox import DeliveryReport, backoff_seconds, claim_due, mark_claimed
+from portal.services.visibility import is_public, words_withheld
 
 USER_AGENT = "portal-webhooks/1"
 SIGNATURE_HEADER = "X-Portal-Signature"
@@ -129,7 +131,8 @@ def _resolve(host: str, port: int) -> str:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
     except socket.gaierror as exc:
         raise OSError(f"cannot resolve {host}: {exc.strerror}") from exc
-    addresses = [info[4][0] for info in infos]
+    # An IPv6 sockaddr also carries flow and scope ids; the address is its first item.
+    addresses = [str(info[4][0]) for info in infos]
     # All, not any: a name that also points inside must not be usable to reach inside.
     refused = [a for a in addresses if not _address_allowed(a)]
     if refused:
@@ -306,11 +309,12 @@ def change_endpoint(
     it was before, when anything changed."""
     _require_admin(actor)
     before = {"events": list(endpoint.events), "description": endpoint.description}
-    after = {"events": _clean_events(events), "description": _clean_description(description)}
+    new_events, new_description = _clean_events(events), _clean_description(description)
+    after = {"events": new_events, "description": new_description}
     if after == before:
         return endpoint
-    endpoint.events = after["events"]
-    endpoint.description = after["description"]
+    endpoint.events = new_events
+    endpoint.description = new_description
     audit.record(
         actor,
         "webhook.changed",
@@ -453,7 +457,7 @@ def item_state_changed(
         "from_state": from_state.value,
         "to_state": to_state.value,
     }
-    if item.is_public:
+    if is_public(item):
         data["message"] = message
     return emit(WebhookEvent.ITEM_STATE_CHANGED, data)
 
@@ -503,7 +507,7 @@ def send_again(actor: User, endpoint: WebhookEndpoint, delivery_id: int) -> None
         )
         .execution_options(synchronize_session=False)
     )
-    if not requeued.rowcount:
+    if not rows_changed(requeued):
         raise DomainError(
             "That delivery is already queued or delivered: reload to see where it is."
         )

@@ -30,7 +30,9 @@ from portal.services import events, notifications
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import get_visible_item, held_for_change, item_query
 from portal.services.sanitize import render_markdown
+from portal.services.states import next_states as next_states  # pages ask the workflow
 from portal.services.tone import ToneFinding, check_tone
+from portal.services.visibility import is_public
 
 S = FeedbackState
 
@@ -184,7 +186,7 @@ def _claim(item: Feedback, actor: User) -> None:
 
 
 def _check_transition(item: Feedback, to_state: FeedbackState) -> None:
-    if to_state not in item.next_states:
+    if to_state not in next_states(item):
         raise InvalidTransition(
             f"An item that is \u201c{item.state.label}\u201d cannot move to "
             f"\u201c{to_state.label}\u201d."
@@ -560,7 +562,7 @@ def _publish_resolution(
 ) -> Resolution:
     we_did = _require_text(we_did, "Resolving needs the \u201cwe did\u201d text: what was done.")
     for item in items:
-        if S.RESOLVED not in item.next_states:
+        if S.RESOLVED not in next_states(item):
             raise InvalidTransition(
                 f"#{item.id} is \u201c{item.state.label}\u201d and cannot be resolved."
             )
@@ -599,7 +601,7 @@ def _publish_resolution(
 
 def default_you_said(items: Sequence[Feedback]) -> str:
     """The first publicly shown item's title; never a private one, as it goes on the board."""
-    return next((item.title for item in items if item.is_public), "")
+    return next((item.title for item in items if is_public(item)), "")
 
 
 def resolve(

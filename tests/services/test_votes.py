@@ -14,6 +14,7 @@ from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Follow, Role, Vote
 from portal.services import notifications, workflow
 from portal.services.errors import DomainError, NotFound
+from portal.services.visibility import can_view
 from portal.services.votes import ClosedForVotes, toggle_vote
 from tests.helpers import login, post
 
@@ -170,7 +171,7 @@ def test_an_item_hidden_while_the_vote_was_read_takes_no_vote(
         staff_request.execute(
             sa.update(Feedback.__table__).where(Feedback.__table__.c.id == item.id).values(change)
         )
-    assert item.can_view(voter)
+    assert can_view(item, voter)
 
     with pytest.raises(NotFound):
         toggle_vote(voter, item)

@@ -13,7 +13,6 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import (
-    ALLOWED_TRANSITIONS,
     AuditEntry,
     Comment,
     Feedback,
@@ -29,6 +28,8 @@ from portal.models import (
 )
 from portal.services import workflow
 from portal.services.errors import NotAllowed
+from portal.services.states import ALLOWED_TRANSITIONS
+from portal.services.visibility import is_public
 from portal.services.votes import toggle_vote
 from portal.services.workflow import (
     InvalidTransition,
@@ -1352,7 +1353,7 @@ def test_hiding_and_showing_an_item_is_audited(staff, make_feedback) -> None:
     workflow.set_hidden(item.id, staff, True, "Abusive language.")
     db.session.commit()
     assert _fresh(item).hidden is True
-    assert _fresh(item).is_public is False
+    assert is_public(_fresh(item)) is False
     assert _audits("item.hidden", item.id)[0].detail == {"reason": "Abusive language."}
 
     workflow.set_hidden(item.id, staff, False)
