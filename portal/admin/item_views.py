@@ -10,7 +10,7 @@ from typing import Any
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from portal.accounts.kept import keeps_writing
 from portal.admin.blueprint import bp, load_item
@@ -23,7 +23,7 @@ from portal.admin.forms import (
     ReplyForm,
 )
 from portal.extensions import db
-from portal.models import Comment, Feedback, FeedbackState
+from portal.models import Comment, Feedback, FeedbackState, User
 from portal.services import triage, workflow
 from portal.services.feedback import item_comments, item_timeline
 from portal.unit_of_work import refusal_shown_in
@@ -142,13 +142,17 @@ def assign(item_id: int) -> Response:
     if not form.validate_on_submit() or form.owner_id.data is None:
         return render_item(item, status=400, assign_form=form, error="Please choose a person.")
     owner_id: int = form.owner_id.data
-    name = next((c.label for c in form.owner_id.choices if c.value == owner_id), "")
     return _attempt(
         item_id,
         lambda: workflow.assign(item_id, current_user, owner_id, form.assign_reason.data or ""),
-        f"{name} looks after #{item_id} now.",
+        f"{_display_name(owner_id)} looks after #{item_id} now.",
         assign_form=form,
     )
+
+
+def _display_name(user_id: int) -> str:
+    user = db.session.get(User, user_id)
+    return user.display_name if user else ""
 
 
 @bp.post("/feedback/<int:item_id>/promise")
