@@ -40,7 +40,6 @@ from portal.extensions import db, htmx, login_manager
 from portal.models import Category, Comment, Feedback, FeedbackState, Role, User
 from portal.services import admin as admin_service
 from portal.services import api_tokens, audit, triage, workflow
-from portal.services import insights as insights_service
 from portal.services.accounts import is_safe_next
 from portal.services.errors import DomainError
 from portal.services.feedback import (
@@ -51,6 +50,10 @@ from portal.services.feedback import (
     item_query,
     item_timeline,
 )
+from portal.services.insights.charts import staff_charts
+from portal.services.insights.figures import DateRange, parse_date_range
+from portal.services.insights.report import TABLES as INSIGHT_TABLES
+from portal.services.insights.report import insight_table, staff_report, table_csv
 from portal.services.resolutions import get_resolution
 from portal.services.site import get_site_settings
 from portal.services.tone import ToneFinding, check_tone
@@ -689,9 +692,9 @@ def revoke_token(token_id: int) -> Response:
 # Insights ----------------------------------------------------------------------------------
 
 
-def _insight_period() -> tuple[insights_service.DateRange, list[str], datetime, datetime, datetime]:
+def _insight_period() -> tuple[DateRange, list[str], datetime, datetime, datetime]:
     now = datetime.now(UTC)
-    date_range, notes = insights_service.parse_date_range(
+    date_range, notes = parse_date_range(
         request.args.get("from"), request.args.get("to"), today=now.date()
     )
     start, end = date_range.bounds(now)
@@ -701,20 +704,22 @@ def _insight_period() -> tuple[insights_service.DateRange, list[str], datetime, 
 @bp.get("/insights")
 def insights() -> str:
     date_range, notes, start, end, now = _insight_period()
+    report = staff_report(start, end, now)
     return render_template(
         "admin/insights.html",
-        report=insights_service.staff_report(start, end, now),
+        report=report,
+        charts=staff_charts(report),
         date_range=date_range,
         notes=notes,
-        tables=insights_service.TABLES,
+        tables=INSIGHT_TABLES,
     )
 
 
 @bp.get("/insights.csv")
 def insights_csv() -> Response:
     date_range, _, start, end, now = _insight_period()
-    table = insights_service.insight_table(request.args.get("table") or "summary", start, end, now)
-    response = make_response(insights_service.table_csv(table))
+    table = insight_table(request.args.get("table") or "summary", start, end, now)
+    response = make_response(table_csv(table))
     response.mimetype = "text/csv"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="insights-{table.name}-{date_range.first_day.isoformat()}-'
