@@ -14,7 +14,8 @@ from contextlib import contextmanager, suppress
 from types import TracebackType
 from typing import Any, cast
 
-from flask import Flask, Response, current_app
+from flask import Flask, Response, current_app, g, session
+from flask.globals import request_ctx
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.database import commit_keeping_loaded
@@ -102,8 +103,17 @@ def refusal_shown_in(errors: Sequence[str]) -> Refusal:
     return Refusal(errors)
 
 
+SESSION_BEFORE_KEY = "unit_of_work_session_before"
+
+
 def init_app(app: Flask) -> None:
     """Commit each request's unit of work once, after its view has answered."""
+
+    @app.before_request
+    def remember_the_session() -> None:
+        # Read without marking the session accessed, which would add "Vary: Cookie" to every
+        # page, the cached ones too.
+        setattr(g, SESSION_BEFORE_KEY, _session_contents())
 
     @app.after_request
     def commit_or_roll_back(response: Response) -> Response:
@@ -116,7 +126,23 @@ def init_app(app: Flask) -> None:
             commit_now()
         except Exception as error:  # a failed commit answers like any other error
             roll_back()
+            _forget_what_the_view_put_in_the_session()
             # The error handlers (a crossed change's 409, an outage's 503) answer it; one
             # without a handler is raised again and becomes the 500 page.
             return current_app.make_response(current_app.handle_user_exception(error))
         return response
+
+
+def _session_contents() -> dict[str, Any]:
+    # dict.copy on the session itself (not the proxy): its own reading methods would mark it
+    # accessed.
+    return dict.copy(cast(dict[str, Any], request_ctx.session))
+
+
+def _forget_what_the_view_put_in_the_session() -> None:
+    """What was not committed did not happen: a sign-in to an account that was never stored,
+    a "Saved" message. The browser keeps the session it came with."""
+    before = g.get(SESSION_BEFORE_KEY)
+    if before is not None and _session_contents() != before:
+        session.clear()
+        session.update(before)

@@ -26,7 +26,7 @@ from portal.services import accounts, notifications
 from portal.services.errors import EmailTaken
 from portal.services.feedback import items_by_author
 from portal.services.tokens import read_verify_token
-from portal.unit_of_work import commit_now, refusal_shown_in
+from portal.unit_of_work import refusal_shown_in
 
 bp = Blueprint("accounts", __name__)
 
@@ -51,9 +51,8 @@ def register() -> str | Response:
                 preferred_name=form.preferred_name.data or "",
             )
             notifications.send_verification(user)
-            # The sign-in cookie names the new account's id, so the account is committed
-            # first: SQLite gives a rolled-back insert's id to the next account made.
-            commit_now()
+            # Should the commit fail, the unit of work takes this sign-in back out of the
+            # cookie: SQLite gives a rolled-back insert's id to the next account made.
             login_user(user)
             flash(
                 f"Welcome, {user.preferred_name}. Your account is ready. We have sent a link "
