@@ -21,6 +21,7 @@ from portal.accounts.forms import (
     ResetRequestForm,
 )
 from portal.extensions import limiter
+from portal.forms import say_beside
 from portal.models import NotificationPreference
 from portal.services import accounts, notifications
 from portal.services.errors import EmailTaken
@@ -66,12 +67,13 @@ def register() -> str | Response:
             # the same for every taken address, so they never tell such an account from one
             # with a password.
             accounts.offer_claim(form.email.data or "")
-            form.email.errors.append(
+            say_beside(
+                form.email,
                 "An account with that email address already exists. Try signing in. If it "
-                "has no password yet, we have emailed that address a link to choose one."
+                "has no password yet, we have emailed that address a link to choose one.",
             )
         else:
-            form.display_name.errors.extend(refused)
+            say_beside(form.display_name, *refused)
     return render_template("accounts/register.html", form=form)
 
 
@@ -93,7 +95,7 @@ def login() -> str | Response:
         user = accounts.authenticate(form.email.data or "", form.password.data or "")
         if user is None:
             # One message for every failure, so sign-in never tells whether an address exists.
-            form.password.errors.append("That email and password do not match an account.")
+            say_beside(form.password, "That email and password do not match an account.")
         else:
             login_user(user, remember=bool(form.remember.data))
             flash(f"Welcome back, {user.preferred_name}.", "success")
