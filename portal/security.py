@@ -43,6 +43,7 @@ CSRF_EXEMPT_ENDPOINTS: tuple[str, ...] = (
     "api.create_item",
     "api.add_vote",
     "api.transition",
+    "api.reply",
 )
 
 
