@@ -16,6 +16,7 @@ from portal.accounts.kept import keep_submission, offer_to_keep
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
 from portal.services.accounts import is_safe_next
+from portal.unit_of_work import roll_back
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,7 +75,7 @@ def load_user(session_id: str) -> User | None:
         user = db.session.get(User, int(user_id))
     except SQLAlchemyError:
         # The database is down; the request fails with a 503 elsewhere, as a visitor.
-        db.session.rollback()
+        roll_back()
         return None
     if user is None or user.session_version != int(version) or not user.is_active:
         return None

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from contextlib import suppress
-
 from flask import Flask, Response, make_response, render_template, request
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DataError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.accounts.kept import keep_submission, offer_to_keep
 from portal.auth import page_before
 from portal.database import CROSSED_MESSAGE, crossed_another_change
-from portal.extensions import db, htmx
+from portal.extensions import htmx
 from portal.services.errors import DomainError
+from portal.unit_of_work import roll_back
 
 ERROR_TITLES = {
     400: "That request did not look right",
@@ -53,24 +52,18 @@ def render_error(status: int, message: str) -> Response:
     )
 
 
-def _rollback() -> None:
-    # When the connection is gone there is nothing to roll back.
-    with suppress(SQLAlchemyError):
-        db.session.rollback()
-
-
 def register(app: Flask) -> None:
     """Attach the handlers to the app."""
 
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Response:
-        _rollback()
+        roll_back()
         return render_error(error.status_code, error.message)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)
     def database_unavailable(error: Exception) -> Response:
-        _rollback()
+        roll_back()
         if crossed_another_change(error):
             # PostgreSQL stopped one of two requests that each waited for the other (two
             # people merging two items into each other): not an outage, and it is safe to retry.
@@ -89,12 +82,12 @@ def register(app: Flask) -> None:
     @app.errorhandler(DataError)
     def data_not_storable(error: DataError) -> Response:
         # A value the database cannot hold (a NUL in JSON text, a number out of range...).
-        _rollback()
+        roll_back()
         return render_error(400, "Something you sent cannot be stored as it is. Please check it.")
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Response:
-        _rollback()
+        roll_back()
         # The session ended or changed while the form was open: what was written is kept.
         kept = keep_submission(request)
         if kept is not None:
@@ -112,7 +105,7 @@ def register(app: Flask) -> None:
     def http_error(error: HTTPException) -> Response | HTTPException:
         if error.code is None or error.code < 400:
             return error
-        _rollback()
+        roll_back()
         if error.code == 500:
             # Flask logs the original exception; the person never sees a stack trace.
             return render_error(500, "We have been told about it. Please try again in a moment.")

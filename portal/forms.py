@@ -4,16 +4,23 @@ the check on names people choose."""
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import Any, cast
 
 from flask import current_app
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
-from wtforms import HiddenField, IntegerField, SelectMultipleField, StringField
+from wtforms import Field, HiddenField, IntegerField, SelectMultipleField, StringField
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.validation import DIRECTION_CONTROLS, DIRECTION_CONTROLS_MESSAGE
+
+
+def say_beside(field: Field, *messages: str) -> None:
+    """Show messages beside a field of a form that has been validated (its errors are a list
+    by then; WTForms' types say Sequence, as they start as a tuple)."""
+    cast(list[str], field.errors).extend(messages)
+
 
 BAD_EMAIL = "That does not look like an email address. Please check it."
 HUMAN_CHECK_MESSAGE = (

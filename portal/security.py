@@ -45,6 +45,7 @@ CSRF_EXEMPT_ENDPOINTS: tuple[str, ...] = (
     "api.create_item",
     "api.add_vote",
     "api.transition",
+    "api.reply",
 )
 
 

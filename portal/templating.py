@@ -9,12 +9,12 @@ from typing import Any
 from flask import Flask, g
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.extensions import db
 from portal.models import FeedbackKind, FeedbackState, SiteSettings
 from portal.services.search import highlight, snippet
 from portal.services.site import cached_site_settings, site_zone
 from portal.services.states import next_states
 from portal.services.visibility import can_view
+from portal.unit_of_work import roll_back
 
 
 def current_settings() -> SiteSettings:
@@ -24,7 +24,7 @@ def current_settings() -> SiteSettings:
             g.site_settings = cached_site_settings()
         except SQLAlchemyError:
             # The database is down: the error page still renders, with neutral defaults.
-            db.session.rollback()
+            roll_back()
             g.site_settings = SiteSettings(
                 organisation_name="Feedback",
                 contact_email="",

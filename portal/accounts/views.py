@@ -20,12 +20,14 @@ from portal.accounts.forms import (
     RegisterForm,
     ResetRequestForm,
 )
-from portal.extensions import db, limiter
+from portal.extensions import limiter
+from portal.forms import say_beside
 from portal.models import NotificationPreference
 from portal.services import accounts, notifications
-from portal.services.errors import DomainError, EmailTaken
+from portal.services.errors import EmailTaken
 from portal.services.feedback import items_by_author
 from portal.services.tokens import read_verify_token
+from portal.unit_of_work import refusal_shown_in
 
 bp = Blueprint("accounts", __name__)
 
@@ -41,30 +43,17 @@ def register() -> str | Response:
         return redirect(url_for("accounts.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        try:
+        refused: list[str] = []
+        with refusal_shown_in(refused) as refusal:
             user = accounts.register_user(
                 email=form.email.data or "",
                 password=form.password.data or "",
                 display_name=form.display_name.data or "",
                 preferred_name=form.preferred_name.data or "",
             )
-        except EmailTaken:
-            db.session.rollback()
-            # An account made on the customer's behalf (API, email intake) has no password:
-            # the address gets a link to set one. The words are the same for every taken
-            # address, so they never tell such an account from one with a password.
-            accounts.offer_claim(form.email.data or "")
-            db.session.commit()
-            form.email.errors.append(
-                "An account with that email address already exists. Try signing in. If it "
-                "has no password yet, we have emailed that address a link to choose one."
-            )
-        except DomainError as exc:
-            db.session.rollback()
-            form.display_name.errors.append(exc.message)
-        else:
             notifications.send_verification(user)
-            db.session.commit()
+            # Should the commit fail, the unit of work takes this sign-in back out of the
+            # cookie: SQLite gives a rolled-back insert's id to the next account made.
             login_user(user)
             flash(
                 f"Welcome, {user.preferred_name}. Your account is ready. We have sent a link "
@@ -72,6 +61,19 @@ def register() -> str | Response:
                 "success",
             )
             return redirect(_next_url(request.args.get("next"), url_for("accounts.index")))
+        if isinstance(refusal.error, EmailTaken):
+            # An account made on the customer's behalf (API, email intake) has no password:
+            # the address gets a link to set one, kept by this page's commit. The words are
+            # the same for every taken address, so they never tell such an account from one
+            # with a password.
+            accounts.offer_claim(form.email.data or "")
+            say_beside(
+                form.email,
+                "An account with that email address already exists. Try signing in. If it "
+                "has no password yet, we have emailed that address a link to choose one.",
+            )
+        else:
+            say_beside(form.display_name, *refused)
     return render_template("accounts/register.html", form=form)
 
 
@@ -93,7 +95,7 @@ def login() -> str | Response:
         user = accounts.authenticate(form.email.data or "", form.password.data or "")
         if user is None:
             # One message for every failure, so sign-in never tells whether an address exists.
-            form.password.errors.append("That email and password do not match an account.")
+            say_beside(form.password, "That email and password do not match an account.")
         else:
             login_user(user, remember=bool(form.remember.data))
             flash(f"Welcome back, {user.preferred_name}.", "success")
@@ -122,17 +124,12 @@ def logout() -> Response:
 def index() -> str | Response:
     form = ProfileForm(obj=current_user if request.method == "GET" else None)
     if form.validate_on_submit():
-        try:
+        with refusal_shown_in(form.display_name.errors):
             accounts.update_profile(
                 current_user,
                 display_name=form.display_name.data or "",
                 preferred_name=form.preferred_name.data or "",
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.display_name.errors.append(exc.message)
-        else:
-            db.session.commit()
             flash(f"Saved. We will call you {current_user.preferred_name}.", "success")
             return redirect(url_for("accounts.index"))
     preferences = PreferencesForm(
@@ -153,7 +150,6 @@ def preferences() -> Response:
     if form.validate_on_submit():
         choice = NotificationPreference(form.notification_preference.data)
         accounts.set_notification_preference(current_user, choice)
-        db.session.commit()
         # The label's first letter only: "I" stays a capital.
         flash(f"Saved: {choice.label[0].lower()}{choice.label[1:]}.", "success")
     else:
@@ -177,7 +173,6 @@ def verify(token: str) -> Response | str:
     if request.method != "POST":  # GET, and HEAD, which Flask routes here too
         return render_template("accounts/verify.html", person=user, token=token, form=ConfirmForm())
     accounts.verify_email(user.id, user.email)
-    db.session.commit()
     flash(f"Thank you, {user.preferred_name}: your email address is confirmed.", "success")
     return redirect(url_for("accounts.index" if signed_in else "board.index"))
 
@@ -188,7 +183,6 @@ def verify(token: str) -> Response | str:
 def resend_verification() -> Response:
     if current_user.verified_at is None:
         notifications.send_verification(current_user)
-        db.session.commit()
         flash(f"We have sent a new link to {current_user.email}.", "success")
     return redirect(url_for("accounts.index"))
 
@@ -199,7 +193,6 @@ def reset_request() -> Response | str:
     form = ResetRequestForm()
     if form.validate_on_submit():
         accounts.request_password_reset(form.email.data or "")
-        db.session.commit()
         # The same words whether or not the address has an account, and whichever link
         # (a new password, or a first one) went out.
         flash(
@@ -221,7 +214,6 @@ def reset_password(token: str) -> Response | str:
     form = NewPasswordForm()
     if form.validate_on_submit():
         accounts.set_password(user, form.password.data or "")
-        db.session.commit()
         logout_user()
         flash(
             "Your password is changed and every other session is signed out. Please sign in.",
@@ -243,7 +235,6 @@ def claim(token: str) -> Response | str:
     form = NewPasswordForm()
     if form.validate_on_submit():
         accounts.claim_account(user, form.password.data or "")
-        db.session.commit()
         login_user(user)
         flash(
             f"Welcome, {user.preferred_name}. Your password is set and {user.email} is "
@@ -259,15 +250,10 @@ def claim(token: str) -> Response | str:
 def change_password() -> Response | str:
     form = ChangePasswordForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown_in(form.current_password.errors):
             accounts.change_password(
                 current_user, form.current_password.data or "", form.password.data or ""
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.current_password.errors.append(exc.message)
-        else:
-            db.session.commit()
             login_user(current_user)  # this browser stays signed in with the new session version
             flash("Your password is changed. Other devices are signed out.", "success")
             return redirect(url_for("accounts.index"))
@@ -278,7 +264,6 @@ def change_password() -> Response | str:
 @login_required
 def sign_out_everywhere() -> Response:
     accounts.sign_out_everywhere(current_user)
-    db.session.commit()
     logout_user()
     flash("You are signed out on every device.", "success")
     return redirect(url_for("accounts.login"))
@@ -300,13 +285,8 @@ def export() -> Response:
 def delete() -> Response | str:
     form = DeleteAccountForm()
     if form.validate_on_submit():
-        try:
+        with refusal_shown_in(form.password.errors):
             accounts.delete_account(current_user, form.password.data or "")
-        except DomainError as exc:
-            db.session.rollback()
-            form.password.errors.append(exc.message)
-        else:
-            db.session.commit()
             logout_user()
             flash(
                 "Your account and personal details are deleted. Thank you for your feedback.",

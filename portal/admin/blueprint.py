@@ -23,7 +23,8 @@ def no_store(response: Response) -> Response:
 def require_staff() -> Response | None:
     """The whole of /admin/ is for staff; admin-only pages check again."""
     if not current_user.is_authenticated:
-        return login_manager.unauthorized()
+        sign_in: Response = login_manager.unauthorized()
+        return sign_in
     if not current_user.is_staff:
         abort(403)
     return None

@@ -8,12 +8,15 @@ from flask import make_response, render_template, request
 from werkzeug.wrappers import Response
 
 from portal.admin.blueprint import bp, no_store
-from portal.services import insights as insights_service
+from portal.services.insights.charts import staff_charts
+from portal.services.insights.figures import DateRange, parse_date_range
+from portal.services.insights.report import TABLES as INSIGHT_TABLES
+from portal.services.insights.report import insight_table, staff_report, table_csv
 
 
-def _insight_period() -> tuple[insights_service.DateRange, list[str], datetime, datetime, datetime]:
+def _insight_period() -> tuple[DateRange, list[str], datetime, datetime, datetime]:
     now = datetime.now(UTC)
-    date_range, notes = insights_service.parse_date_range(
+    date_range, notes = parse_date_range(
         request.args.get("from"), request.args.get("to"), today=now.date()
     )
     start, end = date_range.bounds(now)
@@ -23,20 +26,22 @@ def _insight_period() -> tuple[insights_service.DateRange, list[str], datetime, 
 @bp.get("/insights")
 def insights() -> str:
     date_range, notes, start, end, now = _insight_period()
+    report = staff_report(start, end, now)
     return render_template(
         "admin/insights.html",
-        report=insights_service.staff_report(start, end, now),
+        report=report,
+        charts=staff_charts(report),
         date_range=date_range,
         notes=notes,
-        tables=insights_service.TABLES,
+        tables=INSIGHT_TABLES,
     )
 
 
 @bp.get("/insights.csv")
 def insights_csv() -> Response:
     date_range, _, start, end, now = _insight_period()
-    table = insights_service.insight_table(request.args.get("table") or "summary", start, end, now)
-    response = make_response(insights_service.table_csv(table))
+    table = insight_table(request.args.get("table") or "summary", start, end, now)
+    response = make_response(table_csv(table))
     response.mimetype = "text/csv"
     response.headers["Content-Disposition"] = (
         f'attachment; filename="insights-{table.name}-{date_range.first_day.isoformat()}-'

@@ -10,7 +10,7 @@ from typing import Any
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from portal.accounts.kept import keeps_writing
 from portal.admin.blueprint import bp, load_item
@@ -23,7 +23,7 @@ from portal.admin.forms import (
     ReplyForm,
 )
 from portal.extensions import db
-from portal.models import Comment, Feedback, FeedbackState
+from portal.models import Comment, Feedback, FeedbackState, User
 from portal.services import triage, workflow
 from portal.services.feedback import item_comments, item_timeline
 from portal.unit_of_work import refusal_shown_in
@@ -142,13 +142,17 @@ def assign(item_id: int) -> Response:
     if not form.validate_on_submit() or form.owner_id.data is None:
         return render_item(item, status=400, assign_form=form, error="Please choose a person.")
     owner_id: int = form.owner_id.data
-    name = next((c.label for c in form.owner_id.choices if c.value == owner_id), "")
     return _attempt(
         item_id,
         lambda: workflow.assign(item_id, current_user, owner_id, form.assign_reason.data or ""),
-        f"{name} looks after #{item_id} now.",
+        f"{_display_name(owner_id)} looks after #{item_id} now.",
         assign_form=form,
     )
+
+
+def _display_name(user_id: int) -> str:
+    user = db.session.get(User, user_id)
+    return user.display_name if user else ""
 
 
 @bp.post("/feedback/<int:item_id>/promise")
@@ -193,19 +197,32 @@ def reply(item_id: int) -> Response:
     )
 
 
+def _with_text(
+    item_id: int,
+    form: NoteForm | ReasonForm,
+    form_name: str,
+    missing: str,
+    command: Callable[[str], object],
+    success: str,
+) -> Response:
+    """An action whose form is one required text (a note, a reason): a blank one is said on
+    the page, with nothing done; otherwise the command runs with the text."""
+    if not form.validate_on_submit():
+        return render_item(load_item(item_id), status=400, error=missing, **{form_name: form})
+    text = form.data.get("note") or form.data.get("reason") or ""
+    return _attempt(item_id, lambda: command(text), success, **{form_name: form})
+
+
 @bp.post("/feedback/<int:item_id>/note")
 @keeps_writing(note="Internal note")
 def note(item_id: int) -> Response:
-    form = NoteForm()
-    if not form.validate_on_submit():
-        return render_item(
-            load_item(item_id), status=400, note_form=form, error="Please write the note."
-        )
-    return _attempt(
+    return _with_text(
         item_id,
-        lambda: workflow.add_internal_note(item_id, current_user, form.note.data or ""),
+        NoteForm(),
+        "note_form",
+        "Please write the note.",
+        lambda text: workflow.add_internal_note(item_id, current_user, text),
         "Internal note added. Customers never see it.",
-        note_form=form,
     )
 
 
@@ -226,16 +243,13 @@ def hide(item_id: int) -> Response:
 
 @bp.post("/feedback/<int:item_id>/redact")
 def redact(item_id: int) -> Response:
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        return render_item(
-            load_item(item_id), status=400, redact_form=form, error="Redacting needs a reason."
-        )
-    return _attempt(
+    return _with_text(
         item_id,
-        lambda: workflow.redact(item_id, current_user, form.reason.data or ""),
+        ReasonForm(),
+        "redact_form",
+        "Redacting needs a reason.",
+        lambda reason: workflow.redact(item_id, current_user, reason),
         "The text is removed from public view and kept in the audit log.",
-        redact_form=form,
     )
 
 
@@ -251,17 +265,13 @@ def approve(item_id: int) -> Response:
 @bp.post("/comments/<int:comment_id>/hide")
 def hide_comment(comment_id: int) -> Response:
     comment = db.session.get(Comment, comment_id) or abort(404)
-    item_id = comment.feedback_id
-    form = ReasonForm()
-    if not form.validate_on_submit():
-        return render_item(
-            load_item(item_id), status=400, reason_form=form, error="Hiding needs a reason."
-        )
-    return _attempt(
-        item_id,
-        lambda: workflow.hide_comment(comment_id, current_user, form.reason.data or ""),
+    return _with_text(
+        comment.feedback_id,
+        ReasonForm(),
+        "reason_form",
+        "Hiding needs a reason.",
+        lambda reason: workflow.hide_comment(comment_id, current_user, reason),
         "The comment is hidden and kept for the record.",
-        reason_form=form,
     )
 
 

@@ -25,10 +25,9 @@ from portal.admin.webhook_forms import (
     WebhookForm,
 )
 from portal.auth import admin_required
-from portal.extensions import db
 from portal.models import WebhookEndpoint
 from portal.services import webhooks
-from portal.services.errors import DomainError
+from portal.unit_of_work import refusal_shown_in
 
 
 @bp.route("/webhooks", methods=["GET", "POST"])
@@ -37,21 +36,16 @@ def webhooks_page() -> Response:
     form = WebhookForm()
     status = 200
     if form.validate_on_submit():
-        try:
+        with refusal_shown_in(form.form_errors) as refusal:
             created = webhooks.create_endpoint(
                 current_user,
                 url=form.url.data or "",
                 events=form.events.data or [],
                 description=form.description.data or "",
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-            status = exc.status_code
-        else:
-            db.session.commit()
             # Shown in this response only: never flashed, as the session cookie is not secret.
             return _render_endpoint(created.endpoint, new_secret=created.secret, status=201)
+        status = refusal.status
     elif request.method == "POST":
         status = 400
     response = make_response(
@@ -113,7 +107,6 @@ def webhook_change(endpoint_id: int) -> Response:
         events=form.events.data or [],
         description=form.description.data or "",
     )
-    db.session.commit()
     flash(f"Saved. It now gets: {', '.join(endpoint.events)}.", "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint.id))
 
@@ -123,7 +116,6 @@ def webhook_change(endpoint_id: int) -> Response:
 def webhook_toggle(endpoint_id: int) -> Response:
     endpoint = _action_endpoint(endpoint_id)
     webhooks.set_active(current_user, endpoint, not endpoint.active)
-    db.session.commit()
     message = "Deliveries resumed." if endpoint.active else "Paused: no new events are queued."
     flash(message, "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint.id))
@@ -133,7 +125,6 @@ def webhook_toggle(endpoint_id: int) -> Response:
 @admin_required
 def webhook_rotate(endpoint_id: int) -> Response:
     rotated = webhooks.rotate_secret(current_user, _action_endpoint(endpoint_id))
-    db.session.commit()
     return _render_endpoint(rotated.endpoint, new_secret=rotated.secret)
 
 
@@ -141,7 +132,6 @@ def webhook_rotate(endpoint_id: int) -> Response:
 @admin_required
 def webhook_ping(endpoint_id: int) -> Response:
     webhooks.send_ping(current_user, _action_endpoint(endpoint_id))
-    db.session.commit()
     flash("A test delivery is queued; its attempts appear below.", "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
 
@@ -149,14 +139,12 @@ def webhook_ping(endpoint_id: int) -> Response:
 @bp.post("/webhooks/<int:endpoint_id>/deliveries/<int:delivery_id>/send-again")
 @admin_required
 def webhook_send_again(endpoint_id: int, delivery_id: int) -> Response:
-    try:
+    refused: list[str] = []
+    with refusal_shown_in(refused):
         webhooks.send_again(current_user, _action_endpoint(endpoint_id), delivery_id)
-    except DomainError as exc:
-        db.session.rollback()
-        flash(exc.message, "error")
-    else:
-        db.session.commit()
         flash("The delivery is queued again; its new attempts appear below.", "success")
+    for message in refused:
+        flash(message, "error")
     return redirect(
         url_for("admin.webhook", endpoint_id=endpoint_id, _anchor=f"delivery-{delivery_id}")
     )
@@ -170,6 +158,5 @@ def webhook_delete(endpoint_id: int) -> Response:
     if not form.validate_on_submit():
         return _render_endpoint(endpoint, delete_form=form, status=400)
     webhooks.delete_endpoint(current_user, endpoint)
-    db.session.commit()
     flash(f"The webhook to {endpoint.url} is deleted.", "success")
     return redirect(url_for("admin.webhooks_page"))

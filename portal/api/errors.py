@@ -1,4 +1,6 @@
-"""JSON errors for /api/ requests: {"error": {"status": 404, "message": "..."}}.
+"""JSON errors for /api/ requests: {"error": {"status": 404, "message": "..."}}, with
+"fields" (what is wrong with each field) or "findings" (what the tone check found in words a
+customer would read) when there are some.
 
 The handlers are the api blueprint's own, so the site's HTML error pages stay as they are.
 Routing errors (an unknown address or method under /api/) belong to no blueprint, so a
@@ -7,18 +9,19 @@ before-request hook answers those in JSON before Flask raises them.
 
 from __future__ import annotations
 
-from contextlib import suppress
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
-from sqlalchemy.exc import InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from portal.api.schemas import BadRequestBody, InvalidFields
 from portal.database import CROSSED_MESSAGE, crossed_another_change
-from portal.extensions import db
 from portal.services.errors import DomainError
-from portal.services.workflow import InvalidTransition
+from portal.services.tone import ToneFinding
+from portal.services.workflow import InvalidTransition, ToneHeld
+from portal.unit_of_work import roll_back
 
 HANDLED_CODES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500)
 
@@ -40,12 +43,15 @@ def error_response(
     message: str,
     *,
     fields: dict[str, str] | None = None,
+    findings: Sequence[ToneFinding] = (),
     headers: dict[str, str] | None = None,
 ) -> Response:
     """The API's error body with the right status code."""
     error: dict[str, Any] = {"status": status, "message": message}
     if fields:
         error["fields"] = fields
+    if findings:
+        error["findings"] = [{"code": f.code, "message": f.message} for f in findings]
     response = jsonify({"error": error})
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -53,13 +59,8 @@ def error_response(
     return response
 
 
-def _rollback() -> None:
-    with suppress(SQLAlchemyError):
-        db.session.rollback()
-
-
 def _http_error(error: HTTPException) -> Response:
-    _rollback()
+    roll_back()
     status = error.code or 500
     if status == 500:
         message = "Something went wrong on our side. Please try again in a moment."
@@ -72,14 +73,16 @@ def _http_error(error: HTTPException) -> Response:
 
 
 def _domain_error(error: DomainError) -> Response:
-    _rollback()
+    roll_back()
     # A move the item's state does not allow conflicts with where the item is.
     status = 409 if isinstance(error, InvalidTransition) else error.status_code
-    return error_response(status, error.message)
+    # Words the tone check held come back with each finding, as the admin page lists them.
+    findings = error.findings if isinstance(error, ToneHeld) else ()
+    return error_response(status, error.message, findings=findings)
 
 
 def _api_error(error: ApiError) -> Response:
-    _rollback()
+    roll_back()
     return error_response(error.status, error.message, headers=error.headers)
 
 
@@ -88,12 +91,12 @@ def _bad_body(error: BadRequestBody) -> Response:
 
 
 def _invalid_fields(error: InvalidFields) -> Response:
-    _rollback()
+    roll_back()
     return error_response(422, error.message, fields=error.fields)
 
 
 def _database_unavailable(error: Exception) -> Response:
-    _rollback()
+    roll_back()
     if crossed_another_change(error):
         current_app.logger.warning("concurrent change refused: %s", error)
         return error_response(409, CROSSED_MESSAGE)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from portal.api.schemas import KINDS, TARGET_STATES, VISIBILITIES
+from portal.api.schemas import KINDS, MAX_REPLY_LENGTH, TARGET_STATES, VISIBILITIES
 from portal.models import FeedbackState, TimelineKind
 from portal.services.board import BoardSort
 from portal.services.search import MAX_QUERY_CHARS
@@ -36,10 +36,55 @@ DATE = {"type": "string", "format": "date"}
 INTEGER = {"type": "integer"}
 LINKS = {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}
 
+POST_ANYWAY: dict[str, Any] = {
+    "type": "boolean",
+    "default": False,
+    "description": "Post words the tone check held, as written (the admin "
+    "page's \u201cPost anyway\u201d). Without it, findings answer 422.",
+}
+
 CATEGORY_REF: dict[str, Any] = {
     "type": "object",
     "required": ["id", "slug", "name"],
     "properties": {"id": INTEGER, "slug": STRING, "name": STRING},
+}
+
+TIMELINE_EVENT: dict[str, Any] = {
+    "type": "object",
+    "required": [
+        "id",
+        "kind",
+        "from_state",
+        "to_state",
+        "message",
+        "message_html",
+        "target_date",
+        "actor_name",
+        "created_at",
+    ],
+    "properties": {
+        "id": INTEGER,
+        "kind": {"type": "string", "enum": [k.value for k in TimelineKind]},
+        "from_state": _nullable({"type": "string", "enum": STATES}),
+        "to_state": _nullable({"type": "string", "enum": STATES}),
+        "message": STRING,
+        "message_html": STRING,
+        "target_date": _nullable(DATE),
+        "actor_name": _nullable(STRING),
+        "created_at": DATE_TIME,
+    },
+}
+
+REPLY: dict[str, Any] = {
+    "type": "object",
+    "required": ["id", "body", "body_html", "author_name", "created_at"],
+    "properties": {
+        "id": INTEGER,
+        "body": {**STRING, "description": "Markdown."},
+        "body_html": {**STRING, "description": "Sanitised HTML."},
+        "author_name": STRING,
+        "created_at": DATE_TIME,
+    },
 }
 
 SCHEMAS: dict[str, Any] = {
@@ -58,8 +103,27 @@ SCHEMAS: dict[str, Any] = {
                         "description": "For 422: what is wrong with each field.",
                         "additionalProperties": STRING,
                     },
+                    "findings": {
+                        "type": "array",
+                        "description": "For 422 on a move or a reply: what the tone check "
+                        "found in the words the customer would read. Change the words, or "
+                        "send them again with post_anyway: true.",
+                        "items": _ref("ToneFinding"),
+                    },
                 },
             }
+        },
+    },
+    "ToneFinding": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {
+            "code": {
+                **STRING,
+                "description": "What was found, for programs: blame, no_apology, "
+                "not_addressed, form_letter, shouting, ...",
+            },
+            "message": {**STRING, "description": "The advice, as the admin page shows it."},
         },
     },
     "Index": {
@@ -140,31 +204,7 @@ SCHEMAS: dict[str, Any] = {
             "total": INTEGER,
         },
     },
-    "TimelineEvent": {
-        "type": "object",
-        "required": [
-            "id",
-            "kind",
-            "from_state",
-            "to_state",
-            "message",
-            "message_html",
-            "target_date",
-            "actor_name",
-            "created_at",
-        ],
-        "properties": {
-            "id": INTEGER,
-            "kind": {"type": "string", "enum": [k.value for k in TimelineKind]},
-            "from_state": _nullable({"type": "string", "enum": STATES}),
-            "to_state": _nullable({"type": "string", "enum": STATES}),
-            "message": STRING,
-            "message_html": STRING,
-            "target_date": _nullable(DATE),
-            "actor_name": _nullable(STRING),
-            "created_at": DATE_TIME,
-        },
-    },
+    "TimelineEvent": TIMELINE_EVENT,
     "Timeline": {
         "type": "object",
         "required": ["item_id", "events"],
@@ -327,12 +367,52 @@ SCHEMAS: dict[str, Any] = {
                 "feeds and the digest, and sent to everyone who spoke up. The message then "
                 "stays the customer's (their timeline and email).",
             },
+            "post_anyway": POST_ANYWAY,
         },
     },
     "TransitionResult": {
         "type": "object",
         "required": ["item", "event"],
         "properties": {"item": _ref("Item"), "event": _ref("TimelineEvent")},
+    },
+    "NewReply": {
+        "type": "object",
+        "required": ["acting_as", "body"],
+        "properties": {
+            "acting_as": {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": "The email of the member of staff replying: the item's owner "
+                "or an admin (or anyone on staff while nobody owns it, who then does).",
+            },
+            "body": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": MAX_REPLY_LENGTH,
+                "description": "The public reply, in Markdown. The customer is emailed it.",
+            },
+            "post_anyway": POST_ANYWAY,
+        },
+    },
+    "Reply": REPLY,
+    "ReplyResult": {
+        "type": "object",
+        "required": ["item", "reply", "event"],
+        "properties": {
+            "item": _ref("Item"),
+            "reply": _nullable(
+                {**REPLY, "description": "The reply; null when it acknowledged the item."}
+            ),
+            "event": _nullable(
+                {
+                    **TIMELINE_EVENT,
+                    "description": "On an item still received, the reply is the "
+                    "acknowledgement: this is the move to acknowledged, with the reply as its "
+                    "message. Null otherwise.",
+                }
+            ),
+        },
     },
 }
 
@@ -342,11 +422,15 @@ RESPONSES: dict[str, Any] = {
         "BadRequest": "Malformed JSON, a bad query parameter, or a move the workflow refuses "
         "for want of input.",
         "Unauthorized": "No token, or an unknown or revoked one.",
-        "Forbidden": "A read-only token, or acting_as is not active staff.",
+        "Forbidden": "A read-only token, or acting_as is not active staff, or another "
+        "member of staff looks after the item.",
         "NotFound": "No such public item (private ones answer the same).",
         "Conflict": "The item's state does not allow this.",
         "UnsupportedMediaType": "The body was not sent as application/json.",
         "Unprocessable": "Fields are missing or invalid; error.fields says which.",
+        "UnprocessableOrHeld": "Fields are missing or invalid (error.fields says which), or "
+        "the tone check held the words the customer would read (error.findings lists what it "
+        "found; send post_anyway: true to post them as written).",
         "TooManyRequests": "More than 60 writes a minute.",
         "Error": "Any other error, in the same shape.",
     }.items()
@@ -394,7 +478,13 @@ def _read(summary: str, ok: dict[str, Any], *extra: str, **more: Any) -> dict[st
 
 
 def _write(
-    summary: str, body: str, ok_code: str, ok: dict[str, Any], **more: Any
+    summary: str,
+    body: str,
+    ok_code: str,
+    ok: dict[str, Any],
+    *,
+    tone_checked: bool = False,
+    **more: Any,
 ) -> dict[str, Any]:
     responses = {
         ok_code: ok,
@@ -404,7 +494,7 @@ def _write(
         "404": _error("NotFound"),
         "409": _error("Conflict"),
         "415": _error("UnsupportedMediaType"),
-        "422": _error("Unprocessable"),
+        "422": _error("UnprocessableOrHeld" if tone_checked else "Unprocessable"),
         "429": _error("TooManyRequests"),
         "default": _error("Error"),
     }
@@ -434,8 +524,9 @@ def build_spec() -> dict[str, Any]:
             "description": (
                 "Read the public board, items, timelines and resolutions. With a write token "
                 "(Authorization: Bearer <token>, issued by an admin at /admin/tokens), submit "
-                "feedback and votes on customers' behalf and move items through the workflow "
-                "as a member of staff. Private and unapproved items never appear."
+                "feedback and votes on customers' behalf, and move items through the workflow "
+                "and reply to customers as a member of staff. Words a customer reads are "
+                "tone-checked as on the admin page. Private and unapproved items never appear."
             ),
         },
         "servers": [{"url": "/api/v1"}],
@@ -544,7 +635,19 @@ def build_spec() -> dict[str, Any]:
                     "NewTransition",
                     "200",
                     _json(_ref("TransitionResult"), "Moved; the event is on the timeline."),
+                    tone_checked=True,
                     operationId="moveItem",
+                    parameters=[_param("ItemId")],
+                )
+            },
+            "/items/{item_id}/replies": {
+                "post": _write(
+                    "Post a public reply as a member of staff (write scope)",
+                    "NewReply",
+                    "201",
+                    _json(_ref("ReplyResult"), "Posted; the customer is told."),
+                    tone_checked=True,
+                    operationId="replyToItem",
                     parameters=[_param("ItemId")],
                 )
             },
@@ -576,7 +679,7 @@ def build_spec() -> dict[str, Any]:
                     "type": "http",
                     "scheme": "bearer",
                     "description": "An API token from /admin/tokens. Read tokens may read; "
-                    "write tokens may also submit, vote and move items.",
+                    "write tokens may also submit, vote, move items and reply.",
                 }
             },
         },

@@ -19,11 +19,13 @@ from flask import request, url_for
 
 from portal.models import (
     Category,
+    Comment,
     Feedback,
     FeedbackKind,
     FeedbackState,
     Resolution,
     TimelineEvent,
+    User,
     Visibility,
 )
 from portal.services.item_data import iso, public_item, you_said_shown
@@ -110,6 +112,17 @@ def event_json(event: TimelineEvent) -> dict[str, Any]:
         "target_date": iso(event.target_date),
         "actor_name": event.actor.public_name if event.actor is not None else None,
         "created_at": iso(event.created_at),
+    }
+
+
+def reply_json(reply: Comment, author: User) -> dict[str, Any]:
+    """A public reply from staff, as the item's page shows it (`author` wrote it)."""
+    return {
+        "id": reply.id,
+        "body": reply.body_source,
+        "body_html": reply.body_html,
+        "author_name": author.public_name,
+        "created_at": iso(reply.created_at),
     }
 
 
@@ -233,6 +246,15 @@ class _Fields:
             self.errors[name] = "Must be a date (YYYY-MM-DD)."
             return None
 
+    def flag(self, name: str) -> bool:
+        value = self.data.get(name)
+        if value is None:
+            return False
+        if not isinstance(value, bool):
+            self.errors[name] = "Must be true or false."
+            return False
+        return value
+
     def item_id(self, name: str) -> int | None:
         value = self.data.get(name)
         if value is None:
@@ -287,7 +309,7 @@ class SubmitItem:
         return cls(
             email=email or "",
             name=name or "",
-            kind=FeedbackKind(kind),
+            kind=FeedbackKind(kind or ""),  # done() refused a missing kind
             category=(category or "").strip(),
             title=title or "",
             body=body or "",
@@ -322,6 +344,8 @@ class Transition:
     duplicate_of: int | None
     you_said: str
     we_did: str
+    # As "Post anyway" on the admin page: post words the tone check held, as written.
+    post_anyway: bool
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> Transition:
@@ -333,13 +357,37 @@ class Transition:
         duplicate_of = f.item_id("duplicate_of")
         you_said = f.text("you_said", required=False, max_length=200)
         we_did = f.text("we_did", required=False, max_length=10_000)
+        post_anyway = f.flag("post_anyway")
         f.done()
         return cls(
-            to_state=FeedbackState(to_state),
+            to_state=FeedbackState(to_state or ""),  # done() refused a missing state
             acting_as=acting_as or "",
             message=message or "",
             target_date=target_date,
             duplicate_of=duplicate_of,
             you_said=you_said or "",
             we_did=we_did or "",
+            post_anyway=post_anyway,
         )
+
+
+# As long as the admin page's reply form allows.
+MAX_REPLY_LENGTH = 5_000
+
+
+@dataclass(frozen=True)
+class Reply:
+    """POST /items/<id>/replies: a public reply posted as a member of staff."""
+
+    acting_as: str
+    body: str
+    post_anyway: bool
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> Reply:
+        f = _Fields(data)
+        acting_as = f.email("acting_as")
+        body = f.text("body", required=True, max_length=MAX_REPLY_LENGTH)
+        post_anyway = f.flag("post_anyway")
+        f.done()
+        return cls(acting_as=acting_as or "", body=body or "", post_anyway=post_anyway)

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from flask import Blueprint, Response, g, jsonify, request, url_for
 from sqlalchemy.orm import joinedload
 
+from portal import unit_of_work
 from portal.api import errors, schemas
 from portal.api.errors import BEARER_CHALLENGE, ApiError
 from portal.api.openapi import build_spec
@@ -23,22 +24,18 @@ from portal.models import (
     ApiToken,
     Category,
     Feedback,
-    FeedbackChannel,
     FeedbackKind,
     FeedbackState,
+    TimelineEvent,
     TimelineKind,
+    User,
 )
 from portal.services import api as api_service
-from portal.services import api_tokens, audit, workflow
+from portal.services import api_tokens
 from portal.services.accounts import find_user_by_email
 from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.errors import NotFound
-from portal.services.feedback import (
-    categories,
-    get_visible_item,
-    item_timeline,
-    submit_feedback,
-)
+from portal.services.feedback import categories, get_visible_item, item_timeline
 from portal.services.resolutions import (
     public_items_by_resolution,
     resolutions_page,
@@ -46,6 +43,7 @@ from portal.services.resolutions import (
 )
 from portal.services.search import MAX_QUERY_CHARS
 from portal.services.visibility import is_public
+from portal.validation import MAX_ID
 
 bp = Blueprint("api", __name__)
 errors.register(bp)
@@ -87,7 +85,7 @@ def authenticate_token() -> None:
         )
     if api_tokens.touch(token):
         # Bookkeeping on its own: a refused write still shows the token was used.
-        db.session.commit()
+        unit_of_work.commit_now()
     g.api_token = token
 
 
@@ -114,17 +112,12 @@ def write_scope_required(view: F) -> F:
     return wrapped  # type: ignore[return-value]
 
 
-def _token_detail() -> dict[str, Any]:
-    token: ApiToken = g.api_token
-    return {"token_id": token.id, "token_prefix": token.prefix}
-
-
 # Helpers -----------------------------------------------------------------------------------
 
 
 def _public_item(item_id: int, *, for_change: bool = False) -> Feedback:
     """A public item, or a 404 that says the same for missing, private and hidden items."""
-    if not 1 <= item_id <= schemas.MAX_ID:
+    if not 1 <= item_id <= MAX_ID:
         raise ApiError(404, "There is no public feedback item with that id.")
     # As an anonymous visitor: the API never shows private or unapproved items.
     return get_visible_item(item_id, None, for_change=for_change)
@@ -170,6 +163,11 @@ def _pagination(args: Mapping[str, str]) -> tuple[int, int]:
 def _reload_item(item_id: int) -> Feedback:
     db.session.expire_all()
     return get_visible_item(item_id, None)
+
+
+def _last_move(item: Feedback) -> TimelineEvent:
+    """The item's newest change of state (the one a command just made)."""
+    return next(e for e in reversed(item_timeline(item)) if e.kind is TimelineKind.STATE_CHANGED)
 
 
 # Reads -------------------------------------------------------------------------------------
@@ -271,6 +269,16 @@ def categories_list() -> Response:
 
 
 # Writes ------------------------------------------------------------------------------------
+# Each parses the body, calls one command in portal/services/api.py (which records the token
+# that acted) and renders the answer. The unit of work commits once the answer is below 400.
+
+
+def _account_acting_as(email: str) -> User:
+    """The account named by `acting_as`. Whether it may act is the command's to say."""
+    actor = find_user_by_email(email)
+    if actor is None:
+        raise schemas.InvalidFields({"acting_as": "No account has that email address."})
+    return actor
 
 
 @bp.post("/items")
@@ -282,22 +290,18 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
     category = db.session.scalar(sa.select(Category).where(Category.slug == body.category))
     if category is None:
         raise schemas.InvalidFields({"category": "No category has that slug."})
-    customer, created = api_service.customer_for_email(body.email, body.name)
-    if created:
-        audit.record(None, "api.customer_created", "user", customer.id, **_token_detail())
-    new_item = submit_feedback(
-        customer,
+    submitted = api_service.submit_for_customer(
+        g.api_token,
+        email=body.email,
+        name=body.name,
         kind=body.kind,
         category_id=category.id,
         title=body.title,
         body=body.body,
         visibility=body.visibility,
-        channel=FeedbackChannel.API,
     )
-    audit.record(None, "api.item_submitted", "feedback", new_item.id, **_token_detail())
-    db.session.commit()
-    receipt = schemas.receipt_json(new_item, customer_created=created)
-    headers = {"Location": receipt["links"]["self"]} if is_public(new_item) else {}
+    receipt = schemas.receipt_json(submitted.item, customer_created=submitted.customer_created)
+    headers = {"Location": receipt["links"]["self"]} if is_public(submitted.item) else {}
     return jsonify(receipt), 201, headers
 
 
@@ -308,12 +312,7 @@ def add_vote(item_id: int) -> Response:
     """A customer says "me too". Idempotent: voting twice leaves one vote."""
     found = _public_item(item_id)
     body = schemas.AddVote.parse(schemas.read_json_object())
-    api_service.require_open_for_votes(found)
-    customer, created = api_service.customer_for_email(body.email, body.name)
-    if created:
-        audit.record(None, "api.customer_created", "user", customer.id, **_token_detail())
-    result = api_service.add_vote(customer, found)
-    db.session.commit()
+    result = api_service.vote_for_customer(g.api_token, found, email=body.email, name=body.name)
     return jsonify({"item_id": item_id, "voted": result.voted, "vote_count": result.vote_count})
 
 
@@ -324,19 +323,17 @@ def transition(item_id: int) -> Response:
     """Move an item through the workflow as a member of staff, with what the move needs."""
     found = _public_item(item_id)
     body = schemas.Transition.parse(schemas.read_json_object())
-    actor = find_user_by_email(body.acting_as)
-    if actor is None:
-        raise schemas.InvalidFields({"acting_as": "No account has that email address."})
-    if not (actor.is_staff and actor.is_active):
-        raise ApiError(403, "Only active staff can move items: acting_as must be staff.")
+    actor = _account_acting_as(body.acting_as)
     if body.duplicate_of is not None:
+        # The API names public items only: a private target answers as a missing one.
         try:
             get_visible_item(body.duplicate_of, None)
         except NotFound as exc:
             raise schemas.InvalidFields(
                 {"duplicate_of": "There is no public item with that id."}
             ) from exc
-    workflow.move(
+    api_service.move_as_staff(
+        g.api_token,
         found.id,
         actor,
         body.to_state,
@@ -345,12 +342,29 @@ def transition(item_id: int) -> Response:
         duplicate_of=body.duplicate_of,
         you_said=body.you_said,
         we_did=body.we_did,
-        post_anyway=True,
+        post_anyway=body.post_anyway,
     )
-    audit.record(
-        actor, "api.item_moved", "feedback", found.id, to_state=body.to_state, **_token_detail()
-    )
-    db.session.commit()
     moved = _reload_item(found.id)
-    event = next(e for e in reversed(item_timeline(moved)) if e.kind is TimelineKind.STATE_CHANGED)
-    return jsonify({"item": schemas.item_json(moved), "event": schemas.event_json(event)})
+    return jsonify(
+        {"item": schemas.item_json(moved), "event": schemas.event_json(_last_move(moved))}
+    )
+
+
+@bp.post("/items/<int:item_id>/replies")
+@limiter.limit(WRITE_LIMIT)
+@write_scope_required
+def reply(item_id: int) -> tuple[Response, int]:
+    """Post a public reply as a member of staff. On a Received item it is the acknowledgement."""
+    found = _public_item(item_id)
+    body = schemas.Reply.parse(schemas.read_json_object())
+    actor = _account_acting_as(body.acting_as)
+    posted = api_service.reply_as_staff(
+        g.api_token, found.id, actor, body.body, post_anyway=body.post_anyway
+    )
+    replied = _reload_item(found.id)
+    answer = {
+        "item": schemas.item_json(replied),
+        "reply": schemas.reply_json(posted, actor) if posted is not None else None,
+        "event": schemas.event_json(_last_move(replied)) if posted is None else None,
+    }
+    return jsonify(answer), 201

@@ -5,14 +5,14 @@ from __future__ import annotations
 from flask import Blueprint, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from werkzeug.wrappers import Response
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from portal.digests.forms import ConfirmForm, SubscribeForm
-from portal.extensions import db, limiter
+from portal.extensions import limiter
 from portal.models import DigestSubscription
 from portal.services import digests
-from portal.services.errors import DomainError
 from portal.services.feedback import categories
+from portal.unit_of_work import refusal_shown_in
 
 bp = Blueprint("digests", __name__)
 
@@ -33,18 +33,13 @@ def subscribe() -> str | Response:
             form.frequency.data = existing.frequency.value
             form.categories.data = digests.subscription_category_ids(existing.id)
     if form.validate_on_submit():
-        try:
+        with refusal_shown_in(form.form_errors):
             result = digests.subscribe(
                 form.email.data or "",
                 form.frequency.data or "",
                 form.categories.data or [],
                 user=user,
             )
-        except DomainError as exc:
-            db.session.rollback()
-            form.form_errors.append(exc.message)
-        else:
-            db.session.commit()
             address = result.subscription.email
             outcome = result.outcome
             if outcome is digests.SubscribeOutcome.UPDATED:
@@ -81,7 +76,6 @@ def confirm(token: str) -> str:
             )
         return _confirmed(subscription, confirmed_now=False)
     result = digests.confirm(token)
-    db.session.commit()
     return _confirmed(result.subscription, confirmed_now=result.confirmed_now)
 
 
@@ -110,7 +104,6 @@ def change(token: str) -> str:
             in_effect=digests.change_in_effect(pending),
         )
     applied = digests.apply_change(token)
-    db.session.commit()
     return render_template("digests/change.html", change=applied, token=token, done=True)
 
 
@@ -122,5 +115,4 @@ def unsubscribe(token: str) -> str:
         subscription = digests.subscription_for_unsubscribe_token(token)
         return render_template("digests/unsubscribe.html", token=token, subscription=subscription)
     changed = digests.unsubscribe(token)
-    db.session.commit()
     return render_template("digests/unsubscribed.html", changed=changed)

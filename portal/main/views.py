@@ -17,7 +17,6 @@ def healthz() -> tuple[Response, int]:
     """Liveness with a database round trip; 503 when the database does not answer."""
     try:
         db.session.execute(sa.text("SELECT 1"))
-    except SQLAlchemyError:
-        db.session.rollback()
+    except SQLAlchemyError:  # the 503 rolls the unit of work back
         return jsonify(status="error", database="unreachable"), 503
     return jsonify(status="ok", database="ok"), 200

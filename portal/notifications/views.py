@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template, request
 from werkzeug.wrappers import Response
 
-from portal.extensions import db
 from portal.services import notifications
 from portal.services.tokens import read_unsubscribe_token
 
@@ -27,7 +26,6 @@ def unsubscribe(token: str) -> Response | str:
     scope = request.form.get("scope")
     target = None if (scope == "all" or item_id is None) else item_id
     changed = notifications.unsubscribe(payload["u"], target)
-    db.session.commit()
     return render_template(
         "notifications/unsubscribed.html", all=target is None, changed=changed, token=token
     )

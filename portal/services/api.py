@@ -1,24 +1,41 @@
-"""What the JSON API does on a customer's behalf: find or create them by email, add their vote.
+"""What the JSON API does, as commands that also record which token did it.
 
-Everything else the API does goes through the same services as the site (submit_feedback,
-workflow.move), so the rules are the same whichever door a request comes in by.
+A request comes in with an API token and acts for someone: a customer named by email (their
+account is found or created), or a member of staff. Each command here calls the same command
+the site calls (submit_feedback, the vote toggle, workflow.move, workflow.reply), so the rules,
+the tone check among them, are the same whichever door a request comes in by; it then adds the
+API's own audit entries, which name the token (its id and prefix) that acted.
 """
 
 from __future__ import annotations
 
 import secrets
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
 from portal.extensions import db
-from portal.models import Feedback, Role, User
+from portal.models import (
+    ApiToken,
+    Comment,
+    Feedback,
+    FeedbackChannel,
+    FeedbackKind,
+    FeedbackState,
+    Role,
+    User,
+    Visibility,
+)
+from portal.services import audit, workflow
 from portal.services.accounts import (
     UNUSABLE_PASSWORD_PREFIX,
     find_user_by_email,
     normalise_email,
 )
 from portal.services.errors import DomainError
-from portal.services.feedback import has_voted
+from portal.services.feedback import has_voted, submit_feedback
 from portal.services.votes import (
     CLOSED_FOR_VOTES,
     CLOSED_MESSAGE,
@@ -99,3 +116,115 @@ def add_vote(user: User, item: Feedback) -> VoteResult:
         # toggle took that vote back: put it back.
         result = toggle_vote(user, item)
     return result
+
+
+# Commands, each recording the token that acted -----------------------------------------------
+
+
+def _token_detail(token: ApiToken) -> dict[str, Any]:
+    """What an audit entry says of the token behind a change: enough to find it on the token
+    page (its id, and the prefix shown there), never the token itself."""
+    return {"token_id": token.id, "token_prefix": token.prefix}
+
+
+@dataclass(frozen=True)
+class Submission:
+    """An item submitted through the API, and whether its customer's account was made for it."""
+
+    item: Feedback
+    customer_created: bool
+
+
+def _customer(token: ApiToken, email: str, name: str) -> tuple[User, bool]:
+    customer, created = customer_for_email(email, name)
+    if created:
+        audit.record(None, "api.customer_created", "user", customer.id, **_token_detail(token))
+    return customer, created
+
+
+def submit_for_customer(
+    token: ApiToken,
+    *,
+    email: str,
+    name: str,
+    kind: FeedbackKind,
+    category_id: int,
+    title: str,
+    body: str,
+    visibility: Visibility,
+) -> Submission:
+    """Submit feedback on behalf of the customer with this email, creating their account if
+    need be (with `name`), as the submit page would for them."""
+    customer, created = _customer(token, email, name)
+    item = submit_feedback(
+        customer,
+        kind=kind,
+        category_id=category_id,
+        title=title,
+        body=body,
+        visibility=visibility,
+        channel=FeedbackChannel.API,
+    )
+    audit.record(None, "api.item_submitted", "feedback", item.id, **_token_detail(token))
+    db.session.flush()
+    return Submission(item=item, customer_created=created)
+
+
+def vote_for_customer(token: ApiToken, item: Feedback, *, email: str, name: str) -> VoteResult:
+    """The customer with this email says "me too" (their account is made if need be). Votes on
+    closed items are refused before any account is made."""
+    require_open_for_votes(item)
+    customer, _ = _customer(token, email, name)
+    return add_vote(customer, item)
+
+
+def move_as_staff(
+    token: ApiToken,
+    item_id: int,
+    actor: User,
+    to_state: FeedbackState,
+    *,
+    message: str = "",
+    target_date: date | None = None,
+    duplicate_of: int | None = None,
+    you_said: str = "",
+    we_did: str = "",
+    post_anyway: bool = False,
+) -> Feedback:
+    """Move an item as this member of staff (workflow.move: the owner rule, the tone check),
+    recording the token that asked."""
+    item = workflow.move(
+        item_id,
+        actor,
+        to_state,
+        message=message,
+        target_date=target_date,
+        duplicate_of=duplicate_of,
+        you_said=you_said,
+        we_did=we_did,
+        post_anyway=post_anyway,
+    )
+    audit.record(
+        actor, "api.item_moved", "feedback", item.id, to_state=to_state, **_token_detail(token)
+    )
+    db.session.flush()
+    return item
+
+
+def reply_as_staff(
+    token: ApiToken, item_id: int, actor: User, body: str, *, post_anyway: bool = False
+) -> Comment | None:
+    """Post a public reply as this member of staff (workflow.reply: the owner rule, the tone
+    check; on a Received item the reply is the acknowledgement and None is returned),
+    recording the token that asked."""
+    reply = workflow.reply(item_id, actor, body, post_anyway=post_anyway)
+    audit.record(
+        actor,
+        "api.item_replied",
+        "feedback",
+        item_id,
+        acknowledged=reply is None,
+        **_token_detail(token),
+    )
+    db.session.flush()
+    return reply

@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from blinker import Signal
 from sqlalchemy import event as sa_event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, scoped_session
 
 if TYPE_CHECKING:
     from portal.models import Comment, Feedback, FeedbackState, Resolution, User
@@ -89,9 +89,12 @@ def _receiver(consumer: Callable[[E], None]) -> Callable[[E], None]:
     return receive
 
 
-def after_commit(session: Session | Any, callback: Callable[[], None]) -> None:
+def after_commit(session: Session | scoped_session[Session], callback: Callable[[], None]) -> None:
     """Run `callback` once the session's transaction has committed; never if it rolls back."""
-    session.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
+    plain = session() if isinstance(session, scoped_session) else session
+    if not plain.in_transaction():
+        plain.begin()  # so a rollback before anything is written drops it too
+    plain.info.setdefault(AFTER_COMMIT_KEY, []).append(callback)
 
 
 def _run_after_commit(session: Session) -> None:

@@ -96,6 +96,7 @@ ACCESS: dict[str, str] = {
     "api.item": API,
     "api.items": API,
     "api.openapi": API,
+    "api.reply": API_WRITE,
     "api.resolutions": API,
     "api.timeline": API,
     "api.transition": API_WRITE,

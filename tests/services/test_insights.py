@@ -43,8 +43,9 @@ from portal.models import (
     User,
     Visibility,
 )
-from portal.services import insights, workflow
+from portal.services import workflow
 from portal.services.errors import NotFound
+from portal.services.insights import figures, queries, report
 from portal.services.votes import toggle_vote
 
 H = 3600
@@ -180,20 +181,20 @@ def test_received_counts_every_item_of_the_period_including_duplicates_and_priva
     world: World,
 ) -> None:
     # b1-b5 and d1-d3: 8. d4, d5, p1 came before; "late" arrived exactly at the end (excluded).
-    assert insights.items_received(START, END) == 8
+    assert queries.items_received(START, END) == 8
 
 
 def test_resolved_counts_items_resolved_in_the_period_but_never_merged_duplicates(
     world: World,
 ) -> None:
     # b1, b2, d1, and d4 (received before the period, resolved in it); d3 is a duplicate.
-    assert insights.items_resolved(START, END) == 4
+    assert queries.items_resolved(START, END) == 4
 
 
 def test_declined_counts_by_the_date_of_declining(world: World) -> None:
     # d2 was declined on 6 March; d5 on 11 February, before the period.
-    assert insights.items_declined(START, END) == 1
-    assert insights.items_declined(at(2, 1), START) == 1
+    assert queries.items_declined(START, END) == 1
+    assert queries.items_declined(at(2, 1), START) == 1
 
 
 def test_items_per_channel_counts_the_received_items_by_how_they_came(world: World) -> None:
@@ -209,15 +210,15 @@ def test_items_per_channel_counts_the_received_items_by_how_they_came(world: Wor
         world.items[key].channel = channel
     db.session.commit()
     # The period's 8 items: email b1, b2; API d1; staff d2; web b3, b4, b5 and d3.
-    rows = insights.items_per_channel(START, END)
+    rows = queries.items_per_channel(START, END)
     assert [(r.channel, r.count, r.percent) for r in rows] == [
         (FeedbackChannel.WEB, 4, 50.0),
         (FeedbackChannel.EMAIL, 2, 25.0),
         (FeedbackChannel.API, 1, 12.5),
         (FeedbackChannel.STAFF, 1, 12.5),
     ]
-    assert sum(r.count for r in rows) == insights.items_received(START, END)
-    table = insights.insight_table("channels", START, END, END)
+    assert sum(r.count for r in rows) == queries.items_received(START, END)
+    table = report.insight_table("channels", START, END, END)
     assert table.headers == ["channel", "items", "percent"]
     assert table.rows == [
         ["web", 4, 50.0],
@@ -228,7 +229,7 @@ def test_items_per_channel_counts_the_received_items_by_how_they_came(world: Wor
 
 
 def test_items_per_channel_lists_every_channel_with_zeros_when_nothing_came() -> None:
-    rows = insights.items_per_channel(START, END)
+    rows = queries.items_per_channel(START, END)
     assert [(r.channel.value, r.count, r.percent) for r in rows] == [
         ("web", 0, None),
         ("email", 0, None),
@@ -246,14 +247,14 @@ def test_time_to_acknowledge_uses_the_nearest_rank_and_skips_items_never_acknowl
     # Received in the period and acknowledged: b1 2h, b2 30h, b3 10h, d1 1h, d2 5h, d3 3h
     # (merging acknowledged it). b4 and b5 never were. Sorted: 1 2 3 5 10 30.
     # Median rank ceil(0.5 * 6) = 3 -> 3h; 90th rank ceil(0.9 * 6) = 6 -> 30h.
-    (overall,) = insights.ack_time_percentiles(START, END)
+    (overall,) = queries.ack_time_percentiles(START, END)
     assert (overall.count, overall.median, overall.p90) == (6, 3 * H, 30 * H)
 
 
 def test_time_to_acknowledge_per_category(world: World) -> None:
     # Billing 2, 10, 30: median rank 2 -> 10h, 90th rank ceil(2.7) = 3 -> 30h.
     # Delivery 1, 3, 5: median 3h, 90th 5h.
-    rows = insights.ack_time_percentiles(START, END, "category")
+    rows = queries.ack_time_percentiles(START, END, "category")
     assert [(r.label, r.count, r.median, r.p90) for r in rows] == [
         ("Billing", 3, 10 * H, 30 * H),
         ("Delivery", 3, 3 * H, 5 * H),
@@ -265,7 +266,7 @@ def test_time_to_acknowledge_per_owner(world: World) -> None:
     # Ada: b1 2h, b2 30h -> median rank ceil(1) = 1 -> 2h, 90th rank ceil(1.8) = 2 -> 30h.
     # Ben: d1 1h, d3 3h, d2 5h, b3 10h -> median rank 2 -> 3h, 90th rank ceil(3.6) = 4 -> 10h.
     # Nobody else owns an acknowledged item of the period (b4 is unowned and unacknowledged).
-    rows = insights.ack_time_percentiles(START, END, "owner")
+    rows = queries.ack_time_percentiles(START, END, "owner")
     assert [(r.label, r.count, r.median, r.p90) for r in rows] == [
         ("Ada", 2, 2 * H, 30 * H),
         ("Ben", 4, 3 * H, 10 * H),
@@ -275,16 +276,16 @@ def test_time_to_acknowledge_per_owner(world: World) -> None:
 def test_time_to_resolve_counts_items_resolved_in_the_period(world: World) -> None:
     # b1 48h, b2 96h, d1 24h, d4 (20 Feb 08:00 -> 3 Mar 08:00) 11 days = 264h.
     # Sorted 24 48 96 264: median rank 2 -> 48h; 90th rank ceil(3.6) = 4 -> 264h.
-    (overall,) = insights.resolve_time_percentiles(START, END)
+    (overall,) = queries.resolve_time_percentiles(START, END)
     assert (overall.count, overall.median, overall.p90) == (4, 48 * H, 264 * H)
     # Billing 48, 96: median rank 1 -> 48h, 90th rank 2 -> 96h. Delivery 24, 264.
-    by_category = insights.resolve_time_percentiles(START, END, "category")
+    by_category = queries.resolve_time_percentiles(START, END, "category")
     assert [(r.label, r.count, r.median, r.p90) for r in by_category] == [
         ("Billing", 2, 48 * H, 96 * H),
         ("Delivery", 2, 24 * H, 264 * H),
     ]
     # Ada: b1 48, b2 96, d4 264 -> median rank 2 -> 96h, 90th rank 3 -> 264h. Ben: d1 24h.
-    by_owner = insights.resolve_time_percentiles(START, END, "owner")
+    by_owner = queries.resolve_time_percentiles(START, END, "owner")
     assert [(r.label, r.count, r.median, r.p90) for r in by_owner] == [
         ("Ada", 3, 96 * H, 264 * H),
         ("Ben", 1, 24 * H, 24 * H),
@@ -307,7 +308,7 @@ def test_percentiles_follow_the_nearest_rank_method(
     category = make_category()
     for i, h in enumerate(hours):
         build_item(category, at(3, 2, i), f"Item {i}", acknowledged_after=h)
-    (row,) = insights.ack_time_percentiles(START, END)
+    (row,) = queries.ack_time_percentiles(START, END)
     assert (row.count, row.median, row.p90) == (len(hours), median * H, p90 * H)
 
 
@@ -316,7 +317,7 @@ def test_durations_are_whole_seconds(make_category, build_item) -> None:
     item = build_item(category, at(3, 2, 9), "Odd timing")
     item.acknowledged_at = at(3, 2, 9) + timedelta(seconds=90061, microseconds=400_000)
     db.session.commit()
-    (row,) = insights.ack_time_percentiles(START, END)
+    (row,) = queries.ack_time_percentiles(START, END)
     assert row.median == 90061  # 1 day, 1 hour, 1 minute and 1 second (and 0.4 s, rounded)
 
 
@@ -328,21 +329,21 @@ def test_acknowledgement_targets_count_never_acknowledged_items_once_they_are_du
 ) -> None:
     # Billing (24h): b1 met, b2 missed (30h), b3 met, b4 missed (never acknowledged, due 11 Mar
     # 12:00), b5 pending (due 16 Mar 20:00, after "now"). Delivery (48h): d1, d2, d3 met.
-    rows = insights.ack_targets_met(START, END, now=END, by="category")
+    rows = queries.ack_targets_met(START, END, now=END, by="category")
     assert [(r.label, r.met, r.missed, r.pending) for r in rows] == [
         ("Billing", 2, 2, 1),
         ("Delivery", 3, 0, 0),
     ]
     assert rows[0].percent == 50.0
     assert rows[1].percent == 100.0
-    (overall,) = insights.ack_targets_met(START, END, now=END)
+    (overall,) = queries.ack_targets_met(START, END, now=END)
     assert (overall.met, overall.missed, overall.pending) == (5, 2, 1)
     assert overall.percent == pytest.approx(100 * 5 / 7)
 
 
 def test_an_unacknowledged_item_misses_its_target_once_the_target_passes(world: World) -> None:
     # A day later b5's target (16 Mar 20:00) has passed too: 5 met, 3 missed.
-    (overall,) = insights.ack_targets_met(START, END, now=at(3, 17))
+    (overall,) = queries.ack_targets_met(START, END, now=at(3, 17))
     assert (overall.met, overall.missed, overall.pending) == (5, 3, 0)
 
 
@@ -353,21 +354,21 @@ def test_promises_kept_on_or_before_the_date_and_broken_after_it(world: World) -
     # Kept: b1 (resolved 4 Mar, promised 5 Mar), d1 (resolved on the day, 5 Mar 08:00).
     # Broken: b2 (resolved 7 Mar, promised 6 Mar), b3 (open, promised 12 Mar).
     # Not counted: p1 (promised 20 Mar, still to come), d3 (merged: d1 carries its promise).
-    figures = insights.promises_kept(START, END)
-    assert (figures.kept, figures.broken) == (2, 2)
-    assert figures.percent == 50.0
+    promises = queries.promises_kept(START, END)
+    assert (promises.kept, promises.broken) == (2, 2)
+    assert promises.percent == 50.0
 
 
 def test_a_promise_is_broken_at_the_midnight_after_its_date(world: World) -> None:
     # b3 was promised for 12 March: still kept-able during that day, broken from 13 March 00:00.
-    assert insights.promises_kept(at(3, 12), at(3, 13)).broken == 0
-    assert insights.promises_kept(at(3, 13), at(3, 14)).broken == 1
+    assert queries.promises_kept(at(3, 12), at(3, 13)).broken == 0
+    assert queries.promises_kept(at(3, 13), at(3, 14)).broken == 1
 
 
 def test_promises_moved_counts_moves_items_and_items_moved_twice(world: World) -> None:
     # In the period: p1 moved on 3 and 10 March (its move on 16 March is after it), b3 moved
     # on 11 March. Promise-set events are not moves.
-    moves = insights.promises_moved(START, END)
+    moves = queries.promises_moved(START, END)
     assert (moves.moves, moves.items, moves.items_moved_more_than_once) == (3, 2, 1)
 
 
@@ -377,7 +378,7 @@ def test_promises_moved_counts_moves_items_and_items_moved_twice(world: World) -
 def test_weekly_volume_per_category_and_kind(world: World) -> None:
     # Week of 2 Mar: b1 complaint, b2 idea; d1, d3 complaints, d2 idea.
     # Week of 9 Mar: b3, b5 complaints, b4 question.
-    rows = insights.weekly_volume(START, END)
+    rows = queries.weekly_volume(START, END)
     assert [(r.week, r.category, r.kind, r.count) for r in rows] == [
         (date(2026, 3, 2), "Billing", K.COMPLAINT, 1),
         (date(2026, 3, 2), "Billing", K.IDEA, 1),
@@ -386,7 +387,7 @@ def test_weekly_volume_per_category_and_kind(world: World) -> None:
         (date(2026, 3, 9), "Billing", K.COMPLAINT, 2),
         (date(2026, 3, 9), "Billing", K.QUESTION, 1),
     ]
-    summary = insights.summarise_volume(rows, insights.weeks_between(START, END))
+    summary = figures.summarise_volume(rows, figures.weeks_between(START, END))
     assert summary.totals == [5, 3]
     assert summary.by_kind[K.COMPLAINT] == [3, 2]
     assert summary.by_kind[K.PRAISE] == [0, 0]
@@ -401,7 +402,7 @@ def test_weeks_start_on_monday_in_utc_across_a_year_end(make_category, build_ite
     build_item(category, datetime(2025, 1, 1, 12, tzinfo=UTC), "New year")
     build_item(category, datetime(2024, 12, 29, 23, tzinfo=UTC), "Old year's last Sunday")
     weeks = [
-        (r.week, r.count) for r in insights.weekly_volume(datetime(2024, 12, 1, tzinfo=UTC), END)
+        (r.week, r.count) for r in queries.weekly_volume(datetime(2024, 12, 1, tzinfo=UTC), END)
     ]
     assert weeks == [
         (date(2024, 12, 23), 1),
@@ -409,8 +410,8 @@ def test_weeks_start_on_monday_in_utc_across_a_year_end(make_category, build_ite
         (date(2026, 3, 2), 1),
         (date(2026, 3, 9), 1),
     ]
-    assert insights.week_of(date(2025, 1, 1)) == insights.week_of(date(2024, 12, 30))
-    assert insights.week_start(insights.week_of(date(2026, 3, 15))) == date(2026, 3, 9)
+    assert figures.week_of(date(2025, 1, 1)) == figures.week_of(date(2024, 12, 30))
+    assert figures.week_start(figures.week_of(date(2026, 3, 15))) == date(2026, 3, 9)
 
 
 def test_weekly_received_lists_every_week_with_zeros(make_category, build_item) -> None:
@@ -418,7 +419,7 @@ def test_weekly_received_lists_every_week_with_zeros(make_category, build_item) 
     build_item(category, at(3, 3), "First week")
     build_item(category, at(3, 4), "First week again")
     build_item(category, at(3, 20), "Third week")
-    assert insights.weekly_received(START, at(3, 23)) == [
+    assert queries.weekly_received(START, at(3, 23)) == [
         (date(2026, 3, 2), 2),
         (date(2026, 3, 9), 0),
         (date(2026, 3, 16), 1),
@@ -428,7 +429,7 @@ def test_weekly_received_lists_every_week_with_zeros(make_category, build_item) 
 def test_rising_categories_compare_with_the_previous_period(world: World) -> None:
     # Previous two weeks (16 Feb - 2 Mar): Delivery d4 and p1 (d5 is older). Now: Billing 5,
     # Delivery 3. Both rose: Billing by 5, Delivery by 1.
-    rows = insights.rising_categories(START, END)
+    rows = queries.rising_categories(START, END)
     assert [(t.label, t.current, t.previous, t.change) for t in rows] == [
         ("Billing", 5, 0, 5),
         ("Delivery", 3, 2, 1),
@@ -439,7 +440,7 @@ def test_rising_title_words(world: World) -> None:
     # Titles now: "refund" in 3 (b1, b2, b3), "parcel" in 3 (b5, d1, d3), "left" in 2 (b5, d1),
     # "rain" in 2 (d1, d3); everything else once. Before: "parcel" once (d4), "courier" once
     # (p1). "courier" now: 1 (d2), not rising. Biggest rise first, then most titles, then a-z.
-    rows = insights.rising_terms(START, END)
+    rows = queries.rising_terms(START, END)
     assert [(t.label, t.current, t.previous) for t in rows] == [
         ("refund", 3, 0),
         ("parcel", 3, 1),
@@ -451,7 +452,7 @@ def test_rising_title_words(world: World) -> None:
 def test_rising_title_words_read_only_the_newest_titles(world: World) -> None:
     # The two newest titles of the period: b5 "Parcel left outside", b4 "Invoice address
     # wrong"; before it, d4 "Parcel never arrived" and p1 "Courier late again".
-    rows = insights.rising_terms(START, END, sample=2, min_count=1)
+    rows = queries.rising_terms(START, END, sample=2, min_count=1)
     assert [(t.label, t.current, t.previous) for t in rows] == [
         ("address", 1, 0),
         ("invoice", 1, 0),
@@ -462,7 +463,7 @@ def test_rising_title_words_read_only_the_newest_titles(world: World) -> None:
 
 
 def test_title_words_drop_common_words_and_numbers() -> None:
-    assert insights.title_words("The app can't load my 2 invoices, PLEASE fix it!!") == {
+    assert figures.title_words("The app can't load my 2 invoices, PLEASE fix it!!") == {
         "app",
         "load",
         "invoices",
@@ -473,7 +474,7 @@ def test_title_words_drop_common_words_and_numbers() -> None:
 def test_most_voted_unresolved_items(world: World) -> None:
     # Open: p1 (3 votes), b4 (2), b3, b5 and "late" (1 each, oldest first). b1 has 6 votes
     # but is resolved.
-    rows = insights.most_voted_unresolved()
+    rows = queries.most_voted_unresolved()
     items = world.items
     assert [(r.id, r.votes) for r in rows] == [
         (items["p1"].id, 3),
@@ -482,7 +483,7 @@ def test_most_voted_unresolved_items(world: World) -> None:
         (items["b5"].id, 1),
         (items["late"].id, 1),
     ]
-    assert [r.id for r in insights.most_voted_unresolved(limit=1)] == [items["p1"].id]
+    assert [r.id for r in queries.most_voted_unresolved(limit=1)] == [items["p1"].id]
 
 
 # Workload ------------------------------------------------------------------------------------
@@ -491,7 +492,7 @@ def test_most_voted_unresolved_items(world: World) -> None:
 def test_staff_workload_lists_everyone_busiest_first(world: World) -> None:
     # Open now: b3 (Ben), b5 (Ben, not acknowledged, not yet due), b4 (nobody, overdue),
     # "late" (nobody, not yet due), p1 (Ada). Cy owns nothing and is still listed.
-    rows = insights.staff_workload(END)
+    rows = queries.staff_workload(END)
     assert [
         (w.name, w.open, w.unacknowledged, w.overdue, w.oldest_unacknowledged_at) for w in rows
     ] == [
@@ -538,7 +539,7 @@ def test_digest_subscribers_confirmations_and_churn_per_week() -> None:
     db.session.add(Unsubscribe(scope="item", created_at=at(2, 28)))  # before the period
     db.session.commit()
 
-    activity = insights.digest_activity(START, END)
+    activity = queries.digest_activity(START, END)
     # Week of 2 Mar: 2 subscribers (1, 2); 3 signs up and confirms; 2 leaves: 1 / (2 + 1).
     # Week of 9 Mar: 2 subscribers (1, 3); 4 and 5 sign up, 5 confirms and leaves: 1 / (2 + 1).
     assert [
@@ -562,36 +563,36 @@ def test_digest_subscribers_confirmations_and_churn_per_week() -> None:
 
 
 def test_every_figure_is_calm_with_no_data() -> None:
-    assert insights.items_received(START, END) == 0
-    assert insights.items_resolved(START, END) == 0
-    assert insights.items_declined(START, END) == 0
-    (ack,) = insights.ack_time_percentiles(START, END)
+    assert queries.items_received(START, END) == 0
+    assert queries.items_resolved(START, END) == 0
+    assert queries.items_declined(START, END) == 0
+    (ack,) = queries.ack_time_percentiles(START, END)
     assert (ack.count, ack.median, ack.p90) == (0, None, None)
-    assert insights.ack_time_percentiles(START, END, "category") == []
-    assert insights.resolve_time_percentiles(START, END, "owner") == []
-    (targets,) = insights.ack_targets_met(START, END)
+    assert queries.ack_time_percentiles(START, END, "category") == []
+    assert queries.resolve_time_percentiles(START, END, "owner") == []
+    (targets,) = queries.ack_targets_met(START, END)
     assert (targets.met, targets.missed, targets.pending, targets.percent) == (0, 0, 0, None)
-    assert insights.promises_kept(START, END).percent is None
-    moves = insights.promises_moved(START, END)
+    assert queries.promises_kept(START, END).percent is None
+    moves = queries.promises_moved(START, END)
     assert (moves.moves, moves.items, moves.items_moved_more_than_once) == (0, 0, 0)
-    assert insights.weekly_volume(START, END) == []
-    assert insights.weekly_received(START, END) == [(date(2026, 3, 2), 0), (date(2026, 3, 9), 0)]
-    assert insights.rising_categories(START, END) == []
-    assert insights.rising_terms(START, END) == []
-    assert insights.most_voted_unresolved() == []
-    assert insights.staff_workload(END) == []
-    digest = insights.digest_activity(START, END)
+    assert queries.weekly_volume(START, END) == []
+    assert queries.weekly_received(START, END) == [(date(2026, 3, 2), 0), (date(2026, 3, 9), 0)]
+    assert queries.rising_categories(START, END) == []
+    assert queries.rising_terms(START, END) == []
+    assert queries.most_voted_unresolved() == []
+    assert queries.staff_workload(END) == []
+    digest = queries.digest_activity(START, END)
     assert (digest.subscribers_at_end, digest.churn, digest.confirmation_rate) == (0, None, None)
     assert [w.churn for w in digest.weeks] == [None, None]
-    assert insights.latest_resolutions() == []
+    assert queries.latest_resolutions() == []
 
 
 def test_only_unacknowledged_items_have_no_time_to_acknowledge(make_category, build_item) -> None:
     category = make_category(ack_target_hours=24)
     build_item(category, at(3, 2), "Nobody answered")
-    (row,) = insights.ack_time_percentiles(START, END)
+    (row,) = queries.ack_time_percentiles(START, END)
     assert (row.count, row.median) == (0, None)
-    (targets,) = insights.ack_targets_met(START, END, now=END)
+    (targets,) = queries.ack_targets_met(START, END, now=END)
     assert (targets.met, targets.missed, targets.pending) == (0, 1, 0)
 
 
@@ -614,13 +615,13 @@ def test_merging_a_duplicate_acknowledges_it_but_does_not_resolve_it(
     now = datetime.now(UTC)
     start, end = now - timedelta(days=1), now + timedelta(seconds=1)
     assert duplicate.acknowledged_at is not None
-    assert insights.items_received(start, end) == 2
-    assert insights.ack_time_percentiles(start, end)[0].count == 1
-    assert insights.ack_targets_met(start, end)[0].met == 1
-    assert insights.items_resolved(start, end) == 0
+    assert queries.items_received(start, end) == 2
+    assert queries.ack_time_percentiles(start, end)[0].count == 1
+    assert queries.ack_targets_met(start, end)[0].met == 1
+    assert queries.items_resolved(start, end) == 0
     workflow.resolve(target.id, staff, "We fixed the card check.", post_anyway=True)
     db.session.commit()
-    assert insights.items_resolved(start, now + timedelta(minutes=1)) == 1
+    assert queries.items_resolved(start, now + timedelta(minutes=1)) == 1
 
 
 def test_a_promise_moved_twice_is_kept_against_the_date_in_force(make_category, build_item) -> None:
@@ -633,9 +634,9 @@ def test_a_promise_moved_twice_is_kept_against_the_date_in_force(make_category, 
     _event(item, TimelineKind.PROMISE_MOVED, at(3, 4), target_date=date(2026, 3, 9))
     _event(item, TimelineKind.PROMISE_MOVED, at(3, 8), target_date=date(2026, 3, 12))
     db.session.commit()
-    figures = insights.promises_kept(START, END)
-    assert (figures.kept, figures.broken) == (1, 0)  # resolved in the last second of the day
-    moves = insights.promises_moved(START, END)
+    promises = queries.promises_kept(START, END)
+    assert (promises.kept, promises.broken) == (1, 0)  # resolved in the last second of the day
+    moves = queries.promises_moved(START, END)
     assert (moves.moves, moves.items, moves.items_moved_more_than_once) == (2, 1, 1)
 
 
@@ -644,47 +645,47 @@ def test_a_promise_moved_twice_is_kept_against_the_date_in_force(make_category, 
 
 def test_date_range_defaults_to_twelve_weeks_and_mends_bad_input() -> None:
     today = date(2026, 3, 18)  # a Wednesday
-    default, notes = insights.parse_date_range(None, None, today=today)
+    default, notes = figures.parse_date_range(None, None, today=today)
     assert (default.first_day, default.last_day, notes) == (date(2025, 12, 29), today, [])
     assert default.start == datetime(2025, 12, 29, tzinfo=UTC)
     assert default.end == datetime(2026, 3, 19, tzinfo=UTC)
     assert default.bounds(at(3, 18, 10)) == (default.start, at(3, 18, 10))
 
-    picked, notes = insights.parse_date_range("2026-03-01", "2026-03-07", today=today)
+    picked, notes = figures.parse_date_range("2026-03-01", "2026-03-07", today=today)
     assert (picked.first_day, picked.last_day, picked.days, notes) == (
         date(2026, 3, 1),
         date(2026, 3, 7),
         7,
         [],
     )
-    swapped, notes = insights.parse_date_range("2026-03-07", "2026-03-01", today=today)
+    swapped, notes = figures.parse_date_range("2026-03-07", "2026-03-01", today=today)
     assert (swapped.first_day, swapped.last_day) == (date(2026, 3, 1), date(2026, 3, 7))
     assert notes
-    bad, notes = insights.parse_date_range("yesterday", "2030-01-01", today=today)
+    bad, notes = figures.parse_date_range("yesterday", "2030-01-01", today=today)
     assert (bad.first_day, bad.last_day) == (default.first_day, today)
     assert len(notes) == 2
-    long, notes = insights.parse_date_range("2000-01-01", "2026-03-18", today=today)
-    assert long.days == insights.MAX_RANGE_DAYS and notes
-    ancient, notes = insights.parse_date_range("0001-01-01", "0001-01-02", today=today)
-    assert (ancient.first_day, ancient.last_day) == (insights.EARLIEST_DAY,) * 2 and notes
+    long, notes = figures.parse_date_range("2000-01-01", "2026-03-18", today=today)
+    assert long.days == figures.MAX_RANGE_DAYS and notes
+    ancient, notes = figures.parse_date_range("0001-01-01", "0001-01-02", today=today)
+    assert (ancient.first_day, ancient.last_day) == (figures.EARLIEST_DAY,) * 2 and notes
 
 
 def test_every_table_downloads_as_csv(world: World) -> None:
-    for name in insights.TABLES:
-        table = insights.insight_table(name, START, END, END)
-        text = insights.table_csv(table)
+    for name in report.TABLES:
+        table = report.insight_table(name, START, END, END)
+        text = report.table_csv(table)
         assert text.splitlines()[0] == ",".join(table.headers), name
-    summary = dict(insights.insight_table("summary", START, END, END).rows)
+    summary = dict(report.insight_table("summary", START, END, END).rows)
     assert summary["received"] == 8
     assert summary["median_seconds_to_acknowledge"] == 3 * H
     assert summary["promises_kept_percent"] == 50.0
     with pytest.raises(NotFound):
-        insights.insight_table("passwords", START, END, END)
+        report.insight_table("passwords", START, END, END)
 
 
 def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(make_category, build_item) -> None:
     build_item(make_category(), at(3, 2), '=HYPERLINK("http://evil.example","Click")', votes=1)
-    text = insights.table_csv(insights.insight_table("most_voted", START, END, END))
+    text = report.table_csv(report.insight_table("most_voted", START, END, END))
     assert "'=HYPERLINK" in text
     assert "\n=HYPERLINK" not in text and ",=HYPERLINK" not in text
 
@@ -702,18 +703,18 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(make_category, build_
     ],
 )
 def test_durations_read_as_words(seconds: float | None, words: str) -> None:
-    assert insights.format_duration(seconds) == words
+    assert figures.format_duration(seconds) == words
 
 
 def test_the_period_before_has_the_same_length() -> None:
-    assert insights.previous_period(START, END) == (at(2, 16), START)
+    assert figures.previous_period(START, END) == (at(2, 16), START)
 
 
 def test_figures_are_computed_in_sql_not_by_loading_items(world: World) -> None:
     from tests.helpers import count_queries
 
     with count_queries(db.engine) as log:
-        insights.public_figures(END, 30)
+        report.public_figures(END, 30)
     # One statement per figure, whatever the number of items.
     assert log.count == 8, log.statements
     assert all("GROUP BY" in s or "count(" in s.lower() for s in log.statements)

@@ -8,6 +8,9 @@ from urllib.parse import urlsplit
 
 import pytest
 import sqlalchemy as sa
+from flask import has_request_context, request
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import OutboxMessage, Role, User
@@ -299,3 +302,32 @@ def test_my_feedback_says_when_staff_hid_an_item_instead_of_linking_to_a_404(
     page = client.get("/account/").get_data(as_text=True)
     assert "Rude words about the driver" in page and "Hidden by our staff" in page
     assert f'href="/feedback/{item.id}"' not in page
+
+
+def test_a_registration_whose_commit_fails_signs_that_browser_in_as_no_one(
+    make_client,
+) -> None:
+    # SQLite gives the next account the id of an insert that was rolled back: a sign-in
+    # cookie written for the lost account would then open the next person's.
+    def fail_the_registration(session: Session) -> None:
+        if session.in_nested_transaction():  # the savepoint that inserts the account
+            return
+        if has_request_context() and request.path == "/account/register":
+            raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
+
+    first = make_client()
+    sa.event.listen(Session, "before_commit", fail_the_registration)
+    try:
+        lost = post(first, "/account/register", GOOD)
+    finally:
+        sa.event.remove(Session, "before_commit", fail_the_registration)
+    assert lost.status_code == 503
+    assert "Your account is ready" not in lost.get_data(as_text=True)
+    assert find_user_by_email(GOOD["email"]) is None
+
+    other = {**GOOD, "email": "sam@example.com", "display_name": "Sam", "preferred_name": ""}
+    assert post(make_client(), "/account/register", other).status_code == 302
+
+    account_page = first.get("/account/")
+    assert account_page.status_code == 302
+    assert urlsplit(account_page.headers["Location"]).path == "/account/login"

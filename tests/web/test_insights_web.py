@@ -13,7 +13,8 @@ from flask.testing import FlaskClient
 
 from portal.extensions import db
 from portal.models import Feedback, Role, User, Visibility
-from portal.services import insights, workflow
+from portal.services import workflow
+from portal.services.insights import report
 from tests.helpers import count_queries, login
 
 SECRET_TITLE = "My neighbour Mrs Pryce reads my post"
@@ -230,7 +231,7 @@ def test_every_insights_table_downloads_as_csv(
     browser = _signed_in(make_client, items["staff"])
     today = datetime.now(UTC).date()
     first = today - timedelta(days=30)
-    for name, (_, headers, _) in insights.TABLES.items():
+    for name, (_, headers, _) in report.TABLES.items():
         response = browser.get(f"/admin/insights.csv?table={name}&from={first}&to=2099-01-01")
         assert response.status_code == 200, name
         assert response.mimetype == "text/csv"

@@ -1,0 +1,425 @@
+"""The insights pages put together: the public page's figures, the staff report, and the staff
+tables as plain rows for CSV downloads. Each figure comes from its own query."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from portal.services.errors import NotFound
+from portal.services.insights.figures import (
+    ChannelCount,
+    DigestActivity,
+    Percentiles,
+    PromiseFigures,
+    PromiseMoves,
+    PublishedResolution,
+    TargetFigures,
+    Trend,
+    VolumeSummary,
+    VotedItem,
+    WeeklyCount,
+    Workload,
+    previous_period,
+    summarise_volume,
+    weeks_back,
+    weeks_between,
+)
+from portal.services.insights.queries import (
+    ack_targets_met,
+    ack_time_percentiles,
+    digest_activity,
+    items_declined,
+    items_per_channel,
+    items_received,
+    items_resolved,
+    latest_resolutions,
+    most_voted_unresolved,
+    promises_kept,
+    promises_moved,
+    resolve_time_percentiles,
+    rising_categories,
+    rising_terms,
+    staff_workload,
+    weekly_received,
+    weekly_volume,
+)
+
+# The public page ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PeriodFigures:
+    """The headline figures of one period, over all items: what both pages and the summary
+    table show. Aggregates only, never an item's content."""
+
+    received: int
+    ack_targets: TargetFigures
+    resolved: int
+    declined: int
+    ack_time: Percentiles
+    resolve_time: Percentiles
+    promises: PromiseFigures
+    moves: PromiseMoves
+
+
+def period_figures(start: datetime, end: datetime, now: datetime) -> PeriodFigures:
+    """The headline figures for the period, one function call per figure (acknowledgement
+    targets as at ``now``)."""
+    return PeriodFigures(
+        received=items_received(start, end),
+        ack_targets=ack_targets_met(start, end, now=now)[0],
+        resolved=items_resolved(start, end),
+        declined=items_declined(start, end),
+        ack_time=ack_time_percentiles(start, end)[0],
+        resolve_time=resolve_time_percentiles(start, end)[0],
+        promises=promises_kept(start, end),
+        moves=promises_moved(start, end),
+    )
+
+
+# What the public page calls its periods; any other length is "Last N days".
+PERIOD_NAMES = {30: "Last 30 days", 365: "Last 12 months"}
+
+
+@dataclass(frozen=True)
+class PublicFigures(PeriodFigures):
+    """The public figures for the ``days`` up to ``end``."""
+
+    days: int
+    start: datetime
+    end: datetime
+
+    @property
+    def name(self) -> str:
+        """What the page calls the period: "Last 30 days", "Last 12 months"."""
+        return PERIOD_NAMES.get(self.days, f"Last {self.days} days")
+
+
+def public_figures(end: datetime, days: int) -> PublicFigures:
+    """Every public figure for the ``days`` up to ``end``."""
+    start = end - timedelta(days=days)
+    figures = period_figures(start, end, now=end)
+    return PublicFigures(**vars(figures), days=days, start=start, end=end)
+
+
+# The periods the public page reports on, in days, and the weeks of its weekly chart.
+PUBLIC_PERIODS = (30, 365)
+PUBLIC_WEEKS = 26
+
+
+@dataclass(frozen=True)
+class PublicPage:
+    """Everything the public page shows, computed at one moment."""
+
+    computed_at: datetime
+    periods: list[PublicFigures]
+    weekly: list[tuple[date, int]]
+    resolutions: list[PublishedResolution]
+
+
+def public_page(now: datetime) -> PublicPage:
+    """The public page's figures as at ``now``: each period, the weekly counts and the newest
+    published resolutions."""
+    return PublicPage(
+        computed_at=now,
+        periods=[public_figures(now, days) for days in PUBLIC_PERIODS],
+        weekly=weekly_received(weeks_back(now, PUBLIC_WEEKS), now),
+        resolutions=latest_resolutions(5),
+    )
+
+
+# The staff page -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StaffReport:
+    """Everything on the staff insights page for one period."""
+
+    start: datetime
+    end: datetime
+    now: datetime
+    received: int
+    resolved: int
+    declined: int
+    ack_targets: TargetFigures
+    ack_targets_by_category: list[TargetFigures]
+    ack_times: dict[str, list[Percentiles]]
+    resolve_times: dict[str, list[Percentiles]]
+    promises: PromiseFigures
+    moves: PromiseMoves
+    volume: list[WeeklyCount]
+    volume_summary: VolumeSummary
+    rising_categories: list[Trend]
+    rising_terms: list[Trend]
+    most_voted: list[VotedItem]
+    workload: list[Workload]
+    digest: DigestActivity
+    channels: list[ChannelCount]
+    previous: tuple[datetime, datetime] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "previous", previous_period(self.start, self.end))
+
+
+def staff_report(start: datetime, end: datetime, now: datetime) -> StaffReport:
+    """Every staff figure for the period, each from its own function."""
+    volume = weekly_volume(start, end)
+    return StaffReport(
+        start=start,
+        end=end,
+        now=now,
+        received=items_received(start, end),
+        resolved=items_resolved(start, end),
+        declined=items_declined(start, end),
+        ack_targets=ack_targets_met(start, end, now=now)[0],
+        ack_targets_by_category=ack_targets_met(start, end, now=now, by="category"),
+        ack_times={by: ack_time_percentiles(start, end, by) for by in ("all", "category", "owner")},
+        resolve_times={
+            by: resolve_time_percentiles(start, end, by) for by in ("all", "category", "owner")
+        },
+        promises=promises_kept(start, end),
+        moves=promises_moved(start, end),
+        volume=volume,
+        volume_summary=summarise_volume(volume, weeks_between(start, end)),
+        rising_categories=rising_categories(start, end),
+        rising_terms=rising_terms(start, end),
+        most_voted=most_voted_unresolved(),
+        workload=staff_workload(now),
+        digest=digest_activity(start, end),
+        channels=items_per_channel(start, end),
+    )
+
+
+# Tables and CSV -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Table:
+    """One of the staff page's tables, as plain values for a CSV download."""
+
+    name: str
+    title: str
+    headers: list[str]
+    rows: list[list[Any]]
+
+
+def _pct(value: float | None) -> float | str:
+    return "" if value is None else round(value, 1)
+
+
+def _iso(value: datetime | date | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+def _duration_rows(rows: list[Percentiles]) -> list[list[Any]]:
+    return [
+        [r.label, r.count, _blank(r.median), _blank(r.p90), _hours(r.median), _hours(r.p90)]
+        for r in rows
+    ]
+
+
+def _blank(value: Any) -> Any:
+    return "" if value is None else value
+
+
+def _hours(seconds: int | None) -> float | str:
+    return "" if seconds is None else round(seconds / 3600, 2)
+
+
+_DURATION_HEADERS = [
+    "group",
+    "items",
+    "median_seconds",
+    "p90_seconds",
+    "median_hours",
+    "p90_hours",
+]
+
+
+def _summary_table(start: datetime, end: datetime, now: datetime) -> list[list[Any]]:
+    figures = period_figures(start, end, now)
+    targets, ack, resolve = figures.ack_targets, figures.ack_time, figures.resolve_time
+    promises, moves = figures.promises, figures.moves
+    return [
+        ["received", figures.received],
+        ["acknowledged_within_target", targets.met],
+        ["acknowledgement_target_missed", targets.missed],
+        ["acknowledgement_not_yet_due", targets.pending],
+        ["acknowledged_within_target_percent", _pct(targets.percent)],
+        ["resolved", figures.resolved],
+        ["declined", figures.declined],
+        ["median_seconds_to_acknowledge", _blank(ack.median)],
+        ["p90_seconds_to_acknowledge", _blank(ack.p90)],
+        ["median_seconds_to_resolve", _blank(resolve.median)],
+        ["p90_seconds_to_resolve", _blank(resolve.p90)],
+        ["promises_kept", promises.kept],
+        ["promises_broken", promises.broken],
+        ["promises_kept_percent", _pct(promises.percent)],
+        ["promise_moves", moves.moves],
+        ["items_with_promise_moved", moves.items],
+        ["items_with_promise_moved_more_than_once", moves.items_moved_more_than_once],
+    ]
+
+
+def _targets_rows(start: datetime, end: datetime, now: datetime) -> list[list[Any]]:
+    rows = ack_targets_met(start, end, now=now, by="category") + ack_targets_met(
+        start, end, now=now
+    )
+    return [[r.label, r.met, r.missed, r.pending, _pct(r.percent)] for r in rows]
+
+
+def _digest_rows(start: datetime, end: datetime, now: datetime) -> list[list[Any]]:
+    activity = digest_activity(start, end)
+    rows: list[list[Any]] = [
+        [
+            _iso(w.week),
+            w.subscribers_at_start,
+            w.signups,
+            w.confirmations,
+            w.optouts,
+            _pct(w.churn),
+            w.notification_optouts,
+        ]
+        for w in activity.weeks
+    ]
+    rows.append(
+        [
+            "whole period",
+            activity.subscribers_at_start,
+            activity.signups,
+            activity.confirmations,
+            activity.optouts,
+            _pct(activity.churn),
+            activity.notification_optouts,
+        ]
+    )
+    return rows
+
+
+TableBuilder = Callable[[datetime, datetime, datetime], list[list[Any]]]
+
+
+TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
+    "summary": ("Summary", ["figure", "value"], _summary_table),
+    "volume": (
+        "Items per week, category and kind",
+        ["week_starting", "category", "kind", "items"],
+        lambda s, e, n: [
+            [_iso(r.week), r.category, r.kind.value, r.count] for r in weekly_volume(s, e)
+        ],
+    ),
+    "channels": (
+        "Items per channel",
+        ["channel", "items", "percent"],
+        lambda s, e, n: [
+            [c.channel.value, c.count, _pct(c.percent)] for c in items_per_channel(s, e)
+        ],
+    ),
+    "rising_categories": (
+        "Categories with rising volume",
+        ["category", "items_this_period", "items_previous_period", "change"],
+        lambda s, e, n: [
+            [t.label, t.current, t.previous, t.change] for t in rising_categories(s, e)
+        ],
+    ),
+    "rising_terms": (
+        "Title words with rising volume",
+        ["word", "titles_this_period", "titles_previous_period", "change"],
+        lambda s, e, n: [[t.label, t.current, t.previous, t.change] for t in rising_terms(s, e)],
+    ),
+    "most_voted": (
+        "Most-voted unresolved items",
+        ["id", "title", "category", "state", "visibility", "votes", "received_at"],
+        lambda s, e, n: [
+            [
+                i.id,
+                i.title,
+                i.category,
+                i.state.value,
+                i.visibility.value,
+                i.votes,
+                _iso(i.created_at),
+            ]
+            for i in most_voted_unresolved()
+        ],
+    ),
+    "ack_times_by_category": (
+        "Time to acknowledge, per category",
+        _DURATION_HEADERS,
+        lambda s, e, n: _duration_rows(ack_time_percentiles(s, e, "category")),
+    ),
+    "ack_times_by_owner": (
+        "Time to acknowledge, per owner",
+        _DURATION_HEADERS,
+        lambda s, e, n: _duration_rows(ack_time_percentiles(s, e, "owner")),
+    ),
+    "resolve_times_by_category": (
+        "Time to resolve, per category",
+        _DURATION_HEADERS,
+        lambda s, e, n: _duration_rows(resolve_time_percentiles(s, e, "category")),
+    ),
+    "resolve_times_by_owner": (
+        "Time to resolve, per owner",
+        _DURATION_HEADERS,
+        lambda s, e, n: _duration_rows(resolve_time_percentiles(s, e, "owner")),
+    ),
+    "ack_targets": (
+        "Acknowledgement targets met, per category",
+        ["category", "met", "missed", "not_yet_due", "met_percent"],
+        _targets_rows,
+    ),
+    "workload": (
+        "Open items per owner",
+        ["owner", "open", "unacknowledged", "overdue", "oldest_unacknowledged_received_at"],
+        lambda s, e, n: [
+            [w.name, w.open, w.unacknowledged, w.overdue, _iso(w.oldest_unacknowledged_at)]
+            for w in staff_workload(n)
+        ],
+    ),
+    "digest": (
+        "Email digest per week",
+        [
+            "week_starting",
+            "subscribers_at_start",
+            "signups",
+            "confirmations",
+            "optouts",
+            "churn_percent",
+            "notification_optouts",
+        ],
+        _digest_rows,
+    ),
+}
+
+
+def insight_table(name: str, start: datetime, end: datetime, now: datetime) -> Table:
+    """One staff table by name, for the period; NotFound for a name we do not have."""
+    if name not in TABLES:
+        raise NotFound(f"There is no table called \u201c{name}\u201d.")
+    title, headers, build = TABLES[name]
+    return Table(name, title, headers, build(start, end, now))
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _csv_cell(value: Any) -> Any:
+    # Text a spreadsheet would run as a formula (titles are customers' words) is quoted.
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
+
+
+def table_csv(table: Table) -> str:
+    """The table as CSV text, with a header row."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(table.headers)
+    for row in table.rows:
+        writer.writerow([_csv_cell(value) for value in row])
+    return out.getvalue()
