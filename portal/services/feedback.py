@@ -113,15 +113,6 @@ def held_for_change(query: sa.Select[*Ts]) -> sa.Select[*Ts]:
     )
 
 
-def hold_merge_target_first(item_id: int, target_id: int | None) -> None:
-    """Before an item is merged: hold its target's row first when the target's id is lower.
-    A merge holds both rows; taken lowest id first (as "Resolve together" takes its items),
-    two merges of two items into each other take turns instead of deadlocking, and the second
-    is told the other is merged already. Call it before the item is read for the change."""
-    if target_id is not None and 0 < target_id < item_id:
-        db.session.execute(held_for_change(sa.select(Feedback.id).where(Feedback.id == target_id)))
-
-
 def get_visible_item(
     item_id: int, user: User | None, *, with_people: bool = True, for_change: bool = False
 ) -> Feedback:
