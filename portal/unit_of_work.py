@@ -60,8 +60,10 @@ class Refusal:
         self.message = ""
         self.status = 200
         self.error: DomainError | None = None
-        # What the tone check found in words held back (shown instead of a message).
+        # What the tone check found in words held back (shown instead of a message), all of
+        # it and by the field each finding belongs to.
         self.findings: list[Any] = []
+        self.findings_by_field: dict[str, list[Any]] = {}
 
     def __bool__(self) -> bool:
         return self.error is not None
@@ -82,6 +84,7 @@ class Refusal:
         self.message = error.message
         self.status = error.status_code
         self.findings = list(getattr(error, "findings", []))
+        self.findings_by_field = dict(getattr(error, "by_field", {}))
         if not self.findings:
             # A field's errors are a list once its form has been validated (WTForms' types
             # say Sequence, as they start as a tuple).

@@ -55,7 +55,10 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
         "note_form": NoteForm(formdata=None),
         "reason_form": ReasonForm(formdata=None),
         "redact_form": ReasonForm(formdata=None),
+        "comment_form": ReasonForm(formdata=None),
+        "comment_form_for": None,
         "move_findings": [],
+        "we_did_findings": [],
         "reply_findings": [],
     }
     context.update(forms)
@@ -84,20 +87,21 @@ def _attempt(
     command: Callable[[], object],
     success: str,
     *,
-    findings_shown_as: str = "",
+    findings_shown_as: dict[str, str] | None = None,
     **forms: Any,
 ) -> Response:
     """Run one command for a form: on success go back to the item with `success` said; on a
     refusal show the page again with the typed input kept, and the tone check's findings (if
-    any) beside the form they belong to."""
+    any) beside the fields they belong to (`findings_shown_as` names the template's list for
+    each field)."""
     errors: list[str] = []
     with refusal_shown_in(errors) as refusal:
         command()
         flash(success, "success")
         return redirect(url_for("admin.item", item_id=item_id))
     context = dict(forms)
-    if refusal.findings and findings_shown_as:
-        context[findings_shown_as] = refusal.findings
+    for field, shown_as in (findings_shown_as or {}).items():
+        context[shown_as] = refusal.findings_by_field.get(field, [])
     return render_item(
         load_item(item_id), status=refusal.status, error=" ".join(errors) or None, **context
     )
@@ -130,7 +134,7 @@ def move(item_id: int) -> Response:
             post_anyway=bool(form.post_anyway.data),
         ),
         f"Moved to \u201c{to_state.label}\u201d. The customer can see it on the timeline.",
-        findings_shown_as="move_findings",
+        findings_shown_as={"message": "move_findings", "we_did": "we_did_findings"},
         move_form=form,
     )
 
@@ -192,7 +196,7 @@ def reply(item_id: int) -> Response:
         "Your reply is posted. It is the acknowledgement: the item is \u201cAcknowledged\u201d now."
         if item.state is FeedbackState.RECEIVED
         else "Your reply is posted.",
-        findings_shown_as="reply_findings",
+        findings_shown_as={"body": "reply_findings"},
         reply_form=form,
     )
 
@@ -204,13 +208,15 @@ def _with_text(
     missing: str,
     command: Callable[[str], object],
     success: str,
+    **context: Any,
 ) -> Response:
     """An action whose form is one required text (a note, a reason): a blank one is said on
     the page, with nothing done; otherwise the command runs with the text."""
+    context[form_name] = form
     if not form.validate_on_submit():
-        return render_item(load_item(item_id), status=400, error=missing, **{form_name: form})
+        return render_item(load_item(item_id), status=400, error=missing, **context)
     text = form.data.get("note") or form.data.get("reason") or ""
-    return _attempt(item_id, lambda: command(text), success, **{form_name: form})
+    return _attempt(item_id, lambda: command(text), success, **context)
 
 
 @bp.post("/feedback/<int:item_id>/note")
@@ -268,10 +274,12 @@ def hide_comment(comment_id: int) -> Response:
     return _with_text(
         comment.feedback_id,
         ReasonForm(),
-        "reason_form",
-        "Hiding needs a reason.",
+        "comment_form",
+        "Hiding a comment needs a reason.",
         lambda reason: workflow.hide_comment(comment_id, current_user, reason),
         "The comment is hidden and kept for the record.",
+        # Its reason and error go back beside that comment's own form.
+        comment_form_for=comment_id,
     )
 
 

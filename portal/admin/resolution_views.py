@@ -81,8 +81,9 @@ def edit_resolution(resolution_id: int) -> Response | str:
         if request.method == "GET"
         else None,
     )
+    status = 200
     if form.validate_on_submit():
-        with refusal_shown_in(form.form_errors):
+        with refusal_shown_in(form.form_errors) as refusal:
             workflow.update_resolution(
                 resolution_id,
                 current_user,
@@ -91,5 +92,10 @@ def edit_resolution(resolution_id: int) -> Response | str:
             )
             flash("The resolution is updated.", "success")
             return redirect(url_for("resolutions.detail", resolution_id=resolution_id))
+        status = refusal.status
         resolution = get_resolution(resolution_id) or abort(404)
-    return render_template("admin/resolution_edit.html", form=form, resolution=resolution)
+    elif request.method == "POST":
+        status = 400
+    return make_response(
+        render_template("admin/resolution_edit.html", form=form, resolution=resolution), status
+    )

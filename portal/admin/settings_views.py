@@ -20,6 +20,8 @@ from portal.services.feedback import categories
 from portal.services.site import get_site_settings
 from portal.unit_of_work import refusal_shown_in
 
+ROLE_WORDS = {Role.CUSTOMER: "a customer", Role.STAFF: "staff", Role.ADMIN: "an admin"}
+
 
 def _page_number() -> int:
     try:
@@ -35,12 +37,18 @@ def _page_number() -> int:
 @admin_required
 def categories_page() -> Response | str:
     form = CategoryForm()
+    status = 200
     if form.validate_on_submit():
-        with refusal_shown_in(form.form_errors):
+        with refusal_shown_in(form.form_errors) as refusal:
             admin_service.save_category(current_user, None, **_category_fields(form))
             flash(f"Category \u201c{form.name.data}\u201d added.", "success")
             return redirect(url_for("admin.categories_page"))
-    return render_template("admin/categories.html", form=form, categories=categories())
+        status = refusal.status
+    elif request.method == "POST":
+        status = 400
+    return make_response(
+        render_template("admin/categories.html", form=form, categories=categories()), status
+    )
 
 
 def _category_fields(form: CategoryForm) -> dict[str, Any]:
@@ -59,13 +67,19 @@ def _category_fields(form: CategoryForm) -> dict[str, Any]:
 def edit_category(category_id: int) -> Response | str:
     category = db.session.get(Category, category_id) or abort(404)
     form = CategoryForm(obj=category if request.method == "GET" else None)
+    status = 200
     if form.validate_on_submit():
-        with refusal_shown_in(form.form_errors):
+        with refusal_shown_in(form.form_errors) as refusal:
             admin_service.save_category(current_user, category, **_category_fields(form))
             flash("Category saved.", "success")
             return redirect(url_for("admin.categories_page"))
+        status = refusal.status
         category = db.session.get(Category, category_id) or abort(404)
-    return render_template("admin/category_edit.html", form=form, category=category)
+    elif request.method == "POST":
+        status = 400
+    return make_response(
+        render_template("admin/category_edit.html", form=form, category=category), status
+    )
 
 
 # People ------------------------------------------------------------------------------------
@@ -94,8 +108,7 @@ def update_user(user_id: int) -> Response:
             current_user, user, role=Role(form.role.data), active=bool(form.active.data)
         )
         flash(
-            f"{user.display_name} is now {'an' if user.role.value[0] in 'aeiou' else 'a'} "
-            f"{user.role.value}"
+            f"{user.display_name} is now {ROLE_WORDS[user.role]}"
             f"{'' if user.active else ' (deactivated)'}.",
             "success",
         )

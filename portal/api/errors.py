@@ -43,7 +43,7 @@ def error_response(
     message: str,
     *,
     fields: dict[str, str] | None = None,
-    findings: Sequence[ToneFinding] = (),
+    findings: Sequence[tuple[str, ToneFinding]] = (),
     headers: dict[str, str] | None = None,
 ) -> Response:
     """The API's error body with the right status code."""
@@ -51,7 +51,9 @@ def error_response(
     if fields:
         error["fields"] = fields
     if findings:
-        error["findings"] = [{"code": f.code, "message": f.message} for f in findings]
+        error["findings"] = [
+            {"field": field, "code": f.code, "message": f.message} for field, f in findings
+        ]
     response = jsonify({"error": error})
     response.status_code = status
     for name, value in (headers or {}).items():
@@ -77,7 +79,11 @@ def _domain_error(error: DomainError) -> Response:
     # A move the item's state does not allow conflicts with where the item is.
     status = 409 if isinstance(error, InvalidTransition) else error.status_code
     # Words the tone check held come back with each finding, as the admin page lists them.
-    findings = error.findings if isinstance(error, ToneHeld) else ()
+    findings = (
+        [(field, f) for field, found in error.by_field.items() for f in found]
+        if isinstance(error, ToneHeld)
+        else ()
+    )
     return error_response(status, error.message, findings=findings)
 
 

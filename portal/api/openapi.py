@@ -116,8 +116,13 @@ SCHEMAS: dict[str, Any] = {
     },
     "ToneFinding": {
         "type": "object",
-        "required": ["code", "message"],
+        "required": ["field", "code", "message"],
         "properties": {
+            "field": {
+                **STRING,
+                "description": "Which words it is about: message, we_did (a move to resolved) "
+                "or body (a reply).",
+            },
             "code": {
                 **STRING,
                 "description": "What was found, for programs: blame, no_apology, "

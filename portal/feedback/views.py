@@ -121,9 +121,8 @@ def _sent_from_item_page(item_id: int) -> bool:
 @login_required
 @limiter.limit("60 per minute")
 def vote(item_id: int) -> Response:
-    # The button shows the count and the title only: no need for the people around the item.
-    item = feedback_service.get_visible_item(item_id, current_user, with_people=False)
-    result = toggle_vote(current_user, item)
+    result = toggle_vote(current_user, item_id)
+    item = result.item
     # Rendered after the commit from what the vote read and wrote: no lock is held meanwhile,
     # and nothing is read again.
     commit_now()
@@ -170,13 +169,12 @@ def vote(item_id: int) -> Response:
 @login_required
 def follow(item_id: int) -> Response:
     """Follow or stop following an item, as the button asked; htmx gets the button back."""
-    item = feedback_service.get_visible_item(item_id, current_user)
     asked = request.form.get("follow")
     # A form without the field (from before it had one) switches, as the button then did.
     choice = notifications.set_following(
-        current_user, item, asked == "1" if asked in ("0", "1") else None
+        current_user, item_id, asked == "1" if asked in ("0", "1") else None
     )
-    want = choice.following
+    item, want = choice.pressed, choice.following
     if choice.item is not item:
         # Merged, perhaps while the page was open: the choice counts where it continues.
         if choice.item is None:
@@ -241,7 +239,7 @@ def comment(item_id: int) -> str | Response:
     if form.validate_on_submit():
         # A refusal is said beside what they typed, which stays.
         with refusal_shown_in(form.body.errors) as refusal:
-            feedback_service.add_comment(current_user, item, form.body.data or "")
+            feedback_service.add_comment(current_user, item_id, form.body.data or "")
             flash("Your comment is posted.", "success")
             return redirect(url_for("feedback.detail", item_id=item.id, _anchor="comments"))
         return make_response(_render_detail(item, form), refusal.status)

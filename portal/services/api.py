@@ -109,12 +109,12 @@ def add_vote(user: User, item: Feedback) -> VoteResult:
     require_open_for_votes(item)
     if has_voted(user, item.id):
         db.session.refresh(item, ["vote_count"])
-        return VoteResult(voted=True, vote_count=item.vote_count)
-    result = toggle_vote(user, item)
+        return VoteResult(item, voted=True, vote_count=item.vote_count)
+    result = toggle_vote(user, item.id)
     if not result.voted:
         # The same person's other request voted between the check and the toggle, and the
         # toggle took that vote back: put it back.
-        result = toggle_vote(user, item)
+        result = toggle_vote(user, item.id)
     return result
 
 

@@ -647,10 +647,10 @@ def seed_demo(seed: int = 7) -> list[DemoLogin]:
         if visibility == "public":
             for voter in rng.sample(customers, rng.randint(0, len(customers))):
                 if voter.id != item.author_id:
-                    toggle_vote(voter, item)
+                    toggle_vote(voter, item.id)
             if rng.random() < 0.4:
                 commenter = rng.choice([c for c in customers if c.id != item.author_id])
-                add_comment(commenter, item, rng.choice(COMMENTS))
+                add_comment(commenter, item.id, rng.choice(COMMENTS))
     db.session.flush()
 
     _tell_the_story(items, users, categories, now)

@@ -151,10 +151,9 @@ def item_timeline(item: Feedback) -> list[TimelineEvent]:
     )
 
 
-def add_comment(author: User, item: Feedback, body: str) -> Comment:
+def add_comment(author: User, item_id: int, body: str) -> Comment:
     """A signed-in person comments publicly on an item they can see."""
-    if not can_view(item, author):
-        raise NotFound("We could not find that feedback.")
+    item = get_visible_item(item_id, author)
     if not author.is_active:
         raise NotAllowed("Your account cannot comment.")
     if author.is_staff:

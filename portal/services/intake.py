@@ -38,7 +38,6 @@ from flask import current_app
 from portal.extensions import db
 from portal.models import (
     Category,
-    Feedback,
     FeedbackChannel,
     FeedbackKind,
     InboundEmail,
@@ -53,7 +52,6 @@ from portal.services.api import AccountUnavailable, customer_for_email
 from portal.services.errors import DomainError
 from portal.services.feedback import add_comment, submit_feedback
 from portal.services.tokens import REPLY_TOKEN_LENGTH, reply_token_matches
-from portal.services.visibility import can_view
 
 # sysexits.h, as Postfix's pipe(8) and local(8) read them.
 EX_OK = 0
@@ -475,19 +473,21 @@ def _intake_category() -> Category:
 
 def _comment(user: User, target: ReplyTarget, content: Content) -> IntakeResult | None:
     """The reply as a comment, or None when it may not be one (it then becomes an item)."""
-    item = db.session.get(Feedback, target.item_id)
-    if item is None or not target.proven or not can_view(item, user):
+    if not target.proven:
         return None
     text = content.text or "(The reply had no text.)"
     try:
-        comment = add_comment(user, item, _clip(text, COMMENT_MAX, "[The rest was cut off.]"))
-    except DomainError:
+        comment = add_comment(
+            user, target.item_id, _clip(text, COMMENT_MAX, "[The rest was cut off.]")
+        )
+    except DomainError:  # gone, or no longer theirs to see: a new item instead
         return None
+    item_id = comment.feedback_id
     if target.by_token and user.verified_at is None:
         # The token came only in mail to this address: replying proves the address is theirs.
         user.verified_at = utcnow()
-    audit.record(None, "intake.comment_added", "feedback", item.id, comment=comment.id)
-    return IntakeResult("commented", EX_OK, f"comment added to #{item.id}", item.id, comment.id)
+    audit.record(None, "intake.comment_added", "feedback", item_id, comment=comment.id)
+    return IntakeResult("commented", EX_OK, f"comment added to #{item_id}", item_id, comment.id)
 
 
 def process_message(raw: bytes, *, recipient: str = "") -> IntakeResult:

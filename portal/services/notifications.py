@@ -27,6 +27,7 @@ from portal.models import (
     User,
 )
 from portal.services import outbox
+from portal.services.feedback import get_visible_item
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
 from portal.services.tokens import (
@@ -89,9 +90,10 @@ class FollowChoice(NamedTuple):
 
     item: Feedback | None  # None: the conversation went on where this person cannot follow
     following: bool
+    pressed: Feedback  # the item whose button was pressed
 
 
-def set_following(user: User, item: Feedback, want: bool | None) -> FollowChoice:
+def set_following(user: User, item_id: int, want: bool | None) -> FollowChoice:
     """The follow button: start (True) or stop (False) hearing about an item, or switch (None,
     a form from before the button said which). A merged item's conversation goes on in the
     item it was merged into, and its followers follow that one, so the press counts there.
@@ -101,6 +103,7 @@ def set_following(user: User, item: Feedback, want: bool | None) -> FollowChoice
     collides with one moved onto it (on PostgreSQL; SQLite's write lock already makes them take
     turns). One lock only: holding a merged item's row and then its target's would deadlock
     with a merge of the target, which takes them the other way round."""
+    item = get_visible_item(item_id, user)
     live_id = item.merged_into_id or item.id
     merged_since = db.session.scalar(
         sa.select(Feedback.merged_into_id).where(Feedback.id == live_id).with_for_update(read=True)
@@ -110,7 +113,7 @@ def set_following(user: User, item: Feedback, want: bool | None) -> FollowChoice
     live_id = merged_since or live_id
     live = item if live_id == item.id else db.session.get(Feedback, live_id)
     if live is None or not can_view(live, user):
-        return FollowChoice(None, False)
+        return FollowChoice(None, False, item)
     if want is None:
         want = not is_following(user, live.id)
     if want:
@@ -125,7 +128,7 @@ def set_following(user: User, item: Feedback, want: bool | None) -> FollowChoice
             )
     else:
         unfollow(user.id, live.id)
-    return FollowChoice(live, want)
+    return FollowChoice(live, want, item)
 
 
 def is_following(user: User | None, item_id: int) -> bool:

@@ -12,7 +12,8 @@ from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Follow, User, Vote
 from portal.services import notifications
 from portal.services.errors import DomainError, NotFound
-from portal.services.visibility import can_view, visible_to_customer_clause
+from portal.services.feedback import get_visible_item
+from portal.services.visibility import visible_to_customer_clause
 
 CLOSED_FOR_VOTES = frozenset({FeedbackState.DECLINED, FeedbackState.DUPLICATE})
 FEEDBACK: sa.Table = Feedback.__table__  # type: ignore[assignment]
@@ -22,9 +23,10 @@ FOLLOWS: sa.Table = Follow.__table__  # type: ignore[assignment]
 
 @dataclass(frozen=True)
 class VoteResult:
-    """What the voter now sees: whether they have voted, and the item's count; and whether
-    taking the vote back also ended the follow that came with it."""
+    """What the voter now sees: the item (as the vote loaded it), whether they have voted, and
+    its count; and whether taking the vote back also ended the follow that came with it."""
 
+    item: Feedback
     voted: bool
     vote_count: int
     stopped_following: bool = False
@@ -82,10 +84,10 @@ _TAKE_ITEM_FOR_STAFF = _take_item(sa.true())
 _TAKE_ITEM_FOR_CUSTOMER = _take_item(visible_to_customer_clause(sa.bindparam("voter_id")))
 
 
-def toggle_vote(user: User, item: Feedback) -> VoteResult:
+def toggle_vote(user: User, item_id: int) -> VoteResult:
     """Add the person's vote to the item, or take it back if they had voted."""
-    if not can_view(item, user):
-        raise NotFound(NOT_FOUND_MESSAGE)
+    # Only the item itself: the vote button shows its count and title, nothing of its people.
+    item = get_visible_item(item_id, user, with_people=False)
     if item.state in CLOSED_FOR_VOTES:
         raise ClosedForVotes(CLOSED_MESSAGE)
     ids = {"voter_id": user.id, "item_id": item.id}
@@ -114,7 +116,7 @@ def toggle_vote(user: User, item: Feedback) -> VoteResult:
     count = connection.execute(_BUMP_COUNT, {**ids, "delta": delta}).scalar_one()
     # Recorded as loaded from the database: not a change of ours to flush.
     set_committed_value(item, "vote_count", count)
-    return VoteResult(voted=voted, vote_count=count, stopped_following=stopped_following)
+    return VoteResult(item, voted=voted, vote_count=count, stopped_following=stopped_following)
 
 
 def voted_item_ids(user: User | None, item_ids: list[int]) -> set[int]:

@@ -61,12 +61,14 @@ class ToneHeld(WorkflowError):
 
     status_code = 422
 
-    def __init__(self, findings: Sequence[ToneFinding]) -> None:
+    def __init__(self, by_field: dict[str, list[ToneFinding]]) -> None:
+        self.by_field = by_field
+        # Every finding, in the order of the fields: the message first, then the "we did".
+        self.findings = [finding for found in by_field.values() for finding in found]
         super().__init__(
             "Not sent yet: the tone check found something to look at. "
-            + " ".join(finding.message for finding in findings)
+            + " ".join(finding.message for finding in self.findings)
         )
-        self.findings = list(findings)
 
 
 # Loading and locking -----------------------------------------------------------------------
@@ -108,13 +110,21 @@ def we_did_findings(item: Feedback, draft: str) -> list[ToneFinding]:
     return [f for f in tone_findings(item, draft) if f.code in ("blame", "shouting", "form_letter")]
 
 
-def _hold_for_tone(findings: Sequence[ToneFinding], post_anyway: bool) -> None:
-    if findings and not post_anyway:
-        raise ToneHeld(findings)
-
-
-def _check_message(item: Feedback, message: str, post_anyway: bool) -> None:
-    _hold_for_tone(tone_findings(item, message) if message.strip() else [], post_anyway)
+def _check_tone(
+    item: Feedback, post_anyway: bool, *, field: str = "message", text: str = "", we_did: str = ""
+) -> None:
+    """Hold the words unless the writer chose to post anyway: what the customer reads (in
+    `field`) and the published "we did", all findings said together, each beside its field."""
+    found = {
+        name: findings
+        for name, findings in (
+            (field, tone_findings(item, text) if text.strip() else []),
+            ("we_did", we_did_findings(item, we_did) if we_did.strip() else []),
+        )
+        if findings
+    }
+    if found and not post_anyway:
+        raise ToneHeld(found)
 
 
 def _now() -> datetime:
@@ -268,7 +278,7 @@ def acknowledge(item_id: int, actor: User, message: str, *, post_anyway: bool = 
     """Tell the customer, personally, that a person has read their feedback."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_message(item, message, post_anyway)
+    _check_tone(item, post_anyway, text=message)
     return _acknowledge(item, actor, message)
 
 
@@ -282,7 +292,7 @@ def investigate(item_id: int, actor: User, message: str, *, post_anyway: bool = 
     """We are looking into it. On a resolved item this is a reopening."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_message(item, message, post_anyway)
+    _check_tone(item, post_anyway, text=message)
     return _investigate(item, actor, message)
 
 
@@ -305,7 +315,7 @@ def plan(
     """Plan the work and promise a date (planning without a date is not a plan)."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_message(item, message, post_anyway)
+    _check_tone(item, post_anyway, text=message)
     return _plan(item, actor, target_date, message)
 
 
@@ -327,7 +337,7 @@ def start_work(item_id: int, actor: User, message: str, *, post_anyway: bool = F
     """The fix is in progress."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_message(item, message, post_anyway)
+    _check_tone(item, post_anyway, text=message)
     return _start_work(item, actor, message)
 
 
@@ -341,7 +351,7 @@ def decline(item_id: int, actor: User, reason: str, *, post_anyway: bool = False
     """Say honestly, and with respect, that we will not do this, and why."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_message(item, reason, post_anyway)
+    _check_tone(item, post_anyway, text=reason)
     return _decline(item, actor, reason)
 
 
@@ -380,7 +390,7 @@ def reopen(item_id: int, actor: User, reason: str, *, post_anyway: bool = False)
     """Reopen a resolved item (staff only): it was not fixed after all."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_message(item, reason, post_anyway)
+    _check_tone(item, post_anyway, text=reason)
     return _reopen(item, actor, reason)
 
 
@@ -406,7 +416,7 @@ def merge(
     _hold_lower_id_first(item_id, target_id)
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_message(item, message, post_anyway)
+    _check_tone(item, post_anyway, text=message)
     return _merge(item, actor, target_id, message)
 
 
@@ -552,8 +562,7 @@ def publish_resolution(
         raise NotYetAnswered(unanswered_message(unanswered))
     for item in items:
         _act_as_owner(item, actor)
-    _check_message(items[0], message, post_anyway)
-    _hold_for_tone(we_did_findings(items[0], we_did) if we_did.strip() else [], post_anyway)
+    _check_tone(items[0], post_anyway, text=message, we_did=we_did)
     return _publish_resolution(items, actor, we_did, you_said, message)
 
 
@@ -617,8 +626,7 @@ def resolve(
     `message`, if any, is the owner's own words to its customer."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_message(item, message, post_anyway)
-    _hold_for_tone(we_did_findings(item, we_did) if we_did.strip() else [], post_anyway)
+    _check_tone(item, post_anyway, text=message, we_did=we_did)
     return _publish_resolution([item], actor, we_did, you_said, message)
 
 
@@ -662,8 +670,7 @@ def move(
     _act_as_owner(item, actor)
     if to_state is not S.RESOLVED:
         we_did = ""
-    _check_message(item, message, post_anyway)
-    _hold_for_tone(we_did_findings(item, we_did) if we_did.strip() else [], post_anyway)
+    _check_tone(item, post_anyway, text=message, we_did=we_did)
     if to_state is S.ACKNOWLEDGED:
         return _acknowledge(item, actor, message)
     if to_state is S.INVESTIGATING:
@@ -698,7 +705,7 @@ def reply(item_id: int, actor: User, body: str, *, post_anyway: bool = False) ->
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
     body = _require_text(body, "Please write the reply.")
-    _check_message(item, body, post_anyway)
+    _check_tone(item, post_anyway, field="body", text=body)
     if item.state is S.RECEIVED:
         _acknowledge(item, actor, body)
         return None

@@ -144,3 +144,60 @@ def test_blaming_words_are_held_with_the_same_findings_until_posted_anyway(
     else:
         assert (state, steps, comments) == (FeedbackState.INVESTIGATING, before[1] + 1, before[2])
     assert emails > before[3]
+
+
+WE_DID_BLAMING = "You should have read the manual."
+
+
+@pytest.mark.parametrize("surface", ["admin", "api"])
+def test_a_move_to_done_holds_the_message_and_the_we_did_together_each_by_its_field(
+    make_client,
+    make_user,
+    make_verified_user,
+    make_category,
+    make_feedback,
+    write_token,
+    surface,
+) -> None:
+    """Both texts of a move to Done are checked at once: "post anyway" never publishes a
+    "we did" nobody was shown the findings of."""
+    staff = make_user(role=Role.STAFF, display_name="Sam Staff")
+    nia = make_verified_user(preferred_name="Nia")
+    item = make_feedback(author=nia, category=make_category(), kind=FeedbackKind.COMPLAINT)
+    workflow.acknowledge(item.id, staff, "Nia, sorry about the bins; I am looking into it.")
+    db.session.commit()
+    before = _what_the_customer_gets(item.id)
+
+    if surface == "admin":
+        browser = make_client()
+        login(browser, staff.email)
+        held = post(
+            browser,
+            f"/admin/feedback/{item.id}/move",
+            {"to_state": "resolved", "message": BLAMING, "we_did": WE_DID_BLAMING},
+        )
+        page = held.get_data(as_text=True)
+        we_did_box = page[page.index('id="we-did-tone"') :].split("</div>")[0]
+        message_box = page[page.index('id="move-tone"') :].split("</div>")[0]
+        shown = {
+            "message": [code for code, _ in _FINDING.findall(message_box)],
+            "we_did": [code for code, _ in _FINDING.findall(we_did_box)],
+        }
+    else:
+        held = make_client().post(
+            f"{API}/items/{item.id}/transitions",
+            json={
+                "acting_as": staff.email,
+                "to_state": "resolved",
+                "message": BLAMING,
+                "we_did": WE_DID_BLAMING,
+            },
+            headers={"Authorization": f"Bearer {write_token}"},
+        )
+        shown = {"message": [], "we_did": []}
+        for finding in held.get_json()["error"]["findings"]:
+            shown[finding["field"]].append(finding["code"])
+
+    assert held.status_code == 422
+    assert shown == {"message": ["blame", "no_apology"], "we_did": ["blame"]}
+    assert _what_the_customer_gets(item.id) == before

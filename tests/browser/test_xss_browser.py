@@ -36,7 +36,7 @@ def test_xss_payloads_never_run_in_the_browser(
             title=(chunk[2][:150] or "payload") + f" #{n}",
             body="\n\n".join(chunk),
         )
-        add_comment(make_user(display_name=chunk[3][:80]), item, "\n".join(chunk[::-1]))
+        add_comment(make_user(display_name=chunk[3][:80]), item.id, "\n".join(chunk[::-1]))
         items.append(item)
     db.session.commit()
     resolved = items[0]

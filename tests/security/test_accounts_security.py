@@ -466,10 +466,10 @@ def test_export_gives_the_person_their_own_items_comments_and_votes(
         author=me, category=category, title="My neighbour's dog", visibility="private"
     )
     theirs = make_feedback(author=other, category=category, title="Street lights out")
-    add_comment(me, theirs, "Same on my road.")
-    add_comment(other, theirs, "Someone else's words.")
+    add_comment(me, theirs.id, "Same on my road.")
+    add_comment(other, theirs.id, "Someone else's words.")
     workflow.add_internal_note(mine.id, staff, "Staff-only remark")
-    toggle_vote(me, theirs)
+    toggle_vote(me, theirs.id)
     db.session.commit()
 
     login(client, me.email)
@@ -497,7 +497,7 @@ def test_deleting_an_account_needs_the_password_and_anonymises_the_person(
     category = make_category()
     mine = make_feedback(author=me, category=category, title="Ferry timetable is wrong")
     theirs = make_feedback(author=other, category=category)
-    toggle_vote(me, theirs)
+    toggle_vote(me, theirs.id)
     db.session.commit()
     email = me.email
     login(client, email)

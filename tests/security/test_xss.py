@@ -404,7 +404,7 @@ def test_display_and_preferred_names_never_run_script(
             display_name=display.text,
             preferred_name=called.text,
         )
-        add_comment(person, shared, "Me too.")
+        add_comment(person, shared.id, "Me too.")
         people.append(person)
     authored = []
     for person in people[::10]:

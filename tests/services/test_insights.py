@@ -93,7 +93,7 @@ def build_item(make_user: Callable[..., User], make_feedback: Callable[..., Feed
     ) -> Feedback:
         item = make_feedback(category=category, title=title, kind=kind, visibility=visibility)
         for _ in range(votes):  # while it is still open to votes
-            toggle_vote(make_user(), item)
+            toggle_vote(make_user(), item.id)
         item.created_at = received
         item.ack_due_at = received + timedelta(hours=category.ack_target_hours)
         if acknowledged_after is not None:

@@ -36,9 +36,9 @@ def test_author_counts_as_the_first_voice(make_feedback) -> None:
 def test_toggle_adds_then_takes_back(make_user, make_feedback) -> None:
     item = make_feedback()
     voter = make_user()
-    assert toggle_vote(voter, item).voted is True
+    assert toggle_vote(voter, item.id).voted is True
     assert _stored(item.id) == 2
-    assert toggle_vote(voter, item).voted is False
+    assert toggle_vote(voter, item.id).voted is False
     assert _stored(item.id) == 1 == _rows(item.id)
 
 
@@ -55,10 +55,10 @@ def _follows(user_id: int, item_id: int) -> bool:
 def test_taking_a_vote_back_ends_the_follow_it_brought(make_user, make_feedback) -> None:
     item = make_feedback()
     voter = make_user()
-    toggle_vote(voter, item)
+    toggle_vote(voter, item.id)
     db.session.commit()
     assert _follows(voter.id, item.id)
-    result = toggle_vote(voter, item)
+    result = toggle_vote(voter, item.id)
     db.session.commit()
     assert result.stopped_following is True
     assert not _follows(voter.id, item.id)
@@ -70,14 +70,14 @@ def test_a_follow_chosen_or_authored_outlives_taking_the_vote_back(
     author = make_user()
     item = make_feedback(author=author)
     chose_first, chose_after = make_user(), make_user()
-    notifications.set_following(chose_first, item, True)  # followed, then voted
-    toggle_vote(chose_first, item)
-    toggle_vote(chose_after, item)  # voted, then pressed Follow as well
-    notifications.set_following(chose_after, item, True)
+    notifications.set_following(chose_first, item.id, True)  # followed, then voted
+    toggle_vote(chose_first, item.id)
+    toggle_vote(chose_after, item.id)  # voted, then pressed Follow as well
+    notifications.set_following(chose_after, item.id, True)
     db.session.commit()
 
     for person in (author, chose_first, chose_after):  # the author's vote is the first voice
-        result = toggle_vote(person, item)
+        result = toggle_vote(person, item.id)
         db.session.commit()
         assert (result.voted, result.stopped_following) == (False, False)
         assert _follows(person.id, item.id)
@@ -87,9 +87,9 @@ def test_a_merge_keeps_a_follow_chosen_on_either_item(make_user, make_feedback) 
     staff = make_user(role=Role.STAFF)
     duplicate, target = make_feedback(), make_feedback()
     voter, chooser = make_user(), make_user()
-    toggle_vote(voter, duplicate)
-    toggle_vote(chooser, target)  # only a vote's follow on the target...
-    notifications.set_following(chooser, duplicate, True)  # ...but chosen on the duplicate
+    toggle_vote(voter, duplicate.id)
+    toggle_vote(chooser, target.id)  # only a vote's follow on the target...
+    notifications.set_following(chooser, duplicate.id, True)  # ...but chosen on the duplicate
     db.session.commit()
     workflow.merge(
         duplicate.id,
@@ -101,9 +101,9 @@ def test_a_merge_keeps_a_follow_chosen_on_either_item(make_user, make_feedback) 
     db.session.commit()
 
     # The voter's follow came with their vote, which moved too: taking it back ends both.
-    assert toggle_vote(voter, target).stopped_following is True
+    assert toggle_vote(voter, target.id).stopped_following is True
     # The chooser chose to follow the conversation, which goes on in the target.
-    assert toggle_vote(chooser, target).stopped_following is False
+    assert toggle_vote(chooser, target.id).stopped_following is False
     db.session.commit()
     assert not _follows(voter.id, target.id) and _follows(chooser.id, target.id)
 
@@ -122,7 +122,7 @@ def test_unique_constraint_refuses_a_second_vote_row(make_user, make_feedback) -
 def test_private_item_cannot_be_voted_on_by_others(make_user, make_feedback) -> None:
     item = make_feedback(visibility="private")
     with pytest.raises(NotFound):
-        toggle_vote(make_user(), item)
+        toggle_vote(make_user(), item.id)
 
 
 def test_merged_item_is_closed_for_votes(make_user, make_feedback) -> None:
@@ -130,7 +130,7 @@ def test_merged_item_is_closed_for_votes(make_user, make_feedback) -> None:
     item.state = FeedbackState.DUPLICATE
     db.session.commit()
     with pytest.raises(DomainError, match="closed for votes"):
-        toggle_vote(make_user(), item)
+        toggle_vote(make_user(), item.id)
 
 
 def test_an_item_closed_while_the_vote_was_read_takes_no_vote(make_user, make_feedback) -> None:
@@ -149,7 +149,7 @@ def test_an_item_closed_while_the_vote_was_read_takes_no_vote(make_user, make_fe
     assert item.state is not FeedbackState.DECLINED
 
     with pytest.raises(ClosedForVotes, match="closed for votes"):
-        toggle_vote(voter, item)
+        toggle_vote(voter, item.id)
     db.session.rollback()
     assert _rows(item.id) == 1 == _stored(item.id)
     assert not db.session.scalar(sa.select(Follow.id).where(Follow.user_id == voter.id))
@@ -174,7 +174,7 @@ def test_an_item_hidden_while_the_vote_was_read_takes_no_vote(
     assert can_view(item, voter)
 
     with pytest.raises(NotFound):
-        toggle_vote(voter, item)
+        toggle_vote(voter, item.id)
     db.session.rollback()
     assert _rows(item.id) == 1 == _stored(item.id)
     assert not db.session.scalar(sa.select(Follow.id).where(Follow.user_id == voter.id))
@@ -183,8 +183,8 @@ def test_an_item_hidden_while_the_vote_was_read_takes_no_vote(
 def test_the_author_and_staff_still_vote_on_a_private_item(make_user, make_feedback) -> None:
     author = make_user()
     item = make_feedback(author=author, visibility="private")
-    assert toggle_vote(author, item).voted is False  # the author's first voice, taken back
-    assert toggle_vote(make_user(role=Role.STAFF), item).voted is True
+    assert toggle_vote(author, item.id).voted is False  # the author's first voice, taken back
+    assert toggle_vote(make_user(role=Role.STAFF), item.id).voted is True
     db.session.commit()
     assert _stored(item.id) == 1 == _rows(item.id)
 
@@ -262,7 +262,7 @@ def test_a_merge_while_people_vote_leaves_exact_counts(
     clients = []
     for _ in range(6):
         voter = make_user()
-        toggle_vote(voter, duplicate)
+        toggle_vote(voter, duplicate.id)
         db.session.commit()
         client = app.test_client()
         login(client, voter.email)

@@ -54,7 +54,7 @@ def world(make_user, make_verified_user, make_category, make_feedback) -> World:
     staff = make_verified_user(role=Role.STAFF)
     category = make_category()
     item = make_feedback(author=customer, category=category)
-    comment = add_comment(customer, item, "Same here, every Tuesday.")
+    comment = add_comment(customer, item.id, "Same here, every Tuesday.")
     resolved = make_feedback(category=category)
     resolution = workflow.resolve(
         resolved.id, staff, "We changed the collection day.", post_anyway=True

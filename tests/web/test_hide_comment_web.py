@@ -22,7 +22,7 @@ PHONE = "Ring my neighbour on 07700 900123"
 
 def _commented(make_user, make_feedback) -> tuple[Feedback, Comment]:
     item = make_feedback(title="Parcel left with the wrong neighbour")
-    comment = feedback_service.add_comment(make_user(), item, PHONE)
+    comment = feedback_service.add_comment(make_user(), item.id, PHONE)
     db.session.commit()
     return item, comment
 
@@ -62,7 +62,7 @@ def test_staff_hide_a_comment_and_the_public_page_stops_showing_it(
 def test_hiding_a_comment_without_a_reason_answers_400_beside_the_form_and_hides_nothing(
     make_client, make_user, make_feedback
 ) -> None:
-    _item, comment = _commented(make_user, make_feedback)
+    item, comment = _commented(make_user, make_feedback)
     staff = make_user(role=Role.STAFF)
 
     response = post(
@@ -70,7 +70,22 @@ def test_hiding_a_comment_without_a_reason_answers_400_beside_the_form_and_hides
     )
 
     assert response.status_code == 400
-    assert "Hiding needs a reason." in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "Hiding a comment needs a reason." in page
+    # Said beside that comment's own form, opened, not under the item's "Hide" field.
+    own_form = page[page.index(f'action="/admin/comments/{comment.id}/hide"') :].split("</form>")[0]
+    assert f'id="hide-c{comment.id}-error"' in own_form
+    assert page.rindex(
+        "<details", 0, page.index(f'action="/admin/comments/{comment.id}/hide"')
+    ) == (
+        page.rindex(
+            '<details class="quick" open>', 0, page.index(f"/admin/comments/{comment.id}/hide")
+        )
+    )
+    item_hide_form = page[page.index(f'action="/admin/feedback/{item.id}/hide"') :].split(
+        "</form>"
+    )[0]
+    assert "field__error" not in item_hide_form
     db.session.expire_all()
     assert db.session.get(Comment, comment.id).hidden is False
     assert db.session.scalar(sa.select(sa.func.count()).select_from(AuditEntry)) == 0

@@ -40,7 +40,7 @@ def test_board_filters_and_sorts_from_the_url(
     new = make_feedback(title="New billing item", category=billing)
     from portal.services.votes import toggle_vote
 
-    toggle_vote(make_user(), old)
+    toggle_vote(make_user(), old.id)
     db.session.commit()
 
     page = client.get("/?category=billing").get_data(as_text=True)

@@ -83,11 +83,11 @@ def test_resolving_a_theme_publishes_one_resolution_counting_every_voice_once(
     two = make_feedback(author=a2, category=category, title="Checkout times out")
     three = make_feedback(author=a3, category=category, title="Payment page is slow")
     duplicate = make_feedback(author=dup_author, category=category, title="Card keeps failing")
-    toggle_vote(both_voter, one)  # one person votes on two of the items
-    toggle_vote(both_voter, two)
-    toggle_vote(a3, one)  # the author of three also votes on one
-    toggle_vote(third_voter, three)
-    toggle_vote(dup_voter, duplicate)  # a voter of the duplicate only
+    toggle_vote(both_voter, one.id)  # one person votes on two of the items
+    toggle_vote(both_voter, two.id)
+    toggle_vote(a3, one.id)  # the author of three also votes on one
+    toggle_vote(third_voter, three.id)
+    toggle_vote(dup_voter, duplicate.id)  # a voter of the duplicate only
     workflow.merge(
         duplicate.id,
         staff,
@@ -228,7 +228,7 @@ def test_board_costs_the_same_queries_for_2_and_12_resolutions(
     def publish(n: int) -> None:
         for _ in range(n):
             item = make_feedback()
-            toggle_vote(voter, item)
+            toggle_vote(voter, item.id)
             workflow.resolve(item.id, staff, "We fixed it.", post_anyway=True)
         db.session.commit()
 
@@ -259,7 +259,7 @@ def test_a_resolution_keeps_its_own_page_after_falling_off_the_first_page_of_the
     public = make_feedback(category=bins, title="Bins were not collected")
     private = make_feedback(category=bins, title="My neighbour at no. 12 blocks the bins")
     private.visibility = Visibility.PRIVATE
-    toggle_vote(voter, public)
+    toggle_vote(voter, public.id)
     oldest = resolve_together(
         [public, private], staff, "We added a second round on your street.", "Missed bins"
     )
@@ -327,7 +327,7 @@ def test_a_resolutions_page_costs_at_most_six_queries_however_many_items_it_answ
     def publish(items: int) -> Resolution:
         answered = [make_feedback() for _ in range(items)]
         for item in answered:
-            toggle_vote(customer, item)
+            toggle_vote(customer, item.id)
         resolution = resolve_together(answered, staff, "We fixed it.", "It broke")
         db.session.commit()
         return resolution
@@ -503,3 +503,22 @@ def test_an_open_item_past_its_promised_date_says_it_is_late(
     assert (
         "and we are 2 days late. We are sorry: Sam from Support will tell you the new date" in words
     )
+
+
+def test_editing_a_resolution_with_an_empty_summary_is_refused_with_400_and_keeps_the_text(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    resolution = _publish(make_feedback, staff, "We added a second round.")
+    browser = _signed_in(make_client, staff)
+
+    response = post(
+        browser,
+        f"/admin/resolutions/{resolution.id}/edit",
+        {"you_said": "  ", "we_did": "We added a third round."},
+    )
+
+    assert response.status_code == 400
+    assert "We added a third round." in response.get_data(as_text=True)
+    db.session.expire_all()
+    assert db.session.get(Resolution, resolution.id).we_did_source == "We added a second round."

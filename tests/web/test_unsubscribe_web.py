@@ -134,7 +134,7 @@ def test_the_pages_this_item_button_unfollows_only_that_item(
     user = make_verified_user()
     mine = make_feedback(author=user)
     other = make_feedback()
-    toggle_vote(user, other)
+    toggle_vote(user, other.id)
     db.session.commit()
     assert _following(user.id) == {mine.id, other.id}
 
