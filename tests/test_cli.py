@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.extensions import db
-from portal.models import Role, User
+from portal.models import AuditEntry, Role, User
 from portal.services.accounts import authenticate, find_user_by_email
 from portal.services.intake import EX_TEMPFAIL
 
@@ -107,3 +107,15 @@ def test_intake_email_that_must_wait_for_a_category_keeps_no_new_account(app: Fl
     assert result.exit_code == EX_TEMPFAIL
     assert result.stderr.startswith("intake: no category to file email under")
     assert _users() == 0
+
+
+def test_create_admin_records_who_was_made_an_admin_in_the_audit_log(app: Flask, make_user) -> None:
+    sam = make_user(email="sam@example.com")
+    result = app.test_cli_runner().invoke(
+        args=["create-admin", "sam@example.com", "--password", "ignored here"]
+    )
+    assert result.exit_code == 0, result.output
+    db.session.expire_all()
+    entry = db.session.scalar(sa.select(AuditEntry).where(AuditEntry.action == "user.made_admin"))
+    assert entry is not None and entry.target_id == sam.id
+    assert entry.detail == {"before": "customer", "via": "command line"}

@@ -9,8 +9,7 @@ from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Leng
 
 from portal.forms import BAD_EMAIL, HumanCheckedForm, plain_name
 from portal.models import NotificationPreference
-
-PASSWORD_MIN = 10
+from portal.services.accounts import PASSWORD_MIN
 
 
 class RegisterForm(HumanCheckedForm):

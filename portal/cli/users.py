@@ -6,7 +6,6 @@ import click
 from flask.cli import with_appcontext
 
 from portal import unit_of_work
-from portal.models import Role
 from portal.services import accounts
 from portal.services.errors import DomainError
 
@@ -18,22 +17,11 @@ from portal.services.errors import DomainError
 @with_appcontext
 def create_admin(email: str, name: str, password: str) -> None:
     """Create an admin account, or make an existing account an admin."""
-    with unit_of_work.command_transaction():
-        user = accounts.find_user_by_email(email)
-        if user is not None:
-            # No admin.update_user here: it needs an acting admin, and there may be none yet.
-            user.role = Role.ADMIN
-            promoted = True
-        else:
-            if len(password) < 10:
-                raise click.ClickException("Use a password of at least 10 characters.")
-            try:
-                user = accounts.register_user(
-                    email=email, password=password, display_name=name, role=Role.ADMIN
-                )
-            except DomainError as exc:
-                raise click.ClickException(exc.message) from exc
-            promoted = False
+    try:
+        with unit_of_work.command_transaction():
+            user, promoted = accounts.make_admin(email=email, password=password, display_name=name)
+    except DomainError as exc:
+        raise click.ClickException(exc.message) from exc
     if promoted:
         click.echo(f"{user.email} is now an admin.")
     else:

@@ -26,7 +26,7 @@ from portal.models import (
     User,
     Vote,
 )
-from portal.services import notifications
+from portal.services import audit, notifications
 from portal.services.errors import DomainError, EmailTaken
 from portal.services.item_data import export_item
 from portal.services.tokens import (
@@ -63,6 +63,16 @@ def find_user_by_email(email: str) -> User | None:
     )
 
 
+# The one rule for a password a person chooses (the forms say it too, before they post).
+PASSWORD_MIN = 10
+
+
+def _checked_password(password: str) -> str:
+    if len(password) < PASSWORD_MIN:
+        raise DomainError(f"Use a password of at least {PASSWORD_MIN} characters.")
+    return password
+
+
 def register_user(
     *,
     email: str,
@@ -74,6 +84,7 @@ def register_user(
     """Create an account. Raises EmailTaken when the address is already registered."""
     email = normalise_email(email)
     display_name = _checked_name(display_name, preferred_name)
+    password = _checked_password(password)
     if find_user_by_email(email) is not None:
         raise EmailTaken("An account with that email address already exists. Try signing in.")
     user = User(
@@ -94,6 +105,24 @@ def register_user(
             "An account with that email address already exists. Try signing in."
         ) from exc
     return user
+
+
+def make_admin(*, email: str, password: str, display_name: str) -> tuple[User, bool]:
+    """The operator's way in (`flask create-admin`, at the server's console): create an admin
+    account, or make an existing account an admin. True when an account was promoted. There
+    may be no admin yet to act, so the audit entry names no one."""
+    user = find_user_by_email(email)
+    if user is None:
+        user = register_user(
+            email=email, password=password, display_name=display_name, role=Role.ADMIN
+        )
+        audit.record(None, "user.admin_created", "user", user.id, via="command line")
+        return user, False
+    before = user.role
+    user.role = Role.ADMIN
+    audit.record(None, "user.made_admin", "user", user.id, before=before, via="command line")
+    db.session.flush()
+    return user, True
 
 
 def refuse_while_owning_open_items(user: User) -> None:
@@ -284,7 +313,7 @@ def user_for_reset_token(token: str) -> User | None:
 
 def set_password(user: User, password: str) -> User:
     """Change the password and sign the account out everywhere else."""
-    user.password_hash = hash_password(password)
+    user.password_hash = hash_password(_checked_password(password))
     user.session_version += 1
     db.session.flush()
     return user

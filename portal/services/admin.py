@@ -87,7 +87,7 @@ def update_user(actor: User, user: User, *, role: Role, active: bool) -> User:
     user.active = active
     db.session.flush()
     audit.record(
-        actor, "user.updated", "user", user.id, before=str(before), role=role, active=active
+        actor, "user.updated", "user", user.id, before=before, role=role, active=active
     )
     return user
 
