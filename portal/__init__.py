@@ -6,11 +6,15 @@ import os
 from pathlib import Path
 from typing import Any
 
-from flask import Flask
+from flask import Flask, current_app, has_app_context
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import CONFIGS, database_url, instance_secret_key, weak_secret
 from portal.logging_setup import configure_logging
+from portal.services import environment
+from portal.services.environment import Environment, Settings
+
+ENVIRONMENT_KEY = "portal.environment"
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -38,6 +42,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _resolve_secrets_and_database(app, config_name)
     configure_logging(app)
 
+    register_environment(app)
     register_extensions(app)
     register_blueprints(app)
     register_errorhandlers(app)
@@ -80,6 +85,30 @@ def _resolve_secrets_and_database(app: Flask, config_name: str) -> None:
             **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
             "pool_pre_ping": False,
         }
+
+
+def register_environment(app: Flask) -> None:
+    """What the services see of this app: its settings as one typed object, built once from
+    the finished config, the edge's email presenter and mail transport, and its log."""
+    from portal.emails import JinjaPresenter
+    from portal.mail import MailmanMailer
+
+    app.extensions[ENVIRONMENT_KEY] = Environment(
+        settings=Settings.from_config(app.config),
+        presenter=JinjaPresenter(app),
+        mailer=MailmanMailer(app),
+        log=app.logger,
+    )
+    environment.find_current_with(_current_environment)
+
+
+def _current_environment() -> Environment | None:
+    """The environment of the app whose context is pushed, for services (which know no
+    Flask): each app's own, however many apps a process has made."""
+    if not has_app_context():
+        return None
+    found: Environment = current_app.extensions[ENVIRONMENT_KEY]
+    return found
 
 
 def register_extensions(app: Flask) -> None:

@@ -1,6 +1,8 @@
 """Mail transport: SMTP when MAIL_SERVER is set, otherwise a folder of .eml files.
 
 The folder backend lets a newcomer read exactly what would be sent without any mail server.
+The outbox (a service) sends through `MailmanMailer`, its environment's mailer, and so never
+imports Flask-Mailman itself.
 """
 
 from __future__ import annotations
@@ -13,7 +15,11 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from flask_mailman import EmailMultiAlternatives
 from flask_mailman.backends.base import BaseEmailBackend
+
+from portal.extensions import mail
+from portal.services.environment import OutgoingEmail
 
 
 class EmlFolderEmailBackend(BaseEmailBackend):
@@ -47,10 +53,59 @@ class EmlFolderEmailBackend(BaseEmailBackend):
         return written
 
 
+class MailmanConnection:
+    """An open Flask-Mailman connection that sends the outbox's emails."""
+
+    def __init__(self, backend: BaseEmailBackend) -> None:
+        self._backend = backend
+
+    def send(self, email: OutgoingEmail) -> None:
+        """Send one email (with its HTML part as an alternative, when it has one)."""
+        message = EmailMultiAlternatives(
+            subject=email.subject,
+            body=email.text,
+            from_email=email.from_address,
+            to=[email.to_address],
+            headers=dict(email.headers),
+            connection=self._backend,
+        )
+        if email.html:
+            message.attach_alternative(email.html, "text/html")
+        message.send()
+
+    def close(self) -> None:
+        """Close the connection."""
+        self._backend.close()
+
+
+class MailmanMailer:
+    """One app's mail transport, as its configuration says when a connection is opened."""
+
+    def __init__(self, app: Flask) -> None:
+        self._app = app
+
+    def connect(self) -> MailmanConnection:
+        """An open connection; raises when the mail server cannot be reached."""
+        config = self._app.config
+        if config["MAIL_BACKEND"] == "smtp":
+            backend = mail.get_connection(
+                backend="smtp",
+                host=config["MAIL_SERVER"],
+                port=config["MAIL_PORT"],
+                username=config["MAIL_USERNAME"] or None,
+                password=config["MAIL_PASSWORD"] or None,
+                use_tls=config["MAIL_USE_TLS"],
+                use_ssl=config["MAIL_USE_SSL"],
+                timeout=config["MAIL_TIMEOUT"],
+            )
+        else:
+            backend = mail.get_connection(backend=config["MAIL_BACKEND"])
+        backend.open()
+        return MailmanConnection(backend)
+
+
 def configure_mail(app: Flask) -> None:
     """Choose the transport from the configuration and bind Flask-Mailman."""
-    from portal.extensions import mail
-
     if not app.config.get("MAIL_BACKEND"):
         app.config["MAIL_BACKEND"] = (
             "smtp" if app.config.get("MAIL_SERVER") else "portal.mail.EmlFolderEmailBackend"

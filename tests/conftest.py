@@ -10,6 +10,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -20,12 +21,13 @@ from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from werkzeug.test import TestResponse
 
-from portal import create_app
+from portal import ENVIRONMENT_KEY, create_app
 from portal.config import database_url
 from portal.database import sqlite_write_intent
 from portal.extensions import db
 from portal.models import Category, Feedback, FeedbackKind, Role, User, Visibility
 from portal.services.accounts import register_user
+from portal.services.environment import Environment, Settings
 from portal.services.feedback import submit_feedback
 from tests.helpers import require
 
@@ -162,6 +164,21 @@ def client(app: Flask) -> FlaskClient:
 def make_client(app: Flask) -> Callable[[], FlaskClient]:
     """Another browser: each client keeps its own cookies."""
     return app.test_client
+
+
+@pytest.fixture
+def change_settings(app: Flask, monkeypatch: pytest.MonkeyPatch) -> Callable[..., Settings]:
+    """Change settings the services read (Settings' field names), until the test ends.
+    Services read them from the app's environment, built once from its config: changing
+    app.config would not reach them. Requests made by the test see the change too."""
+
+    def change(**changes: Any) -> Settings:
+        before: Environment = app.extensions[ENVIRONMENT_KEY]
+        changed = replace(before, settings=replace(before.settings, **changes))
+        monkeypatch.setitem(app.extensions, ENVIRONMENT_KEY, changed)
+        return changed.settings
+
+    return change
 
 
 _sequence = itertools.count(1)

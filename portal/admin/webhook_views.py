@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from flask import (
     abort,
-    current_app,
     flash,
     make_response,
     redirect,
@@ -26,7 +25,7 @@ from portal.admin.webhook_forms import (
 )
 from portal.auth import admin_required
 from portal.models import WebhookEndpoint
-from portal.services import webhooks
+from portal.services import environment, webhooks
 from portal.unit_of_work import refusal_shown_in
 
 
@@ -53,7 +52,8 @@ def webhooks_page() -> Response:
             "admin/webhooks.html",
             form=form,
             endpoints=webhooks.list_endpoints(),
-            config_allows_http=current_app.config["WEBHOOK_ALLOW_HTTP"],
+            # The setting the service checks, so the hint and the refusal agree.
+            config_allows_http=environment.current().settings.webhook_allow_http,
         ),
         status,
     )

@@ -8,11 +8,9 @@ from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.emails import absolute_url
 from portal.extensions import db
 from portal.models import (
     OPEN_STATES,
@@ -26,7 +24,7 @@ from portal.models import (
     User,
     Vote,
 )
-from portal.services import audit, notifications
+from portal.services import audit, environment, notifications
 from portal.services.errors import DomainError, EmailTaken
 from portal.services.item_data import export_item
 from portal.services.tokens import (
@@ -53,7 +51,9 @@ def normalise_email(email: str) -> str:
 
 def hash_password(password: str) -> str:
     """Hash a password with the configured modern algorithm."""
-    return generate_password_hash(password, method=current_app.config["PASSWORD_HASH_METHOD"])
+    return generate_password_hash(
+        password, method=environment.current().settings.password_hash_method
+    )
 
 
 def find_user_by_email(email: str) -> User | None:
@@ -162,7 +162,7 @@ def authenticate(email: str, password: str) -> User | None:
     """Return the active user whose email and password match, else None (never says which)."""
     user = find_user_by_email(email)
     if user is None:
-        method = current_app.config["PASSWORD_HASH_METHOD"]
+        method = environment.current().settings.password_hash_method
         dummy = _DUMMY_HASH_CACHE.setdefault(method, generate_password_hash("x", method=method))
         check_password_hash(dummy, password)
         return None
@@ -241,7 +241,7 @@ def send_claim_link(user: User) -> OutboxMessage:
         kind="account_claim",
         template="claim",
         subject="Set your password",
-        claim_url=absolute_url(
+        claim_url=environment.current().presenter.url(
             "accounts.claim", token=make_claim_token(user.id, user.email, user.password_hash)
         ),
     )

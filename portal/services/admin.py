@@ -86,9 +86,7 @@ def update_user(actor: User, user: User, *, role: Role, active: bool) -> User:
         user.session_version += 1
     user.active = active
     db.session.flush()
-    audit.record(
-        actor, "user.updated", "user", user.id, before=before, role=role, active=active
-    )
+    audit.record(actor, "user.updated", "user", user.id, before=before, role=role, active=active)
     return user
 
 

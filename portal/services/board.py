@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from math import ceil
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy.orm import joinedload
 from sqlalchemy.sql.base import ExecutableOption
 
@@ -158,77 +158,118 @@ def board_count(filters: BoardFilters) -> int:
     return read_cache().get_or_compute(key, count)
 
 
-class BoardPage(Pagination):
-    """One page of the board, in one statement, its page chosen before any row is read.
+@dataclass(frozen=True)
+class BoardPage:
+    """One page of the board and where it stands among the pages (read like the pages of
+    Flask-SQLAlchemy's paginate, which the page macros and the API envelope also get)."""
+
+    items: list[Feedback]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        """How many pages there are (none when nothing matches)."""
+        return ceil(self.total / self.per_page) if self.total else 0
+
+    @property
+    def has_prev(self) -> bool:
+        """Whether a page comes before this one."""
+        return self.page > 1
+
+    @property
+    def prev_num(self) -> int | None:
+        """The previous page's number (None on the first)."""
+        return self.page - 1 if self.has_prev else None
+
+    @property
+    def has_next(self) -> bool:
+        """Whether a page comes after this one."""
+        return self.page < self.pages
+
+    @property
+    def next_num(self) -> int | None:
+        """The next page's number (None on the last)."""
+        return self.page + 1 if self.has_next else None
+
+
+MAX_PER_PAGE = 100
+
+
+def board_page(
+    filters: BoardFilters, per_page: int, options: Sequence[ExecutableOption] = ()
+) -> BoardPage:
+    """The page of the board that the filters ask for (empty past the last page). At most
+    100 to a page; a page number below 1 is the first page."""
+    page = max(filters.page, 1)
+    per_page = min(per_page, MAX_PER_PAGE)
+    if per_page < 1:
+        per_page = 20
+    total = board_count(filters)
+    return BoardPage(
+        items=_page_items(filters, page, per_page, options, total),
+        total=total,
+        page=page,
+        per_page=per_page,
+    )
+
+
+def _page_items(
+    filters: BoardFilters,
+    page: int,
+    per_page: int,
+    options: Sequence[ExecutableOption],
+    total: int,
+) -> list[Feedback]:
+    """The page's items, in one statement, its page chosen before any row is read.
 
     An inner SELECT picks the page's ids with LIMIT/OFFSET over index entries (the visibility
     columns lead the board's indexes, so no row is visited on the way); the outer one loads
     only those rows. Pages past the middle are picked from the far end of the index, so the
     last page costs what the first does; only middle pages walk far.
     """
-
-    def _query_items(self) -> list[Feedback]:
-        filters: BoardFilters = self._query_args["filters"]
-        options = self._query_args.get("options", ())
-        self._total = board_count(filters)
-        offset = (self.page - 1) * self.per_page
-        if offset >= self._total:
-            return []
-        limit = min(self.per_page, self._total - offset)
-        # Ranked only with words to rank by (a search with none matches nothing anyway).
-        by_rank = bool(filters.search) and filters.sort is BoardSort.MATCH
-        conditions = _conditions(filters)
-        ids: sa.Select[*tuple[Any, ...]]  # (id, rank) when ranked, else (id)
-        if by_rank:
-            if self._total > RANKED_CANDIDATES and offset + limit <= RANKED_CANDIDATES:
-                # Many matches: the best among the newest, at a cost that does not grow.
-                matches = newest_matches_ranked(
-                    filters.search, prefix_last=True, limit=RANKED_CANDIDATES
-                )
-                rank: sa.ColumnElement[object] = matches.c.rank
-                ids = sa.select(Feedback.id, rank).join(matches, matches.c.id == Feedback.id)
-            else:
-                rank = search_rank(filters.search, prefix_last=True).label("rank")
-                ids = apply_search(
-                    sa.select(Feedback.id, rank),
-                    filters.search,
-                    prefix_last=True,
-                    order_by_rank=False,
-                )
-            ids = ids.where(*conditions).order_by(rank, Feedback.id.desc()).offset(offset)
-        else:
-            ids = sa.select(Feedback.id).where(*conditions)
-            if filters.q:
-                ids = apply_search(ids, filters.search, prefix_last=True, order_by_rank=False)
-            # Pages past the middle read from the far end: the page's first row is `limit`
-            # rows from that end.
-            from_end = offset > self._total // 2
-            ids = ids.order_by(*_order(filters.sort, newest_last=from_end)).offset(
-                self._total - offset - limit if from_end else offset
+    offset = (page - 1) * per_page
+    if offset >= total:
+        return []
+    limit = min(per_page, total - offset)
+    # Ranked only with words to rank by (a search with none matches nothing anyway).
+    by_rank = bool(filters.search) and filters.sort is BoardSort.MATCH
+    conditions = _conditions(filters)
+    ids: sa.Select[*tuple[Any, ...]]  # (id, rank) when ranked, else (id)
+    if by_rank:
+        if total > RANKED_CANDIDATES and offset + limit <= RANKED_CANDIDATES:
+            # Many matches: the best among the newest, at a cost that does not grow.
+            matches = newest_matches_ranked(
+                filters.search, prefix_last=True, limit=RANKED_CANDIDATES
             )
-        page = ids.limit(limit).subquery("board_page")
-        outer_order = [page.c.rank, Feedback.id.desc()] if by_rank else list(_order(filters.sort))
-        query = (
-            sa.select(Feedback)
-            .join(page, page.c.id == Feedback.id)
-            .options(joinedload(Feedback.category), *options)
-            .order_by(*outer_order)
+            rank: sa.ColumnElement[object] = matches.c.rank
+            ids = sa.select(Feedback.id, rank).join(matches, matches.c.id == Feedback.id)
+        else:
+            rank = search_rank(filters.search, prefix_last=True).label("rank")
+            ids = apply_search(
+                sa.select(Feedback.id, rank),
+                filters.search,
+                prefix_last=True,
+                order_by_rank=False,
+            )
+        ids = ids.where(*conditions).order_by(rank, Feedback.id.desc()).offset(offset)
+    else:
+        ids = sa.select(Feedback.id).where(*conditions)
+        if filters.q:
+            ids = apply_search(ids, filters.search, prefix_last=True, order_by_rank=False)
+        # Pages past the middle read from the far end: the page's first row is `limit`
+        # rows from that end.
+        from_end = offset > total // 2
+        ids = ids.order_by(*_order(filters.sort, newest_last=from_end)).offset(
+            total - offset - limit if from_end else offset
         )
-        return list(db.session.scalars(query).unique())
-
-    def _query_count(self) -> int:
-        return self._total
-
-
-def board_page(
-    filters: BoardFilters, per_page: int, options: Sequence[ExecutableOption] = ()
-) -> BoardPage:
-    """The page of the board that the filters ask for (empty past the last page)."""
-    return BoardPage(
-        page=filters.page,
-        per_page=per_page,
-        max_per_page=100,
-        error_out=False,
-        filters=filters,
-        options=options,
+    chosen = ids.limit(limit).subquery("board_page")
+    outer_order = [chosen.c.rank, Feedback.id.desc()] if by_rank else list(_order(filters.sort))
+    query = (
+        sa.select(Feedback)
+        .join(chosen, chosen.c.id == Feedback.id)
+        .options(joinedload(Feedback.category), *options)
+        .order_by(*outer_order)
     )
+    return list(db.session.scalars(query).unique())

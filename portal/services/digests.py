@@ -13,11 +13,9 @@ from typing import Any
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import current_app
 from sqlalchemy.exc import IntegrityError
 
 from portal.database import rows_changed, sqlite_write_intent
-from portal.emails import RenderedEmail, absolute_url, render_email
 from portal.extensions import db
 from portal.models import (
     Category,
@@ -32,7 +30,9 @@ from portal.models import (
     digest_subscription_categories,
     resolution_categories,
 )
+from portal.services import environment
 from portal.services.accounts import normalise_email
+from portal.services.environment import RenderedEmail
 from portal.services.errors import DomainError, NotFound
 from portal.services.item_data import you_said_shown
 from portal.services.outbox import queue_email
@@ -213,7 +213,9 @@ def _email_subscriber(
     subscription: DigestSubscription, *, kind: str, subject: str, **context: Any
 ) -> OutboxMessage:
     """Queue an email about the subscription itself to its address (template name = kind)."""
-    rendered = render_email(kind, subject, subscription=subscription, **context)
+    rendered = environment.current().presenter.email(
+        kind, subject, subscription=subscription, **context
+    )
     return queue_email(
         kind=kind,
         to_email=subscription.email,
@@ -232,7 +234,9 @@ def send_confirmation(subscription: DigestSubscription) -> OutboxMessage:
         subject="Please confirm your digest subscription",
         frequency=subscription.frequency.value,
         category_names=subscription_category_names(subscription),
-        confirm_url=absolute_url("digests.confirm", token=subscription.confirm_token),
+        confirm_url=environment.current().presenter.url(
+            "digests.confirm", token=subscription.confirm_token
+        ),
     )
 
 
@@ -270,14 +274,15 @@ def send_change_confirmation(
         frequency.value,
         category_ids,
     )
+    presenter = environment.current().presenter
     return _email_subscriber(
         subscription,
         kind="digest_change",
         subject="Please confirm the change to your digest",
         frequency=frequency.value,
         category_names=_category_names(category_ids),
-        change_url=absolute_url("digests.change", token=token),
-        unsubscribe_url=absolute_url("digests.unsubscribe", token=subscription.unsubscribe_token),
+        change_url=presenter.url("digests.change", token=token),
+        unsubscribe_url=presenter.url("digests.unsubscribe", token=subscription.unsubscribe_token),
     )
 
 
@@ -420,11 +425,9 @@ def unsubscribe(token: str) -> bool:
 
 def unsubscribe_headers(token: str) -> dict[str, str]:
     """RFC 2369 / RFC 8058 headers for a digest: a one-click https link and a mailto."""
-    config = current_app.config
-    mailbox = config["MAIL_UNSUBSCRIBE_ADDRESS"] or (
-        "unsubscribe@" + config["MAIL_DEFAULT_SENDER"].rpartition("@")[2]
-    )
-    link = absolute_url("digests.unsubscribe", token=token)
+    current = environment.current()
+    mailbox = current.settings.unsubscribe_mailbox
+    link = current.presenter.url("digests.unsubscribe", token=token)
     subject = quote("unsubscribe digest " + token)
     return {
         "List-Unsubscribe": f"<{link}>, <mailto:{mailbox}?subject={subject}>",
@@ -614,7 +617,7 @@ class _DigestRenderer:
             if len(self._cache) >= _RENDER_CACHE_SIZE:
                 self._cache.clear()
             count = len(entries)
-            shared = render_email(
+            shared = environment.current().presenter.email(
                 "digest",
                 f"You said, we did: {count} change{'s' if count != 1 else ''} "
                 f"in {self.period.label}",
@@ -635,7 +638,9 @@ def _queue_digest(
     subscription: DigestSubscription, entries: Sequence[DigestEntry], renderer: _DigestRenderer
 ) -> OutboxMessage:
     token = subscription.unsubscribe_token
-    rendered = renderer.render(entries, absolute_url("digests.unsubscribe", token=token))
+    rendered = renderer.render(
+        entries, environment.current().presenter.url("digests.unsubscribe", token=token)
+    )
     return queue_email(
         kind="digest",
         to_email=subscription.email,

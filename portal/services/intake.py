@@ -33,7 +33,6 @@ from html.parser import HTMLParser
 from typing import IO
 
 import sqlalchemy as sa
-from flask import current_app
 
 from portal.extensions import db
 from portal.models import (
@@ -46,7 +45,7 @@ from portal.models import (
     Visibility,
 )
 from portal.models.base import utcnow
-from portal.services import audit, notifications
+from portal.services import audit, environment, notifications
 from portal.services.accounts import find_user_by_email, normalise_email
 from portal.services.api import AccountUnavailable, customer_for_email
 from portal.services.errors import DomainError
@@ -112,7 +111,7 @@ def _reject(exit_code: int, reason: str) -> Refused:
 
 def max_bytes() -> int:
     """The size limit for one message (INTAKE_MAX_BYTES)."""
-    return int(current_app.config["INTAKE_MAX_BYTES"])
+    return environment.current().settings.intake_max_bytes
 
 
 def read_limited(stream: IO[bytes], limit: int | None = None) -> bytes:
@@ -181,11 +180,8 @@ def automatic_reason(message: EmailMessage, sender: Address) -> str | None:
         return "a delivery or read report"
     if sender.username.lower() in AUTOMATIC_SENDERS:
         return f"sent by {sender.username}"
-    own = {
-        normalise_email(a)
-        for a in (current_app.config["MAIL_DEFAULT_SENDER"], current_app.config["INTAKE_ADDRESS"])
-        if a
-    }
+    settings = environment.current().settings
+    own = {normalise_email(a) for a in (settings.mail_default_sender, settings.intake_address) if a}
     if normalise_email(sender.addr_spec) in own:
         return "sent from our own address (a loop)"
     return None
@@ -457,7 +453,7 @@ def _message_key(message: EmailMessage, raw: bytes) -> str:
 
 
 def _intake_category() -> Category:
-    slug = current_app.config["INTAKE_CATEGORY"]
+    slug = environment.current().settings.intake_category
     query = sa.select(Category)
     query = (
         query.where(Category.slug == slug)
@@ -569,7 +565,7 @@ def _new_item(
     body = content.text or "(The email had no text, only a subject.)"
     item = submit_feedback(
         user,
-        kind=FeedbackKind(current_app.config["INTAKE_KIND"]),
+        kind=FeedbackKind(environment.current().settings.intake_kind),
         category_id=category.id,
         title=title_from(subject, content.text, sender),
         body=_clip(body, BODY_MAX, "[The rest of the email was cut off.]"),

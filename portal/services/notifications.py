@@ -9,10 +9,8 @@ from typing import Any, NamedTuple
 from urllib.parse import quote
 
 import sqlalchemy as sa
-from flask import current_app
 
 from portal.database import insert_if_absent, rows_changed
-from portal.emails import absolute_url, render_email
 from portal.extensions import db
 from portal.models import (
     Category,
@@ -26,7 +24,7 @@ from portal.models import (
     Unsubscribe,
     User,
 )
-from portal.services import outbox
+from portal.services import environment, outbox
 from portal.services.feedback import get_visible_item
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
@@ -258,11 +256,9 @@ def _followers(item_ids: Iterable[int]) -> list[tuple[User, int]]:
 
 def unsubscribe_headers(token: str) -> dict[str, str]:
     """RFC 2369 / RFC 8058 headers: an https link that works with one POST, and a mailto."""
-    config = current_app.config
-    mailbox = config["MAIL_UNSUBSCRIBE_ADDRESS"] or (
-        "unsubscribe@" + config["MAIL_DEFAULT_SENDER"].rpartition("@")[2]
-    )
-    link = absolute_url("notifications.unsubscribe", token=token)
+    current = environment.current()
+    mailbox = current.settings.unsubscribe_mailbox
+    link = current.presenter.url("notifications.unsubscribe", token=token)
     return {
         "List-Unsubscribe": f"<{link}>, <mailto:{mailbox}?subject={quote('unsubscribe ' + token)}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
@@ -299,14 +295,15 @@ def _queue_for(
     """Render and queue one notification, folding it into a summary past the daily cap."""
     all_token = make_unsubscribe_token(user.id, None)
     item_token = make_unsubscribe_token(user.id, item.id) if item is not None else all_token
-    rendered = render_email(
+    current = environment.current()
+    rendered = current.presenter.email(
         template,
         subject,
         person=user,
         item=item,
         from_name=from_name,
-        unsubscribe_item_url=absolute_url("notifications.unsubscribe", token=item_token),
-        unsubscribe_all_url=absolute_url("notifications.unsubscribe", token=all_token),
+        unsubscribe_item_url=current.presenter.url("notifications.unsubscribe", token=item_token),
+        unsubscribe_all_url=current.presenter.url("notifications.unsubscribe", token=all_token),
         **context,
     )
     headers = {**unsubscribe_headers(all_token), **(extra_headers or {})}
@@ -323,7 +320,7 @@ def _queue_for(
         kind in CAPPED_KINDS
         and kind not in NEVER_HELD
         and not about_their_own
-        and _sent_today(user.id) >= current_app.config["NOTIFICATION_DAILY_CAP"]
+        and _sent_today(user.id) >= current.settings.notification_daily_cap
     )
     message = queue_email(
         kind=kind,
@@ -391,12 +388,13 @@ def _folded_into(summary: OutboxMessage) -> list[OutboxMessage]:
 
 def _render_summary(user: User, summary: OutboxMessage, folded: list[OutboxMessage]) -> None:
     token = make_unsubscribe_token(user.id, None)
-    rendered = render_email(
+    presenter = environment.current().presenter
+    rendered = presenter.email(
         "summary",
         f"{len(folded)} more update{'s' if len(folded) != 1 else ''} on what you follow",
         person=user,
         updates=folded,
-        unsubscribe_all_url=absolute_url("notifications.unsubscribe", token=token),
+        unsubscribe_all_url=presenter.url("notifications.unsubscribe", token=token),
     )
     summary.subject = rendered.subject
     summary.text_body = rendered.text
@@ -502,7 +500,7 @@ def send_receipt(
         if in_reply_to:
             headers.update({"In-Reply-To": in_reply_to, "References": in_reply_to})
         if author.verified_at is None:
-            context["verify_url"] = absolute_url(
+            context["verify_url"] = environment.current().presenter.url(
                 "accounts.verify", token=make_verify_token(author.id, author.email)
             )
     return _queue_for(
@@ -562,7 +560,7 @@ def email_account_holder(
     """Queue an email about the account itself (verification, password, claim) to its
     address, addressed by the name the person chose. Not capped and not folded: these are
     answers to something the person just did."""
-    rendered = render_email(template, subject, person=user, **context)
+    rendered = environment.current().presenter.email(template, subject, person=user, **context)
     return queue_email(
         kind=kind,
         to_email=user.email,
@@ -581,7 +579,9 @@ def send_verification(user: User) -> OutboxMessage:
         kind="verification",
         template="verify",
         subject="Please confirm your email address",
-        verify_url=absolute_url("accounts.verify", token=make_verify_token(user.id, user.email)),
+        verify_url=environment.current().presenter.url(
+            "accounts.verify", token=make_verify_token(user.id, user.email)
+        ),
     )
 
 
@@ -592,7 +592,7 @@ def send_password_reset(user: User) -> OutboxMessage:
         kind="password_reset",
         template="reset",
         subject="Choose a new password",
-        reset_url=absolute_url(
+        reset_url=environment.current().presenter.url(
             "accounts.reset_password", token=make_reset_token(user.id, user.password_hash)
         ),
     )

@@ -19,11 +19,11 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
-from flask import current_app
-from flask_mailman import EmailMultiAlternatives
 
-from portal.extensions import db, mail
+from portal.extensions import db
 from portal.models import OutboxMessage, OutboxStatus
+from portal.services import environment
+from portal.services.environment import OutgoingEmail
 from portal.services.site import get_site_settings
 
 
@@ -32,7 +32,8 @@ def _now() -> datetime:
 
 
 def _sender_domain() -> str:
-    return current_app.config["MAIL_DEFAULT_SENDER"].rpartition("@")[2] or "portal.localhost"
+    sender = environment.current().settings.mail_default_sender
+    return sender.rpartition("@")[2] or "portal.localhost"
 
 
 def new_message_id(kind: str) -> str:
@@ -105,7 +106,7 @@ def claim_due(
     `next_attempt_at`, `claimed_at` and `claim_token` columns. `only` narrows what may be
     claimed (rows it leaves out wait, untouched)."""
     now = _now()
-    lease = timedelta(seconds=current_app.config["OUTBOX_LEASE_SECONDS"])
+    lease = timedelta(seconds=environment.current().settings.outbox_lease_seconds)
     token = secrets.token_hex(16)
     due = sa.or_(
         sa.and_(model.status == pending, model.next_attempt_at <= now),
@@ -160,39 +161,20 @@ def backoff_seconds(base: int, attempts: int) -> int:
     return min(base * doubling, 6 * 3600)
 
 
-def _connection() -> Any:
-    config = current_app.config
-    if config["MAIL_BACKEND"] == "smtp":
-        return mail.get_connection(
-            backend="smtp",
-            host=config["MAIL_SERVER"],
-            port=config["MAIL_PORT"],
-            username=config["MAIL_USERNAME"] or None,
-            password=config["MAIL_PASSWORD"] or None,
-            use_tls=config["MAIL_USE_TLS"],
-            use_ssl=config["MAIL_USE_SSL"],
-            timeout=config["MAIL_TIMEOUT"],
-        )
-    return mail.get_connection(backend=config["MAIL_BACKEND"])
-
-
-def _as_email(message: OutboxMessage, connection: Any) -> EmailMultiAlternatives:
+def _as_email(message: OutboxMessage) -> OutgoingEmail:
     organisation = get_site_settings().organisation_name
     sender_name = f"{message.from_name} at {organisation}" if message.from_name else organisation
-    headers = {"Message-ID": message.message_id, **message.headers}
-    email = EmailMultiAlternatives(
-        subject=message.subject,
-        body=message.text_body,
-        from_email=formataddr((sender_name, current_app.config["MAIL_DEFAULT_SENDER"])),
-        to=[
+    sender = environment.current().settings.mail_default_sender
+    return OutgoingEmail(
+        from_address=formataddr((sender_name, sender)),
+        to_address=(
             formataddr((message.to_name, message.to_email)) if message.to_name else message.to_email
-        ],
-        headers=headers,
-        connection=connection,
+        ),
+        subject=message.subject,
+        text=message.text_body,
+        html=message.html_body,
+        headers={"Message-ID": message.message_id, **message.headers},
     )
-    if message.html_body:
-        email.attach_alternative(message.html_body, "text/html")
-    return email
 
 
 def _mark(message_id: int, token: str, **values: Any) -> None:
@@ -224,8 +206,7 @@ def deliver_pending(batch_size: int = 50, max_batches: int = 100) -> DeliveryRep
         if not batch:
             break
         try:
-            connection = _connection()
-            connection.open()
+            connection = environment.current().mailer.connect()
         except Exception as exc:  # the server is down: every claimed message waits for later
             for message in batch:
                 _retry_later(message, token, exc, report)
@@ -242,7 +223,7 @@ def deliver_pending(batch_size: int = 50, max_batches: int = 100) -> DeliveryRep
                     report.withdrawn += 1
                     continue
                 try:
-                    _as_email(message, connection).send()
+                    connection.send(_as_email(message))
                 except Exception as exc:
                     db.session.rollback()  # whatever failed, the session must be usable again
                     _retry_later(message, token, exc, report)
@@ -266,15 +247,15 @@ def deliver_pending(batch_size: int = 50, max_batches: int = 100) -> DeliveryRep
 def _retry_later(
     message: OutboxMessage, token: str, exc: Exception, report: DeliveryReport
 ) -> None:
-    config = current_app.config
+    current = environment.current()
     attempts = message.attempts + 1
     error = f"{type(exc).__name__}: {exc}"[:1000]
-    if attempts >= config["OUTBOX_MAX_ATTEMPTS"]:
+    if attempts >= current.settings.outbox_max_attempts:
         _mark(message.id, token, status=OutboxStatus.FAILED, attempts=attempts, last_error=error)
         report.failed += 1
-        current_app.logger.error("outbox: gave up on message %s: %s", message.id, error)
+        current.log.error("outbox: gave up on message %s: %s", message.id, error)
         return
-    delay = backoff_seconds(config["OUTBOX_BACKOFF_SECONDS"], attempts)
+    delay = backoff_seconds(current.settings.outbox_backoff_seconds, attempts)
     _mark(
         message.id,
         token,
@@ -286,7 +267,7 @@ def _retry_later(
         claimed_at=None,
     )
     report.retried += 1
-    current_app.logger.warning("outbox: message %s will be retried: %s", message.id, error)
+    current.log.warning("outbox: message %s will be retried: %s", message.id, error)
 
 
 def pending_count() -> int:

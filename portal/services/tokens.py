@@ -6,18 +6,19 @@ import hashlib
 import hmac
 from typing import Any
 
-from flask import current_app
 from itsdangerous import BadSignature, SignatureExpired, URLSafeSerializer, URLSafeTimedSerializer
+
+from portal.services import environment
 
 VERIFY_MAX_AGE = 7 * 24 * 3600
 
 
 def _timed(salt: str) -> URLSafeTimedSerializer:
-    return URLSafeTimedSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    return URLSafeTimedSerializer(environment.current().settings.secret_key, salt=salt)
 
 
 def _plain(salt: str) -> URLSafeSerializer:
-    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt=salt)
+    return URLSafeSerializer(environment.current().settings.secret_key, salt=salt)
 
 
 def make_verify_token(user_id: int, email: str) -> str:
@@ -85,7 +86,7 @@ def make_reply_token(item_id: int, email: str) -> str:
     """A short tag binding a reply address to one item and one recipient's address. Lower-case
     hex, because some mail servers fold the case of the part before the @."""
     message = f"intake-reply:{item_id}:{email.strip().lower()}".encode()
-    key = current_app.config["SECRET_KEY"].encode()
+    key = environment.current().settings.secret_key.encode()
     return hmac.new(key, message, hashlib.sha256).hexdigest()[:REPLY_TOKEN_LENGTH]
 
 
@@ -97,7 +98,7 @@ def reply_token_matches(item_id: int, email: str, token: str) -> bool:
 def reply_address(item_id: int, email: str) -> str | None:
     """The Reply-To for a notification about an item: the intake address plus-tagged with the
     item and a token (feedback+123.<token>@example.org). None when email intake is not set up."""
-    intake = current_app.config.get("INTAKE_ADDRESS") or ""
+    intake = environment.current().settings.intake_address
     local, _, domain = intake.partition("@")
     if not local or not domain:
         return None

@@ -29,10 +29,8 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
-from flask import current_app
 
 from portal.database import rows_changed
-from portal.emails import absolute_url
 from portal.extensions import db
 from portal.models import (
     SUBSCRIBABLE_EVENTS,
@@ -46,7 +44,7 @@ from portal.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from portal.services import audit
+from portal.services import audit, environment
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
 from portal.services.item_data import iso, webhook_item, you_said_shown
@@ -82,7 +80,7 @@ def _require_admin(actor: User) -> None:
 
 
 def _address_allowed(address: str) -> bool:
-    if current_app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"]:
+    if environment.current().settings.webhook_allow_private_addresses:
         return True
     ip = ipaddress.ip_address(address.split("%", 1)[0])
     if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
@@ -101,7 +99,8 @@ def check_url(url: str) -> str:
         port = parts.port
     except ValueError as exc:
         raise WebhookUrlRefused("That is not a URL the portal can send to.") from exc
-    allow_http = current_app.config["WEBHOOK_ALLOW_HTTP"]
+    settings = environment.current().settings
+    allow_http = settings.webhook_allow_http
     if parts.scheme not in ({"https", "http"} if allow_http else {"https"}):
         raise WebhookUrlRefused(
             "Use an https:// URL." if not allow_http else "Use an http:// or https:// URL."
@@ -119,7 +118,7 @@ def check_url(url: str) -> str:
         literal = None
     private_name = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
     if (literal is not None and not _address_allowed(str(literal))) or (
-        private_name and not current_app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"]
+        private_name and not settings.webhook_allow_private_addresses
     ):
         raise WebhookUrlRefused("Deliveries go only to public addresses, not to internal ones.")
     return url
@@ -184,7 +183,7 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Pos
 
     parts = urlsplit(url)
     https = parts.scheme == "https"
-    if not https and not current_app.config["WEBHOOK_ALLOW_HTTP"]:
+    if not https and not environment.current().settings.webhook_allow_http:
         return PostResult(None, "refused: plain http is not allowed here", elapsed())
     port = parts.port or (443 if https else 80)
     connection: http.client.HTTPConnection | None = None
@@ -421,10 +420,11 @@ def emit(event: WebhookEvent, data: dict[str, Any]) -> int:
 def item_json(item: Feedback) -> dict[str, Any]:
     """An item as webhooks describe it (see item_data.webhook_item: no words of a private,
     hidden or redacted item; staff follow `admin_url` to read them)."""
+    presenter = environment.current().presenter
     return webhook_item(
         item,
-        url=absolute_url("feedback.detail", item_id=item.id),
-        admin_url=absolute_url("admin.item", item_id=item.id),
+        url=presenter.url("feedback.detail", item_id=item.id),
+        admin_url=presenter.url("admin.item", item_id=item.id),
     )
 
 
@@ -439,7 +439,9 @@ def resolution_json(resolution: Resolution, items: Sequence[Feedback]) -> dict[s
         "we_did": resolution.we_did_source,
         "category_id": resolution.category_id,
         "published_at": iso(resolution.published_at),
-        "url": absolute_url("resolutions.detail", resolution_id=resolution.id),
+        "url": environment.current().presenter.url(
+            "resolutions.detail", resolution_id=resolution.id
+        ),
     }
 
 
@@ -541,16 +543,18 @@ def _attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> PostResult
         "X-Portal-Timestamp": timestamp,
         SIGNATURE_HEADER: sign(endpoint.secret, timestamp, body),
     }
-    return _post(endpoint.url, body, headers, current_app.config["WEBHOOK_TIMEOUT_SECONDS"])
+    return _post(
+        endpoint.url, body, headers, environment.current().settings.webhook_timeout_seconds
+    )
 
 
 def _give_up_or_retry(
     delivery: WebhookDelivery, token: str, result: PostResult, report: DeliveryReport
 ) -> None:
-    config = current_app.config
+    current = environment.current()
     attempts = delivery.attempts + 1
     common = {"attempts": attempts, "last_status_code": result.status_code}
-    if attempts >= config["WEBHOOK_MAX_ATTEMPTS"] or result.error.startswith("refused:"):
+    if attempts >= current.settings.webhook_max_attempts or result.error.startswith("refused:"):
         mark_claimed(
             WebhookDelivery,
             delivery.id,
@@ -560,9 +564,9 @@ def _give_up_or_retry(
             **common,
         )
         report.failed += 1
-        current_app.logger.error("webhooks: gave up on delivery %s: %s", delivery.id, result.error)
+        current.log.error("webhooks: gave up on delivery %s: %s", delivery.id, result.error)
         return
-    delay = backoff_seconds(config["WEBHOOK_BACKOFF_SECONDS"], attempts)
+    delay = backoff_seconds(current.settings.webhook_backoff_seconds, attempts)
     mark_claimed(
         WebhookDelivery,
         delivery.id,
@@ -575,7 +579,7 @@ def _give_up_or_retry(
         **common,
     )
     report.retried += 1
-    current_app.logger.warning(
+    current.log.warning(
         "webhooks: delivery %s will be retried in %ss: %s", delivery.id, delay, result.error
     )
 

@@ -29,6 +29,7 @@ from portal.models import (
     WebhookDelivery,
 )
 from portal.services import intake, webhooks, workflow
+from portal.services.environment import Settings
 from portal.services.intake import (
     EX_DATAERR,
     EX_NOUSER,
@@ -59,11 +60,8 @@ def category(make_category: Callable[..., Category]) -> Category:
 
 
 @pytest.fixture
-def intake_address(app: Flask) -> str:
-    saved = app.config["INTAKE_ADDRESS"]
-    app.config["INTAKE_ADDRESS"] = "feedback@portal.example"
-    yield "feedback@portal.example"
-    app.config["INTAKE_ADDRESS"] = saved
+def intake_address(change_settings: Callable[..., Settings]) -> str:
+    return change_settings(intake_address="feedback@portal.example").intake_address
 
 
 def _run(raw: bytes, recipient: str = "") -> intake.IntakeResult:

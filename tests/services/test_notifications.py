@@ -10,9 +10,7 @@ from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 
-from portal.emails import render_email
 from portal.extensions import db
 from portal.models import (
     CategoryFollow,
@@ -24,7 +22,7 @@ from portal.models import (
     Role,
     User,
 )
-from portal.services import notifications, workflow
+from portal.services import environment, notifications, workflow
 from portal.services.outbox import deliver_pending
 from portal.services.votes import toggle_vote
 from portal.templating import addressed_to
@@ -472,11 +470,11 @@ def test_staff_following_a_category_hear_of_a_new_item(
 
 
 def test_an_answer_about_their_own_feedback_is_never_held_back_by_the_cap(
-    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+    smtp_server, change_settings, make_verified_user, make_feedback
 ) -> None:
     """The cap is for news of what someone follows. The author of the item hears every step
     of their own complaint at once, in full, however busy their day."""
-    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    change_settings(notification_daily_cap=1)
     author = make_verified_user()
     item = make_feedback(author=author, title="Street light out")
     voter = _voter(make_verified_user, item)
@@ -494,11 +492,11 @@ def test_an_answer_about_their_own_feedback_is_never_held_back_by_the_cap(
 
 
 def test_what_was_done_reaches_a_voter_at_once_even_past_the_cap(
-    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+    smtp_server, change_settings, make_verified_user, make_feedback
 ) -> None:
     """Everyone who spoke up is told what was done: past the day's cap, updates wait for the
     summary, but the resolution, with its "we did", goes out at once."""
-    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    change_settings(notification_daily_cap=1)
     item = make_feedback(author=make_verified_user(), title="Street light out")
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
@@ -513,11 +511,11 @@ def test_what_was_done_reaches_a_voter_at_once_even_past_the_cap(
 
 
 def test_stopping_update_emails_withdraws_those_still_waiting(
-    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+    smtp_server, change_settings, make_verified_user, make_feedback
 ) -> None:
     """One click on "stop all update emails" also stops the updates queued before it, the
     day's summary included: nothing goes out after the opt-out."""
-    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    change_settings(notification_daily_cap=1)
     item = make_feedback(author=make_verified_user())
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
@@ -573,11 +571,11 @@ def test_stopping_one_item_withdraws_its_waiting_updates_but_not_staff_work_mail
 
 
 def test_an_update_that_was_withdrawn_does_not_use_up_the_daily_cap(
-    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+    smtp_server, change_settings, make_verified_user, make_feedback
 ) -> None:
     """Someone who stopped an item's emails and then followed it again gets the next update
     at once: the one withdrawn earlier never reached them, so it is not part of their day."""
-    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    change_settings(notification_daily_cap=1)
     item = make_feedback(author=make_verified_user())
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
@@ -596,13 +594,12 @@ def test_an_update_that_was_withdrawn_does_not_use_up_the_daily_cap(
 
 def test_past_the_daily_cap_updates_fold_into_one_summary_a_day_later(
     smtp_server,
-    app: Flask,
-    monkeypatch: pytest.MonkeyPatch,
+    change_settings,
     make_user,
     make_verified_user,
     make_feedback,
 ) -> None:
-    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 2)
+    change_settings(notification_daily_cap=2)
     item = make_feedback(author=make_user(), title="Street light out")
     voter = _voter(make_verified_user, item)
     staff = _staff(make_verified_user)
@@ -638,11 +635,11 @@ def test_past_the_daily_cap_updates_fold_into_one_summary_a_day_later(
 
 
 def test_a_summary_leaves_out_what_the_person_stopped_while_it_waited(
-    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+    smtp_server, change_settings, make_verified_user, make_feedback
 ) -> None:
     """The day's summary holds updates on two items; during the day the person stops one of
     them. The summary that goes out lists only the other one, and says how many."""
-    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    change_settings(notification_daily_cap=1)
     lift = make_feedback(author=make_verified_user(), title="Lift out of order")
     light = make_feedback(author=make_verified_user(), title="Street light out")
     voter = _voter(make_verified_user, lift)
@@ -688,11 +685,11 @@ def test_a_summary_leaves_out_what_the_person_stopped_while_it_waited(
 
 
 def test_a_summary_keeps_an_update_on_an_item_merged_since(
-    smtp_server, app: Flask, monkeypatch: pytest.MonkeyPatch, make_verified_user, make_feedback
+    smtp_server, change_settings, make_verified_user, make_feedback
 ) -> None:
     """An update waits in the day's summary; later that day its item is merged into another.
     The person never stopped anything, and now follows the other item: the update stays."""
-    monkeypatch.setitem(app.config, "NOTIFICATION_DAILY_CAP", 1)
+    change_settings(notification_daily_cap=1)
     lift = make_feedback(author=make_verified_user(), title="Lift out of order")
     other = make_feedback(author=make_verified_user(), title="Lift broken again")
     voter = _voter(make_verified_user, lift)
@@ -731,7 +728,8 @@ def test_plain_text_emails_keep_each_line_and_paragraph_apart(make_user, make_fe
         OutboxMessage(subject="Acknowledged", feedback_id=item.id),
         OutboxMessage(subject="A note from us", feedback_id=None),
     ]
-    summary = render_email(
+    presenter = environment.current().presenter
+    summary = presenter.email(
         "summary",
         "2 more",
         person=person,
@@ -742,7 +740,7 @@ def test_plain_text_emails_keep_each_line_and_paragraph_apart(make_user, make_fe
     assert any(re.fullmatch(rf"- Acknowledged: \S+/feedback/{item.id}", line) for line in lines)
     assert "- A note from us" in lines
 
-    change = render_email(
+    change = presenter.email(
         "digest_change",
         "Change",
         frequency="weekly",

@@ -134,9 +134,9 @@ def test_smtp_outage_keeps_messages_pending_and_a_later_run_delivers_each_once(
 
 
 def test_a_message_that_reaches_the_maximum_attempts_is_marked_failed(
-    smtp_server, smtp_down, app: Flask, monkeypatch: pytest.MonkeyPatch
+    smtp_server, smtp_down, app: Flask, change_settings
 ) -> None:
-    monkeypatch.setitem(app.config, "OUTBOX_MAX_ATTEMPTS", 3)
+    change_settings(outbox_max_attempts=3)
     messages = _queue(1)
     for attempt in (1, 2):
         assert deliver_pending().retried == 1

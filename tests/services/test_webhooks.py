@@ -30,6 +30,7 @@ from portal.models import (
     WebhookEndpoint,
 )
 from portal.services import webhooks, workflow
+from portal.services.environment import Settings
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.feedback import submit_feedback
 from portal.services.webhooks import WebhookUrlRefused, check_url, deliver_webhooks
@@ -53,11 +54,8 @@ def staff(make_user: Callable[..., User]) -> User:
 
 
 @pytest.fixture
-def fast_retries(app: Flask) -> Iterator[None]:
-    saved = {k: app.config[k] for k in ("WEBHOOK_TIMEOUT_SECONDS", "WEBHOOK_MAX_ATTEMPTS")}
-    app.config.update(WEBHOOK_TIMEOUT_SECONDS=0.5, WEBHOOK_MAX_ATTEMPTS=3)
-    yield
-    app.config.update(saved)
+def fast_retries(change_settings: Callable[..., Settings]) -> None:
+    change_settings(webhook_timeout_seconds=0.5, webhook_max_attempts=3)
 
 
 def _endpoint(admin: User, url: str, events: list[str] | None = None) -> webhooks.NewSecret:
@@ -354,11 +352,8 @@ def test_the_outbox_command_delivers_webhooks_too(
 
 
 @pytest.fixture
-def production_rules(app: Flask) -> Iterator[None]:
-    saved = {k: app.config[k] for k in ("WEBHOOK_ALLOW_HTTP", "WEBHOOK_ALLOW_PRIVATE_ADDRESSES")}
-    app.config.update(WEBHOOK_ALLOW_HTTP=False, WEBHOOK_ALLOW_PRIVATE_ADDRESSES=False)
-    yield
-    app.config.update(saved)
+def production_rules(change_settings: Callable[..., Settings]) -> None:
+    change_settings(webhook_allow_http=False, webhook_allow_private_addresses=False)
 
 
 @pytest.mark.parametrize(
@@ -388,16 +383,13 @@ def test_production_accepts_a_public_https_url(production_rules) -> None:
 
 
 def test_a_name_that_resolves_inside_is_refused_at_delivery_and_not_retried(
-    app: Flask, receiver: Receiver, admin: User, make_user, make_category
+    receiver: Receiver, admin: User, make_user, make_category, change_settings
 ) -> None:
     # Registered while internal addresses were allowed (or a name that later pointed inside).
     _endpoint(admin, receiver.url.replace("127.0.0.1", "localhost"))
     _submit(make_user(), make_category())
-    app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] = False
-    try:
-        report = deliver_webhooks()
-    finally:
-        app.config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"] = True
+    change_settings(webhook_allow_private_addresses=False)
+    report = deliver_webhooks()
     assert report.failed == 1
     assert receiver.requests == []
     [delivery] = _deliveries()

@@ -8,7 +8,6 @@ from collections.abc import Callable, Iterator
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 
 from portal.extensions import db
 from portal.models import AuditEntry, Role, User, WebhookDelivery, WebhookEndpoint
@@ -77,18 +76,17 @@ def test_a_form_without_events_or_csrf_is_refused(make_client, make_user) -> Non
     assert db.session.scalar(sa.select(sa.func.count()).select_from(WebhookEndpoint)) == 0
 
 
-def test_production_rules_refuse_plain_http_on_the_form(app: Flask, make_client, make_user) -> None:
+def test_production_rules_refuse_plain_http_on_the_form(
+    make_client, make_user, change_settings
+) -> None:
     client = _admin_client(make_client, make_user)
-    app.config["WEBHOOK_ALLOW_HTTP"] = False
-    try:
-        response = post(
-            client,
-            "/admin/webhooks",
-            {"url": "http://hooks.example.com/x", "events": ["item.created"]},
-        )
-        page = response.get_data(as_text=True)
-    finally:
-        app.config["WEBHOOK_ALLOW_HTTP"] = True
+    change_settings(webhook_allow_http=False)
+    response = post(
+        client,
+        "/admin/webhooks",
+        {"url": "http://hooks.example.com/x", "events": ["item.created"]},
+    )
+    page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "Use an https:// URL." in page
     assert "Only https:// addresses on the public internet are accepted." in page
@@ -185,9 +183,9 @@ def test_posting_the_same_webhook_again_adds_no_second_receiver(
 
 
 def test_an_admin_sends_a_given_up_delivery_again_from_its_log(
-    app: Flask, make_client, make_user, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+    make_client, make_user, receiver: Receiver, change_settings
 ) -> None:
-    monkeypatch.setitem(app.config, "WEBHOOK_MAX_ATTEMPTS", 1)
+    change_settings(webhook_max_attempts=1)
     client = _admin_client(make_client, make_user)
     post(client, "/admin/webhooks", {"url": receiver.url, "events": ["item.created"]})
     endpoint_id = db.session.scalar(sa.select(WebhookEndpoint.id))
