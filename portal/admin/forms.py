@@ -243,7 +243,7 @@ class SettingsForm(FlaskForm):
     )
     contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
     contact_address = StringField("Postal address", validators=[Optional(), Length(max=300)])
-    time_zone = SelectField("Time zone", validators=[InputRequired()])
+    time_zone = SelectField("Time zone", validators=[InputRequired("Choose a time zone.")])
 
     def offer_time_zones(self, current: str) -> None:
         """The zones people look for ("Europe/London"), not the database's old aliases
@@ -251,7 +251,10 @@ class SettingsForm(FlaskForm):
         zone in use stays on offer whatever it is."""
         zones = {z for z in available_timezones() if z.split("/", 1)[0] in _ZONE_REGIONS}
         zones |= {"UTC", current}
-        self.time_zone.choices = [SelectChoice(z, z.replace("_", " ")) for z in sorted(zones)]
+        # A required select opens on an empty placeholder (HTML asks for one).
+        self.time_zone.choices = [SelectChoice("", "Choose\u2026")] + [
+            SelectChoice(z, z.replace("_", " ")) for z in sorted(zones)
+        ]
 
     pre_moderation = BooleanField("Hold new public items for staff approval (pre-moderation)")
 

@@ -143,7 +143,9 @@ def test_vote_with_htmx_returns_the_button(client, make_user, make_feedback) -> 
     assert body.lstrip().startswith("<form") and "<html" not in body
     assert 'aria-pressed="true"' in body and '<span class="vote__count">2</span>' in body
     # Screen readers hear what happened, through the page's live region.
-    assert '<div id="vote-status" hx-swap-oob="innerHTML">Your vote counts: 2 votes for' in body
+    assert (
+        '<div id="vote-status" data-hx-swap-oob="innerHTML">Your vote counts: 2 votes for' in body
+    )
     assert "HX-Request" in response.headers["Vary"]
     again = post(client, f"/feedback/{item.id}/vote", htmx=True).get_data(as_text=True)
     assert 'aria-pressed="false"' in again and '<span class="vote__count">1</span>' in again
@@ -163,7 +165,7 @@ def test_a_vote_on_the_items_page_updates_its_follow_button_too(
 
     voted = post(client, f"/feedback/{item.id}/vote", htmx=True, headers=on_page)
     body = voted.get_data(as_text=True)
-    assert f'{follow_form} method="post"' in body and 'hx-swap-oob="true"' in body
+    assert f'{follow_form} method="post"' in body and 'data-hx-swap-oob="true"' in body
     assert "Following: stop emails about this" in body
 
     taken_back = post(client, f"/feedback/{item.id}/vote", htmx=True, headers=on_page)
