@@ -7,9 +7,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 from flask import Flask, g
+from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.models import FeedbackKind, FeedbackState, SiteSettings
+from portal.models import Feedback, FeedbackKind, FeedbackState, SiteSettings
+from portal.services.item_data import public_title, title_for
 from portal.services.search import highlight, snippet
 from portal.services.site import cached_site_settings, site_zone
 from portal.services.states import next_states
@@ -117,6 +119,14 @@ def addressed_to(message: str | None, name: str) -> bool:
     )
 
 
+def shown_title(item: Feedback) -> str:
+    """An item's title on a page: a stand-in once staff redacted or hid it, except for staff
+    and its author (item_data.title_for)."""
+    if current_user.is_authenticated:
+        return title_for(item, current_user)
+    return public_title(item)
+
+
 def register(app: Flask) -> None:
     """Attach filters and globals to the Jinja environment."""
     app.jinja_env.filters["localtime"] = localtime
@@ -129,6 +139,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["today"] = lambda: localdate(datetime.now(UTC))  # the site's day
     app.jinja_env.globals["snippet"] = snippet
     app.jinja_env.globals["can_view"] = can_view
+    app.jinja_env.globals["shown_title"] = shown_title
     # Staff pages offer only the moves the workflow accepts.
     app.jinja_env.globals["next_states"] = next_states
     app.jinja_env.add_extension("jinja2.ext.do")

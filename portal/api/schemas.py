@@ -134,7 +134,7 @@ def resolution_json(
 ) -> dict[str, Any]:
     """A published "we did", with how many people raised it and its public items. Its "you
     said" is withheld when it is one of `withheld_titles`, the titles of its items whose words
-    staff withheld (resolutions.withheld_titles_by_resolution)."""
+    staff withheld (resolutions.ResolutionItems.withheld_titles)."""
     return {
         "id": resolution.id,
         "you_said": you_said_shown(resolution.you_said, withheld_titles),

@@ -37,7 +37,7 @@ from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.errors import NotFound
 from portal.services.feedback import categories, get_visible_item, item_timeline
 from portal.services.resolutions import (
-    public_items_by_resolution,
+    resolution_items,
     resolutions_page,
     voice_counts,
 )
@@ -254,9 +254,14 @@ def resolutions() -> Response:
     page = resolutions_page(category, page_number, per_page=per_page)
     ids = [r.id for r in page.items]
     voices = voice_counts(ids)
-    by_resolution = public_items_by_resolution(ids)
+    shown = resolution_items(ids)
     rows = [
-        schemas.resolution_json(r, voices.get(r.id, 0), [i.id for i in by_resolution.get(r.id, [])])
+        schemas.resolution_json(
+            r,
+            voices.get(r.id, 0),
+            [i.id for i in shown.listed.get(r.id, [])],
+            shown.withheld_titles.get(r.id, []),
+        )
         for r in page.items
     ]
     return jsonify(schemas.page_json("resolutions", rows, page))

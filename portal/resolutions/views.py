@@ -9,7 +9,7 @@ from portal.extensions import htmx
 from portal.services.errors import NotFound
 from portal.services.resolutions import (
     get_resolution,
-    public_items_by_resolution,
+    resolution_items,
     resolutions_page,
     voice_counts,
 )
@@ -31,7 +31,7 @@ def index() -> Response:
         "page": page,
         "category": category,
         "voices": voice_counts(ids),
-        "items_by_resolution": public_items_by_resolution(ids),
+        "shown": resolution_items(ids),
         "page_args": lambda n: {k: v for k, v in {"category": category, "page": n}.items() if v},
     }
     if htmx and htmx.target == "resolution-results":
@@ -58,5 +58,5 @@ def detail(resolution_id: int) -> str:
         "resolutions/detail.html",
         resolution=resolution,
         voice_count=voice_counts([resolution.id]).get(resolution.id, 0),
-        linked=public_items_by_resolution([resolution.id]).get(resolution.id, []),
+        shown=resolution_items([resolution.id]),
     )

@@ -15,12 +15,11 @@ from feedgen.feed import FeedGenerator
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Resolution, SiteSettings, resolution_categories
-from portal.services.item_data import public_title, you_said_shown
+from portal.services.item_data import public_title
 from portal.services.resolutions import (
     answered_in_category,
-    public_items_by_resolution,
+    resolution_items,
     voice_counts,
-    withheld_titles_by_resolution,
 )
 from portal.services.site import SETTINGS_ID
 
@@ -195,8 +194,7 @@ def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLin
     ids = [r.id for r in resolutions]
     voices = voice_counts(ids)
     # Only public, shown items are listed; private ones count as voices but are never named.
-    items = public_items_by_resolution(ids)
-    withheld = withheld_titles_by_resolution(ids)
+    shown = resolution_items(ids)
 
     title = "You said, we did"
     if validator.category_name:
@@ -214,7 +212,7 @@ def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLin
         entry = feed.add_entry(order="append")
         entry.id(entry_id(resolution.id, host))
         entry.guid(entry_id(resolution.id, host), permalink=False)
-        you_said = you_said_shown(resolution.you_said, withheld.get(resolution.id, []))
+        you_said = shown.you_said(resolution)
         entry.title(you_said)
         entry.link(href=links.entry_url(resolution.id), rel="alternate", type="text/html")
         entry.published(resolution.published_at)
@@ -224,7 +222,7 @@ def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLin
                 you_said,
                 resolution,
                 voices.get(resolution.id, 0),
-                items.get(resolution.id, []),
+                shown.listed.get(resolution.id, []),
                 links,
             ),
             type="html",

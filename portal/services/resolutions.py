@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload, load_only
 
+from portal.database import not_indexed
 from portal.extensions import db
 from portal.models import Category, Feedback, Resolution, Vote, resolution_categories
-from portal.services.visibility import visible_items_clause
+from portal.services.item_data import you_said_shown
+from portal.services.visibility import is_public, visible_items_clause, words_withheld
 
 
 def answered_in_category(category_id: Any) -> sa.ColumnElement[bool]:
@@ -64,11 +67,27 @@ def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
     return {rid: count for rid, count in rows}
 
 
-def public_items_by_resolution(resolution_ids: list[int]) -> dict[int, list[Feedback]]:
-    """The public items each resolution answered (private ones count as voices, but are
-    never listed)."""
+@dataclass(frozen=True)
+class ResolutionItems:
+    """What a list of resolutions shows of their items, read in one statement: the public items
+    each answered (private ones count as voices, but are never listed), and the titles of its
+    items whose words staff withheld (a "you said" equal to one of them is not shown)."""
+
+    listed: dict[int, list[Feedback]]
+    withheld_titles: dict[int, list[str]]
+
+    def you_said(self, resolution: Resolution) -> str:
+        """The resolution's "you said" as the public may read it (item_data.you_said_shown)."""
+        return you_said_shown(resolution.you_said, self.withheld_titles.get(resolution.id, []))
+
+
+def resolution_items(resolution_ids: list[int]) -> ResolutionItems:
+    """The items of these resolutions that a list of them shows or must hide (see
+    ResolutionItems)."""
+    listed: dict[int, list[Feedback]] = defaultdict(list)
+    withheld: dict[int, list[str]] = defaultdict(list)
     if not resolution_ids:
-        return {}
+        return ResolutionItems(listed, withheld)
     rows = db.session.scalars(
         sa.select(Feedback)
         # Lists show the number, title and state; anything else would raise, not query.
@@ -78,9 +97,13 @@ def public_items_by_resolution(resolution_ids: list[int]) -> dict[int, list[Feed
                 Feedback.title,
                 Feedback.state,
                 Feedback.resolution_id,
-                # Whether its title may be shown (item_data.public_title).
+                # Whether it is listed, and whether its title may be shown, and to whom
+                # (visibility.is_public, item_data.title_for).
+                Feedback.visibility,
+                Feedback.awaiting_review,
                 Feedback.redacted_at,
                 Feedback.hidden,
+                Feedback.author_id,
                 raiseload=True,
             )
         )
@@ -88,14 +111,20 @@ def public_items_by_resolution(resolution_ids: list[int]) -> dict[int, list[Feed
         # walking the board's index instead (see database.not_indexed).
         .where(
             Feedback.resolution_id.in_(resolution_ids),
-            visible_items_clause(None, narrower_index_first=True),
+            sa.or_(
+                visible_items_clause(None, narrower_index_first=True),
+                not_indexed(Feedback.hidden).is_(True),
+            ),
         )
         .order_by(Feedback.id)
     )
-    grouped: dict[int, list[Feedback]] = defaultdict(list)
     for row in rows:
-        grouped[row.resolution_id].append(row)  # type: ignore[index]
-    return grouped
+        resolution_id: int = row.resolution_id  # type: ignore[assignment]  # see WHERE
+        if is_public(row):
+            listed[resolution_id].append(row)
+        if words_withheld(row):
+            withheld[resolution_id].append(row.title)
+    return ResolutionItems(listed, withheld)
 
 
 def withheld_titles_by_resolution(resolution_ids: list[int]) -> dict[int, list[str]]:
