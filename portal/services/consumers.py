@@ -206,7 +206,7 @@ def audit_approval(event: events.ItemApproved) -> None:
     audit.record(event.actor, "item.approved", "feedback", event.item.id)
 
 
-# ... of accounts, made at the server's console: there may be no admin yet to act, so the
+# The operator's console (`flask create-admin`): there may be no admin yet to act, so the
 # entries name no one.
 
 
@@ -227,7 +227,7 @@ def audit_made_admin(event: events.MadeAdmin) -> None:
     )
 
 
-# ... of the admin pages.
+# The admin pages.
 
 
 @on(events.CategorySaved)
@@ -336,7 +336,7 @@ def audit_webhook_sent_again(event: events.WebhookDeliverySentAgain) -> None:
     )
 
 
-# ... of the API: each entry names the token that asked.
+# The API: each entry names the token that asked (after the entries of the command it called).
 
 
 def _token_detail(token: ApiToken) -> dict[str, Any]:
@@ -383,8 +383,7 @@ def audit_api_reply(event: events.ReplyPostedViaApi) -> None:
     )
 
 
-# ... of email intake, which acts for no one (an item's own audit entry follows its receipt,
-# below).
+# Email intake acts for no one (an emailed item's own entry follows its receipt, at the end).
 
 
 @on(events.CustomerCreatedByEmail)

@@ -119,7 +119,7 @@ def toggle_vote(user: User, item_id: int) -> VoteResult:
     count = connection.execute(_BUMP_COUNT, {**ids, "delta": delta}).scalar_one()
     # Recorded as loaded from the database: not a change of ours to flush.
     set_committed_value(item, "vote_count", count)
-    # Nothing consumes it yet, so it costs no statement.
+    # No consumer yet: a vote still runs only the statements above.
     events.emit(events.VoteChanged(item, user, voted, count))
     return VoteResult(item, voted=voted, vote_count=count, stopped_following=stopped_following)
 
