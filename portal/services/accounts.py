@@ -19,16 +19,14 @@ from portal.models import (
     Feedback,
     Follow,
     NotificationPreference,
-    OutboxMessage,
     Role,
     User,
     Vote,
 )
-from portal.services import audit, environment, notifications
+from portal.services import environment, events, notifications
 from portal.services.errors import DomainError, EmailTaken
 from portal.services.item_data import export_item
 from portal.services.tokens import (
-    make_claim_token,
     read_claim_token,
     read_reset_token,
     reset_token_matches,
@@ -110,17 +108,17 @@ def register_user(
 def make_admin(*, email: str, password: str, display_name: str) -> tuple[User, bool]:
     """The operator's way in (`flask create-admin`, at the server's console): create an admin
     account, or make an existing account an admin. True when an account was promoted. There
-    may be no admin yet to act, so the audit entry names no one."""
+    may be no admin yet to act, so the audit entry (consumers.py) names no one."""
     user = find_user_by_email(email)
     if user is None:
         user = register_user(
             email=email, password=password, display_name=display_name, role=Role.ADMIN
         )
-        audit.record(None, "user.admin_created", "user", user.id, via="command line")
+        events.emit(events.AdminCreated(user))
         return user, False
     before = user.role
     user.role = Role.ADMIN
-    audit.record(None, "user.made_admin", "user", user.id, before=before, via="command line")
+    events.emit(events.MadeAdmin(user, before))
     db.session.flush()
     return user, True
 
@@ -233,20 +231,6 @@ def is_claimable(user: User) -> bool:
     return user.is_active and not has_usable_password(user)
 
 
-def send_claim_link(user: User) -> OutboxMessage:
-    """Queue a "set your password" link to an account's address. It goes to an address nobody
-    has verified yet, like the verification link, because following it is the proof."""
-    return notifications.email_account_holder(
-        user,
-        kind="account_claim",
-        template="claim",
-        subject="Set your password",
-        claim_url=environment.current().presenter.url(
-            "accounts.claim", token=make_claim_token(user.id, user.email, user.password_hash)
-        ),
-    )
-
-
 def offer_claim(email: str) -> bool:
     """Send a "set your password" link if this address has an account with no password yet;
     registering with the address of such an account calls this. The caller says the same
@@ -254,7 +238,7 @@ def offer_claim(email: str) -> bool:
     user = find_user_by_email(email)
     if user is None or not is_claimable(user):
         return False
-    send_claim_link(user)
+    events.emit(events.ClaimLinkRequested(user))
     return True
 
 
@@ -266,11 +250,11 @@ def request_password_reset(email: str) -> bool:
     if user is None:
         return False
     if is_claimable(user):
-        send_claim_link(user)
+        events.emit(events.ClaimLinkRequested(user))
         return True
     if not notifications.can_email(user):
         return False
-    notifications.send_password_reset(user)
+    events.emit(events.PasswordResetRequested(user))
     return True
 
 

@@ -1,4 +1,5 @@
-"""Admin work: categories, users and roles, and site settings. Every change is audited."""
+"""Admin work: categories, users and roles, and site settings. Every change is audited (the
+consumers of their events write the entries)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Category, Role, SiteSettings, User
-from portal.services import audit
+from portal.services import events
 from portal.services.accounts import refuse_while_owning_open_items
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.site import settings_for_update
@@ -46,13 +47,7 @@ def save_category(actor: User, category: Category | None, **fields: Any) -> Cate
     for key, value in fields.items():
         setattr(category, key, value)
     db.session.flush()
-    audit.record(
-        actor,
-        "category.created" if created else "category.updated",
-        "category",
-        category.id,
-        **fields,
-    )
+    events.emit(events.CategorySaved(category, actor, created, fields))
     return category
 
 
@@ -80,13 +75,13 @@ def update_user(actor: User, user: User, *, role: Role, active: bool) -> User:
         raise DomainError("You cannot remove your own admin role or deactivate yourself.")
     if user.is_staff and (role is Role.CUSTOMER or not active):
         refuse_while_owning_open_items(user)
-    before = {"role": user.role, "active": user.active}
+    previous_role, was_active = user.role, user.active
     user.role = role
     if user.active and not active:
         user.session_version += 1
     user.active = active
     db.session.flush()
-    audit.record(actor, "user.updated", "user", user.id, before=before, role=role, active=active)
+    events.emit(events.UserUpdated(user, actor, previous_role, was_active))
     return user
 
 
@@ -99,5 +94,5 @@ def update_settings(actor: User, **fields: Any) -> SiteSettings:
     for key, value in fields.items():
         setattr(settings, key, value)
     db.session.flush()
-    audit.record(actor, "settings.updated", "settings", settings.id, **fields)
+    events.emit(events.SettingsUpdated(settings, actor, fields))
     return settings

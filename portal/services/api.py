@@ -3,8 +3,9 @@
 A request comes in with an API token and acts for someone: a customer named by email (their
 account is found or created), or a member of staff. Each command here calls the same command
 the site calls (submit_feedback, the vote toggle, workflow.move, workflow.reply), so the rules,
-the tone check among them, are the same whichever door a request comes in by; it then adds the
-API's own audit entries, which name the token (its id and prefix) that acted.
+the tone check among them, are the same whichever door a request comes in by; it then emits the
+API's own event, which names the token that acted (its audit entry says the token's id and
+prefix).
 """
 
 from __future__ import annotations
@@ -12,7 +13,6 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import date
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 
@@ -28,7 +28,7 @@ from portal.models import (
     User,
     Visibility,
 )
-from portal.services import audit, workflow
+from portal.services import events, workflow
 from portal.services.accounts import (
     UNUSABLE_PASSWORD_PREFIX,
     find_user_by_email,
@@ -121,12 +121,6 @@ def add_vote(user: User, item: Feedback) -> VoteResult:
 # Commands, each recording the token that acted -----------------------------------------------
 
 
-def _token_detail(token: ApiToken) -> dict[str, Any]:
-    """What an audit entry says of the token behind a change: enough to find it on the token
-    page (its id, and the prefix shown there), never the token itself."""
-    return {"token_id": token.id, "token_prefix": token.prefix}
-
-
 @dataclass(frozen=True)
 class Submission:
     """An item submitted through the API, and whether its customer's account was made for it."""
@@ -138,7 +132,7 @@ class Submission:
 def _customer(token: ApiToken, email: str, name: str) -> tuple[User, bool]:
     customer, created = customer_for_email(email, name)
     if created:
-        audit.record(None, "api.customer_created", "user", customer.id, **_token_detail(token))
+        events.emit(events.CustomerCreatedViaApi(customer, token))
     return customer, created
 
 
@@ -165,7 +159,7 @@ def submit_for_customer(
         visibility=visibility,
         channel=FeedbackChannel.API,
     )
-    audit.record(None, "api.item_submitted", "feedback", item.id, **_token_detail(token))
+    events.emit(events.ItemSubmittedViaApi(item, token))
     db.session.flush()
     return Submission(item=item, customer_created=created)
 
@@ -204,9 +198,7 @@ def move_as_staff(
         we_did=we_did,
         post_anyway=post_anyway,
     )
-    audit.record(
-        actor, "api.item_moved", "feedback", item.id, to_state=to_state, **_token_detail(token)
-    )
+    events.emit(events.ItemMovedViaApi(item, actor, to_state, token))
     db.session.flush()
     return item
 
@@ -218,13 +210,6 @@ def reply_as_staff(
     check; on a Received item the reply is the acknowledgement and None is returned),
     recording the token that asked."""
     reply = workflow.reply(item_id, actor, body, post_anyway=post_anyway)
-    audit.record(
-        actor,
-        "api.item_replied",
-        "feedback",
-        item_id,
-        acknowledged=reply is None,
-        **_token_detail(token),
-    )
+    events.emit(events.ReplyPostedViaApi(item_id, actor, reply, token))
     db.session.flush()
     return reply

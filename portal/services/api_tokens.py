@@ -17,7 +17,7 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import ApiToken, TokenScope, User
-from portal.services import audit
+from portal.services import events
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
 
@@ -79,7 +79,7 @@ def create_token(actor: User, *, name: str, scope: TokenScope | str) -> NewToken
     )
     db.session.add(token)
     db.session.flush()
-    audit.record(actor, "api_token.created", "api_token", token.id, name=name, scope=scope)
+    events.emit(events.ApiTokenCreated(token, actor))
     return NewToken(token=token, plain=plain)
 
 
@@ -116,7 +116,7 @@ def revoke(actor: User, token_id: int) -> ApiToken:
         raise NotFound("There is no such API token.")
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
-        audit.record(actor, "api_token.revoked", "api_token", token.id, name=token.name)
+        events.emit(events.ApiTokenRevoked(token, actor))
         db.session.flush()
     return token
 

@@ -7,8 +7,10 @@ Adding what follows a change means adding a consumer here; no command changes.
 
 from __future__ import annotations
 
+from typing import Any
+
 from portal.extensions import db
-from portal.models import TimelineKind
+from portal.models import ApiToken, TimelineKind
 from portal.services import audit, events, notifications, timeline, webhooks
 from portal.services.events import on
 
@@ -204,6 +206,202 @@ def audit_approval(event: events.ItemApproved) -> None:
     audit.record(event.actor, "item.approved", "feedback", event.item.id)
 
 
+# The operator's console (`flask create-admin`): there may be no admin yet to act, so the
+# entries name no one.
+
+
+@on(events.AdminCreated)
+def audit_admin_created(event: events.AdminCreated) -> None:
+    audit.record(None, "user.admin_created", "user", event.user.id, via="command line")
+
+
+@on(events.MadeAdmin)
+def audit_made_admin(event: events.MadeAdmin) -> None:
+    audit.record(
+        None,
+        "user.made_admin",
+        "user",
+        event.user.id,
+        before=event.previous_role,
+        via="command line",
+    )
+
+
+# The admin pages.
+
+
+@on(events.CategorySaved)
+def audit_category(event: events.CategorySaved) -> None:
+    audit.record(
+        event.actor,
+        "category.created" if event.created else "category.updated",
+        "category",
+        event.category.id,
+        **event.fields,
+    )
+
+
+@on(events.UserUpdated)
+def audit_user_update(event: events.UserUpdated) -> None:
+    audit.record(
+        event.actor,
+        "user.updated",
+        "user",
+        event.user.id,
+        before={"role": event.previous_role, "active": event.was_active},
+        role=event.user.role,
+        active=event.user.active,
+    )
+
+
+@on(events.SettingsUpdated)
+def audit_settings(event: events.SettingsUpdated) -> None:
+    audit.record(event.actor, "settings.updated", "settings", event.settings.id, **event.fields)
+
+
+@on(events.ApiTokenCreated)
+def audit_token_created(event: events.ApiTokenCreated) -> None:
+    token = event.token
+    audit.record(
+        event.actor, "api_token.created", "api_token", token.id, name=token.name, scope=token.scope
+    )
+
+
+@on(events.ApiTokenRevoked)
+def audit_token_revoked(event: events.ApiTokenRevoked) -> None:
+    audit.record(
+        event.actor, "api_token.revoked", "api_token", event.token.id, name=event.token.name
+    )
+
+
+@on(events.WebhookEndpointCreated)
+def audit_webhook_created(event: events.WebhookEndpointCreated) -> None:
+    endpoint = event.endpoint
+    audit.record(
+        event.actor,
+        "webhook.created",
+        "webhook",
+        endpoint.id,
+        url=endpoint.url,
+        events=endpoint.events,
+    )
+
+
+@on(events.WebhookEndpointActiveChanged)
+def audit_webhook_active(event: events.WebhookEndpointActiveChanged) -> None:
+    audit.record(
+        event.actor,
+        "webhook.resumed" if event.active else "webhook.paused",
+        "webhook",
+        event.endpoint.id,
+    )
+
+
+@on(events.WebhookEndpointChanged)
+def audit_webhook_changed(event: events.WebhookEndpointChanged) -> None:
+    endpoint = event.endpoint
+    audit.record(
+        event.actor,
+        "webhook.changed",
+        "webhook",
+        endpoint.id,
+        events_before=event.events_before,
+        events=endpoint.events,
+        description_before=event.description_before,
+        description=endpoint.description,
+    )
+
+
+@on(events.WebhookSecretRotated)
+def audit_webhook_secret(event: events.WebhookSecretRotated) -> None:
+    audit.record(event.actor, "webhook.secret_rotated", "webhook", event.endpoint.id)
+
+
+@on(events.WebhookEndpointDeleted)
+def audit_webhook_deleted(event: events.WebhookEndpointDeleted) -> None:
+    audit.record(
+        event.actor, "webhook.deleted", "webhook", event.endpoint.id, url=event.endpoint.url
+    )
+
+
+@on(events.WebhookPinged)
+def audit_webhook_ping(event: events.WebhookPinged) -> None:
+    audit.record(event.actor, "webhook.pinged", "webhook", event.endpoint.id)
+
+
+@on(events.WebhookDeliverySentAgain)
+def audit_webhook_sent_again(event: events.WebhookDeliverySentAgain) -> None:
+    audit.record(
+        event.actor, "webhook.sent_again", "webhook", event.endpoint.id, delivery=event.delivery_id
+    )
+
+
+# The API: each entry names the token that asked (after the entries of the command it called).
+
+
+def _token_detail(token: ApiToken) -> dict[str, Any]:
+    """What an audit entry says of the token behind a change: enough to find it on the token
+    page (its id, and the prefix shown there), never the token itself."""
+    return {"token_id": token.id, "token_prefix": token.prefix}
+
+
+@on(events.CustomerCreatedViaApi)
+def audit_api_customer(event: events.CustomerCreatedViaApi) -> None:
+    audit.record(
+        None, "api.customer_created", "user", event.customer.id, **_token_detail(event.token)
+    )
+
+
+@on(events.ItemSubmittedViaApi)
+def audit_api_submission(event: events.ItemSubmittedViaApi) -> None:
+    audit.record(
+        None, "api.item_submitted", "feedback", event.item.id, **_token_detail(event.token)
+    )
+
+
+@on(events.ItemMovedViaApi)
+def audit_api_move(event: events.ItemMovedViaApi) -> None:
+    audit.record(
+        event.actor,
+        "api.item_moved",
+        "feedback",
+        event.item.id,
+        to_state=event.to_state,
+        **_token_detail(event.token),
+    )
+
+
+@on(events.ReplyPostedViaApi)
+def audit_api_reply(event: events.ReplyPostedViaApi) -> None:
+    audit.record(
+        event.actor,
+        "api.item_replied",
+        "feedback",
+        event.item_id,
+        acknowledged=event.reply is None,
+        **_token_detail(event.token),
+    )
+
+
+# Email intake acts for no one (an emailed item's own entry follows its receipt, at the end).
+
+
+@on(events.CustomerCreatedByEmail)
+def audit_email_customer(event: events.CustomerCreatedByEmail) -> None:
+    audit.record(None, "intake.customer_created", "user", event.customer.id)
+
+
+@on(events.CommentReceivedByEmail)
+def audit_email_comment(event: events.CommentReceivedByEmail) -> None:
+    audit.record(
+        None,
+        "intake.comment_added",
+        "feedback",
+        event.comment.feedback_id,
+        comment=event.comment.id,
+    )
+
+
 # Webhooks: receivers hear of changes through the outbox --------------------------------------
 
 
@@ -282,9 +480,49 @@ def tell_owner_of_reopen_request(event: events.ReopenRequested) -> None:
     notifications.notify_reopen_request(event.item, event.author, event.comment)
 
 
+@on(events.ItemReceivedByEmail)
+def receipt_by_email(event: events.ItemReceivedByEmail) -> None:
+    # A reply to the sender's own message, saying which attachments were not kept.
+    notifications.send_receipt(
+        event.item,
+        event.author,
+        by_email=True,
+        in_reply_to=event.in_reply_to,
+        attachments_refused=event.attachments_refused,
+    )
+
+
+# Emails about the account itself go to its address, verified or not: following the link is
+# the proof.
+
+
+@on(events.ClaimLinkRequested)
+def claim_link_to_account_holder(event: events.ClaimLinkRequested) -> None:
+    notifications.send_claim_link(event.user)
+
+
+@on(events.PasswordResetRequested)
+def reset_link_to_account_holder(event: events.PasswordResetRequested) -> None:
+    notifications.send_password_reset(event.user)
+
+
 # A new item's webhook goes after its emails (the order submit_feedback had when it called them).
 
 
 @on(events.ItemSubmitted)
 def submission_to_webhooks(event: events.ItemSubmitted) -> None:
     webhooks.item_created(event.item)
+
+
+# An item received by email is audited after its receipt (the order intake had when it did both).
+
+
+@on(events.ItemReceivedByEmail)
+def audit_email_submission(event: events.ItemReceivedByEmail) -> None:
+    audit.record(
+        None,
+        "intake.item_submitted",
+        "feedback",
+        event.item.id,
+        attachments=event.attachments_refused,
+    )

@@ -10,7 +10,7 @@ clearing a cache another request could fill again with old data) is registered w
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, MutableSet, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableSet, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import TYPE_CHECKING, Any, TypeVar
@@ -20,7 +20,19 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session, scoped_session
 
 if TYPE_CHECKING:
-    from portal.models import Comment, Feedback, FeedbackState, Resolution, User
+    from portal.models import (
+        ApiToken,
+        Category,
+        Comment,
+        Feedback,
+        FeedbackState,
+        Resolution,
+        Role,
+        SiteSettings,
+        User,
+        WebhookDelivery,
+        WebhookEndpoint,
+    )
 
 E = TypeVar("E")
 
@@ -255,3 +267,236 @@ class ReopenRequested:
     item: Feedback
     author: User
     comment: str
+
+
+@dataclass(frozen=True)
+class CommentAdded:
+    """A customer commented publicly on an item."""
+
+    item: Feedback
+    comment: Comment
+    author: User
+
+
+@dataclass(frozen=True)
+class VoteChanged:
+    """A person said "me too" to an item, or took it back."""
+
+    item: Feedback
+    voter: User
+    voted: bool
+    vote_count: int
+
+
+# Accounts ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AdminCreated:
+    """The operator made a new admin account at the server's console (`flask create-admin`)."""
+
+    user: User
+
+
+@dataclass(frozen=True)
+class MadeAdmin:
+    """The operator made an existing account an admin at the server's console."""
+
+    user: User
+    previous_role: Role
+
+
+@dataclass(frozen=True)
+class ClaimLinkRequested:
+    """Someone asked for a password for an account made on a customer's behalf (by registering
+    with its address, or asking for a reset): the address is to get a "set your password"
+    link."""
+
+    user: User
+
+
+@dataclass(frozen=True)
+class PasswordResetRequested:
+    """Someone asked to choose a new password for an account we may email."""
+
+    user: User
+
+
+# Admin ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CategorySaved:
+    """An admin created a category, or changed one, with these values."""
+
+    category: Category
+    actor: User
+    created: bool
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class UserUpdated:
+    """An admin set someone's role and whether their account is active (the user holds the new
+    values)."""
+
+    user: User
+    actor: User
+    previous_role: Role
+    was_active: bool
+
+
+@dataclass(frozen=True)
+class SettingsUpdated:
+    """An admin changed the site's settings to these values."""
+
+    settings: SiteSettings
+    actor: User
+    fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class ApiTokenCreated:
+    """An admin created an API token (the event never holds its plain text)."""
+
+    token: ApiToken
+    actor: User
+
+
+@dataclass(frozen=True)
+class ApiTokenRevoked:
+    """An admin revoked an API token."""
+
+    token: ApiToken
+    actor: User
+
+
+@dataclass(frozen=True)
+class WebhookEndpointCreated:
+    """An admin registered a webhook receiver."""
+
+    endpoint: WebhookEndpoint
+    actor: User
+
+
+@dataclass(frozen=True)
+class WebhookEndpointActiveChanged:
+    """An admin paused a webhook receiver, or resumed it."""
+
+    endpoint: WebhookEndpoint
+    actor: User
+    active: bool
+
+
+@dataclass(frozen=True)
+class WebhookEndpointChanged:
+    """An admin changed a receiver's events or description (the endpoint holds the new ones)."""
+
+    endpoint: WebhookEndpoint
+    actor: User
+    events_before: Sequence[str]
+    description_before: str
+
+
+@dataclass(frozen=True)
+class WebhookSecretRotated:
+    """An admin gave a receiver a new signing secret (the event never holds it)."""
+
+    endpoint: WebhookEndpoint
+    actor: User
+
+
+@dataclass(frozen=True)
+class WebhookEndpointDeleted:
+    """An admin removed a receiver; its undelivered deliveries were given up."""
+
+    endpoint: WebhookEndpoint
+    actor: User
+
+
+@dataclass(frozen=True)
+class WebhookPinged:
+    """An admin queued a test delivery to a receiver."""
+
+    endpoint: WebhookEndpoint
+    actor: User
+    delivery: WebhookDelivery
+
+
+@dataclass(frozen=True)
+class WebhookDeliverySentAgain:
+    """An admin queued a given-up delivery for a fresh round of attempts."""
+
+    endpoint: WebhookEndpoint
+    actor: User
+    delivery_id: int
+
+
+# The API: changes asked for with a token -----------------------------------------------------
+# Each follows the event of the command the API called (ItemSubmitted, StateChanged...) and
+# says which token asked.
+
+
+@dataclass(frozen=True)
+class CustomerCreatedViaApi:
+    """A customer's account was made for them by an API request."""
+
+    customer: User
+    token: ApiToken
+
+
+@dataclass(frozen=True)
+class ItemSubmittedViaApi:
+    """An API request submitted an item for a customer."""
+
+    item: Feedback
+    token: ApiToken
+
+
+@dataclass(frozen=True)
+class ItemMovedViaApi:
+    """An API request moved an item as a member of staff."""
+
+    item: Feedback
+    actor: User
+    to_state: FeedbackState
+    token: ApiToken
+
+
+@dataclass(frozen=True)
+class ReplyPostedViaApi:
+    """An API request replied on an item as a member of staff; no reply comment when the reply
+    was the acknowledgement of a Received item."""
+
+    item_id: int
+    actor: User
+    reply: Comment | None
+    token: ApiToken
+
+
+# Email intake: changes made from a customer's email ------------------------------------------
+
+
+@dataclass(frozen=True)
+class CustomerCreatedByEmail:
+    """A customer's account was made for them from the email they sent."""
+
+    customer: User
+
+
+@dataclass(frozen=True)
+class ItemReceivedByEmail:
+    """An email became a new item (after its ItemSubmitted); the sender is answered by a reply
+    to their message."""
+
+    item: Feedback
+    author: User
+    in_reply_to: str
+    attachments_refused: int
+
+
+@dataclass(frozen=True)
+class CommentReceivedByEmail:
+    """A reply by email became a comment on the item it answered (after its CommentAdded)."""
+
+    comment: Comment

@@ -181,6 +181,7 @@ def add_comment(author: User, item_id: int, body: str) -> Comment:
         .execution_options(synchronize_session=False)
     )
     db.session.flush()
+    events.emit(events.CommentAdded(item, comment, author))
     return comment
 
 

@@ -45,7 +45,7 @@ from portal.models import (
     Visibility,
 )
 from portal.models.base import utcnow
-from portal.services import audit, environment, notifications
+from portal.services import environment, events
 from portal.services.accounts import find_user_by_email, normalise_email
 from portal.services.api import AccountUnavailable, customer_for_email
 from portal.services.errors import DomainError
@@ -482,7 +482,7 @@ def _comment(user: User, target: ReplyTarget, content: Content) -> IntakeResult 
     if target.by_token and user.verified_at is None:
         # The token came only in mail to this address: replying proves the address is theirs.
         user.verified_at = utcnow()
-    audit.record(None, "intake.comment_added", "feedback", item_id, comment=comment.id)
+    events.emit(events.CommentReceivedByEmail(comment))
     return IntakeResult("commented", EX_OK, f"comment added to #{item_id}", item_id, comment.id)
 
 
@@ -560,7 +560,7 @@ def _new_item(
     except AccountUnavailable as exc:
         raise _reject(EX_NOUSER, "the sender's account is deactivated") from exc
     if created:
-        audit.record(None, "intake.customer_created", "user", user.id)
+        events.emit(events.CustomerCreatedByEmail(user))
     category = _intake_category()
     body = content.text or "(The email had no text, only a subject.)"
     item = submit_feedback(
@@ -574,15 +574,13 @@ def _new_item(
         send_receipt=False,
     )
     message_id = _header(message, "Message-ID")
-    notifications.send_receipt(
-        item,
-        user,
-        by_email=True,
-        in_reply_to=message_id if message_id.startswith("<") else "",
-        attachments_refused=content.attachments,
-    )
-    audit.record(
-        None, "intake.item_submitted", "feedback", item.id, attachments=content.attachments
+    events.emit(
+        events.ItemReceivedByEmail(
+            item,
+            user,
+            in_reply_to=message_id if message_id.startswith("<") else "",
+            attachments_refused=content.attachments,
+        )
     )
     reason = f"created #{item.id}"
     if content.attachments:

@@ -29,6 +29,7 @@ from portal.services.feedback import get_visible_item
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
 from portal.services.tokens import (
+    make_claim_token,
     make_reset_token,
     make_unsubscribe_token,
     make_verify_token,
@@ -581,6 +582,21 @@ def send_verification(user: User) -> OutboxMessage:
         subject="Please confirm your email address",
         verify_url=environment.current().presenter.url(
             "accounts.verify", token=make_verify_token(user.id, user.email)
+        ),
+    )
+
+
+def send_claim_link(user: User) -> OutboxMessage:
+    """A "set your password" link for an account made on someone's behalf. It goes to an
+    address nobody has verified yet, like the verification link, because following it is the
+    proof."""
+    return email_account_holder(
+        user,
+        kind="account_claim",
+        template="claim",
+        subject="Set your password",
+        claim_url=environment.current().presenter.url(
+            "accounts.claim", token=make_claim_token(user.id, user.email, user.password_hash)
         ),
     )
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from portal.database import begin_write
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Follow, User, Vote
-from portal.services import notifications
+from portal.services import events, notifications
 from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import get_visible_item
 from portal.services.visibility import visible_to_customer_clause
@@ -111,11 +111,16 @@ def toggle_vote(user: User, item_id: int) -> VoteResult:
         # can have added this one meanwhile.
         connection.execute(_ADD_VOTE, {"user_id": user.id, "feedback_id": item.id})
         voted, delta = True, +1
-        # Saying "me too" means wanting to hear how it ends.
+        # Saying "me too" means wanting to hear how it ends. Written here, not by a consumer of
+        # VoteChanged: the follow belongs to the vote (taking the vote back ends it, above, in
+        # the same statements), and the vote is the busiest write there is, so it goes through
+        # the vote's own connection and skips the session (tests count its statements).
         notifications.follow(user, item, via=connection, because_of_vote=True)
     count = connection.execute(_BUMP_COUNT, {**ids, "delta": delta}).scalar_one()
     # Recorded as loaded from the database: not a change of ours to flush.
     set_committed_value(item, "vote_count", count)
+    # No consumer yet: a vote still runs only the statements above.
+    events.emit(events.VoteChanged(item, user, voted, count))
     return VoteResult(item, voted=voted, vote_count=count, stopped_following=stopped_following)
 
 

@@ -44,7 +44,8 @@ from portal.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from portal.services import audit, environment
+from portal.services import environment
+from portal.services import events as domain_events  # here `events` are webhook events
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
 from portal.services.item_data import iso, webhook_item, you_said_shown
@@ -265,9 +266,7 @@ def create_endpoint(
     )
     db.session.add(endpoint)
     db.session.flush()
-    audit.record(
-        actor, "webhook.created", "webhook", endpoint.id, url=endpoint.url, events=endpoint.events
-    )
+    domain_events.emit(domain_events.WebhookEndpointCreated(endpoint, actor))
     return NewSecret(endpoint, secret)
 
 
@@ -295,7 +294,7 @@ def set_active(actor: User, endpoint: WebhookEndpoint, active: bool) -> WebhookE
     already queued still go out)."""
     _require_admin(actor)
     endpoint.active = active
-    audit.record(actor, "webhook.resumed" if active else "webhook.paused", "webhook", endpoint.id)
+    domain_events.emit(domain_events.WebhookEndpointActiveChanged(endpoint, actor, active))
     db.session.flush()
     return endpoint
 
@@ -307,22 +306,14 @@ def change_endpoint(
     so the receiver needs no change; deliveries already queued still go out. Audited with what
     it was before, when anything changed."""
     _require_admin(actor)
-    before = {"events": list(endpoint.events), "description": endpoint.description}
+    events_before, description_before = list(endpoint.events), endpoint.description
     new_events, new_description = _clean_events(events), _clean_description(description)
-    after = {"events": new_events, "description": new_description}
-    if after == before:
+    if (new_events, new_description) == (events_before, description_before):
         return endpoint
     endpoint.events = new_events
     endpoint.description = new_description
-    audit.record(
-        actor,
-        "webhook.changed",
-        "webhook",
-        endpoint.id,
-        events_before=before["events"],
-        events=after["events"],
-        description_before=before["description"],
-        description=after["description"],
+    domain_events.emit(
+        domain_events.WebhookEndpointChanged(endpoint, actor, events_before, description_before)
     )
     db.session.flush()
     return endpoint
@@ -332,7 +323,7 @@ def rotate_secret(actor: User, endpoint: WebhookEndpoint) -> NewSecret:
     """Give an endpoint a new secret; deliveries signed from now on use it."""
     _require_admin(actor)
     endpoint.secret = _new_secret()
-    audit.record(actor, "webhook.secret_rotated", "webhook", endpoint.id)
+    domain_events.emit(domain_events.WebhookSecretRotated(endpoint, actor))
     db.session.flush()
     return NewSecret(endpoint, endpoint.secret)
 
@@ -351,7 +342,7 @@ def delete_endpoint(actor: User, endpoint: WebhookEndpoint) -> None:
         .values(status=WebhookDeliveryStatus.FAILED, last_error="endpoint deleted")
         .execution_options(synchronize_session=False)
     )
-    audit.record(actor, "webhook.deleted", "webhook", endpoint.id, url=endpoint.url)
+    domain_events.emit(domain_events.WebhookEndpointDeleted(endpoint, actor))
     db.session.flush()
 
 
@@ -481,7 +472,7 @@ def send_ping(actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
     (delivery,) = _queue(
         [endpoint], WebhookEvent.PING, {"message": "A test delivery from the portal."}
     )
-    audit.record(actor, "webhook.pinged", "webhook", endpoint.id)
+    domain_events.emit(domain_events.WebhookPinged(endpoint, actor, delivery))
     return delivery
 
 
@@ -513,7 +504,7 @@ def send_again(actor: User, endpoint: WebhookEndpoint, delivery_id: int) -> None
         raise DomainError(
             "That delivery is already queued or delivered: reload to see where it is."
         )
-    audit.record(actor, "webhook.sent_again", "webhook", endpoint.id, delivery=delivery_id)
+    domain_events.emit(domain_events.WebhookDeliverySentAgain(endpoint, actor, delivery_id))
     # Sent at once after the commit, as a new event's deliveries are.
     db.session.info["outbox_pending"] = True
 
