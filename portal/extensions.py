@@ -22,7 +22,7 @@ db = SQLAlchemy(metadata=Base.metadata)
 migrate = Migrate()
 
 
-class SessionLoginManager(LoginManager):
+class SessionLoginManager(LoginManager):  # type: ignore[misc]  # Flask-Login is untyped
     """Flask-Login whose "strong" session protection guards sign-ins only.
 
     Flask-Login takes any non-empty session without its browser identifier for a stolen one:

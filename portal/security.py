@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
 from flask import Flask, Response, abort, current_app, g, request
 from flask.globals import request_ctx
@@ -130,9 +130,11 @@ def _answer_is_personal() -> bool:
         return True
     if current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in g:
         return True
-    # Read without marking the session accessed (that would add "Vary: Cookie" to every page).
-    sessions = (g.get(SESSION_BEFORE_KEY) or {}, request_ctx.session or {})
-    return any(dict.__contains__(contents, "_user_id") for contents in sessions)
+    # The session as it came (a copy) and as it is now, read without marking it accessed
+    # (that would add "Vary: Cookie" to every page).
+    before: dict[str, Any] = g.get(SESSION_BEFORE_KEY) or {}
+    now = cast(dict[str, Any], request_ctx.session)
+    return "_user_id" in before or dict.__contains__(now, "_user_id")
 
 
 def _served_over_https() -> bool:

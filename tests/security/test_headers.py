@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
 
 from portal.models import Feedback, Role, User
 from tests.conftest import TEST_PASSWORD, make_test_app
@@ -18,8 +19,8 @@ from tests.helpers import login, post
 REMEMBER = "remember_token"
 
 
-def _set_cookies(response) -> list[str]:  # type: ignore[no-untyped-def]
-    return response.headers.getlist("Set-Cookie")
+def _set_cookies(response: TestResponse) -> list[str]:
+    return list(response.headers.getlist("Set-Cookie"))
 
 
 def test_every_response_switches_off_unused_browser_features_and_keeps_its_window(
