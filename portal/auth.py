@@ -7,7 +7,18 @@ from functools import wraps
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
-from flask import Flask, Request, abort, flash, make_response, redirect, request, url_for
+from flask import (
+    Flask,
+    Request,
+    abort,
+    flash,
+    g,
+    make_response,
+    redirect,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
@@ -16,7 +27,7 @@ from portal.accounts.kept import keep_submission, offer_to_keep
 from portal.extensions import db, htmx, login_manager
 from portal.models import User
 from portal.services.accounts import is_safe_next
-from portal.unit_of_work import roll_back
+from portal.unit_of_work import SESSION_BEFORE_KEY, roll_back
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -74,12 +85,29 @@ def load_user(session_id: str) -> User | None:
     try:
         user = db.session.get(User, int(user_id))
     except SQLAlchemyError:
-        # The database is down; the request fails with a 503 elsewhere, as a visitor.
+        # The database is down: the error handlers answer 503. Returning None would make a
+        # signed-in person a visitor, sent to sign in and their remember-me cookie deleted.
         roll_back()
-        return None
+        answer_outage_as_it_came()
+        raise
     if user is None or user.session_version != int(version) or not user.is_active:
         return None
     return user
+
+
+def answer_outage_as_it_came() -> None:
+    """Let the outage's 503 answer render without the database, and change no cookie.
+
+    It is rendered for a visitor (loading the user, or what a rollback expired of them, would
+    fail again), and the session goes back to what the browser sent: Flask-Login writes the
+    remember-me cookie's user into it before asking us, and a session saved that way would
+    be taken for a stolen one once the database is back."""
+    login_manager._update_request_context_with_user()
+    before = g.get(SESSION_BEFORE_KEY)
+    if before is not None:
+        session.clear()
+        session.update(before)
+    session.modified = False  # not saved: the browser keeps the cookie it has
 
 
 def admin_required(view: F) -> F:

@@ -8,7 +8,7 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from portal.accounts.kept import keep_submission, offer_to_keep
-from portal.auth import page_before
+from portal.auth import answer_outage_as_it_came, page_before
 from portal.database import CROSSED_MESSAGE, crossed_another_change
 from portal.extensions import htmx
 from portal.services.errors import DomainError
@@ -69,8 +69,10 @@ def register(app: Flask) -> None:
             # people merging two items into each other): not an outage, and it is safe to retry.
             app.logger.warning("concurrent change refused: %s", error)
             return render_error(409, CROSSED_MESSAGE)
-        # Lost connections and an unreachable server: a friendly 503, never a stack trace.
+        # Lost connections and an unreachable server: a friendly 503, never a stack trace,
+        # and nobody signed out by it.
         app.logger.error("database unavailable: %s", error)
+        answer_outage_as_it_came()
         response = render_error(
             503,
             "We cannot reach our records for a moment. Nothing you sent was lost; "

@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, cast
 
-from flask import Flask, Response, abort, current_app, request
+from flask import Flask, Response, abort, current_app, g, request
+from flask.globals import request_ctx
 from werkzeug.datastructures import MultiDict
 
 from portal.api.errors import error_response
 from portal.database import sqlite_write_intent
 from portal.extensions import csrf
+from portal.unit_of_work import SESSION_BEFORE_KEY
 
 NUL = "\x00"
 NUL_MESSAGE = "The text you sent contains a character we cannot store (NUL)."
@@ -31,6 +33,28 @@ CONTENT_SECURITY_POLICY = "; ".join(
         "frame-ancestors 'none'",
     ]
 )
+
+# Browser features no page here uses (htmx needs none of them): switched off for this site and
+# anything it might embed, and no interest-based advertising cohorts.
+PERMISSIONS_POLICY = ", ".join(
+    f"{feature}=()"
+    for feature in (
+        "accelerometer",
+        "autoplay",
+        "browsing-topics",
+        "camera",
+        "display-capture",
+        "geolocation",
+        "gyroscope",
+        "interest-cohort",
+        "magnetometer",
+        "microphone",
+        "midi",
+        "payment",
+        "usb",
+    )
+)
+HSTS = "max-age=31536000; includeSubDomains"
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -98,6 +122,30 @@ def _nul_in_api_request() -> str | None:
     return None
 
 
+def _answer_is_personal() -> bool:
+    """Whether this answer is for one person: someone signed in (before or after this
+    request, by session or remember-me cookie), or a page carrying a CSRF token (the sign-in
+    and register forms). No cache, the browser's back-forward one included, may keep it."""
+    if current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token") in request.cookies:
+        return True
+    if current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") in g:
+        return True
+    # The session as it came (a copy) and as it is now, read without marking it accessed
+    # (that would add "Vary: Cookie" to every page).
+    before: dict[str, Any] = g.get(SESSION_BEFORE_KEY) or {}
+    now = cast(dict[str, Any], request_ctx.session)
+    return "_user_id" in before or dict.__contains__(now, "_user_id")
+
+
+def _served_over_https() -> bool:
+    """HTTPS as the browser sees it: this request came over it (directly, or as trusted
+    proxies say when PROXY_FIX_HOPS is set), or the site's public address uses it (a proxy
+    that terminates TLS without PROXY_FIX_HOPS). Browsers ignore HSTS on plain http."""
+    return request.is_secure or str(current_app.config.get("PORTAL_BASE_URL", "")).startswith(
+        "https://"
+    )
+
+
 def register(app: Flask) -> None:
     """Attach the request hooks."""
 
@@ -139,6 +187,13 @@ def register(app: Flask) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers.setdefault("X-Frame-Options", "DENY")
-        if request.is_secure:
-            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        # No other site's window keeps a handle on ours (window.opener), nor ours on theirs.
+        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        if _served_over_https():
+            headers.setdefault("Strict-Transport-Security", HSTS)
+        if "Cache-Control" not in headers and _answer_is_personal():
+            # Public pages for visitors keep their caching (and the page cache its copies);
+            # feeds set their own.
+            headers["Cache-Control"] = "no-store"
         return response

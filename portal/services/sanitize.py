@@ -1,16 +1,19 @@
 """The one place user text becomes HTML: Markdown first, then bleach with an allowlist.
 
 Cleaning after rendering matters: Markdown can turn harmless-looking text into markup, so
-only the final HTML is trusted to bleach. Callers use render_markdown() and nothing else, so
+only the final HTML is trusted to bleach. Bare addresses become links in the same pass
+(bleach's LinkifyFilter, after its sanitizing filter), so the HTML is parsed and written out
+once and code shows its characters once. Callers use render_markdown() and nothing else, so
 the cleaner can be swapped (bleach is no longer developed upstream) without touching them.
 """
 
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from functools import partial
 
 import bleach
-from bleach.linkifier import Linker
+from bleach.linkifier import LinkifyFilter
 from markdown_it import MarkdownIt
 
 # Never svg, math, noscript, style, iframe, form or any event attribute.
@@ -67,8 +70,12 @@ _cleaner = bleach.Cleaner(
     protocols=ALLOWED_PROTOCOLS,
     strip=True,
     strip_comments=True,
+    # Runs on the sanitized stream; a separate linkify() over the cleaned HTML would parse it
+    # again and write the text of skipped tags escaped twice (`<b>` shown as "&lt;b&gt;").
+    filters=[
+        partial(LinkifyFilter, callbacks=[_set_rel], skip_tags={"pre", "code"}, parse_email=False)
+    ],
 )
-_linker = Linker(callbacks=[_set_rel], skip_tags={"pre", "code"}, parse_email=False)
 
 
 def _demote_headings(html: str) -> str:
@@ -80,4 +87,4 @@ def _demote_headings(html: str) -> str:
 def render_markdown(source: str) -> str:
     """Turn a user's Markdown into safe HTML: links are nofollow, nothing executable survives."""
     html = _demote_headings(_markdown.render(source or ""))
-    return _linker.linkify(_cleaner.clean(html))
+    return _cleaner.clean(html)

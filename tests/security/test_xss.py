@@ -731,3 +731,29 @@ def test_a_single_payload_as_a_whole_value_is_shown_as_text(
     inspect.page(make_client(), f"/feedback/{item_id}", batch, who="visitor")
     inspect.page(make_client(), "/", batch, who="visitor", query={"q": payload[:200]})
     inspect.assert_clean()
+
+
+def test_code_in_a_comment_reads_as_typed_and_stays_inert(
+    client: FlaskClient,
+    make_user: Callable[..., User],
+    make_feedback: Callable[..., Feedback],
+) -> None:
+    """`<script>` in backticks is shown as the characters <script>, escaped once: a second
+    escaping would show the reader "&lt;script&gt;"; none at all would run it."""
+    item_id = make_feedback().id
+    person = make_user()
+    login(client, person.email, TEST_PASSWORD)
+    sent = client.post(
+        f"/feedback/{item_id}/comments",
+        data={
+            "csrf_token": csrf_token(client),
+            "body": "Typing `<script>alert(1)</script>` in the name box breaks it:\n\n"
+            "    <b>bold</b> & <i>more</i>\n",
+        },
+    )
+    assert sent.status_code == 302
+    page = client.get(f"/feedback/{item_id}").get_data(as_text=True)
+    assert "<code>&lt;script&gt;alert(1)&lt;/script&gt;</code>" in page
+    assert "<pre><code>&lt;b&gt;bold&lt;/b&gt; &amp; &lt;i&gt;more&lt;/i&gt;" in page
+    assert "&amp;lt;" not in page
+    assert executable_markup(page) == []

@@ -69,3 +69,30 @@ def test_a_line_break_is_kept_as_typed() -> None:
     """People write as in an email: two lines must not run into one sentence."""
     html = render_markdown("The lid came off.\nSecond time this month.\n\nNew paragraph.")
     assert html == "<p>The lid came off.<br>\nSecond time this month.</p>\n<p>New paragraph.</p>\n"
+
+
+@pytest.mark.parametrize(
+    ("source", "shown"),
+    [
+        ("Try `<script>` here", "<code>&lt;script&gt;</code>"),
+        ("`a & b`", "<code>a &amp; b</code>"),
+        (
+            "    <b>bold</b> & more\n",
+            "<pre><code>&lt;b&gt;bold&lt;/b&gt; &amp; more\n</code></pre>",
+        ),
+    ],
+)
+def test_code_shows_its_characters_once(source: str, shown: str) -> None:
+    """What someone puts in a code span or block reads back as typed: escaped once for HTML,
+    never twice (which a reader would see as "&lt;script&gt;")."""
+    html = render_markdown(source)
+    assert shown in html
+    assert "&amp;lt;" not in html and "&amp;amp;" not in html
+    assert executable_markup(html) == []
+
+
+def test_addresses_in_code_are_not_links_and_text_addresses_are() -> None:
+    html = render_markdown("`https://example.com/a?b=1&c=2` and https://example.org/?x=1&y=2")
+    assert "<code>https://example.com/a?b=1&amp;c=2</code>" in html
+    assert html.count("<a ") == 1
+    assert 'href="https://example.org/?x=1&amp;y=2" rel="nofollow ugc noopener"' in html
