@@ -52,6 +52,7 @@ from portal.services.api import AccountUnavailable, customer_for_email
 from portal.services.errors import DomainError
 from portal.services.feedback import add_comment, submit_feedback
 from portal.services.tokens import REPLY_TOKEN_LENGTH, reply_token_matches
+from portal.validation import clean_name
 
 # sysexits.h, as Postfix's pipe(8) and local(8) read them.
 EX_OK = 0
@@ -601,7 +602,9 @@ def _new_item(
 ) -> tuple[IntakeResult, User]:
     if not content.text and not subject.strip():
         raise _reject(EX_DATAERR, "nothing to record: no subject and no text")
-    name = sender.display_name.strip() or sender.username
+    # Nobody typed the From's name into our forms: it is cleaned, not refused (an encoded word
+    # can carry NUL, escapes, line separators or direction overrides).
+    name = clean_name(sender.display_name) or sender.username
     try:
         user, created = customer_for_email(sender.addr_spec, name[:80])
     except AccountUnavailable as exc:

@@ -787,3 +787,33 @@ def test_the_cli_asks_for_a_retry_when_the_disk_fails(
     result = app.test_cli_runner().invoke(args=["intake", "email"], input=eml("plain.eml"))
     assert result.exit_code == EX_TEMPFAIL
     assert result.stderr == "intake: system error, try later (OSError)\n"
+
+
+def test_a_senders_name_with_control_characters_is_cleaned_not_refused(
+    category: Category,
+) -> None:
+    # Nobody typed this name into our forms: an encoded word can carry NUL, escapes, line
+    # separators and direction overrides, and the sender still deserves their item.
+    raw = eml("plain.eml").replace(
+        b"From: Nia Owen <nia.owen@example.com>",
+        b"From: =?utf-8?q?Nia=00=1B_Owen=E2=80=A8=E2=80=AEJ.?= <nia.owen@example.com>",
+    )
+    result = _run(raw)
+    assert (result.outcome, result.exit_code) == ("created", EX_OK), result.reason
+    customer = db.session.scalars(sa.select(User)).one()
+    assert customer.display_name == customer.preferred_name == "Nia Owen J."
+    assert _receipt_for("nia.owen@example.com").to_name == "Nia Owen J."
+
+
+def test_a_sender_name_the_parser_cannot_read_is_refused_with_one_line(
+    app: Flask, category: Category
+) -> None:
+    # The standard library refuses to build an address whose name holds CR or LF.
+    raw = eml("plain.eml").replace(
+        b"From: Nia Owen <nia.owen@example.com>",
+        b"From: =?utf-8?q?Owen=0D=0ABcc=3A_all=40example=2Ecom?= <nia.owen@example.com>",
+    )
+    result = app.test_cli_runner().invoke(args=["intake", "email"], input=raw)
+    assert result.exit_code == EX_DATAERR
+    assert result.stderr == "intake: malformed message: the parser cannot read it (ValueError)\n"
+    assert _items() == []
