@@ -181,7 +181,8 @@ def _parts_within_limits(message: EmailMessage) -> list[Message]:
             raise _reject(
                 EX_DATAERR, f"malformed message: parts nested more than {MAX_NESTING} levels deep"
             )
-        children = part.get_payload()
+        # A multipart's payload is the list of its parts.
+        children = [child for child in part.get_payload() if isinstance(child, Message)]
         waiting.extend((child, depth + 1) for child in reversed(children))
     return parts
 
