@@ -109,6 +109,9 @@ class Config:
     WEBHOOK_BACKOFF_SECONDS = int(os.environ.get("WEBHOOK_BACKOFF_SECONDS", "30"))
     WEBHOOK_ALLOW_HTTP = _bool("WEBHOOK_ALLOW_HTTP", True)
     WEBHOOK_ALLOW_PRIVATE_ADDRESSES = _bool("WEBHOOK_ALLOW_PRIVATE_ADDRESSES", True)
+    # Comma-separated host names the portal may call at a private address although a person
+    # typed them (an in-house webhook receiver or identity provider); exact names only.
+    PORTAL_TRUSTED_PRIVATE_HOSTS = os.environ.get("PORTAL_TRUSTED_PRIVATE_HOSTS", "")
 
     # Email intake (`flask intake email`). INTAKE_ADDRESS is the address the mail server pipes
     # to; when set, notification emails carry a Reply-To on it so replies become comments.

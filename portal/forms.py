@@ -13,7 +13,7 @@ from wtforms import Field, HiddenField, IntegerField, SelectMultipleField, Strin
 from wtforms.validators import ValidationError
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from portal.validation import DIRECTION_CONTROLS, DIRECTION_CONTROLS_MESSAGE
+from portal.validation import name_problem
 
 
 def say_beside(field: Field, *messages: str) -> None:
@@ -102,6 +102,8 @@ class MultiCheckboxField(SelectMultipleField):
 
 
 def plain_name(form: FlaskForm, field: StringField) -> None:
-    """A WTForms validator for names: no characters that reverse the text around them."""
-    if field.data and DIRECTION_CONTROLS.search(field.data):
-        raise ValidationError(DIRECTION_CONTROLS_MESSAGE)
+    """A WTForms validator for names: no line breaks, controls or invisible characters, and
+    none that reverse the text around them (the rule is portal.validation.name_problem)."""
+    problem = name_problem(field.data) if field.data else None
+    if problem:
+        raise ValidationError(problem)

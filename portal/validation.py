@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from werkzeug.routing import IntegerConverter
@@ -17,6 +18,42 @@ DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
 DIRECTION_CONTROLS_MESSAGE = (
     "Names cannot contain characters that change the direction of the text around them."
 )
+NAME_CONTROLS_MESSAGE = "Names cannot contain line breaks, tabs or other invisible characters."
+
+# Invisible format characters (Unicode category Cf) a name may keep: the joiners that scripts
+# (Persian, the Indic scripts) and emoji sequences need, and the direction marks that only
+# place the punctuation beside them (unlike the controls above, they cannot reverse a run).
+_NAME_FORMAT_CHARACTERS_KEPT = frozenset("\u200c\u200d\u200e\u200f\u061c")
+
+
+def _breaks_a_line(character: str) -> bool:
+    """Control characters (NUL, CR, LF, tab, escape, the C1 controls) and the line and paragraph
+    separators: in a name they end an email header early or smuggle in a second one."""
+    return unicodedata.category(character) in {"Cc", "Zl", "Zp"}
+
+
+def _invisible(character: str) -> bool:
+    """A format character a name may not hold (zero-width space, byte order mark, tags...)."""
+    return unicodedata.category(character) == "Cf" and character not in _NAME_FORMAT_CHARACTERS_KEPT
+
+
+def name_problem(name: str) -> str | None:
+    """Why a name a person typed cannot be used (None: it can). The one rule for every way a
+    name comes in: the account forms, the API, and (cleaned, see clean_name) email intake."""
+    if DIRECTION_CONTROLS.search(name):
+        return DIRECTION_CONTROLS_MESSAGE
+    if any(_breaks_a_line(c) or _invisible(c) for c in name):
+        return NAME_CONTROLS_MESSAGE
+    return None
+
+
+def clean_name(name: str) -> str:
+    """A name nobody typed for us (an email's From, an identity provider's claim) made one
+    name_problem accepts: line breaks and other controls become spaces, invisible characters
+    go, and runs of spaces become one."""
+    # The direction controls are format characters too: they go with the invisible ones.
+    kept = "".join(" " if _breaks_a_line(c) else "" if _invisible(c) else c for c in name)
+    return " ".join(kept.split())
 
 
 def parse_id(value: str | None) -> int | None:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
 
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
@@ -61,3 +65,119 @@ def test_models_and_migrations_agree(app) -> None:
         context = MigrationContext.configure(conn, opts={"include_object": include_object})
         diff = compare_metadata(context, db.metadata)
     assert diff == []
+
+
+@contextmanager
+def _fresh_database(database_uri: str, tmp_path: Path, suffix: str) -> Iterator[str]:
+    """The URI of an empty database of its own, on the suite's backend, dropped afterwards."""
+    url = sa.make_url(database_uri)
+    if url.get_backend_name() == "sqlite":
+        yield f"sqlite:///{tmp_path / f'{suffix}.sqlite3'}"
+        return
+    name = f"{url.database}_{suffix}"
+    admin = sa.create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.exec_driver_sql(f'CREATE DATABASE "{name}"')
+    try:
+        yield url.set(database=name).render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            conn.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.dispose()
+
+
+BEFORE_NAMES = "a7c9e1b3d5f2"
+NAMES_CLEANED = "c8e4f1a6b2d9"
+
+
+def test_the_names_migration_cleans_stored_names_and_waiting_emails_forward_and_back(
+    database_uri: str, tmp_path: Path
+) -> None:
+    now = datetime(2026, 12, 1, tzinfo=UTC)
+    people = {
+        # email: (display_name, preferred_name) as stored before, and as cleaned
+        "owen@example.com": (
+            ("Owen\r\nBcc: all@example.com", "Mr\tOwen"),
+            ("Owen Bcc: all@example.com", "Mr Owen"),
+        ),
+        "eve@example.com": (("Eve \u202egnp.exe", "Eve\x1b"), ("Eve gnp.exe", "Eve")),
+        "nia@example.com": (("Nia", "Nia J."), ("Nia", "Nia J.")),
+        "ada@example.com": (
+            ("\u200b", "Ada \U0001f469\u200d\U0001f4bb"),
+            ("Ada \U0001f469\u200d\U0001f4bb", "Ada \U0001f469\u200d\U0001f4bb"),
+        ),
+        "gone@example.com": (("a former customer", ""), ("a former customer", "")),
+    }
+    with _fresh_database(database_uri, tmp_path, "names") as uri:
+        app = make_test_app(uri, tmp_path)
+        with app.app_context():
+            upgrade(revision=BEFORE_NAMES)
+            with db.engine.begin() as conn:
+                meta = sa.MetaData()
+                users = sa.Table("users", meta, autoload_with=conn)
+                outbox = sa.Table("outbox_messages", meta, autoload_with=conn)
+                for email, ((display, preferred), _) in people.items():
+                    conn.execute(
+                        users.insert().values(
+                            email=email,
+                            password_hash="x",
+                            display_name=display,
+                            preferred_name=preferred,
+                            role="customer",
+                            active=True,
+                            session_version=1,
+                            notification_preference="all",
+                            created_at=now,
+                        )
+                    )
+                for number, status in enumerate(["pending", "sent"]):
+                    conn.execute(
+                        outbox.insert().values(
+                            message_id=f"<{number}@portal.example>",
+                            kind="reopened",
+                            to_email="owner@example.com",
+                            to_name="Sam\r\n",
+                            from_name="Owen\r\nBcc: all@example.com",
+                            subject="Not fixed yet, says Mr\r\nOwen: #1 Lift",
+                            text_body="",
+                            html_body="",
+                            headers={},
+                            status=status,
+                            attempts=0,
+                            next_attempt_at=now,
+                            last_error="",
+                            created_at=now,
+                        )
+                    )
+
+            def stored() -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, str]]]:
+                with db.engine.connect() as conn:
+                    names = conn.execute(
+                        sa.text("SELECT email, display_name, preferred_name FROM users")
+                    ).all()
+                    emails = conn.execute(
+                        sa.text(
+                            "SELECT to_name, from_name, subject FROM outbox_messages ORDER BY id"
+                        )
+                    ).all()
+                return {e: (d, p) for e, d, p in names}, [tuple(row) for row in emails]
+
+            upgrade(revision=NAMES_CLEANED)
+            names, emails = stored()
+            assert names == {email: after for email, (_, after) in people.items()}
+            assert emails == [
+                ("Sam", "Owen Bcc: all@example.com", "Not fixed yet, says Mr Owen: #1 Lift"),
+                # A sent email is history: it is left as it went (or failed to go).
+                (
+                    "Sam\r\n",
+                    "Owen\r\nBcc: all@example.com",
+                    "Not fixed yet, says Mr\r\nOwen: #1 Lift",
+                ),
+            ]
+            downgrade(revision=BEFORE_NAMES)
+            assert stored() == (names, emails)  # nothing to restore: clean names stay clean
+            upgrade()
+            assert stored() == (names, emails)
+            db.session.remove()
+            db.engine.dispose()

@@ -30,7 +30,7 @@ from portal.models import (
 )
 from portal.services.item_data import iso, public_item, you_said_shown
 from portal.services.visibility import is_public
-from portal.validation import MAX_ID
+from portal.validation import MAX_ID, name_problem
 
 
 class BadRequestBody(Exception):
@@ -212,6 +212,15 @@ class _Fields:
             return None
         return value
 
+    def person_name(self, name: str) -> str | None:
+        """A person's name, optional here: the one name rule of the account forms."""
+        value = self.text(name, required=False, max_length=80)
+        problem = name_problem(value) if value else None
+        if problem:
+            self.errors[name] = problem
+            return None
+        return value
+
     def email(self, name: str) -> str | None:
         value = self.text(name, required=True, max_length=254)
         if value is None:
@@ -299,7 +308,7 @@ class SubmitItem:
     def parse(cls, data: dict[str, Any]) -> SubmitItem:
         f = _Fields(data)
         email = f.email("email")
-        name = f.text("name", required=False, max_length=80)
+        name = f.person_name("name")
         kind = f.choice("kind", KINDS, required=True)
         category = f.text("category", required=True, max_length=80)
         title = f.text("title", required=True, min_length=5, max_length=160)
@@ -328,7 +337,7 @@ class AddVote:
     def parse(cls, data: dict[str, Any]) -> AddVote:
         f = _Fields(data)
         email = f.email("email")
-        name = f.text("name", required=False, max_length=80)
+        name = f.person_name("name")
         f.done()
         return cls(email=email or "", name=name or "")
 

@@ -24,7 +24,8 @@ intake_group = AppGroup("intake", help="Feedback that arrives by email.")
 )
 def email(recipient: str) -> None:
     """Read one message from standard input: a new private item, or a reply's comment.
-    Exits 0 when accepted (or dropped as automatic mail), 65/67 to bounce, 75 to retry."""
+    Exits 0 when accepted (or dropped as automatic mail), 65/67 to bounce, 75 to retry (only
+    when the database or the disk is in trouble, or no category is set up yet)."""
     raw = intake.read_limited(sys.stdin.buffer)
     result = _take_in(raw, recipient)
     click.echo(f"intake: {result.reason}", err=True)
@@ -50,8 +51,15 @@ def _take_in(raw: bytes, recipient: str) -> intake.IntakeResult:
         # keeps the message and tries again, and a retry of a recorded one creates nothing.
         reason = f"database unavailable, try later ({type(exc).__name__})"
         return intake.IntakeResult("retry", intake.EX_TEMPFAIL, reason)
-    except Exception:
+    except OSError as exc:
         unit_of_work.roll_back()
-        # A bug must not bounce the customer's mail: it waits in the queue for the fix.
+        # The disk is full or unwritable: the message waits in the queue until it is fixed.
+        reason = f"system error, try later ({type(exc).__name__})"
+        return intake.IntakeResult("retry", intake.EX_TEMPFAIL, reason)
+    except Exception as exc:
+        unit_of_work.roll_back()
+        # Anything else fails again on every retry of the same bytes, so a retry would keep the
+        # message in the queue for ever: it is refused, and the error is logged for the fix.
         current_app.logger.exception("intake: unexpected error")
-        return intake.IntakeResult("retry", intake.EX_TEMPFAIL, "internal error, try later")
+        reason = f"the message could not be processed ({type(exc).__name__})"
+        return intake.IntakeResult("rejected", intake.EX_DATAERR, reason)

@@ -31,7 +31,7 @@ from portal.services.tokens import (
     read_reset_token,
     reset_token_matches,
 )
-from portal.validation import DIRECTION_CONTROLS, DIRECTION_CONTROLS_MESSAGE
+from portal.validation import name_problem
 
 # Not a hash any password can match (Werkzeug refuses a hash without "$"): an account made on
 # someone's behalf (the API, email intake) has one until its holder sets a password.
@@ -146,13 +146,15 @@ def refuse_while_owning_open_items(user: User) -> None:
 
 
 def _checked_name(display_name: str, preferred_name: str) -> str:
-    """The display name, stripped; DomainError when it is empty or either name could make
-    the text around it read backwards (the forms say so per field; this guards every way in)."""
+    """The display name, stripped; DomainError when it is empty or either name breaks the
+    name rule (validation.name_problem: no line breaks, controls, invisible characters or
+    direction overrides). The forms say so per field; this guards every way in."""
     display_name = display_name.strip()
     if not display_name:
         raise DomainError("Please tell us a display name.")
-    if DIRECTION_CONTROLS.search(display_name + preferred_name):
-        raise DomainError(DIRECTION_CONTROLS_MESSAGE)
+    problem = name_problem(display_name) or name_problem(preferred_name)
+    if problem:
+        raise DomainError(problem)
     return display_name
 
 

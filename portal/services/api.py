@@ -43,7 +43,7 @@ from portal.services.votes import (
     VoteResult,
     toggle_vote,
 )
-from portal.validation import DIRECTION_CONTROLS
+from portal.validation import clean_name
 
 
 class AccountUnavailable(DomainError):
@@ -72,9 +72,10 @@ def customer_for_email(email: str, name: str = "") -> tuple[User, bool]:
         if not user.is_active:
             raise AccountUnavailable("That customer's account is deactivated.")
         return user, False
-    # Typed by a caller or taken from an email's From: characters that would reverse the text
-    # around the name are dropped (the account forms refuse them).
-    name = " ".join(DIRECTION_CONTROLS.sub("", name).split())
+    # Taken from an email's From, or from an API caller (whose schema refuses such a name
+    # first): line breaks, controls and characters that would reverse the text around the
+    # name are cleaned out, as the name rule says (the account forms refuse them).
+    name = clean_name(name)
     if not name:
         raise NameNeeded("No account has that email address yet: send a name to create one.")
     user = User(

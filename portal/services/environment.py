@@ -18,6 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
+from portal.services import addresses
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -36,6 +38,9 @@ class Settings:
     webhook_backoff_seconds: int
     webhook_allow_http: bool
     webhook_allow_private_addresses: bool
+    # Host names that may be private addresses when the portal calls them on someone's say-so
+    # (an in-house webhook receiver or identity provider): see portal/services/addresses.py.
+    trusted_private_hosts: frozenset[str]
     intake_address: str
     intake_max_bytes: int
     intake_category: str
@@ -58,6 +63,9 @@ class Settings:
             webhook_backoff_seconds=int(config["WEBHOOK_BACKOFF_SECONDS"]),
             webhook_allow_http=bool(config["WEBHOOK_ALLOW_HTTP"]),
             webhook_allow_private_addresses=bool(config["WEBHOOK_ALLOW_PRIVATE_ADDRESSES"]),
+            trusted_private_hosts=addresses.trusted_hosts(
+                config.get("PORTAL_TRUSTED_PRIVATE_HOSTS") or ""
+            ),
             intake_address=str(config.get("INTAKE_ADDRESS") or ""),
             intake_max_bytes=int(config["INTAKE_MAX_BYTES"]),
             intake_category=str(config.get("INTAKE_CATEGORY") or ""),

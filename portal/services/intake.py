@@ -6,7 +6,8 @@ conventions: 0 delivered, 65/67 bounce, 75 try again later):
 
 - automatic mail (auto-replies, bounces, lists, our own messages): dropped with 0. RFC 3834
   asks that nothing answer automatic mail, and a bounce is an answer, so these are not bounced.
-- malformed, empty or oversized: 65 (EX_DATAERR).
+- malformed, empty, oversized, nested too deep or in too many parts, or anything else the
+  parser cannot read: 65 (EX_DATAERR).
 - a deactivated account, or staff replying by email (staff answer in the admin pages, where the
   tone check and ownership rules apply): 67 (EX_NOUSER).
 - a message seen before (same Message-ID): 0, nothing new is created.
@@ -51,12 +52,19 @@ from portal.services.api import AccountUnavailable, customer_for_email
 from portal.services.errors import DomainError
 from portal.services.feedback import add_comment, submit_feedback
 from portal.services.tokens import REPLY_TOKEN_LENGTH, reply_token_matches
+from portal.validation import clean_name
 
 # sysexits.h, as Postfix's pipe(8) and local(8) read them.
 EX_OK = 0
 EX_DATAERR = 65
 EX_NOUSER = 67
 EX_TEMPFAIL = 75
+
+# The most a message may hold. Real mail nests a few levels (a forward of a reply with an
+# attachment); the standard library's parser and walkers recurse once per level, so a message
+# nested thousands deep fails inside them.
+MAX_NESTING = 20
+MAX_PARTS = 500
 
 TITLE_MAX = 160  # Feedback.title
 BODY_MAX = 10_000  # the same limit as the web form
@@ -132,10 +140,51 @@ def parse_message(raw: bytes) -> EmailMessage:
         raise _reject(EX_DATAERR, "empty message")
     if b"\x00" in raw:
         raise _reject(EX_DATAERR, "malformed message: it contains NUL bytes")
-    message = BytesParser(policy=policy.default).parsebytes(raw)
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+    except Exception as exc:  # RecursionError on deep nesting, or any other parser failure
+        raise _unreadable(exc) from exc
     if not isinstance(message, EmailMessage) or not message.keys():
         raise _reject(EX_DATAERR, "malformed message: no headers")
+    parts = _parts_within_limits(message)
+    try:
+        # Headers are parsed when first read, and their parser recurses too (a From of a
+        # thousand nested comments): read them all now, so a failure is a refusal here and not
+        # an error later.
+        for part in parts:
+            for value in part.values():
+                str(value)
+    except Exception as exc:
+        raise _unreadable(exc) from exc
     return message
+
+
+def _unreadable(exc: BaseException) -> Refused:
+    return _reject(
+        EX_DATAERR, f"malformed message: the parser cannot read it ({type(exc).__name__})"
+    )
+
+
+def _parts_within_limits(message: EmailMessage) -> list[Message]:
+    """Every part of the message, the message first; Refused when it nests deeper than
+    MAX_NESTING multiparts or holds more than MAX_PARTS parts. Walked without recursion."""
+    parts: list[Message] = []
+    waiting: list[tuple[Message, int]] = [(message, 0)]
+    while waiting:
+        part, depth = waiting.pop()
+        parts.append(part)
+        if len(parts) > MAX_PARTS + 1:
+            raise _reject(EX_DATAERR, f"malformed message: more than {MAX_PARTS} parts")
+        if not part.is_multipart():
+            continue
+        if depth >= MAX_NESTING:
+            raise _reject(
+                EX_DATAERR, f"malformed message: parts nested more than {MAX_NESTING} levels deep"
+            )
+        # A multipart's payload is the list of its parts.
+        children = [child for child in part.get_payload() if isinstance(child, Message)]
+        waiting.extend((child, depth + 1) for child in reversed(children))
+    return parts
 
 
 def _header(message: Message, name: str) -> str:
@@ -554,7 +603,9 @@ def _new_item(
 ) -> tuple[IntakeResult, User]:
     if not content.text and not subject.strip():
         raise _reject(EX_DATAERR, "nothing to record: no subject and no text")
-    name = sender.display_name.strip() or sender.username
+    # Nobody typed the From's name into our forms: it is cleaned, not refused (an encoded word
+    # can carry NUL, escapes, line separators or direction overrides).
+    name = clean_name(sender.display_name) or sender.username
     try:
         user, created = customer_for_email(sender.addr_spec, name[:80])
     except AccountUnavailable as exc:

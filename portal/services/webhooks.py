@@ -5,8 +5,9 @@ Signing: each request carries `X-Portal-Timestamp` (Unix seconds) and `X-Portal-
 sha256=<hex HMAC-SHA256 of "<timestamp>.<body>" with the endpoint's secret>`.
 
 Safety: only https URLs (plain http where WEBHOOK_ALLOW_HTTP is on), and never an address that is
-not globally routable (loopback, private, link-local...) unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES is
-on. The check runs on the addresses the name resolves to at delivery time, and the connection is
+not globally routable (loopback, private, link-local..., also inside IPv6: see addresses.py)
+unless WEBHOOK_ALLOW_PRIVATE_ADDRESSES is on or the host is one of PORTAL_TRUSTED_PRIVATE_HOSTS.
+The check runs on the addresses the name resolves to at delivery time, and the connection is
 made to the address that was checked, so DNS cannot swap in another one in between (requests and
 httpx resolve names themselves, which is why this uses http.client). Redirects are not followed.
 """
@@ -15,7 +16,6 @@ from __future__ import annotations
 
 import hmac
 import http.client
-import ipaddress
 import json
 import secrets
 import socket
@@ -44,7 +44,7 @@ from portal.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from portal.services import environment
+from portal.services import addresses, environment
 from portal.services import events as domain_events  # here `events` are webhook events
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
@@ -80,13 +80,15 @@ def _require_admin(actor: User) -> None:
 # Addresses ---------------------------------------------------------------------------------
 
 
-def _address_allowed(address: str) -> bool:
-    if environment.current().settings.webhook_allow_private_addresses:
+def _address_allowed(host: str, address: str) -> bool:
+    """Whether a delivery for this host may go to this address: a public one, unless the host
+    is one the operator trusts to be private (or private addresses are allowed at all)."""
+    settings = environment.current().settings
+    if settings.webhook_allow_private_addresses:
         return True
-    ip = ipaddress.ip_address(address.split("%", 1)[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped  # ::ffff:127.0.0.1 is loopback, whatever its spelling
-    return ip.is_global and not ip.is_multicast
+    if addresses.is_trusted_host(host, settings.trusted_private_hosts):
+        return True
+    return addresses.is_public(address)
 
 
 def check_url(url: str) -> str:
@@ -113,14 +115,16 @@ def check_url(url: str) -> str:
     if port == 0:
         raise WebhookUrlRefused("That port cannot receive deliveries.")
     host = parts.hostname
-    try:
-        literal = ipaddress.ip_address(host)
-    except ValueError:
-        literal = None
+    literal = addresses.parse_address(host)
     private_name = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
-    if (literal is not None and not _address_allowed(str(literal))) or (
-        private_name and not settings.webhook_allow_private_addresses
-    ):
+    if literal is not None:
+        refused = not _address_allowed(host, str(literal))
+    else:
+        refused = private_name and not (
+            settings.webhook_allow_private_addresses
+            or addresses.is_trusted_host(host, settings.trusted_private_hosts)
+        )
+    if refused:
         raise WebhookUrlRefused("Deliveries go only to public addresses, not to internal ones.")
     return url
 
@@ -132,12 +136,12 @@ def _resolve(host: str, port: int) -> str:
     except socket.gaierror as exc:
         raise OSError(f"cannot resolve {host}: {exc.strerror}") from exc
     # An IPv6 sockaddr also carries flow and scope ids; the address is its first item.
-    addresses = [str(info[4][0]) for info in infos]
+    addresses_found = [str(info[4][0]) for info in infos]
     # All, not any: a name that also points inside must not be usable to reach inside.
-    refused = [a for a in addresses if not _address_allowed(a)]
+    refused = [a for a in addresses_found if not _address_allowed(host, a)]
     if refused:
         raise DeliveryRefused(f"{host} resolves to a non-public address ({refused[0]})")
-    return addresses[0]
+    return addresses_found[0]
 
 
 class _PinnedHTTPConnection(http.client.HTTPConnection):

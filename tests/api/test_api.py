@@ -740,19 +740,26 @@ def test_resolving_with_a_we_did_publishes_it_and_keeps_the_message_for_the_cust
     assert "New chains" in board and "Jo, sorry" not in board
 
 
-def test_a_new_customers_name_from_the_api_loses_characters_that_reverse_text(
-    client, make_feedback, write_token
+@pytest.mark.parametrize(
+    ("name", "why"),
+    [
+        ("Eve \u202egnp.exe", "direction of the text"),
+        ("Owen\r\nBcc: everyone@example.com", "line breaks"),
+        ("Owen\tP.", "tabs"),
+        ("Ow\u200ben", "invisible characters"),
+    ],
+)
+def test_a_new_customers_name_from_the_api_follows_the_name_rule(
+    client, make_feedback, write_token, name: str, why: str
 ) -> None:
     item = make_feedback()
-    response = api_post(
-        client,
-        f"{API}/items/{item.id}/votes",
-        {"email": "new@example.com", "name": "Eve \u202egnp.exe"},
-        write_token,
-    )
-    assert response.status_code in (200, 201), response.get_data(as_text=True)
-    created = db.session.scalar(sa.select(User).where(User.email == "new@example.com"))
-    assert created.display_name == "Eve gnp.exe" == created.preferred_name
+    for url, body in (
+        (f"{API}/items/{item.id}/votes", {"email": "new@example.com", "name": name}),
+        (f"{API}/items", new_item_body(email="new@example.com", name=name)),
+    ):
+        error = assert_error(api_post(client, url, body, write_token), 422)
+        assert why in error["fields"]["name"]
+    assert find_user_by_email("new@example.com") is None
 
 
 def test_a_transition_goes_through_the_workflow_and_lands_on_the_timeline(

@@ -15,6 +15,7 @@ from portal.models import OutboxMessage, User
 from portal.services.accounts import (
     authenticate,
     claim_account,
+    find_user_by_email,
     has_usable_password,
     is_claimable,
     is_safe_next,
@@ -24,13 +25,14 @@ from portal.services.accounts import (
     user_for_claim_token,
 )
 from portal.services.api import customer_for_email
-from portal.services.errors import EmailTaken
+from portal.services.errors import DomainError, EmailTaken
 from portal.services.tokens import (
     CLAIM_MAX_AGE,
     make_claim_token,
     make_reset_token,
     read_claim_token,
 )
+from portal.validation import clean_name, name_problem
 from tests.helpers import emailed_token
 
 
@@ -54,6 +56,45 @@ def test_password_is_stored_hashed(make_user) -> None:
     user = make_user()
     assert "correct horse" not in user.password_hash
     assert user.password_hash.startswith(("scrypt:", "pbkdf2:"))
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "Owen\r\nBcc: everyone@example.com",
+        "Owen\x00",
+        "Owen\x1b[31m",  # a terminal escape
+        "Owen\x85P.",  # NEL, a C1 control that mail libraries read as a line break
+        "Owen\u2029P.",
+        "\ufeffOwen",
+        "Owen\U000e0041",  # a tag character: invisible text
+        "Owen \u202egnp.exe",
+    ],
+)
+def test_names_with_controls_or_invisible_characters_are_refused_by_the_service(
+    name: str,
+) -> None:
+    with pytest.raises(DomainError, match="Names cannot contain"):
+        register_user(email="a@example.com", password="long enough pw", display_name=name)
+    with pytest.raises(DomainError, match="Names cannot contain"):
+        register_user(
+            email="a@example.com",
+            password="long enough pw",
+            display_name="Owen",
+            preferred_name=name,
+        )
+    assert find_user_by_email("a@example.com") is None
+
+
+def test_the_name_rule_cleans_what_nobody_typed_for_us() -> None:
+    assert clean_name("Owen\r\nBcc: everyone@example.com") == "Owen Bcc: everyone@example.com"
+    assert clean_name(" Eve \u202egnp.exe\x00 ") == "Eve gnp.exe"
+    assert clean_name("Jo\u200bhn\tSmith") == "John Smith"
+    assert clean_name("\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645") == (
+        "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"
+    )
+    for name in ("Owen\r\nBcc: x", "\u2066A\u2069", "a\x85b\u2028c"):
+        assert name_problem(clean_name(name)) is None
 
 
 def test_blank_preferred_name_falls_back_to_display_name() -> None:

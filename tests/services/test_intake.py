@@ -677,3 +677,143 @@ def test_receipts_parse_as_mail_with_the_reply_address(category: Category, intak
     headers = "".join(f"{k}: {v}\n" for k, v in receipt.headers.items())
     parsed = message_from_string(headers + "\nbody", policy=policy.default)
     assert parsed["Reply-To"].addresses[0].username.startswith("feedback+")
+
+
+# Messages the parser cannot take -----------------------------------------------------------
+
+_HEAD = (
+    b"From: Nia Owen <nia.owen@example.com>\r\n"
+    b"To: Feedback <feedback@portal.example>\r\n"
+    b"Subject: The lift at Station Road\r\n"
+    b"Message-ID: <structure@mail.example.com>\r\n"
+    b"MIME-Version: 1.0\r\n"
+)
+_TEXT_PART = b"Content-Type: text/plain\r\n\r\nThe lift is broken again.\r\n"
+
+
+def nested_message(levels: int) -> bytes:
+    """A message whose text sits inside `levels` multiparts, each inside the next."""
+    body = _TEXT_PART
+    for level in range(levels):
+        boundary = b"level%d" % level
+        body = (
+            b'Content-Type: multipart/mixed; boundary="' + boundary + b'"\r\n\r\n'
+            b"--" + boundary + b"\r\n" + body + b"--" + boundary + b"--\r\n"
+        )
+    return _HEAD + body
+
+
+def wide_message(parts: int) -> bytes:
+    """A message of `parts` text parts side by side in one multipart."""
+    body = b"".join(b"--wide\r\n" + _TEXT_PART for _ in range(parts))
+    return (
+        _HEAD + b'Content-Type: multipart/mixed; boundary="wide"\r\n\r\n' + body + b"--wide--\r\n"
+    )
+
+
+def test_mail_nested_up_to_twenty_levels_or_with_500_parts_is_taken_in(
+    category: Category,
+) -> None:
+    assert intake.parse_message(nested_message(20)).is_multipart()
+    assert intake.parse_message(wide_message(500)).is_multipart()
+    result = _run(nested_message(20))
+    assert (result.outcome, result.exit_code) == ("created", EX_OK)
+    assert _items()[0].body_source == "The lift is broken again."
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (nested_message(21), "parts nested more than 20 levels deep"),
+        (wide_message(501), "more than 500 parts"),
+        (nested_message(3000), "the parser cannot read it (RecursionError)"),
+        # The header parser recurses once per nested comment.
+        (
+            b"From: " + b"(" * 2000 + b")" * 2000 + b" nia.owen@example.com\r\n"
+            b"Subject: x\r\n\r\nHello\r\n",
+            "the parser cannot read it (RecursionError)",
+        ),
+    ],
+    ids=["21-levels", "501-parts", "3000-levels", "deep-header"],
+)
+def test_mail_the_parser_cannot_take_is_refused_for_good(
+    category: Category, raw: bytes, why: str
+) -> None:
+    assert len(raw) < intake.max_bytes()
+    with pytest.raises(intake.Refused) as refused:
+        intake.parse_message(raw)
+    assert refused.value.exit_code == EX_DATAERR
+    assert refused.value.reason == f"malformed message: {why}"
+    result = _run(raw)
+    assert (result.outcome, result.exit_code) == ("rejected", EX_DATAERR)
+    assert _items() == []
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [nested_message(21), wide_message(501), nested_message(3000)],
+    ids=["21-levels", "501-parts", "3000-levels"],
+)
+def test_the_cli_bounces_mail_the_parser_cannot_take_with_one_line(
+    app: Flask, category: Category, raw: bytes
+) -> None:
+    # 75 would have the mail server queue the message again and again, for ever.
+    result = app.test_cli_runner().invoke(args=["intake", "email"], input=raw)
+    assert result.exit_code == EX_DATAERR
+    assert result.stderr.startswith("intake: malformed message: ")
+    assert result.stderr.count("\n") == 1
+    assert _items() == []
+
+
+def test_the_cli_refuses_mail_that_fails_for_a_reason_other_than_the_database(
+    app: Flask, category: Category, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def fails(*args: object, **kwargs: object) -> None:
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(intake, "process_message", fails)
+    result = app.test_cli_runner().invoke(args=["intake", "email"], input=eml("plain.eml"))
+    assert result.exit_code == EX_DATAERR
+    assert "intake: the message could not be processed (RecursionError)\n" in result.stderr
+
+
+def test_the_cli_asks_for_a_retry_when_the_disk_fails(
+    app: Flask, category: Category, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def disk_full(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(intake, "process_message", disk_full)
+    result = app.test_cli_runner().invoke(args=["intake", "email"], input=eml("plain.eml"))
+    assert result.exit_code == EX_TEMPFAIL
+    assert result.stderr == "intake: system error, try later (OSError)\n"
+
+
+def test_a_senders_name_with_control_characters_is_cleaned_not_refused(
+    category: Category,
+) -> None:
+    # Nobody typed this name into our forms: an encoded word can carry NUL, escapes, line
+    # separators and direction overrides, and the sender still deserves their item.
+    raw = eml("plain.eml").replace(
+        b"From: Nia Owen <nia.owen@example.com>",
+        b"From: =?utf-8?q?Nia=00=1B_Owen=E2=80=A8=E2=80=AEJ.?= <nia.owen@example.com>",
+    )
+    result = _run(raw)
+    assert (result.outcome, result.exit_code) == ("created", EX_OK), result.reason
+    customer = db.session.scalars(sa.select(User)).one()
+    assert customer.display_name == customer.preferred_name == "Nia Owen J."
+    assert _receipt_for("nia.owen@example.com").to_name == "Nia Owen J."
+
+
+def test_a_sender_name_the_parser_cannot_read_is_refused_with_one_line(
+    app: Flask, category: Category
+) -> None:
+    # The standard library refuses to build an address whose name holds CR or LF.
+    raw = eml("plain.eml").replace(
+        b"From: Nia Owen <nia.owen@example.com>",
+        b"From: =?utf-8?q?Owen=0D=0ABcc=3A_all=40example=2Ecom?= <nia.owen@example.com>",
+    )
+    result = app.test_cli_runner().invoke(args=["intake", "email"], input=raw)
+    assert result.exit_code == EX_DATAERR
+    assert result.stderr == "intake: malformed message: the parser cannot read it (ValueError)\n"
+    assert _items() == []

@@ -5,6 +5,7 @@ sent to internal addresses when the configuration forbids it."""
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -380,6 +381,59 @@ def test_production_refuses_plain_http_and_internal_urls(production_rules, url: 
 
 def test_production_accepts_a_public_https_url(production_rules) -> None:
     assert check_url("  https://hooks.example.com/in?x=1 ") == "https://hooks.example.com/in?x=1"
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://[::127.0.0.1]/in",  # IPv4-compatible loopback
+        "https://[::ffff:0:7f00:1]/in",  # IPv4-translated loopback
+        "https://[64:ff9b::a9fe:a9fe]/latest/meta-data",  # NAT64 of the metadata service
+        "https://[2002:7f00:1::]/in",  # 6to4 of loopback
+        "https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/in",  # Teredo, client 127.0.0.1
+        "https://100.64.0.1/in",  # carrier-grade NAT
+        "https://198.18.0.1/in",  # benchmarking
+        "https://2130706433/in",  # 127.0.0.1 as one number
+    ],
+)
+def test_production_refuses_internal_addresses_hidden_in_other_spellings(
+    production_rules, url: str
+) -> None:
+    with pytest.raises(WebhookUrlRefused, match="only to public addresses"):
+        check_url(url)
+
+
+@pytest.mark.parametrize(
+    "address", ["::127.0.0.1", "::ffff:0:7f00:1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::", "::1"]
+)
+def test_a_name_resolving_to_an_internal_address_in_any_spelling_is_refused_before_connecting(
+    production_rules, monkeypatch: pytest.MonkeyPatch, address: str
+) -> None:
+    # Only the resolver answers here: _resolve refuses before anything is connected.
+    def resolves_to(host: str, port: int, **kwargs: Any) -> list[tuple[Any, ...]]:
+        return [(socket.AF_INET6, socket.SOCK_STREAM, 6, "", (address, port, 0, 0))]
+
+    monkeypatch.setattr(webhooks.socket, "getaddrinfo", resolves_to)
+    with pytest.raises(webhooks.DeliveryRefused, match="non-public address"):
+        webhooks._resolve("hooks.example.com", 443)
+
+
+def test_a_trusted_private_host_may_be_registered_and_delivered_to(
+    receiver: Receiver, admin: User, make_user, make_category, change_settings
+) -> None:
+    change_settings(webhook_allow_private_addresses=False, trusted_private_hosts={"localhost"})
+    # The receiver listens on loopback: "localhost" is trusted, its neighbours are not.
+    url = receiver.url.replace("127.0.0.1", "localhost")
+    assert check_url(url) == url
+    with pytest.raises(WebhookUrlRefused):
+        check_url(receiver.url.replace("127.0.0.1", "evil.localhost"))
+    with pytest.raises(WebhookUrlRefused):
+        check_url(receiver.url)  # the address itself is not a trusted name
+    _endpoint(admin, url)
+    _submit(make_user(), make_category())
+    report = deliver_webhooks()
+    assert report.sent == 1
+    assert len(receiver.requests) == 1
 
 
 def test_a_name_that_resolves_inside_is_refused_at_delivery_and_not_retried(

@@ -170,6 +170,55 @@ def test_a_name_that_would_reverse_the_text_around_it_is_refused(
         accounts.update_profile(saved, display_name="Owen", preferred_name="\u2067Mr Owen")
 
 
+@pytest.mark.parametrize(
+    "name",
+    ["Owen\r\nBcc: everyone@example.com", "Owen\tP.", "Ow\u200ben", "Owen\u2028P."],
+    ids=["crlf-header", "tab", "zero-width-space", "line-separator"],
+)
+@pytest.mark.parametrize("field", ["display_name", "preferred_name"])
+def test_a_name_with_line_breaks_or_invisible_characters_is_refused_everywhere(
+    client, make_user, field: str, name: str
+) -> None:
+    # Stored, "Owen\r\nBcc: ..." broke the header of every email naming that person: they
+    # stayed pending, and a customer could silence the "Not fixed yet" email to the owner.
+    why = "cannot contain line breaks, tabs or other invisible characters"
+    registered = post(client, "/account/register", {**GOOD, field: name})
+    assert registered.status_code == 200
+    assert why in registered.get_data(as_text=True)
+    assert find_user_by_email(GOOD["email"]) is None
+
+    user = make_user(display_name="Owen P.", preferred_name="Mr Owen")
+    login(client, user.email)
+    form = {"display_name": "Owen P.", "preferred_name": "Mr Owen"}
+    page = post(client, "/account/", {**form, field: name})
+    assert page.status_code == 200
+    assert why in page.get_data(as_text=True)
+    db.session.expire_all()
+    saved = find_user_by_email(user.email)
+    assert (saved.display_name, saved.preferred_name) == ("Owen P.", "Mr Owen")
+    # The service holds the same rule for every other way in.
+    with pytest.raises(DomainError, match=why):
+        accounts.update_profile(saved, **{**form, field: name})
+    with pytest.raises(DomainError, match=why):
+        accounts.register_user(
+            email="other@example.com",
+            password="long enough pw",
+            **{"display_name": "Owen", **{field: name}},
+        )
+
+
+def test_names_keep_the_joiners_scripts_and_emoji_need(client, make_user) -> None:
+    user = make_user(display_name="Owen P.")
+    login(client, user.email)
+    persian = "\u0645\u06cc\u200c\u062e\u0648\u0627\u0647\u0645"  # with a zero-width non-joiner
+    coder = "Ada \U0001f469\u200d\U0001f4bb"  # woman technologist: a zero-width joiner
+    response = post(client, "/account/", {"display_name": persian, "preferred_name": coder})
+    assert response.status_code == 302
+    db.session.expire_all()
+    saved = find_user_by_email(user.email)
+    assert (saved.display_name, saved.preferred_name) == (persian, coder)
+
+
 def test_my_feedback_lists_my_items_including_private_ones(
     client, make_user, make_feedback
 ) -> None:
