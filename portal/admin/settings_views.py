@@ -70,7 +70,7 @@ def edit_category(category_id: int) -> Response | str:
     status = 200
     if form.validate_on_submit():
         with refusal_shown_in(form.form_errors) as refusal:
-            admin_service.save_category(current_user, category, **_category_fields(form))
+            admin_service.save_category(current_user, category_id, **_category_fields(form))
             flash("Category saved.", "success")
             return redirect(url_for("admin.categories_page"))
         status = refusal.status
@@ -105,7 +105,7 @@ def update_user(user_id: int) -> Response:
     errors: list[str] = []
     with refusal_shown_in(errors):
         admin_service.update_user(
-            current_user, user, role=Role(form.role.data), active=bool(form.active.data)
+            current_user, user_id, role=Role(form.role.data), active=bool(form.active.data)
         )
         flash(
             f"{user.display_name} is now {ROLE_WORDS[user.role]}"

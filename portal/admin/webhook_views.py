@@ -101,9 +101,9 @@ def webhook_change(endpoint_id: int) -> Response:
     form = WebhookChangeForm()
     if not form.validate_on_submit():
         return _render_endpoint(endpoint, change_form=form, status=400)
-    webhooks.change_endpoint(
+    endpoint = webhooks.change_endpoint(
         current_user,
-        endpoint,
+        endpoint_id,
         events=form.events.data or [],
         description=form.description.data or "",
     )
@@ -115,7 +115,7 @@ def webhook_change(endpoint_id: int) -> Response:
 @admin_required
 def webhook_toggle(endpoint_id: int) -> Response:
     endpoint = _action_endpoint(endpoint_id)
-    webhooks.set_active(current_user, endpoint, not endpoint.active)
+    webhooks.set_active(current_user, endpoint_id, not endpoint.active)
     message = "Deliveries resumed." if endpoint.active else "Paused: no new events are queued."
     flash(message, "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint.id))
@@ -124,14 +124,16 @@ def webhook_toggle(endpoint_id: int) -> Response:
 @bp.post("/webhooks/<int:endpoint_id>/rotate")
 @admin_required
 def webhook_rotate(endpoint_id: int) -> Response:
-    rotated = webhooks.rotate_secret(current_user, _action_endpoint(endpoint_id))
+    _action_endpoint(endpoint_id)
+    rotated = webhooks.rotate_secret(current_user, endpoint_id)
     return _render_endpoint(rotated.endpoint, new_secret=rotated.secret)
 
 
 @bp.post("/webhooks/<int:endpoint_id>/ping")
 @admin_required
 def webhook_ping(endpoint_id: int) -> Response:
-    webhooks.send_ping(current_user, _action_endpoint(endpoint_id))
+    _action_endpoint(endpoint_id)
+    webhooks.send_ping(current_user, endpoint_id)
     flash("A test delivery is queued; its attempts appear below.", "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
 
@@ -141,7 +143,8 @@ def webhook_ping(endpoint_id: int) -> Response:
 def webhook_send_again(endpoint_id: int, delivery_id: int) -> Response:
     refused: list[str] = []
     with refusal_shown_in(refused):
-        webhooks.send_again(current_user, _action_endpoint(endpoint_id), delivery_id)
+        _action_endpoint(endpoint_id)
+        webhooks.send_again(current_user, endpoint_id, delivery_id)
         flash("The delivery is queued again; its new attempts appear below.", "success")
     for message in refused:
         flash(message, "error")
@@ -157,6 +160,6 @@ def webhook_delete(endpoint_id: int) -> Response:
     form = WebhookDeleteForm()
     if not form.validate_on_submit():
         return _render_endpoint(endpoint, delete_form=form, status=400)
-    webhooks.delete_endpoint(current_user, endpoint)
+    webhooks.delete_endpoint(current_user, endpoint_id)
     flash(f"The webhook to {endpoint.url} is deleted.", "success")
     return redirect(url_for("admin.webhooks_page"))

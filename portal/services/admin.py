@@ -12,7 +12,7 @@ from portal.extensions import db
 from portal.models import Category, Role, SiteSettings, User
 from portal.services import events
 from portal.services.accounts import refuse_while_owning_open_items
-from portal.services.errors import DomainError, NotAllowed
+from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.site import settings_for_update
 
 
@@ -27,9 +27,14 @@ def require_active_admin(actor: User, message: str) -> None:
         raise NotAllowed(message)
 
 
-def save_category(actor: User, category: Category | None, **fields: Any) -> Category:
-    """Create a category, or update one; names and address names stay unique."""
+def save_category(actor: User, category_id: int | None, **fields: Any) -> Category:
+    """Create a category (no id), or update one; names and address names stay unique."""
     _require_admin(actor)
+    category = None
+    if category_id is not None:
+        category = db.session.get(Category, category_id)
+        if category is None:
+            raise NotFound("We could not find that category.")
     for column in ("name", "slug"):
         clash = db.session.scalar(
             sa.select(Category.id).where(
@@ -68,9 +73,12 @@ def search_users(query: str, page: int, per_page: int = 30) -> Any:
     return db.paginate(select, page=page, per_page=per_page, error_out=False)
 
 
-def update_user(actor: User, user: User, *, role: Role, active: bool) -> User:
+def update_user(actor: User, user_id: int, *, role: Role, active: bool) -> User:
     """Change someone's role or deactivate them. Deactivation signs them out everywhere."""
     _require_admin(actor)
+    user = db.session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound("We could not find that person.")
     if user.id == actor.id and (role is not Role.ADMIN or not active):
         raise DomainError("You cannot remove your own admin role or deactivate yourself.")
     if user.is_staff and (role is Role.CUSTOMER or not active):

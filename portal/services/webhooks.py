@@ -293,10 +293,11 @@ def list_endpoints() -> list[WebhookEndpoint]:
     )
 
 
-def set_active(actor: User, endpoint: WebhookEndpoint, active: bool) -> WebhookEndpoint:
+def set_active(actor: User, endpoint_id: int, active: bool) -> WebhookEndpoint:
     """Pause or resume an endpoint. While paused, new events are not queued for it (those
     already queued still go out)."""
     _require_admin(actor)
+    endpoint = get_endpoint(endpoint_id)
     endpoint.active = active
     domain_events.emit(domain_events.WebhookEndpointActiveChanged(endpoint, actor, active))
     db.session.flush()
@@ -304,12 +305,13 @@ def set_active(actor: User, endpoint: WebhookEndpoint, active: bool) -> WebhookE
 
 
 def change_endpoint(
-    actor: User, endpoint: WebhookEndpoint, *, events: Iterable[str], description: str
+    actor: User, endpoint_id: int, *, events: Iterable[str], description: str
 ) -> WebhookEndpoint:
     """Change which events an endpoint gets, and its description. Its address and secret stay,
     so the receiver needs no change; deliveries already queued still go out. Audited with what
     it was before, when anything changed."""
     _require_admin(actor)
+    endpoint = get_endpoint(endpoint_id)
     events_before, description_before = list(endpoint.events), endpoint.description
     new_events, new_description = _clean_events(events), _clean_description(description)
     if (new_events, new_description) == (events_before, description_before):
@@ -323,18 +325,20 @@ def change_endpoint(
     return endpoint
 
 
-def rotate_secret(actor: User, endpoint: WebhookEndpoint) -> NewSecret:
+def rotate_secret(actor: User, endpoint_id: int) -> NewSecret:
     """Give an endpoint a new secret; deliveries signed from now on use it."""
     _require_admin(actor)
+    endpoint = get_endpoint(endpoint_id)
     endpoint.secret = _new_secret()
     domain_events.emit(domain_events.WebhookSecretRotated(endpoint, actor))
     db.session.flush()
     return NewSecret(endpoint, endpoint.secret)
 
 
-def delete_endpoint(actor: User, endpoint: WebhookEndpoint) -> None:
+def delete_endpoint(actor: User, endpoint_id: int) -> None:
     """Remove an endpoint. Its undelivered deliveries are given up; the log stays."""
     _require_admin(actor)
+    endpoint = get_endpoint(endpoint_id)
     endpoint.deleted_at = _now()
     endpoint.active = False
     db.session.execute(
@@ -470,9 +474,10 @@ def resolution_published(resolution: Resolution, items: Sequence[Feedback]) -> i
     )
 
 
-def send_ping(actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
+def send_ping(actor: User, endpoint_id: int) -> WebhookDelivery:
     """Queue a test delivery to one endpoint, so an admin can check the receiver."""
     _require_admin(actor)
+    endpoint = get_endpoint(endpoint_id)
     (delivery,) = _queue(
         [endpoint], WebhookEvent.PING, {"message": "A test delivery from the portal."}
     )
@@ -480,11 +485,12 @@ def send_ping(actor: User, endpoint: WebhookEndpoint) -> WebhookDelivery:
     return delivery
 
 
-def send_again(actor: User, endpoint: WebhookEndpoint, delivery_id: int) -> None:
+def send_again(actor: User, endpoint_id: int, delivery_id: int) -> None:
     """Queue a delivery that was given up for a fresh round of attempts, with the same body
     and delivery id (so a receiver that got it after all can tell). For when the receiver
     is fixed: the log keeps the attempts that failed."""
     _require_admin(actor)
+    endpoint = get_endpoint(endpoint_id)
     if endpoint.deleted_at is not None:
         raise DomainError("This webhook is deleted: nothing can be sent to it.")
     requeued = db.session.execute(

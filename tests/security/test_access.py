@@ -204,7 +204,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     hook = webhooks.create_endpoint(
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
-    ping = webhooks.send_ping(people["admin"], hook.endpoint)
+    ping = webhooks.send_ping(people["admin"], hook.endpoint.id)
     db.session.commit()
     customer = people["customer"]
     values = {

@@ -55,7 +55,7 @@ def test_saving_a_category_records_its_values_as_created_then_as_updated(boss: U
         "position": 2,
     }
     category = admin.save_category(boss, None, **fields)
-    admin.save_category(boss, category, **{**fields, "ack_target_hours": 12})
+    admin.save_category(boss, category.id, **{**fields, "ack_target_hours": 12})
     db.session.commit()
 
     assert _entries() == [
@@ -75,8 +75,8 @@ def test_a_refused_category_records_nothing(boss: User, make_category) -> None:
 
 def test_changing_someones_role_records_what_it_was(boss: User, make_user) -> None:
     ravi = make_user()
-    admin.update_user(boss, ravi, role=Role.STAFF, active=True)
-    admin.update_user(boss, ravi, role=Role.STAFF, active=False)
+    admin.update_user(boss, ravi.id, role=Role.STAFF, active=True)
+    admin.update_user(boss, ravi.id, role=Role.STAFF, active=False)
     db.session.commit()
 
     assert _entries() == [
@@ -116,10 +116,10 @@ def test_pausing_resuming_pinging_and_deleting_a_webhook_are_each_recorded(boss:
     endpoint = webhooks.create_endpoint(
         boss, url="https://hooks.example.com/portal", events=["item.created"]
     ).endpoint
-    webhooks.set_active(boss, endpoint, False)
-    webhooks.set_active(boss, endpoint, True)
-    webhooks.send_ping(boss, endpoint)
-    webhooks.delete_endpoint(boss, endpoint)
+    webhooks.set_active(boss, endpoint.id, False)
+    webhooks.set_active(boss, endpoint.id, True)
+    webhooks.send_ping(boss, endpoint.id)
+    webhooks.delete_endpoint(boss, endpoint.id)
     db.session.commit()
 
     url = "https://hooks.example.com/portal"

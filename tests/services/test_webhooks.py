@@ -273,8 +273,8 @@ def test_a_given_up_delivery_is_sent_again_by_an_admin_with_the_same_id(
     assert delivery.status is WebhookDeliveryStatus.FAILED
 
     with pytest.raises(NotAllowed):
-        webhooks.send_again(staff, created.endpoint, delivery.id)
-    webhooks.send_again(admin, created.endpoint, delivery.id)
+        webhooks.send_again(staff, created.endpoint.id, delivery.id)
+    webhooks.send_again(admin, created.endpoint.id, delivery.id)
     db.session.commit()
     receiver.answers = [200]
     assert deliver_webhooks().sent == 1
@@ -289,7 +289,7 @@ def test_a_given_up_delivery_is_sent_again_by_an_admin_with_the_same_id(
     assert "webhook.sent_again" in db.session.scalars(sa.select(AuditEntry.action)).all()
     # Delivered now: a second "send again" (a double click) sends nothing more.
     with pytest.raises(DomainError, match="already queued or delivered"):
-        webhooks.send_again(admin, created.endpoint, delivery.id)
+        webhooks.send_again(admin, created.endpoint.id, delivery.id)
 
 
 def test_a_redirect_is_not_followed(
@@ -465,7 +465,7 @@ def test_an_address_gets_one_receiver_until_it_is_deleted(admin: User) -> None:
         webhooks.create_endpoint(
             admin, url="https://hooks.example.com/portal", events=["item.created"]
         )
-    webhooks.delete_endpoint(admin, first)
+    webhooks.delete_endpoint(admin, first.id)
     assert _endpoint(admin, "https://hooks.example.com/portal").endpoint.id != first.id
 
 
@@ -481,7 +481,7 @@ def test_changing_the_events_keeps_the_address_and_secret_and_sends_only_the_new
     endpoint = created.endpoint
     first = _submit(make_user(), make_category())  # queued under the old choice
     changed = webhooks.change_endpoint(
-        admin, endpoint, events=["item.state_changed", "bogus"], description="  Help   desk "
+        admin, endpoint.id, events=["item.state_changed", "bogus"], description="  Help   desk "
     )
     db.session.commit()
     assert (changed.events, changed.description) == (["item.state_changed"], "Help desk")
@@ -507,7 +507,7 @@ def test_changing_the_events_keeps_the_address_and_secret_and_sends_only_the_new
     }
     # Saving it unchanged records nothing.
     webhooks.change_endpoint(
-        admin, endpoint, events=["item.state_changed"], description="Help desk"
+        admin, endpoint.id, events=["item.state_changed"], description="Help desk"
     )
     db.session.commit()
     assert (
@@ -519,9 +519,9 @@ def test_changing_the_events_keeps_the_address_and_secret_and_sends_only_the_new
         == 1
     )
     with pytest.raises(DomainError, match="at least one event"):
-        webhooks.change_endpoint(admin, endpoint, events=[], description="")
+        webhooks.change_endpoint(admin, endpoint.id, events=[], description="")
     with pytest.raises(NotAllowed):
-        webhooks.change_endpoint(staff, endpoint, events=["item.created"], description="")
+        webhooks.change_endpoint(staff, endpoint.id, events=["item.created"], description="")
 
 
 def test_paused_and_deleted_endpoints_get_no_new_events(
@@ -529,13 +529,13 @@ def test_paused_and_deleted_endpoints_get_no_new_events(
 ) -> None:
     paused = _endpoint(admin, receiver.url).endpoint
     deleted = _endpoint(admin, f"{receiver.url}?second").endpoint
-    webhooks.set_active(admin, paused, False)
-    webhooks.delete_endpoint(admin, deleted)
+    webhooks.set_active(admin, paused.id, False)
+    webhooks.delete_endpoint(admin, deleted.id)
     db.session.commit()
     _submit(make_user(), make_category())
     assert _deliveries() == []
     assert webhooks.list_endpoints() == [paused]
-    webhooks.set_active(admin, paused, True)
+    webhooks.set_active(admin, paused.id, True)
     db.session.commit()
     _submit(make_user(), make_category())
     assert [d.endpoint_id for d in _deliveries()] == [paused.id]
@@ -546,7 +546,7 @@ def test_pausing_holds_queued_deliveries_and_resuming_sends_them(
 ) -> None:
     endpoint = _endpoint(admin, receiver.url, ["item.created"]).endpoint
     item = _submit(make_user(), make_category())  # queued while the endpoint is active
-    webhooks.set_active(admin, endpoint, False)
+    webhooks.set_active(admin, endpoint.id, False)
     db.session.commit()
 
     assert deliver_webhooks().sent == 0
@@ -554,7 +554,7 @@ def test_pausing_holds_queued_deliveries_and_resuming_sends_them(
     assert [d.status for d in _deliveries()] == [WebhookDeliveryStatus.PENDING]
     assert _attempts(_deliveries()[0]) == []  # held, not tried and failed
 
-    webhooks.set_active(admin, endpoint, True)
+    webhooks.set_active(admin, endpoint.id, True)
     db.session.commit()
     assert deliver_webhooks().sent == 1
     assert [json.loads(r.body)["data"]["item"]["id"] for r in receiver.requests] == [item.id]
@@ -564,7 +564,7 @@ def test_rotating_the_secret_signs_later_deliveries_with_the_new_one(
     receiver: Receiver, admin: User, make_user, make_category
 ) -> None:
     created = _endpoint(admin, receiver.url)
-    rotated = webhooks.rotate_secret(admin, created.endpoint)
+    rotated = webhooks.rotate_secret(admin, created.endpoint.id)
     db.session.commit()
     assert rotated.secret != created.secret
     _submit(make_user(), make_category())
@@ -577,7 +577,7 @@ def test_rotating_the_secret_signs_later_deliveries_with_the_new_one(
 
 def test_a_ping_reaches_one_endpoint(receiver: Receiver, admin: User) -> None:
     created = _endpoint(admin, receiver.url)
-    webhooks.send_ping(admin, created.endpoint)
+    webhooks.send_ping(admin, created.endpoint.id)
     db.session.commit()
     deliver_webhooks()
     assert json.loads(receiver.requests[0].body)["event"] == "ping"

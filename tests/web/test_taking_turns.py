@@ -343,7 +343,7 @@ def test_reopening_an_item_whose_owner_has_left_the_staff_gives_it_a_new_owner(
     workflow.acknowledge(item.id, ada, "Thank you, I am looking at it today.", post_anyway=True)
     workflow.resolve(item.id, ada, "We fixed the lift.", "The lift", post_anyway=True)
     db.session.commit()
-    admin_service.update_user(admin, ada, role=Role.CUSTOMER, active=True)
+    admin_service.update_user(admin, ada.id, role=Role.CUSTOMER, active=True)
     db.session.commit()
 
     workflow.reopen(item.id, admin, "It broke again this morning.", post_anyway=True)
