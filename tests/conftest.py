@@ -260,14 +260,18 @@ class SmtpSink:
         from email import message_from_bytes, policy
 
         self.messages: list[Any] = []
+        # The bytes as they arrived, for tests that parse them strictly themselves.
+        self.raw: list[bytes] = []
         self._parse = lambda data: message_from_bytes(data, policy=policy.default)
         self._lock = threading.Lock()
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        message = self._parse(envelope.original_content or envelope.content)
+        data = envelope.original_content or envelope.content
+        message = self._parse(data)
         message["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
         with self._lock:
             self.messages.append(message)
+            self.raw.append(data)
         return "250 Message accepted for delivery"
 
     def to(self, address: str) -> list[Any]:

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
-from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -30,7 +29,7 @@ from portal.models import (
     digest_subscription_categories,
     resolution_categories,
 )
-from portal.services import environment
+from portal.services import environment, outbox
 from portal.services.accounts import normalise_email
 from portal.services.environment import RenderedEmail
 from portal.services.errors import DomainError, NotFound
@@ -424,14 +423,16 @@ def unsubscribe(token: str) -> bool:
 
 
 def unsubscribe_headers(token: str) -> dict[str, str]:
-    """RFC 2369 / RFC 8058 headers for a digest: a one-click https link and a mailto."""
+    """RFC 2369 / RFC 8058 headers for a digest: a one-click https link and a mailto, and
+    the RFC 2919 List-Id that lets mail programs file and filter the digest as a list."""
     current = environment.current()
-    mailbox = current.settings.unsubscribe_mailbox
-    link = current.presenter.url("digests.unsubscribe", token=token)
-    subject = quote("unsubscribe digest " + token)
     return {
-        "List-Unsubscribe": f"<{link}>, <mailto:{mailbox}?subject={subject}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        "List-Id": f'"You said, we did" <digest.{outbox.sender_domain()}>',
+        **outbox.list_unsubscribe_headers(
+            current.presenter.url("digests.unsubscribe", token=token),
+            current.settings.unsubscribe_mailbox,
+            "unsubscribe digest " + token,
+        ),
     }
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
-from urllib.parse import quote
 
 import sqlalchemy as sa
 
@@ -258,12 +257,11 @@ def _followers(item_ids: Iterable[int]) -> list[tuple[User, int]]:
 def unsubscribe_headers(token: str) -> dict[str, str]:
     """RFC 2369 / RFC 8058 headers: an https link that works with one POST, and a mailto."""
     current = environment.current()
-    mailbox = current.settings.unsubscribe_mailbox
-    link = current.presenter.url("notifications.unsubscribe", token=token)
-    return {
-        "List-Unsubscribe": f"<{link}>, <mailto:{mailbox}?subject={quote('unsubscribe ' + token)}>",
-        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-    }
+    return outbox.list_unsubscribe_headers(
+        current.presenter.url("notifications.unsubscribe", token=token),
+        current.settings.unsubscribe_mailbox,
+        "unsubscribe " + token,
+    )
 
 
 def _sent_today(user_id: int) -> int:

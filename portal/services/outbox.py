@@ -14,9 +14,10 @@ import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.utils import formataddr
+from email.utils import format_datetime, formataddr
 from enum import StrEnum
 from typing import Any
+from urllib.parse import quote, urlsplit
 
 import sqlalchemy as sa
 
@@ -31,7 +32,8 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _sender_domain() -> str:
+def sender_domain() -> str:
+    """The domain of the address the portal sends from (Message-IDs and List-Ids live there)."""
     sender = environment.current().settings.mail_default_sender
     return sender.rpartition("@")[2] or "portal.localhost"
 
@@ -41,7 +43,7 @@ def new_message_id(kind: str) -> str:
     random module (email.utils.make_msgid): code that seeds that module, as Hypothesis does
     for each example, gave two emails queued in the same hundredth of a second the same id,
     and the second failed the outbox's unique constraint."""
-    return f"<{secrets.token_hex(16)}.{kind.replace('_', '-')}@{_sender_domain()}>"
+    return f"<{secrets.token_hex(16)}.{kind.replace('_', '-')}@{sender_domain()}>"
 
 
 def queue_email(
@@ -80,6 +82,23 @@ def queue_email(
     # Tells the after-commit hook that there is something to deliver.
     db.session.info["outbox_pending"] = True
     return message
+
+
+def list_unsubscribe_headers(link: str, mailbox: str, subject: str) -> dict[str, str]:
+    """RFC 2369 List-Unsubscribe with RFC 8058 one-click, for mail someone can stop.
+
+    RFC 8058 lets List-Unsubscribe-Post go only with an https link (mail providers POST to it
+    without asking the reader). When the site is not served over https (development; production
+    refuses an http PORTAL_BASE_URL) the link is left out with the one-click header, and the
+    mailto stays: rewriting the link to https could point at a port nothing answers, and the
+    reader would believe they had stopped emails that keep coming."""
+    mailto = f"<mailto:{mailbox}?subject={quote(subject)}>"
+    if urlsplit(link).scheme != "https":
+        return {"List-Unsubscribe": mailto}
+    return {
+        "List-Unsubscribe": f"<{link}>, {mailto}",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
 
 
 @dataclass
@@ -173,7 +192,16 @@ def _as_email(message: OutboxMessage) -> OutgoingEmail:
         subject=message.subject,
         text=message.text_body,
         html=message.html_body,
-        headers={"Message-ID": message.message_id, **message.headers},
+        headers={
+            "Message-ID": message.message_id,
+            # UTC as +0000: the transport's default, -0000, means "zone unknown" (RFC 5322 3.3).
+            "Date": format_datetime(_now()),
+            # Every email the portal sends is written by it, not by a person at a keyboard
+            # (RFC 3834), so auto-responders leave it alone. A queued message may say
+            # otherwise: the receipt of an emailed item is "auto-replied".
+            "Auto-Submitted": "auto-generated",
+            **message.headers,
+        },
     )
 
 

@@ -145,8 +145,10 @@ def test_state_change_tells_followers_by_name_from_the_owner_with_the_staff_mess
 
 
 def test_notifications_carry_one_click_list_unsubscribe_headers(
-    smtp_server, make_verified_user, make_feedback
+    app, monkeypatch, smtp_server, make_verified_user, make_feedback
 ) -> None:
+    # One-click needs an https link (RFC 8058); the site in production is served over https.
+    monkeypatch.setitem(app.config, "PORTAL_BASE_URL", "https://feedback.example.org")
     author = make_verified_user()
     item = make_feedback(author=author)
     staff = _staff(make_verified_user)
@@ -156,7 +158,7 @@ def test_notifications_carry_one_click_list_unsubscribe_headers(
     assert len(mails) == 2  # the receipt and the update
     for mail in mails:
         targets = re.findall(r"<([^>]+)>", str(mail["List-Unsubscribe"]))
-        assert any(re.match(r"https?://\S+/notifications/unsubscribe/\S+$", t) for t in targets)
+        assert any(re.match(r"https://\S+/notifications/unsubscribe/\S+$", t) for t in targets)
         assert any(t.startswith("mailto:") for t in targets)
         assert mail["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
 
