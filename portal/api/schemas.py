@@ -15,7 +15,7 @@ from datetime import date
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
-from flask import request, url_for
+from flask import request
 
 from portal.models import (
     Category,
@@ -28,6 +28,7 @@ from portal.models import (
     User,
     Visibility,
 )
+from portal.services import environment
 from portal.services.item_data import iso, public_item, you_said_shown
 from portal.services.visibility import is_public
 from portal.validation import MAX_ID, name_problem
@@ -57,6 +58,12 @@ class InvalidFields(Exception):
 # Output ------------------------------------------------------------------------------------
 
 
+def link(endpoint: str, **values: Any) -> str:
+    """An absolute link for the API's answers, from PORTAL_BASE_URL (the one builder the
+    emails and feeds use too), so no Host header a client sends ends up in an answer."""
+    return environment.current().presenter.url(endpoint, **values)
+
+
 def category_json(category: Category) -> dict[str, Any]:
     """A category as the public sees it (the staff response guide stays inside)."""
     return {
@@ -77,9 +84,9 @@ def item_json(item: Feedback) -> dict[str, Any]:
     return {
         **public_item(item),
         "links": {
-            "self": url_for("api.item", item_id=item.id, _external=True),
-            "timeline": url_for("api.timeline", item_id=item.id, _external=True),
-            "html": url_for("feedback.detail", item_id=item.id, _external=True),
+            "self": link("api.item", item_id=item.id),
+            "timeline": link("api.timeline", item_id=item.id),
+            "html": link("feedback.detail", item_id=item.id),
         },
     }
 
@@ -96,7 +103,7 @@ def receipt_json(item: Feedback, *, customer_created: bool) -> dict[str, Any]:
         "public": public,
         "customer_created": customer_created,
         "created_at": iso(item.created_at),
-        "links": {"self": url_for("api.item", item_id=item.id, _external=True)} if public else {},
+        "links": {"self": link("api.item", item_id=item.id)} if public else {},
     }
 
 
@@ -144,9 +151,7 @@ def resolution_json(
         "published_at": iso(resolution.published_at),
         "voice_count": voices,
         "item_ids": item_ids,
-        "links": {
-            "html": url_for("resolutions.detail", resolution_id=resolution.id, _external=True)
-        },
+        "links": {"html": link("resolutions.detail", resolution_id=resolution.id)},
     }
 
 

@@ -11,7 +11,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, jsonify, request, url_for
+from flask import Blueprint, Response, g, jsonify, request
 from sqlalchemy.orm import joinedload
 
 from portal import unit_of_work
@@ -181,11 +181,11 @@ def index() -> Response:
             "name": "Customer feedback portal API",
             "version": "v1",
             "links": {
-                "self": url_for("api.index", _external=True),
-                "items": url_for("api.items", _external=True),
-                "resolutions": url_for("api.resolutions", _external=True),
-                "categories": url_for("api.categories_list", _external=True),
-                "openapi": url_for("api.openapi", _external=True),
+                "self": schemas.link("api.index"),
+                "items": schemas.link("api.items"),
+                "resolutions": schemas.link("api.resolutions"),
+                "categories": schemas.link("api.categories_list"),
+                "openapi": schemas.link("api.openapi"),
             },
         }
     )

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, request, url_for
+from flask import Blueprint, Response, abort, request
 from werkzeug.http import is_resource_modified
 
 from portal.cache import read_cache
+from portal.services import environment
 from portal.services.feeds import (
     FeedFormat,
     FeedLinks,
@@ -63,17 +64,17 @@ def _feed_response(
     ):
         response.status_code = 304  # Werkzeug drops the body and entity headers
         return response
-    board = url_for("resolutions.index", _external=True)
-    page = board
+    # Built from PORTAL_BASE_URL, never the request's Host: the links, and the tag: ids taken
+    # from them, are the same whatever name the feed was fetched by.
+    url = environment.current().presenter.url
+    page = url("resolutions.index")
     if validator.category_id is not None:
-        page = url_for("resolutions.index", category=values["slug"], _external=True)
+        page = url("resolutions.index", category=values["slug"])
     links = FeedLinks(
-        self_url=url_for(endpoint, _external=True, **values),
+        self_url=url(endpoint, **values),
         page_url=page,
-        entry_url=lambda resolution_id: url_for(
-            "resolutions.detail", resolution_id=resolution_id, _external=True
-        ),
-        item_url=lambda item_id: url_for("feedback.detail", item_id=item_id, _external=True),
+        entry_url=lambda resolution_id: url("resolutions.detail", resolution_id=resolution_id),
+        item_url=lambda item_id: url("feedback.detail", item_id=item_id),
     )
     response.set_data(build_feed(validator, feed_format, links))
     return response

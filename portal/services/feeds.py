@@ -14,7 +14,14 @@ import sqlalchemy as sa
 from feedgen.feed import FeedGenerator
 
 from portal.extensions import db
-from portal.models import Category, Feedback, Resolution, SiteSettings, resolution_categories
+from portal.models import (
+    Category,
+    Feedback,
+    Resolution,
+    SiteSettings,
+    User,
+    resolution_categories,
+)
 from portal.services.item_data import public_title
 from portal.services.resolutions import (
     answered_in_category,
@@ -25,11 +32,12 @@ from portal.services.site import SETTINGS_ID
 
 FEED_SIZE = 50
 # Bump when the feed's layout changes, so readers holding an old ETag fetch the new shape.
-FEED_LAYOUT_VERSION = "3"
+FEED_LAYOUT_VERSION = "4"
 # The date in every tag: URI (RFC 4151). Fixed forever, so ids never change.
 TAG_DATE = "2026"
-# A feed with no entries still needs an updated date; a fixed one keeps it cacheable.
-EMPTY_FEED_UPDATED = datetime(1970, 1, 1, tzinfo=UTC)
+# A feed with no entries is dated when the site began (its first account); this stands in only
+# for a site with no account at all, which has published nothing: the year the ids were minted.
+SITE_WITHOUT_ACCOUNTS_BEGAN = datetime(int(TAG_DATE), 1, 1, tzinfo=UTC)
 DEFAULT_ORGANISATION_NAME = "Our organisation"
 
 
@@ -72,7 +80,9 @@ class FeedValidator:
 
 @dataclass(frozen=True)
 class FeedLinks:
-    """The absolute addresses a feed points at; the view builds them from its routes."""
+    """The absolute addresses a feed points at; the view builds them from PORTAL_BASE_URL (the
+    site's one link builder), so they, and the ids taken from page_url's host, are the same
+    whatever name a reader fetched the feed by."""
 
     self_url: str
     page_url: str
@@ -80,9 +90,13 @@ class FeedLinks:
     item_url: Callable[[int], str]
 
 
-def _latest(*moments: datetime | None) -> datetime:
+def _latest(site_began: datetime | None, *moments: datetime | None) -> datetime:
+    # No entry ever changed a feed with none: it is as it was when the site began, a date
+    # that stays put, so its ETag and Last-Modified do too.
     present = [m for m in moments if m is not None]
-    return max(present) if present else EMPTY_FEED_UPDATED
+    if present:
+        return max(present)
+    return site_began or SITE_WITHOUT_ACCOUNTS_BEGAN
 
 
 def _organisation_name_subquery() -> sa.ScalarSelect[str]:
@@ -92,6 +106,11 @@ def _organisation_name_subquery() -> sa.ScalarSelect[str]:
         .where(SiteSettings.id == SETTINGS_ID)
         .scalar_subquery()
     )
+
+
+def _site_began_subquery() -> sa.ScalarSelect[datetime]:
+    # The first account (the admin made at setup) is read off the primary key's start.
+    return sa.select(User.created_at).order_by(User.id).limit(1).scalar_subquery()
 
 
 def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
@@ -109,9 +128,10 @@ def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
                 sa.select(sa.func.max(Resolution.updated_at)).scalar_subquery(),
                 items_changed.scalar_subquery(),
                 _organisation_name_subquery(),
+                _site_began_subquery(),
             )
         ).one()
-        latest_id, resolutions_changed, item_changed, organisation = row
+        latest_id, resolutions_changed, item_changed, organisation, site_began = row
         category_id = category_name = None
     else:
         column = resolution_categories.c
@@ -127,6 +147,7 @@ def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
                 sa.func.max(Resolution.updated_at),
                 items_changed.scalar_subquery(),
                 _organisation_name_subquery(),
+                _site_began_subquery(),
             )
             .outerjoin(resolution_categories, column.category_id == Category.id)
             .outerjoin(Resolution, Resolution.id == column.resolution_id)
@@ -135,15 +156,21 @@ def feed_validator(category_slug: str | None = None) -> FeedValidator | None:
         ).one_or_none()
         if category_row is None:
             return None
-        category_id, category_name, latest_id, resolutions_changed, item_changed, organisation = (
-            category_row
-        )
+        (
+            category_id,
+            category_name,
+            latest_id,
+            resolutions_changed,
+            item_changed,
+            organisation,
+            site_began,
+        ) = category_row
     return FeedValidator(
         category_id=category_id,
         category_name=category_name,
         organisation_name=organisation or DEFAULT_ORGANISATION_NAME,
         latest_resolution_id=latest_id or 0,
-        last_modified=_latest(resolutions_changed, item_changed),
+        last_modified=_latest(site_began, resolutions_changed, item_changed),
     )
 
 

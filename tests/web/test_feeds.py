@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import urlsplit
 
 import feedparser
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from werkzeug.http import http_date, parse_date
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Resolution, Role, User, Visibility
 from portal.services import workflow
+from tests.conftest import make_test_app
 from tests.helpers import count_queries, resolve_together
 
 ATOM = "/feeds/resolutions.atom"
@@ -89,7 +94,7 @@ def test_feed_links_are_absolute(client, make_user, make_feedback) -> None:
     entry = parsed.entries[0]
     assert entry.link.startswith("http")
     assert entry.link.endswith(f"/you-said-we-did/{resolution.id}")
-    assert client.get(entry.link.split("localhost", 1)[1]).status_code == 200
+    assert client.get(urlsplit(entry.link).path).status_code == 200
     assert 'href="http' in entry.content[0].value  # the listed item links too
 
 
@@ -110,6 +115,57 @@ def test_entry_ids_stay_the_same_after_the_resolution_is_edited(
     assert after.id == before.id
     assert after.id.startswith("tag:") and after.id.endswith(f":resolution:{resolution.id}")
     assert after.updated_parsed >= before.updated_parsed
+
+
+def test_ids_and_links_are_the_configured_sites_whatever_host_the_feed_is_fetched_by(
+    database_uri: str, tmp_path: Path, make_user, make_category, make_feedback
+) -> None:
+    # As in production: no SERVER_NAME, so only PORTAL_BASE_URL can stop the Host header
+    # from naming the site. Readers dedupe entries by id; a feed fetched by another name (an
+    # alias, an IP address, a forged header) must not look like a new feed of new entries.
+    site = make_test_app(
+        database_uri, tmp_path, SERVER_NAME=None, PORTAL_BASE_URL="https://portal.example.com"
+    )
+    category = make_category(name="Roads")
+    resolution = _publish(make_user, [make_feedback(category=category)])
+    for url in (ATOM, "/feeds/categories/roads.atom", RSS):
+        seen = {}
+        for host in ("portal.example.com", "feedback.example.org"):
+            response = site.test_client().get(url, headers={"Host": host})
+            assert response.status_code == 200, (url, host)
+            assert "feedback.example.org" not in response.get_data(as_text=True), url
+            seen[host] = feedparser.parse(response.get_data())
+        configured, other = seen["portal.example.com"], seen["feedback.example.org"]
+        assert other.feed.get("id") == configured.feed.get("id"), url
+        assert [e.id for e in other.entries] == [e.id for e in configured.entries], url
+        # The ids a request to the configured host got before links came from the setting.
+        assert other.entries[0].id == f"tag:portal.example.com,2026:resolution:{resolution.id}"
+        assert other.entries[0].link == (
+            f"https://portal.example.com/you-said-we-did/{resolution.id}"
+        )
+        assert other.feed.link.startswith("https://portal.example.com/"), url
+    atom = feedparser.parse(site.test_client().get(ATOM).get_data())
+    assert atom.feed.id == "tag:portal.example.com,2026:feeds:resolutions"
+
+
+def test_an_empty_feed_is_dated_when_the_site_began_and_answers_conditional_gets(
+    client, make_user, make_category
+) -> None:
+    make_user()
+    make_category(name="Quiet")
+    began = db.session.scalar(sa.select(User.created_at).order_by(User.id).limit(1))
+    assert began is not None
+    began = began.replace(tzinfo=began.tzinfo or UTC, microsecond=0)
+    response = client.get("/feeds/categories/quiet.atom")
+    parsed = feedparser.parse(response.get_data())
+    assert parsed.entries == []
+    updated = datetime(*parsed.feed.updated_parsed[:6], tzinfo=UTC)
+    assert updated == began and updated.year != 1970
+    assert parse_date(response.headers["Last-Modified"]) == began
+    again = client.get(
+        "/feeds/categories/quiet.atom", headers={"If-Modified-Since": http_date(began)}
+    )
+    assert again.status_code == 304
 
 
 def test_rss_feed_parses_too(client, make_user, make_feedback) -> None:
