@@ -18,7 +18,7 @@ from portal.services import feedback as feedback_service
 from portal.services import notifications, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.search import similar_items
-from portal.services.votes import toggle_vote, voted_item_ids
+from portal.services.votes import set_vote, voted_item_ids
 from portal.unit_of_work import commit_now, refusal_shown_in
 
 bp = Blueprint("feedback", __name__)
@@ -121,12 +121,16 @@ def _sent_from_item_page(item_id: int) -> bool:
 @login_required
 @limiter.limit("60 per minute")
 def vote(item_id: int) -> Response:
-    result = toggle_vote(current_user, item_id)
+    # The button says what it wants (want=1: vote, 0: take it back), chosen from what the page
+    # showed, so a retried request leaves things as the first one did. A form from before the
+    # field (a page open since) switches, as its button then did.
+    asked = request.form.get("want")
+    result = set_vote(current_user, item_id, asked == "1" if asked in ("0", "1") else None)
     item = result.item
     # Rendered after the commit from what the vote read and wrote: no lock is held meanwhile,
     # and nothing is read again.
     commit_now()
-    # CSRFProtect has checked the token; "next" is the only field.
+    # CSRFProtect has checked the token; "want", "next" and "fragment" are read as sent.
     next_url = request.form.get("next", "")
     if htmx:
         template = (

@@ -2,7 +2,7 @@
 
 A request comes in with an API token and acts for someone: a customer named by email (their
 account is found or created), or a member of staff. Each command here calls the same command
-the site calls (submit_feedback, the vote toggle, workflow.move, workflow.reply), so the rules,
+the site calls (submit_feedback, set_vote, workflow.move, workflow.reply), so the rules,
 the tone check among them, are the same whichever door a request comes in by; it then emits the
 API's own event, which names the token that acted (its audit entry says the token's id and
 prefix).
@@ -35,13 +35,13 @@ from portal.services.accounts import (
     normalise_email,
 )
 from portal.services.errors import DomainError
-from portal.services.feedback import has_voted, submit_feedback
+from portal.services.feedback import submit_feedback
 from portal.services.votes import (
     CLOSED_FOR_VOTES,
     CLOSED_MESSAGE,
     ClosedForVotes,
     VoteResult,
-    toggle_vote,
+    set_vote,
 )
 from portal.validation import clean_name
 
@@ -108,15 +108,7 @@ def require_open_for_votes(item: Feedback) -> None:
 def add_vote(user: User, item: Feedback) -> VoteResult:
     """Make sure this person has a vote on the item (never takes one back)."""
     require_open_for_votes(item)
-    if has_voted(user, item.id):
-        db.session.refresh(item, ["vote_count"])
-        return VoteResult(item, voted=True, vote_count=item.vote_count)
-    result = toggle_vote(user, item.id)
-    if not result.voted:
-        # The same person's other request voted between the check and the toggle, and the
-        # toggle took that vote back: put it back.
-        result = toggle_vote(user, item.id)
-    return result
+    return set_vote(user, item.id, want=True)
 
 
 # Commands, each recording the token that acted -----------------------------------------------

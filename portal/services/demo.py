@@ -14,7 +14,7 @@ from portal.services import workflow
 from portal.services.accounts import register_user
 from portal.services.feedback import add_comment, submit_feedback
 from portal.services.site import settings_for_update
-from portal.services.votes import toggle_vote
+from portal.services.votes import set_vote
 
 
 @dataclass(frozen=True)
@@ -647,7 +647,7 @@ def seed_demo(seed: int = 7) -> list[DemoLogin]:
         if visibility == "public":
             for voter in rng.sample(customers, rng.randint(0, len(customers))):
                 if voter.id != item.author_id:
-                    toggle_vote(voter, item.id)
+                    set_vote(voter, item.id, want=True)
             if rng.random() < 0.4:
                 commenter = rng.choice([c for c in customers if c.id != item.author_id])
                 add_comment(commenter, item.id, rng.choice(COMMENTS))

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
 
-from portal.database import begin_write
+from portal.database import begin_write, insert_if_absent
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Follow, User, Vote
 from portal.services import events, notifications
@@ -39,8 +39,8 @@ class ClosedForVotes(DomainError):
 
 
 # Built once: a vote is the busiest write there is. On the tables, not the entities: nothing
-# in the session needs synchronising.
-_ADD_VOTE = sa.insert(VOTES)
+# in the session needs synchronising. (A vote is added with insert_if_absent: ON CONFLICT DO
+# NOTHING, so asking for a vote one has already changes nothing.)
 _DELETE_VOTE = sa.delete(VOTES).where(
     VOTES.c.user_id == sa.bindparam("voter_id"), VOTES.c.feedback_id == sa.bindparam("item_id")
 )
@@ -64,16 +64,17 @@ CLOSED_MESSAGE = "This item is closed for votes. Its page says where the convers
 NOT_FOUND_MESSAGE = "We could not find that feedback."
 
 
-def _take_item(visible: sa.ColumnElement[bool]) -> sa.Select[FeedbackState, bool]:
+def _take_item(visible: sa.ColumnElement[bool]) -> sa.Select[FeedbackState, bool, int]:
     """The item's row, taken first, with its state and whether the voter may still see it.
 
     The item was read before the write began, so staff may have declined, merged, hidden or
-    made it private since: this says so under the lock, in the same statement. First, because
+    made it private since: this says so under the lock, in the same statement, with the count
+    (exact under the lock: every change of it takes the row first). First, because
     a merge takes the item's row and then its votes; taken the other way round, a vote and a
     merge on PostgreSQL would deadlock. (On SQLite the write lock already serialises writers,
     and FOR NO KEY UPDATE is not written.)"""
     return (
-        sa.select(FEEDBACK.c.state, visible.label("visible"))
+        sa.select(FEEDBACK.c.state, visible.label("visible"), FEEDBACK.c.vote_count)
         .where(FEEDBACK.c.id == sa.bindparam("item_id"))
         .with_for_update(key_share=True)
     )
@@ -84,8 +85,10 @@ _TAKE_ITEM_FOR_STAFF = _take_item(sa.true())
 _TAKE_ITEM_FOR_CUSTOMER = _take_item(visible_to_customer_clause(sa.bindparam("voter_id")))
 
 
-def toggle_vote(user: User, item_id: int) -> VoteResult:
-    """Add the person's vote to the item, or take it back if they had voted."""
+def set_vote(user: User, item_id: int, want: bool | None) -> VoteResult:
+    """Give the item this person's vote (True) or take it back (False); None, from a vote form
+    sent before the button said which, switches. Asking again for what already is changes
+    nothing and answers the same, so a retried request cannot undo the one that went through."""
     # Only the item itself: the vote button shows its count and title, nothing of its people.
     item = get_visible_item(item_id, user, with_people=False)
     if item.state in CLOSED_FOR_VOTES:
@@ -100,28 +103,42 @@ def toggle_vote(user: User, item_id: int) -> VoteResult:
         raise NotFound(NOT_FOUND_MESSAGE)  # deleted, hidden or made private since it was read
     if now.state in CLOSED_FOR_VOTES:
         raise ClosedForVotes(CLOSED_MESSAGE)  # declined or merged since it was read
-    stopped_following = False
-    if connection.execute(_DELETE_VOTE, ids).rowcount:
-        voted, delta = False, -1
-        # Taking back the "me too" takes back the wish to hear how it ends, when that is all
-        # the follow came from.
-        stopped_following = bool(connection.execute(_END_FOLLOW_OF_VOTE, ids).rowcount)
+    # Every vote on the item is added or taken under its row (a merge's too), so no other
+    # request changes this person's vote meanwhile. Each way is one statement, which also says
+    # whether anything changed.
+    if want is None:
+        want = not connection.execute(_DELETE_VOTE, ids).rowcount
+        changed = not want or _add_vote(connection, user, item)
+    elif want:
+        changed = _add_vote(connection, user, item)
     else:
-        # Every vote on the item is added under its row (a merge's too), so no other request
-        # can have added this one meanwhile.
-        connection.execute(_ADD_VOTE, {"user_id": user.id, "feedback_id": item.id})
-        voted, delta = True, +1
+        changed = bool(connection.execute(_DELETE_VOTE, ids).rowcount)
+    if not changed:
+        # Already as asked (a retry, a second tab): nothing to write, nothing to tell.
+        set_committed_value(item, "vote_count", now.vote_count)
+        return VoteResult(item, voted=want, vote_count=now.vote_count)
+    stopped_following = False
+    if want:
         # Saying "me too" means wanting to hear how it ends. Written here, not by a consumer of
-        # VoteChanged: the follow belongs to the vote (taking the vote back ends it, above, in
+        # VoteChanged: the follow belongs to the vote (taking the vote back ends it, below, in
         # the same statements), and the vote is the busiest write there is, so it goes through
         # the vote's own connection and skips the session (tests count its statements).
         notifications.follow(user, item, via=connection, because_of_vote=True)
-    count = connection.execute(_BUMP_COUNT, {**ids, "delta": delta}).scalar_one()
+    else:
+        # Taking back the "me too" takes back the wish to hear how it ends, when that is all
+        # the follow came from.
+        stopped_following = bool(connection.execute(_END_FOLLOW_OF_VOTE, ids).rowcount)
+    count = connection.execute(_BUMP_COUNT, {**ids, "delta": 1 if want else -1}).scalar_one()
     # Recorded as loaded from the database: not a change of ours to flush.
     set_committed_value(item, "vote_count", count)
     # No consumer yet: a vote still runs only the statements above.
-    events.emit(events.VoteChanged(item, user, voted, count))
-    return VoteResult(item, voted=voted, vote_count=count, stopped_following=stopped_following)
+    events.emit(events.VoteChanged(item, user, want, count))
+    return VoteResult(item, voted=want, vote_count=count, stopped_following=stopped_following)
+
+
+def _add_vote(connection: sa.Connection, user: User, item: Feedback) -> bool:
+    """Add this person's vote unless it is there; True when it was added."""
+    return insert_if_absent(connection, Vote, user_id=user.id, feedback_id=item.id)
 
 
 def voted_item_ids(user: User | None, item_ids: list[int]) -> set[int]:

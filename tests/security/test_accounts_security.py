@@ -28,7 +28,7 @@ from portal.services.accounts import find_user_by_email
 from portal.services.feedback import add_comment
 from portal.services.outbox import deliver_pending
 from portal.services.tokens import make_reset_token, read_reset_token
-from portal.services.votes import toggle_vote
+from portal.services.votes import set_vote
 from tests.conftest import TEST_PASSWORD, track_app
 from tests.helpers import login, post
 
@@ -469,7 +469,7 @@ def test_export_gives_the_person_their_own_items_comments_and_votes(
     add_comment(me, theirs.id, "Same on my road.")
     add_comment(other, theirs.id, "Someone else's words.")
     workflow.add_internal_note(mine.id, staff, "Staff-only remark")
-    toggle_vote(me, theirs.id)
+    set_vote(me, theirs.id, want=True)
     db.session.commit()
 
     login(client, me.email)
@@ -497,7 +497,7 @@ def test_deleting_an_account_needs_the_password_and_anonymises_the_person(
     category = make_category()
     mine = make_feedback(author=me, category=category, title="Ferry timetable is wrong")
     theirs = make_feedback(author=other, category=category)
-    toggle_vote(me, theirs.id)
+    set_vote(me, theirs.id, want=True)
     db.session.commit()
     email = me.email
     login(client, email)

@@ -76,7 +76,7 @@ FORMS = (
         ("kind", "category_id", "title", "body", "visibility", *HUMAN),
     ),
     Form("comment", "feedback.comment", "customer", "/feedback/{item}/comments", ("body", *HUMAN)),
-    Form("vote", "feedback.vote", "customer", "/feedback/{item}/vote", ("next",)),
+    Form("vote", "feedback.vote", "customer", "/feedback/{item}/vote", ("want", "next")),
     Form(
         "not fixed", "feedback.not_fixed", "customer", "/feedback/{resolved}/not-fixed", ("body",)
     ),
@@ -262,7 +262,7 @@ GOOD: dict[str, dict[str, str | list[str]]] = {
         "visibility": "public",
     },
     "comment": {"body": "Same here."},
-    "vote": {"next": "/"},
+    "vote": {"want": "1", "next": "/"},
     "not fixed": {"body": "Still broken."},
     "profile": {"display_name": "Nia", "preferred_name": "Nia"},
     "preferences": {"notification_preference": "all"},

@@ -28,7 +28,7 @@ from portal.models import (
 )
 from portal.services import digests, webhooks, workflow
 from portal.services.item_data import WITHHELD_YOU_SAID, withheld_title
-from portal.services.votes import toggle_vote
+from portal.services.votes import set_vote
 from tests.helpers import login, resolve_together
 from tests.webhook_receiver import Receiver, run_receiver
 
@@ -311,7 +311,7 @@ def test_followers_mail_about_a_redacted_item_carries_its_words_to_the_author_on
     make_verified_user, staff, author, item
 ) -> None:
     follower = make_verified_user()
-    toggle_vote(follower, item.id)
+    set_vote(follower, item.id, want=True)
     db.session.commit()
     _redact(item, staff)
 
@@ -330,7 +330,7 @@ def test_resolution_mail_gives_other_followers_no_redacted_title_as_its_you_said
     make_verified_user, staff, author, item
 ) -> None:
     follower = make_verified_user()
-    toggle_vote(follower, item.id)
+    set_vote(follower, item.id, want=True)
     db.session.commit()
     _redact(item, staff)
 
@@ -366,7 +366,7 @@ def test_nobody_but_staff_is_mailed_about_a_hidden_item(
     make_verified_user, staff, author, item
 ) -> None:
     follower = make_verified_user()
-    toggle_vote(follower, item.id)
+    set_vote(follower, item.id, want=True)
     db.session.commit()
     _hide(item, staff)
 
@@ -384,7 +384,7 @@ def test_the_authors_export_keeps_their_words_marked_and_a_voters_has_none(
     make_client, make_verified_user, staff, author, item, withhold: Withhold
 ) -> None:
     voter = make_verified_user()
-    toggle_vote(voter, item.id)
+    set_vote(voter, item.id, want=True)
     db.session.commit()
     withhold(item, staff)
 

@@ -46,7 +46,7 @@ from portal.models import (
 from portal.services import workflow
 from portal.services.errors import NotFound
 from portal.services.insights import figures, queries, report
-from portal.services.votes import toggle_vote
+from portal.services.votes import set_vote
 
 H = 3600
 START = datetime(2026, 3, 2, tzinfo=UTC)  # a Monday
@@ -93,7 +93,7 @@ def build_item(make_user: Callable[..., User], make_feedback: Callable[..., Feed
     ) -> Feedback:
         item = make_feedback(category=category, title=title, kind=kind, visibility=visibility)
         for _ in range(votes):  # while it is still open to votes
-            toggle_vote(make_user(), item.id)
+            set_vote(make_user(), item.id, want=True)
         item.created_at = received
         item.ack_due_at = received + timedelta(hours=category.ack_target_hours)
         if acknowledged_after is not None:

@@ -24,7 +24,7 @@ from portal.models import (
 )
 from portal.services import environment, notifications, workflow
 from portal.services.outbox import deliver_pending
-from portal.services.votes import toggle_vote
+from portal.services.votes import set_vote
 from portal.templating import addressed_to
 from tests.helpers import login, post, resolve_together
 
@@ -56,7 +56,7 @@ def _staff(make_verified_user, **kwargs) -> User:
 def _voter(make_verified_user, item: Feedback, **kwargs) -> User:
     """A verified customer who says "me too" (and so follows the item)."""
     voter = make_verified_user(**kwargs)
-    toggle_vote(voter, item.id)
+    set_vote(voter, item.id, want=True)
     db.session.commit()
     return voter
 
@@ -261,7 +261,7 @@ def test_a_resolution_theme_sends_someone_who_follows_both_items_one_email(
     a = make_feedback(author=authors[0], category=category, title="Lockers jam")
     b = make_feedback(author=authors[1], category=category, title="Locker door stuck")
     fan = _voter(make_verified_user, a)
-    toggle_vote(fan, b.id)
+    set_vote(fan, b.id, want=True)
     db.session.commit()
     staff = _staff(make_verified_user)
     _answer_each(staff, a, b)
@@ -378,7 +378,7 @@ def test_a_resolution_reaches_a_follower_through_the_item_they_can_still_see(
     hidden = make_feedback(author=make_verified_user(), category=category)
     shown = make_feedback(author=make_verified_user(), category=category, title="Lockers jam")
     fan = _voter(make_verified_user, hidden)
-    toggle_vote(fan, shown.id)
+    set_vote(fan, shown.id, want=True)
     staff = _staff(make_verified_user)
     workflow.set_hidden(hidden.id, staff, True, "Abusive language.")
     _answer_each(staff, shown, hidden)
@@ -402,7 +402,7 @@ def test_merge_tells_followers_where_it_went_and_they_follow_the_target_once(
     target = make_feedback(author=target_author, category=category, title="Lockers jam")
     duplicate = make_feedback(author=duplicate_author, category=category, title="Jammed")
     both = _voter(make_verified_user, target)
-    toggle_vote(both, duplicate.id)
+    set_vote(both, duplicate.id, want=True)
     only_duplicate = _voter(make_verified_user, duplicate)
     staff = _staff(make_verified_user)
     db.session.commit()
@@ -645,7 +645,7 @@ def test_a_summary_leaves_out_what_the_person_stopped_while_it_waited(
     lift = make_feedback(author=make_verified_user(), title="Lift out of order")
     light = make_feedback(author=make_verified_user(), title="Street light out")
     voter = _voter(make_verified_user, lift)
-    toggle_vote(voter, light.id)
+    set_vote(voter, light.id, want=True)
     staff = _staff(make_verified_user)
     workflow.acknowledge(
         lift.id, staff, "Thank you, the lift company is on its way.", post_anyway=True

@@ -30,7 +30,7 @@ from portal.services import workflow
 from portal.services.errors import NotAllowed
 from portal.services.states import ALLOWED_TRANSITIONS
 from portal.services.visibility import is_public
-from portal.services.votes import toggle_vote
+from portal.services.votes import set_vote
 from portal.services.workflow import (
     InvalidTransition,
     MissingInput,
@@ -881,7 +881,7 @@ def test_merge_moves_the_votes_to_the_target(staff, make_user, make_feedback) ->
     duplicate, target = make_feedback(), make_feedback()
     fans = [make_user(), make_user()]
     for fan in fans:
-        toggle_vote(fan, duplicate.id)
+        set_vote(fan, duplicate.id, want=True)
     db.session.commit()
 
     _merge(duplicate, target, staff)
@@ -900,8 +900,8 @@ def test_merge_leaves_someone_who_voted_on_both_with_one_vote(
 ) -> None:
     duplicate, target = make_feedback(), make_feedback()
     both = make_user()
-    toggle_vote(both, duplicate.id)
-    toggle_vote(both, target.id)
+    set_vote(both, duplicate.id, want=True)
+    set_vote(both, target.id, want=True)
     db.session.commit()
 
     _merge(duplicate, target, staff)
@@ -924,7 +924,7 @@ def test_the_duplicates_author_gets_a_vote_on_the_target_even_after_unvoting(
 ) -> None:
     duplicate = make_feedback(author=customer)
     target = make_feedback()
-    assert toggle_vote(customer, duplicate.id).voted is False  # took back their own vote
+    assert set_vote(customer, duplicate.id, want=False).voted is False  # took back their own vote
     db.session.commit()
     assert _voters(duplicate.id) == []
 
@@ -939,7 +939,7 @@ def test_items_merged_into_the_duplicate_follow_it_to_the_new_target(
 ) -> None:
     earlier, duplicate, target = make_feedback(), make_feedback(), make_feedback()
     earlier_fan = make_user()
-    toggle_vote(earlier_fan, earlier.id)
+    set_vote(earlier_fan, earlier.id, want=True)
     db.session.commit()
     _merge(earlier, duplicate, staff)
     assert _fresh(earlier).merged_into_id == duplicate.id

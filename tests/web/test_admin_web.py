@@ -31,7 +31,7 @@ from portal.services import accounts, workflow
 from portal.services.errors import DomainError
 from portal.services.site import settings_for_update
 from portal.services.tone import check_tone
-from portal.services.votes import toggle_vote
+from portal.services.votes import set_vote
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import browser_form, login, post
 
@@ -338,9 +338,9 @@ def test_merge_from_the_move_form_moves_votes_without_double_votes(
     staff = make_user(role=Role.STAFF)
     target = make_feedback(author=target_author, title="Card payments fail at checkout")
     duplicate = make_feedback(author=dup_author, title="Cannot pay by card")
-    toggle_vote(voted_both, target.id)
-    toggle_vote(voted_both, duplicate.id)
-    toggle_vote(voted_dup_only, duplicate.id)
+    set_vote(voted_both, target.id, want=True)
+    set_vote(voted_both, duplicate.id, want=True)
+    set_vote(voted_dup_only, duplicate.id, want=True)
     db.session.commit()
     message = (
         "Nia, sorry for the trouble. Another customer reported the same problem, "

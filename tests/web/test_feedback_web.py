@@ -118,6 +118,8 @@ def test_private_item_is_invisible_to_others(client, make_client, make_user, mak
 
 
 def test_vote_and_unvote_without_javascript(client, make_user, make_feedback) -> None:
+    """Sent without "want", as a page open since before the button said what it wants: each
+    press switches, as it did then."""
     item = make_feedback()
     login(client, make_user().email)
     response = post(client, f"/feedback/{item.id}/vote", {"next": "/?sort=new"})
@@ -153,6 +155,77 @@ def test_vote_with_htmx_returns_the_button(client, make_user, make_feedback) -> 
     page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
     assert '<div id="vote-status" class="visually-hidden" aria-live="polite"></div>' in page
     assert "hx-swap-oob" not in page  # only an htmx answer fills it in
+
+
+def _stored_votes(item_id: int) -> int:
+    db.session.expire_all()
+    return db.session.get(Feedback, item_id).vote_count
+
+
+def test_the_vote_button_asks_for_the_opposite_of_what_it_shows(
+    client, make_user, make_feedback
+) -> None:
+    item = make_feedback()
+    login(client, make_user().email)
+    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert '<input type="hidden" name="want" value="1">' in page
+    answer = post(client, f"/feedback/{item.id}/vote", {"want": "1"}, htmx=True)
+    assert '<input type="hidden" name="want" value="0">' in answer.get_data(as_text=True)
+    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert '<input type="hidden" name="want" value="0">' in page
+
+
+def test_a_repeated_vote_without_javascript_changes_nothing(
+    client, make_user, make_feedback
+) -> None:
+    """The browser resends the form (its first answer was lost): the vote stays."""
+    item = make_feedback()
+    login(client, make_user().email)
+    for _ in range(2):
+        response = post(client, f"/feedback/{item.id}/vote", {"want": "1", "next": "/"})
+        assert response.status_code == 302
+        assert response.headers["Location"].endswith(f"/#vote-{item.id}")
+        assert _stored_votes(item.id) == 2
+    page = client.get("/").get_data(as_text=True)
+    assert "Thanks, your vote counts." in page
+    for _ in range(2):
+        response = post(
+            client, f"/feedback/{item.id}/vote", {"want": "0", "next": "/"}, follow_redirects=True
+        )
+        assert "Your vote is taken back" in response.get_data(as_text=True)
+        assert _stored_votes(item.id) == 1
+
+
+def test_a_repeated_htmx_vote_answers_the_same_button(client, make_user, make_feedback) -> None:
+    item = make_feedback()
+    login(client, make_user().email)
+    for _ in range(2):
+        body = post(client, f"/feedback/{item.id}/vote", {"want": "1"}, htmx=True).get_data(
+            as_text=True
+        )
+        assert 'aria-pressed="true"' in body and '<span class="vote__count">2</span>' in body
+        assert "Your vote counts: 2 votes for" in body
+    for _ in range(2):
+        body = post(client, f"/feedback/{item.id}/vote", {"want": "0"}, htmx=True).get_data(
+            as_text=True
+        )
+        assert 'aria-pressed="false"' in body and '<span class="vote__count">1</span>' in body
+        assert "Your vote is taken back: 1 vote for" in body
+    assert _stored_votes(item.id) == 1
+
+
+def test_the_suggestion_button_asks_for_the_opposite_of_what_it_shows(
+    client, make_user, make_feedback
+) -> None:
+    item = make_feedback()
+    login(client, make_user().email)
+    sent = {"want": "1", "fragment": "suggestion"}
+    for _ in range(2):
+        body = post(client, f"/feedback/{item.id}/vote", sent, htmx=True).get_data(as_text=True)
+        assert body.lstrip().startswith(f'<button id="suggestion-vote-{item.id}"')
+        assert 'name="want" value="0"' in body and '"want": "0"' in body
+        assert '<span class="vote__count">2</span>' in body
+    assert _stored_votes(item.id) == 2
 
 
 def test_a_vote_on_the_items_page_updates_its_follow_button_too(

@@ -38,9 +38,9 @@ def test_board_filters_and_sorts_from_the_url(
     old = make_feedback(title="Old billing item", category=billing)
     make_feedback(title="Delivery item", category=delivery, kind="idea")
     new = make_feedback(title="New billing item", category=billing)
-    from portal.services.votes import toggle_vote
+    from portal.services.votes import set_vote
 
-    toggle_vote(make_user(), old.id)
+    set_vote(make_user(), old.id, want=True)
     db.session.commit()
 
     page = client.get("/?category=billing").get_data(as_text=True)

@@ -21,7 +21,7 @@ from portal.models import (
     Visibility,
 )
 from portal.services import workflow
-from portal.services.votes import toggle_vote
+from portal.services.votes import set_vote
 from tests.helpers import count_queries, empty_read_cache, login, post, resolve_together
 
 RESOLUTION_CARD = 'class="card resolution"'
@@ -83,11 +83,11 @@ def test_resolving_a_theme_publishes_one_resolution_counting_every_voice_once(
     two = make_feedback(author=a2, category=category, title="Checkout times out")
     three = make_feedback(author=a3, category=category, title="Payment page is slow")
     duplicate = make_feedback(author=dup_author, category=category, title="Card keeps failing")
-    toggle_vote(both_voter, one.id)  # one person votes on two of the items
-    toggle_vote(both_voter, two.id)
-    toggle_vote(a3, one.id)  # the author of three also votes on one
-    toggle_vote(third_voter, three.id)
-    toggle_vote(dup_voter, duplicate.id)  # a voter of the duplicate only
+    set_vote(both_voter, one.id, want=True)  # one person votes on two of the items
+    set_vote(both_voter, two.id, want=True)
+    set_vote(a3, one.id, want=True)  # the author of three also votes on one
+    set_vote(third_voter, three.id, want=True)
+    set_vote(dup_voter, duplicate.id, want=True)  # a voter of the duplicate only
     workflow.merge(
         duplicate.id,
         staff,
@@ -228,7 +228,7 @@ def test_board_costs_the_same_queries_for_2_and_12_resolutions(
     def publish(n: int) -> None:
         for _ in range(n):
             item = make_feedback()
-            toggle_vote(voter, item.id)
+            set_vote(voter, item.id, want=True)
             workflow.resolve(item.id, staff, "We fixed it.", post_anyway=True)
         db.session.commit()
 
@@ -259,7 +259,7 @@ def test_a_resolution_keeps_its_own_page_after_falling_off_the_first_page_of_the
     public = make_feedback(category=bins, title="Bins were not collected")
     private = make_feedback(category=bins, title="My neighbour at no. 12 blocks the bins")
     private.visibility = Visibility.PRIVATE
-    toggle_vote(voter, public.id)
+    set_vote(voter, public.id, want=True)
     oldest = resolve_together(
         [public, private], staff, "We added a second round on your street.", "Missed bins"
     )
@@ -327,7 +327,7 @@ def test_a_resolutions_page_costs_at_most_six_queries_however_many_items_it_answ
     def publish(items: int) -> Resolution:
         answered = [make_feedback() for _ in range(items)]
         for item in answered:
-            toggle_vote(customer, item.id)
+            set_vote(customer, item.id, want=True)
         resolution = resolve_together(answered, staff, "We fixed it.", "It broke")
         db.session.commit()
         return resolution

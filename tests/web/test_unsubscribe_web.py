@@ -18,7 +18,7 @@ from portal.models import Follow, NotificationPreference, Role, Unsubscribe, Use
 from portal.services import workflow
 from portal.services.outbox import deliver_pending
 from portal.services.tokens import make_unsubscribe_token, make_verify_token
-from portal.services.votes import toggle_vote
+from portal.services.votes import set_vote
 
 ONE_CLICK = "List-Unsubscribe=One-Click"
 FORM = "application/x-www-form-urlencoded"
@@ -134,7 +134,7 @@ def test_the_pages_this_item_button_unfollows_only_that_item(
     user = make_verified_user()
     mine = make_feedback(author=user)
     other = make_feedback()
-    toggle_vote(user, other.id)
+    set_vote(user, other.id, want=True)
     db.session.commit()
     assert _following(user.id) == {mine.id, other.id}
 
