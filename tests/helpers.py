@@ -217,3 +217,10 @@ def resolve_together(items: list[Any], staff: Any, we_did: str, you_said: str = 
     return workflow.publish_resolution(
         [item.id for item in items], staff, we_did, you_said, post_anyway=True
     )
+
+
+def finish_registration(client: FlaskClient, address: str) -> TestResponse:
+    """Follow the link in the newest registration email to this address and press its
+    button, as the new person does."""
+    token = emailed_token("registration", address, "/account/register/")
+    return post(client, f"/account/register/{token}")

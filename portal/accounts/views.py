@@ -24,7 +24,6 @@ from portal.extensions import limiter
 from portal.forms import say_beside
 from portal.models import NotificationPreference
 from portal.services import accounts, notifications
-from portal.services.errors import EmailTaken
 from portal.services.feedback import items_by_author
 from portal.services.tokens import read_verify_token
 from portal.unit_of_work import refusal_shown_in
@@ -43,38 +42,55 @@ def register() -> str | Response:
         return redirect(url_for("accounts.index"))
     form = RegisterForm()
     if form.validate_on_submit():
-        refused: list[str] = []
-        with refusal_shown_in(refused) as refusal:
-            user = accounts.register_user(
-                email=form.email.data or "",
+        with refusal_shown_in(form.display_name.errors):
+            # Nobody is signed in here and the answer is the same for every address: what
+            # happens next (the account made, or its holder told) waits for the emailed link.
+            email = accounts.normalise_email(form.email.data or "")
+            accounts.request_registration(
+                email=email,
                 password=form.password.data or "",
                 display_name=form.display_name.data or "",
                 preferred_name=form.preferred_name.data or "",
+                next_url=_next_url(request.args.get("next"), ""),
             )
-            notifications.send_verification(user)
-            # Should the commit fail, the unit of work takes this sign-in back out of the
-            # cookie: SQLite gives a rolled-back insert's id to the next account made.
-            login_user(user)
-            flash(
-                f"Welcome, {user.preferred_name}. Your account is ready. We have sent a link "
-                f"to {user.email} to confirm the address.",
-                "success",
-            )
-            return redirect(_next_url(request.args.get("next"), url_for("accounts.index")))
-        if isinstance(refusal.error, EmailTaken):
-            # An account made on the customer's behalf (API, email intake) has no password:
-            # the address gets a link to set one, kept by this page's commit. The words are
-            # the same for every taken address, so they never tell such an account from one
-            # with a password.
-            accounts.offer_claim(form.email.data or "")
-            say_beside(
-                form.email,
-                "An account with that email address already exists. Try signing in. If it "
-                "has no password yet, we have emailed that address a link to choose one.",
-            )
-        else:
-            say_beside(form.display_name, *refused)
+            return render_template("accounts/register_check_email.html", email=email)
     return render_template("accounts/register.html", form=form)
+
+
+@bp.route("/register/<token>", methods=["GET", "POST"])
+def finish_registration(token: str) -> str | Response:
+    """The link in the registration email. GET shows a button and changes nothing, because
+    mail scanners open links to check them; the button's POST makes the account."""
+    registration = accounts.registration_for_token(token)
+    if registration is None:
+        flash("That link has expired or is not valid. Please register again.", "error")
+        return redirect(url_for("accounts.register"))
+    form = ConfirmForm()
+    if request.method != "POST":  # GET, and HEAD, which Flask routes here too
+        return render_template(
+            "accounts/register_finish.html", registration=registration, token=token, form=form
+        )
+    if not form.validate_on_submit():
+        return redirect(url_for("accounts.finish_registration", token=token))
+    refused: list[str] = []
+    with refusal_shown_in(refused):
+        finished = accounts.finish_registration(token)
+        if finished is None:  # expired between the page and the button
+            flash("That link has expired or is not valid. Please register again.", "error")
+            return redirect(url_for("accounts.register"))
+        user, next_url = finished
+        # Should the commit fail, the unit of work takes this sign-in back out of the cookie.
+        login_user(user)
+        flash(
+            f"Welcome, {user.preferred_name}. Your account is ready and {user.email} is confirmed.",
+            "success",
+        )
+        return redirect(_next_url(next_url, url_for("accounts.index")))
+    # The address has an account already: this link was followed before, or the address was
+    # registered meanwhile. Nobody new is signed in.
+    flash(" ".join(refused), "info")
+    signed_in = current_user.is_authenticated
+    return redirect(url_for("accounts.index" if signed_in else "accounts.login"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

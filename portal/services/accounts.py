@@ -26,8 +26,11 @@ from portal.models import (
 from portal.services import environment, events, notifications
 from portal.services.errors import DomainError, EmailTaken
 from portal.services.item_data import export_item
+from portal.services.outbox import queue_email
 from portal.services.tokens import (
+    make_registration_token,
     read_claim_token,
+    read_registration_token,
     read_reset_token,
     reset_token_matches,
 )
@@ -103,6 +106,101 @@ def register_user(
             "An account with that email address already exists. Try signing in."
         ) from exc
     return user
+
+
+def request_registration(
+    *, email: str, password: str, display_name: str, preferred_name: str = "", next_url: str = ""
+) -> None:
+    """Start a registration, telling the one who asks nothing about the address: a new address
+    gets a link that finishes it; an account's holder gets a "someone tried" email, or the
+    "set your password" link if the account has none yet. Each path does the same work (the
+    password is hashed either way), so neither the answer nor its timing tells them apart."""
+    email = normalise_email(email)
+    display_name = _checked_name(display_name, preferred_name)
+    password_hash = hash_password(_checked_password(password))
+    preferred_name = preferred_name.strip() or display_name
+    user = find_user_by_email(email)
+    if user is None:
+        token = make_registration_token(
+            email, display_name, preferred_name, password_hash, next_url
+        )
+        events.emit(events.RegistrationRequested(email, preferred_name, token))
+    elif is_claimable(user):
+        events.emit(events.ClaimLinkRequested(user))
+    elif user.is_active:
+        events.emit(events.RegistrationOfKnownAddress(user))
+    # A closed account gets nothing: its holder asked us to stop writing.
+
+
+def send_registration_link(email: str, preferred_name: str, token: str) -> None:
+    """The link that finishes a registration, to an address nobody has verified yet:
+    following it is the proof."""
+    presenter = environment.current().presenter
+    rendered = presenter.email(
+        "register",
+        "Finish creating your account",
+        preferred_name=preferred_name,
+        finish_url=presenter.url("accounts.finish_registration", token=token),
+    )
+    queue_email(
+        kind="registration",
+        to_email=email,
+        to_name=preferred_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+    )
+
+
+def send_registration_attempt(user: User) -> None:
+    """Tell an account's holder that someone tried to register their address, with the ways
+    in: sign in, or choose a new password."""
+    presenter = environment.current().presenter
+    notifications.email_account_holder(
+        user,
+        kind="signup_attempt",
+        template="register_attempt",
+        subject="Someone tried to register with your address",
+        login_url=presenter.url("accounts.login"),
+        reset_url=presenter.url("accounts.reset_request"),
+    )
+
+
+def registration_for_token(token: str) -> dict[str, str] | None:
+    """What a registration link carries (the address and names), if it is genuine and fresh;
+    changes nothing."""
+    payload = read_registration_token(token)
+    if payload is None:
+        return None
+    return {"email": payload["e"], "display_name": payload["d"], "preferred_name": payload["p"]}
+
+
+def finish_registration(token: str) -> tuple[User, str] | None:
+    """Make the account a registration link carries, verified (the link came to the address),
+    with the next page it asked for. None if the link is forged or expired. Raises EmailTaken
+    when the address has an account by now, which is also what a second click finds."""
+    payload = read_registration_token(token)
+    if payload is None:
+        return None
+    email = normalise_email(payload["e"])
+    if find_user_by_email(email) is not None:
+        raise EmailTaken("That account exists already. Please sign in.")
+    user = User(
+        email=email,
+        password_hash=payload["h"],
+        display_name=payload["d"],
+        preferred_name=payload["p"],
+        role=Role.CUSTOMER,
+        verified_at=datetime.now(UTC),
+    )
+    db.session.add(user)
+    try:
+        # A savepoint, so two clicks racing each other fail cleanly on the unique index.
+        with db.session.begin_nested():
+            db.session.flush()
+    except IntegrityError as exc:
+        raise EmailTaken("That account exists already. Please sign in.") from exc
+    return user, payload["n"]
 
 
 def make_admin(*, email: str, password: str, display_name: str) -> tuple[User, bool]:
@@ -234,9 +332,9 @@ def is_claimable(user: User) -> bool:
 
 
 def offer_claim(email: str) -> bool:
-    """Send a "set your password" link if this address has an account with no password yet;
-    registering with the address of such an account calls this. The caller says the same
-    thing whatever happened, so the answer never reveals which kind of account it is."""
+    """Send a "set your password" link if this address has an account with no password yet.
+    The caller says the same thing whatever happened, so the answer never reveals which kind
+    of account it is (registration sends the same link, through request_registration)."""
     user = find_user_by_email(email)
     if user is None or not is_claimable(user):
         return False

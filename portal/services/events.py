@@ -316,6 +316,24 @@ class ClaimLinkRequested:
 
 
 @dataclass(frozen=True)
+class RegistrationRequested:
+    """Someone asked to register an address that has no account: the address is to get the
+    link that finishes it (the token carries what they typed)."""
+
+    email: str
+    preferred_name: str
+    token: str
+
+
+@dataclass(frozen=True)
+class RegistrationOfKnownAddress:
+    """Someone tried to register the address of an account that has a password: its holder
+    is told, with links to sign in or choose a new password."""
+
+    user: User
+
+
+@dataclass(frozen=True)
 class PasswordResetRequested:
     """Someone asked to choose a new password for an account we may email."""
 

@@ -179,3 +179,32 @@ def read_claim_token(token: str, max_age: int = CLAIM_MAX_AGE) -> dict[str, Any]
     ):
         return None
     return payload
+
+
+# Finishing a registration ---------------------------------------------------------------------
+
+REGISTRATION_MAX_AGE = 24 * 3600
+
+
+def make_registration_token(
+    email: str, display_name: str, preferred_name: str, password_hash: str, next_url: str
+) -> str:
+    """A link token carrying a registration to the address it names, valid for a day. It holds
+    the password's hash, never the password; the account is made only when it is followed, so
+    it works once (then the address has an account)."""
+    return _timed("register").dumps(
+        {"e": email, "d": display_name, "p": preferred_name, "h": password_hash, "n": next_url}
+    )
+
+
+def read_registration_token(
+    token: str, max_age: int = REGISTRATION_MAX_AGE
+) -> dict[str, Any] | None:
+    """The payload of a registration token, or None if forged, expired or misshapen."""
+    try:
+        payload = _timed("register").loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not (isinstance(payload, dict) and all(isinstance(payload.get(k), str) for k in "edphn")):
+        return None
+    return payload

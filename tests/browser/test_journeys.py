@@ -15,6 +15,7 @@ from playwright.sync_api import Page, expect
 
 from portal.extensions import db
 from portal.models import Category, DigestSubscription, Feedback, Role, User
+from portal.services.accounts import find_user_by_email
 from tests.browser.conftest import BrowserLog, screenshot, sign_in
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import newest_email_body
@@ -99,8 +100,12 @@ def register(page: Page, *, email: str, display_name: str, preferred_name: str) 
     page.get_by_label("Password", exact=True).fill("a long and happy password")
     page.get_by_label("Repeat the password").fill("a long and happy password")
     page.get_by_role("button", name="Create my account").click()
+    expect(page.locator("h1")).to_have_text("Check your email")
+    # Nobody is signed in until the emailed link is followed and its button pressed.
+    page.goto(emailed_link("registration", email, r"/account/register/\S+"))
+    page.get_by_role("button", name="Create my account").click()
     expect(page.locator(".flash--success")).to_contain_text(
-        f"Welcome, {preferred_name}. Your account is ready."
+        f"Welcome, {preferred_name}. Your account is ready"
     )
 
 
@@ -384,26 +389,42 @@ def digest_confirmed(address: str) -> bool:
     return confirmed_at is not None
 
 
-def test_the_verification_link_asks_before_it_confirms_without_javascript(
+def test_the_registration_link_asks_before_it_makes_the_account_without_javascript(
     open_page: Callable[..., Page],
 ) -> None:
     page = open_page(javascript=False)
-    register(page, email="nia@example.com", display_name="Nia", preferred_name="Nia")
-    link = emailed_link("verification", "nia@example.com", r"/account/verify/\S+")
-    # Opened elsewhere first, as a mail scanner would: nothing is confirmed by that.
+    page.goto("/account/register")
+    page.get_by_label("Email address").fill("nia@example.com")
+    page.get_by_label("Display name").fill("Nia")
+    page.get_by_label("What should we call you?").fill("Nia")
+    page.get_by_label("Password", exact=True).fill("a long and happy password")
+    page.get_by_label("Repeat the password").fill("a long and happy password")
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.locator("main")).to_contain_text("We have sent a message to nia@example.com.")
+    page.goto("/account/")
+    expect(page).to_have_url(re.compile(r"/account/login"))  # nobody is signed in yet
+
+    link = emailed_link("registration", "nia@example.com", r"/account/register/\S+")
+    # Opened elsewhere first, as a mail scanner would: no account is made by that.
     scanner = open_page(javascript=False)
     scanner.goto(link)
-    expect(scanner.get_by_role("button", name="Confirm")).to_be_visible()
-    page.goto("/account/")
-    expect(page.locator("main")).to_contain_text("Please confirm your email address.")
+    expect(scanner.get_by_role("button", name="Create my account")).to_be_visible()
+    db.session.rollback()
+    assert find_user_by_email("nia@example.com") is None
 
     page.goto(link)
-    page.get_by_role("button", name="Confirm").click()
+    page.get_by_role("button", name="Create my account").click()
     expect(page.locator(".flash--success")).to_have_text(
-        "Thank you, Nia: your email address is confirmed."
+        "Welcome, Nia. Your account is ready and nia@example.com is confirmed."
     )
     page.goto("/account/")
     expect(page.locator("main")).not_to_contain_text("Please confirm your email address.")
+
+    # The link works once: followed again, it says to sign in and signs in nobody.
+    scanner.goto(link)
+    scanner.get_by_role("button", name="Create my account").click()
+    expect(scanner.locator(".flash")).to_contain_text("That account exists already.")
+    expect(scanner).to_have_url(re.compile(r"/account/login"))
 
 
 def test_the_main_journey_works_without_javascript(

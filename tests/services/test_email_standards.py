@@ -29,7 +29,7 @@ from portal.models import (
     Role,
     User,
 )
-from portal.services import digests, notifications, workflow
+from portal.services import accounts, digests, notifications, workflow
 from portal.services.outbox import deliver_pending
 
 HTTPS_SITE = "https://feedback.example.org"
@@ -43,6 +43,8 @@ TEMPLATE_OF = {
     "verification": "verify",
     "account_claim": "claim",
     "password_reset": "reset",
+    "registration": "register",
+    "signup_attempt": "register_attempt",
     "receipt": "receipt",
     "receipt_by_email": "receipt",
     "new_item": "new_item",
@@ -145,6 +147,12 @@ def every_email(
     notifications.send_verification(author)
     notifications.send_claim_link(author)
     notifications.send_password_reset(author)
+    # Registering a new address, and the address of an account that has a password.
+    for address in ("newcomer@example.com", author.email):
+        accounts.request_registration(
+            email=address, password="a long enough password", display_name="Noor"
+        )
+    db.session.commit()
     workflow.acknowledge(item.id, staff, "Thank you, we have reported it.", post_anyway=True)
     db.session.commit()
     notifications.notify_item_update(

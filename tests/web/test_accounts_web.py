@@ -19,7 +19,7 @@ from portal.services.accounts import authenticate, find_user_by_email
 from portal.services.api import customer_for_email
 from portal.services.errors import DomainError
 from portal.services.outbox import deliver_pending
-from tests.helpers import csrf_token, login, post
+from tests.helpers import csrf_token, finish_registration, login, post
 
 NEW_PASSWORD = "a brand new long password"
 
@@ -30,14 +30,6 @@ GOOD = {
     "display_name": "Nia",
     "preferred_name": "Nia J.",
 }
-
-
-def test_register_signs_the_new_customer_in(client) -> None:
-    response = post(client, "/account/register", GOOD)
-    assert response.status_code == 302
-    page = client.get("/account/").get_data(as_text=True)
-    assert "Hello, Nia J." in page
-    assert find_user_by_email("NIA@example.com") is not None
 
 
 def test_register_with_errors_keeps_what_was_typed(client) -> None:
@@ -51,12 +43,6 @@ def test_register_with_errors_keeps_what_was_typed(client) -> None:
     assert "The two passwords are not the same." in page
     assert 'aria-invalid="true"' in page
     assert find_user_by_email("not-an-email") is None
-
-
-def test_register_says_when_an_address_is_taken(client, make_user) -> None:
-    make_user(email="nia@example.com")
-    page = post(client, "/account/register", GOOD).get_data(as_text=True)
-    assert "already exists" in page
 
 
 def test_form_without_csrf_token_is_refused_and_changes_nothing(client) -> None:
@@ -246,12 +232,6 @@ def _contact(email: str = "nia@example.com") -> User:
     return user
 
 
-def _field_error(page: str) -> str:
-    match = re.search(r'<p class="field__error" id="email-error">(.*?)</p>', page, re.S)
-    assert match, page
-    return match.group(1)
-
-
 def _claim_emails() -> list[OutboxMessage]:
     db.session.expire_all()
     return list(
@@ -271,9 +251,11 @@ def test_registering_with_a_contacts_address_emails_a_set_password_link_and_says
         make_client(), "/account/register", {**GOOD, "email": "registered@example.com"}
     )
     assert for_contact.status_code == for_registered.status_code == 200
-    message = _field_error(for_contact.get_data(as_text=True))
-    assert message == _field_error(for_registered.get_data(as_text=True))
-    assert "already exists" in message
+    page = for_contact.get_data(as_text=True).replace("nia@example.com", "ADDRESS")
+    assert page == for_registered.get_data(as_text=True).replace(
+        "registered@example.com", "ADDRESS"
+    )
+    assert "Check your email" in page
 
     [claim] = _claim_emails()
     assert claim.to_email == "nia@example.com"
@@ -361,13 +343,14 @@ def test_a_registration_whose_commit_fails_signs_that_browser_in_as_no_one(
     def fail_the_registration(session: Session) -> None:
         if session.in_nested_transaction():  # the savepoint that inserts the account
             return
-        if has_request_context() and request.path == "/account/register":
+        if has_request_context() and request.path.startswith("/account/register/"):
             raise OperationalError("COMMIT", {}, Exception("disk I/O error"))
 
     first = make_client()
+    post(first, "/account/register", GOOD)
     sa.event.listen(Session, "before_commit", fail_the_registration)
     try:
-        lost = post(first, "/account/register", GOOD)
+        lost = finish_registration(first, GOOD["email"])
     finally:
         sa.event.remove(Session, "before_commit", fail_the_registration)
     assert lost.status_code == 503
@@ -375,7 +358,9 @@ def test_a_registration_whose_commit_fails_signs_that_browser_in_as_no_one(
     assert find_user_by_email(GOOD["email"]) is None
 
     other = {**GOOD, "email": "sam@example.com", "display_name": "Sam", "preferred_name": ""}
-    assert post(make_client(), "/account/register", other).status_code == 302
+    second = make_client()
+    post(second, "/account/register", other)
+    assert finish_registration(second, other["email"]).status_code == 302
 
     account_page = first.get("/account/")
     assert account_page.status_code == 302

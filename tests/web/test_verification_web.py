@@ -1,6 +1,7 @@
-"""Email verification through the pages: registering queues the link, the received link
-verifies the account, bad links are explained kindly, the link can be sent again, and the
-email preferences on /account/."""
+"""Email verification through the pages: an account made before its address was confirmed (by
+the operator's console, or before registration was finished by an emailed link) gets the link,
+the received link verifies the account, bad links are explained kindly, the link can be sent
+again, and the email preferences on /account/."""
 
 from __future__ import annotations
 
@@ -17,10 +18,11 @@ from itsdangerous import TimestampSigner, URLSafeTimedSerializer
 
 from portal.extensions import db
 from portal.models import NotificationPreference, OutboxMessage, OutboxStatus, User
-from portal.services.accounts import find_user_by_email
+from portal.services import notifications
+from portal.services.accounts import find_user_by_email, register_user
 from portal.services.outbox import deliver_pending
 from portal.services.tokens import VERIFY_MAX_AGE, make_verify_token
-from tests.helpers import login, post
+from tests.helpers import finish_registration, login, post
 
 ADDRESS = "nia@example.com"
 REGISTRATION = {
@@ -43,8 +45,16 @@ def _user() -> User:
 
 
 def _register(client: FlaskClient) -> None:
-    response = post(client, "/account/register", REGISTRATION)
-    assert response.status_code == 302
+    """An account whose address is not confirmed yet, signed in, with its link queued."""
+    user = register_user(
+        email=ADDRESS,
+        password=REGISTRATION["password"],
+        display_name=REGISTRATION["display_name"],
+        preferred_name=REGISTRATION["preferred_name"],
+    )
+    notifications.send_verification(user)
+    db.session.commit()
+    login(client, ADDRESS, REGISTRATION["password"])
 
 
 def _received_link(smtp_server) -> str:
@@ -55,10 +65,19 @@ def _received_link(smtp_server) -> str:
     return urlsplit(match.group(0)).path
 
 
-def test_registering_queues_a_verification_email_to_the_unverified_address(client) -> None:
+def test_an_account_made_by_the_registration_link_has_nothing_left_to_confirm(client) -> None:
+    post(client, "/account/register", REGISTRATION)
+    finish_registration(client, ADDRESS)
+    assert _user().verified_at is not None
+    kinds = db.session.scalars(sa.select(OutboxMessage.kind)).all()
+    assert kinds == ["registration"]
+    page = client.get("/account/").get_data(as_text=True)
+    assert "Hello, Nia" in page and BANNER not in page
+
+
+def test_the_verification_email_goes_to_the_unverified_address(client) -> None:
     _register(client)
-    user = _user()
-    assert user.verified_at is None
+    assert _user().verified_at is None
     (message,) = db.session.scalars(sa.select(OutboxMessage))
     assert message.kind == "verification"
     assert message.to_email == ADDRESS
