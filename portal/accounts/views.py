@@ -57,14 +57,20 @@ def register() -> str | Response:
     return render_template("accounts/register.html", form=form)
 
 
+def _registration_link_not_valid() -> Response:
+    flash("That link has expired or is not valid. Please register again.", "error")
+    # The register page sends whoever is signed in on to their account, so they read it there.
+    signed_in = current_user.is_authenticated
+    return redirect(url_for("accounts.index" if signed_in else "accounts.register"))
+
+
 @bp.route("/register/<token>", methods=["GET", "POST"])
 def finish_registration(token: str) -> str | Response:
     """The link in the registration email. GET shows a button and changes nothing, because
     mail scanners open links to check them; the button's POST makes the account."""
     registration = accounts.registration_for_token(token)
     if registration is None:
-        flash("That link has expired or is not valid. Please register again.", "error")
-        return redirect(url_for("accounts.register"))
+        return _registration_link_not_valid()
     form = ConfirmForm()
     if request.method != "POST":  # GET, and HEAD, which Flask routes here too
         return render_template(
@@ -76,8 +82,7 @@ def finish_registration(token: str) -> str | Response:
     with refusal_shown_in(refused):
         finished = accounts.finish_registration(token)
         if finished is None:  # expired between the page and the button
-            flash("That link has expired or is not valid. Please register again.", "error")
-            return redirect(url_for("accounts.register"))
+            return _registration_link_not_valid()
         user, next_url = finished
         # Should the commit fail, the unit of work takes this sign-in back out of the cookie.
         login_user(user)

@@ -19,11 +19,12 @@ from werkzeug.test import TestResponse
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
 from portal.services import api_tokens, digests, webhooks, workflow
-from portal.services.accounts import is_safe_next
+from portal.services.accounts import hash_password, is_safe_next
 from portal.services.api import customer_for_email
 from portal.services.tokens import (
     make_claim_token,
     make_digest_change_token,
+    make_registration_token,
     make_reset_token,
     make_unsubscribe_token,
     make_verify_token,
@@ -45,6 +46,7 @@ ACCESS: dict[str, str] = {
     "accounts.claim": TOKEN,
     "accounts.delete": SIGNED_IN,
     "accounts.export": SIGNED_IN,
+    "accounts.finish_registration": TOKEN,
     "accounts.index": SIGNED_IN,
     "accounts.login": PUBLIC,
     "accounts.logout": PUBLIC,
@@ -138,6 +140,8 @@ ITEM_ROUTES = {
 API_ITEM_ROUTES = {"api.item", "api.timeline"}
 # Requests that end the session they are made in; the sweep signs back in after them.
 SESSION_ENDING = {"accounts.logout", "accounts.sign_out_everywhere"}
+# Following a registration link signs its holder in as the new account, whoever was signed in.
+SESSION_CHANGING = {*SESSION_ENDING, "accounts.finish_registration"}
 ROLES = ("visitor", "customer", "other", "staff", "admin")
 SECRET_TITLE = "Quokka enclosure gate keeps swinging open"
 SECRET_WORD = "quokka"
@@ -165,8 +169,8 @@ class World:
     values: dict[str, str]
 
     def sign_in_again(self, role: str) -> None:
+        self.clients[role] = self.clients[role].application.test_client()
         if role in self.people:
-            self.clients[role] = self.clients[role].application.test_client()
             login(self.clients[role], self.people[role].email)
 
 
@@ -221,6 +225,9 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "accounts.verify": make_verify_token(customer.id, customer.email),
         "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),
         "accounts.claim": make_claim_token(contact.id, contact.email, contact.password_hash),
+        "accounts.finish_registration": make_registration_token(
+            "newcomer@example.com", "Noor", "Noor", hash_password("a long enough password"), ""
+        ),
         "digests.confirm": subscription.confirm_token,
         "digests.change": make_digest_change_token(
             regular.id, regular.email, regular.confirm_token, "monthly", []
@@ -335,7 +342,7 @@ def test_every_route_answers_each_kind_of_person_as_its_class_says(
             body = response.get_data(as_text=True)
             if response.status_code in (403, 404) and (SECRET_TITLE in body or SECRET_BODY in body):
                 failures.append(f"{role} {method} {url}: the refusal shows the private item")
-            if rule.endpoint in SESSION_ENDING:
+            if rule.endpoint in SESSION_CHANGING:
                 world.sign_in_again(role)
     assert checked >= len(ACCESS) * len(ROLES)
     assert not failures, "\n".join(failures)
