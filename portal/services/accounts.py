@@ -26,7 +26,6 @@ from portal.models import (
 from portal.services import environment, events, notifications
 from portal.services.errors import DomainError, EmailTaken
 from portal.services.item_data import export_item
-from portal.services.outbox import queue_email
 from portal.services.tokens import (
     make_registration_token,
     read_claim_token,
@@ -130,40 +129,6 @@ def request_registration(
     elif user.is_active:
         events.emit(events.RegistrationOfKnownAddress(user))
     # A closed account gets nothing: its holder asked us to stop writing.
-
-
-def send_registration_link(email: str, preferred_name: str, token: str) -> None:
-    """The link that finishes a registration, to an address nobody has verified yet:
-    following it is the proof."""
-    presenter = environment.current().presenter
-    rendered = presenter.email(
-        "register",
-        "Finish creating your account",
-        preferred_name=preferred_name,
-        finish_url=presenter.url("accounts.finish_registration", token=token),
-    )
-    queue_email(
-        kind="registration",
-        to_email=email,
-        to_name=preferred_name,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-    )
-
-
-def send_registration_attempt(user: User) -> None:
-    """Tell an account's holder that someone tried to register their address, with the ways
-    in: sign in, or choose a new password."""
-    presenter = environment.current().presenter
-    notifications.email_account_holder(
-        user,
-        kind="signup_attempt",
-        template="register_attempt",
-        subject="Someone tried to register with your address",
-        login_url=presenter.url("accounts.login"),
-        reset_url=presenter.url("accounts.reset_request"),
-    )
 
 
 def registration_for_token(token: str) -> dict[str, str] | None:

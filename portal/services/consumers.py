@@ -11,7 +11,7 @@ from typing import Any
 
 from portal.extensions import db
 from portal.models import ApiToken, TimelineKind
-from portal.services import accounts, audit, events, notifications, timeline, webhooks
+from portal.services import audit, events, notifications, timeline, webhooks
 from portal.services.events import on
 
 # The timeline: the customer's tracking history --------------------------------------------
@@ -503,12 +503,12 @@ def claim_link_to_account_holder(event: events.ClaimLinkRequested) -> None:
 
 @on(events.RegistrationRequested)
 def registration_link_to_address(event: events.RegistrationRequested) -> None:
-    accounts.send_registration_link(event.email, event.preferred_name, event.token)
+    notifications.send_registration_link(event.email, event.preferred_name, event.token)
 
 
 @on(events.RegistrationOfKnownAddress)
 def registration_attempt_to_account_holder(event: events.RegistrationOfKnownAddress) -> None:
-    accounts.send_registration_attempt(event.user)
+    notifications.send_registration_attempt(event.user)
 
 
 @on(events.PasswordResetRequested)

@@ -612,6 +612,40 @@ def send_password_reset(user: User) -> OutboxMessage:
     )
 
 
+def send_registration_link(email: str, preferred_name: str, token: str) -> OutboxMessage:
+    """The link that finishes a registration, to an address nobody has verified yet:
+    following it is the proof."""
+    presenter = environment.current().presenter
+    rendered = presenter.email(
+        "register",
+        "Finish creating your account",
+        preferred_name=preferred_name,
+        finish_url=presenter.url("accounts.finish_registration", token=token),
+    )
+    return queue_email(
+        kind="registration",
+        to_email=email,
+        to_name=preferred_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+    )
+
+
+def send_registration_attempt(user: User) -> OutboxMessage:
+    """Tell an account's holder that someone tried to register their address, with the ways
+    in: sign in, or choose a new password."""
+    presenter = environment.current().presenter
+    return email_account_holder(
+        user,
+        kind="signup_attempt",
+        template="register_attempt",
+        subject="Someone tried to register with your address",
+        login_url=presenter.url("accounts.login"),
+        reset_url=presenter.url("accounts.reset_request"),
+    )
+
+
 # Opting out --------------------------------------------------------------------------------
 
 
