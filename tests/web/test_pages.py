@@ -165,3 +165,9 @@ def test_staff_see_private_items_on_their_pages(client, make_user, make_feedback
     item = make_feedback(visibility="private", title="A private complaint")
     login(client, staff.email)
     assert client.get(f"/feedback/{item.id}").status_code == 200
+
+
+def test_every_page_tells_search_engines_what_the_site_is_for(client) -> None:
+    page = client.get("/").get_data(as_text=True)
+    assert '<meta name="description" content="Tell ' in page
+    assert "you said, we did" in page
