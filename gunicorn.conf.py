@@ -13,9 +13,14 @@ worker_class = "gthread" if threads > 1 else "sync"
 timeout = int(os.environ.get("GUNICORN_TIMEOUT", "30"))
 graceful_timeout = int(os.environ.get("GUNICORN_GRACEFUL_TIMEOUT", "30"))
 keepalive = int(os.environ.get("GUNICORN_KEEPALIVE", "5"))
-# Recycle workers now and then so a slow leak can never grow for ever.
-max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "5000"))
-max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", "500"))
+# Worker recycling (restart a worker after this many requests, against a slow leak) is off
+# unless asked for. A recycling gthread worker (gunicorn 23) drops the connections it has
+# accepted or kept alive but not yet read: their clients get a reset or an unannounced close
+# (tests/test_gunicorn_recycle.py measures it; the benchmark saw some after a commit). The sync worker
+# (GUNICORN_THREADS=1) recycles without losing a request; graceful_timeout bounds the wait
+# for what a recycled worker is still answering.
+max_requests = int(os.environ.get("GUNICORN_MAX_REQUESTS", "0"))
+max_requests_jitter = int(os.environ.get("GUNICORN_MAX_REQUESTS_JITTER", str(max_requests // 10)))
 accesslog = os.environ.get("GUNICORN_ACCESSLOG", "-")
 errorlog = os.environ.get("GUNICORN_ERRORLOG", "-")
 # The request id ties an access-log line to the application's JSON log lines.
@@ -26,3 +31,14 @@ access_log_format = (
 )
 # Trust X-Forwarded-* only from the proxy in front (ProxyFix in the app does the rest).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")
+
+
+def when_ready(server: object) -> None:
+    """Say so at start when recycling is on with threaded workers, which lose requests."""
+    if max_requests and worker_class == "gthread":
+        server.log.warning(  # type: ignore[attr-defined]
+            "GUNICORN_MAX_REQUESTS=%s with gthread workers: a recycled worker drops the "
+            "connections it holds (resets). Use GUNICORN_THREADS=1 (sync workers) to "
+            "recycle without losing requests, or GUNICORN_MAX_REQUESTS=0.",
+            max_requests,
+        )
