@@ -223,6 +223,7 @@ def make_app(db_url: str) -> Any:
         overrides={
             "SQLALCHEMY_DATABASE_URI": db_url,
             "SECRET_KEY": SECRET_KEY,
+            "PORTAL_ALLOW_HTTP": True,
             "RATELIMIT_ENABLED": False,
             "OUTBOX_DELIVER_AFTER_COMMIT": False,
             # Statement counts are what rendering a page costs, not a cache hit's zero.
@@ -619,6 +620,8 @@ def portal_env(
     env = dict(os.environ)
     env.update(
         PORTAL_ENV="production",
+        # Served over plain http on loopback, on purpose: production refuses that otherwise.
+        PORTAL_ALLOW_HTTP="1",
         SECRET_KEY=SECRET_KEY,
         DATABASE_URL=bdb.env_url,
         RATELIMIT_ENABLED="false",

@@ -73,6 +73,8 @@ def _resolve_secrets_and_database(app: Flask, config_name: str) -> None:
             "SECRET_KEY is too weak for production: use at least 32 random characters, "
             "for example from: python -c 'import secrets; print(secrets.token_hex(32))'"
         )
+    if config_name == "production":
+        _refuse_a_plain_http_base_url(app)
     if not app.config.get("SQLALCHEMY_DATABASE_URI"):
         instance_dir.mkdir(parents=True, exist_ok=True)
         app.config["SQLALCHEMY_DATABASE_URI"] = database_url(
@@ -85,6 +87,19 @@ def _resolve_secrets_and_database(app: Flask, config_name: str) -> None:
             **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
             "pool_pre_ping": False,
         }
+
+
+def _refuse_a_plain_http_base_url(app: Flask) -> None:
+    """Production links (emails, feeds, HSTS) follow PORTAL_BASE_URL: an http address, or the
+    http default left unset, would send people to the site unencrypted."""
+    base_url = str(app.config.get("PORTAL_BASE_URL") or "")
+    if base_url.lower().startswith("https://") or app.config.get("PORTAL_ALLOW_HTTP"):
+        return
+    raise RuntimeError(
+        f"PORTAL_BASE_URL must be the site's public https:// address in production "
+        f"(it is {base_url!r}). If plain http is on purpose (a benchmark or a test on "
+        "loopback), set PORTAL_ALLOW_HTTP=1."
+    )
 
 
 def register_environment(app: Flask) -> None:

@@ -24,9 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
 
 from portal.accounts.kept import keep_submission, offer_to_keep
-from portal.extensions import db, htmx, login_manager
+from portal.extensions import htmx, login_manager
 from portal.models import User
-from portal.services.accounts import is_safe_next
+from portal.services.accounts import is_safe_next, user_for_session
 from portal.unit_of_work import SESSION_BEFORE_KEY, roll_back
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -78,21 +78,19 @@ def page_before(req: Request) -> str:
 
 
 def load_user(session_id: str) -> User | None:
-    """Return the user for a session id "<id>:<session version>", or None when it is stale."""
-    user_id, _, version = session_id.partition(":")
-    if not user_id.isdigit() or not version.isdigit():
+    """Return the user for a session id "<user id>:<session id>", or None when that session
+    was ended (signed out, or ended from the account page) or never existed."""
+    user_id, _, signed_in_id = session_id.partition(":")
+    if not user_id.isdigit() or not signed_in_id:
         return None
     try:
-        user = db.session.get(User, int(user_id))
+        return user_for_session(int(user_id), signed_in_id)
     except SQLAlchemyError:
         # The database is down: the error handlers answer 503. Returning None would make a
         # signed-in person a visitor, sent to sign in and their remember-me cookie deleted.
         roll_back()
         answer_outage_as_it_came()
         raise
-    if user is None or user.session_version != int(version) or not user.is_active:
-        return None
-    return user
 
 
 def answer_outage_as_it_came() -> None:

@@ -92,6 +92,9 @@ class Config:
 
     # Absolute links in emails and feeds point here.
     PORTAL_BASE_URL = os.environ.get("PORTAL_BASE_URL", "http://127.0.0.1:5000")
+    # Production refuses a plain-http PORTAL_BASE_URL unless this says it is on purpose
+    # (a loopback benchmark or test): links in emails would otherwise send people over http.
+    PORTAL_ALLOW_HTTP = _bool("PORTAL_ALLOW_HTTP", False)
 
     # The outbox: the web app delivers right after a commit, so one machine needs no cron.
     OUTBOX_DELIVER_AFTER_COMMIT = _bool("OUTBOX_DELIVER_AFTER_COMMIT", True)

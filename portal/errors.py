@@ -35,9 +35,18 @@ PLAIN_WORDS = {
 }
 
 
-def render_error(status: int, message: str) -> Response:
+# A refused action is not a missing or forbidden page: "That page is not for you" above
+# "Someone already looks after this item" read wrongly on the triage queue.
+REFUSAL_TITLES = {
+    403: "That is not yours to do",
+    404: "We could not find that",
+    409: "That changed in the meantime",
+}
+
+
+def render_error(status: int, message: str, *, title: str | None = None) -> Response:
     """Render the error page, or for htmx a message swapped into the page's message area."""
-    title = ERROR_TITLES.get(status, "Something went wrong")
+    title = title or ERROR_TITLES.get(status, "Something went wrong")
     if htmx:
         response = make_response(
             render_template("errors/_message.html", status=status, title=title, message=message),
@@ -58,7 +67,8 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Response:
         roll_back()
-        return render_error(error.status_code, error.message)
+        title = REFUSAL_TITLES.get(error.status_code, "That could not be done")
+        return render_error(error.status_code, error.message, title=title)
 
     @app.errorhandler(OperationalError)
     @app.errorhandler(InterfaceError)

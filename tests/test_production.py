@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import logging
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +24,7 @@ def _production(database_uri: str, tmp_path, monkeypatch, **config: object):
         "SQLALCHEMY_DATABASE_URI": database_uri,
         # No delivery thread: this app shares the test database with the suite's app.
         "OUTBOX_DELIVER_AFTER_COMMIT": False,
+        "PORTAL_BASE_URL": "https://feedback.example.org",
         **config,
     }
     return track_app(create_app("production", settings))
@@ -44,6 +49,67 @@ def test_production_starts_with_a_strong_key_and_secure_cookies(
     assert app.config["SESSION_COOKIE_SECURE"] and app.config["REMEMBER_COOKIE_SECURE"]
 
 
+@pytest.mark.parametrize("base_url", ["http://feedback.example.org", "feedback.example.org", ""])
+def test_production_refuses_a_base_url_that_is_not_https(
+    database_uri, tmp_path, monkeypatch, base_url: str
+) -> None:
+    with pytest.raises(RuntimeError, match="PORTAL_BASE_URL must be the site's public https"):
+        _production(
+            database_uri, tmp_path, monkeypatch, SECRET_KEY=STRONG, PORTAL_BASE_URL=base_url
+        )
+
+
+def test_production_serves_over_http_when_told_it_is_on_purpose(
+    database_uri, tmp_path, monkeypatch
+) -> None:
+    app = _production(
+        database_uri,
+        tmp_path,
+        monkeypatch,
+        SECRET_KEY=STRONG,
+        PORTAL_BASE_URL="http://127.0.0.1:8000",
+        PORTAL_ALLOW_HTTP=True,
+    )
+    assert app.test_client().get("/healthz").status_code == 200
+
+
+def _start_production_process(tmp_path: Path, **environ: str) -> subprocess.CompletedProcess[str]:
+    """Load wsgi.py as gunicorn would, with only the given settings in the environment."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith(("PORTAL_", "SECRET_KEY"))}
+    env = {
+        **clean,
+        "PORTAL_ENV": "production",
+        "SECRET_KEY": STRONG,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'portal.sqlite3'}",
+        "PORTAL_INSTANCE_PATH": str(tmp_path),
+        "OUTBOX_DELIVER_AFTER_COMMIT": "false",
+        **environ,
+    }
+    root = Path(__file__).resolve().parents[1]
+    return subprocess.run(
+        [sys.executable, "-c", "import wsgi"],
+        cwd=root,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_the_environment_variables_refuse_and_allow_plain_http(tmp_path: Path) -> None:
+    unset = _start_production_process(tmp_path)
+    assert unset.returncode != 0 and "PORTAL_BASE_URL must be" in unset.stderr
+    assert "PORTAL_ALLOW_HTTP=1" in unset.stderr, "the message says how to allow it"
+    plain = _start_production_process(tmp_path, PORTAL_BASE_URL="http://127.0.0.1:8000")
+    assert plain.returncode != 0 and "'http://127.0.0.1:8000'" in plain.stderr
+    allowed = _start_production_process(
+        tmp_path, PORTAL_BASE_URL="http://127.0.0.1:8000", PORTAL_ALLOW_HTTP="1"
+    )
+    assert allowed.returncode == 0, allowed.stderr
+    secure = _start_production_process(tmp_path, PORTAL_BASE_URL="https://feedback.example.org")
+    assert secure.returncode == 0, secure.stderr
+
+
 def test_every_response_carries_a_request_id_and_keeps_a_sane_incoming_one(client) -> None:
     generated = client.get("/healthz").headers["X-Request-ID"]
     assert len(generated) >= 8
@@ -58,8 +124,16 @@ def test_every_response_carries_a_request_id_and_keeps_a_sane_incoming_one(clien
 def test_behind_a_proxy_the_forwarded_scheme_turns_on_hsts(
     database_uri, tmp_path, monkeypatch
 ) -> None:
+    # An https base URL sends HSTS on every response; an http one shows the scheme at work.
     app = _production(
-        database_uri, tmp_path, monkeypatch, SECRET_KEY=STRONG, PROXY_FIX_HOPS=1, LOG_JSON=False
+        database_uri,
+        tmp_path,
+        monkeypatch,
+        SECRET_KEY=STRONG,
+        PROXY_FIX_HOPS=1,
+        LOG_JSON=False,
+        PORTAL_BASE_URL="http://localhost",
+        PORTAL_ALLOW_HTTP=True,
     )
     http = "http://localhost"
     response = app.test_client().get(

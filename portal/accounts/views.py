@@ -22,7 +22,7 @@ from portal.accounts.forms import (
 )
 from portal.extensions import limiter
 from portal.forms import say_beside
-from portal.models import NotificationPreference
+from portal.models import NotificationPreference, User
 from portal.services import accounts, notifications
 from portal.services.feedback import items_by_author
 from portal.services.tokens import read_verify_token
@@ -33,6 +33,13 @@ bp = Blueprint("accounts", __name__)
 
 def _next_url(candidate: str | None, default: str) -> str:
     return candidate if accounts.is_safe_next(candidate) else default
+
+
+def _sign_in(user: User, *, remember: bool = False) -> None:
+    """Sign this browser in with a session of its own on the server, which its session
+    cookie and remember-me cookie name (so signing out can end it)."""
+    accounts.start_session(user, request.user_agent.string)
+    login_user(user, remember=remember)
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -85,7 +92,7 @@ def finish_registration(token: str) -> str | Response:
             return _registration_link_not_valid()
         user, next_url = finished
         # Should the commit fail, the unit of work takes this sign-in back out of the cookie.
-        login_user(user)
+        _sign_in(user)
         flash(
             f"Welcome, {user.preferred_name}. Your account is ready and {user.email} is confirmed.",
             "success",
@@ -118,7 +125,7 @@ def login() -> str | Response:
             # One message for every failure, so sign-in never tells whether an address exists.
             say_beside(form.password, "That email and password do not match an account.")
         else:
-            login_user(user, remember=bool(form.remember.data))
+            _sign_in(user, remember=bool(form.remember.data))
             flash(f"Welcome back, {user.preferred_name}.", "success")
             if kept is not None:
                 kept_writing.forget_carried()
@@ -135,6 +142,10 @@ def login() -> str | Response:
 
 @bp.post("/logout")
 def logout() -> Response:
+    signed_in = current_user.signed_in_session if current_user.is_authenticated else None
+    if signed_in is not None:
+        # Ended on the server too: a copy of this browser's cookie no longer opens anything.
+        accounts.end_session(current_user, signed_in.id)
     logout_user()
     flash("You are signed out.", "info")
     return redirect(url_for("board.index"))
@@ -161,6 +172,7 @@ def index() -> str | Response:
         form=form,
         preferences=preferences,
         items=items_by_author(current_user),
+        sessions=accounts.live_sessions(current_user),
     )
 
 
@@ -256,7 +268,7 @@ def claim(token: str) -> Response | str:
     form = NewPasswordForm()
     if form.validate_on_submit():
         accounts.claim_account(user, form.password.data or "")
-        login_user(user)
+        _sign_in(user)
         flash(
             f"Welcome, {user.preferred_name}. Your password is set and {user.email} is "
             "confirmed: you are signed in.",
@@ -275,7 +287,8 @@ def change_password() -> Response | str:
             accounts.change_password(
                 current_user, form.current_password.data or "", form.password.data or ""
             )
-            login_user(current_user)  # this browser stays signed in with the new session version
+            # Every session ended with the old password; this browser signs in with a new one.
+            _sign_in(current_user)
             flash("Your password is changed. Other devices are signed out.", "success")
             return redirect(url_for("accounts.index"))
     return render_template("accounts/change_password.html", form=form)
@@ -288,6 +301,24 @@ def sign_out_everywhere() -> Response:
     logout_user()
     flash("You are signed out on every device.", "success")
     return redirect(url_for("accounts.login"))
+
+
+@bp.post("/sessions/<session_id>/end")
+@login_required
+def end_session(session_id: str) -> Response:
+    """ "End" beside one of the person's sessions: that browser is signed out at once."""
+    refused: list[str] = []
+    with refusal_shown_in(refused):
+        ended = accounts.end_session(current_user, session_id)
+        if ended.id == current_user.signed_in_session.id:
+            logout_user()
+            flash("You are signed out.", "info")
+            return redirect(url_for("accounts.login"))
+        flash(f"Signed out: {ended.device}.", "success")
+        return redirect(url_for("accounts.index", _anchor="sessions"))
+    # Not one of theirs (or no such session): their list, shown again, says which remain.
+    flash(" ".join(refused), "error")
+    return redirect(url_for("accounts.index", _anchor="sessions"))
 
 
 @bp.get("/export")

@@ -31,6 +31,7 @@ from portal.models.notifications import (
     Unsubscribe,
 )
 from portal.models.resolution import Resolution, resolution_categories
+from portal.models.session import UserSession
 from portal.models.settings import SiteSettings
 from portal.models.user import NotificationPreference, Role, User
 from portal.models.webhooks import (
@@ -71,6 +72,7 @@ __all__ = [
     "TokenScope",
     "Unsubscribe",
     "User",
+    "UserSession",
     "Visibility",
     "Vote",
     "WebhookAttempt",

@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import Base, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from portal.models.session import UserSession
 
 
 class Role(StrEnum):
@@ -53,6 +57,8 @@ class User(UserMixin, Base):
     role: Mapped[Role] = mapped_column(str_enum(Role), default=Role.CUSTOMER)
     active: Mapped[bool] = mapped_column(default=True)
     verified_at: Mapped[datetime | None]
+    # No longer read: sessions are rows of their own (portal.models.session) since d9a3b7e5c1f4.
+    # Kept until a later migration drops it, so older code and seed data still insert.
     session_version: Mapped[int] = mapped_column(default=1)
     notification_preference: Mapped[NotificationPreference] = mapped_column(
         str_enum(NotificationPreference), default=NotificationPreference.ALL
@@ -61,8 +67,19 @@ class User(UserMixin, Base):
     deleted_at: Mapped[datetime | None]
 
     def get_id(self) -> str:
-        """Flask-Login's session key: bumping session_version signs this user out everywhere."""
-        return f"{self.id}:{self.session_version}"
+        """Flask-Login's session key "<user id>:<session id>", kept in the session cookie and
+        the remember-me cookie. Without a signed-in session it names none, and opens nothing."""
+        signed_in = self.signed_in_session
+        return f"{self.id}:{signed_in.id if signed_in is not None else ''}"
+
+    @property
+    def signed_in_session(self) -> UserSession | None:
+        """The browser session this object was loaded for or signed in with; not a column."""
+        return getattr(self, "_signed_in_session", None)
+
+    @signed_in_session.setter
+    def signed_in_session(self, value: UserSession | None) -> None:
+        self._signed_in_session = value
 
     @property
     def is_active(self) -> bool:

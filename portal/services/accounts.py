@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import secrets
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, TypeGuard
 from urllib.parse import urlsplit
 
@@ -21,10 +21,11 @@ from portal.models import (
     NotificationPreference,
     Role,
     User,
+    UserSession,
     Vote,
 )
 from portal.services import environment, events, notifications
-from portal.services.errors import DomainError, EmailTaken
+from portal.services.errors import DomainError, EmailTaken, NotFound
 from portal.services.item_data import export_item
 from portal.services.tokens import (
     make_registration_token,
@@ -363,7 +364,7 @@ def user_for_reset_token(token: str) -> User | None:
 def set_password(user: User, password: str) -> User:
     """Change the password and sign the account out everywhere else."""
     user.password_hash = hash_password(_checked_password(password))
-    user.session_version += 1
+    end_all_sessions(user)
     db.session.flush()
     return user
 
@@ -377,7 +378,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Use
 
 def sign_out_everywhere(user: User) -> User:
     """Invalidate every session and remember-me cookie of this account."""
-    user.session_version += 1
+    end_all_sessions(user)
     db.session.flush()
     return user
 
@@ -464,6 +465,114 @@ def delete_account(user: User, password: str) -> User:
     user.verified_at = None
     user.active = False
     user.deleted_at = datetime.now(UTC)
-    user.session_version += 1
+    end_all_sessions(user)
     db.session.flush()
     return user
+
+
+# Sessions: one row per signed-in browser, so signing out ends it on the server -------------
+
+# last_seen_at is written at most this often: a signed-in page costs a write only now and then.
+LAST_SEEN_EVERY = timedelta(minutes=5)
+
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("Chrome/", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("Windows", "Windows"),
+    ("Android", "Android"),
+    ("iPhone", "iOS"),
+    ("iPad", "iPadOS"),
+    ("CrOS", "ChromeOS"),
+    ("Mac OS X", "macOS"),
+    ("Macintosh", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def describe_device(user_agent: str) -> str:
+    """A short name for a browser from its User-Agent ("Firefox on Linux"), for the list of
+    sessions; a guess good enough to tell one's own devices apart, never used to decide."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "A browser")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    return f"{browser} on {system}" if system else browser
+
+
+def start_session(user: User, user_agent: str, now: datetime | None = None) -> UserSession:
+    """Sign a browser in: a new session, which the browser's cookies will name. The user
+    object carries it (User.signed_in_session), so Flask-Login's key for it names the row."""
+    now = now or datetime.now(UTC)
+    signed_in = UserSession(
+        id=secrets.token_urlsafe(32),
+        user_id=user.id,
+        created_at=now,
+        last_seen_at=now,
+        device=describe_device(user_agent)[:80],
+    )
+    db.session.add(signed_in)
+    db.session.flush()
+    user.signed_in_session = signed_in
+    return signed_in
+
+
+def user_for_session(user_id: int, session_id: str, now: datetime | None = None) -> User | None:
+    """The person a browser's session signs in, or None once the session is ended or they may
+    no longer sign in. One statement: the session row comes with the user. Marks the session
+    seen when it was last marked LAST_SEEN_EVERY ago or more."""
+    found = db.session.execute(
+        sa.select(User, UserSession)
+        .join(UserSession, UserSession.user_id == User.id)
+        .where(
+            User.id == user_id,
+            UserSession.id == session_id,
+            UserSession.revoked_at.is_(None),
+        )
+    ).one_or_none()
+    if found is None:
+        return None
+    user, signed_in = found
+    if not user.is_active:
+        return None
+    now = now or datetime.now(UTC)
+    if now - signed_in.last_seen_at >= LAST_SEEN_EVERY:
+        signed_in.last_seen_at = now
+    user.signed_in_session = signed_in
+    return user
+
+
+def live_sessions(user: User) -> list[UserSession]:
+    """A person's sessions that still sign a browser in, the most recently seen first."""
+    return list(
+        db.session.scalars(
+            sa.select(UserSession)
+            .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+            .order_by(UserSession.last_seen_at.desc(), UserSession.created_at.desc())
+        )
+    )
+
+
+def end_session(user: User, session_id: str, now: datetime | None = None) -> UserSession:
+    """End one of a person's own sessions (signing out, or "End" in their list): whatever
+    cookie its browser still holds opens nothing from its next request on."""
+    signed_in = db.session.get(UserSession, session_id)
+    if signed_in is None or signed_in.user_id != user.id:
+        raise NotFound("We could not find that session. It may have ended already.")
+    if signed_in.revoked_at is None:
+        signed_in.revoked_at = now or datetime.now(UTC)
+    db.session.flush()
+    return signed_in
+
+
+def end_all_sessions(user: User, now: datetime | None = None) -> None:
+    """End every session of a person: signing out everywhere, a new password, deactivation
+    and deletion."""
+    db.session.execute(
+        sa.update(UserSession)
+        .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
+        .values(revoked_at=now or datetime.now(UTC))
+    )

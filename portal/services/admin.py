@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Category, Role, SiteSettings, User
 from portal.services import events
-from portal.services.accounts import refuse_while_owning_open_items
+from portal.services.accounts import end_all_sessions, refuse_while_owning_open_items
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.site import settings_for_update
 
@@ -86,7 +86,7 @@ def update_user(actor: User, user_id: int, *, role: Role, active: bool) -> User:
     previous_role, was_active = user.role, user.active
     user.role = role
     if user.active and not active:
-        user.session_version += 1
+        end_all_sessions(user)
     user.active = active
     db.session.flush()
     events.emit(events.UserUpdated(user, actor, previous_role, was_active))

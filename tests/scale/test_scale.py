@@ -70,6 +70,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict]:
         "RATELIMIT_STORAGE_URI": REDIS_URL,
         "RATELIMIT_KEY_PREFIX": f"scale-{uuid.uuid4().hex[:8]}",
         "SESSION_COOKIE_SECURE": "false",  # plain http on loopback
+        "PORTAL_ALLOW_HTTP": "1",  # on purpose, for the same reason
         "OUTBOX_DELIVER_AFTER_COMMIT": "false",
         "LOG_JSON": "false",
         "FORM_MIN_FILL_SECONDS": "0",

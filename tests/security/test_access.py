@@ -19,7 +19,7 @@ from werkzeug.test import TestResponse
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
 from portal.services import api_tokens, digests, webhooks, workflow
-from portal.services.accounts import hash_password, is_safe_next
+from portal.services.accounts import hash_password, is_safe_next, start_session
 from portal.services.api import customer_for_email
 from portal.services.tokens import (
     make_claim_token,
@@ -45,6 +45,7 @@ ACCESS: dict[str, str] = {
     "accounts.change_password": SIGNED_IN,
     "accounts.claim": TOKEN,
     "accounts.delete": SIGNED_IN,
+    "accounts.end_session": SIGNED_IN,
     "accounts.export": SIGNED_IN,
     "accounts.finish_registration": TOKEN,
     "accounts.index": SIGNED_IN,
@@ -209,8 +210,10 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
     ping = webhooks.send_ping(people["admin"], hook.endpoint.id)
-    db.session.commit()
     customer = people["customer"]
+    # The customer's session in another browser: theirs to end, and nobody else's.
+    elsewhere = start_session(customer, "Another browser")
+    db.session.commit()
     values = {
         "item_id": str(item.id),
         "comment_id": str(comment.id),
@@ -222,6 +225,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "token_id": str(api_token.token.id),
         "endpoint_id": str(hook.endpoint.id),
         "delivery_id": str(ping.id),
+        "session_id": elsewhere.id,
         "accounts.verify": make_verify_token(customer.id, customer.email),
         "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),
         "accounts.claim": make_claim_token(contact.id, contact.email, contact.password_hash),

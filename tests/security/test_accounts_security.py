@@ -416,6 +416,7 @@ def _production_app(tmp_path: Path, monkeypatch, database_uri: str, **overrides)
     config = {
         "SQLALCHEMY_DATABASE_URI": database_uri,
         "SERVER_NAME": "localhost",
+        "PORTAL_BASE_URL": "https://localhost",
         # One app per process in production; here the worker would listen to every app's commits.
         "OUTBOX_DELIVER_AFTER_COMMIT": False,
         "RATELIMIT_ENABLED": False,

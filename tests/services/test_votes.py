@@ -377,7 +377,8 @@ def _vote_statements(client, item_id: int, want: str) -> list[str]:
 def test_a_vote_runs_few_statements_and_a_repeat_fewer(client, make_user, make_feedback) -> None:
     """The vote is the busiest write there is. Per request: the person, the item, the item's
     row taken under its lock, then the vote, its follow and the count; taking it back, the
-    vote, the follow it brought and the count. A repeat stops after the vote's statement."""
+    vote, the follow it brought and the count. A repeat stops after the vote's statement.
+    "The person" is one statement with their session row joined (server-held sessions, +0)."""
     item = make_feedback()
     login(client, make_user().email)
     first, again = (_vote_statements(client, item.id, "1") for _ in range(2))

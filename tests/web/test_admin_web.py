@@ -782,3 +782,20 @@ def test_a_state_chip_does_not_tick_include_closed(make_client, make_user, make_
     assert 'name="all" value="1" checked' not in done_page
     everything = browser.get("/admin/?all=1").get_data(as_text=True)
     assert 'name="all" value="1" checked' in everything
+
+
+def test_a_refused_quick_action_says_it_was_not_done_not_that_the_page_is_forbidden(
+    make_client, make_user, make_feedback
+) -> None:
+    priya, sam = make_user(role=Role.STAFF), make_user(role=Role.STAFF)
+    item = make_feedback()
+    workflow.take(item.id, priya)
+    db.session.commit()
+
+    response = post(_signed_in(make_client, sam), f"/admin/feedback/{item.id}/take", {}, htmx=True)
+
+    assert response.status_code == 403
+    html = response.get_data(as_text=True)
+    assert "That is not yours to do" in html
+    assert "Someone already looks after this item" in html
+    assert "That page is not for you" not in html
