@@ -22,6 +22,7 @@ from flask import Flask
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
+from schemathesis.core.failures import FailureGroup
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
 from portal.extensions import db
@@ -157,8 +158,12 @@ def _run(app: Flask, seeded: dict[str, Any], headers: dict[str, str] | None) -> 
 
             try:
                 check()
-            except Exception as exc:  # one operation's failure should not hide the others'
-                failures.append(f"{operation.label} ({mode.value}): {exc}")
+            # One operation's failure should not hide the others'. (schemathesis raises a
+            # FailureGroup, a BaseExceptionGroup, which `except Exception` lets through.)
+            except (Exception, FailureGroup) as exc:
+                found = exc.exceptions if isinstance(exc, FailureGroup) else [exc]
+                details = "\n".join(str(failure) for failure in found)
+                failures.append(f"{operation.label} ({mode.value}): {details}")
     assert not failures, "\n\n".join(failures)
 
 
