@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format install install-dev migrate seed clean bench
+.PHONY: run test lint format install install-dev migrate seed clean bench api-fuzz
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -44,6 +44,13 @@ run: seed
 
 test: install-dev
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# A longer schemathesis campaign against the API (the suite runs 50 examples per operation in
+# CI): every check, 1,000 examples per operation and mode, in-process. API_FUZZ_EXAMPLES=n.
+API_FUZZ_EXAMPLES ?= 1000
+api-fuzz: install-dev
+	API_FUZZ_EXAMPLES=$(API_FUZZ_EXAMPLES) $(BIN)/python -m pytest -q -p no:cacheprovider \
+		tests/api/test_schemathesis.py
 
 # Seeds its own databases, serves the portal and a minimal Flask app with gunicorn, drives
 # both with wrk (or a Python fallback). Options: make bench BENCH_ARGS="--db postgres --items 2000"

@@ -122,6 +122,20 @@ def _nul_in_api_request() -> str | None:
     return None
 
 
+def api_nul_refusal() -> Response | None:
+    """The API's 400 for a request carrying a NUL, or None. The api blueprint calls it after
+    its token checks (portal/api/views.py); the hook below, for /api/ requests no API route
+    answers."""
+    where = _nul_in_api_request()
+    if where is None:
+        return None
+    return error_response(
+        400,
+        f"The request's {where} contains a NUL character (U+0000), which we cannot "
+        "store. Remove it and send the request again.",
+    )
+
+
 def _answer_is_personal() -> bool:
     """Whether this answer is for one person: someone signed in (before or after this
     request, by session or remember-me cookie), or a page carrying a CSRF token (the sign-in
@@ -154,16 +168,12 @@ def register(app: Flask) -> None:
         # No keyboard types a NUL, PostgreSQL cannot store one, and it has tricked parsers
         # before: such a request is refused whole, before anything reads it.
         if request.path.startswith("/api/"):
-            # API clients get the API's JSON error, also where no API route matched (a
-            # redirect to a trailing slash), which the api blueprint's handlers never see.
-            where = _nul_in_api_request()
-            if where is None:
+            # The api blueprint refuses it itself, after its token checks, so a caller without
+            # a token or write scope hears that first (401, 403). API clients get the API's
+            # JSON error here where no API route matched (a redirect to a trailing slash).
+            if request.blueprint == "api":
                 return None
-            return error_response(
-                400,
-                f"The request's {where} contains a NUL character (U+0000), which we cannot "
-                "store. Remove it and send the request again.",
-            )
+            return api_nul_refusal()
         if _has_nul(request.args) or _has_nul(request.form):
             abort(400, NUL_MESSAGE)
         return None

@@ -3,13 +3,16 @@ portal/api/schemas.py (tests/api/test_schemathesis.py checks the two against eac
 
 from __future__ import annotations
 
+import unicodedata
+from collections.abc import Sequence
+from functools import cache
 from typing import Any
 
 from portal.api.schemas import KINDS, MAX_REPLY_LENGTH, TARGET_STATES, VISIBILITIES
 from portal.models import FeedbackState, TimelineKind
 from portal.services.board import BoardSort
 from portal.services.search import MAX_QUERY_CHARS
-from portal.validation import MAX_ID
+from portal.validation import MAX_ID, name_problem
 
 STATES = [s.value for s in FeedbackState]
 
@@ -29,6 +32,64 @@ def _json(schema: dict[str, Any], description: str) -> dict[str, Any]:
 def _error(description: str) -> dict[str, str]:
     return {"$ref": f"#/components/responses/{description}"}
 
+
+# Patterns for what the parsers (portal/api/schemas.py) refuse, so a request the document calls
+# valid is one the API takes. A NUL is refused everywhere (portal/security.py, 400); a required
+# text must hold more than spaces, and a minimum length counts without the spaces around it.
+NO_NUL = r"^[^\x00]*$"
+
+
+def _not_blank(min_length: int = 1) -> str:
+    """Text whose stripped length is at least `min_length`, without NUL: two non-space
+    characters that far apart (or one, for a length of one)."""
+    if min_length <= 1:
+        return r"^[^\x00]*[^\x00\s][^\x00]*$"
+    return rf"^[^\x00]*[^\x00\s][^\x00]{{{min_length - 2},}}[^\x00\s][^\x00]*$"
+
+
+def _escaped(code: int) -> str:
+    # \uXXXX means the same to Python's and JavaScript's regexes.
+    return f"\\u{code:04x}"
+
+
+def _class_of(characters: list[str]) -> str:
+    """The inside of a regex character class listing these characters, in ranges."""
+    parts: list[str] = []
+    codes = sorted(ord(c) for c in characters)
+    start = previous = codes[0]
+    for code in [*codes[1:], -1]:
+        if code == previous + 1:
+            previous = code
+            continue
+        same = start == previous
+        parts.append(_escaped(start) if same else f"{_escaped(start)}-{_escaped(previous)}")
+        start = previous = code
+    return "".join(parts)
+
+
+@cache
+def name_pattern() -> str:
+    """A name as portal.validation.name_problem takes it (no line breaks, controls, invisible
+    or direction-changing characters), with something other than spaces in it. Its rules are
+    per character, so the characters it refuses make the class; found once, on first use.
+
+    Only the Basic Multilingual Plane: a regex cannot name a character beyond it in a way
+    both Python and JavaScript read (schemathesis rewrites such patterns into ones its own
+    validator then rejects). The few refused ones beyond it (tag characters, some scripts'
+    format controls) are in the description instead."""
+    suspects = (
+        chr(code)
+        for code in range(0xFFFF + 1)
+        if unicodedata.category(chr(code)) in {"Cc", "Cf", "Zl", "Zp"}
+    )
+    refused = _class_of([c for c in suspects if name_problem(c)])
+    return rf"^[^{refused}]*[^{refused}\s][^{refused}]*$"
+
+
+EMAIL_RULE = (
+    "An address at a special-use domain (.arpa, .invalid, .local, .localhost, .onion, .test) "
+    "is refused (422)."
+)
 
 STRING = {"type": "string"}
 DATE_TIME = {"type": "string", "format": "date-time"}
@@ -273,23 +334,49 @@ SCHEMAS: dict[str, Any] = {
     },
     "NewItem": {
         "type": "object",
-        "required": ["email", "kind", "category", "title", "body"],
+        "additionalProperties": False,
+        "required": ["email", "name", "kind", "category", "title", "body"],
         "properties": {
             "email": {
                 "type": "string",
                 "format": "email",
                 "maxLength": 254,
-                "description": "The customer. An account is created if none has this address.",
+                "description": "The customer. An account is created if none has this address. "
+                + EMAIL_RULE,
             },
             "name": {
                 "type": "string",
+                "minLength": 1,
                 "maxLength": 80,
-                "description": "The customer's name; required when the account is new.",
+                "description": "The customer's name, for a new account (an existing account "
+                "keeps its own): without it, a new customer's feedback is refused (422). No "
+                "line breaks, controls or invisible characters (the pattern lists those "
+                "of the Basic Multilingual Plane; tag characters U+E0000-U+E007F and the "
+                "other format characters beyond it are refused too).",
             },
             "kind": {"type": "string", "enum": KINDS},
-            "category": {"type": "string", "maxLength": 80, "description": "A category slug."},
-            "title": {"type": "string", "minLength": 5, "maxLength": 160},
-            "body": {"type": "string", "minLength": 10, "maxLength": 10000},
+            "category": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": 80,
+                "pattern": _not_blank(),
+                "description": "A category slug: one of those at /categories when this "
+                "document was fetched (an unknown one is refused, 422).",
+            },
+            "title": {
+                "type": "string",
+                "minLength": 5,
+                "maxLength": 160,
+                "pattern": _not_blank(5),
+                "description": "At least 5 characters besides the spaces around them.",
+            },
+            "body": {
+                "type": "string",
+                "minLength": 10,
+                "maxLength": 10000,
+                "pattern": _not_blank(10),
+                "description": "At least 10 characters besides the spaces around them.",
+            },
             "visibility": {"type": "string", "enum": VISIBILITIES, "default": "public"},
         },
     },
@@ -321,13 +408,21 @@ SCHEMAS: dict[str, Any] = {
     },
     "NewVote": {
         "type": "object",
-        "required": ["email"],
+        "additionalProperties": False,
+        "required": ["email", "name"],
         "properties": {
-            "email": {"type": "string", "format": "email", "maxLength": 254},
+            "email": {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": EMAIL_RULE,
+            },
             "name": {
                 "type": "string",
+                "minLength": 1,
                 "maxLength": 80,
-                "description": "Required only when no account has this email yet.",
+                "description": "The customer's name, for a new account (an existing account "
+                "keeps its own): without it, a new customer's vote is refused (422).",
             },
         },
     },
@@ -338,6 +433,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "NewTransition": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["to_state", "acting_as"],
         "properties": {
             "to_state": {"type": "string", "enum": TARGET_STATES},
@@ -350,6 +446,7 @@ SCHEMAS: dict[str, Any] = {
             "message": {
                 "type": "string",
                 "maxLength": 10000,
+                "pattern": NO_NUL,
                 "description": "The message to the customer: the reason for the move. For "
                 "resolved without we_did, it is also the published \u201cwe did\u201d text.",
             },
@@ -363,11 +460,13 @@ SCHEMAS: dict[str, Any] = {
             "you_said": {
                 "type": "string",
                 "maxLength": 200,
+                "pattern": NO_NUL,
                 "description": "For resolved: the \u201cyou said\u201d summary.",
             },
             "we_did": {
                 "type": "string",
                 "maxLength": 10000,
+                "pattern": NO_NUL,
                 "description": "For resolved: what was done, published on the board, in the "
                 "feeds and the digest, and sent to everyone who spoke up. The message then "
                 "stays the customer's (their timeline and email).",
@@ -382,6 +481,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "NewReply": {
         "type": "object",
+        "additionalProperties": False,
         "required": ["acting_as", "body"],
         "properties": {
             "acting_as": {
@@ -395,6 +495,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": MAX_REPLY_LENGTH,
+                "pattern": _not_blank(),
                 "description": "The public reply, in Markdown. The customer is emailed it.",
             },
             "post_anyway": POST_ANYWAY,
@@ -424,8 +525,9 @@ SCHEMAS: dict[str, Any] = {
 RESPONSES: dict[str, Any] = {
     name: _json(_ref("Error"), description)
     for name, description in {
-        "BadRequest": "Malformed JSON, a bad query parameter, or a move the workflow refuses "
-        "for want of input.",
+        "BadRequest": "A NUL character (U+0000) anywhere in the request (checked after the "
+        "token, on writes after its scope), malformed JSON, a bad or repeated query "
+        "parameter, or a move the workflow refuses for want of input.",
         "Unauthorized": "No token, or an unknown or revoked one.",
         "Forbidden": "A read-only token, or acting_as is not active staff, or another "
         "member of staff looks after the item.",
@@ -465,7 +567,7 @@ PARAMETERS: dict[str, Any] = {
         "name": "category",
         "in": "query",
         "description": "A category slug.",
-        "schema": {"type": "string", "maxLength": 80},
+        "schema": {"type": "string", "maxLength": 80, "pattern": NO_NUL},
     },
 }
 
@@ -474,8 +576,9 @@ WRITE_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def _read(summary: str, ok: dict[str, Any], *extra: str, **more: Any) -> dict[str, Any]:
-    responses: dict[str, Any] = {"200": ok}
-    for code, name in (("400", "BadRequest"), ("401", "Unauthorized"), ("404", "NotFound")):
+    # Any request may carry a NUL, which is refused (400) before the view reads anything.
+    responses: dict[str, Any] = {"200": ok, "400": _error("BadRequest")}
+    for code, name in (("401", "Unauthorized"), ("404", "NotFound")):
         if name in extra:
             responses[code] = _error(name)
     responses["default"] = _error("Error")
@@ -519,8 +622,27 @@ def _param(name: str) -> dict[str, str]:
     return {"$ref": f"#/components/parameters/{name}"}
 
 
-def build_spec() -> dict[str, Any]:
-    """The OpenAPI document served at /api/v1/openapi.json."""
+def _with_property(schema: dict[str, Any], name: str, **more: Any) -> dict[str, Any]:
+    properties = schema["properties"]
+    return {**schema, "properties": {**properties, name: {**properties[name], **more}}}
+
+
+def _schemas(category_slugs: Sequence[str]) -> dict[str, Any]:
+    """SCHEMAS with what is known only when the document is asked for: the name rule's
+    pattern (a scan of Unicode, done once) and the categories there are now."""
+    schemas = dict(SCHEMAS)
+    for body in ("NewItem", "NewVote"):
+        schemas[body] = _with_property(schemas[body], "name", pattern=name_pattern())
+    if category_slugs:  # an empty enum would be no valid schema
+        schemas["NewItem"] = _with_property(
+            schemas["NewItem"], "category", enum=list(category_slugs)
+        )
+    return schemas
+
+
+def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
+    """The OpenAPI document served at /api/v1/openapi.json; `category_slugs` are the
+    categories an item can be submitted in (all of them, as /categories lists them)."""
     return {
         "openapi": "3.0.3",
         "info": {
@@ -582,7 +704,11 @@ def build_spec() -> dict[str, Any]:
                             "name": "q",
                             "in": "query",
                             "description": "Words to search for.",
-                            "schema": {"type": "string", "maxLength": MAX_QUERY_CHARS},
+                            "schema": {
+                                "type": "string",
+                                "maxLength": MAX_QUERY_CHARS,
+                                "pattern": NO_NUL,
+                            },
                         },
                         _param("Page"),
                         _param("PerPage"),
@@ -676,7 +802,7 @@ def build_spec() -> dict[str, Any]:
             },
         },
         "components": {
-            "schemas": SCHEMAS,
+            "schemas": _schemas(category_slugs),
             "responses": RESPONSES,
             "parameters": PARAMETERS,
             "securitySchemes": {

@@ -185,16 +185,22 @@ def read_json_object() -> dict[str, Any]:
 
 
 class _Fields:
-    """Collects every field's problem, so one answer lists them all."""
+    """Collects every field's problem, so one answer lists them all. A field the body's
+    schema does not name is one of them: a misspelt "post_anyway" must not pass unseen."""
 
     def __init__(self, data: dict[str, Any]) -> None:
         self.data = data
         self.errors: dict[str, str] = {}
+        self.read: set[str] = set()
+
+    def _get(self, name: str) -> Any:
+        self.read.add(name)
+        return self.data.get(name)
 
     def text(
         self, name: str, *, required: bool, max_length: int, min_length: int = 0
     ) -> str | None:
-        value = self.data.get(name)
+        value = self._get(name)
         if value is None:
             if required:
                 self.errors[name] = "This field is required."
@@ -237,7 +243,7 @@ class _Fields:
             return None
 
     def choice(self, name: str, choices: list[str], *, required: bool) -> str | None:
-        value = self.data.get(name)
+        value = self._get(name)
         if value is None:
             if required:
                 self.errors[name] = "This field is required."
@@ -248,7 +254,7 @@ class _Fields:
         return str(value)
 
     def day(self, name: str) -> date | None:
-        value = self.data.get(name)
+        value = self._get(name)
         if value is None:
             return None
         if not isinstance(value, str):
@@ -261,7 +267,7 @@ class _Fields:
             return None
 
     def flag(self, name: str) -> bool:
-        value = self.data.get(name)
+        value = self._get(name)
         if value is None:
             return False
         if not isinstance(value, bool):
@@ -270,7 +276,7 @@ class _Fields:
         return value
 
     def item_id(self, name: str) -> int | None:
-        value = self.data.get(name)
+        value = self._get(name)
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
@@ -279,6 +285,8 @@ class _Fields:
         return value
 
     def done(self) -> None:
+        for unknown in sorted(set(self.data) - self.read):
+            self.errors[unknown] = "Unknown field."
         if self.errors:
             raise InvalidFields(self.errors)
 

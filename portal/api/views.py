@@ -6,13 +6,14 @@ from CSRF (portal.security.CSRF_EXEMPT_ENDPOINTS) and refuse any request without
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from flask import Blueprint, Response, g, jsonify, request
+from flask import Blueprint, Response, current_app, g, jsonify, request
 from sqlalchemy.orm import joinedload
+from werkzeug.datastructures import MultiDict
 
 from portal import unit_of_work
 from portal.api import errors, schemas
@@ -30,6 +31,7 @@ from portal.models import (
     TimelineKind,
     User,
 )
+from portal.security import api_nul_refusal
 from portal.services import api as api_service
 from portal.services import api_tokens
 from portal.services.accounts import find_user_by_email
@@ -60,12 +62,21 @@ MAX_PAGE = 100_000
 
 
 @bp.before_request
-def authenticate_token() -> None:
-    """A request that presents a token must present a valid one, on reads too."""
+def authenticate_token() -> Response | None:
+    """A request that presents a token must present a valid one, on reads too. Then a NUL
+    anywhere in the request is refused (400), on writes only once the token may write, so a
+    caller without write scope learns that (401, 403) whatever it sent."""
     g.api_token = None
     header = request.headers.get("Authorization")
-    if header is None:
-        return
+    if header is not None:
+        _authenticate(header)
+    view = current_app.view_functions.get(request.endpoint or "")
+    if getattr(view, "needs_write_scope", False):
+        return None  # write_scope_required looks for a NUL after the scope check
+    return api_nul_refusal()
+
+
+def _authenticate(header: str) -> None:
     scheme, _, presented = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise ApiError(
@@ -107,8 +118,12 @@ def write_scope_required(view: F) -> F:
                 "This token can only read. Writing needs a token with write scope.",
                 {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="insufficient_scope"'},
             )
+        refusal = api_nul_refusal()
+        if refusal is not None:
+            return refusal
         return view(*args, **kwargs)
 
+    wrapped.needs_write_scope = True  # type: ignore[attr-defined]
     return wrapped  # type: ignore[return-value]
 
 
@@ -123,38 +138,42 @@ def _public_item(item_id: int, *, for_change: bool = False) -> Feedback:
     return get_visible_item(item_id, None, for_change=for_change)
 
 
-def _int_arg(args: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
-    raw = args.get(name)
-    if raw is None or raw == "":
+def _one_arg(args: MultiDict[str, str], name: str) -> str | None:
+    """A query parameter given at most once: a repeated one is refused, not half read."""
+    values = args.getlist(name)
+    if len(values) > 1:
+        raise ApiError(400, f"Give the {name} parameter once.")
+    return values[0] if values else None
+
+
+def _int_arg(args: MultiDict[str, str], name: str, default: int, low: int, high: int) -> int:
+    raw = _one_arg(args, name)
+    if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        value = low - 1
+    # Plain ASCII digits only: int() would also take " 5", "5_0" and Arabic-Indic digits.
+    value = int(raw) if raw.isascii() and raw.isdecimal() else low - 1
     if not low <= value <= high:
         raise ApiError(400, f"The {name} parameter must be a whole number from {low} to {high}.")
     return value
 
 
-def _choice_arg(args: Mapping[str, str], name: str, choices: list[str]) -> str | None:
-    raw = args.get(name)
-    if raw is None or raw == "":
+def _choice_arg(args: MultiDict[str, str], name: str, choices: list[str]) -> str | None:
+    raw = _one_arg(args, name)
+    if raw is None:
         return None
     if raw not in choices:
         raise ApiError(400, f"The {name} parameter must be one of: {', '.join(choices)}.")
     return raw
 
 
-def _text_arg(args: Mapping[str, str], name: str, max_length: int) -> str:
-    raw = (args.get(name) or "").strip()
-    if "\x00" in raw:
-        raise ApiError(400, f"The {name} parameter contains characters that cannot be searched.")
+def _text_arg(args: MultiDict[str, str], name: str, max_length: int) -> str:
+    raw = _one_arg(args, name) or ""
     if len(raw) > max_length:
         raise ApiError(400, f"The {name} parameter must be at most {max_length} characters.")
-    return raw
+    return raw.strip()
 
 
-def _pagination(args: Mapping[str, str]) -> tuple[int, int]:
+def _pagination(args: MultiDict[str, str]) -> tuple[int, int]:
     page = _int_arg(args, "page", 1, 1, MAX_PAGE)
     per_page = _int_arg(args, "per_page", DEFAULT_PER_PAGE, 1, MAX_PER_PAGE)
     return page, per_page
@@ -193,8 +212,8 @@ def index() -> Response:
 
 @bp.get("/openapi.json")
 def openapi() -> Response:
-    """The OpenAPI description of this API."""
-    return jsonify(build_spec())
+    """The OpenAPI description of this API, with the categories there are now."""
+    return jsonify(build_spec(category_slugs=[c.slug for c in categories()]))
 
 
 @bp.get("/items")
@@ -279,10 +298,11 @@ def categories_list() -> Response:
 
 
 def _account_acting_as(email: str) -> User:
-    """The account named by `acting_as`. Whether it may act is the command's to say."""
+    """The account named by `acting_as`. Whether it may act is the command's to say; no
+    account at all is no member of staff either (403, as for a customer's address)."""
     actor = find_user_by_email(email)
     if actor is None:
-        raise schemas.InvalidFields({"acting_as": "No account has that email address."})
+        raise ApiError(403, "acting_as: no member of staff has that email address.")
     return actor
 
 
@@ -330,12 +350,13 @@ def transition(item_id: int) -> Response:
     body = schemas.Transition.parse(schemas.read_json_object())
     actor = _account_acting_as(body.acting_as)
     if body.duplicate_of is not None:
-        # The API names public items only: a private target answers as a missing one.
+        # The API names public items only: a private target answers as a missing one, and
+        # as the workflow answers a missing one (400): the body was well formed.
         try:
             get_visible_item(body.duplicate_of, None)
         except NotFound as exc:
-            raise schemas.InvalidFields(
-                {"duplicate_of": "There is no public item with that id."}
+            raise ApiError(
+                400, f"duplicate_of: there is no public item #{body.duplicate_of} to merge into."
             ) from exc
     api_service.move_as_staff(
         g.api_token,
