@@ -48,7 +48,7 @@ def _not_blank(min_length: int = 1) -> str:
 
 
 def _escaped(code: int) -> str:
-    # \uXXXX means the same to Python's and JavaScript's regexes.
+    # A four-digit \u escape means the same to Python's and JavaScript's regexes.
     return f"\\u{code:04x}"
 
 

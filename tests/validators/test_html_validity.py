@@ -28,7 +28,7 @@ from portal.extensions import db
 from portal.models import Feedback
 from portal.services.site import settings_for_update
 from tests.browser.test_accessibility import PAGES, Demo, demo  # noqa: F401 (a fixture)
-from tests.helpers import require
+from tests.helpers import database_independent, require
 from tests.security.test_access import (
     SESSION_ENDING,
     World,
@@ -43,6 +43,8 @@ ROLES = ("visitor", "customer", "staff", "admin")
 # htmx reads hx-post and data-hx-post alike; only the data- form is valid HTML, so it is the one
 # the site writes (and selects by). A WTForms keyword such as hx_post= renders as hx-post.
 BARE_HTMX = re.compile(r"(?<![\w-])hx[-_](?!request\b)[a-z]")
+
+pytestmark = database_independent
 
 
 @dataclass
@@ -103,9 +105,6 @@ def _check(jar: Path, pages: dict[str, RenderedPage], folder: Path) -> list[dict
 @pytest.fixture(scope="module")
 def nu_checker(app: Flask) -> Path:
     """The checker's jar, or a skip: asked for first, so that nothing is seeded in vain."""
-    with app.app_context():
-        if db.engine.dialect.name == "postgresql":
-            pytest.skip("the HTML does not depend on the database: checked on SQLite only")
     require(shutil.which("java") is not None, "Java is not installed (apt-get install default-jre)")
     require(VNU_JAR.is_file(), f"the Nu Html Checker is not installed at {VNU_JAR} (npm ci)")
     return VNU_JAR
