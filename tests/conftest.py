@@ -24,7 +24,7 @@ from werkzeug.test import TestResponse
 from portal import ENVIRONMENT_KEY, create_app
 from portal.config import database_url
 from portal.database import sqlite_write_intent
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import Category, Feedback, FeedbackKind, Role, User, Visibility
 from portal.services.accounts import register_user
 from portal.services.environment import Environment, Settings
@@ -92,7 +92,13 @@ def track_app(application: Flask) -> Flask:
 
 @pytest.fixture(autouse=True)
 def _close_extra_apps() -> Iterator[None]:
+    # Flask-Limiter keeps its settings (enabled, storage) on the one shared instance, and
+    # binding it to a second app overwrites them: a production app made in a test turned rate
+    # limits on for every later test's app. Each test gets back the limiter it started with.
+    limiter_before = dict(vars(limiter))
     yield
+    vars(limiter).clear()
+    vars(limiter).update(limiter_before)
     while _extra_apps:
         extra = _extra_apps.pop()
         with extra.app_context():
