@@ -22,6 +22,7 @@ from portal.logging_setup import JsonFormatter
 from portal.models import Feedback, Role, TokenScope, User, UserSession
 from portal.services import api_tokens, tokens
 from portal.services.accounts import authenticate, register_user
+from portal.services.errors import DomainError
 from tests.conftest import TEST_PASSWORD, make_test_app, track_app
 from tests.helpers import database_independent, login, post
 
@@ -115,6 +116,24 @@ def test_every_text_answer_names_its_character_set(
 
 
 # V6 Authentication --------------------------------------------------------------------------
+
+
+def test_a_password_shorter_than_ten_characters_is_refused_everywhere(
+    client: FlaskClient, make_user: Callable[..., User]
+) -> None:
+    """V6.2.1: at least 10 characters (ASVS asks 8), by the service whatever the way in."""
+    with pytest.raises(DomainError, match="at least 10 characters"):
+        register_user(email="short@example.com", password="nine char", display_name="Short")
+    person = make_user()
+    login(client, person.email)
+    refused = post(
+        client,
+        "/account/password",
+        {"current_password": TEST_PASSWORD, "password": "nine char", "confirm": "nine char"},
+    )
+    assert refused.status_code != 302
+    db.session.expire_all()
+    assert authenticate(person.email, TEST_PASSWORD) is not None
 
 
 def test_a_password_is_checked_exactly_as_it_was_typed() -> None:
