@@ -7,16 +7,22 @@ imports Flask-Mailman itself.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
+import smtplib
+import ssl
 import threading
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from flask import Flask
 from flask_mailman import EmailMultiAlternatives
 from flask_mailman.backends.base import BaseEmailBackend
+from flask_mailman.backends.smtp import EmailBackend as SmtpEmailBackend
+from flask_mailman.utils import DNS_NAME
 
 from portal.extensions import mail
 from portal.services.environment import OutgoingEmail
@@ -51,6 +57,46 @@ class EmlFolderEmailBackend(BaseEmailBackend):
                     fh.write(mime.as_bytes())
             written += 1
         return written
+
+
+class VerifiedSmtpEmailBackend(SmtpEmailBackend):  # type: ignore[misc]  # untyped base
+    """Flask-Mailman's SMTP backend, except that STARTTLS checks the server's certificate and
+    name, as MAIL_USE_SSL already does. Flask-Mailman upgrades with no SSL context, and
+    smtplib then makes an unverified one: anyone on the way could read reset links.
+    MAIL_SSL_CA_FILE names extra trusted certificates (an in-house mail server's)."""
+
+    def __init__(self, *args: Any, ca_file: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.ca_file = ca_file or None
+
+    @cached_property
+    def ssl_context(self) -> ssl.SSLContext:
+        context = ssl.create_default_context(cafile=self.ca_file)
+        if self.ssl_certfile or self.ssl_keyfile:
+            context.load_cert_chain(self.ssl_certfile, self.ssl_keyfile)
+        return context
+
+    def open(self) -> bool | None:
+        if self.connection or not self.use_tls or self.use_ssl:
+            return bool(super().open())
+        # STARTTLS: connect in plain text, upgrade with the verifying context, then log in.
+        params: dict[str, Any] = {"local_hostname": DNS_NAME.get_fqdn()}
+        if self.timeout is not None:
+            params["timeout"] = self.timeout
+        try:
+            self.connection = smtplib.SMTP(self.host, self.port, **params)
+            self.connection.starttls(context=self.ssl_context)
+            if self.username and self.password:
+                self.connection.login(self.username, self.password)
+            return True
+        except OSError:
+            if self.connection is not None:
+                with contextlib.suppress(OSError, smtplib.SMTPException):
+                    self.connection.close()
+                self.connection = None
+            if not self.fail_silently:
+                raise
+            return None
 
 
 class MailmanConnection:
@@ -89,7 +135,8 @@ class MailmanMailer:
         config = self._app.config
         if config["MAIL_BACKEND"] == "smtp":
             backend = mail.get_connection(
-                backend="smtp",
+                backend="portal.mail.VerifiedSmtpEmailBackend",
+                ca_file=config.get("MAIL_SSL_CA_FILE") or None,
                 host=config["MAIL_SERVER"],
                 port=config["MAIL_PORT"],
                 username=config["MAIL_USERNAME"] or None,

@@ -154,3 +154,41 @@ def test_json_log_lines_carry_the_request_id(app) -> None:
         line = json.loads(JsonFormatter().format(record))
     assert line["message"] == "hello there"
     assert line["request_id"] == "req-42" and line["path"] == "/x" and line["level"] == "INFO"
+
+
+def test_production_keeps_a_statements_values_out_of_its_errors(
+    database_uri, tmp_path, monkeypatch
+) -> None:
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+
+    app = _production(database_uri, tmp_path, monkeypatch, SECRET_KEY=STRONG)
+    with app.app_context():
+        with pytest.raises(sa.exc.DBAPIError) as failed:
+            db.session.execute(
+                sa.text("SELECT * FROM no_such_table WHERE email = :email"),
+                {"email": "nia@example.com"},
+            )
+        db.session.rollback()
+    assert "no_such_table" in str(failed.value)
+    assert "nia@example.com" not in str(failed.value)
+
+
+def test_production_refuses_to_seed_demo_accounts(database_uri, tmp_path, monkeypatch) -> None:
+    import sqlalchemy as sa
+
+    from portal.extensions import db
+    from portal.models import User
+
+    app = _production(database_uri, tmp_path, monkeypatch, SECRET_KEY=STRONG)
+    with app.app_context():
+        before = db.session.scalar(sa.select(sa.func.count()).select_from(User))
+        db.session.rollback()
+    with app.app_context():  # the command runs in the app whose context is current
+        result = app.test_cli_runner().invoke(args=["seed-demo"])
+    assert result.exit_code != 0
+    assert "Demo data is not for production" in result.output
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == before
+        db.session.rollback()

@@ -15,6 +15,12 @@ from portal.services import demo
 @with_appcontext
 def seed_demo(if_empty: bool) -> None:
     """Fill the database with demo people, categories and feedback."""
+    if not current_app.config["DEMO_DATA_ALLOWED"]:
+        # Its accounts (an admin among them) share a password printed for anyone to read.
+        raise click.ClickException(
+            "Demo data is not for production: its accounts, an admin among them, have a "
+            "published password. Use `flask create-admin` instead."
+        )
     with unit_of_work.command_transaction():
         if demo.demo_is_seeded():
             if if_empty:
