@@ -59,11 +59,13 @@ class EmlFolderEmailBackend(BaseEmailBackend):
         return written
 
 
-class VerifiedSmtpEmailBackend(SmtpEmailBackend):  # type: ignore[misc]  # untyped base
+class VerifiedSmtpEmailBackend(SmtpEmailBackend):
     """Flask-Mailman's SMTP backend, except that STARTTLS checks the server's certificate and
     name, as MAIL_USE_SSL already does. Flask-Mailman upgrades with no SSL context, and
     smtplib then makes an unverified one: anyone on the way could read reset links.
     MAIL_SSL_CA_FILE names extra trusted certificates (an in-house mail server's)."""
+
+    connection: smtplib.SMTP | None
 
     def __init__(self, *args: Any, ca_file: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
