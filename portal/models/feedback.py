@@ -165,6 +165,9 @@ class Feedback(Base):
     fix_confirmed_at: Mapped[datetime | None]
     # Redacted text stays stored (and in the audit log) for staff, but is never shown publicly.
     redacted_at: Mapped[datetime | None]
+    # The language the customer wrote in (the page's, or the email's): their words are shown
+    # as written, never machine-translated. None for items from before languages.
+    language: Mapped[str | None] = mapped_column(sa.String(16))
 
     category: Mapped[Category] = relationship(lazy="raise_on_sql")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="raise_on_sql")
