@@ -6,7 +6,7 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format install install-dev migrate seed clean bench api-fuzz
+.PHONY: run test lint format install install-dev migrate seed clean bench api-fuzz translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +56,17 @@ api-fuzz: install-dev
 # both with wrk (or a Python fallback). Options: make bench BENCH_ARGS="--db postgres --items 2000"
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Gather every marked word into portal/translations/messages.pot and merge it into each
+# language's catalog. Catalogs are compiled when the app starts (portal/i18n.py).
+# A new language: .venv/bin/pybabel init -i portal/translations/messages.pot -d portal/translations -l de
+translations: install
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file \
+		--project=portal --copyright-holder="the portal's authors" \
+		--ignore-dirs=".* ._ node_modules bench tests migrations" \
+		-o portal/translations/messages.pot .
+	@if ls portal/translations/*/LC_MESSAGES/messages.po >/dev/null 2>&1; then \
+		$(BIN)/pybabel -q update -i portal/translations/messages.pot -d portal/translations; fi
 
 lint: install-dev
 	$(BIN)/ruff check .

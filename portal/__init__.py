@@ -10,6 +10,7 @@ from flask import Flask, current_app, has_app_context
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal.config import CONFIGS, database_url, instance_secret_key, weak_secret
+from portal.i18n import offer_languages
 from portal.logging_setup import configure_logging
 from portal.services import environment
 from portal.services.environment import Environment, Settings
@@ -42,6 +43,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     _resolve_secrets_and_database(app, config_name)
     configure_logging(app)
 
+    offer_languages(app)
     register_environment(app)
     register_extensions(app)
     register_blueprints(app)
@@ -135,6 +137,7 @@ def register_extensions(app: Flask) -> None:
     from portal.auth import configure_login
     from portal.database import configure_engine
     from portal.extensions import csrf, db, htmx, limiter, migrate
+    from portal.i18n import init_app as configure_languages
     from portal.mail import configure_mail
     from portal.outbox_worker import start_outbox_worker
     from portal.services import consumers  # noqa: F401  (connects what follows each change)
@@ -148,6 +151,7 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     configure_login(app)
     configure_mail(app)
+    configure_languages(app)
     cache.init_app(app)
     start_outbox_worker(app)
 
@@ -165,11 +169,13 @@ def register_blueprints(app: Flask) -> None:
     from portal.feedback.views import bp as feedback_bp
     from portal.feeds.views import bp as feeds_bp
     from portal.insights.views import bp as insights_bp
+    from portal.languages.views import bp as languages_bp
     from portal.main.views import bp as main_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.resolutions.views import bp as resolutions_bp
 
     app.register_blueprint(main_bp)
+    app.register_blueprint(languages_bp)
     app.register_blueprint(board_bp)
     app.register_blueprint(feedback_bp, url_prefix="/feedback")
     app.register_blueprint(accounts_bp, url_prefix="/account")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from flask import Flask, Response, make_response, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf.csrf import CSRFError
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException
@@ -15,38 +17,40 @@ from portal.services.errors import DomainError
 from portal.unit_of_work import roll_back
 
 ERROR_TITLES = {
-    400: "That request did not look right",
-    403: "That page is not for you",
-    404: "We could not find that page",
-    405: "That action is not available here",
-    409: "That changed in the meantime",
-    413: "That was too large",
-    429: "Slow down a little",
-    500: "Something went wrong on our side",
-    503: "We are briefly unavailable",
+    400: _l("That request did not look right"),
+    403: _l("That page is not for you"),
+    404: _l("We could not find that page"),
+    405: _l("That action is not available here"),
+    409: _l("That changed in the meantime"),
+    413: _l("That was too large"),
+    429: _l("Slow down a little"),
+    500: _l("Something went wrong on our side"),
+    503: _l("We are briefly unavailable"),
 }
 
 
 PLAIN_WORDS = {
-    403: "This page is for other people. If you think you should see it, sign in with the "
-    "account that may.",
-    404: "The page may have moved or been removed, or the address may be mistyped.",
-    405: "That address does not do that. Go back to the page you came from and try again.",
+    403: _l(
+        "This page is for other people. If you think you should see it, sign in with the "
+        "account that may."
+    ),
+    404: _l("The page may have moved or been removed, or the address may be mistyped."),
+    405: _l("That address does not do that. Go back to the page you came from and try again."),
 }
 
 
 # A refused action is not a missing or forbidden page: "That page is not for you" above
 # "Someone already looks after this item" read wrongly on the triage queue.
 REFUSAL_TITLES = {
-    403: "That is not yours to do",
-    404: "We could not find that",
-    409: "That changed in the meantime",
+    403: _l("That is not yours to do"),
+    404: _l("We could not find that"),
+    409: _l("That changed in the meantime"),
 }
 
 
 def render_error(status: int, message: str, *, title: str | None = None) -> Response:
     """Render the error page, or for htmx a message swapped into the page's message area."""
-    title = title or ERROR_TITLES.get(status, "Something went wrong")
+    title = title or str(ERROR_TITLES.get(status) or _("Something went wrong"))
     if htmx:
         response = make_response(
             render_template("errors/_message.html", status=status, title=title, message=message),
@@ -67,7 +71,7 @@ def register(app: Flask) -> None:
     @app.errorhandler(DomainError)
     def domain_error(error: DomainError) -> Response:
         roll_back()
-        title = REFUSAL_TITLES.get(error.status_code, "That could not be done")
+        title = str(REFUSAL_TITLES.get(error.status_code) or _("That could not be done"))
         return render_error(error.status_code, error.message, title=title)
 
     @app.errorhandler(OperationalError)
@@ -85,8 +89,10 @@ def register(app: Flask) -> None:
         answer_outage_as_it_came()
         response = render_error(
             503,
-            "We cannot reach our records for a moment. Nothing you sent was lost; "
-            "please try again in a minute.",
+            _(
+                "We cannot reach our records for a moment. Nothing you sent was lost; "
+                "please try again in a minute."
+            ),
         )
         response.headers["Retry-After"] = "30"
         return response
@@ -95,7 +101,9 @@ def register(app: Flask) -> None:
     def data_not_storable(error: DataError) -> Response:
         # A value the database cannot hold (a NUL in JSON text, a number out of range...).
         roll_back()
-        return render_error(400, "Something you sent cannot be stored as it is. Please check it.")
+        return render_error(
+            400, _("Something you sent cannot be stored as it is. Please check it.")
+        )
 
     @app.errorhandler(CSRFError)
     def csrf_error(error: CSRFError) -> Response:
@@ -107,10 +115,12 @@ def register(app: Flask) -> None:
         return render_error(
             400,
             # An htmx request came from the page still in front of them: no going back.
-            "This page had expired or came from elsewhere. Please reload it and try again."
+            _("This page had expired or came from elsewhere. Please reload it and try again.")
             if htmx
-            else "Your form had expired or came from elsewhere. "
-            "Please go back, reload and try again.",
+            else _(
+                "Your form had expired or came from elsewhere. "
+                "Please go back, reload and try again."
+            ),
         )
 
     @app.errorhandler(HTTPException)
@@ -120,9 +130,10 @@ def register(app: Flask) -> None:
         roll_back()
         if error.code == 500:
             # Flask logs the original exception; the person never sees a stack trace.
-            return render_error(500, "We have been told about it. Please try again in a moment.")
+            return render_error(500, _("We have been told about it. Please try again in a moment."))
         # Werkzeug's own descriptions ("...read-protected or not readable by the server") are
         # written for developers; a description given on purpose (abort(404, "...")) is kept.
         stock = type(error).description
-        message = error.description if error.description != stock else PLAIN_WORDS.get(error.code)
+        planned = error.description != stock
+        message = error.description if planned else str(PLAIN_WORDS.get(error.code) or "")
         return render_error(error.code, message or error.description or "")

@@ -33,6 +33,7 @@ from flask import Flask, Response, current_app, g, request, session
 from werkzeug.http import is_resource_modified, parse_date, remove_entity_headers
 
 from portal.cache import PAGE_CACHE_KEY, GenerationalCache
+from portal.i18n import visitor_language
 from portal.logging_setup import REQUEST_ID_HEADER, clean_request_id
 
 if TYPE_CHECKING:
@@ -118,9 +119,12 @@ class PageCache(GenerationalCache[PageKey, CachedPage]):
         super().__init__(ttl, max_bytes, getsizeof=lambda page: len(page.body) + 1)
 
 
-def page_key(environ: WSGIEnvironment) -> PageKey:
-    """The address asked for, as sent (scheme, host, path, query), and the htmx headers."""
+def page_key(environ: WSGIEnvironment, offered: tuple[str, ...] | None = None) -> PageKey:
+    """The address asked for, as sent (scheme, host, path, query), the htmx headers, and the
+    language the visitor's browser asks for among those `offered` (the app's, by default)."""
     get = environ.get
+    if offered is None:
+        offered = current_app.config["PORTAL_LANGUAGES"]
     return (
         get("wsgi.url_scheme", ""),
         get("HTTP_HOST") or get("SERVER_NAME", ""),
@@ -128,6 +132,7 @@ def page_key(environ: WSGIEnvironment) -> PageKey:
         get("PATH_INFO", ""),
         get("QUERY_STRING", ""),
         *(get(name, "") for name in KEY_HEADERS),
+        visitor_language(environ, offered) if len(offered) > 1 else "",
     )
 
 
@@ -148,9 +153,16 @@ class PageCacheMiddleware:
     """Answers kept pages to requests that carry no session at all, before Flask runs, and
     keeps the pages that keep_page marked, with the headers they finally left with."""
 
-    def __init__(self, wsgi_app: WSGIApplication, cache: PageCache, cookie_names: list[str]):
+    def __init__(
+        self,
+        wsgi_app: WSGIApplication,
+        cache: PageCache,
+        cookie_names: list[str],
+        languages: tuple[str, ...],
+    ):
         self.wsgi_app = wsgi_app
         self.cache = cache
+        self.languages = languages
         # The name anywhere in the Cookie header: a false match only sends the request the
         # slower way, through Flask, which reads the session properly.
         self.cookie_names = cookie_names
@@ -160,7 +172,7 @@ class PageCacheMiddleware:
             return self.wsgi_app(environ, start_response)
         cookies = environ.get("HTTP_COOKIE", "")
         if not any(name in cookies for name in self.cookie_names):
-            page = self.cache.get(page_key(environ))
+            page = self.cache.get(page_key(environ, self.languages))
             if page is not None:
                 return _answer(page, environ, start_response)
         return self._render(environ, start_response)
@@ -246,7 +258,9 @@ def init_app(app: Flask) -> None:
         app.config.get("SESSION_COOKIE_NAME", "session"),
         app.config.get("REMEMBER_COOKIE_NAME", "remember_token"),
     ]
-    app.wsgi_app = PageCacheMiddleware(app.wsgi_app, cache, cookie_names)  # type: ignore[method-assign]
+    app.wsgi_app = PageCacheMiddleware(  # type: ignore[method-assign]
+        app.wsgi_app, cache, cookie_names, app.config["PORTAL_LANGUAGES"]
+    )
 
 
 def page_cache() -> PageCache:

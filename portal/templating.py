@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from flask import Flask, g
+from flask_babel import format_date, format_datetime, format_timedelta, get_locale, gettext
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -39,11 +40,22 @@ def current_settings() -> SiteSettings:
     return settings
 
 
-def localtime(value: datetime | None, fmt: str = "%-d %b %Y, %H:%M") -> str:
-    """Show a UTC datetime in the site's time zone."""
+# English keeps the site's own British forms ("4 December 2026", "4 Dec 2026, 14:05"): the
+# CLDR "en" patterns are American. Every other language gets its CLDR long and medium forms.
+_SOURCE_PATTERNS = {"date": "d MMMM y", "datetime": "d MMM y, HH:mm"}
+
+
+def _pattern(kind: str, cldr_form: str) -> str:
+    locale = get_locale()
+    return _SOURCE_PATTERNS[kind] if locale is None or locale.language == "en" else cldr_form
+
+
+def localtime(value: datetime | None) -> str:
+    """A UTC datetime in the site's time zone, in the reader's language: 4 Dec 2026, 14:05."""
     if value is None:
         return ""
-    return value.astimezone(site_zone(current_settings())).strftime(fmt)
+    local = value.astimezone(site_zone(current_settings()))
+    return str(format_datetime(local, _pattern("datetime", "medium"), rebase=False))
 
 
 def machine_time(value: date | datetime) -> str:
@@ -55,12 +67,12 @@ def machine_time(value: date | datetime) -> str:
 
 
 def longdate(value: date | datetime | None) -> str:
-    """A date as people write it: 4 December 2026."""
+    """A date as people write it, in the reader's language: 4 December 2026."""
     if value is None:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(site_zone(current_settings())).date()
-    return value.strftime("%-d %B %Y")
+    return str(format_date(value, _pattern("date", "long")))
 
 
 def localdate(value: datetime) -> date:
@@ -69,24 +81,18 @@ def localdate(value: datetime) -> date:
 
 
 def timeago(value: datetime | None, now: datetime | None = None) -> str:
-    """A short age such as "3 days ago"."""
+    """A short age such as "3 days ago", in the reader's language (whole units, rounded
+    down: an item 47 hours old is "1 day ago")."""
     if value is None:
         return ""
     seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
     if seconds < 60:
-        return "just now"
-    for unit, size in (
-        ("year", 31_536_000),
-        ("month", 2_592_000),
-        ("week", 604_800),
-        ("day", 86_400),
-        ("hour", 3_600),
-        ("minute", 60),
-    ):
+        return str(gettext("just now"))
+    for size in (31_536_000, 2_592_000, 604_800, 86_400, 3_600, 60):
         if seconds >= size:
-            count = seconds // size
-            return f"{count} {unit}{'s' if count != 1 else ''} ago"
-    return "just now"
+            whole = timedelta(seconds=seconds // size * size)
+            return str(format_timedelta(-whole, threshold=1, add_direction=True))
+    return str(gettext("just now"))
 
 
 _AFTER_GREETING = re.compile(r"$|[ \t]*[,!:;.]|[ \t]*\r?\n|[ \t]+[-\u2013\u2014][ \t]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -255,6 +256,17 @@ class SettingsForm(FlaskForm):
         self.time_zone.choices = [SelectChoice("", "Choose\u2026")] + [
             SelectChoice(z, z.replace("_", " ")) for z in sorted(zones)
         ]
+
+    default_language = SelectField(
+        "Default language",
+        description="For visitors whose browser asks for none of the languages on offer.",
+        # Not sent by a form from before languages: the language stays as it is.
+        validators=[Optional()],
+    )
+
+    def offer_languages(self, offered: tuple[str, ...], name: Callable[[str], str]) -> None:
+        """The languages with a catalog, each named in its own language."""
+        self.default_language.choices = [SelectChoice(code, name(code)) for code in offered]
 
     pre_moderation = BooleanField("Hold new public items for staff approval (pre-moderation)")
 

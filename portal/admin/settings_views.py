@@ -13,6 +13,7 @@ from portal.admin.forms import CategoryForm, SettingsForm, UserForm
 from portal.admin.token_forms import ApiTokenForm, RevokeTokenForm
 from portal.auth import admin_required
 from portal.extensions import db
+from portal.i18n import language_name, languages
 from portal.models import Category, Role, User
 from portal.services import admin as admin_service
 from portal.services import api_tokens, audit
@@ -128,6 +129,7 @@ def settings() -> Response | str:
     current = get_site_settings()
     form = SettingsForm(obj=current if request.method == "GET" else None)
     form.offer_time_zones(current.time_zone)
+    form.offer_languages(languages(), language_name)
     if form.validate_on_submit():
         with refusal_shown_in(form.form_errors):
             admin_service.update_settings(
@@ -137,6 +139,11 @@ def settings() -> Response | str:
                 contact_phone=(form.contact_phone.data or "").strip(),
                 contact_address=(form.contact_address.data or "").strip(),
                 time_zone=form.time_zone.data,
+                **(
+                    {"default_language": form.default_language.data}
+                    if form.default_language.data
+                    else {}
+                ),
                 pre_moderation=bool(form.pre_moderation.data),
             )
             flash("Settings saved. They show on every page.", "success")

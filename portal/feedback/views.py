@@ -13,6 +13,7 @@ from portal.accounts.kept import keeps_writing
 from portal.database import reads_first
 from portal.extensions import htmx, limiter
 from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, NotFixedForm
+from portal.i18n import current_language
 from portal.models import Feedback
 from portal.services import feedback as feedback_service
 from portal.services import notifications, workflow
@@ -48,6 +49,8 @@ def new() -> str | Response:
                 title=form.title.data or "",
                 body=form.body.data or "",
                 visibility=form.visibility.data,
+                # The language of the page they wrote on: their words are kept as written.
+                language=current_language(),
             )
             flash(f"Thank you, {current_user.preferred_name}. We have received it.", "success")
             return redirect(url_for("feedback.detail", item_id=item.id))

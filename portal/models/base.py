@@ -19,6 +19,12 @@ NAMING_CONVENTION = {
 }
 
 
+def N_(text: str) -> str:
+    """Mark words for the translation catalog where they are defined (a label); they are
+    translated where they are shown (`_(state.label)` in a template)."""
+    return text
+
+
 def utcnow() -> datetime:
     """Now, timezone-aware in UTC. Pass the function itself as a column default."""
     return datetime.now(UTC)

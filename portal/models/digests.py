@@ -50,6 +50,9 @@ class DigestSubscription(Base):
     confirmed_at: Mapped[datetime | None]
     unsubscribed_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The language the digest is written in, chosen when subscribing (the page's by default);
+    # None for subscriptions from before languages: the site's default.
+    language: Mapped[str | None] = mapped_column(sa.String(16))
 
 
 class DigestRun(Base):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, str_enum, utcnow
+from portal.models.base import N_, Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.models.category import Category
@@ -27,7 +27,7 @@ class FeedbackKind(StrEnum):
 
     @property
     def label(self) -> str:
-        return self.value.capitalize()
+        return KIND_LABELS[self]
 
 
 class Visibility(StrEnum):
@@ -72,14 +72,20 @@ class FeedbackState(StrEnum):
 
 
 STATE_LABELS: dict[FeedbackState, str] = {
-    FeedbackState.RECEIVED: "Received",
-    FeedbackState.ACKNOWLEDGED: "Acknowledged",
-    FeedbackState.INVESTIGATING: "Looking into it",
-    FeedbackState.PLANNED: "Planned",
-    FeedbackState.IN_PROGRESS: "In progress",
-    FeedbackState.RESOLVED: "Done",
-    FeedbackState.DECLINED: "Not planned",
-    FeedbackState.DUPLICATE: "Merged",
+    FeedbackState.RECEIVED: N_("Received"),
+    FeedbackState.ACKNOWLEDGED: N_("Acknowledged"),
+    FeedbackState.INVESTIGATING: N_("Looking into it"),
+    FeedbackState.PLANNED: N_("Planned"),
+    FeedbackState.IN_PROGRESS: N_("In progress"),
+    FeedbackState.RESOLVED: N_("Done"),
+    FeedbackState.DECLINED: N_("Not planned"),
+    FeedbackState.DUPLICATE: N_("Merged"),
+}
+KIND_LABELS: dict[FeedbackKind, str] = {
+    FeedbackKind.COMPLAINT: N_("Complaint"),
+    FeedbackKind.IDEA: N_("Idea"),
+    FeedbackKind.QUESTION: N_("Question"),
+    FeedbackKind.PRAISE: N_("Praise"),
 }
 
 OPEN_STATES = frozenset(
@@ -165,6 +171,9 @@ class Feedback(Base):
     fix_confirmed_at: Mapped[datetime | None]
     # Redacted text stays stored (and in the audit log) for staff, but is never shown publicly.
     redacted_at: Mapped[datetime | None]
+    # The language the customer wrote in (the page's, or the email's): their words are shown
+    # as written, never machine-translated. None for items from before languages.
+    language: Mapped[str | None] = mapped_column(sa.String(16))
 
     category: Mapped[Category] = relationship(lazy="raise_on_sql")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="raise_on_sql")

@@ -19,5 +19,7 @@ class SiteSettings(Base):
     contact_phone: Mapped[str] = mapped_column(sa.String(40), default="")
     contact_address: Mapped[str] = mapped_column(sa.String(300), default="")
     time_zone: Mapped[str] = mapped_column(sa.String(64), default="UTC")
+    # A language code ("en", "es"); visitors whose browser names no offered language get it.
+    default_language: Mapped[str] = mapped_column(sa.String(16), default="en", server_default="en")
     # When on, new public items wait for staff approval before they show on the board.
     pre_moderation: Mapped[bool] = mapped_column(default=False)

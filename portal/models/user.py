@@ -65,6 +65,9 @@ class User(UserMixin, Base):
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
+    # The language pages and emails speak to them in ("es"); None: none chosen, so their
+    # browser's, then the site's.
+    language: Mapped[str | None] = mapped_column(sa.String(16))
 
     def get_id(self) -> str:
         """Flask-Login's session key "<user id>:<session id>", kept in the session cookie and

@@ -244,6 +244,19 @@ def update_profile(user: User, *, display_name: str, preferred_name: str) -> Use
     return user
 
 
+def set_language(user_id: int, language: str) -> User:
+    """Save the language pages and emails speak to this person in: one on offer."""
+    offered = environment.current().settings.languages
+    if language not in offered:
+        raise DomainError(f"We do not offer that language. Choose one of: {', '.join(offered)}.")
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise NotFound("We could not find that account.")
+    user.language = language
+    db.session.flush()
+    return user
+
+
 def is_safe_next(target: str | None) -> TypeGuard[str]:
     """True for a same-site path such as "/feedback/3"; false for anything that leaves the site."""
     if not target or not target.startswith("/"):

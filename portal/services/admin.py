@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Category, Role, SiteSettings, User
-from portal.services import events
+from portal.services import environment, events
 from portal.services.accounts import end_all_sessions, refuse_while_owning_open_items
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.site import settings_for_update
@@ -94,10 +94,15 @@ def update_user(actor: User, user_id: int, *, role: Role, active: bool) -> User:
 
 
 def update_settings(actor: User, **fields: Any) -> SiteSettings:
-    """Change the organisation's name, contact details, time zone or moderation."""
+    """Change the organisation's name, contact details, time zone, default language or
+    moderation."""
     _require_admin(actor)
     if fields.get("time_zone") not in available_timezones():
         raise DomainError("Choose a time zone from the list.")
+    if "default_language" in fields and (
+        fields["default_language"] not in environment.current().settings.languages
+    ):
+        raise DomainError("Choose a language from the list.")
     settings = settings_for_update()
     for key, value in fields.items():
         setattr(settings, key, value)

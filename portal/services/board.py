@@ -16,6 +16,7 @@ from portal.cache import read_cache
 from portal.database import not_indexed
 from portal.extensions import db
 from portal.models import Feedback, FeedbackKind, FeedbackState
+from portal.models.base import N_
 from portal.services.search import (
     MAX_QUERY_CHARS,
     RANKED_CANDIDATES,
@@ -39,7 +40,7 @@ class BoardSort(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"match": "Best match", "top": "Most votes", "new": "Newest"}[self.value]
+        return {"match": N_("Best match"), "top": N_("Most votes"), "new": N_("Newest")}[self.value]
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ class Settings:
     intake_max_bytes: int
     intake_category: str
     intake_kind: str
+    # The languages on offer (a catalog each, English first): portal/i18n.py finds them.
+    languages: tuple[str, ...] = ("en",)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -70,6 +72,7 @@ class Settings:
             intake_max_bytes=int(config["INTAKE_MAX_BYTES"]),
             intake_category=str(config.get("INTAKE_CATEGORY") or ""),
             intake_kind=str(config["INTAKE_KIND"]),
+            languages=tuple(config.get("PORTAL_LANGUAGES") or ("en",)),
         )
 
     @property

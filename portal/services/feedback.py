@@ -42,6 +42,7 @@ def submit_feedback(
     visibility: Visibility | str = Visibility.PUBLIC,
     channel: FeedbackChannel | str = FeedbackChannel.WEB,
     send_receipt: bool = True,
+    language: str | None = None,
 ) -> Feedback:
     """Record a new item from a customer; its "received" step, the author's follow, the receipt
     and the announcements follow from ItemSubmitted (services/consumers.py). Email intake
@@ -63,6 +64,7 @@ def submit_feedback(
         category_id=category.id,
         author_id=author.id,
         visibility=visibility,
+        language=language,
         channel=FeedbackChannel(channel),
         awaiting_review=(
             visibility is Visibility.PUBLIC

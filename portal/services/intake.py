@@ -598,6 +598,15 @@ def _record(
     return result
 
 
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8})?")
+
+
+def written_in(message: EmailMessage) -> str | None:
+    """The language a mail says it is written in (its first Content-Language tag), if any."""
+    tag = (_header(message, "Content-Language") or "").split(",")[0].strip()
+    return tag if _LANGUAGE_TAG.fullmatch(tag) else None
+
+
 def _new_item(
     message: EmailMessage, sender: Address, subject: str, content: Content
 ) -> tuple[IntakeResult, User]:
@@ -623,6 +632,7 @@ def _new_item(
         visibility=Visibility.PRIVATE,
         channel=FeedbackChannel.EMAIL,
         send_receipt=False,
+        language=written_in(message),
     )
     message_id = _header(message, "Message-ID")
     events.emit(

@@ -172,16 +172,25 @@ def _dialect() -> str:
     return db.engine.dialect.name
 
 
+# A word shorter than this is not searched as the start of longer words: the index folds
+# accents, so a lone "ö" ran as the prefix "o*" and matched unrelated items by the dozen.
+MIN_PREFIX_CHARS = 3
+
+
+def _as_prefix(terms: tuple[str, ...], prefix_last: bool) -> bool:
+    return prefix_last and bool(terms) and len(terms[-1]) >= MIN_PREFIX_CHARS
+
+
 def _sqlite_match(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
     quoted = [f'"{t}"' for t in terms]  # terms are letters and digits only: safe to quote
-    if prefix_last and quoted:
+    if _as_prefix(terms, prefix_last):
         quoted[-1] += "*"
     return (" OR " if any_term else " ").join(quoted)
 
 
 def _postgres_tsquery(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
     parts = list(terms)
-    if prefix_last and parts:
+    if _as_prefix(terms, prefix_last):
         parts[-1] += ":*"
     return (" | " if any_term else " & ").join(parts)
 

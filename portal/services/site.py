@@ -14,6 +14,9 @@ from portal.models import Category, SiteSettings
 
 SETTINGS_ID = 1
 T = TypeVar("T")
+# The language the portal's words are written in, and the site's default until an admin
+# chooses another.
+SOURCE_LANGUAGE = "en"
 
 
 DEFAULTS = {
@@ -23,6 +26,7 @@ DEFAULTS = {
     "contact_address": "",
     "time_zone": "UTC",
     "pre_moderation": False,
+    "default_language": SOURCE_LANGUAGE,
 }
 
 

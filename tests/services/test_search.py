@@ -29,6 +29,15 @@ def test_words_are_stemmed_and_the_last_one_matches_as_a_prefix(make_feedback) -
     assert _search("arriv") == ["Deliveries keep arriving late"]
 
 
+def test_a_word_shorter_than_three_letters_is_not_searched_as_a_prefix(make_feedback) -> None:
+    make_feedback(title="Opening hours are wrong online")
+    make_feedback(title="Ö is missing from the keyboard")
+    # The index folds accents: "ö" as a prefix ran as "o*" and found every word with an o.
+    assert _search("ö") == ["Ö is missing from the keyboard"]
+    assert _search("on") == []
+    assert _search("ope") == ["Opening hours are wrong online"]
+
+
 def test_all_words_must_match_on_the_board(make_feedback) -> None:
     make_feedback(title="Checkout times out")
     make_feedback(title="Checkout button is grey")
