@@ -7,6 +7,7 @@ import time
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
 from wtforms import Field, HiddenField, IntegerField, SelectMultipleField, StringField
@@ -22,8 +23,8 @@ def say_beside(field: Field, *messages: str) -> None:
     cast(list[str], field.errors).extend(messages)
 
 
-BAD_EMAIL = "That does not look like an email address. Please check it."
-HUMAN_CHECK_MESSAGE = (
+BAD_EMAIL = _l("That does not look like an email address. Please check it.")
+HUMAN_CHECK_MESSAGE = _l(
     "That was sent faster than a person types, or looked automated. Please try again."
 )
 
@@ -45,7 +46,9 @@ class HumanCheckedForm(FlaskForm):
     few seconds. Both checks fail quietly with one neutral message, never a captcha."""
 
     # Named like a field bots love; hidden from people and screen readers by the template.
-    website = StringField("Leave this empty", render_kw={"autocomplete": "off", "tabindex": "-1"})
+    website = StringField(
+        _l("Leave this empty"), render_kw={"autocomplete": "off", "tabindex": "-1"}
+    )
     form_started = HiddenField()
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

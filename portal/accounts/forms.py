@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
@@ -14,43 +15,49 @@ from portal.services.accounts import PASSWORD_MIN
 
 class RegisterForm(HumanCheckedForm):
     email = EmailField(
-        "Email address",
+        _l("Email address"),
         validators=[
-            DataRequired("Please enter your email address."),
+            DataRequired(_l("Please enter your email address.")),
             Email(BAD_EMAIL),
             Length(max=254),
         ],
     )
     password = PasswordField(
-        "Password",
-        description=f"At least {PASSWORD_MIN} characters. A short sentence works well.",
+        _l("Password"),
+        description=_l(
+            "At least %(count)d characters. A short sentence works well.", count=PASSWORD_MIN
+        ),
         validators=[
-            DataRequired("Please choose a password."),
-            Length(min=PASSWORD_MIN, max=200, message=f"Use at least {PASSWORD_MIN} characters."),
+            DataRequired(_l("Please choose a password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=200,
+                message=_l("Use at least %(count)d characters.", count=PASSWORD_MIN),
+            ),
         ],
     )
     confirm = PasswordField(
-        "Repeat the password",
+        _l("Repeat the password"),
         validators=[
-            DataRequired("Please type the password again."),
-            EqualTo("password", message="The two passwords are not the same."),
+            DataRequired(_l("Please type the password again.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
         ],
     )
     display_name = StringField(
-        "Display name",
-        description="Shown next to what you post.",
+        _l("Display name"),
+        description=_l("Shown next to what you post."),
         validators=[
-            DataRequired("Please choose a display name."),
-            Length(max=80, message="A display name is at most 80 characters."),
+            DataRequired(_l("Please choose a display name.")),
+            Length(max=80, message=_l("A display name is at most 80 characters.")),
             plain_name,
         ],
     )
     preferred_name = StringField(
-        "What should we call you?",
-        description='How we address you in replies and emails, such as "Nia" or "Mr Owen".',
+        _l("What should we call you?"),
+        description=_l('How we address you in replies and emails, such as "Nia" or "Mr Owen".'),
         validators=[
             Optional(),
-            Length(max=80, message="What we call you is at most 80 characters."),
+            Length(max=80, message=_l("What we call you is at most 80 characters.")),
             plain_name,
         ],
     )
@@ -58,10 +65,12 @@ class RegisterForm(HumanCheckedForm):
 
 class LoginForm(FlaskForm):
     email = EmailField(
-        "Email address", validators=[DataRequired("Please enter your email address.")]
+        _l("Email address"), validators=[DataRequired(_l("Please enter your email address."))]
     )
-    password = PasswordField("Password", validators=[DataRequired("Please enter your password.")])
-    remember = BooleanField("Keep me signed in on this device")
+    password = PasswordField(
+        _l("Password"), validators=[DataRequired(_l("Please enter your password."))]
+    )
+    remember = BooleanField(_l("Keep me signed in on this device"))
     next = HiddenField()
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
@@ -126,7 +127,7 @@ def login() -> str | Response:
             say_beside(form.password, "That email and password do not match an account.")
         else:
             _sign_in(user, remember=bool(form.remember.data))
-            flash(f"Welcome back, {user.preferred_name}.", "success")
+            flash(_("Welcome back, %(name)s.", name=user.preferred_name), "success")
             if kept is not None:
                 kept_writing.forget_carried()
                 return kept_writing.render_send_again(kept, back, expired=False)

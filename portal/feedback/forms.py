@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
@@ -11,65 +12,69 @@ from portal.forms import HumanCheckedForm, chosen_id
 from portal.models import FeedbackKind, Visibility
 
 KIND_CHOICES = [
-    SelectChoice(FeedbackKind.COMPLAINT.value, "Something went wrong (a complaint)"),
-    SelectChoice(FeedbackKind.IDEA.value, "An idea or suggestion"),
-    SelectChoice(FeedbackKind.QUESTION.value, "A question"),
-    SelectChoice(FeedbackKind.PRAISE.value, "Something we did well"),
+    SelectChoice(FeedbackKind.COMPLAINT.value, _l("Something went wrong (a complaint)")),
+    SelectChoice(FeedbackKind.IDEA.value, _l("An idea or suggestion")),
+    SelectChoice(FeedbackKind.QUESTION.value, _l("A question")),
+    SelectChoice(FeedbackKind.PRAISE.value, _l("Something we did well")),
 ]
 VISIBILITY_CHOICES = [
-    SelectChoice(Visibility.PUBLIC.value, "Public: others can see it and say \u201cme too\u201d"),
-    SelectChoice(Visibility.PRIVATE.value, "Private: only you and our staff can see it"),
+    SelectChoice(
+        Visibility.PUBLIC.value, _l("Public: others can see it and say \u201cme too\u201d")
+    ),
+    SelectChoice(Visibility.PRIVATE.value, _l("Private: only you and our staff can see it")),
 ]
 
 
 # The category list opens on this, not on the first category: feedback filed under Billing
 # because Billing came first lands with the wrong team and is counted in the wrong figures.
-CHOOSE_CATEGORY = SelectChoice("", "Choose one\u2026")
+CHOOSE_CATEGORY = SelectChoice("", _l("Choose one\u2026"))
 
 
 class FeedbackForm(HumanCheckedForm):
     kind = RadioField(
-        "What is it?",
+        _l("What is it?"),
         choices=KIND_CHOICES,
         default=FeedbackKind.COMPLAINT.value,
-        validators=[InputRequired("Please say what kind of feedback this is.")],
+        validators=[InputRequired(_l("Please say what kind of feedback this is."))],
     )
     category_id = SelectField(
-        "Which part of our service?",
+        _l("Which part of our service?"),
         coerce=chosen_id,
         validate_choice=True,
-        validators=[InputRequired("Please choose a category.")],
+        validators=[InputRequired(_l("Please choose a category."))],
     )
     title = StringField(
-        "Title",
-        description="One line that sums it up.",
+        _l("Title"),
+        description=_l("One line that sums it up."),
         validators=[
-            DataRequired("Please give your feedback a title."),
-            Length(min=5, max=160, message="Titles are 5 to 160 characters long."),
+            DataRequired(_l("Please give your feedback a title.")),
+            Length(min=5, max=160, message=_l("Titles are 5 to 160 characters long.")),
         ],
     )
     body = TextAreaField(
-        "Tell us more",
-        description="What happened, and what would you like to happen? Markdown works.",
+        _l("Tell us more"),
+        description=_l("What happened, and what would you like to happen? Markdown works."),
         validators=[
-            DataRequired("Please tell us a little more."),
-            Length(min=10, max=10_000, message="Please write between 10 and 10,000 characters."),
+            DataRequired(_l("Please tell us a little more.")),
+            Length(
+                min=10, max=10_000, message=_l("Please write between 10 and 10,000 characters.")
+            ),
         ],
     )
     visibility = RadioField(
-        "Who can see it?",
+        _l("Who can see it?"),
         choices=VISIBILITY_CHOICES,
         default=Visibility.PUBLIC.value,
-        validators=[InputRequired("Please choose who can see it.")],
+        validators=[InputRequired(_l("Please choose who can see it."))],
     )
 
 
 class CommentForm(HumanCheckedForm):
     body = TextAreaField(
-        "Add a comment",
+        _l("Add a comment"),
         validators=[
-            DataRequired("Please write something before posting."),
-            Length(max=5_000, message="Comments are at most 5,000 characters."),
+            DataRequired(_l("Please write something before posting.")),
+            Length(max=5_000, message=_l("Comments are at most 5,000 characters.")),
         ],
     )
 
@@ -78,12 +83,12 @@ class NotFixedForm(FlaskForm):
     """The author's "not yet" answer to "Did this fix it?"."""
 
     body = TextAreaField(
-        "What is still not right?",
+        _l("What is still not right?"),
         # Its own id: the comment box on the same page is "body" too, and each label must
         # point at its own box.
         id="not-fixed-body",
         validators=[
-            DataRequired("Please tell us what is still not right."),
-            Length(max=5_000, message="At most 5,000 characters."),
+            DataRequired(_l("Please tell us what is still not right.")),
+            Length(max=5_000, message=_l("At most 5,000 characters.")),
         ],
     )

@@ -12,7 +12,9 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
+from portal.models import Role
 from tests.conftest import make_test_app
+from tests.helpers import login, post
 from tests.i18n.pseudo import PSEUDO_LANGUAGE, words_outside_the_catalog, write_pseudo_catalog
 
 ACCEPT = {"Accept-Language": PSEUDO_LANGUAGE}
@@ -35,19 +37,32 @@ def people_data(make_feedback, make_category) -> list[str]:
     """What people wrote and named, which is shown as written in any language."""
     category = make_category(name="Parcels and post")
     item = make_feedback(title="Parcel left in the rain again", category=category)
-    return [item.title, category.name, "Our organisation"]
+    return [item.title, category.name, "Our organisation", "Nia Okafor", "Nia"]
 
 
+# Each page type, and who looks at it: a visitor, or a signed-in customer.
 PAGES = {
-    "the board, for a visitor": "/",
-    "the board, filtered and empty": "/?q=zzzzqqq",
-    "a page that is not there": "/no-such-page",
+    "the board, for a visitor": ("/", None),
+    "the board, for a customer": ("/", Role.CUSTOMER),
+    "the board, filtered and empty": ("/?q=zzzzqqq", None),
+    "a page that is not there": ("/no-such-page", None),
+    "sign in": ("/account/login", None),
+    "create an account": ("/account/register", None),
+    "give feedback": ("/feedback/new", Role.CUSTOMER),
 }
 
 
 @pytest.mark.parametrize("page", PAGES, ids=list(PAGES))
-def test_every_word_on_the_page_comes_from_the_catalog(pseudo_site, people_data, page) -> None:
-    html = pseudo_site.test_client().get(PAGES[page], headers=ACCEPT).get_data(as_text=True)
+def test_every_word_on_the_page_comes_from_the_catalog(
+    pseudo_site, people_data, make_user, page
+) -> None:
+    path, role = PAGES[page]
+    browser = pseudo_site.test_client()
+    browser.set_cookie("lang", PSEUDO_LANGUAGE)  # as the switcher leaves it, from sign-in on
+    if role is not None:
+        person = make_user(role=role, display_name="Nia Okafor", preferred_name="Nia")
+        login(browser, person.email)
+    html = browser.get(path, headers=ACCEPT).get_data(as_text=True)
     assert f'lang="{PSEUDO_LANGUAGE}"' in html
     assert words_outside_the_catalog(html, people_data) == []
 
@@ -55,3 +70,17 @@ def test_every_word_on_the_page_comes_from_the_catalog(pseudo_site, people_data,
 def test_the_check_finds_a_word_that_is_not_marked() -> None:
     html = "<p>\u27e6Ţĥàñķš\u00b7\u00b7\u27e7 Parcel left <b>forgotten</b> <time>4 Dec</time></p>"
     assert words_outside_the_catalog(html, ["Parcel left"]) == ["forgotten"]
+
+
+@pytest.mark.parametrize("path", ["/account/register", "/feedback/new"])
+def test_a_refused_form_says_what_is_wrong_through_the_catalog(
+    pseudo_site, people_data, make_user, path
+) -> None:
+    browser = pseudo_site.test_client()
+    browser.set_cookie("lang", PSEUDO_LANGUAGE)
+    if path == "/feedback/new":
+        login(browser, make_user(display_name="Nia Okafor", preferred_name="Nia").email)
+    refused = post(browser, path, {"title": "x"})
+    html = refused.get_data(as_text=True)
+    assert "field__error" in html
+    assert words_outside_the_catalog(html, people_data) == []

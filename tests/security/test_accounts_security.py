@@ -62,7 +62,7 @@ def test_a_filled_honeypot_refuses_registration_with_the_neutral_message(client)
     response = post(client, "/account/register", {**REGISTRATION, "website": "http://spam.example"})
     assert response.status_code == 200
     page = response.get_data(as_text=True)
-    assert HUMAN_CHECK_MESSAGE in page
+    assert str(HUMAN_CHECK_MESSAGE) in page
     assert find_user_by_email(REGISTRATION["email"]) is None
 
 
@@ -87,7 +87,7 @@ def test_a_filled_honeypot_refuses_feedback_comments_and_reset_requests(
         },
     )
     assert response.status_code == 200
-    assert HUMAN_CHECK_MESSAGE in response.get_data(as_text=True)
+    assert str(HUMAN_CHECK_MESSAGE) in response.get_data(as_text=True)
     db.session.expire_all()
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == feedback_before
 
@@ -97,7 +97,7 @@ def test_a_filled_honeypot_refuses_feedback_comments_and_reset_requests(
         {"body": "Cheap watches at my shop", "website": "spam"},
     )
     assert response.status_code == 400
-    assert HUMAN_CHECK_MESSAGE in response.get_data(as_text=True)
+    assert str(HUMAN_CHECK_MESSAGE) in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
 
     verified = make_verified_user()
@@ -105,7 +105,7 @@ def test_a_filled_honeypot_refuses_feedback_comments_and_reset_requests(
     stranger = client.application.test_client()
     response = post(stranger, "/account/reset", {"email": verified.email, "website": "spam"})
     assert response.status_code == 200
-    assert HUMAN_CHECK_MESSAGE in response.get_data(as_text=True)
+    assert str(HUMAN_CHECK_MESSAGE) in response.get_data(as_text=True)
     assert _outbox_count() == before
 
 
@@ -116,12 +116,12 @@ def test_a_form_posted_faster_than_a_person_types_is_refused(
     stamp = _form_started(client.get("/account/register").get_data(as_text=True))
     response = post(client, "/account/register", {**REGISTRATION, "form_started": stamp})
     assert response.status_code == 200
-    assert HUMAN_CHECK_MESSAGE in response.get_data(as_text=True)
+    assert str(HUMAN_CHECK_MESSAGE) in response.get_data(as_text=True)
     assert find_user_by_email(REGISTRATION["email"]) is None
     # No stamp, or one we did not sign, is refused the same way.
     for forged in ("", "12345", stamp[:-2] + "xx"):
         response = post(client, "/account/register", {**REGISTRATION, "form_started": forged})
-        assert HUMAN_CHECK_MESSAGE in response.get_data(as_text=True), forged
+        assert str(HUMAN_CHECK_MESSAGE) in response.get_data(as_text=True), forged
     assert find_user_by_email(REGISTRATION["email"]) is None
 
 
@@ -130,7 +130,7 @@ def test_a_form_that_took_a_person_long_enough_is_accepted(app: Flask, client, m
     stamp = _stamps().dumps(int(time.time()) - 10)
     response = post(client, "/account/register", {**REGISTRATION, "form_started": stamp})
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert HUMAN_CHECK_MESSAGE not in response.get_data(as_text=True)
+    assert str(HUMAN_CHECK_MESSAGE) not in response.get_data(as_text=True)
     assert _outbox_count() == 1  # the link that finishes it
 
 
@@ -143,7 +143,7 @@ def test_a_real_stamp_is_accepted_once_the_minimum_time_has_passed(
     monkeypatch.setattr("portal.forms.time.time", lambda: later)
     response = post(client, "/account/register", {**REGISTRATION, "form_started": stamp})
     assert response.status_code == 200, response.get_data(as_text=True)
-    assert HUMAN_CHECK_MESSAGE not in response.get_data(as_text=True)
+    assert str(HUMAN_CHECK_MESSAGE) not in response.get_data(as_text=True)
     assert _outbox_count() == 1  # the link that finishes it
 
 
