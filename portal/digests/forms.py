@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, RadioField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
@@ -11,31 +12,31 @@ from portal.forms import BAD_EMAIL, MultiCheckboxField
 from portal.models import DigestFrequency
 
 FREQUENCY_CHOICES = [
-    SelectChoice(DigestFrequency.WEEKLY.value, "Weekly: the past week\u2019s changes"),
-    SelectChoice(DigestFrequency.MONTHLY.value, "Monthly: the past month\u2019s changes"),
+    SelectChoice(DigestFrequency.WEEKLY.value, _l("Weekly: the past week\u2019s changes")),
+    SelectChoice(DigestFrequency.MONTHLY.value, _l("Monthly: the past month\u2019s changes")),
 ]
 
 
 class SubscribeForm(FlaskForm):
     email = EmailField(
-        "Email address",
+        _l("Email address"),
         validators=[
-            DataRequired("Please enter your email address."),
+            DataRequired(_l("Please enter your email address.")),
             Email(BAD_EMAIL),
-            Length(max=254, message="Email addresses are at most 254 characters."),
+            Length(max=254, message=_l("Email addresses are at most 254 characters.")),
         ],
     )
     frequency = RadioField(
-        "How often?",
+        _l("How often?"),
         choices=FREQUENCY_CHOICES,
         default=DigestFrequency.WEEKLY.value,
-        validators=[InputRequired("Please choose weekly or monthly.")],
+        validators=[InputRequired(_l("Please choose weekly or monthly."))],
     )
     categories = MultiCheckboxField(
-        "Only these categories",
-        description="Leave them all unticked to hear about everything.",
+        _l("Only these categories"),
+        description=_l("Leave them all unticked to hear about everything."),
         coerce=int,
-        invalid_choice_message="Please choose from the categories listed.",
+        invalid_choice_message=_l("Please choose from the categories listed."),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
@@ -43,16 +44,28 @@ def subscribe() -> str | Response:
             address = result.subscription.email
             outcome = result.outcome
             if outcome is digests.SubscribeOutcome.UPDATED:
-                flash(f"{address} already gets the digest: we have saved your choices.", "success")
+                flash(
+                    _(
+                        "%(address)s already gets the digest: we have saved your choices.",
+                        address=address,
+                    ),
+                    "success",
+                )
             elif outcome is digests.SubscribeOutcome.UNCHANGED:
-                flash(f"{address} already gets the digest with these choices.", "info")
+                flash(
+                    _("%(address)s already gets the digest with these choices.", address=address),
+                    "info",
+                )
             else:
                 # A new subscription and a change to a confirmed one get the same answer:
                 # whoever typed the address may not own it, and must not learn from the page
                 # whether it gets the digest. The email itself says which it is.
                 flash(
-                    f"Nearly done: we have sent a link to {address}. Open it and press Confirm; "
-                    "nothing starts or changes until you do.",
+                    _(
+                        "Nearly done: we have sent a link to %(address)s. Open it and press "
+                        "Confirm; nothing starts or changes until you do.",
+                        address=address,
+                    ),
                     "success",
                 )
             return redirect(url_for("digests.subscribe"))

@@ -49,6 +49,7 @@ PAGES = {
     "sign in": ("/account/login", None),
     "create an account": ("/account/register", None),
     "give feedback": ("/feedback/new", Role.CUSTOMER),
+    "get the digest": ("/digest/subscribe", None),
 }
 
 
@@ -62,7 +63,9 @@ def test_every_word_on_the_page_comes_from_the_catalog(
     if role is not None:
         person = make_user(role=role, display_name="Nia Okafor", preferred_name="Nia")
         login(browser, person.email)
-    html = browser.get(path, headers=ACCEPT).get_data(as_text=True)
+    answer = browser.get(path, headers=ACCEPT)
+    assert answer.status_code == (404 if path == "/no-such-page" else 200)
+    html = answer.get_data(as_text=True)
     assert f'lang="{PSEUDO_LANGUAGE}"' in html
     assert words_outside_the_catalog(html, people_data) == []
 
