@@ -60,6 +60,8 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
         "move_findings": [],
         "we_did_findings": [],
         "reply_findings": [],
+        # A merge refused because its target is closed: the page offers the same answer.
+        "closed_target": None,
     }
     context.update(forms)
     return make_response(
@@ -120,6 +122,7 @@ def move(item_id: int) -> Response:
     if not form.validate_on_submit():
         return render_item(item, status=400, move_form=form, error="Please check the form.")
     to_state = FeedbackState(form.to_state.data)
+    target_id = form.duplicate_of.data if to_state is FeedbackState.DUPLICATE else None
     return _attempt(
         item_id,
         lambda: workflow.move(
@@ -136,6 +139,9 @@ def move(item_id: int) -> Response:
         f"Moved to \u201c{to_state.label}\u201d. The customer can see it on the timeline.",
         findings_shown_as={"message": "move_findings", "we_did": "we_did_findings"},
         move_form=form,
+        # Shown only if the merge is refused (workflow.ClosedTarget): then the page offers to
+        # answer this item as the closed one was.
+        closed_target=db.session.get(Feedback, target_id) if target_id else None,
     )
 
 

@@ -38,9 +38,9 @@ from portal.services.errors import DomainError
 from portal.services.feedback import submit_feedback
 from portal.services.votes import (
     CLOSED_FOR_VOTES,
-    CLOSED_MESSAGE,
     ClosedForVotes,
     VoteResult,
+    closed_for_votes_message,
     set_vote,
 )
 from portal.validation import clean_name
@@ -100,9 +100,10 @@ def customer_for_email(email: str, name: str = "") -> tuple[User, bool]:
 
 
 def require_open_for_votes(item: Feedback) -> None:
-    """Refuse votes on declined and merged items (checked before any account is made)."""
+    """Refuse votes on done, declined and merged items (checked before any account is
+    made)."""
     if item.state in CLOSED_FOR_VOTES:
-        raise ClosedForVotes(CLOSED_MESSAGE)
+        raise ClosedForVotes(closed_for_votes_message(item.state, item.resolved_at))
 
 
 def add_vote(user: User, item: Feedback) -> VoteResult:
