@@ -24,7 +24,7 @@ from portal.admin.forms import (
 )
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
-from portal.services import triage, workflow
+from portal.services import signals, triage, workflow
 from portal.services.feedback import item_comments, item_timeline
 from portal.unit_of_work import refusal_shown_in
 
@@ -64,6 +64,7 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
         "closed_target": None,
     }
     context.update(forms)
+    people = signals.signal_people(item)
     return make_response(
         render_template(
             "admin/item.html",
@@ -71,6 +72,11 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
             timeline=item_timeline(item),
             comments=item_comments(item, current_user),
             history=triage.customer_history(item),
+            # Who says a Done item still happens, or still wants a Not planned one (no
+            # statement for an item in any other state).
+            signal_people=people,
+            signal_recent=signals.said_recently(people),
+            recent_days=signals.RECENT_DAYS,
             may_take=workflow.may_take,
             may_hand_on=workflow.may_hand_on,
             **context,

@@ -130,8 +130,7 @@ def _record(item: Feedback, user: User, kind: SignalKind, want: bool) -> bool:
         )
         return bool(moved.rowcount)
     taken = db.session.connection().execute(
-        sa.delete(ItemSignal)
-        .where(*mine, ItemSignal.created_at >= since)
+        sa.delete(ItemSignal).where(*mine, ItemSignal.created_at >= since)
     )
     return bool(taken.rowcount)
 
@@ -200,6 +199,12 @@ def signal_people(item: Feedback) -> list[SignalPerson]:
         .order_by(ItemSignal.created_at.desc(), ItemSignal.id.desc())
     )
     return [SignalPerson(row.user, row.created_at) for row in rows]
+
+
+def said_recently(people: list[SignalPerson], *, now: datetime | None = None) -> int:
+    """How many of these said it in the last 30 days."""
+    cutoff = (now or datetime.now(UTC)) - timedelta(days=RECENT_DAYS)
+    return sum(1 for person in people if person.created_at >= cutoff)
 
 
 @dataclass(frozen=True)
