@@ -25,10 +25,11 @@ from portal.models import (
     FeedbackKind,
     FeedbackState,
     Role,
+    SignalKind,
     User,
     Visibility,
 )
-from portal.services import events, workflow
+from portal.services import events, signals, workflow
 from portal.services.accounts import (
     UNUSABLE_PASSWORD_PREFIX,
     find_user_by_email,
@@ -164,6 +165,17 @@ def vote_for_customer(token: ApiToken, item: Feedback, *, email: str, name: str)
     require_open_for_votes(item)
     customer, _ = _customer(token, email, name)
     return add_vote(customer, item)
+
+
+def signal_for_customer(
+    token: ApiToken, item: Feedback, kind: SignalKind, *, email: str, name: str
+) -> signals.SignalResult:
+    """The customer with this email says "This still happens to me" of a Done item or "I
+    still want this" of a Not planned one (their account is made if need be), as the item's
+    page would let them. Refused for an item in another state before any account is made."""
+    signals.require_open_for(item, kind)
+    customer, _ = _customer(token, email, name)
+    return signals.set_signal(customer, item.id, kind, want=True)
 
 
 def move_as_staff(

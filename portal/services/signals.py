@@ -85,6 +85,13 @@ def _refusal(item: Feedback, kind: SignalKind) -> str:
     )
 
 
+def require_open_for(item: Feedback, kind: SignalKind) -> None:
+    """Refuse unless the item is in the state this is said of (the API asks before it makes
+    an account for the customer)."""
+    if item.state is not SIGNAL_STATE[kind]:
+        raise NotOpenForSignal(_refusal(item, kind))
+
+
 def set_signal(user: User, item_id: int, kind: SignalKind, want: bool) -> SignalResult:
     """Say "This still happens to me" or "I still want this" of an item (want=True), or take
     it back (False). Asking again for what already is changes nothing and answers the same.
@@ -94,8 +101,7 @@ def set_signal(user: User, item_id: int, kind: SignalKind, want: bool) -> Signal
     # The item's row first, held until the commit: two presses take turns, and a reopening
     # or a new answer in between is seen.
     item = get_visible_item(item_id, user, for_change=True)
-    if item.state is not SIGNAL_STATE[kind]:
-        raise NotOpenForSignal(_refusal(item, kind))
+    require_open_for(item, kind)
     changed = _record(item, user, kind, want)
     count = count_signals(item, kind)
     if changed:

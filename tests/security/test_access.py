@@ -102,6 +102,8 @@ ACCESS: dict[str, str] = {
     "api.openapi": API,
     "api.reply": API_WRITE,
     "api.resolutions": API,
+    "api.still_happens": API_WRITE,
+    "api.still_wanted": API_WRITE,
     "api.timeline": API,
     "api.transition": API_WRITE,
     "board.index": PUBLIC,
@@ -142,9 +144,10 @@ ITEM_ROUTES = {
     "feedback.still_wanted",
     "feedback.vote",
 }
-# Said of an item in one state only: the sweep's item is Done, so "I still want this" (said of
-# a Not planned item) is refused there as a conflict with its state.
-STATE_BOUND = {"feedback.still_wanted"}
+# Open to an item in some states only: the sweep's item is Done, so a vote (closed with the
+# item) and "I still want this" (said of a Not planned item) are refused there as a conflict
+# with its state.
+STATE_BOUND = {"feedback.vote", "feedback.still_wanted"}
 # The API shows public items only: the private item is a 404 to everyone there.
 API_ITEM_ROUTES = {"api.item", "api.timeline"}
 # Requests that end the session they are made in; the sweep signs back in after them.

@@ -73,9 +73,7 @@ def test_a_done_item_takes_no_vote_and_says_when_it_was_done(
     assert voice_counts([resolution.id]) == raised
 
 
-def test_a_vote_on_a_done_item_cannot_be_taken_back_either(
-    make_user, make_feedback, staff
-) -> None:
+def test_a_vote_on_a_done_item_cannot_be_taken_back_either(make_user, make_feedback, staff) -> None:
     """The published count stays what it was when the item was done, both ways."""
     item = make_feedback()
     voter = make_user()
@@ -94,7 +92,7 @@ def test_a_not_planned_item_takes_no_vote_and_points_to_i_still_want_this(
 ) -> None:
     item = make_feedback()
     _declined(item, staff)
-    with pytest.raises(ClosedForVotes, match="we decided not to do this.*I still want this"):
+    with pytest.raises(ClosedForVotes, match=r"we decided not to do this.*I still want this"):
         set_vote(make_user(), item.id, want=True)
 
 
@@ -145,13 +143,11 @@ def test_nothing_is_merged_into_a_not_planned_item(make_feedback, staff) -> None
     target = make_feedback()
     _declined(target, staff)
     late = make_feedback()
-    with pytest.raises(ClosedTarget, match=f"#{target.id} is Not planned.*same reason"):
+    with pytest.raises(ClosedTarget, match=rf"#{target.id} is Not planned.*same reason"):
         workflow.merge(late.id, staff, target.id, "Sorry, the same idea.", post_anyway=True)
 
 
-def test_the_move_form_refuses_the_merge_too_before_the_tone_check(
-    make_feedback, staff
-) -> None:
+def test_the_move_form_refuses_the_merge_too_before_the_tone_check(make_feedback, staff) -> None:
     """workflow.move (the admin form and the API) refuses first: no point fixing the words of
     a merge that cannot happen."""
     target = make_feedback()
@@ -278,9 +274,12 @@ def test_a_not_planned_item_counts_who_still_want_it(make_user, make_feedback, s
         db.session.commit()
     assert result.count == 2
     assert signals.count_signals(item, SignalKind.STILL_HAPPENS) == 0
-    assert db.session.scalar(
-        sa.select(sa.func.count()).where(AuditEntry.action == "item.still_wanted")
-    ) == 2
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).where(AuditEntry.action == "item.still_wanted")
+        )
+        == 2
+    )
 
 
 def test_triage_sees_what_is_rising_most_in_the_last_30_days_first(
