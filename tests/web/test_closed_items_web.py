@@ -214,3 +214,16 @@ def test_a_merge_into_a_done_item_is_refused_and_the_same_answer_offered(
     assert "We replaced the batch of kettles." in form
     assert "The same answer as" in form
     assert f'name="items" value="{late.id}"' in form
+
+
+def test_a_done_suggestion_shows_its_count_and_no_me_too(
+    client, make_user, make_category, make_feedback, staff
+) -> None:
+    category = make_category()
+    item = make_feedback(category=category, title="Parcel left in the rain")
+    _done(item, staff)
+    login(client, make_user().email)
+    page = client.get("/feedback/suggest?title=parcel+rain").get_data(as_text=True)
+    assert "Parcel left in the rain" in page
+    assert f"/feedback/{item.id}/vote" not in page
+    assert "<span>1 vote</span>" in page
