@@ -68,6 +68,8 @@ CSRF_EXEMPT_ENDPOINTS: tuple[str, ...] = (
     "digests.unsubscribe",
     "api.create_item",
     "api.add_vote",
+    "api.still_happens",
+    "api.still_wanted",
     "api.transition",
     "api.reply",
 )

@@ -17,6 +17,7 @@ from portal.services.search import highlight, snippet
 from portal.services.site import cached_site_settings, site_zone
 from portal.services.states import next_states
 from portal.services.visibility import can_view
+from portal.services.votes import voting_closed_reason
 from portal.unit_of_work import roll_back
 
 
@@ -148,6 +149,10 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["shown_title"] = shown_title
     # Staff pages offer only the moves the workflow accepts.
     app.jinja_env.globals["next_states"] = next_states
+    # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).
+    app.jinja_env.globals["voting_closed_reason"] = lambda item: voting_closed_reason(
+        item.state, item.resolved_at, site_zone(current_settings())
+    )
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

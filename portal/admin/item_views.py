@@ -24,7 +24,7 @@ from portal.admin.forms import (
 )
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
-from portal.services import triage, workflow
+from portal.services import signals, triage, workflow
 from portal.services.feedback import item_comments, item_timeline
 from portal.unit_of_work import refusal_shown_in
 
@@ -60,8 +60,11 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
         "move_findings": [],
         "we_did_findings": [],
         "reply_findings": [],
+        # A merge refused because its target is closed: the page offers the same answer.
+        "closed_target": None,
     }
     context.update(forms)
+    people = signals.signal_people(item)
     return make_response(
         render_template(
             "admin/item.html",
@@ -69,6 +72,11 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
             timeline=item_timeline(item),
             comments=item_comments(item, current_user),
             history=triage.customer_history(item),
+            # Who says a Done item still happens, or still wants a Not planned one (no
+            # statement for an item in any other state).
+            signal_people=people,
+            signal_recent=signals.said_recently(people),
+            recent_days=signals.RECENT_DAYS,
             may_take=workflow.may_take,
             may_hand_on=workflow.may_hand_on,
             **context,
@@ -120,6 +128,7 @@ def move(item_id: int) -> Response:
     if not form.validate_on_submit():
         return render_item(item, status=400, move_form=form, error="Please check the form.")
     to_state = FeedbackState(form.to_state.data)
+    target_id = form.duplicate_of.data if to_state is FeedbackState.DUPLICATE else None
     return _attempt(
         item_id,
         lambda: workflow.move(
@@ -136,6 +145,9 @@ def move(item_id: int) -> Response:
         f"Moved to \u201c{to_state.label}\u201d. The customer can see it on the timeline.",
         findings_shown_as={"message": "move_findings", "we_did": "we_did_findings"},
         move_form=form,
+        # Shown only if the merge is refused (workflow.ClosedTarget): then the page offers to
+        # answer this item as the closed one was.
+        closed_target=db.session.get(Feedback, target_id) if target_id else None,
     )
 
 

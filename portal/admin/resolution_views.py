@@ -39,8 +39,15 @@ def new_resolution() -> Response:
     if unanswered:
         # Said before anything is typed; the command refuses them too.
         form.form_errors.append(workflow.unanswered_message(unanswered))
+    # "Answer it as #2 was": a late report of something already done gets the same words,
+    # from the merge refused on its page (workflow.ClosedTarget); staff may still change them.
+    same_as_id = parse_id(request.args.get("same_as"))
+    same_as = get_resolution(same_as_id) if same_as_id else None
     if request.method == "GET":
         form.you_said.data = workflow.default_you_said(items)
+        if same_as is not None:
+            form.you_said.data = same_as.you_said
+            form.we_did.data = same_as.we_did_source
     elif unanswered:
         status = 409
     elif not form.validate_on_submit():
@@ -67,6 +74,7 @@ def new_resolution() -> Response:
             form=form,
             items=items,
             findings=findings,
+            same_as=same_as,
         ),
         status,
     )

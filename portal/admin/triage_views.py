@@ -13,7 +13,7 @@ from portal.admin.blueprint import bp, load_item
 from portal.admin.forms import AcknowledgeForm
 from portal.admin.item_views import move_form, render_item
 from portal.extensions import db, htmx
-from portal.services import triage, workflow
+from portal.services import signals, triage, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.errors import DomainError
 from portal.services.feedback import categories
@@ -37,6 +37,9 @@ def queue() -> Response:
             render_template(
                 "admin/queue.html",
                 counts=triage.queue_counts(),
+                # Closed items customers still speak up about, most in the last 30 days first.
+                rising=signals.rising(limit=5),
+                recent_days=signals.RECENT_DAYS,
                 categories=categories(),
                 staff=triage.staff_members(),
                 sorts=list(triage.TriageSort),

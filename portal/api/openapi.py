@@ -431,6 +431,19 @@ SCHEMAS: dict[str, Any] = {
         "required": ["item_id", "voted", "vote_count"],
         "properties": {"item_id": INTEGER, "voted": {"type": "boolean"}, "vote_count": INTEGER},
     },
+    "SignalResult": {
+        "type": "object",
+        "required": ["item_id", "said", "count"],
+        "properties": {
+            "item_id": INTEGER,
+            "said": {"type": "boolean"},
+            "count": {
+                **INTEGER,
+                "description": "How many people say it now (for a Done item: since it was "
+                "last done).",
+            },
+        },
+    },
     "NewTransition": {
         "type": "object",
         "additionalProperties": False,
@@ -455,7 +468,9 @@ SCHEMAS: dict[str, Any] = {
                 "type": "integer",
                 "minimum": 1,
                 "maximum": MAX_ID,
-                "description": "For duplicate: the public item it merges into.",
+                "description": "For duplicate: the public item it merges into. Nothing "
+                "is merged into a Done or Not planned item (409): answer the late item with "
+                "the same resolution, or decline it with the same reason, instead.",
             },
             "you_said": {
                 "type": "string",
@@ -752,11 +767,36 @@ def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
             },
             "/items/{item_id}/votes": {
                 "post": _write(
-                    "Add a customer's vote; idempotent (write scope)",
+                    "Add a customer's vote; idempotent (write scope). A Done, Not planned "
+                    "or Merged item takes no votes (409)",
                     "NewVote",
                     "200",
                     _json(_ref("VoteResult"), "The customer has voted."),
                     operationId="addVote",
+                    parameters=[_param("ItemId")],
+                )
+            },
+            "/items/{item_id}/still-happens": {
+                "post": _write(
+                    "A customer says a Done item still happens to them: a reopen request to "
+                    "its owner, counted apart from votes; idempotent (write scope). Refused "
+                    "(409) for an item that is not Done",
+                    "NewVote",
+                    "200",
+                    _json(_ref("SignalResult"), "The customer has said it."),
+                    operationId="sayStillHappens",
+                    parameters=[_param("ItemId")],
+                )
+            },
+            "/items/{item_id}/still-wanted": {
+                "post": _write(
+                    "A customer says they still want a Not planned item, counted apart from "
+                    "votes; idempotent (write scope). Refused (409) for an item that is not "
+                    "Not planned",
+                    "NewVote",
+                    "200",
+                    _json(_ref("SignalResult"), "The customer has said it."),
+                    operationId="sayStillWanted",
                     parameters=[_param("ItemId")],
                 )
             },

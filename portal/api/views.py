@@ -27,6 +27,7 @@ from portal.models import (
     Feedback,
     FeedbackKind,
     FeedbackState,
+    SignalKind,
     TimelineEvent,
     TimelineKind,
     User,
@@ -339,6 +340,32 @@ def add_vote(item_id: int) -> Response:
     body = schemas.AddVote.parse(schemas.read_json_object())
     result = api_service.vote_for_customer(g.api_token, found, email=body.email, name=body.name)
     return jsonify({"item_id": item_id, "voted": result.voted, "vote_count": result.vote_count})
+
+
+def _signal(item_id: int, kind: SignalKind) -> Response:
+    found = _public_item(item_id)
+    body = schemas.AddVote.parse(schemas.read_json_object())
+    result = api_service.signal_for_customer(
+        g.api_token, found, kind, email=body.email, name=body.name
+    )
+    return jsonify({"item_id": item_id, "said": result.said, "count": result.count})
+
+
+@bp.post("/items/<int:item_id>/still-happens")
+@limiter.limit(WRITE_LIMIT)
+@write_scope_required
+def still_happens(item_id: int) -> Response:
+    """A customer says a Done item still happens to them: a reopen request to its owner.
+    Idempotent: saying it twice counts once."""
+    return _signal(item_id, SignalKind.STILL_HAPPENS)
+
+
+@bp.post("/items/<int:item_id>/still-wanted")
+@limiter.limit(WRITE_LIMIT)
+@write_scope_required
+def still_wanted(item_id: int) -> Response:
+    """A customer says they still want a Not planned item. Idempotent."""
+    return _signal(item_id, SignalKind.STILL_WANTED)
 
 
 @bp.post("/items/<int:item_id>/transitions")

@@ -14,12 +14,12 @@ from portal.database import reads_first
 from portal.extensions import htmx, limiter
 from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, NotFixedForm
 from portal.i18n import current_language
-from portal.models import Feedback
+from portal.models import Feedback, SignalKind
 from portal.services import feedback as feedback_service
-from portal.services import notifications, workflow
+from portal.services import notifications, signals, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.search import similar_items
-from portal.services.votes import set_vote, voted_item_ids
+from portal.services.votes import CLOSED_FOR_VOTES, set_vote, voted_item_ids
 from portal.unit_of_work import commit_now, refusal_shown_in
 
 bp = Blueprint("feedback", __name__)
@@ -93,12 +93,17 @@ def _render_detail(
             comment_form = CommentForm()
         if not_fixed_form is None:
             not_fixed_form = NotFixedForm(formdata=None)
+    # A closed item takes no votes: what can still be said of it is counted instead (one
+    # statement either way for a signed-in viewer; a visitor's page of a Done or Not planned
+    # item reads its count, as the open item's page has its vote count on the row).
+    closed = item.state in CLOSED_FOR_VOTES
     return render_template(
         "feedback/detail.html",
         item=item,
         timeline=feedback_service.item_timeline(item),
         comments=feedback_service.item_comments(item, current_user),
-        voted=feedback_service.has_voted(current_user, item.id),
+        voted=False if closed else feedback_service.has_voted(current_user, item.id),
+        signal=signals.signal_counts(item, current_user),
         following=notifications.is_following(current_user, item.id),
         comment_form=comment_form,
         not_fixed_form=not_fixed_form,
@@ -234,6 +239,48 @@ def not_fixed(item_id: int) -> Response:
     owner = item.owner.display_name if item.owner else "our team"
     flash(f"Thank you. {owner} will look at it again and reply here.", "success")
     return redirect(url_for("feedback.detail", item_id=item.id))
+
+
+def _signal(item_id: int, kind: SignalKind) -> Response:
+    """Say "This still happens to me" or "I still want this" (want=1), or take it back
+    (want=0); htmx gets the section back, a plain form goes back to the item."""
+    result = signals.set_signal(current_user, item_id, kind, request.form.get("want") != "0")
+    if htmx:
+        response = make_response(
+            render_template(
+                "feedback/_signal.html",
+                item=result.item,
+                signal=signals.SignalCounts(
+                    {kind: result.count}, frozenset({kind}) if result.said else frozenset()
+                ),
+                announce=True,
+            )
+        )
+        response.headers["Vary"] = "HX-Request"
+        return response
+    if kind is SignalKind.STILL_HAPPENS:
+        owner = result.item.owner.display_name if result.item.owner else "Our team"
+        said = f"Thank you for telling us. {owner} will look at it again."
+    else:
+        said = "Thank you: we count it, and our team sees how many still want this."
+    flash(said if result.said else "You have taken it back.", "success")
+    return redirect(url_for("feedback.detail", item_id=item_id, _anchor="still"))
+
+
+@bp.post("/<int:item_id>/still-happens")
+@login_required
+@limiter.limit("30 per minute")
+def still_happens(item_id: int) -> Response:
+    """ "This still happens to me", on a Done item: a reopen request to its owner."""
+    return _signal(item_id, SignalKind.STILL_HAPPENS)
+
+
+@bp.post("/<int:item_id>/still-wanted")
+@login_required
+@limiter.limit("30 per minute")
+def still_wanted(item_id: int) -> Response:
+    """ "I still want this", on a Not planned item."""
+    return _signal(item_id, SignalKind.STILL_WANTED)
 
 
 @bp.post("/<int:item_id>/comments")

@@ -218,6 +218,44 @@ class Vote(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SignalKind(StrEnum):
+    """What a customer says of a closed item, each counted on its own (never as a vote)."""
+
+    STILL_HAPPENS = "still_happens"  # on a Done item: a reopen request to its owner
+    STILL_WANTED = "still_wanted"  # on a Not planned item: staff see it rising in triage
+
+    @property
+    def label(self) -> str:
+        return {
+            "still_happens": "This still happens to me",
+            "still_wanted": "I still want this",
+        }[self.value]
+
+
+class ItemSignal(Base):
+    """One person saying "this still happens to me" or "I still want this" of one item: once
+    each (a unique constraint). Saying it again after the item was done again moves its time
+    on, so it counts for the new answer."""
+
+    __tablename__ = "item_signals"
+    __table_args__ = (
+        sa.UniqueConstraint(
+            "feedback_id", "user_id", "kind", name="uq_item_signals_feedback_id_user_id_kind"
+        ),
+        # Counting an item's signals of one kind since a time; triage's last 30 days.
+        sa.Index("ix_item_signals_kind_created_at", "kind", "created_at"),
+        sa.Index("ix_item_signals_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    kind: Mapped[SignalKind] = mapped_column(str_enum(SignalKind))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    user: Mapped[User] = relationship(lazy="raise_on_sql")
+
+
 class Comment(Base):
     """A comment on an item. Official ones are staff replies; internal ones only staff see."""
 

@@ -25,10 +25,11 @@ from portal.models import (
     FeedbackKind,
     FeedbackState,
     Role,
+    SignalKind,
     User,
     Visibility,
 )
-from portal.services import events, workflow
+from portal.services import events, signals, workflow
 from portal.services.accounts import (
     UNUSABLE_PASSWORD_PREFIX,
     find_user_by_email,
@@ -38,9 +39,9 @@ from portal.services.errors import DomainError
 from portal.services.feedback import submit_feedback
 from portal.services.votes import (
     CLOSED_FOR_VOTES,
-    CLOSED_MESSAGE,
     ClosedForVotes,
     VoteResult,
+    closed_for_votes_message,
     set_vote,
 )
 from portal.validation import clean_name
@@ -100,9 +101,10 @@ def customer_for_email(email: str, name: str = "") -> tuple[User, bool]:
 
 
 def require_open_for_votes(item: Feedback) -> None:
-    """Refuse votes on declined and merged items (checked before any account is made)."""
+    """Refuse votes on done, declined and merged items (checked before any account is
+    made)."""
     if item.state in CLOSED_FOR_VOTES:
-        raise ClosedForVotes(CLOSED_MESSAGE)
+        raise ClosedForVotes(closed_for_votes_message(item.state, item.resolved_at))
 
 
 def add_vote(user: User, item: Feedback) -> VoteResult:
@@ -163,6 +165,17 @@ def vote_for_customer(token: ApiToken, item: Feedback, *, email: str, name: str)
     require_open_for_votes(item)
     customer, _ = _customer(token, email, name)
     return add_vote(customer, item)
+
+
+def signal_for_customer(
+    token: ApiToken, item: Feedback, kind: SignalKind, *, email: str, name: str
+) -> signals.SignalResult:
+    """The customer with this email says "This still happens to me" of a Done item or "I
+    still want this" of a Not planned one (their account is made if need be), as the item's
+    page would let them. Refused for an item in another state before any account is made."""
+    signals.require_open_for(item, kind)
+    customer, _ = _customer(token, email, name)
+    return signals.set_signal(customer, item.id, kind, want=True)
 
 
 def move_as_staff(

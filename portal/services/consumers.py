@@ -10,8 +10,8 @@ from __future__ import annotations
 from typing import Any
 
 from portal.extensions import db
-from portal.models import ApiToken, TimelineKind
-from portal.services import audit, events, notifications, timeline, webhooks
+from portal.models import ApiToken, SignalKind, TimelineKind
+from portal.services import audit, events, notifications, signals, timeline, webhooks
 from portal.services.events import on
 
 # The timeline: the customer's tracking history --------------------------------------------
@@ -204,6 +204,25 @@ def audit_hidden_comment(event: events.CommentHidden) -> None:
 @on(events.ItemApproved)
 def audit_approval(event: events.ItemApproved) -> None:
     audit.record(event.actor, "item.approved", "feedback", event.item.id)
+
+
+@on(events.ItemSignalled)
+def audit_signal(event: events.ItemSignalled) -> None:
+    # What a customer still says of a closed item, for the record staff read it from.
+    audit.record(
+        event.user,
+        f"item.{event.kind.value}" if event.said else f"item.{event.kind.value}_taken_back",
+        "feedback",
+        event.item.id,
+        count=event.count,
+    )
+
+
+@on(events.ReopenRequested)
+def not_fixed_counts_as_still_happening(event: events.ReopenRequested) -> None:
+    # The author's "Not yet" is one more person it still happens to (signals.STILL_HAPPENS);
+    # the owner hears of it once, with the author's words (below).
+    signals.record_still_happens(event.item, event.author)
 
 
 # The operator's console (`flask create-admin`): there may be no admin yet to act, so the
@@ -478,6 +497,12 @@ def tell_followers_of_reply(event: events.ReplyPosted) -> None:
 @on(events.ReopenRequested)
 def tell_owner_of_reopen_request(event: events.ReopenRequested) -> None:
     notifications.notify_reopen_request(event.item, event.author, event.comment)
+
+
+@on(events.ItemSignalled)
+def tell_owner_it_still_happens(event: events.ItemSignalled) -> None:
+    if event.said and event.kind is SignalKind.STILL_HAPPENS:
+        notifications.notify_still_happens(event.item, event.user, event.count)
 
 
 @on(events.ItemReceivedByEmail)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Category, Feedback, Resolution, Role, TimelineEvent, User
+from portal.models import Category, Feedback, Resolution, Role, TimelineEvent, User, Vote
 from portal.services import workflow
 from portal.services.accounts import register_user
 from portal.services.feedback import add_comment, submit_feedback
@@ -648,6 +648,11 @@ def seed_demo(seed: int = 7) -> list[DemoLogin]:
             for voter in rng.sample(customers, rng.randint(0, len(customers))):
                 if voter.id != item.author_id:
                     set_vote(voter, item.id, want=True)
+            # Given when the item was new, as the story is: a resolution's count is of the
+            # people who raised it before it was published (resolutions.voice_counts).
+            db.session.execute(
+                sa.update(Vote).where(Vote.feedback_id == item.id).values(created_at=created)
+            )
             if rng.random() < 0.4:
                 commenter = rng.choice([c for c in customers if c.id != item.author_id])
                 add_comment(commenter, item.id, rng.choice(COMMENTS))

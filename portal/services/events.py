@@ -28,6 +28,7 @@ if TYPE_CHECKING:
         FeedbackState,
         Resolution,
         Role,
+        SignalKind,
         SiteSettings,
         User,
         WebhookDelivery,
@@ -267,6 +268,18 @@ class ReopenRequested:
     item: Feedback
     author: User
     comment: str
+
+
+@dataclass(frozen=True)
+class ItemSignalled:
+    """A customer said "This still happens to me" of a Done item or "I still want this" of a
+    Not planned one (said=True), or took it back; count is how many say it now."""
+
+    item: Feedback
+    user: User
+    kind: SignalKind
+    said: bool
+    count: int
 
 
 @dataclass(frozen=True)

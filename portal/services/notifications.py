@@ -553,6 +553,25 @@ def notify_reopen_request(item: Feedback, author: User, comment: str) -> int:
     return 1
 
 
+def notify_still_happens(item: Feedback, customer: User, count: int) -> int:
+    """The owner hears that a customer says a Done item still happens to them: a reopen
+    request without words of its own (signals.set_signal), with how many say so."""
+    owner = db.session.get(User, item.owner_id) if item.owner_id else None
+    if owner is None or not can_email(owner) or owner.id == customer.id:
+        return 0
+    _queue_for(
+        owner,
+        kind="reopen_request",
+        template="reopen_request",
+        subject=f"Still happens, says {customer.preferred_name}: #{item.id} {item.title}",
+        item=item,
+        author=customer,
+        comment="",
+        still_happens=count,
+    )
+    return 1
+
+
 def email_account_holder(
     user: User, *, kind: str, template: str, subject: str, **context: Any
 ) -> OutboxMessage:

@@ -43,24 +43,38 @@ _DUPLICATE = aliased(Feedback, name="duplicate")
 
 def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
     """How many people raised each resolution's items: authors and voters of every linked item
-    and of every duplicate merged into one, each person counted once per resolution."""
+    and of every duplicate merged into one, each person counted once per resolution.
+
+    Counted as it was when the resolution was published: a vote given later, or a report
+    merged in later (on an item reopened since, say), is not among the people who raised
+    what it answered. Votes and merges are closed on Done items (votes.CLOSED_FOR_VOTES,
+    workflow.ClosedTarget); this keeps the published number true on every other path too."""
     if not resolution_ids:
         return {}
     item, duplicate = _ITEM, _DUPLICATE
-    linked = sa.select(item.id.label("feedback_id"), item.resolution_id.label("rid")).where(
-        item.resolution_id.in_(resolution_ids)
+    published = Resolution.published_at.label("published_at")
+    linked = (
+        sa.select(item.id.label("feedback_id"), item.resolution_id.label("rid"), published)
+        .join(Resolution, Resolution.id == item.resolution_id)
+        .where(item.resolution_id.in_(resolution_ids))
     )
     merged = (
-        sa.select(duplicate.id.label("feedback_id"), item.resolution_id.label("rid"))
+        sa.select(duplicate.id.label("feedback_id"), item.resolution_id.label("rid"), published)
         .join(item, duplicate.merged_into_id == item.id)
-        .where(item.resolution_id.in_(resolution_ids))
+        .join(Resolution, Resolution.id == item.resolution_id)
+        .where(
+            item.resolution_id.in_(resolution_ids),
+            duplicate.created_at <= Resolution.published_at,
+        )
     )
     items = sa.union_all(linked, merged).subquery("items")
     authors = sa.select(items.c.rid, Feedback.author_id.label("user_id")).join(
         Feedback, Feedback.id == items.c.feedback_id
     )
-    voters = sa.select(items.c.rid, Vote.user_id.label("user_id")).join(
-        Vote, Vote.feedback_id == items.c.feedback_id
+    voters = (
+        sa.select(items.c.rid, Vote.user_id.label("user_id"))
+        .join(Vote, Vote.feedback_id == items.c.feedback_id)
+        .where(Vote.created_at <= items.c.published_at)
     )
     people = sa.union(authors, voters).subquery("people")  # UNION, not ALL: once per person
     rows = db.session.execute(sa.select(people.c.rid, sa.func.count()).group_by(people.c.rid)).all()

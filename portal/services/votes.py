@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -13,9 +14,15 @@ from portal.models import Feedback, FeedbackState, Follow, User, Vote
 from portal.services import events, notifications
 from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import get_visible_item
+from portal.services.site import cached_site_settings, site_zone
 from portal.services.visibility import visible_to_customer_clause
 
-CLOSED_FOR_VOTES = frozenset({FeedbackState.DECLINED, FeedbackState.DUPLICATE})
+# A "me too" belongs to an open question. On a Done item it would add to a published "N people
+# raised this" after the fact; a Not planned or Merged item's voices went elsewhere. Both ways
+# are closed, taking a vote back too: the count stays what it was when the item was closed.
+CLOSED_FOR_VOTES = frozenset(
+    {FeedbackState.RESOLVED, FeedbackState.DECLINED, FeedbackState.DUPLICATE}
+)
 FEEDBACK: sa.Table = Feedback.__table__  # type: ignore[assignment]
 VOTES: sa.Table = Vote.__table__  # type: ignore[assignment]
 FOLLOWS: sa.Table = Follow.__table__  # type: ignore[assignment]
@@ -33,7 +40,7 @@ class VoteResult:
 
 
 class ClosedForVotes(DomainError):
-    """The item was declined or merged; votes go elsewhere."""
+    """The item is done, not planned or merged: its count of votes is closed."""
 
     status_code = 409
 
@@ -64,6 +71,36 @@ CLOSED_MESSAGE = "This item is closed for votes. Its page says where the convers
 NOT_FOUND_MESSAGE = "We could not find that feedback."
 
 
+def voting_closed_reason(
+    state: FeedbackState, resolved_at: datetime | None, zone: tzinfo | None = None
+) -> str:
+    """Why an item in this state takes no "me too", in one sentence for its page and button;
+    `zone` is the site's time zone (its settings' when not given)."""
+    if state is FeedbackState.RESOLVED:
+        if resolved_at is None:
+            return "Voting has closed: this was done."
+        local = resolved_at.astimezone(zone or site_zone(cached_site_settings()))
+        return f"Voting has closed: this was done on {local:%-d %B %Y}."
+    if state is FeedbackState.DECLINED:
+        return "Voting has closed: we decided not to do this."
+    return "Voting has closed: this was merged into another item."
+
+
+def closed_for_votes_message(state: FeedbackState, resolved_at: datetime | None = None) -> str:
+    """What a refused vote says: why, and what the person can do instead."""
+    if state is FeedbackState.RESOLVED:
+        return (
+            f"{voting_closed_reason(state, resolved_at)} If it still happens to you, say so "
+            "with \u201cThis still happens to me\u201d on its page."
+        )
+    if state is FeedbackState.DECLINED:
+        return (
+            f"{voting_closed_reason(state, resolved_at)} If you still want it, say so with "
+            "\u201cI still want this\u201d on its page."
+        )
+    return CLOSED_MESSAGE
+
+
 def _take_item(visible: sa.ColumnElement[bool]) -> sa.Select[FeedbackState, bool, int]:
     """The item's row, taken first, with its state and whether the voter may still see it.
 
@@ -92,7 +129,7 @@ def set_vote(user: User, item_id: int, want: bool | None) -> VoteResult:
     # Only the item itself: the vote button shows its count and title, nothing of its people.
     item = get_visible_item(item_id, user, with_people=False)
     if item.state in CLOSED_FOR_VOTES:
-        raise ClosedForVotes(CLOSED_MESSAGE)
+        raise ClosedForVotes(closed_for_votes_message(item.state, item.resolved_at))
     ids = {"voter_id": user.id, "item_id": item.id}
     # From here on this transaction writes; on SQLite the write lock is taken now, after the
     # person and the item were read (see portal.database.reads_first).
@@ -102,7 +139,8 @@ def set_vote(user: User, item_id: int, want: bool | None) -> VoteResult:
     if now is None or not now.visible:
         raise NotFound(NOT_FOUND_MESSAGE)  # deleted, hidden or made private since it was read
     if now.state in CLOSED_FOR_VOTES:
-        raise ClosedForVotes(CLOSED_MESSAGE)  # declined or merged since it was read
+        # Closed since it was read (resolved, declined or merged meanwhile).
+        raise ClosedForVotes(closed_for_votes_message(now.state))
     # Every vote on the item is added or taken under its row (a merge's too), so no other
     # request changes this person's vote meanwhile. Each way is one statement, which also says
     # whether anything changed.

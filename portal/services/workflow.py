@@ -55,6 +55,13 @@ class NotYetAnswered(WorkflowError):
     status_code = 409
 
 
+class ClosedTarget(WorkflowError):
+    """Nothing is merged into a Done or Not planned item: its people have had their answer,
+    and its published count of voices is closed. The late item gets the same answer instead."""
+
+    status_code = 409
+
+
 class ToneHeld(WorkflowError):
     """The tone check found something in words the customer would read. They are held until
     the writer changes them or chooses to post anyway."""
@@ -416,8 +423,33 @@ def merge(
     _hold_lower_id_first(item_id, target_id)
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
+    _refuse_closed_target(item.id, target_id)
     _check_tone(item, post_anyway, text=message)
     return _merge(item, actor, target_id, message)
+
+
+def _refuse_closed_target(
+    item_id: int, target_id: int | None, state: FeedbackState | None = None
+) -> None:
+    """Refuse a merge into a Done or Not planned item, saying how to answer the late item
+    instead. Asked first, before the tone check; `_merge` asks again with the state it read
+    under the target's lock (`state`), as it may have closed meanwhile."""
+    if target_id is None:
+        return
+    if state is None:
+        state = db.session.scalar(sa.select(Feedback.state).where(Feedback.id == target_id))
+    if state is S.RESOLVED:
+        raise ClosedTarget(
+            f"#{target_id} is Done, and nothing is merged into a closed item. Answer "
+            f"#{item_id} with the same resolution instead (\u201cResolve together\u201d: "
+            f"\u201cAnswer it as #{target_id} was\u201d on #{item_id}'s page), so its people "
+            "hear what was done."
+        )
+    if state is S.DECLINED:
+        raise ClosedTarget(
+            f"#{target_id} is Not planned, and nothing is merged into a closed item. Decline "
+            f"#{item_id} with the same reason instead, so its people hear why."
+        )
 
 
 def _merge(item: Feedback, actor: User, target_id: int | None, message: str) -> Feedback:
@@ -452,6 +484,7 @@ def _merge(item: Feedback, actor: User, target_id: int | None, message: str) -> 
             f"#{target.id} was itself merged into #{target_now.merged_into_id}; "
             "merge into that one."
         )
+    _refuse_closed_target(item.id, target.id, target_now.state)
     if not message.strip() and item.state is not S.RECEIVED:
         message = (
             f"This is being handled together with #{target.id}; the conversation continues there."
@@ -668,6 +701,8 @@ def move(
         _hold_lower_id_first(item_id, duplicate_of)
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
+    if to_state is S.DUPLICATE:
+        _refuse_closed_target(item.id, duplicate_of)
     if to_state is not S.RESOLVED:
         we_did = ""
     _check_tone(item, post_anyway, text=message, we_did=we_did)

@@ -454,33 +454,8 @@ def test_the_main_journey_works_without_javascript(
     expect(vote_count(customer)).to_have_text("1")
     assert customer.url.endswith(f"/feedback/{item_id}#vote-{item_id}")
 
-    # Staff take it from the queue and move it on with plain form posts.
-    desk = open_page(javascript=False)
-    sign_in(desk, staff.email)
-    desk.goto("/admin/")
-    desk.locator(f"#item-{item_id}").get_by_role("button", name="Take it").click()
-    expect(desk.locator(".flash--success")).to_have_text(f"You look after #{item_id} now.")
-    expect(desk.locator(f"#item-{item_id}")).to_contain_text("Sam from Support")
-    desk.goto(f"/admin/feedback/{item_id}")
-    desk.get_by_label("Move to").select_option(label="Acknowledged")
-    desk.get_by_label("Public message to the customer").fill(BLAMING_DRAFT)
-    desk.get_by_role("button", name="Move", exact=True).click()
-    expect(desk.locator('#move-tone li[data-code="blame"]')).to_contain_text('"did you call"')
-    expect(desk.get_by_role("button", name="Post anyway")).to_be_visible()
-    move(desk, "Acknowledged", ACKNOWLEDGEMENT)
-    move(desk, "Planned", PLAN_MESSAGE, target=date.today() + timedelta(days=21))
-    move(desk, "Done", WE_DID)
-
-    customer.goto(f"/feedback/{item_id}")
-    expect_full_timeline(customer)
-    expect(vote_count(customer)).to_have_text("1")
-    customer.goto("/you-said-we-did")
-    expect(customer.locator(".resolution", has_text=PARCEL_TITLE)).to_contain_text(
-        "every courier now carries waterproof bags"
-    )
-
-    # Another customer finds it with the "Look for similar feedback" button and says "me too".
-    # Checked last, so that a failure here still leaves the rest of the journey proven.
+    # Another customer finds it with the "Look for similar feedback" button and says "me too"
+    # (while it is open: votes close when it is done).
     other = open_page(javascript=False)
     sign_in(other, marta.email)
     other.goto("/feedback/new")
@@ -500,6 +475,40 @@ def test_the_main_journey_works_without_javascript(
     # Voting there instead of writing a new item leads to the item itself.
     assert other.url.endswith(f"/feedback/{item_id}#vote-{item_id}")
     expect(vote_count(other)).to_have_text("2")
+
+    # Staff take it from the queue and move it on with plain form posts.
+    desk = open_page(javascript=False)
+    sign_in(desk, staff.email)
+    desk.goto("/admin/")
+    desk.locator(f"#item-{item_id}").get_by_role("button", name="Take it").click()
+    expect(desk.locator(".flash--success")).to_have_text(f"You look after #{item_id} now.")
+    expect(desk.locator(f"#item-{item_id}")).to_contain_text("Sam from Support")
+    desk.goto(f"/admin/feedback/{item_id}")
+    desk.get_by_label("Move to").select_option(label="Acknowledged")
+    desk.get_by_label("Public message to the customer").fill(BLAMING_DRAFT)
+    desk.get_by_role("button", name="Move", exact=True).click()
+    expect(desk.locator('#move-tone li[data-code="blame"]')).to_contain_text('"did you call"')
+    expect(desk.get_by_role("button", name="Post anyway")).to_be_visible()
+    move(desk, "Acknowledged", ACKNOWLEDGEMENT)
+    move(desk, "Planned", PLAN_MESSAGE, target=date.today() + timedelta(days=21))
+    move(desk, "Done", WE_DID)
+
+    customer.goto(f"/feedback/{item_id}")
+    expect_full_timeline(customer)
+    expect(vote_count(customer)).to_have_text("2")
+    customer.goto("/you-said-we-did")
+    expect(customer.locator(".resolution", has_text=PARCEL_TITLE)).to_contain_text(
+        "every courier now carries waterproof bags"
+    )
+
+    # Once it is done, "me too" is closed: Marta, whom it still happens to, says so instead.
+    other.goto(f"/feedback/{item_id}")
+    expect(other.locator(".item__head form.vote")).to_have_count(0)
+    expect(other.locator("#still")).to_contain_text("Voting has closed: this was done on")
+    other.get_by_role("button", name="This still happens to me").click()
+    expect(other.locator(".flash--success")).to_contain_text("Sam from Support will look at it")
+    expect(other.locator("#still")).to_contain_text("1 person says this still happens")
+    assert other.url.endswith(f"/feedback/{item_id}#still")
 
 
 def test_after_looking_for_similar_feedback_without_javascript_the_customer_can_still_send(

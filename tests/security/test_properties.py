@@ -80,6 +80,13 @@ FORMS = (
     Form(
         "not fixed", "feedback.not_fixed", "customer", "/feedback/{resolved}/not-fixed", ("body",)
     ),
+    Form(
+        "still happens",
+        "feedback.still_happens",
+        "customer",
+        "/feedback/{resolved}/still-happens",
+        ("want",),
+    ),
     Form("profile", "accounts.index", "customer", "/account/", ("display_name", "preferred_name")),
     Form(
         "preferences",
@@ -263,6 +270,7 @@ GOOD: dict[str, dict[str, str | list[str]]] = {
     },
     "comment": {"body": "Same here."},
     "vote": {"want": "1", "next": "/"},
+    "still happens": {"want": "1"},
     "not fixed": {"body": "Still broken."},
     "profile": {"display_name": "Nia", "preferred_name": "Nia"},
     "preferences": {"notification_preference": "all"},

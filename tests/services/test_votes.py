@@ -183,7 +183,7 @@ def test_an_item_closed_while_the_vote_was_read_takes_no_vote(make_user, make_fe
         )
     assert item.state is not FeedbackState.DECLINED
 
-    with pytest.raises(ClosedForVotes, match="closed for votes"):
+    with pytest.raises(ClosedForVotes, match="Voting has closed: we decided not to do this"):
         set_vote(voter, item.id, want=True)
     db.session.rollback()
     assert _rows(item.id) == 1 == _stored(item.id)
