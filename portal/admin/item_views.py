@@ -168,7 +168,10 @@ def promise(item_id: int) -> Response:
     form = PromiseForm()
     if not form.validate_on_submit():
         return render_item(
-            item, status=400, promise_form=form, error="Please give a valid date and what we promise."
+            item,
+            status=400,
+            promise_form=form,
+            error="Please give a valid date and say what we promise.",
         )
     done = (
         "The promised date is moved; the customer sees it, with your reason."

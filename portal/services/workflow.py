@@ -348,8 +348,8 @@ def _plan(
         raise MissingInput("Planning needs a target date: the date we promise the customer.")
     if target_date < _now().date():
         raise WorkflowError("The promised date cannot be in the past.")
-    outcome = _promised_outcome(outcome)
     _check_transition(item, S.PLANNED)
+    outcome = _promised_outcome(outcome)
     # The promise is set first so the customer's email already carries it.
     previous_outcome = item.promise_outcome or ""
     item.target_date = target_date

@@ -203,6 +203,16 @@ def test_a_moved_promise_tells_followers_the_new_date_and_the_reason(
         assert f"it was {_long_day(first)}" in part
         assert "The replacement parts are delayed at customs." in part
 
+    # A changed outcome says what was promised before: nothing changes without a word.
+    workflow.move_promise(
+        item.id, staff, _future(50), "Only one locker can be fixed.", "one locker working again"
+    )
+    db.session.commit()
+    (changed,) = _to(_deliver(smtp_server), author)
+    for part in (_text(changed), _html(changed)):
+        assert "Sam will have one locker working again by" in part
+        assert "(We had promised the lockers working again.)" in part
+
 
 def test_an_official_reply_is_sent_to_followers(
     smtp_server, make_verified_user, make_feedback
@@ -290,7 +300,7 @@ def _signature(mail: EmailMessage) -> str:
 def test_an_admins_closing_message_is_signed_by_the_admin_for_the_owner(
     smtp_server, make_verified_user, make_feedback
 ) -> None:
-    customer, priya, ada, item = _owned_by_priya(make_verified_user, make_feedback)
+    customer, _priya, ada, item = _owned_by_priya(make_verified_user, make_feedback)
     _deliver(smtp_server)
 
     workflow.resolve(
@@ -333,7 +343,7 @@ def test_an_admins_reply_and_state_message_are_signed_by_the_admin(
 def test_the_owners_own_message_is_signed_by_the_owner_alone(
     smtp_server, make_verified_user, make_feedback
 ) -> None:
-    customer, priya, ada, item = _owned_by_priya(make_verified_user, make_feedback)
+    customer, _priya, _ada, _item = _owned_by_priya(make_verified_user, make_feedback)
     (mail,) = [m for m in _to(_deliver(smtp_server), customer) if "Acknowledged" in m["Subject"]]
     assert _signature(mail) == "Priya"
     assert "for Priya" not in _text(mail) + _html(mail)
