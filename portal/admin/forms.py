@@ -163,7 +163,8 @@ class AssignForm(FlaskForm):
 
 class PromiseForm(FlaskForm):
     new_date = DateField("New promised date", validators=[InputRequired("Give the new date.")])
-    outcome = StringField(
+    # Not "outcome": the move form on the same page has one, and ids must stay unique.
+    promise_outcome = StringField(
         "What we promise by then",
         description=PROMISE_HINT,
         validators=[

@@ -50,7 +50,7 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
     context: dict[str, Any] = {
         "move_form": move_form(item),
         "assign_form": _assign_form(item),
-        "promise_form": PromiseForm(formdata=None, outcome=item.promise_outcome or ""),
+        "promise_form": PromiseForm(formdata=None, promise_outcome=item.promise_outcome or ""),
         "reply_form": ReplyForm(formdata=None),
         "note_form": NoteForm(formdata=None),
         "reason_form": ReasonForm(formdata=None),
@@ -162,7 +162,7 @@ def _display_name(user_id: int) -> str:
 
 
 @bp.post("/feedback/<int:item_id>/promise")
-@keeps_writing(outcome="What we promise", promise_reason="Why the date moves")
+@keeps_writing(promise_outcome="What we promise", promise_reason="Why the date moves")
 def promise(item_id: int) -> Response:
     item = load_item(item_id)
     form = PromiseForm()
@@ -185,7 +185,7 @@ def promise(item_id: int) -> Response:
             current_user,
             form.new_date.data,
             form.promise_reason.data or "",
-            form.outcome.data or "",
+            form.promise_outcome.data or "",
         ),
         done,
         promise_form=form,

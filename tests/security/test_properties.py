@@ -153,7 +153,7 @@ FORMS = (
         "admin.promise",
         "staff",
         "/admin/feedback/{item}/promise",
-        ("new_date", "outcome", "promise_reason"),
+        ("new_date", "promise_outcome", "promise_reason"),
     ),
     Form("staff hide", "admin.hide", "staff", "/admin/feedback/{item}/hide", ("reason",)),
     Form("staff redact", "admin.redact", "staff", "/admin/feedback/{item}/redact", ("reason",)),
@@ -302,7 +302,7 @@ GOOD: dict[str, dict[str, str | list[str]]] = {
     "staff assign": {"owner_id": "{staff}", "assign_reason": "Holiday cover"},
     "staff promise": {
         "new_date": "2031-06-0{state_digit}",
-        "outcome": "your bins collected every week",
+        "promise_outcome": "your bins collected every week",
         "promise_reason": "Parts are late",
     },
     "staff hide": {"reason": "Personal details"},

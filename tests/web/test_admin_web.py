@@ -389,7 +389,7 @@ def test_moving_the_date_shows_the_outcome_and_keeps_what_was_typed(
     refused = post(
         browser,
         f"/admin/feedback/{item.id}/promise",
-        {"new_date": later, "promise_reason": reason, "outcome": ""},
+        {"new_date": later, "promise_reason": reason, "promise_outcome": ""},
     )
     assert refused.status_code == 400
     assert f'value="{reason}"' in refused.get_data(as_text=True)
@@ -397,7 +397,11 @@ def test_moving_the_date_shows_the_outcome_and_keeps_what_was_typed(
     moved = post(
         browser,
         f"/admin/feedback/{item.id}/promise",
-        {"new_date": later, "promise_reason": reason, "outcome": "the full refund, with interest"},
+        {
+            "new_date": later,
+            "promise_reason": reason,
+            "promise_outcome": "the full refund, with interest",
+        },
     )
     assert moved.status_code == 302
     assert _fresh(Feedback, item.id).promise_outcome == "the full refund, with interest"
