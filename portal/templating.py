@@ -42,21 +42,30 @@ def current_settings() -> SiteSettings:
 
 
 # English keeps the site's own British forms ("4 December 2026", "4 Dec 2026, 14:05"): the
-# CLDR "en" patterns are American. Every other language gets its CLDR long and medium forms.
-_SOURCE_PATTERNS = {"date": "d MMMM y", "datetime": "d MMM y, HH:mm"}
+# CLDR "en" patterns are American. Every other language gets its CLDR form (or, for "day", the
+# same fields in its own words).
+_PATTERNS = {
+    # form: (English, other languages)
+    "date": ("d MMMM y", "long"),
+    "datetime": ("d MMM y, HH:mm", "medium"),
+    # A moment within the coming days, as a promise to answer names it: Monday 7 December, 14:00.
+    "day": ("EEEE d MMMM, HH:mm", "EEEE d MMMM, HH:mm"),
+}
 
 
-def _pattern(kind: str, cldr_form: str) -> str:
+def _pattern(form: str) -> str:
     locale = get_locale()
-    return _SOURCE_PATTERNS[kind] if locale is None or locale.language == "en" else cldr_form
+    english, other = _PATTERNS[form]
+    return english if locale is None or locale.language == "en" else other
 
 
-def localtime(value: datetime | None) -> str:
-    """A UTC datetime in the site's time zone, in the reader's language: 4 Dec 2026, 14:05."""
+def localtime(value: datetime | None, form: str = "datetime") -> str:
+    """A UTC datetime in the site's time zone, in the reader's language: 4 Dec 2026, 14:05
+    (form "datetime"), or Monday 7 December, 14:00 (form "day")."""
     if value is None:
         return ""
     local = value.astimezone(site_zone(current_settings()))
-    return str(format_datetime(local, _pattern("datetime", "medium"), rebase=False))
+    return str(format_datetime(local, _pattern(form), rebase=False))
 
 
 def machine_time(value: date | datetime) -> str:
@@ -73,7 +82,7 @@ def longdate(value: date | datetime | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = value.astimezone(site_zone(current_settings())).date()
-    return str(format_date(value, _pattern("date", "long")))
+    return str(format_date(value, _pattern("date")))
 
 
 def localdate(value: datetime) -> date:

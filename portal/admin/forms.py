@@ -48,6 +48,14 @@ class ToneCheckedForm(FlaskForm):
     post_anyway = SubmitField("Post anyway")
 
 
+# The outcome is read after the owner's name and before the date: "Priya will have a
+# replacement with you by Friday 12 December".
+PROMISE_HINT = (
+    "One line the customer reads as \u201c[your name] will have \u2026 by [the date]\u201d: "
+    "\u201ca replacement with you\u201d, \u201cthe lift working again\u201d."
+)
+
+
 class MoveForm(ToneCheckedForm):
     to_state = SelectField("Move to", validators=[InputRequired("Choose the new state.")])
     message = TextAreaField(
@@ -56,6 +64,11 @@ class MoveForm(ToneCheckedForm):
         validators=[Optional(), Length(max=5_000)],
     )
     target_date = DateField("Promised date (for Planned)", validators=[Optional()])
+    outcome = StringField(
+        "What we promise by then (for Planned)",
+        description=PROMISE_HINT,
+        validators=[Optional(), Length(max=120)],
+    )
     you_said = StringField(
         "\u201cYou said\u201d summary (for Done)",
         description="Shown on the public board. Leave empty to use the title of a public item; "
@@ -90,6 +103,7 @@ class MoveForm(ToneCheckedForm):
     # would be dropped without a word, so the form says so and keeps what was typed.
     _ONLY_FOR = {
         "target_date": FeedbackState.PLANNED,
+        "outcome": FeedbackState.PLANNED,
         "you_said": FeedbackState.RESOLVED,
         "we_did": FeedbackState.RESOLVED,
         "duplicate_of": FeedbackState.DUPLICATE,
@@ -116,10 +130,16 @@ class MoveForm(ToneCheckedForm):
                 FeedbackState.PLANNED,
                 "Planning needs a target date: the date we promise the customer.",
             ),
+            (
+                "outcome",
+                FeedbackState.PLANNED,
+                "Say what we promise by that date, in one line the customer reads.",
+            ),
             ("duplicate_of", FeedbackState.DUPLICATE, "Give the number of the item to merge into."),
         ):
             field = self[name]
-            if chosen == state.value and field.data is None and not field.errors:
+            empty = field.data is None or (isinstance(field.data, str) and not field.data.strip())
+            if chosen == state.value and empty and not field.errors:
                 field.errors = [missing]
                 valid = False
         return valid
@@ -144,6 +164,15 @@ class AssignForm(FlaskForm):
 
 class PromiseForm(FlaskForm):
     new_date = DateField("New promised date", validators=[InputRequired("Give the new date.")])
+    # Not "outcome": the move form on the same page has one, and ids must stay unique.
+    promise_outcome = StringField(
+        "What we promise by then",
+        description=PROMISE_HINT,
+        validators=[
+            DataRequired("Say what we promise by that date, in one line."),
+            Length(max=120),
+        ],
+    )
     promise_reason = StringField(
         "Why it moves (the customer is told)", validators=[Optional(), Length(max=500)]
     )

@@ -50,7 +50,7 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
     context: dict[str, Any] = {
         "move_form": move_form(item),
         "assign_form": _assign_form(item),
-        "promise_form": PromiseForm(formdata=None),
+        "promise_form": PromiseForm(formdata=None, promise_outcome=item.promise_outcome or ""),
         "reply_form": ReplyForm(formdata=None),
         "note_form": NoteForm(formdata=None),
         "reason_form": ReasonForm(formdata=None),
@@ -118,6 +118,7 @@ def _attempt(
 @bp.post("/feedback/<int:item_id>/move")
 @keeps_writing(
     message="Public message to the customer",
+    outcome="What we promise",
     you_said="\u201cYou said\u201d",
     we_did="\u201cWe did\u201d",
 )
@@ -137,6 +138,7 @@ def move(item_id: int) -> Response:
             to_state,
             message=form.message.data or "",
             target_date=form.target_date.data,
+            outcome=form.outcome.data or "",
             duplicate_of=form.duplicate_of.data,
             you_said=form.you_said.data or "",
             we_did=form.we_did.data or "",
@@ -172,12 +174,17 @@ def _display_name(user_id: int) -> str:
 
 
 @bp.post("/feedback/<int:item_id>/promise")
-@keeps_writing(promise_reason="Why the date moves")
+@keeps_writing(promise_outcome="What we promise", promise_reason="Why the date moves")
 def promise(item_id: int) -> Response:
     item = load_item(item_id)
     form = PromiseForm()
     if not form.validate_on_submit():
-        return render_item(item, status=400, promise_form=form, error="Please give a valid date.")
+        return render_item(
+            item,
+            status=400,
+            promise_form=form,
+            error="Please give a valid date and say what we promise.",
+        )
     done = (
         "The promised date is moved; the customer sees it, with your reason."
         if item.target_date
@@ -186,7 +193,11 @@ def promise(item_id: int) -> Response:
     return _attempt(
         item_id,
         lambda: workflow.move_promise(
-            item_id, current_user, form.new_date.data, form.promise_reason.data or ""
+            item_id,
+            current_user,
+            form.new_date.data,
+            form.promise_reason.data or "",
+            form.promise_outcome.data or "",
         ),
         done,
         promise_form=form,

@@ -226,6 +226,7 @@ SCHEMAS: dict[str, Any] = {
             "vote_count",
             "comment_count",
             "target_date",
+            "promise_outcome",
             "merged_into_id",
             "resolution_id",
             "created_at",
@@ -251,6 +252,13 @@ SCHEMAS: dict[str, Any] = {
             "vote_count": INTEGER,
             "comment_count": INTEGER,
             "target_date": _nullable(DATE),
+            "promise_outcome": _nullable(
+                {
+                    **STRING,
+                    "description": "What is promised by target_date, in one line; null when "
+                    "nothing is promised, or for a promise made before outcomes were asked for.",
+                }
+            ),
             "merged_into_id": _nullable(INTEGER),
             "resolution_id": _nullable(INTEGER),
             "created_at": DATE_TIME,
@@ -464,6 +472,14 @@ SCHEMAS: dict[str, Any] = {
                 "resolved without we_did, it is also the published \u201cwe did\u201d text.",
             },
             "target_date": {**DATE, "description": "The promised date, for planned."},
+            "outcome": {
+                "type": "string",
+                "maxLength": 120,
+                "pattern": NO_NUL,
+                "description": "For planned, required: what the customer will have by "
+                "target_date, in one line (\u201ca replacement with you\u201d). Emails and the "
+                "item's page say it with the date.",
+            },
             "duplicate_of": {
                 "type": "integer",
                 "minimum": 1,

@@ -363,6 +363,7 @@ class Transition:
     acting_as: str
     message: str
     target_date: date | None
+    outcome: str
     duplicate_of: int | None
     you_said: str
     we_did: str
@@ -376,6 +377,7 @@ class Transition:
         acting_as = f.email("acting_as")
         message = f.text("message", required=False, max_length=10_000)
         target_date = f.day("target_date")
+        outcome = f.text("outcome", required=False, max_length=120)
         duplicate_of = f.item_id("duplicate_of")
         you_said = f.text("you_said", required=False, max_length=200)
         we_did = f.text("we_did", required=False, max_length=10_000)
@@ -386,6 +388,7 @@ class Transition:
             acting_as=acting_as or "",
             message=message or "",
             target_date=target_date,
+            outcome=outcome or "",
             duplicate_of=duplicate_of,
             you_said=you_said or "",
             we_did=we_did or "",

@@ -392,6 +392,7 @@ def transition(item_id: int) -> Response:
         body.to_state,
         message=body.message,
         target_date=body.target_date,
+        outcome=body.outcome,
         duplicate_of=body.duplicate_of,
         you_said=body.you_said,
         we_did=body.we_did,

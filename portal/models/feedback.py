@@ -150,6 +150,9 @@ class Feedback(Base):
     vote_count: Mapped[int] = mapped_column(default=0)
     comment_count: Mapped[int] = mapped_column(default=0)
     target_date: Mapped[date | None]
+    # What we promise by that date, in one line ("a replacement with you"). NULL on promises
+    # made before the outcome was asked for: their pages and emails keep the date alone.
+    promise_outcome: Mapped[str | None] = mapped_column(sa.String(120))
     merged_into_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback.id"))
     hidden: Mapped[bool] = mapped_column(default=False)
     awaiting_review: Mapped[bool] = mapped_column(default=False)

@@ -457,7 +457,10 @@ def tell_category_followers_of_submission(event: events.ItemSubmitted) -> None:
 def tell_followers_of_state(event: events.StateChanged) -> None:
     if event.tell_followers:
         db.session.flush()
-        notifications.notify_item_update(event.item, event.actor, "state", event.message)
+        # The actor wrote the message and signs it; the item's owner stays its sender.
+        notifications.notify_item_update(
+            event.item, event.actor, "state", event.message, from_state=event.from_state
+        )
 
 
 @on(events.PromiseMade)
@@ -472,6 +475,7 @@ def tell_followers_of_promise(event: events.PromiseMade) -> None:
         event.reason,
         new_date=event.new_date,
         previous_date=event.previous_date,
+        previous_outcome=event.previous_outcome,
     )
 
 

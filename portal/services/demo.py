@@ -398,6 +398,7 @@ def _tell_the_story(
         priya,
         today + timedelta(days=12),
         "Couriers will get a safe-place rule: never outside in the rain without a bag.",
+        outcome="every courier on your route following the new safe-place rule",
         post_anyway=True,
     )
 
@@ -447,6 +448,7 @@ def _tell_the_story(
         sam,
         today + timedelta(days=30),
         "Dark mode is planned for the next release.",
+        outcome="dark mode in the app",
         post_anyway=True,
     )
     workflow.move_promise(
@@ -518,6 +520,7 @@ def _tell_the_story(
         sam,
         today + timedelta(days=60),
         "Baskets will follow your account from the next app release.",
+        outcome="your basket following you from phone to laptop",
         post_anyway=True,
     )
     kettle = it("Kettle stopped working after three weeks")

@@ -174,6 +174,10 @@ class PromiseMade:
     reason: str
     # Planning promises the date with its move to Planned, whose message told followers.
     by_planning: bool = False
+    # What is promised by the date, in one line ("a replacement with you"); empty only for a
+    # promise made before outcomes were asked for.
+    outcome: str = ""
+    previous_outcome: str = ""
 
 
 @dataclass(frozen=True)

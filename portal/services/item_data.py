@@ -84,6 +84,8 @@ def public_item(item: Feedback) -> dict[str, Any]:
         "vote_count": item.vote_count,
         "comment_count": item.comment_count,
         "target_date": iso(item.target_date),
+        # What is promised by that date; null for a promise made before outcomes were asked for.
+        "promise_outcome": item.promise_outcome if item.target_date is not None else None,
         # Only a public target is named: a private one's existence is not ours to tell.
         "merged_into_id": merged_into.id
         if merged_into is not None and is_public(merged_into)

@@ -4,7 +4,7 @@ category, and the verification message. Every email goes through the outbox."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -15,6 +15,7 @@ from portal.models import (
     Category,
     CategoryFollow,
     Feedback,
+    FeedbackState,
     Follow,
     NotificationPreference,
     OutboxMessage,
@@ -295,16 +296,6 @@ def _queue_for(
     all_token = make_unsubscribe_token(user.id, None)
     item_token = make_unsubscribe_token(user.id, item.id) if item is not None else all_token
     current = environment.current()
-    rendered = current.presenter.email(
-        template,
-        subject,
-        person=user,
-        item=item,
-        from_name=from_name,
-        unsubscribe_item_url=current.presenter.url("notifications.unsubscribe", token=item_token),
-        unsubscribe_all_url=current.presenter.url("notifications.unsubscribe", token=all_token),
-        **context,
-    )
     headers = {**unsubscribe_headers(all_token), **(extra_headers or {})}
     # Customers can answer by replying: email intake turns the reply into a comment. Staff
     # answer in the admin pages, where the tone check and ownership rules apply.
@@ -312,6 +303,19 @@ def _queue_for(
         reply_to = reply_address(item.id, user.email)
         if reply_to:
             headers["Reply-To"] = reply_to
+    rendered = current.presenter.email(
+        template,
+        subject,
+        person=user,
+        item=item,
+        from_name=from_name,
+        # How to answer, said in the email: by replying when intake takes replies, else on
+        # the item's page.
+        answer_by_email="Reply-To" in headers,
+        unsubscribe_item_url=current.presenter.url("notifications.unsubscribe", token=item_token),
+        unsubscribe_all_url=current.presenter.url("notifications.unsubscribe", token=all_token),
+        **context,
+    )
     # The cap keeps news of what someone follows from flooding them; an answer about their own
     # feedback is never held back, or a reply from a person would wait a day in a summary.
     about_their_own = item is not None and item.author_id == user.id
@@ -404,11 +408,42 @@ def _render_summary(user: User, summary: OutboxMessage, folded: list[OutboxMessa
 # What happens ------------------------------------------------------------------------------
 
 
+def owner_of(item: Feedback, writer: User | None) -> User | None:
+    """Who looks after the item, for its emails: its owner, else whoever wrote (acting on an
+    unowned item makes the writer its owner)."""
+    return db.session.get(User, item.owner_id) if item.owner_id else writer
+
+
+def _long_day(day: date) -> str:
+    return day.strftime("%A %-d %B %Y")
+
+
+def _item_subject(kind: str, item: Feedback, title: str, owner: User | None, **context: Any) -> str:
+    """A subject a person reads in a list of mail: the item, then what happened to it."""
+    if kind == "state":
+        if item.state is FeedbackState.PLANNED and item.target_date is not None:
+            return f"{title}: planned for {_long_day(item.target_date)}"
+        return f"{title}: {item.state.label}"
+    if kind == "promise":
+        new_date: date = context["new_date"]
+        if context.get("previous_date"):
+            return f"{title}: the date moves to {_long_day(new_date)}"
+        return f"{title}: promised for {_long_day(new_date)}"
+    if kind == "reply":
+        writer = context.get("writer") or owner
+        return f"{writer.preferred_name if writer else 'We'} replied about {title}"
+    return f"{title}: handled together with another report"
+
+
 def notify_item_update(
     item: Feedback, actor: User | None, kind: str, message: str, **context: Any
 ) -> int:
-    """Tell an item's followers, by name, what changed and why. Returns how many were told."""
-    owner = db.session.get(User, item.owner_id) if item.owner_id else actor
+    """Tell an item's followers, by name, what changed and why. Returns how many were told.
+
+    Everything about one item comes from one sender, its owner (the From name); the message is
+    signed by whoever wrote it (`actor`), and says so when that is not the owner ("Ada, for
+    Priya, who looks after this")."""
+    owner = owner_of(item, actor)
     from_name = owner.display_name if owner else ""
     target = context.get("target")
     told = 0
@@ -419,21 +454,17 @@ def notify_item_update(
             continue
         # Words staff withheld reach only staff and the author (item_data.title_for).
         title = title_for(item, user)
-        subjects = {
-            "state": f"Update on \u201c{title}\u201d: {item.state.label}",
-            "promise": f"New date for \u201c{title}\u201d",
-            "reply": f"{from_name or 'We'} replied on \u201c{title}\u201d",
-            "merged": f"\u201c{title}\u201d is being handled together with another report",
-        }
         _queue_for(
             user,
             kind=kind,
             template="item_update",
-            subject=subjects[kind],
+            subject=_item_subject(kind, item, title, owner, writer=actor, **context),
             item=item,
             item_title=title,
             target_title=title_for(target, user) if isinstance(target, Feedback) else "",
             from_name=from_name,
+            owner=owner,
+            writer=actor or owner,
             message=message,
             update_kind=kind,
             **context,
@@ -458,7 +489,7 @@ def notify_resolution(
         if not (can_email(user) and _wants(user, "resolution") and can_view(item, user)):
             continue
         seen.add(user.id)
-        owner = db.session.get(User, item.owner_id) if item.owner_id else actor
+        owner = owner_of(item, actor)
         _queue_for(
             user,
             kind="resolution",
@@ -467,6 +498,8 @@ def notify_resolution(
             item=item,
             item_title=title_for(item, user),
             from_name=owner.display_name if owner else actor.display_name,
+            owner=owner,
+            writer=actor,
             resolution=resolution,
             personal_message=message if user.id == item.author_id else "",
         )

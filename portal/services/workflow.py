@@ -317,25 +317,63 @@ def plan(
     target_date: date | None,
     message: str,
     *,
+    outcome: str = "",
     post_anyway: bool = False,
 ) -> Feedback:
-    """Plan the work and promise a date (planning without a date is not a plan)."""
+    """Plan the work and promise an outcome by a date ("a replacement with you" by Friday 12
+    December): planning without both is not a plan."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
     _check_tone(item, post_anyway, text=message)
-    return _plan(item, actor, target_date, message)
+    return _plan(item, actor, target_date, message, outcome)
 
 
-def _plan(item: Feedback, actor: User, target_date: date | None, message: str) -> Feedback:
+# As long as a subject line can carry it, beside the date and a name.
+MAX_OUTCOME_LENGTH = 120
+
+
+def _promised_outcome(outcome: str | None) -> str:
+    """The one line a promise makes, checked: what the customer will have, not a title."""
+    outcome = " ".join((outcome or "").split())
+    if not outcome:
+        raise MissingInput(
+            "Say what we promise by that date, in one line the customer reads: "
+            "\u201ca replacement with you\u201d, \u201cthe lift working again\u201d."
+        )
+    if len(outcome) > MAX_OUTCOME_LENGTH:
+        raise WorkflowError(
+            f"Keep what we promise to one line of at most {MAX_OUTCOME_LENGTH} characters "
+            f"(this one has {len(outcome)})."
+        )
+    return outcome
+
+
+def _plan(
+    item: Feedback, actor: User, target_date: date | None, message: str, outcome: str
+) -> Feedback:
     if target_date is None:
         raise MissingInput("Planning needs a target date: the date we promise the customer.")
     if target_date < _now().date():
         raise WorkflowError("The promised date cannot be in the past.")
     _check_transition(item, S.PLANNED)
-    # The date is set first so the customer's email already carries the promise.
+    outcome = _promised_outcome(outcome)
+    # The promise is set first so the customer's email already carries it.
+    previous_outcome = item.promise_outcome or ""
     item.target_date = target_date
+    item.promise_outcome = outcome
     _change_state(item, actor, S.PLANNED, message)
-    events.emit(events.PromiseMade(item, actor, target_date, None, "", by_planning=True))
+    events.emit(
+        events.PromiseMade(
+            item,
+            actor,
+            target_date,
+            None,
+            "",
+            by_planning=True,
+            outcome=outcome,
+            previous_outcome=previous_outcome,
+        )
+    )
     db.session.flush()
     return item
 
@@ -369,8 +407,12 @@ def _decline(item: Feedback, actor: User, reason: str) -> Feedback:
     return item
 
 
-def move_promise(item_id: int, actor: User, new_date: date | None, reason: str) -> Feedback:
-    """Move a promised date. The customer is told, with the reason."""
+def move_promise(
+    item_id: int, actor: User, new_date: date | None, reason: str, outcome: str = ""
+) -> Feedback:
+    """Promise an outcome by a date, or move the date (with a reason). The customer is told.
+    Without a new `outcome` the promise keeps the one it has; one made before outcomes were
+    asked for needs one now."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
     if new_date is None:
@@ -381,14 +423,26 @@ def move_promise(item_id: int, actor: User, new_date: date | None, reason: str) 
         raise WorkflowError("The promised date cannot be in the past.")
     if item.target_date == new_date:
         raise WorkflowError("That is already the promised date.")
+    outcome = _promised_outcome(outcome.strip() or item.promise_outcome)
     if item.target_date is not None:
         reason = _require_text(
             reason, "Moving a promised date needs a reason: the customer is told why."
         )
     _claim(item, actor)
-    previous = item.target_date
+    previous, previous_outcome = item.target_date, item.promise_outcome or ""
     item.target_date = new_date
-    events.emit(events.PromiseMade(item, actor, new_date, previous, reason))
+    item.promise_outcome = outcome
+    events.emit(
+        events.PromiseMade(
+            item,
+            actor,
+            new_date,
+            previous,
+            reason,
+            outcome=outcome,
+            previous_outcome=previous_outcome,
+        )
+    )
     db.session.flush()
     return item
 
@@ -688,12 +742,14 @@ def move(
     *,
     message: str = "",
     target_date: date | None = None,
+    outcome: str = "",
     duplicate_of: int | None = None,
     you_said: str = "",
     we_did: str = "",
     post_anyway: bool = False,
 ) -> Feedback:
-    """Move an item to a state, with what that move needs; used by the admin form and the API.
+    """Move an item to a state, with what that move needs (Planned: the date and the
+    `outcome` promised by it); used by the admin form and the API.
     Done publishes `we_did` and gives the customer `message`; without a `we_did` (the API, on
     public items only) the message is what is published. Both texts are checked for tone:
     the published "we did" is read by everyone who spoke up."""
@@ -711,7 +767,7 @@ def move(
     if to_state is S.INVESTIGATING:
         return _investigate(item, actor, message)
     if to_state is S.PLANNED:
-        return _plan(item, actor, target_date, message)
+        return _plan(item, actor, target_date, message, outcome)
     if to_state is S.IN_PROGRESS:
         return _start_work(item, actor, message)
     if to_state is S.RESOLVED:

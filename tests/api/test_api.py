@@ -848,18 +848,20 @@ def test_planning_resolving_and_merging_through_the_api(
 ) -> None:
     item = make_feedback(title="Swings broken in the park")
     promise = date.today() + timedelta(days=14)
-    planned = _move(
-        client,
-        item.id,
-        write_token,
-        to_state="planned",
-        message="We will replace the chains.",
-        target_date=promise.isoformat(),
-        acting_as=staff.email,
-        post_anyway=True,
-    )
+    plan = {
+        "to_state": "planned",
+        "message": "We will replace the chains.",
+        "target_date": promise.isoformat(),
+        "acting_as": staff.email,
+        "post_anyway": True,
+    }
+    # A promise is an outcome with a date: without the outcome, nothing is planned.
+    unsaid = _move(client, item.id, write_token, **plan)
+    assert "Say what we promise by that date" in assert_error(unsaid, 400)["message"]
+    planned = _move(client, item.id, write_token, **plan, outcome="the swings safe to use")
     assert planned.status_code == 200, planned.get_data(as_text=True)
     assert planned.get_json()["item"]["target_date"] == promise.isoformat()
+    assert planned.get_json()["item"]["promise_outcome"] == "the swings safe to use"
     resolved = _move(
         client,
         item.id,
@@ -948,11 +950,12 @@ def test_transition_fields_are_checked(client, make_feedback, staff, write_token
         to_state="received",
         acting_as=staff.email,
         target_date="next tuesday",
+        outcome="x" * 121,
         duplicate_of="12",
         post_anyway="yes",
     )
     fields = assert_error(bad, 422)["fields"]
-    assert set(fields) == {"to_state", "target_date", "duplicate_of", "post_anyway"}
+    assert set(fields) == {"to_state", "target_date", "outcome", "duplicate_of", "post_anyway"}
     assert fields["post_anyway"] == "Must be true or false."
     # Nobody with that address is no member of staff: refused as a customer's address is.
     nobody = _move(client, item.id, write_token, to_state="declined", acting_as="no@example.com")

@@ -30,6 +30,7 @@ ACKNOWLEDGEMENT = (
     "Nia, I am so sorry your parcel was left out in the rain. I have asked our courier team "
     "why, and I will keep you posted here."
 )
+PROMISED_OUTCOME = "waterproof bags on every courier round"
 PLAN_MESSAGE = (
     "Nia, sorry again for the soaked parcel. From next month every courier carries "
     "waterproof bags, and parcels are never left outside in the rain."
@@ -138,6 +139,7 @@ def move(page: Page, state: str, message: str, *, target: date | None = None) ->
     page.get_by_label("Public message to the customer").fill(message)
     if target is not None:
         page.get_by_label("Promised date (for Planned)").fill(target.isoformat())
+        page.get_by_label("What we promise by then (for Planned)").fill(PROMISED_OUTCOME)
     if state == "Done":
         page.get_by_label("\u201cWe did\u201d for everyone (for Done)").fill(PUBLIC_WE_DID)
     page.get_by_role("button", name="Move", exact=True).click()
@@ -324,7 +326,9 @@ def test_staff_take_acknowledge_plan_and_resolve_and_the_customer_sees_it_done(
         expect(desk.locator("#move-tone .tone--clear")).to_have_text("No tone findings.")
     move(desk, "Acknowledged", ACKNOWLEDGEMENT)
     move(desk, "Planned", PLAN_MESSAGE, target=date.today() + timedelta(days=21))
-    expect(desk.locator("#promise-heading + p")).to_contain_text("Promised by")
+    expect(desk.locator("#promise-heading + p")).to_contain_text(
+        f"We promised: {PROMISED_OUTCOME} by"
+    )
     move(desk, "Done", WE_DID)
     expect(desk.locator(".meta .badge")).to_have_text("Done")
 
@@ -332,6 +336,8 @@ def test_staff_take_acknowledge_plan_and_resolve_and_the_customer_sees_it_done(
     sign_in(customer, nia.email)
     customer.goto(f"/feedback/{item.id}")
     expect_full_timeline(customer)
+    # What was promised is said as an outcome, and judged against its date.
+    expect(customer.locator(".status-panel")).to_contain_text(f"We promised {PROMISED_OUTCOME} by")
     expect(customer.get_by_role("heading", name="Did this fix it, Nia?")).to_be_visible()
     screenshot(customer, "journey-item-timeline")
 

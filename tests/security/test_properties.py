@@ -123,7 +123,15 @@ FORMS = (
         "admin.move",
         "staff",
         "/admin/feedback/{item}/move",
-        ("to_state", "message", "target_date", "you_said", "duplicate_of", "post_anyway"),
+        (
+            "to_state",
+            "message",
+            "target_date",
+            "outcome",
+            "you_said",
+            "duplicate_of",
+            "post_anyway",
+        ),
     ),
     Form(
         "staff acknowledge",
@@ -152,7 +160,7 @@ FORMS = (
         "admin.promise",
         "staff",
         "/admin/feedback/{item}/promise",
-        ("new_date", "promise_reason"),
+        ("new_date", "promise_outcome", "promise_reason"),
     ),
     Form("staff hide", "admin.hide", "staff", "/admin/feedback/{item}/hide", ("reason",)),
     Form("staff redact", "admin.redact", "staff", "/admin/feedback/{item}/redact", ("reason",)),
@@ -291,6 +299,7 @@ GOOD: dict[str, dict[str, str | list[str]]] = {
         "to_state": "{state}",
         "message": "Thank you for telling us, we are on it.",
         "target_date": "2031-05-01",
+        "outcome": "your bins collected every week",
         "you_said": "Bins missed",
         "duplicate_of": "{other_item}",
         "post_anyway": "Post anyway",
@@ -299,7 +308,11 @@ GOOD: dict[str, dict[str, str | list[str]]] = {
     "staff reply": {"body": "Thank you, we are on it.", "post_anyway": "Post anyway"},
     "staff note": {"note": "Checked the round sheets."},
     "staff assign": {"owner_id": "{staff}", "assign_reason": "Holiday cover"},
-    "staff promise": {"new_date": "2031-06-0{state_digit}", "promise_reason": "Parts are late"},
+    "staff promise": {
+        "new_date": "2031-06-0{state_digit}",
+        "promise_outcome": "your bins collected every week",
+        "promise_reason": "Parts are late",
+    },
     "staff hide": {"reason": "Personal details"},
     "staff redact": {"reason": "Personal details"},
     "tone check": {"body": "Sorry about this.", "message": "Sorry."},
@@ -439,7 +452,7 @@ def _post(people: People, form: Form, fields: dict[str, Any]) -> str | None:
 
 
 # The state a staff move asks for, when a field matters only to that move.
-FIELD_STATE = {"target_date": 2, "you_said": 4, "duplicate_of": 6}
+FIELD_STATE = {"target_date": 2, "outcome": 2, "you_said": 4, "duplicate_of": 6}
 
 
 @pytest.mark.parametrize("form", FORMS, ids=lambda form: form.name)

@@ -194,7 +194,8 @@ def test_still_happens_is_a_reopen_request_the_owner_hears_of_and_the_audit_keep
     ).all()
     told = [m for m in mail if m.subject.startswith("Still happens, says Nia")]
     assert len(told) == 1, [m.subject for m in mail]
-    assert "still happens to them. 1 person says so" in told[0].text_body
+    assert "says this still happens to them" in told[0].text_body
+    assert "1 person says so since it was done" in told[0].text_body
     entry = db.session.scalar(
         sa.select(AuditEntry).where(AuditEntry.action == "item.still_happens")
     )

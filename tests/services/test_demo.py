@@ -22,3 +22,13 @@ def test_every_demo_item_was_reported_in_the_past_the_merged_one_too() -> None:
     )
     assert FeedbackState.DUPLICATE in created
     assert all(when < now - timedelta(days=1) for when in created.values()), created
+
+
+def test_every_promise_in_the_demo_is_an_outcome_with_a_date() -> None:
+    seed_demo()
+    db.session.commit()
+    promised = db.session.execute(
+        sa.select(Feedback.title, Feedback.promise_outcome).where(Feedback.target_date.is_not(None))
+    ).all()
+    assert promised
+    assert all(outcome for _title, outcome in promised), promised

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime, timedelta
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
+from html import unescape
 from pathlib import Path
 from typing import Any
 
@@ -129,15 +130,15 @@ def every_email(
 ) -> dict[str, EmailMessage]:
     """One email of every kind, each caused the way the portal causes it, as received."""
     monkeypatch.setitem(app.config, "PORTAL_BASE_URL", HTTPS_SITE)
-    staff = make_verified_user(role=Role.STAFF, display_name="Sam Okafor")
+    staff = make_verified_user(role=Role.STAFF, display_name="Sam Okafor", preferred_name="Sam")
     category = make_category()
     db.session.add(CategoryFollow(user_id=staff.id, category_id=category.id))
     db.session.commit()
-    author = make_verified_user(display_name="Nia Jones")
+    author = make_verified_user(display_name="Nia Jones", preferred_name="Nia")
     # Its receipt, and the new item to the staff who follow the category.
     item = make_feedback(author=author, category=category, title="Street light out")
     duplicate = make_feedback(author=author, category=category, title="Lamp post dark")
-    voter = make_verified_user()
+    voter = make_verified_user(preferred_name="Mr Owen")
     notifications.follow(voter, item)
     db.session.commit()
 
@@ -155,8 +156,8 @@ def every_email(
     db.session.commit()
     workflow.acknowledge(item.id, staff, "Thank you, we have reported it.", post_anyway=True)
     db.session.commit()
-    notifications.notify_item_update(
-        item, staff, "promise", "The part arrives on Monday.", new_date=date(2026, 12, 14)
+    workflow.move_promise(
+        item.id, staff, date.today() + timedelta(days=8), "", outcome="the light working again"
     )
     workflow.reply(item.id, staff, "The engineer is on the way.", post_anyway=True)
     db.session.commit()
@@ -275,3 +276,82 @@ def test_without_https_the_one_click_link_is_left_out_and_the_mailto_stays(
         message = received[kind]
         assert [t.split(":")[0] for t in _unsubscribe_targets(message)] == ["mailto"], kind
         assert message["List-Unsubscribe-Post"] is None, kind
+
+
+# Emails that sound like a person ------------------------------------------------------------
+
+# A digest goes to an address that asked for it, with no name given (and one digest is written
+# for every reader): it says "Hello".
+NAMELESS = {"digest_confirm", "digest_change", "digest"}
+# The emails about an item a person follows: who looks after it, and how to answer.
+ABOUT_AN_ITEM = {"state", "promise", "reply", "merged", "resolution"}
+# A quoted title standing as the subject of a sentence: `"Street light out" is now: ...`,
+# `"Lamp post dark" is being handled...`, `We promise "Street light out" by...`.
+QUOTED_TITLE_AS_SUBJECT = re.compile(
+    r"[\"\u201c][^\"\u201c\u201d]{3,}[\"\u201d]:?\s+"
+    r"(?:is|are|was|were|has|have|had|will|would|can|cannot|could|needs|got)\b",
+    re.I,
+)
+QUOTED_TITLE_PROMISED = re.compile(r"\bpromise[sd]?\s+[\"\u201c]", re.I)
+
+
+def _plain(message: EmailMessage) -> tuple[str, str]:
+    """The plain text and the HTML part's words (tags dropped, entities read), each squeezed to
+    single spaces."""
+    text_part, html_part = message.get_body(("plain",)), message.get_body(("html",))
+    assert text_part is not None and html_part is not None
+    html = re.sub(r"<head>.*?</head>", " ", html_part.get_content(), flags=re.S)
+    html = unescape(re.sub(r"<[^>]+>", " ", html))
+    return " ".join(text_part.get_content().split()), " ".join(html.split())
+
+
+def _first_paragraph(message: EmailMessage) -> str:
+    part = message.get_body(("plain",))
+    assert part is not None
+    return part.get_content().replace("\r\n", "\n").strip().split("\n\n")[0]
+
+
+@pytest.mark.parametrize("kind", sorted(TEMPLATE_OF))
+def test_every_email_speaks_to_the_person_and_says_what_happens_next(
+    every_email: dict[str, EmailMessage], kind: str
+) -> None:
+    message = every_email[kind]
+    text, html = _plain(message)
+
+    if kind in NAMELESS:
+        assert _first_paragraph(message) == "Hello,"
+    else:
+        # Addressed by the name they chose, first: the email is to them.
+        name = message["To"].addresses[0].display_name
+        assert name and name in _first_paragraph(message)
+    for words in (text, html):
+        assert "What happens next" in words
+        assert not QUOTED_TITLE_AS_SUBJECT.search(words), QUOTED_TITLE_AS_SUBJECT.search(words)
+        assert not QUOTED_TITLE_PROMISED.search(words)
+        assert " is now:" not in words
+        if kind in ABOUT_AN_ITEM:
+            assert "Sam Okafor looks after this for you." in words
+            assert "To answer," in words
+
+
+def test_a_promise_email_promises_an_outcome_by_a_date(
+    every_email: dict[str, EmailMessage],
+) -> None:
+    text, html = _plain(every_email["promise"])
+    when = date.today() + timedelta(days=8)
+    promised = f"Sam will have the light working again by {when:%A} {when.day} {when:%B %Y}."
+    assert promised in text and promised in html
+
+
+def test_the_quoted_title_check_catches_the_machine_wording() -> None:
+    """The check above would fail the emails this portal used to send."""
+    for old in (
+        '"Parcel left in the rain" is now: Acknowledged.',
+        "\u201cLamp post dark\u201d is being handled together with another report",
+        "\u201cLamp post dark\u201d is the same as \u201cStreet light out\u201d, so we are...",
+    ):
+        assert QUOTED_TITLE_AS_SUBJECT.search(old), old
+    assert QUOTED_TITLE_PROMISED.search('We promise "Parcel left in the rain" by 12 December.')
+    assert not QUOTED_TITLE_AS_SUBJECT.search(
+        "Sam has read your complaint \u201cStreet light out\u201d and is looking after it."
+    )

@@ -48,8 +48,13 @@ def _to(messages: list[EmailMessage], user: User) -> list[EmailMessage]:
     return [m for m in messages if user.email in m["X-Envelope-To"]]
 
 
+def _long_day(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"
+
+
 def _staff(make_verified_user, **kwargs) -> User:
     kwargs.setdefault("display_name", "Sam Patel")
+    kwargs.setdefault("preferred_name", "Sam")
     return make_verified_user(role=Role.STAFF, **kwargs)
 
 
@@ -131,9 +136,15 @@ def test_state_change_tells_followers_by_name_from_the_owner_with_the_staff_mess
     # The plain text keeps its paragraphs apart, and a follower sees who the message is from
     # (it was written to the author, by name).
     author_text = _text(_to(received, author)[0]).replace("\r\n", "\n")
-    assert '"Parcel left in the rain" is now: Acknowledged.\n\nNia, sorry' in author_text
+    assert author_text.startswith(
+        "Nia, sorry the parcel got soaked. I am on it.\n\n"
+        "Sam has read your complaint \u201cParcel left in the rain\u201d and is looking after it."
+    )
     voter_text = _text(_to(received, voter)[0]).replace("\r\n", "\n")
-    assert "Acknowledged.\n\nSam Patel wrote:\nNia, sorry the parcel" in voter_text
+    assert (
+        f"Sam has read the complaint you follow (#{item.id}, \u201cParcel left in the rain\u201d)"
+        " and is looking after it.\n\nSam Patel wrote:\nNia, sorry the parcel"
+    ) in voter_text
     # Each is greeted once: the follower by the email, the author by the message itself
     # ("Dear Nia," above "Nia, sorry..." reads like a form wrapped round a letter).
     assert voter_text.startswith("Dear Mr Owen,\n")
@@ -169,20 +180,38 @@ def test_a_moved_promise_tells_followers_the_new_date_and_the_reason(
     author = make_verified_user()
     item = make_feedback(author=author)
     staff = _staff(make_verified_user)
+    first = _future(10)
     workflow.plan(
-        item.id, staff, _future(10), "Thank you. We will fix the lockers.", post_anyway=True
+        item.id,
+        staff,
+        first,
+        "Thank you. We will fix the lockers.",
+        outcome="the lockers working again",
+        post_anyway=True,
     )
     db.session.commit()
-    _deliver(smtp_server)
+    (planned,) = [m for m in _to(_deliver(smtp_server), author) if "planned" in m["Subject"]]
+    promised = f"Sam will have the lockers working again by {_long_day(first)}."
+    assert promised in _text(planned) and promised in _html(planned)
 
     new_date = _future(40)
     workflow.move_promise(item.id, staff, new_date, "The replacement parts are delayed at customs.")
     db.session.commit()
     (mail,) = _to(_deliver(smtp_server), author)
-    shown = f"{new_date.day} {new_date:%B %Y}"
     for part in (_text(mail), _html(mail)):
-        assert shown in part
+        assert f"Sam will have the lockers working again by {_long_day(new_date)}." in part
+        assert f"it was {_long_day(first)}" in part
         assert "The replacement parts are delayed at customs." in part
+
+    # A changed outcome says what was promised before: nothing changes without a word.
+    workflow.move_promise(
+        item.id, staff, _future(50), "Only one locker can be fixed.", "one locker working again"
+    )
+    db.session.commit()
+    (changed,) = _to(_deliver(smtp_server), author)
+    for part in (_text(changed), _html(changed)):
+        assert "Sam will have one locker working again by" in part
+        assert "(We had promised the lockers working again.)" in part
 
 
 def test_an_official_reply_is_sent_to_followers(
@@ -244,6 +273,80 @@ def test_a_resolution_thanks_the_author_for_telling_and_a_voter_for_asking_too(
     for part in (_text(to_voter), _html(to_voter)):
         assert "You asked for this too" in part and "Thank you for speaking up." in part
         assert "You told us" not in part and "Did this fix it" not in part
+
+
+# Whoever writes, signs -----------------------------------------------------------------------
+
+
+def _owned_by_priya(make_verified_user, make_feedback) -> tuple[User, User, User, Feedback]:
+    """Mr Owen's item, looked after by Priya; Ada is an admin."""
+    customer = make_verified_user(preferred_name="Mr Owen")
+    priya = make_verified_user(
+        role=Role.STAFF, display_name="Priya from Delivery", preferred_name="Priya"
+    )
+    ada = make_verified_user(role=Role.ADMIN, display_name="Ada (admin)", preferred_name="Ada")
+    item = make_feedback(author=customer, title="Parcel left in the rain")
+    workflow.acknowledge(item.id, priya, "Mr Owen, I am sorry. I am on it.", post_anyway=True)
+    db.session.commit()
+    return customer, priya, ada, item
+
+
+def _signature(mail: EmailMessage) -> str:
+    """The name the email is signed with: the line above the organisation's, at its end."""
+    text = _text(mail).replace("\r\n", "\n").split("\n--\n")[0].rstrip()
+    return text.split("\n")[-2]
+
+
+def test_an_admins_closing_message_is_signed_by_the_admin_for_the_owner(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    customer, _priya, ada, item = _owned_by_priya(make_verified_user, make_feedback)
+    _deliver(smtp_server)
+
+    workflow.resolve(
+        item.id,
+        ada,
+        "Parcels now go in the porch box.",
+        message="Mr Owen, it is sorted.",
+        post_anyway=True,
+    )
+    db.session.commit()
+    (mail,) = _to(_deliver(smtp_server), customer)
+
+    # Everything about the item comes from the one sender, its owner...
+    assert mail["From"].addresses[0].display_name.startswith("Priya from Delivery")
+    # ...and the message is signed by who wrote it, saying for whom.
+    assert _signature(mail) == "Ada, for Priya, who looks after this"
+    assert "Ada, for Priya, who looks after this" in _html(mail)
+    assert "Priya from Delivery looks after this for you." in _text(mail)
+
+
+def test_an_admins_reply_and_state_message_are_signed_by_the_admin(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    customer, priya, ada, item = _owned_by_priya(make_verified_user, make_feedback)
+    _deliver(smtp_server)
+
+    workflow.reply(item.id, ada, "Mr Owen, the driver has been told.", post_anyway=True)
+    workflow.investigate(item.id, ada, "Mr Owen, we are checking the route.", post_anyway=True)
+    db.session.commit()
+    mails = _to(_deliver(smtp_server), customer)
+
+    assert len(mails) == 2
+    for mail in mails:
+        assert mail["From"].addresses[0].display_name.startswith("Priya from Delivery")
+        assert _signature(mail) == "Ada, for Priya, who looks after this"
+    # Priya owns the item still: an admin's words do not take it from her.
+    assert db.session.get(Feedback, item.id).owner_id == priya.id
+
+
+def test_the_owners_own_message_is_signed_by_the_owner_alone(
+    smtp_server, make_verified_user, make_feedback
+) -> None:
+    customer, _priya, _ada, _item = _owned_by_priya(make_verified_user, make_feedback)
+    (mail,) = [m for m in _to(_deliver(smtp_server), customer) if "Acknowledged" in m["Subject"]]
+    assert _signature(mail) == "Priya"
+    assert "for Priya" not in _text(mail) + _html(mail)
 
 
 def _answer_each(staff: User, *items: Feedback) -> None:

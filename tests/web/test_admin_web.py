@@ -78,6 +78,7 @@ def test_queue_lists_open_items_with_counts_overdue_and_broken_promises(
         staff,
         datetime.now(UTC).date() + timedelta(days=3),
         "Fix planned, sorry.",
+        outcome="the app letting you in again",
         post_anyway=True,
     )
     promised.target_date = datetime.now(UTC).date() - timedelta(days=2)
@@ -323,6 +324,87 @@ def test_plan_without_a_date_is_refused_and_keeps_the_message(
     item = _fresh(Feedback, item.id)
     assert item.state is FeedbackState.ACKNOWLEDGED
     assert item.target_date is None
+
+
+def test_planning_asks_what_we_promise_and_a_failed_form_keeps_what_was_typed(
+    make_client, make_user, make_feedback
+) -> None:
+    author = make_user(preferred_name="Nia")
+    staff = make_user(role=Role.STAFF, display_name="Priya from Delivery")
+    item = make_feedback(author=author)
+    workflow.acknowledge(item.id, staff, GOOD_ACK, post_anyway=True)
+    db.session.commit()
+    when = (datetime.now(UTC) + timedelta(days=6)).date()
+    form = {
+        "to_state": "planned",
+        "message": "Nia, sorry for the wait. A new box is on order for you.",
+        "target_date": when.isoformat(),
+        "post_anyway": "Post anyway",
+    }
+    browser = _signed_in(make_client, staff)
+
+    refused = post(browser, f"/admin/feedback/{item.id}/move", {**form, "outcome": "  "})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 400
+    assert "Say what we promise by that date" in html
+    assert "A new box is on order for you.</textarea>" in html
+    assert f'value="{when.isoformat()}"' in html
+    assert _fresh(Feedback, item.id).state is FeedbackState.ACKNOWLEDGED
+
+    too_long = post(browser, f"/admin/feedback/{item.id}/move", {**form, "outcome": "x" * 121})
+    assert too_long.status_code == 400
+    assert 'value="' + "x" * 121 + '"' in too_long.get_data(as_text=True)
+
+    outcome = "a new parcel box at your door"
+    done = post(browser, f"/admin/feedback/{item.id}/move", {**form, "outcome": outcome})
+    assert done.status_code == 302
+    item = _fresh(Feedback, item.id)
+    assert item.state is FeedbackState.PLANNED and item.promise_outcome == outcome
+    page = make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert f"We promised: <strong>{outcome} by {when.day} {when:%B %Y}</strong>" in page
+
+
+def test_moving_the_date_shows_the_outcome_and_keeps_what_was_typed(
+    make_client, make_user, make_feedback
+) -> None:
+    staff = make_user(role=Role.STAFF)
+    item = make_feedback()
+    workflow.acknowledge(item.id, staff, GOOD_ACK, post_anyway=True)
+    workflow.plan(
+        item.id,
+        staff,
+        (datetime.now(UTC) + timedelta(days=3)).date(),
+        "Planned, and sorry.",
+        outcome="a refund in your account",
+        post_anyway=True,
+    )
+    db.session.commit()
+    browser = _signed_in(make_client, staff)
+    page = browser.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+    # The outcome is in the form already: moving the date keeps it unless it is changed.
+    assert 'value="a refund in your account"' in page
+
+    later = (datetime.now(UTC) + timedelta(days=9)).date().isoformat()
+    reason = "The bank needs a week longer."
+    refused = post(
+        browser,
+        f"/admin/feedback/{item.id}/promise",
+        {"new_date": later, "promise_reason": reason, "promise_outcome": ""},
+    )
+    assert refused.status_code == 400
+    assert f'value="{reason}"' in refused.get_data(as_text=True)
+
+    moved = post(
+        browser,
+        f"/admin/feedback/{item.id}/promise",
+        {
+            "new_date": later,
+            "promise_reason": reason,
+            "promise_outcome": "the full refund, with interest",
+        },
+    )
+    assert moved.status_code == 302
+    assert _fresh(Feedback, item.id).promise_outcome == "the full refund, with interest"
 
 
 # Merging ----------------------------------------------------------------------------------

@@ -461,7 +461,12 @@ def test_a_resolved_items_page_says_what_was_done_and_whether_the_promise_was_ke
             item.id, staff, "Thank you, we are looking at it today.", post_anyway=True
         )
         workflow.plan(
-            item.id, staff, date.today() + timedelta(days=5), "Parts are ordered.", post_anyway=True
+            item.id,
+            staff,
+            date.today() + timedelta(days=5),
+            "Parts are ordered.",
+            outcome="it working again",
+            post_anyway=True,
         )
     db.session.commit()
     workflow.resolve(
@@ -491,11 +496,16 @@ def test_an_open_item_past_its_promised_date_says_it_is_late(
     item = make_feedback(title="Lift out of order")
     workflow.acknowledge(item.id, staff, "Thank you, we are looking at it today.", post_anyway=True)
     workflow.plan(
-        item.id, staff, date.today() + timedelta(days=5), "Parts are ordered.", post_anyway=True
+        item.id,
+        staff,
+        date.today() + timedelta(days=5),
+        "Parts are ordered.",
+        outcome="the lift working again",
+        post_anyway=True,
     )
     db.session.commit()
     page = make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
-    assert "We promised: <strong>by" in page and "days late" not in page
+    assert "We promised: <strong>the lift working again by" in page and "days late" not in page
 
     item.target_date = date.today() - timedelta(days=2)  # the date went by
     db.session.commit()
