@@ -457,6 +457,20 @@ SCHEMAS: dict[str, Any] = {
                 "maximum": MAX_ID,
                 "description": "For duplicate: the public item it merges into.",
             },
+            "promise": {
+                "type": "string",
+                "enum": ["keep", "change"],
+                "description": "For duplicate, when the item carries a promised date (required "
+                "then): keep it on the item it merges into (the earlier date wins), or change "
+                "it, saying why in promise_reason. Its people are told either way.",
+            },
+            "promise_reason": {
+                "type": "string",
+                "maxLength": 2000,
+                "pattern": NO_NUL,
+                "description": "For duplicate with promise change: why the promised date "
+                "changes, told to everyone who spoke up on the item.",
+            },
             "you_said": {
                 "type": "string",
                 "maxLength": 200,
