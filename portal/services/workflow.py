@@ -487,15 +487,16 @@ def _merge(
     # Its people are handed to a person, never to nobody: merging into an item nobody looks
     # after (or whose owner has left) makes the one merging its owner.
     _claim(target, actor)
-    if carried.kept and carried.target_date != target.target_date:
+    kept_date = carried.target_date if carried.kept else None
+    if kept_date is not None and kept_date != target.target_date:
+        # Kept: the duplicate's date was earlier than the target's (or the target had none).
         previous = target.target_date
-        target.target_date = carried.target_date
-        assert carried.target_date is not None  # kept: the duplicate's date, or an earlier one
+        target.target_date = kept_date
         events.emit(
             events.PromiseMade(
                 target,
                 actor,
-                carried.target_date,
+                kept_date,
                 previous,
                 f"The date promised on #{item.id} holds here.",
             )
