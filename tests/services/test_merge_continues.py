@@ -230,9 +230,11 @@ def test_a_changed_promise_is_told_with_its_reason_to_everyone_who_spoke_up(
     db.session.commit()
     _promise(story.duplicate, story.sam, _day(6))
     _deliver(smtp_server)
-    reason = "The courier contract changes on the 1st; the new van rota starts after that."
+    reason = "The courier contract changes on the 1st; the <new> van rota & route start then."
     _merge(story, promise=PromiseChoice.CHANGE, promise_reason=reason)
     received = _deliver(smtp_server)
+    # Staff's words are text in the HTML part, never markup.
+    assert "the &lt;new&gt; van rota &amp; route" in _html(*_to(received, story.jo))
     for person in (story.jo, voter):
         text = _text(*_to(received, person))
         assert f"We promised you {_long(_day(6))}, and I am sorry: that date no longer holds." in (

@@ -220,3 +220,18 @@ def test_someone_else_is_not_asked_did_this_fix_it(make_client, make_feedback, m
     browser = _signed_in(make_client, make_user())
     assert "Did this fix it" not in browser.get(f"/feedback/{target.id}").get_data(as_text=True)
     assert post(browser, f"/feedback/{target.id}/fixed").status_code == 403
+
+
+def test_a_merged_items_page_costs_what_any_item_page_costs(
+    app, client, make_feedback, people
+) -> None:
+    plain = make_feedback()
+    duplicate, _ = _merged_and_done(people, make_feedback)
+    empty_read_cache(app)
+    with count_queries(db.engine) as plain_page:
+        client.get(f"/feedback/{plain.id}")
+    empty_read_cache(app)
+    with count_queries(db.engine) as merged_page:
+        page = client.get(f"/feedback/{duplicate.id}").get_data(as_text=True)
+    assert "looked after by Priya Shah" in page
+    assert merged_page.count == plain_page.count, merged_page.statements
