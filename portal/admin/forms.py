@@ -11,6 +11,7 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    RadioField,
     SelectField,
     StringField,
     SubmitField,
@@ -30,6 +31,7 @@ from wtforms.validators import (
 
 from portal.forms import BAD_EMAIL, ShortIntegerField, chosen_id
 from portal.models import FeedbackState, Role
+from portal.services.workflow import PromiseChoice
 from portal.validation import MAX_ID
 
 # The areas of the IANA time zone database's canonical names.
@@ -90,6 +92,23 @@ class MoveForm(ToneCheckedForm):
             NumberRange(min=1, max=MAX_ID, message="Give an item number such as 42."),
         ],
     )
+    # Asked only of an item that carries a promised date: a merge never drops it unsaid.
+    merge_promise = RadioField(
+        "The date promised here (for Merged)",
+        choices=[
+            SelectChoice(
+                PromiseChoice.KEEP.value,
+                "Keep it on the item it joins (the earlier date wins)",
+            ),
+            SelectChoice(PromiseChoice.CHANGE.value, "It changes: say why below"),
+        ],
+        validators=[Optional()],
+    )
+    merge_promise_reason = TextAreaField(
+        "Why the promised date changes",
+        description="The customer and everyone who spoke up are told this, in the merge email.",
+        validators=[Optional(), Length(max=2_000)],
+    )
 
     def validate_we_did(self, field: TextAreaField) -> None:
         # The message to the customer is personal ("Nia, I am sorry..."), often private: the
@@ -107,6 +126,8 @@ class MoveForm(ToneCheckedForm):
         "you_said": FeedbackState.RESOLVED,
         "we_did": FeedbackState.RESOLVED,
         "duplicate_of": FeedbackState.DUPLICATE,
+        "merge_promise": FeedbackState.DUPLICATE,
+        "merge_promise_reason": FeedbackState.DUPLICATE,
     }
 
     def validate(self, extra_validators: Any = None) -> bool:

@@ -26,6 +26,7 @@ from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
 from portal.services import signals, triage, workflow
 from portal.services.feedback import item_comments, item_timeline
+from portal.services.workflow import PromiseChoice
 from portal.unit_of_work import refusal_shown_in
 
 
@@ -121,6 +122,7 @@ def _attempt(
     outcome="What we promise",
     you_said="\u201cYou said\u201d",
     we_did="\u201cWe did\u201d",
+    merge_promise_reason="Why the promised date changes",
 )
 def move(item_id: int) -> Response:
     item = load_item(item_id)
@@ -140,6 +142,8 @@ def move(item_id: int) -> Response:
             target_date=form.target_date.data,
             outcome=form.outcome.data or "",
             duplicate_of=form.duplicate_of.data,
+            promise=PromiseChoice(form.merge_promise.data) if form.merge_promise.data else None,
+            promise_reason=form.merge_promise_reason.data or "",
             you_said=form.you_said.data or "",
             we_did=form.we_did.data or "",
             post_anyway=bool(form.post_anyway.data),

@@ -488,6 +488,20 @@ SCHEMAS: dict[str, Any] = {
                 "is merged into a Done or Not planned item (409): answer the late item with "
                 "the same resolution, or decline it with the same reason, instead.",
             },
+            "promise": {
+                "type": "string",
+                "enum": ["keep", "change"],
+                "description": "For duplicate, when the item carries a promised date (required "
+                "then): keep it on the item it merges into (the earlier date wins), or change "
+                "it, saying why in promise_reason. Its people are told either way.",
+            },
+            "promise_reason": {
+                "type": "string",
+                "maxLength": 2000,
+                "pattern": NO_NUL,
+                "description": "For duplicate with promise change: why the promised date "
+                "changes, told to everyone who spoke up on the item.",
+            },
             "you_said": {
                 "type": "string",
                 "maxLength": 200,

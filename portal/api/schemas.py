@@ -31,6 +31,7 @@ from portal.models import (
 from portal.services import environment
 from portal.services.item_data import iso, public_item, you_said_shown
 from portal.services.visibility import is_public
+from portal.services.workflow import PromiseChoice
 from portal.validation import MAX_ID, name_problem
 
 
@@ -303,6 +304,7 @@ KINDS = [k.value for k in FeedbackKind]
 VISIBILITIES = [v.value for v in Visibility]
 # Where a move can go; nothing moves an item back to "received".
 TARGET_STATES = [s.value for s in FeedbackState if s is not FeedbackState.RECEIVED]
+PROMISE_CHOICES = [c.value for c in PromiseChoice]
 
 
 @dataclass(frozen=True)
@@ -365,6 +367,10 @@ class Transition:
     target_date: date | None
     outcome: str
     duplicate_of: int | None
+    # For duplicate, when the item carries a promised date: keep it on the target, or change
+    # it with a reason (workflow.merge refuses a merge that says neither).
+    promise: PromiseChoice | None
+    promise_reason: str
     you_said: str
     we_did: str
     # As "Post anyway" on the admin page: post words the tone check held, as written.
@@ -379,6 +385,8 @@ class Transition:
         target_date = f.day("target_date")
         outcome = f.text("outcome", required=False, max_length=120)
         duplicate_of = f.item_id("duplicate_of")
+        promise = f.choice("promise", PROMISE_CHOICES, required=False)
+        promise_reason = f.text("promise_reason", required=False, max_length=2_000)
         you_said = f.text("you_said", required=False, max_length=200)
         we_did = f.text("we_did", required=False, max_length=10_000)
         post_anyway = f.flag("post_anyway")
@@ -390,6 +398,8 @@ class Transition:
             target_date=target_date,
             outcome=outcome or "",
             duplicate_of=duplicate_of,
+            promise=PromiseChoice(promise) if promise else None,
+            promise_reason=promise_reason or "",
             you_said=you_said or "",
             we_did=we_did or "",
             post_anyway=post_anyway,

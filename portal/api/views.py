@@ -394,6 +394,8 @@ def transition(item_id: int) -> Response:
         target_date=body.target_date,
         outcome=body.outcome,
         duplicate_of=body.duplicate_of,
+        promise=body.promise,
+        promise_reason=body.promise_reason,
         you_said=body.you_said,
         we_did=body.we_did,
         post_anyway=body.post_anyway,

@@ -107,6 +107,8 @@ def _render_detail(
         following=notifications.is_following(current_user, item.id),
         comment_form=comment_form,
         not_fixed_form=not_fixed_form,
+        # Asked of the author and of everyone whose voice was merged into the item.
+        fix_answer=workflow.fix_answer(item, current_user),
     )
 
 

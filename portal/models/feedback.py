@@ -259,6 +259,30 @@ class ItemSignal(Base):
     user: Mapped[User] = relationship(lazy="raise_on_sql")
 
 
+class MergedVoice(Base):
+    """Someone who spoke up on a duplicate (its author, a voter, a commenter), now heard on the
+    item it was merged into: they are asked "Did this fix it?" there, as its author is, and
+    this row keeps their answer."""
+
+    __tablename__ = "merged_voices"
+    __table_args__ = (
+        sa.UniqueConstraint("feedback_id", "user_id", name="uq_merged_voices_feedback_id_user_id"),
+        sa.Index("ix_merged_voices_merged_from_id", "merged_from_id"),
+        sa.Index("ix_merged_voices_user_id", "user_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # The item their voice counts on now (a merge of that one moves the row along).
+    feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
+    # The duplicate where they spoke up.
+    merged_from_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # Their answer to "Did this fix it?" after the item is resolved.
+    fix_confirmed_at: Mapped[datetime | None]
+    reopen_requested_at: Mapped[datetime | None]
+
+
 class Comment(Base):
     """A comment on an item. Official ones are staff replies; internal ones only staff see."""
 

@@ -73,6 +73,32 @@ def merge_on_target_timeline(event: events.ItemMerged) -> None:
     )
 
 
+@on(events.ItemMerged)
+def merged_promise_on_timeline(event: events.ItemMerged) -> None:
+    # The duplicate's own history says what became of the date promised there.
+    promise = event.promise
+    if promise.promised is None:
+        return
+    if promise.kept:
+        timeline.record(
+            event.item,
+            event.actor,
+            TimelineKind.PROMISE_SET,
+            f"The date promised here holds on #{event.target.id}, where this continues."
+            if promise.target_date == promise.promised
+            else f"#{event.target.id}, where this continues, is promised sooner.",
+            target_date=promise.target_date,
+        )
+        return
+    timeline.record(
+        event.item,
+        event.actor,
+        TimelineKind.PROMISE_MOVED,
+        promise.reason,
+        target_date=promise.target_date,
+    )
+
+
 @on(events.ReopenRequested)
 def reopen_request_on_timeline(event: events.ReopenRequested) -> None:
     timeline.record(event.item, event.author, TimelineKind.REOPEN_REQUESTED, event.comment)
@@ -127,7 +153,18 @@ def audit_promise(event: events.PromiseMade) -> None:
 
 @on(events.ItemMerged)
 def audit_merge(event: events.ItemMerged) -> None:
-    audit.record(event.actor, "item.merged", "feedback", event.item.id, into=event.target.id)
+    promise = event.promise
+    kept_or_not: dict[str, Any] = {}
+    if promise.promised is not None:
+        kept_or_not = {
+            "promised": promise.promised,
+            "promise_kept": promise.kept,
+            "promised_now": promise.target_date,
+            "promise_reason": promise.reason,
+        }
+    audit.record(
+        event.actor, "item.merged", "feedback", event.item.id, into=event.target.id, **kept_or_not
+    )
 
 
 @on(events.ResolutionPublished)
@@ -481,9 +518,7 @@ def tell_followers_of_promise(event: events.PromiseMade) -> None:
 
 @on(events.ItemMerged)
 def tell_followers_of_merge(event: events.ItemMerged) -> None:
-    notifications.notify_item_update(
-        event.item, event.actor, "merged", event.message, target=event.target
-    )
+    notifications.notify_merge(event.item, event.target, event.actor, event.message, event.promise)
 
 
 @on(events.ResolutionPublished)

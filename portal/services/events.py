@@ -181,13 +181,26 @@ class PromiseMade:
 
 
 @dataclass(frozen=True)
+class PromiseOnMerge:
+    """What became of a duplicate's promised date when it was merged: kept on the target (the
+    earlier date wins) or changed, with the reason its people are told."""
+
+    promised: date | None  # the date the duplicate carried; None: nothing was promised
+    kept: bool
+    target_date: date | None  # the date the target carries after the merge
+    reason: str = ""  # why it changes (empty when kept)
+
+
+@dataclass(frozen=True)
 class ItemMerged:
-    """A duplicate was merged into its target; its people follow the target from now on."""
+    """A duplicate was merged into its target; its people follow the target from now on, and
+    are told who looks after it, where it stands and what became of their promise."""
 
     item: Feedback
     target: Feedback
     actor: User
     message: str
+    promise: PromiseOnMerge
 
 
 @dataclass(frozen=True)

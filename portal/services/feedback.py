@@ -100,7 +100,8 @@ def item_query(
             joinedload(Feedback.category),
             joinedload(Feedback.author),
             joinedload(Feedback.owner),
-            joinedload(Feedback.merged_into),
+            # A merged item's page says who looks after the item it went to.
+            joinedload(Feedback.merged_into).joinedload(Feedback.owner),
             joinedload(Feedback.resolution),
         )
     return held_for_change(query) if for_change else query
@@ -200,12 +201,17 @@ def has_voted(user: User | None, item_id: int) -> bool:
 
 
 def items_by_author(author: User) -> list[Feedback]:
-    """A customer's own items, newest first, private ones included."""
+    """A customer's own items, newest first, private ones included; a merged one with the item
+    it went to and that item's owner."""
     return list(
         db.session.scalars(
             sa.select(Feedback)
             .where(Feedback.author_id == author.id)
-            .options(joinedload(Feedback.category))
+            .options(
+                joinedload(Feedback.category),
+                # A merged item says where it went, its live state and who looks after it.
+                joinedload(Feedback.merged_into).joinedload(Feedback.owner),
+            )
             .order_by(Feedback.created_at.desc(), Feedback.id.desc())
         )
     )

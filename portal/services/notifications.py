@@ -17,6 +17,7 @@ from portal.models import (
     Feedback,
     FeedbackState,
     Follow,
+    MergedVoice,
     NotificationPreference,
     OutboxMessage,
     OutboxStatus,
@@ -24,7 +25,7 @@ from portal.models import (
     Unsubscribe,
     User,
 )
-from portal.services import environment, outbox
+from portal.services import environment, events, outbox
 from portal.services.feedback import get_visible_item
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
@@ -290,9 +291,12 @@ def _queue_for(
     item: Feedback | None,
     from_name: str = "",
     extra_headers: dict[str, str] | None = None,
+    about_their_own: bool = False,
     **context: Any,
 ) -> OutboxMessage:
-    """Render and queue one notification, folding it into a summary past the daily cap."""
+    """Render and queue one notification, folding it into a summary past the daily cap.
+    `about_their_own`: it answers the person's own feedback (as any news of an item they
+    wrote does), so it is never held back."""
     all_token = make_unsubscribe_token(user.id, None)
     item_token = make_unsubscribe_token(user.id, item.id) if item is not None else all_token
     current = environment.current()
@@ -318,7 +322,7 @@ def _queue_for(
     )
     # The cap keeps news of what someone follows from flooding them; an answer about their own
     # feedback is never held back, or a reply from a person would wait a day in a summary.
-    about_their_own = item is not None and item.author_id == user.id
+    about_their_own = about_their_own or (item is not None and item.author_id == user.id)
     over_cap = (
         kind in CAPPED_KINDS
         and kind not in NEVER_HELD
@@ -445,7 +449,6 @@ def notify_item_update(
     Priya, who looks after this")."""
     owner = owner_of(item, actor)
     from_name = owner.display_name if owner else ""
-    target = context.get("target")
     told = 0
     for user, _item_id in _followers([item.id]):
         if actor is not None and user.id == actor.id:
@@ -461,7 +464,6 @@ def notify_item_update(
             subject=_item_subject(kind, item, title, owner, writer=actor, **context),
             item=item,
             item_title=title,
-            target_title=title_for(target, user) if isinstance(target, Feedback) else "",
             from_name=from_name,
             owner=owner,
             writer=actor or owner,
@@ -473,12 +475,64 @@ def notify_item_update(
     return told
 
 
+def notify_merge(
+    duplicate: Feedback,
+    target: Feedback,
+    actor: User,
+    message: str,
+    promise: events.PromiseOnMerge,
+) -> int:
+    """Tell everyone who follows the duplicate, from the person who looks after the target now:
+    where it went, who looks after it, where it stands, what became of the date promised
+    (with the reason when it changed), and the words staff wrote. Returns how many were
+    told."""
+    owner = db.session.get(User, target.owner_id) if target.owner_id else None
+    owner = owner or actor
+    told = 0
+    for user, _item_id in _followers([duplicate.id]):
+        if user.id == actor.id:
+            continue
+        if not (can_email(user) and _wants(user, "merged") and can_view(target, user)):
+            continue
+        _queue_for(
+            user,
+            kind="merged",
+            template="merged",
+            subject=f"{owner.display_name} looks after this now (#{duplicate.id} joins "
+            f"#{target.id})",
+            item=target,
+            about_their_own=user.id == duplicate.author_id,
+            duplicate=duplicate,
+            item_title=title_for(duplicate, user),
+            target_title=title_for(target, user),
+            owner=owner,
+            writer=actor,
+            from_name=owner.display_name,
+            message=message,
+            promise=promise,
+        )
+        told += 1
+    return told
+
+
+def _merged_voices(item_ids: Iterable[int]) -> dict[tuple[int, int], Feedback]:
+    """(item id, person id) -> the duplicate where the person spoke up, for everyone whose
+    voice was merged into these items."""
+    rows = db.session.execute(
+        sa.select(MergedVoice.feedback_id, MergedVoice.user_id, Feedback)
+        .join(Feedback, Feedback.id == MergedVoice.merged_from_id)
+        .where(MergedVoice.feedback_id.in_(list(item_ids)))
+    )
+    return {(item_id, user_id): duplicate for item_id, user_id, duplicate in rows}
+
+
 def notify_resolution(
     resolution: Resolution, items: Sequence[Feedback], actor: User, *, message: str = ""
 ) -> int:
     """Tell everyone who spoke up on any of the resolved items, each person once; an item's
     author also gets the owner's own `message` to them, if there is one."""
     by_id = {item.id: item for item in items}
+    merged_voices = _merged_voices(by_id)
     seen: set[int] = set()
     told = 0
     for user, item_id in _followers(by_id):
@@ -490,6 +544,27 @@ def notify_resolution(
             continue
         seen.add(user.id)
         owner = owner_of(item, actor)
+        duplicate = merged_voices.get((item.id, user.id))
+        if duplicate is not None:
+            # Their voice was merged into this item: told as its author is, with what was
+            # promised to them, and asked "Did this fix it?".
+            _queue_for(
+                user,
+                kind="resolution",
+                template="resolution_merged",
+                subject=f"Done: {you_said_for(resolution.you_said, items, user)}",
+                item=item,
+                about_their_own=True,
+                item_title=title_for(item, user),
+                duplicate=duplicate,
+                duplicate_title=title_for(duplicate, user),
+                from_name=owner.display_name if owner else actor.display_name,
+                owner=owner,
+                writer=actor,
+                resolution=resolution,
+            )
+            told += 1
+            continue
         _queue_for(
             user,
             kind="resolution",

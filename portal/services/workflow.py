@@ -12,15 +12,20 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
+from enum import StrEnum
 
 import sqlalchemy as sa
 
+from portal.database import insert_if_absent
 from portal.extensions import db
 from portal.models import (
     Comment,
     Feedback,
     FeedbackState,
+    MergedVoice,
     Resolution,
+    TimelineEvent,
+    TimelineKind,
     User,
     Visibility,
     Vote,
@@ -60,6 +65,13 @@ class ClosedTarget(WorkflowError):
     and its published count of voices is closed. The late item gets the same answer instead."""
 
     status_code = 409
+
+
+class PromiseChoice(StrEnum):
+    """What a merge does with the date the duplicate promised its customer."""
+
+    KEEP = "keep"  # the target carries it: the earlier of the two dates wins
+    CHANGE = "change"  # the target's own date (or none) stands, and the reason is told
 
 
 class ToneHeld(WorkflowError):
@@ -461,6 +473,7 @@ def _reopen(item: Feedback, actor: User, reason: str) -> Feedback:
     item.resolved_at = None
     item.reopen_requested_at = None
     item.fix_confirmed_at = None
+    _forget_answers_of_merged_voices(item.id)
     db.session.flush()
     return item
 
@@ -471,15 +484,20 @@ def merge(
     target_id: int | None,
     message: str = "",
     *,
+    promise: PromiseChoice | None = None,
+    promise_reason: str = "",
     post_anyway: bool = False,
 ) -> Feedback:
-    """Merge a duplicate into the item that already says it: votes and voices move there."""
+    """Merge a duplicate into the item that already says it: votes and voices move there, and
+    its people are told who looks after it now. A duplicate that carries a promised date needs
+    `promise`: keep the date on the target (the earlier date wins), or change it with a
+    `promise_reason` its people are told."""
     _hold_lower_id_first(item_id, target_id)
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
     _refuse_closed_target(item.id, target_id)
     _check_tone(item, post_anyway, text=message)
-    return _merge(item, actor, target_id, message)
+    return _merge(item, actor, target_id, message, promise, promise_reason)
 
 
 def _refuse_closed_target(
@@ -506,7 +524,14 @@ def _refuse_closed_target(
         )
 
 
-def _merge(item: Feedback, actor: User, target_id: int | None, message: str) -> Feedback:
+def _merge(
+    item: Feedback,
+    actor: User,
+    target_id: int | None,
+    message: str,
+    promise: PromiseChoice | None = None,
+    promise_reason: str = "",
+) -> Feedback:
     if target_id is None:
         raise MissingInput("Merging needs the item to merge into.")
     if target_id == item.id:
@@ -539,15 +564,35 @@ def _merge(item: Feedback, actor: User, target_id: int | None, message: str) -> 
             "merge into that one."
         )
     _refuse_closed_target(item.id, target.id, target_now.state)
+    carried = _promise_on_merge(item, target, promise, promise_reason)
     if not message.strip() and item.state is not S.RECEIVED:
         message = (
             f"This is being handled together with #{target.id}; the conversation continues there."
         )
     _change_state(item, actor, S.DUPLICATE, message, notify=False)
     item.merged_into_id = target.id
+    # Its people are handed to a person, never to nobody: merging into an item nobody looks
+    # after (or whose owner has left) makes the one merging its owner.
+    _claim(target, actor)
+    kept_date = carried.target_date if carried.kept else None
+    if kept_date is not None and kept_date != target.target_date:
+        # Kept: the duplicate's date was earlier than the target's (or the target had none).
+        previous = target.target_date
+        target.target_date = kept_date
+        events.emit(
+            events.PromiseMade(
+                target,
+                actor,
+                kept_date,
+                previous,
+                f"The date promised on #{item.id} holds here.",
+            )
+        )
     db.session.flush()
+    # Who spoke up there, recorded before their votes move and merge with the target's.
+    _record_merged_voices(item, target)
     # Followers hear where the conversation went, then follow the target instead.
-    events.emit(events.ItemMerged(item, target, actor, message))
+    events.emit(events.ItemMerged(item, target, actor, message, carried))
     notifications.move_follows(item, target)
     # Items merged into this one follow it to the new target, so no chain forms.
     db.session.execute(
@@ -560,6 +605,92 @@ def _merge(item: Feedback, actor: User, target_id: int | None, message: str) -> 
     db.session.flush()
     db.session.refresh(target, ["vote_count"])
     return item
+
+
+def _promise_on_merge(
+    item: Feedback, target: Feedback, choice: PromiseChoice | None, reason: str
+) -> events.PromiseOnMerge:
+    """A promise is never dropped without a word: the duplicate's date is kept on the target
+    (the earlier date wins) or staff say why it changes."""
+    promised = item.target_date
+    if promised is None:
+        return events.PromiseOnMerge(None, kept=True, target_date=target.target_date)
+    when = f"{promised.day} {promised:%B %Y}"
+    if choice is None:
+        raise MissingInput(
+            f"#{item.id} carries a promise: by {when}. Choose to keep it on #{target.id} (the "
+            "earlier date wins), or say why it changes: its people are told either way."
+        )
+    if choice is PromiseChoice.KEEP:
+        dates = [d for d in (promised, target.target_date) if d is not None]
+        return events.PromiseOnMerge(promised, kept=True, target_date=min(dates))
+    reason = _require_text(
+        reason,
+        f"Say why the date promised on #{item.id} (by {when}) changes: its people are told.",
+    )
+    return events.PromiseOnMerge(
+        promised, kept=False, target_date=target.target_date, reason=reason
+    )
+
+
+def _record_merged_voices(duplicate: Feedback, target: Feedback) -> None:
+    """Everyone who spoke up on the duplicate (its author, voters and public commenters, and
+    the voices merged into it before) is heard on the target from now on. Its own author
+    needs no such row."""
+    already = sa.select(MergedVoice.user_id).where(MergedVoice.feedback_id == target.id)
+    db.session.execute(
+        sa.delete(MergedVoice)
+        .where(
+            MergedVoice.feedback_id == duplicate.id,
+            sa.or_(MergedVoice.user_id.in_(already), MergedVoice.user_id == target.author_id),
+        )
+        .execution_options(synchronize_session=False)
+    )
+    db.session.execute(
+        sa.update(MergedVoice)
+        .where(MergedVoice.feedback_id == duplicate.id)
+        .values(feedback_id=target.id)
+        .execution_options(synchronize_session=False)
+    )
+    voters = sa.select(Vote.user_id).where(Vote.feedback_id == duplicate.id)
+    commenters = sa.select(Comment.author_id).where(
+        Comment.feedback_id == duplicate.id,
+        Comment.official.is_(False),
+        Comment.internal.is_(False),
+        Comment.hidden.is_(False),
+    )
+    people = {duplicate.author_id, *db.session.scalars(sa.union(voters, commenters))}
+    people.discard(target.author_id)
+    for user_id in sorted(people):
+        insert_if_absent(
+            db.session,
+            MergedVoice,
+            feedback_id=target.id,
+            user_id=user_id,
+            merged_from_id=duplicate.id,
+        )
+
+
+def merged_voice(item_id: int, user: User | None) -> MergedVoice | None:
+    """This person's voice merged into the item (their answer to "Did this fix it?" with it),
+    or None if they did not speak up on an item merged into it."""
+    if user is None or not user.is_authenticated:
+        return None
+    return db.session.scalar(
+        sa.select(MergedVoice).where(
+            MergedVoice.feedback_id == item_id, MergedVoice.user_id == user.id
+        )
+    )
+
+
+def _forget_answers_of_merged_voices(item_id: int) -> None:
+    # A reopened item will be resolved again, and everyone asked again.
+    db.session.execute(
+        sa.update(MergedVoice)
+        .where(MergedVoice.feedback_id == item_id)
+        .values(fix_confirmed_at=None, reopen_requested_at=None)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def _move_votes(duplicate: Feedback, target: Feedback) -> None:
@@ -690,6 +821,7 @@ def _publish_resolution(
         item.resolution_id = resolution.id
         item.resolved_at = resolution.published_at
         item.reopen_requested_at = None
+        _forget_answers_of_merged_voices(item.id)
     db.session.flush()
     events.emit(events.ResolutionPublished(resolution, items, actor, we_did, message.strip()))
     return resolution
@@ -744,12 +876,15 @@ def move(
     target_date: date | None = None,
     outcome: str = "",
     duplicate_of: int | None = None,
+    promise: PromiseChoice | None = None,
+    promise_reason: str = "",
     you_said: str = "",
     we_did: str = "",
     post_anyway: bool = False,
 ) -> Feedback:
     """Move an item to a state, with what that move needs (Planned: the date and the
-    `outcome` promised by it); used by the admin form and the API.
+    `outcome` promised by it; Merged, `duplicate_of`: what becomes of a promised date, see
+    merge); used by the admin form and the API.
     Done publishes `we_did` and gives the customer `message`; without a `we_did` (the API, on
     public items only) the message is what is published. Both texts are checked for tone:
     the published "we did" is read by everyone who spoke up."""
@@ -779,7 +914,7 @@ def move(
     if to_state is S.DECLINED:
         return _decline(item, actor, message)
     if to_state is S.DUPLICATE:
-        return _merge(item, actor, duplicate_of, message)
+        return _merge(item, actor, duplicate_of, message, promise, promise_reason)
     raise InvalidTransition(f"Nothing moves an item back to \u201c{to_state.label}\u201d.")
 
 
@@ -889,39 +1024,106 @@ def approve(item_id: int, actor: User) -> Feedback:
 # The customer's side of "Did this fix it?" -------------------------------------------------
 
 
-def _resolved_item_of(item_id: int, author: User) -> Feedback:
-    item = get_visible_item(item_id, author, for_change=True)
-    if author.id != item.author_id:
-        raise NotAllowed("Only the person who raised this can answer that.")
+def _resolved_item_of(item_id: int, person: User) -> tuple[Feedback, MergedVoice | None]:
+    """The resolved item, and the person's merged voice when they are not its author: the
+    author and everyone whose voice was merged into it are asked "Did this fix it?"."""
+    item = get_visible_item(item_id, person, for_change=True)
+    voice = None
+    if person.id != item.author_id:
+        voice = merged_voice(item.id, person)
+        if voice is None:
+            raise NotAllowed(
+                "Only the person who raised this, or someone whose report was merged into "
+                "it, can answer that."
+            )
     if item.state is not S.RESOLVED:
         raise InvalidTransition("This item is not marked as done.")
-    return item
+    return item, voice
 
 
-def confirm_fixed(item_id: int, author: User) -> Feedback:
-    """The author says the resolution fixed it."""
-    item = _resolved_item_of(item_id, author)
-    item.fix_confirmed_at = _now()
-    item.reopen_requested_at = None
+def _merged_voices_waiting(item_id: int) -> bool:
+    return (
+        db.session.scalar(
+            sa.select(MergedVoice.id)
+            .where(MergedVoice.feedback_id == item_id, MergedVoice.reopen_requested_at.is_not(None))
+            .limit(1)
+        )
+        is not None
+    )
+
+
+class FixAnswer(StrEnum):
+    """Where a person is with "Did this fix it?" on a resolved item."""
+
+    UNANSWERED = "unanswered"
+    FIXED = "fixed"
+    NOT_YET = "not_yet"
+
+
+def fix_answer(item: Feedback, person: User | None) -> FixAnswer | None:
+    """This person's answer to "Did this fix it?" on the item, or None when they are not
+    asked: it is not resolved, or they are neither its author nor a voice merged into it."""
+    if item.state is not S.RESOLVED or person is None or not person.is_authenticated:
+        return None
+    if person.id == item.author_id:
+        if item.fix_confirmed_at is not None:
+            return FixAnswer.FIXED
+        # The item's reopen request may be someone else's (a voice merged into it): the
+        # author's own "not yet" is theirs on its timeline, since it was resolved.
+        asked_again = item.reopen_requested_at is not None and db.session.scalar(
+            sa.select(TimelineEvent.id)
+            .where(
+                TimelineEvent.feedback_id == item.id,
+                TimelineEvent.kind == TimelineKind.REOPEN_REQUESTED,
+                TimelineEvent.actor_id == person.id,
+                TimelineEvent.created_at >= (item.resolved_at or item.created_at),
+            )
+            .limit(1)
+        )
+        return FixAnswer.NOT_YET if asked_again else FixAnswer.UNANSWERED
+    voice = merged_voice(item.id, person)
+    if voice is None:
+        return None
+    if voice.fix_confirmed_at is not None:
+        return FixAnswer.FIXED
+    return FixAnswer.NOT_YET if voice.reopen_requested_at else FixAnswer.UNANSWERED
+
+
+def confirm_fixed(item_id: int, person: User) -> Feedback:
+    """The author, or someone whose voice was merged into the item, says the resolution fixed
+    it. Someone else's "not yet" still stands in triage."""
+    item, voice = _resolved_item_of(item_id, person)
+    if voice is not None:
+        voice.fix_confirmed_at = _now()
+        voice.reopen_requested_at = None
+    else:
+        item.fix_confirmed_at = _now()
+        if not _merged_voices_waiting(item.id):
+            item.reopen_requested_at = None
     db.session.flush()
     return item
 
 
-def request_reopen(item_id: int, author: User, comment: str) -> Comment:
-    """The author says "not yet": their comment goes on the item and the owner sees a reopen
-    request in triage. Only staff reopen."""
-    item = _resolved_item_of(item_id, author)
+def request_reopen(item_id: int, person: User, comment: str) -> Comment:
+    """The author, or someone whose voice was merged into the item, says "not yet": their
+    comment goes on the item and the owner sees a reopen request in triage. Only staff
+    reopen."""
+    item, voice = _resolved_item_of(item_id, person)
     comment = _require_text(comment, "Please tell us what is still not right.")
     note = Comment(
         feedback_id=item.id,
-        author_id=author.id,
+        author_id=person.id,
         body_source=comment,
         body_html=render_markdown(comment),
     )
     db.session.add(note)
     item.comment_count = Feedback.comment_count + 1
     item.reopen_requested_at = _now()
-    item.fix_confirmed_at = None
+    if voice is not None:
+        voice.reopen_requested_at = item.reopen_requested_at
+        voice.fix_confirmed_at = None
+    else:
+        item.fix_confirmed_at = None
     db.session.flush()
-    events.emit(events.ReopenRequested(item, author, comment))
+    events.emit(events.ReopenRequested(item, person, comment))
     return note

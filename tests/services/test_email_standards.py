@@ -25,6 +25,7 @@ from portal.models import (
     CategoryFollow,
     DigestFrequency,
     Feedback,
+    MergedVoice,
     OutboxMessage,
     OutboxStatus,
     Role,
@@ -32,6 +33,7 @@ from portal.models import (
 )
 from portal.services import accounts, digests, notifications, workflow
 from portal.services.outbox import deliver_pending
+from portal.services.votes import set_vote
 
 HTTPS_SITE = "https://feedback.example.org"
 # A Wednesday: the digest covers Monday 16 to Monday 23 November 2026.
@@ -39,7 +41,8 @@ NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 IN_THE_WEEK = datetime(2026, 11, 18, 10, tzinfo=UTC)
 
 # Each kind of email (the receipt of an emailed item is a kind of its own: it answers a
-# message), with the template it is written from.
+# message; so is a resolution to someone whose voice was merged into the item: it asks them
+# "Did this fix it?"), with the template it is written from.
 TEMPLATE_OF = {
     "verification": "verify",
     "account_claim": "claim",
@@ -52,8 +55,9 @@ TEMPLATE_OF = {
     "state": "item_update",
     "promise": "item_update",
     "reply": "item_update",
-    "merged": "item_update",
+    "merged": "merged",
     "resolution": "resolution",
+    "resolution_to_merged_voice": "resolution_merged",
     "summary": "summary",
     "reopen_request": "reopen_request",
     "digest_confirm": "digest_confirm",
@@ -71,6 +75,7 @@ CAN_BE_STOPPED = {
     "reply",
     "merged",
     "resolution",
+    "resolution_to_merged_voice",
     "summary",
     "reopen_request",
     "digest",
@@ -98,6 +103,12 @@ def _defects(message: EmailMessage) -> list[str]:
 def _kind_of(row: OutboxMessage) -> str:
     if row.kind == "receipt" and "In-Reply-To" in row.headers:
         return "receipt_by_email"
+    if row.kind == "resolution" and db.session.scalar(
+        sa.select(MergedVoice.id).where(
+            MergedVoice.feedback_id == row.feedback_id, MergedVoice.user_id == row.user_id
+        )
+    ):
+        return "resolution_to_merged_voice"
     return row.kind
 
 
@@ -140,6 +151,8 @@ def every_email(
     duplicate = make_feedback(author=author, category=category, title="Lamp post dark")
     voter = make_verified_user(preferred_name="Mr Owen")
     notifications.follow(voter, item)
+    # Said "me too" on the duplicate: merged, their voice counts on the item.
+    set_vote(make_verified_user(), duplicate.id, want=True)
     db.session.commit()
 
     notifications.send_receipt(
@@ -161,9 +174,7 @@ def every_email(
     )
     workflow.reply(item.id, staff, "The engineer is on the way.", post_anyway=True)
     db.session.commit()
-    notifications.notify_item_update(
-        duplicate, staff, "merged", "It is the same lamp.", target=item
-    )
+    workflow.merge(duplicate.id, staff, item.id, "It is the same lamp.", post_anyway=True)
     resolution = workflow.resolve(item.id, staff, "We replaced the cable.", post_anyway=True)
     resolution.published_at = IN_THE_WEEK
     db.session.commit()

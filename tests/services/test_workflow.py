@@ -60,6 +60,8 @@ def _inputs(to_state: FeedbackState, target: Feedback | None = None) -> dict[str
         kwargs["outcome"] = "the new timetable on the website"
     if to_state is S.DUPLICATE:
         kwargs["duplicate_of"] = target.id if target else None
+        # A planned item carries a promised date: the merge says what becomes of it.
+        kwargs["promise"] = workflow.PromiseChoice.KEEP
     return kwargs
 
 
