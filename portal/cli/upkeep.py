@@ -1,4 +1,4 @@
-"""`prune-sessions`: keeping what is stored tidy."""
+"""`prune-sessions` and `rerender-text`: keeping what is stored tidy and current."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import click
 from flask.cli import with_appcontext
 
 from portal import unit_of_work
-from portal.services import accounts
+from portal.services import accounts, sanitize
 
 
 @click.command("prune-sessions")
@@ -17,3 +17,15 @@ def prune_sessions() -> None:
     with unit_of_work.command_transaction():
         pruned = accounts.prune_sessions()
     click.echo(f"Sessions deleted (ended or expired): {pruned}.")
+
+
+@click.command("rerender-text")
+@click.option("--batch-size", default=500, show_default=True)
+@with_appcontext
+def rerender_text(batch_size: int) -> None:
+    """Render the stored HTML of every item, comment, timeline message and resolution again
+    from its source, with today's rules (after an upgrade that changes them)."""
+    with unit_of_work.command_transaction():
+        changed = sanitize.rerender_stored_text(batch_size=batch_size)
+    summary = ", ".join(f"{label} {count}" for label, count in changed.items())
+    click.echo(f"HTML rendered again where it had changed: {summary}.")

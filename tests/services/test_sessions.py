@@ -24,9 +24,7 @@ def _lifetime(change_settings) -> None:
     change_settings(session_lifetime=LIFETIME)
 
 
-def _session(
-    user: User, *, seen: datetime, ended: datetime | None = None, device: str = ""
-) -> str:
+def _session(user: User, *, seen: datetime, ended: datetime | None = None, device: str = "") -> str:
     signed_in = accounts.start_session(user, device, now=seen - timedelta(days=1))
     signed_in.last_seen_at = seen
     signed_in.revoked_at = ended
