@@ -91,6 +91,13 @@ EMAIL_RULE = (
     "is refused (422)."
 )
 
+NAME_DOC = (
+    "The customer's name, always required; only an account made for a new address takes it (an "
+    "existing account keeps its own). No line breaks, controls or invisible characters (the "
+    "pattern lists those of the Basic Multilingual Plane; tag characters U+E0000-U+E007F and "
+    "the other format characters beyond it are refused too)."
+)
+
 STRING = {"type": "string"}
 DATE_TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
@@ -348,11 +355,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 80,
-                "description": "The customer's name, for a new account (an existing account "
-                "keeps its own): without it, a new customer's feedback is refused (422). No "
-                "line breaks, controls or invisible characters (the pattern lists those "
-                "of the Basic Multilingual Plane; tag characters U+E0000-U+E007F and the "
-                "other format characters beyond it are refused too).",
+                "description": NAME_DOC,
             },
             "kind": {"type": "string", "enum": KINDS},
             "category": {
@@ -421,8 +424,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 80,
-                "description": "The customer's name, for a new account (an existing account "
-                "keeps its own): without it, a new customer's vote is refused (422).",
+                "description": NAME_DOC,
             },
         },
     },
