@@ -1,14 +1,21 @@
 """Delivers the outbox (emails and webhooks) from inside the web app right after a commit that
 queued some, so a single-machine install needs no cron. Larger installs run `flask outbox
-deliver` too; claims keep the two from sending anything twice."""
+deliver` too; claims keep the two from sending anything twice.
+
+The same thread, awake every minute anyway, prunes ended and expired sessions once an hour
+(`flask prune-sessions` does it from cron where this thread is turned off)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Flask, current_app, has_request_context
+
+from portal import unit_of_work
+from portal.services.accounts import prune_sessions
 
 _wakeups: dict[int, threading.Event] = {}
 _lock = threading.Lock()
@@ -56,6 +63,7 @@ def _run(app: Flask, wake: threading.Event) -> None:
     from portal.services.outbox import deliver_pending
     from portal.services.webhooks import deliver_webhooks
 
+    pruned_at: float | None = None
     while True:
         # Also wakes every minute, for retries that fall due.
         wake.wait(timeout=60)
@@ -68,4 +76,28 @@ def _run(app: Flask, wake: threading.Event) -> None:
                 except Exception:
                     db.session.rollback()
                     app.logger.exception("outbox: delivery pass failed; it will be retried")
+            pruned_at = prune_sessions_when_due(app, pruned_at, time.monotonic())
             db.session.remove()
+
+
+# Sessions go after a lifetime of weeks; an hour late changes nothing, and every instance of
+# the app prunes (a second DELETE of the same rows finds none).
+PRUNE_SESSIONS_EVERY = 3600.0
+
+
+def prune_sessions_when_due(app: Flask, pruned_at: float | None, now: float) -> float | None:
+    """Prune the sessions that ended or expired a lifetime ago, when the last pruning (at
+    monotonic time `pruned_at`, None for never) is PRUNE_SESSIONS_EVERY old; returns when the
+    sessions were last pruned. Runs in the app's context; a failure is logged and retried on
+    the next pass."""
+    if pruned_at is not None and now - pruned_at < PRUNE_SESSIONS_EVERY:
+        return pruned_at
+    try:
+        with unit_of_work.command_transaction():
+            pruned = prune_sessions()
+    except Exception:
+        app.logger.exception("sessions: pruning failed; it will be tried again")
+        return pruned_at
+    if pruned:
+        app.logger.info("sessions: deleted %d ended or expired", pruned)
+    return now

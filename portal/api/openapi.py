@@ -41,10 +41,14 @@ NO_NUL = r"^[^\x00]*$"
 
 def _not_blank(min_length: int = 1) -> str:
     """Text whose stripped length is at least `min_length`, without NUL: two non-space
-    characters that far apart (or one, for a length of one)."""
+    characters that far apart (or one, for a length of one). A space is what str.strip()
+    removes (SPACES), not the regex's \\s, which JavaScript and JSON Schema read otherwise:
+    they leave out U+001C-U+001F and U+0085 and add U+FEFF."""
+    text = r"[^\x00]"
+    solid = rf"[^\x00{SPACES}]"
     if min_length <= 1:
-        return r"^[^\x00]*[^\x00\s][^\x00]*$"
-    return rf"^[^\x00]*[^\x00\s][^\x00]{{{min_length - 2},}}[^\x00\s][^\x00]*$"
+        return rf"^{text}*{solid}{text}*$"
+    return rf"^{text}*{solid}{text}{{{min_length - 2},}}{solid}{text}*$"
 
 
 def _escaped(code: int) -> str:
@@ -67,6 +71,10 @@ def _class_of(characters: list[str]) -> str:
     return "".join(parts)
 
 
+# What str.strip() and str.split() take for a space (all of it in the Basic Multilingual Plane).
+SPACES = _class_of([chr(code) for code in range(0xFFFF + 1) if chr(code).isspace()])
+
+
 @cache
 def name_pattern() -> str:
     """A name as portal.validation.name_problem takes it (no line breaks, controls, invisible
@@ -83,12 +91,20 @@ def name_pattern() -> str:
         if unicodedata.category(chr(code)) in {"Cc", "Cf", "Zl", "Zp"}
     )
     refused = _class_of([c for c in suspects if name_problem(c)])
-    return rf"^[^{refused}]*[^{refused}\s][^{refused}]*$"
+    return rf"^[^{refused}]*[^{refused}{SPACES}][^{refused}]*$"
 
 
 EMAIL_RULE = (
     "An address at a special-use domain (.arpa, .invalid, .local, .localhost, .onion, .test) "
     "is refused (422)."
+)
+
+NAME_DOC = (
+    "The customer's name, always required; only an account made for a new address takes it (an "
+    "existing account keeps its own). No line breaks, controls or invisible characters (the "
+    "pattern lists those of the Basic Multilingual Plane; tag characters U+E0000-U+E007F and "
+    "the other format characters beyond it are refused too, which is what format person-name "
+    "stands for)."
 )
 
 STRING = {"type": "string"}
@@ -356,11 +372,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 80,
-                "description": "The customer's name, for a new account (an existing account "
-                "keeps its own): without it, a new customer's feedback is refused (422). No "
-                "line breaks, controls or invisible characters (the pattern lists those "
-                "of the Basic Multilingual Plane; tag characters U+E0000-U+E007F and the "
-                "other format characters beyond it are refused too).",
+                "description": NAME_DOC,
             },
             "kind": {"type": "string", "enum": KINDS},
             "category": {
@@ -429,8 +441,7 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": 80,
-                "description": "The customer's name, for a new account (an existing account "
-                "keeps its own): without it, a new customer's vote is refused (422).",
+                "description": NAME_DOC,
             },
         },
     },
@@ -677,7 +688,9 @@ def _schemas(category_slugs: Sequence[str]) -> dict[str, Any]:
     pattern (a scan of Unicode, done once) and the categories there are now."""
     schemas = dict(SCHEMAS)
     for body in ("NewItem", "NewVote"):
-        schemas[body] = _with_property(schemas[body], "name", pattern=name_pattern())
+        schemas[body] = _with_property(
+            schemas[body], "name", pattern=name_pattern(), format="person-name"
+        )
     if category_slugs:  # an empty enum would be no valid schema
         schemas["NewItem"] = _with_property(
             schemas["NewItem"], "category", enum=list(category_slugs)

@@ -225,8 +225,8 @@ class _Fields:
         return value
 
     def person_name(self, name: str) -> str | None:
-        """A person's name, optional here: the one name rule of the account forms."""
-        value = self.text(name, required=False, max_length=80)
+        """A person's name (required), under the one name rule of the account forms."""
+        value = self.text(name, required=True, max_length=80)
         problem = name_problem(value) if value else None
         if problem:
             self.errors[name] = problem
@@ -309,7 +309,8 @@ PROMISE_CHOICES = [c.value for c in PromiseChoice]
 
 @dataclass(frozen=True)
 class SubmitItem:
-    """POST /items: feedback on behalf of a customer identified by email."""
+    """POST /items: feedback on behalf of a customer identified by email. The name is always
+    required, though only a new account takes it (see AddVote)."""
 
     email: str
     name: str
@@ -343,7 +344,14 @@ class SubmitItem:
 
 @dataclass(frozen=True)
 class AddVote:
-    """POST /items/<id>/votes: a customer's "me too"."""
+    """POST /items/<id>/votes: a customer's "me too".
+
+    The name is always required, though only an account made for a new address takes it (an
+    existing one keeps its own). Whether an address has an account is no part of a request's
+    shape, so a name needed only sometimes could not be said in the OpenAPI document: a body
+    valid for one address would be refused for another, and a caller would learn which
+    addresses have accounts from which bodies pass. A caller cannot know that in advance
+    anyway, so it sends the name every time."""
 
     email: str
     name: str

@@ -15,6 +15,7 @@ from portal.cli.digest import digest_group
 from portal.cli.intake import intake_group
 from portal.cli.outbox import outbox_group
 from portal.cli.transfer import export_data, import_data
+from portal.cli.upkeep import prune_sessions, rerender_text
 from portal.cli.users import create_admin
 
 COMMANDS: tuple[click.Command, ...] = (
@@ -25,6 +26,8 @@ COMMANDS: tuple[click.Command, ...] = (
     intake_group,
     export_data,
     import_data,
+    prune_sessions,
+    rerender_text,
 )
 
 

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from portal.database import rows_changed
 from portal.extensions import db
 from portal.models import (
     OPEN_STATES,
@@ -542,23 +543,30 @@ _USER_FOR_SESSION = (
         User.id == sa.bindparam("user_id"),
         UserSession.id == sa.bindparam("session_id"),
         UserSession.revoked_at.is_(None),
+        UserSession.last_seen_at >= sa.bindparam("seen_since"),
     )
 )
 
 
 def user_for_session(user_id: int, session_id: str, now: datetime | None = None) -> User | None:
-    """The person a browser's session signs in, or None once the session is ended or they may
-    no longer sign in. One statement: the session row comes with the user. Marks the session
-    seen when it was last marked LAST_SEEN_EVERY ago or more."""
+    """The person a browser's session signs in, or None once the session is ended or expired
+    (unseen for the session lifetime, longer than any cookie naming it lives), or they may no
+    longer sign in. One statement: the session row comes with the user. Marks the session seen
+    when it was last marked LAST_SEEN_EVERY ago or more."""
+    now = now or datetime.now(UTC)
     found = db.session.execute(
-        _USER_FOR_SESSION, {"user_id": user_id, "session_id": session_id}
+        _USER_FOR_SESSION,
+        {
+            "user_id": user_id,
+            "session_id": session_id,
+            "seen_since": now - environment.current().settings.session_lifetime,
+        },
     ).one_or_none()
     if found is None:
         return None
     user, signed_in = found
     if not user.is_active:
         return None
-    now = now or datetime.now(UTC)
     if now - signed_in.last_seen_at >= LAST_SEEN_EVERY:
         signed_in.last_seen_at = now
     user.signed_in_session = signed_in
@@ -595,4 +603,18 @@ def end_all_sessions(user: User, now: datetime | None = None) -> None:
         sa.update(UserSession)
         .where(UserSession.user_id == user.id, UserSession.revoked_at.is_(None))
         .values(revoked_at=now or datetime.now(UTC))
+    )
+
+
+def prune_sessions(now: datetime | None = None) -> int:
+    """Delete the sessions that have signed nobody in for a whole session lifetime: ended that
+    long ago, or unseen that long (expired). Returns how many went. A session that still
+    signs a browser in is never touched, so this may run as often as anyone likes."""
+    cutoff = (now or datetime.now(UTC)) - environment.current().settings.session_lifetime
+    return rows_changed(
+        db.session.execute(
+            sa.delete(UserSession)
+            .where(sa.or_(UserSession.revoked_at < cutoff, UserSession.last_seen_at < cutoff))
+            .execution_options(synchronize_session="fetch")
+        )
     )

@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, Protocol
 
 from portal.services import addresses
@@ -45,6 +46,9 @@ class Settings:
     intake_max_bytes: int
     intake_category: str
     intake_kind: str
+    # How long a server-held session may go unseen and still sign its browser in: the longer
+    # of the session cookie's and the remember-me cookie's lives (no cookie outlives both).
+    session_lifetime: timedelta
     # The languages on offer (a catalog each, English first): portal/i18n.py finds them.
     languages: tuple[str, ...] = ("en",)
 
@@ -72,6 +76,10 @@ class Settings:
             intake_max_bytes=int(config["INTAKE_MAX_BYTES"]),
             intake_category=str(config.get("INTAKE_CATEGORY") or ""),
             intake_kind=str(config["INTAKE_KIND"]),
+            session_lifetime=max(
+                _duration(config["PERMANENT_SESSION_LIFETIME"]),
+                _duration(config["REMEMBER_COOKIE_DURATION"]),
+            ),
             languages=tuple(config.get("PORTAL_LANGUAGES") or ("en",)),
         )
 
@@ -82,6 +90,11 @@ class Settings:
         return self.mail_unsubscribe_address or (
             "unsubscribe@" + self.mail_default_sender.rpartition("@")[2]
         )
+
+
+def _duration(value: timedelta | int | float) -> timedelta:
+    """A lifetime as Flask reads it: a timedelta, or a number of seconds."""
+    return value if isinstance(value, timedelta) else timedelta(seconds=value)
 
 
 @dataclass(frozen=True)

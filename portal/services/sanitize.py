@@ -5,16 +5,27 @@ only the final HTML is trusted to bleach. Bare addresses become links in the sam
 (bleach's LinkifyFilter, after its sanitizing filter), so the HTML is parsed and written out
 once and code shows its characters once. Callers use render_markdown() and nothing else, so
 the cleaner can be swapped (bleach is no longer developed upstream) without touching them.
+
+Every `*_html` column is render_markdown() of the source beside it, as it was when the row was
+written. When these rules change, `rerender_stored_text()` (`flask rerender-text`) writes the
+stored HTML again from the stored source, so older rows read as new ones do.
 """
 
 from __future__ import annotations
 
 from collections.abc import MutableMapping
+from dataclasses import dataclass
 from functools import partial
+from typing import Any
 
 import bleach
+import sqlalchemy as sa
 from bleach.linkifier import LinkifyFilter
 from markdown_it import MarkdownIt
+from sqlalchemy.orm import InstrumentedAttribute
+
+from portal.extensions import db
+from portal.models import Comment, Feedback, Resolution, TimelineEvent
 
 # Never svg, math, noscript, style, iframe, form or any event attribute.
 ALLOWED_TAGS = frozenset(
@@ -88,3 +99,56 @@ def render_markdown(source: str) -> str:
     """Turn a user's Markdown into safe HTML: links are nofollow, nothing executable survives."""
     html = _demote_headings(_markdown.render(source or ""))
     return _cleaner.clean(html)
+
+
+# Stored HTML ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenderedColumn:
+    """A column of HTML rendered from the column of source text beside it."""
+
+    label: str
+    id: InstrumentedAttribute[int]
+    source: InstrumentedAttribute[str]
+    html: InstrumentedAttribute[str]
+
+
+RENDERED_COLUMNS = (
+    RenderedColumn("items", Feedback.id, Feedback.body_source, Feedback.body_html),
+    RenderedColumn("comments", Comment.id, Comment.body_source, Comment.body_html),
+    RenderedColumn(
+        "timeline messages", TimelineEvent.id, TimelineEvent.message, TimelineEvent.message_html
+    ),
+    RenderedColumn("resolutions", Resolution.id, Resolution.we_did_source, Resolution.we_did_html),
+)
+
+
+def rerender_stored_text(batch_size: int = 500) -> dict[str, int]:
+    """Render every stored text again with today's rules and store the HTML where it differs
+    (a resolution's change also moves its updated_at, so feeds announce the new text). Returns
+    how many rows changed, by column; a second run finds nothing to do."""
+    changed: dict[str, int] = {}
+    for column in RENDERED_COLUMNS:
+        changed[column.label] = 0
+        last_id = 0
+        while True:
+            rows = db.session.execute(
+                sa.select(column.id, column.source, column.html)
+                .where(column.id > last_id)
+                .order_by(column.id)
+                .limit(batch_size)
+            ).all()
+            if not rows:
+                break
+            for row_id, source, stored in rows:
+                html = render_markdown(source)
+                if html != stored:
+                    values: dict[Any, str] = {column.html: html}
+                    db.session.execute(
+                        sa.update(column.id.class_).where(column.id == row_id).values(values)
+                    )
+                    changed[column.label] += 1
+            last_id = rows[-1][0]
+    db.session.flush()
+    return changed

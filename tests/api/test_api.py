@@ -543,12 +543,14 @@ def test_submission_for_an_existing_customer_uses_their_account(
 ) -> None:
     customer = make_user(email="nia.owen@example.com", display_name="Nia O.")
     users_before = db.session.scalar(sa.select(sa.func.count()).select_from(User))
-    response = api_post(client, f"{API}/items", new_item_body(name=None), write_token)
+    response = api_post(client, f"{API}/items", new_item_body(), write_token)
     assert response.status_code == 201
     assert response.get_json()["customer_created"] is False
     assert db.session.scalar(sa.select(sa.func.count()).select_from(User)) == users_before
     item = db.session.get(Feedback, response.get_json()["id"])
     assert item.author_id == customer.id
+    # Their own name, not the one the request gave for a new account.
+    assert db.session.get(User, customer.id).display_name == "Nia O."
     # Their password still works: the API did not touch the account.
     assert authenticate(customer.email, TEST_PASSWORD) is not None
 
@@ -700,7 +702,7 @@ def test_missing_and_invalid_fields_are_422_with_a_message_for_each(
     client, bins, write_token
 ) -> None:
     error = assert_error(api_post(client, f"{API}/items", {}, write_token), 422)
-    assert set(error["fields"]) == {"email", "kind", "category", "title", "body"}
+    assert set(error["fields"]) == {"email", "name", "kind", "category", "title", "body"}
     bad = new_item_body(
         email="not-an-address", kind="rant", title=7, body="short", visibility="secret"
     )
@@ -719,29 +721,48 @@ def test_missing_and_invalid_fields_are_422_with_a_message_for_each(
 
 def test_votes_are_idempotent_and_count_once(client, make_feedback, make_user, write_token):
     item = make_feedback()
-    voter = make_user(email="voter@example.com")
+    voter = make_user(email="voter@example.com", display_name="Vee")
     url = f"{API}/items/{item.id}/votes"
     for _ in range(2):
-        response = api_post(client, url, {"email": "VOTER@example.com"}, write_token)
+        body = {"email": "VOTER@example.com", "name": "Someone Else"}
+        response = api_post(client, url, body, write_token)
         assert response.status_code == 200, response.get_data(as_text=True)
         assert response.get_json() == {"item_id": item.id, "voted": True, "vote_count": 2}
     votes = db.session.scalars(sa.select(Vote.user_id).where(Vote.feedback_id == item.id)).all()
     assert sorted(votes) == sorted([item.author_id, voter.id])
+    # An existing account keeps its own name.
+    assert find_user_by_email("voter@example.com").display_name == "Vee"
     # The author's own vote is already there: still one.
     author = db.session.get(User, item.author_id)
-    again = api_post(client, url, {"email": author.email}, write_token)
+    again = api_post(client, url, {"email": author.email, "name": "Author"}, write_token)
     assert again.get_json()["vote_count"] == 2
 
 
-def test_a_vote_for_a_new_address_creates_the_customer_when_named(
-    client, make_feedback, write_token
-) -> None:
+def test_a_vote_for_a_new_address_creates_the_customer(client, make_feedback, write_token) -> None:
     item = make_feedback()
     url = f"{API}/items/{item.id}/votes"
-    assert_error(api_post(client, url, {"email": "new@example.com"}, write_token), 422, "name")
     named = api_post(client, url, {"email": "new@example.com", "name": "Kofi"}, write_token)
     assert named.get_json()["vote_count"] == 2
-    assert find_user_by_email("new@example.com").verified_at is None
+    kofi = find_user_by_email("new@example.com")
+    assert kofi.display_name == "Kofi" and kofi.verified_at is None
+
+
+def test_a_name_is_required_whether_or_not_the_address_has_an_account(
+    client, make_feedback, make_user, write_token
+) -> None:
+    """As the OpenAPI document says: one shape for every address, which tells nothing about
+    which addresses have accounts."""
+    item = make_feedback()
+    make_user(email="known@example.com")
+    for email in ("known@example.com", "new@example.com"):
+        for url, body in (
+            (f"{API}/items/{item.id}/votes", {"email": email}),
+            (f"{API}/items", new_item_body(email=email, name=None)),
+        ):
+            error = assert_error(api_post(client, url, body, write_token), 422)
+            assert error["fields"] == {"name": "This field is required."}
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Vote)) == 1
+    assert find_user_by_email("new@example.com") is None
 
 
 def test_votes_on_a_declined_item_are_409(client, make_feedback, staff, write_token) -> None:
@@ -751,7 +772,7 @@ def test_votes_on_a_declined_item_are_409(client, make_feedback, staff, write_to
     )
     db.session.commit()
     response = api_post(
-        client, f"{API}/items/{item.id}/votes", {"email": "x@example.com"}, write_token
+        client, f"{API}/items/{item.id}/votes", {"email": "x@example.com", "name": "X"}, write_token
     )
     assert_error(response, 409, "closed")
 

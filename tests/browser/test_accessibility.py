@@ -24,7 +24,9 @@ from playwright.sync_api import Page, expect
 from portal.database import sqlite_write_intent
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState
+from portal.services.accounts import hash_password
 from portal.services.demo import DEMO_PASSWORD, seed_demo
+from portal.services.tokens import make_registration_token
 from tests.browser.conftest import MOBILE, BrowserLog, LiveServer, screenshot, sign_in
 from tests.conftest import _empty_all_tables
 
@@ -34,6 +36,7 @@ PHONE_WIDTH = MOBILE["width"]
 
 ADMIN = "admin@example.com"
 CUSTOMER = "nia@example.com"  # Nia, a customer in the demo data
+NEWCOMER = "noor@example.com"  # nobody in the demo data
 
 
 @cache
@@ -49,6 +52,8 @@ class Demo:
     nia_resolved_id: int  # Nia's own resolved item: she is asked "Did this fix it?"
     open_id: int  # planned, with a promised date
     resolution_id: int  # the resolution that answered resolved_id
+    # The emailed link that finishes a newcomer's registration (no account until it is used).
+    registration_token: str
 
 
 @pytest.fixture(scope="module")
@@ -70,6 +75,9 @@ def demo(app: Flask) -> Iterator[Demo]:
                 sa.select(Feedback.resolution_id).where(
                     Feedback.title == "Charged twice for one order"
                 )
+            ),
+            registration_token=make_registration_token(
+                NEWCOMER, "Noor", "Noor", hash_password("a long enough password"), ""
             ),
         )
         db.session.remove()
@@ -112,7 +120,7 @@ def signed_in(browser: Any, live_server: LiveServer) -> Callable[[str | None], A
 @dataclass(frozen=True)
 class PageCase:
     name: str
-    path: str  # may hold {resolved_id}, {nia_resolved_id}, {open_id}, {resolution_id}
+    path: str  # may hold {resolved_id}, {nia_resolved_id}, {open_id}, {resolution_id}, ...
     who: str | None = None  # an email to sign in as, or a visitor
     status: int = 200
     shots: bool = False  # a main page: screenshotted, desktop and phone, every run
@@ -128,6 +136,7 @@ PAGES = [
         "submit-suggestions", "/feedback/new?title=parcel+left+in+the+rain", CUSTOMER, shots=True
     ),
     PageCase("register", "/account/register"),
+    PageCase("register-finish", "/account/register/{registration_token}"),
     PageCase("sign-in", "/account/login"),
     PageCase("account", "/account/", CUSTOMER, shots=True),
     PageCase("you-said-we-did", "/you-said-we-did", shots=True),
@@ -216,22 +225,51 @@ def test_page_has_no_serious_accessibility_violations_and_fits_a_phone(
     path = case.path.format(**demo.__dict__)
     response = page.goto(path)
     assert response is not None and response.status == case.status, path
-    if case.shots:
-        screenshot(page, case.name)
+    assert_accessible_and_fits_a_phone(page, case.name, path, shots=case.shots)
 
+
+def assert_accessible_and_fits_a_phone(page: Page, name: str, path: str, *, shots: bool) -> None:
+    """axe finds nothing serious on the page as it is, and at 360 px it does not scroll
+    sideways; a main page (`shots`) is screenshotted, desktop and phone."""
+    if shots:
+        screenshot(page, name)
     violations = run_axe(page)
-    print(f"axe on {case.name} ({path}):", json.dumps([(v["id"], v["impact"]) for v in violations]))
+    print(f"axe on {name} ({path}):", json.dumps([(v["id"], v["impact"]) for v in violations]))
     blocking = [v for v in violations if v["impact"] in BLOCKING_IMPACTS]
     assert not blocking, f"axe found on {path}:\n{describe(violations)}"
 
     # Media queries follow the viewport as it changes; no reload is needed.
     page.set_viewport_size(MOBILE)
     overflow = horizontal_overflow(page)
-    if case.shots or overflow["scrollWidth"] > PHONE_WIDTH:
-        screenshot(page, case.name)
+    if shots or overflow["scrollWidth"] > PHONE_WIDTH:
+        screenshot(page, name)
     assert overflow["scrollWidth"] <= PHONE_WIDTH, (
         f"{path} scrolls sideways at {PHONE_WIDTH}px: {overflow}"
     )
+
+
+# Pages only a form's answer shows: registration's "check your email", and the form refused.
+REGISTRATION_ANSWERS = {  # what is typed in "Repeat the password", and what the answer says
+    "register-check-email": ("a long and happy password", f"We have sent a message to {NEWCOMER}"),
+    "register-refused": ("not the same password", "The two passwords are not the same."),
+}
+
+
+@pytest.mark.parametrize("name", list(REGISTRATION_ANSWERS))
+def test_registrations_answers_have_no_serious_accessibility_violations_and_fit_a_phone(
+    name: str, demo: Demo, open_page: Callable[..., Page]
+) -> None:
+    confirm, answer = REGISTRATION_ANSWERS[name]
+    page = open_page()
+    page.goto("/account/register")
+    page.get_by_label("Email address").fill(NEWCOMER)
+    page.get_by_label("Display name").fill("Noor")
+    page.get_by_label("What should we call you?").fill("Noor")
+    page.get_by_label("Password", exact=True).fill("a long and happy password")
+    page.get_by_label("Repeat the password").fill(confirm)
+    page.get_by_role("button", name="Create my account").click()
+    expect(page.locator("main")).to_contain_text(answer)
+    assert_accessible_and_fits_a_phone(page, name, "/account/register (posted)", shots=True)
 
 
 def test_keyboard_focus_is_always_visible(

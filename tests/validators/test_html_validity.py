@@ -28,7 +28,7 @@ from portal.extensions import db
 from portal.models import Feedback
 from portal.services.site import settings_for_update
 from tests.browser.test_accessibility import PAGES, Demo, demo  # noqa: F401 (a fixture)
-from tests.helpers import database_independent, require
+from tests.helpers import database_independent, post, require
 from tests.security.test_access import (
     SESSION_ENDING,
     World,
@@ -68,6 +68,30 @@ def _full_html_page(client: FlaskClient, path: str) -> str | None:
     return body
 
 
+# Pages only a form's answer shows, as a visitor sees them: (path, what is typed, what the
+# answer says).
+REGISTRATION = {
+    "email": "noor@example.com",
+    "display_name": "Noor",
+    "preferred_name": "Noor",
+    "password": "a long and happy password",
+}
+POSTED = [
+    (
+        "/account/register",
+        {**REGISTRATION, "confirm": REGISTRATION["password"]},
+        "Check your email",
+    ),
+    ("/account/register", {**REGISTRATION, "confirm": "not the same"}, "are not the same"),
+]
+
+
+def _keep(pages: dict[str, RenderedPage], html: str | None, seen_as: str) -> None:
+    if html is not None:
+        key = hashlib.sha256(html.encode()).hexdigest()
+        pages.setdefault(key, RenderedPage(html)).seen_as.append(seen_as)
+
+
 def _pages(app: Flask, world: World, demo: Demo) -> dict[str, RenderedPage]:  # noqa: F811
     paths = [
         _url(rule, world.values)
@@ -78,11 +102,12 @@ def _pages(app: Flask, world: World, demo: Demo) -> dict[str, RenderedPage]:  # 
     pages: dict[str, RenderedPage] = {}
     for role in ROLES:
         for path in dict.fromkeys(paths):
-            html = _full_html_page(world.clients[role], path)
-            if html is None:
-                continue
-            key = hashlib.sha256(html.encode()).hexdigest()
-            pages.setdefault(key, RenderedPage(html)).seen_as.append(f"{path} as {role}")
+            _keep(pages, _full_html_page(world.clients[role], path), f"{path} as {role}")
+    visitor = world.clients["visitor"]
+    for path, typed, answer in POSTED:
+        html = post(visitor, path, typed).get_data(as_text=True)
+        assert answer in html, (path, typed)
+        _keep(pages, html, f"{path} posted ({answer!r}) as visitor")
     return pages
 
 
