@@ -18,12 +18,20 @@ depends_on = None
 
 
 def upgrade():
-    with op.batch_alter_table("users") as batch:
-        batch.add_column(
-            sa.Column("thank_by_name", sa.Boolean(), nullable=False, server_default=sa.false())
-        )
+    # Not in batch mode: SQLite adds a column with a constant default in place, where a batch
+    # would rebuild the table and lose the expression index on lower(email), which cannot be
+    # reflected.
+    op.add_column(
+        "users",
+        sa.Column("thank_by_name", sa.Boolean(), nullable=False, server_default=sa.false()),
+    )
 
 
 def downgrade():
     with op.batch_alter_table("users") as batch:
         batch.drop_column("thank_by_name")
+    # SQLite rebuilds the table to drop a column, and the rebuild cannot carry the expression
+    # index on lower(email) (it cannot be reflected): put it back.
+    indexes = {ix["name"] for ix in sa.inspect(op.get_bind()).get_indexes("users")}
+    if "uq_users_email_lower" not in indexes:
+        op.create_index("uq_users_email_lower", "users", [sa.text("lower(email)")], unique=True)
