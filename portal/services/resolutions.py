@@ -131,6 +131,10 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
         return {}
     items = _raised_through(resolution_ids)
     readable = sa.and_(public_items_clause(), words_public_clause())
+    # Only people who chose to be named go on to be grouped and ranked, however many voted.
+    chose_it = sa.and_(
+        User.thank_by_name.is_(True), User.active.is_(True), User.deleted_at.is_(None)
+    )
     authors = (
         sa.select(
             items.c.rid,
@@ -138,13 +142,15 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
             Feedback.created_at.label("raised_at"),
         )
         .join(Feedback, Feedback.id == items.c.feedback_id)
-        .where(readable)
+        .join(User, User.id == Feedback.author_id)
+        .where(readable, chose_it)
     )
     voters = (
         sa.select(items.c.rid, Vote.user_id.label("user_id"), Vote.created_at.label("raised_at"))
         .join(Feedback, Feedback.id == items.c.feedback_id)
         .join(Vote, Vote.feedback_id == Feedback.id)
-        .where(readable)
+        .join(User, User.id == Vote.user_id)
+        .where(readable, chose_it)
     )
     raised = sa.union_all(authors, voters).subquery("raised")
     first = (
@@ -165,11 +171,6 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
             .label("place"),
         )
         .join(User, User.id == first.c.user_id)
-        .where(
-            User.thank_by_name.is_(True),
-            User.active.is_(True),
-            User.deleted_at.is_(None),
-        )
         .subquery("ranked")
     )
     names: dict[int, list[str]] = defaultdict(list)
