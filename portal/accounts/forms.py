@@ -93,6 +93,13 @@ class ProfileForm(FlaskForm):
             plain_name,
         ],
     )
+    thank_by_name = BooleanField(
+        "Thank me by name when something I raised is fixed",
+        description=(
+            "Your display name then appears on the \u201cYou said, we did\u201d board beside"
+            " what we changed. Otherwise you are counted among the others who raised it."
+        ),
+    )
 
 
 class PreferencesForm(FlaskForm):

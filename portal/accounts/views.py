@@ -24,8 +24,9 @@ from portal.accounts.forms import (
 from portal.extensions import limiter
 from portal.forms import say_beside
 from portal.models import NotificationPreference, User
-from portal.services import accounts, notifications
+from portal.services import accounts, notifications, personal_data
 from portal.services.feedback import items_by_author
+from portal.services.resolutions import changes_led_to
 from portal.services.tokens import read_verify_token
 from portal.unit_of_work import refusal_shown_in
 
@@ -162,6 +163,7 @@ def index() -> str | Response:
                 current_user,
                 display_name=form.display_name.data or "",
                 preferred_name=form.preferred_name.data or "",
+                thank_by_name=bool(form.thank_by_name.data),
             )
             flash(f"Saved. We will call you {current_user.preferred_name}.", "success")
             return redirect(url_for("accounts.index"))
@@ -173,6 +175,7 @@ def index() -> str | Response:
         form=form,
         preferences=preferences,
         items=items_by_author(current_user),
+        changes=changes_led_to(current_user),
         sessions=accounts.live_sessions(current_user),
     )
 
@@ -325,7 +328,7 @@ def end_session(session_id: str) -> Response:
 @bp.get("/export")
 @login_required
 def export() -> Response:
-    data = accounts.export_data(current_user)
+    data = personal_data.export_data(current_user)
     response = make_response(json.dumps(data, indent=2, ensure_ascii=False))
     response.headers["Content-Type"] = "application/json; charset=utf-8"
     response.headers["Content-Disposition"] = 'attachment; filename="my-feedback-data.json"'

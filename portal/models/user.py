@@ -63,6 +63,9 @@ class User(UserMixin, Base):
     notification_preference: Mapped[NotificationPreference] = mapped_column(
         str_enum(NotificationPreference), default=NotificationPreference.ALL
     )
+    # Whether a published resolution may thank them by display name for what they raised
+    # (resolutions.thanks_for). Off by default: being named is their choice.
+    thank_by_name: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     deleted_at: Mapped[datetime | None]
     # The language pages and emails speak to them in ("es"); None: none chosen, so their

@@ -11,6 +11,7 @@ from portal.services.resolutions import (
     get_resolution,
     resolution_items,
     resolutions_page,
+    thanks_for,
     voice_counts,
 )
 from portal.services.site import cached_categories
@@ -27,10 +28,12 @@ def index() -> Response:
         page_number = 1
     page = resolutions_page(category, page_number)
     ids = [r.id for r in page.items]
+    voices = voice_counts(ids)
     context = {
         "page": page,
         "category": category,
-        "voices": voice_counts(ids),
+        "voices": voices,
+        "thanks": thanks_for(ids, voices),
         "shown": resolution_items(ids),
         "page_args": lambda n: {k: v for k, v in {"category": category, "page": n}.items() if v},
     }
@@ -54,9 +57,11 @@ def detail(resolution_id: int) -> str:
             "We could not find that change. It may have been removed; everything we have "
             "changed is on the \u201cYou said, we did\u201d board."
         )
+    voices = voice_counts([resolution.id])
     return render_template(
         "resolutions/detail.html",
         resolution=resolution,
-        voice_count=voice_counts([resolution.id]).get(resolution.id, 0),
+        voice_count=voices.get(resolution.id, 0),
+        thanks=thanks_for([resolution.id], voices),
         shown=resolution_items([resolution.id]),
     )

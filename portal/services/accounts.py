@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 from datetime import UTC, datetime, timedelta
-from typing import Any, TypeGuard
+from typing import TypeGuard
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -15,7 +15,6 @@ from portal.database import rows_changed
 from portal.extensions import db
 from portal.models import (
     OPEN_STATES,
-    Comment,
     DigestSubscription,
     Feedback,
     Follow,
@@ -23,11 +22,9 @@ from portal.models import (
     Role,
     User,
     UserSession,
-    Vote,
 )
 from portal.services import environment, events, notifications
 from portal.services.errors import DomainError, EmailTaken, NotFound
-from portal.services.item_data import export_item
 from portal.services.tokens import (
     make_registration_token,
     read_claim_token,
@@ -236,11 +233,16 @@ def authenticate(email: str, password: str) -> User | None:
     return user
 
 
-def update_profile(user: User, *, display_name: str, preferred_name: str) -> User:
-    """Change how a user is shown publicly and how we address them."""
+def update_profile(
+    user: User, *, display_name: str, preferred_name: str, thank_by_name: bool | None = None
+) -> User:
+    """Change how a user is shown publicly and how we address them, and (unless None) whether
+    a published resolution thanks them by their display name for what they raised."""
     display_name = _checked_name(display_name, preferred_name)
     user.display_name = display_name
     user.preferred_name = preferred_name.strip() or display_name
+    if thank_by_name is not None:
+        user.thank_by_name = thank_by_name
     db.session.flush()
     return user
 
@@ -397,61 +399,6 @@ def sign_out_everywhere(user: User) -> User:
     return user
 
 
-def export_data(user: User) -> dict[str, Any]:
-    """Everything we hold about a person, as plain data for a JSON download."""
-
-    def iso(value: datetime | None) -> str | None:
-        return value.isoformat() if value else None
-
-    items = db.session.scalars(sa.select(Feedback).where(Feedback.author_id == user.id))
-    comments = db.session.scalars(
-        sa.select(Comment).where(Comment.author_id == user.id, Comment.internal.is_(False))
-    )
-    votes = db.session.scalars(sa.select(Vote).where(Vote.user_id == user.id))
-    follows = db.session.scalars(sa.select(Follow).where(Follow.user_id == user.id))
-    subscriptions = db.session.scalars(
-        sa.select(DigestSubscription).where(
-            sa.or_(
-                DigestSubscription.user_id == user.id,
-                sa.func.lower(DigestSubscription.email) == normalise_email(user.email),
-            )
-        )
-    )
-    return {
-        "account": {
-            "email": user.email,
-            "display_name": user.display_name,
-            "preferred_name": user.preferred_name,
-            "role": user.role.value,
-            "created_at": iso(user.created_at),
-            "verified_at": iso(user.verified_at),
-            "notification_preference": user.notification_preference.value,
-        },
-        # Their own words, marked where staff redacted or hid them (see item_data).
-        "feedback": [export_item(i) for i in items],
-        "comments": [
-            {
-                "id": c.id,
-                "feedback_id": c.feedback_id,
-                "body": c.body_source,
-                "created_at": iso(c.created_at),
-            }
-            for c in comments
-        ],
-        "votes": [{"feedback_id": v.feedback_id, "created_at": iso(v.created_at)} for v in votes],
-        "follows": [f.feedback_id for f in follows],
-        "digest_subscriptions": [
-            {
-                "email": s.email,
-                "frequency": s.frequency.value,
-                "confirmed_at": iso(s.confirmed_at),
-                "unsubscribed_at": iso(s.unsubscribed_at),
-            }
-            for s in subscriptions
-        ],
-    }
-
-
 def delete_account(user: User, password: str) -> User:
     """Erase a person's personal data. Their public items and votes stay, as "a former
     customer", so counts and conversations still add up; the row is anonymised, not removed."""
@@ -476,6 +423,7 @@ def delete_account(user: User, password: str) -> User:
     user.preferred_name = ""
     user.password_hash = hash_password(secrets.token_urlsafe(32))
     user.notification_preference = NotificationPreference.NONE
+    user.thank_by_name = False
     user.verified_at = None
     user.active = False
     user.deleted_at = datetime.now(UTC)

@@ -40,6 +40,8 @@ PEOPLE = [
     ("ravi@example.com", "Ravi", "Ravi", Role.CUSTOMER),
 ]
 
+THANKED_BY_NAME = {"owen@example.com", "marta@example.com", "li@example.com"}
+
 CATEGORIES = [
     (
         "Billing",
@@ -612,6 +614,8 @@ def seed_demo(seed: int = 7) -> list[DemoLogin]:
     for user in users:
         user.verified_at = now - timedelta(days=90)
         user.created_at = now - timedelta(days=90)
+        # A few chose to be thanked by name on what they raised (the account page's box).
+        user.thank_by_name = user.email in THANKED_BY_NAME
 
     categories: dict[str, Category] = {}
     for position, (name, slug, description, hours, guide) in enumerate(CATEGORIES):

@@ -24,15 +24,17 @@ from portal.models import (
 )
 from portal.services.item_data import public_title
 from portal.services.resolutions import (
+    Thanks,
     answered_in_category,
     resolution_items,
+    thanks_for,
     voice_counts,
 )
 from portal.services.site import SETTINGS_ID
 
 FEED_SIZE = 50
 # Bump when the feed's layout changes, so readers holding an old ETag fetch the new shape.
-FEED_LAYOUT_VERSION = "4"
+FEED_LAYOUT_VERSION = "5"
 # The date in every tag: URI (RFC 4151). Fixed forever, so ids never change.
 TAG_DATE = "2026"
 # A feed with no entries is dated when the site began (its first account); this stands in only
@@ -196,7 +198,12 @@ def feed_id(validator: FeedValidator, host: str) -> str:
 
 
 def _entry_html(
-    you_said: str, resolution: Resolution, voices: int, items: Sequence[Feedback], links: FeedLinks
+    you_said: str,
+    resolution: Resolution,
+    voices: int,
+    thanks: Thanks | None,
+    items: Sequence[Feedback],
+    links: FeedLinks,
 ) -> str:
     people = "1 person" if voices == 1 else f"{voices} people"
     parts = [
@@ -205,6 +212,8 @@ def _entry_html(
         resolution.we_did_html,  # sanitised when it was written
         f"<p>{people} raised this.</p>",
     ]
+    if thanks is not None:
+        parts.append(f"<p>{escape(thanks.sentence)}</p>")
     if items:
         listed = "".join(
             f'<li><a href="{escape(links.item_url(item.id))}">{escape(public_title(item))}</a></li>'
@@ -222,6 +231,9 @@ def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLin
     voices = voice_counts(ids)
     # Only public, shown items are listed; private ones count as voices but are never named.
     shown = resolution_items(ids)
+    # A change of someone's mind about being named changes no validator: a reader holding the
+    # feed keeps its copy until the feed next changes (docs/design.md, "Recognition").
+    thanks = thanks_for(ids, voices)
 
     title = "You said, we did"
     if validator.category_name:
@@ -249,6 +261,7 @@ def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLin
                 you_said,
                 resolution,
                 voices.get(resolution.id, 0),
+                thanks.get(resolution.id),
                 shown.listed.get(resolution.id, []),
                 links,
             ),

@@ -29,6 +29,7 @@ from portal.services import environment, events, outbox
 from portal.services.feedback import get_visible_item
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
+from portal.services.resolutions import thanks_for, voice_counts
 from portal.services.tokens import (
     make_claim_token,
     make_reset_token,
@@ -535,6 +536,8 @@ def notify_resolution(
     merged_voices = _merged_voices(by_id)
     seen: set[int] = set()
     told = 0
+    # The board's thanks line, read once for every email of this resolution.
+    thanks = thanks_for([resolution.id], voice_counts([resolution.id])).get(resolution.id)
     for user, item_id in _followers(by_id):
         if user.id in seen or user.id == actor.id:
             continue
@@ -562,6 +565,7 @@ def notify_resolution(
                 owner=owner,
                 writer=actor,
                 resolution=resolution,
+                thanks=thanks.sentence if thanks else "",
             )
             told += 1
             continue
@@ -577,6 +581,7 @@ def notify_resolution(
             writer=actor,
             resolution=resolution,
             personal_message=message if user.id == item.author_id else "",
+            thanks=thanks.sentence if thanks else "",
         )
         told += 1
     return told

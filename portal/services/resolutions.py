@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -11,9 +12,15 @@ from sqlalchemy.orm import aliased, joinedload, load_only
 
 from portal.database import not_indexed
 from portal.extensions import db
-from portal.models import Category, Feedback, Resolution, Vote, resolution_categories
+from portal.models import Category, Feedback, Resolution, User, Vote, resolution_categories
 from portal.services.item_data import you_said_shown
-from portal.services.visibility import is_public, visible_items_clause, words_withheld
+from portal.services.visibility import (
+    is_public,
+    public_items_clause,
+    visible_items_clause,
+    words_public_clause,
+    words_withheld,
+)
 
 
 def answered_in_category(category_id: Any) -> sa.ColumnElement[bool]:
@@ -79,6 +86,122 @@ def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
     people = sa.union(authors, voters).subquery("people")  # UNION, not ALL: once per person
     rows = db.session.execute(sa.select(people.c.rid, sa.func.count()).group_by(people.c.rid)).all()
     return {rid: count for rid, count in rows}
+
+
+def _raised_through(resolution_ids: list[int]) -> sa.Subquery:
+    """Every item that raised each resolution (its own items, and the duplicates merged into
+    them) as (feedback_id, rid): who authored or voted on one of them raised it."""
+    item, duplicate = _ITEM, _DUPLICATE
+    linked = sa.select(item.id.label("feedback_id"), item.resolution_id.label("rid")).where(
+        item.resolution_id.in_(resolution_ids)
+    )
+    merged = (
+        sa.select(duplicate.id.label("feedback_id"), item.resolution_id.label("rid"))
+        .join(item, duplicate.merged_into_id == item.id)
+        .where(item.resolution_id.in_(resolution_ids))
+    )
+    return sa.union_all(linked, merged).subquery("items")
+
+
+# At most this many people are named on one resolution; everyone else is "and N others".
+THANKED_BY_NAME = 10
+
+
+@dataclass(frozen=True)
+class Thanks:
+    """Who a published resolution thanks: the people who chose to be named (first to raise it
+    first), and how many others raised it."""
+
+    names: tuple[str, ...]
+    others: int
+
+    @property
+    def sentence(self) -> str:
+        """ "Thanks to Jo, Sam and 12 others who raised this." or "Thanks to 12 people who
+        raised this." when nobody chose to be named."""
+        if not self.names:
+            if self.others == 1:
+                return "Thanks to the person who raised this."
+            return f"Thanks to {self.others} people who raised this."
+        if self.others:
+            people = [*self.names, f"{self.others} other{'' if self.others == 1 else 's'}"]
+            return f"Thanks to {_listed(people)} who raised this."
+        return f"Thanks to {_listed(list(self.names))}, who raised this."
+
+
+def _listed(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+
+
+def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, Thanks]:
+    """The thanks of each resolution, given its voice count (voice_counts), in one statement
+    for any number of resolutions.
+
+    A person is named only when they chose it (User.thank_by_name), can still sign in, and
+    raised it through an item the public may read (public, shown, approved, words not
+    withheld): naming someone for a private item, or one staff hid or redacted, would tell
+    what the item's page does not. They are counted among the others all the same."""
+    if not resolution_ids:
+        return {}
+    items = _raised_through(resolution_ids)
+    readable = sa.and_(public_items_clause(), words_public_clause())
+    # Only people who chose to be named go on to be grouped and ranked, however many voted.
+    chose_it = sa.and_(
+        User.thank_by_name.is_(True), User.active.is_(True), User.deleted_at.is_(None)
+    )
+    authors = (
+        sa.select(
+            items.c.rid,
+            Feedback.author_id.label("user_id"),
+            Feedback.created_at.label("raised_at"),
+        )
+        .join(Feedback, Feedback.id == items.c.feedback_id)
+        .join(User, User.id == Feedback.author_id)
+        .where(readable, chose_it)
+    )
+    voters = (
+        sa.select(items.c.rid, Vote.user_id.label("user_id"), Vote.created_at.label("raised_at"))
+        .join(Feedback, Feedback.id == items.c.feedback_id)
+        .join(Vote, Vote.feedback_id == Feedback.id)
+        .join(User, User.id == Vote.user_id)
+        .where(readable, chose_it)
+    )
+    raised = sa.union_all(authors, voters).subquery("raised")
+    first = (
+        sa.select(
+            raised.c.rid,
+            raised.c.user_id,
+            sa.func.min(raised.c.raised_at).label("first_raised_at"),
+        )
+        .group_by(raised.c.rid, raised.c.user_id)
+        .subquery("first")
+    )
+    ranked = (
+        sa.select(
+            first.c.rid,
+            User.display_name,
+            sa.func.row_number()
+            .over(partition_by=first.c.rid, order_by=(first.c.first_raised_at, User.id))
+            .label("place"),
+        )
+        .join(User, User.id == first.c.user_id)
+        .subquery("ranked")
+    )
+    names: dict[int, list[str]] = defaultdict(list)
+    for rid, name in db.session.execute(
+        sa.select(ranked.c.rid, ranked.c.display_name)
+        .where(ranked.c.place <= THANKED_BY_NAME)
+        .order_by(ranked.c.rid, ranked.c.place)
+    ):
+        names[rid].append(name)
+    thanks = {}
+    for rid in resolution_ids:
+        named = tuple(names.get(rid, ()))
+        # Counted in another statement: a vote in between must not make "-1 others".
+        others = max(0, voices.get(rid, 0) - len(named))
+        if named or others:
+            thanks[rid] = Thanks(named, others)
+    return thanks
 
 
 @dataclass(frozen=True)
@@ -165,3 +288,61 @@ def get_resolution(resolution_id: int) -> Resolution | None:
         .where(Resolution.id == resolution_id)
         .options(joinedload(Resolution.category))
     )
+
+
+@dataclass(frozen=True)
+class ChangeLedTo:
+    """A published resolution someone's feedback led to, as they may read it."""
+
+    resolution_id: int
+    you_said: str
+    published_at: datetime
+
+
+def changes_led_to(person: User) -> list[ChangeLedTo]:
+    """The published resolutions this person's feedback led to, newest first: those of items
+    they raised or voted on, and of items that what they raised or voted on was merged into.
+    The same people a resolution counts and thanks (voice_counts, thanks_for). Two
+    statements, however many there are."""
+    raised = sa.union(
+        sa.select(Feedback.id).where(Feedback.author_id == person.id),
+        sa.select(Vote.feedback_id).where(Vote.user_id == person.id),
+    ).subquery("raised")
+    duplicate = _DUPLICATE
+    merged_into = sa.select(duplicate.merged_into_id).where(
+        duplicate.id.in_(sa.select(raised.c.id)), duplicate.merged_into_id.is_not(None)
+    )
+    answered = sa.select(Feedback.resolution_id).where(
+        Feedback.resolution_id.is_not(None),
+        sa.or_(Feedback.id.in_(sa.select(raised.c.id)), Feedback.id.in_(merged_into)),
+    )
+    rows = db.session.execute(
+        sa.select(Resolution.id, Resolution.you_said, Resolution.published_at)
+        .where(Resolution.id.in_(answered))
+        .order_by(Resolution.published_at.desc(), Resolution.id.desc())
+    ).all()
+    withheld = _withheld_titles_for(person, [row.id for row in rows])
+    return [
+        ChangeLedTo(
+            row.id, you_said_shown(row.you_said, withheld.get(row.id, [])), row.published_at
+        )
+        for row in rows
+    ]
+
+
+def _withheld_titles_for(reader: User, resolution_ids: list[int]) -> dict[int, list[str]]:
+    # The titles this reader may not read (item_data.title_for): staff and an item's author
+    # keep its words; everyone else loses those staff withheld.
+    if reader.is_staff or not resolution_ids:
+        return {}
+    rows = db.session.execute(
+        sa.select(Feedback.resolution_id, Feedback.title).where(
+            Feedback.resolution_id.in_(resolution_ids),
+            sa.or_(Feedback.redacted_at.is_not(None), Feedback.hidden.is_(True)),
+            Feedback.author_id != reader.id,
+        )
+    )
+    grouped: dict[int, list[str]] = defaultdict(list)
+    for resolution_id, title in rows:
+        grouped[resolution_id].append(title)  # type: ignore[index]  # never None: see WHERE
+    return grouped

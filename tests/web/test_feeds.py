@@ -317,7 +317,8 @@ def test_feed_query_count_is_fixed_and_the_304_path_is_cheap(
     large = {url: _costs(client, url) for url in urls}
     for url in urls:
         full, conditional = large[url]
-        assert full <= 6, url
+        # One of them reads the names every entry thanks (resolutions.thanks_for).
+        assert full <= 7, url
         assert conditional <= 2, url
         assert large[url] == small[url], url
 

@@ -244,7 +244,8 @@ def test_board_costs_the_same_queries_for_2_and_12_resolutions(
         html = visitor.get("/you-said-we-did").get_data(as_text=True)
     assert html.count(RESOLUTION_CARD) == 10
     assert few.count == many.count, many.statements
-    assert many.count <= 7, many.statements
+    # One of them reads the names every resolution on the page thanks (resolutions.thanks_for).
+    assert many.count <= 8, many.statements
 
 
 # One resolution's permanent page ----------------------------------------------------------
@@ -318,7 +319,7 @@ def test_the_resolution_email_links_to_the_permanent_page(
     assert "#r" not in message.text_body and "#r" not in message.html_body
 
 
-def test_a_resolutions_page_costs_at_most_six_queries_however_many_items_it_answered(
+def test_a_resolutions_page_costs_at_most_seven_queries_however_many_items_it_answered(
     make_client, make_user, make_feedback
 ) -> None:
     staff = make_user(role=Role.STAFF)
@@ -344,7 +345,8 @@ def test_a_resolutions_page_costs_at_most_six_queries_however_many_items_it_answ
             html = browser.get(f"/you-said-we-did/{large.id}").get_data(as_text=True)
         assert html.count('<li><a href="/feedback/') == 8
         assert few.count == many.count, many.statements
-        assert many.count <= 6, many.statements
+        # One of them reads the names the resolution thanks (resolutions.thanks_for).
+        assert many.count <= 7, many.statements
 
 
 # "Did this fix it?" -----------------------------------------------------------------------
