@@ -106,10 +106,13 @@ PASSING_AROUND = (
     r"\boutside\s+(?:our|my)\s+remit\b",
 )
 
-# A next step: we or I will do something (over normalised words: "we're" is "were") ...
+# A next step: we or I will do something (over normalised words: "we're" is "were"), a few
+# words on at most ("we are checking the order and will write"), but not someone else
+# ("we have received your complaint and it will be dealt with" promises nothing of ours).
+_NOT_US = r"(?!(?:it|they|he|she|you|this|that|which|who|someone|somebody)\b)"
 FUTURE_ACTION = (
-    r"\b(?:we|i|were|im)\b(?: \w+){0,6}? (?:will|shall|going to|planning to|plan to"
-    r"|intend to|about to|aim to)\b|\bnext steps?\b"
+    rf"\b(?:we|i|were|im)\b(?: {_NOT_US}\w+){{0,6}}? (?:will|shall|going to|planning to"
+    r"|plan to|intend to|about to|aim to)\b|\bnext steps?\b"
 )
 # ... "we'll", "I'll" (over the text as typed: normalised, "we'll" would be "well") ...
 FUTURE_CONTRACTED = r"\b(?:we|i)'ll\b"
