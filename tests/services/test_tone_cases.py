@@ -207,6 +207,12 @@ CASES = [
         LATER,
     ),
     case(
+        "the owner asking a team is taking it on, not sending them there",
+        "Nia, sorry about the double charge. I will contact our billing department today and "
+        "write to you by Friday.",
+        COMPLAINT,
+    ),
+    case(
         "a team that will contact the customer is not sending them anywhere",
         "Nia, our delivery team will contact you on Monday to book a new slot.",
         LATER,

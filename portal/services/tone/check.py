@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from difflib import SequenceMatcher
 
 from portal.services.tone import words as w
-from portal.services.tone.text import Draft, phrase_pattern, words
+from portal.services.tone.text import Draft, phrase_pattern, quoted, words
 
 
 @dataclass(frozen=True)
@@ -82,6 +82,11 @@ _NON_APOLOGY = re.compile(w.NON_APOLOGY)
 _APOLOGY = re.compile(w.APOLOGY)
 _UPSET = phrase_pattern(w.UPSET_WORDS)
 _PASSING_AROUND = [re.compile(p, re.IGNORECASE) for p in w.PASSING_AROUND]
+# "I will ask the app team", "we have called our courier": the writer doing it, not the
+# customer sent to do it (just before a passing-around match, in the same sentence).
+_OUR_OWN_DOING = re.compile(
+    r"\b(?:i|we)(?:'ll|'ve|'m|'re|'d)?\s+(?:[\w']+\s+){0,3}$", re.IGNORECASE
+)
 _FUTURE = re.compile(w.FUTURE_ACTION)
 _FUTURE_CONTRACTED = re.compile(w.FUTURE_CONTRACTED, re.IGNORECASE)
 _WHEN = re.compile(w.WHEN)
@@ -189,7 +194,12 @@ def _non_apology(text: Draft) -> ToneFinding | None:
 
 def _passing_around(text: Draft) -> ToneFinding | None:
     """Sending them to another department, team or address instead of taking it on."""
-    quotes = _distinct(q for pattern in _PASSING_AROUND for q in text.find_typed(pattern))
+    quotes = _distinct(
+        quoted(m.group())
+        for pattern in _PASSING_AROUND
+        for m in pattern.finditer(text.straight)
+        if not _OUR_OWN_DOING.search(text.straight, 0, m.start())
+    )
     if not quotes:
         return None
     return ToneFinding(

@@ -107,10 +107,6 @@ class Draft:
             found.append(Match(self.quote(first, last + 1), m.group(), first))
         return found
 
-    def find_typed(self, pattern: re.Pattern[str]) -> list[str]:
-        """Every match of a pattern over the text as typed (straight apostrophes), quoted."""
-        return [quoted(m.group()) for m in pattern.finditer(self.straight)]
-
     def quote(self, first: int, end: int) -> str:
         """Words first..end-1 as typed, whitespace tidied, cut after QUOTE_WORDS words."""
         if first >= end:
