@@ -207,6 +207,13 @@ CASES = [
         LATER,
     ),
     case(
+        "sympathy does not make sending them elsewhere the writer's own doing",
+        "Sorry Nia, I know you'll need to email returns@shop.example, but I will remind them "
+        "on Monday.",
+        COMPLAINT,
+        "passing_around",
+    ),
+    case(
         "the owner asking a team is taking it on, not sending them there",
         "Nia, sorry about the double charge. I will contact our billing department today and "
         "write to you by Friday.",

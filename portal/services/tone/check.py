@@ -87,6 +87,8 @@ _PASSING_AROUND = [re.compile(p, re.IGNORECASE) for p in w.PASSING_AROUND]
 _OUR_OWN_DOING = re.compile(
     r"\b(?:i|we)(?:'ll|'ve|'m|'re|'d)?\s+(?:[\w']+\s+){0,3}$", re.IGNORECASE
 )
+# ... unless the match itself tells them to ("I know you'll need to email ...").
+_TELLS_THEM = re.compile(r"(?:please|kindly|you|i|we)\b", re.IGNORECASE)
 _FUTURE = re.compile(w.FUTURE_ACTION)
 _FUTURE_CONTRACTED = re.compile(w.FUTURE_CONTRACTED, re.IGNORECASE)
 _WHEN = re.compile(w.WHEN)
@@ -198,7 +200,7 @@ def _passing_around(text: Draft) -> ToneFinding | None:
         quoted(m.group())
         for pattern in _PASSING_AROUND
         for m in pattern.finditer(text.straight)
-        if not _OUR_OWN_DOING.search(text.straight, 0, m.start())
+        if _TELLS_THEM.match(m.group()) or not _OUR_OWN_DOING.search(text.straight, 0, m.start())
     )
     if not quotes:
         return None
