@@ -978,7 +978,7 @@ def _reply(client, item_id: int, token: str, **body: Any) -> TestResponse:
 
 def _acknowledged(make_feedback, make_user, staff: User) -> Feedback:
     item = make_feedback(author=make_user(preferred_name="Nia"))
-    workflow.acknowledge(item.id, staff, "Nia, sorry about this; I am on it.")
+    workflow.acknowledge(item.id, staff, "Nia, sorry about this; I will write again tomorrow.")
     db.session.commit()
     return item
 
