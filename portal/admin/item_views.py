@@ -5,6 +5,7 @@ with what was typed kept, beside the form it came from."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
@@ -312,9 +313,33 @@ def hide_comment(comment_id: int) -> Response:
 
 @bp.post("/feedback/<int:item_id>/tone")
 def tone(item_id: int) -> str:
-    """Live findings for a draft as staff type (htmx)."""
-    draft = request.form.get("body") or request.form.get("message") or ""
-    return render_template(
-        "admin/_tone_findings.html",
-        findings=workflow.tone_findings(load_item(item_id), draft),
-    )
+    """Live findings for a draft as staff type (htmx): a reply's body, or a move's message
+    (htmx sends the whole form, so the move it is for, and a promised date, come along)."""
+    item = load_item(item_id)
+    if "body" in request.form:
+        findings = workflow.tone_findings(item, request.form["body"], current_user)
+    else:
+        findings = workflow.tone_findings(
+            item,
+            request.form.get("message", ""),
+            current_user,
+            to_state=_state_or_none(request.form.get("to_state", "")),
+            target_date=_date_or_none(request.form.get("target_date", "")),
+        )
+    return render_template("admin/_tone_findings.html", findings=findings)
+
+
+def _state_or_none(value: str) -> FeedbackState | None:
+    """The state a form names, if it names one."""
+    try:
+        return FeedbackState(value)
+    except ValueError:
+        return None
+
+
+def _date_or_none(value: str) -> date | None:
+    """The date a form's date field holds, if it holds one."""
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None

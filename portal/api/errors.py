@@ -52,7 +52,14 @@ def error_response(
         error["fields"] = fields
     if findings:
         error["findings"] = [
-            {"field": field, "code": f.code, "message": f.message} for field, f in findings
+            {
+                "field": field,
+                "code": f.code,
+                "message": f.message,
+                "quotes": list(f.quotes),
+                "advice": f.advice,
+            }
+            for field, f in findings
         ]
     response = jsonify({"error": error})
     response.status_code = status

@@ -193,7 +193,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "ToneFinding": {
         "type": "object",
-        "required": ["field", "code", "message"],
+        "required": ["field", "code", "message", "quotes", "advice"],
         "properties": {
             "field": {
                 **STRING,
@@ -202,10 +202,26 @@ SCHEMAS: dict[str, Any] = {
             },
             "code": {
                 **STRING,
-                "description": "What was found, for programs: blame, no_apology, "
-                "not_addressed, form_letter, shouting, ...",
+                "description": "What was found, for programs: blame, stock_phrase (a greeting "
+                "or phrase from a form letter), non_apology (sorry for \u201cany "
+                "inconvenience\u201d), passing_around (sent to another team or address), "
+                "no_apology, not_addressed, no_next_step, form_letter (the category's "
+                "response guide word for word), copy_paste (nearly the same words sent to "
+                "other customers lately), shouting, ...",
             },
-            "message": {**STRING, "description": "The advice, as the admin page shows it."},
+            "message": {
+                **STRING,
+                "description": "The finding in one sentence, as the admin page shows it: what "
+                "was found, the words quoted, and the advice.",
+            },
+            "quotes": {
+                "type": "array",
+                "description": "The words objected to, exactly as written (a long one is cut "
+                "with \u201c\u2026\u201d); empty when the finding is about something missing, "
+                "such as an apology or a next step.",
+                "items": STRING,
+            },
+            "advice": {**STRING, "description": "What to write instead."},
         },
     },
     "Index": {

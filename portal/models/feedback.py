@@ -287,7 +287,11 @@ class Comment(Base):
     """A comment on an item. Official ones are staff replies; internal ones only staff see."""
 
     __tablename__ = "comments"
-    __table_args__ = (sa.Index("ix_comments_feedback_id_created_at", "feedback_id", "created_at"),)
+    __table_args__ = (
+        sa.Index("ix_comments_feedback_id_created_at", "feedback_id", "created_at"),
+        # The tone check reads a writer's latest replies (workflow.tone_context).
+        sa.Index("ix_comments_author_id_created_at", "author_id", "created_at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
@@ -322,6 +326,8 @@ class TimelineEvent(Base):
         sa.Index("ix_timeline_events_feedback_id_created_at", "feedback_id", "created_at"),
         # Insights count events of one kind (promises moved, declines) in a date range.
         sa.Index("ix_timeline_events_kind_created_at", "kind", "created_at"),
+        # The tone check reads a writer's latest state messages (workflow.tone_context).
+        sa.Index("ix_timeline_events_actor_id_created_at", "actor_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

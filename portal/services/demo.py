@@ -361,22 +361,21 @@ def _tell_the_story(
     def it(title: str) -> Feedback:
         return by_title[title]
 
-    # The demo's staff post their words as written (post_anyway=True): a follow-up such as
-    # "We can reproduce it on slow connections" needs no second apology, which the tone check
-    # would otherwise ask for on every message to a complaint.
+    # The demo's staff write as the tone check asks (nothing here is posted anyway): the
+    # name each customer chose, sorry once on a complaint, and what happens next while open.
 
     charged = it("Charged twice for one order")
     workflow.acknowledge(
         charged.id,
         sam,
-        "Nia, I am so sorry about the double charge. I am on it now.",
-        post_anyway=True,
+        "Nia, I am so sorry about the double charge. I am on it now and will write to you by "
+        "Friday.",
     )
     workflow.investigate(
         charged.id,
         sam,
-        "I can see both payments and have asked our bank team why.",
-        post_anyway=True,
+        "Nia, I can see both payments and have asked our bank team why. I will tell you what "
+        "they say tomorrow.",
     )
     workflow.resolve(
         charged.id,
@@ -384,7 +383,6 @@ def _tell_the_story(
         "We found a fault in how payment retries were handled and fixed it. Everyone charged "
         "twice since October has been refunded automatically.",
         "I was charged twice for one order",
-        post_anyway=True,
     )
     workflow.confirm_fixed(charged.id, charged.author)
 
@@ -392,33 +390,33 @@ def _tell_the_story(
     workflow.acknowledge(
         rain.id,
         priya,
-        "Mr Owen, I am sorry your parcel was soaked. That is not good enough.",
-        post_anyway=True,
+        "Mr Owen, I am sorry your parcel was soaked. That is not good enough, and I will call "
+        "you tomorrow about a replacement.",
     )
     workflow.plan(
         rain.id,
         priya,
         today + timedelta(days=12),
-        "Couriers will get a safe-place rule: never outside in the rain without a bag.",
+        "Mr Owen, couriers will get a safe-place rule: never outside in the rain without a bag.",
         outcome="every courier on your route following the new safe-place rule",
-        post_anyway=True,
     )
 
     checkout = it("Checkout times out on the payment step")
     workflow.acknowledge(
         checkout.id,
         sam,
-        "Marta, sorry about this, and thank you for trying three times.",
-        post_anyway=True,
+        "Marta, sorry about this, and thank you for trying three times. I will look into it today.",
     )
     workflow.investigate(
-        checkout.id, sam, "We can reproduce it on slow connections.", post_anyway=True
+        checkout.id,
+        sam,
+        "Marta, we can reproduce it on slow connections. I will tell you when a fix is ready.",
     )
     workflow.start_work(
         checkout.id,
         sam,
-        "A fix is being built to keep the session alive while you pay.",
-        post_anyway=True,
+        "Marta, a fix is being built to keep the session alive while you pay. I'll write when "
+        "it is live, next week.",
     )
     duplicate = submit_feedback(
         users[8],
@@ -438,20 +436,20 @@ def _tell_the_story(
         checkout.id,
         f"Ravi, sorry for the trouble. This is the same fault as #{checkout.id}, which we are "
         "fixing now; your vote is on it.",
-        post_anyway=True,
     )
 
     dark = it("Dark mode for the app")
     workflow.acknowledge(
-        dark.id, sam, "Li, thank you for the idea. Lots of you asked for this.", post_anyway=True
+        dark.id,
+        sam,
+        "Li, thank you for the idea. Lots of you asked for this.",
     )
     workflow.plan(
         dark.id,
         sam,
         today + timedelta(days=30),
-        "Dark mode is planned for the next release.",
+        "Li, dark mode is planned for the next release.",
         outcome="dark mode in the app",
-        post_anyway=True,
     )
     workflow.move_promise(
         dark.id,
@@ -465,30 +463,32 @@ def _tell_the_story(
         slots.id,
         priya,
         "Jo, thank you, shift work makes deliveries hard, I know.",
-        post_anyway=True,
     )
     workflow.decline(
         slots.id,
         priya,
         "Jo, I am sorry: our couriers cannot offer slots this year. Instead you can "
         "now choose a safe place or a neighbour when you order.",
-        post_anyway=True,
     )
 
     workflow.acknowledge(
         it("The new recycled packaging is great").id,
         priya,
         "Ravi, thank you! I will pass this on to the packing team.",
-        post_anyway=True,
     )
 
     hold = it("Waited 40 minutes on the phone")
     callback = it("Offer a call-back instead of waiting on hold")
     workflow.acknowledge(
-        hold.id, admin, "Nia, I am sorry you waited so long and were cut off.", post_anyway=True
+        hold.id,
+        admin,
+        "Nia, I am sorry you waited so long and were cut off. I will look at how our phone "
+        "queue works this week.",
     )
     workflow.acknowledge(
-        callback.id, admin, "Nia, thank you, this is a good idea.", post_anyway=True
+        callback.id,
+        admin,
+        "Nia, thank you, this is a good idea.",
     )
     workflow.publish_resolution(
         [hold.id, callback.id],
@@ -496,69 +496,84 @@ def _tell_the_story(
         "You can now ask for a call-back instead of waiting: leave your number and we call you "
         "when it is your turn, usually within 20 minutes.",
         "Waiting on hold for too long",
-        post_anyway=True,
     )
 
     vat = it("Can I get a VAT invoice?")
-    workflow.acknowledge(vat.id, sam, "Mr Owen, thanks for asking.", post_anyway=True)
+    workflow.acknowledge(
+        vat.id,
+        sam,
+        "Mr Owen, thanks for asking.",
+    )
     workflow.resolve(
         vat.id,
         sam,
         "Every order now has a 'VAT invoice' download in Order history.",
-        post_anyway=True,
     )
 
     workflow.investigate(
         it("Search finds nothing for 'oat milk'").id,
         sam,
-        "Li, sorry, I can reproduce it and we are looking into the search index.",
-        post_anyway=True,
+        "Li, sorry, I can reproduce it and we are looking into the search index. I will write "
+        "again on Friday.",
     )
     workflow.acknowledge(
-        it("Save my basket between devices").id, sam, "Nia, thank you for this.", post_anyway=True
+        it("Save my basket between devices").id,
+        sam,
+        "Nia, thank you for this.",
     )
     workflow.plan(
         it("Save my basket between devices").id,
         sam,
         today + timedelta(days=60),
-        "Baskets will follow your account from the next app release.",
+        "Nia, baskets will follow your account from the next app release.",
         outcome="your basket following you from phone to laptop",
-        post_anyway=True,
     )
     kettle = it("Kettle stopped working after three weeks")
     workflow.acknowledge(
         kettle.id,
         priya,
-        "Mr Owen, I am sorry, that kettle should last for years.",
-        post_anyway=True,
+        "Mr Owen, I am sorry, that kettle should last for years. I will send you a replacement "
+        "today.",
     )
     workflow.resolve(
-        kettle.id, priya, "We sent a replacement and withdrew the faulty batch.", post_anyway=True
+        kettle.id,
+        priya,
+        "We sent a replacement and withdrew the faulty batch.",
     )
     promo = it("Promo code not applied at checkout")
     workflow.acknowledge(
-        promo.id, sam, "Marta, sorry about that, the code should work.", post_anyway=True
+        promo.id,
+        sam,
+        "Marta, sorry about that, the code should work. I'll find out why today.",
     )
     workflow.start_work(
-        promo.id, sam, "We found the bug: codes in capitals were ignored.", post_anyway=True
+        promo.id,
+        sam,
+        "Marta, we found the bug: codes in capitals were ignored. The fix goes live on Monday.",
     )
     logout = it("App logs me out every day")
-    workflow.acknowledge(logout.id, sam, "Jo, sorry, that is annoying.", post_anyway=True)
+    workflow.acknowledge(
+        logout.id,
+        sam,
+        "Jo, sorry, that is annoying. I will ask the app team to look at it this week.",
+    )
     workflow.resolve(
-        logout.id, sam, "The app now keeps you signed in for 30 days.", post_anyway=True
+        logout.id,
+        sam,
+        "The app now keeps you signed in for 30 days.",
     )
     workflow.request_reopen(logout.id, logout.author, "It still logged me out this morning, sorry!")
     workflow.acknowledge(
         it("Courier was rude at my door").id,
         priya,
-        "Nia, I am very sorry. I have raised it with the courier's manager.",
-        post_anyway=True,
+        "Nia, I am very sorry. I have raised it with the courier's manager and will tell you "
+        "what they say by Friday.",
     )
     workflow.investigate(
         it("Email replies ignore what I wrote").id,
         admin,
-        "Marta, you are right, and I am sorry. We are reviewing our templates.",
-        post_anyway=True,
+        "Marta, you are right, and I am sorry. We are reviewing our templates and I will show "
+        "you the new ones next week.",
     )
 
     # Spread each item's steps between its submission and now, as if they happened over time.

@@ -11,7 +11,7 @@ WorkflowError or another DomainError, and its transaction is rolled back.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 import sqlalchemy as sa
@@ -31,12 +31,12 @@ from portal.models import (
     Vote,
     resolution_categories,
 )
-from portal.services import events, notifications
+from portal.services import events, notifications, tone
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import get_visible_item, held_for_change, item_query
 from portal.services.sanitize import render_markdown
 from portal.services.states import next_states as next_states  # pages ask the workflow
-from portal.services.tone import ToneFinding, check_tone
+from portal.services.tone import SentReply, ToneContext, ToneFinding
 from portal.services.visibility import is_public
 
 S = FeedbackState
@@ -111,33 +111,146 @@ def _hold_lower_id_first(item_id: int, other_id: int | None) -> None:
 
 
 # The tone check, for words the customer reads ------------------------------------------------
+# The check itself is pure (portal/services/tone); tone_context is the one place that reads
+# what it needs from the database, for every command that posts public words and for the live
+# check as staff type.
+
+# "Copy-paste across customers" looks at this many of the writer's latest replies (within
+# tone.COPY_DAYS days).
+RECENT_REPLY_LIMIT = 500
 
 
-def tone_findings(item: Feedback, draft: str) -> list[ToneFinding]:
-    """What the tone check says of a draft reply or state message to this item's customer."""
-    return check_tone(
-        draft,
-        is_complaint=item.kind.value == "complaint",
-        preferred_name=item.author.preferred_name if item.author.deleted_at is None else "",
+def tone_context(
+    item: Feedback,
+    writer: User,
+    *,
+    to_state: FeedbackState | None = None,
+    target_date: date | None = None,
+) -> ToneContext:
+    """What the tone check needs to know about words `writer` is about to send this item's
+    customer: as a reply (no `to_state`), or as the message of a move to `to_state`
+    (`target_date` being the date a move to Planned promises)."""
+    stays_open = (to_state or item.state).is_open
+    promise = target_date if to_state is S.PLANNED else item.target_date
+    customer = item.author
+    return ToneContext(
+        kind=item.kind.value,
+        preferred_name=customer.preferred_name if customer.deleted_at is None else "",
         response_guide=item.category.response_guide,
+        stays_open=stays_open,
+        promised=promise is not None and promise >= _now().date(),
+        apologised_before=any(tone.apologises(text) for text in _staff_words_on(item.id)),
+        customer_text="\n".join(_customer_words_on(item)),
+        earlier_replies=_recent_replies(writer.id, item),
+    )
+
+
+def _staff_words_on(item_id: int) -> list[str]:
+    """Staff's public words on the item so far: official replies and state messages. (Every
+    state change is a member of staff's; the customer's own steps are other kinds.)"""
+    replies = sa.select(Comment.body_source).where(
+        Comment.feedback_id == item_id, Comment.official, sa.not_(Comment.internal)
+    )
+    messages = sa.select(TimelineEvent.message).where(
+        TimelineEvent.feedback_id == item_id,
+        TimelineEvent.kind == TimelineKind.STATE_CHANGED,
+        TimelineEvent.message != "",
+    )
+    return list(db.session.scalars(sa.union_all(replies, messages)))
+
+
+def _customer_words_on(item: Feedback) -> list[str]:
+    """The customer's own words on the item: its title and text, and their comments."""
+    comments = db.session.scalars(
+        sa.select(Comment.body_source)
+        .where(
+            Comment.feedback_id == item.id,
+            Comment.author_id == item.author_id,
+            sa.not_(Comment.official),
+            sa.not_(Comment.internal),
+        )
+        .order_by(Comment.created_at, Comment.id)
+    )
+    return [item.title, item.body_source, *comments]
+
+
+def _recent_replies(writer_id: int, item: Feedback) -> tuple[SentReply, ...]:
+    """What the writer sent other customers lately (replies and state messages on their
+    items, newest first), each with the customer it went to."""
+    since = _now() - timedelta(days=tone.COPY_DAYS)
+    elsewhere = sa.and_(Feedback.id != item.id, Feedback.author_id != item.author_id)
+    replies = (
+        sa.select(Feedback.author_id, Comment.body_source.label("text"), Comment.created_at)
+        .join(Feedback, Feedback.id == Comment.feedback_id)
+        .where(
+            Comment.author_id == writer_id,
+            Comment.official,
+            sa.not_(Comment.internal),
+            Comment.created_at >= since,
+            elsewhere,
+        )
+    )
+    messages = (
+        sa.select(Feedback.author_id, TimelineEvent.message.label("text"), TimelineEvent.created_at)
+        .join(Feedback, Feedback.id == TimelineEvent.feedback_id)
+        .where(
+            TimelineEvent.actor_id == writer_id,
+            TimelineEvent.kind == TimelineKind.STATE_CHANGED,
+            TimelineEvent.message != "",
+            TimelineEvent.created_at >= since,
+            elsewhere,
+        )
+    )
+    sent = sa.union_all(replies, messages).subquery()
+    rows = db.session.execute(
+        sa.select(sent.c.author_id, sent.c.text)
+        .order_by(sent.c.created_at.desc())
+        .limit(RECENT_REPLY_LIMIT)
+    )
+    return tuple(SentReply(customer_id, text) for customer_id, text in rows)
+
+
+def tone_findings(
+    item: Feedback,
+    draft: str,
+    writer: User,
+    *,
+    to_state: FeedbackState | None = None,
+    target_date: date | None = None,
+) -> list[ToneFinding]:
+    """What the tone check says of a draft reply (or a move's message, see tone_context) to
+    this item's customer."""
+    if not draft.strip():
+        return []
+    return tone.check_tone(
+        draft, tone_context(item, writer, to_state=to_state, target_date=target_date)
     )
 
 
 def we_did_findings(item: Feedback, draft: str) -> list[ToneFinding]:
-    """The "we did" goes to everyone: only blame, shouting and form letters matter there, not
-    the customer's name or an apology."""
-    return [f for f in tone_findings(item, draft) if f.code in ("blame", "shouting", "form_letter")]
+    """The "we did" goes to everyone: the findings about one customer (their name, an apology,
+    a next step, words sent to others) do not apply there."""
+    return tone.check_published(draft, item.category.response_guide)
 
 
 def _check_tone(
-    item: Feedback, post_anyway: bool, *, field: str = "message", text: str = "", we_did: str = ""
+    item: Feedback,
+    actor: User,
+    post_anyway: bool,
+    *,
+    field: str = "message",
+    text: str = "",
+    to_state: FeedbackState | None = None,
+    target_date: date | None = None,
+    we_did: str = "",
 ) -> None:
     """Hold the words unless the writer chose to post anyway: what the customer reads (in
-    `field`) and the published "we did", all findings said together, each beside its field."""
+    `field`; a reply, or the message of a move to `to_state`) and the published "we did",
+    all findings said together, each beside its field."""
     found = {
         name: findings
         for name, findings in (
-            (field, tone_findings(item, text) if text.strip() else []),
+            (field, tone_findings(item, text, actor, to_state=to_state, target_date=target_date)),
             ("we_did", we_did_findings(item, we_did) if we_did.strip() else []),
         )
         if findings
@@ -297,7 +410,7 @@ def acknowledge(item_id: int, actor: User, message: str, *, post_anyway: bool = 
     """Tell the customer, personally, that a person has read their feedback."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_tone(item, post_anyway, text=message)
+    _check_tone(item, actor, post_anyway, text=message, to_state=S.ACKNOWLEDGED)
     return _acknowledge(item, actor, message)
 
 
@@ -311,7 +424,7 @@ def investigate(item_id: int, actor: User, message: str, *, post_anyway: bool = 
     """We are looking into it. On a resolved item this is a reopening."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_tone(item, post_anyway, text=message)
+    _check_tone(item, actor, post_anyway, text=message, to_state=S.INVESTIGATING)
     return _investigate(item, actor, message)
 
 
@@ -336,7 +449,9 @@ def plan(
     December): planning without both is not a plan."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_tone(item, post_anyway, text=message)
+    _check_tone(
+        item, actor, post_anyway, text=message, to_state=S.PLANNED, target_date=target_date
+    )
     return _plan(item, actor, target_date, message, outcome)
 
 
@@ -394,7 +509,7 @@ def start_work(item_id: int, actor: User, message: str, *, post_anyway: bool = F
     """The fix is in progress."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_tone(item, post_anyway, text=message)
+    _check_tone(item, actor, post_anyway, text=message, to_state=S.IN_PROGRESS)
     return _start_work(item, actor, message)
 
 
@@ -408,7 +523,7 @@ def decline(item_id: int, actor: User, reason: str, *, post_anyway: bool = False
     """Say honestly, and with respect, that we will not do this, and why."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_tone(item, post_anyway, text=reason)
+    _check_tone(item, actor, post_anyway, text=reason, to_state=S.DECLINED)
     return _decline(item, actor, reason)
 
 
@@ -463,7 +578,7 @@ def reopen(item_id: int, actor: User, reason: str, *, post_anyway: bool = False)
     """Reopen a resolved item (staff only): it was not fixed after all."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_tone(item, post_anyway, text=reason)
+    _check_tone(item, actor, post_anyway, text=reason, to_state=S.INVESTIGATING)
     return _reopen(item, actor, reason)
 
 
@@ -496,7 +611,7 @@ def merge(
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
     _refuse_closed_target(item.id, target_id)
-    _check_tone(item, post_anyway, text=message)
+    _check_tone(item, actor, post_anyway, text=message, to_state=S.DUPLICATE)
     return _merge(item, actor, target_id, message, promise, promise_reason)
 
 
@@ -780,7 +895,7 @@ def publish_resolution(
         raise NotYetAnswered(unanswered_message(unanswered))
     for item in items:
         _act_as_owner(item, actor)
-    _check_tone(items[0], post_anyway, text=message, we_did=we_did)
+    _check_tone(items[0], actor, post_anyway, text=message, to_state=S.RESOLVED, we_did=we_did)
     return _publish_resolution(items, actor, we_did, you_said, message)
 
 
@@ -845,7 +960,7 @@ def resolve(
     `message`, if any, is the owner's own words to its customer."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_tone(item, post_anyway, text=message, we_did=we_did)
+    _check_tone(item, actor, post_anyway, text=message, to_state=S.RESOLVED, we_did=we_did)
     return _publish_resolution([item], actor, we_did, you_said, message)
 
 
@@ -896,7 +1011,15 @@ def move(
         _refuse_closed_target(item.id, duplicate_of)
     if to_state is not S.RESOLVED:
         we_did = ""
-    _check_tone(item, post_anyway, text=message, we_did=we_did)
+    _check_tone(
+        item,
+        actor,
+        post_anyway,
+        text=message,
+        to_state=to_state,
+        target_date=target_date,
+        we_did=we_did,
+    )
     if to_state is S.ACKNOWLEDGED:
         return _acknowledge(item, actor, message)
     if to_state is S.INVESTIGATING:
@@ -931,7 +1054,7 @@ def reply(item_id: int, actor: User, body: str, *, post_anyway: bool = False) ->
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
     body = _require_text(body, "Please write the reply.")
-    _check_tone(item, post_anyway, field="body", text=body)
+    _check_tone(item, actor, post_anyway, field="body", text=body)
     if item.state is S.RECEIVED:
         _acknowledge(item, actor, body)
         return None

@@ -839,7 +839,7 @@ def test_a_transition_goes_through_the_workflow_and_lands_on_the_timeline(
         item.id,
         write_token,
         to_state="acknowledged",
-        message="Nia, sorry about the bins. Thank you, we have passed this to the crew.",
+        message="Nia, sorry about the bins. The crew will come back for them on Friday.",
         acting_as=staff.email,
     )
     assert response.status_code == 200, response.get_data(as_text=True)
@@ -859,7 +859,7 @@ def test_a_transition_goes_through_the_workflow_and_lands_on_the_timeline(
         )
     )
     assert event.actor_id == staff.id
-    assert "passed this to the crew" in event.message
+    assert "The crew will come back for them on Friday." in event.message
     actions = set(db.session.scalars(sa.select(AuditEntry.action)))
     assert {"item.state_changed", "api.item_moved"} <= actions
 
@@ -1002,7 +1002,7 @@ def _reply(client, item_id: int, token: str, **body: Any) -> TestResponse:
 
 def _acknowledged(make_feedback, make_user, staff: User) -> Feedback:
     item = make_feedback(author=make_user(preferred_name="Nia"))
-    workflow.acknowledge(item.id, staff, "Nia, sorry about this; I am on it.")
+    workflow.acknowledge(item.id, staff, "Nia, sorry about this; I will write again tomorrow.")
     db.session.commit()
     return item
 

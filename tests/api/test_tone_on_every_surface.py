@@ -29,16 +29,12 @@ from tests.helpers import login, post
 
 API = "/api/v1"
 BLAMING = "Nia, did you try putting the bin out before seven? It is not our fault."
-# What the tone check says of BLAMING to a complaint from Nia, on every surface, word for word.
+# What the tone check says of BLAMING on every surface, word for word. The complaint's first
+# reply apologised, so no second apology is asked for; the question is the next step.
 FINDINGS = [
     (
         "blame",
         'Sounds like blame: "did you try", "not our fault". Say what we will do instead.',
-    ),
-    (
-        "no_apology",
-        "This is a complaint and the reply does not apologise. "
-        "Say sorry for the trouble before explaining.",
     ),
 ]
 # "Post anyway" goes through: the admin page sends staff back to the item, the API answers.
@@ -120,7 +116,7 @@ def test_blaming_words_are_held_with_the_same_findings_until_posted_anyway(
     staff = make_user(role=Role.STAFF, display_name="Sam Staff")
     nia = make_verified_user(preferred_name="Nia")  # only verified addresses are emailed
     item = make_feedback(author=nia, category=make_category(), kind=FeedbackKind.COMPLAINT)
-    workflow.acknowledge(item.id, staff, "Nia, sorry about the bins; I am looking into it.")
+    workflow.acknowledge(item.id, staff, "Nia, sorry about the bins; I will write by Friday.")
     db.session.commit()
     browser = make_client()
     login(browser, staff.email)
@@ -164,7 +160,7 @@ def test_a_move_to_done_holds_the_message_and_the_we_did_together_each_by_its_fi
     staff = make_user(role=Role.STAFF, display_name="Sam Staff")
     nia = make_verified_user(preferred_name="Nia")
     item = make_feedback(author=nia, category=make_category(), kind=FeedbackKind.COMPLAINT)
-    workflow.acknowledge(item.id, staff, "Nia, sorry about the bins; I am looking into it.")
+    workflow.acknowledge(item.id, staff, "Nia, sorry about the bins; I will write by Friday.")
     db.session.commit()
     before = _what_the_customer_gets(item.id)
 
@@ -199,5 +195,5 @@ def test_a_move_to_done_holds_the_message_and_the_we_did_together_each_by_its_fi
             shown[finding["field"]].append(finding["code"])
 
     assert held.status_code == 422
-    assert shown == {"message": ["blame", "no_apology"], "we_did": ["blame"]}
+    assert shown == {"message": ["blame"], "we_did": ["blame"]}
     assert _what_the_customer_gets(item.id) == before

@@ -30,7 +30,7 @@ from portal.models import (
 from portal.services import accounts, workflow
 from portal.services.errors import DomainError
 from portal.services.site import settings_for_update
-from portal.services.tone import check_tone
+from portal.services.tone import ToneContext, check_tone
 from portal.services.votes import set_vote
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import browser_form, login, post
@@ -180,7 +180,7 @@ def test_acknowledge_from_the_move_form_shows_the_personal_message_on_the_timeli
     author = make_user(preferred_name="Nia")
     staff = make_user(role=Role.STAFF, display_name="Sam Carter")
     item = make_feedback(author=author)
-    assert check_tone(GOOD_ACK, is_complaint=True, preferred_name="Nia") == []
+    assert check_tone(GOOD_ACK, ToneContext(kind="complaint", preferred_name="Nia")) == []
     browser = _signed_in(make_client, staff)
     response = post(
         browser,
@@ -297,7 +297,7 @@ def test_tone_endpoint_returns_findings_for_a_blaming_draft(
     bad = post(browser, url, {"body": "User error: you should have read the manual."}, htmx=True)
     html = bad.get_data(as_text=True)
     assert bad.status_code == 200
-    assert 'data-code="blame"' in html and "user error" in html
+    assert 'data-code="blame"' in html and "User error" in html
     assert "<html" not in html
     good = post(browser, url, {"message": GOOD_ACK}, htmx=True)
     assert good.status_code == 200

@@ -218,11 +218,11 @@ def _slow_tone_check(monkeypatch, seconds: float, started: threading.Event | Non
     """The staff move's tone check takes a while (the item is held meanwhile)."""
     real_tone = workflow.tone_findings
 
-    def slow_tone(item, draft):
+    def slow_tone(*args, **kwargs):
         if started is not None:
             started.set()
         time.sleep(seconds)
-        return real_tone(item, draft)
+        return real_tone(*args, **kwargs)
 
     monkeypatch.setattr(workflow, "tone_findings", slow_tone)
 
