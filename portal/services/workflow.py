@@ -449,9 +449,7 @@ def plan(
     December): planning without both is not a plan."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    _check_tone(
-        item, actor, post_anyway, text=message, to_state=S.PLANNED, target_date=target_date
-    )
+    _check_tone(item, actor, post_anyway, text=message, to_state=S.PLANNED, target_date=target_date)
     return _plan(item, actor, target_date, message, outcome)
 
 

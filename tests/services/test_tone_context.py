@@ -245,7 +245,7 @@ def test_a_promised_date_is_the_next_step(make_user, make_feedback, sam):
     words = "Nia, the engineer has ordered the part."
     promise = date.today() + timedelta(days=10)
 
-    assert _held(workflow.plan, item.id, sam, promise, words) == []
+    assert _held(workflow.plan, item.id, sam, promise, words, outcome="the lift working") == []
     assert _held(workflow.reply, item.id, sam, "Nia, the part has arrived.") == []
 
 
