@@ -690,8 +690,10 @@ def _merge(
     kept_date = carried.target_date if carried.kept else None
     if kept_date is not None and kept_date != target.target_date:
         # Kept: the duplicate's date was earlier than the target's (or the target had none).
-        previous = target.target_date
+        previous, previous_outcome = target.target_date, target.promise_outcome or ""
         target.target_date = kept_date
+        # The outcome comes with the date it was promised by, unless the target promised one.
+        target.promise_outcome = target.promise_outcome or item.promise_outcome
         events.emit(
             events.PromiseMade(
                 target,
@@ -699,6 +701,8 @@ def _merge(
                 kept_date,
                 previous,
                 f"The date promised on #{item.id} holds here.",
+                outcome=target.promise_outcome or "",
+                previous_outcome=previous_outcome,
             )
         )
     db.session.flush()

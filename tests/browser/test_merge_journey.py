@@ -118,8 +118,10 @@ def test_a_merged_complaint_keeps_its_promise_and_its_customer_is_asked_did_this
     owner = open_page()
     sign_in(owner, priya.email)
     owner.goto(f"/admin/feedback/{target.id}")
-    # Jo's promise came with her complaint.
-    expect(owner.locator("#promise-heading + p")).to_contain_text("Promised by")
+    # Jo's promise came with her complaint: what was promised, and by when.
+    expect(owner.locator("#promise-heading + p")).to_contain_text(
+        "We promised: the couriers using your porch box by"
+    )
     move(owner, "Done", DONE_MESSAGE)
 
     # 4. Jo gets the resolution, follows its link, answers, and sees it Done in "My feedback".

@@ -176,6 +176,16 @@ def test_keeping_the_promise_leaves_the_earlier_date_on_the_target(
     assert audit.detail["promised"] == _day(13).isoformat()
 
 
+def test_a_kept_promise_brings_what_was_promised_when_the_target_promised_nothing(story) -> None:
+    _promise(story.duplicate, story.sam, _day(13))
+    _merge(story, promise=PromiseChoice.KEEP)
+    target = _fresh(story.target)
+    assert (target.target_date, target.promise_outcome) == (
+        _day(13),
+        "the street light working again",
+    )
+
+
 def test_a_kept_promise_that_moves_the_targets_date_is_on_the_targets_timeline(story) -> None:
     _promise(story.duplicate, story.sam, _day(13))
     _merge(story, promise=PromiseChoice.KEEP)
