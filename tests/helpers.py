@@ -232,3 +232,27 @@ ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith("postgresql")
 database_independent = pytest.mark.skipif(
     ON_POSTGRESQL, reason="does not depend on the database: checked in the SQLite pass"
 )
+
+
+def mail_text(message: Any) -> str:
+    """The plain-text part of a received email, with plain line ends."""
+    return str(message.get_body(("plain",)).get_content()).replace("\r\n", "\n")
+
+
+def mail_html(message: Any) -> str:
+    """The HTML part of a received email."""
+    return str(message.get_body(("html",)).get_content())
+
+
+def delivered(smtp_server: Any) -> list[Any]:
+    """Deliver what the outbox holds that is due; only the mails this run received."""
+    from portal.services.outbox import deliver_pending
+
+    before = len(smtp_server.messages)
+    deliver_pending()
+    return list(smtp_server.messages[before:])
+
+
+def mail_to(messages: list[Any], user: Any) -> list[Any]:
+    """The mails among these whose envelope went to this person."""
+    return [m for m in messages if user.email in m["X-Envelope-To"]]

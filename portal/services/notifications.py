@@ -651,24 +651,24 @@ def notify_category_followers(item: Feedback) -> int:
 
 def notify_reopen_request(item: Feedback, author: User, comment: str) -> int:
     """The owner hears that the customer says it is not fixed yet."""
-    owner = db.session.get(User, item.owner_id) if item.owner_id else None
-    if owner is None or not can_email(owner) or owner.id == author.id:
-        return 0
-    _queue_for(
-        owner,
-        kind="reopen_request",
-        template="reopen_request",
-        subject=f"Not fixed yet, says {author.preferred_name}: #{item.id} {item.title}",
-        item=item,
-        author=author,
-        comment=comment,
+    return _tell_owner_of_reopen(
+        item, author, f"Not fixed yet, says {author.preferred_name}", comment=comment
     )
-    return 1
 
 
 def notify_still_happens(item: Feedback, customer: User, count: int) -> int:
     """The owner hears that a customer says a Done item still happens to them: a reopen
     request without words of its own (signals.set_signal), with how many say so."""
+    return _tell_owner_of_reopen(
+        item,
+        customer,
+        f"Still happens, says {customer.preferred_name}",
+        comment="",
+        still_happens=count,
+    )
+
+
+def _tell_owner_of_reopen(item: Feedback, customer: User, said: str, **context: Any) -> int:
     owner = db.session.get(User, item.owner_id) if item.owner_id else None
     if owner is None or not can_email(owner) or owner.id == customer.id:
         return 0
@@ -676,11 +676,10 @@ def notify_still_happens(item: Feedback, customer: User, count: int) -> int:
         owner,
         kind="reopen_request",
         template="reopen_request",
-        subject=f"Still happens, says {customer.preferred_name}: #{item.id} {item.title}",
+        subject=f"{said}: #{item.id} {item.title}",
         item=item,
         author=customer,
-        comment="",
-        still_happens=count,
+        **context,
     )
     return 1
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from email.message import EmailMessage
 
 import pytest
 import sqlalchemy as sa
@@ -28,29 +27,14 @@ from portal.models import (
 from portal.services import notifications, workflow
 from portal.services.errors import NotAllowed
 from portal.services.feedback import add_comment
-from portal.services.outbox import deliver_pending
 from portal.services.votes import set_vote
 from portal.services.workflow import FixAnswer, MissingInput, PromiseChoice
+from tests.helpers import delivered as _deliver
+from tests.helpers import mail_html as _html
+from tests.helpers import mail_text as _text
+from tests.helpers import mail_to as _to
 
 S = FeedbackState
-
-
-def _text(message: EmailMessage) -> str:
-    return message.get_body(("plain",)).get_content().replace("\r\n", "\n")
-
-
-def _html(message: EmailMessage) -> str:
-    return message.get_body(("html",)).get_content()
-
-
-def _deliver(smtp_server) -> list[EmailMessage]:
-    before = len(smtp_server.messages)
-    deliver_pending()
-    return smtp_server.messages[before:]
-
-
-def _to(messages: list[EmailMessage], user: User) -> list[EmailMessage]:
-    return [m for m in messages if user.email in m["X-Envelope-To"]]
 
 
 def _day(days: int) -> date:

@@ -23,29 +23,13 @@ from portal.models import (
     User,
 )
 from portal.services import environment, notifications, workflow
-from portal.services.outbox import deliver_pending
 from portal.services.votes import set_vote
 from portal.templating import addressed_to
+from tests.helpers import delivered as _deliver
 from tests.helpers import login, post, resolve_together
-
-
-def _text(message: EmailMessage) -> str:
-    return message.get_body(("plain",)).get_content()
-
-
-def _html(message: EmailMessage) -> str:
-    return message.get_body(("html",)).get_content()
-
-
-def _deliver(smtp_server) -> list[EmailMessage]:
-    """Deliver what is due and return only the mails this run received."""
-    before = len(smtp_server.messages)
-    deliver_pending()
-    return smtp_server.messages[before:]
-
-
-def _to(messages: list[EmailMessage], user: User) -> list[EmailMessage]:
-    return [m for m in messages if user.email in m["X-Envelope-To"]]
+from tests.helpers import mail_html as _html
+from tests.helpers import mail_text as _text
+from tests.helpers import mail_to as _to
 
 
 def _long_day(day: date) -> str:
