@@ -144,11 +144,16 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
     if not resolution_ids:
         return {}
     items = _raised_through(resolution_ids)
-    readable = sa.and_(public_items_clause(), words_public_clause())
+    # The resolutions' own items drive the query: the public board index, free to be used,
+    # had SQLite walk every public item first (0.6 s at 100,000 items; bench/).
+    readable = sa.and_(public_items_clause(narrower_index_first=True), words_public_clause())
     # Only people who chose to be named go on to be grouped and ranked, however many voted.
     chose_it = sa.and_(
         User.thank_by_name.is_(True), User.active.is_(True), User.deleted_at.is_(None)
     )
+    # A set, not a join: the few who chose it are looked up once, and the votes are read from
+    # the resolutions' items (a join let SQLite start from the people and scan every vote).
+    chosen = sa.select(User.id).where(chose_it)
     authors = (
         sa.select(
             items.c.rid,
@@ -156,15 +161,13 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
             Feedback.created_at.label("raised_at"),
         )
         .join(Feedback, Feedback.id == items.c.feedback_id)
-        .join(User, User.id == Feedback.author_id)
-        .where(readable, chose_it)
+        .where(readable, Feedback.author_id.in_(chosen))
     )
     voters = (
         sa.select(items.c.rid, Vote.user_id.label("user_id"), Vote.created_at.label("raised_at"))
         .join(Feedback, Feedback.id == items.c.feedback_id)
         .join(Vote, Vote.feedback_id == Feedback.id)
-        .join(User, User.id == Vote.user_id)
-        .where(readable, chose_it)
+        .where(readable, Vote.user_id.in_(chosen))
     )
     raised = sa.union_all(authors, voters).subquery("raised")
     first = (
