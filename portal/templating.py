@@ -17,7 +17,7 @@ from portal.services.search import highlight, snippet
 from portal.services.site import cached_site_settings, site_zone
 from portal.services.states import next_states
 from portal.services.visibility import can_view
-from portal.services.votes import voting_closed_reason
+from portal.services.votes import CLOSED_FOR_VOTES, voting_closed_reason
 from portal.unit_of_work import roll_back
 
 
@@ -162,6 +162,8 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["voting_closed_reason"] = lambda item: voting_closed_reason(
         item.state, item.resolved_at, site_zone(current_settings())
     )
+    # `item is closed_for_votes`: the votes service's rule, not a list of states per template.
+    app.jinja_env.tests["closed_for_votes"] = lambda item: item.state in CLOSED_FOR_VOTES
     app.jinja_env.add_extension("jinja2.ext.do")
     app.jinja_env.trim_blocks = True
     app.jinja_env.lstrip_blocks = True

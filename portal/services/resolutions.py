@@ -58,23 +58,7 @@ def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
     workflow.ClosedTarget); this keeps the published number true on every other path too."""
     if not resolution_ids:
         return {}
-    item, duplicate = _ITEM, _DUPLICATE
-    published = Resolution.published_at.label("published_at")
-    linked = (
-        sa.select(item.id.label("feedback_id"), item.resolution_id.label("rid"), published)
-        .join(Resolution, Resolution.id == item.resolution_id)
-        .where(item.resolution_id.in_(resolution_ids))
-    )
-    merged = (
-        sa.select(duplicate.id.label("feedback_id"), item.resolution_id.label("rid"), published)
-        .join(item, duplicate.merged_into_id == item.id)
-        .join(Resolution, Resolution.id == item.resolution_id)
-        .where(
-            item.resolution_id.in_(resolution_ids),
-            duplicate.created_at <= Resolution.published_at,
-        )
-    )
-    items = sa.union_all(linked, merged).subquery("items")
+    items = _raised_through(resolution_ids, as_published=True)
     authors = sa.select(items.c.rid, Feedback.author_id.label("user_id")).join(
         Feedback, Feedback.id == items.c.feedback_id
     )
@@ -88,9 +72,11 @@ def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
     return {rid: count for rid, count in rows}
 
 
-def _raised_through(resolution_ids: list[int]) -> sa.Subquery:
+def _raised_through(resolution_ids: list[int], *, as_published: bool = False) -> sa.Subquery:
     """Every item that raised each resolution (its own items, and the duplicates merged into
-    them) as (feedback_id, rid): who authored or voted on one of them raised it."""
+    them) as (feedback_id, rid): who authored or voted on one of them raised it. As published
+    (voice_counts), it leaves out duplicates reported after the resolution was published and
+    carries `published_at`, for the votes given before it."""
     item, duplicate = _ITEM, _DUPLICATE
     linked = sa.select(item.id.label("feedback_id"), item.resolution_id.label("rid")).where(
         item.resolution_id.in_(resolution_ids)
@@ -100,6 +86,14 @@ def _raised_through(resolution_ids: list[int]) -> sa.Subquery:
         .join(item, duplicate.merged_into_id == item.id)
         .where(item.resolution_id.in_(resolution_ids))
     )
+    if as_published:
+        published = Resolution.published_at.label("published_at")
+        linked = linked.add_columns(published).join(Resolution, Resolution.id == item.resolution_id)
+        merged = (
+            merged.add_columns(published)
+            .join(Resolution, Resolution.id == item.resolution_id)
+            .where(duplicate.created_at <= Resolution.published_at)
+        )
     return sa.union_all(linked, merged).subquery("items")
 
 
