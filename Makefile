@@ -61,7 +61,7 @@ bench: install
 # language's catalog. Catalogs are compiled when the app starts (portal/i18n.py).
 # A new language: .venv/bin/pybabel init -i portal/translations/messages.pot -d portal/translations -l de
 translations: install
-	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext --sort-by-file \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _l -k lazy_gettext -k t -k tn:1,2 --sort-by-file \
 		--project=portal --copyright-holder="the portal's authors" \
 		--ignore-dirs=".* ._ node_modules bench tests migrations" \
 		-o portal/translations/messages.pot .

@@ -12,9 +12,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template
+from flask_babel import gettext, ngettext
 
 from portal.services.environment import RenderedEmail
 from portal.services.site import get_site_settings
+from portal.services.wording import Text
 
 
 class JinjaPresenter:
@@ -32,6 +34,14 @@ class JinjaPresenter:
         anchor = values.pop("_anchor", None)
         url = adapter.build(endpoint, values, force_external=True)
         return f"{url}#{anchor}" if anchor else url
+
+    def translate(self, text: Text) -> str:
+        """A service's words through the catalog, in the language of the request or of the
+        email being written (Flask-Babel's locale)."""
+        values = text.values()
+        if text.plural is not None:
+            return str(ngettext(text.message, text.plural, text.count, **values))
+        return str(gettext(text.message, **values))
 
     def email(self, template: str, subject: str, **context: Any) -> RenderedEmail:
         """Render templates/emails/<template>.txt and .html with the site's settings and the

@@ -17,9 +17,12 @@ import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from portal.services import addresses
+
+if TYPE_CHECKING:
+    from portal.services.wording import Text
 
 
 @dataclass(frozen=True)
@@ -115,6 +118,10 @@ class Presenter(Protocol):
 
     def url(self, endpoint: str, **values: Any) -> str:
         """An absolute link to a page of the portal (`_anchor` adds a #fragment)."""
+        ...
+
+    def translate(self, text: Text) -> str:
+        """A service's words (portal/services/wording.py) in the reader's language."""
         ...
 
 

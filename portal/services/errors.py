@@ -2,15 +2,22 @@
 
 from __future__ import annotations
 
+from portal.services.wording import Text
+
 
 class DomainError(Exception):
     """A rule of the product refused an action; the message is shown to the person."""
 
     status_code = 400
 
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str | Text) -> None:
         super().__init__(message)
-        self.message = message
+        self._message = message
+
+    @property
+    def message(self) -> str:
+        """The refusal in the reader's language (a Text is translated when read)."""
+        return str(self._message)
 
 
 class NotAllowed(DomainError):

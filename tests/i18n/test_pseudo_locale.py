@@ -7,38 +7,12 @@ every role, and every email kind."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
-from flask import Flask
 
 from portal.models import Role
-from tests.conftest import make_test_app
 from tests.helpers import login, post
-from tests.i18n.pseudo import PSEUDO_LANGUAGE, words_outside_the_catalog, write_pseudo_catalog
-
-ACCEPT = {"Accept-Language": PSEUDO_LANGUAGE}
-
-
-@pytest.fixture(scope="module")
-def catalogs(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    directory = tmp_path_factory.mktemp("translations")
-    write_pseudo_catalog(directory)
-    return directory
-
-
-@pytest.fixture
-def pseudo_site(database_uri: str, tmp_path: Path, catalogs: Path) -> Flask:
-    return make_test_app(database_uri, tmp_path, PORTAL_TRANSLATIONS_DIR=str(catalogs))
-
-
-@pytest.fixture
-def people_data(make_feedback, make_category) -> list[str]:
-    """What people wrote and named, which is shown as written in any language."""
-    category = make_category(name="Parcels and post")
-    item = make_feedback(title="Parcel left in the rain again", category=category)
-    return [item.title, category.name, "Our organisation", "Nia Okafor", "Nia"]
-
+from tests.i18n.conftest import ACCEPT
+from tests.i18n.pseudo import PSEUDO_LANGUAGE, words_outside_the_catalog
 
 # Each page type, and who looks at it: a visitor, or a signed-in customer.
 PAGES = {
