@@ -8,6 +8,7 @@ PORTAL_BASE_URL rather than from a request's host.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from flask_babel import gettext, ngettext
 from portal.services.environment import RenderedEmail
 from portal.services.site import get_site_settings
 from portal.services.wording import Text
+from portal.templating import longdate
 
 
 class JinjaPresenter:
@@ -38,7 +40,11 @@ class JinjaPresenter:
     def translate(self, text: Text) -> str:
         """A service's words through the catalog, in the language of the request or of the
         email being written (Flask-Babel's locale)."""
-        values = text.values()
+        # A day among the values is written as the reader's language writes dates.
+        values = {
+            name: longdate(value) if isinstance(value, date) else value
+            for name, value in text.values().items()
+        }
         if text.plural is not None:
             return str(ngettext(text.message, text.plural, text.count, **values))
         return str(gettext(text.message, **values))
