@@ -9,11 +9,12 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, timedelta
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_date
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -22,6 +23,7 @@ from portal.models import Category, Feedback, Role, User, Visibility
 from portal.services import feedback as feedback_service
 from portal.services import workflow
 from portal.services.site import settings_for_update
+from portal.services.votes import voting_closed_reason
 from tests.helpers import login, post
 from tests.i18n.conftest import ACCEPT
 from tests.i18n.pseudo import PSEUDO_LANGUAGE, words_outside_the_catalog
@@ -340,3 +342,28 @@ def test_a_refused_vote_on_a_closed_item_says_why_through_the_catalog(
     answer = post(browser, f"/feedback/{item.id}/vote", {"want": "1"}, follow_redirects=True)
     html = answer.get_data(as_text=True)
     assert words_outside_the_catalog(html, words) == []
+
+
+def test_a_refused_still_happens_on_an_open_item_says_why_through_the_catalog(
+    pseudo_site, people_data, words, cast, make_item
+) -> None:
+    item = make_item(title=people_data[0], author=cast.author)
+    browser = _browser(pseudo_site, cast.voter)
+    for kind in ("still-happens", "still-wanted"):
+        answer = post(browser, f"/feedback/{item.id}/{kind}", {"want": "1"}, follow_redirects=True)
+        assert answer.status_code == 409
+        assert words_outside_the_catalog(answer.get_data(as_text=True), words) == []
+
+
+def test_the_day_voting_closed_is_written_as_the_readers_language_writes_dates(
+    pseudo_site, people_data, cast, make_item
+) -> None:
+    item = make_item(title=people_data[0], author=cast.author)
+    _done_as_promised(item, cast)
+    reason = voting_closed_reason(item.state, item.resolved_at, UTC)
+    day = item.resolved_at.astimezone(UTC)
+    assert str(reason) == f"Voting has closed: this was done on {day.day} {day:%B %Y}."
+    with pseudo_site.test_request_context(headers=ACCEPT):
+        shown = str(reason)
+    assert format_date(day.date(), "long", locale=PSEUDO_LANGUAGE) in shown
+    assert f"{day:%B}" not in shown
