@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base, str_enum, utcnow
+from portal.models.base import N_, Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.models.session import UserSession
@@ -34,9 +34,9 @@ class NotificationPreference(StrEnum):
     @property
     def label(self) -> str:
         return {
-            "all": "Every update on what I follow",
-            "resolutions": "Only when something I follow is done",
-            "none": "No notification emails",
+            "all": N_("Every update on what I follow"),
+            "resolutions": N_("Only when something I follow is done"),
+            "none": N_("No notification emails"),
         }[self.value]
 
 
