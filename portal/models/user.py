@@ -101,8 +101,9 @@ class User(UserMixin, Base):
 
     @property
     def public_name(self) -> str:
-        """The name shown on public pages."""
-        return "a former customer" if self.deleted_at else self.display_name
+        """The name shown on public pages. A deleted account's stand-in is in the catalog,
+        for pages to say in the reader's language (a person's own name is never translated)."""
+        return N_("a former customer") if self.deleted_at else self.display_name
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

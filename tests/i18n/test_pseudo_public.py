@@ -35,7 +35,7 @@ from portal.services.votes import set_vote
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import browser_form, login, post, resolve_together
 from tests.i18n.conftest import ACCEPT
-from tests.i18n.pseudo import CLOSE, OPEN, PSEUDO_LANGUAGE
+from tests.i18n.pseudo import CLOSE, OPEN, PSEUDO_LANGUAGE, pseudo
 from tests.i18n.pseudo import words_outside_the_catalog as _words_outside
 
 YOU_SAID = "Parcels were left out in the rain"
@@ -507,6 +507,14 @@ def test_writing_kept_through_sign_in_is_shown_through_the_catalog(
     send_again = _page(browser.post("/account/login", data=carried, headers=ACCEPT))
     assert COMMENT in send_again and action in send_again
     assert words_outside_the_catalog(send_again, world.data + label) == []
+
+
+def test_the_data_download_gives_its_labels_in_the_readers_language(pseudo_site, world) -> None:
+    """Its keys are for machines; the labels in it (an item's state) are for the person."""
+    download = _browser(pseudo_site, world.customer).get("/account/export", headers=ACCEPT)
+    [resolved] = [i for i in download.get_json()["feedback"] if i["id"] == world.item.id]
+    assert resolved["state_label"] == pseudo("Done")
+    assert {step["state"] for step in resolved["timeline"]} >= {pseudo("Done")}
 
 
 # --- Feeds ----------------------------------------------------------------------------------
