@@ -267,6 +267,21 @@ def test_the_pages_behind_emailed_links_speak_only_through_the_catalog(
     assert words_outside_the_catalog(html, world.data) == []
 
 
+def test_check_your_email_after_registering_speaks_only_through_the_catalog(
+    pseudo_site, world
+) -> None:
+    form = {
+        "email": "new@example.com",
+        "display_name": "Ada Byrne",
+        "preferred_name": "Ada",
+        "password": TEST_PASSWORD,
+        "confirm": TEST_PASSWORD,
+    }
+    html = _page(post(_browser(pseudo_site), "/account/register", form, headers=ACCEPT))
+    assert "new@example.com" in html and 'href="/account/register"' in html
+    assert words_outside_the_catalog(html, world.data) == []
+
+
 @pytest.mark.parametrize(
     ("scope", "twice"), [("item", False), ("all", False), ("all", True)], ids=str
 )
