@@ -43,10 +43,10 @@ def state_on_timeline(event: events.StateChanged) -> None:
 
 @on(events.OwnerChanged)
 def owner_on_timeline(event: events.OwnerChanged) -> None:
-    note = f"{event.owner.display_name} is looking after this now."
-    if event.reason:
-        note = f"{note} {event.reason}"
-    timeline.record(event.item, event.actor, TimelineKind.OWNER_CHANGED, note)
+    # The step's title names the new owner in the reader's language; the reason is their words.
+    timeline.record(
+        event.item, event.actor, TimelineKind.OWNER_CHANGED, event.reason, new_owner=event.owner
+    )
 
 
 @on(events.PromiseMade)
@@ -67,10 +67,7 @@ def merge_on_target_timeline(event: events.ItemMerged) -> None:
         event.target,
         event.actor,
         TimelineKind.MERGED,
-        f"Another report of the same thing was merged here (#{event.item.id})."
-        if event.item.visibility.value == "public"
-        else "Another customer's report of the same thing was merged here.",
-    )
+    )  # the step's title says it, in the reader's language
 
 
 @on(events.ItemMerged)

@@ -148,7 +148,7 @@ def item_timeline(item: Feedback) -> list[TimelineEvent]:
         db.session.scalars(
             sa.select(TimelineEvent)
             .where(TimelineEvent.feedback_id == item.id)
-            .options(joinedload(TimelineEvent.actor))
+            .options(joinedload(TimelineEvent.actor), joinedload(TimelineEvent.new_owner))
             .order_by(TimelineEvent.created_at, TimelineEvent.id)
         )
     )
