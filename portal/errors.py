@@ -82,7 +82,7 @@ def register(app: Flask) -> None:
             # PostgreSQL stopped one of two requests that each waited for the other (two
             # people merging two items into each other): not an outage, and it is safe to retry.
             app.logger.warning("concurrent change refused: %s", error)
-            return render_error(409, CROSSED_MESSAGE)
+            return render_error(409, str(CROSSED_MESSAGE))
         # Lost connections and an unreachable server: a friendly 503, never a stack trace,
         # and nobody signed out by it.
         app.logger.error("database unavailable: %s", error)

@@ -16,6 +16,7 @@ from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import get_visible_item
 from portal.services.site import cached_site_settings, site_zone
 from portal.services.visibility import visible_to_customer_clause
+from portal.services.wording import Text, t
 
 # A "me too" belongs to an open question. On a Done item it would add to a published "N people
 # raised this" after the fact; a Not planned or Merged item's voices went elsewhere. Both ways
@@ -67,8 +68,8 @@ _BUMP_COUNT = (
     .returning(FEEDBACK.c.vote_count)
 )
 
-CLOSED_MESSAGE = "This item is closed for votes. Its page says where the conversation went."
-NOT_FOUND_MESSAGE = "We could not find that feedback."
+CLOSED_MESSAGE = t("This item is closed for votes. Its page says where the conversation went.")
+NOT_FOUND_MESSAGE = t("We could not find that feedback.")
 
 
 def voting_closed_reason(
@@ -86,17 +87,19 @@ def voting_closed_reason(
     return "Voting has closed: this was merged into another item."
 
 
-def closed_for_votes_message(state: FeedbackState, resolved_at: datetime | None = None) -> str:
+def closed_for_votes_message(state: FeedbackState, resolved_at: datetime | None = None) -> Text:
     """What a refused vote says: why, and what the person can do instead."""
     if state is FeedbackState.RESOLVED:
-        return (
-            f"{voting_closed_reason(state, resolved_at)} If it still happens to you, say so "
-            "with \u201cThis still happens to me\u201d on its page."
+        return t(
+            "%(reason)s If it still happens to you, say so with \u201cThis still happens to "
+            "me\u201d on its page.",
+            reason=voting_closed_reason(state, resolved_at),
         )
     if state is FeedbackState.DECLINED:
-        return (
-            f"{voting_closed_reason(state, resolved_at)} If you still want it, say so with "
-            "\u201cI still want this\u201d on its page."
+        return t(
+            "%(reason)s If you still want it, say so with \u201cI still want this\u201d on "
+            "its page.",
+            reason=voting_closed_reason(state, resolved_at),
         )
     return CLOSED_MESSAGE
 
