@@ -142,9 +142,11 @@ def submit_for_customer(
     title: str,
     body: str,
     visibility: Visibility,
+    language: str | None = None,
 ) -> Submission:
     """Submit feedback on behalf of the customer with this email, creating their account if
-    need be (with `name`), as the submit page would for them."""
+    need be (with `name`), as the submit page would for them; `language` is the one it is
+    written in."""
     customer, created = _customer(token, email, name)
     item = submit_feedback(
         customer,
@@ -154,6 +156,7 @@ def submit_for_customer(
         body=body,
         visibility=visibility,
         channel=FeedbackChannel.API,
+        language=language,
     )
     events.emit(events.ItemSubmittedViaApi(item, token))
     db.session.flush()
