@@ -249,3 +249,14 @@ def test_an_api_submission_without_content_language_takes_the_sites_default_lang
         db.session.add(settings)
         db.session.commit()
     assert _submitted_language(pseudo_site.test_client(), headers, slug) == PSEUDO_LANGUAGE
+
+
+@pytest.mark.parametrize("path", ["/feedback/1/still-happens", "/feedback/new?x=%00"])
+def test_an_error_page_says_what_happened_through_the_catalog(
+    pseudo_site: Flask, people_data: list[str], path: str
+) -> None:
+    browser = pseudo_site.test_client()
+    browser.set_cookie("lang", PSEUDO_LANGUAGE)
+    answer = browser.get(path, headers=ACCEPT)  # a POST-only address (405); a NUL (400)
+    assert answer.status_code in (400, 405)
+    assert words_outside_the_catalog(answer.get_data(as_text=True), people_data) == []
