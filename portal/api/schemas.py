@@ -17,6 +17,7 @@ from typing import Any
 from email_validator import EmailNotValidError, validate_email
 from flask import request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal.models import (
     Category,
@@ -219,10 +220,18 @@ class _Fields:
             self.errors[name] = _("Must not be empty.")
             return None
         if len(stripped) < min_length:
-            self.errors[name] = _("Must be at least %(num)d characters long.", num=min_length)
+            self.errors[name] = ngettext(
+                "Must be at least %(num)d character long.",
+                "Must be at least %(num)d characters long.",
+                min_length,
+            )
             return None
         if len(value) > max_length:
-            self.errors[name] = _("Must be at most %(num)d characters long.", num=max_length)
+            self.errors[name] = ngettext(
+                "Must be at most %(num)d character long.",
+                "Must be at most %(num)d characters long.",
+                max_length,
+            )
             return None
         return value
 

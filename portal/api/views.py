@@ -13,6 +13,7 @@ from typing import Any, TypeVar
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import LanguageAccept, MultiDict
 
@@ -189,10 +190,11 @@ def _text_arg(args: MultiDict[str, str], name: str, max_length: int) -> str:
     if len(raw) > max_length:
         raise ApiError(
             400,
-            _(
+            ngettext(
+                "The %(name)s parameter must be at most %(num)d character.",
                 "The %(name)s parameter must be at most %(num)d characters.",
+                max_length,
                 name=name,
-                num=max_length,
             ),
         )
     return raw.strip()

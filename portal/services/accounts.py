@@ -69,7 +69,13 @@ PASSWORD_MIN = 10
 
 def _checked_password(password: str) -> str:
     if len(password) < PASSWORD_MIN:
-        raise DomainError(t("Use a password of at least %(num)d characters.", num=PASSWORD_MIN))
+        raise DomainError(
+            tn(
+                "Use a password of at least %(num)d character.",
+                "Use a password of at least %(num)d characters.",
+                PASSWORD_MIN,
+            )
+        )
     return password
 
 

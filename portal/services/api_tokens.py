@@ -20,7 +20,7 @@ from portal.models import ApiToken, TokenScope, User
 from portal.services import events
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
-from portal.services.wording import t
+from portal.services.wording import t, tn
 
 TOKEN_PREFIX = "pt_"
 PREFIX_LENGTH = 8
@@ -53,7 +53,13 @@ def create_token(actor: User, *, name: str, scope: TokenScope | str) -> NewToken
     if not name:
         raise DomainError(t("Give the token a name that says which system uses it."))
     if len(name) > MAX_NAME_LENGTH:
-        raise DomainError(t("Keep the name to %(num)d characters.", num=MAX_NAME_LENGTH))
+        raise DomainError(
+            tn(
+                "Keep the name to %(num)d character.",
+                "Keep the name to %(num)d characters.",
+                MAX_NAME_LENGTH,
+            )
+        )
     try:
         scope = TokenScope(scope)
     except ValueError as exc:

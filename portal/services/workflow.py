@@ -38,7 +38,7 @@ from portal.services.sanitize import render_markdown
 from portal.services.states import next_states as next_states  # pages ask the workflow
 from portal.services.tone import SentReply, ToneContext, ToneFinding
 from portal.services.visibility import is_public
-from portal.services.wording import Text, t
+from portal.services.wording import Text, t, tn
 
 S = FeedbackState
 
@@ -486,11 +486,13 @@ def _promised_outcome(outcome: str | None) -> str:
         )
     if len(outcome) > MAX_OUTCOME_LENGTH:
         raise WorkflowError(
-            t(
+            tn(
                 "Keep what we promise to one line of at most %(most)d characters (this one "
                 "has %(num)d).",
+                "Keep what we promise to one line of at most %(most)d characters (this one "
+                "has %(num)d).",
+                len(outcome),
                 most=MAX_OUTCOME_LENGTH,
-                num=len(outcome),
             )
         )
     return outcome
