@@ -793,7 +793,9 @@ def _spec(category_slugs: Sequence[str]) -> dict[str, Any]:
                     "(Authorization: Bearer <token>, issued by an admin at /admin/tokens), submit "
                     "feedback and votes on customers' behalf, and move items through the workflow "
                     "and reply to customers as a member of staff. Words a customer reads are "
-                    "tone-checked as on the admin page. Private and unapproved items never appear."
+                    "tone-checked as on the admin page. Private and unapproved items never appear. "
+                    "Messages, and this document, are in the language Accept-Language names, "
+                    "else the site's default."
                 )
             ),
         },
@@ -871,6 +873,18 @@ def _spec(category_slugs: Sequence[str]) -> dict[str, Any]:
                         },
                     },
                     operationId="createItem",
+                    parameters=[
+                        {
+                            "name": "Content-Language",
+                            "in": "header",
+                            "description": _l(
+                                "The language the customer wrote in (\u201cde\u201d, "
+                                "\u201cpt-BR\u201d): the first one the site offers is recorded "
+                                "with the item; otherwise the site's default language."
+                            ),
+                            "schema": STRING,
+                        }
+                    ],
                 ),
             },
             "/items/{item_id}": {
