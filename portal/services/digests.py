@@ -41,6 +41,7 @@ from portal.services.tokens import (
     make_digest_change_token,
     read_digest_change_token,
 )
+from portal.services.wording import t
 
 # Stands in for each subscriber's own unsubscribe link while a digest body is shared between
 # everyone who gets the same resolutions: rendered once per selection, not once per person.
@@ -104,7 +105,7 @@ def _checked_category_ids(category_ids: Iterable[int]) -> list[int]:
         return []
     known = set(db.session.scalars(sa.select(Category.id).where(Category.id.in_(wanted))))
     if known != set(wanted):
-        raise DomainError("One of those categories no longer exists. Please choose again.")
+        raise DomainError(t("One of those categories no longer exists. Please choose again."))
     return wanted
 
 
@@ -142,11 +143,11 @@ def subscribe(
     link is followed."""
     address = normalise_email(email)
     if not address or "@" not in address or len(address) > 254:
-        raise DomainError("Please enter a valid email address.")
+        raise DomainError(t("Please enter a valid email address."))
     try:
         frequency = DigestFrequency(frequency)
     except ValueError as exc:
-        raise DomainError("Please choose weekly or monthly.") from exc
+        raise DomainError(t("Please choose weekly or monthly.")) from exc
     categories = _checked_category_ids(category_ids)
     # A signed-in person is linked only to their own address, never to one they typed.
     owner_id = user.id if user is not None and normalise_email(user.email) == address else None
@@ -295,7 +296,7 @@ class PendingChange:
     category_names: list[str]
 
 
-_BAD_CHANGE_LINK = (
+_BAD_CHANGE_LINK = t(
     "That link has expired or is not valid, so nothing changed. Choose again on the digest "
     "page and we will send a new one."
 )
@@ -355,8 +356,10 @@ def subscription_for_confirm_token(token: str) -> DigestSubscription:
     )
     if subscription is None:
         raise NotFound(
-            "We do not recognise that confirmation link. It may be from an older email: "
-            "subscribe again and we will send a new one."
+            t(
+                "We do not recognise that confirmation link. It may be from an older email: "
+                "subscribe again and we will send a new one."
+            )
         )
     return subscription
 
@@ -390,7 +393,7 @@ def subscription_for_unsubscribe_token(token: str) -> DigestSubscription:
         sa.select(DigestSubscription).where(DigestSubscription.unsubscribe_token == token)
     )
     if subscription is None:
-        raise NotFound("We do not recognise that unsubscribe link.")
+        raise NotFound(t("We do not recognise that unsubscribe link."))
     return subscription
 
 

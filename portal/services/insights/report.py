@@ -48,6 +48,7 @@ from portal.services.insights.queries import (
     weekly_received,
     weekly_volume,
 )
+from portal.services.wording import t
 
 # The public page ------------------------------------------------------------------------------
 
@@ -400,7 +401,7 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
 def insight_table(name: str, start: datetime, end: datetime, now: datetime) -> Table:
     """One staff table by name, for the period; NotFound for a name we do not have."""
     if name not in TABLES:
-        raise NotFound(f"There is no table called \u201c{name}\u201d.")
+        raise NotFound(t("There is no table called \u201c%(name)s\u201d.", name=name))
     title, headers, build = TABLES[name]
     return Table(name, title, headers, build(start, end, now))
 
