@@ -237,22 +237,44 @@ def _starts_like_a_taken_image(data: bytes) -> bool:
 
 
 def _other_kind(data: bytes) -> Text | None:
-    """What a file we do not take is, when its first bytes say so clearly."""
+    """What to say of a file we do not take, when its first bytes tell what it is (a whole
+    sentence each: how "that file is ..." reads depends on the noun in many languages)."""
     head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n").lower()
     if head.startswith(b"<") and b"<svg" in head:
-        return t("an SVG drawing")
+        return t(
+            "That file is an SVG drawing. We take JPEG, PNG, WebP and GIF images: please "
+            "save it as one of those, or take a screenshot, and attach it again."
+        )
     if data.startswith(b"%PDF"):
-        return t("a PDF document")
+        return t(
+            "That file is a PDF document. We take JPEG, PNG, WebP and GIF images: please "
+            "take a screenshot of the page that matters and attach it."
+        )
     if data.startswith(b"BM"):
-        return t("a BMP image")
+        return t(
+            "That file is a BMP image. We take JPEG, PNG, WebP and GIF images: please save "
+            "it as one of those and attach it again."
+        )
     if data.startswith((b"II*\x00", b"MM\x00*")):
-        return t("a TIFF image")
+        return t(
+            "That file is a TIFF image. We take JPEG, PNG, WebP and GIF images: please save "
+            "it as one of those and attach it again."
+        )
     if data[4:8] == b"ftyp" and data[8:12] in (b"heic", b"heix", b"mif1", b"msf1", b"hevc"):
-        return t("a HEIC photo")
+        return t(
+            "That file is a HEIC photo. We take JPEG, PNG, WebP and GIF images: please share "
+            "the photo as a JPEG and attach it again."
+        )
     if data[4:8] == b"ftyp" and data[8:12] in (b"avif", b"avis"):
-        return t("an AVIF image")
+        return t(
+            "That file is an AVIF image. We take JPEG, PNG, WebP and GIF images: please save "
+            "it as one of those and attach it again."
+        )
     if data.startswith(b"\x00\x00\x01\x00"):
-        return t("an icon file")
+        return t(
+            "That file is an icon. We take JPEG, PNG, WebP and GIF images: please save it as "
+            "one of those and attach it again."
+        )
     return None
 
 
@@ -270,16 +292,9 @@ def _claimed_size(data: bytes) -> tuple[int, int]:
 def _unidentified(data: bytes) -> ImageRefused:
     if _starts_like_a_taken_image(data):
         return _damaged()
-    kind = _other_kind(data)
-    if kind is not None:
-        return ImageRefused(
-            Refusal.TYPE_NOT_TAKEN,
-            t(
-                "That file is %(kind)s. We take JPEG, PNG, WebP and GIF images: please save "
-                "it as one of those, or take a screenshot, and attach it again.",
-                kind=kind,
-            ),
-        )
+    said = _other_kind(data)
+    if said is not None:
+        return ImageRefused(Refusal.TYPE_NOT_TAKEN, said)
     return ImageRefused(
         Refusal.NOT_AN_IMAGE,
         t(
