@@ -4,6 +4,7 @@ kept for the record, pruning uploads never attached, and both stores."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import stat
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from PIL import Image
 from portal.config import Config
 from portal.extensions import db
 from portal.models import Attachment, AttachmentBlob, AuditEntry, Feedback, Role, User
-from portal.services import attachments, images, workflow
+from portal.services import attachments, images, transfer, workflow
 from portal.services.attachment_store import DatabaseStore, DirectoryStore, current_store
 from portal.services.environment import Settings
 from portal.services.errors import NotAllowed, NotFound
@@ -285,3 +286,16 @@ def test_store_keys_cannot_name_paths(tmp_path: Path) -> None:
     for key in ("../../etc/passwd", "a/b.full", "", "abc"):
         with pytest.raises(ValueError):
             store.put(key, b"x")
+
+
+def test_the_export_carries_images_kept_in_the_database(author: User) -> None:
+    upload = attachments.upload_image(author, png())
+    db.session.commit()
+    full = upload.storage_keys[0]
+    out = io.StringIO()
+
+    transfer.export_data(out)
+
+    rows = [json.loads(line) for line in out.getvalue().splitlines()[1:]]
+    [blob] = [r["r"] for r in rows if r["t"] == "attachment_blobs" and r["r"]["key"] == full]
+    assert transfer._restore(blob["data"]) == current_store().get(full)
