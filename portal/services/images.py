@@ -115,18 +115,19 @@ def process_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedI
         warnings.simplefilter("ignore")
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         picture = _open(data, max_pixels)
+        kept_as = KEPT_AS[str(picture.format)]
         try:
             picture.load()
-            picture = _upright(picture)
+            # In place, and no copy below that is not needed: a 40-megapixel picture is
+            # 120 MB or more decoded, and each copy would be as much again.
+            ImageOps.exif_transpose(picture, in_place=True)
             picture = _in_srgb(picture)
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _too_many_pixels(picture.size, max_pixels) from None
         except _DECODER_ERRORS:
             raise _damaged() from None
-        kept_as = KEPT_AS[str(picture.format or _format_of(data))]
-        clean = _clean_copy(picture, kept_as)
-        thumbnail = clean.copy()
-        thumbnail.thumbnail(THUMBNAIL_BOX, Image.Resampling.LANCZOS, reducing_gap=3.0)
+        clean = _without_metadata(picture, kept_as)
+        thumbnail = _thumbnail(clean)
         return ProcessedImage(
             data=_encode(clean, kept_as),
             content_type=CONTENT_TYPES[kept_as],
@@ -156,13 +157,6 @@ def _open(data: bytes, max_pixels: int) -> Image.Image:
     return picture
 
 
-def _upright(picture: Image.Image) -> Image.Image:
-    """Turned the way its EXIF orientation says (a phone's photo held sideways)."""
-    turned = ImageOps.exif_transpose(picture)
-    turned.format = picture.format
-    return turned
-
-
 def _in_srgb(picture: Image.Image) -> Image.Image:
     """The colours converted to sRGB when the image carries its own colour profile, which is
     then left behind with the rest of the metadata (a profile can name a device)."""
@@ -178,14 +172,12 @@ def _in_srgb(picture: Image.Image) -> Image.Image:
         )
     except _PROFILE_ERRORS:
         return picture  # a profile we cannot read: the pixels as they are
-    if converted is None:
-        return picture
-    converted.format = picture.format
-    return converted
+    return converted if converted is not None else picture
 
 
-def _clean_copy(picture: Image.Image, kept_as: str) -> Image.Image:
-    """The pixels alone, in a mode the kept format writes, with no metadata at all."""
+def _without_metadata(picture: Image.Image, kept_as: str) -> Image.Image:
+    """The pixels alone, in a mode the kept format writes, with no metadata at all (the
+    encoders read some of it, a JPEG comment or a PNG's colour profile, from `info`)."""
     if picture.mode == "P" or picture.mode == "PA":
         picture = picture.convert("RGBA" if _has_transparency(picture) else "RGB")
     wanted: dict[str, tuple[str, ...]] = {
@@ -196,9 +188,18 @@ def _clean_copy(picture: Image.Image, kept_as: str) -> Image.Image:
     if picture.mode not in wanted[kept_as]:
         alpha = "A" in picture.getbands() and kept_as != "JPEG"
         picture = picture.convert("RGBA" if alpha else "RGB")
-    clean = picture.copy()
-    clean.info = {}
-    return clean
+    picture.info = {}
+    return picture
+
+
+def _thumbnail(picture: Image.Image) -> Image.Image:
+    """The picture made to fit THUMBNAIL_BOX, keeping its shape (a small one as it is)."""
+    width, height = picture.size
+    scale = min(1.0, THUMBNAIL_BOX[0] / width, THUMBNAIL_BOX[1] / height)
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    if size == picture.size:
+        return picture
+    return picture.resize(size, Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def _has_transparency(picture: Image.Image) -> bool:
@@ -219,17 +220,6 @@ def _encode(picture: Image.Image, kept_as: str) -> bytes:
 # Signatures ------------------------------------------------------------------------------
 
 _TAKEN_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
-
-
-def _format_of(data: bytes) -> str:
-    """The taken format a file's first bytes say (Pillow normally tells us)."""
-    if data.startswith(b"\xff\xd8\xff"):
-        return "JPEG"
-    if data.startswith(b"\x89PNG"):
-        return "PNG"
-    if data.startswith(b"GIF8"):
-        return "GIF"
-    return "WEBP"
 
 
 def _starts_like_a_taken_image(data: bytes) -> bool:

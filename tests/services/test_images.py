@@ -58,7 +58,12 @@ def jpeg_with_gps(orientation: int = 6) -> bytes:
     gps[ExifTags.GPS.GPSLongitude] = (0.0, 7.0, 39.9)
     out = io.BytesIO()
     picture.save(
-        out, "JPEG", exif=exif, xmp=b"<x:xmpmeta>secret-xmp-packet</x:xmpmeta>", quality=90
+        out,
+        "JPEG",
+        exif=exif,
+        xmp=b"<x:xmpmeta>secret-xmp-packet</x:xmpmeta>",
+        comment=b"secret-jpeg-comment",
+        quality=90,
     )
     return out.getvalue()
 
@@ -149,7 +154,7 @@ def test_a_jpeg_with_gps_is_kept_upright_without_any_metadata() -> None:
     assert served.format == "JPEG" and served.size == (48, 64)
     assert len(served.getexif()) == 0
     assert "exif" not in served.info and "xmp" not in served.info
-    for secret in (b"Exif", b"SecretPhoneMaker", b"secret-xmp-packet", b"GPS"):
+    for secret in (b"Exif", b"SecretPhoneMaker", b"secret-xmp-packet", b"GPS", b"secret-jpeg"):
         assert secret not in kept.data
         assert secret not in kept.thumbnail
 
@@ -198,6 +203,16 @@ def test_the_gif_javascript_polyglot_comes_out_as_a_plain_png_without_the_script
     assert b"alert" not in kept.data and b"/*" not in kept.data[:16]
 
 
+def test_a_cmyk_jpeg_is_kept_in_rgb() -> None:
+    out = io.BytesIO()
+    Image.new("CMYK", (20, 10), (0, 255, 255, 0)).save(out, "JPEG")
+
+    kept = keep(out.getvalue())
+
+    served = reopened(kept.data)
+    assert served.mode == "RGB" and served.size == (20, 10)
+
+
 def test_a_thumbnail_fits_the_box_and_keeps_the_shape() -> None:
     picture = Image.new("RGB", (1600, 800), (1, 2, 3))
     out = io.BytesIO()
@@ -208,6 +223,12 @@ def test_a_thumbnail_fits_the_box_and_keeps_the_shape() -> None:
     assert (kept.thumbnail_width, kept.thumbnail_height) == (320, 160)
     assert reopened(kept.thumbnail).size == (320, 160)
     assert kept.extension == "jpg"
+
+
+def test_a_small_image_is_its_own_thumbnail() -> None:
+    kept = keep(webp())
+
+    assert (kept.thumbnail_width, kept.thumbnail_height) == (50, 20)
 
 
 # Refused, with its message ------------------------------------------------------------------
