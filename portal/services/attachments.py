@@ -231,9 +231,12 @@ def prune_unattached(now: datetime | None = None) -> int:
     )
     _delete(doomed)
     store = current_store()
-    known = set(db.session.scalars(sa.select(Attachment.public_id)))
-    strays = [key for key in store.keys_before(cutoff) if key.split(".")[0] not in known]
-    _forget(store, strays)
+    if not store.transactional:
+        # A transactional store's bytes rolled back with their rows; only the others keep
+        # files of uploads whose transaction failed.
+        known = set(db.session.scalars(sa.select(Attachment.public_id)))
+        strays = [key for key in store.keys_before(cutoff) if key.split(".")[0] not in known]
+        _forget(store, strays)
     return len(doomed)
 
 
@@ -300,6 +303,25 @@ def can_see(
         # Like the item's title and body: its author and staff only.
         return staff or (user is not None and user.is_authenticated and user.id == item.author_id)
     return True
+
+
+def images_on_item(
+    item: Feedback, user: User | None, comments: Iterable[Comment] = ()
+) -> dict[int | None, list[Attachment]]:
+    """The images this person may see on an item page, in one query: the item's own under
+    None, each comment's under its id (of the comments given, as the page loaded them),
+    oldest first."""
+    by_id = {comment.id: comment for comment in comments}
+    shown: dict[int | None, list[Attachment]] = {}
+    for attachment in db.session.scalars(
+        sa.select(Attachment)
+        .where(Attachment.feedback_id == item.id)
+        .order_by(Attachment.attached_at, Attachment.id)
+    ):
+        comment = by_id.get(attachment.comment_id) if attachment.comment_id else None
+        if can_see(attachment, user, item, comment):
+            shown.setdefault(attachment.comment_id, []).append(attachment)
+    return shown
 
 
 def visible_attachment(public_id: str, user: User | None) -> Attachment:

@@ -24,6 +24,7 @@ from portal.services.attachment_store import DatabaseStore, DirectoryStore, curr
 from portal.services.environment import Settings
 from portal.services.errors import NotAllowed, NotFound
 from portal.services.feedback import add_comment
+from tests.helpers import count_queries
 
 
 def png(size: tuple[int, int] = (30, 20)) -> bytes:
@@ -299,3 +300,26 @@ def test_the_export_carries_images_kept_in_the_database(author: User) -> None:
     rows = [json.loads(line) for line in out.getvalue().splitlines()[1:]]
     [blob] = [r["r"] for r in rows if r["t"] == "attachment_blobs" and r["r"]["key"] == full]
     assert transfer._restore(blob["data"]) == current_store().get(full)
+
+
+def test_an_item_page_gets_the_images_its_reader_may_see_in_one_query(
+    app: Flask, author: User, staff: User, item: Feedback, make_user: Callable[..., User]
+) -> None:
+    own = attachments.attach_to_item(author, item.id, uploads(author, 2))
+    commenter = make_user()
+    comment = add_comment(commenter, item.id, "Mine too")
+    [on_comment] = attachments.attach_to_comment(commenter, comment.id, uploads(commenter, 1))
+    note = workflow.add_internal_note(item.id, staff, "From the depot")
+    [on_note] = attachments.attach_to_comment(staff, note.id, uploads(staff, 1))
+    attachments.remove_attachment(staff, own[1].public_id, "Someone's face")
+    db.session.commit()
+    db.session.refresh(item)
+    db.session.refresh(comment)  # as the page has them loaded
+
+    with count_queries(db.engine) as queries:
+        for_visitor = attachments.images_on_item(item, None, [comment])
+    assert queries.count == 1
+    assert for_visitor == {None: [own[0]], comment.id: [on_comment]}
+
+    for_staff = attachments.images_on_item(item, staff, [comment, note])
+    assert for_staff == {None: own, comment.id: [on_comment], note.id: [on_note]}
