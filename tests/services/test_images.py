@@ -5,6 +5,7 @@ or refused with its reason and its message."""
 from __future__ import annotations
 
 import io
+import random
 import struct
 import zlib
 
@@ -336,3 +337,30 @@ def test_a_zero_byte_file_is_refused() -> None:
 
     assert refused.reason is Refusal.EMPTY
     assert refused.message == "That file is empty. Please attach a photo or a screenshot."
+
+
+def test_mangled_images_are_kept_or_refused_never_an_error() -> None:
+    # Bytes changed, cut out or put in at random (a fixed seed): each answer is an image we
+    # keep or a refusal with its message, never another exception (a 500 on the page).
+    shuffle = random.Random(24)
+    samples = [jpeg_with_gps(), png_with_text_and_trailer(), webp(), animated_gif()]
+    reasons = set()
+    for _ in range(400):
+        data = bytearray(shuffle.choice(samples))
+        for _ in range(shuffle.randint(1, 6)):
+            at = shuffle.randrange(len(data))
+            roll = shuffle.random()
+            if roll < 0.6:
+                data[at] = shuffle.randrange(256)
+            elif roll < 0.8:
+                del data[at : at + shuffle.randint(1, 20)]
+            else:
+                data[at:at] = shuffle.randbytes(shuffle.randint(1, 20))
+        try:
+            kept = keep(bytes(data))
+        except ImageRefused as refused:
+            reasons.add(refused.reason)
+            assert refused.message
+        else:
+            assert reopened(kept.data).size == (kept.width, kept.height)
+    assert Refusal.DAMAGED in reasons
