@@ -121,22 +121,21 @@ def process_image(data: bytes, *, max_bytes: int, max_pixels: int) -> ProcessedI
             # In place, and no copy below that is not needed: a 40-megapixel picture is
             # 120 MB or more decoded, and each copy would be as much again.
             ImageOps.exif_transpose(picture, in_place=True)
-            picture = _in_srgb(picture)
+            clean = _without_metadata(_in_srgb(picture), kept_as)
+            thumbnail = _thumbnail(clean)
+            return ProcessedImage(
+                data=_encode(clean, kept_as),
+                content_type=CONTENT_TYPES[kept_as],
+                width=clean.width,
+                height=clean.height,
+                thumbnail=_encode(thumbnail, kept_as),
+                thumbnail_width=thumbnail.width,
+                thumbnail_height=thumbnail.height,
+            )
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
             raise _too_many_pixels(picture.size, max_pixels) from None
         except _DECODER_ERRORS:
             raise _damaged() from None
-        clean = _without_metadata(picture, kept_as)
-        thumbnail = _thumbnail(clean)
-        return ProcessedImage(
-            data=_encode(clean, kept_as),
-            content_type=CONTENT_TYPES[kept_as],
-            width=clean.width,
-            height=clean.height,
-            thumbnail=_encode(thumbnail, kept_as),
-            thumbnail_width=thumbnail.width,
-            thumbnail_height=thumbnail.height,
-        )
 
 
 def _open(data: bytes, max_pixels: int) -> Image.Image:
