@@ -446,6 +446,7 @@ def delete_account(user: User, password: str) -> User:
     user.deleted_at = datetime.now(UTC)
     end_all_sessions(user)
     db.session.flush()
+    events.emit(events.AccountDeleted(user))
     return user
 
 

@@ -11,7 +11,15 @@ from typing import Any
 
 from portal.extensions import db
 from portal.models import ApiToken, SignalKind, TimelineKind
-from portal.services import audit, events, notifications, signals, timeline, webhooks
+from portal.services import (
+    attachments,
+    audit,
+    events,
+    notifications,
+    signals,
+    timeline,
+    webhooks,
+)
 from portal.services.events import on
 
 # The timeline: the customer's tracking history --------------------------------------------
@@ -232,6 +240,20 @@ def audit_hidden_comment(event: events.CommentHidden) -> None:
         event.comment.id,
         reason=event.reason,
         body=event.comment.body_source,
+    )
+
+
+@on(events.AttachmentRemoved)
+def audit_removed_attachment(event: events.AttachmentRemoved) -> None:
+    audit.record(
+        event.actor,
+        "attachment.removed",
+        "attachment",
+        event.attachment.id,
+        reason=event.reason,
+        public_id=event.attachment.public_id,
+        feedback_id=event.attachment.feedback_id,
+        comment_id=event.attachment.comment_id,
     )
 
 
@@ -597,3 +619,11 @@ def audit_email_submission(event: events.ItemReceivedByEmail) -> None:
         event.item.id,
         attachments=event.attachments_refused,
     )
+
+
+# A deleted account's files go with it: the images its person uploaded, rows and bytes.
+
+
+@on(events.AccountDeleted)
+def files_of_deleted_account(event: events.AccountDeleted) -> None:
+    attachments.delete_files_of(event.user)
