@@ -1,7 +1,7 @@
 """timeline_events: who looks after the item now, on an owner_changed step
 
 Revision ID: c4d8e2a6f0b3
-Revises: a7c3e9b1d5f2
+Revises: f6b2d8a4c1e9
 Create Date: 2026-12-07 02:40:00
 
 The step's sentence ("Sam is looking after this now") was stored in English; the page now says
@@ -14,7 +14,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "c4d8e2a6f0b3"
-down_revision = "a7c3e9b1d5f2"
+down_revision = "f6b2d8a4c1e9"
 branch_labels = None
 depends_on = None
 
