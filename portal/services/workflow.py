@@ -38,6 +38,7 @@ from portal.services.sanitize import render_markdown
 from portal.services.states import next_states as next_states  # pages ask the workflow
 from portal.services.tone import SentReply, ToneContext, ToneFinding
 from portal.services.visibility import is_public
+from portal.services.wording import Text, tn
 
 S = FeedbackState
 
@@ -867,13 +868,15 @@ def items_to_resolve(item_ids: Sequence[int], *, for_change: bool = False) -> li
     return list(db.session.scalars(held_for_change(query) if for_change else query))
 
 
-def unanswered_message(items: Sequence[Feedback]) -> str:
+def unanswered_message(items: Sequence[Feedback]) -> Text:
     """Why "Resolve together" refuses these items, naming each with its customer."""
-    return (
-        "Nobody has answered "
-        + " or ".join(f"#{item.id} ({item.author.preferred_name})" for item in items)
-        + " yet. Acknowledge each one personally first: resolving together sends "
-        "everyone the same words."
+    return tn(
+        "Nobody has answered %(items)s yet. Acknowledge it personally first: resolving "
+        "together sends everyone the same words.",
+        "Nobody has answered %(items)s yet. Acknowledge each one personally first: resolving "
+        "together sends everyone the same words.",
+        len(items),
+        items=", ".join(f"#{item.id} ({item.author.preferred_name})" for item in items),
     )
 
 

@@ -155,6 +155,7 @@ STAFF_PAGES = {
     "a received item": "/admin/feedback/{received}",
     "an acknowledged item with comments": "/admin/feedback/{promised}",
     "publishing a resolution": "/admin/resolutions/new?items={done}",
+    "resolving an item nobody has answered": "/admin/resolutions/new?items={received}",
     "insights": "/admin/insights",
     "insights, dates mended": "/admin/insights?from=nonsense&to=2001-01-01",
 }
