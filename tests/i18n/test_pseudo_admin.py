@@ -348,7 +348,17 @@ def test_refused_admin_forms_and_what_follows_an_action(
         _assert_all_marked(done.get_data(as_text=True), people_data)
 
 
-def test_how_we_are_doing_for_a_visitor(pseudo_site, people_data, staff_site) -> None:
+@pytest.mark.parametrize("published", [False, True], ids=["nothing published", "a we did"])
+def test_how_we_are_doing_for_a_visitor(pseudo_site, people_data, staff_site, published) -> None:
+    if published:
+        workflow.resolve(
+            staff_site["done"].id,
+            staff_site["staff"],
+            "We changed the round so Tuesday bins are collected first.",
+            "Bins were missed",
+            post_anyway=True,
+        )
+        db.session.commit()
     answer = _browser(pseudo_site, None).get("/how-we-are-doing", headers=ACCEPT)
     assert answer.status_code == 200
     _assert_all_marked(answer.get_data(as_text=True), people_data)
