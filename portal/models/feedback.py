@@ -47,7 +47,9 @@ class FeedbackChannel(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"web": "Website", "email": "Email", "api": "API", "staff": "Staff"}[self.value]
+        return {"web": N_("Website"), "email": N_("Email"), "api": N_("API"), "staff": N_("Staff")}[
+            self.value
+        ]
 
 
 class FeedbackState(StrEnum):

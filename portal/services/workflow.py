@@ -917,14 +917,13 @@ def items_to_resolve(item_ids: Sequence[int], *, for_change: bool = False) -> li
 
 def unanswered_message(items: Sequence[Feedback]) -> Text:
     """Why "Resolve together" refuses these items, naming each with its customer."""
-    named = [t("#%(id)d (%(name)s)", id=item.id, name=item.author.preferred_name) for item in items]
-    listed = named[0]
-    for next_one in named[1:]:
-        listed = t("%(items)s or %(item)s", items=listed, item=next_one)
-    return t(
+    return tn(
+        "Nobody has answered %(items)s yet. Acknowledge it personally first: resolving "
+        "together sends everyone the same words.",
         "Nobody has answered %(items)s yet. Acknowledge each one personally first: resolving "
         "together sends everyone the same words.",
-        items=listed,
+        len(items),
+        items=", ".join(f"#{item.id} ({item.author.preferred_name})" for item in items),
     )
 
 
