@@ -300,8 +300,9 @@ def can_see(
             return False
         return staff or not (comment.internal or comment.hidden)
     if words_withheld(item):
-        # Like the item's title and body: its author and staff only.
-        return staff or (user is not None and user.is_authenticated and user.id == item.author_id)
+        # As the item page shows a redacted item's words: to staff only (a hidden item is
+        # already staff's only, by can_view).
+        return staff
     return True
 
 

@@ -5,6 +5,7 @@ so every address gets an access decision on purpose."""
 
 from __future__ import annotations
 
+import io
 import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -13,12 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from PIL import Image
 from werkzeug.routing import Rule
 from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
-from portal.services import api_tokens, digests, webhooks, workflow
+from portal.services import api_tokens, attachments, digests, webhooks, workflow
 from portal.services.accounts import hash_password, is_safe_next, start_session
 from portal.services.api import customer_for_email
 from portal.services.tokens import (
@@ -106,6 +108,8 @@ ACCESS: dict[str, str] = {
     "api.still_wanted": API_WRITE,
     "api.timeline": API,
     "api.transition": API_WRITE,
+    "attachments.image": PUBLIC,
+    "attachments.thumbnail": PUBLIC,
     "board.index": PUBLIC,
     "digests.change": TOKEN,
     "digests.confirm": TOKEN,
@@ -136,6 +140,8 @@ ACCESS: dict[str, str] = {
 # Routes about one item: the item in the sweep is private, so other customers get a 404 from
 # them exactly as if it did not exist (and visitors too, where no sign-in comes first).
 ITEM_ROUTES = {
+    "attachments.image",  # an image attached to the item follows it
+    "attachments.thumbnail",
     "feedback.detail",
     "feedback.comment",
     "feedback.fixed",
@@ -187,6 +193,12 @@ class World:
             login(self.clients[role], self.people[role].email)
 
 
+def _small_png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (8, 8), (200, 40, 40)).save(out, "PNG")
+    return out.getvalue()
+
+
 @pytest.fixture
 def world(make_client, make_user, make_category, make_feedback) -> World:
     people = {
@@ -213,6 +225,8 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         post_anyway=True,
     )
     comment = workflow.add_internal_note(item.id, people["admin"], "Staff-only context")
+    photo = attachments.upload_image(people["customer"], _small_png())
+    attachments.attach_to_item(people["customer"], item.id, [photo.public_id])
     subscription = digests.subscribe("reader@example.com", "weekly", [], user=None).subscription
     regular = digests.subscribe("regular@example.com", "weekly", [], user=None).subscription
     digests.confirm(regular.confirm_token)  # only a confirmed subscription has changes to confirm
@@ -229,6 +243,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     values = {
         "item_id": str(item.id),
         "comment_id": str(comment.id),
+        "public_id": photo.public_id,
         "category_id": str(category.id),
         "user_id": str(target.id),
         "resolution_id": str(resolution.id),
@@ -358,7 +373,7 @@ def test_every_route_answers_each_kind_of_person_as_its_class_says(
                     f"{role} {method} {url} ({rule.endpoint}, {ACCESS[rule.endpoint]}) "
                     f"-> {response.status_code}: {problem}"
                 )
-            body = response.get_data(as_text=True)
+            body = response.get_data().decode(errors="replace")  # an image is bytes
             if response.status_code in (403, 404) and (SECRET_TITLE in body or SECRET_BODY in body):
                 failures.append(f"{role} {method} {url}: the refusal shows the private item")
             if rule.endpoint in SESSION_CHANGING:

@@ -59,7 +59,7 @@ def _full_html_page(client: FlaskClient, path: str) -> str | None:
     """The page at path as a browser first loads it, or None when the answer is not a page
     (a redirect, a feed, JSON, a static file, a fragment for htmx to swap in)."""
     response = client.get(path)
-    body = response.get_data(as_text=True)
+    body = response.get_data().decode(errors="replace")  # an image is bytes
     response.close()
     if response.mimetype != "text/html" or response.status_code in range(300, 400):
         return None

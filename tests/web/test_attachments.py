@@ -140,11 +140,13 @@ def test_a_redacted_items_image_follows_its_words(
     workflow.redact(item.id, people["staff"], "A home address in the text")
     db.session.commit()
 
-    # The page stays, its words only for staff and the author: so does the image.
+    # The page stays, its words only for staff (the author sees they were removed): so does
+    # the image.
     assert set(statuses(viewers, f"/feedback/{item.id}").values()) == {200}
+    assert "was removed by our staff" in viewers["author"].get(f"/feedback/{item.id}").text
     assert statuses(viewers, f"/attachments/{image.public_id}") == {
         "visitor": 404,
-        "author": 200,
+        "author": 404,
         "other": 404,
         "staff": 200,
     }
