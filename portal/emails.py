@@ -11,17 +11,17 @@ working in English tells a customer who reads Spanish in Spanish.
 from __future__ import annotations
 
 from contextlib import AbstractContextManager, nullcontext
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template
-from flask_babel import force_locale, get_locale, gettext, ngettext
+from flask_babel import force_locale, format_date, get_locale, gettext, ngettext
 
 from portal.services.environment import RenderedEmail
 from portal.services.site import get_site_settings
 from portal.services.wording import Text
-from portal.templating import longdate
+from portal.templating import localdate
 
 
 class JinjaPresenter:
@@ -29,6 +29,7 @@ class JinjaPresenter:
 
     def __init__(self, app: Flask) -> None:
         self._app = app
+        app.jinja_env.filters["longday"] = long_day
 
     def url(self, endpoint: str, **values: Any) -> str:
         """An absolute link to a page of the portal, for emails and webhooks."""
@@ -43,10 +44,10 @@ class JinjaPresenter:
     def translate(self, text: Text, language: str | None = None) -> str:
         """A service's words through the catalog, in `language`, else in the language of the
         request or of the email being written (Flask-Babel's locale). A date among the values
-        reads as people write it in that language (longdate: "12 December 2026")."""
+        reads as a promise names it in that language (long_day: "Friday 12 December 2026")."""
         with _in_language(language):
             values = {
-                name: longdate(value) if isinstance(value, date) else value
+                name: long_day(value) if isinstance(value, date) else value
                 for name, value in text.values().items()
             }
             if text.plural is not None:
@@ -69,6 +70,19 @@ class JinjaPresenter:
                 html=render_template(f"emails/{template}.html", **context),
                 language=str(get_locale() or "").replace("_", "-"),
             )
+
+
+def long_day(value: date | None) -> str:
+    """A day as an email names a promise's, in the reader's language: "Friday 12 December
+    2026" (the site's British form in English; CLDR's full date, with its weekday, in any
+    other). A datetime is the day it falls on in the site's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = localdate(value)
+    locale = get_locale()
+    english = locale is None or locale.language == "en"
+    return str(format_date(value, "EEEE d MMMM y" if english else "full"))
 
 
 def _in_language(language: str | None) -> AbstractContextManager[None]:
