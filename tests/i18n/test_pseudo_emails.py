@@ -13,6 +13,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
+from email.header import decode_header, make_header
 from html import escape
 from pathlib import Path
 from pprint import pformat
@@ -34,7 +35,7 @@ from portal.models import (
     User,
     Visibility,
 )
-from portal.services import digests, notifications, workflow
+from portal.services import digests, notifications, outbox, workflow
 from portal.services.environment import RenderedEmail
 from portal.services.feedback import submit_feedback
 from portal.services.site import settings_for_update
@@ -319,6 +320,9 @@ def test_a_customer_hears_in_their_language_while_staff_work_in_theirs(
         ]
         for message in updates:
             assert OPEN in message.subject and OPEN in message.text_body
+            # Sent as "Priya Shah at Our organisation", in the email's language too.
+            sender = str(make_header(decode_header(outbox._as_email(message).from_address)))
+            assert sender.startswith(f'"{OPEN}Priya Shah') or sender.startswith(OPEN), sender
             assert (
                 outside_the_catalog(
                     RenderedEmail(message.subject, message.text_body, message.html_body)
