@@ -621,7 +621,7 @@ def notify_resolution(
                 owner=owner,
                 writer=actor,
                 resolution=resolution,
-                thanks=thanks.text if thanks else "",
+                thanks=thanks.sentence if thanks else "",
             )
             told += 1
             continue
@@ -639,7 +639,7 @@ def notify_resolution(
             writer=actor,
             resolution=resolution,
             personal_message=message if user.id == item.author_id else "",
-            thanks=thanks.text if thanks else "",
+            thanks=thanks.sentence if thanks else "",
         )
         told += 1
     return told
