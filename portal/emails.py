@@ -21,7 +21,7 @@ from flask_babel import force_locale, format_date, get_locale, gettext, ngettext
 from portal.services.environment import RenderedEmail
 from portal.services.site import get_site_settings
 from portal.services.wording import Text
-from portal.templating import localdate
+from portal.templating import localdate, longdate
 
 
 class JinjaPresenter:
@@ -43,11 +43,11 @@ class JinjaPresenter:
 
     def translate(self, text: Text, language: str | None = None) -> str:
         """A service's words through the catalog, in `language`, else in the language of the
-        request or of the email being written (Flask-Babel's locale). A date among the values
-        reads as a promise names it in that language (long_day: "Friday 12 December 2026")."""
+        request or of the email being written (Flask-Babel's locale). A day among the values
+        is written as the reader's language writes dates (longdate: "4 December 2026")."""
         with _in_language(language):
             values = {
-                name: long_day(value) if isinstance(value, date) else value
+                name: longdate(value) if isinstance(value, date) else value
                 for name, value in text.values().items()
             }
             if text.plural is not None:

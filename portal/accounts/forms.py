@@ -76,26 +76,26 @@ class LoginForm(FlaskForm):
 
 class ProfileForm(FlaskForm):
     display_name = StringField(
-        "Display name",
-        description="Shown next to what you post.",
+        _l("Display name"),
+        description=_l("Shown next to what you post."),
         validators=[
-            DataRequired("Please choose a display name."),
-            Length(max=80, message="A display name is at most 80 characters."),
+            DataRequired(_l("Please choose a display name.")),
+            Length(max=80, message=_l("A display name is at most 80 characters.")),
             plain_name,
         ],
     )
     preferred_name = StringField(
-        "What should we call you?",
-        description="How we address you in replies and emails.",
+        _l("What should we call you?"),
+        description=_l("How we address you in replies and emails."),
         validators=[
             Optional(),
-            Length(max=80, message="What we call you is at most 80 characters."),
+            Length(max=80, message=_l("What we call you is at most 80 characters.")),
             plain_name,
         ],
     )
     thank_by_name = BooleanField(
-        "Thank me by name when something I raised is fixed",
-        description=(
+        _l("Thank me by name when something I raised is fixed"),
+        description=_l(
             "Your display name then appears on the \u201cYou said, we did\u201d board beside"
             " what we changed. Otherwise you are counted among the others who raised it."
         ),
@@ -104,17 +104,18 @@ class ProfileForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     notification_preference = RadioField(
-        "Emails about what you follow",
-        choices=[SelectChoice(p.value, p.label) for p in NotificationPreference],
-        validators=[InputRequired("Choose one.")],
+        _l("Emails about what you follow"),
+        # The labels are marked where they are defined (models.user); shown translated here.
+        choices=[SelectChoice(p.value, _l(p.label)) for p in NotificationPreference],
+        validators=[InputRequired(_l("Choose one."))],
     )
 
 
 class ResetRequestForm(HumanCheckedForm):
     email = EmailField(
-        "Email address",
+        _l("Email address"),
         validators=[
-            DataRequired("Please enter your email address."),
+            DataRequired(_l("Please enter your email address.")),
             Email(BAD_EMAIL),
             Length(max=254),
         ],
@@ -123,31 +124,36 @@ class ResetRequestForm(HumanCheckedForm):
 
 class NewPasswordForm(FlaskForm):
     password = PasswordField(
-        "New password",
-        description=f"At least {PASSWORD_MIN} characters.",
+        _l("New password"),
+        description=_l("At least %(count)d characters.", count=PASSWORD_MIN),
         validators=[
-            DataRequired("Please choose a password."),
-            Length(min=PASSWORD_MIN, max=200, message=f"Use at least {PASSWORD_MIN} characters."),
+            DataRequired(_l("Please choose a password.")),
+            Length(
+                min=PASSWORD_MIN,
+                max=200,
+                message=_l("Use at least %(count)d characters.", count=PASSWORD_MIN),
+            ),
         ],
     )
     confirm = PasswordField(
-        "Repeat the new password",
+        _l("Repeat the new password"),
         validators=[
-            DataRequired("Please type the password again."),
-            EqualTo("password", message="The two passwords are not the same."),
+            DataRequired(_l("Please type the password again.")),
+            EqualTo("password", message=_l("The two passwords are not the same.")),
         ],
     )
 
 
 class ChangePasswordForm(NewPasswordForm):
     current_password = PasswordField(
-        "Current password", validators=[DataRequired("Please enter your current password.")]
+        _l("Current password"), validators=[DataRequired(_l("Please enter your current password."))]
     )
 
 
 class DeleteAccountForm(FlaskForm):
     password = PasswordField(
-        "Your password, to confirm", validators=[DataRequired("Please enter your password.")]
+        _l("Your password, to confirm"),
+        validators=[DataRequired(_l("Please enter your password."))],
     )
 
 

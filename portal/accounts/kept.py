@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
 from flask import Request, Response, current_app, make_response, render_template, request, session
+from flask_babel import gettext
 from flask_login import current_user
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 from werkzeug.datastructures import MultiDict
@@ -50,8 +51,9 @@ _SESSION_KEY = "kept_writing"
 
 def keeps_writing(**labels: str) -> Callable[[F], F]:
     """Mark a view whose submissions are kept through an ended session; the arguments name the
-    fields people write in, with the label to show them under (@keeps_writing(body="Your
-    comment")). Put it above the other decorators, nearest the route."""
+    fields people write in, with the label to show them under, marked for the catalog
+    (@keeps_writing(body=N_("Your comment"))). Put it above the other decorators, nearest the
+    route."""
 
     def mark(view: F) -> F:
         view.keeps_writing = labels  # type: ignore[attr-defined]
@@ -95,7 +97,9 @@ class KeptSubmission:
         ]
 
     def label(self, name: str) -> str:
-        return self.labels[name]
+        """A field's label in the reader's language: the view that keeps writing marks its
+        labels (N_ or lazy_gettext) where it names them, and they are translated here."""
+        return str(gettext(str(self.labels[name])))
 
 
 def _kept(

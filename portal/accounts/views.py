@@ -67,7 +67,7 @@ def register() -> str | Response:
 
 
 def _registration_link_not_valid() -> Response:
-    flash("That link has expired or is not valid. Please register again.", "error")
+    flash(_("That link has expired or is not valid. Please register again."), "error")
     # The register page sends whoever is signed in on to their account, so they read it there.
     signed_in = current_user.is_authenticated
     return redirect(url_for("accounts.index" if signed_in else "accounts.register"))
@@ -96,7 +96,11 @@ def finish_registration(token: str) -> str | Response:
         # Should the commit fail, the unit of work takes this sign-in back out of the cookie.
         _sign_in(user)
         flash(
-            f"Welcome, {user.preferred_name}. Your account is ready and {user.email} is confirmed.",
+            _(
+                "Welcome, %(name)s. Your account is ready and %(email)s is confirmed.",
+                name=user.preferred_name,
+                email=user.email,
+            ),
             "success",
         )
         return redirect(_next_url(next_url, url_for("accounts.index")))
@@ -125,7 +129,7 @@ def login() -> str | Response:
         user = accounts.authenticate(form.email.data or "", form.password.data or "")
         if user is None:
             # One message for every failure, so sign-in never tells whether an address exists.
-            say_beside(form.password, "That email and password do not match an account.")
+            say_beside(form.password, _("That email and password do not match an account."))
         else:
             _sign_in(user, remember=bool(form.remember.data))
             flash(_("Welcome back, %(name)s.", name=user.preferred_name), "success")
@@ -149,7 +153,7 @@ def logout() -> Response:
         # Ended on the server too: a copy of this browser's cookie no longer opens anything.
         accounts.end_session(current_user, signed_in.id)
     logout_user()
-    flash("You are signed out.", "info")
+    flash(_("You are signed out."), "info")
     return redirect(url_for("board.index"))
 
 
@@ -165,7 +169,9 @@ def index() -> str | Response:
                 preferred_name=form.preferred_name.data or "",
                 thank_by_name=bool(form.thank_by_name.data),
             )
-            flash(f"Saved. We will call you {current_user.preferred_name}.", "success")
+            flash(
+                _("Saved. We will call you %(name)s.", name=current_user.preferred_name), "success"
+            )
             return redirect(url_for("accounts.index"))
     preferences = PreferencesForm(
         formdata=None, notification_preference=current_user.notification_preference.value
@@ -177,6 +183,7 @@ def index() -> str | Response:
         items=items_by_author(current_user),
         changes=changes_led_to(current_user),
         sessions=accounts.live_sessions(current_user),
+        device_name=accounts.device_words,
     )
 
 
@@ -187,10 +194,9 @@ def preferences() -> Response:
     if form.validate_on_submit():
         choice = NotificationPreference(form.notification_preference.data)
         accounts.set_notification_preference(current_user, choice)
-        # The label's first letter only: "I" stays a capital.
-        flash(f"Saved: {choice.label[0].lower()}{choice.label[1:]}.", "success")
+        flash(_("Saved: \u201c%(choice)s\u201d.", choice=_(choice.label)), "success")
     else:
-        flash("Please choose one of the options.", "error")
+        flash(_("Please choose one of the options."), "error")
     return redirect(url_for("accounts.index", _anchor="preferences"))
 
 
@@ -203,14 +209,17 @@ def verify(token: str) -> Response | str:
     signed_in = current_user.is_authenticated
     if user is None:
         flash(
-            "That confirmation link has expired or is not valid. Sign in and ask for a new one.",
+            _("That confirmation link has expired or is not valid. Sign in and ask for a new one."),
             "error",
         )
         return redirect(url_for("accounts.index" if signed_in else "accounts.login"))
     if request.method != "POST":  # GET, and HEAD, which Flask routes here too
         return render_template("accounts/verify.html", person=user, token=token, form=ConfirmForm())
     accounts.verify_email(user.id, user.email)
-    flash(f"Thank you, {user.preferred_name}: your email address is confirmed.", "success")
+    flash(
+        _("Thank you, %(name)s: your email address is confirmed.", name=user.preferred_name),
+        "success",
+    )
     return redirect(url_for("accounts.index" if signed_in else "board.index"))
 
 
@@ -220,7 +229,7 @@ def verify(token: str) -> Response | str:
 def resend_verification() -> Response:
     if current_user.verified_at is None:
         notifications.send_verification(current_user)
-        flash(f"We have sent a new link to {current_user.email}.", "success")
+        flash(_("We have sent a new link to %(email)s.", email=current_user.email), "success")
     return redirect(url_for("accounts.index"))
 
 
@@ -233,8 +242,10 @@ def reset_request() -> Response | str:
         # The same words whether or not the address has an account, and whichever link
         # (a new password, or a first one) went out.
         flash(
-            f"If {form.email.data} belongs to an account, a link to choose a password is on "
-            "its way.",
+            _(
+                "If %(email)s belongs to an account, a link to choose a password is on its way.",
+                email=form.email.data,
+            ),
             "info",
         )
         return redirect(url_for("accounts.login"))
@@ -246,14 +257,16 @@ def reset_request() -> Response | str:
 def reset_password(token: str) -> Response | str:
     user = accounts.user_for_reset_token(token)
     if user is None:
-        flash("That link has expired or has already been used. Ask for a new one below.", "error")
+        flash(
+            _("That link has expired or has already been used. Ask for a new one below."), "error"
+        )
         return redirect(url_for("accounts.reset_request"))
     form = NewPasswordForm()
     if form.validate_on_submit():
         accounts.set_password(user, form.password.data or "")
         logout_user()
         flash(
-            "Your password is changed and every other session is signed out. Please sign in.",
+            _("Your password is changed and every other session is signed out. Please sign in."),
             "success",
         )
         return redirect(url_for("accounts.login"))
@@ -267,15 +280,21 @@ def claim(token: str) -> Response | str:
     form and changes nothing; its POST sets the password, confirms the address and signs in."""
     user = accounts.user_for_claim_token(token)
     if user is None:
-        flash("That link has expired or has already been used. Ask for a new one below.", "error")
+        flash(
+            _("That link has expired or has already been used. Ask for a new one below."), "error"
+        )
         return redirect(url_for("accounts.reset_request"))
     form = NewPasswordForm()
     if form.validate_on_submit():
         accounts.claim_account(user, form.password.data or "")
         _sign_in(user)
         flash(
-            f"Welcome, {user.preferred_name}. Your password is set and {user.email} is "
-            "confirmed: you are signed in.",
+            _(
+                "Welcome, %(name)s. Your password is set and %(email)s is confirmed: you are "
+                "signed in.",
+                name=user.preferred_name,
+                email=user.email,
+            ),
             "success",
         )
         return redirect(url_for("accounts.index"))
@@ -292,8 +311,10 @@ def change_password() -> Response | str:
                 current_user, form.current_password.data or "", form.password.data or ""
             )
             # Every session ended with the old password; this browser signs in with a new one.
-            _sign_in(current_user)
-            flash("Your password is changed. Other devices are signed out.", "success")
+            # The user itself, not the proxy: signed in as current_user, current_user would
+            # look itself up for ever (the flash's language asks who is signed in).
+            _sign_in(current_user._get_current_object())
+            flash(_("Your password is changed. Other devices are signed out."), "success")
             return redirect(url_for("accounts.index"))
     return render_template("accounts/change_password.html", form=form)
 
@@ -303,7 +324,7 @@ def change_password() -> Response | str:
 def sign_out_everywhere() -> Response:
     accounts.sign_out_everywhere(current_user)
     logout_user()
-    flash("You are signed out on every device.", "success")
+    flash(_("You are signed out on every device."), "success")
     return redirect(url_for("accounts.login"))
 
 
@@ -316,9 +337,9 @@ def end_session(session_id: str) -> Response:
         ended = accounts.end_session(current_user, session_id)
         if ended.id == current_user.signed_in_session.id:
             logout_user()
-            flash("You are signed out.", "info")
+            flash(_("You are signed out."), "info")
             return redirect(url_for("accounts.login"))
-        flash(f"Signed out: {ended.device}.", "success")
+        flash(_("Signed out: %(device)s.", device=accounts.device_words(ended.device)), "success")
         return redirect(url_for("accounts.index", _anchor="sessions"))
     # Not one of theirs (or no such session): their list, shown again, says which remain.
     flash(" ".join(refused), "error")
@@ -345,7 +366,7 @@ def delete() -> Response | str:
             accounts.delete_account(current_user, form.password.data or "")
             logout_user()
             flash(
-                "Your account and personal details are deleted. Thank you for your feedback.",
+                _("Your account and personal details are deleted. Thank you for your feedback."),
                 "success",
             )
             return redirect(url_for("board.index"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
@@ -15,6 +16,7 @@ from portal.extensions import htmx, limiter
 from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, NotFixedForm
 from portal.i18n import current_language
 from portal.models import Feedback, SignalKind
+from portal.models.base import N_
 from portal.services import feedback as feedback_service
 from portal.services import notifications, signals, workflow
 from portal.services.accounts import is_safe_next
@@ -26,7 +28,7 @@ bp = Blueprint("feedback", __name__)
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@keeps_writing(title="Title", body="Your feedback")
+@keeps_writing(title=N_("Title"), body=N_("Your feedback"))
 @login_required
 @limiter.limit("20 per hour", methods=["POST"])
 def new() -> str | Response:
@@ -52,7 +54,10 @@ def new() -> str | Response:
                 # The language of the page they wrote on: their words are kept as written.
                 language=current_language(),
             )
-            flash(f"Thank you, {current_user.preferred_name}. We have received it.", "success")
+            flash(
+                _("Thank you, %(name)s. We have received it.", name=current_user.preferred_name),
+                "success",
+            )
             return redirect(url_for("feedback.detail", item_id=item.id))
     suggestions = similar_items(form.title.data or "") if (checking or form.errors) else []
     return render_template(
@@ -169,11 +174,13 @@ def vote(item_id: int) -> Response:
         response.headers["Vary"] = "HX-Request"
         return response
     if result.voted:
-        flash("Thanks, your vote counts.", "success")
+        flash(_("Thanks, your vote counts."), "success")
     elif result.stopped_following:
-        flash("Your vote is taken back, and you will not get emails about it any more.", "success")
+        flash(
+            _("Your vote is taken back, and you will not get emails about it any more."), "success"
+        )
     else:
-        flash("Your vote is taken back.", "success")
+        flash(_("Your vote is taken back."), "success")
     back = next_url if is_safe_next(next_url) else url_for("feedback.detail", item_id=item.id)
     # Back at the button that was pressed, not at the top of a long board.
     return redirect(f"{back.partition('#')[0]}#vote-{item.id}")
@@ -192,12 +199,19 @@ def follow(item_id: int) -> Response:
     if choice.item is not item:
         # Merged, perhaps while the page was open: the choice counts where it continues.
         if choice.item is None:
-            flash("This is handled together with another report now.", "info")
+            flash(_("This is handled together with another report now."), "info")
             target = url_for("feedback.detail", item_id=item.id)
         else:
             flash(
-                f"This was merged into \u201c{choice.item.title}\u201d: "
-                + ("you will hear how it ends." if want else "you will not get emails about it."),
+                _(
+                    "This was merged into \u201c%(title)s\u201d: you will hear how it ends.",
+                    title=choice.item.title,
+                )
+                if want
+                else _(
+                    "This was merged into \u201c%(title)s\u201d: you will not get emails about it.",
+                    title=choice.item.title,
+                ),
                 "success",
             )
             target = url_for("feedback.detail", item_id=choice.item.id)
@@ -211,9 +225,9 @@ def follow(item_id: int) -> Response:
         response.headers["Vary"] = "HX-Request"
         return response
     flash(
-        "You will hear about every change to this item."
+        _("You will hear about every change to this item.")
         if want
-        else "You will not get emails about this item any more.",
+        else _("You will not get emails about this item any more."),
         "success",
     )
     return redirect(url_for("feedback.detail", item_id=item.id))
@@ -224,12 +238,12 @@ def follow(item_id: int) -> Response:
 def fixed(item_id: int) -> Response:
     """ "Did this fix it?" Yes."""
     workflow.confirm_fixed(item_id, current_user)
-    flash("Thank you for letting us know. We are glad it is sorted.", "success")
+    flash(_("Thank you for letting us know. We are glad it is sorted."), "success")
     return redirect(url_for("feedback.detail", item_id=item_id))
 
 
 @bp.post("/<int:item_id>/not-fixed")
-@keeps_writing(body="What is still not right")
+@keeps_writing(body=N_("What is still not right"))
 @login_required
 def not_fixed(item_id: int) -> Response:
     """ "Did this fix it?" Not yet: the comment goes to the owner as a reopen request."""
@@ -238,8 +252,14 @@ def not_fixed(item_id: int) -> Response:
     if not form.validate_on_submit():
         return make_response(_render_detail(item, not_fixed_form=form), 400)
     workflow.request_reopen(item_id, current_user, form.body.data or "")
-    owner = item.owner.display_name if item.owner else "our team"
-    flash(f"Thank you. {owner} will look at it again and reply here.", "success")
+    if item.owner:
+        said = _(
+            "Thank you. %(name)s will look at it again and reply here.",
+            name=item.owner.display_name,
+        )
+    else:
+        said = _("Thank you. Our team will look at it again and reply here.")
+    flash(said, "success")
     return redirect(url_for("feedback.detail", item_id=item.id))
 
 
@@ -260,12 +280,18 @@ def _signal(item_id: int, kind: SignalKind) -> Response:
         )
         response.headers["Vary"] = "HX-Request"
         return response
-    if kind is SignalKind.STILL_HAPPENS:
-        owner = result.item.owner.display_name if result.item.owner else "Our team"
-        said = f"Thank you for telling us. {owner} will look at it again."
+    if not result.said:
+        said = _("You have taken it back.")
+    elif kind is SignalKind.STILL_HAPPENS and result.item.owner:
+        said = _(
+            "Thank you for telling us. %(name)s will look at it again.",
+            name=result.item.owner.display_name,
+        )
+    elif kind is SignalKind.STILL_HAPPENS:
+        said = _("Thank you for telling us. Our team will look at it again.")
     else:
-        said = "Thank you: we count it, and our team sees how many still want this."
-    flash(said if result.said else "You have taken it back.", "success")
+        said = _("Thank you: we count it, and our team sees how many still want this.")
+    flash(said, "success")
     return redirect(url_for("feedback.detail", item_id=item_id, _anchor="still"))
 
 
@@ -286,7 +312,7 @@ def still_wanted(item_id: int) -> Response:
 
 
 @bp.post("/<int:item_id>/comments")
-@keeps_writing(body="Your comment")
+@keeps_writing(body=N_("Your comment"))
 @login_required
 @limiter.limit("20 per hour")
 def comment(item_id: int) -> str | Response:
@@ -296,7 +322,7 @@ def comment(item_id: int) -> str | Response:
         # A refusal is said beside what they typed, which stays.
         with refusal_shown_in(form.body.errors) as refusal:
             feedback_service.add_comment(current_user, item_id, form.body.data or "")
-            flash("Your comment is posted.", "success")
+            flash(_("Your comment is posted."), "success")
             return redirect(url_for("feedback.detail", item_id=item.id, _anchor="comments"))
         return make_response(_render_detail(item, form), refusal.status)
     # Re-render the page with the typed comment kept and the error beside the field.

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, request
 from werkzeug.http import is_resource_modified
 
 from portal.cache import read_cache
+from portal.i18n import current_language, languages
 from portal.services import environment
 from portal.services.feeds import (
     FeedFormat,
@@ -54,7 +55,12 @@ def _feed_response(
     validator: FeedValidator, feed_format: FeedFormat, endpoint: str, **values: str
 ) -> Response:
     response = Response(content_type=feed_format.content_type)
-    response.set_etag(validator.etag, weak=True)
+    # The feed's own words (its title, "We did:") are in the reader's language: each language
+    # is a version of its own, which a shared cache keeps apart.
+    language = current_language()
+    response.set_etag(f"{validator.etag}-{language}", weak=True)
+    if len(languages()) > 1:
+        response.vary.add("Accept-Language")
     response.last_modified = validator.last_modified
     response.cache_control.public = True
     response.cache_control.max_age = MAX_AGE_SECONDS
@@ -76,5 +82,5 @@ def _feed_response(
         entry_url=lambda resolution_id: url("resolutions.detail", resolution_id=resolution_id),
         item_url=lambda item_id: url("feedback.detail", item_id=item_id),
     )
-    response.set_data(build_feed(validator, feed_format, links))
+    response.set_data(build_feed(validator, feed_format, links, language))
     return response

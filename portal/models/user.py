@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.models.base import Base, str_enum, utcnow
+from portal.models.base import N_, Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.models.session import UserSession
@@ -34,9 +34,9 @@ class NotificationPreference(StrEnum):
     @property
     def label(self) -> str:
         return {
-            "all": "Every update on what I follow",
-            "resolutions": "Only when something I follow is done",
-            "none": "No notification emails",
+            "all": N_("Every update on what I follow"),
+            "resolutions": N_("Only when something I follow is done"),
+            "none": N_("No notification emails"),
         }[self.value]
 
 
@@ -101,8 +101,9 @@ class User(UserMixin, Base):
 
     @property
     def public_name(self) -> str:
-        """The name shown on public pages."""
-        return "a former customer" if self.deleted_at else self.display_name
+        """The name shown on public pages. A deleted account's stand-in is in the catalog,
+        for pages to say in the reader's language (a person's own name is never translated)."""
+        return N_("a former customer") if self.deleted_at else self.display_name
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

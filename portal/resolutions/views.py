@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, make_response, render_template, request
+from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
@@ -54,8 +55,10 @@ def detail(resolution_id: int) -> str:
     resolution = get_resolution(resolution_id)
     if resolution is None:
         raise NotFound(
-            "We could not find that change. It may have been removed; everything we have "
-            "changed is on the \u201cYou said, we did\u201d board."
+            _(
+                "We could not find that change. It may have been removed; everything we have "
+                "changed is on the \u201cYou said, we did\u201d board."
+            )
         )
     voices = voice_counts([resolution.id])
     return render_template(

@@ -32,6 +32,7 @@ from portal.services.tokens import (
     read_reset_token,
     reset_token_matches,
 )
+from portal.services.wording import Text, t
 from portal.validation import name_problem
 
 # Not a hash any password can match (Werkzeug refuses a hash without "$"): an account made on
@@ -457,12 +458,31 @@ _SYSTEMS = (
 )
 
 
+_UNKNOWN_BROWSER = "A browser"
+_ON = " on "
+
+
 def describe_device(user_agent: str) -> str:
     """A short name for a browser from its User-Agent ("Firefox on Linux"), for the list of
-    sessions; a guess good enough to tell one's own devices apart, never used to decide."""
-    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "A browser")
+    sessions; a guess good enough to tell one's own devices apart, never used to decide.
+    Stored as written here, in English; device_words() says it in the reader's language."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), _UNKNOWN_BROWSER)
     system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
-    return f"{browser} on {system}" if system else browser
+    return f"{browser}{_ON}{system}" if system else browser
+
+
+def device_words(device: str) -> Text | str:
+    """A session's stored device (describe_device) as the reader reads it: the names of
+    browsers and systems stay, the words around them are translated. Anything else (an older
+    or shortened description) is shown as stored."""
+    if device == _UNKNOWN_BROWSER:
+        return t("A browser")
+    browser, on, system = device.partition(_ON)
+    known_browser = browser in {name for _, name in _BROWSERS} or browser == _UNKNOWN_BROWSER
+    if on and known_browser and system in {name for _, name in _SYSTEMS}:
+        shown_browser = t("A browser") if browser == _UNKNOWN_BROWSER else browser
+        return t("%(browser)s on %(system)s", browser=shown_browser, system=system)
+    return device
 
 
 def start_session(user: User, user_agent: str, now: datetime | None = None) -> UserSession:

@@ -31,6 +31,7 @@ from portal.services.resolutions import (
     voice_counts,
 )
 from portal.services.site import SETTINGS_ID
+from portal.services.wording import say, t, tn
 
 FEED_SIZE = 50
 # Bump when the feed's layout changes, so readers holding an old ETag fetch the new shape.
@@ -205,15 +206,17 @@ def _entry_html(
     items: Sequence[Feedback],
     links: FeedLinks,
 ) -> str:
-    people = "1 person" if voices == 1 else f"{voices} people"
+    # Words to translate stay outside f-strings, where extraction would not find them.
+    said, did = escape(say(t("You said:"))), escape(say(t("We did:")))
+    raised = tn("%(num)d person raised this.", "%(num)d people raised this.", voices)
     parts = [
-        f"<p><strong>You said:</strong> {escape(you_said)}</p>",
-        "<p><strong>We did:</strong></p>",
+        f"<p><strong>{said}</strong> {escape(you_said)}</p>",
+        f"<p><strong>{did}</strong></p>",
         resolution.we_did_html,  # sanitised when it was written
-        f"<p>{people} raised this.</p>",
+        f"<p>{escape(say(raised))}</p>",
     ]
     if thanks is not None:
-        parts.append(f"<p>{escape(thanks.sentence)}</p>")
+        parts.append(f"<p>{escape(say(thanks.sentence))}</p>")
     if items:
         listed = "".join(
             f'<li><a href="{escape(links.item_url(item.id))}">{escape(public_title(item))}</a></li>'
@@ -223,8 +226,11 @@ def _entry_html(
     return "\n".join(parts)
 
 
-def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLinks) -> bytes:
-    """The feed document for a validator's scope, newest resolution first."""
+def build_feed(
+    validator: FeedValidator, feed_format: FeedFormat, links: FeedLinks, language: str = "en"
+) -> bytes:
+    """The feed document for a validator's scope, newest resolution first. Its own words are
+    in the reader's language (`language` names it, "pt-BR"); what people wrote is as written."""
     host = urlsplit(links.page_url).hostname or "localhost"
     resolutions = newest_resolutions(validator.category_id)
     ids = [r.id for r in resolutions]
@@ -235,17 +241,30 @@ def build_feed(validator: FeedValidator, feed_format: FeedFormat, links: FeedLin
     # feed keeps its copy until the feed next changes (docs/design.md, "Recognition").
     thanks = thanks_for(ids, voices)
 
-    title = "You said, we did"
+    organisation = validator.organisation_name
     if validator.category_name:
-        title = f"{title}: {validator.category_name}"
+        title = t(
+            "You said, we did: %(category)s (%(organisation)s)",
+            category=validator.category_name,
+            organisation=organisation,
+        )
+    else:
+        title = t("You said, we did (%(organisation)s)", organisation=organisation)
     feed = FeedGenerator()
     feed.id(feed_id(validator, host))
-    feed.title(f"{title} ({validator.organisation_name})")
-    feed.subtitle(f"What customers told {validator.organisation_name}, and what we changed.")
+    feed.title(say(title))
+    feed.subtitle(
+        say(
+            t(
+                "What customers told %(organisation)s, and what we changed.",
+                organisation=organisation,
+            )
+        )
+    )
     feed.author({"name": validator.organisation_name})
     feed.link(href=links.self_url, rel="self", type=feed_format.content_type.split(";")[0])
     feed.link(href=links.page_url, rel="alternate", type="text/html")
-    feed.language("en")
+    feed.language(language)
     feed.updated(validator.last_modified)
     for resolution in resolutions:
         entry = feed.add_entry(order="append")

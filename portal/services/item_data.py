@@ -18,10 +18,13 @@ from datetime import date, datetime
 from typing import Any
 
 from portal.models import Feedback, User
+from portal.models.base import N_
 from portal.services.visibility import is_public, words_withheld
+from portal.services.wording import t
 
-# Stands in for a resolution's "you said" that was an item's title staff have since withheld.
-WITHHELD_YOU_SAID = "Feedback whose words our staff removed"
+# Stands in for a resolution's "you said" that was an item's title staff have since withheld
+# (in English; shown through the catalog in the reader's language).
+WITHHELD_YOU_SAID = N_("Feedback whose words our staff removed")
 
 
 def iso(value: datetime | date | None) -> str | None:
@@ -31,7 +34,7 @@ def iso(value: datetime | date | None) -> str | None:
 
 def withheld_title(item_id: int) -> str:
     """What shows where a withheld item's title would: its number, and why there is no title."""
-    return f"#{item_id} (its words were removed by our staff)"
+    return str(t("#%(id)d (its words were removed by our staff)", id=item_id))
 
 
 def public_title(item: Feedback) -> str:
@@ -52,7 +55,7 @@ def you_said_shown(you_said: str, withheld_titles: Iterable[str]) -> str:
     item's title when staff write none, so a "you said" equal to the title of an item whose
     words were withheld (before or after publishing) is replaced by a stand-in."""
     withheld = {title.strip() for title in withheld_titles}
-    return WITHHELD_YOU_SAID if you_said.strip() in withheld else you_said
+    return str(t(WITHHELD_YOU_SAID)) if you_said.strip() in withheld else you_said
 
 
 def you_said_for(you_said: str, items: Iterable[Feedback], reader: User) -> str:

@@ -42,6 +42,7 @@ from portal.services.accounts import normalise_email
 from portal.services.item_data import export_item, iso, title_for
 from portal.services.resolutions import ChangeLedTo, changes_led_to
 from portal.services.visibility import can_view
+from portal.services.wording import Text, say
 
 
 def export_data(person: User) -> dict[str, Any]:
@@ -157,6 +158,12 @@ def export_data(person: User) -> dict[str, Any]:
     }
 
 
+def _label(label: str) -> str:
+    """A label marked where it is defined (models: N_), in the reader's language: the export's
+    keys are for machines, its labels for the person reading it."""
+    return say(Text(label))
+
+
 def _items_named(person: User, item_ids: Iterable[int]) -> dict[int, str | None]:
     """Each item's title as this person may read it, or None for one they may not see."""
     ids = sorted(set(item_ids))
@@ -199,7 +206,7 @@ def _own_items(
             {
                 **export_item(item),
                 "category": item.category.name,
-                "state_label": item.state.label,
+                "state_label": _label(item.state.label),
                 "looked_after_by": item.owner.display_name if item.owner else None,
                 "promised_by": iso(item.target_date),
                 "merged_into": (
@@ -269,7 +276,7 @@ def _timelines(item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
         grouped[event.feedback_id].append(
             {
                 "kind": event.kind.value,
-                "state": event.to_state.label if event.to_state else None,
+                "state": _label(event.to_state.label) if event.to_state else None,
                 "by": event.actor.public_name if event.actor else None,
                 "message": event.message,
                 "promised_by": iso(event.target_date),

@@ -21,6 +21,7 @@ from portal.services.visibility import (
     words_public_clause,
     words_withheld,
 )
+from portal.services.wording import Text, t, tn
 
 
 def answered_in_category(category_id: Any) -> sa.ColumnElement[bool]:
@@ -110,21 +111,29 @@ class Thanks:
     others: int
 
     @property
-    def sentence(self) -> str:
+    def sentence(self) -> Text:
         """ "Thanks to Jo, Sam and 12 others who raised this." or "Thanks to 12 people who
-        raised this." when nobody chose to be named."""
+        raised this." when nobody chose to be named; in the reader's language when shown."""
         if not self.names:
-            if self.others == 1:
-                return "Thanks to the person who raised this."
-            return f"Thanks to {self.others} people who raised this."
+            return tn(
+                "Thanks to the person who raised this.",
+                "Thanks to %(num)d people who raised this.",
+                self.others,
+            )
         if self.others:
-            people = [*self.names, f"{self.others} other{'' if self.others == 1 else 's'}"]
-            return f"Thanks to {_listed(people)} who raised this."
-        return f"Thanks to {_listed(list(self.names))}, who raised this."
-
-
-def _listed(parts: list[str]) -> str:
-    return parts[0] if len(parts) == 1 else f"{', '.join(parts[:-1])} and {parts[-1]}"
+            return tn(
+                "Thanks to %(names)s and %(num)d other who raised this.",
+                "Thanks to %(names)s and %(num)d others who raised this.",
+                self.others,
+                names=", ".join(self.names),
+            )
+        if len(self.names) == 1:
+            return t("Thanks to %(name)s, who raised this.", name=self.names[0])
+        return t(
+            "Thanks to %(names)s and %(last)s, who raised this.",
+            names=", ".join(self.names[:-1]),
+            last=self.names[-1],
+        )
 
 
 def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, Thanks]:

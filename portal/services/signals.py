@@ -23,6 +23,7 @@ from portal.models import Feedback, FeedbackState, ItemSignal, SignalKind, User
 from portal.services import events
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.feedback import get_visible_item
+from portal.services.wording import Text, t
 
 # The one state each can be said of.
 SIGNAL_STATE: dict[SignalKind, FeedbackState] = {
@@ -73,15 +74,31 @@ def _counted_since(item: Feedback, kind: SignalKind) -> datetime:
     return _EPOCH
 
 
-def _refusal(item: Feedback, kind: SignalKind) -> str:
+def _refusal(item: Feedback, kind: SignalKind) -> Text:
+    state = t(item.state.label)  # the label is marked where the states are defined
     if kind is SignalKind.STILL_HAPPENS:
-        return f"This item is \u201c{item.state.label}\u201d, not done: " + (
-            "say \u201cme too\u201d instead."
-            if item.state.is_open
-            else "there is nothing to say still happens."
+        if item.state.is_open:
+            return t(
+                "This item is \u201c%(state)s\u201d, not done: say \u201cme too\u201d instead.",
+                state=state,
+            )
+        return t(
+            "This item is \u201c%(state)s\u201d, not done: there is nothing to say still happens.",
+            state=state,
         )
-    return f"This item is \u201c{item.state.label}\u201d, not \u201cNot planned\u201d: " + (
-        "say \u201cme too\u201d instead." if item.state.is_open else "there is nothing to ask for."
+    declined = t(FeedbackState.DECLINED.label)
+    if item.state.is_open:
+        return t(
+            "This item is \u201c%(state)s\u201d, not \u201c%(declined)s\u201d: "
+            "say \u201cme too\u201d instead.",
+            state=state,
+            declined=declined,
+        )
+    return t(
+        "This item is \u201c%(state)s\u201d, not \u201c%(declined)s\u201d: "
+        "there is nothing to ask for.",
+        state=state,
+        declined=declined,
     )
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 
 import sqlalchemy as sa
 from sqlalchemy.orm.attributes import set_committed_value
@@ -16,6 +16,7 @@ from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import get_visible_item
 from portal.services.site import cached_site_settings, site_zone
 from portal.services.visibility import visible_to_customer_clause
+from portal.services.wording import Text, t
 
 # A "me too" belongs to an open question. On a Done item it would add to a published "N people
 # raised this" after the fact; a Not planned or Merged item's voices went elsewhere. Both ways
@@ -67,36 +68,48 @@ _BUMP_COUNT = (
     .returning(FEEDBACK.c.vote_count)
 )
 
-CLOSED_MESSAGE = "This item is closed for votes. Its page says where the conversation went."
-NOT_FOUND_MESSAGE = "We could not find that feedback."
+CLOSED_MESSAGE = t("This item is closed for votes. Its page says where the conversation went.")
+NOT_FOUND_MESSAGE = t("We could not find that feedback.")
+
+
+class _Day(date):
+    """A day among a sentence's values: the app's presenter writes it in the reader's
+    language (as any date); without an app it reads as the site's English, 4 December 2026."""
+
+    def __str__(self) -> str:
+        return f"{self.day} {self:%B %Y}"
 
 
 def voting_closed_reason(
     state: FeedbackState, resolved_at: datetime | None, zone: tzinfo | None = None
-) -> str:
+) -> Text:
     """Why an item in this state takes no "me too", in one sentence for its page and button;
     `zone` is the site's time zone (its settings' when not given)."""
     if state is FeedbackState.RESOLVED:
         if resolved_at is None:
-            return "Voting has closed: this was done."
-        local = resolved_at.astimezone(zone or site_zone(cached_site_settings()))
-        return f"Voting has closed: this was done on {local:%-d %B %Y}."
+            return t("Voting has closed: this was done.")
+        local = resolved_at.astimezone(zone or site_zone(cached_site_settings())).date()
+        day = _Day(local.year, local.month, local.day)
+        return t("Voting has closed: this was done on %(day)s.", day=day)
     if state is FeedbackState.DECLINED:
-        return "Voting has closed: we decided not to do this."
-    return "Voting has closed: this was merged into another item."
+        return t("Voting has closed: we decided not to do this.")
+    return t("Voting has closed: this was merged into another item.")
 
 
-def closed_for_votes_message(state: FeedbackState, resolved_at: datetime | None = None) -> str:
+def closed_for_votes_message(state: FeedbackState, resolved_at: datetime | None = None) -> Text:
     """What a refused vote says: why, and what the person can do instead."""
+    reason = voting_closed_reason(state, resolved_at)
     if state is FeedbackState.RESOLVED:
-        return (
-            f"{voting_closed_reason(state, resolved_at)} If it still happens to you, say so "
-            "with \u201cThis still happens to me\u201d on its page."
+        return t(
+            "%(reason)s If it still happens to you, say so with \u201cThis still happens to "
+            "me\u201d on its page.",
+            reason=reason,
         )
     if state is FeedbackState.DECLINED:
-        return (
-            f"{voting_closed_reason(state, resolved_at)} If you still want it, say so with "
-            "\u201cI still want this\u201d on its page."
+        return t(
+            "%(reason)s If you still want it, say so with \u201cI still want this\u201d on its "
+            "page.",
+            reason=reason,
         )
     return CLOSED_MESSAGE
 

@@ -93,7 +93,8 @@ def write_pseudo_catalog(directory: Path) -> Path:
 _HIDDEN_TEXT = {"script", "style", "time"}  # dates and ages come from Babel, not the catalog
 _TEXT_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
-_PSEUDO_SPAN = re.compile(f"{OPEN}.*?{CLOSE}", re.S)
+# Innermost first: a message may hold another as a value (a state's label in a sentence).
+_PSEUDO_SPAN = re.compile(f"{OPEN}[^{OPEN}{CLOSE}]*{CLOSE}")
 
 
 class _VisibleText(HTMLParser):
@@ -135,7 +136,9 @@ def words_outside_the_catalog(html: str, data: list[str]) -> list[str]:
     (titles, names, categories, the site's name): each one is a word to mark."""
     reader = _VisibleText()
     reader.feed(html)
-    text = _PSEUDO_SPAN.sub(" ", "".join(reader.parts))
+    text, found = "".join(reader.parts), 1
+    while found:
+        text, found = _PSEUDO_SPAN.subn(" ", text)
     for value in sorted(data, key=len, reverse=True):
         text = text.replace(value, " ")
     return _LETTERS.findall(text)
