@@ -31,7 +31,7 @@ from portal.services.feedback import get_visible_item
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
 from portal.services.resolutions import thanks_for, voice_counts
-from portal.services.site import get_site_settings
+from portal.services.site import SOURCE_LANGUAGE, get_site_settings
 from portal.services.tokens import (
     make_claim_token,
     make_reset_token,
@@ -78,7 +78,7 @@ def recipient_language(user: User | None, item: Feedback | None = None) -> str:
     chosen = offered_language(user.language) if user is not None else None
     if chosen is None and item is not None and user is not None and item.author_id == user.id:
         chosen = offered_language(item.language)
-    return chosen or offered_language(get_site_settings().default_language) or "en"
+    return chosen or offered_language(get_site_settings().default_language) or SOURCE_LANGUAGE
 
 
 def account_language(user: User) -> str | None:
