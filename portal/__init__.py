@@ -164,6 +164,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.accounts.views import bp as accounts_bp
     from portal.admin.views import bp as admin_bp
     from portal.api.views import bp as api_bp
+    from portal.attachments.views import bp as attachments_bp
     from portal.board.views import bp as board_bp
     from portal.digests.views import bp as digests_bp
     from portal.feedback.views import bp as feedback_bp
@@ -186,6 +187,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(digests_bp)
     app.register_blueprint(insights_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(attachments_bp)
 
     from portal.security import exempt_from_csrf
 

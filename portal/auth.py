@@ -19,6 +19,7 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 from werkzeug.wrappers import Response
@@ -36,7 +37,6 @@ def configure_login(app: Flask) -> None:
     """Bind Flask-Login: where to sign in, and how a session id maps to a user."""
     login_manager.init_app(app)
     login_manager.login_view = "accounts.login"
-    login_manager.login_message = "Please sign in to continue."
     login_manager.login_message_category = "info"
     login_manager.session_protection = "strong"
     login_manager.user_loader(load_user)
@@ -54,7 +54,7 @@ def ask_to_sign_in() -> Response:
     a redirect would be followed in the background and the sign-in page pasted into the
     button it replaced."""
     next_url = page_before(request)
-    flash(login_manager.login_message, login_manager.login_message_category)
+    flash(_("Please sign in to continue."), login_manager.login_message_category)
     kept = keep_submission(request)
     if kept is not None:
         return offer_to_keep(kept, next_url, 401)

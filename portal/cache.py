@@ -31,10 +31,19 @@ STALE_FLAG = "portal.read_cache_stale"
 MAX_ENTRIES = 2048
 # Changes to these (by class name, to keep this module free of model imports) make the
 # process forget its caches when they commit: settings, categories, items (board counts),
-# resolutions (feed validators), and what public pages show besides: comments, timelines
-# and people's public names.
+# resolutions (feed validators), and what public pages show besides: comments, timelines,
+# attached images and people's public names.
 WATCHED_MODELS = frozenset(
-    {"SiteSettings", "Category", "Feedback", "Resolution", "Comment", "TimelineEvent", "User"}
+    {
+        "SiteSettings",
+        "Category",
+        "Feedback",
+        "Resolution",
+        "Comment",
+        "TimelineEvent",
+        "User",
+        "Attachment",
+    }
 )
 
 

@@ -129,6 +129,15 @@ class Config:
     INTAKE_CATEGORY = os.environ.get("INTAKE_CATEGORY", "")
     INTAKE_KIND = os.environ.get("INTAKE_KIND", "complaint")
 
+    # Attachments (images on items and comments): the largest upload kept, in bytes, and in
+    # pixels (read from the image's header, before it is decoded: a small file can claim a
+    # huge picture). Where the images are kept: "database" (default: every app process and
+    # every backup has them) or "directory" (ATTACHMENT_DIRECTORY, a folder all processes share).
+    ATTACHMENT_MAX_BYTES = int(os.environ.get("ATTACHMENT_MAX_BYTES", str(10 * 1024 * 1024)))
+    ATTACHMENT_MAX_PIXELS = int(os.environ.get("ATTACHMENT_MAX_PIXELS", str(40_000_000)))
+    ATTACHMENT_STORE = os.environ.get("ATTACHMENT_STORE", "database")
+    ATTACHMENT_DIRECTORY = os.environ.get("ATTACHMENT_DIRECTORY", "")
+
     # Password hashing: Werkzeug's scrypt, its current default.
     PASSWORD_HASH_METHOD = "scrypt"
 

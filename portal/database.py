@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, scoped_session
 
 from portal.extensions import db
+from portal.services.wording import t
 
 F = TypeVar("F", bound=Callable[..., Any])
 # db.session is a scoped_session of Flask-SQLAlchemy's own Session class, and scoped_session is
@@ -232,7 +233,7 @@ def _insert_ignoring_conflicts(dialect: str, table: sa.Table) -> Any:
 
 # PostgreSQL's deadlock_detected and serialization_failure.
 _CROSSED_SQLSTATES = frozenset({"40P01", "40001"})
-CROSSED_MESSAGE = (
+CROSSED_MESSAGE = t(
     "Someone changed this at the same moment, so nothing you sent was saved. "
     "Please look at the page again and retry."
 )

@@ -30,12 +30,16 @@ ERROR_TITLES = {
 
 
 PLAIN_WORDS = {
+    400: _l("Something in that request was not as we expected. Please go back and try again."),
     403: _l(
         "This page is for other people. If you think you should see it, sign in with the "
         "account that may."
     ),
     404: _l("The page may have moved or been removed, or the address may be mistyped."),
     405: _l("That address does not do that. Go back to the page you came from and try again."),
+    409: _l("That changed while you were looking at it. Please reload the page and try again."),
+    413: _l("That was more than we can take at once. Please send something smaller."),
+    429: _l("That was a lot of requests in a short time. Please wait a minute, then try again."),
 }
 
 
@@ -82,7 +86,7 @@ def register(app: Flask) -> None:
             # PostgreSQL stopped one of two requests that each waited for the other (two
             # people merging two items into each other): not an outage, and it is safe to retry.
             app.logger.warning("concurrent change refused: %s", error)
-            return render_error(409, CROSSED_MESSAGE)
+            return render_error(409, str(CROSSED_MESSAGE))
         # Lost connections and an unreachable server: a friendly 503, never a stack trace,
         # and nobody signed out by it.
         app.logger.error("database unavailable: %s", error)
@@ -134,6 +138,7 @@ def register(app: Flask) -> None:
         # Werkzeug's own descriptions ("...read-protected or not readable by the server") are
         # written for developers; a description given on purpose (abort(404, "...")) is kept.
         stock = type(error).description
-        planned = error.description != stock
+        # Flask-Limiter's description is the limit reached ("20 per 1 hour"), in English.
+        planned = error.description != stock and error.code != 429
         message = error.description if planned else str(PLAIN_WORDS.get(error.code) or "")
         return render_error(error.code, message or error.description or "")

@@ -7,6 +7,7 @@ import time
 from typing import Any, cast
 
 from flask import current_app
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -87,7 +88,8 @@ class ShortIntegerField(IntegerField):
     def process_formdata(self, valuelist: list[Any]) -> None:
         if valuelist and len(str(valuelist[0]).strip().lstrip("+-")) > self.MAX_DIGITS:
             self.data = None
-            raise ValueError(self.gettext("That number is too long."))
+            # Our catalog, not WTForms' own (self.gettext reads only that one).
+            raise ValueError(_("That number is too long."))
         super().process_formdata(valuelist)
 
 
@@ -109,4 +111,4 @@ def plain_name(form: FlaskForm, field: StringField) -> None:
     none that reverse the text around them (the rule is portal.validation.name_problem)."""
     problem = name_problem(field.data) if field.data else None
     if problem:
-        raise ValidationError(problem)
+        raise ValidationError(str(problem))

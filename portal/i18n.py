@@ -91,6 +91,12 @@ def select_language() -> str:
     if not has_request_context():
         # A CLI command or the outbox worker: emails choose their reader's with force_locale.
         return site_language(offered)
+    if request.path.startswith("/api/"):
+        # A program calls the API: it says its language in each request. Cookies (a browser's
+        # switcher, a signed-in session) are not the API's, and a token belongs to a system,
+        # not to the admin who made it.
+        asked = negotiate(None, request.headers.get("Accept-Language"), offered)
+        return asked or site_language(offered)
     if current_user and current_user.is_authenticated:
         preferred = getattr(current_user, "language", None)
         if preferred in offered:
@@ -137,8 +143,9 @@ def offer_languages(app: Flask) -> None:
 
 
 def _vary_by_language(response: Response) -> Response:
-    # A page's words depend on the browser's languages: shared caches must keep them apart.
-    if response.mimetype == "text/html":
+    # A page's words depend on the browser's languages, and so do the API's messages and its
+    # OpenAPI document: shared caches must keep them apart.
+    if response.mimetype == "text/html" or request.path.startswith("/api/"):
         response.vary.add("Accept-Language")
     return response
 

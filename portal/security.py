@@ -7,15 +7,18 @@ from typing import Any, cast
 
 from flask import Flask, Response, abort, current_app, g, request
 from flask.globals import request_ctx
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import MultiDict
 
 from portal.api.errors import error_response
 from portal.database import sqlite_write_intent
 from portal.extensions import csrf
+from portal.models.base import N_
 from portal.unit_of_work import SESSION_BEFORE_KEY
 
 NUL = "\x00"
-NUL_MESSAGE = "The text you sent contains a character we cannot store (NUL)."
+NUL_MESSAGE = _l("The text you sent contains a character we cannot store (NUL).")
 
 # Everything the pages need is served from this site: htmx is vendored, its configuration and
 # the CSRF header come from meta tags and a static script, so no inline script or style is allowed.
@@ -116,11 +119,11 @@ def _api_body_has_nul() -> bool:
 def _nul_in_api_request() -> str | None:
     """Where an /api/ request carries a NUL, in words, or None."""
     if _has_nul(request.args):
-        return "query string"
+        return N_("query string")
     if _has_nul(request.form):
-        return "form data"
+        return N_("form data")
     if _api_body_has_nul():
-        return "JSON body"
+        return N_("JSON body")
     return None
 
 
@@ -133,8 +136,11 @@ def api_nul_refusal() -> Response | None:
         return None
     return error_response(
         400,
-        f"The request's {where} contains a NUL character (U+0000), which we cannot "
-        "store. Remove it and send the request again.",
+        _(
+            "The request's %(part)s contains a NUL character (U+0000), which we cannot "
+            "store. Remove it and send the request again.",
+            part=_(where),
+        ),
     )
 
 
@@ -177,7 +183,7 @@ def register(app: Flask) -> None:
                 return None
             return api_nul_refusal()
         if _has_nul(request.args) or _has_nul(request.form):
-            abort(400, NUL_MESSAGE)
+            abort(400, str(NUL_MESSAGE))
         return None
 
     @app.before_request

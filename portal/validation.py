@@ -9,16 +9,18 @@ from typing import Any
 from werkzeug.routing import IntegerConverter
 from werkzeug.routing.map import Map
 
+from portal.services.wording import Text, t
+
 # The largest id any table can hold on both databases (PostgreSQL INTEGER, SQLite's limits).
 MAX_ID = 2**31 - 1
 
 # Characters that change the direction of the text after them (embeddings, overrides and
 # isolates): in a name they make what others read beside it come out reversed.
 DIRECTION_CONTROLS = re.compile("[\u202a-\u202e\u2066-\u2069]")
-DIRECTION_CONTROLS_MESSAGE = (
+DIRECTION_CONTROLS_MESSAGE = t(
     "Names cannot contain characters that change the direction of the text around them."
 )
-NAME_CONTROLS_MESSAGE = "Names cannot contain line breaks, tabs or other invisible characters."
+NAME_CONTROLS_MESSAGE = t("Names cannot contain line breaks, tabs or other invisible characters.")
 
 # Invisible format characters (Unicode category Cf) a name may keep: the joiners that scripts
 # (Persian, the Indic scripts) and emoji sequences need, and the direction marks that only
@@ -37,9 +39,10 @@ def _invisible(character: str) -> bool:
     return unicodedata.category(character) == "Cf" and character not in _NAME_FORMAT_CHARACTERS_KEPT
 
 
-def name_problem(name: str) -> str | None:
-    """Why a name a person typed cannot be used (None: it can). The one rule for every way a
-    name comes in: the account forms, the API, and (cleaned, see clean_name) email intake."""
+def name_problem(name: str) -> Text | None:
+    """Why a name a person typed cannot be used (None: it can), in the reader's language when
+    shown. The one rule for every way a name comes in: the account forms, the API, and
+    (cleaned, see clean_name) email intake."""
     if DIRECTION_CONTROLS.search(name):
         return DIRECTION_CONTROLS_MESSAGE
     if any(_breaks_a_line(c) or _invisible(c) for c in name):

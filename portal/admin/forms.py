@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any
 from zoneinfo import available_timezones
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
@@ -47,66 +49,70 @@ class ToneCheckedForm(FlaskForm):
     "Post anyway" is a submit button, not a hidden field, so the form's hidden fields never
     send a second, empty value for it."""
 
-    post_anyway = SubmitField("Post anyway")
+    post_anyway = SubmitField(_l("Post anyway"))
 
 
 # The outcome is read after the owner's name and before the date: "Priya will have a
 # replacement with you by Friday 12 December".
-PROMISE_HINT = (
+PROMISE_HINT = _l(
     "One line the customer reads as \u201c[your name] will have \u2026 by [the date]\u201d: "
     "\u201ca replacement with you\u201d, \u201cthe lift working again\u201d."
 )
 
 
 class MoveForm(ToneCheckedForm):
-    to_state = SelectField("Move to", validators=[InputRequired("Choose the new state.")])
+    to_state = SelectField(_l("Move to"), validators=[InputRequired(_l("Choose the new state."))])
     message = TextAreaField(
-        "Public message to the customer",
-        description="What changed and why, in your own words. The customer reads this.",
+        _l("Public message to the customer"),
+        description=_l("What changed and why, in your own words. The customer reads this."),
         validators=[Optional(), Length(max=5_000)],
     )
-    target_date = DateField("Promised date (for Planned)", validators=[Optional()])
+    target_date = DateField(_l("Promised date (for Planned)"), validators=[Optional()])
     outcome = StringField(
-        "What we promise by then (for Planned)",
+        _l("What we promise by then (for Planned)"),
         description=PROMISE_HINT,
         validators=[Optional(), Length(max=120)],
     )
     you_said = StringField(
-        "\u201cYou said\u201d summary (for Done)",
-        description="Shown on the public board. Leave empty to use the title of a public item; "
-        "a private item needs a summary without private details.",
+        _l("\u201cYou said\u201d summary (for Done)"),
+        description=_l(
+            "Shown on the public board. Leave empty to use the title of a public item; "
+            "a private item needs a summary without private details."
+        ),
         validators=[Optional(), Length(max=200)],
     )
     we_did = TextAreaField(
-        "\u201cWe did\u201d for everyone (for Done)",
-        description="What was done, for the public board, the feeds, the digest and everyone "
-        "who spoke up. No names or private details: the message above goes to the customer "
-        "(and on the item's timeline, public for a public item).",
+        _l("\u201cWe did\u201d for everyone (for Done)"),
+        description=_l(
+            "What was done, for the public board, the feeds, the digest and everyone "
+            "who spoke up. No names or private details: the message above goes to the customer "
+            "(and on the item's timeline, public for a public item)."
+        ),
         # No Optional(): it would stop validate_we_did from running on an empty field.
         validators=[Length(max=10_000)],
     )
     duplicate_of = ShortIntegerField(
-        "Merge into item number (for Merged)",
+        _l("Merge into item number (for Merged)"),
         validators=[
             Optional(),
-            NumberRange(min=1, max=MAX_ID, message="Give an item number such as 42."),
+            NumberRange(min=1, max=MAX_ID, message=_l("Give an item number such as 42.")),
         ],
     )
     # Asked only of an item that carries a promised date: a merge never drops it unsaid.
     merge_promise = RadioField(
-        "The date promised here (for Merged)",
+        _l("The date promised here (for Merged)"),
         choices=[
             SelectChoice(
                 PromiseChoice.KEEP.value,
-                "Keep it on the item it joins (the earlier date wins)",
+                _l("Keep it on the item it joins (the earlier date wins)"),
             ),
-            SelectChoice(PromiseChoice.CHANGE.value, "It changes: say why below"),
+            SelectChoice(PromiseChoice.CHANGE.value, _l("It changes: say why below")),
         ],
         validators=[Optional()],
     )
     merge_promise_reason = TextAreaField(
-        "Why the promised date changes",
-        description="The customer and everyone who spoke up are told this, in the merge email.",
+        _l("Why the promised date changes"),
+        description=_l("The customer and everyone who spoke up are told this, in the merge email."),
         validators=[Optional(), Length(max=2_000)],
     )
 
@@ -115,7 +121,7 @@ class MoveForm(ToneCheckedForm):
         # text published for everyone is written separately, never copied from it.
         if self.to_state.data == FeedbackState.RESOLVED.value and not (field.data or "").strip():
             raise ValidationError(
-                "Write what was done for the public board, without names or private details."
+                _l("Write what was done for the public board, without names or private details.")
             )
 
     # Each of these fields means something for one move only. Filled in for another move it
@@ -139,8 +145,11 @@ class MoveForm(ToneCheckedForm):
                 continue
             if field.data is not None and str(field.data).strip():
                 field.errors = [
-                    f"This is used only when moving to \u201c{state.label}\u201d: "
-                    "choose that above, or clear this field."
+                    _(
+                        "This is used only when moving to \u201c%(state)s\u201d: "
+                        "choose that above, or clear this field.",
+                        state=_(state.label),
+                    )
                 ]
                 valid = False
         # What a move needs, said together with everything else (the workflow says it too,
@@ -149,14 +158,18 @@ class MoveForm(ToneCheckedForm):
             (
                 "target_date",
                 FeedbackState.PLANNED,
-                "Planning needs a target date: the date we promise the customer.",
+                _l("Planning needs a target date: the date we promise the customer."),
             ),
             (
                 "outcome",
                 FeedbackState.PLANNED,
-                "Say what we promise by that date, in one line the customer reads.",
+                _l("Say what we promise by that date, in one line the customer reads."),
             ),
-            ("duplicate_of", FeedbackState.DUPLICATE, "Give the number of the item to merge into."),
+            (
+                "duplicate_of",
+                FeedbackState.DUPLICATE,
+                _l("Give the number of the item to merge into."),
+            ),
         ):
             field = self[name]
             empty = field.data is None or (isinstance(field.data, str) and not field.data.strip())
@@ -168,133 +181,147 @@ class MoveForm(ToneCheckedForm):
     def set_states(self, states: frozenset[FeedbackState]) -> None:
         """Offer only the moves the workflow allows from the item's state."""
         order = list(FeedbackState)
-        self.to_state.choices = [SelectChoice("", "Choose\u2026")] + [
-            SelectChoice(s.value, s.label) for s in sorted(states, key=order.index)
+        self.to_state.choices = [SelectChoice("", _l("Choose\u2026"))] + [
+            SelectChoice(s.value, _(s.label)) for s in sorted(states, key=order.index)
         ]
 
 
 class AssignForm(FlaskForm):
     owner_id = SelectField(
-        "Give it to",
+        _l("Give it to"),
         coerce=chosen_id,
-        validators=[InputRequired("Choose a person.")],
+        validators=[InputRequired(_l("Choose a person."))],
     )
     # Shown only when the item has an owner: handing it on then needs a reason.
-    assign_reason = StringField("Why it changes hands", validators=[Optional(), Length(max=300)])
+    assign_reason = StringField(
+        _l("Why it changes hands"), validators=[Optional(), Length(max=300)]
+    )
 
 
 class PromiseForm(FlaskForm):
-    new_date = DateField("New promised date", validators=[InputRequired("Give the new date.")])
+    new_date = DateField(
+        _l("New promised date"), validators=[InputRequired(_l("Give the new date."))]
+    )
     # Not "outcome": the move form on the same page has one, and ids must stay unique.
     promise_outcome = StringField(
-        "What we promise by then",
+        _l("What we promise by then"),
         description=PROMISE_HINT,
         validators=[
-            DataRequired("Say what we promise by that date, in one line."),
+            DataRequired(_l("Say what we promise by that date, in one line.")),
             Length(max=120),
         ],
     )
     promise_reason = StringField(
-        "Why it moves (the customer is told)", validators=[Optional(), Length(max=500)]
+        _l("Why it moves (the customer is told)"), validators=[Optional(), Length(max=500)]
     )
 
 
 class ReplyForm(ToneCheckedForm):
     body = TextAreaField(
-        "Public reply",
-        validators=[DataRequired("Please write the reply."), Length(max=5_000)],
+        _l("Public reply"),
+        validators=[DataRequired(_l("Please write the reply.")), Length(max=5_000)],
     )
 
 
 class NoteForm(FlaskForm):
     note = TextAreaField(
-        "Internal note (staff only)",
-        validators=[DataRequired("Please write the note."), Length(max=5_000)],
+        _l("Internal note (staff only)"),
+        validators=[DataRequired(_l("Please write the note.")), Length(max=5_000)],
     )
 
 
 class ReasonForm(FlaskForm):
     reason = StringField(
-        "Reason (kept in the audit log)",
-        validators=[DataRequired("Please give a reason."), Length(max=500)],
+        _l("Reason (kept in the audit log)"),
+        validators=[DataRequired(_l("Please give a reason.")), Length(max=500)],
     )
 
 
 class AcknowledgeForm(ToneCheckedForm):
     message = TextAreaField(
-        "Personal message",
-        validators=[DataRequired("Write the customer a personal message."), Length(max=5_000)],
+        _l("Personal message"),
+        validators=[DataRequired(_l("Write the customer a personal message.")), Length(max=5_000)],
     )
 
 
 class ResolutionForm(ToneCheckedForm):
     you_said = StringField(
-        "You said",
-        description="A short summary of what customers told us. Defaults to the first title.",
+        _l("You said"),
+        description=_l("A short summary of what customers told us. Defaults to the first title."),
         validators=[Optional(), Length(max=200)],
     )
     we_did = TextAreaField(
-        "We did",
-        description="What was done, plainly. This is published and sent to everyone who spoke up.",
-        validators=[DataRequired("Write what we did."), Length(max=10_000)],
+        _l("We did"),
+        description=_l(
+            "What was done, plainly. This is published and sent to everyone who spoke up."
+        ),
+        validators=[DataRequired(_l("Write what we did.")), Length(max=10_000)],
     )
 
 
 class CategoryForm(FlaskForm):
     name = StringField(
-        "Name", validators=[DataRequired("Give the category a name."), Length(max=80)]
+        _l("Name"), validators=[DataRequired(_l("Give the category a name.")), Length(max=80)]
     )
     slug = StringField(
-        "Address name",
-        description="Lower-case letters, digits and hyphens; used in links and feeds.",
+        _l("Address name"),
+        description=_l("Lower-case letters, digits and hyphens; used in links and feeds."),
         validators=[
-            DataRequired("Give an address name."),
+            DataRequired(_l("Give an address name.")),
             Length(max=80),
             Regexp(
-                r"^[a-z0-9]+(?:-[a-z0-9]+)*$", message="Use lower-case letters, digits and hyphens."
+                r"^[a-z0-9]+(?:-[a-z0-9]+)*$",
+                message=_l("Use lower-case letters, digits and hyphens."),
             ),
         ],
     )
-    description = TextAreaField("Description", validators=[Optional(), Length(max=1_000)])
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=1_000)])
     ack_target_hours = ShortIntegerField(
-        "Acknowledge within (hours)",
+        _l("Acknowledge within (hours)"),
         default=48,
         validators=[
-            InputRequired("Give a number of hours."),
-            NumberRange(min=1, max=24 * 30, message="Between 1 hour and 30 days."),
+            InputRequired(_l("Give a number of hours.")),
+            NumberRange(min=1, max=24 * 30, message=_l("Between 1 hour and 30 days.")),
         ],
     )
     response_guide = TextAreaField(
-        "Response guide (staff only)",
-        description="Guidance shown beside the reply form. Replies that copy it are flagged.",
+        _l("Response guide (staff only)"),
+        description=_l("Guidance shown beside the reply form. Replies that copy it are flagged."),
         validators=[Optional(), Length(max=5_000)],
     )
     position = ShortIntegerField(
-        "Position in lists",
+        _l("Position in lists"),
         default=0,
         validators=[
             Optional(),
-            NumberRange(min=-1000, max=1000, message="Between -1000 and 1000."),
+            NumberRange(min=-1000, max=1000, message=_l("Between -1000 and 1000.")),
         ],
     )
 
 
 class UserForm(FlaskForm):
-    role = SelectField("Role", choices=[SelectChoice(r.value, r.value.capitalize()) for r in Role])
-    active = BooleanField("Active (can sign in)")
+    role = SelectField(
+        _l("Role"),
+        choices=[
+            SelectChoice(Role.CUSTOMER.value, _l("Customer")),
+            SelectChoice(Role.STAFF.value, _l("Staff")),
+            SelectChoice(Role.ADMIN.value, _l("Admin")),
+        ],
+    )
+    active = BooleanField(_l("Active (can sign in)"))
 
 
 class SettingsForm(FlaskForm):
     organisation_name = StringField(
-        "Organisation name",
-        validators=[DataRequired("Give the organisation's name."), Length(max=120)],
+        _l("Organisation name"),
+        validators=[DataRequired(_l("Give the organisation's name.")), Length(max=120)],
     )
     contact_email = EmailField(
-        "Contact email", validators=[Optional(), Email(BAD_EMAIL), Length(max=254)]
+        _l("Contact email"), validators=[Optional(), Email(BAD_EMAIL), Length(max=254)]
     )
-    contact_phone = StringField("Contact phone", validators=[Optional(), Length(max=40)])
-    contact_address = StringField("Postal address", validators=[Optional(), Length(max=300)])
-    time_zone = SelectField("Time zone", validators=[InputRequired("Choose a time zone.")])
+    contact_phone = StringField(_l("Contact phone"), validators=[Optional(), Length(max=40)])
+    contact_address = StringField(_l("Postal address"), validators=[Optional(), Length(max=300)])
+    time_zone = SelectField(_l("Time zone"), validators=[InputRequired(_l("Choose a time zone."))])
 
     def offer_time_zones(self, current: str) -> None:
         """The zones people look for ("Europe/London"), not the database's old aliases
@@ -303,13 +330,13 @@ class SettingsForm(FlaskForm):
         zones = {z for z in available_timezones() if z.split("/", 1)[0] in _ZONE_REGIONS}
         zones |= {"UTC", current}
         # A required select opens on an empty placeholder (HTML asks for one).
-        self.time_zone.choices = [SelectChoice("", "Choose\u2026")] + [
+        self.time_zone.choices = [SelectChoice("", _l("Choose\u2026"))] + [
             SelectChoice(z, z.replace("_", " ")) for z in sorted(zones)
         ]
 
     default_language = SelectField(
-        "Default language",
-        description="For visitors whose browser asks for none of the languages on offer.",
+        _l("Default language"),
+        description=_l("For visitors whose browser asks for none of the languages on offer."),
         # Not sent by a form from before languages: the language stays as it is.
         validators=[Optional()],
     )
@@ -318,7 +345,7 @@ class SettingsForm(FlaskForm):
         """The languages with a catalog, each named in its own language."""
         self.default_language.choices = [SelectChoice(code, name(code)) for code in offered]
 
-    pre_moderation = BooleanField("Hold new public items for staff approval (pre-moderation)")
+    pre_moderation = BooleanField(_l("Hold new public items for staff approval (pre-moderation)"))
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid: bool = super().validate(extra_validators)
@@ -329,8 +356,10 @@ class SettingsForm(FlaskForm):
         if not any((field.data or "").strip() for field in contacts):
             self.contact_email.errors = [
                 *self.contact_email.errors,
-                "Keep at least one way to reach a person: an email address, a phone number "
-                "or a postal address. Every page's footer shows them.",
+                _l(
+                    "Keep at least one way to reach a person: an email address, a phone number "
+                    "or a postal address. Every page's footer shows them."
+                ),
             ]
             return False
         return valid

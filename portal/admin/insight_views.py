@@ -8,13 +8,15 @@ from flask import make_response, render_template, request
 from werkzeug.wrappers import Response
 
 from portal.admin.blueprint import bp, no_store
+from portal.insights.views import say_week
 from portal.services.insights.charts import staff_charts
 from portal.services.insights.figures import DateRange, parse_date_range
 from portal.services.insights.report import TABLES as INSIGHT_TABLES
 from portal.services.insights.report import insight_table, staff_report, table_csv
+from portal.services.wording import Text
 
 
-def _insight_period() -> tuple[DateRange, list[str], datetime, datetime, datetime]:
+def _insight_period() -> tuple[DateRange, list[Text], datetime, datetime, datetime]:
     now = datetime.now(UTC)
     date_range, notes = parse_date_range(
         request.args.get("from"), request.args.get("to"), today=now.date()
@@ -30,7 +32,7 @@ def insights() -> str:
     return render_template(
         "admin/insights.html",
         report=report,
-        charts=staff_charts(report),
+        charts=staff_charts(report, week_label=say_week),
         date_range=date_range,
         notes=notes,
         tables=INSIGHT_TABLES,

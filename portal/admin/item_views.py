@@ -9,6 +9,7 @@ from datetime import date
 from typing import Any
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
@@ -25,6 +26,7 @@ from portal.admin.forms import (
 )
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
+from portal.models.base import N_
 from portal.services import signals, triage, workflow
 from portal.services.feedback import item_comments, item_timeline
 from portal.services.workflow import PromiseChoice
@@ -41,7 +43,7 @@ def move_form(item: Feedback, **data: Any) -> MoveForm:
 def _assign_form(item: Feedback, bound: bool = False) -> AssignForm:
     form = AssignForm() if bound else AssignForm(formdata=None, owner_id=item.owner_id)
     # No one is chosen for an item nobody owns: the list would otherwise open on its first name.
-    form.owner_id.choices = [SelectChoice("", "Choose a person\u2026")] + [
+    form.owner_id.choices = [SelectChoice("", _("Choose a person\u2026"))] + [
         SelectChoice(u.id, u.display_name) for u in triage.staff_members()
     ]
     return form
@@ -119,18 +121,18 @@ def _attempt(
 
 @bp.post("/feedback/<int:item_id>/move")
 @keeps_writing(
-    message="Public message to the customer",
-    outcome="What we promise",
-    you_said="\u201cYou said\u201d",
-    we_did="\u201cWe did\u201d",
-    merge_promise_reason="Why the promised date changes",
+    message=N_("Public message to the customer"),
+    outcome=N_("What we promise"),
+    you_said=N_("\u201cYou said\u201d"),
+    we_did=N_("\u201cWe did\u201d"),
+    merge_promise_reason=N_("Why the promised date changes"),
 )
 def move(item_id: int) -> Response:
     item = load_item(item_id)
     form = MoveForm()
     form.set_states(workflow.next_states(item))
     if not form.validate_on_submit():
-        return render_item(item, status=400, move_form=form, error="Please check the form.")
+        return render_item(item, status=400, move_form=form, error=_("Please check the form."))
     to_state = FeedbackState(form.to_state.data)
     target_id = form.duplicate_of.data if to_state is FeedbackState.DUPLICATE else None
     return _attempt(
@@ -149,7 +151,10 @@ def move(item_id: int) -> Response:
             we_did=form.we_did.data or "",
             post_anyway=bool(form.post_anyway.data),
         ),
-        f"Moved to \u201c{to_state.label}\u201d. The customer can see it on the timeline.",
+        _(
+            "Moved to \u201c%(state)s\u201d. The customer can see it on the timeline.",
+            state=_(to_state.label),
+        ),
         findings_shown_as={"message": "move_findings", "we_did": "we_did_findings"},
         move_form=form,
         # Shown only if the merge is refused (workflow.ClosedTarget): then the page offers to
@@ -163,12 +168,12 @@ def assign(item_id: int) -> Response:
     item = load_item(item_id)
     form = _assign_form(item, bound=True)
     if not form.validate_on_submit() or form.owner_id.data is None:
-        return render_item(item, status=400, assign_form=form, error="Please choose a person.")
+        return render_item(item, status=400, assign_form=form, error=_("Please choose a person."))
     owner_id: int = form.owner_id.data
     return _attempt(
         item_id,
         lambda: workflow.assign(item_id, current_user, owner_id, form.assign_reason.data or ""),
-        f"{_display_name(owner_id)} looks after #{item_id} now.",
+        _("%(name)s looks after #%(id)s now.", name=_display_name(owner_id), id=item_id),
         assign_form=form,
     )
 
@@ -179,7 +184,7 @@ def _display_name(user_id: int) -> str:
 
 
 @bp.post("/feedback/<int:item_id>/promise")
-@keeps_writing(promise_outcome="What we promise", promise_reason="Why the date moves")
+@keeps_writing(promise_outcome=N_("What we promise"), promise_reason=N_("Why the date moves"))
 def promise(item_id: int) -> Response:
     item = load_item(item_id)
     form = PromiseForm()
@@ -188,12 +193,12 @@ def promise(item_id: int) -> Response:
             item,
             status=400,
             promise_form=form,
-            error="Please give a valid date and say what we promise.",
+            error=_("Please give a valid date and say what we promise."),
         )
     done = (
-        "The promised date is moved; the customer sees it, with your reason."
+        _("The promised date is moved; the customer sees it, with your reason.")
         if item.target_date
-        else "The date is promised; the customer sees it."
+        else _("The date is promised; the customer sees it.")
     )
     return _attempt(
         item_id,
@@ -210,20 +215,23 @@ def promise(item_id: int) -> Response:
 
 
 @bp.post("/feedback/<int:item_id>/reply")
-@keeps_writing(body="Your reply")
+@keeps_writing(body=N_("Your reply"))
 def reply(item_id: int) -> Response:
     item = load_item(item_id)
     form = ReplyForm()
     if not form.validate_on_submit():
-        return render_item(item, status=400, reply_form=form, error="Please write the reply.")
+        return render_item(item, status=400, reply_form=form, error=_("Please write the reply."))
     return _attempt(
         item_id,
         lambda: workflow.reply(
             item_id, current_user, form.body.data or "", post_anyway=bool(form.post_anyway.data)
         ),
-        "Your reply is posted. It is the acknowledgement: the item is \u201cAcknowledged\u201d now."
+        _(
+            "Your reply is posted. It is the acknowledgement: "
+            "the item is \u201cAcknowledged\u201d now."
+        )
         if item.state is FeedbackState.RECEIVED
-        else "Your reply is posted.",
+        else _("Your reply is posted."),
         findings_shown_as={"body": "reply_findings"},
         reply_form=form,
     )
@@ -248,15 +256,15 @@ def _with_text(
 
 
 @bp.post("/feedback/<int:item_id>/note")
-@keeps_writing(note="Internal note")
+@keeps_writing(note=N_("Internal note"))
 def note(item_id: int) -> Response:
     return _with_text(
         item_id,
         NoteForm(),
         "note_form",
-        "Please write the note.",
+        _("Please write the note."),
         lambda text: workflow.add_internal_note(item_id, current_user, text),
-        "Internal note added. Customers never see it.",
+        _("Internal note added. Customers never see it."),
     )
 
 
@@ -266,11 +274,11 @@ def hide(item_id: int) -> Response:
     hiding = not item.hidden
     form = ReasonForm()
     if hiding and not form.validate_on_submit():
-        return render_item(item, status=400, reason_form=form, error="Hiding needs a reason.")
+        return render_item(item, status=400, reason_form=form, error=_("Hiding needs a reason."))
     return _attempt(
         item_id,
         lambda: workflow.set_hidden(item_id, current_user, hiding, form.reason.data or ""),
-        "Hidden from the public." if hiding else "Shown again.",
+        _("Hidden from the public.") if hiding else _("Shown again."),
         reason_form=form,
     )
 
@@ -281,9 +289,9 @@ def redact(item_id: int) -> Response:
         item_id,
         ReasonForm(),
         "redact_form",
-        "Redacting needs a reason.",
+        _("Redacting needs a reason."),
         lambda reason: workflow.redact(item_id, current_user, reason),
-        "The text is removed from public view and kept in the audit log.",
+        _("The text is removed from public view and kept in the audit log."),
     )
 
 
@@ -292,7 +300,7 @@ def approve(item_id: int) -> Response:
     return _attempt(
         item_id,
         lambda: workflow.approve(item_id, current_user),
-        "Approved: it is on the board.",
+        _("Approved: it is on the board."),
     )
 
 
@@ -303,9 +311,9 @@ def hide_comment(comment_id: int) -> Response:
         comment.feedback_id,
         ReasonForm(),
         "comment_form",
-        "Hiding a comment needs a reason.",
+        _("Hiding a comment needs a reason."),
         lambda reason: workflow.hide_comment(comment_id, current_user, reason),
-        "The comment is hidden and kept for the record.",
+        _("The comment is hidden and kept for the record."),
         # Its reason and error go back beside that comment's own form.
         comment_form_for=comment_id,
     )

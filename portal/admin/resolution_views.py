@@ -4,12 +4,15 @@ editing a published resolution."""
 from __future__ import annotations
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.accounts.kept import keeps_writing
 from portal.admin.blueprint import bp
 from portal.admin.forms import ResolutionForm
+from portal.models.base import N_
 from portal.services import workflow
 from portal.services.resolutions import get_resolution
 from portal.services.tone import ToneFinding
@@ -20,15 +23,17 @@ MAX_ITEMS_TOGETHER = 50
 
 
 @bp.route("/resolutions/new", methods=["GET", "POST"])
-@keeps_writing(you_said="You said", we_did="We did")
+@keeps_writing(you_said=N_("You said"), we_did=N_("We did"))
 def new_resolution() -> Response:
     ids = [i for i in map(parse_id, request.values.getlist("items")) if i is not None]
     ids = ids[:MAX_ITEMS_TOGETHER]
     items = workflow.items_to_resolve(ids)
     if not items:
         flash(
-            "Tick the items that one fix answers, then choose "
-            "\u201cResolve selected together\u201d.",
+            _(
+                "Tick the items that one fix answers, then choose "
+                "\u201cResolve selected together\u201d."
+            ),
             "info",
         )
         return redirect(url_for("admin.queue"))
@@ -62,7 +67,11 @@ def new_resolution() -> Response:
                 post_anyway=bool(form.post_anyway.data),
             )
             flash(
-                f"Published. {len(items)} item{'s' if len(items) != 1 else ''} resolved.",
+                ngettext(
+                    "Published. %(num)d item resolved.",
+                    "Published. %(num)d items resolved.",
+                    len(items),
+                ),
                 "success",
             )
             return redirect(url_for("resolutions.detail", resolution_id=resolution.id))
@@ -98,7 +107,7 @@ def edit_resolution(resolution_id: int) -> Response | str:
                 you_said=form.you_said.data or "",
                 we_did=form.we_did.data or "",
             )
-            flash("The resolution is updated.", "success")
+            flash(_("The resolution is updated."), "success")
             return redirect(url_for("resolutions.detail", resolution_id=resolution_id))
         status = refusal.status
         resolution = get_resolution(resolution_id) or abort(404)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -15,13 +16,24 @@ from portal.auth import admin_required
 from portal.extensions import db
 from portal.i18n import language_name, languages
 from portal.models import Category, Role, User
+from portal.models.base import N_
 from portal.services import admin as admin_service
 from portal.services import api_tokens, audit
 from portal.services.feedback import categories
 from portal.services.site import get_site_settings
 from portal.unit_of_work import refusal_shown_in
 
-ROLE_WORDS = {Role.CUSTOMER: "a customer", Role.STAFF: "staff", Role.ADMIN: "an admin"}
+# Whole sentences per role: the words around a role change with it in other languages.
+ROLE_CHANGED = {
+    Role.CUSTOMER: N_("%(name)s is now a customer."),
+    Role.STAFF: N_("%(name)s is now staff."),
+    Role.ADMIN: N_("%(name)s is now an admin."),
+}
+ROLE_CHANGED_AND_DEACTIVATED = {
+    Role.CUSTOMER: N_("%(name)s is now a customer (deactivated)."),
+    Role.STAFF: N_("%(name)s is now staff (deactivated)."),
+    Role.ADMIN: N_("%(name)s is now an admin (deactivated)."),
+}
 
 
 def _page_number() -> int:
@@ -42,7 +54,7 @@ def categories_page() -> Response | str:
     if form.validate_on_submit():
         with refusal_shown_in(form.form_errors) as refusal:
             admin_service.save_category(current_user, None, **_category_fields(form))
-            flash(f"Category \u201c{form.name.data}\u201d added.", "success")
+            flash(_("Category \u201c%(name)s\u201d added.", name=form.name.data), "success")
             return redirect(url_for("admin.categories_page"))
         status = refusal.status
     elif request.method == "POST":
@@ -72,7 +84,7 @@ def edit_category(category_id: int) -> Response | str:
     if form.validate_on_submit():
         with refusal_shown_in(form.form_errors) as refusal:
             admin_service.save_category(current_user, category_id, **_category_fields(form))
-            flash("Category saved.", "success")
+            flash(_("Category saved."), "success")
             return redirect(url_for("admin.categories_page"))
         status = refusal.status
         category = db.session.get(Category, category_id) or abort(404)
@@ -101,7 +113,7 @@ def update_user(user_id: int) -> Response:
     form = UserForm()
     back = redirect(url_for("admin.users", q=request.form.get("q", "")))
     if not form.validate_on_submit():
-        flash("Please choose a role.", "error")
+        flash(_("Please choose a role."), "error")
         return back
     errors: list[str] = []
     with refusal_shown_in(errors):
@@ -109,8 +121,10 @@ def update_user(user_id: int) -> Response:
             current_user, user_id, role=Role(form.role.data), active=bool(form.active.data)
         )
         flash(
-            f"{user.display_name} is now {ROLE_WORDS[user.role]}"
-            f"{'' if user.active else ' (deactivated)'}.",
+            _(
+                (ROLE_CHANGED if user.active else ROLE_CHANGED_AND_DEACTIVATED)[user.role],
+                name=user.display_name,
+            ),
             "success",
         )
         return back
@@ -146,7 +160,7 @@ def settings() -> Response | str:
                 ),
                 pre_moderation=bool(form.pre_moderation.data),
             )
-            flash("Settings saved. They show on every page.", "success")
+            flash(_("Settings saved. They show on every page."), "success")
             return redirect(url_for("admin.settings"))
     return make_response(
         render_template("admin/settings.html", form=form),
@@ -157,7 +171,11 @@ def settings() -> Response | str:
 @bp.get("/audit")
 @admin_required
 def audit_log() -> str:
-    return render_template("admin/audit.html", page=audit.recent_entries(_page_number()))
+    return render_template(
+        "admin/audit.html",
+        page=audit.recent_entries(_page_number()),
+        action_label=audit.action_label,
+    )
 
 
 # API tokens --------------------------------------------------------------------------------
@@ -200,5 +218,12 @@ def revoke_token(token_id: int) -> Response:
     if not form.validate_on_submit():
         abort(400)
     token = api_tokens.revoke(current_user, token_id)
-    flash(f"\u201c{token.name}\u201d ({token.prefix}\u2026) is revoked.", "success")
+    flash(
+        _(
+            "\u201c%(name)s\u201d (%(prefix)s\u2026) is revoked.",
+            name=token.name,
+            prefix=token.prefix,
+        ),
+        "success",
+    )
     return redirect(url_for("admin.tokens"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import RadioField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
@@ -12,21 +13,23 @@ from portal.models import TokenScope
 
 class ApiTokenForm(FlaskForm):
     name = StringField(
-        "Name",
-        description="Which system uses it, such as \u201cCRM sync\u201d.",
-        validators=[DataRequired("Give the token a name."), Length(max=80)],
+        _l("Name"),
+        description=_l("Which system uses it, such as \u201cCRM sync\u201d."),
+        validators=[DataRequired(_l("Give the token a name.")), Length(max=80)],
     )
     scope = RadioField(
-        "Access",
+        _l("Access"),
         choices=[
-            SelectChoice(TokenScope.READ.value, "Read only: the public board, items, resolutions"),
+            SelectChoice(
+                TokenScope.READ.value, _l("Read only: the public board, items, resolutions")
+            ),
             SelectChoice(
                 TokenScope.WRITE.value,
-                "Read and write: also submit feedback, add votes and move items",
+                _l("Read and write: also submit feedback, add votes and move items"),
             ),
         ],
         default=TokenScope.READ.value,
-        validators=[InputRequired("Choose read or write access.")],
+        validators=[InputRequired(_l("Choose read or write access."))],
     )
 
 

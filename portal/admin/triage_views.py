@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import flash, make_response, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -13,6 +14,7 @@ from portal.admin.blueprint import bp, load_item
 from portal.admin.forms import AcknowledgeForm
 from portal.admin.item_views import move_form, render_item
 from portal.extensions import db, htmx
+from portal.models.base import N_
 from portal.services import signals, triage, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.errors import DomainError
@@ -68,21 +70,23 @@ def _row_or_back(item_id: int, message: str) -> Response | str:
 @bp.post("/feedback/<int:item_id>/take")
 def take(item_id: int) -> Response | str:
     workflow.take(item_id, current_user)
-    return _row_or_back(item_id, f"You look after #{item_id} now.")
+    return _row_or_back(item_id, _("You look after #%(id)s now.", id=item_id))
 
 
 @bp.post("/feedback/<int:item_id>/acknowledge")
-@keeps_writing(message="Your message to the customer")
+@keeps_writing(message=N_("Your message to the customer"))
 def acknowledge(item_id: int) -> Response | str:
     form = AcknowledgeForm()
     if not form.validate_on_submit():
-        raise DomainError(" ".join(form.message.errors) or "Write the customer a message.")
+        raise DomainError(
+            " ".join(map(str, form.message.errors)) or _("Write the customer a message.")
+        )
     errors: list[str] = []
     with refusal_shown_in(errors) as refusal:
         workflow.acknowledge(
             item_id, current_user, form.message.data or "", post_anyway=bool(form.post_anyway.data)
         )
-        return _row_or_back(item_id, f"#{item_id} acknowledged.")
+        return _row_or_back(item_id, _("#%(id)s acknowledged.", id=item_id))
     if refusal.error is not None and not refusal.findings:
         raise refusal.error  # answered by the error pages, as any other refusal
     item = load_item(item_id)

@@ -13,6 +13,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 
@@ -107,7 +108,7 @@ def webhook_change(endpoint_id: int) -> Response:
         events=form.events.data or [],
         description=form.description.data or "",
     )
-    flash(f"Saved. It now gets: {', '.join(endpoint.events)}.", "success")
+    flash(_("Saved. It now gets: %(events)s.", events=", ".join(endpoint.events)), "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint.id))
 
 
@@ -116,7 +117,10 @@ def webhook_change(endpoint_id: int) -> Response:
 def webhook_toggle(endpoint_id: int) -> Response:
     endpoint = _action_endpoint(endpoint_id)
     webhooks.set_active(current_user, endpoint_id, not endpoint.active)
-    message = "Deliveries resumed." if endpoint.active else "Paused: no new events are queued."
+    if endpoint.active:
+        message = _("Deliveries resumed.")
+    else:
+        message = _("Paused: no new events are queued.")
     flash(message, "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint.id))
 
@@ -134,7 +138,7 @@ def webhook_rotate(endpoint_id: int) -> Response:
 def webhook_ping(endpoint_id: int) -> Response:
     _action_endpoint(endpoint_id)
     webhooks.send_ping(current_user, endpoint_id)
-    flash("A test delivery is queued; its attempts appear below.", "success")
+    flash(_("A test delivery is queued; its attempts appear below."), "success")
     return redirect(url_for("admin.webhook", endpoint_id=endpoint_id))
 
 
@@ -145,7 +149,7 @@ def webhook_send_again(endpoint_id: int, delivery_id: int) -> Response:
     with refusal_shown_in(refused):
         _action_endpoint(endpoint_id)
         webhooks.send_again(current_user, endpoint_id, delivery_id)
-        flash("The delivery is queued again; its new attempts appear below.", "success")
+        flash(_("The delivery is queued again; its new attempts appear below."), "success")
     for message in refused:
         flash(message, "error")
     return redirect(
@@ -161,5 +165,5 @@ def webhook_delete(endpoint_id: int) -> Response:
     if not form.validate_on_submit():
         return _render_endpoint(endpoint, delete_form=form, status=400)
     webhooks.delete_endpoint(current_user, endpoint_id)
-    flash(f"The webhook to {endpoint.url} is deleted.", "success")
+    flash(_("The webhook to %(url)s is deleted.", url=endpoint.url), "success")
     return redirect(url_for("admin.webhooks_page"))

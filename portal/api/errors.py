@@ -2,6 +2,9 @@
 "fields" (what is wrong with each field) or "findings" (what the tone check found in words a
 customer would read) when there are some.
 
+Messages are in the language the client asks for (Accept-Language, else the site's default:
+portal.i18n.select_language); the codes, field names and finding codes are not words.
+
 The handlers are the api blueprint's own, so the site's HTML error pages stay as they are.
 Routing errors (an unknown address or method under /api/) belong to no blueprint, so a
 before-request hook answers those in JSON before Flask raises them.
@@ -9,10 +12,12 @@ before-request hook answers those in JSON before Flask raises them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from flask import Blueprint, Response, current_app, jsonify, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy.exc import InterfaceError, OperationalError
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
@@ -20,12 +25,28 @@ from portal.api.schemas import BadRequestBody, InvalidFields
 from portal.database import CROSSED_MESSAGE, crossed_another_change
 from portal.services.errors import DomainError
 from portal.services.tone import ToneFinding
+from portal.services.wording import Text
 from portal.services.workflow import InvalidTransition, ToneHeld
 from portal.unit_of_work import roll_back
 
 HANDLED_CODES = (400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500)
 
 BEARER_CHALLENGE = 'Bearer realm="api"'
+
+# In place of Werkzeug's own descriptions, which are written for the server's developers (and
+# in English); a description given on purpose (abort(404, "...")) is kept.
+STATUS_WORDS = {
+    400: _l("That request could not be understood. Check its parameters and body."),
+    401: _l("This needs an API token: Authorization: Bearer <token>."),
+    403: _l("This token may not do that."),
+    404: _l("There is nothing at this address. The index at /api/v1/ lists what there is."),
+    405: _l("This address does not take that method. The Allow header lists the ones it does."),
+    409: _l("That conflicts with how things stand now. Read it again and retry."),
+    413: _l("The request is too large."),
+    415: _l("Send the body as JSON, with Content-Type: application/json."),
+    422: _l("The request is well formed, but its values cannot be used."),
+    429: _l("Too many requests for now. Wait a moment, then try again."),
+}
 
 
 class ApiError(Exception):
@@ -40,24 +61,24 @@ class ApiError(Exception):
 
 def error_response(
     status: int,
-    message: str,
+    message: str | Text,
     *,
-    fields: dict[str, str] | None = None,
+    fields: Mapping[str, str | Text] | None = None,
     findings: Sequence[tuple[str, ToneFinding]] = (),
     headers: dict[str, str] | None = None,
 ) -> Response:
     """The API's error body with the right status code."""
-    error: dict[str, Any] = {"status": status, "message": message}
+    error: dict[str, Any] = {"status": status, "message": str(message)}
     if fields:
-        error["fields"] = fields
+        error["fields"] = {name: str(problem) for name, problem in fields.items()}
     if findings:
         error["findings"] = [
             {
                 "field": field,
                 "code": f.code,
-                "message": f.message,
+                "message": str(f.message),
                 "quotes": list(f.quotes),
-                "advice": f.advice,
+                "advice": str(f.advice),
             }
             for field, f in findings
         ]
@@ -71,10 +92,16 @@ def error_response(
 def _http_error(error: HTTPException) -> Response:
     roll_back()
     status = error.code or 500
+    stock = error.description == type(error).description
     if status == 500:
-        message = "Something went wrong on our side. Please try again in a moment."
+        message = _("Something went wrong on our side. Please try again in a moment.")
+    elif status == 429:
+        # Flask-Limiter says which limit was reached ("60 per 1 minute"), in English.
+        message = str(STATUS_WORDS[429])
+    elif stock or not error.description:
+        message = str(STATUS_WORDS.get(status) or _("That request could not be handled."))
     else:
-        message = error.description or "That request could not be handled."
+        message = error.description
     headers = {}
     if isinstance(error, MethodNotAllowed) and error.valid_methods:
         headers["Allow"] = ", ".join(sorted(error.valid_methods))
@@ -112,11 +139,11 @@ def _database_unavailable(error: Exception) -> Response:
     roll_back()
     if crossed_another_change(error):
         current_app.logger.warning("concurrent change refused: %s", error)
-        return error_response(409, CROSSED_MESSAGE)
+        return error_response(409, str(CROSSED_MESSAGE))
     current_app.logger.error("database unavailable: %s", error)
     return error_response(
         503,
-        "We cannot reach our records for a moment. Please try again in a minute.",
+        _("We cannot reach our records for a moment. Please try again in a minute."),
         headers={"Retry-After": "30"},
     )
 

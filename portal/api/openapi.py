@@ -1,5 +1,8 @@
 """The OpenAPI 3.0 description of /api/v1, written by hand to match portal/api/views.py and
-portal/api/schemas.py (tests/api/test_schemathesis.py checks the two against each other)."""
+portal/api/schemas.py (tests/api/test_schemathesis.py checks the two against each other).
+
+Its titles, summaries and descriptions are marked for the catalog (lazily: the document is
+built from module constants) and served in the language the client asks for."""
 
 from __future__ import annotations
 
@@ -7,6 +10,9 @@ import unicodedata
 from collections.abc import Sequence
 from functools import cache
 from typing import Any
+
+from flask_babel import LazyString
+from flask_babel import lazy_gettext as _l
 
 from portal.api.schemas import KINDS, MAX_REPLY_LENGTH, TARGET_STATES, VISIBILITIES
 from portal.models import FeedbackState, TimelineKind
@@ -94,12 +100,12 @@ def name_pattern() -> str:
     return rf"^[^{refused}]*[^{refused}{SPACES}][^{refused}]*$"
 
 
-EMAIL_RULE = (
+EMAIL_RULE = _l(
     "An address at a special-use domain (.arpa, .invalid, .local, .localhost, .onion, .test) "
     "is refused (422)."
 )
 
-NAME_DOC = (
+NAME_DOC = _l(
     "The customer's name, always required; only an account made for a new address takes it (an "
     "existing account keeps its own). No line breaks, controls or invisible characters (the "
     "pattern lists those of the Basic Multilingual Plane; tag characters U+E0000-U+E007F and "
@@ -116,8 +122,10 @@ LINKS = {"type": "object", "additionalProperties": {"type": "string", "format": 
 POST_ANYWAY: dict[str, Any] = {
     "type": "boolean",
     "default": False,
-    "description": "Post words the tone check held, as written (the admin "
-    "page's \u201cPost anyway\u201d). Without it, findings answer 422.",
+    "description": _l(
+        "Post words the tone check held, as written (the admin "
+        "page's \u201cPost anyway\u201d). Without it, findings answer 422."
+    ),
 }
 
 CATEGORY_REF: dict[str, Any] = {
@@ -157,8 +165,8 @@ REPLY: dict[str, Any] = {
     "required": ["id", "body", "body_html", "author_name", "created_at"],
     "properties": {
         "id": INTEGER,
-        "body": {**STRING, "description": "Markdown."},
-        "body_html": {**STRING, "description": "Sanitised HTML."},
+        "body": {**STRING, "description": _l("Markdown.")},
+        "body_html": {**STRING, "description": _l("Sanitised HTML.")},
         "author_name": STRING,
         "created_at": DATE_TIME,
     },
@@ -177,14 +185,16 @@ SCHEMAS: dict[str, Any] = {
                     "message": STRING,
                     "fields": {
                         "type": "object",
-                        "description": "For 422: what is wrong with each field.",
+                        "description": _l("For 422: what is wrong with each field."),
                         "additionalProperties": STRING,
                     },
                     "findings": {
                         "type": "array",
-                        "description": "For 422 on a move or a reply: what the tone check "
-                        "found in the words the customer would read. Change the words, or "
-                        "send them again with post_anyway: true.",
+                        "description": _l(
+                            "For 422 on a move or a reply: what the tone check "
+                            "found in the words the customer would read. Change the words, or "
+                            "send them again with post_anyway: true."
+                        ),
                         "items": _ref("ToneFinding"),
                     },
                 },
@@ -197,31 +207,39 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "field": {
                 **STRING,
-                "description": "Which words it is about: message, we_did (a move to resolved) "
-                "or body (a reply).",
+                "description": _l(
+                    "Which words it is about: message, we_did (a move to resolved) "
+                    "or body (a reply)."
+                ),
             },
             "code": {
                 **STRING,
-                "description": "What was found, for programs: blame, stock_phrase (a greeting "
-                "or phrase from a form letter), non_apology (sorry for \u201cany "
-                "inconvenience\u201d), passing_around (sent to another team or address), "
-                "no_apology, not_addressed, no_next_step, form_letter (the category's "
-                "response guide word for word), copy_paste (nearly the same words sent to "
-                "other customers lately), shouting, ...",
+                "description": _l(
+                    "What was found, for programs: blame, stock_phrase (a greeting "
+                    "or phrase from a form letter), non_apology (sorry for \u201cany "
+                    "inconvenience\u201d), passing_around (sent to another team or address), "
+                    "no_apology, not_addressed, no_next_step, form_letter (the category's "
+                    "response guide word for word), copy_paste (nearly the same words sent to "
+                    "other customers lately), shouting, ..."
+                ),
             },
             "message": {
                 **STRING,
-                "description": "The finding in one sentence, as the admin page shows it: what "
-                "was found, the words quoted, and the advice.",
+                "description": _l(
+                    "The finding in one sentence, as the admin page shows it: what "
+                    "was found, the words quoted, and the advice."
+                ),
             },
             "quotes": {
                 "type": "array",
-                "description": "The words objected to, exactly as written (a long one is cut "
-                "with \u201c\u2026\u201d); empty when the finding is about something missing, "
-                "such as an apology or a next step.",
+                "description": _l(
+                    "The words objected to, exactly as written (a long one is cut "
+                    "with \u201c\u2026\u201d); empty when the finding is about something missing, "
+                    "such as an apology or a next step."
+                ),
                 "items": STRING,
             },
-            "advice": {**STRING, "description": "What to write instead."},
+            "advice": {**STRING, "description": _l("What to write instead.")},
         },
     },
     "Index": {
@@ -242,7 +260,7 @@ SCHEMAS: dict[str, Any] = {
     },
     "Item": {
         "type": "object",
-        "description": "A public feedback item. Private and unapproved items are never shown.",
+        "description": _l("A public feedback item. Private and unapproved items are never shown."),
         "required": [
             "id",
             "kind",
@@ -271,10 +289,10 @@ SCHEMAS: dict[str, Any] = {
             "kind": {"type": "string", "enum": KINDS},
             "title": {
                 **STRING,
-                "description": "When redacted, a stand-in naming the item's number.",
+                "description": _l("When redacted, a stand-in naming the item's number."),
             },
-            "body": _nullable({**STRING, "description": "Markdown; null when redacted."}),
-            "body_html": _nullable({**STRING, "description": "Sanitised HTML."}),
+            "body": _nullable({**STRING, "description": _l("Markdown; null when redacted.")}),
+            "body_html": _nullable({**STRING, "description": _l("Sanitised HTML.")}),
             "redacted": {"type": "boolean"},
             "category": _ref("CategoryRef"),
             "state": {"type": "string", "enum": STATES},
@@ -287,8 +305,10 @@ SCHEMAS: dict[str, Any] = {
             "promise_outcome": _nullable(
                 {
                     **STRING,
-                    "description": "What is promised by target_date, in one line; null when "
-                    "nothing is promised, or for a promise made before outcomes were asked for.",
+                    "description": _l(
+                        "What is promised by target_date, in one line; null when "
+                        "nothing is promised, or for a promise made before outcomes were asked for."
+                    ),
                 }
             ),
             "merged_into_id": _nullable(INTEGER),
@@ -341,12 +361,12 @@ SCHEMAS: dict[str, Any] = {
             "published_at": DATE_TIME,
             "voice_count": {
                 "type": "integer",
-                "description": "People who raised or voted on its items, each counted once.",
+                "description": _l("People who raised or voted on its items, each counted once."),
             },
             "item_ids": {
                 "type": "array",
                 "items": INTEGER,
-                "description": "The public items it answered.",
+                "description": _l("The public items it answered."),
             },
             "links": {
                 "type": "object",
@@ -355,7 +375,7 @@ SCHEMAS: dict[str, Any] = {
                     "html": {
                         "type": "string",
                         "format": "uri",
-                        "description": "The resolution's own page on the site.",
+                        "description": _l("The resolution's own page on the site."),
                     }
                 },
             },
@@ -381,8 +401,11 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "format": "email",
                 "maxLength": 254,
-                "description": "The customer. An account is created if none has this address. "
-                + EMAIL_RULE,
+                "description": _l(
+                    "The customer. An account is created if none has this address. An address "
+                    "at a special-use domain (.arpa, .invalid, .local, .localhost, .onion, "
+                    ".test) is refused (422)."
+                ),
             },
             "name": {
                 "type": "string",
@@ -396,29 +419,31 @@ SCHEMAS: dict[str, Any] = {
                 "minLength": 1,
                 "maxLength": 80,
                 "pattern": _not_blank(),
-                "description": "A category slug: one of those at /categories when this "
-                "document was fetched (an unknown one is refused, 422).",
+                "description": _l(
+                    "A category slug: one of those at /categories when this "
+                    "document was fetched (an unknown one is refused, 422)."
+                ),
             },
             "title": {
                 "type": "string",
                 "minLength": 5,
                 "maxLength": 160,
                 "pattern": _not_blank(5),
-                "description": "At least 5 characters besides the spaces around them.",
+                "description": _l("At least 5 characters besides the spaces around them."),
             },
             "body": {
                 "type": "string",
                 "minLength": 10,
                 "maxLength": 10000,
                 "pattern": _not_blank(10),
-                "description": "At least 10 characters besides the spaces around them.",
+                "description": _l("At least 10 characters besides the spaces around them."),
             },
             "visibility": {"type": "string", "enum": VISIBILITIES, "default": "public"},
         },
     },
     "Receipt": {
         "type": "object",
-        "description": "The submitted item; a private one's text is not echoed.",
+        "description": _l("The submitted item; a private one's text is not echoed."),
         "required": [
             "id",
             "state",
@@ -474,8 +499,9 @@ SCHEMAS: dict[str, Any] = {
             "said": {"type": "boolean"},
             "count": {
                 **INTEGER,
-                "description": "How many people say it now (for a Done item: since it was "
-                "last done).",
+                "description": _l(
+                    "How many people say it now (for a Done item: since it was last done)."
+                ),
             },
         },
     },
@@ -489,59 +515,71 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "format": "email",
                 "maxLength": 254,
-                "description": "The email of the member of staff making the move.",
+                "description": _l("The email of the member of staff making the move."),
             },
             "message": {
                 "type": "string",
                 "maxLength": 10000,
                 "pattern": NO_NUL,
-                "description": "The message to the customer: the reason for the move. For "
-                "resolved without we_did, it is also the published \u201cwe did\u201d text.",
+                "description": _l(
+                    "The message to the customer: the reason for the move. For "
+                    "resolved without we_did, it is also the published \u201cwe did\u201d text."
+                ),
             },
-            "target_date": {**DATE, "description": "The promised date, for planned."},
+            "target_date": {**DATE, "description": _l("The promised date, for planned.")},
             "outcome": {
                 "type": "string",
                 "maxLength": 120,
                 "pattern": NO_NUL,
-                "description": "For planned, required: what the customer will have by "
-                "target_date, in one line (\u201ca replacement with you\u201d). Emails and the "
-                "item's page say it with the date.",
+                "description": _l(
+                    "For planned, required: what the customer will have by "
+                    "target_date, in one line (\u201ca replacement with you\u201d). Emails and the "
+                    "item's page say it with the date."
+                ),
             },
             "duplicate_of": {
                 "type": "integer",
                 "minimum": 1,
                 "maximum": MAX_ID,
-                "description": "For duplicate: the public item it merges into. Nothing "
-                "is merged into a Done or Not planned item (409): answer the late item with "
-                "the same resolution, or decline it with the same reason, instead.",
+                "description": _l(
+                    "For duplicate: the public item it merges into. Nothing "
+                    "is merged into a Done or Not planned item (409): answer the late item with "
+                    "the same resolution, or decline it with the same reason, instead."
+                ),
             },
             "promise": {
                 "type": "string",
                 "enum": ["keep", "change"],
-                "description": "For duplicate, when the item carries a promised date (required "
-                "then): keep it on the item it merges into (the earlier date wins), or change "
-                "it, saying why in promise_reason. Its people are told either way.",
+                "description": _l(
+                    "For duplicate, when the item carries a promised date (required "
+                    "then): keep it on the item it merges into (the earlier date wins), or change "
+                    "it, saying why in promise_reason. Its people are told either way."
+                ),
             },
             "promise_reason": {
                 "type": "string",
                 "maxLength": 2000,
                 "pattern": NO_NUL,
-                "description": "For duplicate with promise change: why the promised date "
-                "changes, told to everyone who spoke up on the item.",
+                "description": _l(
+                    "For duplicate with promise change: why the promised date "
+                    "changes, told to everyone who spoke up on the item."
+                ),
             },
             "you_said": {
                 "type": "string",
                 "maxLength": 200,
                 "pattern": NO_NUL,
-                "description": "For resolved: the \u201cyou said\u201d summary.",
+                "description": _l("For resolved: the \u201cyou said\u201d summary."),
             },
             "we_did": {
                 "type": "string",
                 "maxLength": 10000,
                 "pattern": NO_NUL,
-                "description": "For resolved: what was done, published on the board, in the "
-                "feeds and the digest, and sent to everyone who spoke up. The message then "
-                "stays the customer's (their timeline and email).",
+                "description": _l(
+                    "For resolved: what was done, published on the board, in the "
+                    "feeds and the digest, and sent to everyone who spoke up. The message then "
+                    "stays the customer's (their timeline and email)."
+                ),
             },
             "post_anyway": POST_ANYWAY,
         },
@@ -560,15 +598,17 @@ SCHEMAS: dict[str, Any] = {
                 "type": "string",
                 "format": "email",
                 "maxLength": 254,
-                "description": "The email of the member of staff replying: the item's owner "
-                "or an admin (or anyone on staff while nobody owns it, who then does).",
+                "description": _l(
+                    "The email of the member of staff replying: the item's owner "
+                    "or an admin (or anyone on staff while nobody owns it, who then does)."
+                ),
             },
             "body": {
                 "type": "string",
                 "minLength": 1,
                 "maxLength": MAX_REPLY_LENGTH,
                 "pattern": _not_blank(),
-                "description": "The public reply, in Markdown. The customer is emailed it.",
+                "description": _l("The public reply, in Markdown. The customer is emailed it."),
             },
             "post_anyway": POST_ANYWAY,
         },
@@ -580,14 +620,16 @@ SCHEMAS: dict[str, Any] = {
         "properties": {
             "item": _ref("Item"),
             "reply": _nullable(
-                {**REPLY, "description": "The reply; null when it acknowledged the item."}
+                {**REPLY, "description": _l("The reply; null when it acknowledged the item.")}
             ),
             "event": _nullable(
                 {
                     **TIMELINE_EVENT,
-                    "description": "On an item still received, the reply is the "
-                    "acknowledgement: this is the move to acknowledged, with the reply as its "
-                    "message. Null otherwise.",
+                    "description": _l(
+                        "On an item still received, the reply is the "
+                        "acknowledgement: this is the move to acknowledged, with the reply as its "
+                        "message. Null otherwise."
+                    ),
                 }
             ),
         },
@@ -597,25 +639,31 @@ SCHEMAS: dict[str, Any] = {
 RESPONSES: dict[str, Any] = {
     name: _json(_ref("Error"), description)
     for name, description in {
-        "BadRequest": "A NUL character (U+0000) anywhere in the request (checked after the "
-        "token, on writes after its scope), malformed JSON, a bad or repeated query "
-        "parameter, or a move the workflow refuses for want of input.",
-        "Unauthorized": "No token, or an unknown or revoked one.",
-        "Forbidden": "A read-only token, or acting_as is not active staff, or another "
-        "member of staff looks after the item.",
-        "NotFound": "No such public item (private ones answer the same).",
-        "Conflict": "The item's state does not allow this.",
-        "UnsupportedMediaType": "The body was not sent as application/json.",
-        "Unprocessable": "Fields are missing or invalid; error.fields says which.",
-        "UnprocessableOrHeld": "Fields are missing or invalid (error.fields says which), or "
-        "the tone check held the words the customer would read (error.findings lists what it "
-        "found; send post_anyway: true to post them as written).",
-        "TooManyRequests": "More than 60 writes a minute.",
-        "Error": "Any other error, in the same shape.",
+        "BadRequest": _l(
+            "A NUL character (U+0000) anywhere in the request (checked after the "
+            "token, on writes after its scope), malformed JSON, a bad or repeated query "
+            "parameter, or a move the workflow refuses for want of input."
+        ),
+        "Unauthorized": _l("No token, or an unknown or revoked one."),
+        "Forbidden": _l(
+            "A read-only token, or acting_as is not active staff, or another "
+            "member of staff looks after the item."
+        ),
+        "NotFound": _l("No such public item (private ones answer the same)."),
+        "Conflict": _l("The item's state does not allow this."),
+        "UnsupportedMediaType": _l("The body was not sent as application/json."),
+        "Unprocessable": _l("Fields are missing or invalid; error.fields says which."),
+        "UnprocessableOrHeld": _l(
+            "Fields are missing or invalid (error.fields says which), or "
+            "the tone check held the words the customer would read (error.findings lists what it "
+            "found; send post_anyway: true to post them as written)."
+        ),
+        "TooManyRequests": _l("More than 60 writes a minute."),
+        "Error": _l("Any other error, in the same shape."),
     }.items()
 }
 RESPONSES["Unauthorized"]["headers"] = {
-    "WWW-Authenticate": {"schema": STRING, "description": "The Bearer challenge."}
+    "WWW-Authenticate": {"schema": STRING, "description": _l("The Bearer challenge.")}
 }
 
 PARAMETERS: dict[str, Any] = {
@@ -638,7 +686,7 @@ PARAMETERS: dict[str, Any] = {
     "Category": {
         "name": "category",
         "in": "query",
-        "description": "A category slug.",
+        "description": _l("A category slug."),
         "schema": {"type": "string", "maxLength": 80, "pattern": NO_NUL},
     },
 }
@@ -714,44 +762,65 @@ def _schemas(category_slugs: Sequence[str]) -> dict[str, Any]:
     return schemas
 
 
+def _in_words(part: Any) -> Any:
+    """The document with its marked words (titles, summaries, descriptions) in the request's
+    language; the rest as it is."""
+    if isinstance(part, dict):
+        return {key: _in_words(value) for key, value in part.items()}
+    if isinstance(part, list):
+        return [_in_words(value) for value in part]
+    if isinstance(part, LazyString):
+        return str(part)
+    return part
+
+
 def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
-    """The OpenAPI document served at /api/v1/openapi.json; `category_slugs` are the
-    categories an item can be submitted in (all of them, as /categories lists them)."""
+    """The OpenAPI document served at /api/v1/openapi.json, its words in the request's
+    language; `category_slugs` are the categories an item can be submitted in (all of them,
+    as /categories lists them)."""
+    return _in_words(_spec(category_slugs))  # type: ignore[no-any-return]
+
+
+def _spec(category_slugs: Sequence[str]) -> dict[str, Any]:
     return {
         "openapi": "3.0.3",
         "info": {
-            "title": "Customer feedback portal API",
+            "title": _l("Customer feedback portal API"),
             "version": "1.0.0",
             "description": (
-                "Read the public board, items, timelines and resolutions. With a write token "
-                "(Authorization: Bearer <token>, issued by an admin at /admin/tokens), submit "
-                "feedback and votes on customers' behalf, and move items through the workflow "
-                "and reply to customers as a member of staff. Words a customer reads are "
-                "tone-checked as on the admin page. Private and unapproved items never appear."
+                _l(
+                    "Read the public board, items, timelines and resolutions. With a write token "
+                    "(Authorization: Bearer <token>, issued by an admin at /admin/tokens), submit "
+                    "feedback and votes on customers' behalf, and move items through the workflow "
+                    "and reply to customers as a member of staff. Words a customer reads are "
+                    "tone-checked as on the admin page. Private and unapproved items never appear. "
+                    "Messages, and this document, are in the language Accept-Language names, "
+                    "else the site's default."
+                )
             ),
         },
         "servers": [{"url": "/api/v1"}],
         "paths": {
             "/": {
                 "get": _read(
-                    "Links to everything",
-                    _json(_ref("Index"), "The API's index."),
+                    _l("Links to everything"),
+                    _json(_ref("Index"), _l("The API's index.")),
                     "Unauthorized",
                     operationId="getIndex",
                 )
             },
             "/openapi.json": {
                 "get": _read(
-                    "This document",
-                    _json({"type": "object"}, "The OpenAPI document."),
+                    _l("This document"),
+                    _json({"type": "object"}, _l("The OpenAPI document.")),
                     "Unauthorized",
                     operationId="getOpenApi",
                 )
             },
             "/items": {
                 "get": _read(
-                    "Public items, filtered, sorted, searched and paginated like the board",
-                    _json(_ref("ItemPage"), "A page of public items."),
+                    _l("Public items, filtered, sorted, searched and paginated like the board"),
+                    _json(_ref("ItemPage"), _l("A page of public items.")),
                     "BadRequest",
                     "Unauthorized",
                     operationId="listItems",
@@ -770,14 +839,16 @@ def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
                         {
                             "name": "sort",
                             "in": "query",
-                            "description": "match (best match, the default when searching), "
-                            "top (most votes, the default otherwise) or new.",
+                            "description": _l(
+                                "match (best match, the default when searching), "
+                                "top (most votes, the default otherwise) or new."
+                            ),
                             "schema": {"type": "string", "enum": [s.value for s in BoardSort]},
                         },
                         {
                             "name": "q",
                             "in": "query",
-                            "description": "Words to search for.",
+                            "description": _l("Words to search for."),
                             "schema": {
                                 "type": "string",
                                 "maxLength": MAX_QUERY_CHARS,
@@ -789,25 +860,37 @@ def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
                     ],
                 ),
                 "post": _write(
-                    "Submit feedback on behalf of a customer (write scope)",
+                    _l("Submit feedback on behalf of a customer (write scope)"),
                     "NewItem",
                     "201",
                     {
-                        **_json(_ref("Receipt"), "Received."),
+                        **_json(_ref("Receipt"), _l("Received.")),
                         "headers": {
                             "Location": {
                                 "schema": STRING,
-                                "description": "The item's address, when it is public.",
+                                "description": _l("The item's address, when it is public."),
                             }
                         },
                     },
                     operationId="createItem",
+                    parameters=[
+                        {
+                            "name": "Content-Language",
+                            "in": "header",
+                            "description": _l(
+                                "The language the customer wrote in (\u201cde\u201d, "
+                                "\u201cpt-BR\u201d): the first one the site offers is recorded "
+                                "with the item; otherwise the site's default language."
+                            ),
+                            "schema": STRING,
+                        }
+                    ],
                 ),
             },
             "/items/{item_id}": {
                 "get": _read(
-                    "One public item",
-                    _json(_ref("Item"), "The item."),
+                    _l("One public item"),
+                    _json(_ref("Item"), _l("The item.")),
                     "Unauthorized",
                     "NotFound",
                     operationId="getItem",
@@ -816,8 +899,8 @@ def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
             },
             "/items/{item_id}/timeline": {
                 "get": _read(
-                    "A public item's history, oldest first",
-                    _json(_ref("Timeline"), "The timeline."),
+                    _l("A public item's history, oldest first"),
+                    _json(_ref("Timeline"), _l("The timeline.")),
                     "Unauthorized",
                     "NotFound",
                     operationId="getTimeline",
@@ -826,45 +909,51 @@ def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
             },
             "/items/{item_id}/votes": {
                 "post": _write(
-                    "Add a customer's vote; idempotent (write scope). A Done, Not planned "
-                    "or Merged item takes no votes (409)",
+                    _l(
+                        "Add a customer's vote; idempotent (write scope). A Done, Not planned "
+                        "or Merged item takes no votes (409)"
+                    ),
                     "NewVote",
                     "200",
-                    _json(_ref("VoteResult"), "The customer has voted."),
+                    _json(_ref("VoteResult"), _l("The customer has voted.")),
                     operationId="addVote",
                     parameters=[_param("ItemId")],
                 )
             },
             "/items/{item_id}/still-happens": {
                 "post": _write(
-                    "A customer says a Done item still happens to them: a reopen request to "
-                    "its owner, counted apart from votes; idempotent (write scope). Refused "
-                    "(409) for an item that is not Done",
+                    _l(
+                        "A customer says a Done item still happens to them: a reopen request to "
+                        "its owner, counted apart from votes; idempotent (write scope). Refused "
+                        "(409) for an item that is not Done"
+                    ),
                     "NewVote",
                     "200",
-                    _json(_ref("SignalResult"), "The customer has said it."),
+                    _json(_ref("SignalResult"), _l("The customer has said it.")),
                     operationId="sayStillHappens",
                     parameters=[_param("ItemId")],
                 )
             },
             "/items/{item_id}/still-wanted": {
                 "post": _write(
-                    "A customer says they still want a Not planned item, counted apart from "
-                    "votes; idempotent (write scope). Refused (409) for an item that is not "
-                    "Not planned",
+                    _l(
+                        "A customer says they still want a Not planned item, counted apart from "
+                        "votes; idempotent (write scope). Refused (409) for an item that is not "
+                        "Not planned"
+                    ),
                     "NewVote",
                     "200",
-                    _json(_ref("SignalResult"), "The customer has said it."),
+                    _json(_ref("SignalResult"), _l("The customer has said it.")),
                     operationId="sayStillWanted",
                     parameters=[_param("ItemId")],
                 )
             },
             "/items/{item_id}/transitions": {
                 "post": _write(
-                    "Move an item through the workflow as a member of staff (write scope)",
+                    _l("Move an item through the workflow as a member of staff (write scope)"),
                     "NewTransition",
                     "200",
-                    _json(_ref("TransitionResult"), "Moved; the event is on the timeline."),
+                    _json(_ref("TransitionResult"), _l("Moved; the event is on the timeline.")),
                     tone_checked=True,
                     operationId="moveItem",
                     parameters=[_param("ItemId")],
@@ -872,10 +961,10 @@ def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
             },
             "/items/{item_id}/replies": {
                 "post": _write(
-                    "Post a public reply as a member of staff (write scope)",
+                    _l("Post a public reply as a member of staff (write scope)"),
                     "NewReply",
                     "201",
-                    _json(_ref("ReplyResult"), "Posted; the customer is told."),
+                    _json(_ref("ReplyResult"), _l("Posted; the customer is told.")),
                     tone_checked=True,
                     operationId="replyToItem",
                     parameters=[_param("ItemId")],
@@ -883,8 +972,8 @@ def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
             },
             "/resolutions": {
                 "get": _read(
-                    "Published resolutions, newest first",
-                    _json(_ref("ResolutionPage"), "A page of resolutions."),
+                    _l("Published resolutions, newest first"),
+                    _json(_ref("ResolutionPage"), _l("A page of resolutions.")),
                     "BadRequest",
                     "Unauthorized",
                     operationId="listResolutions",
@@ -893,8 +982,8 @@ def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
             },
             "/categories": {
                 "get": _read(
-                    "Every category",
-                    _json(_ref("CategoryList"), "The categories."),
+                    _l("Every category"),
+                    _json(_ref("CategoryList"), _l("The categories.")),
                     "Unauthorized",
                     operationId="listCategories",
                 )
@@ -908,8 +997,10 @@ def build_spec(category_slugs: Sequence[str] = ()) -> dict[str, Any]:
                 "bearerAuth": {
                     "type": "http",
                     "scheme": "bearer",
-                    "description": "An API token from /admin/tokens. Read tokens may read; "
-                    "write tokens may also submit, vote, move items and reply.",
+                    "description": _l(
+                        "An API token from /admin/tokens. Read tokens may read; "
+                        "write tokens may also submit, vote, move items and reply."
+                    ),
                 }
             },
         },

@@ -16,6 +16,8 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 from flask import request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from portal.models import (
     Category,
@@ -53,7 +55,8 @@ class InvalidFields(Exception):
 
     @property
     def message(self) -> str:
-        return "Some fields are missing or invalid: " + ", ".join(sorted(self.fields)) + "."
+        listed = ", ".join(sorted(self.fields))
+        return str(_("Some fields are missing or invalid: %(fields)s.", fields=listed))
 
 
 # Output ------------------------------------------------------------------------------------
@@ -174,14 +177,14 @@ def read_json_object() -> dict[str, Any]:
     """The request body as a JSON object: 415 unless sent as JSON, 400 unless it parses."""
     mimetype = request.mimetype or ""
     if mimetype != "application/json" and not mimetype.endswith("+json"):
-        raise BadRequestBody(415, "Send the body as JSON, with Content-Type: application/json.")
+        raise BadRequestBody(415, _("Send the body as JSON, with Content-Type: application/json."))
     raw = request.get_data(cache=True)
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
-        raise BadRequestBody(400, "The request body is not valid JSON.") from exc
+        raise BadRequestBody(400, _("The request body is not valid JSON.")) from exc
     if not isinstance(data, dict):
-        raise BadRequestBody(400, "The request body must be a JSON object.")
+        raise BadRequestBody(400, _("The request body must be a JSON object."))
     return data
 
 
@@ -204,23 +207,31 @@ class _Fields:
         value = self._get(name)
         if value is None:
             if required:
-                self.errors[name] = "This field is required."
+                self.errors[name] = _("This field is required.")
             return None
         if not isinstance(value, str):
-            self.errors[name] = "Must be a string."
+            self.errors[name] = _("Must be a string.")
             return None
         if "\x00" in value or not _encodable(value):
-            self.errors[name] = "Contains characters that cannot be stored."
+            self.errors[name] = _("Contains characters that cannot be stored.")
             return None
         stripped = value.strip()
         if required and not stripped:
-            self.errors[name] = "Must not be empty."
+            self.errors[name] = _("Must not be empty.")
             return None
         if len(stripped) < min_length:
-            self.errors[name] = f"Must be at least {min_length} characters long."
+            self.errors[name] = ngettext(
+                "Must be at least %(num)d character long.",
+                "Must be at least %(num)d characters long.",
+                min_length,
+            )
             return None
         if len(value) > max_length:
-            self.errors[name] = f"Must be at most {max_length} characters long."
+            self.errors[name] = ngettext(
+                "Must be at most %(num)d character long.",
+                "Must be at most %(num)d characters long.",
+                max_length,
+            )
             return None
         return value
 
@@ -229,7 +240,7 @@ class _Fields:
         value = self.text(name, required=True, max_length=80)
         problem = name_problem(value) if value else None
         if problem:
-            self.errors[name] = problem
+            self.errors[name] = str(problem)
             return None
         return value
 
@@ -240,17 +251,17 @@ class _Fields:
         try:
             return validate_email(value.strip(), check_deliverability=False).normalized
         except EmailNotValidError:
-            self.errors[name] = "Must be a valid email address."
+            self.errors[name] = _("Must be a valid email address.")
             return None
 
     def choice(self, name: str, choices: list[str], *, required: bool) -> str | None:
         value = self._get(name)
         if value is None:
             if required:
-                self.errors[name] = "This field is required."
+                self.errors[name] = _("This field is required.")
             return None
         if value not in choices:
-            self.errors[name] = "Must be one of: " + ", ".join(choices) + "."
+            self.errors[name] = _("Must be one of: %(choices)s.", choices=", ".join(choices))
             return None
         return str(value)
 
@@ -259,12 +270,12 @@ class _Fields:
         if value is None:
             return None
         if not isinstance(value, str):
-            self.errors[name] = "Must be a date (YYYY-MM-DD)."
+            self.errors[name] = _("Must be a date (YYYY-MM-DD).")
             return None
         try:
             return date.fromisoformat(value)
         except ValueError:
-            self.errors[name] = "Must be a date (YYYY-MM-DD)."
+            self.errors[name] = _("Must be a date (YYYY-MM-DD).")
             return None
 
     def flag(self, name: str) -> bool:
@@ -272,7 +283,7 @@ class _Fields:
         if value is None:
             return False
         if not isinstance(value, bool):
-            self.errors[name] = "Must be true or false."
+            self.errors[name] = _("Must be true or false.")
             return False
         return value
 
@@ -281,13 +292,13 @@ class _Fields:
         if value is None:
             return None
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_ID:
-            self.errors[name] = "Must be an item id (a positive integer)."
+            self.errors[name] = _("Must be an item id (a positive integer).")
             return None
         return value
 
     def done(self) -> None:
         for unknown in sorted(set(self.data) - self.read):
-            self.errors[unknown] = "Unknown field."
+            self.errors[unknown] = _("Unknown field.")
         if self.errors:
             raise InvalidFields(self.errors)
 

@@ -12,8 +12,10 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from flask import Blueprint, Response, current_app, g, jsonify, request
+from flask_babel import gettext as _
+from flask_babel import ngettext
 from sqlalchemy.orm import joinedload
-from werkzeug.datastructures import MultiDict
+from werkzeug.datastructures import LanguageAccept, MultiDict
 
 from portal import unit_of_work
 from portal.api import errors, schemas
@@ -21,6 +23,7 @@ from portal.api.errors import BEARER_CHALLENGE, ApiError
 from portal.api.openapi import build_spec
 from portal.database import sqlite_write_intent
 from portal.extensions import db, limiter
+from portal.i18n import languages, site_language
 from portal.models import (
     ApiToken,
     Category,
@@ -78,11 +81,11 @@ def authenticate_token() -> Response | None:
 
 
 def _authenticate(header: str) -> None:
-    scheme, _, presented = header.strip().partition(" ")
+    scheme, _space, presented = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not presented.strip():
         raise ApiError(
             401,
-            "Send the API token as: Authorization: Bearer <token>.",
+            _("Send the API token as: Authorization: Bearer <token>."),
             {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_request"'},
         )
     # Recording the token's last use writes, so take SQLite's write lock at BEGIN rather
@@ -92,7 +95,7 @@ def _authenticate(header: str) -> None:
     if token is None:
         raise ApiError(
             401,
-            "That API token is not valid: it is unknown or has been revoked.",
+            _("That API token is not valid: it is unknown or has been revoked."),
             {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="invalid_token"'},
         )
     if api_tokens.touch(token):
@@ -110,13 +113,13 @@ def write_scope_required(view: F) -> F:
         if token is None:
             raise ApiError(
                 401,
-                "This needs an API token with write scope: Authorization: Bearer <token>.",
+                _("This needs an API token with write scope: Authorization: Bearer <token>."),
                 {"WWW-Authenticate": BEARER_CHALLENGE},
             )
         if not token.can_write:
             raise ApiError(
                 403,
-                "This token can only read. Writing needs a token with write scope.",
+                _("This token can only read. Writing needs a token with write scope."),
                 {"WWW-Authenticate": f'{BEARER_CHALLENGE}, error="insufficient_scope"'},
             )
         refusal = api_nul_refusal()
@@ -134,7 +137,7 @@ def write_scope_required(view: F) -> F:
 def _public_item(item_id: int, *, for_change: bool = False) -> Feedback:
     """A public item, or a 404 that says the same for missing, private and hidden items."""
     if not 1 <= item_id <= MAX_ID:
-        raise ApiError(404, "There is no public feedback item with that id.")
+        raise ApiError(404, _("There is no public feedback item with that id."))
     # As an anonymous visitor: the API never shows private or unapproved items.
     return get_visible_item(item_id, None, for_change=for_change)
 
@@ -143,7 +146,7 @@ def _one_arg(args: MultiDict[str, str], name: str) -> str | None:
     """A query parameter given at most once: a repeated one is refused, not half read."""
     values = args.getlist(name)
     if len(values) > 1:
-        raise ApiError(400, f"Give the {name} parameter once.")
+        raise ApiError(400, _("Give the %(name)s parameter once.", name=name))
     return values[0] if values else None
 
 
@@ -154,7 +157,15 @@ def _int_arg(args: MultiDict[str, str], name: str, default: int, low: int, high:
     # Plain ASCII digits only: int() would also take " 5", "5_0" and Arabic-Indic digits.
     value = int(raw) if raw.isascii() and raw.isdecimal() else low - 1
     if not low <= value <= high:
-        raise ApiError(400, f"The {name} parameter must be a whole number from {low} to {high}.")
+        raise ApiError(
+            400,
+            _(
+                "The %(name)s parameter must be a whole number from %(low)d to %(high)d.",
+                name=name,
+                low=low,
+                high=high,
+            ),
+        )
     return value
 
 
@@ -163,14 +174,29 @@ def _choice_arg(args: MultiDict[str, str], name: str, choices: list[str]) -> str
     if raw is None:
         return None
     if raw not in choices:
-        raise ApiError(400, f"The {name} parameter must be one of: {', '.join(choices)}.")
+        raise ApiError(
+            400,
+            _(
+                "The %(name)s parameter must be one of: %(choices)s.",
+                name=name,
+                choices=", ".join(choices),
+            ),
+        )
     return raw
 
 
 def _text_arg(args: MultiDict[str, str], name: str, max_length: int) -> str:
     raw = _one_arg(args, name) or ""
     if len(raw) > max_length:
-        raise ApiError(400, f"The {name} parameter must be at most {max_length} characters.")
+        raise ApiError(
+            400,
+            ngettext(
+                "The %(name)s parameter must be at most %(num)d character.",
+                "The %(name)s parameter must be at most %(num)d characters.",
+                max_length,
+                name=name,
+            ),
+        )
     return raw.strip()
 
 
@@ -198,7 +224,7 @@ def index() -> Response:
     """Where everything is."""
     return jsonify(
         {
-            "name": "Customer feedback portal API",
+            "name": _("Customer feedback portal API"),
             "version": "v1",
             "links": {
                 "self": schemas.link("api.index"),
@@ -298,12 +324,25 @@ def categories_list() -> Response:
 # that acted) and renders the answer. The unit of work commits once the answer is below 400.
 
 
+def _written_in() -> str:
+    """The language a submission is written in: the request's Content-Language when it names
+    a language on offer ("de-AT" is German where German is), else the site's default."""
+    offered = languages()
+    for tag in request.headers.get("Content-Language", "").split(","):
+        # Matched as Accept-Language would be ("de-AT" finds "de"), in the header's order.
+        tag = tag.strip()
+        chosen = LanguageAccept([(tag, 1)]).best_match(offered) if tag and tag != "*" else None
+        if chosen:
+            return chosen
+    return site_language(offered)
+
+
 def _account_acting_as(email: str) -> User:
     """The account named by `acting_as`. Whether it may act is the command's to say; no
     account at all is no member of staff either (403, as for a customer's address)."""
     actor = find_user_by_email(email)
     if actor is None:
-        raise ApiError(403, "acting_as: no member of staff has that email address.")
+        raise ApiError(403, _("acting_as: no member of staff has that email address."))
     return actor
 
 
@@ -315,7 +354,7 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
     body = schemas.SubmitItem.parse(schemas.read_json_object())
     category = db.session.scalar(sa.select(Category).where(Category.slug == body.category))
     if category is None:
-        raise schemas.InvalidFields({"category": "No category has that slug."})
+        raise schemas.InvalidFields({"category": _("No category has that slug.")})
     submitted = api_service.submit_for_customer(
         g.api_token,
         email=body.email,
@@ -325,6 +364,7 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
         title=body.title,
         body=body.body,
         visibility=body.visibility,
+        language=_written_in(),
     )
     receipt = schemas.receipt_json(submitted.item, customer_created=submitted.customer_created)
     headers = {"Location": receipt["links"]["self"]} if is_public(submitted.item) else {}
@@ -383,7 +423,11 @@ def transition(item_id: int) -> Response:
             get_visible_item(body.duplicate_of, None)
         except NotFound as exc:
             raise ApiError(
-                400, f"duplicate_of: there is no public item #{body.duplicate_of} to merge into."
+                400,
+                _(
+                    "duplicate_of: there is no public item #%(id)d to merge into.",
+                    id=body.duplicate_of,
+                ),
             ) from exc
     api_service.move_as_staff(
         g.api_token,

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 from flask import Flask
 
+from portal.cli.attachments import attachments_group
 from portal.cli.demo import seed_demo
 from portal.cli.digest import digest_group
 from portal.cli.intake import intake_group
@@ -28,6 +29,7 @@ COMMANDS: tuple[click.Command, ...] = (
     import_data,
     prune_sessions,
     rerender_text,
+    attachments_group,
 )
 
 

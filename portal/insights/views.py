@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from flask import Blueprint, current_app, render_template
+from flask_babel import format_date, format_decimal
+from flask_babel import gettext as _
 
 from portal.services.insights.charts import public_charts
-from portal.services.insights.figures import format_duration, format_percent
 from portal.services.insights.report import PublicPage, public_page
 
 bp = Blueprint("insights", __name__)
@@ -16,8 +17,38 @@ bp = Blueprint("insights", __name__)
 # the cache off, as the test configuration does).
 CACHE_SETTING = "INSIGHTS_PUBLIC_CACHE_SECONDS"
 
-bp.add_app_template_filter(format_duration, "insight_duration")
-bp.add_app_template_filter(format_percent, "insight_percent")
+
+def say_duration(seconds: float | None) -> str:
+    """A duration as people say it, "40 min", "5.5 hours", "3 days", in the reader's
+    language and numbers (figures.format_duration's words, for templates)."""
+    if seconds is None:
+        return str(_("no data"))
+    if seconds < 60:
+        return str(_("under a minute"))
+    if seconds < 90 * 60:
+        return str(_("%(minutes)s min", minutes=format_decimal(round(seconds / 60))))
+    if seconds < 48 * 3600:
+        hours = round(seconds / 3600, 1)
+        if hours == 1:
+            return str(_("1 hour"))
+        return str(_("%(hours)s hours", hours=format_decimal(hours, "#,##0.#")))
+    return str(_("%(days)s days", days=format_decimal(round(seconds / 86400, 1), "#,##0.#")))
+
+
+def say_percent(value: float | None) -> str:
+    """A share as a whole percentage in the reader's numbers, or "no data"."""
+    if value is None:
+        return str(_("no data"))
+    return str(_("%(percent)s%%", percent=format_decimal(round(value))))
+
+
+def say_week(week: date) -> str:
+    """A week as a chart's axis names it: the day and month of its Monday, "2 Mar"."""
+    return str(format_date(week, "d MMM"))
+
+
+bp.add_app_template_filter(say_duration, "insight_duration")
+bp.add_app_template_filter(say_percent, "insight_percent")
 
 
 def _public_page(now: datetime) -> PublicPage:
@@ -39,7 +70,7 @@ def how_we_are_doing() -> str:
         "insights/how_we_are_doing.html",
         periods=page.periods,
         weekly=page.weekly,
-        charts=public_charts(page.periods, page.weekly),
+        charts=public_charts(page.periods, page.weekly, week_label=say_week),
         resolutions=page.resolutions,
         now=page.computed_at,
     )

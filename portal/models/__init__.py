@@ -1,6 +1,7 @@
 """Typed models, one module per aggregate. Importing this package registers them all."""
 
 from portal.models.api import ApiToken, TokenScope
+from portal.models.attachment import Attachment, AttachmentBlob
 from portal.models.audit import AuditEntry
 from portal.models.category import Category
 from portal.models.digests import (
@@ -50,6 +51,8 @@ __all__ = [
     "OPEN_STATES",
     "SUBSCRIBABLE_EVENTS",
     "ApiToken",
+    "Attachment",
+    "AttachmentBlob",
     "AuditEntry",
     "Category",
     "CategoryFollow",

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, str_enum, utcnow
+from portal.models.base import N_, Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.models.user import User
@@ -23,7 +23,7 @@ class TokenScope(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"read": "Read only", "write": "Read and write"}[self.value]
+        return {"read": N_("Read only"), "write": N_("Read and write")}[self.value]
 
 
 class ApiToken(Base):

@@ -47,7 +47,9 @@ class FeedbackChannel(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"web": "Website", "email": "Email", "api": "API", "staff": "Staff"}[self.value]
+        return {"web": N_("Website"), "email": N_("Email"), "api": N_("API"), "staff": N_("Staff")}[
+            self.value
+        ]
 
 
 class FeedbackState(StrEnum):
@@ -339,6 +341,10 @@ class TimelineEvent(Base):
     message: Mapped[str] = mapped_column(sa.Text, default="")
     message_html: Mapped[str] = mapped_column(sa.Text, default="")
     target_date: Mapped[date | None]
+    # On an owner_changed step, who looks after the item now: the page names them in the
+    # reader's language ("Sam is looking after this now"); `message` holds only the reason given.
+    new_owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
-    actor: Mapped[User | None] = relationship(lazy="raise_on_sql")
+    actor: Mapped[User | None] = relationship(foreign_keys=[actor_id], lazy="raise_on_sql")
+    new_owner: Mapped[User | None] = relationship(foreign_keys=[new_owner_id], lazy="raise_on_sql")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from portal.models.base import Base, str_enum, utcnow
+from portal.models.base import N_, Base, str_enum, utcnow
 
 if TYPE_CHECKING:
     from portal.models.user import User
@@ -32,10 +32,10 @@ class WebhookEvent(StrEnum):
     @property
     def label(self) -> str:
         return {
-            "item.created": "An item is submitted (any channel, private items included)",
-            "item.state_changed": "An item changes state",
-            "resolution.published": "A \u201cwe did\u201d is published",
-            "ping": "Test delivery",
+            "item.created": N_("An item is submitted (any channel, private items included)"),
+            "item.state_changed": N_("An item changes state"),
+            "resolution.published": N_("A \u201cwe did\u201d is published"),
+            "ping": N_("Test delivery"),
         }[self.value]
 
 

@@ -32,7 +32,7 @@ from portal.services.tokens import (
     read_reset_token,
     reset_token_matches,
 )
-from portal.services.wording import Text, t
+from portal.services.wording import Text, t, tn
 from portal.validation import name_problem
 
 # Not a hash any password can match (Werkzeug refuses a hash without "$"): an account made on
@@ -69,7 +69,13 @@ PASSWORD_MIN = 10
 
 def _checked_password(password: str) -> str:
     if len(password) < PASSWORD_MIN:
-        raise DomainError(f"Use a password of at least {PASSWORD_MIN} characters.")
+        raise DomainError(
+            tn(
+                "Use a password of at least %(num)d character.",
+                "Use a password of at least %(num)d characters.",
+                PASSWORD_MIN,
+            )
+        )
     return password
 
 
@@ -86,7 +92,7 @@ def register_user(
     display_name = _checked_name(display_name, preferred_name)
     password = _checked_password(password)
     if find_user_by_email(email) is not None:
-        raise EmailTaken("An account with that email address already exists. Try signing in.")
+        raise EmailTaken(t("An account with that email address already exists. Try signing in."))
     user = User(
         email=email,
         password_hash=hash_password(password),
@@ -102,7 +108,7 @@ def register_user(
             db.session.flush()
     except IntegrityError as exc:
         raise EmailTaken(
-            "An account with that email address already exists. Try signing in."
+            t("An account with that email address already exists. Try signing in.")
         ) from exc
     return user
 
@@ -149,7 +155,7 @@ def finish_registration(token: str) -> tuple[User, str] | None:
         return None
     email = normalise_email(payload["e"])
     if find_user_by_email(email) is not None:
-        raise EmailTaken("That account exists already. Please sign in.")
+        raise EmailTaken(t("That account exists already. Please sign in."))
     user = User(
         email=email,
         password_hash=payload["h"],
@@ -164,7 +170,7 @@ def finish_registration(token: str) -> tuple[User, str] | None:
         with db.session.begin_nested():
             db.session.flush()
     except IntegrityError as exc:
-        raise EmailTaken("That account exists already. Please sign in.") from exc
+        raise EmailTaken(t("That account exists already. Please sign in.")) from exc
     return user, payload["n"]
 
 
@@ -202,9 +208,14 @@ def refuse_while_owning_open_items(user: User) -> None:
     )
     if owned:
         raise DomainError(
-            f"{user.display_name} still looks after {owned} open "
-            f"item{'' if owned == 1 else 's'}. Give {'it' if owned == 1 else 'them'} to "
-            "someone else first: the triage queue lists them by owner."
+            tn(
+                "%(name)s still looks after %(num)d open item. Give it to someone else "
+                "first: the triage queue lists them by owner.",
+                "%(name)s still looks after %(num)d open items. Give them to someone else "
+                "first: the triage queue lists them by owner.",
+                owned,
+                name=user.display_name,
+            )
         )
 
 
@@ -214,7 +225,7 @@ def _checked_name(display_name: str, preferred_name: str) -> str:
     direction overrides). The forms say so per field; this guards every way in."""
     display_name = display_name.strip()
     if not display_name:
-        raise DomainError("Please tell us a display name.")
+        raise DomainError(t("Please tell us a display name."))
     problem = name_problem(display_name) or name_problem(preferred_name)
     if problem:
         raise DomainError(problem)
@@ -252,10 +263,15 @@ def set_language(user_id: int, language: str) -> User:
     """Save the language pages and emails speak to this person in: one on offer."""
     offered = environment.current().settings.languages
     if language not in offered:
-        raise DomainError(f"We do not offer that language. Choose one of: {', '.join(offered)}.")
+        raise DomainError(
+            t(
+                "We do not offer that language. Choose one of: %(languages)s.",
+                languages=", ".join(offered),
+            )
+        )
     user = db.session.get(User, user_id)
     if user is None:
-        raise NotFound("We could not find that account.")
+        raise NotFound(t("We could not find that account."))
     user.language = language
     db.session.flush()
     return user
@@ -389,7 +405,7 @@ def set_password(user: User, password: str) -> User:
 def change_password(user: User, current_password: str, new_password: str) -> User:
     """Change the password from the account page; the current one must be right."""
     if not check_password_hash(user.password_hash, current_password):
-        raise DomainError("Your current password is not right.")
+        raise DomainError(t("Your current password is not right."))
     return set_password(user, new_password)
 
 
@@ -404,9 +420,9 @@ def delete_account(user: User, password: str) -> User:
     """Erase a person's personal data. Their public items and votes stay, as "a former
     customer", so counts and conversations still add up; the row is anonymised, not removed."""
     if not check_password_hash(user.password_hash, password):
-        raise DomainError("That password is not right, so nothing was deleted.")
+        raise DomainError(t("That password is not right, so nothing was deleted."))
     if user.is_admin:
-        raise DomainError("An admin account cannot be deleted here; ask another admin first.")
+        raise DomainError(t("An admin account cannot be deleted here; ask another admin first."))
     if user.is_staff:
         refuse_while_owning_open_items(user)
     old_email = normalise_email(user.email)
@@ -430,6 +446,7 @@ def delete_account(user: User, password: str) -> User:
     user.deleted_at = datetime.now(UTC)
     end_all_sessions(user)
     db.session.flush()
+    events.emit(events.AccountDeleted(user))
     return user
 
 
@@ -557,7 +574,7 @@ def end_session(user: User, session_id: str, now: datetime | None = None) -> Use
     cookie its browser still holds opens nothing from its next request on."""
     signed_in = db.session.get(UserSession, session_id)
     if signed_in is None or signed_in.user_id != user.id:
-        raise NotFound("We could not find that session. It may have ended already.")
+        raise NotFound(t("We could not find that session. It may have ended already."))
     if signed_in.revoked_at is None:
         signed_in.revoked_at = now or datetime.now(UTC)
     db.session.flush()

@@ -14,14 +14,15 @@ from portal.services import environment, events
 from portal.services.accounts import end_all_sessions, refuse_while_owning_open_items
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.site import settings_for_update
+from portal.services.wording import Text, t
 
 
 def _require_admin(actor: User) -> None:
     if not (actor.is_authenticated and actor.is_admin):
-        raise NotAllowed("Only admins can do that.")
+        raise NotAllowed(t("Only admins can do that."))
 
 
-def require_active_admin(actor: User, message: str) -> None:
+def require_active_admin(actor: User, message: Text) -> None:
     """Refuse anyone but a signed-in, active admin, saying what only admins may do."""
     if not (actor.is_authenticated and actor.is_admin and actor.is_active):
         raise NotAllowed(message)
@@ -34,7 +35,7 @@ def save_category(actor: User, category_id: int | None, **fields: Any) -> Catego
     if category_id is not None:
         category = db.session.get(Category, category_id)
         if category is None:
-            raise NotFound("We could not find that category.")
+            raise NotFound(t("We could not find that category."))
     for column in ("name", "slug"):
         clash = db.session.scalar(
             sa.select(Category.id).where(
@@ -43,8 +44,11 @@ def save_category(actor: User, category_id: int | None, **fields: Any) -> Catego
             )
         )
         if clash is not None:
-            label = "name" if column == "name" else "address name"
-            raise DomainError(f"Another category already has that {label}.")
+            raise DomainError(
+                t("Another category already has that name.")
+                if column == "name"
+                else t("Another category already has that address name.")
+            )
     created = category is None
     if category is None:
         category = Category()
@@ -78,9 +82,9 @@ def update_user(actor: User, user_id: int, *, role: Role, active: bool) -> User:
     _require_admin(actor)
     user = db.session.get(User, user_id)
     if user is None or user.deleted_at is not None:
-        raise NotFound("We could not find that person.")
+        raise NotFound(t("We could not find that person."))
     if user.id == actor.id and (role is not Role.ADMIN or not active):
-        raise DomainError("You cannot remove your own admin role or deactivate yourself.")
+        raise DomainError(t("You cannot remove your own admin role or deactivate yourself."))
     if user.is_staff and (role is Role.CUSTOMER or not active):
         refuse_while_owning_open_items(user)
     previous_role, was_active = user.role, user.active
@@ -98,11 +102,11 @@ def update_settings(actor: User, **fields: Any) -> SiteSettings:
     moderation."""
     _require_admin(actor)
     if fields.get("time_zone") not in available_timezones():
-        raise DomainError("Choose a time zone from the list.")
+        raise DomainError(t("Choose a time zone from the list."))
     if "default_language" in fields and (
         fields["default_language"] not in environment.current().settings.languages
     ):
-        raise DomainError("Choose a language from the list.")
+        raise DomainError(t("Choose a language from the list."))
     settings = settings_for_update()
     for key, value in fields.items():
         setattr(settings, key, value)

@@ -44,6 +44,7 @@ from portal.services.votes import (
     closed_for_votes_message,
     set_vote,
 )
+from portal.services.wording import t
 from portal.validation import clean_name
 
 
@@ -71,14 +72,14 @@ def customer_for_email(email: str, name: str = "") -> tuple[User, bool]:
     user = find_user_by_email(email)
     if user is not None:
         if not user.is_active:
-            raise AccountUnavailable("That customer's account is deactivated.")
+            raise AccountUnavailable(t("That customer's account is deactivated."))
         return user, False
     # Taken from an email's From, or from an API caller (whose schema refuses such a name
     # first): line breaks, controls and characters that would reverse the text around the
     # name are cleaned out, as the name rule says (the account forms refuse them).
     name = clean_name(name)
     if not name:
-        raise NameNeeded("No account has that email address yet: send a name to create one.")
+        raise NameNeeded(t("No account has that email address yet: send a name to create one."))
     user = User(
         email=email,
         password_hash=unusable_password(),
@@ -141,9 +142,11 @@ def submit_for_customer(
     title: str,
     body: str,
     visibility: Visibility,
+    language: str | None = None,
 ) -> Submission:
     """Submit feedback on behalf of the customer with this email, creating their account if
-    need be (with `name`), as the submit page would for them."""
+    need be (with `name`), as the submit page would for them; `language` is the one it is
+    written in."""
     customer, created = _customer(token, email, name)
     item = submit_feedback(
         customer,
@@ -153,6 +156,7 @@ def submit_for_customer(
         body=body,
         visibility=visibility,
         channel=FeedbackChannel.API,
+        language=language,
     )
     events.emit(events.ItemSubmittedViaApi(item, token))
     db.session.flush()

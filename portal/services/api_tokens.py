@@ -20,6 +20,7 @@ from portal.models import ApiToken, TokenScope, User
 from portal.services import events
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
+from portal.services.wording import t, tn
 
 TOKEN_PREFIX = "pt_"
 PREFIX_LENGTH = 8
@@ -42,7 +43,7 @@ def hash_token(plain: str) -> str:
 
 
 def _require_admin(actor: User) -> None:
-    require_active_admin(actor, "Only admins manage API tokens.")
+    require_active_admin(actor, t("Only admins manage API tokens."))
 
 
 def create_token(actor: User, *, name: str, scope: TokenScope | str) -> NewToken:
@@ -50,13 +51,19 @@ def create_token(actor: User, *, name: str, scope: TokenScope | str) -> NewToken
     _require_admin(actor)
     name = " ".join(name.split())
     if not name:
-        raise DomainError("Give the token a name that says which system uses it.")
+        raise DomainError(t("Give the token a name that says which system uses it."))
     if len(name) > MAX_NAME_LENGTH:
-        raise DomainError(f"Keep the name to {MAX_NAME_LENGTH} characters.")
+        raise DomainError(
+            tn(
+                "Keep the name to %(num)d character.",
+                "Keep the name to %(num)d characters.",
+                MAX_NAME_LENGTH,
+            )
+        )
     try:
         scope = TokenScope(scope)
     except ValueError as exc:
-        raise DomainError("Choose read or write access.") from exc
+        raise DomainError(t("Choose read or write access.")) from exc
     # One live token per name: the list stays readable, and reloading the page that showed a
     # new token (which sends its form again) does not leave a second, unseen one behind.
     in_use = db.session.scalar(
@@ -66,8 +73,11 @@ def create_token(actor: User, *, name: str, scope: TokenScope | str) -> NewToken
     )
     if in_use is not None:
         raise DomainError(
-            f"A token called \u201c{name}\u201d is already in use. Give this one another "
-            "name, or revoke that one first."
+            t(
+                "A token called \u201c%(name)s\u201d is already in use. Give this one another "
+                "name, or revoke that one first.",
+                name=name,
+            )
         )
     plain = TOKEN_PREFIX + secrets.token_urlsafe(32)
     token = ApiToken(
@@ -113,7 +123,7 @@ def revoke(actor: User, token_id: int) -> ApiToken:
     _require_admin(actor)
     token = db.session.get(ApiToken, token_id)
     if token is None:
-        raise NotFound("There is no such API token.")
+        raise NotFound(t("There is no such API token."))
     if token.revoked_at is None:
         token.revoked_at = datetime.now(UTC)
         events.emit(events.ApiTokenRevoked(token, actor))

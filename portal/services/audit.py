@@ -9,6 +9,50 @@ from sqlalchemy.orm import joinedload
 
 from portal.extensions import db
 from portal.models import AuditEntry, User
+from portal.models.base import N_
+
+# How the log names each action. Entries keep the action's code (programs and exports read
+# it); the page says it in the reader's language with these. An action missing here shows
+# its code.
+ACTION_LABELS: dict[str, str] = {
+    "api.customer_created": N_("Customer created through the API"),
+    "api.item_moved": N_("Item moved through the API"),
+    "api.item_replied": N_("Reply posted through the API"),
+    "api.item_submitted": N_("Item submitted through the API"),
+    "api_token.created": N_("API token created"),
+    "api_token.revoked": N_("API token revoked"),
+    "category.created": N_("Category created"),
+    "category.updated": N_("Category changed"),
+    "comment.hidden": N_("Comment hidden"),
+    "intake.comment_added": N_("Comment added by email"),
+    "intake.customer_created": N_("Customer created by email"),
+    "intake.item_submitted": N_("Item submitted by email"),
+    "item.approved": N_("Item approved for the board"),
+    "item.hidden": N_("Item hidden"),
+    "item.merged": N_("Item merged"),
+    "item.noted": N_("Internal note added"),
+    "item.owner_changed": N_("Owner changed"),
+    "item.promise_moved": N_("Promised date moved"),
+    "item.promise_set": N_("Date promised"),
+    "item.redacted": N_("Item redacted"),
+    "item.replied": N_("Reply posted"),
+    "item.state_changed": N_("State changed"),
+    "item.unhidden": N_("Item shown again"),
+    "resolution.edited": N_("Resolution edited"),
+    "resolution.published": N_("Resolution published"),
+    "settings.updated": N_("Site settings changed"),
+    "user.admin_created": N_("Admin created"),
+    "user.made_admin": N_("Made an admin"),
+    "user.updated": N_("User changed"),
+    "webhook.changed": N_("Webhook changed"),
+    "webhook.created": N_("Webhook created"),
+    "webhook.deleted": N_("Webhook deleted"),
+    "webhook.paused": N_("Webhook paused"),
+    "webhook.pinged": N_("Webhook test delivery queued"),
+    "webhook.resumed": N_("Webhook resumed"),
+    "webhook.secret_rotated": N_("Webhook secret rotated"),
+    "webhook.sent_again": N_("Webhook delivery sent again"),
+}
 
 
 def record(
@@ -35,6 +79,11 @@ def _plain(value: Any) -> Any:
     if isinstance(value, dict):
         return {str(k): _plain(v) for k, v in value.items()}
     return str(value)
+
+
+def action_label(action: str) -> str:
+    """What the log calls an action (a catalog message: the page translates it), or its code."""
+    return ACTION_LABELS.get(action, action)
 
 
 def recent_entries(page: int = 1, per_page: int = 50) -> Any:

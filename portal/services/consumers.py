@@ -11,7 +11,15 @@ from typing import Any
 
 from portal.extensions import db
 from portal.models import ApiToken, SignalKind, TimelineKind
-from portal.services import audit, events, notifications, signals, timeline, webhooks
+from portal.services import (
+    attachments,
+    audit,
+    events,
+    notifications,
+    signals,
+    timeline,
+    webhooks,
+)
 from portal.services.events import on
 
 # The timeline: the customer's tracking history --------------------------------------------
@@ -43,10 +51,10 @@ def state_on_timeline(event: events.StateChanged) -> None:
 
 @on(events.OwnerChanged)
 def owner_on_timeline(event: events.OwnerChanged) -> None:
-    note = f"{event.owner.display_name} is looking after this now."
-    if event.reason:
-        note = f"{note} {event.reason}"
-    timeline.record(event.item, event.actor, TimelineKind.OWNER_CHANGED, note)
+    # The step's title names the new owner in the reader's language; the reason is their words.
+    timeline.record(
+        event.item, event.actor, TimelineKind.OWNER_CHANGED, event.reason, new_owner=event.owner
+    )
 
 
 @on(events.PromiseMade)
@@ -67,10 +75,7 @@ def merge_on_target_timeline(event: events.ItemMerged) -> None:
         event.target,
         event.actor,
         TimelineKind.MERGED,
-        f"Another report of the same thing was merged here (#{event.item.id})."
-        if event.item.visibility.value == "public"
-        else "Another customer's report of the same thing was merged here.",
-    )
+    )  # the step's title says it, in the reader's language
 
 
 @on(events.ItemMerged)
@@ -235,6 +240,20 @@ def audit_hidden_comment(event: events.CommentHidden) -> None:
         event.comment.id,
         reason=event.reason,
         body=event.comment.body_source,
+    )
+
+
+@on(events.AttachmentRemoved)
+def audit_removed_attachment(event: events.AttachmentRemoved) -> None:
+    audit.record(
+        event.actor,
+        "attachment.removed",
+        "attachment",
+        event.attachment.id,
+        reason=event.reason,
+        public_id=event.attachment.public_id,
+        feedback_id=event.attachment.feedback_id,
+        comment_id=event.attachment.comment_id,
     )
 
 
@@ -600,3 +619,11 @@ def audit_email_submission(event: events.ItemReceivedByEmail) -> None:
         event.item.id,
         attachments=event.attachments_refused,
     )
+
+
+# A deleted account's files go with it: the images its person uploaded, rows and bytes.
+
+
+@on(events.AccountDeleted)
+def files_of_deleted_account(event: events.AccountDeleted) -> None:
+    attachments.delete_files_of(event.user)

@@ -56,6 +56,12 @@ class Settings:
     session_lifetime: timedelta
     # The languages on offer (a catalog each, English first): portal/i18n.py finds them.
     languages: tuple[str, ...] = ("en",)
+    # Attachments: limits checked before an image is decoded, and where images are kept
+    # (portal/services/attachment_store.py).
+    attachment_max_bytes: int = 10 * 1024 * 1024
+    attachment_max_pixels: int = 40_000_000
+    attachment_store: str = "database"
+    attachment_directory: str = ""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -86,6 +92,13 @@ class Settings:
                 _duration(config["REMEMBER_COOKIE_DURATION"]),
             ),
             languages=tuple(config.get("PORTAL_LANGUAGES") or ("en",)),
+            attachment_max_bytes=int(config["ATTACHMENT_MAX_BYTES"]),
+            attachment_max_pixels=int(config["ATTACHMENT_MAX_PIXELS"]),
+            attachment_store=_attachment_store(
+                str(config.get("ATTACHMENT_STORE") or "database"),
+                str(config.get("ATTACHMENT_DIRECTORY") or ""),
+            ),
+            attachment_directory=str(config.get("ATTACHMENT_DIRECTORY") or ""),
         )
 
     @property
@@ -95,6 +108,19 @@ class Settings:
         return self.mail_unsubscribe_address or (
             "unsubscribe@" + self.mail_default_sender.rpartition("@")[2]
         )
+
+
+ATTACHMENT_STORES = ("database", "directory")
+
+
+def _attachment_store(name: str, directory: str) -> str:
+    """The configured attachment store, refused at start-up when it is not one we have or
+    lacks its folder."""
+    if name not in ATTACHMENT_STORES:
+        raise ValueError(f"ATTACHMENT_STORE must be one of: {', '.join(ATTACHMENT_STORES)}")
+    if name == "directory" and not directory:
+        raise ValueError("ATTACHMENT_STORE=directory needs ATTACHMENT_DIRECTORY (a folder)")
+    return name
 
 
 def _duration(value: timedelta | int | float) -> timedelta:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, scoped_session
 if TYPE_CHECKING:
     from portal.models import (
         ApiToken,
+        Attachment,
         Category,
         Comment,
         Feedback,
@@ -318,6 +319,25 @@ class VoteChanged:
     vote_count: int
 
 
+@dataclass(frozen=True)
+class ImagesAttached:
+    """Someone attached images to their item, or to their comment, reply or note on it."""
+
+    item: Feedback
+    comment: Comment | None
+    attachments: Sequence[Attachment]
+    actor: User
+
+
+@dataclass(frozen=True)
+class AttachmentRemoved:
+    """Staff removed an attached image from view (it stays stored, for staff and the record)."""
+
+    attachment: Attachment
+    actor: User
+    reason: str
+
+
 # Accounts ------------------------------------------------------------------------------------
 
 
@@ -334,6 +354,14 @@ class MadeAdmin:
 
     user: User
     previous_role: Role
+
+
+@dataclass(frozen=True)
+class AccountDeleted:
+    """A person deleted their account: the row is anonymised, and what is theirs alone (their
+    uploaded files) goes with it."""
+
+    user: User
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ from portal.services.sanitize import render_markdown
 from portal.services.site import categories as categories  # the pages list them from here
 from portal.services.site import get_site_settings
 from portal.services.visibility import can_view
+from portal.services.wording import t
 
 # The columns a SELECT returns, which holding its rows leaves as they were.
 Ts = TypeVarTuple("Ts")
@@ -49,12 +50,12 @@ def submit_feedback(
     passes send_receipt=False and sends its own (a reply to the sender's mail)."""
     title = " ".join(title.split())
     if not title:
-        raise DomainError("Please give your feedback a title.")
+        raise DomainError(t("Please give your feedback a title."))
     if not body.strip():
-        raise DomainError("Please tell us a little more in the description.")
+        raise DomainError(t("Please tell us a little more in the description."))
     category = db.session.get(Category, category_id)
     if category is None:
-        raise DomainError("Please choose one of the listed categories.")
+        raise DomainError(t("Please choose one of the listed categories."))
     visibility = Visibility(visibility)
     item = Feedback(
         kind=FeedbackKind(kind),
@@ -124,7 +125,7 @@ def get_visible_item(
     if item is None or not can_view(item, user):
         # Private items answer exactly like missing ones, so their existence never leaks.
         raise NotFound(
-            "We could not find that feedback. It may be private or may have been removed."
+            t("We could not find that feedback. It may be private or may have been removed.")
         )
     return item
 
@@ -148,7 +149,7 @@ def item_timeline(item: Feedback) -> list[TimelineEvent]:
         db.session.scalars(
             sa.select(TimelineEvent)
             .where(TimelineEvent.feedback_id == item.id)
-            .options(joinedload(TimelineEvent.actor))
+            .options(joinedload(TimelineEvent.actor), joinedload(TimelineEvent.new_owner))
             .order_by(TimelineEvent.created_at, TimelineEvent.id)
         )
     )
@@ -158,16 +159,18 @@ def add_comment(author: User, item_id: int, body: str) -> Comment:
     """A signed-in person comments publicly on an item they can see."""
     item = get_visible_item(item_id, author)
     if not author.is_active:
-        raise NotAllowed("Your account cannot comment.")
+        raise NotAllowed(t("Your account cannot comment."))
     if author.is_staff:
         # A comment from staff is a public answer: it comes from the owner, through the admin
         # page, where the tone check reads it and the customer is told (workflow.reply).
         raise NotAllowed(
-            "Staff answer from the item's admin page, where the tone check reads the reply "
-            "and the customer is told."
+            t(
+                "Staff answer from the item's admin page, where the tone check reads the reply "
+                "and the customer is told."
+            )
         )
     if not body.strip():
-        raise DomainError("Please write something before posting your comment.")
+        raise DomainError(t("Please write something before posting your comment."))
     comment = Comment(
         feedback_id=item.id,
         author_id=author.id,

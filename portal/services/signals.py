@@ -114,7 +114,9 @@ def set_signal(user: User, item_id: int, kind: SignalKind, want: bool) -> Signal
     it back (False). Asking again for what already is changes nothing and answers the same.
     Saying it tells what follows (the owner, for "still happens"; the audit log)."""
     if not (user.is_authenticated and user.is_active) or user.is_staff:
-        raise NotAllowed("This is for customers to say. Staff answer the item from its admin page.")
+        raise NotAllowed(
+            t("This is for customers to say. Staff answer the item from its admin page.")
+        )
     # The item's row first, held until the commit: two presses take turns, and a reopening
     # or a new answer in between is seen.
     item = get_visible_item(item_id, user, for_change=True)

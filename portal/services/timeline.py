@@ -18,6 +18,7 @@ def record(
     from_state: FeedbackState | None = None,
     to_state: FeedbackState | None = None,
     target_date: date | None = None,
+    new_owner: User | None = None,
     at: datetime | None = None,
 ) -> TimelineEvent:
     """Add one step to the item's timeline (flushed with the change that caused it)."""
@@ -30,6 +31,7 @@ def record(
         message=message,
         message_html=render_markdown(message) if message else "",
         target_date=target_date,
+        new_owner_id=new_owner.id if new_owner else None,
         created_at=at or datetime.now(UTC),
     )
     db.session.add(event)

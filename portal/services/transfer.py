@@ -3,6 +3,7 @@ to a JSON Lines file, and loaded back into an empty database migrated to the sam
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -27,6 +28,9 @@ def _revision(connection: sa.Connection) -> str | None:
 
 
 def _plain(value: Any) -> Any:
+    if isinstance(value, bytes | memoryview):
+        # Attached images kept in the database (attachment_blobs).
+        return {"$b64": base64.b64encode(bytes(value)).decode("ascii")}
     if isinstance(value, datetime | date):
         return {"$dt" if isinstance(value, datetime) else "$date": value.isoformat()}
     return value
@@ -38,6 +42,8 @@ def _restore(value: Any) -> Any:
             return datetime.fromisoformat(value["$dt"])
         if "$date" in value:
             return date.fromisoformat(value["$date"])
+        if "$b64" in value:
+            return base64.b64decode(value["$b64"])
     return value
 
 

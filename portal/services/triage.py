@@ -22,6 +22,7 @@ from portal.models import (
     User,
     Visibility,
 )
+from portal.models.base import N_
 from portal.services.search import MAX_QUERY_CHARS, SearchQuery, apply_search
 from portal.validation import parse_id
 
@@ -35,9 +36,11 @@ class TriageSort(StrEnum):
 
     @property
     def label(self) -> str:
-        return {"oldest": "Oldest first", "votes": "Most votes", "promise": "Promise due soonest"}[
-            self.value
-        ]
+        return {
+            "oldest": N_("Oldest first"),
+            "votes": N_("Most votes"),
+            "promise": N_("Promise due soonest"),
+        }[self.value]
 
 
 @dataclass(frozen=True)

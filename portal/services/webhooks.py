@@ -51,6 +51,7 @@ from portal.services.errors import DomainError, NotFound
 from portal.services.item_data import iso, webhook_item, you_said_shown
 from portal.services.outbox import DeliveryReport, backoff_seconds, claim_due, mark_claimed
 from portal.services.visibility import is_public, words_withheld
+from portal.services.wording import t
 
 USER_AGENT = "portal-webhooks/1"
 SIGNATURE_HEADER = "X-Portal-Signature"
@@ -74,7 +75,7 @@ def _now() -> datetime:
 
 
 def _require_admin(actor: User) -> None:
-    require_active_admin(actor, "Only admins manage webhooks.")
+    require_active_admin(actor, t("Only admins manage webhooks."))
 
 
 # Addresses ---------------------------------------------------------------------------------
@@ -96,24 +97,24 @@ def check_url(url: str) -> str:
     (Names are resolved and checked again at every delivery.)"""
     url = url.strip()
     if not url or len(url) > MAX_URL_LENGTH:
-        raise WebhookUrlRefused("Enter the receiver's URL (up to 2,000 characters).")
+        raise WebhookUrlRefused(t("Enter the receiver's URL (up to 2,000 characters)."))
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise WebhookUrlRefused("That is not a URL the portal can send to.") from exc
+        raise WebhookUrlRefused(t("That is not a URL the portal can send to.")) from exc
     settings = environment.current().settings
     allow_http = settings.webhook_allow_http
     if parts.scheme not in ({"https", "http"} if allow_http else {"https"}):
         raise WebhookUrlRefused(
-            "Use an https:// URL." if not allow_http else "Use an http:// or https:// URL."
+            t("Use an https:// URL.") if not allow_http else t("Use an http:// or https:// URL.")
         )
     if not parts.hostname:
-        raise WebhookUrlRefused("The URL needs a host name.")
+        raise WebhookUrlRefused(t("The URL needs a host name."))
     if parts.username or parts.password:
-        raise WebhookUrlRefused("Leave passwords out of the URL: deliveries are signed instead.")
+        raise WebhookUrlRefused(t("Leave passwords out of the URL: deliveries are signed instead."))
     if port == 0:
-        raise WebhookUrlRefused("That port cannot receive deliveries.")
+        raise WebhookUrlRefused(t("That port cannot receive deliveries."))
     host = parts.hostname
     literal = addresses.parse_address(host)
     private_name = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
@@ -125,7 +126,7 @@ def check_url(url: str) -> str:
             or addresses.is_trusted_host(host, settings.trusted_private_hosts)
         )
     if refused:
-        raise WebhookUrlRefused("Deliveries go only to public addresses, not to internal ones.")
+        raise WebhookUrlRefused(t("Deliveries go only to public addresses, not to internal ones."))
     return url
 
 
@@ -234,7 +235,7 @@ def _clean_events(events: Iterable[str]) -> list[str]:
     allowed = {e.value for e in SUBSCRIBABLE_EVENTS}
     chosen = [e for e in dict.fromkeys(events) if e in allowed]
     if not chosen:
-        raise DomainError("Choose at least one event to send.")
+        raise DomainError(t("Choose at least one event to send."))
     return chosen
 
 
@@ -257,8 +258,11 @@ def create_endpoint(
         # Two receivers at one address would get every event twice (a reloaded "created"
         # page posts the form again).
         raise DomainError(
-            f"Webhook #{twin} already sends to this address: it is in the list below. To "
-            "send other events there, change them on its page."
+            t(
+                "Webhook #%(id)d already sends to this address: it is in the list below. To "
+                "send other events there, change them on its page.",
+                id=twin,
+            )
         )
     secret = _new_secret()
     endpoint = WebhookEndpoint(
@@ -278,7 +282,7 @@ def get_endpoint(endpoint_id: int) -> WebhookEndpoint:
     """A registered (not deleted) endpoint, or NotFound."""
     endpoint = db.session.get(WebhookEndpoint, endpoint_id)
     if endpoint is None or endpoint.deleted_at is not None:
-        raise NotFound("There is no such webhook.")
+        raise NotFound(t("There is no such webhook."))
     return endpoint
 
 
@@ -510,7 +514,7 @@ def send_again(actor: User, endpoint_id: int, delivery_id: int) -> None:
     )
     if not rows_changed(requeued):
         raise DomainError(
-            "That delivery is already queued or delivered: reload to see where it is."
+            t("That delivery is already queued or delivered: reload to see where it is.")
         )
     domain_events.emit(domain_events.WebhookDeliverySentAgain(endpoint, actor, delivery_id))
     # Sent at once after the commit, as a new event's deliveries are.

@@ -38,6 +38,7 @@ from portal.services.sanitize import render_markdown
 from portal.services.states import next_states as next_states  # pages ask the workflow
 from portal.services.tone import SentReply, ToneContext, ToneFinding
 from portal.services.visibility import is_public
+from portal.services.wording import Text, t, tn
 
 S = FeedbackState
 
@@ -85,8 +86,10 @@ class ToneHeld(WorkflowError):
         # Every finding, in the order of the fields: the message first, then the "we did".
         self.findings = [finding for found in by_field.values() for finding in found]
         super().__init__(
-            "Not sent yet: the tone check found something to look at. "
-            + " ".join(finding.message for finding in self.findings)
+            t(
+                "Not sent yet: the tone check found something to look at. %(findings)s",
+                findings=" ".join(str(finding.message) for finding in self.findings),
+            )
         )
 
 
@@ -98,7 +101,7 @@ def _item_for_change(item_id: int) -> Feedback:
     and each sees the state the other left (see feedback.item_query)."""
     item = db.session.scalar(item_query(item_id, for_change=True))
     if item is None:
-        raise NotFound(f"There is no item #{item_id}.")
+        raise NotFound(t("There is no item #%(id)d.", id=item_id))
     return item
 
 
@@ -265,10 +268,10 @@ def _now() -> datetime:
 
 def _require_staff(actor: User) -> None:
     if not (actor.is_authenticated and actor.is_staff and actor.is_active):
-        raise NotAllowed("Only staff can do that.")
+        raise NotAllowed(t("Only staff can do that."))
 
 
-def _require_text(value: str | None, message: str) -> str:
+def _require_text(value: str | None, message: Text) -> str:
     text = (value or "").strip()
     if not text:
         raise MissingInput(message)
@@ -286,8 +289,8 @@ def _set_owner(item: Feedback, actor: User, owner: User, reason: str = "") -> No
     ).one()  # the row is read into `owner` as it is fetched
     if not (owner.is_staff and owner.is_active):
         if owner.id == actor.id:  # taking it on themselves, just as their role was taken away
-            raise NotAllowed("Only active staff can act on items.")
-        raise WorkflowError("Items can only be assigned to active staff.")
+            raise NotAllowed(t("Only active staff can act on items."))
+        raise WorkflowError(t("Items can only be assigned to active staff."))
     previous = item.owner_id
     item.owner_id = owner.id
     item.owner = owner
@@ -305,9 +308,18 @@ def _act_as_owner(item: Feedback, actor: User) -> None:
         and not _owner_left(item)
     ):
         owner = db.session.get(User, item.owner_id)
-        owner_name = owner.display_name if owner else "another member of staff"
+        if owner is None:
+            raise NotAllowed(
+                t(
+                    "Another member of staff looks after this item. Ask them, or an admin, to "
+                    "reassign it to you."
+                )
+            )
         raise NotAllowed(
-            f"{owner_name} looks after this item. Ask them, or an admin, to reassign it to you."
+            t(
+                "%(name)s looks after this item. Ask them, or an admin, to reassign it to you.",
+                name=owner.display_name,
+            )
         )
 
 
@@ -330,8 +342,11 @@ def _claim(item: Feedback, actor: User) -> None:
 def _check_transition(item: Feedback, to_state: FeedbackState) -> None:
     if to_state not in next_states(item):
         raise InvalidTransition(
-            f"An item that is \u201c{item.state.label}\u201d cannot move to "
-            f"\u201c{to_state.label}\u201d."
+            t(
+                "An item that is \u201c%(state)s\u201d cannot move to \u201c%(to_state)s\u201d.",
+                state=t(item.state.label),
+                to_state=t(to_state.label),
+            )
         )
 
 
@@ -343,10 +358,12 @@ def _change_state(
     if from_state is S.RECEIVED:
         message = _require_text(
             message,
-            "Leaving \u201cReceived\u201d is the acknowledgement: write the customer a personal "
-            "message.",
+            t(
+                "Leaving \u201cReceived\u201d is the acknowledgement: write the customer a "
+                "personal message."
+            ),
         )
-    message = _require_text(message, "Every change of state needs a public message.")
+    message = _require_text(message, t("Every change of state needs a public message."))
     _claim(item, actor)
     item.state = to_state
     if from_state is S.RECEIVED and item.acknowledged_at is None:
@@ -375,7 +392,7 @@ def take(item_id: int, actor: User) -> Feedback:
     if item.owner_id == actor.id:
         return item
     if not may_take(item, actor):
-        raise NotAllowed("Someone already looks after this item; it needs reassigning instead.")
+        raise NotAllowed(t("Someone already looks after this item; it needs reassigning instead."))
     _set_owner(item, actor, actor, "" if item.owner_id is None else "Reassigned by an admin.")
     db.session.flush()
     return item
@@ -387,14 +404,14 @@ def assign(item_id: int, actor: User, new_owner_id: int, reason: str = "") -> Fe
     item = _item_for_change(item_id)
     new_owner = db.session.get(User, new_owner_id)
     if new_owner is None or not new_owner.is_staff or not new_owner.is_active:
-        raise WorkflowError("Items can only be assigned to active staff.")
+        raise WorkflowError(t("Items can only be assigned to active staff."))
     if item.owner_id == new_owner.id:
         return item
     if item.owner_id is not None:
         if not may_hand_on(item, actor):
-            raise NotAllowed("Only the current owner or an admin can reassign this item.")
+            raise NotAllowed(t("Only the current owner or an admin can reassign this item."))
         reason = _require_text(
-            reason, "Reassigning an item needs a reason: the customer sees who looks after it."
+            reason, t("Reassigning an item needs a reason: the customer sees who looks after it.")
         )
     _set_owner(item, actor, new_owner, reason)
     db.session.flush()
@@ -462,13 +479,21 @@ def _promised_outcome(outcome: str | None) -> str:
     outcome = " ".join((outcome or "").split())
     if not outcome:
         raise MissingInput(
-            "Say what we promise by that date, in one line the customer reads: "
-            "\u201ca replacement with you\u201d, \u201cthe lift working again\u201d."
+            t(
+                "Say what we promise by that date, in one line the customer reads: "
+                "\u201ca replacement with you\u201d, \u201cthe lift working again\u201d."
+            )
         )
     if len(outcome) > MAX_OUTCOME_LENGTH:
         raise WorkflowError(
-            f"Keep what we promise to one line of at most {MAX_OUTCOME_LENGTH} characters "
-            f"(this one has {len(outcome)})."
+            tn(
+                "Keep what we promise to one line of at most %(most)d characters (this one "
+                "has %(num)d).",
+                "Keep what we promise to one line of at most %(most)d characters (this one "
+                "has %(num)d).",
+                len(outcome),
+                most=MAX_OUTCOME_LENGTH,
+            )
         )
     return outcome
 
@@ -477,9 +502,9 @@ def _plan(
     item: Feedback, actor: User, target_date: date | None, message: str, outcome: str
 ) -> Feedback:
     if target_date is None:
-        raise MissingInput("Planning needs a target date: the date we promise the customer.")
+        raise MissingInput(t("Planning needs a target date: the date we promise the customer."))
     if target_date < _now().date():
-        raise WorkflowError("The promised date cannot be in the past.")
+        raise WorkflowError(t("The promised date cannot be in the past."))
     _check_transition(item, S.PLANNED)
     outcome = _promised_outcome(outcome)
     # The promise is set first so the customer's email already carries it.
@@ -526,7 +551,7 @@ def decline(item_id: int, actor: User, reason: str, *, post_anyway: bool = False
 
 
 def _decline(item: Feedback, actor: User, reason: str) -> Feedback:
-    reason = _require_text(reason, "Declining needs a reason, said with respect.")
+    reason = _require_text(reason, t("Declining needs a reason, said with respect."))
     _change_state(item, actor, S.DECLINED, reason)
     db.session.flush()
     return item
@@ -541,17 +566,17 @@ def move_promise(
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
     if new_date is None:
-        raise MissingInput("Please give the new date.")
+        raise MissingInput(t("Please give the new date."))
     if not item.state.is_open:
-        raise InvalidTransition("Only an open item can have its promised date moved.")
+        raise InvalidTransition(t("Only an open item can have its promised date moved."))
     if new_date < _now().date():
-        raise WorkflowError("The promised date cannot be in the past.")
+        raise WorkflowError(t("The promised date cannot be in the past."))
     if item.target_date == new_date:
-        raise WorkflowError("That is already the promised date.")
+        raise WorkflowError(t("That is already the promised date."))
     outcome = _promised_outcome(outcome.strip() or item.promise_outcome)
     if item.target_date is not None:
         reason = _require_text(
-            reason, "Moving a promised date needs a reason: the customer is told why."
+            reason, t("Moving a promised date needs a reason: the customer is told why.")
         )
     _claim(item, actor)
     previous, previous_outcome = item.target_date, item.promise_outcome or ""
@@ -581,7 +606,7 @@ def reopen(item_id: int, actor: User, reason: str, *, post_anyway: bool = False)
 
 
 def _reopen(item: Feedback, actor: User, reason: str) -> Feedback:
-    reason = _require_text(reason, "Reopening needs a reason the customer can read.")
+    reason = _require_text(reason, t("Reopening needs a reason the customer can read."))
     _change_state(item, actor, S.INVESTIGATING, reason)
     item.resolved_at = None
     item.reopen_requested_at = None
@@ -625,15 +650,23 @@ def _refuse_closed_target(
         state = db.session.scalar(sa.select(Feedback.state).where(Feedback.id == target_id))
     if state is S.RESOLVED:
         raise ClosedTarget(
-            f"#{target_id} is Done, and nothing is merged into a closed item. Answer "
-            f"#{item_id} with the same resolution instead (\u201cResolve together\u201d: "
-            f"\u201cAnswer it as #{target_id} was\u201d on #{item_id}'s page), so its people "
-            "hear what was done."
+            t(
+                "#%(target)d is Done, and nothing is merged into a closed item. Answer "
+                "#%(item)d with the same resolution instead (\u201cResolve together\u201d: "
+                "\u201cAnswer it as #%(target)d was\u201d on #%(item)d's page), so its people "
+                "hear what was done.",
+                target=target_id,
+                item=item_id,
+            )
         )
     if state is S.DECLINED:
         raise ClosedTarget(
-            f"#{target_id} is Not planned, and nothing is merged into a closed item. Decline "
-            f"#{item_id} with the same reason instead, so its people hear why."
+            t(
+                "#%(target)d is Not planned, and nothing is merged into a closed item. Decline "
+                "#%(item)d with the same reason instead, so its people hear why.",
+                target=target_id,
+                item=item_id,
+            )
         )
 
 
@@ -646,20 +679,23 @@ def _merge(
     promise_reason: str = "",
 ) -> Feedback:
     if target_id is None:
-        raise MissingInput("Merging needs the item to merge into.")
+        raise MissingInput(t("Merging needs the item to merge into."))
     if target_id == item.id:
-        raise WorkflowError("An item cannot be merged into itself.")
+        raise WorkflowError(t("An item cannot be merged into itself."))
     target = db.session.get(Feedback, target_id)
     if target is None:
-        raise WorkflowError(f"There is no item #{target_id}.")
+        raise WorkflowError(t("There is no item #%(id)d.", id=target_id))
     if target.visibility is Visibility.PRIVATE and not (
         item.visibility is Visibility.PRIVATE and item.author_id == target.author_id
     ):
         # Everyone who spoke up on this item follows the target and is told its title: a
         # private item is for its author alone (the API allows public targets only, too).
         raise WorkflowError(
-            f"#{target.id} is private: only the same customer's private reports can be merged "
-            "into it. Merge into a public item, or answer this one on its own."
+            t(
+                "#%(id)d is private: only the same customer's private reports can be merged "
+                "into it. Merge into a public item, or answer this one on its own.",
+                id=target.id,
+            )
         )
     # The target's row before its follows and votes, the order a vote takes them in
     # (services/votes.py): taken the other way round, a vote on the target and this merge
@@ -673,8 +709,11 @@ def _merge(
     ).one()
     if target_now.state is S.DUPLICATE:
         raise WorkflowError(
-            f"#{target.id} was itself merged into #{target_now.merged_into_id}; "
-            "merge into that one."
+            t(
+                "#%(id)d was itself merged into #%(into)d; merge into that one.",
+                id=target.id,
+                into=target_now.merged_into_id,
+            )
         )
     _refuse_closed_target(item.id, target.id, target_now.state)
     carried = _promise_on_merge(item, target, promise, promise_reason)
@@ -735,15 +774,24 @@ def _promise_on_merge(
     when = f"{promised.day} {promised:%B %Y}"
     if choice is None:
         raise MissingInput(
-            f"#{item.id} carries a promise: by {when}. Choose to keep it on #{target.id} (the "
-            "earlier date wins), or say why it changes: its people are told either way."
+            t(
+                "#%(id)d carries a promise: by %(when)s. Choose to keep it on #%(target)d (the "
+                "earlier date wins), or say why it changes: its people are told either way.",
+                id=item.id,
+                when=when,
+                target=target.id,
+            )
         )
     if choice is PromiseChoice.KEEP:
         dates = [d for d in (promised, target.target_date) if d is not None]
         return events.PromiseOnMerge(promised, kept=True, target_date=min(dates))
     reason = _require_text(
         reason,
-        f"Say why the date promised on #{item.id} (by {when}) changes: its people are told.",
+        t(
+            "Say why the date promised on #%(id)d (by %(when)s) changes: its people are told.",
+            id=item.id,
+            when=when,
+        ),
     )
     return events.PromiseOnMerge(
         promised, kept=False, target_date=target.target_date, reason=reason
@@ -867,13 +915,15 @@ def items_to_resolve(item_ids: Sequence[int], *, for_change: bool = False) -> li
     return list(db.session.scalars(held_for_change(query) if for_change else query))
 
 
-def unanswered_message(items: Sequence[Feedback]) -> str:
+def unanswered_message(items: Sequence[Feedback]) -> Text:
     """Why "Resolve together" refuses these items, naming each with its customer."""
-    return (
-        "Nobody has answered "
-        + " or ".join(f"#{item.id} ({item.author.preferred_name})" for item in items)
-        + " yet. Acknowledge each one personally first: resolving together sends "
-        "everyone the same words."
+    return tn(
+        "Nobody has answered %(items)s yet. Acknowledge it personally first: resolving "
+        "together sends everyone the same words.",
+        "Nobody has answered %(items)s yet. Acknowledge each one personally first: resolving "
+        "together sends everyone the same words.",
+        len(items),
+        items=", ".join(f"#{item.id} ({item.author.preferred_name})" for item in items),
     )
 
 
@@ -891,7 +941,7 @@ def publish_resolution(
     never on the public board. Several items must each have been answered first."""
     items = items_to_resolve(item_ids, for_change=True)
     if not items:
-        raise MissingInput("Pick at least one item to resolve.")
+        raise MissingInput(t("Pick at least one item to resolve."))
     unanswered = not_yet_answered(items)
     if unanswered:
         raise NotYetAnswered(unanswered_message(unanswered))
@@ -904,17 +954,23 @@ def publish_resolution(
 def _publish_resolution(
     items: Sequence[Feedback], actor: User, we_did: str, you_said: str, message: str
 ) -> Resolution:
-    we_did = _require_text(we_did, "Resolving needs the \u201cwe did\u201d text: what was done.")
+    we_did = _require_text(we_did, t("Resolving needs the \u201cwe did\u201d text: what was done."))
     for item in items:
         if S.RESOLVED not in next_states(item):
             raise InvalidTransition(
-                f"#{item.id} is \u201c{item.state.label}\u201d and cannot be resolved."
+                t(
+                    "#%(id)d is \u201c%(state)s\u201d and cannot be resolved.",
+                    id=item.id,
+                    state=t(item.state.label),
+                )
             )
     you_said = you_said.strip() or default_you_said(items)
     if not you_said:
         raise MissingInput(
-            "These items are private: write a \u201cyou said\u201d summary that shares no "
-            "private details."
+            t(
+                "These items are private: write a \u201cyou said\u201d summary that shares no "
+                "private details."
+            )
         )
     resolution = Resolution(
         you_said=you_said[:200],
@@ -971,9 +1027,9 @@ def update_resolution(resolution_id: int, actor: User, *, you_said: str, we_did:
     _require_staff(actor)
     resolution = db.session.get(Resolution, resolution_id, with_for_update=True)
     if resolution is None:
-        raise NotFound("We could not find that resolution.")
-    you_said = _require_text(you_said, "The \u201cyou said\u201d summary cannot be empty.")
-    we_did = _require_text(we_did, "The \u201cwe did\u201d text cannot be empty.")
+        raise NotFound(t("We could not find that resolution."))
+    you_said = _require_text(you_said, t("The \u201cyou said\u201d summary cannot be empty."))
+    we_did = _require_text(we_did, t("The \u201cwe did\u201d text cannot be empty."))
     events.emit(
         events.ResolutionEdited(resolution, actor, resolution.you_said, resolution.we_did_source)
     )
@@ -1040,7 +1096,9 @@ def move(
         return _decline(item, actor, message)
     if to_state is S.DUPLICATE:
         return _merge(item, actor, duplicate_of, message, promise, promise_reason)
-    raise InvalidTransition(f"Nothing moves an item back to \u201c{to_state.label}\u201d.")
+    raise InvalidTransition(
+        t("Nothing moves an item back to \u201c%(state)s\u201d.", state=t(to_state.label))
+    )
 
 
 # Replies, notes and moderation -------------------------------------------------------------
@@ -1055,7 +1113,7 @@ def reply(item_id: int, actor: User, body: str, *, post_anyway: bool = False) ->
     item stayed unacknowledged, overdue in triage and late in the public figures."""
     item = _item_for_change(item_id)
     _act_as_owner(item, actor)
-    body = _require_text(body, "Please write the reply.")
+    body = _require_text(body, t("Please write the reply."))
     _check_tone(item, actor, post_anyway, field="body", text=body)
     if item.state is S.RECEIVED:
         _acknowledge(item, actor, body)
@@ -1079,7 +1137,7 @@ def add_internal_note(item_id: int, actor: User, body: str) -> Comment:
     """A note for staff only; customers never see it anywhere."""
     _require_staff(actor)
     item = _item_for_change(item_id)
-    body = _require_text(body, "Please write the note.")
+    body = _require_text(body, t("Please write the note."))
     comment = Comment(
         feedback_id=item.id,
         author_id=actor.id,
@@ -1098,7 +1156,7 @@ def set_hidden(item_id: int, actor: User, hidden: bool, reason: str = "") -> Fee
     _require_staff(actor)
     item = _item_for_change(item_id)
     if hidden:
-        reason = _require_text(reason, "Hiding an item needs a reason for the record.")
+        reason = _require_text(reason, t("Hiding an item needs a reason for the record."))
     item.hidden = hidden
     events.emit(events.ItemHiddenChanged(item, actor, hidden, reason))
     db.session.flush()
@@ -1109,7 +1167,7 @@ def redact(item_id: int, actor: User, reason: str) -> Feedback:
     """Remove the text from public view (personal details, abuse); staff still see it."""
     _require_staff(actor)
     item = _item_for_change(item_id)
-    reason = _require_text(reason, "Redacting needs a reason for the record.")
+    reason = _require_text(reason, t("Redacting needs a reason for the record."))
     item.redacted_at = _now()
     events.emit(events.ItemRedacted(item, actor, reason))
     db.session.flush()
@@ -1121,8 +1179,8 @@ def hide_comment(comment_id: int, actor: User, reason: str) -> Comment:
     _require_staff(actor)
     comment = db.session.get(Comment, comment_id)
     if comment is None:
-        raise NotFound("We could not find that comment.")
-    reason = _require_text(reason, "Hiding a comment needs a reason for the record.")
+        raise NotFound(t("We could not find that comment."))
+    reason = _require_text(reason, t("Hiding a comment needs a reason for the record."))
     if not comment.hidden and not comment.internal:
         db.session.execute(
             sa.update(Feedback)
@@ -1158,11 +1216,13 @@ def _resolved_item_of(item_id: int, person: User) -> tuple[Feedback, MergedVoice
         voice = merged_voice(item.id, person)
         if voice is None:
             raise NotAllowed(
-                "Only the person who raised this, or someone whose report was merged into "
-                "it, can answer that."
+                t(
+                    "Only the person who raised this, or someone whose report was merged into "
+                    "it, can answer that."
+                )
             )
     if item.state is not S.RESOLVED:
-        raise InvalidTransition("This item is not marked as done.")
+        raise InvalidTransition(t("This item is not marked as done."))
     return item, voice
 
 
@@ -1234,7 +1294,7 @@ def request_reopen(item_id: int, person: User, comment: str) -> Comment:
     comment goes on the item and the owner sees a reopen request in triage. Only staff
     reopen."""
     item, voice = _resolved_item_of(item_id, person)
-    comment = _require_text(comment, "Please tell us what is still not right.")
+    comment = _require_text(comment, t("Please tell us what is still not right."))
     note = Comment(
         feedback_id=item.id,
         author_id=person.id,

@@ -703,7 +703,7 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_quoted(make_category, build_
     ],
 )
 def test_durations_read_as_words(seconds: float | None, words: str) -> None:
-    assert figures.format_duration(seconds) == words
+    assert str(figures.format_duration(seconds)) == words
 
 
 def test_the_period_before_has_the_same_length() -> None:

@@ -557,7 +557,7 @@ def test_acting_on_an_unowned_item_makes_the_actor_its_owner(staff, make_feedbac
     assert item.owner_id == staff.id
     [owner_event] = _events(item.id, TimelineKind.OWNER_CHANGED)
     assert owner_event.actor_id == staff.id
-    assert "Sam Staff is looking after this now." in owner_event.message
+    assert owner_event.new_owner_id == staff.id
     [entry] = _audits("item.owner_changed", item.id)
     assert entry.detail["from_owner"] is None
     assert entry.detail["to_owner"] == staff.id
@@ -663,8 +663,8 @@ def test_reassigning_with_a_reason_changes_owner_and_shows_the_reason_on_the_tim
     assert _fresh(item).owner_id == other_staff.id
     event = _events(item.id, TimelineKind.OWNER_CHANGED)[-1]
     assert event.actor_id == staff.id
-    assert "Olga Other is looking after this now." in event.message
-    assert "Olga runs the billing team." in event.message
+    assert event.new_owner_id == other_staff.id
+    assert event.message == "Olga runs the billing team."
     entry = _audits("item.owner_changed", item.id)[-1]
     assert entry.detail == {
         "from_owner": staff.id,
@@ -1047,7 +1047,7 @@ def test_merge_records_a_merged_event_on_the_target(staff, make_feedback) -> Non
     _merge(duplicate, target, staff)
     [merged] = _events(target.id, TimelineKind.MERGED)
     assert merged.actor_id == staff.id
-    assert f"#{duplicate.id}" in merged.message
+    assert merged.message == ""  # the step's title says it, in the reader's language
     [entry] = _audits("item.merged", duplicate.id)
     assert entry.detail == {"into": target.id}
 
@@ -1061,8 +1061,7 @@ def test_a_private_duplicates_text_stays_off_the_targets_timeline(staff, make_fe
     target = make_feedback()
     _merge(duplicate, target, staff)
 
-    [merged] = _events(target.id, TimelineKind.MERGED)
-    assert merged.message  # the target's followers are told something was merged
+    assert _events(target.id, TimelineKind.MERGED)  # the target's timeline says one was merged
     for event in _events(target.id):
         for secret in ("Invoice 4471", "Jane Roe", "99-1234-55", f"#{duplicate.id}"):
             assert secret not in event.message

@@ -809,7 +809,7 @@ def test_audit_log_lists_a_state_change(make_client, make_user, make_feedback) -
     html = _signed_in(make_client, make_user(role=Role.ADMIN)).get("/admin/audit")
     page = html.get_data(as_text=True)
     assert html.status_code == 200
-    row = next(r for r in re.findall(r"<tr>.*?</tr>", page, re.S) if "item.state_changed" in r)
+    row = next(r for r in re.findall(r"<tr[^>]*>.*?</tr>", page, re.S) if "item.state_changed" in r)
     assert f'href="/admin/feedback/{item.id}"' in row
     assert "Ola Audit" in row
     assert "acknowledged" in row

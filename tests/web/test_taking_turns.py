@@ -333,7 +333,7 @@ def test_resolving_together_waits_for_a_decline_being_saved(app: Flask, make_use
 
 
 def test_reopening_an_item_whose_owner_has_left_the_staff_gives_it_a_new_owner(
-    make_user, make_feedback
+    client, make_user, make_feedback
 ) -> None:
     """Ada resolved it and was made a customer later (allowed: nothing of hers was open).
     Reopened, it must not be open with a customer as its owner: whoever reopens it owns it."""
@@ -350,7 +350,9 @@ def test_reopening_an_item_whose_owner_has_left_the_staff_gives_it_a_new_owner(
     db.session.commit()
     item = db.session.get(Feedback, item.id)
     assert item.state.is_open and item.owner_id == admin.id
-    notes = db.session.scalars(
-        sa.select(TimelineEvent.message).where(TimelineEvent.feedback_id == item.id)
+    new_owners = db.session.scalars(
+        sa.select(TimelineEvent.new_owner_id).where(TimelineEvent.feedback_id == item.id)
     )
-    assert "Sam Carter is looking after this now." in list(notes)
+    assert admin.id in list(new_owners)
+    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert "Sam Carter is looking after this now" in page

@@ -8,7 +8,7 @@ units. Weeks run oldest first, left to right.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -18,7 +18,12 @@ from portal.services.insights.figures import (
     format_duration,
     format_percent,
 )
+from portal.services.insights.queries import UNASSIGNED
 from portal.services.insights.report import PublicFigures, StaffReport
+from portal.services.wording import say, t, tn
+
+# Charts are worked out for one request, so their words are said at once, in its language.
+WeekLabel = Callable[[date], str]
 
 # Horizontal bars and pairs of bars: labels on the left, bars from the axis to the right.
 CHART_WIDTH = 720
@@ -178,8 +183,8 @@ def pair_chart(
     title: str,
     desc: str,
     rows: Sequence[tuple[str, int, int]],
-    current_name: str = "This period",
-    previous_name: str = "Period before",
+    current_name: str = "",
+    previous_name: str = "",
 ) -> PairChart:
     """Rows of (label, this period, period before), scaled so the biggest number fills the plot."""
     top = max([0, *(n for _, current, previous in rows for n in (current, previous))])
@@ -218,8 +223,8 @@ def pair_chart(
         label_x=LABEL_WIDTH - 8,
         bar_height=12,
         rows=placed,
-        current_name=current_name,
-        previous_name=previous_name,
+        current_name=current_name or say(t("This period")),
+        previous_name=previous_name or say(t("Period before")),
     )
 
 
@@ -369,7 +374,7 @@ def sparkline(id: str, title: str, points: Sequence[int]) -> Sparkline:
         (SPARK_PAD + i * step, SPARK_HEIGHT - SPARK_PAD - (p / top * rise if top else 0))
         for i, p in enumerate(points)
     ]
-    desc = "Per week, oldest first: " + ", ".join(str(p) for p in points)
+    desc = say(t("Per week, oldest first: %(numbers)s", numbers=", ".join(str(p) for p in points)))
     return Sparkline(id, title, desc, SPARK_WIDTH, SPARK_HEIGHT, coords)
 
 
@@ -386,61 +391,105 @@ class PublicCharts:
 
 
 def public_charts(
-    periods: Sequence[PublicFigures], weekly: Sequence[tuple[date, int]]
+    periods: Sequence[PublicFigures],
+    weekly: Sequence[tuple[date, int]],
+    week_label: WeekLabel = week_label,
 ) -> PublicCharts:
     """How often we kept our word, typical times, and feedback received each week."""
     word_bars: list[BarInput] = []
     word_desc: list[str] = []
     for p in periods:
-        name, percent = p.name.lower(), format_percent(p.ack_targets.percent)
+        name, percent = p.lowercase_name, say(format_percent(p.ack_targets.percent))
         word_bars.append(
-            BarInput(f"Acknowledged in time, {name}", p.ack_targets.percent, percent, "good")
+            BarInput(
+                say(t("Acknowledged in time, %(period)s", period=name)),
+                p.ack_targets.percent,
+                percent,
+                "good",
+            )
         )
-        word_desc.append(f"Acknowledged within target {name}: {percent}.")
+        word_desc.append(
+            say(
+                t(
+                    "Acknowledged within target %(period)s: %(percent)s.",
+                    period=name,
+                    percent=percent,
+                )
+            )
+        )
     for p in periods:
-        name, percent = p.name.lower(), format_percent(p.promises.percent)
-        word_bars.append(BarInput(f"Promises kept, {name}", p.promises.percent, percent))
-        word_desc.append(f"Promised dates kept {name}: {percent}.")
+        name, percent = p.lowercase_name, say(format_percent(p.promises.percent))
+        word_bars.append(
+            BarInput(say(t("Promises kept, %(period)s", period=name)), p.promises.percent, percent)
+        )
+        word_desc.append(
+            say(t("Promised dates kept %(period)s: %(percent)s.", period=name, percent=percent))
+        )
     time_bars: list[BarInput] = []
     time_desc: list[str] = []
     for p in periods:
-        name = p.name.lower()
+        name = p.lowercase_name
         ack, resolve = p.ack_time.median, p.resolve_time.median
-        time_bars.append(BarInput(f"To acknowledge, {name}", ack, format_duration(ack)))
-        time_bars.append(BarInput(f"To resolve, {name}", resolve, format_duration(resolve), "good"))
+        time_bars.append(
+            BarInput(
+                say(t("To acknowledge, %(period)s", period=name)), ack, say(format_duration(ack))
+            )
+        )
+        time_bars.append(
+            BarInput(
+                say(t("To resolve, %(period)s", period=name)),
+                resolve,
+                say(format_duration(resolve)),
+                "good",
+            )
+        )
         time_desc.append(
-            f"Typical time to acknowledge {name}: {format_duration(ack)}; "
-            f"to resolve: {format_duration(resolve)}."
+            say(
+                t(
+                    "Typical time to acknowledge %(period)s: %(ack)s; to resolve: %(resolve)s.",
+                    period=name,
+                    ack=format_duration(ack),
+                    resolve=format_duration(resolve),
+                )
+            )
         )
     labels = [week_label(week) for week, _ in weekly]
     counts = [count for _, count in weekly]
-    weekly_desc = (
-        f"Feedback received each week from the week of {labels[0]} to this week: "
-        + ", ".join(str(n) for n in counts)
-        + "."
+    weekly_desc = say(
+        t(
+            "Feedback received each week from the week of %(week)s to this week: %(counts)s.",
+            week=labels[0],
+            counts=", ".join(str(n) for n in counts),
+        )
         if weekly
-        else "No weeks to show."
+        else t("No weeks to show.")
     )
     return PublicCharts(
         word=bar_chart(
             "chart-word",
-            "How often we kept our word (out of 100%)",
+            say(t("How often we kept our word (out of 100%)")),
             " ".join(word_desc),
             word_bars,
             max_value=100,
         ),
         times=bar_chart(
             "chart-times",
-            "Typical times (the median: half were quicker)",
+            say(t("Typical times (the median: half were quicker)")),
             " ".join(time_desc),
             time_bars,
         ),
         weekly=column_chart(
             "chart-weekly",
-            f"Feedback received each week, last {len(weekly)} weeks",
+            say(
+                tn(
+                    "Feedback received each week, last %(num)d week",
+                    "Feedback received each week, last %(num)d weeks",
+                    len(weekly),
+                )
+            ),
             weekly_desc,
             labels,
-            [Series("Feedback received", "default", counts)],
+            [Series(say(t("Feedback received")), "default", counts)],
         ),
     )
 
@@ -476,28 +525,44 @@ class StaffCharts:
 def _times_chart(key: str, verb: str, rows: Sequence[Percentiles]) -> BarChart | None:
     if not rows:
         return None
+    title = (
+        t("Median time to acknowledge, per category")
+        if verb == "acknowledge"
+        else t("Median time to resolve, per category")
+    )
     return bar_chart(
         f"chart-{key}-times",
-        f"Median time to {verb}, per category",
+        say(title),
         "; ".join(
-            f"{row.label}: median {format_duration(row.median)}, "
-            f"90th percentile {format_duration(row.p90)}"
+            say(
+                t(
+                    "%(label)s: median %(median)s, 90th percentile %(slowest)s",
+                    label=row.label,
+                    median=format_duration(row.median),
+                    slowest=format_duration(row.p90),
+                )
+            )
             for row in rows
         )
         + ".",
-        [BarInput(row.label, row.median, format_duration(row.median)) for row in rows],
+        [BarInput(row.label, row.median, say(format_duration(row.median))) for row in rows],
     )
 
 
-def staff_charts(report: StaffReport) -> StaffCharts:
+def staff_charts(report: StaffReport, week_label: WeekLabel = week_label) -> StaffCharts:
     """Every chart of the staff page for the report's period."""
     volume = report.volume_summary
     labels = [week_label(week) for week in volume.weeks]
-    kinds = [Series(kind.label, kind.value, volume.by_kind[kind]) for kind in FeedbackKind]
-    volume_desc = (
-        f"Weeks from {labels[0] if labels else ''} to {labels[-1] if labels else ''}. "
-        f"Totals per week: {', '.join(str(n) for n in volume.totals)}. "
-        f"Over the period: {', '.join(f'{s.name}: {sum(s.points)}' for s in kinds)}."
+    kinds = [Series(say(t(kind.label)), kind.value, volume.by_kind[kind]) for kind in FeedbackKind]
+    volume_desc = say(
+        t(
+            "Weeks from %(first)s to %(last)s. Totals per week: %(totals)s. "
+            "Over the period: %(kinds)s.",
+            first=labels[0] if labels else "",
+            last=labels[-1] if labels else "",
+            totals=", ".join(str(n) for n in volume.totals),
+            kinds=", ".join(f"{s.name}: {sum(s.points)}" for s in kinds),
+        )
     )
     rising = report.rising_categories
     targets = report.ack_targets_by_category
@@ -506,21 +571,38 @@ def staff_charts(report: StaffReport) -> StaffCharts:
     return StaffCharts(
         week_labels=labels,
         volume=column_chart(
-            "chart-volume", "Items received per week, by kind", volume_desc, labels, kinds
+            "chart-volume",
+            say(t("Items received per week, by kind")),
+            volume_desc,
+            labels,
+            kinds,
         ),
         categories=[
             CategoryVolume(
                 name,
                 sum(points),
-                sparkline(f"spark-category-{i}", f"{name}: items per week", points),
+                sparkline(
+                    f"spark-category-{i}", say(t("%(name)s: items per week", name=name)), points
+                ),
             )
             for i, (name, points) in enumerate(volume.by_category, start=1)
         ],
         rising=pair_chart(
             "chart-rising",
-            "Categories with more items than in the period before",
-            "; ".join(f"{t.label}: {t.current} now, {t.previous} before" for t in rising) + ".",
-            [(t.label, t.current, t.previous) for t in rising],
+            say(t("Categories with more items than in the period before")),
+            "; ".join(
+                say(
+                    t(
+                        "%(label)s: %(now)s now, %(before)s before",
+                        label=r.label,
+                        now=r.current,
+                        before=r.previous,
+                    )
+                )
+                for r in rising
+            )
+            + ".",
+            [(r.label, r.current, r.previous) for r in rising],
         )
         if rising
         else None,
@@ -528,14 +610,25 @@ def staff_charts(report: StaffReport) -> StaffCharts:
         resolve_times=_times_chart("resolve", "resolve", report.resolve_times["category"]),
         targets=bar_chart(
             "chart-targets",
-            "Acknowledged within target, per category (out of 100%)",
+            say(t("Acknowledged within target, per category (out of 100%)")),
             "; ".join(
-                f"{t.label}: {format_percent(t.percent)} ({t.met} of {t.decided})" for t in targets
+                say(
+                    t(
+                        "%(label)s: %(percent)s (%(met)s of %(decided)s)",
+                        label=g.label,
+                        percent=format_percent(g.percent),
+                        met=g.met,
+                        decided=g.decided,
+                    )
+                )
+                for g in targets
             )
             + ".",
             [
-                BarInput(t.label, t.percent, format_percent(t.percent), tone_for_percent(t.percent))
-                for t in targets
+                BarInput(
+                    g.label, g.percent, say(format_percent(g.percent)), tone_for_percent(g.percent)
+                )
+                for g in targets
             ],
             max_value=100,
         )
@@ -543,23 +636,51 @@ def staff_charts(report: StaffReport) -> StaffCharts:
         else None,
         promises=bar_chart(
             "chart-promises",
-            "Promised dates that came due or were met in the period",
-            f"Kept: {promises.kept}. Broken: {promises.broken}. Moved: {moves.moves} times.",
+            say(t("Promised dates that came due or were met in the period")),
+            say(
+                tn(
+                    "Kept: %(kept)s. Broken: %(broken)s. Moved: %(num)d time.",
+                    "Kept: %(kept)s. Broken: %(broken)s. Moved: %(num)d times.",
+                    moves.moves,
+                    kept=promises.kept,
+                    broken=promises.broken,
+                )
+            ),
             [
                 BarInput(
-                    "Kept (done on or before the date)", promises.kept, str(promises.kept), "good"
+                    say(t("Kept (done on or before the date)")),
+                    promises.kept,
+                    str(promises.kept),
+                    "good",
                 ),
-                BarInput("Broken (date passed)", promises.broken, str(promises.broken), "bad"),
-                BarInput("Dates moved", moves.moves, str(moves.moves), "warn"),
+                BarInput(
+                    say(t("Broken (date passed)")), promises.broken, str(promises.broken), "bad"
+                ),
+                BarInput(say(t("Dates moved")), moves.moves, str(moves.moves), "warn"),
             ],
         ),
         workload=bar_chart(
             "chart-workload",
-            "Open items per owner",
-            "; ".join(f"{w.name}: {w.open} open, {w.overdue} overdue" for w in report.workload)
+            say(t("Open items per owner")),
+            "; ".join(
+                say(
+                    t(
+                        "%(name)s: %(open)s open, %(overdue)s overdue",
+                        name=w.name if w.owner_id else t(UNASSIGNED),
+                        open=w.open,
+                        overdue=w.overdue,
+                    )
+                )
+                for w in report.workload
+            )
             + ".",
             [
-                BarInput(w.name, w.open, f"{w.open} open", "bad" if w.overdue else None)
+                BarInput(
+                    w.name if w.owner_id else say(t(UNASSIGNED)),
+                    w.open,
+                    say(t("%(open)s open", open=w.open)),
+                    "bad" if w.overdue else None,
+                )
                 for w in report.workload
             ],
         )
@@ -567,10 +688,15 @@ def staff_charts(report: StaffReport) -> StaffCharts:
         else None,
         digest=column_chart(
             "chart-digest",
-            "Digest subscribers at the start of each week",
-            f"Subscribers per week: {', '.join(str(n) for n in subscribers)}.",
+            say(t("Digest subscribers at the start of each week")),
+            say(
+                t(
+                    "Subscribers per week: %(numbers)s.",
+                    numbers=", ".join(str(n) for n in subscribers),
+                )
+            ),
             labels,
-            [Series("Subscribers", "default", subscribers)],
+            [Series(say(t("Subscribers")), "default", subscribers)],
         )
         if subscribers and max(subscribers) > 0
         else None,

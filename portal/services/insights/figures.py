@@ -16,6 +16,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Literal
 
 from portal.models import FeedbackChannel, FeedbackKind, FeedbackState, Visibility
+from portal.services.wording import Text, t
 
 # How the duration figures are grouped: over all items, per category or per owner.
 Grouping = Literal["all", "category", "owner"]
@@ -98,10 +99,10 @@ def default_range(today: date) -> DateRange:
 
 def parse_date_range(
     raw_from: str | None, raw_to: str | None, *, today: date
-) -> tuple[DateRange, list[str]]:
+) -> tuple[DateRange, list[Text]]:
     """Read the picker's two dates (YYYY-MM-DD), mending what cannot be used, and say what
     was changed."""
-    notes: list[str] = []
+    notes: list[Text] = []
     default = default_range(today)
 
     def parse(raw: str | None, fallback: date, which: str) -> date:
@@ -110,23 +111,27 @@ def parse_date_range(
         try:
             return date.fromisoformat(raw.strip())
         except ValueError:
-            notes.append(f"The {which} date was not a date; showing the default instead.")
+            notes.append(
+                t("The start date was not a date; showing the default instead.")
+                if which == "start"
+                else t("The end date was not a date; showing the default instead.")
+            )
             return fallback
 
     first = parse(raw_from, default.first_day, "start")
     last = parse(raw_to, default.last_day, "end")
     if max(first, last) > today:
         first, last = min(first, today), min(last, today)
-        notes.append("The range cannot reach into the future; it ends today.")
+        notes.append(t("The range cannot reach into the future; it ends today."))
     if first > last:
         first, last = last, first
-        notes.append("The dates were the wrong way round; they have been swapped.")
+        notes.append(t("The dates were the wrong way round; they have been swapped."))
     if first < EARLIEST_DAY:
         first, last = EARLIEST_DAY, max(last, EARLIEST_DAY)
-        notes.append(f"The range starts no earlier than {EARLIEST_DAY:%-d %B %Y}.")
+        notes.append(t("The range starts no earlier than %(date)s.", date=EARLIEST_DAY.isoformat()))
     if (last - first).days + 1 > MAX_RANGE_DAYS:
         first = last - timedelta(days=MAX_RANGE_DAYS - 1)
-        notes.append(f"A range is at most {MAX_RANGE_DAYS} days; it starts later.")
+        notes.append(t("A range is at most %(days)s days; it starts later.", days=MAX_RANGE_DAYS))
     return DateRange(first, last), notes
 
 
@@ -436,20 +441,23 @@ class PublishedResolution:
 # Words for numbers ----------------------------------------------------------------------------
 
 
-def format_duration(seconds: float | None) -> str:
-    """A duration as people say it: "40 min", "5.5 hours", "3 days"."""
+def format_duration(seconds: float | None) -> Text:
+    """A duration as people say it: "40 min", "5.5 hours", "3 days" (the web layer's
+    insight_duration filter says the same with the reader's decimal sign)."""
     if seconds is None:
-        return "no data"
+        return t("no data")
     if seconds < 60:
-        return "under a minute"
+        return t("under a minute")
     if seconds < 90 * 60:
-        return f"{round(seconds / 60)} min"
+        return t("%(minutes)s min", minutes=round(seconds / 60))
     if seconds < 48 * 3600:
         hours = f"{seconds / 3600:.1f}".removesuffix(".0")
-        return f"{hours} hour" if hours == "1" else f"{hours} hours"
-    return f"{seconds / 86400:.1f}".removesuffix(".0") + " days"
+        if hours == "1":
+            return t("1 hour")
+        return t("%(hours)s hours", hours=hours)
+    return t("%(days)s days", days=f"{seconds / 86400:.1f}".removesuffix(".0"))
 
 
-def format_percent(value: float | None) -> str:
+def format_percent(value: float | None) -> Text:
     """A share as a whole percentage, or "no data"."""
-    return "no data" if value is None else f"{value:.0f}%"
+    return t("no data") if value is None else t("%(percent)s%%", percent=f"{value:.0f}")

@@ -62,6 +62,7 @@ from portal.models import (
     Unsubscribe,
     User,
 )
+from portal.models.base import N_
 from portal.services.insights.figures import (
     ChannelCount,
     DigestActivity,
@@ -84,6 +85,11 @@ from portal.services.insights.figures import (
     week_start,
     weeks_between,
 )
+
+# The rows that are no category or person, in English for the CSV downloads; the pages say
+# them in the reader's language by the row's key (None).
+ALL_ITEMS = N_("All items")
+UNASSIGNED = N_("Unassigned")
 
 # SQL helpers, one method per database ---------------------------------------------------------
 
@@ -248,7 +254,7 @@ def _percentiles(
     figures = [sa.func.count(), at_rank(50), at_rank(90)]
     if by == "all":
         count, median, p90 = db.session.execute(sa.select(*figures).select_from(ranked)).one()
-        return [Percentiles(None, "All items", count, _seconds(median), _seconds(p90))]
+        return [Percentiles(None, ALL_ITEMS, count, _seconds(median), _seconds(p90))]
     label_model = Category if by == "category" else User
     label = Category.name if by == "category" else User.display_name
     rows = db.session.execute(
@@ -258,7 +264,7 @@ def _percentiles(
         .group_by(ranked.c.key, label)
     ).all()
     result = [
-        Percentiles(key, name or "Unassigned", count, _seconds(median), _seconds(p90))
+        Percentiles(key, name or UNASSIGNED, count, _seconds(median), _seconds(p90))
         for key, name, count, median, p90 in rows
     ]
     return sorted(result, key=lambda r: (r.key is None, r.label.lower(), r.key or 0))
@@ -317,7 +323,7 @@ def ack_targets_met(
         total = db.session.execute(
             sa.select(met, missed, pending).select_from(Feedback).where(*where)
         ).one()
-        return [TargetFigures(None, "All items", *total)]
+        return [TargetFigures(None, ALL_ITEMS, *total)]
     rows = db.session.execute(
         sa.select(Category.id, Category.name, met, missed, pending)
         .join(Feedback, Feedback.category_id == Category.id)
@@ -500,7 +506,7 @@ def staff_workload(now: datetime) -> list[Workload]:
         .group_by(Feedback.owner_id, User.display_name)
     ).all()
     loads = {
-        owner_id: Workload(owner_id, name or "Unassigned", open_, unacknowledged, overdue, oldest)
+        owner_id: Workload(owner_id, name or UNASSIGNED, open_, unacknowledged, overdue, oldest)
         for owner_id, name, open_, unacknowledged, overdue, oldest in rows
     }
     for staff_id, name in db.session.execute(

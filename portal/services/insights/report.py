@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+from portal.models.base import N_
 from portal.services.errors import NotFound
 from portal.services.insights.figures import (
     ChannelCount,
@@ -48,6 +49,7 @@ from portal.services.insights.queries import (
     weekly_received,
     weekly_volume,
 )
+from portal.services.wording import Text, t, tn
 
 # The public page ------------------------------------------------------------------------------
 
@@ -82,8 +84,10 @@ def period_figures(start: datetime, end: datetime, now: datetime) -> PeriodFigur
     )
 
 
-# What the public page calls its periods; any other length is "Last N days".
-PERIOD_NAMES = {30: "Last 30 days", 365: "Last 12 months"}
+# What the public page calls its periods; any other length is "Last N days". Each name also
+# reads inside a sentence ("Promises kept, last 30 days"), where it is written in lower case.
+PERIOD_NAMES = {30: N_("Last 30 days"), 365: N_("Last 12 months")}
+PERIOD_NAMES_IN_A_SENTENCE = {30: N_("last 30 days"), 365: N_("last 12 months")}
 
 
 @dataclass(frozen=True)
@@ -95,9 +99,19 @@ class PublicFigures(PeriodFigures):
     end: datetime
 
     @property
-    def name(self) -> str:
-        """What the page calls the period: "Last 30 days", "Last 12 months"."""
-        return PERIOD_NAMES.get(self.days, f"Last {self.days} days")
+    def name(self) -> Text:
+        """What the page calls the period: "Last 30 days", "Last 12 months" (said when shown:
+        the page's figures are kept for every reader's language)."""
+        if self.days in PERIOD_NAMES:
+            return t(PERIOD_NAMES[self.days])
+        return tn("Last %(num)d day", "Last %(num)d days", self.days)
+
+    @property
+    def lowercase_name(self) -> Text:
+        """The period's name inside a sentence: "last 30 days"."""
+        if self.days in PERIOD_NAMES_IN_A_SENTENCE:
+            return t(PERIOD_NAMES_IN_A_SENTENCE[self.days])
+        return tn("last %(num)d day", "last %(num)d days", self.days)
 
 
 def public_figures(end: datetime, days: int) -> PublicFigures:
@@ -305,35 +319,35 @@ TableBuilder = Callable[[datetime, datetime, datetime], list[list[Any]]]
 
 
 TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
-    "summary": ("Summary", ["figure", "value"], _summary_table),
+    "summary": (N_("Summary"), ["figure", "value"], _summary_table),
     "volume": (
-        "Items per week, category and kind",
+        N_("Items per week, category and kind"),
         ["week_starting", "category", "kind", "items"],
         lambda s, e, n: [
             [_iso(r.week), r.category, r.kind.value, r.count] for r in weekly_volume(s, e)
         ],
     ),
     "channels": (
-        "Items per channel",
+        N_("Items per channel"),
         ["channel", "items", "percent"],
         lambda s, e, n: [
             [c.channel.value, c.count, _pct(c.percent)] for c in items_per_channel(s, e)
         ],
     ),
     "rising_categories": (
-        "Categories with rising volume",
+        N_("Categories with rising volume"),
         ["category", "items_this_period", "items_previous_period", "change"],
         lambda s, e, n: [
-            [t.label, t.current, t.previous, t.change] for t in rising_categories(s, e)
+            [r.label, r.current, r.previous, r.change] for r in rising_categories(s, e)
         ],
     ),
     "rising_terms": (
-        "Title words with rising volume",
+        N_("Title words with rising volume"),
         ["word", "titles_this_period", "titles_previous_period", "change"],
-        lambda s, e, n: [[t.label, t.current, t.previous, t.change] for t in rising_terms(s, e)],
+        lambda s, e, n: [[r.label, r.current, r.previous, r.change] for r in rising_terms(s, e)],
     ),
     "most_voted": (
-        "Most-voted unresolved items",
+        N_("Most-voted unresolved items"),
         ["id", "title", "category", "state", "visibility", "votes", "received_at"],
         lambda s, e, n: [
             [
@@ -349,32 +363,32 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
         ],
     ),
     "ack_times_by_category": (
-        "Time to acknowledge, per category",
+        N_("Time to acknowledge, per category"),
         _DURATION_HEADERS,
         lambda s, e, n: _duration_rows(ack_time_percentiles(s, e, "category")),
     ),
     "ack_times_by_owner": (
-        "Time to acknowledge, per owner",
+        N_("Time to acknowledge, per owner"),
         _DURATION_HEADERS,
         lambda s, e, n: _duration_rows(ack_time_percentiles(s, e, "owner")),
     ),
     "resolve_times_by_category": (
-        "Time to resolve, per category",
+        N_("Time to resolve, per category"),
         _DURATION_HEADERS,
         lambda s, e, n: _duration_rows(resolve_time_percentiles(s, e, "category")),
     ),
     "resolve_times_by_owner": (
-        "Time to resolve, per owner",
+        N_("Time to resolve, per owner"),
         _DURATION_HEADERS,
         lambda s, e, n: _duration_rows(resolve_time_percentiles(s, e, "owner")),
     ),
     "ack_targets": (
-        "Acknowledgement targets met, per category",
+        N_("Acknowledgement targets met, per category"),
         ["category", "met", "missed", "not_yet_due", "met_percent"],
         _targets_rows,
     ),
     "workload": (
-        "Open items per owner",
+        N_("Open items per owner"),
         ["owner", "open", "unacknowledged", "overdue", "oldest_unacknowledged_received_at"],
         lambda s, e, n: [
             [w.name, w.open, w.unacknowledged, w.overdue, _iso(w.oldest_unacknowledged_at)]
@@ -382,7 +396,7 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
         ],
     ),
     "digest": (
-        "Email digest per week",
+        N_("Email digest per week"),
         [
             "week_starting",
             "subscribers_at_start",
@@ -400,7 +414,7 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
 def insight_table(name: str, start: datetime, end: datetime, now: datetime) -> Table:
     """One staff table by name, for the period; NotFound for a name we do not have."""
     if name not in TABLES:
-        raise NotFound(f"There is no table called \u201c{name}\u201d.")
+        raise NotFound(t("There is no table called \u201c%(name)s\u201d.", name=name))
     title, headers, build = TABLES[name]
     return Table(name, title, headers, build(start, end, now))
 

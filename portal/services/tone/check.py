@@ -13,6 +13,7 @@ from difflib import SequenceMatcher
 
 from portal.services.tone import words as w
 from portal.services.tone.text import Draft, phrase_pattern, quoted, words
+from portal.services.wording import say, t, tn
 
 
 @dataclass(frozen=True)
@@ -26,11 +27,23 @@ class ToneFinding:
     advice: str
     quotes: tuple[str, ...] = ()
 
+    # A finding is worked out for the one person about to post (a page, an API call), so its
+    # words are said at once, in that person's language (say(t(...))).
+
     @property
     def message(self) -> str:
         """The finding said in one go, as pages and the API show it."""
         said = ", ".join(f'"{quote}"' for quote in self.quotes)
-        return f"{self.what}: {said}. {self.advice}" if said else f"{self.what}. {self.advice}"
+        if said:
+            return say(
+                t(
+                    "%(what)s: %(quotes)s. %(advice)s",
+                    what=self.what,
+                    quotes=said,
+                    advice=self.advice,
+                )
+            )
+        return say(t("%(what)s. %(advice)s", what=self.what, advice=self.advice))
 
 
 @dataclass(frozen=True)
@@ -152,7 +165,9 @@ def _blame(text: Draft) -> ToneFinding | None:
     quotes = _distinct(m.quote for m in text.find_all(_BLAME))
     if not quotes:
         return None
-    return ToneFinding("blame", "Sounds like blame", "Say what we will do instead.", quotes)
+    return ToneFinding(
+        "blame", say(t("Sounds like blame")), say(t("Say what we will do instead.")), quotes
+    )
 
 
 def _generic_salutation(text: Draft, name: str) -> ToneFinding | None:
@@ -161,11 +176,11 @@ def _generic_salutation(text: Draft, name: str) -> ToneFinding | None:
     if not quotes:
         return None
     advice = (
-        f'Greet them by the name they chose: "{name.strip()}".'
+        t('Greet them by the name they chose: "%(name)s".', name=name.strip())
         if words(name)
-        else "Greet them by name."
+        else t("Greet them by name.")
     )
-    return ToneFinding("stock_phrase", "Reads like a form letter", advice, quotes)
+    return ToneFinding("stock_phrase", say(t("Reads like a form letter")), say(advice), quotes)
 
 
 def _stock_phrases(text: Draft) -> list[ToneFinding]:
@@ -175,7 +190,12 @@ def _stock_phrases(text: Draft) -> list[ToneFinding]:
         advice = next(a for pattern, a in _STOCK_ADVICE if pattern.fullmatch(match.normalised))
         findings.setdefault(
             match.normalised,
-            ToneFinding("stock_phrase", "Reads like a form letter", advice, (match.quote,)),
+            ToneFinding(
+                "stock_phrase",
+                say(t("Reads like a form letter")),
+                say(t(advice)),
+                (match.quote,),
+            ),
         )
     return list(findings.values())
 
@@ -187,9 +207,13 @@ def _non_apology(text: Draft) -> ToneFinding | None:
         return None
     return ToneFinding(
         "non_apology",
-        'Sorry for "any inconvenience" is not sorry for what happened',
-        "Say sorry for what happened to them, in plain words: "
-        '"I\'m sorry your parcel was left in the rain."',
+        say(t('Sorry for "any inconvenience" is not sorry for what happened')),
+        say(
+            t(
+                "Say sorry for what happened to them, in plain words: "
+                '"I\'m sorry your parcel was left in the rain."'
+            )
+        ),
         quotes,
     )
 
@@ -206,8 +230,8 @@ def _passing_around(text: Draft) -> ToneFinding | None:
         return None
     return ToneFinding(
         "passing_around",
-        "Sends them somewhere else",
-        "Take it on yourself: say what you will do, and let them reply to you.",
+        say(t("Sends them somewhere else")),
+        say(t("Take it on yourself: say what you will do, and let them reply to you.")),
         quotes,
     )
 
@@ -220,8 +244,8 @@ def _no_apology(text: Draft, context: ToneContext) -> ToneFinding | None:
     if context.kind == "complaint":
         return ToneFinding(
             "no_apology",
-            "This is a complaint and nobody has said sorry yet",
-            "Say sorry for what happened before explaining.",
+            say(t("This is a complaint and nobody has said sorry yet")),
+            say(t("Say sorry for what happened before explaining.")),
         )
     upset = upset_words(context.customer_text) if context.kind in UPSET_KINDS else []
     if not upset:
@@ -229,8 +253,8 @@ def _no_apology(text: Draft, context: ToneContext) -> ToneFinding | None:
     said = ", ".join(f'"{word}"' for word in upset[:3])
     return ToneFinding(
         "no_apology",
-        f"They sound upset ({said}) and nobody has said sorry yet",
-        "Say sorry for the trouble before answering.",
+        say(t("They sound upset (%(words)s) and nobody has said sorry yet", words=said)),
+        say(t("Say sorry for the trouble before answering.")),
     )
 
 
@@ -243,8 +267,8 @@ def _not_addressed(text: Draft, name: str) -> ToneFinding | None:
         return None
     return ToneFinding(
         "not_addressed",
-        "They are not addressed by name",
-        f'Address them as "{name.strip()}", the name they chose.',
+        say(t("They are not addressed by name")),
+        say(t('Address them as "%(name)s", the name they chose.', name=name.strip())),
     )
 
 
@@ -262,8 +286,8 @@ def _no_next_step(text: Draft, context: ToneContext) -> ToneFinding | None:
         return None
     return ToneFinding(
         "no_next_step",
-        "Nothing says what happens next",
-        'Say what you will do and by when, such as "I will ring you on Thursday."',
+        say(t("Nothing says what happens next")),
+        say(t('Say what you will do and by when, such as "I will ring you on Thursday."')),
     )
 
 
@@ -286,8 +310,8 @@ def _form_letter(text: Draft, guide: str) -> ToneFinding | None:
     run = matcher.find_longest_match(0, len(draft_words), 0, len(guide_words))
     return ToneFinding(
         "form_letter",
-        "This reads like the response guide word for word",
-        "Make it personal: say what happened in their case and what we will do next.",
+        say(t("This reads like the response guide word for word")),
+        say(t("Make it personal: say what happened in their case and what we will do next.")),
         (text.quote(run.a, run.a + run.size),),
     )
 
@@ -320,11 +344,16 @@ def _copy_paste(text: Draft, earlier: tuple[SentReply, ...]) -> ToneFinding | No
     if not customers:
         return None
     count = len(customers)
-    people = "another customer" if count == 1 else f"{count} other customers"
+    what = tn(
+        "You sent nearly the same words to another customer in the last %(days)s days",
+        "You sent nearly the same words to %(num)d other customers in the last %(days)s days",
+        count,
+        days=COPY_DAYS,
+    )
     return ToneFinding(
         "copy_paste",
-        f"You sent nearly the same words to {people} in the last {COPY_DAYS} days",
-        "Write to this customer about their own case.",
+        say(what),
+        say(t("Write to this customer about their own case.")),
         (text.opening(),),
     )
 
@@ -340,8 +369,8 @@ def _shouting(draft: str) -> ToneFinding | None:
             if len(run) >= SHOUTING_RUN:
                 return ToneFinding(
                     "shouting",
-                    "Capitals read as shouting",
-                    "Use sentence case.",
+                    say(t("Capitals read as shouting")),
+                    say(t("Use sentence case.")),
                     (_typed_run(draft, run),),
                 )
         elif len(word) > 1 or not word.isupper():  # "I" and "A" neither start nor break a run
@@ -354,16 +383,16 @@ def _shouting(draft: str) -> ToneFinding | None:
     if len(letters) >= MIN_LETTERS_FOR_SHARE and upper > UPPERCASE_SHARE * len(letters):
         return ToneFinding(
             "shouting",
-            "So many capitals read as shouting",
-            "Use sentence case.",
+            say(t("So many capitals read as shouting")),
+            say(t("Use sentence case.")),
             _distinct(capitals[:SHOUTING_RUN]),
         )
     exclaimed = re.findall(r"\S*!{2,}", draft)
     if exclaimed:
         return ToneFinding(
             "shouting",
-            "Several exclamation marks read as shouting",
-            "One is plenty.",
+            say(t("Several exclamation marks read as shouting")),
+            say(t("One is plenty.")),
             _distinct(exclaimed),
         )
     return None

@@ -7,6 +7,8 @@ phrase is what the writer is told to do instead.
 
 from __future__ import annotations
 
+from portal.models.base import N_
+
 # Blame: the customer did not try, did it wrong, was already told, is at fault.
 BLAME_PHRASES: tuple[str, ...] = (
     *("did you call", "did you try", "have you tried", "you forgot to", "you failed to"),
@@ -23,14 +25,15 @@ SALUTATIONS: tuple[str, ...] = (
     *("Dear user", "Dear client"),
 )
 
-# Form letters: stock phrases, each with what to write instead.
-_SAY_WHEN = "Say when: a day or a date."
-_SHOW_IT = "Show it instead: say what you are doing about their case."
-_PLAINLY = "Just say it, plainly."
+# Form letters: stock phrases, each with what to write instead (advice staff read: marked
+# for the catalog, and said in the reader's language by check.py).
+_SAY_WHEN = N_("Say when: a day or a date.")
+_SHOW_IT = N_("Show it instead: say what you are doing about their case.")
+_PLAINLY = N_("Just say it, plainly.")
 STOCK_PHRASES: dict[str, str] = {
     "in due course": _SAY_WHEN,
     "at the earliest opportunity": _SAY_WHEN,
-    "at your earliest convenience": "Ask plainly, and say why it helps.",
+    "at your earliest convenience": N_("Ask plainly, and say why it helps."),
     "we take * seriously": _SHOW_IT,
     "we take * very seriously": _SHOW_IT,
     "we take * * seriously": _SHOW_IT,
@@ -43,13 +46,13 @@ STOCK_PHRASES: dict[str, str] = {
     "be advised that": _PLAINLY,
     "please be informed": _PLAINLY,
     "kindly note": _PLAINLY,
-    "we regret to inform you": "Say it plainly, and say sorry if it is bad news.",
-    "we have received your complaint": "They know they wrote to us: say what you are doing.",
-    "we acknowledge receipt of": "They know they wrote to us: say what you are doing.",
-    "we are in receipt of": "They know they wrote to us: say what you are doing.",
-    "do not hesitate to contact us": "Say they can reply to you, by name.",
-    "don't hesitate to contact us": "Say they can reply to you, by name.",
-    "at this moment in time": 'Say "now".',
+    "we regret to inform you": N_("Say it plainly, and say sorry if it is bad news."),
+    "we have received your complaint": N_("They know they wrote to us: say what you are doing."),
+    "we acknowledge receipt of": N_("They know they wrote to us: say what you are doing."),
+    "we are in receipt of": N_("They know they wrote to us: say what you are doing."),
+    "do not hesitate to contact us": N_("Say they can reply to you, by name."),
+    "don't hesitate to contact us": N_("Say they can reply to you, by name."),
+    "at this moment in time": N_('Say "now".'),
 }
 
 # The non-apology: sorry for "any inconvenience", not for what happened to them. A pattern

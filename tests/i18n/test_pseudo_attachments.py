@@ -1,0 +1,99 @@
+"""Attachments in the pseudo-locale: the page an image someone may not see answers with, and
+every refusal of an upload or an attaching, say their words through the catalog. (The images
+have no page of their own yet: the form fields and thumbnails come with the next slice.)"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+from flask import Flask
+from PIL import Image
+
+from portal.extensions import db
+from portal.models import Feedback, Role, User, Visibility
+from portal.services import attachments, images
+from portal.services.errors import DomainError
+from tests.helpers import login
+from tests.i18n.conftest import ACCEPT
+from tests.i18n.pseudo import PSEUDO_LANGUAGE, words_outside_the_catalog
+
+
+def png(size: tuple[int, int] = (20, 20)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", size).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.mark.parametrize("role", [None, Role.CUSTOMER])
+def test_an_image_one_may_not_see_answers_through_the_catalog(
+    pseudo_site: Flask,
+    people_data: list[str],
+    make_user: Callable[..., User],
+    make_feedback: Callable[..., Feedback],
+    role: Role | None,
+) -> None:
+    author = make_user()
+    item = make_feedback(author=author, visibility=Visibility.PRIVATE)
+    [image] = attachments.add_images(author, [(png(), "")], item_id=item.id)
+    db.session.commit()
+    browser = pseudo_site.test_client()
+    browser.set_cookie("lang", PSEUDO_LANGUAGE)
+    if role is not None:
+        login(browser, make_user(role=role, display_name="Nia Okafor", preferred_name="Nia").email)
+
+    answer = browser.get(f"/attachments/{image.public_id}", headers=ACCEPT)
+
+    assert answer.status_code == 404
+    html = answer.get_data(as_text=True)
+    assert f'lang="{PSEUDO_LANGUAGE}"' in html
+    assert words_outside_the_catalog(html, people_data) == []
+
+
+def _refusals(author: User, item: Feedback, other: User) -> dict[str, DomainError]:
+    """One refusal of each kind, as the services raise them."""
+    limits = {"max_bytes": 1024 * 1024, "max_pixels": 1000}
+    files = {
+        "empty": b"",
+        "not an image": b"<html><script>alert(1)</script></html>",
+        "a type we do not take": b"<svg xmlns='http://www.w3.org/2000/svg'/>",
+        "too large": b"\xff\xd8\xff" + b"\x00" * (1024 * 1024 + 1),
+        "too many pixels": png((100, 100)),
+        "damaged": png()[:30],
+    }
+    found: dict[str, DomainError] = {}
+    for name, data in files.items():
+        with pytest.raises(images.ImageRefused) as refused:
+            images.process_image(data, **limits)
+        found[name] = refused.value
+    with pytest.raises(DomainError) as too_many:
+        attachments.add_images(author, [(png(), "")] * 6, item_id=item.id)
+    found["too many images"] = too_many.value
+    with pytest.raises(DomainError) as not_theirs:
+        attachments.attach_to_item(other, item.id, ["x" * 32])
+    found["not their item"] = not_theirs.value
+    with pytest.raises(DomainError) as gone:
+        attachments.attach_to_item(author, item.id, ["x" * 32])
+    found["an upload no longer waiting"] = gone.value
+    with pytest.raises(DomainError) as not_staff:
+        attachments.remove_attachment(other, "x" * 32, "Because")
+    found["removal by a customer"] = not_staff.value
+    return found
+
+
+def test_every_refusal_says_its_words_through_the_catalog(
+    pseudo_site: Flask,
+    make_user: Callable[..., User],
+    make_feedback: Callable[..., Feedback],
+) -> None:
+    author, other = make_user(), make_user()
+    item = make_feedback(author=author)
+
+    refusals = _refusals(author, item, other)
+
+    assert len(refusals) == 10
+    with pseudo_site.test_request_context("/", headers=ACCEPT):
+        for name, refusal in refusals.items():
+            words = words_outside_the_catalog(f"<p>{refusal.message}</p>", [])
+            assert words == [], name
