@@ -3,22 +3,25 @@ message, rendered from templates/emails/ (services reach this through their envi
 presenter, never importing Flask).
 
 Emails are written outside any request (the CLI, the deliverer), so links are built from
-PORTAL_BASE_URL rather than from a request's host.
+PORTAL_BASE_URL rather than from a request's host. Each email is written in its reader's
+language (notifications.recipient_language chooses it), whatever the request's: a staff member
+working in English tells a customer who reads Spanish in Spanish.
 """
 
 from __future__ import annotations
 
-from datetime import date
+from contextlib import AbstractContextManager, nullcontext
+from datetime import date, datetime
 from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template
-from flask_babel import gettext, ngettext
+from flask_babel import force_locale, format_date, get_locale, gettext, ngettext
 
 from portal.services.environment import RenderedEmail
 from portal.services.site import get_site_settings
 from portal.services.wording import Text
-from portal.templating import longdate
+from portal.templating import localdate, longdate
 
 
 class JinjaPresenter:
@@ -26,6 +29,7 @@ class JinjaPresenter:
 
     def __init__(self, app: Flask) -> None:
         self._app = app
+        app.jinja_env.filters["longday"] = long_day
 
     def url(self, endpoint: str, **values: Any) -> str:
         """An absolute link to a page of the portal, for emails and webhooks."""
@@ -37,26 +41,50 @@ class JinjaPresenter:
         url = adapter.build(endpoint, values, force_external=True)
         return f"{url}#{anchor}" if anchor else url
 
-    def translate(self, text: Text) -> str:
-        """A service's words through the catalog, in the language of the request or of the
-        email being written (Flask-Babel's locale)."""
-        # A day among the values is written as the reader's language writes dates.
-        values = {
-            name: longdate(value) if isinstance(value, date) else value
-            for name, value in text.values().items()
-        }
-        if text.plural is not None:
-            return str(ngettext(text.message, text.plural, text.count, **values))
-        return str(gettext(text.message, **values))
+    def translate(self, text: Text, language: str | None = None) -> str:
+        """A service's words through the catalog, in `language`, else in the language of the
+        request or of the email being written (Flask-Babel's locale). A day among the values
+        is written as the reader's language writes dates (longdate: "4 December 2026")."""
+        with _in_language(language):
+            values = {
+                name: longdate(value) if isinstance(value, date) else value
+                for name, value in text.values().items()
+            }
+            if text.plural is not None:
+                return str(ngettext(text.message, text.plural, text.count, **values))
+            return str(gettext(text.message, **values))
 
-    def email(self, template: str, subject: str, **context: Any) -> RenderedEmail:
+    def email(
+        self, template: str, subject: str | Text, *, language: str | None = None, **context: Any
+    ) -> RenderedEmail:
         """Render templates/emails/<template>.txt and .html with the site's settings and the
-        link helper (`url`). Runs in the app's context, as every service call does."""
-        context.setdefault("site", get_site_settings())
-        context["url"] = self.url
-        context["subject"] = subject
-        return RenderedEmail(
-            subject=subject,
-            text=render_template(f"emails/{template}.txt", **context).strip() + "\n",
-            html=render_template(f"emails/{template}.html", **context),
-        )
+        link helper (`url`), in `language` (None: the request's, or the site's default outside
+        a request). Runs in the app's context, as every service call does."""
+        with _in_language(language):
+            context.setdefault("site", get_site_settings())
+            context["url"] = self.url
+            context["subject"] = shown = str(subject)
+            return RenderedEmail(
+                subject=shown,
+                text=render_template(f"emails/{template}.txt", **context).strip() + "\n",
+                html=render_template(f"emails/{template}.html", **context),
+                language=str(get_locale() or "").replace("_", "-"),
+            )
+
+
+def long_day(value: date | None) -> str:
+    """A day as an email names a promise's, in the reader's language: "Friday 12 December
+    2026" (the site's British form in English; CLDR's full date, with its weekday, in any
+    other). A datetime is the day it falls on in the site's time zone."""
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        value = localdate(value)
+    locale = get_locale()
+    english = locale is None or locale.language == "en"
+    return str(format_date(value, "EEEE d MMMM y" if english else "full"))
+
+
+def _in_language(language: str | None) -> AbstractContextManager[None]:
+    # Flask-Babel names locales with "_" ("pt_BR"); a page's lang attribute with "-".
+    return force_locale(language.replace("-", "_")) if language else nullcontext()

@@ -38,6 +38,9 @@ class SubscribeForm(FlaskForm):
         coerce=int,
         invalid_choice_message=_l("Please choose from the categories listed."),
     )
+    # The offered languages, each named in itself; the page's language is the default. Shown
+    # once there is a choice; without one (or from an older page) the page's language.
+    language = RadioField(_l("Which language?"), validate_choice=False)
 
 
 class ConfirmForm(FlaskForm):

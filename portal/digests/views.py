@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
@@ -10,6 +11,7 @@ from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from portal.digests.forms import ConfirmForm, SubscribeForm
 from portal.extensions import limiter
+from portal.i18n import language_name, languages
 from portal.models import DigestSubscription
 from portal.services import digests
 from portal.services.feedback import categories
@@ -24,6 +26,8 @@ def subscribe() -> str | Response:
     """Ask for the digest by email, weekly or monthly, optionally for some categories."""
     form = SubscribeForm()
     form.categories.choices = [SelectChoice(c.id, c.name) for c in categories()]
+    form.language.choices = [SelectChoice(code, language_name(code)) for code in languages()]
+    page_language = str(get_locale() or "")
     user = current_user._get_current_object() if current_user.is_authenticated else None
     existing = None
     if request.method == "GET" and user is not None:
@@ -33,6 +37,8 @@ def subscribe() -> str | Response:
         if existing is not None:
             form.frequency.data = existing.frequency.value
             form.categories.data = digests.subscription_category_ids(existing.id)
+    if request.method == "GET":
+        form.language.data = (existing.language if existing else None) or page_language
     if form.validate_on_submit():
         with refusal_shown_in(form.form_errors):
             result = digests.subscribe(
@@ -40,6 +46,7 @@ def subscribe() -> str | Response:
                 form.frequency.data or "",
                 form.categories.data or [],
                 user=user,
+                language=form.language.data or page_language,
             )
             address = result.subscription.email
             outcome = result.outcome

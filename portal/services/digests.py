@@ -12,6 +12,8 @@ from enum import StrEnum
 from typing import Any
 
 import sqlalchemy as sa
+from babel import UnknownLocaleError
+from babel.dates import format_skeleton
 from sqlalchemy.exc import IntegrityError
 
 from portal.database import rows_changed, sqlite_write_intent
@@ -34,6 +36,7 @@ from portal.services.accounts import normalise_email
 from portal.services.environment import RenderedEmail
 from portal.services.errors import DomainError, NotFound
 from portal.services.item_data import you_said_shown
+from portal.services.notifications import content_language, offered_language, recipient_language
 from portal.services.outbox import queue_email
 from portal.services.resolutions import withheld_titles_by_resolution
 from portal.services.tokens import (
@@ -41,7 +44,7 @@ from portal.services.tokens import (
     make_digest_change_token,
     read_digest_change_token,
 )
-from portal.services.wording import t
+from portal.services.wording import Text, t, tn
 
 # Stands in for each subscriber's own unsubscribe link while a digest body is shared between
 # everyone who gets the same resolutions: rendered once per selection, not once per person.
@@ -136,12 +139,17 @@ def subscribe(
     frequency: DigestFrequency | str,
     category_ids: Iterable[int],
     user: User | None = None,
+    language: str | None = None,
 ) -> SubscribeResult:
     """Ask for the digest: a new or lapsed address gets a confirmation link (double opt-in).
     A confirmed address changes its preferences at once only for its signed-in, verified
     owner; anyone else who types it gets a link sent to it, and nothing changes until that
-    link is followed."""
+    link is followed. `language`: the one the digest is written in (an offered one; the
+    subscription keeps its own, or the site's default, otherwise). A change of language by
+    someone not known to own the address waits for a new subscription: the change link
+    carries frequency and categories only."""
     address = normalise_email(email)
+    language = offered_language(language)
     if not address or "@" not in address or len(address) > 254:
         raise DomainError(t("Please enter a valid email address."))
     try:
@@ -160,12 +168,15 @@ def subscribe(
             send_change_confirmation(subscription, frequency, categories)
             return SubscribeResult(subscription, SubscribeOutcome.CHANGE_CONFIRMATION_SENT)
         subscription.user_id = owner_id
-        if (subscription.frequency, subscription_category_ids(subscription.id)) == (
-            frequency,
-            categories,
-        ):
+        language = language or subscription.language
+        if (
+            subscription.frequency,
+            subscription_category_ids(subscription.id),
+            subscription.language,
+        ) == (frequency, categories, language):
             db.session.flush()
             return SubscribeResult(subscription, SubscribeOutcome.UNCHANGED)
+        subscription.language = language
         _apply_preferences(subscription, frequency, categories)
         return SubscribeResult(subscription, SubscribeOutcome.UPDATED)
     if subscription is None:
@@ -175,6 +186,7 @@ def subscribe(
                     email=address,
                     user_id=owner_id,
                     frequency=frequency,
+                    language=language,
                     confirm_token=_new_token(),
                     unsubscribe_token=_new_token(),
                 )
@@ -196,6 +208,7 @@ def subscribe(
     # Not confirmed (yet, or any more): the confirmation link about to go out states these
     # choices, so the address's owner sees what they agree to.
     subscription.frequency = frequency
+    subscription.language = language or subscription.language
     _set_categories(subscription.id, categories)
     if not created:
         # Only the newest email's link confirms, and it confirms what that email states.
@@ -209,12 +222,23 @@ def subscribe(
     return SubscribeResult(subscription, SubscribeOutcome.CONFIRMATION_SENT)
 
 
+def subscription_language(subscription: DigestSubscription) -> str:
+    """The language a subscriber's emails are written in: the one chosen when subscribing,
+    else (a subscription from before languages, or one no longer offered) the site's
+    default."""
+    return offered_language(subscription.language) or recipient_language(None)
+
+
 def _email_subscriber(
-    subscription: DigestSubscription, *, kind: str, subject: str, **context: Any
+    subscription: DigestSubscription, *, kind: str, subject: Text, **context: Any
 ) -> OutboxMessage:
     """Queue an email about the subscription itself to its address (template name = kind)."""
     rendered = environment.current().presenter.email(
-        kind, subject, subscription=subscription, **context
+        kind,
+        subject,
+        language=subscription_language(subscription),
+        subscription=subscription,
+        **context,
     )
     return queue_email(
         kind=kind,
@@ -222,6 +246,7 @@ def _email_subscriber(
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
+        headers=content_language(rendered.language),
         user_id=subscription.user_id,
     )
 
@@ -231,7 +256,7 @@ def send_confirmation(subscription: DigestSubscription) -> OutboxMessage:
     return _email_subscriber(
         subscription,
         kind="digest_confirm",
-        subject="Please confirm your digest subscription",
+        subject=t("Please confirm your digest subscription"),
         frequency=subscription.frequency.value,
         category_names=subscription_category_names(subscription),
         confirm_url=environment.current().presenter.url(
@@ -278,7 +303,7 @@ def send_change_confirmation(
     return _email_subscriber(
         subscription,
         kind="digest_change",
-        subject="Please confirm the change to your digest",
+        subject=t("Please confirm the change to your digest"),
         frequency=frequency.value,
         category_names=_category_names(category_ids),
         change_url=presenter.url("digests.change", token=token),
@@ -451,12 +476,15 @@ class Period:
     start: datetime
     end: datetime
 
-    @property
-    def label(self) -> str:
-        """How the period reads in an email: "the week of 16 November 2026", "October 2026"."""
+    def label(self, language: str) -> Text | str:
+        """How the period reads in an email in this language: "the week of 16 November
+        2026", "October 2026" (CLDR's month and year: "outubro de 2026")."""
         if self.frequency is DigestFrequency.WEEKLY:
-            return f"the week of {self.start.day} {self.start:%B %Y}"
-        return f"{self.start:%B %Y}"
+            return t("the week of %(date)s", date=self.start.date())
+        try:
+            return str(format_skeleton("yMMMM", self.start, locale=language.replace("-", "_")))
+        except (ValueError, UnknownLocaleError):
+            return str(format_skeleton("yMMMM", self.start, locale="en"))
 
 
 def period_for(frequency: DigestFrequency | str, now: datetime) -> Period:
@@ -608,24 +636,35 @@ def _categories_of(subscription_ids: list[int]) -> dict[int, set[int]]:
 
 
 class _DigestRenderer:
-    """Renders each distinct selection of resolutions once; each person gets their own link."""
+    """Renders each distinct selection of resolutions once in each language; each person gets
+    their own link."""
 
     def __init__(self, period: Period) -> None:
         self.period = period
-        self._cache: dict[tuple[int, ...], RenderedEmail] = {}
+        self._cache: dict[tuple[str, tuple[int, ...]], RenderedEmail] = {}
+        # For subscriptions with no language of their own; read once per run.
+        self.default_language = recipient_language(None)
 
-    def render(self, entries: Sequence[DigestEntry], unsubscribe_url: str) -> RenderedEmail:
-        key = tuple(e.id for e in entries)
+    def render(
+        self, entries: Sequence[DigestEntry], unsubscribe_url: str, language: str
+    ) -> RenderedEmail:
+        key = (language, tuple(e.id for e in entries))
         shared = self._cache.get(key)
         if shared is None:
             if len(self._cache) >= _RENDER_CACHE_SIZE:
                 self._cache.clear()
-            count = len(entries)
+            label = self.period.label(language)
             shared = environment.current().presenter.email(
                 "digest",
-                f"You said, we did: {count} change{'s' if count != 1 else ''} "
-                f"in {self.period.label}",
+                tn(
+                    "You said, we did: %(num)d change in %(period)s",
+                    "You said, we did: %(num)d changes in %(period)s",
+                    len(entries),
+                    period=label,
+                ),
+                language=language,
                 period=self.period,
+                period_label=label,
                 frequency=self.period.frequency.value,
                 resolutions=entries,
                 unsubscribe_url=_UNSUBSCRIBE_PLACEHOLDER,
@@ -635,6 +674,7 @@ class _DigestRenderer:
             subject=shared.subject,
             text=shared.text.replace(_UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
             html=shared.html.replace(_UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
+            language=shared.language,
         )
 
 
@@ -643,7 +683,9 @@ def _queue_digest(
 ) -> OutboxMessage:
     token = subscription.unsubscribe_token
     rendered = renderer.render(
-        entries, environment.current().presenter.url("digests.unsubscribe", token=token)
+        entries,
+        environment.current().presenter.url("digests.unsubscribe", token=token),
+        offered_language(subscription.language) or renderer.default_language,
     )
     return queue_email(
         kind="digest",
@@ -651,7 +693,7 @@ def _queue_digest(
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
-        headers=unsubscribe_headers(token),
+        headers={**unsubscribe_headers(token), **content_language(rendered.language)},
         user_id=subscription.user_id,
     )
 

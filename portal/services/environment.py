@@ -8,7 +8,9 @@ and `current()` finds the one of the app whose context is pushed (a request's, a
 command's, the outbox worker's, a test's):
 
     settings = environment.current().settings
-    rendered = environment.current().presenter.email("verify", subject, person=user)
+    rendered = environment.current().presenter.email(
+        "verify", subject, language=language, person=user
+    )
 """
 
 from __future__ import annotations
@@ -133,21 +135,28 @@ class RenderedEmail:
     subject: str
     text: str
     html: str
+    # The language it is written in ("en", "pt-BR"): its Content-Language.
+    language: str = ""
 
 
 class Presenter(Protocol):
     """What only the edge can do for a service: templates and the site's addresses."""
 
-    def email(self, template: str, subject: str, **context: Any) -> RenderedEmail:
-        """Render templates/emails/<template>.txt and .html with this context."""
+    def email(
+        self, template: str, subject: str | Text, *, language: str | None = None, **context: Any
+    ) -> RenderedEmail:
+        """Render templates/emails/<template>.txt and .html with this context, in `language`
+        (one of Settings.languages; None: the request's, or the site's default outside one).
+        A Text subject is translated in that language too."""
         ...
 
     def url(self, endpoint: str, **values: Any) -> str:
         """An absolute link to a page of the portal (`_anchor` adds a #fragment)."""
         ...
 
-    def translate(self, text: Text) -> str:
-        """A service's words (portal/services/wording.py) in the reader's language."""
+    def translate(self, text: Text, language: str | None = None) -> str:
+        """A service's words (portal/services/wording.py) in the reader's language, or in
+        `language` (an email's, said again when it is sent)."""
         ...
 
 

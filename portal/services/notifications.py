@@ -1,10 +1,11 @@
 """Who is told what, by email: followers of an item, the author's receipt, staff who follow a
-category, and the verification message. Every email goes through the outbox."""
+category, and the verification message. Every email goes through the outbox, written in its
+reader's language (recipient_language)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -30,6 +31,7 @@ from portal.services.feedback import get_visible_item
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
 from portal.services.resolutions import thanks_for, voice_counts
+from portal.services.site import SOURCE_LANGUAGE, get_site_settings
 from portal.services.tokens import (
     make_claim_token,
     make_reset_token,
@@ -38,6 +40,7 @@ from portal.services.tokens import (
     reply_address,
 )
 from portal.services.visibility import can_view
+from portal.services.wording import Text, t, tn
 
 # Kinds that count towards the daily cap; receipts, verification and summaries do not.
 CAPPED_KINDS = ("state", "promise", "reply", "resolution", "merged", "new_item", "reopen_request")
@@ -51,6 +54,38 @@ _NOT_SENT_ALONE = (OutboxStatus.FOLDED, OutboxStatus.WITHDRAWN, OutboxStatus.FAI
 
 def _now() -> datetime:
     return datetime.now(UTC)
+
+
+# Languages --------------------------------------------------------------------------------
+
+
+def offered_language(code: str | None) -> str | None:
+    """The offered language a code names ("pt-br" -> "pt_BR", "de-AT" -> "de" when only German
+    is offered), or None when none is."""
+    if not code:
+        return None
+    offered = environment.current().settings.languages
+    wanted = code.replace("_", "-").casefold()
+    by_tag = {language.replace("_", "-").casefold(): language for language in offered}
+    return by_tag.get(wanted) or by_tag.get(wanted.split("-")[0])
+
+
+def recipient_language(user: User | None, item: Feedback | None = None) -> str:
+    """The language to write to this person in: the one they chose (users.language), else,
+    for news of an item they wrote, the language they wrote it in, else the site's default.
+    Never the language of whoever caused the email: staff working in English write to a
+    customer who reads Spanish in Spanish."""
+    chosen = offered_language(user.language) if user is not None else None
+    if chosen is None and item is not None and user is not None and item.author_id == user.id:
+        chosen = offered_language(item.language)
+    return chosen or offered_language(get_site_settings().default_language) or SOURCE_LANGUAGE
+
+
+def account_language(user: User) -> str | None:
+    """The language of an email answering something the person just did (a reset, a sign-up):
+    the one they chose, else None, the page's they did it on (the site's default outside a
+    request)."""
+    return offered_language(user.language)
 
 
 # Following ---------------------------------------------------------------------------------
@@ -288,16 +323,18 @@ def _queue_for(
     *,
     kind: str,
     template: str,
-    subject: str,
+    subject: str | Text,
     item: Feedback | None,
     from_name: str = "",
     extra_headers: dict[str, str] | None = None,
     about_their_own: bool = False,
+    written: Feedback | None = None,
     **context: Any,
 ) -> OutboxMessage:
     """Render and queue one notification, folding it into a summary past the daily cap.
     `about_their_own`: it answers the person's own feedback (as any news of an item they
-    wrote does), so it is never held back."""
+    wrote does), so it is never held back. `written`: the item whose language it is written
+    in for a person who chose none, when not `item` (a merged report's)."""
     all_token = make_unsubscribe_token(user.id, None)
     item_token = make_unsubscribe_token(user.id, item.id) if item is not None else all_token
     current = environment.current()
@@ -311,6 +348,7 @@ def _queue_for(
     rendered = current.presenter.email(
         template,
         subject,
+        language=recipient_language(user, written or item),
         person=user,
         item=item,
         from_name=from_name,
@@ -338,7 +376,7 @@ def _queue_for(
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
-        headers=headers,
+        headers={**headers, **content_language(rendered.language)},
         user_id=user.id,
         feedback_id=item.id if item is not None else None,
         status=OutboxStatus.FOLDED if over_cap else OutboxStatus.PENDING,
@@ -399,7 +437,12 @@ def _render_summary(user: User, summary: OutboxMessage, folded: list[OutboxMessa
     presenter = environment.current().presenter
     rendered = presenter.email(
         "summary",
-        f"{len(folded)} more update{'s' if len(folded) != 1 else ''} on what you follow",
+        tn(
+            "%(num)d more update on what you follow",
+            "%(num)d more updates on what you follow",
+            len(folded),
+        ),
+        language=recipient_language(user),
         person=user,
         updates=folded,
         unsubscribe_all_url=presenter.url("notifications.unsubscribe", token=token),
@@ -407,7 +450,7 @@ def _render_summary(user: User, summary: OutboxMessage, folded: list[OutboxMessa
     summary.subject = rendered.subject
     summary.text_body = rendered.text
     summary.html_body = rendered.html
-    summary.headers = unsubscribe_headers(token)
+    summary.headers = {**unsubscribe_headers(token), **content_language(rendered.language)}
 
 
 # What happens ------------------------------------------------------------------------------
@@ -419,25 +462,30 @@ def owner_of(item: Feedback, writer: User | None) -> User | None:
     return db.session.get(User, item.owner_id) if item.owner_id else writer
 
 
-def _long_day(day: date) -> str:
-    return day.strftime("%A %-d %B %Y")
+def content_language(language: str) -> dict[str, str]:
+    """The Content-Language header of an email written in this language (RFC 3282)."""
+    return {"Content-Language": language} if language else {}
 
 
-def _item_subject(kind: str, item: Feedback, title: str, owner: User | None, **context: Any) -> str:
-    """A subject a person reads in a list of mail: the item, then what happened to it."""
+def _item_subject(
+    kind: str, item: Feedback, title: str, owner: User | None, **context: Any
+) -> Text:
+    """A subject a person reads in a list of mail: the item, then what happened to it. Dates
+    are values, written as the reader's language writes them."""
     if kind == "state":
         if item.state is FeedbackState.PLANNED and item.target_date is not None:
-            return f"{title}: planned for {_long_day(item.target_date)}"
-        return f"{title}: {item.state.label}"
+            return t("%(title)s: planned for %(date)s", title=title, date=item.target_date)
+        return t("%(title)s: %(state)s", title=title, state=t(item.state.label))
     if kind == "promise":
-        new_date: date = context["new_date"]
         if context.get("previous_date"):
-            return f"{title}: the date moves to {_long_day(new_date)}"
-        return f"{title}: promised for {_long_day(new_date)}"
+            return t("%(title)s: the date moves to %(date)s", title=title, date=context["new_date"])
+        return t("%(title)s: promised for %(date)s", title=title, date=context["new_date"])
     if kind == "reply":
         writer = context.get("writer") or owner
-        return f"{writer.preferred_name if writer else 'We'} replied about {title}"
-    return f"{title}: handled together with another report"
+        if writer is None:
+            return t("We replied about %(title)s", title=title)
+        return t("%(name)s replied about %(title)s", name=writer.preferred_name, title=title)
+    return t("%(title)s: handled together with another report", title=title)
 
 
 def notify_item_update(
@@ -499,9 +547,14 @@ def notify_merge(
             user,
             kind="merged",
             template="merged",
-            subject=f"{owner.display_name} looks after this now (#{duplicate.id} joins "
-            f"#{target.id})",
+            subject=t(
+                "%(name)s looks after this now (#%(duplicate)s joins #%(target)s)",
+                name=owner.display_name,
+                duplicate=duplicate.id,
+                target=target.id,
+            ),
             item=target,
+            written=duplicate,
             about_their_own=user.id == duplicate.author_id,
             duplicate=duplicate,
             item_title=title_for(duplicate, user),
@@ -555,9 +608,12 @@ def notify_resolution(
                 user,
                 kind="resolution",
                 template="resolution_merged",
-                subject=f"Done: {you_said_for(resolution.you_said, items, user)}",
+                subject=t(
+                    "Done: %(you_said)s", you_said=you_said_for(resolution.you_said, items, user)
+                ),
                 item=item,
                 about_their_own=True,
+                written=duplicate,
                 item_title=title_for(item, user),
                 duplicate=duplicate,
                 duplicate_title=title_for(duplicate, user),
@@ -573,7 +629,9 @@ def notify_resolution(
             user,
             kind="resolution",
             template="resolution",
-            subject=f"Done: {you_said_for(resolution.you_said, items, user)}",
+            subject=t(
+                "Done: %(you_said)s", you_said=you_said_for(resolution.you_said, items, user)
+            ),
             item=item,
             item_title=title_for(item, user),
             from_name=owner.display_name if owner else actor.display_name,
@@ -619,7 +677,7 @@ def send_receipt(
         author,
         kind="receipt",
         template="receipt",
-        subject=f"We have received your feedback (reference #{item.id})",
+        subject=t("We have received your feedback (reference #%(id)s)", id=item.id),
         item=item,
         extra_headers=headers,
         category=category,
@@ -642,17 +700,38 @@ def notify_category_followers(item: Feedback) -> int:
             user,
             kind="new_item",
             template="new_item",
-            subject=f"New {item.kind.value} #{item.id}: {item.title}",
+            subject=_new_item_subject(item),
             item=item,
         )
         told += 1
     return told
 
 
+def _new_item_subject(item: Feedback) -> Text:
+    # One sentence per kind: the kind's word takes its own gender and article in other
+    # languages.
+    kind = item.kind.value
+    if kind == "idea":
+        return t("New idea #%(id)s: %(title)s", id=item.id, title=item.title)
+    if kind == "question":
+        return t("New question #%(id)s: %(title)s", id=item.id, title=item.title)
+    if kind == "praise":
+        return t("New praise #%(id)s: %(title)s", id=item.id, title=item.title)
+    return t("New complaint #%(id)s: %(title)s", id=item.id, title=item.title)
+
+
 def notify_reopen_request(item: Feedback, author: User, comment: str) -> int:
     """The owner hears that the customer says it is not fixed yet."""
     return _tell_owner_of_reopen(
-        item, author, f"Not fixed yet, says {author.preferred_name}", comment=comment
+        item,
+        author,
+        t(
+            "Not fixed yet, says %(name)s: #%(id)s %(title)s",
+            name=author.preferred_name,
+            id=item.id,
+            title=item.title,
+        ),
+        comment=comment,
     )
 
 
@@ -662,13 +741,18 @@ def notify_still_happens(item: Feedback, customer: User, count: int) -> int:
     return _tell_owner_of_reopen(
         item,
         customer,
-        f"Still happens, says {customer.preferred_name}",
+        t(
+            "Still happens, says %(name)s: #%(id)s %(title)s",
+            name=customer.preferred_name,
+            id=item.id,
+            title=item.title,
+        ),
         comment="",
         still_happens=count,
     )
 
 
-def _tell_owner_of_reopen(item: Feedback, customer: User, said: str, **context: Any) -> int:
+def _tell_owner_of_reopen(item: Feedback, customer: User, subject: Text, **context: Any) -> int:
     owner = db.session.get(User, item.owner_id) if item.owner_id else None
     if owner is None or not can_email(owner) or owner.id == customer.id:
         return 0
@@ -676,7 +760,7 @@ def _tell_owner_of_reopen(item: Feedback, customer: User, said: str, **context: 
         owner,
         kind="reopen_request",
         template="reopen_request",
-        subject=f"{said}: #{item.id} {item.title}",
+        subject=subject,
         item=item,
         author=customer,
         **context,
@@ -685,12 +769,14 @@ def _tell_owner_of_reopen(item: Feedback, customer: User, said: str, **context: 
 
 
 def email_account_holder(
-    user: User, *, kind: str, template: str, subject: str, **context: Any
+    user: User, *, kind: str, template: str, subject: str | Text, **context: Any
 ) -> OutboxMessage:
     """Queue an email about the account itself (verification, password, claim) to its
     address, addressed by the name the person chose. Not capped and not folded: these are
-    answers to something the person just did."""
-    rendered = environment.current().presenter.email(template, subject, person=user, **context)
+    answers to something the person just did, in their language (account_language)."""
+    rendered = environment.current().presenter.email(
+        template, subject, language=account_language(user), person=user, **context
+    )
     return queue_email(
         kind=kind,
         to_email=user.email,
@@ -698,6 +784,7 @@ def email_account_holder(
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
+        headers=content_language(rendered.language),
         user_id=user.id,
     )
 
@@ -708,7 +795,7 @@ def send_verification(user: User) -> OutboxMessage:
         user,
         kind="verification",
         template="verify",
-        subject="Please confirm your email address",
+        subject=t("Please confirm your email address"),
         verify_url=environment.current().presenter.url(
             "accounts.verify", token=make_verify_token(user.id, user.email)
         ),
@@ -723,7 +810,7 @@ def send_claim_link(user: User) -> OutboxMessage:
         user,
         kind="account_claim",
         template="claim",
-        subject="Set your password",
+        subject=t("Set your password"),
         claim_url=environment.current().presenter.url(
             "accounts.claim", token=make_claim_token(user.id, user.email, user.password_hash)
         ),
@@ -736,7 +823,7 @@ def send_password_reset(user: User) -> OutboxMessage:
         user,
         kind="password_reset",
         template="reset",
-        subject="Choose a new password",
+        subject=t("Choose a new password"),
         reset_url=environment.current().presenter.url(
             "accounts.reset_password", token=make_reset_token(user.id, user.password_hash)
         ),
@@ -747,9 +834,10 @@ def send_registration_link(email: str, preferred_name: str, token: str) -> Outbo
     """The link that finishes a registration, to an address nobody has verified yet:
     following it is the proof."""
     presenter = environment.current().presenter
+    # Nobody is known yet: written in the language of the page they registered on.
     rendered = presenter.email(
         "register",
-        "Finish creating your account",
+        t("Finish creating your account"),
         preferred_name=preferred_name,
         finish_url=presenter.url("accounts.finish_registration", token=token),
     )
@@ -760,6 +848,7 @@ def send_registration_link(email: str, preferred_name: str, token: str) -> Outbo
         subject=rendered.subject,
         text_body=rendered.text,
         html_body=rendered.html,
+        headers=content_language(rendered.language),
     )
 
 
@@ -771,7 +860,7 @@ def send_registration_attempt(user: User) -> OutboxMessage:
         user,
         kind="signup_attempt",
         template="register_attempt",
-        subject="Someone tried to register with your address",
+        subject=t("Someone tried to register with your address"),
         login_url=presenter.url("accounts.login"),
         reset_url=presenter.url("accounts.reset_request"),
     )

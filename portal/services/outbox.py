@@ -26,6 +26,7 @@ from portal.models import OutboxMessage, OutboxStatus
 from portal.services import environment
 from portal.services.environment import OutgoingEmail
 from portal.services.site import get_site_settings
+from portal.services.wording import t
 
 
 def _now() -> datetime:
@@ -182,7 +183,13 @@ def backoff_seconds(base: int, attempts: int) -> int:
 
 def _as_email(message: OutboxMessage) -> OutgoingEmail:
     organisation = get_site_settings().organisation_name
-    sender_name = f"{message.from_name} at {organisation}" if message.from_name else organisation
+    sender_name = organisation
+    if message.from_name:
+        # "Priya at Our organisation", in the language the email is written in.
+        sender_name = environment.current().presenter.translate(
+            t("%(name)s at %(organisation)s", name=message.from_name, organisation=organisation),
+            language=(message.headers or {}).get("Content-Language") or None,
+        )
     sender = environment.current().settings.mail_default_sender
     return OutgoingEmail(
         from_address=formataddr((sender_name, sender)),
