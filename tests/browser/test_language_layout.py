@@ -251,31 +251,41 @@ def test_longer_words_fit_the_page_on_a_phone_and_a_desktop(
     assert not found, f"{path} in {language!r}: {found}"
 
 
-def test_written_right_to_left_the_board_mirrors(
+def test_written_right_to_left_the_board_and_an_item_mirror(
     demo: Demo,
     live_server: LiveServer,
     open_page: Callable[..., Page],
     signed_in: Callable[[str | None], Any],
 ) -> None:
-    """The vote button sits before the title: on its left left to right, on its right when
-    the page is written right to left."""
+    """The vote button comes before the title: on its left when the page is written left to
+    right, on its right when it is written right to left (on the board and an item's page)."""
+    places = {  # where, the box holding both, its title
+        "board": ("/", ".item-card", ".item-card__title"),
+        "item": (f"/feedback/{demo.resolved_id}", ".item__head", ".item__title"),
+    }
     sides = {}
     for language in (PSEUDO_LANGUAGE, RIGHT_TO_LEFT):
         page = open_page(storage_state=in_language(signed_in(None), language, live_server))
-        page.goto("/")
-        card = page.locator(".item-card").first
-        vote = card.locator(".vote__button").bounding_box()
-        title = card.locator(".item-card__title").bounding_box()
-        assert vote is not None and title is not None
-        if vote["x"] + vote["width"] <= title["x"]:
-            sides[language] = "left"
-        elif title["x"] + title["width"] <= vote["x"]:
-            sides[language] = "right"
-        else:
-            sides[language] = f"overlapping: vote {vote}, title {title}"
+        for place, (path, holder, title_selector) in places.items():
+            page.goto(path)
+            box = page.locator(holder).first
+            vote = box.locator(".vote__button").bounding_box()
+            title = box.locator(title_selector).bounding_box()
+            assert vote is not None and title is not None
+            if vote["x"] + vote["width"] <= title["x"]:
+                sides[place, language] = "left"
+            elif title["x"] + title["width"] <= vote["x"]:
+                sides[place, language] = "right"
+            else:
+                sides[place, language] = f"overlapping: vote {vote}, title {title}"
         if language == RIGHT_TO_LEFT:
-            screenshot(page, "layout-board-rtl")
-    assert sides == {PSEUDO_LANGUAGE: "left", RIGHT_TO_LEFT: "right"}
+            screenshot(page, "layout-item-rtl")
+    assert sides == {
+        ("board", PSEUDO_LANGUAGE): "left",
+        ("item", PSEUDO_LANGUAGE): "left",
+        ("board", RIGHT_TO_LEFT): "right",
+        ("item", RIGHT_TO_LEFT): "right",
+    }
 
 
 LONG_WORD = "Ŝţŕéţçĥéđŵöŕđŵîţĥöûţàñýƀŕéàķîñĝþöîñţàţàĺĺ"
