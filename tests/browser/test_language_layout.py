@@ -168,9 +168,26 @@ PAGES = {
     "item": ("/feedback/{resolved_id}", None),
     "item-signed-in": ("/feedback/{resolved_id}", CUSTOMER),
     "submit": ("/feedback/new", CUSTOMER),
+    # Similar feedback, shown as the title is typed (an htmx fragment; here the page itself).
+    "submit-suggestions": ("/feedback/new?title=parcel+left+in+the+rain", CUSTOMER),
+    "submit-refused": ("/feedback/new", CUSTOMER),
     "triage": ("/admin/", ADMIN),
     "admin-item": ("/admin/feedback/{resolved_id}", ADMIN),
 }
+# Pages that a button's press shows: what to press on the page opened.
+PRESS = {"submit-refused": "form.form button.button:not(.check-similar)"}
+
+
+def open_case(page: Page, name: str, demo: Demo) -> None:
+    """Open the page a case names (and press its button)."""
+    path = PAGES[name][0].format(**demo.__dict__)
+    response = page.goto(path)
+    assert response is not None and response.status == 200, path
+    if name in PRESS:
+        with page.expect_navigation():
+            page.locator(PRESS[name]).click()
+        assert page.locator(".field__error").count() > 0
+
 
 LAYOUT_PROBLEMS = """() => {
   const root = document.documentElement;
@@ -234,8 +251,7 @@ def test_longer_words_fit_the_page_on_a_phone_and_a_desktop(
 ) -> None:
     path, who = PAGES[name]
     page = open_page(storage_state=in_language(signed_in(who), language, live_server))
-    response = page.goto(path.format(**demo.__dict__))
-    assert response is not None and response.status == 200, path
+    open_case(page, name, demo)
     direction = "rtl" if language == RIGHT_TO_LEFT else "ltr"
     assert page.locator("html").get_attribute("lang") == language
     assert page.locator("html").get_attribute("dir") == direction
@@ -319,7 +335,7 @@ def test_a_word_longer_than_a_phone_is_wide_wraps_wherever_it_is_shown(
     page = open_page(
         storage_state=in_language(signed_in(who), PSEUDO_LANGUAGE, live_server), viewport=MOBILE
     )
-    page.goto(path.format(**demo.__dict__))
+    open_case(page, name, demo)
     assert page.evaluate(STRETCH, LONG_WORD) > 10
     found = {}
     for viewport in WIDTHS:
