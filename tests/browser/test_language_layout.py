@@ -187,6 +187,8 @@ def open_case(page: Page, name: str, demo: Demo) -> None:
         with page.expect_navigation():
             page.locator(PRESS[name]).click()
         assert page.locator(".field__error").count() > 0
+    # What a <details> holds (triage's quick acknowledgement) is measured open.
+    page.evaluate("document.querySelectorAll('details').forEach((d) => { d.open = true; })")
 
 
 LAYOUT_PROBLEMS = """(scrollingAllowed) => {
@@ -198,7 +200,8 @@ LAYOUT_PROBLEMS = """(scrollingAllowed) => {
   const text = (e) => (e.innerText || e.value || "").trim().replace(/\\s+/g, " ").slice(0, 60);
   const shown = (e) => {
     const box = e.getBoundingClientRect();
-    return box.width > 1 && box.height > 1 && getComputedStyle(e).visibility !== "hidden";
+    // checkVisibility: not hidden, nor inside a closed <details> (laid out, not shown).
+    return box.width > 1 && box.height > 1 && e.checkVisibility({ visibilityProperty: true });
   };
   const hides = (value) => value === "hidden" || value === "clip";
   const scrolls = (value) => value === "auto" || value === "scroll";
