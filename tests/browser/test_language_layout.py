@@ -93,6 +93,7 @@ def _app_context(app: Flask, demo: Demo) -> Iterator[None]:
 
 @pytest.fixture(scope="module")
 def live_server(
+    chromium_path: str,  # without a browser, skip (or fail in CI) before seeding anything
     database_uri: str,
     tmp_path_factory: pytest.TempPathFactory,
     translations: Path,
@@ -355,3 +356,23 @@ def test_a_word_longer_than_a_phone_is_wide_wraps_wherever_it_is_shown(
             found[viewport["width"]] = problems
     screenshot(page, f"layout-stretched-{name}")
     assert not found, f"{path}: {found}"
+
+
+def test_the_measure_finds_a_page_too_wide_a_spilling_word_and_text_cut_off(
+    open_page: Callable[..., Page],
+) -> None:
+    """The check above finds what it is for (a page that measured nothing would pass)."""
+    page = open_page(viewport=MOBILE)
+    word = "x" * 80
+    page.set_content(
+        f"""<body style="margin:0">
+        <p style="width:100px">{word}</p>
+        <p style="width:100px;overflow:hidden">{word}</p>
+        <p style="width:100px;overflow-x:auto">{word}</p>
+        <p style="width:100px;overflow-wrap:anywhere">{word}</p>
+        </body>"""
+    )
+    problems = layout_problems(page)
+    assert problems[0].startswith("the page scrolls sideways")
+    assert [p.split(" ", 2)[1] for p in problems[1:]] == ["cuts", "spills", "scrolls"]
+    assert layout_problems(page, scrolling_allowed=True)[1:] == problems[1:3]
