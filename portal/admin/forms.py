@@ -343,7 +343,9 @@ class SettingsForm(FlaskForm):
 
     def offer_languages(self, offered: tuple[str, ...], name: Callable[[str], str]) -> None:
         """The languages with a catalog, each named in its own language."""
-        self.default_language.choices = [SelectChoice(code, name(code)) for code in offered]
+        self.default_language.choices = [
+            SelectChoice(code, name(code), render_kw={"lang": code}) for code in offered
+        ]
 
     pre_moderation = BooleanField(_l("Hold new public items for staff approval (pre-moderation)"))
 

@@ -90,7 +90,9 @@ def write_pseudo_catalog(directory: Path) -> Path:
     return folder
 
 
-_HIDDEN_TEXT = {"script", "style", "time"}  # dates and ages come from Babel, not the catalog
+# Dates and ages come from Babel, not the catalog; code (an event's name, a header, a field of
+# a stored record) is not words in any language.
+_HIDDEN_TEXT = {"script", "style", "time", "code", "kbd", "samp"}
 _TEXT_ATTRIBUTES = {"title", "alt", "placeholder", "aria-label"}
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
 # Innermost first: a message may hold another as a value (a state's label in a sentence).
@@ -106,9 +108,10 @@ class _VisibleText(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         values = dict(attrs)
-        # Dates come from Babel; words marked as another language (the switcher's language
-        # names, each in its own) are not the page's.
-        if tag in _HIDDEN_TEXT or (tag != "html" and "lang" in values):
+        # Words marked as another language (the switcher's language names, each in its own)
+        # are not the page's; translate="no" marks what is shown as stored (an audit record).
+        hidden = tag in _HIDDEN_TEXT or values.get("translate") == "no"
+        if hidden or (tag != "html" and "lang" in values):
             self._hidden_depth += 1
             self._closes.append(tag)
             return
