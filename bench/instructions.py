@@ -6,9 +6,10 @@ executes does not depend on the machine's other work, so two source trees can be
 within a percent or so.
 
 1. Seeds a SQLite database for the measured tree (bench/seed.py, N=10,000 items by default),
-   schema from that tree's own migrations: each tree gets its own file under
-   bench/results/instructions/. `--tree PATH` measures another checkout (its `portal` package
-   is imported through PYTHONPATH; this script and bench/seed.py stay the same for both).
+   schema from that tree's own migrations: each checkout gets its own file under
+   bench/results/instructions/ (`--keep` reuses it). `--tree PATH` measures another checkout
+   (its `portal` package is imported through PYTHONPATH; this script and bench/seed.py stay
+   the same for both).
 2. Runs a child process under `valgrind --tool=callgrind`, with instrumentation and collection
    off. The child creates the app (PORTAL_ENV=production, as bench/run.py), warms it up with
    a few requests per endpoint, then for each endpoint of bench/run.py runs K requests through
@@ -40,7 +41,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any
 
@@ -168,7 +169,9 @@ def measure_tree(args: argparse.Namespace) -> dict[str, Any]:
     marks = build_marks(RESULTS)
     me = [sys.executable, str(Path(__file__).resolve())]
 
-    db_path = RESULTS / f"portal_{commit}_{args.items}.sqlite3"
+    # One database per checkout (its own migrations), kept for --keep across its commits.
+    place = hashlib.sha256(str(tree).encode()).hexdigest()[:8]
+    db_path = RESULTS / f"portal_{tree.name}-{place}_{args.items}.sqlite3"
     facts_path = outdir / "facts.json"
     log(f"Tree {tree} at {commit}; database {db_path}")
     t0 = time.perf_counter()
@@ -179,7 +182,7 @@ def measure_tree(args: argparse.Namespace) -> dict[str, Any]:
     facts = json.loads(facts_path.read_text())
     log(
         f"Database ready in {time.perf_counter() - t0:.0f}s: item #{facts['item_id']}, "
-        f"last page {facts['last_page']}"
+        f"vote on #{facts['vote_item_id']}, last page {facts['last_page']}"
     )
 
     requests = args.requests + args.requests % 2  # the vote toggles: back where it started
@@ -319,8 +322,33 @@ def child_seed(args: argparse.Namespace) -> int:
     url = f"sqlite:///{path}"
     bdb = BenchDb("instructions", args.items, url, url, name=str(path))
     prepare_db(bdb, args.keep, None, log)
-    Path(args.facts).write_text(json.dumps(asdict(site_facts(bdb))))
+    facts = asdict(site_facts(bdb))
+    facts["vote_item_id"] = open_item(url)
+    Path(args.facts).write_text(json.dumps(facts))
     return 0
+
+
+def open_item(db_url: str) -> int:
+    """The most voted public item still open to votes. bench/run.py votes on its item page's
+    item, the most voted public one, which is resolved in the seeded data: once resolved items
+    closed for votes, that vote was refused."""
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(db_url)
+    try:
+        with engine.connect() as conn:
+            return int(
+                conn.scalar(
+                    sa.text(
+                        "SELECT id FROM feedback WHERE visibility = 'public' AND hidden = false "
+                        "AND awaiting_review = false "
+                        "AND state NOT IN ('resolved', 'declined', 'duplicate') "
+                        "ORDER BY vote_count DESC, id DESC LIMIT 1"
+                    )
+                )
+            )
+    finally:
+        engine.dispose()
 
 
 def make_app(db_url: str, page_cache: bool) -> Any:
@@ -366,7 +394,9 @@ def child_measure(args: argparse.Namespace) -> int:
 
     marks = ctypes.CDLL(args.marks)
     marks.marks_dump.argtypes = [ctypes.c_char_p]
-    facts = SiteFacts(**json.loads(Path(args.facts).read_text()))
+    known = json.loads(Path(args.facts).read_text())
+    vote_item_id = known.pop("vote_item_id")
+    facts = SiteFacts(**known)
     cached = args.mode == "cached"
     app = make_app(f"sqlite:///{args.db}", page_cache=cached)
     info = {"portal": portal.__file__, "templates": app.template_folder}
@@ -388,11 +418,12 @@ def child_measure(args: argparse.Namespace) -> int:
     session = sign_in(customer, origin, facts.item_id)
 
     def runner(ep: Endpoint) -> Any:
-        req = build_request(ep, facts, etag=etag, session=session)
+        target = replace(facts, item_id=vote_item_id) if ep.kind == "vote" else facts
+        req = build_request(ep, target, etag=etag, session=session)
         headers = {k: v for k, v in req.headers.items() if k != "Cookie"}
         client = visitor
         if req.method == "POST":
-            headers["Referer"] = f"{origin}/feedback/{facts.item_id}"
+            headers["Referer"] = f"{origin}/feedback/{target.item_id}"
             client = customer
 
         def once() -> int:
