@@ -6,7 +6,8 @@ FLASK := $(BIN)/flask --app wsgi
 HOST ?= 127.0.0.1
 PORT ?= 5000
 
-.PHONY: run test lint format install install-dev migrate seed clean bench api-fuzz translations
+.PHONY: run test lint format install install-dev migrate seed clean bench bench-instructions api-fuzz \
+	translations
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -56,6 +57,12 @@ api-fuzz: install-dev
 # both with wrk (or a Python fallback). Options: make bench BENCH_ARGS="--db postgres --items 2000"
 bench: install
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+
+# Instructions per request under valgrind's callgrind (needs valgrind and gcc): figures the
+# machine's other work does not move, to compare two trees. Options:
+# make bench-instructions BENCH_ARGS="--tree ../before --runs 3"; --compare A.json B.json
+bench-instructions: install
+	$(BIN)/python bench/instructions.py $(BENCH_ARGS)
 
 # Gather every marked word into portal/translations/messages.pot and merge it into each
 # language's catalog. Catalogs are compiled when the app starts (portal/i18n.py).
