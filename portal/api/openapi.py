@@ -145,6 +145,7 @@ TIMELINE_EVENT: dict[str, Any] = {
         "message_html",
         "target_date",
         "actor_name",
+        "new_owner_name",
         "created_at",
     ],
     "properties": {
@@ -156,6 +157,8 @@ TIMELINE_EVENT: dict[str, Any] = {
         "message_html": STRING,
         "target_date": _nullable(DATE),
         "actor_name": _nullable(STRING),
+        # On an owner_changed step, who looks after the item now (its message is the reason).
+        "new_owner_name": _nullable(STRING),
         "created_at": DATE_TIME,
     },
 }

@@ -121,7 +121,8 @@ def event_json(event: TimelineEvent) -> dict[str, Any]:
         "message": event.message,
         "message_html": event.message_html,
         "target_date": iso(event.target_date),
-        "actor_name": event.actor.public_name if event.actor is not None else None,
+        "actor_name": str(event.actor.public_name) if event.actor is not None else None,
+        "new_owner_name": str(event.new_owner.public_name) if event.new_owner else None,
         "created_at": iso(event.created_at),
     }
 
@@ -132,7 +133,7 @@ def reply_json(reply: Comment, author: User) -> dict[str, Any]:
         "id": reply.id,
         "body": reply.body_source,
         "body_html": reply.body_html,
-        "author_name": author.public_name,
+        "author_name": str(author.public_name),
         "created_at": iso(reply.created_at),
     }
 

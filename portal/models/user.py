@@ -11,6 +11,7 @@ from flask_login import UserMixin
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.models.base import N_, Base, str_enum, utcnow
+from portal.services.wording import Text, t
 
 if TYPE_CHECKING:
     from portal.models.session import UserSession
@@ -100,10 +101,10 @@ class User(UserMixin, Base):
         return self.role is Role.ADMIN
 
     @property
-    def public_name(self) -> str:
-        """The name shown on public pages. A deleted account's stand-in is in the catalog,
-        for pages to say in the reader's language (a person's own name is never translated)."""
-        return N_("a former customer") if self.deleted_at else self.display_name
+    def public_name(self) -> str | Text:
+        """The name shown on public pages. A deleted account's stand-in comes in the reader's
+        language (str() of it; a person's own name is never translated)."""
+        return t("a former customer") if self.deleted_at else self.display_name
 
     def __repr__(self) -> str:
         return f"<User {self.id} {self.role}>"

@@ -82,7 +82,7 @@ def public_item(item: Feedback) -> dict[str, Any]:
         },
         "state": item.state.value,
         "state_label": item.state.label,
-        "author_name": item.author.public_name,
+        "author_name": str(item.author.public_name),
         "owner_name": item.owner.display_name if item.owner is not None else None,
         "vote_count": item.vote_count,
         "comment_count": item.comment_count,

@@ -252,7 +252,7 @@ def _public_staff_replies(item_ids: list[int]) -> dict[int, list[dict[str, Any]]
         grouped[reply.feedback_id].append(
             {
                 "id": reply.id,
-                "from": reply.author.public_name,
+                "from": str(reply.author.public_name),
                 "body": reply.body_source,
                 "created_at": iso(reply.created_at),
             }
@@ -277,7 +277,7 @@ def _timelines(item_ids: list[int]) -> dict[int, list[dict[str, Any]]]:
             {
                 "kind": event.kind.value,
                 "state": _label(event.to_state.label) if event.to_state else None,
-                "by": event.actor.public_name if event.actor else None,
+                "by": str(event.actor.public_name) if event.actor else None,
                 "message": event.message,
                 "promised_by": iso(event.target_date),
                 "at": iso(event.created_at),

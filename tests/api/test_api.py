@@ -226,6 +226,10 @@ def test_an_item_and_its_timeline_oldest_first(client, make_feedback, staff) -> 
     assert changed["to_state"] == "acknowledged"
     assert changed["actor_name"] == "Sam Staff"
     assert "reported it" in changed["message_html"]
+    # Acknowledging took it: the owner's step names who looks after it now.
+    owner_step = next(e for e in timeline["events"] if e["kind"] == "owner_changed")
+    assert owner_step["new_owner_name"] == "Sam Staff"
+    assert changed["new_owner_name"] is None
 
 
 def test_missing_items_answer_404_in_json(client) -> None:

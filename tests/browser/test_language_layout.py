@@ -290,10 +290,16 @@ def test_written_right_to_left_the_board_and_an_item_mirror(
         "item": (f"/feedback/{demo.resolved_id}", ".item__head", ".item__title"),
     }
     sides = {}
+    arrows = {}
     for language in (PSEUDO_LANGUAGE, RIGHT_TO_LEFT):
         page = open_page(storage_state=in_language(signed_in(None), language, live_server))
         for place, (path, holder, title_selector) in places.items():
             page.goto(path)
+            if place == "item":
+                # "← All feedback" points back the way the page reads.
+                arrows[language] = page.locator(".breadcrumb .arrow").evaluate(
+                    "(e) => getComputedStyle(e).transform"
+                )
             box = page.locator(holder).first
             vote = box.locator(".vote__button").bounding_box()
             title = box.locator(title_selector).bounding_box()
@@ -312,6 +318,8 @@ def test_written_right_to_left_the_board_and_an_item_mirror(
         ("board", RIGHT_TO_LEFT): "right",
         ("item", RIGHT_TO_LEFT): "right",
     }
+    assert arrows[PSEUDO_LANGUAGE] == "none"
+    assert arrows[RIGHT_TO_LEFT] == "matrix(-1, 0, 0, 1, 0, 0)"
 
 
 LONG_WORD = "Ŝţŕéţçĥéđŵöŕđŵîţĥöûţàñýƀŕéàķîñĝþöîñţàţàĺĺ"
