@@ -18,6 +18,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -30,9 +31,14 @@ from werkzeug.exceptions import HTTPException
 
 from portal.accounts.forms import LoginForm
 from portal.extensions import htmx
+from portal.models import FeedbackKind, FeedbackState, Visibility
+from portal.models.base import N_
 from portal.services.accounts import is_safe_next
 from portal.services.errors import DomainError
 from portal.services.feedback import get_visible_item
+from portal.services.site import cached_categories
+from portal.services.workflow import PromiseChoice
+from portal.templating import longdate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -47,6 +53,55 @@ _NEVER_CARRIED = frozenset({"csrf_token", "post_anyway"})
 _BOOKKEEPING = frozenset({"next", "fragment", "form_started", "website"})
 # The browser that was refused holds this in its session; a carry only comes back to it.
 _SESSION_KEY = "kept_writing"
+
+
+def _day(value: str) -> str:
+    try:
+        return longdate(date.fromisoformat(value))
+    except ValueError:
+        return value
+
+
+def _label_of(labels: dict[str, str]) -> Callable[[str], str]:
+    return lambda value: gettext(labels[value]) if value in labels else value
+
+
+# The choices a kept form may carry besides what was written, as its form names them, with
+# their values as the form shows them (a state's label, a date as the reader writes dates).
+_CHOICES: dict[str, tuple[str, Callable[[str], str]]] = {
+    "to_state": (N_("Move to"), _label_of({s.value: s.label for s in FeedbackState})),
+    "target_date": (N_("Promised date"), _day),
+    "new_date": (N_("New promised date"), _day),
+    "duplicate_of": (N_("Merge into item number"), str),
+    "merge_promise": (
+        N_("The date promised here"),
+        _label_of(
+            {
+                PromiseChoice.KEEP.value: N_("Keep it on the item it joins"),
+                PromiseChoice.CHANGE.value: N_("It changes"),
+            }
+        ),
+    ),
+    "kind": (N_("Kind"), _label_of({k.value: k.label for k in FeedbackKind})),
+    "visibility": (
+        N_("Who can see it?"),
+        _label_of({Visibility.PUBLIC.value: N_("Public"), Visibility.PRIVATE.value: N_("Private")}),
+    ),
+    "category_id": (N_("Category"), lambda value: _category_name(value)),
+}
+
+
+def _category_name(value: str) -> str:
+    named = {str(c.id): c.name for c in cached_categories()}
+    return named.get(value, value)
+
+
+def _choice(name: str, value: str) -> tuple[str, str]:
+    """A kept choice as the reader reads it; a field the portal does not name, as sent."""
+    if name not in _CHOICES:
+        return name, value
+    label, shown = _CHOICES[name]
+    return gettext(label), shown(value)
 
 
 def keeps_writing(**labels: str) -> Callable[[F], F]:
@@ -89,9 +144,9 @@ class KeptSubmission:
     @property
     def choices(self) -> list[tuple[str, str]]:
         """What else the form says (a move's new state, a kind), shown so that nothing is sent
-        unseen."""
+        unseen: in the reader's words where the portal names the field, else as sent."""
         return [
-            (n.replace("_", " ").capitalize(), v)
+            _choice(n, v)
             for n, v in self.fields
             if n not in self.labels and n not in _BOOKKEEPING and v
         ]

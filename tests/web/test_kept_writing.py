@@ -325,9 +325,16 @@ def test_what_a_move_chose_is_shown_before_it_is_sent_again(
     post(browser, "/account/logout")
     refused = browser.post(
         f"/admin/feedback/{item.id}/move",
-        data={"csrf_token": token, "to_state": "declined", "message": "We will not do this."},
+        data={
+            "csrf_token": token,
+            "to_state": "declined",
+            "target_date": "2026-12-24",
+            "message": "We will not do this.",
+        },
         headers={"Referer": f"http://localhost/admin/feedback/{item.id}"},
     )
     page = _sign_in_on(browser, refused.get_data(as_text=True), staff.email).get_data(as_text=True)
     assert "Sent with it, as you chose" in page
-    assert "<dt>To state</dt><dd>declined</dd>" in page
+    # Named as the form names them, in the reader's words, not as the form's field and code.
+    assert "<dt>Move to</dt><dd>Not planned</dd>" in page
+    assert "<dt>Promised date</dt><dd>24 December 2026</dd>" in page

@@ -455,9 +455,13 @@ def format_duration(seconds: float | None) -> Text:
         if hours == "1":
             return t("1 hour")
         return t("%(hours)s hours", hours=hours)
-    return t("%(days)s days", days=f"{seconds / 86400:.1f}".removesuffix(".0"))
+    days = f"{seconds / 86400:.1f}".removesuffix(".0")  # a value, not words: kept out of t()
+    return t("%(days)s days", days=days)
 
 
 def format_percent(value: float | None) -> Text:
     """A share as a whole percentage, or "no data"."""
-    return t("no data") if value is None else t("%(percent)s%%", percent=f"{value:.0f}")
+    if value is None:
+        return t("no data")
+    percent = f"{value:.0f}"
+    return t("%(percent)s%%", percent=percent)
