@@ -8,6 +8,7 @@ such as the 404 of a deliberate error page). Screenshots go to tests/screenshots
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shutil
@@ -115,10 +116,10 @@ class LiveServer:
     errors: ServerErrors
 
 
-@pytest.fixture(scope="session")
-def live_server(app: Flask) -> Iterator[LiveServer]:
-    """werkzeug's threaded server on the session's app: each request runs in its own thread
-    with its own app context and database session, as in production."""
+@contextlib.contextmanager
+def serving(app: Flask, name: str = "live-server") -> Iterator[LiveServer]:
+    """werkzeug's threaded server on this app: each request runs in its own thread with its
+    own app context and database session, as in production; 5xx answers are recorded."""
     errors = ServerErrors()
 
     def watched(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
@@ -138,7 +139,7 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     server: BaseWSGIServer = make_server(
         "127.0.0.1", 0, watched, threaded=True, request_handler=_QuietHandler
     )
-    thread = threading.Thread(target=server.serve_forever, name="live-server", daemon=True)
+    thread = threading.Thread(target=server.serve_forever, name=name, daemon=True)
     thread.start()
     try:
         yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", errors=errors)
@@ -146,6 +147,13 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
         server.shutdown()
         server.server_close()
         thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The session's app, served (see serving)."""
+    with serving(app) as server:
+        yield server
 
 
 # The browser ----------------------------------------------------------------------------------

@@ -12,7 +12,6 @@ Screenshots go to tests/screenshots/ (git-ignored).
 from __future__ import annotations
 
 import shutil
-import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from playwright.sync_api import Page
-from werkzeug.serving import BaseWSGIServer, make_server
 
 from portal.database import sqlite_write_intent
 from portal.extensions import db
@@ -32,9 +30,8 @@ from tests.browser.conftest import (
     DESKTOP,
     MOBILE,
     LiveServer,
-    ServerErrors,
-    _QuietHandler,
     screenshot,
+    serving,
     sign_in,
 )
 from tests.conftest import _empty_all_tables, make_test_app
@@ -107,33 +104,10 @@ def live_server(
         tmp_path_factory.mktemp("layout-instance"),
         PORTAL_TRANSLATIONS_DIR=str(translations),
     )
-    errors = ServerErrors()
-
-    def watched(environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
-        where = f"{environ.get('REQUEST_METHOD')} {environ.get('PATH_INFO')}"
-
-        def recording_start_response(status: str, headers: Any, *args: Any) -> Any:
-            if status.startswith("5"):
-                errors.add(f"{where} answered {status}")
-            return start_response(status, headers, *args)
-
-        try:
-            return site(environ, recording_start_response)
-        except Exception as exc:
-            errors.add(f"{where} raised {exc!r}")
-            raise
-
-    server: BaseWSGIServer = make_server(
-        "127.0.0.1", 0, watched, threaded=True, request_handler=_QuietHandler
-    )
-    thread = threading.Thread(target=server.serve_forever, name="layout-server", daemon=True)
-    thread.start()
     try:
-        yield LiveServer(url=f"http://127.0.0.1:{server.server_port}", errors=errors)
+        with serving(site, "layout-server") as server:
+            yield server
     finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
         with site.app_context():
             db.engine.dispose()
 
