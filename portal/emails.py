@@ -16,12 +16,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from flask import Flask, render_template
-from flask_babel import force_locale, format_date, get_locale, gettext, ngettext
+from flask_babel import force_locale, get_locale
+from werkzeug.routing import MapAdapter
 
+from portal.i18n import gettext, locale, ngettext
 from portal.services.environment import RenderedEmail
 from portal.services.site import get_site_settings
 from portal.services.wording import Text
-from portal.templating import localdate, longdate
+from portal.templating import formatted_day, localdate, longdate
 
 
 class JinjaPresenter:
@@ -29,14 +31,20 @@ class JinjaPresenter:
 
     def __init__(self, app: Flask) -> None:
         self._app = app
+        # The URL map bound to PORTAL_BASE_URL, and that URL: the feed builds hundreds of links.
+        self._adapter: tuple[str, MapAdapter] | None = None
         app.jinja_env.filters["longday"] = long_day
 
     def url(self, endpoint: str, **values: Any) -> str:
         """An absolute link to a page of the portal, for emails and webhooks."""
-        base = urlsplit(self._app.config["PORTAL_BASE_URL"])
-        adapter = self._app.url_map.bind(
-            base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
-        )
+        base_url = self._app.config["PORTAL_BASE_URL"]
+        if self._adapter is None or self._adapter[0] != base_url:
+            base = urlsplit(base_url)
+            bound = self._app.url_map.bind(
+                base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
+            )
+            self._adapter = (base_url, bound)
+        adapter = self._adapter[1]
         anchor = values.pop("_anchor", None)
         url = adapter.build(endpoint, values, force_external=True)
         return f"{url}#{anchor}" if anchor else url
@@ -51,8 +59,8 @@ class JinjaPresenter:
                 for name, value in text.values().items()
             }
             if text.plural is not None:
-                return str(ngettext(text.message, text.plural, text.count, **values))
-            return str(gettext(text.message, **values))
+                return ngettext(text.message, text.plural, text.count, **values)
+            return gettext(text.message, **values)
 
     def email(
         self, template: str, subject: str | Text, *, language: str | None = None, **context: Any
@@ -80,9 +88,9 @@ def long_day(value: date | None) -> str:
         return ""
     if isinstance(value, datetime):
         value = localdate(value)
-    locale = get_locale()
-    english = locale is None or locale.language == "en"
-    return str(format_date(value, "EEEE d MMMM y" if english else "full"))
+    reader = locale()
+    english = reader is None or reader.language == "en"
+    return formatted_day(value, "EEEE d MMMM y" if english else "full", reader)
 
 
 def _in_language(language: str | None) -> AbstractContextManager[None]:
