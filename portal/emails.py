@@ -25,14 +25,18 @@ from portal.services.site import get_site_settings
 from portal.services.wording import Text
 from portal.templating import formatted_day, localdate, longdate
 
+_BUILT_LINKS_KEPT = 4096
+
 
 class JinjaPresenter:
     """One app's presenter: its email templates and its URL map."""
 
     def __init__(self, app: Flask) -> None:
         self._app = app
-        # The URL map bound to PORTAL_BASE_URL, and that URL: the feed builds hundreds of links.
+        # The URL map bound to PORTAL_BASE_URL, and that URL; and the links built with it, by
+        # endpoint and values (the feed builds a few hundred, most of them again each time).
         self._adapter: tuple[str, MapAdapter] | None = None
+        self._built: dict[tuple[str, tuple[tuple[str, Any], ...]], str] = {}
         app.jinja_env.filters["longday"] = long_day
 
     def url(self, endpoint: str, **values: Any) -> str:
@@ -44,9 +48,20 @@ class JinjaPresenter:
                 base.netloc, script_name=base.path or "/", url_scheme=base.scheme or "http"
             )
             self._adapter = (base_url, bound)
-        adapter = self._adapter[1]
+            self._built = {}
         anchor = values.pop("_anchor", None)
-        url = adapter.build(endpoint, values, force_external=True)
+        key = (endpoint, tuple(sorted(values.items())))
+        try:
+            url = self._built.get(key)
+            keep = True
+        except TypeError:  # a value that cannot be a key (a list): built each time
+            url, keep = None, False
+        if url is None:
+            url = self._adapter[1].build(endpoint, values, force_external=True)
+            if keep:
+                if len(self._built) >= _BUILT_LINKS_KEPT:
+                    self._built.clear()
+                self._built[key] = url
         return f"{url}#{anchor}" if anchor else url
 
     def translate(self, text: Text, language: str | None = None) -> str:
