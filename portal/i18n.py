@@ -112,6 +112,19 @@ def select_language() -> str:
     return asked or site_language(offered)
 
 
+@lru_cache(maxsize=64)
+def _locale_named(code: str) -> Locale:
+    # One Locale object per language: Flask-Babel keeps a Locale it is given as it is (it parses
+    # a code again on every request), so the dates kept per locale (portal.templating) find
+    # theirs by identity rather than by Locale.__eq__.
+    return Locale.parse(code)
+
+
+def _selected_locale() -> Locale:
+    """select_language(), as the one Locale object of that language."""
+    return _locale_named(select_language())
+
+
 def site_language(offered: tuple[str, ...]) -> str:
     """The site's default language, when it is one on offer."""
     # Here, not at the top: portal.templating formats dates with this module's locale().
@@ -236,7 +249,7 @@ def _vary_by_language(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel with the portal's choice of language, and give templates its names."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", SOURCE_LANGUAGE)
-    babel.init_app(app, locale_selector=select_language)
+    babel.init_app(app, locale_selector=_selected_locale)
     if len(app.config["PORTAL_LANGUAGES"]) > 1:
         app.after_request(_vary_by_language)
     # Flask-Babel installed its gettext callables (and Jinja `_` as an alias resolving
