@@ -68,14 +68,10 @@ class JinjaPresenter:
         """A service's words through the catalog, in `language`, else in the language of the
         request or of the email being written (Flask-Babel's locale). A day among the values
         is written as the reader's language writes dates (longdate: "4 December 2026")."""
-        with _in_language(language):
-            values = {
-                name: longdate(value) if isinstance(value, date) else value
-                for name, value in text.values().items()
-            }
-            if text.plural is not None:
-                return ngettext(text.message, text.plural, text.count, **values)
-            return gettext(text.message, **values)
+        if language:
+            with _in_language(language):
+                return _translated(text)
+        return _translated(text)
 
     def email(
         self, template: str, subject: str | Text, *, language: str | None = None, **context: Any
@@ -93,6 +89,21 @@ class JinjaPresenter:
                 html=render_template(f"emails/{template}.html", **context),
                 language=str(get_locale() or "").replace("_", "-"),
             )
+
+
+def _translated(text: Text) -> str:
+    # In the language being written. The feed says a few hundred of these a request.
+    values = (
+        {
+            name: longdate(value) if isinstance(value, date) else value
+            for name, value in text.values().items()
+        }
+        if text.params
+        else {}
+    )
+    if text.plural is not None:
+        return ngettext(text.message, text.plural, text.count, **values)
+    return gettext(text.message, **values)
 
 
 def long_day(value: date | None) -> str:
