@@ -195,6 +195,9 @@ def ngettext(singular: str, plural: str, num: int, **values: Any) -> str:
 def _template_gettext(context: Context, message: str, /, **values: Any) -> str:
     translated = translations().ugettext(message)
     if context.eval_ctx.autoescape:
+        if not values and "%" not in translated:
+            # What Markup(translated) % {} gives, without formatting nothing (most words).
+            return Markup(translated)
         translated = Markup(translated)
     return translated % values
 
