@@ -42,7 +42,7 @@ import statistics
 import subprocess
 import sys
 import time
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -324,32 +324,8 @@ def child_seed(args: argparse.Namespace) -> int:
     bdb = BenchDb("instructions", args.items, url, url, name=str(path))
     prepare_db(bdb, args.keep, None, log)
     facts = asdict(site_facts(bdb))
-    facts["vote_item_id"] = open_item(url)
     Path(args.facts).write_text(json.dumps(facts))
     return 0
-
-
-def open_item(db_url: str) -> int:
-    """The most voted public item still open to votes. bench/run.py votes on its item page's
-    item, the most voted public one, which is resolved in the seeded data: once resolved items
-    closed for votes, that vote was refused."""
-    import sqlalchemy as sa
-
-    engine = sa.create_engine(db_url)
-    try:
-        with engine.connect() as conn:
-            return int(
-                conn.scalar(
-                    sa.text(
-                        "SELECT id FROM feedback WHERE visibility = 'public' AND hidden = false "
-                        "AND awaiting_review = false "
-                        "AND state NOT IN ('resolved', 'declined', 'duplicate') "
-                        "ORDER BY vote_count DESC, id DESC LIMIT 1"
-                    )
-                )
-            )
-    finally:
-        engine.dispose()
 
 
 def make_app(db_url: str, page_cache: bool) -> Any:
@@ -396,7 +372,6 @@ def child_measure(args: argparse.Namespace) -> int:
     marks = ctypes.CDLL(args.marks)
     marks.marks_dump.argtypes = [ctypes.c_char_p]
     known = json.loads(Path(args.facts).read_text())
-    vote_item_id = known.pop("vote_item_id")
     facts = SiteFacts(**known)
     cached = args.mode == "cached"
     app = make_app(f"sqlite:///{args.db}", page_cache=cached)
@@ -419,12 +394,11 @@ def child_measure(args: argparse.Namespace) -> int:
     session = sign_in(customer, origin, facts.item_id)
 
     def runner(ep: Endpoint) -> Any:
-        target = replace(facts, item_id=vote_item_id) if ep.kind == "vote" else facts
-        req = build_request(ep, target, etag=etag, session=session)
+        req = build_request(ep, facts, etag=etag, session=session)
         headers = {k: v for k, v in req.headers.items() if k != "Cookie"}
         client = visitor
         if req.method == "POST":
-            headers["Referer"] = f"{origin}/feedback/{target.item_id}"
+            headers["Referer"] = f"{origin}/feedback/{facts.vote_item_id}"
             client = customer
 
         def once() -> int:

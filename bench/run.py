@@ -131,6 +131,9 @@ class SiteFacts:
     item_votes: int
     category: str
     search_word: str
+    # The vote's item: the most voted one still open to votes (item_id, the most voted public
+    # item, is resolved in the seeded data, and resolved items take no more votes).
+    vote_item_id: int
 
 
 @dataclass
@@ -155,7 +158,7 @@ def build_request(
         "feed": "/feeds/resolutions.atom",
         "feed304": "/feeds/resolutions.atom",
         "search": "/?" + urlencode({"q": facts.search_word}),
-        "vote": f"/feedback/{facts.item_id}/vote",
+        "vote": f"/feedback/{facts.vote_item_id}/vote",
     }
     if ep.kind == "feed304":
         if not etag:
@@ -333,6 +336,13 @@ def site_facts(bdb: BenchDb) -> SiteFacts:
                     "ORDER BY vote_count DESC, id DESC LIMIT 1"
                 )
             ).one()
+            vote_item_id = q(
+                sa.text(
+                    f"SELECT id FROM feedback WHERE {visible} "
+                    "AND state NOT IN ('resolved', 'declined', 'duplicate') "
+                    "ORDER BY vote_count DESC, id DESC LIMIT 1"
+                )
+            ).scalar_one()
     finally:
         _dispose(app)
     return SiteFacts(
@@ -343,6 +353,7 @@ def site_facts(bdb: BenchDb) -> SiteFacts:
         item_votes=row[1],
         category=FILTER_CATEGORY,
         search_word=SEARCH_WORD,
+        vote_item_id=vote_item_id,
     )
 
 
@@ -400,7 +411,7 @@ def count_sql(bdb: BenchDb, facts: SiteFacts) -> dict[str, dict[str, Any]]:
             req = build_request(ep, facts, etag=etag, session=session)
             headers = {k: v for k, v in req.headers.items() if k != "Cookie"}
             if req.method == "POST":
-                headers["Referer"] = f"{origin}/feedback/{facts.item_id}"
+                headers["Referer"] = f"{origin}/feedback/{facts.vote_item_id}"
             # GETs: one warm request, then one counted. The vote: both toggles are counted
             # (on, then off again) and the larger count is reported.
             runs: list[tuple[int, list[str]]] = []
@@ -964,8 +975,8 @@ def main(argv: list[str] | None = None) -> int:
             raise SetupError(f"database set-up failed: {exc!r}") from exc
         f = facts["main"]
         log(
-            f"Targets: item #{f.item_id} ({f.item_votes} votes), category {f.category}, "
-            f"last page {f.last_page}, search {f.search_word!r}"
+            f"Targets: item #{f.item_id} ({f.item_votes} votes), vote on #{f.vote_item_id}, "
+            f"category {f.category}, last page {f.last_page}, search {f.search_word!r}"
         )
 
         log("Counting SQL statements per request (test client)...")
@@ -1167,6 +1178,7 @@ def main(argv: list[str] | None = None) -> int:
                 "public_items": f.public_items,
                 "last_page": f.last_page,
                 "item_id": f.item_id,
+                "vote_item_id": f.vote_item_id,
                 "growth_items": GROWTH_ITEMS,
                 "growth_requests": args.growth_requests,
                 "duration": args.duration,

@@ -87,6 +87,22 @@ def commit_keeping_loaded(session: Session | scoped_session[S]) -> None:
         target.expire_on_commit = previous
 
 
+def only_read(session: Session | scoped_session[S]) -> bool:
+    """Whether the session's transaction has only read: on SQLite, a transaction begun as a
+    reader whose connection changed no rows, with nothing waiting to be flushed and no work
+    waiting for its commit. Not known cheaply on PostgreSQL: False there."""
+    from portal.services.events import AFTER_COMMIT_KEY  # events imports the models
+
+    target = _plain(session)
+    if target.new or target.dirty or target.deleted or target.info.get(AFTER_COMMIT_KEY):
+        return False
+    connection = target.connection()
+    if connection.dialect.name != "sqlite" or connection.info.get(SQLITE_WRITER_KEY, True):
+        return False
+    changes = connection.info.get(SQLITE_READER_CHANGES_KEY)
+    return bool(_pysqlite(connection).total_changes == changes)
+
+
 def rows_changed(result: sa.Result[Any]) -> int:
     """How many rows an UPDATE or DELETE run through the session changed. The session types
     what it returns as a plain Result; for these statements it is the driver's CursorResult."""

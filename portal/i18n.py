@@ -10,18 +10,23 @@ from __future__ import annotations
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
+from babel.support import NullTranslations
 from flask import Flask, Response, current_app, has_request_context, request
-from flask_babel import Babel, get_locale
+from flask.globals import _cv_app
+from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
+from jinja2 import pass_context
+from jinja2.runtime import Context
+from markupsafe import Markup
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie
 
 from portal.services.site import SOURCE_LANGUAGE
-from portal.templating import current_settings
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 LANGUAGE_COOKIE = "lang"
@@ -107,16 +112,110 @@ def select_language() -> str:
     return asked or site_language(offered)
 
 
+@lru_cache(maxsize=64)
+def _locale_named(code: str) -> Locale:
+    # One Locale object per language: Flask-Babel keeps a Locale it is given as it is (it parses
+    # a code again on every request), so the dates kept per locale (portal.templating) find
+    # theirs by identity rather than by Locale.__eq__.
+    return Locale.parse(code)
+
+
+def _selected_locale() -> Locale:
+    """select_language(), as the one Locale object of that language."""
+    return _locale_named(select_language())
+
+
 def site_language(offered: tuple[str, ...]) -> str:
     """The site's default language, when it is one on offer."""
+    # Here, not at the top: portal.templating formats dates with this module's locale().
+    from portal.templating import current_settings
+
     chosen = current_settings().default_language
     return chosen if chosen in offered else SOURCE_LANGUAGE
 
 
+# --- The catalog of the language being written, looked up once -----------------------------
+# Flask-Babel's gettext looks up the app context, its locale and its catalog cache again for
+# every word (about nine context lookups, and str() of the Locale, per word; a page has a
+# hundred words). These keep what Flask-Babel chose in its own per-request namespace
+# (g._flask_babel), next to the locale they belong to: force_locale (an email in its reader's
+# language) and refresh() replace that locale object, and the catalog is looked up again.
+
+
+def _babel_namespace() -> Any:
+    # Flask-Babel's per-app-context namespace (g._flask_babel), or None outside an app context.
+    app_ctx = _cv_app.get(None)
+    if app_ctx is None:
+        return None
+    return app_ctx.g.__dict__.get("_flask_babel")
+
+
+def locale() -> Locale | None:
+    """Flask-Babel's get_locale(), without its lookups once the request's is chosen."""
+    namespace = _babel_namespace()
+    if namespace is not None:
+        chosen = namespace.__dict__.get("babel_locale")
+        if chosen is not None:
+            return chosen  # type: ignore[no-any-return]
+    selected: Locale | None = get_locale()
+    return selected
+
+
+def translations() -> NullTranslations:
+    """The catalog of the language being written (Flask-Babel's get_translations()), looked up
+    once per request and language."""
+    namespace = _babel_namespace()
+    if namespace is not None:
+        kept = namespace.__dict__.get("portal_translations")
+        if kept is not None and kept[0] is namespace.__dict__.get("babel_locale"):
+            return kept[1]  # type: ignore[no-any-return]
+    found: NullTranslations = get_translations()
+    namespace = _babel_namespace()
+    if namespace is not None and namespace.__dict__.get("babel_locale") is not None:
+        namespace.portal_translations = (namespace.babel_locale, found)
+    return found
+
+
+def gettext(message: str, **values: Any) -> str:
+    """Flask-Babel's gettext (values %-formatted when there are any), through translations()."""
+    translated: str = translations().ugettext(message)
+    return translated % values if values else translated
+
+
+def ngettext(singular: str, plural: str, num: int, **values: Any) -> str:
+    """Flask-Babel's ngettext (`num` among the values), through translations()."""
+    values.setdefault("num", num)
+    translated: str = translations().ungettext(singular, plural, num)
+    return translated % values
+
+
+# Jinja's new-style gettext (jinja2.ext._make_new_gettext), without its Context.call: the
+# message is always a format string, and the values are escaped when the template autoescapes.
+@pass_context
+def _template_gettext(context: Context, message: str, /, **values: Any) -> str:
+    translated = translations().ugettext(message)
+    if context.eval_ctx.autoescape:
+        if not values and "%" not in translated:
+            # What Markup(translated) % {} gives, without formatting nothing (most words).
+            return Markup(translated)
+        translated = Markup(translated)
+    return translated % values
+
+
+@pass_context
+def _template_ngettext(
+    context: Context, singular: str, plural: str, num: int, /, **values: Any
+) -> str:
+    values.setdefault("num", num)
+    translated = translations().ungettext(singular, plural, num)
+    if context.eval_ctx.autoescape:
+        translated = Markup(translated)
+    return translated % values
+
+
 def current_language() -> str:
     """The language this request is answered in, as a code for `lang` ("en", "pt-BR")."""
-    locale = get_locale()
-    return str(locale or SOURCE_LANGUAGE).replace("_", "-")
+    return str(locale() or SOURCE_LANGUAGE).replace("_", "-")
 
 
 def text_direction() -> str:
@@ -153,10 +252,15 @@ def _vary_by_language(response: Response) -> Response:
 def init_app(app: Flask) -> None:
     """Bind Flask-Babel with the portal's choice of language, and give templates its names."""
     app.config.setdefault("BABEL_DEFAULT_LOCALE", SOURCE_LANGUAGE)
-    babel.init_app(app, locale_selector=select_language)
+    babel.init_app(app, locale_selector=_selected_locale)
     if len(app.config["PORTAL_LANGUAGES"]) > 1:
         app.after_request(_vary_by_language)
+    # Flask-Babel installed its gettext callables (and Jinja `_` as an alias resolving
+    # `gettext` on every call): the same, through the catalog looked up once.
     app.jinja_env.globals.update(
+        gettext=_template_gettext,
+        ngettext=_template_ngettext,
+        _=_template_gettext,
         current_language=current_language,
         text_direction=text_direction,
         offered_languages=languages,

@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from babel import Locale, dates
 from flask import Flask, g
-from flask_babel import format_date, format_datetime, format_timedelta, get_locale, gettext
+from flask.globals import _cv_app
 from flask_login import current_user
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.i18n import gettext, locale
 from portal.models import Feedback, FeedbackKind, FeedbackState, SiteSettings
 from portal.services.item_data import public_title, title_for
 from portal.services.search import highlight, snippet
@@ -23,6 +27,12 @@ from portal.unit_of_work import roll_back
 
 def current_settings() -> SiteSettings:
     """The site settings, loaded once per request."""
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        # Read straight from the app context's g: every date on a page asks (for the zone).
+        kept = app_ctx.g.__dict__.get("site_settings")
+        if kept is not None:
+            return kept  # type: ignore[no-any-return]
     if "site_settings" not in g:
         try:
             g.site_settings = cached_site_settings()
@@ -53,10 +63,53 @@ _PATTERNS = {
 }
 
 
-def _pattern(form: str) -> str:
-    locale = get_locale()
+def _pattern(form: str, reader: Locale | None) -> str:
     english, other = _PATTERNS[form]
-    return english if locale is None or locale.language == "en" else other
+    return english if reader is None or reader.language == "en" else other
+
+
+_ZONES: dict[str, ZoneInfo] = {}
+
+
+def _site_zone() -> ZoneInfo:
+    # site_zone(current_settings()), kept per zone name: every date on a page asks.
+    settings = current_settings()
+    zone = _ZONES.get(settings.time_zone)
+    if zone is None:
+        zone = _ZONES[settings.time_zone] = site_zone(settings)
+    return zone
+
+
+# Babel's formatting of one moment or day, kept: parsing the locale, the pattern and reading
+# the locale's month and day names is most of a date's cost, and a page shows the same items'
+# dates to every reader. What Flask-Babel's format_datetime(value, pattern, rebase=False) and
+# format_date(value, pattern) return; the moment's zone and fold are part of the key (aware
+# datetimes in one zone compare equal across a fold).
+@lru_cache(maxsize=8192)
+def _formatted_moment(
+    value: datetime, zone: Any, fold: int, pattern: str, reader: Locale | None
+) -> str:
+    return str(dates.format_datetime(value, pattern, locale=reader or "en"))
+
+
+@lru_cache(maxsize=4096)
+def formatted_day(value: date, pattern: str, reader: Locale | None) -> str:
+    """A day in `pattern` (or "full", "long"...) in `reader`'s language, kept once formatted."""
+    return str(dates.format_date(value, pattern, locale=reader or "en"))
+
+
+@lru_cache(maxsize=1024)
+def _formatted_age(seconds: int, reader: Locale | None) -> str:
+    # flask_babel.format_timedelta(-whole, threshold=1, add_direction=True).
+    return str(
+        dates.format_timedelta(
+            timedelta(seconds=-seconds),
+            "second",
+            threshold=1,
+            add_direction=True,
+            locale=reader or "en",
+        )
+    )
 
 
 def localtime(value: datetime | None, form: str = "datetime") -> str:
@@ -64,15 +117,16 @@ def localtime(value: datetime | None, form: str = "datetime") -> str:
     (form "datetime"), or Monday 7 December, 14:00 (form "day")."""
     if value is None:
         return ""
-    local = value.astimezone(site_zone(current_settings()))
-    return str(format_datetime(local, _pattern(form), rebase=False))
+    local = value.astimezone(_site_zone())
+    reader = locale()
+    return _formatted_moment(local, local.tzinfo, local.fold, _pattern(form, reader), reader)
 
 
 def machine_time(value: date | datetime) -> str:
     """A moment as a <time datetime> value, in the site's time zone: to the second, with its
     offset (HTML allows at most three digits of a second; isoformat() writes six)."""
     if isinstance(value, datetime):
-        return value.astimezone(site_zone(current_settings())).isoformat(timespec="seconds")
+        return value.astimezone(_site_zone()).isoformat(timespec="seconds")
     return value.isoformat()
 
 
@@ -81,13 +135,14 @@ def longdate(value: date | datetime | None) -> str:
     if value is None:
         return ""
     if isinstance(value, datetime):
-        value = value.astimezone(site_zone(current_settings())).date()
-    return str(format_date(value, _pattern("date")))
+        value = value.astimezone(_site_zone()).date()
+    reader = locale()
+    return formatted_day(value, _pattern("date", reader), reader)
 
 
 def localdate(value: datetime) -> date:
     """The day a UTC datetime falls on in the site's time zone."""
-    return value.astimezone(site_zone(current_settings())).date()
+    return value.astimezone(_site_zone()).date()
 
 
 def timeago(value: datetime | None, now: datetime | None = None) -> str:
@@ -100,8 +155,7 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
         return str(gettext("just now"))
     for size in (31_536_000, 2_592_000, 604_800, 86_400, 3_600, 60):
         if seconds >= size:
-            whole = timedelta(seconds=seconds // size * size)
-            return str(format_timedelta(-whole, threshold=1, add_direction=True))
+            return _formatted_age(seconds // size * size, locale())
     return str(gettext("just now"))
 
 
@@ -138,9 +192,21 @@ def addressed_to(message: str | None, name: str) -> bool:
 def shown_title(item: Feedback) -> str:
     """An item's title on a page: a stand-in once staff redacted or hid it, except for staff
     and its author (item_data.title_for)."""
-    if current_user.is_authenticated:
-        return title_for(item, current_user)
+    reader = _reader()
+    if reader.is_authenticated:
+        return title_for(item, reader)
     return public_title(item)
+
+
+def _reader() -> Any:
+    # Flask-Login's current_user, read from g where Flask-Login keeps it once loaded (the
+    # board asks once per item; the proxy looks up the request and the app again each time).
+    app_ctx = _cv_app.get(None)
+    if app_ctx is not None:
+        user = app_ctx.g.__dict__.get("_login_user")
+        if user is not None:
+            return user
+    return current_user._get_current_object()
 
 
 def register(app: Flask) -> None:
@@ -160,7 +226,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["next_states"] = next_states
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).
     app.jinja_env.globals["voting_closed_reason"] = lambda item: voting_closed_reason(
-        item.state, item.resolved_at, site_zone(current_settings())
+        item.state, item.resolved_at, _site_zone()
     )
     # `item is closed_for_votes`: the votes service's rule, not a list of states per template.
     app.jinja_env.tests["closed_for_votes"] = lambda item: item.state in CLOSED_FOR_VOTES

@@ -18,7 +18,7 @@ from flask import Flask, Response, current_app, g, session
 from flask.globals import request_ctx
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.database import commit_keeping_loaded
+from portal.database import commit_keeping_loaded, only_read
 from portal.extensions import db
 from portal.services.errors import DomainError
 
@@ -124,6 +124,11 @@ def init_app(app: Flask) -> None:
             return response  # a cached page, or nothing read: no session to finish
         if response.status_code >= 400:
             roll_back()
+            return response
+        if only_read(db.session):
+            # A page or a feed that changed nothing: its reading transaction ends without a
+            # commit, and what it loaded stays loaded.
+            db.session.close()
             return response
         try:
             commit_now()

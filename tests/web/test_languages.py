@@ -194,7 +194,7 @@ def test_an_admin_chooses_the_site_default_among_the_languages_on_offer(site, ma
     browser = site.test_client()
     login(browser, admin.email)
     form = browser.get("/admin/settings").get_data(as_text=True)
-    assert '<option value="es">Español</option>' in form
+    assert '<option lang="es" value="es">Español</option>' in form
     settings = {
         "organisation_name": "Harbour Water",
         "contact_email": "help@harbour.example",
