@@ -96,6 +96,8 @@ def only_read(session: Session | scoped_session[S]) -> bool:
     target = _plain(session)
     if target.new or target.dirty or target.deleted or target.info.get(AFTER_COMMIT_KEY):
         return False
+    if not target.in_transaction():
+        return True  # it never went to the database: nothing to commit, no connection to open
     connection = target.connection()
     if connection.dialect.name != "sqlite" or connection.info.get(SQLITE_WRITER_KEY, True):
         return False
