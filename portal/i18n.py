@@ -27,6 +27,7 @@ from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie
 
 from portal.services.site import SOURCE_LANGUAGE
+from portal.site_settings import current_settings
 
 TRANSLATIONS_DIR = Path(__file__).parent / "translations"
 LANGUAGE_COOKIE = "lang"
@@ -127,9 +128,6 @@ def _selected_locale() -> Locale:
 
 def site_language(offered: tuple[str, ...]) -> str:
     """The site's default language, when it is one on offer."""
-    # Here, not at the top: portal.templating formats dates with this module's locale().
-    from portal.templating import current_settings
-
     chosen = current_settings().default_language
     return chosen if chosen in offered else SOURCE_LANGUAGE
 

@@ -9,47 +9,19 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, dates
-from flask import Flask, g
+from flask import Flask
 from flask.globals import _cv_app
 from flask_login import current_user
-from sqlalchemy.exc import SQLAlchemyError
 
 from portal.i18n import gettext, locale
-from portal.models import Feedback, FeedbackKind, FeedbackState, SiteSettings
+from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services.item_data import public_title, title_for
 from portal.services.search import highlight, snippet
-from portal.services.site import cached_site_settings, site_zone
+from portal.services.site import site_zone
 from portal.services.states import next_states
 from portal.services.visibility import can_view
 from portal.services.votes import CLOSED_FOR_VOTES, voting_closed_reason
-from portal.unit_of_work import roll_back
-
-
-def current_settings() -> SiteSettings:
-    """The site settings, loaded once per request."""
-    app_ctx = _cv_app.get(None)
-    if app_ctx is not None:
-        # Read straight from the app context's g: every date on a page asks (for the zone).
-        kept = app_ctx.g.__dict__.get("site_settings")
-        if kept is not None:
-            return kept  # type: ignore[no-any-return]
-    if "site_settings" not in g:
-        try:
-            g.site_settings = cached_site_settings()
-        except SQLAlchemyError:
-            # The database is down: the error page still renders, with neutral defaults.
-            roll_back()
-            g.site_settings = SiteSettings(
-                organisation_name="Feedback",
-                contact_email="",
-                contact_phone="",
-                contact_address="",
-                time_zone="UTC",
-                pre_moderation=False,
-            )
-    settings: SiteSettings = g.site_settings
-    return settings
-
+from portal.site_settings import current_settings
 
 # English keeps the site's own British forms ("4 December 2026", "4 Dec 2026, 14:05"): the
 # CLDR "en" patterns are American. Every other language gets its CLDR form (or, for "day", the

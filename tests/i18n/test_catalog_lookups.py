@@ -13,7 +13,8 @@ from flask_babel import force_locale, format_date, format_datetime, refresh
 
 from portal import ENVIRONMENT_KEY
 from portal.services.wording import t, tn
-from portal.templating import current_settings, localtime, longdate, site_zone, timeago
+from portal.site_settings import current_settings
+from portal.templating import localtime, longdate, site_zone, timeago
 from tests.i18n.conftest import ACCEPT
 from tests.i18n.pseudo import PSEUDO_LANGUAGE, pseudo
 
