@@ -57,13 +57,12 @@ from run import (  # noqa: E402
     Endpoint,
     SetupError,
     SiteFacts,
-    _page_csrf,
     build_request,
     prepare_db,
+    sign_in_test_client,
     site_facts,
 )
-from run import Session as SignedIn  # noqa: E402
-from seed import CUSTOMER_EMAIL, PASSWORD, SECRET_KEY  # noqa: E402
+from seed import SECRET_KEY  # noqa: E402
 
 DEFAULT_ITEMS = 10_000
 DEFAULT_REQUESTS = 10
@@ -346,25 +345,6 @@ def make_app(db_url: str, page_cache: bool) -> Any:
     )
 
 
-def sign_in(client: Any, origin: str, item_id: int) -> SignedIn:
-    """Sign the customer in through the login form; the CSRF token from the item page."""
-    page = client.get("/account/login").get_data(as_text=True)
-    resp = client.post(
-        "/account/login",
-        data={
-            "csrf_token": _page_csrf(page),
-            "email": CUSTOMER_EMAIL,
-            "password": PASSWORD,
-            "next": "",
-        },
-        headers={"Referer": f"{origin}/account/login"},
-    )
-    if resp.status_code != 302:
-        raise SetupError(f"test client sign-in answered {resp.status_code}")
-    page = client.get(f"/feedback/{item_id}").get_data(as_text=True)
-    return SignedIn(cookie="", csrf_token=_page_csrf(page))
-
-
 def child_measure(args: argparse.Namespace) -> int:
     """Under callgrind: warm up, then count the instructions of K requests per endpoint."""
     import portal
@@ -391,7 +371,7 @@ def child_measure(args: argparse.Namespace) -> int:
         if (ep.cached or not cached or ep.kind == "vote") and (kinds is None or ep.kind in kinds)
     ]
     etag = visitor.get("/feeds/resolutions.atom").headers.get("ETag")
-    session = sign_in(customer, origin, facts.item_id)
+    session = sign_in_test_client(customer, origin, facts.item_id)
 
     def runner(ep: Endpoint) -> Any:
         req = build_request(ep, facts, etag=etag, session=session)

@@ -368,6 +368,26 @@ def _page_csrf(page: str) -> str:
     return html.unescape(match.group(1))
 
 
+def sign_in_test_client(client: Any, origin: str, item_id: int) -> Session:
+    """Sign the seeded customer in through the login form of a Flask test client; the CSRF
+    token comes from the item page (the cookie stays in the client)."""
+    page = client.get("/account/login").get_data(as_text=True)
+    resp = client.post(
+        "/account/login",
+        data={
+            "csrf_token": _page_csrf(page),
+            "email": CUSTOMER_EMAIL,
+            "password": PASSWORD,
+            "next": "",
+        },
+        headers={"Referer": f"{origin}/account/login"},
+    )
+    if resp.status_code != 302:
+        raise SetupError(f"test client sign-in answered {resp.status_code}")
+    page = client.get(f"/feedback/{item_id}").get_data(as_text=True)
+    return Session(cookie="", csrf_token=_page_csrf(page))
+
+
 def count_sql(bdb: BenchDb, facts: SiteFacts) -> dict[str, dict[str, Any]]:
     """Run each URL through the app's test client and count the SQL statements it sends
     (transaction control such as BEGIN is not counted). Each URL is requested once to warm
@@ -393,21 +413,7 @@ def count_sql(bdb: BenchDb, facts: SiteFacts) -> dict[str, dict[str, Any]]:
         session: Session | None = None
         for ep in ENDPOINTS:
             if ep.kind == "vote":
-                page = client.get("/account/login").get_data(as_text=True)
-                resp = client.post(
-                    "/account/login",
-                    data={
-                        "csrf_token": _page_csrf(page),
-                        "email": CUSTOMER_EMAIL,
-                        "password": PASSWORD,
-                        "next": "",
-                    },
-                    headers={"Referer": f"{origin}/account/login"},
-                )
-                if resp.status_code != 302:
-                    raise SetupError(f"test client sign-in answered {resp.status_code}")
-                page = client.get(f"/feedback/{facts.item_id}").get_data(as_text=True)
-                session = Session(cookie="", csrf_token=_page_csrf(page))
+                session = sign_in_test_client(client, origin, facts.item_id)
             req = build_request(ep, facts, etag=etag, session=session)
             headers = {k: v for k, v in req.headers.items() if k != "Cookie"}
             if req.method == "POST":
