@@ -145,9 +145,8 @@ def subscribe(
     A confirmed address changes its preferences at once only for its signed-in, verified
     owner; anyone else who types it gets a link sent to it, and nothing changes until that
     link is followed. `language`: the one the digest is written in (an offered one; the
-    subscription keeps its own, or the site's default, otherwise). A change of language by
-    someone not known to own the address waits for a new subscription: the change link
-    carries frequency and categories only."""
+    subscription keeps its own, or the site's default, otherwise); for someone not known to
+    own the address, the change link carries it with the other choices."""
     address = normalise_email(email)
     language = offered_language(language)
     if not address or "@" not in address or len(address) > 254:
@@ -165,7 +164,7 @@ def subscribe(
     if subscription is not None and _is_active(subscription):
         if not _owns_address(user, address):
             # Knowing an address is not owning it: its owner confirms by email.
-            send_change_confirmation(subscription, frequency, categories)
+            send_change_confirmation(subscription, frequency, categories, language)
             return SubscribeResult(subscription, SubscribeOutcome.CHANGE_CONFIRMATION_SENT)
         subscription.user_id = owner_id
         language = language or subscription.language
@@ -203,7 +202,7 @@ def subscribe(
     if _is_active(subscription):
         # Confirmed by a request that committed between the read above and now: the same
         # rule as above, without changing anything.
-        send_change_confirmation(subscription, frequency, categories)
+        send_change_confirmation(subscription, frequency, categories, language)
         return SubscribeResult(subscription, SubscribeOutcome.CHANGE_CONFIRMATION_SENT)
     # Not confirmed (yet, or any more): the confirmation link about to go out states these
     # choices, so the address's owner sees what they agree to.
@@ -289,15 +288,21 @@ def _category_names(category_ids: list[int]) -> list[str]:
 
 
 def send_change_confirmation(
-    subscription: DigestSubscription, frequency: DigestFrequency, category_ids: list[int]
+    subscription: DigestSubscription,
+    frequency: DigestFrequency,
+    category_ids: list[int],
+    language: str | None = None,
 ) -> OutboxMessage:
-    """Queue a link, to the subscribed address, that makes these new choices take effect."""
+    """Queue a link, to the subscribed address, that makes these new choices take effect
+    (`language`: None keeps the subscription's). The email is in the subscription's language
+    until the link is followed."""
     token = make_digest_change_token(
         subscription.id,
         subscription.email,
         subscription.confirm_token,
         frequency.value,
         category_ids,
+        language or "",
     )
     presenter = environment.current().presenter
     return _email_subscriber(
@@ -319,6 +324,7 @@ class PendingChange:
     frequency: DigestFrequency
     category_ids: list[int]
     category_names: list[str]
+    language: str  # the digest's language once the change is in effect
 
 
 _BAD_CHANGE_LINK = t(
@@ -346,22 +352,26 @@ def pending_change(token: str) -> PendingChange:
     except ValueError as exc:
         raise NotFound(_BAD_CHANGE_LINK) from exc
     categories = _checked_category_ids(payload["c"])
-    return PendingChange(subscription, frequency, categories, _category_names(categories))
+    # A language no longer offered (or none in the link) leaves the subscription's as it is.
+    language = offered_language(payload.get("l") or None) or subscription_language(subscription)
+    return PendingChange(subscription, frequency, categories, _category_names(categories), language)
 
 
 def change_in_effect(change: PendingChange) -> bool:
     """Whether the subscription already has the choices a change link carries (the link was
     used, or the same choices were made since)."""
     subscription = change.subscription
-    return (subscription.frequency, subscription_category_ids(subscription.id)) == (
-        change.frequency,
-        change.category_ids,
-    )
+    return (
+        subscription.frequency,
+        subscription_category_ids(subscription.id),
+        subscription_language(subscription),
+    ) == (change.frequency, change.category_ids, change.language)
 
 
 def apply_change(token: str) -> PendingChange:
     """Make the choices a change link carries take effect. Idempotent."""
     change = pending_change(token)
+    change.subscription.language = change.language
     _apply_preferences(change.subscription, change.frequency, change.category_ids)
     return change
 

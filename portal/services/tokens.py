@@ -111,10 +111,16 @@ DIGEST_CHANGE_MAX_AGE = 7 * 24 * 3600
 
 
 def make_digest_change_token(
-    subscription_id: int, email: str, confirm_token: str, frequency: str, category_ids: list[int]
+    subscription_id: int,
+    email: str,
+    confirm_token: str,
+    frequency: str,
+    category_ids: list[int],
+    language: str = "",
 ) -> str:
-    """A link token carrying new digest preferences to the subscribed address, valid for 7
-    days and only for this round of consent (the confirm token is renewed on opting back in)."""
+    """A link token carrying new digest preferences (a language among them: "" keeps the
+    subscription's) to the subscribed address, valid for 7 days and only for this round of
+    consent (the confirm token is renewed on opting back in)."""
     return _timed("digest-change").dumps(
         {
             "s": subscription_id,
@@ -122,6 +128,7 @@ def make_digest_change_token(
             "k": _fingerprint(confirm_token),
             "f": frequency,
             "c": category_ids,
+            "l": language,
         }
     )
 
@@ -142,6 +149,8 @@ def read_digest_change_token(
         and isinstance(payload.get("f"), str)
         and isinstance(payload.get("c"), list)
         and all(isinstance(c, int) for c in payload["c"])
+        # Links sent before a change could carry a language have none: theirs is kept.
+        and isinstance(payload.get("l", ""), str)
     ):
         return None
     return payload
