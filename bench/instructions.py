@@ -58,11 +58,11 @@ from run import (  # noqa: E402
     SetupError,
     SiteFacts,
     build_request,
+    make_app,
     prepare_db,
     sign_in_test_client,
     site_facts,
 )
-from seed import SECRET_KEY  # noqa: E402
 
 DEFAULT_ITEMS = 10_000
 DEFAULT_REQUESTS = 10
@@ -327,24 +327,6 @@ def child_seed(args: argparse.Namespace) -> int:
     return 0
 
 
-def make_app(db_url: str, page_cache: bool) -> Any:
-    """The portal app as served (production settings), page cache on or off."""
-    from portal import create_app
-
-    return create_app(
-        "production",
-        overrides={
-            "SQLALCHEMY_DATABASE_URI": db_url,
-            "SECRET_KEY": SECRET_KEY,
-            "PORTAL_ALLOW_HTTP": True,
-            "RATELIMIT_ENABLED": False,
-            "OUTBOX_DELIVER_AFTER_COMMIT": False,
-            "PAGE_CACHE_SECONDS": HOUR if page_cache else 0,
-            "READ_CACHE_SECONDS": HOUR,
-        },
-    )
-
-
 def child_measure(args: argparse.Namespace) -> int:
     """Under callgrind: warm up, then count the instructions of K requests per endpoint."""
     import portal
@@ -354,7 +336,11 @@ def child_measure(args: argparse.Namespace) -> int:
     known = json.loads(Path(args.facts).read_text())
     facts = SiteFacts(**known)
     cached = args.mode == "cached"
-    app = make_app(f"sqlite:///{args.db}", page_cache=cached)
+    app = make_app(
+        f"sqlite:///{args.db}",
+        PAGE_CACHE_SECONDS=HOUR if cached else 0,
+        READ_CACHE_SECONDS=HOUR,
+    )
     info = {"portal": portal.__file__, "templates": app.template_folder}
     (Path(args.facts).parent / "child-info.json").write_text(json.dumps(info))
 

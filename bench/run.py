@@ -217,8 +217,9 @@ def make_db(kind: str, label: str, items: int, pg_url: str) -> BenchDb:
     )
 
 
-def make_app(db_url: str) -> Any:
-    """The portal app in this process, configured like the served one."""
+def make_app(db_url: str, **overrides: Any) -> Any:
+    """The portal app in this process, configured like the served one (`overrides` change
+    its config further)."""
     from portal import create_app
 
     return create_app(
@@ -231,6 +232,7 @@ def make_app(db_url: str) -> Any:
             "OUTBOX_DELIVER_AFTER_COMMIT": False,
             # Statement counts are what rendering a page costs, not a cache hit's zero.
             "PAGE_CACHE_SECONDS": 0,
+            **overrides,
         },
     )
 
