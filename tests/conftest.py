@@ -9,7 +9,7 @@ import os
 import socket
 import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -244,6 +244,7 @@ def make_feedback(
         body: str = "It happened again this morning.",
         kind: FeedbackKind = FeedbackKind.COMPLAINT,
         visibility: Visibility = Visibility.PUBLIC,
+        images: Sequence[str] = (),
     ) -> Feedback:
         item = submit_feedback(
             author or make_user(),
@@ -252,6 +253,7 @@ def make_feedback(
             title=title or f"Problem number {next(_sequence)}",
             body=body,
             visibility=visibility,
+            images=images,
         )
         db.session.commit()
         return item

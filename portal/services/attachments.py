@@ -31,7 +31,6 @@ from portal.models import Attachment, Comment, Feedback, User
 from portal.services import environment, events, images
 from portal.services.attachment_store import AttachmentStore, current_store
 from portal.services.errors import DomainError, NotAllowed, NotFound
-from portal.services.feedback import get_visible_item
 from portal.services.visibility import can_view, words_withheld
 from portal.services.wording import t, tn
 
@@ -100,56 +99,21 @@ def upload_image(uploader: User, data: bytes, *, alt_text: str = "") -> Attachme
     return attachment
 
 
-def attach_to_item(actor: User, item_id: int, public_ids: Sequence[str]) -> list[Attachment]:
-    """Attach the actor's uploads to their own item."""
-    item = get_visible_item(item_id, actor, with_people=False, for_change=True)
-    if actor.id != item.author_id:
-        raise NotAllowed(t("Only the person who wrote this can attach images to it."))
-    return _attach(actor, item, None, public_ids)
-
-
-def attach_to_comment(actor: User, comment_id: int, public_ids: Sequence[str]) -> list[Attachment]:
-    """Attach the actor's uploads to their own comment (a customer), or to their own reply or
-    internal note (staff)."""
-    comment = db.session.get(Comment, comment_id)
-    if comment is None:
-        raise NotFound(t("We could not find that comment."))
-    # The item's row is held: two attachings at once take turns and count each other's images.
-    item = get_visible_item(comment.feedback_id, actor, with_people=False, for_change=True)
-    if comment.hidden and not _is_staff(actor):
-        raise NotFound(t("We could not find that comment."))
-    if actor.id != comment.author_id:
-        raise NotAllowed(t("Only the person who wrote this can attach images to it."))
-    if (comment.official or comment.internal) != actor.is_staff:
-        raise NotAllowed(
-            t("Staff attach images to their replies and notes, customers to their comments.")
-        )
-    return _attach(actor, item, comment, public_ids)
-
-
-def add_images(
-    actor: User,
-    files: Sequence[tuple[bytes, str]],
-    *,
-    item_id: int | None = None,
-    comment_id: int | None = None,
-) -> list[Attachment]:
-    """Upload and attach in one go (a form sent without JavaScript): (bytes, alt text) pairs,
-    onto the actor's item or comment. Nothing is decoded when there are too many."""
-    if (item_id is None) == (comment_id is None):
-        raise ValueError("attach to an item or to a comment")
+def upload_images(uploader: User, files: Sequence[tuple[bytes, str]]) -> list[str]:
+    """Keep several images at once (a form sent without JavaScript, the API, email intake):
+    (bytes, alt text) pairs, each re-encoded; their public ids, in order, for the command that
+    attaches them. Nothing is decoded when there are too many."""
     if len(files) > MAX_PER_TARGET:
         raise _too_many()
-    public_ids = [upload_image(actor, data, alt_text=alt).public_id for data, alt in files]
-    if item_id is not None:
-        return attach_to_item(actor, item_id, public_ids)
-    assert comment_id is not None
-    return attach_to_comment(actor, comment_id, public_ids)
+    return [upload_image(uploader, data, alt_text=alt).public_id for data, alt in files]
 
 
-def _attach(
+def attach_uploads(
     actor: User, item: Feedback, comment: Comment | None, public_ids: Sequence[str]
 ) -> list[Attachment]:
+    """Attach the actor's waiting uploads to the item or comment a command of theirs has just
+    written (submit_feedback, add_comment, workflow.reply, workflow.add_internal_note): only
+    their own uploads not attached yet, at most MAX_PER_TARGET on one item or comment."""
     wanted = list(dict.fromkeys(public_ids))
     if not wanted:
         return []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import TypeVarTuple
 
@@ -21,7 +22,7 @@ from portal.models import (
     Vote,
 )
 from portal.models.base import utcnow
-from portal.services import events
+from portal.services import attachments, events
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.sanitize import render_markdown
 from portal.services.site import categories as categories  # the pages list them from here
@@ -44,10 +45,12 @@ def submit_feedback(
     channel: FeedbackChannel | str = FeedbackChannel.WEB,
     send_receipt: bool = True,
     language: str | None = None,
+    images: Sequence[str] = (),
 ) -> Feedback:
-    """Record a new item from a customer; its "received" step, the author's follow, the receipt
-    and the announcements follow from ItemSubmitted (services/consumers.py). Email intake
-    passes send_receipt=False and sends its own (a reply to the sender's mail)."""
+    """Record a new item from a customer, with the images they uploaded for it (public ids,
+    attachments.upload_image); its "received" step, the author's follow, the receipt and the
+    announcements follow from ItemSubmitted (services/consumers.py). Email intake passes
+    send_receipt=False and sends its own (a reply to the sender's mail)."""
     title = " ".join(title.split())
     if not title:
         raise DomainError(t("Please give your feedback a title."))
@@ -81,6 +84,7 @@ def submit_feedback(
     db.session.add(Vote(user_id=author.id, feedback_id=item.id))
     item.vote_count = 1
     db.session.flush()
+    attachments.attach_uploads(author, item, None, images)
     events.emit(events.ItemSubmitted(item=item, author=author, send_receipt=send_receipt))
     return item
 
@@ -155,8 +159,9 @@ def item_timeline(item: Feedback) -> list[TimelineEvent]:
     )
 
 
-def add_comment(author: User, item_id: int, body: str) -> Comment:
-    """A signed-in person comments publicly on an item they can see."""
+def add_comment(author: User, item_id: int, body: str, *, images: Sequence[str] = ()) -> Comment:
+    """A signed-in person comments publicly on an item they can see, with the images they
+    uploaded for it."""
     item = get_visible_item(item_id, author)
     if not author.is_active:
         raise NotAllowed(t("Your account cannot comment."))
@@ -187,6 +192,7 @@ def add_comment(author: User, item_id: int, body: str) -> Comment:
         .execution_options(synchronize_session=False)
     )
     db.session.flush()
+    attachments.attach_uploads(author, item, comment, images)
     events.emit(events.CommentAdded(item, comment, author))
     return comment
 

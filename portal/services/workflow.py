@@ -31,7 +31,7 @@ from portal.models import (
     Vote,
     resolution_categories,
 )
-from portal.services import events, notifications, tone
+from portal.services import attachments, events, notifications, tone
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import get_visible_item, held_for_change, item_query
 from portal.services.sanitize import render_markdown
@@ -1104,8 +1104,16 @@ def move(
 # Replies, notes and moderation -------------------------------------------------------------
 
 
-def reply(item_id: int, actor: User, body: str, *, post_anyway: bool = False) -> Comment | None:
-    """A public, official reply from the item's owner (or an admin).
+def reply(
+    item_id: int,
+    actor: User,
+    body: str,
+    *,
+    post_anyway: bool = False,
+    images: Sequence[str] = (),
+) -> Comment | None:
+    """A public, official reply from the item's owner (or an admin), with the images they
+    uploaded for it.
 
     On an item still "Received" the reply is the acknowledgement: a person has answered, so
     the item moves to Acknowledged with the reply as its message (None is returned: the reply
@@ -1116,6 +1124,14 @@ def reply(item_id: int, actor: User, body: str, *, post_anyway: bool = False) ->
     body = _require_text(body, t("Please write the reply."))
     _check_tone(item, actor, post_anyway, field="body", text=body)
     if item.state is S.RECEIVED:
+        if images:
+            # The acknowledgement is a step of the item's history, which holds no images.
+            raise DomainError(
+                t(
+                    "Your first answer acknowledges the item and cannot carry images: send it "
+                    "without them, then add the images in a reply."
+                )
+            )
         _acknowledge(item, actor, body)
         return None
     _claim(item, actor)
@@ -1129,12 +1145,16 @@ def reply(item_id: int, actor: User, body: str, *, post_anyway: bool = False) ->
     db.session.add(comment)
     item.comment_count = Feedback.comment_count + 1
     db.session.flush()
+    attachments.attach_uploads(actor, item, comment, images)
     events.emit(events.ReplyPosted(item, comment, actor))
     return comment
 
 
-def add_internal_note(item_id: int, actor: User, body: str) -> Comment:
-    """A note for staff only; customers never see it anywhere."""
+def add_internal_note(
+    item_id: int, actor: User, body: str, *, images: Sequence[str] = ()
+) -> Comment:
+    """A note for staff only, with the images they uploaded for it; customers never see it
+    anywhere."""
     _require_staff(actor)
     item = _item_for_change(item_id)
     body = _require_text(body, t("Please write the note."))
@@ -1146,8 +1166,9 @@ def add_internal_note(item_id: int, actor: User, body: str) -> Comment:
         internal=True,
     )
     db.session.add(comment)
-    events.emit(events.NoteAdded(item, comment, actor))
     db.session.flush()
+    attachments.attach_uploads(actor, item, comment, images)
+    events.emit(events.NoteAdded(item, comment, actor))
     return comment
 
 

@@ -1,6 +1,5 @@
 """Attachments in the pseudo-locale: the page an image someone may not see answers with, and
-every refusal of an upload or an attaching, say their words through the catalog. (The images
-have no page of their own yet: the form fields and thumbnails come with the next slice.)"""
+every refusal of an upload or an attaching, say their words through the catalog."""
 
 from __future__ import annotations
 
@@ -11,9 +10,8 @@ import pytest
 from flask import Flask
 from PIL import Image
 
-from portal.extensions import db
 from portal.models import Feedback, Role, User, Visibility
-from portal.services import attachments, images
+from portal.services import attachments, images, workflow
 from portal.services.errors import DomainError
 from tests.helpers import login
 from tests.i18n.conftest import ACCEPT
@@ -35,9 +33,8 @@ def test_an_image_one_may_not_see_answers_through_the_catalog(
     role: Role | None,
 ) -> None:
     author = make_user()
-    item = make_feedback(author=author, visibility=Visibility.PRIVATE)
-    [image] = attachments.add_images(author, [(png(), "")], item_id=item.id)
-    db.session.commit()
+    image = attachments.upload_image(author, png())
+    make_feedback(author=author, visibility=Visibility.PRIVATE, images=[image.public_id])
     browser = pseudo_site.test_client()
     browser.set_cookie("lang", PSEUDO_LANGUAGE)
     if role is not None:
@@ -51,7 +48,7 @@ def test_an_image_one_may_not_see_answers_through_the_catalog(
     assert words_outside_the_catalog(html, people_data) == []
 
 
-def _refusals(author: User, item: Feedback, other: User) -> dict[str, DomainError]:
+def _refusals(author: User, item: Feedback, other: User, staff: User) -> dict[str, DomainError]:
     """One refusal of each kind, as the services raise them."""
     limits = {"max_bytes": 1024 * 1024, "max_pixels": 1000}
     files = {
@@ -68,14 +65,14 @@ def _refusals(author: User, item: Feedback, other: User) -> dict[str, DomainErro
             images.process_image(data, **limits)
         found[name] = refused.value
     with pytest.raises(DomainError) as too_many:
-        attachments.add_images(author, [(png(), "")] * 6, item_id=item.id)
+        attachments.upload_images(author, [(png(), "")] * 6)
     found["too many images"] = too_many.value
-    with pytest.raises(DomainError) as not_theirs:
-        attachments.attach_to_item(other, item.id, ["x" * 32])
-    found["not their item"] = not_theirs.value
     with pytest.raises(DomainError) as gone:
-        attachments.attach_to_item(author, item.id, ["x" * 32])
+        attachments.attach_uploads(author, item, None, ["x" * 32])
     found["an upload no longer waiting"] = gone.value
+    with pytest.raises(DomainError) as acknowledging:
+        workflow.reply(item.id, staff, "Thank you.", images=["x" * 32], post_anyway=True)
+    found["images on the acknowledging reply"] = acknowledging.value
     with pytest.raises(DomainError) as not_staff:
         attachments.remove_attachment(other, "x" * 32, "Because")
     found["removal by a customer"] = not_staff.value
@@ -90,7 +87,7 @@ def test_every_refusal_says_its_words_through_the_catalog(
     author, other = make_user(), make_user()
     item = make_feedback(author=author)
 
-    refusals = _refusals(author, item, other)
+    refusals = _refusals(author, item, other, make_user(role=Role.STAFF))
 
     assert len(refusals) == 10
     with pseudo_site.test_request_context("/", headers=ACCEPT):

@@ -226,7 +226,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     )
     comment = workflow.add_internal_note(item.id, people["admin"], "Staff-only context")
     photo = attachments.upload_image(people["customer"], _small_png())
-    attachments.attach_to_item(people["customer"], item.id, [photo.public_id])
+    attachments.attach_uploads(people["customer"], item, None, [photo.public_id])
     subscription = digests.subscribe("reader@example.com", "weekly", [], user=None).subscription
     regular = digests.subscribe("regular@example.com", "weekly", [], user=None).subscription
     digests.confirm(regular.confirm_token)  # only a confirmed subscription has changes to confirm

@@ -83,54 +83,56 @@ def test_the_limits_are_the_settings(
     assert refused.value.reason is images.Refusal.TOO_MANY_PIXELS
 
 
-def test_the_author_attaches_images_to_their_item_in_order(author: User, item: Feedback) -> None:
-    chosen = uploads(author, 3)
+def images_of(item: Feedback) -> list[Attachment]:
+    return list(
+        db.session.scalars(
+            sa.select(Attachment).filter_by(feedback_id=item.id).order_by(Attachment.id)
+        )
+    )
 
-    attached = attachments.attach_to_item(author, item.id, chosen)
 
-    assert [a.public_id for a in attached] == chosen
-    assert all(a.feedback_id == item.id and a.attached_at is not None for a in attached)
-
-
-def test_nobody_else_attaches_to_an_item(
-    author: User, staff: User, item: Feedback, make_user: Callable[..., User]
+def test_the_author_submits_an_item_with_images_in_order(
+    author: User, make_feedback: Callable[..., Feedback]
 ) -> None:
-    other = make_user()
-    with pytest.raises(NotAllowed):
-        attachments.attach_to_item(other, item.id, uploads(other, 1))
-    with pytest.raises(NotAllowed):
-        attachments.attach_to_item(staff, item.id, uploads(staff, 1))
+    chosen = uploads(author, 3)
+    chosen.reverse()
+
+    item = make_feedback(author=author, images=chosen)
+
+    attached = sorted(images_of(item), key=lambda a: a.attached_at and chosen.index(a.public_id))
+    assert [a.public_id for a in attached] == chosen
+    assert all(a.comment_id is None and a.attached_at is not None for a in attached)
 
 
 def test_only_ones_own_waiting_uploads_are_attached(
-    author: User, item: Feedback, make_user: Callable[..., User], make_feedback
+    author: User, make_user: Callable[..., User], make_feedback: Callable[..., Feedback]
 ) -> None:
     other = make_user()
     theirs = uploads(other, 1)
     with pytest.raises(NotFound):
-        attachments.attach_to_item(author, item.id, theirs)
+        make_feedback(author=author, images=theirs)
+    db.session.rollback()
 
     mine = uploads(author, 1)
-    attachments.attach_to_item(author, item.id, mine)
-    second_item = make_feedback(author=author)
+    db.session.commit()
+    make_feedback(author=author, images=mine)
     with pytest.raises(NotFound):  # already attached elsewhere
-        attachments.attach_to_item(author, second_item.id, mine)
+        make_feedback(author=author, images=mine)
 
 
-def test_at_most_five_images_on_an_item_counting_those_already_there(
-    author: User, item: Feedback
+def test_at_most_five_images_on_an_item(
+    author: User, make_feedback: Callable[..., Feedback]
 ) -> None:
-    attachments.attach_to_item(author, item.id, uploads(author, 4))
-
     with pytest.raises(attachments.TooManyImages) as refused:
-        attachments.attach_to_item(author, item.id, uploads(author, 2))
+        make_feedback(author=author, images=uploads(author, 6))
 
     assert refused.value.message == "You can attach up to 5 images to one item or comment."
-    attachments.attach_to_item(author, item.id, uploads(author, 1))
+    db.session.rollback()
+    assert len(images_of(make_feedback(author=author, images=uploads(author, 5)))) == 5
 
 
 def test_too_many_files_at_once_are_refused_before_any_is_decoded(
-    author: User, item: Feedback, monkeypatch: pytest.MonkeyPatch
+    author: User, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     def no_decoding(*args: object, **kwargs: object) -> None:
         raise AssertionError("decoded")
@@ -138,39 +140,48 @@ def test_too_many_files_at_once_are_refused_before_any_is_decoded(
     monkeypatch.setattr(images, "process_image", no_decoding)
 
     with pytest.raises(attachments.TooManyImages):
-        attachments.add_images(author, [(png(), "")] * 6, item_id=item.id)
+        attachments.upload_images(author, [(png(), "")] * 6)
 
 
-def test_add_images_uploads_and_attaches_in_one_go(author: User, item: Feedback) -> None:
-    added = attachments.add_images(author, [(png(), "First"), (png(), "")], item_id=item.id)
+def test_upload_images_keeps_each_with_its_alt_text(author: User) -> None:
+    kept = attachments.upload_images(author, [(png(), "First"), (png(), "")])
 
-    assert [a.alt_text for a in added] == ["First", ""]
-    assert all(a.feedback_id == item.id for a in added)
+    rows = {a.public_id: a for a in db.session.scalars(sa.select(Attachment))}
+    assert [rows[public_id].alt_text for public_id in kept] == ["First", ""]
 
 
 def test_a_customer_attaches_to_their_comment_and_staff_to_their_reply_or_note(
     author: User, staff: User, item: Feedback, make_user: Callable[..., User]
 ) -> None:
     commenter = make_user()
-    comment = add_comment(commenter, item.id, "Mine too")
-    attached = attachments.attach_to_comment(commenter, comment.id, uploads(commenter, 1))
-    assert attached[0].comment_id == comment.id and attached[0].feedback_id == item.id
+    comment = add_comment(commenter, item.id, "Mine too", images=uploads(commenter, 1))
+    [on_comment] = [a for a in images_of(item) if a.comment_id == comment.id]
+    assert on_comment.uploader_id == commenter.id
 
-    note = workflow.add_internal_note(item.id, staff, "Photo from the depot")
-    attachments.attach_to_comment(staff, note.id, uploads(staff, 1))
+    note = workflow.add_internal_note(
+        item.id, staff, "Photo from the depot", images=uploads(staff, 1)
+    )
+    workflow.acknowledge(item.id, staff, "Thank you.", post_anyway=True)
+    reply = workflow.reply(
+        item.id, staff, "Here is the part we changed.", images=uploads(staff, 2), post_anyway=True
+    )
 
-    with pytest.raises(NotAllowed):  # someone else's comment
-        attachments.attach_to_comment(author, comment.id, uploads(author, 1))
-    with pytest.raises(NotAllowed):  # a staff member's note, by its author made customer
-        note.author_id = author.id
-        db.session.flush()
-        attachments.attach_to_comment(author, note.id, uploads(author, 1))
+    assert reply is not None
+    by_comment = {a.comment_id for a in images_of(item)}
+    assert {comment.id, note.id, reply.id} <= by_comment
+
+
+def test_the_acknowledging_reply_carries_no_images(staff: User, item: Feedback) -> None:
+    with pytest.raises(attachments.DomainError) as refused:
+        workflow.reply(item.id, staff, "Thank you.", images=uploads(staff, 1), post_anyway=True)
+
+    assert "acknowledges" in refused.value.message
 
 
 def test_removing_an_image_is_for_staff_with_a_reason_and_audited(
-    author: User, staff: User, item: Feedback
+    author: User, staff: User, make_feedback: Callable[..., Feedback]
 ) -> None:
-    [image] = attachments.attach_to_item(author, item.id, uploads(author, 1))
+    [image] = images_of(make_feedback(author=author, images=uploads(author, 1)))
     with pytest.raises(NotAllowed):
         attachments.remove_attachment(author, image.public_id, "Mine")
     with pytest.raises(attachments.DomainError):
@@ -183,12 +194,12 @@ def test_removing_an_image_is_for_staff_with_a_reason_and_audited(
     assert entry is not None and entry.detail["reason"] == "A stranger's face"
     # Kept for the record: the bytes stay.
     assert current_store().get(image.storage_keys[0]) is not None
-    # A removed image no longer counts towards the five.
-    attachments.attach_to_item(author, item.id, uploads(author, 5))
 
 
-def test_prune_deletes_uploads_never_attached_after_an_hour(author: User, item: Feedback) -> None:
-    [attached] = attachments.attach_to_item(author, item.id, uploads(author, 1))
+def test_prune_deletes_uploads_never_attached_after_an_hour(
+    author: User, make_feedback: Callable[..., Feedback]
+) -> None:
+    [attached] = images_of(make_feedback(author=author, images=uploads(author, 1)))
     [waiting] = uploads(author, 1)
     db.session.commit()
 
@@ -241,8 +252,10 @@ def directory(tmp_path: Path, change_settings: Callable[..., Settings]) -> Path:
     return root
 
 
-def test_the_directory_store_keeps_private_files(author: User, item: Feedback, directory: Path):
-    [image] = attachments.attach_to_item(author, item.id, uploads(author, 1))
+def test_the_directory_store_keeps_private_files(
+    author: User, make_feedback: Callable[..., Feedback], directory: Path
+) -> None:
+    [image] = images_of(make_feedback(author=author, images=uploads(author, 1)))
     db.session.commit()
 
     assert isinstance(current_store(), DirectoryStore)
@@ -303,14 +316,19 @@ def test_the_export_carries_images_kept_in_the_database(author: User) -> None:
 
 
 def test_an_item_page_gets_the_images_its_reader_may_see_in_one_query(
-    app: Flask, author: User, staff: User, item: Feedback, make_user: Callable[..., User]
+    app: Flask,
+    author: User,
+    staff: User,
+    make_feedback: Callable[..., Feedback],
+    make_user: Callable[..., User],
 ) -> None:
-    own = attachments.attach_to_item(author, item.id, uploads(author, 2))
+    item = make_feedback(author=author, images=uploads(author, 2))
+    own = images_of(item)
     commenter = make_user()
-    comment = add_comment(commenter, item.id, "Mine too")
-    [on_comment] = attachments.attach_to_comment(commenter, comment.id, uploads(commenter, 1))
-    note = workflow.add_internal_note(item.id, staff, "From the depot")
-    [on_note] = attachments.attach_to_comment(staff, note.id, uploads(staff, 1))
+    comment = add_comment(commenter, item.id, "Mine too", images=uploads(commenter, 1))
+    [on_comment] = [a for a in images_of(item) if a.comment_id == comment.id]
+    note = workflow.add_internal_note(item.id, staff, "From the depot", images=uploads(staff, 1))
+    [on_note] = [a for a in images_of(item) if a.comment_id == note.id]
     attachments.remove_attachment(staff, own[1].public_id, "Someone's face")
     db.session.commit()
     db.session.refresh(item)

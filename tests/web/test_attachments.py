@@ -13,7 +13,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 
 from portal.extensions import db
-from portal.models import Attachment, AttachmentBlob, Comment, Feedback, Role, User, Visibility
+from portal.models import Attachment, AttachmentBlob, Feedback, Role, User, Visibility
 from portal.services import attachments, workflow
 from portal.services.feedback import add_comment
 from tests.conftest import TEST_PASSWORD
@@ -26,18 +26,13 @@ def png(colour: tuple[int, int, int] = (200, 40, 40), size: tuple[int, int] = (6
     return out.getvalue() + b"<script>trailing</script>"
 
 
-def attach(author: User, item: Feedback, alt: str = "The parcel in the rain") -> Attachment:
-    upload = attachments.upload_image(author, png(), alt_text=alt)
-    attachments.attach_to_item(author, item.id, [upload.public_id])
-    db.session.commit()
-    return upload
-
-
-def attach_to_comment(author: User, comment: Comment) -> Attachment:
-    upload = attachments.upload_image(author, png())
-    attachments.attach_to_comment(author, comment.id, [upload.public_id])
-    db.session.commit()
-    return upload
+def submitted_with_image(
+    make_feedback: Callable[..., Feedback], author: User, **choices: object
+) -> tuple[Feedback, Attachment]:
+    """An item submitted with one image, as the submit form sends it."""
+    upload = attachments.upload_image(author, png(), alt_text="The parcel in the rain")
+    item = make_feedback(author=author, images=[upload.public_id], **choices)
+    return item, upload
 
 
 @pytest.fixture
@@ -68,8 +63,9 @@ def statuses(viewers: dict[str, FlaskClient], url: str) -> dict[str, int]:
 def test_a_private_items_image_is_seen_by_its_author_and_staff_only(
     people: dict[str, User], viewers: dict[str, FlaskClient], make_feedback: Callable[..., Feedback]
 ) -> None:
-    item = make_feedback(author=people["author"], visibility=Visibility.PRIVATE)
-    image = attach(people["author"], item)
+    _item, image = submitted_with_image(
+        make_feedback, people["author"], visibility=Visibility.PRIVATE
+    )
 
     expected = {"visitor": 404, "author": 200, "other": 404, "staff": 200}
     assert statuses(viewers, f"/attachments/{image.public_id}") == expected
@@ -79,7 +75,7 @@ def test_a_private_items_image_is_seen_by_its_author_and_staff_only(
 def test_a_public_items_image_is_seen_by_everyone(
     people: dict[str, User], viewers: dict[str, FlaskClient], make_feedback: Callable[..., Feedback]
 ) -> None:
-    image = attach(people["author"], make_feedback(author=people["author"]))
+    _, image = submitted_with_image(make_feedback, people["author"])
 
     assert set(statuses(viewers, f"/attachments/{image.public_id}").values()) == {200}
 
@@ -87,7 +83,7 @@ def test_a_public_items_image_is_seen_by_everyone(
 def test_an_image_comes_with_headers_that_keep_it_an_image(
     people: dict[str, User], client: FlaskClient, make_feedback: Callable[..., Feedback]
 ) -> None:
-    image = attach(people["author"], make_feedback(author=people["author"]))
+    _, image = submitted_with_image(make_feedback, people["author"])
 
     response = client.get(f"/attachments/{image.public_id}")
 
@@ -122,8 +118,7 @@ def test_an_unknown_id_answers_404(client: FlaskClient, public_id: str) -> None:
 def test_a_hidden_items_image_follows_the_item_page(
     people: dict[str, User], viewers: dict[str, FlaskClient], make_feedback: Callable[..., Feedback]
 ) -> None:
-    item = make_feedback(author=people["author"])
-    image = attach(people["author"], item)
+    item, image = submitted_with_image(make_feedback, people["author"])
     workflow.set_hidden(item.id, people["staff"], True, "Abusive words")
     db.session.commit()
 
@@ -135,8 +130,7 @@ def test_a_hidden_items_image_follows_the_item_page(
 def test_a_redacted_items_image_follows_its_words(
     people: dict[str, User], viewers: dict[str, FlaskClient], make_feedback: Callable[..., Feedback]
 ) -> None:
-    item = make_feedback(author=people["author"])
-    image = attach(people["author"], item)
+    item, image = submitted_with_image(make_feedback, people["author"])
     workflow.redact(item.id, people["staff"], "A home address in the text")
     db.session.commit()
 
@@ -156,9 +150,9 @@ def test_a_comments_image_follows_the_comment(
     people: dict[str, User], viewers: dict[str, FlaskClient], make_feedback: Callable[..., Feedback]
 ) -> None:
     item = make_feedback(author=people["author"])
-    comment = add_comment(people["other"], item.id, "Same here, look")
+    image = attachments.upload_image(people["other"], png())
+    comment = add_comment(people["other"], item.id, "Same here, look", images=[image.public_id])
     db.session.commit()
-    image = attach_to_comment(people["other"], comment)
     url = f"/attachments/{image.public_id}"
     assert set(statuses(viewers, url).values()) == {200}
 
@@ -172,9 +166,11 @@ def test_an_internal_notes_image_is_for_staff(
     people: dict[str, User], viewers: dict[str, FlaskClient], make_feedback: Callable[..., Feedback]
 ) -> None:
     item = make_feedback(author=people["author"])
-    note = workflow.add_internal_note(item.id, people["staff"], "The courier's photo log")
+    image = attachments.upload_image(people["staff"], png())
+    workflow.add_internal_note(
+        item.id, people["staff"], "The courier's photo log", images=[image.public_id]
+    )
     db.session.commit()
-    image = attach_to_comment(people["staff"], note)
 
     assert statuses(viewers, f"/attachments/{image.public_id}") == {
         "visitor": 404,
@@ -187,7 +183,7 @@ def test_an_internal_notes_image_is_for_staff(
 def test_an_image_staff_removed_is_kept_for_staff(
     people: dict[str, User], viewers: dict[str, FlaskClient], make_feedback: Callable[..., Feedback]
 ) -> None:
-    image = attach(people["author"], make_feedback(author=people["author"]))
+    _, image = submitted_with_image(make_feedback, people["author"])
     attachments.remove_attachment(people["staff"], image.public_id, "Shows a neighbour's face")
     db.session.commit()
 
@@ -216,9 +212,8 @@ def test_an_upload_not_attached_yet_is_its_uploaders_preview(
 def test_after_the_author_deletes_their_account_the_file_is_gone_for_everyone(
     people: dict[str, User], viewers: dict[str, FlaskClient], make_feedback: Callable[..., Feedback]
 ) -> None:
-    item = make_feedback(author=people["author"])
-    image = attach(people["author"], item)
-    other_image = attach(people["other"], make_feedback(author=people["other"]))
+    _item, image = submitted_with_image(make_feedback, people["author"])
+    _, other_image = submitted_with_image(make_feedback, people["other"])
     public_id, other_keys = image.public_id, set(other_image.storage_keys)
     other_url = f"/attachments/{other_image.public_id}"
     url = f"/attachments/{public_id}"
