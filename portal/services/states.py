@@ -41,8 +41,8 @@ def next_states(item: Feedback) -> frozenset[FeedbackState]:
 
 
 # What each move asks for, besides the state: the keyword arguments of workflow.move. The one
-# place that says it, so the admin page shows a move only its own fields, the form refuses a
-# field meant for another move, and the API documents the same.
+# place that says it: the admin page shows each move only its own fields, and the move form
+# refuses a field meant for another move instead of dropping it.
 MOVE_FIELDS: dict[FeedbackState, tuple[str, ...]] = {
     FeedbackState.ACKNOWLEDGED: ("message",),
     FeedbackState.INVESTIGATING: ("message",),

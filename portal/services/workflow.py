@@ -307,10 +307,7 @@ def may_act_as_owner(item: Feedback, actor: User) -> bool:
     """Whether this person may reply publicly, move the item and promise dates: its owner, an
     admin, or any member of staff while nobody (still on the staff) owns it."""
     return _is_active_staff(actor) and (
-        item.owner_id is None
-        or item.owner_id == actor.id
-        or actor.is_admin
-        or _owner_left(item)
+        item.owner_id is None or item.owner_id == actor.id or actor.is_admin or _owner_left(item)
     )
 
 
