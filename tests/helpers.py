@@ -165,7 +165,8 @@ class _FormReader(HTMLParser):
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = {k: v or "" for k, v in attrs}
         if tag == "form":
-            self.inside = a.get("action") == self.action
+            # The first form posting to the action: a page may hold several (one per move).
+            self.inside = a.get("action") == self.action and not self.fields
         if not self.inside:
             return
         if tag == "input" and a.get("name") and a.get("type") != "submit":

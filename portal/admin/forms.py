@@ -33,6 +33,7 @@ from wtforms.validators import (
 
 from portal.forms import BAD_EMAIL, ShortIntegerField, chosen_id
 from portal.models import FeedbackState, Role
+from portal.services.states import MOVE_FIELDS, states_asking_for
 from portal.services.workflow import PromiseChoice
 from portal.validation import MAX_ID
 
@@ -58,6 +59,15 @@ PROMISE_HINT = _l(
     "One line the customer reads as \u201c[your name] will have \u2026 by [the date]\u201d: "
     "\u201ca replacement with you\u201d, \u201cthe lift working again\u201d."
 )
+
+
+# The move form's name for each of workflow.move's arguments, where the two differ.
+_FORM_NAMES = {"promise": "merge_promise", "promise_reason": "merge_promise_reason"}
+
+
+def form_field_name(argument: str) -> str:
+    """The move form's field for one of workflow.move's arguments (states.MOVE_FIELDS)."""
+    return _FORM_NAMES.get(argument, argument)
 
 
 class MoveForm(ToneCheckedForm):
@@ -124,26 +134,26 @@ class MoveForm(ToneCheckedForm):
                 _l("Write what was done for the public board, without names or private details.")
             )
 
-    # Each of these fields means something for one move only. Filled in for another move it
-    # would be dropped without a word, so the form says so and keeps what was typed.
-    _ONLY_FOR = {
-        "target_date": FeedbackState.PLANNED,
-        "outcome": FeedbackState.PLANNED,
-        "you_said": FeedbackState.RESOLVED,
-        "we_did": FeedbackState.RESOLVED,
-        "duplicate_of": FeedbackState.DUPLICATE,
-        "merge_promise": FeedbackState.DUPLICATE,
-        "merge_promise_reason": FeedbackState.DUPLICATE,
-    }
+    # Each field but the message means something for some moves only (states.MOVE_FIELDS).
+    # Filled in for another move it would be dropped without a word, so the form says so and
+    # keeps what was typed.
+    def _only_for(self) -> dict[str, frozenset[FeedbackState]]:
+        return {
+            form_field_name(argument): states_asking_for(argument)
+            for argument in sorted({name for names in MOVE_FIELDS.values() for name in names})
+            if argument != "message"
+        }
 
     def validate(self, extra_validators: Any = None) -> bool:
         valid: bool = super().validate(extra_validators)
         chosen = self.to_state.data
-        for name, state in self._ONLY_FOR.items():
+        order = list(FeedbackState)
+        for name, states in self._only_for().items():
             field = self[name]
-            if not chosen or chosen == state.value or field.errors:
+            if not chosen or chosen in {s.value for s in states} or field.errors:
                 continue
             if field.data is not None and str(field.data).strip():
+                state = min(states, key=order.index)
                 field.errors = [
                     _(
                         "This is used only when moving to \u201c%(state)s\u201d: "

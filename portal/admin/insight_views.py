@@ -12,7 +12,12 @@ from portal.insights.views import say_week
 from portal.services.insights.charts import staff_charts
 from portal.services.insights.figures import DateRange, parse_date_range
 from portal.services.insights.report import TABLES as INSIGHT_TABLES
-from portal.services.insights.report import insight_table, staff_report, table_csv
+from portal.services.insights.report import (
+    insight_table,
+    staff_report,
+    table_csv,
+    week_on_week,
+)
 from portal.services.wording import Text
 
 
@@ -32,6 +37,7 @@ def insights() -> str:
     return render_template(
         "admin/insights.html",
         report=report,
+        week=week_on_week(now),
         charts=staff_charts(report, week_label=say_week),
         date_range=date_range,
         notes=notes,

@@ -5,6 +5,7 @@ with what was typed kept, beside the form it came from."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -23,6 +24,7 @@ from portal.admin.forms import (
     PromiseForm,
     ReasonForm,
     ReplyForm,
+    form_field_name,
 )
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
@@ -40,6 +42,39 @@ def move_form(item: Feedback, **data: Any) -> MoveForm:
     return form
 
 
+@dataclass(frozen=True)
+class MoveChoice:
+    """One move the page offers: its own small form, with only the fields it asks for."""
+
+    state: FeedbackState
+    form: MoveForm
+    fields: tuple[str, ...]  # the form's field names, in the order shown
+    chosen: bool  # the form that was sent (and refused): shown open, with what was typed
+
+
+def move_choices(item: Feedback, sent: MoveForm | None) -> list[MoveChoice]:
+    """A form per legal move, each asking only what that move needs (workflow.move_fields);
+    `sent`, the form just refused, takes the place of its move's blank one."""
+    order = list(FeedbackState)
+    choices = []
+    for state in sorted(workflow.next_states(item), key=order.index):
+        chosen = sent is not None and sent.to_state.data == state.value
+        form = sent if sent is not None and chosen else move_form(item, to_state=state.value)
+        # Many forms on one page: each field's id names its move, so labels stay unique.
+        for field in form:
+            field.id = f"move-{state.value}-{field.name}"
+            field.label.field_id = field.id
+        fields = tuple(form_field_name(name) for name in workflow.move_fields(item, state))
+        # A field sent for another move is refused, not dropped: shown with its message.
+        fields += tuple(
+            field.name
+            for field in form
+            if chosen and field.errors and field.name not in fields and field.name != "to_state"
+        )
+        choices.append(MoveChoice(state, form, fields, chosen))
+    return choices
+
+
 def _assign_form(item: Feedback, bound: bool = False) -> AssignForm:
     form = AssignForm() if bound else AssignForm(formdata=None, owner_id=item.owner_id)
     # No one is chosen for an item nobody owns: the list would otherwise open on its first name.
@@ -52,7 +87,7 @@ def _assign_form(item: Feedback, bound: bool = False) -> AssignForm:
 def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
     """The item's admin page; `forms` replaces the blank forms (a failed one keeps its input)."""
     context: dict[str, Any] = {
-        "move_form": move_form(item),
+        "move_form": None,
         "assign_form": _assign_form(item),
         "promise_form": PromiseForm(formdata=None, promise_outcome=item.promise_outcome or ""),
         "reply_form": ReplyForm(formdata=None),
@@ -68,6 +103,7 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
         "closed_target": None,
     }
     context.update(forms)
+    context["move_choices"] = move_choices(item, context.pop("move_form"))
     people = signals.signal_people(item)
     return make_response(
         render_template(
@@ -81,8 +117,7 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
             signal_people=people,
             signal_recent=signals.said_recently(people),
             recent_days=signals.RECENT_DAYS,
-            may_take=workflow.may_take,
-            may_hand_on=workflow.may_hand_on,
+            can=workflow.permissions(item, current_user),
             **context,
         ),
         status,

@@ -1,4 +1,8 @@
-"""The triage queue (/admin/) and its quick actions: take an item, acknowledge it."""
+"""The triage queue (/admin/) and its quick actions: take an item, acknowledge it.
+
+Items ticked to resolve together stay ticked across filters and pages until acted on: the
+ticks travel with the filter form (checked boxes, and hidden fields for those not shown), with
+or without JavaScript."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from portal.accounts.kept import keeps_writing
 from portal.admin.blueprint import bp, load_item
 from portal.admin.forms import AcknowledgeForm
 from portal.admin.item_views import move_form, render_item
+from portal.admin.resolution_views import MAX_ITEMS_TOGETHER
 from portal.extensions import db, htmx
 from portal.models.base import N_
 from portal.services import signals, triage, workflow
@@ -20,18 +25,40 @@ from portal.services.accounts import is_safe_next
 from portal.services.errors import DomainError
 from portal.services.feedback import categories
 from portal.unit_of_work import refusal_shown_in
+from portal.validation import parse_id
+
+
+def _ticked(values: list[str]) -> list[int]:
+    """The items ticked to resolve together, as sent (checked boxes and the ticks kept from
+    other filters and pages), each once, in the order ticked; as many as one resolution takes."""
+    ids = dict.fromkeys(i for i in map(parse_id, values) if i is not None)
+    return list(ids)[:MAX_ITEMS_TOGETHER]
 
 
 @bp.get("/")
 def queue() -> Response:
     filters = triage.TriageFilters.from_args(request.args)
+    ticked = _ticked(request.args.getlist("items"))
+    if htmx and htmx.target == "queue-ticked":
+        # A box ticked or cleared (htmx): only the count and its actions change.
+        response = make_response(
+            render_template("admin/_queue_ticked.html", filters=filters, ticked=ticked)
+        )
+        response.headers["Vary"] = "HX-Request"
+        return response
     page = db.paginate(
         triage.triage_query(filters, current_user),
         page=filters.page,
         per_page=50,
         error_out=False,
     )
-    context: dict[str, Any] = {"filters": filters, "page": page, "ack_form": AcknowledgeForm()}
+    context: dict[str, Any] = {
+        "filters": filters,
+        "page": page,
+        "ack_form": AcknowledgeForm(),
+        "ticked": ticked,
+        "permissions": workflow.permissions,
+    }
     if htmx and htmx.target == "queue-results":
         response = make_response(render_template("admin/_queue_results.html", **context))
     else:
@@ -61,6 +88,9 @@ def _row_or_back(item_id: int, message: str) -> Response | str:
             item=load_item(item_id),
             ack_form=AcknowledgeForm(formdata=None),
             notice=message,
+            # The row's tick, if it had one, stays (htmx sends it along).
+            ticked=_ticked(request.form.getlist("items")),
+            permissions=workflow.permissions,
         )
     flash(message, "success")
     back = request.form.get("next", "")
@@ -92,7 +122,12 @@ def acknowledge(item_id: int) -> Response | str:
     item = load_item(item_id)
     if htmx:
         return render_template(
-            "admin/_queue_row.html", item=item, ack_form=form, ack_findings=refusal.findings
+            "admin/_queue_row.html",
+            item=item,
+            ack_form=form,
+            ack_findings=refusal.findings,
+            ticked=_ticked(request.form.getlist("items")),
+            permissions=workflow.permissions,
         )
     return render_item(
         item,

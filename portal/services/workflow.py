@@ -11,6 +11,7 @@ WorkflowError or another DomainError, and its transaction is rolled back.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
@@ -35,6 +36,7 @@ from portal.services import attachments, events, notifications, tone
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import get_visible_item, held_for_change, item_query
 from portal.services.sanitize import render_markdown
+from portal.services.states import move_fields as move_fields  # pages ask the workflow
 from portal.services.states import next_states as next_states  # pages ask the workflow
 from portal.services.tone import SentReply, ToneContext, ToneFinding
 from portal.services.visibility import is_public
@@ -267,7 +269,7 @@ def _now() -> datetime:
 
 
 def _require_staff(actor: User) -> None:
-    if not (actor.is_authenticated and actor.is_staff and actor.is_active):
+    if not _is_active_staff(actor):
         raise NotAllowed(t("Only staff can do that."))
 
 
@@ -297,16 +299,23 @@ def _set_owner(item: Feedback, actor: User, owner: User, reason: str = "") -> No
     events.emit(events.OwnerChanged(item, actor, previous, owner, reason))
 
 
+def _is_active_staff(actor: User) -> bool:
+    return bool(actor.is_authenticated and actor.is_staff and actor.is_active)
+
+
+def may_act_as_owner(item: Feedback, actor: User) -> bool:
+    """Whether this person may reply publicly, move the item and promise dates: its owner, an
+    admin, or any member of staff while nobody (still on the staff) owns it."""
+    return _is_active_staff(actor) and (
+        item.owner_id is None or item.owner_id == actor.id or actor.is_admin or _owner_left(item)
+    )
+
+
 def _act_as_owner(item: Feedback, actor: User) -> None:
     """Public replies and moves come from the item's owner (or an admin). This only checks;
     _claim() makes the actor the owner once the move is known to be valid."""
     _require_staff(actor)
-    if (
-        item.owner_id is not None
-        and item.owner_id != actor.id
-        and not actor.is_admin
-        and not _owner_left(item)
-    ):
+    if not may_act_as_owner(item, actor):
         owner = db.session.get(User, item.owner_id)
         if owner is None:
             raise NotAllowed(
@@ -383,6 +392,41 @@ def may_hand_on(item: Feedback, actor: User) -> bool:
     """Whether this member of staff may give the item to someone: its owner, an admin, or
     anyone while nobody owns it. One owner per item; nobody else passes it around."""
     return item.owner_id is None or item.owner_id == actor.id or actor.is_admin
+
+
+@dataclass(frozen=True)
+class ItemPermissions:
+    """What one member of staff may do with one item, from the same predicates the commands
+    check: a page offers exactly these, so nothing it shows is then refused."""
+
+    reply: bool  # reply publicly (on a Received item the reply acknowledges it)
+    move: bool  # move it on (with the states of next_states)
+    promise: bool  # promise a date or move it
+    take: bool
+    hand_on: bool
+    note: bool  # internal notes, hiding and redacting: any member of staff
+    moderate: bool
+
+    @property
+    def owner_only(self) -> bool:
+        """Whether replies, moves and promises are for the item's owner (or an admin) alone:
+        the page says whom to ask instead."""
+        return self.note and not self.reply
+
+
+def permissions(item: Feedback, actor: User) -> ItemPermissions:
+    """What `actor` may do with `item` now (reply, move, promise, take, hand on, ...)."""
+    staff = _is_active_staff(actor)
+    as_owner = may_act_as_owner(item, actor)
+    return ItemPermissions(
+        reply=as_owner,
+        move=as_owner and bool(next_states(item)),
+        promise=as_owner and item.state.is_open,
+        take=staff and item.owner_id != actor.id and may_take(item, actor),
+        hand_on=staff and may_hand_on(item, actor),
+        note=staff,
+        moderate=staff,
+    )
 
 
 def take(item_id: int, actor: User) -> Feedback:

@@ -37,6 +37,7 @@ PHONE_WIDTH = MOBILE["width"]
 ADMIN = "admin@example.com"
 CUSTOMER = "nia@example.com"  # Nia, a customer in the demo data
 NEWCOMER = "noor@example.com"  # nobody in the demo data
+STAFF_NOT_OWNER = "sam@example.com"  # staff; Priya owns the demo's open item
 
 
 @cache
@@ -145,6 +146,10 @@ PAGES = [
     PageCase("how-we-are-doing", "/how-we-are-doing", shots=True),
     PageCase("triage", "/admin/", ADMIN, shots=True),
     PageCase("admin-item", "/admin/feedback/{open_id}", ADMIN, shots=True),
+    # Sam does not own it: the page says who does instead of offering forms that are refused.
+    PageCase("admin-item-not-owner", "/admin/feedback/{open_id}", STAFF_NOT_OWNER),
+    # Ticks kept from another filter: the count, the clear-all and a hidden field.
+    PageCase("triage-ticked", "/admin/?state=received&items={open_id}", ADMIN),
     PageCase("categories", "/admin/categories", ADMIN),
     PageCase("users", "/admin/users", ADMIN),
     PageCase("settings", "/admin/settings", ADMIN),

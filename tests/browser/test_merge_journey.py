@@ -17,7 +17,7 @@ from portal.models import Category, Feedback, Role, User
 from portal.services import workflow
 from portal.services.outbox import deliver_pending
 from tests.browser.conftest import BrowserLog, screenshot, sign_in
-from tests.browser.test_journeys import move
+from tests.browser.test_journeys import move, move_button, move_choice
 
 MERGE_MESSAGE = (
     "Jo, I am so sorry your parcel was soaked. Others reported the same, so we are handling "
@@ -93,15 +93,16 @@ def test_a_merged_complaint_keeps_its_promise_and_its_customer_is_asked_did_this
     desk = open_page()
     sign_in(desk, sam.email)
     desk.goto(f"/admin/feedback/{complaint.id}")
-    desk.get_by_label("Move to").select_option(label="Merged")
-    desk.get_by_label("Public message to the customer").fill(MERGE_MESSAGE)
-    desk.get_by_label("Merge into item number (for Merged)").fill(str(target.id))
-    desk.get_by_role("button", name="Move", exact=True).click()
+    merging = move_choice(desk, "Merged")
+    merging.get_by_label("Public message to the customer").fill(MERGE_MESSAGE)
+    merging.get_by_label("Merge into item number (for Merged)").fill(str(target.id))
+    move_button(merging, "Merged").click()
     expect(desk.locator(".flash--error")).to_contain_text(f"#{complaint.id} carries a promise")
-    expect(desk.get_by_label("Public message to the customer")).to_have_value(MERGE_MESSAGE)
+    merging = move_choice(desk, "Merged")  # open again after the refusal, as it was typed
+    expect(merging.get_by_label("Public message to the customer")).to_have_value(MERGE_MESSAGE)
     screenshot(desk, "journey-merge-asks-about-the-promise")
-    desk.get_by_label("Keep it on the item it joins (the earlier date wins)").check()
-    desk.get_by_role("button", name="Move", exact=True).click()
+    merging.get_by_label("Keep it on the item it joins (the earlier date wins)").check()
+    move_button(merging, "Merged").click()
     expect(desk.locator(".flash--success")).to_contain_text("Moved to \u201cMerged\u201d")
 
     # 2. Jo is told by Priya, who looks after it now, that the promise holds.

@@ -209,6 +209,50 @@ def staff_report(start: datetime, end: datetime, now: datetime) -> StaffReport:
     )
 
 
+# The staff page opens with this week against last: the same headline figures as the public
+# page, over the 7 days up to now and the 7 days before, whatever period the page reports on.
+SUMMARY_DAYS = 7
+
+
+@dataclass(frozen=True)
+class WeekOnWeek:
+    """The headline figures of the last ``SUMMARY_DAYS`` days beside the days before them."""
+
+    this_week: PeriodFigures
+    last_week: PeriodFigures
+    start: datetime  # where this week starts, and last week ends
+    end: datetime
+
+    @property
+    def changes(self) -> dict[str, float | None]:
+        """This week less last week, figure by figure (percentages in points, durations in
+        seconds); None where either week has no figure."""
+
+        def less(now: float | None, before: float | None) -> float | None:
+            return None if now is None or before is None else now - before
+
+        this, last = self.this_week, self.last_week
+        return {
+            "received": this.received - last.received,
+            "ack_in_time": less(this.ack_targets.percent, last.ack_targets.percent),
+            "resolved": this.resolved - last.resolved,
+            "ack_median": less(this.ack_time.median, last.ack_time.median),
+            "resolve_median": less(this.resolve_time.median, last.resolve_time.median),
+            "promises_kept": less(this.promises.percent, last.promises.percent),
+        }
+
+
+def week_on_week(now: datetime) -> WeekOnWeek:
+    """This week (the last ``SUMMARY_DAYS`` days up to ``now``) against the week before."""
+    start = now - timedelta(days=SUMMARY_DAYS)
+    return WeekOnWeek(
+        this_week=period_figures(start, now, now),
+        last_week=period_figures(start - timedelta(days=SUMMARY_DAYS), start, now),
+        start=start,
+        end=now,
+    )
+
+
 # Tables and CSV -------------------------------------------------------------------------------
 
 
