@@ -691,3 +691,8 @@ def audit_email_submission(event: events.ItemReceivedByEmail) -> None:
 @on(events.AccountDeleted)
 def files_of_deleted_account(event: events.AccountDeleted) -> None:
     attachments.delete_files_of(event.user)
+
+
+@on(events.AccountDeleted)
+def invitations_of_deleted_account(event: events.AccountDeleted) -> None:
+    invitations.forget_address_of(event.user)

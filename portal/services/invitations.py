@@ -279,3 +279,11 @@ def send_invitation_email(invitation: Invitation, inviter: User, token: str) -> 
         headers=content_language(rendered.language),
         user_id=person.id if person else None,
     )
+
+
+def forget_address_of(user: User) -> None:
+    """A deleted account's invitations keep the anonymised address instead of the real one
+    (who invited whom, as what and when stays, for the record)."""
+    db.session.execute(
+        sa.update(Invitation).where(Invitation.accepted_by_id == user.id).values(email=user.email)
+    )

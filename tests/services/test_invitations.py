@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import AuditEntry, Invitation, InvitationStatus, OutboxMessage, Role, User
 from portal.services import invitations
-from portal.services.accounts import authenticate, find_user_by_email
+from portal.services.accounts import authenticate, delete_account, find_user_by_email
 from portal.services.api import customer_for_email
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.invitations import InvitationNotValid
@@ -196,3 +196,13 @@ def test_a_forged_link_finds_nothing(admin: User) -> None:
     token = _invite(admin)
     assert invitations.invitation_for_token(token[:-2] + "xx") is None
     assert invitations.invitation_for_token("not-a-token") is None
+
+
+def test_a_deleted_account_leaves_no_address_on_its_invitation(admin: User) -> None:
+    token = _invite(admin)
+    user = invitations.accept(token, password=NEW_PASSWORD, display_name="Sam")
+    db.session.commit()
+    delete_account(user, NEW_PASSWORD)
+    db.session.commit()
+    stored = db.session.scalars(sa.select(Invitation.email)).all()
+    assert stored == [user.email] and "sam@example.com" not in stored
