@@ -340,6 +340,10 @@ def accept_invitation(token: str) -> Response | str:
         with refusal_shown_in(errors) as refusal:
             user = invitations.accept(token, password=form.password.data or "", **names)
             if current_user.is_authenticated and current_user.id != user.id:
+                # Someone else was signed in on this browser: their session ends, as on sign-out.
+                signed_in = current_user.signed_in_session
+                if signed_in is not None:
+                    accounts.end_session(current_user, signed_in.id)
                 logout_user()
             # Should the commit fail, the unit of work takes this sign-in back out of the cookie.
             _sign_in(user)

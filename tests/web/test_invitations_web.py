@@ -204,3 +204,22 @@ def test_rows_nobody_changed_keep_what_another_admin_saved_meanwhile(
     db.session.expire_all()
     assert db.session.get(User, kim.id).role is Role.ADMIN
     assert db.session.get(User, lee.id).role is Role.STAFF
+
+
+def test_accepting_in_a_browser_signed_in_as_someone_else_signs_them_out_first(
+    make_client, make_user
+) -> None:
+    admin = _admin(make_client, make_user)
+    post(admin, "/admin/users/invite", {"invite_email": "sam@example.com", "invite_role": "staff"})
+    token = _token("sam@example.com")
+    shared = make_client()
+    nia = make_user(display_name="Nia")
+    login(shared, nia.email)
+    response = post(
+        shared,
+        f"/account/invitation/{token}",
+        {"display_name": "Sam", "password": NEW_PASSWORD, "confirm": NEW_PASSWORD},
+    )
+    assert response.status_code == 302
+    account = shared.get("/account/").get_data(as_text=True)
+    assert "sam@example.com" in account and nia.email not in account
