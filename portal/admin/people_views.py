@@ -32,6 +32,7 @@ def _users_page(
     *,
     invite_form: InviteForm | None = None,
     roles_errors: list[str] | None = None,
+    chosen: dict[int, tuple[str, bool]] | None = None,
     status: int = 200,
 ) -> Response:
     query = request.values.get("q", "")[:100]
@@ -45,6 +46,8 @@ def _users_page(
             action_form=ActionForm(formdata=None),
             roles_form=RolesForm(formdata=None),
             roles_errors=roles_errors or [],
+            # After a refusal, each row shows what the admin chose, not what is saved.
+            chosen=chosen or {},
             invitations=invitations.recent_invitations(),
             shown=shown,
         ),
@@ -88,8 +91,9 @@ def save_roles() -> Response:
             "success",
         )
         return back
-    # Refused: nobody changed, and the page says why, with the choices as they were shown.
-    return _users_page(roles_errors=errors, status=refusal.status)
+    # Refused: nobody changed, and the page says why, keeping what the admin chose.
+    chosen = {user_id: (role.value, active) for user_id, role, active in changes}
+    return _users_page(roles_errors=errors, chosen=chosen, status=refusal.status)
 
 
 @bp.post("/users/invite")

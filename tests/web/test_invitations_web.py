@@ -133,7 +133,9 @@ def test_send_again_and_revoke_answer_htmx_with_the_list_and_a_plain_form_with_t
     again = post(admin, f"/admin/invitations/{invitation.id}/resend", htmx=True)
     assert again.status_code == 200
     fragment = again.get_data(as_text=True)
-    assert fragment.lstrip().startswith('<section class="card" id="invitations"')
+    # The list alone, for htmx to put in place of the old one: no page around it.
+    assert fragment.lstrip().startswith("<section") and "<html" not in fragment
+    assert 'id="invitations"' in fragment.split(">", 1)[0]
     assert "sent to sam@example.com again" in fragment
     assert _token("sam@example.com") != first
     plain = post(admin, f"/admin/invitations/{invitation.id}/revoke")
@@ -187,9 +189,13 @@ def test_a_refused_row_changes_nobody_and_says_why(make_client, make_user) -> No
     form = _roles_form([me, kim], **{f"u{me.id}": ("staff", True), f"u{kim.id}": ("staff", True)})
     response = post(browser, "/admin/users", form)
     assert response.status_code == 400
-    assert "cannot remove your own admin role" in response.get_data(as_text=True)
+    page = response.get_data(as_text=True)
+    assert "cannot remove your own admin role" in page
     db.session.expire_all()
     assert db.session.get(User, kim.id).role is Role.CUSTOMER
+    # What the admin chose stays chosen, to correct and send again.
+    kims_select = page.split(f'name="role-{kim.id}"', 1)[1].split("</select>", 1)[0]
+    assert '<option value="staff" selected>' in kims_select
 
 
 def test_rows_nobody_changed_keep_what_another_admin_saved_meanwhile(
