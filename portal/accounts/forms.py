@@ -160,3 +160,34 @@ class DeleteAccountForm(FlaskForm):
 class ConfirmForm(FlaskForm):
     """The button behind an emailed link: only the CSRF token, so that the POST, not the
     GET a mail scanner makes when it opens the link to check it, is what changes anything."""
+
+
+class AcceptInvitationForm(NewPasswordForm):
+    """Accepting an invitation to an address with no account yet: names and a password."""
+
+    display_name = StringField(
+        _l("Display name"),
+        description=_l("Shown to customers next to your replies."),
+        validators=[
+            DataRequired(_l("Please choose a display name.")),
+            Length(max=80, message=_l("A display name is at most 80 characters.")),
+            plain_name,
+        ],
+    )
+    preferred_name = StringField(
+        _l("What should we call you?"),
+        description=_l('How we address you in emails, such as "Nia" or "Mr Owen".'),
+        validators=[
+            Optional(),
+            Length(max=80, message=_l("What we call you is at most 80 characters.")),
+            plain_name,
+        ],
+    )
+
+
+class ConfirmPasswordForm(FlaskForm):
+    """Accepting an invitation to an address that has an account: its password says so."""
+
+    password = PasswordField(
+        _l("Your password"), validators=[DataRequired(_l("Please enter your password."))]
+    )

@@ -11,8 +11,10 @@ from werkzeug.wrappers import Response
 
 from portal.accounts import kept as kept_writing
 from portal.accounts.forms import (
+    AcceptInvitationForm,
     ChangePasswordForm,
     ConfirmForm,
+    ConfirmPasswordForm,
     DeleteAccountForm,
     LoginForm,
     NewPasswordForm,
@@ -24,7 +26,7 @@ from portal.accounts.forms import (
 from portal.extensions import limiter
 from portal.forms import say_beside
 from portal.models import NotificationPreference, User
-from portal.services import accounts, notifications, personal_data
+from portal.services import accounts, invitations, notifications, personal_data
 from portal.services.feedback import items_by_author
 from portal.services.resolutions import changes_led_to
 from portal.services.tokens import read_verify_token
@@ -299,6 +301,78 @@ def claim(token: str) -> Response | str:
         )
         return redirect(url_for("accounts.index"))
     return render_template("accounts/claim.html", form=form, token=token, person=user)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@limiter.limit("10 per hour", methods=["POST"])
+def accept_invitation(token: str) -> Response | str:
+    """The link in an invitation email: GET shows the form and changes nothing (mail scanners
+    open links); its POST takes the role (making the account, or confirming an existing one's
+    password), signs in and opens triage."""
+    invitation = invitations.invitation_for_token(token)
+    if invitation is None:
+        flash(
+            _(
+                "That invitation has expired or is no longer valid. Ask the admin who invited "
+                "you to send it again."
+            ),
+            "error",
+        )
+        return redirect(url_for("board.index"))
+    account = invitations.account_for(invitation)
+    form: AcceptInvitationForm | NewPasswordForm | ConfirmPasswordForm
+    if account is None:
+        form = AcceptInvitationForm()
+    elif accounts.has_usable_password(account):
+        form = ConfirmPasswordForm()
+    else:
+        form = NewPasswordForm()
+    status = 200
+    if form.validate_on_submit():
+        names: dict[str, str] = {}
+        errors = form.password.errors
+        if isinstance(form, AcceptInvitationForm):
+            names = {
+                "display_name": form.display_name.data or "",
+                "preferred_name": form.preferred_name.data or "",
+            }
+            errors = form.display_name.errors
+        with refusal_shown_in(errors) as refusal:
+            user = invitations.accept(token, password=form.password.data or "", **names)
+            if current_user.is_authenticated and current_user.id != user.id:
+                # Someone else was signed in on this browser: their session ends, as on sign-out.
+                signed_in = current_user.signed_in_session
+                if signed_in is not None:
+                    accounts.end_session(current_user, signed_in.id)
+                logout_user()
+            # Should the commit fail, the unit of work takes this sign-in back out of the cookie.
+            _sign_in(user)
+            flash(
+                _(
+                    "Welcome, %(name)s. You are signed in: this is the triage queue, where new "
+                    "feedback arrives.",
+                    name=user.preferred_name,
+                ),
+                "success",
+            )
+            return redirect(url_for("admin.queue"))
+        if isinstance(refusal.error, invitations.InvitationNotValid):
+            # Revoked, sent again or accepted between the page and the button.
+            flash(refusal.message, "error")
+            return redirect(url_for("board.index"))
+        status = refusal.status
+    elif request.method == "POST":
+        status = 400
+    return make_response(
+        render_template(
+            "accounts/invitation.html",
+            form=form,
+            token=token,
+            invitation=invitation,
+            account=account,
+        ),
+        status,
+    )
 
 
 @bp.route("/password", methods=["GET", "POST"])

@@ -98,17 +98,13 @@ def edit_category(category_id: int) -> Response | str:
 # People ------------------------------------------------------------------------------------
 
 
-@bp.get("/users")
-@admin_required
-def users() -> str:
-    query = request.args.get("q", "")[:100]
-    page = admin_service.search_users(query, _page_number())
-    return render_template("admin/users.html", page=page, q=query, form=UserForm(formdata=None))
+# The page itself, with its one form for everyone's role, is in people_views.py.
 
 
 @bp.post("/users/<int:user_id>")
 @admin_required
 def update_user(user_id: int) -> Response:
+    """One person's role and access (the page's single form saves several: save_roles)."""
     user = db.session.get(User, user_id) or abort(404)
     form = UserForm()
     back = redirect(url_for("admin.users", q=request.form.get("q", "")))

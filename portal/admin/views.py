@@ -12,6 +12,7 @@ from __future__ import annotations
 from portal.admin import (  # noqa: F401  (each registers its routes on the blueprint)
     insight_views,
     item_views,
+    people_views,
     resolution_views,
     settings_views,
     triage_views,

@@ -27,6 +27,7 @@ from portal.models.feedback import (
     Vote,
 )
 from portal.models.intake import InboundEmail
+from portal.models.invitation import Invitation, InvitationStatus
 from portal.models.notifications import (
     CategoryFollow,
     Follow,
@@ -67,6 +68,8 @@ __all__ = [
     "FeedbackState",
     "Follow",
     "InboundEmail",
+    "Invitation",
+    "InvitationStatus",
     "ItemSignal",
     "MergedVoice",
     "NotificationPreference",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -23,3 +25,6 @@ class SiteSettings(Base):
     default_language: Mapped[str] = mapped_column(sa.String(16), default="en", server_default="en")
     # When on, new public items wait for staff approval before they show on the board.
     pre_moderation: Mapped[bool] = mapped_column(default=False)
+    # When an admin put the "Get started" checklist away before every step was done
+    # (portal/services/get_started.py); None: it shows while steps remain.
+    get_started_dismissed_at: Mapped[datetime | None]

@@ -3,6 +3,7 @@ consumers of their events write the entries)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 from zoneinfo import available_timezones
 
@@ -95,6 +96,16 @@ def update_user(actor: User, user_id: int, *, role: Role, active: bool) -> User:
     db.session.flush()
     events.emit(events.UserUpdated(user, actor, previous_role, was_active))
     return user
+
+
+def update_roles(actor: User, changes: Sequence[tuple[int, Role, bool]]) -> list[User]:
+    """Change several people's roles and access at once (the people page's one form): each
+    change is checked and audited as update_user does it, and a refusal of any one of them
+    changes nobody (the unit of work rolls the others back)."""
+    _require_admin(actor)
+    return [
+        update_user(actor, user_id, role=role, active=active) for user_id, role, active in changes
+    ]
 
 
 def update_settings(actor: User, **fields: Any) -> SiteSettings:

@@ -15,6 +15,7 @@ from portal.services import (
     attachments,
     audit,
     events,
+    invitations,
     notifications,
     signals,
     timeline,
@@ -302,6 +303,19 @@ def audit_made_admin(event: events.MadeAdmin) -> None:
     )
 
 
+@on(events.FirstCategoryAdded)
+def audit_first_category(event: events.FirstCategoryAdded) -> None:
+    audit.record(
+        None,
+        "category.created",
+        "category",
+        event.category.id,
+        name=event.category.name,
+        slug=event.category.slug,
+        via="command line",
+    )
+
+
 # The admin pages.
 
 
@@ -332,6 +346,51 @@ def audit_user_update(event: events.UserUpdated) -> None:
 @on(events.SettingsUpdated)
 def audit_settings(event: events.SettingsUpdated) -> None:
     audit.record(event.actor, "settings.updated", "settings", event.settings.id, **event.fields)
+
+
+@on(events.GetStartedDismissed)
+def audit_get_started_dismissed(event: events.GetStartedDismissed) -> None:
+    audit.record(event.actor, "settings.get_started_dismissed", "settings", event.settings.id)
+
+
+@on(events.InvitationSent)
+def audit_invitation_sent(event: events.InvitationSent) -> None:
+    invitation = event.invitation
+    audit.record(
+        event.actor,
+        "invitation.sent_again" if event.again else "invitation.sent",
+        "invitation",
+        invitation.id,
+        email=invitation.email,
+        role=invitation.role,
+        expires_at=invitation.expires_at,
+    )
+
+
+@on(events.InvitationRevoked)
+def audit_invitation_revoked(event: events.InvitationRevoked) -> None:
+    audit.record(
+        event.actor,
+        "invitation.revoked",
+        "invitation",
+        event.invitation.id,
+        email=event.invitation.email,
+    )
+
+
+@on(events.InvitationAccepted)
+def audit_invitation_accepted(event: events.InvitationAccepted) -> None:
+    # The person who accepted acts: they followed the link and chose (or confirmed) a password.
+    audit.record(
+        event.user,
+        "invitation.accepted",
+        "invitation",
+        event.invitation.id,
+        user=event.user.id,
+        account_created=event.created,
+        before=event.previous_role,
+        role=event.user.role,
+    )
 
 
 @on(events.ApiTokenCreated)
@@ -599,6 +658,11 @@ def reset_link_to_account_holder(event: events.PasswordResetRequested) -> None:
     notifications.send_password_reset(event.user)
 
 
+@on(events.InvitationSent)
+def invitation_to_address(event: events.InvitationSent) -> None:
+    invitations.send_invitation_email(event.invitation, event.actor, event.token)
+
+
 # A new item's webhook goes after its emails (the order submit_feedback had when it called them).
 
 
@@ -627,3 +691,8 @@ def audit_email_submission(event: events.ItemReceivedByEmail) -> None:
 @on(events.AccountDeleted)
 def files_of_deleted_account(event: events.AccountDeleted) -> None:
     attachments.delete_files_of(event.user)
+
+
+@on(events.AccountDeleted)
+def invitations_of_deleted_account(event: events.AccountDeleted) -> None:
+    invitations.forget_address_of(event.user)

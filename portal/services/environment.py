@@ -62,6 +62,9 @@ class Settings:
     attachment_max_pixels: int = 40_000_000
     attachment_store: str = "database"
     attachment_directory: str = ""
+    # The SMTP server mail goes to; "" when mail is not sent anywhere yet (written to files,
+    # or kept by the tests): the "Get started" checklist asks for one.
+    mail_server: str = ""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -99,6 +102,11 @@ class Settings:
                 str(config.get("ATTACHMENT_DIRECTORY") or ""),
             ),
             attachment_directory=str(config.get("ATTACHMENT_DIRECTORY") or ""),
+            mail_server=(
+                str(config.get("MAIL_SERVER") or "")
+                if (config.get("MAIL_BACKEND") or "smtp") == "smtp"
+                else ""
+            ),
         )
 
     @property

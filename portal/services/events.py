@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         Comment,
         Feedback,
         FeedbackState,
+        Invitation,
         Resolution,
         Role,
         SignalKind,
@@ -429,6 +430,51 @@ class SettingsUpdated:
     settings: SiteSettings
     actor: User
     fields: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class FirstCategoryAdded:
+    """`flask create-admin` found no category and added one ("General") for admins to rename."""
+
+    category: Category
+
+
+@dataclass(frozen=True)
+class GetStartedDismissed:
+    """An admin put the "Get started" checklist away before every step was done."""
+
+    settings: SiteSettings
+    actor: User
+
+
+@dataclass(frozen=True)
+class InvitationSent:
+    """An admin invited someone to join the staff, or sent an invitation again. The token is
+    the emailed link's (never stored: the invitation keeps a hash of its secret)."""
+
+    invitation: Invitation
+    actor: User
+    token: str
+    again: bool
+
+
+@dataclass(frozen=True)
+class InvitationRevoked:
+    """An admin withdrew an invitation: its link no longer works."""
+
+    invitation: Invitation
+    actor: User
+
+
+@dataclass(frozen=True)
+class InvitationAccepted:
+    """Someone followed an invitation's link and accepted it: their account was made with the
+    invited role (created), or an existing account got it."""
+
+    invitation: Invitation
+    user: User
+    created: bool
+    previous_role: Role | None
 
 
 @dataclass(frozen=True)

@@ -217,3 +217,41 @@ def read_registration_token(
     if not (isinstance(payload, dict) and all(isinstance(payload.get(k), str) for k in "edphn")):
         return None
     return payload
+
+
+# Invitations to join the staff ----------------------------------------------------------------
+
+INVITATION_MAX_AGE = 7 * 24 * 3600
+
+
+def hash_secret(secret: str) -> str:
+    """The sha256 hex digest kept for a link's random secret (an invitation's): the database
+    holds no working link."""
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def make_invitation_token(invitation_id: int, secret: str) -> str:
+    """A link token for one invitation, signed and dated like the others. It works while the
+    invitation is pending and holds the secret whose hash the invitation keeps: sending the
+    invitation again makes a new secret, which ends the older link."""
+    return _timed("invitation").dumps({"i": invitation_id, "k": secret})
+
+
+def read_invitation_token(token: str, max_age: int = INVITATION_MAX_AGE) -> dict[str, Any] | None:
+    """The payload of an invitation token, or None if forged, expired or misshapen."""
+    try:
+        payload = _timed("invitation").loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("i"), int)
+        and isinstance(payload.get("k"), str)
+    ):
+        return None
+    return payload
+
+
+def invitation_token_matches(payload: dict[str, Any], secret_hash: str) -> bool:
+    """Whether the token carries the secret the invitation holds now (the latest one sent)."""
+    return hmac.compare_digest(hash_secret(payload["k"]), secret_hash)

@@ -23,10 +23,11 @@ from playwright.sync_api import Page, expect
 
 from portal.database import sqlite_write_intent
 from portal.extensions import db
-from portal.models import Feedback, FeedbackState
-from portal.services.accounts import hash_password
+from portal.models import Feedback, FeedbackState, Role
+from portal.services import invitations
+from portal.services.accounts import find_user_by_email, hash_password
 from portal.services.demo import DEMO_PASSWORD, seed_demo
-from portal.services.tokens import make_registration_token
+from portal.services.tokens import hash_secret, make_invitation_token, make_registration_token
 from tests.browser.conftest import MOBILE, BrowserLog, LiveServer, screenshot, sign_in
 from tests.conftest import _empty_all_tables
 
@@ -38,6 +39,7 @@ ADMIN = "admin@example.com"
 CUSTOMER = "nia@example.com"  # Nia, a customer in the demo data
 NEWCOMER = "noor@example.com"  # nobody in the demo data
 STAFF_NOT_OWNER = "sam@example.com"  # staff; Priya owns the demo's open item
+INVITED = "kofi@example.com"  # nobody in the demo data either: invited to join the staff
 
 
 @cache
@@ -55,6 +57,18 @@ class Demo:
     resolution_id: int  # the resolution that answered resolved_id
     # The emailed link that finishes a newcomer's registration (no account until it is used).
     registration_token: str
+    # The emailed link of an invitation to join the staff, waiting for an answer.
+    invitation_token: str
+
+
+def _invitation_token() -> str:
+    """An invitation to a newcomer, listed on the people page, and its link's token."""
+    admin = find_user_by_email(ADMIN)
+    assert admin is not None
+    invitation = invitations.invite(admin, email=INVITED, role=Role.STAFF)
+    invitation.secret_hash = hash_secret("the accessibility check's secret")
+    db.session.commit()
+    return make_invitation_token(invitation.id, "the accessibility check's secret")
 
 
 @pytest.fixture(scope="module")
@@ -80,6 +94,7 @@ def demo(app: Flask) -> Iterator[Demo]:
             registration_token=make_registration_token(
                 NEWCOMER, "Noor", "Noor", hash_password("a long enough password"), ""
             ),
+            invitation_token=_invitation_token(),
         )
         db.session.remove()
     yield ids
@@ -151,7 +166,8 @@ PAGES = [
     # Ticks kept from another filter: the count, the clear-all and a hidden field.
     PageCase("triage-ticked", "/admin/?state=received&items={open_id}", ADMIN),
     PageCase("categories", "/admin/categories", ADMIN),
-    PageCase("users", "/admin/users", ADMIN),
+    PageCase("users", "/admin/users", ADMIN, shots=True),
+    PageCase("invitation", "/account/invitation/{invitation_token}", shots=True),
     PageCase("settings", "/admin/settings", ADMIN),
     PageCase("audit", "/admin/audit", ADMIN),
     PageCase("insights", "/admin/insights", ADMIN),

@@ -31,12 +31,13 @@ from portal.models import (
     CategoryFollow,
     DigestSubscription,
     FeedbackKind,
+    Invitation,
     OutboxMessage,
     Role,
     User,
     Visibility,
 )
-from portal.services import digests, notifications, outbox, workflow
+from portal.services import digests, invitations, notifications, outbox, workflow
 from portal.services.environment import RenderedEmail
 from portal.services.feedback import submit_feedback
 from portal.services.site import settings_for_update
@@ -213,6 +214,14 @@ def _tell_everything(pseudo_site: Flask, make_user: Any, make_category: Any) -> 
     notifications.send_claim_link(nia)
     notifications.send_password_reset(nia)
     notifications.send_registration_attempt(nia)
+    # Priya's manager asks Nia to join the staff: in Nia's language, as her account has one.
+    invitations.send_invitation_email(
+        Invitation(
+            email=nia.email, role=Role.STAFF, expires_at=datetime.now(UTC) + timedelta(days=7)
+        ),
+        priya,
+        "a-token",
+    )
     with pseudo_site.test_request_context("/account/register", headers=ACCEPT):
         # Nobody is known yet: the page's language. (The test's app context outlives the
         # request, with the language chosen before it: forget it, as a new request would.)

@@ -20,12 +20,14 @@ from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
-from portal.services import api_tokens, attachments, digests, webhooks, workflow
+from portal.services import api_tokens, attachments, digests, invitations, webhooks, workflow
 from portal.services.accounts import hash_password, is_safe_next, start_session
 from portal.services.api import customer_for_email
 from portal.services.tokens import (
+    hash_secret,
     make_claim_token,
     make_digest_change_token,
+    make_invitation_token,
     make_registration_token,
     make_reset_token,
     make_unsubscribe_token,
@@ -45,6 +47,7 @@ API = "api"  # the public JSON API: public items only, whoever asks
 API_WRITE = "api-write"  # needs a bearer token; a session cookie counts for nothing (401)
 
 ACCESS: dict[str, str] = {
+    "accounts.accept_invitation": TOKEN,
     "accounts.change_password": SIGNED_IN,
     "accounts.claim": TOKEN,
     "accounts.delete": SIGNED_IN,
@@ -83,6 +86,11 @@ ACCESS: dict[str, str] = {
     "admin.tone": STAFF,
     "admin.update_user": ADMIN,
     "admin.users": ADMIN,
+    "admin.save_roles": ADMIN,
+    "admin.invite": ADMIN,
+    "admin.resend_invitation": ADMIN,
+    "admin.revoke_invitation": ADMIN,
+    "admin.dismiss_get_started": ADMIN,
     "admin.tokens": ADMIN,
     "admin.revoke_token": ADMIN,
     "admin.webhooks_page": ADMIN,
@@ -232,6 +240,9 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     digests.confirm(regular.confirm_token)  # only a confirmed subscription has changes to confirm
     api_token = api_tokens.create_token(people["admin"], name="Shop till", scope="read")
     contact, _ = customer_for_email("contact@example.com", "Made by the API")
+    invitation = invitations.invite(people["admin"], email="newstaff@example.com", role="staff")
+    invitation_token = make_invitation_token(invitation.id, "the sweep's secret")
+    invitation.secret_hash = hash_secret("the sweep's secret")
     hook = webhooks.create_endpoint(
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
@@ -254,6 +265,8 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "endpoint_id": str(hook.endpoint.id),
         "delivery_id": str(ping.id),
         "session_id": elsewhere.id,
+        "invitation_id": str(invitation.id),
+        "accounts.accept_invitation": invitation_token,
         "accounts.verify": make_verify_token(customer.id, customer.email),
         "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),
         "accounts.claim": make_claim_token(contact.id, contact.email, contact.password_hash),

@@ -31,7 +31,7 @@ from portal.models import (
     Role,
     User,
 )
-from portal.services import accounts, digests, notifications, workflow
+from portal.services import accounts, digests, invitations, notifications, workflow
 from portal.services.outbox import deliver_pending
 from portal.services.votes import set_vote
 
@@ -49,6 +49,7 @@ TEMPLATE_OF = {
     "password_reset": "reset",
     "registration": "register",
     "signup_attempt": "register_attempt",
+    "invitation": "invitation",
     "receipt": "receipt",
     "receipt_by_email": "receipt",
     "new_item": "new_item",
@@ -161,6 +162,9 @@ def every_email(
     notifications.send_verification(author)
     notifications.send_claim_link(author)
     notifications.send_password_reset(author)
+    # An admin invites someone to join the staff.
+    admin = make_verified_user(role=Role.ADMIN, display_name="Ada Admin")
+    invitations.invite(admin, email="kofi@example.com", role=Role.STAFF)
     # Registering a new address, and the address of an account that has a password.
     for address in ("newcomer@example.com", author.email):
         accounts.request_registration(
@@ -293,7 +297,8 @@ def test_without_https_the_one_click_link_is_left_out_and_the_mailto_stays(
 
 # A digest goes to an address that asked for it, with no name given (and one digest is written
 # for every reader): it says "Hello".
-NAMELESS = {"digest_confirm", "digest_change", "digest"}
+# An invitation to an address with no account yet knows no name either.
+NAMELESS = {"digest_confirm", "digest_change", "digest", "invitation"}
 # The emails about an item a person follows: who looks after it, and how to answer.
 ABOUT_AN_ITEM = {"state", "promise", "reply", "merged", "resolution"}
 # A quoted title standing as the subject of a sentence: `"Street light out" is now: ...`,
