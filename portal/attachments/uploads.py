@@ -149,8 +149,13 @@ def images_sent(prefix: str) -> FormImages:
     describe = " ".join(form.get(DESCRIBE_FIELD, "").split())[: attachments.ALT_TEXT_LENGTH]
     images = FormImages(prefix, ids=ids, describe=describe)
     files = [f for f in request.files.getlist(FILES_FIELD) if f.filename or f.content_length]
-    # Each preview's own description, or else the one for all.
-    described = {public_id: form.get(ALT_FIELD_PREFIX + public_id) or describe for public_id in ids}
+    # Each preview's own description, or else the one for all; an upload sent without its
+    # description field keeps the one it has.
+    described = {
+        public_id: form[ALT_FIELD_PREFIX + public_id] or describe
+        for public_id in ids
+        if ALT_FIELD_PREFIX + public_id in form
+    }
     if not ids and not files:
         return images
     attachments.describe_uploads(current_user, described)

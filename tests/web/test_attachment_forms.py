@@ -154,8 +154,9 @@ def test_an_image_nobody_described_is_described_by_the_items_title(
     assert f'alt="{item.title}"' in page
 
 
+@pytest.mark.parametrize("htmx", [False, True])
 def test_a_refused_file_is_said_by_name_and_keeps_the_form_and_the_accepted_image(
-    client: FlaskClient, customer: User, category: Category
+    client: FlaskClient, customer: User, category: Category, htmx: bool
 ) -> None:
     response = submit(
         client,
@@ -165,6 +166,7 @@ def test_a_refused_file_is_said_by_name_and_keeps_the_form_and_the_accepted_imag
             images=[file(png(), "good.png"), file(SVG, "drawing.svg")],
             images_alt="The label",
         ),
+        htmx=htmx,
     )
 
     page = response.get_data(as_text=True)
@@ -195,6 +197,17 @@ def test_images_accepted_before_another_field_failed_survive_the_failed_form(
     assert client.get(f"/attachments/{kept}/thumbnail").status_code == 200
     assert submit(client, new_item_form(category, image_id=kept)).status_code == 302
     assert [i.public_id for i in images_of(newest_item().id)] == [kept]
+
+
+def test_an_upload_sent_without_its_description_field_keeps_its_description(
+    client: FlaskClient, customer: User, category: Category
+) -> None:
+    upload = attachments.upload_image(customer, png(), alt_text="The dented corner")
+    db.session.commit()
+
+    submit(client, new_item_form(category, image_id=upload.public_id))
+
+    assert [i.alt_text for i in images_of(newest_item().id)] == ["The dented corner"]
 
 
 def test_an_image_ticked_remove_is_left_out(
@@ -469,11 +482,13 @@ def test_the_acknowledging_reply_refuses_images_and_keeps_them_waiting(
     assert db.session.scalar(sa.select(Attachment.feedback_id).filter_by(public_id=kept)) is None
 
 
+@pytest.mark.parametrize("htmx", [False, True])
 def test_staff_note_with_images_is_for_staff_only(
     staff_client: FlaskClient,
     client: FlaskClient,
     customer: User,
     make_feedback: Callable[..., Feedback],
+    htmx: bool,
 ) -> None:
     item = make_feedback(author=customer)
     db.session.commit()
@@ -482,6 +497,7 @@ def test_staff_note_with_images_is_for_staff_only(
         staff_client,
         f"/admin/feedback/{item.id}/note",
         {"note": "The courier's photo", "images": [file(png(), "log.png")]},
+        htmx=htmx,
         content_type="multipart/form-data",
     )
 
@@ -514,24 +530,29 @@ def test_a_refused_file_on_a_note_keeps_the_note(
 # Removal -----------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("htmx", [False, True])
 def test_staff_remove_an_image_for_a_reason_and_it_is_kept_for_the_record(
     staff_client: FlaskClient,
     client: FlaskClient,
     customer: User,
     make_feedback: Callable[..., Feedback],
+    htmx: bool,
 ) -> None:
     upload = attachments.upload_image(customer, png())
     item = make_feedback(author=customer, images=[upload.public_id])
     db.session.commit()
     public_id = upload.public_id
 
-    blank = post(staff_client, f"/admin/attachments/{public_id}/remove", {"reason": ""})
+    blank = post(staff_client, f"/admin/attachments/{public_id}/remove", {"reason": ""}, htmx=htmx)
     assert blank.status_code == 400
     assert "Removing an image needs a reason." in blank.get_data(as_text=True)
     assert public_id in client.get(f"/feedback/{item.id}").get_data(as_text=True)
 
     removed = post(
-        staff_client, f"/admin/attachments/{public_id}/remove", {"reason": "A neighbour's face"}
+        staff_client,
+        f"/admin/attachments/{public_id}/remove",
+        {"reason": "A neighbour's face"},
+        htmx=htmx,
     )
 
     assert removed.status_code == 302
