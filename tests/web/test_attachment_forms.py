@@ -9,6 +9,7 @@ import io
 import os
 import re
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -17,7 +18,7 @@ from flask.testing import FlaskClient
 from PIL import Image
 from werkzeug.test import TestResponse
 
-from portal.extensions import db
+from portal.extensions import db, limiter
 from portal.models import (
     Attachment,
     AuditEntry,
@@ -29,6 +30,7 @@ from portal.models import (
     User,
 )
 from portal.services import attachments
+from tests.conftest import make_test_app
 from tests.helpers import login, post
 
 SVG = b'<svg xmlns="http://www.w3.org/2000/svg"><script>alert(1)</script></svg>'
@@ -345,6 +347,33 @@ def test_the_upload_endpoint_needs_the_csrf_token_and_a_signed_in_person(
     assert db.session.scalar(sa.select(sa.func.count(Attachment.id))) == 0
 
 
+def test_uploads_are_rate_limited(
+    database_uri: str, tmp_path: Path, make_user: Callable[..., User]
+) -> None:
+    """Sixty uploads an hour per client address; then a 429, and nothing is kept."""
+    person = make_user()
+    limited = make_test_app(database_uri, tmp_path, RATELIMIT_ENABLED=True)
+    try:
+        browser = limited.test_client()
+        login(browser, person.email)
+        for n in range(60):
+            assert post(browser, "/attachments/uploads", {}, htmx=True).status_code == 200, n
+        refused = post(
+            browser,
+            "/attachments/uploads",
+            {"images": [file(png(), "a.png")]},
+            htmx=True,
+            content_type="multipart/form-data",
+        )
+        assert refused.status_code == 429
+        assert db.session.scalar(sa.select(sa.func.count(Attachment.id))) == 0
+    finally:
+        limiter.reset()
+        limiter.enabled = False
+        with limited.app_context():
+            db.engine.dispose()
+
+
 # Request size ------------------------------------------------------------------------------
 
 
@@ -429,6 +458,25 @@ def test_a_comment_refused_for_its_text_keeps_its_images(
     assert again.status_code == 302
     db.session.expire_all()
     assert [i.public_id for i in images_of(item.id, last_comment_id(item.id))] == [kept]
+
+
+def test_a_refused_file_on_a_comment_keeps_what_was_typed(
+    client: FlaskClient, customer: User, make_feedback: Callable[..., Feedback]
+) -> None:
+    item = make_feedback(author=customer)
+    db.session.commit()
+
+    response = post(
+        client,
+        f"/feedback/{item.id}/comments",
+        {"body": "The label, torn", "images": [file(b"GIF89a broken", "label.gif")]},
+        content_type="multipart/form-data",
+    )
+
+    page = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "label.gif:" in page and "The label, torn</textarea>" in page
+    assert last_comment_id(item.id) is None
 
 
 # Staff -------------------------------------------------------------------------------------
