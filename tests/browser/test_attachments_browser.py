@@ -118,3 +118,25 @@ def test_with_javascript_chosen_photos_are_previewed_before_sending(
     expect(page.locator(".flash--success")).to_contain_text("We have received it.")
     expect(page.locator(".gallery img")).to_have_count(1)
     expect_shown_image(page, "The soaked box")
+
+
+def test_with_javascript_a_refused_file_is_said_at_once_and_the_others_stay(
+    open_page: Callable[..., Page], delivery: Category, nia: User
+) -> None:
+    page = open_page()
+    sign_in(page, nia.email)
+    page.goto("/feedback/new")
+    fill_feedback(page)
+    page.get_by_label("Add up to 5 images").set_input_files([png_file("doorstep.png")])
+    expect(page.locator(".image-preview img")).to_have_count(1)
+
+    page.get_by_label("Add up to 5 images").set_input_files(
+        [{"name": "drawing.svg", "mimeType": "image/svg+xml", "buffer": SVG}]
+    )
+
+    expect(page.locator("#new-images-error")).to_contain_text("drawing.svg:")
+    expect(page.locator(".image-preview img")).to_have_count(1)
+    expect(page.get_by_label("Tell us more")).to_have_value(BODY)
+    page.get_by_role("button", name="Send feedback").click()
+    expect(page.locator(".gallery img")).to_have_count(1)
+    expect_shown_image(page, TITLE)
