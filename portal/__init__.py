@@ -206,9 +206,12 @@ def register_request_hooks(app: Flask) -> None:
     cache for visitors (it looks up after the other hooks ran, and keeps a page before they
     add their per-request headers) and the unit of work that commits each request once."""
     from portal import page_cache, unit_of_work
+    from portal.attachments import uploads
     from portal.security import register
 
     register(app)
+    # Forms with images may be larger than MAX_CONTENT_LENGTH (portal/attachments/uploads.py).
+    uploads.init_app(app)
     page_cache.init_app(app)
     # Last registered, first run: the commit happens before the other hooks see the answer,
     # so a commit that fails is answered by the error handlers like any other error.

@@ -1,6 +1,6 @@
 """One item, as staff see it (/admin/feedback/<id>): move it, promise, reply, note, assign,
-hide, redact, approve. Each form calls one workflow command; a refusal shows the page again
-with what was typed kept, beside the form it came from."""
+hide, redact, approve, remove an image. Each form calls one workflow command; a refusal shows
+the page again with what was typed kept, beside the form it came from."""
 
 from __future__ import annotations
 
@@ -26,10 +26,11 @@ from portal.admin.forms import (
     ReplyForm,
     form_field_name,
 )
+from portal.attachments.uploads import FormImages, images_sent, no_images, takes_images
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
 from portal.models.base import N_
-from portal.services import signals, triage, workflow
+from portal.services import attachments, signals, triage, workflow
 from portal.services.feedback import item_comments, item_timeline
 from portal.services.workflow import PromiseChoice
 from portal.unit_of_work import refusal_shown_in
@@ -96,6 +97,10 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
         "redact_form": ReasonForm(formdata=None),
         "comment_form": ReasonForm(formdata=None),
         "comment_form_for": None,
+        "image_form": ReasonForm(formdata=None),
+        "image_form_for": None,
+        "reply_images": no_images("reply"),
+        "note_images": no_images("note"),
         "move_findings": [],
         "we_did_findings": [],
         "reply_findings": [],
@@ -105,12 +110,15 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
     context.update(forms)
     context["move_choices"] = move_choices(item, context.pop("move_form"))
     people = signals.signal_people(item)
+    comments = item_comments(item, current_user)
     return make_response(
         render_template(
             "admin/item.html",
             item=item,
             timeline=item_timeline(item),
-            comments=item_comments(item, current_user),
+            comments=comments,
+            # The item's images and its comments' (removed ones too, for staff), in one query.
+            images=attachments.images_on_item(item, current_user, comments),
             history=triage.customer_history(item),
             # Who says a Done item still happens, or still wants a Not planned one (no
             # statement for an item in any other state).
@@ -249,17 +257,33 @@ def promise(item_id: int) -> Response:
     )
 
 
+def _images_refused(images: FormImages) -> str:
+    return _("An image could not be attached: see beside the form.") if images.errors else ""
+
+
 @bp.post("/feedback/<int:item_id>/reply")
+@takes_images
 @keeps_writing(body=N_("Your reply"))
 def reply(item_id: int) -> Response:
     item = load_item(item_id)
     form = ReplyForm()
-    if not form.validate_on_submit():
-        return render_item(item, status=400, reply_form=form, error=_("Please write the reply."))
+    images = images_sent("reply")
+    if not form.validate_on_submit() or images.errors:
+        return render_item(
+            item,
+            status=400,
+            reply_form=form,
+            reply_images=images,
+            error=_("Please write the reply.") if form.errors else _images_refused(images),
+        )
     return _attempt(
         item_id,
         lambda: workflow.reply(
-            item_id, current_user, form.body.data or "", post_anyway=bool(form.post_anyway.data)
+            item_id,
+            current_user,
+            form.body.data or "",
+            post_anyway=bool(form.post_anyway.data),
+            images=images.ids,
         ),
         _(
             "Your reply is posted. It is the acknowledgement: "
@@ -269,6 +293,7 @@ def reply(item_id: int) -> Response:
         else _("Your reply is posted."),
         findings_shown_as={"body": "reply_findings"},
         reply_form=form,
+        reply_images=images,
     )
 
 
@@ -291,15 +316,28 @@ def _with_text(
 
 
 @bp.post("/feedback/<int:item_id>/note")
+@takes_images
 @keeps_writing(note=N_("Internal note"))
 def note(item_id: int) -> Response:
+    form = NoteForm()
+    images = images_sent("note")
+    if images.errors:
+        form.validate_on_submit()
+        return render_item(
+            load_item(item_id),
+            status=400,
+            note_form=form,
+            note_images=images,
+            error=_images_refused(images),
+        )
     return _with_text(
         item_id,
-        NoteForm(),
+        form,
         "note_form",
         _("Please write the note."),
-        lambda text: workflow.add_internal_note(item_id, current_user, text),
+        lambda text: workflow.add_internal_note(item_id, current_user, text, images=images.ids),
         _("Internal note added. Customers never see it."),
+        note_images=images,
     )
 
 
@@ -351,6 +389,24 @@ def hide_comment(comment_id: int) -> Response:
         _("The comment is hidden and kept for the record."),
         # Its reason and error go back beside that comment's own form.
         comment_form_for=comment_id,
+    )
+
+
+@bp.post("/attachments/<public_id>/remove")
+def remove_image(public_id: str) -> Response:
+    """Take one image out of view, for a reason; it stays stored, for staff and the record."""
+    attachment = attachments.visible_attachment(public_id, current_user)
+    if attachment.feedback_id is None:
+        abort(404)  # an upload waiting for its form is nobody's to remove
+    return _with_text(
+        attachment.feedback_id,
+        ReasonForm(),
+        "image_form",
+        _("Removing an image needs a reason."),
+        lambda reason: attachments.remove_attachment(current_user, public_id, reason),
+        _("The image is removed from view and kept for the record."),
+        # Its reason and error go back beside that image's own form.
+        image_form_for=public_id,
     )
 
 

@@ -9,9 +9,11 @@ within minutes everywhere.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response
-from flask_login import current_user
+from flask import Blueprint, Response, make_response, render_template, request
+from flask_login import current_user, login_required
 
+from portal.attachments.uploads import images_sent, prefix_from, takes_images
+from portal.extensions import limiter
 from portal.services import attachments
 
 bp = Blueprint("attachments", __name__)
@@ -29,6 +31,19 @@ def image(public_id: str) -> Response:
 def thumbnail(public_id: str) -> Response:
     """The image's thumbnail, for pages that show it small."""
     return _answer(public_id, thumbnail=True)
+
+
+@bp.post("/attachments/uploads")
+@takes_images
+@login_required
+@limiter.limit("60 per hour")
+def upload() -> Response:
+    """Keep the files a form's file field was given (htmx, as they are chosen) and answer the
+    form's previews: those it had, and the new ones (attachments/uploads.py)."""
+    images = images_sent(prefix_from(request.args.get("form"), "images"))
+    # Nothing kept and something refused is a failed request; htmx swaps it in all the same.
+    status = 400 if images.errors and not images.ids else 200
+    return make_response(render_template("attachments/_previews.html", images=images), status)
 
 
 def _answer(public_id: str, *, thumbnail: bool) -> Response:

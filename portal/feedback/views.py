@@ -11,14 +11,15 @@ from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
 from portal.accounts.kept import keeps_writing
+from portal.attachments.uploads import FormImages, images_sent, no_images, takes_images
 from portal.database import reads_first
 from portal.extensions import htmx, limiter
 from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, NotFixedForm
 from portal.i18n import current_language
 from portal.models import Feedback, SignalKind
 from portal.models.base import N_
+from portal.services import attachments, notifications, signals, workflow
 from portal.services import feedback as feedback_service
-from portal.services import notifications, signals, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.search import similar_items
 from portal.services.votes import CLOSED_FOR_VOTES, set_vote, voted_item_ids
@@ -28,6 +29,7 @@ bp = Blueprint("feedback", __name__)
 
 
 @bp.route("/new", methods=["GET", "POST"])
+@takes_images
 @keeps_writing(title=N_("Title"), body=N_("Your feedback"))
 @login_required
 @limiter.limit("20 per hour", methods=["POST"])
@@ -42,7 +44,9 @@ def new() -> str | Response:
     form.category_id.choices = [CHOOSE_CATEGORY] + [
         SelectChoice(c.id, c.name) for c in feedback_service.categories()
     ]
-    if not checking and form.validate_on_submit():
+    # Kept first, whatever the rest of the form says (attachments/uploads.py).
+    images = images_sent("new") if request.method == "POST" else no_images("new")
+    if not checking and form.validate_on_submit() and not images.errors:
         with refusal_shown_in(form.form_errors):
             item = feedback_service.submit_feedback(
                 current_user,
@@ -53,6 +57,7 @@ def new() -> str | Response:
                 visibility=form.visibility.data,
                 # The language of the page they wrote on: their words are kept as written.
                 language=current_language(),
+                images=images.ids,
             )
             flash(
                 _("Thank you, %(name)s. We have received it.", name=current_user.preferred_name),
@@ -66,6 +71,7 @@ def new() -> str | Response:
         suggestions=suggestions,
         checked=checking,
         voted_ids=voted_item_ids(current_user, [s.id for s in suggestions]),
+        images=images,
     )
 
 
@@ -90,6 +96,7 @@ def _render_detail(
     item: Feedback,
     comment_form: CommentForm | None = None,
     not_fixed_form: NotFixedForm | None = None,
+    comment_images: FormImages | None = None,
 ) -> str:
     # A visitor's page gets no forms: building one makes a CSRF token, and the page would be
     # theirs alone instead of one the page cache can share (portal/page_cache.py).
@@ -102,11 +109,15 @@ def _render_detail(
     # statement either way for a signed-in viewer; a visitor's page of a Done or Not planned
     # item reads its count, as the open item's page has its vote count on the row).
     closed = item.state in CLOSED_FOR_VOTES
+    comments = feedback_service.item_comments(item, current_user)
     return render_template(
         "feedback/detail.html",
         item=item,
         timeline=feedback_service.item_timeline(item),
-        comments=feedback_service.item_comments(item, current_user),
+        comments=comments,
+        # The item's images and its comments', in one query.
+        images=attachments.images_on_item(item, current_user, comments),
+        comment_images=comment_images or no_images("comment"),
         voted=False if closed else feedback_service.has_voted(current_user, item.id),
         signal=signals.signal_counts(item, current_user),
         following=notifications.is_following(current_user, item.id),
@@ -312,18 +323,23 @@ def still_wanted(item_id: int) -> Response:
 
 
 @bp.post("/<int:item_id>/comments")
+@takes_images
 @keeps_writing(body=N_("Your comment"))
 @login_required
 @limiter.limit("20 per hour")
 def comment(item_id: int) -> str | Response:
     item = feedback_service.get_visible_item(item_id, current_user)
     form = CommentForm()
-    if form.validate_on_submit():
+    images = images_sent("comment")
+    if form.validate_on_submit() and not images.errors:
         # A refusal is said beside what they typed, which stays.
         with refusal_shown_in(form.body.errors) as refusal:
-            feedback_service.add_comment(current_user, item_id, form.body.data or "")
+            feedback_service.add_comment(
+                current_user, item_id, form.body.data or "", images=images.ids
+            )
             flash(_("Your comment is posted."), "success")
             return redirect(url_for("feedback.detail", item_id=item.id, _anchor="comments"))
-        return make_response(_render_detail(item, form), refusal.status)
-    # Re-render the page with the typed comment kept and the error beside the field.
-    return make_response(_render_detail(item, form), 400)
+        return make_response(_render_detail(item, form, comment_images=images), refusal.status)
+    # Re-render the page with the typed comment kept, the images as previews and the error
+    # beside its field.
+    return make_response(_render_detail(item, form, comment_images=images), 400)

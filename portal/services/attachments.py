@@ -21,7 +21,7 @@ from __future__ import annotations
 import re
 import secrets
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -99,12 +99,29 @@ def upload_image(uploader: User, data: bytes, *, alt_text: str = "") -> Attachme
     return attachment
 
 
+def check_room(count: int) -> None:
+    """Refuse more images than one item or comment takes, before any is decoded."""
+    if count > MAX_PER_TARGET:
+        raise _too_many()
+
+
+def describe_uploads(uploader: User, alt_texts: Mapping[str, str]) -> None:
+    """Set the alt text of the uploader's own uploads still waiting to be attached (a form's
+    descriptions, typed after the preview); others' and attached ones are left alone."""
+    if not alt_texts:
+        return
+    for upload in waiting_uploads(uploader, list(alt_texts)):
+        described = _plain_alt_text(alt_texts[upload.public_id])
+        if upload.alt_text != described:
+            upload.alt_text = described
+    db.session.flush()
+
+
 def upload_images(uploader: User, files: Sequence[tuple[bytes, str]]) -> list[str]:
     """Keep several images at once (a form sent without JavaScript, the API, email intake):
     (bytes, alt text) pairs, each re-encoded; their public ids, in order, for the command that
     attaches them. Nothing is decoded when there are too many."""
-    if len(files) > MAX_PER_TARGET:
-        raise _too_many()
+    check_room(len(files))
     return [upload_image(uploader, data, alt_text=alt).public_id for data, alt in files]
 
 
@@ -241,6 +258,25 @@ def _by_public_id(public_id: str) -> Attachment | None:
 def _not_found() -> NotFound:
     # Private and missing images answer alike, so an id tells nothing about what it names.
     return NotFound(t("We could not find that image. It may be private or may have been removed."))
+
+
+def waiting_uploads(uploader: User, public_ids: Sequence[str]) -> list[Attachment]:
+    """The uploader's own uploads among these ids that wait to be attached, in the order
+    given (a form's previews)."""
+    wanted = [public_id for public_id in public_ids if PUBLIC_ID_PATTERN.fullmatch(public_id)]
+    if not wanted or not uploader.is_authenticated:
+        return []
+    found = {
+        upload.public_id: upload
+        for upload in db.session.scalars(
+            sa.select(Attachment).where(
+                Attachment.public_id.in_(wanted),
+                Attachment.uploader_id == uploader.id,
+                Attachment.feedback_id.is_(None),
+            )
+        )
+    }
+    return [found[public_id] for public_id in dict.fromkeys(wanted) if public_id in found]
 
 
 def can_see(

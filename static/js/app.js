@@ -12,3 +12,12 @@ document.addEventListener("click", function (event) {
     document.getElementById("htmx-messages").replaceChildren();
   }
 });
+
+// A file field whose images were just uploaded for their previews (attachments/_form_fields.html)
+// is emptied: the form then sends their ids, not the same files again.
+document.addEventListener("htmx:afterRequest", function (event) {
+  var field = event.detail.elt;
+  if (field instanceof HTMLInputElement && field.type === "file") {
+    field.value = "";
+  }
+});

@@ -9,6 +9,7 @@ data (and any page that does not fit the phone, to show how).
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from portal.database import sqlite_write_intent
@@ -403,3 +405,38 @@ def test_a_chart_over_time_opens_on_the_newest_weeks_on_a_phone(
     # The caption stays in view as well.
     caption = chart.locator("figcaption").bounding_box()
     assert caption is not None and caption["x"] >= box["x"] - 1
+
+
+def _png_file(name: str, colour: tuple[int, int, int]) -> dict[str, Any]:
+    out = io.BytesIO()
+    Image.new("RGB", (240, 160), colour).save(out, "PNG")
+    return {"name": name, "mimeType": "image/png", "buffer": out.getvalue()}
+
+
+def test_the_submit_page_with_previews_and_the_item_pages_with_thumbnails_are_accessible(
+    demo: Demo, open_page: Callable[..., Page], signed_in: Callable[[str | None], Any]
+) -> None:
+    """Last in the module: it adds an item (with two images) to the demo data."""
+    page = open_page(storage_state=signed_in(CUSTOMER))
+    page.goto("/feedback/new")
+    page.get_by_label("Which part of our service?").select_option(index=1)
+    page.get_by_label("Title").fill("The lid of the parcel box is broken")
+    page.get_by_label("Tell us more").fill("The lid hangs off its hinge, see the photos.")
+    page.get_by_label("Add up to 5 images").set_input_files(
+        [_png_file("lid.png", (90, 90, 160)), _png_file("hinge.png", (160, 90, 60))]
+    )
+    expect(page.locator(".image-preview img")).to_have_count(2)
+    page.get_by_label("Description of image 1").fill("The lid, hanging off")
+    assert_accessible_and_fits_a_phone(
+        page, "submit-with-previews", "/feedback/new (previews)", shots=True
+    )
+
+    page.get_by_role("button", name="Send feedback").click()
+    expect(page.locator(".gallery img")).to_have_count(2)
+    assert_accessible_and_fits_a_phone(page, "item-with-thumbnails", page.url, shots=True)
+
+    item_path = page.url.split("#")[0].removeprefix(page.url.split("/feedback/")[0])
+    admin = open_page(storage_state=signed_in(ADMIN))
+    admin.goto(item_path.replace("/feedback/", "/admin/feedback/"))
+    expect(admin.locator(".gallery img")).to_have_count(2)
+    assert_accessible_and_fits_a_phone(admin, "admin-item-with-thumbnails", admin.url, shots=True)

@@ -7,13 +7,15 @@ import io
 from collections.abc import Callable
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
 from PIL import Image
 
-from portal.models import Feedback, Role, User, Visibility
+from portal.extensions import db
+from portal.models import Category, Feedback, Role, User, Visibility
 from portal.services import attachments, images, workflow
 from portal.services.errors import DomainError
-from tests.helpers import login
+from tests.helpers import login, post
 from tests.i18n.conftest import ACCEPT
 from tests.i18n.pseudo import PSEUDO_LANGUAGE, words_outside_the_catalog
 
@@ -94,3 +96,78 @@ def test_every_refusal_says_its_words_through_the_catalog(
         for name, refusal in refusals.items():
             words = words_outside_the_catalog(f"<p>{refusal.message}</p>", [])
             assert words == [], name
+
+
+def test_the_image_fields_previews_galleries_and_refusals_speak_through_the_catalog(
+    pseudo_site: Flask,
+    people_data: list[str],
+    make_user: Callable[..., User],
+    make_feedback: Callable[..., Feedback],
+    make_category: Callable[..., Category],
+) -> None:
+    """The submit form sent back with a refused file and a preview, an item page and its
+    admin page with thumbnails (and the remove form), and the answer to too large a form."""
+    category = make_category(name="Lost parcels")
+    staff = make_user(role=Role.STAFF, display_name="Nia Okafor", preferred_name="Nia")
+    author = make_user(display_name="Nia Okafor", preferred_name="Nia")
+    photo = attachments.upload_image(author, png(), alt_text="Parcel left in the rain again")
+    item = make_feedback(
+        author=author,
+        title="Parcel left in the rain again",
+        body="Parcel left in the rain again",
+        images=[photo.public_id],
+    )
+    db.session.commit()
+    customer, admin = pseudo_site.test_client(), pseudo_site.test_client()
+    for browser, person in ((customer, author), (admin, staff)):
+        browser.set_cookie("lang", PSEUDO_LANGUAGE)
+        login(browser, person.email)
+
+    form = post(
+        customer,
+        "/feedback/new",
+        {
+            "kind": "complaint",
+            "category_id": str(category.id),
+            "title": "Hi",
+            "body": "",
+            "visibility": "public",
+            "images": [(io.BytesIO(png()), "good.png"), (io.BytesIO(b"<svg/>"), "drawing.svg")],
+        },
+        headers=ACCEPT,
+        content_type="multipart/form-data",
+    )
+    # The categories the form offers are named by people.
+    names = list(db.session.scalars(sa.select(Category.name)))
+    pages = {
+        "form": form,
+        "item": customer.get(f"/feedback/{item.id}", headers=ACCEPT),
+        "admin": admin.get(f"/admin/feedback/{item.id}", headers=ACCEPT),
+    }
+
+    assert "drawing.svg" in pages["form"].get_data(as_text=True)
+    assert photo.public_id in pages["admin"].get_data(as_text=True)
+    for name, page in pages.items():
+        html = page.get_data(as_text=True)
+        assert words_outside_the_catalog(html, [*people_data, *names, "drawing.svg"]) == [], name
+
+
+def test_too_large_a_form_with_images_is_said_through_the_catalog(
+    pseudo_site: Flask, make_user: Callable[..., User]
+) -> None:
+    browser = pseudo_site.test_client()
+    browser.set_cookie("lang", PSEUDO_LANGUAGE)
+    login(browser, make_user().email)
+    pseudo_site.config["ATTACHMENT_MAX_BYTES"] = 1000
+    pseudo_site.config["MAX_CONTENT_LENGTH"] = 1000
+
+    answer = post(
+        browser,
+        "/attachments/uploads",
+        {"images": [(io.BytesIO(b"x" * 9000), "big.png")]},
+        headers=ACCEPT,
+        content_type="multipart/form-data",
+    )
+
+    assert answer.status_code == 413
+    assert words_outside_the_catalog(answer.get_data(as_text=True), ["Our organisation"]) == []
