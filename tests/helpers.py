@@ -169,7 +169,8 @@ class _FormReader(HTMLParser):
             self.inside = a.get("action") == self.action and not self.fields
         if not self.inside:
             return
-        if tag == "input" and a.get("name") and a.get("type") != "submit":
+        # A file input's files go as files, not as a form field.
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "file"):
             if a.get("type") not in ("checkbox", "radio") or "checked" in a:
                 self.fields.append((a["name"], a.get("value", "on")))
         elif tag == "textarea":

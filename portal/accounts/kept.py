@@ -51,6 +51,9 @@ CARRIED_MAX_AGE = 24 * 3600
 _NEVER_CARRIED = frozenset({"csrf_token", "post_anyway"})
 # Fields a form keeps for itself: carried, but not worth showing.
 _BOOKKEEPING = frozenset({"next", "fragment", "form_started", "website"})
+# The images a form carries (portal/attachments/uploads.py: their ids, descriptions and
+# "leave out" boxes): carried, and shown again as previews by the form they go back to.
+_IMAGE_FIELDS = "image"
 # The browser that was refused holds this in its session; a carry only comes back to it.
 _SESSION_KEY = "kept_writing"
 
@@ -148,7 +151,10 @@ class KeptSubmission:
         return [
             _choice(n, v)
             for n, v in self.fields
-            if n not in self.labels and n not in _BOOKKEEPING and v
+            if n not in self.labels
+            and n not in _BOOKKEEPING
+            and not n.startswith(_IMAGE_FIELDS)
+            and v
         ]
 
     def label(self, name: str) -> str:

@@ -9,7 +9,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import EmailField, SelectField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
-from wtforms.validators import DataRequired, Email, InputRequired, Length
+from wtforms.validators import DataRequired, Email, Length
 
 from portal.forms import BAD_EMAIL
 from portal.models import Role
@@ -31,7 +31,8 @@ class InviteForm(FlaskForm):
             SelectChoice(Role.STAFF.value, _l("Staff")),
             SelectChoice(Role.ADMIN.value, _l("Admin")),
         ],
-        validators=[InputRequired(_l("Choose staff or admin."))],
+        # No "required": a select that starts on a real role always has one (and HTML wants
+        # a required select to start on an empty choice); the choices still refuse others.
     )
 
 
