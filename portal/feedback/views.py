@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -54,11 +54,7 @@ def new() -> str | Response:
                 # The language of the page they wrote on: their words are kept as written.
                 language=current_language(),
             )
-            flash(
-                _("Thank you, %(name)s. We have received it.", name=current_user.preferred_name),
-                "success",
-            )
-            return redirect(url_for("feedback.detail", item_id=item.id))
+            return redirect(url_for("feedback.submitted", item_id=item.id))
     suggestions = similar_items(form.title.data or "") if (checking or form.errors) else []
     return render_template(
         "feedback/new.html",
@@ -84,6 +80,19 @@ def suggest() -> Response:
     )
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+@bp.get("/<int:item_id>/submitted")
+@login_required
+def submitted(item_id: int) -> str:
+    """The thank-you page after submitting: the reference, when a person will answer (and who,
+    once someone owns it) and what happens next. Its author's page alone."""
+    item = feedback_service.get_visible_item(item_id, current_user)
+    if item.author_id != current_user.id:
+        abort(403)
+    return render_template(
+        "feedback/submitted.html", item=item, emailed=notifications.can_email(current_user)
+    )
 
 
 def _render_detail(

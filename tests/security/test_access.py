@@ -123,6 +123,7 @@ ACCESS: dict[str, str] = {
     "feedback.not_fixed": AUTHOR,
     "feedback.still_happens": CUSTOMER,
     "feedback.still_wanted": CUSTOMER,
+    "feedback.submitted": AUTHOR,
     "feedback.suggest": PUBLIC,
     "feedback.vote": SIGNED_IN,
     "feeds.category_atom": PUBLIC,
@@ -149,6 +150,7 @@ ITEM_ROUTES = {
     "feedback.not_fixed",
     "feedback.still_happens",
     "feedback.still_wanted",
+    "feedback.submitted",
     "feedback.vote",
 }
 # Open to an item in some states only: the sweep's item is Done, so a vote (closed with the
