@@ -26,6 +26,7 @@ from portal.services.api import customer_for_email
 from portal.services.tokens import (
     make_claim_token,
     make_digest_change_token,
+    make_digest_subscription_token,
     make_registration_token,
     make_reset_token,
     make_unsubscribe_token,
@@ -114,6 +115,7 @@ ACCESS: dict[str, str] = {
     "digests.change": TOKEN,
     "digests.confirm": TOKEN,
     "digests.subscribe": PUBLIC,
+    "digests.subscription": TOKEN,
     "digests.unsubscribe": TOKEN,
     "feedback.comment": SIGNED_IN,
     "feedback.detail": PUBLIC,
@@ -267,6 +269,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
             regular.id, regular.email, regular.confirm_token, "monthly", []
         ),
         "digests.unsubscribe": subscription.unsubscribe_token,
+        "digests.subscription": make_digest_subscription_token(regular.id, regular.confirm_token),
         "notifications.unsubscribe": make_unsubscribe_token(customer.id, item.id),
     }
     clients = {role: make_client() for role in ROLES}
