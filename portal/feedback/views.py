@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Blueprint, abort, flash, make_response, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.exceptions import Forbidden
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
@@ -89,7 +90,7 @@ def submitted(item_id: int) -> str:
     once someone owns it) and what happens next. Its author's page alone."""
     item = feedback_service.get_visible_item(item_id, current_user)
     if item.author_id != current_user.id:
-        abort(403)
+        raise Forbidden()
     return render_template(
         "feedback/submitted.html", item=item, emailed=notifications.can_email(current_user)
     )

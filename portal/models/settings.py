@@ -9,7 +9,8 @@ from portal.models.base import Base
 
 
 class SiteSettings(Base):
-    """The organisation's name and contact details, the display time zone and moderation."""
+    """The organisation's name and contact details, the display time zone, moderation and
+    branding (a logo and an accent colour)."""
 
     __tablename__ = "site_settings"
 
@@ -23,3 +24,9 @@ class SiteSettings(Base):
     default_language: Mapped[str] = mapped_column(sa.String(16), default="en", server_default="en")
     # When on, new public items wait for staff approval before they show on the board.
     pre_moderation: Mapped[bool] = mapped_column(default=False)
+    # Branding (portal/services/branding.py): the logo's key in the attachment store (its
+    # bytes re-encoded by the image pipeline) and its size; the accent colour, "#rrggbb".
+    logo_key: Mapped[str | None] = mapped_column(sa.String(80))
+    logo_width: Mapped[int | None]
+    logo_height: Mapped[int | None]
+    accent_colour: Mapped[str | None] = mapped_column(sa.String(7))

@@ -165,7 +165,9 @@ def make_digest_subscription_token(subscription_id: int, confirm_token: str) -> 
     """A lasting link token to one digest subscription's own page (frequency, categories,
     unsubscribe), sent in its digests: valid for this round of consent only (opting back in
     renews the confirm token, and with it every link)."""
-    return _plain("digest-subscription").dumps({"s": subscription_id, "k": _fingerprint(confirm_token)})
+    return _plain("digest-subscription").dumps(
+        {"s": subscription_id, "k": _fingerprint(confirm_token)}
+    )
 
 
 def read_digest_subscription_token(token: str) -> dict[str, Any] | None:
@@ -174,8 +176,10 @@ def read_digest_subscription_token(token: str) -> dict[str, Any] | None:
         payload = _plain("digest-subscription").loads(token)
     except BadSignature:
         return None
-    if isinstance(payload, dict) and isinstance(payload.get("s"), int) and isinstance(
-        payload.get("k"), str
+    if (
+        isinstance(payload, dict)
+        and isinstance(payload.get("s"), int)
+        and isinstance(payload.get("k"), str)
     ):
         return payload
     return None

@@ -129,7 +129,9 @@ def expect_receipt(page: Page, name: str) -> None:
     """The thank-you page (reference, when a person answers), then on to the item's page."""
     expect(page.locator("h1")).to_have_text(f"Thank you, {name}. We have received it.")
     expect(page.locator(".reference")).to_have_text(re.compile(r"#\d+"))
-    expect(page.locator(".next-step")).to_contain_text("will read it and answer you personally by")
+    expect(page.locator(".next-step")).to_contain_text(
+        "will read it and answer you personally within"
+    )
     page.get_by_role("link", name="See it, or add something").click()
     page.wait_for_url(re.compile(r"/feedback/\d+$"))
     expect(page.locator(".timeline .timeline__title").first).to_contain_text("Received")

@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
-from portal.services import api_tokens, attachments, digests, webhooks, workflow
+from portal.services import api_tokens, attachments, branding, digests, webhooks, workflow
 from portal.services.accounts import hash_password, is_safe_next, start_session
 from portal.services.api import customer_for_email
 from portal.services.tokens import (
@@ -80,6 +80,7 @@ ACCESS: dict[str, str] = {
     "admin.redact": STAFF,
     "admin.reply": STAFF,
     "admin.settings": ADMIN,
+    "admin.branding_settings": ADMIN,
     "admin.take": STAFF,
     "admin.tone": STAFF,
     "admin.update_user": ADMIN,
@@ -133,6 +134,8 @@ ACCESS: dict[str, str] = {
     "feeds.resolutions_rss": PUBLIC,
     "insights.how_we_are_doing": PUBLIC,
     "main.healthz": PUBLIC,
+    "main.logo": PUBLIC,
+    "main.accent_css": PUBLIC,
     "languages.choose": PUBLIC,
     "notifications.unsubscribe": TOKEN,
     "resolutions.detail": PUBLIC,
@@ -240,6 +243,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
     ping = webhooks.send_ping(people["admin"], hook.endpoint.id)
+    logo = branding.set_logo(people["admin"], _small_png()).logo_key
     customer = people["customer"]
     # The customer's session in another browser: theirs to end, and nobody else's.
     elsewhere = start_session(customer, "Another browser")
@@ -252,6 +256,8 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "user_id": str(target.id),
         "resolution_id": str(resolution.id),
         "slug": category.slug,
+        "key": str(logo),
+        "colour": "1d5c63",
         "filename": "css/site.css",
         "code": "en",
         "token_id": str(api_token.token.id),
