@@ -151,6 +151,9 @@ def test_the_answer_time_leaves_the_item_page_once_a_person_has_answered(
     )
     db.session.commit()
     assert 'class="next-step"' not in client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    # The thank-you page, come back to later, says the answer is there.
+    step = _next_step(client.get(f"/feedback/{item.id}/submitted").get_data(as_text=True))
+    assert step.endswith("has answered you: see what they said on its page.")
 
 
 def test_the_thank_you_page_is_its_authors_alone(
