@@ -115,15 +115,17 @@ def set_accent_colour(actor: User, colour: str) -> SiteSettings:
 def set_logo(actor: User, data: bytes) -> SiteSettings:
     """Keep a new logo (PNG or JPEG), re-encoded by the image pipeline; the old one goes."""
     require_active_admin(actor, t("Only admins can change the site's branding."))
-    limits = environment.current().settings
-    kept = images.process_image(
-        data, max_bytes=limits.attachment_max_bytes, max_pixels=limits.attachment_max_pixels
-    )
-    if not data.startswith(_PNG_OR_JPEG) or kept.content_type not in LOGO_TYPES:
+    # Sniffed before the pipeline, whose refusals name the types attachments take; an empty,
+    # oversized or damaged PNG or JPEG gets the pipeline's own words.
+    if data and not data.startswith(_PNG_OR_JPEG):
         raise images.ImageRefused(
             images.Refusal.TYPE_NOT_TAKEN,
             t("A logo must be a PNG or JPEG image. Please save it as one and upload it again."),
         )
+    limits = environment.current().settings
+    kept = images.process_image(
+        data, max_bytes=limits.attachment_max_bytes, max_pixels=limits.attachment_max_pixels
+    )
     settings = settings_for_update()
     old = settings.logo_key
     key = f"logo-{secrets.token_urlsafe(12)}.{LOGO_TYPES[kept.content_type]}"

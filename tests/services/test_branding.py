@@ -6,6 +6,8 @@ from __future__ import annotations
 import io
 import math
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -119,20 +121,27 @@ def test_a_logo_is_re_encoded_and_kept_small(admin: User, kind: str, key_end: st
     assert Image.open(io.BytesIO(stored)).size == (320, 107)
 
 
-@pytest.mark.parametrize("kind", ["GIF", "WEBP"])
+@pytest.mark.parametrize("kind", ["GIF", "WEBP", "BMP", "SVG"])
 def test_a_logo_other_than_png_or_jpeg_is_refused(admin: User, kind: str) -> None:
+    data = b"<svg xmlns='http://www.w3.org/2000/svg'></svg>" if kind == "SVG" else _image(kind)
     with pytest.raises(images.ImageRefused) as refused:
-        branding.set_logo(admin, _image(kind))
-    assert "must be a PNG or JPEG" in str(refused.value.message)
+        branding.set_logo(admin, data)
+    assert refused.value.reason is images.Refusal.TYPE_NOT_TAKEN
+    assert str(refused.value.message).startswith("A logo must be a PNG or JPEG image.")
     assert get_site_settings().logo_key is None
 
 
-def test_what_is_not_an_image_is_refused_by_the_pipeline(admin: User) -> None:
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [(b"", images.Refusal.EMPTY), (b"\x89PNG\r\n\x1a\n" + b"junk" * 10, images.Refusal.DAMAGED)],
+    ids=["empty", "damaged"],
+)
+def test_an_empty_or_damaged_logo_gets_the_pipelines_refusal(
+    admin: User, data: bytes, reason: images.Refusal
+) -> None:
     with pytest.raises(images.ImageRefused) as refused:
-        branding.set_logo(admin, b"<svg xmlns='http://www.w3.org/2000/svg'></svg>")
-    assert refused.value.reason is not images.Refusal.TYPE_NOT_TAKEN or "SVG" in str(
-        refused.value.message
-    )
+        branding.set_logo(admin, data)
+    assert refused.value.reason is reason
 
 
 def test_a_new_logo_replaces_the_old_ones_bytes(admin: User) -> None:
@@ -155,3 +164,20 @@ def test_tidying_the_attachment_store_keeps_the_logo(admin: User) -> None:
     attachments.prune_unattached()
     db.session.commit()
     assert current_store().get(str(key)) is not None
+
+
+def test_tidying_a_directory_store_keeps_the_logo_and_a_replaced_one_goes_on_commit(
+    admin: User, tmp_path: Path, change_settings: Callable[..., object]
+) -> None:
+    change_settings(attachment_store="directory", attachment_directory=str(tmp_path / "files"))
+    first = str(branding.set_logo(admin, _image("PNG")).logo_key)
+    db.session.commit()
+    # Bytes no upload names are tidied away; the logo's are named by the settings.
+    attachments.prune_unattached(now=datetime.now(UTC) + timedelta(days=1))
+    db.session.commit()
+    assert current_store().get(first) is not None
+    second = str(branding.set_logo(admin, _image("JPEG")).logo_key)
+    assert current_store().get(first) is not None  # until the change commits
+    db.session.commit()
+    assert current_store().get(first) is None
+    assert current_store().get(second) is not None
