@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -13,7 +14,7 @@ from flask import Flask
 from flask.globals import _cv_app
 from flask_login import current_user
 
-from portal.i18n import gettext, locale
+from portal.i18n import gettext, locale, ngettext
 from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services.item_data import public_title, title_for
 from portal.services.search import highlight, snippet
@@ -32,7 +33,11 @@ _PATTERNS = {
     "datetime": ("d MMM y, HH:mm", "medium"),
     # A moment within the coming days, as a promise to answer names it: Monday 7 December, 14:00.
     "day": ("EEEE d MMMM, HH:mm", "EEEE d MMMM, HH:mm"),
+    # When a person will answer, on the hour: Tuesday 8 December, 2 pm (reply_promise).
+    "answer": ("EEEE d MMMM, h a", "EEEE d MMMM, HH:mm"),
 }
+# English says "2 pm" as the site writes it (CLDR "en" says "2 PM").
+_BRITISH = Locale("en", "GB")
 
 
 def _pattern(form: str, reader: Locale | None) -> str:
@@ -92,6 +97,43 @@ def localtime(value: datetime | None, form: str = "datetime") -> str:
     local = value.astimezone(_site_zone())
     reader = locale()
     return _formatted_moment(local, local.tzinfo, local.fold, _pattern(form, reader), reader)
+
+
+@dataclass(frozen=True)
+class ReplyPromise:
+    """When a person will first answer an item, in the reader's words: the one place the
+    thank-you page, the item page and the receipt email take them from."""
+
+    due: datetime  # the acknowledgement due time, rounded up to the site's next whole hour
+    within: str  # "24 hours", "72 hours (3 days)"
+    by: str  # "Tuesday 8 December, 2 pm"
+
+    @property
+    def passed(self) -> bool:
+        """Whether the time has come and gone (still unanswered, the page says sorry)."""
+        return self.due < datetime.now(UTC)
+
+
+def reply_promise(item: Feedback) -> ReplyPromise | None:
+    """What we promise about the first personal answer to an item (None: no due time). The
+    time is rounded up to the whole hour in the site's time zone, so it is said as people say
+    a time ("by 2 pm") and is never earlier than the category's target."""
+    if item.ack_due_at is None:
+        return None
+    local = item.ack_due_at.astimezone(_site_zone())
+    if (local.minute, local.second, local.microsecond) != (0, 0, 0):
+        local = local.replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
+        local = local.astimezone(_site_zone())  # across a change of the clocks
+    hours = max(1, round((item.ack_due_at - item.created_at).total_seconds() / 3600))
+    within = ngettext("%(num)d hour", "%(num)d hours", hours)
+    if hours >= 48:
+        days = ngettext("%(num)d day", "%(num)d days", round(hours / 24))
+        within = gettext("%(hours)s (%(days)s)", hours=within, days=days)
+    reader = locale()
+    pattern = _pattern("answer", reader)
+    speaker = _BRITISH if reader is None or reader.language == "en" else reader
+    by = _formatted_moment(local, local.tzinfo, local.fold, pattern, speaker)
+    return ReplyPromise(due=local, within=str(within), by=by)
 
 
 def machine_time(value: date | datetime) -> str:
@@ -194,6 +236,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["snippet"] = snippet
     app.jinja_env.globals["can_view"] = can_view
     app.jinja_env.globals["shown_title"] = shown_title
+    app.jinja_env.globals["reply_promise"] = reply_promise
     # Staff pages offer only the moves the workflow accepts.
     app.jinja_env.globals["next_states"] = next_states
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).

@@ -9,6 +9,7 @@ from zoneinfo import available_timezones
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
 from wtforms import (
     BooleanField,
     DateField,
@@ -375,3 +376,24 @@ class SettingsForm(FlaskForm):
             ]
             return False
         return valid
+
+
+class BrandingForm(FlaskForm):
+    """The logo and the accent colour; the branding service checks the image and the contrast."""
+
+    logo = FileField(
+        _l("Logo"),
+        description=_l(
+            "A PNG or JPEG image. It shows beside the organisation's name on every page and in "
+            "emails."
+        ),
+    )
+    remove_logo = BooleanField(_l("Remove the logo"))
+    accent_colour = StringField(
+        _l("Accent colour"),
+        description=_l(
+            "A hex code such as #1d5c63, for links, buttons and the header. It needs a contrast "
+            "of at least 4.5:1 against the page. Leave it empty for the portal's own colour."
+        ),
+        validators=[Optional(), Length(max=20)],
+    )

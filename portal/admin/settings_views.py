@@ -10,7 +10,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.admin.blueprint import bp, no_store
-from portal.admin.forms import CategoryForm, SettingsForm, UserForm
+from portal.admin.forms import BrandingForm, CategoryForm, SettingsForm, UserForm
 from portal.admin.token_forms import ApiTokenForm, RevokeTokenForm
 from portal.auth import admin_required
 from portal.extensions import db
@@ -18,7 +18,7 @@ from portal.i18n import language_name, languages
 from portal.models import Category, Role, User
 from portal.models.base import N_
 from portal.services import admin as admin_service
-from portal.services import api_tokens, audit
+from portal.services import api_tokens, audit, branding
 from portal.services.feedback import categories
 from portal.services.site import get_site_settings
 from portal.unit_of_work import refusal_shown_in
@@ -159,8 +159,44 @@ def settings() -> Response | str:
             flash(_("Settings saved. They show on every page."), "success")
             return redirect(url_for("admin.settings"))
     return make_response(
-        render_template("admin/settings.html", form=form),
+        render_template(
+            "admin/settings.html", form=form, branding_form=_branding_form(current, None)
+        ),
         400 if request.method == "POST" else 200,
+    )
+
+
+def _branding_form(current: Any, formdata: Any = None) -> BrandingForm:
+    form = BrandingForm(formdata=formdata)
+    if formdata is None:
+        form.accent_colour.data = current.accent_colour or ""
+    return form
+
+
+@bp.post("/settings/branding")
+@admin_required
+def branding_settings() -> Response:
+    """The logo and the accent colour, from the settings page's branding form."""
+    form = BrandingForm()
+    if form.validate_on_submit():
+        with refusal_shown_in(form.accent_colour.errors):
+            branding.set_accent_colour(current_user, form.accent_colour.data or "")
+            upload = form.logo.data
+            if form.remove_logo.data:
+                branding.remove_logo(current_user)
+            elif upload and upload.filename:
+                with refusal_shown_in(form.logo.errors):
+                    branding.set_logo(current_user, upload.read())
+            if not form.logo.errors:
+                flash(_("Branding saved. It shows on every page and in emails."), "success")
+                return redirect(url_for("admin.settings"))
+    # Refused (nothing changed): the page again, the colour as typed and why beside it.
+    current = get_site_settings()
+    settings_form = SettingsForm(obj=current, formdata=None)
+    settings_form.offer_time_zones(current.time_zone)
+    settings_form.offer_languages(languages(), language_name)
+    return make_response(
+        render_template("admin/settings.html", form=settings_form, branding_form=form), 400
     )
 
 

@@ -43,6 +43,23 @@ class SubscribeForm(FlaskForm):
     language = RadioField(_l("Which language?"), validate_choice=False)
 
 
+class SubscriptionForm(FlaskForm):
+    """A subscription's own page: its choices, without the address (the link names it)."""
+
+    frequency = RadioField(
+        _l("How often?"),
+        choices=FREQUENCY_CHOICES,
+        validators=[InputRequired(_l("Please choose weekly or monthly."))],
+    )
+    categories = MultiCheckboxField(
+        _l("Only these categories"),
+        description=_l("Leave them all unticked to hear about everything."),
+        coerce=int,
+        invalid_choice_message=_l("Please choose from the categories listed."),
+    )
+    language = RadioField(_l("Which language?"), validate_choice=False)
+
+
 class ConfirmForm(FlaskForm):
     """The button behind an emailed link: only the CSRF token, so that the POST, not the
     GET a mail scanner makes when it opens the link to check it, is what changes anything."""

@@ -1,15 +1,16 @@
-"""Digest pages: subscribe (double opt-in), confirm, and one-click unsubscribe (RFC 8058)."""
+"""Digest pages: subscribe (double opt-in), confirm, one subscription's own page (linked from its
+digests), and one-click unsubscribe (RFC 8058)."""
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, redirect, render_template, request, url_for
+from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
-from portal.digests.forms import ConfirmForm, SubscribeForm
+from portal.digests.forms import ConfirmForm, SubscribeForm, SubscriptionForm
 from portal.extensions import limiter
 from portal.i18n import language_name, languages
 from portal.models import DigestSubscription
@@ -125,6 +126,51 @@ def change(token: str) -> str:
         )
     applied = digests.apply_change(token)
     return render_template("digests/change.html", change=applied, token=token, done=True)
+
+
+@bp.route("/digest/subscription/<token>", methods=["GET", "POST"])
+@limiter.limit("30 per hour", methods=["POST"])
+def subscription(token: str) -> str | Response:
+    """One subscription's own page, from the "Change how often" link in its digests: its
+    frequency, categories and language, saved at once (the link came to the address), and its
+    unsubscribe button. A forged or outdated link is a friendly 404."""
+    found = digests.subscription_for_page_token(token)
+    form = SubscriptionForm()
+    form.categories.choices = [SelectChoice(c.id, c.name) for c in categories()]
+    form.language.choices = [SelectChoice(code, language_name(code)) for code in languages()]
+    if request.method == "GET":
+        form.frequency.data = found.frequency.value
+        form.categories.data = digests.subscription_category_ids(found.id)
+        form.language.data = digests.subscription_language(found)
+    status = 200
+    if form.validate_on_submit():
+        with refusal_shown_in(form.form_errors) as refusal:
+            digests.change_subscription(
+                token,
+                form.frequency.data or "",
+                form.categories.data or [],
+                language=form.language.data or None,
+            )
+            flash(
+                _("Saved: %(address)s gets the weekly digest.", address=found.email)
+                if form.frequency.data == "weekly"
+                else _("Saved: %(address)s gets the monthly digest.", address=found.email),
+                "success",
+            )
+            return redirect(url_for("digests.subscription", token=token))
+        status = refusal.status
+    elif request.method == "POST":
+        status = 400
+    return make_response(
+        render_template(
+            "digests/subscription.html",
+            subscription=found,
+            active=found.confirmed_at is not None and found.unsubscribed_at is None,
+            form=form,
+            token=token,
+        ),
+        status,
+    )
 
 
 @bp.route("/digest/unsubscribe/<token>", methods=["GET", "POST"])

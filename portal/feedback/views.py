@@ -7,6 +7,7 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.exceptions import Forbidden
 from werkzeug.wrappers import Response
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 
@@ -59,11 +60,7 @@ def new() -> str | Response:
                 language=current_language(),
                 images=images.ids,
             )
-            flash(
-                _("Thank you, %(name)s. We have received it.", name=current_user.preferred_name),
-                "success",
-            )
-            return redirect(url_for("feedback.detail", item_id=item.id))
+            return redirect(url_for("feedback.submitted", item_id=item.id))
     suggestions = similar_items(form.title.data or "") if (checking or form.errors) else []
     return render_template(
         "feedback/new.html",
@@ -90,6 +87,19 @@ def suggest() -> Response:
     )
     response.headers["Vary"] = "HX-Request"
     return response
+
+
+@bp.get("/<int:item_id>/submitted")
+@login_required
+def submitted(item_id: int) -> str:
+    """The thank-you page after submitting: the reference, when a person will answer (and who,
+    once someone owns it) and what happens next. Its author's page alone."""
+    item = feedback_service.get_visible_item(item_id, current_user)
+    if item.author_id != current_user.id:
+        raise Forbidden()
+    return render_template(
+        "feedback/submitted.html", item=item, emailed=notifications.can_email(current_user)
+    )
 
 
 def _render_detail(

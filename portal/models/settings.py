@@ -11,7 +11,8 @@ from portal.models.base import Base
 
 
 class SiteSettings(Base):
-    """The organisation's name and contact details, the display time zone and moderation."""
+    """The organisation's name and contact details, the display time zone, moderation and
+    branding (a logo and an accent colour)."""
 
     __tablename__ = "site_settings"
 
@@ -28,3 +29,9 @@ class SiteSettings(Base):
     # When an admin put the "Get started" checklist away before every step was done
     # (portal/services/get_started.py); None: it shows while steps remain.
     get_started_dismissed_at: Mapped[datetime | None]
+    # Branding (portal/services/branding.py): the logo's key in the attachment store (its
+    # bytes re-encoded by the image pipeline) and its size; the accent colour, "#rrggbb".
+    logo_key: Mapped[str | None] = mapped_column(sa.String(80))
+    logo_width: Mapped[int | None]
+    logo_height: Mapped[int | None]
+    accent_colour: Mapped[str | None] = mapped_column(sa.String(7))

@@ -42,13 +42,17 @@ from portal.services.resolutions import withheld_titles_by_resolution
 from portal.services.tokens import (
     digest_change_token_matches,
     make_digest_change_token,
+    make_digest_subscription_token,
     read_digest_change_token,
+    read_digest_subscription_token,
 )
 from portal.services.wording import Text, t, tn
 
 # Stands in for each subscriber's own unsubscribe link while a digest body is shared between
 # everyone who gets the same resolutions: rendered once per selection, not once per person.
 _UNSUBSCRIBE_PLACEHOLDER = "__digest-unsubscribe-url__"
+# And for the link to each subscriber's own subscription page ("Change how often ...").
+_SUBSCRIPTION_PLACEHOLDER = "__digest-subscription-url__"
 # How many different selections of resolutions keep their rendered body at a time.
 _RENDER_CACHE_SIZE = 64
 
@@ -376,6 +380,59 @@ def apply_change(token: str) -> PendingChange:
     return change
 
 
+# A subscription's own page, linked from its digests ------------------------------------------
+
+_BAD_SUBSCRIPTION_LINK = t(
+    "That link is not valid any more. Choose again on the digest page, or use the link in "
+    "your newest digest."
+)
+
+
+def subscription_page_url(subscription: DigestSubscription) -> str:
+    """The link, for its digests, to this subscription's own page."""
+    return environment.current().presenter.url(
+        "digests.subscription",
+        token=make_digest_subscription_token(subscription.id, subscription.confirm_token),
+    )
+
+
+def subscription_for_page_token(token: str) -> DigestSubscription:
+    """The subscription a digest's "Change how often" link names, opted out or not; NotFound
+    when the link is forged or from before the address last opted back in."""
+    payload = read_digest_subscription_token(token)
+    subscription = db.session.get(DigestSubscription, payload["s"]) if payload else None
+    if (
+        payload is None
+        or subscription is None
+        or not digest_change_token_matches(payload, subscription.confirm_token)
+    ):
+        raise NotFound(_BAD_SUBSCRIPTION_LINK)
+    return subscription
+
+
+def change_subscription(
+    token: str,
+    frequency: DigestFrequency | str,
+    category_ids: Iterable[int],
+    language: str | None = None,
+) -> DigestSubscription:
+    """Change a subscription from its own page. The link came in a digest to the address, so
+    holding it is the proof a change link gives: the choices take effect at once. An address
+    that opted out subscribes again on the digest page (a new consent, confirmed by email)."""
+    subscription = subscription_for_page_token(token)
+    if not _is_active(subscription):
+        raise DomainError(
+            t("This address no longer gets the digest. Subscribe again on the digest page.")
+        )
+    try:
+        frequency = DigestFrequency(frequency)
+    except ValueError as exc:
+        raise DomainError(t("Please choose weekly or monthly.")) from exc
+    subscription.language = offered_language(language) or subscription.language
+    _apply_preferences(subscription, frequency, _checked_category_ids(category_ids))
+    return subscription
+
+
 @dataclass(frozen=True)
 class ConfirmResult:
     """The subscription a confirmation link named, and whether this click confirmed it."""
@@ -656,7 +713,11 @@ class _DigestRenderer:
         self.default_language = recipient_language(None)
 
     def render(
-        self, entries: Sequence[DigestEntry], unsubscribe_url: str, language: str
+        self,
+        entries: Sequence[DigestEntry],
+        unsubscribe_url: str,
+        language: str,
+        subscription_url: str = "",
     ) -> RenderedEmail:
         key = (language, tuple(e.id for e in entries))
         shared = self._cache.get(key)
@@ -678,12 +739,17 @@ class _DigestRenderer:
                 frequency=self.period.frequency.value,
                 resolutions=entries,
                 unsubscribe_url=_UNSUBSCRIBE_PLACEHOLDER,
+                subscription_url=_SUBSCRIPTION_PLACEHOLDER,
             )
             self._cache[key] = shared
         return RenderedEmail(
             subject=shared.subject,
-            text=shared.text.replace(_UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
-            html=shared.html.replace(_UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url),
+            text=shared.text.replace(_UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url).replace(
+                _SUBSCRIPTION_PLACEHOLDER, subscription_url
+            ),
+            html=shared.html.replace(_UNSUBSCRIBE_PLACEHOLDER, unsubscribe_url).replace(
+                _SUBSCRIPTION_PLACEHOLDER, subscription_url
+            ),
             language=shared.language,
         )
 
@@ -696,6 +762,7 @@ def _queue_digest(
         entries,
         environment.current().presenter.url("digests.unsubscribe", token=token),
         offered_language(subscription.language) or renderer.default_language,
+        subscription_page_url(subscription),
     )
     return queue_email(
         kind="digest",

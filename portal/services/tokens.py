@@ -161,6 +161,30 @@ def digest_change_token_matches(payload: dict[str, Any], confirm_token: str) -> 
     return hmac.compare_digest(payload["k"], _fingerprint(confirm_token))
 
 
+def make_digest_subscription_token(subscription_id: int, confirm_token: str) -> str:
+    """A lasting link token to one digest subscription's own page (frequency, categories,
+    unsubscribe), sent in its digests: valid for this round of consent only (opting back in
+    renews the confirm token, and with it every link)."""
+    return _plain("digest-subscription").dumps(
+        {"s": subscription_id, "k": _fingerprint(confirm_token)}
+    )
+
+
+def read_digest_subscription_token(token: str) -> dict[str, Any] | None:
+    """The payload of a digest subscription's page token, or None if it is not ours."""
+    try:
+        payload = _plain("digest-subscription").loads(token)
+    except BadSignature:
+        return None
+    if (
+        isinstance(payload, dict)
+        and isinstance(payload.get("s"), int)
+        and isinstance(payload.get("k"), str)
+    ):
+        return payload
+    return None
+
+
 # Claiming an account made on someone's behalf ------------------------------------------------
 
 CLAIM_MAX_AGE = 24 * 3600

@@ -25,13 +25,19 @@ from playwright.sync_api import Page, expect
 
 from portal.database import sqlite_write_intent
 from portal.extensions import db
-from portal.models import Feedback, FeedbackState, Role
-from portal.services import invitations
+from portal.models import Feedback, FeedbackState, Role, User
+from portal.services import branding, digests, invitations
 from portal.services.accounts import find_user_by_email, hash_password
 from portal.services.demo import DEMO_PASSWORD, seed_demo
-from portal.services.tokens import hash_secret, make_invitation_token, make_registration_token
+from portal.services.tokens import (
+    hash_secret,
+    make_digest_subscription_token,
+    make_invitation_token,
+    make_registration_token,
+)
 from tests.browser.conftest import MOBILE, BrowserLog, LiveServer, screenshot, sign_in
 from tests.conftest import _empty_all_tables
+from tests.helpers import empty_read_cache
 
 AXE = Path(__file__).resolve().parents[1] / "data" / "axe" / "axe.min.js"
 BLOCKING_IMPACTS = ("serious", "critical")
@@ -59,6 +65,8 @@ class Demo:
     resolution_id: int  # the resolution that answered resolved_id
     # The emailed link that finishes a newcomer's registration (no account until it is used).
     registration_token: str
+    nia_newest_id: int  # Nia's newest item: its thank-you page is hers
+    subscription_token: str  # a confirmed digest subscription's own page
     # The emailed link of an invitation to join the staff, waiting for an answer.
     invitation_token: str
 
@@ -97,12 +105,25 @@ def demo(app: Flask) -> Iterator[Demo]:
                 NEWCOMER, "Noor", "Noor", hash_password("a long enough password"), ""
             ),
             invitation_token=_invitation_token(),
+            nia_newest_id=db.session.scalar(
+                sa.select(sa.func.max(Feedback.id))
+                .join(User, User.id == Feedback.author_id)
+                .where(User.email == CUSTOMER)
+            ),
+            subscription_token=_subscription_token(),
         )
+        db.session.commit()
         db.session.remove()
     yield ids
     with app.app_context():
         _empty_all_tables()
         db.session.remove()
+
+
+def _subscription_token() -> str:
+    subscribed = digests.subscribe("reader@example.com", "weekly", []).subscription
+    digests.confirm(subscribed.confirm_token)
+    return make_digest_subscription_token(subscribed.id, subscribed.confirm_token)
 
 
 @pytest.fixture(autouse=True)
@@ -160,6 +181,8 @@ PAGES = [
     PageCase("you-said-we-did", "/you-said-we-did", shots=True),
     PageCase("you-said-we-did-one", "/you-said-we-did/{resolution_id}"),
     PageCase("digest-subscribe", "/digest/subscribe", shots=True),
+    PageCase("digest-subscription", "/digest/subscription/{subscription_token}"),
+    PageCase("submitted", "/feedback/{nia_newest_id}/submitted", CUSTOMER, shots=True),
     PageCase("how-we-are-doing", "/how-we-are-doing", shots=True),
     PageCase("triage", "/admin/", ADMIN, shots=True),
     PageCase("admin-item", "/admin/feedback/{open_id}", ADMIN, shots=True),
@@ -269,6 +292,60 @@ def assert_accessible_and_fits_a_phone(page: Page, name: str, path: str, *, shot
     assert overflow["scrollWidth"] <= PHONE_WIDTH, (
         f"{path} scrolls sideways at {PHONE_WIDTH}px: {overflow}"
     )
+
+
+def _logo() -> bytes:
+    out = io.BytesIO()
+    # A wide logo, the hardest to keep on one line at 360 px.
+    Image.new("RGB", (900, 200), (242, 184, 75)).save(out, "PNG")
+    return out.getvalue()
+
+
+@pytest.fixture
+def branded(app: Flask) -> Iterator[None]:
+    """The demo site with a logo and an accent colour, for one test; then its own look again."""
+    admin = db.session.scalar(sa.select(User).where(User.role == Role.ADMIN))
+    assert admin is not None
+    token = sqlite_write_intent.set(True)
+    branding.set_logo(admin, _logo())
+    branding.set_accent_colour(admin, "#6b2d5c")
+    db.session.commit()
+    sqlite_write_intent.set(False)
+    empty_read_cache(app)
+    yield
+    sqlite_write_intent.set(True)
+    branding.remove_logo(admin)
+    branding.set_accent_colour(admin, "")
+    db.session.commit()
+    sqlite_write_intent.reset(token)
+    empty_read_cache(app)
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "who"),
+    [("branded-board", "/", None), ("branded-settings", "/admin/settings", ADMIN)],
+)
+def test_a_branded_site_stays_accessible_and_its_header_one_line_on_a_phone(
+    branded: None,
+    name: str,
+    path: str,
+    who: str | None,
+    open_page: Callable[..., Page],
+    signed_in: Callable[[str | None], Any],
+) -> None:
+    page = open_page(storage_state=signed_in(who))
+    page.goto(path)
+    expect(page.locator(".site-header .brand__logo")).to_be_visible()
+    header = page.locator(".site-header")
+    assert header.evaluate("(e) => getComputedStyle(e).backgroundColor") == "rgb(107, 45, 92)"
+    assert_accessible_and_fits_a_phone(page, name, path, shots=True)
+    # The logo sits beside the name and adds no line: the brand is no taller with it.
+    brand = page.locator(".site-header .brand")
+    with_logo = brand.bounding_box()
+    page.locator(".site-header .brand__logo").evaluate("(e) => { e.hidden = true; }")
+    without_logo = brand.bounding_box()
+    assert with_logo is not None and without_logo is not None
+    assert with_logo["height"] <= without_logo["height"] + 1, (with_logo, without_logo)
 
 
 # Pages only a form's answer shows: registration's "check your email", and the form refused.

@@ -119,12 +119,21 @@ def submit_complaint(page: Page, *, category: str, title: str, body: str) -> int
     page.get_by_label("Tell us more").fill(body)
     page.get_by_label("Public: others can see it").check()
     page.get_by_role("button", name="Send feedback").click()
-    page.wait_for_url(re.compile(r"/feedback/\d+$"))
-    return item_id_from(page)
+    page.wait_for_url(re.compile(r"/feedback/\d+/submitted$"))
+    match = re.search(r"/feedback/(\d+)/submitted$", page.url)
+    assert match, page.url
+    return int(match.group(1))
 
 
 def expect_receipt(page: Page, name: str) -> None:
-    expect(page.locator(".flash--success")).to_have_text(f"Thank you, {name}. We have received it.")
+    """The thank-you page (reference, when a person answers), then on to the item's page."""
+    expect(page.locator("h1")).to_have_text(f"Thank you, {name}. We have received it.")
+    expect(page.locator(".reference")).to_have_text(re.compile(r"#\d+"))
+    expect(page.locator(".next-step")).to_contain_text(
+        "will read it and answer you personally within"
+    )
+    page.get_by_role("link", name="See it, or add something").click()
+    page.wait_for_url(re.compile(r"/feedback/\d+$"))
     expect(page.locator(".timeline .timeline__title").first).to_contain_text("Received")
     expect(page.locator(".status-panel__state")).to_have_text("Now: Received")
 
@@ -567,7 +576,7 @@ def test_after_looking_for_similar_feedback_without_javascript_the_customer_can_
     )
     assert not unowned, f"after the suggestions, these belong to no form: {unowned}"
     page.get_by_role("button", name="Send feedback").click()
-    expect(page.locator(".flash--success")).to_have_text("Thank you, Marta. We have received it.")
+    expect(page.locator("h1")).to_have_text("Thank you, Marta. We have received it.")
 
 
 def test_an_acknowledgement_typed_after_signing_out_in_another_tab_is_not_lost(

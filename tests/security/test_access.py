@@ -20,13 +20,22 @@ from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
-from portal.services import api_tokens, attachments, digests, invitations, webhooks, workflow
+from portal.services import (
+    api_tokens,
+    attachments,
+    branding,
+    digests,
+    invitations,
+    webhooks,
+    workflow,
+)
 from portal.services.accounts import hash_password, is_safe_next, start_session
 from portal.services.api import customer_for_email
 from portal.services.tokens import (
     hash_secret,
     make_claim_token,
     make_digest_change_token,
+    make_digest_subscription_token,
     make_invitation_token,
     make_registration_token,
     make_reset_token,
@@ -83,6 +92,7 @@ ACCESS: dict[str, str] = {
     "admin.redact": STAFF,
     "admin.reply": STAFF,
     "admin.settings": ADMIN,
+    "admin.branding_settings": ADMIN,
     "admin.take": STAFF,
     "admin.tone": STAFF,
     "admin.update_user": ADMIN,
@@ -124,6 +134,7 @@ ACCESS: dict[str, str] = {
     "digests.change": TOKEN,
     "digests.confirm": TOKEN,
     "digests.subscribe": PUBLIC,
+    "digests.subscription": TOKEN,
     "digests.unsubscribe": TOKEN,
     "feedback.comment": SIGNED_IN,
     "feedback.detail": PUBLIC,
@@ -133,6 +144,7 @@ ACCESS: dict[str, str] = {
     "feedback.not_fixed": AUTHOR,
     "feedback.still_happens": CUSTOMER,
     "feedback.still_wanted": CUSTOMER,
+    "feedback.submitted": AUTHOR,
     "feedback.suggest": PUBLIC,
     "feedback.vote": SIGNED_IN,
     "feeds.category_atom": PUBLIC,
@@ -140,6 +152,8 @@ ACCESS: dict[str, str] = {
     "feeds.resolutions_rss": PUBLIC,
     "insights.how_we_are_doing": PUBLIC,
     "main.healthz": PUBLIC,
+    "main.logo": PUBLIC,
+    "main.accent_css": PUBLIC,
     "languages.choose": PUBLIC,
     "notifications.unsubscribe": TOKEN,
     "resolutions.detail": PUBLIC,
@@ -159,6 +173,7 @@ ITEM_ROUTES = {
     "feedback.not_fixed",
     "feedback.still_happens",
     "feedback.still_wanted",
+    "feedback.submitted",
     "feedback.vote",
 }
 # Open to an item in some states only: the sweep's item is Done, so a vote (closed with the
@@ -249,6 +264,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
     ping = webhooks.send_ping(people["admin"], hook.endpoint.id)
+    logo = branding.set_logo(people["admin"], _small_png()).logo_key
     customer = people["customer"]
     # The customer's session in another browser: theirs to end, and nobody else's.
     elsewhere = start_session(customer, "Another browser")
@@ -261,6 +277,8 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "user_id": str(target.id),
         "resolution_id": str(resolution.id),
         "slug": category.slug,
+        "key": str(logo),
+        "colour": "1d5c63",
         "filename": "css/site.css",
         "code": "en",
         "token_id": str(api_token.token.id),
@@ -280,6 +298,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
             regular.id, regular.email, regular.confirm_token, "monthly", []
         ),
         "digests.unsubscribe": subscription.unsubscribe_token,
+        "digests.subscription": make_digest_subscription_token(regular.id, regular.confirm_token),
         "notifications.unsubscribe": make_unsubscribe_token(customer.id, item.id),
     }
     clients = {role: make_client() for role in ROLES}

@@ -191,8 +191,12 @@ def _poster(client: FlaskClient) -> Callable[..., Any]:
 
 
 def _item_id(response: Any) -> int:
+    # The submit form answers with its thank-you page, /feedback/<id>/submitted.
     assert response.status_code == 302, response.get_data(as_text=True)[:2000]
-    return int(urlsplit(response.headers["Location"]).path.rstrip("/").rsplit("/", 1)[-1])
+    path = urlsplit(response.headers["Location"]).path
+    match = re.fullmatch(r"/feedback/(\d+)(?:/submitted)?/?", path)
+    assert match, path
+    return int(match.group(1))
 
 
 def _presence(pages: str, values: Sequence[str]) -> int:
@@ -740,6 +744,7 @@ def test_a_single_payload_as_a_whole_value_is_shown_as_text(
     send(f"/feedback/{item_id}/comments", {"body": payload})
     inspect = Inspector()
     batch = [Batch(payload, (payload,))]
+    inspect.page(browser, f"/feedback/{item_id}/submitted", batch, who="author")
     inspect.page(make_client(), f"/feedback/{item_id}", batch, who="visitor")
     inspect.page(make_client(), "/", batch, who="visitor", query={"q": payload[:200]})
     inspect.assert_clean()

@@ -5,6 +5,7 @@ carrying one-click unsubscribe over https (RFC 8058)."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
@@ -18,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from PIL import Image
 
 from portal.extensions import db
 from portal.models import (
@@ -31,11 +33,20 @@ from portal.models import (
     Role,
     User,
 )
-from portal.services import accounts, digests, invitations, notifications, workflow
+from portal.services import accounts, branding, digests, invitations, notifications, workflow
 from portal.services.outbox import deliver_pending
 from portal.services.votes import set_vote
 
 HTTPS_SITE = "https://feedback.example.org"
+BRAND_COLOUR = "#6b2d5c"
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (300, 100), (107, 45, 92)).save(out, "PNG")
+    return out.getvalue()
+
+
 # A Wednesday: the digest covers Monday 16 to Monday 23 November 2026.
 NOW = datetime(2026, 11, 25, 9, 30, tzinfo=UTC)
 IN_THE_WEEK = datetime(2026, 11, 18, 10, tzinfo=UTC)
@@ -142,6 +153,10 @@ def every_email(
 ) -> dict[str, EmailMessage]:
     """One email of every kind, each caused the way the portal causes it, as received."""
     monkeypatch.setitem(app.config, "PORTAL_BASE_URL", HTTPS_SITE)
+    # Every email carries the site's branding (emails/_layout.html).
+    admin = make_verified_user(role=Role.ADMIN)
+    branding.set_logo(admin, _png())
+    branding.set_accent_colour(admin, BRAND_COLOUR)
     staff = make_verified_user(role=Role.STAFF, display_name="Sam Okafor", preferred_name="Sam")
     category = make_category()
     db.session.add(CategoryFollow(user_id=staff.id, category_id=category.id))
@@ -255,7 +270,16 @@ def test_every_email_parses_strictly_with_the_headers_the_standards_ask_for(
         assert message["List-Unsubscribe"] is None
         assert message["List-Unsubscribe-Post"] is None
 
+    # The site's logo (from the site itself, for a mail client elsewhere) and accent colour.
+    logo = re.search(r'<img src="([^"]+)" alt="" width="(\d+)" height="40"', html.get_content())
+    assert logo and logo.group(1).startswith(HTTPS_SITE + "/brand/logo-"), kind
+    assert logo.group(2) == "120"  # 300 x 100, shown 40 high
+    assert f"color:{BRAND_COLOUR}" in html.get_content()
+
     if kind == "digest":
+        # Its "Change how often" link opens the subscription's own page, in both parts.
+        for part in (text.get_content(), unescape(html.get_content())):
+            assert f"{HTTPS_SITE}/digest/subscription/" in part
         # RFC 2919: a phrase and <label.domain>, so mail programs can file and filter it.
         assert re.fullmatch(r'"[^"]+" <digest\.[a-z0-9.-]+>', str(message["List-Id"]))
     else:

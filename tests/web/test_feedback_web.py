@@ -36,10 +36,10 @@ def test_customer_submits_and_finds_it_on_the_board(client, make_user, make_cate
     response = post(client, "/feedback/new", _form(category.id))
     assert response.status_code == 302
     item = db.session.scalar(sa.select(Feedback))
-    assert response.headers["Location"].endswith(f"/feedback/{item.id}")
+    assert response.headers["Location"].endswith(f"/feedback/{item.id}/submitted")
     assert "<strong>soaked</strong>" in item.body_html and "<script" not in item.body_html
     assert item.body_source.startswith("The box was **soaked**")
-    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    page = client.get(response.headers["Location"]).get_data(as_text=True)
     assert "Thank you, Nia. We have received it." in page
     assert "Courier left my parcel in the rain" in client.get("/").get_data(as_text=True)
 
