@@ -17,8 +17,8 @@ from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, No
 from portal.i18n import current_language
 from portal.models import Feedback, SignalKind
 from portal.models.base import N_
+from portal.services import editing, notifications, signals, workflow
 from portal.services import feedback as feedback_service
-from portal.services import notifications, signals, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.search import similar_items
 from portal.services.votes import CLOSED_FOR_VOTES, set_vote, voted_item_ids
@@ -102,11 +102,14 @@ def _render_detail(
     # statement either way for a signed-in viewer; a visitor's page of a Done or Not planned
     # item reads its count, as the open item's page has its vote count on the row).
     closed = item.state in CLOSED_FOR_VOTES
+    comments = feedback_service.item_comments(item, current_user)
     return render_template(
         "feedback/detail.html",
         item=item,
         timeline=feedback_service.item_timeline(item),
-        comments=feedback_service.item_comments(item, current_user),
+        comments=comments,
+        # The viewer's Edit links; earlier versions of edited words for staff.
+        words=editing.words_on_page(item, comments, current_user),
         voted=False if closed else feedback_service.has_voted(current_user, item.id),
         signal=signals.signal_counts(item, current_user),
         following=notifications.is_following(current_user, item.id),

@@ -159,6 +159,11 @@ def _require_author(author: User, author_id: int) -> None:
         raise NotAllowed(t("Only the person who wrote these words can change them."))
 
 
+def require_own_item(person: User, item: Feedback) -> None:
+    """Refuse (NotAllowed) anyone but the item's author, before anything they sent is read."""
+    _require_author(person, item.author_id)
+
+
 def require_item_editable(person: User, item: Feedback) -> None:
     """Refuse unless this person may change the item's words now: NotAllowed when they are not
     its author, EditsClosed once staff have answered it or withheld its words."""

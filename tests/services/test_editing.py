@@ -182,11 +182,11 @@ def test_search_finds_the_new_words_and_not_the_old(author, make_feedback) -> No
     assert _search("pushchair") == [item.id]
 
 
-def test_an_edit_is_sent_to_webhooks_that_asked_for_edits(
-    author, make_user, make_feedback
-) -> None:
+def test_an_edit_is_sent_to_webhooks_that_asked_for_edits(author, make_user, make_feedback) -> None:
     admin = make_user(role=Role.ADMIN)
-    wants = webhooks.create_endpoint(admin, url="https://hooks.example.com/a", events=["item.edited"])
+    wants = webhooks.create_endpoint(
+        admin, url="https://hooks.example.com/a", events=["item.edited"]
+    )
     webhooks.create_endpoint(admin, url="https://hooks.example.com/b", events=["item.created"])
     item = make_feedback(author=author, title="Kettel lid broken", body=TYPO)
 
