@@ -25,12 +25,14 @@ from portal.models import (
     TimelineEvent,
     TimelineKind,
     User,
+    Visibility,
 )
 from portal.models.base import utcnow
 from portal.services import events
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import get_visible_item
 from portal.services.sanitize import render_markdown
+from portal.services.site import get_site_settings
 from portal.services.visibility import words_withheld
 from portal.services.wording import t
 
@@ -225,6 +227,9 @@ def edit_item(author: User, item_id: int, *, title: str, body: str) -> Feedback:
     item.body_source = body
     item.body_html = render_markdown(body)
     item.edited_at = now
+    if item.visibility is Visibility.PUBLIC and get_site_settings().pre_moderation:
+        # Staff approved the words they read: new words wait for review as new items do.
+        item.awaiting_review = True
     db.session.flush()
     events.emit(events.ItemEdited(item=item, author=author, previous_title=previous_title))
     return item

@@ -13,7 +13,9 @@ from portal.services.board import BoardFilters, board_page
 from portal.services.editing import EditsClosed
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import add_comment
+from portal.services.personal_data import export_data
 from portal.services.sanitize import render_markdown
+from portal.services.site import settings_for_update
 from tests.helpers import executable_markup
 
 SORRY = "I am sorry about this, Jo; I am looking at it now and will write by Friday."
@@ -302,3 +304,44 @@ def test_the_page_offers_edits_to_the_author_only_and_versions_to_staff_only(
     db.session.commit()
     after = editing.words_on_page(item, comments, author)
     assert not after.can_edit_item and not after.editable_comments
+
+
+def test_with_pre_moderation_edited_words_wait_for_review_again(
+    author, staff, make_feedback
+) -> None:
+    settings_for_update().pre_moderation = True
+    db.session.commit()
+    item = make_feedback(author=author, body=TYPO)
+    workflow.approve(item.id, staff)
+    db.session.commit()
+    assert _search("kettel") == [item.id]
+
+    editing.edit_item(author, item.id, title=item.title, body=FIXED)
+    db.session.commit()
+
+    assert _reload(Feedback, item.id).awaiting_review is True
+    assert _search("kettle") == []  # off the board until staff have read the new words
+
+
+def test_the_authors_export_holds_their_earlier_words_and_nobody_elses(
+    author, make_user, make_feedback
+) -> None:
+    item = make_feedback(author=author, title="Kettel lid broken", body=TYPO)
+    mine = add_comment(author, item.id, "Secnod kettle.")
+    neighbour = make_user()
+    theirs = add_comment(neighbour, item.id, "Me tooo.")
+    editing.edit_item(author, item.id, title="Kettle lid broken", body=FIXED)
+    editing.edit_comment(author, item.id, mine.id, "Second kettle.")
+    editing.edit_comment(neighbour, item.id, theirs.id, "Me too.")
+    db.session.commit()
+
+    exported = export_data(author)
+
+    (own_item,) = exported["feedback"]
+    assert [(v["title"], v["body"]) for v in own_item["earlier_versions"]] == [
+        ("Kettel lid broken", TYPO)
+    ]
+    assert own_item["edited_at"] is not None
+    (own_comment,) = exported["comments"]
+    assert [v["body"] for v in own_comment["earlier_versions"]] == ["Secnod kettle."]
+    assert "Me tooo." not in str(exported)
