@@ -27,7 +27,7 @@ from portal.admin.forms import (
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
 from portal.models.base import N_
-from portal.services import signals, triage, workflow
+from portal.services import editing, signals, triage, workflow
 from portal.services.feedback import item_comments, item_timeline
 from portal.services.workflow import PromiseChoice
 from portal.unit_of_work import refusal_shown_in
@@ -69,12 +69,15 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
     }
     context.update(forms)
     people = signals.signal_people(item)
+    comments = item_comments(item, current_user)
     return make_response(
         render_template(
             "admin/item.html",
             item=item,
             timeline=item_timeline(item),
-            comments=item_comments(item, current_user),
+            comments=comments,
+            # What the customer's words said before they edited them.
+            words=editing.words_on_page(item, comments, current_user),
             history=triage.customer_history(item),
             # Who says a Done item still happens, or still wants a Not planned one (no
             # statement for an item in any other state).

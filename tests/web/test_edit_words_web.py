@@ -294,3 +294,18 @@ def test_a_comment_on_another_item_is_not_found(author, make_client, make_feedba
     comment = _comment(author, item)
     browser = _browser(make_client, author)
     assert browser.get(f"/feedback/{other.id}/comments/{comment.id}/edit").status_code == 404
+
+
+def test_the_admin_item_page_shows_staff_what_the_words_said_before(
+    author, staff, make_client, make_feedback
+) -> None:
+    item = make_feedback(author=author, title="Kettel lid broken", body=TYPO)
+    comment = _comment(author, item, "Secnod kettle.")
+    browser = _browser(make_client, author)
+    post(browser, f"/feedback/{item.id}/edit", {"title": "Kettle lid broken", "body": FIXED})
+    post(browser, f"/feedback/{item.id}/comments/{comment.id}/edit", {"body": "Second kettle."})
+
+    page = _browser(make_client, staff).get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+
+    assert page.count("Earlier version (1)") == 2
+    assert "Kettel lid broken" in page and TYPO in page and "Secnod kettle." in page
