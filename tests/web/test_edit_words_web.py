@@ -7,13 +7,15 @@ import re
 from urllib.parse import urlsplit
 
 import pytest
+import sqlalchemy as sa
 from flask.testing import FlaskClient
 
 from portal.extensions import db
-from portal.models import Comment, Feedback, Role
+from portal.models import Comment, Feedback, FeedbackState, Role
 from portal.services import feedback as feedback_service
 from portal.services import workflow
 from tests.helpers import login, post
+from tests.web.test_taking_turns import change_under_way
 
 TYPO = "The kettel arrived with a broken lid."
 FIXED = "The kettle arrived with a broken lid."
@@ -309,3 +311,23 @@ def test_the_admin_item_page_shows_staff_what_the_words_said_before(
 
     assert page.count("Earlier version (1)") == 2
     assert "Kettel lid broken" in page and TYPO in page and "Secnod kettle." in page
+
+
+def test_an_edit_sent_while_staff_acknowledge_waits_its_turn_and_is_refused(
+    author, staff, make_client, make_feedback
+) -> None:
+    """Jo saves her edit while Priya's acknowledgement is being saved: the edit waits, sees the
+    answer, and is refused; the words stay as Priya read them."""
+    item = make_feedback(author=author, body=TYPO)
+    browser = _browser(make_client, author)
+    feedback = Feedback.__table__
+    acknowledgement = (
+        sa.update(feedback)
+        .where(feedback.c.id == item.id)
+        .values(state=FeedbackState.ACKNOWLEDGED, owner_id=staff.id)
+    )
+    with change_under_way(acknowledgement):
+        response = post(browser, f"/feedback/{item.id}/edit", {"title": item.title, "body": FIXED})
+
+    assert response.status_code == 409
+    assert _reload(Feedback, item.id).body_source == TYPO
