@@ -13,7 +13,7 @@ from portal.extensions import db
 from portal.models import Feedback, Role, User
 from portal.services import feedback as feedback_service
 from portal.services import workflow
-from tests.browser.conftest import BrowserLog, sign_in
+from tests.browser.conftest import BrowserLog, screenshot, sign_in
 from tests.browser.test_accessibility import BLOCKING_IMPACTS, describe, run_axe
 from tests.browser.test_journeys import without_reload
 
@@ -66,6 +66,7 @@ def test_the_author_edits_in_place_until_staff_answer(
         title = page.get_by_label("Title")
         expect(title).to_be_focused()
         expect(title).to_have_value(TITLE_TYPO)
+        screenshot(page, "edit-item-in-place")
         _no_serious_violations(page)
         title.fill(TITLE)
         page.get_by_label("Your feedback").fill(FIXED)
@@ -150,5 +151,6 @@ def test_without_javascript_the_author_edits_on_its_own_page_and_staff_see_earli
     versions.locator("summary").click()
     expect(versions).to_contain_text(TITLE_TYPO)
     expect(versions).to_contain_text(TYPO)
+    screenshot(staff_page, "edit-earlier-versions")
     _no_serious_violations(staff_page)
     expect(page.locator("details.versions")).to_have_count(0)

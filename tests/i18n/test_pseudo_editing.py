@@ -82,7 +82,7 @@ def test_editing_and_the_edited_words_speak_through_the_catalog(
     _check(post(browser, comment_url, {"body": COMMENT_AFTER}, htmx=True), words)
     post(browser, item_url, {"title": NEW_TITLE, "body": BEFORE})  # a plain save: its flash
     edited = _check(browser.get(f"/feedback/{item.id}"), words)
-    assert 'class="meta edited"' in edited
+    assert 'class="edited"' in edited
 
     staff_page = _check(_browser(pseudo_site, owner).get(f"/feedback/{item.id}"), words)
     assert "versions" in staff_page

@@ -197,7 +197,7 @@ def test_a_visitor_sees_the_new_words_at_once_with_the_time_of_the_edit(
     )
     page = _page(visitor, item)
     assert FIXED in page and TYPO not in page
-    edited = re.search(r'class="meta edited">(.*?)</p>', page, re.S)
+    edited = re.search(r'class="edited">(.*?)</p>', page, re.S)
     assert edited and "<time datetime=" in edited.group(1)
 
 
