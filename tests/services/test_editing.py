@@ -16,7 +16,7 @@ from portal.services.feedback import add_comment
 from portal.services.personal_data import export_data
 from portal.services.sanitize import render_markdown
 from portal.services.site import settings_for_update
-from tests.helpers import executable_markup
+from tests.helpers import count_queries, executable_markup
 
 SORRY = "I am sorry about this, Jo; I am looking at it now and will write by Friday."
 TYPO = "The kettel arrived with a broken lid."
@@ -345,3 +345,21 @@ def test_the_authors_export_holds_their_earlier_words_and_nobody_elses(
     (own_comment,) = exported["comments"]
     assert [v["body"] for v in own_comment["earlier_versions"]] == ["Secnod kettle."]
     assert "Me tooo." not in str(exported)
+
+
+def test_the_page_asks_at_most_one_statement_whatever_the_comments(
+    app, author, staff, make_feedback
+) -> None:
+    item = make_feedback(author=author)
+    comments = [add_comment(author, item.id, f"Comment number {n}.") for n in range(6)]
+    for comment in comments:
+        editing.edit_comment(author, item.id, comment.id, f"{comment.body_source} Edited.")
+    db.session.commit()
+    # Loaded again after the commit, as the page holds them before asking.
+    for row in (item, author, staff, *comments):
+        db.session.refresh(row)
+
+    for viewer, most in ((None, 0), (author, 1), (staff, 1)):
+        with count_queries(db.engine) as log:
+            editing.words_on_page(item, comments, viewer)
+        assert log.count <= most, log.statements
