@@ -167,6 +167,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.attachments.views import bp as attachments_bp
     from portal.board.views import bp as board_bp
     from portal.digests.views import bp as digests_bp
+    from portal.feedback import edit_views  # noqa: F401  (its routes join feedback's blueprint)
     from portal.feedback.views import bp as feedback_bp
     from portal.feeds.views import bp as feeds_bp
     from portal.insights.views import bp as insights_bp

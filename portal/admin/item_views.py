@@ -30,7 +30,7 @@ from portal.attachments.uploads import FormImages, images_sent, no_images, takes
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
 from portal.models.base import N_
-from portal.services import attachments, signals, triage, workflow
+from portal.services import attachments, editing, signals, triage, workflow
 from portal.services.feedback import item_comments, item_timeline
 from portal.services.workflow import PromiseChoice
 from portal.unit_of_work import refusal_shown_in
@@ -119,6 +119,8 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
             comments=comments,
             # The item's images and its comments' (removed ones too, for staff), in one query.
             images=attachments.images_on_item(item, current_user, comments),
+            # What the customer's words said before they edited them.
+            words=editing.words_on_page(item, comments, current_user),
             history=triage.customer_history(item),
             # Who says a Done item still happens, or still wants a Not planned one (no
             # statement for an item in any other state).

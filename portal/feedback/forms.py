@@ -92,3 +92,42 @@ class NotFixedForm(FlaskForm):
             Length(max=5_000, message=_l("At most 5,000 characters.")),
         ],
     )
+
+
+class EditItemForm(FlaskForm):
+    """The author's own title and text, changed before staff answer (the same shape as when
+    submitted)."""
+
+    # Their own ids: the item's page holds the comment box ("body") too.
+    title = StringField(
+        _l("Title"),
+        id="edit-title",
+        validators=[
+            DataRequired(_l("Please give your feedback a title.")),
+            Length(min=5, max=160, message=_l("Titles are 5 to 160 characters long.")),
+        ],
+    )
+    body = TextAreaField(
+        _l("Your feedback"),
+        id="edit-body",
+        description=_l("Markdown works."),
+        validators=[
+            DataRequired(_l("Please tell us a little more.")),
+            Length(
+                min=10, max=10_000, message=_l("Please write between 10 and 10,000 characters.")
+            ),
+        ],
+    )
+
+
+class EditCommentForm(FlaskForm):
+    """The author's own comment, changed before staff answer it."""
+
+    body = TextAreaField(
+        _l("Your comment"),
+        id="edit-comment-body",
+        validators=[
+            DataRequired(_l("Please write something before posting.")),
+            Length(max=5_000, message=_l("Comments are at most 5,000 characters.")),
+        ],
+    )

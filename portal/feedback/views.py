@@ -19,7 +19,7 @@ from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, No
 from portal.i18n import current_language
 from portal.models import Feedback, SignalKind
 from portal.models.base import N_
-from portal.services import attachments, notifications, signals, workflow
+from portal.services import attachments, editing, notifications, signals, workflow
 from portal.services import feedback as feedback_service
 from portal.services.accounts import is_safe_next
 from portal.services.search import similar_items
@@ -128,6 +128,8 @@ def _render_detail(
         # The item's images and its comments', in one query.
         images=attachments.images_on_item(item, current_user, comments),
         comment_images=comment_images or no_images("comment"),
+        # The viewer's Edit links; earlier versions of edited words for staff.
+        words=editing.words_on_page(item, comments, current_user),
         voted=False if closed else feedback_service.has_voted(current_user, item.id),
         signal=signals.signal_counts(item, current_user),
         following=notifications.is_following(current_user, item.id),

@@ -179,6 +179,8 @@ class Feedback(Base):
     # The language the customer wrote in (the page's, or the email's): their words are shown
     # as written, never machine-translated. None for items from before languages.
     language: Mapped[str | None] = mapped_column(sa.String(16))
+    # When its author last changed the title or text (the words before are TextVersion rows).
+    edited_at: Mapped[datetime | None]
 
     category: Mapped[Category] = relationship(lazy="raise_on_sql")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="raise_on_sql")
@@ -304,8 +306,33 @@ class Comment(Base):
     internal: Mapped[bool] = mapped_column(default=False)
     hidden: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # When its author last changed it (the words before are TextVersion rows).
+    edited_at: Mapped[datetime | None]
 
     author: Mapped[User] = relationship(lazy="raise_on_sql")
+
+
+class TextVersion(Base):
+    """Words an author replaced by editing their item (title and text) or their comment, kept
+    for staff ("Earlier versions"). Each row holds the words as they were from `written_at`
+    until `replaced_at`; the current words stay on the item or comment."""
+
+    __tablename__ = "text_versions"
+    __table_args__ = (
+        # An item's versions and its comments' versions, read together for its page.
+        sa.Index("ix_text_versions_feedback_id_comment_id", "feedback_id", "comment_id"),
+        sa.Index("ix_text_versions_comment_id", "comment_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
+    # None: the item's own title and text; otherwise that comment's text.
+    comment_id: Mapped[int | None] = mapped_column(sa.ForeignKey("comments.id"))
+    title: Mapped[str | None] = mapped_column(sa.String(160))
+    body_source: Mapped[str] = mapped_column(sa.Text)
+    body_html: Mapped[str] = mapped_column(sa.Text)
+    written_at: Mapped[datetime]
+    replaced_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class TimelineKind(StrEnum):

@@ -25,6 +25,7 @@ class WebhookEvent(StrEnum):
 
     ITEM_CREATED = "item.created"
     ITEM_STATE_CHANGED = "item.state_changed"
+    ITEM_EDITED = "item.edited"
     RESOLUTION_PUBLISHED = "resolution.published"
     # Sent only when an admin asks for a test delivery; no endpoint subscribes to it.
     PING = "ping"
@@ -34,6 +35,7 @@ class WebhookEvent(StrEnum):
         return {
             "item.created": N_("An item is submitted (any channel, private items included)"),
             "item.state_changed": N_("An item changes state"),
+            "item.edited": N_("An item's author changes its title or text"),
             "resolution.published": N_("A \u201cwe did\u201d is published"),
             "ping": N_("Test delivery"),
         }[self.value]
@@ -42,6 +44,7 @@ class WebhookEvent(StrEnum):
 SUBSCRIBABLE_EVENTS = (
     WebhookEvent.ITEM_CREATED,
     WebhookEvent.ITEM_STATE_CHANGED,
+    WebhookEvent.ITEM_EDITED,
     WebhookEvent.RESOLUTION_PUBLISHED,
 )
 

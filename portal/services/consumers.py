@@ -544,6 +544,12 @@ def state_to_webhooks(event: events.StateChanged) -> None:
     webhooks.item_state_changed(event.item, event.from_state, event.to_state, event.message)
 
 
+@on(events.ItemEdited)
+def edit_to_webhooks(event: events.ItemEdited) -> None:
+    # A receiver that keeps items' words (from item.created) keeps them current.
+    webhooks.item_edited(event.item)
+
+
 @on(events.ResolutionPublished)
 def resolution_to_webhooks(event: events.ResolutionPublished) -> None:
     webhooks.resolution_published(event.resolution, event.items)

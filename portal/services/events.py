@@ -311,6 +311,25 @@ class CommentAdded:
 
 
 @dataclass(frozen=True)
+class ItemEdited:
+    """The author changed their item's title or text before staff answered (the words before
+    are a TextVersion)."""
+
+    item: Feedback
+    author: User
+    previous_title: str
+
+
+@dataclass(frozen=True)
+class CommentEdited:
+    """The author changed their comment before staff answered it."""
+
+    item: Feedback
+    comment: Comment
+    author: User
+
+
+@dataclass(frozen=True)
 class VoteChanged:
     """A person said "me too" to an item, or took it back."""
 

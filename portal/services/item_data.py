@@ -139,4 +139,5 @@ def export_item(item: Feedback) -> dict[str, Any]:
         "redacted": item.redacted_at is not None,
         "redacted_at": iso(item.redacted_at),
         "hidden": item.hidden,
+        "edited_at": iso(item.edited_at),
     }

@@ -31,6 +31,7 @@ from portal.models import (
     Feedback,
     Follow,
     Resolution,
+    TextVersion,
     TimelineEvent,
     Unsubscribe,
     User,
@@ -79,6 +80,7 @@ def export_data(person: User) -> dict[str, Any]:
         | {i.merged_into_id for i in items if i.merged_into_id is not None},
     )
     changes = changes_led_to(person)
+    versions = _earlier_versions(item_ids, [c.id for c in comments])
     return {
         "account": {
             "email": person.email,
@@ -92,7 +94,10 @@ def export_data(person: User) -> dict[str, Any]:
         },
         # Their own words, marked where staff redacted or hid them (see item_data), with what
         # was said and done about them in public.
-        "feedback": _own_items(person, items, item_ids, others, changes),
+        "feedback": [
+            {**exported, "earlier_versions": versions.get((exported["id"], None), [])}
+            for exported in _own_items(person, items, item_ids, others, changes)
+        ],
         "comments": [
             {
                 "id": c.id,
@@ -101,6 +106,8 @@ def export_data(person: User) -> dict[str, Any]:
                 "body": c.body_source,
                 "created_at": iso(c.created_at),
                 "hidden": c.hidden,
+                "edited_at": iso(c.edited_at),
+                "earlier_versions": versions.get((c.feedback_id, c.id), []),
             }
             for c in comments
         ],
@@ -186,6 +193,32 @@ def _items_named(person: User, item_ids: Iterable[int]) -> dict[int, str | None]
         )
     )
     return {item.id: title_for(item, person) if can_view(item, person) else None for item in rows}
+
+
+def _earlier_versions(
+    item_ids: list[int], comment_ids: list[int]
+) -> dict[tuple[int, int | None], list[dict[str, Any]]]:
+    """The words the person's own items and comments had before they edited them (theirs,
+    withheld or not, as their current words are), by (item, comment or None), oldest first."""
+    if not item_ids and not comment_ids:
+        return {}
+    found: dict[tuple[int, int | None], list[dict[str, Any]]] = defaultdict(list)
+    for version in db.session.scalars(
+        sa.select(TextVersion)
+        .where(
+            sa.or_(
+                sa.and_(TextVersion.comment_id.is_(None), TextVersion.feedback_id.in_(item_ids)),
+                TextVersion.comment_id.in_(comment_ids),
+            )
+        )
+        .order_by(TextVersion.replaced_at, TextVersion.id)
+    ):
+        entry: dict[str, Any] = {"body": version.body_source}
+        if version.comment_id is None:
+            entry = {"title": version.title, **entry}
+        entry.update(written_at=iso(version.written_at), replaced_at=iso(version.replaced_at))
+        found[(version.feedback_id, version.comment_id)].append(entry)
+    return found
 
 
 def _own_items(

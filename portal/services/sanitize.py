@@ -25,7 +25,7 @@ from markdown_it import MarkdownIt
 from sqlalchemy.orm import InstrumentedAttribute
 
 from portal.extensions import db
-from portal.models import Comment, Feedback, Resolution, TimelineEvent
+from portal.models import Comment, Feedback, Resolution, TextVersion, TimelineEvent
 
 # Never svg, math, noscript, style, iframe, form or any event attribute.
 ALLOWED_TAGS = frozenset(
@@ -121,6 +121,10 @@ RENDERED_COLUMNS = (
         "timeline messages", TimelineEvent.id, TimelineEvent.message, TimelineEvent.message_html
     ),
     RenderedColumn("resolutions", Resolution.id, Resolution.we_did_source, Resolution.we_did_html),
+    # Words their author has since changed, which staff still read.
+    RenderedColumn(
+        "earlier versions", TextVersion.id, TextVersion.body_source, TextVersion.body_html
+    ),
 )
 
 

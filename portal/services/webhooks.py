@@ -467,6 +467,14 @@ def item_state_changed(
     return emit(WebhookEvent.ITEM_STATE_CHANGED, data)
 
 
+def item_edited(item: Feedback) -> int:
+    """item.edited: the author changed the title or text; the item as it reads now (no words
+    of a private, hidden or redacted item, as for item.created)."""
+    return emit(
+        WebhookEvent.ITEM_EDITED, {"item": item_json(item), "edited_at": iso(item.edited_at)}
+    )
+
+
 def resolution_published(resolution: Resolution, items: Sequence[Feedback]) -> int:
     """resolution.published: the "we did", as on the public board, and the items it answers."""
     return emit(

@@ -62,6 +62,7 @@ class Demo:
     resolved_id: int  # public, resolved and answered on "You said, we did"
     nia_resolved_id: int  # Nia's own resolved item: she is asked "Did this fix it?"
     open_id: int  # planned, with a promised date
+    nia_new_id: int  # Nia's own item nobody has answered yet: she may still edit it
     resolution_id: int  # the resolution that answered resolved_id
     # The emailed link that finishes a newcomer's registration (no account until it is used).
     registration_token: str
@@ -96,6 +97,7 @@ def demo(app: Flask) -> Iterator[Demo]:
             resolved_id=by_title("Charged twice for one order"),
             nia_resolved_id=by_title("Waited 40 minutes on the phone"),
             open_id=by_title("Courier left my parcel in the rain"),
+            nia_new_id=by_title("How do I delete a saved address?"),
             resolution_id=db.session.scalar(
                 sa.select(Feedback.resolution_id).where(
                     Feedback.title == "Charged twice for one order"
@@ -170,6 +172,8 @@ PAGES = [
     PageCase("board-search", "/?q=delivery+parcel"),
     PageCase("item", "/feedback/{resolved_id}", shots=True),
     PageCase("item-signed-in", "/feedback/{nia_resolved_id}", CUSTOMER, shots=True),
+    PageCase("item-editable", "/feedback/{nia_new_id}", CUSTOMER),
+    PageCase("edit-item", "/feedback/{nia_new_id}/edit", CUSTOMER),
     PageCase("submit", "/feedback/new", CUSTOMER, shots=True),
     PageCase(
         "submit-suggestions", "/feedback/new?title=parcel+left+in+the+rain", CUSTOMER, shots=True

@@ -29,6 +29,7 @@ from portal.services import (
     webhooks,
     workflow,
 )
+from portal.services import feedback as feedback_service
 from portal.services.accounts import hash_password, is_safe_next, start_session
 from portal.services.api import customer_for_email
 from portal.services.tokens import (
@@ -138,6 +139,8 @@ ACCESS: dict[str, str] = {
     "digests.unsubscribe": TOKEN,
     "feedback.comment": SIGNED_IN,
     "feedback.detail": PUBLIC,
+    "feedback.edit_comment": AUTHOR,
+    "feedback.edit_item": AUTHOR,
     "feedback.fixed": AUTHOR,
     "feedback.follow": SIGNED_IN,
     "feedback.new": SIGNED_IN,
@@ -168,6 +171,8 @@ ITEM_ROUTES = {
     "attachments.thumbnail",
     "feedback.detail",
     "feedback.comment",
+    "feedback.edit_comment",
+    "feedback.edit_item",
     "feedback.fixed",
     "feedback.follow",
     "feedback.not_fixed",
@@ -178,8 +183,13 @@ ITEM_ROUTES = {
 }
 # Open to an item in some states only: the sweep's item is Done, so a vote (closed with the
 # item) and "I still want this" (said of a Not planned item) are refused there as a conflict
-# with its state.
-STATE_BOUND = {"feedback.vote", "feedback.still_wanted"}
+# with its state, and its author's words, answered, are closed to edits.
+STATE_BOUND = {
+    "feedback.vote",
+    "feedback.still_wanted",
+    "feedback.edit_item",
+    "feedback.edit_comment",
+}
 # The API shows public items only: the private item is a 404 to everyone there.
 API_ITEM_ROUTES = {"api.item", "api.timeline"}
 # Requests that end the session they are made in; the sweep signs back in after them.
@@ -241,6 +251,8 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         body=SECRET_BODY,
         visibility=Visibility.PRIVATE,
     )
+    # The customer's own comment, theirs to edit until staff answer.
+    own_comment = feedback_service.add_comment(people["customer"], item.id, "Still swinging.")
     # Resolved, so "Did this fix it?" has something to answer.
     resolution = workflow.resolve(
         item.id,
@@ -272,6 +284,8 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     values = {
         "item_id": str(item.id),
         "comment_id": str(comment.id),
+        # Arguments of one route that differ from the others' ("endpoint:argument").
+        "feedback.edit_comment:comment_id": str(own_comment.id),
         "public_id": photo.public_id,
         "category_id": str(category.id),
         "user_id": str(target.id),
@@ -310,7 +324,11 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
 def _url(rule: Rule, values: dict[str, str], *, bad_token: bool = False) -> str:
     url = rule.rule
     for argument in rule.arguments:
-        value = values.get(rule.endpoint) if argument == "token" else values.get(argument)
+        value = (
+            values.get(rule.endpoint)
+            if argument == "token"
+            else values.get(f"{rule.endpoint}:{argument}", values.get(argument))
+        )
         if argument == "token" and bad_token:
             value = "not-a-real-token"
         assert value is not None, f"no value for <{argument}> in {rule.rule}"

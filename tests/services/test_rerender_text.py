@@ -7,8 +7,8 @@ import sqlalchemy as sa
 from flask import Flask
 
 from portal.extensions import db
-from portal.models import Comment, Feedback, Resolution, Role, TimelineEvent
-from portal.services import feedback, workflow
+from portal.models import Comment, Feedback, Resolution, Role, TextVersion, TimelineEvent
+from portal.services import editing, feedback, workflow
 from portal.services.sanitize import RENDERED_COLUMNS, rerender_stored_text
 
 SOURCE = "Try `<script>` at https://example.org"
@@ -37,6 +37,13 @@ def _stored_before_the_fix(make_user, make_feedback) -> dict[str, int]:
     assert event is not None
     ids = {"items": item.id, "comments": comment.id, "timeline messages": event.id}
     ids["resolutions"] = resolution.id
+    # Words their author changed since, which staff still read.
+    author = make_user()
+    edited = make_feedback(author=author, body=SOURCE)
+    editing.edit_item(author, edited.id, title=edited.title, body="Fixed a typo.")
+    ids["earlier versions"] = db.session.scalar(
+        sa.select(TextVersion.id).where(TextVersion.feedback_id == edited.id)
+    )
     db.session.commit()
     for column in RENDERED_COLUMNS:
         assert (
@@ -60,6 +67,7 @@ def _html(model: type, row_id: int) -> str:
         Comment: lambda r: r.body_html,
         TimelineEvent: lambda r: r.message_html,
         Resolution: lambda r: r.we_did_html,
+        TextVersion: lambda r: r.body_html,
     }[model](row)
 
 
@@ -71,11 +79,18 @@ def test_stale_html_is_rendered_again_from_its_source_once(make_user, make_feedb
     changed = rerender_stored_text(batch_size=1)  # batches of one: every row is reached
     db.session.commit()
 
-    assert changed == {"items": 1, "comments": 1, "timeline messages": 1, "resolutions": 1}
+    assert changed == {
+        "items": 1,
+        "comments": 1,
+        "timeline messages": 1,
+        "resolutions": 1,
+        "earlier versions": 1,
+    }
     assert _html(Feedback, ids["items"]) == FIXED
     assert _html(Comment, ids["comments"]) == FIXED
     assert _html(TimelineEvent, ids["timeline messages"]) == FIXED
     assert _html(Resolution, ids["resolutions"]) == FIXED
+    assert _html(TextVersion, ids["earlier versions"]) == FIXED
     assert _html(Feedback, untouched.id) == "<p>Nothing <code>odd</code> here</p>\n"
     assert set(rerender_stored_text().values()) == {0}
 
@@ -103,7 +118,7 @@ def test_the_item_page_shows_the_code_once_after_rerender_text(
     assert result.exit_code == 0, result.output
     assert result.output == (
         "HTML rendered again where it had changed: items 1, comments 1, timeline messages 1, "
-        "resolutions 1.\n"
+        "resolutions 1, earlier versions 1.\n"
     )
     page = client.get(f"/feedback/{ids['items']}").get_data(as_text=True)
     assert "&amp;lt;script&amp;gt;" not in page
