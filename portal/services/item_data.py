@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from portal.models import Feedback, User
+from portal.models import Attachment, Feedback, User
 from portal.models.base import N_
 from portal.services.visibility import is_public, words_withheld
 from portal.services.wording import t
@@ -97,6 +97,23 @@ def public_item(item: Feedback) -> dict[str, Any]:
         "created_at": iso(item.created_at),
         "acknowledged_at": iso(item.acknowledged_at),
         "resolved_at": iso(item.resolved_at),
+    }
+
+
+def image_data(attachment: Attachment, *, url: str, thumbnail_url: str) -> dict[str, Any]:
+    """An attached image as the API and webhooks describe it, with the addresses of the full
+    image and its thumbnail (which answer only those who may see it). Only for images the
+    reader may see (attachments.shown_on_items)."""
+    return {
+        "id": attachment.public_id,
+        "content_type": attachment.content_type,
+        "width": attachment.width,
+        "height": attachment.height,
+        "thumbnail_width": attachment.thumbnail_width,
+        "thumbnail_height": attachment.thumbnail_height,
+        "alt_text": attachment.alt_text,
+        "url": url,
+        "thumbnail_url": thumbnail_url,
     }
 
 
