@@ -565,13 +565,13 @@ def tell_owner_it_still_happens(event: events.ItemSignalled) -> None:
 
 @on(events.ItemReceivedByEmail)
 def receipt_by_email(event: events.ItemReceivedByEmail) -> None:
-    # A reply to the sender's own message, saying which attachments were not kept.
+    # A reply to the sender's own message, saying which images were kept and which files not.
     notifications.send_receipt(
         event.item,
         event.author,
         by_email=True,
         in_reply_to=event.in_reply_to,
-        attachments_refused=event.attachments_refused,
+        files=event.files,
     )
 
 
@@ -618,6 +618,7 @@ def audit_email_submission(event: events.ItemReceivedByEmail) -> None:
         "feedback",
         event.item.id,
         attachments=event.attachments_refused,
+        images=event.files.images_kept,
     )
 
 

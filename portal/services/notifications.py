@@ -651,20 +651,20 @@ def send_receipt(
     *,
     by_email: bool = False,
     in_reply_to: str = "",
-    attachments_refused: int = 0,
+    files: events.FilesByEmail | None = None,
 ) -> OutboxMessage | None:
     """The acknowledgement receipt: your reference, and when to expect a person's reply.
 
     For feedback that came by email (by_email, in_reply_to the sender's Message-ID) it answers
     that message, also to an address not verified yet: the sender has just written from it, as to
-    any helpdesk. It carries a link to confirm the address for later updates, says when
-    attachments were not kept, and is marked as an automatic reply (RFC 3834), so
-    auto-responders do not answer it."""
+    any helpdesk. It carries a link to confirm the address for later updates, says which
+    images were kept and which files were not (`files`), and is marked as an automatic reply
+    (RFC 3834), so auto-responders do not answer it."""
     if not (can_email(author) or (by_email and author.is_active)):
         return None
     category = db.session.get(Category, item.category_id)
     headers: dict[str, str] = {}
-    context: dict[str, Any] = {"by_email": by_email, "attachments_refused": attachments_refused}
+    context: dict[str, Any] = {"by_email": by_email, "files": files or events.FilesByEmail()}
     if by_email:
         headers = {"Auto-Submitted": "auto-replied"}
         if in_reply_to:
