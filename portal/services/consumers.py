@@ -549,7 +549,9 @@ def tell_everyone_of_resolution(event: events.ResolutionPublished) -> None:
 
 @on(events.ReplyPosted)
 def tell_followers_of_reply(event: events.ReplyPosted) -> None:
-    notifications.notify_item_update(event.item, event.actor, "reply", event.comment.body_source)
+    notifications.notify_item_update(
+        event.item, event.actor, "reply", event.comment.body_source, comment=event.comment
+    )
 
 
 @on(events.ReopenRequested)

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.models import (
     Category,
     CategoryFollow,
+    Comment,
     Feedback,
     FeedbackState,
     Follow,
@@ -26,7 +27,7 @@ from portal.models import (
     Unsubscribe,
     User,
 )
-from portal.services import environment, events, outbox
+from portal.services import attachments, environment, events, outbox
 from portal.services.feedback import get_visible_item
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
@@ -345,6 +346,14 @@ def _queue_for(
         reply_to = reply_address(item.id, user.email)
         if reply_to:
             headers["Reply-To"] = reply_to
+    if item is not None:
+        # How many images go with the item, and with the comment the email quotes, that this
+        # reader may see: emails name them and link to the page (emails/_images.txt).
+        quoted = context.get("comment")
+        context.setdefault(
+            "images",
+            attachments.image_count(item, user, quoted if isinstance(quoted, Comment) else None),
+        )
     rendered = current.presenter.email(
         template,
         subject,
