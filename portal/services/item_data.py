@@ -13,7 +13,7 @@ and are passed in as strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -117,11 +117,14 @@ def image_data(attachment: Attachment, *, url: str, thumbnail_url: str) -> dict[
     }
 
 
-def webhook_item(item: Feedback, *, url: str, admin_url: str) -> dict[str, Any]:
-    """An item as webhooks describe it, any item. Its words go only with a publicly shown item
-    whose words staff have not withheld: a private complaint's text, or a redacted one's, stays
-    in the portal, and staff follow `admin_url` to read it. `url` is its public page, named
-    only for a public item."""
+def webhook_item(
+    item: Feedback, *, url: str, admin_url: str, images: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """An item as webhooks describe it, any item. Its words, and its `images` (image_data of
+    those anyone may see), go only with a publicly shown item whose words staff have not
+    withheld: a private complaint's text and pictures, or a redacted one's, stay in the
+    portal, and staff follow `admin_url` to see them. `url` is its public page, named only
+    for a public item."""
     data: dict[str, Any] = {
         "id": item.id,
         "kind": item.kind.value,
@@ -138,7 +141,7 @@ def webhook_item(item: Feedback, *, url: str, admin_url: str) -> dict[str, Any]:
     if is_public(item):
         data["url"] = url
         if not words_withheld(item):
-            data.update(title=item.title, body=item.body_source)
+            data.update(title=item.title, body=item.body_source, images=list(images))
     return data
 
 
