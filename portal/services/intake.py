@@ -21,7 +21,8 @@ conventions: 0 delivered, 65/67 bounce, 75 try again later):
   by the part's Content-Type or name) are kept on the item, through the same pipeline and
   rules as the site's form (at most five; re-encoded). Other files are not kept, nor an image
   the pipeline refuses, nor images past five; the receipt says which and why. A reply that
-  becomes a comment keeps no files (they are counted, as before).
+  becomes a comment keeps its images on the comment the same way (a comment by email gets no
+  receipt: what was not kept is counted on its inbound_emails row).
 """
 
 from __future__ import annotations
@@ -539,15 +540,25 @@ def _intake_category() -> Category:
     return category
 
 
-def _comment(user: User, target: ReplyTarget, content: Content) -> IntakeResult | None:
-    """The reply as a comment, or None when it may not be one (it then becomes an item)."""
+def _comment(
+    user: User, target: ReplyTarget, content: Content
+) -> tuple[IntakeResult, int] | None:
+    """The reply as a comment with the images among its files, and how many files were not
+    kept; or None when it may not be a comment (it then becomes an item)."""
     if not target.proven:
         return None
     text = content.text or "(The reply had no text.)"
     try:
-        comment = add_comment(
-            user, target.item_id, _clip(text, COMMENT_MAX, "[The rest was cut off.]")
-        )
+        # A savepoint: a reply that cannot be a comment keeps none of its uploads (the new
+        # item it becomes takes them afresh).
+        with db.session.begin_nested():
+            files = keep_images(user, content.files)
+            comment = add_comment(
+                user,
+                target.item_id,
+                _clip(text, COMMENT_MAX, "[The rest was cut off.]"),
+                images=files.kept,
+            )
     except DomainError:  # gone, or no longer theirs to see: a new item instead
         return None
     item_id = comment.feedback_id
@@ -555,7 +566,11 @@ def _comment(user: User, target: ReplyTarget, content: Content) -> IntakeResult 
         # The token came only in mail to this address: replying proves the address is theirs.
         user.verified_at = utcnow()
     events.emit(events.CommentReceivedByEmail(comment))
-    return IntakeResult("commented", EX_OK, f"comment added to #{item_id}", item_id, comment.id)
+    reason = f"comment added to #{item_id}"
+    if files.kept:
+        reason += f", {len(files.kept)} image(s) kept"
+    result = IntakeResult("commented", EX_OK, reason, item_id, comment.id)
+    return result, files.not_kept
 
 
 def process_message(raw: bytes, *, recipient: str = "") -> IntakeResult:
@@ -595,11 +610,12 @@ def _record(
         raise _reject(EX_NOUSER, "staff reply in the admin pages, not by email")
     result: IntakeResult | None = None
     user: User | None = existing
-    # A comment keeps no files; a new item keeps the images among them.
-    not_kept = content.attachments
+    commented = None
     if target is not None and existing is not None and existing.is_active:
-        result = _comment(existing, target, content)
-    if result is None:
+        commented = _comment(existing, target, content)
+    if commented is not None:
+        result, not_kept = commented
+    else:
         result, user, not_kept = _new_item(message, sender, subject, content)
     db.session.add(
         InboundEmail(

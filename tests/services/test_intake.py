@@ -462,6 +462,48 @@ def test_a_reply_to_a_notification_becomes_a_comment_with_the_quote_trimmed(
     assert db.session.get(Feedback, item.id).comment_count == 1
 
 
+def test_a_reply_by_email_keeps_its_images_on_the_comment(notified_item) -> None:
+    item, customer, _ = notified_item
+    reply_to = reply_address(item.id, customer.email)
+    message = EmailMessage()
+    message["From"] = customer.email
+    message["To"] = reply_to
+    message["Subject"] = f"Re: Your complaint (#{item.id})"
+    message["Message-ID"] = "<reply-with-photo@example.com>"
+    message.set_content("It is still broken this evening. Here is a photo.\n")
+    message.add_attachment(png_bytes(), maintype="image", subtype="png", filename="now.png")
+    message.add_attachment(b"%PDF-1.7\n", maintype="application", subtype="pdf", filename="a.pdf")
+
+    result = _run(message.as_bytes(), recipient=reply_to)
+
+    assert result.outcome == "commented" and "1 image(s) kept" in result.reason
+    [kept] = db.session.scalars(sa.select(Attachment).filter_by(comment_id=result.comment_id))
+    assert (kept.feedback_id, kept.uploader_id) == (item.id, customer.id)
+    assert db.session.scalar(sa.select(InboundEmail.attachments_refused)) == 1
+
+
+def test_a_reply_that_cannot_be_a_comment_keeps_its_images_once_on_the_new_item(
+    notified_item,
+) -> None:
+    item, customer, staff = notified_item
+    workflow.set_hidden(item.id, staff, True, "Spam from a stranger.")
+    db.session.commit()
+    reply_to = reply_address(item.id, customer.email)
+    message = EmailMessage()
+    message["From"] = customer.email
+    message["To"] = reply_to
+    message["Subject"] = "Re: the lift"
+    message["Message-ID"] = "<reply-to-hidden@example.com>"
+    message.set_content("Still broken.\n")
+    message.add_attachment(png_bytes(), maintype="image", subtype="png", filename="now.png")
+
+    result = _run(message.as_bytes(), recipient=reply_to)
+
+    assert result.outcome == "created"
+    [kept] = db.session.scalars(sa.select(Attachment))
+    assert (kept.feedback_id, kept.comment_id) == (result.item_id, None)
+
+
 def test_a_reply_proves_the_address_of_a_contact(category: Category, intake_address: str) -> None:
     _run(eml("plain.eml"))
     [item] = _items()
