@@ -540,9 +540,7 @@ def _intake_category() -> Category:
     return category
 
 
-def _comment(
-    user: User, target: ReplyTarget, content: Content
-) -> tuple[IntakeResult, int] | None:
+def _comment(user: User, target: ReplyTarget, content: Content) -> tuple[IntakeResult, int] | None:
     """The reply as a comment with the images among its files, and how many files were not
     kept; or None when it may not be a comment (it then becomes an item)."""
     if not target.proven:
