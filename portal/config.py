@@ -124,7 +124,9 @@ class Config:
     # Email intake (`flask intake email`). INTAKE_ADDRESS is the address the mail server pipes
     # to; when set, notification emails carry a Reply-To on it so replies become comments.
     INTAKE_ADDRESS = os.environ.get("INTAKE_ADDRESS", "")
-    INTAKE_MAX_BYTES = int(os.environ.get("INTAKE_MAX_BYTES", str(1024 * 1024)))
+    # 25 MB, the most common providers send: room for a few phone photos, base64-encoded
+    # (images are kept from email since issue #24).
+    INTAKE_MAX_BYTES = int(os.environ.get("INTAKE_MAX_BYTES", str(25 * 1024 * 1024)))
     # Where emailed items go: a category slug (default: the first category) and a kind.
     INTAKE_CATEGORY = os.environ.get("INTAKE_CATEGORY", "")
     INTAKE_KIND = os.environ.get("INTAKE_KIND", "complaint")

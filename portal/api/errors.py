@@ -23,7 +23,9 @@ from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
 from portal.api.schemas import BadRequestBody, InvalidFields
 from portal.database import CROSSED_MESSAGE, crossed_another_change
+from portal.services.attachments import TooManyImages
 from portal.services.errors import DomainError
+from portal.services.images import ImageRefused
 from portal.services.tone import ToneFinding
 from portal.services.wording import Text
 from portal.services.workflow import InvalidTransition, ToneHeld
@@ -121,6 +123,15 @@ def _domain_error(error: DomainError) -> Response:
     return error_response(status, error.message, findings=findings)
 
 
+def _image_refused(error: ImageRefused | TooManyImages) -> Response:
+    # An image the pipeline refuses (or one too many) is the images field's problem, said in
+    # the pipeline's words (POST /items as multipart, portal/api/uploads.py).
+    roll_back()
+    return error_response(
+        422, InvalidFields({"images": error.message}).message, fields={"images": error.message}
+    )
+
+
 def _api_error(error: ApiError) -> Response:
     roll_back()
     return error_response(error.status, error.message, headers=error.headers)
@@ -154,6 +165,8 @@ def register(bp: Blueprint) -> None:
         bp.register_error_handler(code, _http_error)
     bp.register_error_handler(HTTPException, _http_error)
     bp.register_error_handler(DomainError, _domain_error)
+    bp.register_error_handler(ImageRefused, _image_refused)
+    bp.register_error_handler(TooManyImages, _image_refused)
     bp.register_error_handler(ApiError, _api_error)
     bp.register_error_handler(BadRequestBody, _bad_body)
     bp.register_error_handler(InvalidFields, _invalid_fields)

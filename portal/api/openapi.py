@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 
 from portal.api.schemas import KINDS, MAX_REPLY_LENGTH, TARGET_STATES, VISIBILITIES
 from portal.models import FeedbackState, TimelineKind
+from portal.services.attachments import ALT_TEXT_LENGTH, MAX_PER_TARGET
 from portal.services.board import BoardSort
 from portal.services.search import MAX_QUERY_CHARS
 from portal.validation import MAX_ID, name_problem
@@ -114,6 +115,9 @@ NAME_DOC = _l(
 )
 
 STRING = {"type": "string"}
+# What an upload may be (sniffed from its bytes), and what it is kept as (GIFs become PNGs).
+IMAGE_TYPES_TAKEN = ("image/jpeg", "image/png", "image/webp", "image/gif")
+IMAGE_TYPES_KEPT = ("image/jpeg", "image/png", "image/webp")
 DATE_TIME = {"type": "string", "format": "date-time"}
 DATE = {"type": "string", "format": "date"}
 INTEGER = {"type": "integer"}
@@ -285,6 +289,7 @@ SCHEMAS: dict[str, Any] = {
             "created_at",
             "acknowledged_at",
             "resolved_at",
+            "images",
             "links",
         ],
         "properties": {
@@ -319,7 +324,47 @@ SCHEMAS: dict[str, Any] = {
             "created_at": DATE_TIME,
             "acknowledged_at": _nullable(DATE_TIME),
             "resolved_at": _nullable(DATE_TIME),
+            "images": {
+                "type": "array",
+                "items": _ref("Image"),
+                "description": _l(
+                    "The item's own images anyone may see, oldest first: none while staff "
+                    "withhold the item's words, and none staff removed."
+                ),
+            },
             "links": LINKS,
+        },
+    },
+    "Image": {
+        "type": "object",
+        "description": _l(
+            "An image attached to an item, as it was re-encoded when it was kept (its metadata "
+            "left behind)."
+        ),
+        "required": [
+            "id",
+            "content_type",
+            "width",
+            "height",
+            "thumbnail_width",
+            "thumbnail_height",
+            "alt_text",
+            "url",
+            "thumbnail_url",
+        ],
+        "properties": {
+            "id": STRING,
+            "content_type": {"type": "string", "enum": list(IMAGE_TYPES_KEPT)},
+            "width": INTEGER,
+            "height": INTEGER,
+            "thumbnail_width": INTEGER,
+            "thumbnail_height": INTEGER,
+            "alt_text": {
+                **STRING,
+                "description": _l("What the image shows, in its sender's words; may be empty."),
+            },
+            "url": {**STRING, "description": _l("The full image.")},
+            "thumbnail_url": {**STRING, "description": _l("A small copy, at most 320 pixels.")},
         },
     },
     "ItemPage": {
@@ -655,6 +700,10 @@ RESPONSES: dict[str, Any] = {
         "NotFound": _l("No such public item (private ones answer the same)."),
         "Conflict": _l("The item's state does not allow this."),
         "UnsupportedMediaType": _l("The body was not sent as application/json."),
+        "TooLarge": _l(
+            "The body is larger than the route takes: 1 MB as JSON; with images, as large as "
+            "five of the largest images kept."
+        ),
         "Unprocessable": _l("Fields are missing or invalid; error.fields says which."),
         "UnprocessableOrHeld": _l(
             "Fields are missing or invalid (error.fields says which), or "
@@ -738,6 +787,44 @@ def _write(
         },
         "responses": responses,
         **more,
+    }
+
+
+def _with_images(operation: dict[str, Any]) -> dict[str, Any]:
+    """POST /items also takes multipart/form-data, with images (portal/api/uploads.py)."""
+    content = operation["requestBody"]["content"]
+    multipart = {
+        "schema": {
+            "type": "object",
+            "required": ["item"],
+            "additionalProperties": False,
+            "properties": {
+                "item": _ref("NewItem"),
+                "images": {
+                    "type": "array",
+                    "maxItems": MAX_PER_TARGET,
+                    "items": {"type": "string", "format": "binary"},
+                },
+                "alt_text": {
+                    "type": "array",
+                    "maxItems": MAX_PER_TARGET,
+                    "items": {"type": "string", "maxLength": ALT_TEXT_LENGTH},
+                },
+            },
+        },
+        "encoding": {
+            "item": {"contentType": "application/json"},
+            "images": {"contentType": ", ".join(IMAGE_TYPES_TAKEN)},
+        },
+    }
+    responses = {**operation["responses"], "413": _error("TooLarge")}
+    return {
+        **operation,
+        "requestBody": {
+            **operation["requestBody"],
+            "content": {**content, "multipart/form-data": multipart},
+        },
+        "responses": responses,
     }
 
 
@@ -862,32 +949,45 @@ def _spec(category_slugs: Sequence[str]) -> dict[str, Any]:
                         _param("PerPage"),
                     ],
                 ),
-                "post": _write(
-                    _l("Submit feedback on behalf of a customer (write scope)"),
-                    "NewItem",
-                    "201",
-                    {
-                        **_json(_ref("Receipt"), _l("Received.")),
-                        "headers": {
-                            "Location": {
-                                "schema": STRING,
-                                "description": _l("The item's address, when it is public."),
-                            }
-                        },
-                    },
-                    operationId="createItem",
-                    parameters=[
+                "post": _with_images(
+                    _write(
+                        _l("Submit feedback on behalf of a customer (write scope)"),
+                        "NewItem",
+                        "201",
                         {
-                            "name": "Content-Language",
-                            "in": "header",
-                            "description": _l(
-                                "The language the customer wrote in (\u201cde\u201d, "
-                                "\u201cpt-BR\u201d): the first one the site offers is recorded "
-                                "with the item; otherwise the site's default language."
-                            ),
-                            "schema": STRING,
-                        }
-                    ],
+                            **_json(_ref("Receipt"), _l("Received.")),
+                            "headers": {
+                                "Location": {
+                                    "schema": STRING,
+                                    "description": _l("The item's address, when it is public."),
+                                }
+                            },
+                        },
+                        operationId="createItem",
+                        description=_l(
+                            "As JSON (the NewItem object as the body), or with images as "
+                            "multipart/form-data: the NewItem object as JSON in the part named "
+                            "item, up to five files in parts named images (JPEG, PNG, WebP or GIF, "
+                            "told by their bytes, at most 10 MB each by default), and optionally "
+                            "what each shows in alt_text parts, in the same order. Every image is "
+                            "re-encoded; one that cannot be kept refuses the whole submission "
+                            "(422, with the reason under fields.images) and nothing is recorded. "
+                            "A multipart body may be as large as its images together (413 beyond); "
+                            "a JSON body at most 1 MB."
+                        ),
+                        parameters=[
+                            {
+                                "name": "Content-Language",
+                                "in": "header",
+                                "description": _l(
+                                    "The language the customer wrote in (\u201cde\u201d, "
+                                    "\u201cpt-BR\u201d): the first one the site offers is recorded "
+                                    "with the item; otherwise the site's default language."
+                                ),
+                                "schema": STRING,
+                            }
+                        ],
+                    )
                 ),
             },
             "/items/{item_id}": {

@@ -9,7 +9,7 @@ shape here; the services check the rules.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from portal.models import (
+    Attachment,
     Category,
     Comment,
     Feedback,
@@ -30,8 +31,8 @@ from portal.models import (
     User,
     Visibility,
 )
-from portal.services import environment
-from portal.services.item_data import iso, public_item, you_said_shown
+from portal.services import attachments, environment
+from portal.services.item_data import image_data, iso, public_item, you_said_shown
 from portal.services.visibility import is_public
 from portal.services.workflow import PromiseChoice
 from portal.validation import MAX_ID, name_problem
@@ -82,11 +83,24 @@ def _category_ref(category: Category) -> dict[str, Any]:
     return {"id": category.id, "slug": category.slug, "name": category.name}
 
 
-def item_json(item: Feedback) -> dict[str, Any]:
-    """A public item (see item_data.public_item), with the API's links. Needs category, author,
-    owner and merged_into loaded."""
+def image_json(attachment: Attachment) -> dict[str, Any]:
+    """An image anyone may see, with the addresses of the full image and its thumbnail."""
+    return image_data(
+        attachment,
+        url=link("attachments.image", public_id=attachment.public_id),
+        thumbnail_url=link("attachments.thumbnail", public_id=attachment.public_id),
+    )
+
+
+def item_json(item: Feedback, images: Sequence[Attachment] | None = None) -> dict[str, Any]:
+    """A public item (see item_data.public_item), with its images anyone may see and the API's
+    links. Needs category, author, owner and merged_into loaded. `images`: those images, when
+    the caller read them for a whole page at once (attachments.shown_on_items)."""
+    if images is None:
+        images = attachments.shown_on_items([item], None)[item.id]
     return {
         **public_item(item),
+        "images": [image_json(image) for image in images],
         "links": {
             "self": link("api.item", item_id=item.id),
             "timeline": link("api.timeline", item_id=item.id),

@@ -18,7 +18,7 @@ from sqlalchemy.orm import joinedload
 from werkzeug.datastructures import LanguageAccept, MultiDict
 
 from portal import unit_of_work
-from portal.api import errors, schemas
+from portal.api import errors, schemas, uploads
 from portal.api.errors import BEARER_CHALLENGE, ApiError
 from portal.api.openapi import build_spec
 from portal.database import sqlite_write_intent
@@ -37,7 +37,7 @@ from portal.models import (
 )
 from portal.security import api_nul_refusal
 from portal.services import api as api_service
-from portal.services import api_tokens
+from portal.services import api_tokens, attachments
 from portal.services.accounts import find_user_by_email
 from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.errors import NotFound
@@ -274,7 +274,9 @@ def items() -> Response:
             joinedload(Feedback.merged_into),
         ),
     )
-    return jsonify(schemas.page_json("items", [schemas.item_json(i) for i in page.items], page))
+    shown = attachments.shown_on_items(page.items, None)
+    rows = [schemas.item_json(i, shown[i.id]) for i in page.items]
+    return jsonify(schemas.page_json("items", rows, page))
 
 
 @bp.get("/items/<int:item_id>")
@@ -348,10 +350,13 @@ def _account_acting_as(email: str) -> User:
 
 @bp.post("/items")
 @limiter.limit(WRITE_LIMIT)
+@uploads.takes_images
 @write_scope_required
 def create_item() -> tuple[Response, int, dict[str, str]]:
-    """Submit feedback on behalf of a customer, creating their account if need be."""
-    body = schemas.SubmitItem.parse(schemas.read_json_object())
+    """Submit feedback on behalf of a customer, creating their account if need be, with
+    images when sent as multipart/form-data (portal/api/uploads.py)."""
+    fields, images = uploads.submission()
+    body = schemas.SubmitItem.parse(fields)
     category = db.session.scalar(sa.select(Category).where(Category.slug == body.category))
     if category is None:
         raise schemas.InvalidFields({"category": _("No category has that slug.")})
@@ -365,6 +370,7 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
         body=body.body,
         visibility=body.visibility,
         language=_written_in(),
+        images=images,
     )
     receipt = schemas.receipt_json(submitted.item, customer_created=submitted.customer_created)
     headers = {"Location": receipt["links"]["self"]} if is_public(submitted.item) else {}

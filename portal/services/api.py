@@ -11,6 +11,7 @@ prefix).
 from __future__ import annotations
 
 import secrets
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 
@@ -29,7 +30,7 @@ from portal.models import (
     User,
     Visibility,
 )
-from portal.services import events, signals, workflow
+from portal.services import attachments, events, signals, workflow
 from portal.services.accounts import (
     UNUSABLE_PASSWORD_PREFIX,
     find_user_by_email,
@@ -143,11 +144,14 @@ def submit_for_customer(
     body: str,
     visibility: Visibility,
     language: str | None = None,
+    images: Sequence[tuple[bytes, str]] = (),
 ) -> Submission:
     """Submit feedback on behalf of the customer with this email, creating their account if
     need be (with `name`), as the submit page would for them; `language` is the one it is
-    written in."""
+    written in, `images` the files sent with it, (bytes, alt text) each, kept as the
+    customer's (attachments.upload_images: a refused one refuses the whole submission)."""
     customer, created = _customer(token, email, name)
+    uploaded = attachments.upload_images(customer, images)
     item = submit_feedback(
         customer,
         kind=kind,
@@ -157,6 +161,7 @@ def submit_for_customer(
         visibility=visibility,
         channel=FeedbackChannel.API,
         language=language,
+        images=uploaded,
     )
     events.emit(events.ItemSubmittedViaApi(item, token))
     db.session.flush()

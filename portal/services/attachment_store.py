@@ -5,6 +5,7 @@ An `AttachmentStore` keeps opaque bytes under a key the attachments service make
 
 - `put(key, data)`: keep the bytes (a key is written once: a new image gets a new key);
 - `get(key)`: the bytes, or None when nothing is kept under the key;
+- `get_many(keys)`: the bytes of several keys at once, by key (missing ones left out);
 - `delete(keys)`: forget them (a missing key is no error);
 - `keys_before(moment)`: the keys written before that moment, for tidying up bytes no row
   names any more (an upload whose transaction rolled back);
@@ -57,6 +58,10 @@ class AttachmentStore(Protocol):
         """The bytes kept under this key, or None."""
         ...
 
+    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The bytes kept under these keys, by key; missing ones are left out."""
+        ...
+
     def delete(self, keys: Iterable[str]) -> None:
         """Forget the bytes under these keys (missing ones are no error)."""
         ...
@@ -89,6 +94,16 @@ class DatabaseStore:
         return db.session.scalar(
             sa.select(AttachmentBlob.data).where(AttachmentBlob.key == _checked(key))
         )
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The bytes kept under these keys, by key, in one query."""
+        wanted = [_checked(key) for key in keys]
+        if not wanted:
+            return {}
+        rows = db.session.execute(
+            sa.select(AttachmentBlob.key, AttachmentBlob.data).where(AttachmentBlob.key.in_(wanted))
+        )
+        return {key: data for key, data in rows}
 
     def delete(self, keys: Iterable[str]) -> None:
         """Forget the bytes under these keys."""
@@ -141,6 +156,11 @@ class DirectoryStore:
             return self._path(key).read_bytes()
         except FileNotFoundError:
             return None
+
+    def get_many(self, keys: Iterable[str]) -> dict[str, bytes]:
+        """The bytes kept under these keys, by key."""
+        found = {key: self.get(key) for key in keys}
+        return {key: data for key, data in found.items() if data is not None}
 
     def delete(self, keys: Iterable[str]) -> None:
         """Forget the files under these keys."""

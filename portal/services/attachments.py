@@ -22,6 +22,7 @@ import re
 import secrets
 import unicodedata
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
@@ -324,6 +325,83 @@ def images_on_item(
         if can_see(attachment, user, item, comment):
             shown.setdefault(attachment.comment_id, []).append(attachment)
     return shown
+
+
+def shown_on_items(items: Sequence[Feedback], user: User | None) -> dict[int, list[Attachment]]:
+    """Each item's own images (not its comments') this person may see, oldest first, by item
+    id, in one query: for the API's items and webhooks. Images staff removed are never
+    listed here, to staff neither: these surfaces show what is in view."""
+    by_id = {item.id: item for item in items}
+    shown: dict[int, list[Attachment]] = {item_id: [] for item_id in by_id}
+    if not by_id:
+        return shown
+    for attachment in db.session.scalars(
+        sa.select(Attachment)
+        .where(
+            Attachment.feedback_id.in_(list(by_id)),
+            Attachment.comment_id.is_(None),
+            Attachment.removed_at.is_(None),
+        )
+        .order_by(Attachment.attached_at, Attachment.id)
+    ):
+        item_id = attachment.feedback_id
+        if item_id is not None and can_see(attachment, user, by_id[item_id]):
+            shown[item_id].append(attachment)
+    return shown
+
+
+@dataclass(frozen=True)
+class ImageCount:
+    """How many images a reader may see on an item (its own) and on one comment of it."""
+
+    on_item: int = 0
+    on_comment: int = 0
+
+
+def image_count(item: Feedback, reader: User | None, comment: Comment | None = None) -> ImageCount:
+    """How many of the item's own images, and of `comment`'s, this person may see (images
+    staff removed are not counted): what an email tells its reader is on the item's page."""
+    on_item = on_comment = 0
+    for attachment in db.session.scalars(
+        sa.select(Attachment).where(
+            Attachment.feedback_id == item.id,
+            Attachment.removed_at.is_(None),
+            Attachment.comment_id.is_(None)
+            if comment is None
+            else sa.or_(Attachment.comment_id.is_(None), Attachment.comment_id == comment.id),
+        )
+    ):
+        if not can_see(attachment, reader, item, comment):
+            continue
+        if attachment.comment_id is None:
+            on_item += 1
+        else:
+            on_comment += 1
+    return ImageCount(on_item=on_item, on_comment=on_comment)
+
+
+def uploaded_by(person: User) -> list[Attachment]:
+    """Every image this person uploaded that they may take with them (their data export): all
+    but those on internal notes, which never leave the staff pages. Oldest first."""
+    return list(
+        db.session.scalars(
+            sa.select(Attachment)
+            .outerjoin(Comment, Comment.id == Attachment.comment_id)
+            .where(
+                Attachment.uploader_id == person.id,
+                sa.or_(Attachment.comment_id.is_(None), Comment.internal.is_(False)),
+            )
+            .order_by(Attachment.created_at, Attachment.id)
+        )
+    )
+
+
+def files_of(attachments: Sequence[Attachment]) -> dict[str, bytes]:
+    """The full images' bytes by public id, read from the store at once (missing ones are
+    left out)."""
+    keys = {attachment.storage_keys[0]: attachment.public_id for attachment in attachments}
+    found = current_store().get_many(list(keys))
+    return {keys[key]: data for key, data in found.items()}
 
 
 def visible_attachment(public_id: str, user: User | None) -> Attachment:

@@ -614,7 +614,9 @@ def tell_everyone_of_resolution(event: events.ResolutionPublished) -> None:
 
 @on(events.ReplyPosted)
 def tell_followers_of_reply(event: events.ReplyPosted) -> None:
-    notifications.notify_item_update(event.item, event.actor, "reply", event.comment.body_source)
+    notifications.notify_item_update(
+        event.item, event.actor, "reply", event.comment.body_source, comment=event.comment
+    )
 
 
 @on(events.ReopenRequested)
@@ -630,13 +632,13 @@ def tell_owner_it_still_happens(event: events.ItemSignalled) -> None:
 
 @on(events.ItemReceivedByEmail)
 def receipt_by_email(event: events.ItemReceivedByEmail) -> None:
-    # A reply to the sender's own message, saying which attachments were not kept.
+    # A reply to the sender's own message, saying which images were kept and which files not.
     notifications.send_receipt(
         event.item,
         event.author,
         by_email=True,
         in_reply_to=event.in_reply_to,
-        attachments_refused=event.attachments_refused,
+        files=event.files,
     )
 
 
@@ -688,6 +690,7 @@ def audit_email_submission(event: events.ItemReceivedByEmail) -> None:
         "feedback",
         event.item.id,
         attachments=event.attachments_refused,
+        images=event.files.images_kept,
     )
 
 

@@ -36,6 +36,7 @@ if TYPE_CHECKING:
         WebhookDelivery,
         WebhookEndpoint,
     )
+    from portal.services.wording import Text
 
 E = TypeVar("E")
 
@@ -626,6 +627,25 @@ class CustomerCreatedByEmail:
 
 
 @dataclass(frozen=True)
+class FileRefused:
+    """A file that came by email and was not kept: the name its sender gave it, and why."""
+
+    name: str
+    reason: Text
+
+
+@dataclass(frozen=True)
+class FilesByEmail:
+    """What became of an email's files, for its receipt: images kept on the item, files
+    refused with a reason, other kinds of file, and images past the most an item takes."""
+
+    images_kept: int = 0
+    refused: tuple[FileRefused, ...] = ()
+    other_files: int = 0
+    over_limit: int = 0
+
+
+@dataclass(frozen=True)
 class ItemReceivedByEmail:
     """An email became a new item (after its ItemSubmitted); the sender is answered by a reply
     to their message."""
@@ -634,6 +654,7 @@ class ItemReceivedByEmail:
     author: User
     in_reply_to: str
     attachments_refused: int
+    files: FilesByEmail = FilesByEmail()
 
 
 @dataclass(frozen=True)

@@ -71,6 +71,8 @@ class ImageRefused(DomainError):
     def __init__(self, reason: Refusal, message: Text) -> None:
         super().__init__(message)
         self.reason = reason
+        # The words untranslated, for a message written later in its reader's language.
+        self.text = message
 
 
 @dataclass(frozen=True)
@@ -221,7 +223,9 @@ def _encode(picture: Image.Image, kept_as: str) -> bytes:
 _TAKEN_SIGNATURES = (b"\xff\xd8\xff", b"\x89PNG\r\n\x1a\n", b"GIF87a", b"GIF89a")
 
 
-def _starts_like_a_taken_image(data: bytes) -> bool:
+def starts_like_a_taken_image(data: bytes) -> bool:
+    """Whether the bytes begin as a JPEG, PNG, WebP or GIF does (nothing decoded): for a
+    caller that counts images before it decodes them (email intake, past five)."""
     return data.startswith(_TAKEN_SIGNATURES) or (data[:4] == b"RIFF" and data[8:12] == b"WEBP")
 
 
@@ -267,6 +271,15 @@ def _other_kind(data: bytes) -> Text | None:
     return None
 
 
+def other_file_refusal(data: bytes) -> ImageRefused:
+    """Why a file that does not begin as a JPEG, PNG, WebP or GIF is not kept, told from its
+    first bytes alone (whatever its size; nothing is opened): a kind we name (SVG, PDF, HEIC
+    ...) or not an image at all."""
+    if starts_like_a_taken_image(data):
+        raise ValueError("a JPEG, PNG, WebP or GIF goes through process_image")
+    return _unidentified(data)
+
+
 def _claimed_size(data: bytes) -> tuple[int, int]:
     """The width and height a PNG's header claims (for the message; 0 x 0 if unknown)."""
     if data.startswith(b"\x89PNG\r\n\x1a\n") and len(data) >= 24:
@@ -279,7 +292,7 @@ def _claimed_size(data: bytes) -> tuple[int, int]:
 
 
 def _unidentified(data: bytes) -> ImageRefused:
-    if _starts_like_a_taken_image(data):
+    if starts_like_a_taken_image(data):
         return _damaged()
     said = _other_kind(data)
     if said is not None:

@@ -17,7 +17,12 @@ conventions: 0 delivered, 65/67 bounce, 75 try again later):
   message answers a Message-ID we sent that person about that item. Anything else from a reply,
   such as a forwarded notification answered by someone else, is recorded as a new private item
   from its sender, never as a comment on someone else's item: the fail-safe choice.
-- attachments are never stored; the receipt tells the sender.
+- images attached to a new item's message (JPEG, PNG, WebP, GIF: told by their bytes, never
+  by the part's Content-Type or name) are kept on the item, through the same pipeline and
+  rules as the site's form (at most five; re-encoded). Other files are not kept, nor an image
+  the pipeline refuses, nor images past five; the receipt says which and why. A reply that
+  becomes a comment keeps its images on the comment the same way (a comment by email gets no
+  receipt: what was not kept is counted on its inbound_emails row).
 """
 
 from __future__ import annotations
@@ -46,7 +51,7 @@ from portal.models import (
     Visibility,
 )
 from portal.models.base import utcnow
-from portal.services import environment, events
+from portal.services import attachments, environment, events, images
 from portal.services.accounts import find_user_by_email, normalise_email
 from portal.services.api import AccountUnavailable, customer_for_email
 from portal.services.errors import DomainError
@@ -355,10 +360,15 @@ def trim_reply(text: str) -> str:
 
 @dataclass(frozen=True)
 class Content:
-    """The words of a message, and how many attachments were left out."""
+    """The words of a message, and its attached files: (name the sender gave, bytes) each."""
 
     text: str
-    attachments: int
+    files: tuple[tuple[str, bytes], ...] = ()
+
+    @property
+    def attachments(self) -> int:
+        """How many files came attached."""
+        return len(self.files)
 
 
 def _is_attachment(part: EmailMessage) -> bool:
@@ -371,24 +381,38 @@ def _is_attachment(part: EmailMessage) -> bool:
     return bool(part.get_filename()) and disposition != "inline"
 
 
+def _file_of(part: EmailMessage) -> tuple[str, bytes]:
+    payload = part.get_payload(decode=True)
+    return _file_name(part), payload if isinstance(payload, bytes) else b""
+
+
+def _file_name(part: EmailMessage) -> str:
+    """The name the sender gave the file, fit to quote in the receipt: one line, no control
+    characters, not too long (a name they did not give: "a file")."""
+    try:
+        name = part.get_filename() or ""
+    except (ValueError, TypeError, LookupError):
+        name = ""
+    return clean_name(name)[:80]
+
+
 def content_of(message: EmailMessage) -> Content:
-    """The text/plain part, or else the HTML part as text; attachments are counted, not kept."""
+    """The text/plain part, or else the HTML part as text, and the attached files."""
     body = message.get_body(preferencelist=("plain", "html"))
-    attachments = 0
-    for part in message.walk():
-        if part.is_multipart() or part is body:
-            continue
-        if _is_attachment(part):
-            attachments += 1
+    files = tuple(
+        _file_of(part)
+        for part in message.walk()
+        if not part.is_multipart() and part is not body and _is_attachment(part)
+    )
     if body is None:
-        return Content("", attachments)
+        return Content("", files)
     text = _decode(body)
     if body.get_content_type() == "text/html":
         text = html_to_text(text)
     text = text.replace("\r\n", "\n").replace("\x00", "")
     if body.get_param("format", "").lower() == "flowed":  # type: ignore[union-attr]
         text = unflow(text, delsp=body.get_param("delsp", "").lower() == "yes")  # type: ignore[union-attr]
-    return Content(trim_reply(text), attachments)
+    return Content(trim_reply(text), files)
 
 
 def unflow(text: str, *, delsp: bool = False) -> str:
@@ -516,15 +540,23 @@ def _intake_category() -> Category:
     return category
 
 
-def _comment(user: User, target: ReplyTarget, content: Content) -> IntakeResult | None:
-    """The reply as a comment, or None when it may not be one (it then becomes an item)."""
+def _comment(user: User, target: ReplyTarget, content: Content) -> tuple[IntakeResult, int] | None:
+    """The reply as a comment with the images among its files, and how many files were not
+    kept; or None when it may not be a comment (it then becomes an item)."""
     if not target.proven:
         return None
     text = content.text or "(The reply had no text.)"
     try:
-        comment = add_comment(
-            user, target.item_id, _clip(text, COMMENT_MAX, "[The rest was cut off.]")
-        )
+        # A savepoint: a reply that cannot be a comment keeps none of its uploads (the new
+        # item it becomes takes them afresh).
+        with db.session.begin_nested():
+            files = keep_images(user, content.files)
+            comment = add_comment(
+                user,
+                target.item_id,
+                _clip(text, COMMENT_MAX, "[The rest was cut off.]"),
+                images=files.kept,
+            )
     except DomainError:  # gone, or no longer theirs to see: a new item instead
         return None
     item_id = comment.feedback_id
@@ -532,7 +564,11 @@ def _comment(user: User, target: ReplyTarget, content: Content) -> IntakeResult 
         # The token came only in mail to this address: replying proves the address is theirs.
         user.verified_at = utcnow()
     events.emit(events.CommentReceivedByEmail(comment))
-    return IntakeResult("commented", EX_OK, f"comment added to #{item_id}", item_id, comment.id)
+    reason = f"comment added to #{item_id}"
+    if files.kept:
+        reason += f", {len(files.kept)} image(s) kept"
+    result = IntakeResult("commented", EX_OK, reason, item_id, comment.id)
+    return result, files.not_kept
 
 
 def process_message(raw: bytes, *, recipient: str = "") -> IntakeResult:
@@ -572,10 +608,13 @@ def _record(
         raise _reject(EX_NOUSER, "staff reply in the admin pages, not by email")
     result: IntakeResult | None = None
     user: User | None = existing
+    commented = None
     if target is not None and existing is not None and existing.is_active:
-        result = _comment(existing, target, content)
-    if result is None:
-        result, user = _new_item(message, sender, subject, content)
+        commented = _comment(existing, target, content)
+    if commented is not None:
+        result, not_kept = commented
+    else:
+        result, user, not_kept = _new_item(message, sender, subject, content)
     db.session.add(
         InboundEmail(
             message_id=key,
@@ -584,7 +623,7 @@ def _record(
             user_id=user.id if user is not None else None,
             feedback_id=result.item_id,
             comment_id=result.comment_id,
-            attachments_refused=content.attachments,
+            attachments_refused=not_kept,
         )
     )
     db.session.flush()
@@ -609,7 +648,9 @@ def written_in(message: EmailMessage) -> str | None:
 
 def _new_item(
     message: EmailMessage, sender: Address, subject: str, content: Content
-) -> tuple[IntakeResult, User]:
+) -> tuple[IntakeResult, User, int]:
+    """A new private item from the message, with the images among its files; the result, its
+    author, and how many files were not kept."""
     if not content.text and not subject.strip():
         raise _reject(EX_DATAERR, "nothing to record: no subject and no text")
     # Nobody typed the From's name into our forms: it is cleaned, not refused (an encoded word
@@ -623,6 +664,7 @@ def _new_item(
         events.emit(events.CustomerCreatedByEmail(user))
     category = _intake_category()
     body = content.text or "(The email had no text, only a subject.)"
+    files = keep_images(user, content.files)
     item = submit_feedback(
         user,
         kind=FeedbackKind(environment.current().settings.intake_kind),
@@ -633,6 +675,7 @@ def _new_item(
         channel=FeedbackChannel.EMAIL,
         send_receipt=False,
         language=written_in(message),
+        images=files.kept,
     )
     message_id = _header(message, "Message-ID")
     events.emit(
@@ -640,10 +683,63 @@ def _new_item(
             item,
             user,
             in_reply_to=message_id if message_id.startswith("<") else "",
-            attachments_refused=content.attachments,
+            attachments_refused=files.not_kept,
+            files=files.receipt,
         )
     )
     reason = f"created #{item.id}"
-    if content.attachments:
-        reason += f", {content.attachments} attachment(s) not kept"
-    return IntakeResult("created", EX_OK, reason, item.id), user
+    if files.kept:
+        reason += f", {len(files.kept)} image(s) kept"
+    if files.not_kept:
+        reason += f", {files.not_kept} attachment(s) not kept"
+    return IntakeResult("created", EX_OK, reason, item.id), user, files.not_kept
+
+
+@dataclass(frozen=True)
+class KeptFiles:
+    """What became of a message's files: the uploads kept (public ids, for the item) and
+    what the receipt says of the rest."""
+
+    kept: list[str]
+    receipt: events.FilesByEmail
+
+    @property
+    def not_kept(self) -> int:
+        """How many files were left out, for whatever reason."""
+        receipt = self.receipt
+        return len(receipt.refused) + receipt.other_files + receipt.over_limit
+
+
+def keep_images(sender: User, files: Iterable[tuple[str, bytes]]) -> KeptFiles:
+    """Keep the images among a message's files as the sender's uploads, in order, through the
+    pipeline (which tells an image by its bytes): at most MAX_PER_TARGET; past that, images
+    are counted, not decoded. A file the pipeline can make nothing of is another kind of file;
+    one it refuses with a reason (too large, damaged, a type we do not take) is named in the
+    receipt with that reason."""
+    kept: list[str] = []
+    refused: list[events.FileRefused] = []
+    other_files = over_limit = 0
+    for name, data in files:
+        try:
+            if not data:
+                other_files += 1
+            elif not images.starts_like_a_taken_image(data):
+                raise images.other_file_refusal(data)
+            elif len(kept) >= attachments.MAX_PER_TARGET:
+                over_limit += 1  # counted, never decoded
+            else:
+                kept.append(attachments.upload_image(sender, data).public_id)
+        except images.ImageRefused as refusal:
+            if refusal.reason is images.Refusal.NOT_AN_IMAGE:
+                other_files += 1
+            else:
+                refused.append(events.FileRefused(name=name, reason=refusal.text))
+    return KeptFiles(
+        kept=kept,
+        receipt=events.FilesByEmail(
+            images_kept=len(kept),
+            refused=tuple(refused),
+            other_files=other_files,
+            over_limit=over_limit,
+        ),
+    )

@@ -13,11 +13,11 @@ and are passed in as strings.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from portal.models import Feedback, User
+from portal.models import Attachment, Feedback, User
 from portal.models.base import N_
 from portal.services.visibility import is_public, words_withheld
 from portal.services.wording import t
@@ -100,11 +100,31 @@ def public_item(item: Feedback) -> dict[str, Any]:
     }
 
 
-def webhook_item(item: Feedback, *, url: str, admin_url: str) -> dict[str, Any]:
-    """An item as webhooks describe it, any item. Its words go only with a publicly shown item
-    whose words staff have not withheld: a private complaint's text, or a redacted one's, stays
-    in the portal, and staff follow `admin_url` to read it. `url` is its public page, named
-    only for a public item."""
+def image_data(attachment: Attachment, *, url: str, thumbnail_url: str) -> dict[str, Any]:
+    """An attached image as the API and webhooks describe it, with the addresses of the full
+    image and its thumbnail (which answer only those who may see it). Only for images the
+    reader may see (attachments.shown_on_items)."""
+    return {
+        "id": attachment.public_id,
+        "content_type": attachment.content_type,
+        "width": attachment.width,
+        "height": attachment.height,
+        "thumbnail_width": attachment.thumbnail_width,
+        "thumbnail_height": attachment.thumbnail_height,
+        "alt_text": attachment.alt_text,
+        "url": url,
+        "thumbnail_url": thumbnail_url,
+    }
+
+
+def webhook_item(
+    item: Feedback, *, url: str, admin_url: str, images: Sequence[dict[str, Any]] = ()
+) -> dict[str, Any]:
+    """An item as webhooks describe it, any item. Its words, and its `images` (image_data of
+    those anyone may see), go only with a publicly shown item whose words staff have not
+    withheld: a private complaint's text and pictures, or a redacted one's, stay in the
+    portal, and staff follow `admin_url` to see them. `url` is its public page, named only
+    for a public item."""
     data: dict[str, Any] = {
         "id": item.id,
         "kind": item.kind.value,
@@ -121,7 +141,7 @@ def webhook_item(item: Feedback, *, url: str, admin_url: str) -> dict[str, Any]:
     if is_public(item):
         data["url"] = url
         if not words_withheld(item):
-            data.update(title=item.title, body=item.body_source)
+            data.update(title=item.title, body=item.body_source, images=list(images))
     return data
 
 

@@ -15,6 +15,7 @@ from portal.extensions import db
 from portal.models import (
     Category,
     CategoryFollow,
+    Comment,
     Feedback,
     FeedbackState,
     Follow,
@@ -26,7 +27,7 @@ from portal.models import (
     Unsubscribe,
     User,
 )
-from portal.services import environment, events, outbox
+from portal.services import attachments, environment, events, outbox
 from portal.services.feedback import get_visible_item
 from portal.services.item_data import title_for, you_said_for
 from portal.services.outbox import queue_email
@@ -345,6 +346,14 @@ def _queue_for(
         reply_to = reply_address(item.id, user.email)
         if reply_to:
             headers["Reply-To"] = reply_to
+    if item is not None:
+        # How many images go with the item, and with the comment the email quotes, that this
+        # reader may see: emails name them and link to the page (emails/_images.txt).
+        quoted = context.get("comment")
+        context.setdefault(
+            "images",
+            attachments.image_count(item, user, quoted if isinstance(quoted, Comment) else None),
+        )
     rendered = current.presenter.email(
         template,
         subject,
@@ -651,20 +660,20 @@ def send_receipt(
     *,
     by_email: bool = False,
     in_reply_to: str = "",
-    attachments_refused: int = 0,
+    files: events.FilesByEmail | None = None,
 ) -> OutboxMessage | None:
     """The acknowledgement receipt: your reference, and when to expect a person's reply.
 
     For feedback that came by email (by_email, in_reply_to the sender's Message-ID) it answers
     that message, also to an address not verified yet: the sender has just written from it, as to
-    any helpdesk. It carries a link to confirm the address for later updates, says when
-    attachments were not kept, and is marked as an automatic reply (RFC 3834), so
-    auto-responders do not answer it."""
+    any helpdesk. It carries a link to confirm the address for later updates, says which
+    images were kept and which files were not (`files`), and is marked as an automatic reply
+    (RFC 3834), so auto-responders do not answer it."""
     if not (can_email(author) or (by_email and author.is_active)):
         return None
     category = db.session.get(Category, item.category_id)
     headers: dict[str, str] = {}
-    context: dict[str, Any] = {"by_email": by_email, "attachments_refused": attachments_refused}
+    context: dict[str, Any] = {"by_email": by_email, "files": files or events.FilesByEmail()}
     if by_email:
         headers = {"Auto-Submitted": "auto-replied"}
         if in_reply_to:

@@ -3,7 +3,9 @@ them, in one JSON-ready document.
 
 What it holds: the account; their items, each with the public staff replies, its timeline and
 the resolution that answered it; their comments, votes and follows; their category follows,
-digest subscriptions and opt-outs; their sessions; and the changes their feedback led to.
+digest subscriptions and opt-outs; their sessions; the changes their feedback led to; and the
+images they uploaded, each as its file (base64, as we keep it: re-encoded, without metadata)
+with what it is attached to, marked when staff removed it from view.
 
 What it never holds: internal notes (staff-only, whoever wrote them) and other people's words
 that staff withheld. Their own words that staff redacted or hid are theirs, so they are
@@ -15,6 +17,7 @@ A fixed number of statements, however much there is (no query per item).
 
 from __future__ import annotations
 
+import base64
 from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any
@@ -39,6 +42,7 @@ from portal.models import (
     Vote,
     digest_subscription_categories,
 )
+from portal.services import attachments
 from portal.services.accounts import normalise_email
 from portal.services.item_data import export_item, iso, title_for
 from portal.services.resolutions import ChangeLedTo, changes_led_to
@@ -154,6 +158,7 @@ def export_data(person: User) -> dict[str, Any]:
                 .order_by(UserSession.created_at)
             )
         ],
+        "images": _images(person),
         "changes_led_to": [
             {
                 "resolution_id": c.resolution_id,
@@ -163,6 +168,32 @@ def export_data(person: User) -> dict[str, Any]:
             for c in changes
         ],
     }
+
+
+def _images(person: User) -> list[dict[str, Any]]:
+    """The images this person uploaded, with their files: every one but those on internal
+    notes (which never leave the staff pages). Two statements, however many there are."""
+    uploaded = attachments.uploaded_by(person)
+    files = attachments.files_of(uploaded)
+    return [
+        {
+            "id": image.public_id,
+            "feedback_id": image.feedback_id,
+            "comment_id": image.comment_id,
+            "file_name": attachments.file_name(image),
+            "content_type": image.content_type,
+            "width": image.width,
+            "height": image.height,
+            "alt_text": image.alt_text,
+            "uploaded_at": iso(image.created_at),
+            "attached_at": iso(image.attached_at),
+            "removed_by_staff": image.removed_at is not None,
+            "data_base64": base64.b64encode(files[image.public_id]).decode("ascii")
+            if image.public_id in files
+            else None,
+        }
+        for image in uploaded
+    ]
 
 
 def _label(label: str) -> str:

@@ -44,11 +44,11 @@ from portal.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from portal.services import addresses, environment
+from portal.services import addresses, attachments, environment
 from portal.services import events as domain_events  # here `events` are webhook events
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
-from portal.services.item_data import iso, webhook_item, you_said_shown
+from portal.services.item_data import image_data, iso, webhook_item, you_said_shown
 from portal.services.outbox import DeliveryReport, backoff_seconds, claim_due, mark_claimed
 from portal.services.visibility import is_public, words_withheld
 from portal.services.wording import t
@@ -424,10 +424,19 @@ def item_json(item: Feedback) -> dict[str, Any]:
     """An item as webhooks describe it (see item_data.webhook_item: no words of a private,
     hidden or redacted item; staff follow `admin_url` to read them)."""
     presenter = environment.current().presenter
+    shown = attachments.shown_on_items([item], None)[item.id] if is_public(item) else []
     return webhook_item(
         item,
         url=presenter.url("feedback.detail", item_id=item.id),
         admin_url=presenter.url("admin.item", item_id=item.id),
+        images=[
+            image_data(
+                image,
+                url=presenter.url("attachments.image", public_id=image.public_id),
+                thumbnail_url=presenter.url("attachments.thumbnail", public_id=image.public_id),
+            )
+            for image in shown
+        ],
     )
 
 

@@ -37,7 +37,7 @@ from portal.models import (
     User,
     Visibility,
 )
-from portal.services import digests, invitations, notifications, outbox, workflow
+from portal.services import digests, events, images, invitations, notifications, outbox, workflow
 from portal.services.environment import RenderedEmail
 from portal.services.feedback import submit_feedback
 from portal.services.site import settings_for_update
@@ -157,7 +157,18 @@ def _tell_everything(pseudo_site: Flask, make_user: Any, make_category: Any) -> 
         body="The parcel box was wet inside.",
         visibility=Visibility.PUBLIC,
     )
-    notifications.send_receipt(item, nia, by_email=True, attachments_refused=2)
+    # Every sentence of the receipt's part about files: kept, refused with the pipeline's own
+    # reason, past five, and of another kind.
+    files = events.FilesByEmail(
+        images_kept=2,
+        refused=(
+            events.FileRefused("scan.pdf", images.other_file_refusal(b"%PDF-1.7").text),
+            events.FileRefused("", images.other_file_refusal(b"BM....").text),
+        ),
+        other_files=2,
+        over_limit=1,
+    )
+    notifications.send_receipt(item, nia, by_email=True, files=files)
     notifications.follow(jo, item)
     workflow.acknowledge(item.id, priya, "Thank you, I am looking at this now.", post_anyway=True)
     workflow.plan(

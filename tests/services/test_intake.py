@@ -3,19 +3,23 @@ automatic, malformed and oversized mail creates nothing; exit codes follow the p
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
 from collections.abc import Callable
 from email import message_from_string, policy
+from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
+from PIL import Image
 
 from portal.extensions import db
 from portal.models import (
+    Attachment,
     AuditEntry,
     Category,
     Comment,
@@ -28,7 +32,7 @@ from portal.models import (
     Visibility,
     WebhookDelivery,
 )
-from portal.services import intake, webhooks, workflow
+from portal.services import attachments, intake, webhooks, workflow
 from portal.services.environment import Settings
 from portal.services.intake import (
     EX_DATAERR,
@@ -182,18 +186,138 @@ def test_a_format_flowed_message_keeps_its_paragraphs_not_its_soft_wraps(
     ) in item.body_source
 
 
-def test_attachments_are_not_kept_and_the_receipt_says_so_politely(category: Category) -> None:
+def test_an_email_keeps_no_file_that_is_not_an_image_and_the_receipt_says_why(
+    category: Category,
+) -> None:
+    # A signature logo (inline), a PDF statement and a JPEG cut off in transit.
     result = _run(eml("attachment.eml"))
     [item] = _items()
     assert result.outcome == "created" and "2 attachment(s) not kept" in result.reason
     assert item.title == "Invoice charged twice"  # "Fwd:" is not part of the title
     assert "charged twice for my November season ticket" in item.body_source
     assert "PDF" not in item.body_source
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
     receipt = _receipt_for("tom.baker@example.com")
-    assert "We do not accept attachments by email" in receipt.text_body
-    assert "the 2 files you sent" in receipt.text_body
-    assert "We do not accept attachments by email" in receipt.html_body
+    for body in (receipt.text_body, receipt.html_body):
+        assert "We did not keep “statement.pdf”. That file is a PDF document." in body
+        assert "We did not keep “receipt.jpg”. That image seems to be damaged" in body
+        assert "We kept" not in body
     assert db.session.scalar(sa.select(InboundEmail.attachments_refused)) == 2
+
+
+def png_bytes(colour: tuple[int, int, int] = (10, 90, 200)) -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), colour).save(out, "PNG")
+    return out.getvalue()
+
+
+def jpeg_with_gps() -> bytes:
+    exif = Image.Exif()
+    exif[0x8825] = {1: "N", 2: (51.0, 30.0, 0.0)}  # GPSInfo
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (200, 30, 30)).save(out, "JPEG", exif=exif)
+    return out.getvalue()
+
+
+def with_files(
+    files: list[tuple[bytes, str, str]], message_id: str = "<files-1@example.com>"
+) -> bytes:
+    """A message from a new customer with these files attached: (bytes, name, the type the
+    sender's mail program claimed)."""
+    message = EmailMessage()
+    message["From"] = "Ada Jones <ada.jones@example.com>"
+    message["To"] = "feedback@portal.example"
+    message["Subject"] = "The bus shelter glass is smashed"
+    message["Message-ID"] = message_id
+    message.set_content("The glass at the Mill Lane shelter is all over the pavement.\n")
+    for data, name, claimed in files:
+        maintype, subtype = claimed.split("/")
+        message.add_attachment(data, maintype=maintype, subtype=subtype, filename=name)
+    return message.as_bytes()
+
+
+def test_images_sent_by_email_are_kept_on_the_item_told_by_their_bytes(
+    category: Category,
+) -> None:
+    raw = with_files(
+        [
+            (png_bytes(), "shelter.png", "application/octet-stream"),  # a type that says nothing
+            (b"<html><script>alert(1)</script></html>", "photo.png", "image/png"),  # a lie
+            (jpeg_with_gps(), "IMG_0042.JPG", "image/jpeg"),
+            (b"PK\x03\x04" + b"\x00" * 40, "notes.docx", "application/octet-stream"),
+            (b"%PDF-1.7\n%%EOF\n", "report.pdf", "application/pdf"),
+        ]
+    )
+
+    result = _run(raw)
+
+    [item] = _items()
+    assert result.outcome == "created" and "2 image(s) kept" in result.reason
+    kept = list(
+        db.session.scalars(
+            sa.select(Attachment).filter_by(feedback_id=item.id).order_by(Attachment.id)
+        )
+    )
+    assert [a.content_type for a in kept] == ["image/png", "image/jpeg"]
+    assert {a.uploader_id for a in kept} == {item.author_id} and kept[0].comment_id is None
+    # Kept as the pipeline keeps every image: re-encoded, the location left behind.
+    stored = attachments.image_bytes(kept[1])
+    assert Image.open(io.BytesIO(stored)).getexif().get(0x8825) is None
+    receipt = _receipt_for("ada.jones@example.com")
+    for body in (receipt.text_body, receipt.html_body):
+        assert "We kept the 2 images you sent with it" in body
+        assert "We did not keep “report.pdf”. That file is a PDF document." in body
+        assert "we did not keep the 2 other files you sent" in body
+        assert "photo.png" not in body and "notes.docx" not in body
+    assert db.session.scalar(sa.select(InboundEmail.attachments_refused)) == 3
+
+
+def test_past_five_images_the_rest_are_counted_not_kept_and_the_receipt_says_so(
+    category: Category,
+) -> None:
+    raw = with_files([(png_bytes((n * 30, 0, 0)), f"photo-{n}.png", "image/png") for n in range(7)])
+
+    result = _run(raw)
+
+    [item] = _items()
+    assert result.outcome == "created"
+    assert (
+        db.session.scalar(
+            sa.select(sa.func.count()).select_from(Attachment).filter_by(feedback_id=item.id)
+        )
+        == 5
+    )
+    receipt = _receipt_for("ada.jones@example.com")
+    assert "We kept the 5 images you sent with it" in receipt.text_body
+    assert "so we did not keep 2 more images you sent" in receipt.text_body
+    assert "other file" not in receipt.text_body
+
+
+def test_an_image_too_large_is_refused_with_its_reason_and_the_rest_kept(
+    category: Category, change_settings: Callable[..., Settings]
+) -> None:
+    change_settings(attachment_max_pixels=5_000)
+    big = io.BytesIO()
+    Image.new("RGB", (100, 100), (0, 0, 0)).save(big, "PNG")
+
+    _run(
+        with_files([(big.getvalue(), "wall.png", "image/png"), (png_bytes(), "a.png", "image/png")])
+    )
+
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 1
+    receipt = _receipt_for("ada.jones@example.com")
+    assert "We did not keep “wall.png”. That image is 100 by 100 pixels" in receipt.text_body
+    assert "We kept the image you sent with it" in receipt.text_body
+
+
+def test_an_image_from_a_sender_whose_mail_is_refused_is_not_kept(category: Category) -> None:
+    # Automatic mail is dropped before any file is looked at.
+    raw = with_files([(png_bytes(), "a.png", "image/png")]).replace(
+        b"Subject:", b"Auto-Submitted: auto-replied\r\nSubject:", 1
+    )
+
+    assert _run(raw).outcome == "ignored"
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Attachment)) == 0
 
 
 @pytest.mark.parametrize(
@@ -336,6 +460,48 @@ def test_a_reply_to_a_notification_becomes_a_comment_with_the_quote_trimmed(
         "help point did not answer either.\n\nNia"
     )
     assert db.session.get(Feedback, item.id).comment_count == 1
+
+
+def test_a_reply_by_email_keeps_its_images_on_the_comment(notified_item) -> None:
+    item, customer, _ = notified_item
+    reply_to = reply_address(item.id, customer.email)
+    message = EmailMessage()
+    message["From"] = customer.email
+    message["To"] = reply_to
+    message["Subject"] = f"Re: Your complaint (#{item.id})"
+    message["Message-ID"] = "<reply-with-photo@example.com>"
+    message.set_content("It is still broken this evening. Here is a photo.\n")
+    message.add_attachment(png_bytes(), maintype="image", subtype="png", filename="now.png")
+    message.add_attachment(b"%PDF-1.7\n", maintype="application", subtype="pdf", filename="a.pdf")
+
+    result = _run(message.as_bytes(), recipient=reply_to)
+
+    assert result.outcome == "commented" and "1 image(s) kept" in result.reason
+    [kept] = db.session.scalars(sa.select(Attachment).filter_by(comment_id=result.comment_id))
+    assert (kept.feedback_id, kept.uploader_id) == (item.id, customer.id)
+    assert db.session.scalar(sa.select(InboundEmail.attachments_refused)) == 1
+
+
+def test_a_reply_that_cannot_be_a_comment_keeps_its_images_once_on_the_new_item(
+    notified_item,
+) -> None:
+    item, customer, staff = notified_item
+    workflow.set_hidden(item.id, staff, True, "Spam from a stranger.")
+    db.session.commit()
+    reply_to = reply_address(item.id, customer.email)
+    message = EmailMessage()
+    message["From"] = customer.email
+    message["To"] = reply_to
+    message["Subject"] = "Re: the lift"
+    message["Message-ID"] = "<reply-to-hidden@example.com>"
+    message.set_content("Still broken.\n")
+    message.add_attachment(png_bytes(), maintype="image", subtype="png", filename="now.png")
+
+    result = _run(message.as_bytes(), recipient=reply_to)
+
+    assert result.outcome == "created"
+    [kept] = db.session.scalars(sa.select(Attachment))
+    assert (kept.feedback_id, kept.comment_id) == (result.item_id, None)
 
 
 def test_a_reply_proves_the_address_of_a_contact(category: Category, intake_address: str) -> None:
@@ -513,13 +679,13 @@ def test_messages_without_a_usable_sender_are_refused(category: Category, raw: b
 
 def test_a_message_over_the_size_limit_is_refused_unread(app: Flask, category: Category) -> None:
     limit = app.config["INTAKE_MAX_BYTES"]
-    assert limit == 1024 * 1024
+    assert limit == 25 * 1024 * 1024
     padding = b"x" * 76 + b"\r\n"
     raw = eml("plain.eml") + padding * (limit // len(padding) + 1)
     assert len(raw) > limit
     result = _run(raw)
     assert (result.outcome, result.exit_code) == ("rejected", EX_DATAERR)
-    assert "larger than 1,048,576 bytes" in result.reason
+    assert "larger than 26,214,400 bytes" in result.reason
     # The reader stops one byte past the limit.
     import io
 

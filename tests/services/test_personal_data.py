@@ -4,11 +4,13 @@ Internal notes never; other people's withheld words never; their own, marked."""
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Callable
 from datetime import date, timedelta
 
 import pytest
+from PIL import Image
 
 from portal.extensions import db
 from portal.models import (
@@ -19,7 +21,7 @@ from portal.models import (
     User,
     Visibility,
 )
-from portal.services import digests, notifications, workflow
+from portal.services import attachments, digests, notifications, workflow
 from portal.services.feedback import add_comment
 from portal.services.item_data import WITHHELD_YOU_SAID, withheld_title
 from portal.services.personal_data import export_data
@@ -28,6 +30,12 @@ from tests.helpers import count_queries
 
 MakeUser = Callable[..., User]
 MakeFeedback = Callable[..., Feedback]
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (20, 10), (9, 9, 9)).save(out, "PNG")
+    return out.getvalue()
 
 
 @pytest.fixture
@@ -205,7 +213,9 @@ def test_the_export_costs_the_same_queries_for_one_item_and_many(
 
     def add(n: int) -> None:
         for _ in range(n):
-            item = make_feedback(author=jo)
+            # An image of theirs on each item: the files are read at once too.
+            image = attachments.upload_image(jo, _png())
+            item = make_feedback(author=jo, images=[image.public_id])
             workflow.reply(item.id, staff, "Sorry, Jo: I am on it.", post_anyway=True)
             other = make_feedback()
             set_vote(jo, other.id, want=True)
@@ -225,4 +235,6 @@ def test_the_export_costs_the_same_queries_for_one_item_and_many(
     with count_queries(db.engine) as many:
         exported = export_data(db.session.get(User, jo.id))
     assert len(exported["feedback"]) == 5
+    assert all(image["data_base64"] for image in exported["images"])
+    assert len(exported["images"]) == 5
     assert few.count == many.count, many.statements
