@@ -38,9 +38,7 @@ def index() -> BaseResponse:
     category = _category()
     board = roadmap(category)
     if board is None:
-        raise NotFound(
-            _("We could not find that category. The whole roadmap is one click away.")
-        )
+        raise NotFound(_("We could not find that category. The whole roadmap is one click away."))
     context = {
         "roadmap": board,
         "category": category,
@@ -72,9 +70,7 @@ def atom() -> Response:
         self_url=url("roadmap.atom", **args),
         page_url=url("roadmap.index", **args),
         item_url=lambda item_id: url("feedback.detail", item_id=item_id),
-        resolution_url=lambda resolution_id: url(
-            "resolutions.detail", resolution_id=resolution_id
-        ),
+        resolution_url=lambda resolution_id: url("resolutions.detail", resolution_id=resolution_id),
     )
     language = current_language()
     document = build_roadmap_feed(
@@ -87,4 +83,5 @@ def atom() -> Response:
         response.vary.add("Accept-Language")
     response.cache_control.public = True
     response.cache_control.max_age = FEED_MAX_AGE_SECONDS
-    return response.make_conditional(request)
+    response.make_conditional(request)
+    return response

@@ -332,6 +332,7 @@ def _page_items(
             total - offset - limit if from_end else offset
         )
     chosen = ids.limit(limit).subquery("board_page")
+    outer_order: Sequence[sa.ColumnElement[Any]]
     if by_rank:
         outer_order = [chosen.c.rank, Feedback.id.desc()]
     elif trending:

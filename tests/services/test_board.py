@@ -211,6 +211,9 @@ def test_recently_answered_lists_answered_items_latest_answer_first(
     db.session.commit()
 
     filters = BoardFilters.from_args({"sort": "answered"})
-    assert [i.title for i in board_page(filters, 10).items] == ["Answered later", "Answered earlier"]
+    assert [i.title for i in board_page(filters, 10).items] == [
+        "Answered later",
+        "Answered earlier",
+    ]
     assert board_count(filters) == 2
     assert _titles("answered", 2, per_page=1) == [["Answered later"], ["Answered earlier"]]
