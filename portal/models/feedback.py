@@ -117,6 +117,8 @@ class Feedback(Base):
         # The board filtered by category (and state), newest first; also the category's FK.
         sa.Index("ix_feedback_category_state_created", "category_id", "state", "created_at", "id"),
         sa.Index("ix_feedback_state", "state"),
+        # The roadmap's Planned column, soonest promise first, read in order and cut at 50.
+        sa.Index("ix_feedback_state_target_date", "state", "target_date", "id"),
         sa.Index("ix_feedback_author_id", "author_id"),
         sa.Index("ix_feedback_owner_id", "owner_id"),
         # An item's resolution, and when the items of one resolution last changed (feeds).

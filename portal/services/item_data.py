@@ -50,8 +50,8 @@ def title_for(item: Feedback, reader: User) -> str:
     return public_title(item)
 
 
-# A card's one line of the body: CSS cuts it to the card's width; this bounds the bytes sent.
-EXCERPT_CHARS = 160
+# A card's line of the body: about a line on a desktop card (two on a phone, which wraps it).
+EXCERPT_CHARS = 80
 
 
 def excerpt(text: str, width: int = EXCERPT_CHARS) -> str:

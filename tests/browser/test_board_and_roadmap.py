@@ -65,13 +65,17 @@ def in_place(page: Page) -> Iterator[None]:
 
 
 def _one_line(page: Page, selector: str) -> list[str]:
-    """The header's parts (brand and each link) that do not sit on the brand's line."""
+    """The header's visible parts (the brand, the menu's toggle, each link shown) that do not
+    sit on the brand's line."""
     return page.evaluate(
         """(selector) => {
           const header = document.querySelector(selector);
           const brand = header.querySelector(".brand").getBoundingClientRect();
           const middle = brand.top + brand.height / 2;
-          return [...header.querySelectorAll(".site-nav > a, .site-nav > form")]
+          const parts = header.querySelectorAll(
+            ".site-menu__toggle, .site-nav > a, .site-nav > form");
+          return [...parts]
+            .filter((e) => e.checkVisibility())
             .filter((e) => { const r = e.getBoundingClientRect();
                              return r.top > middle || r.bottom < middle; })
             .map((e) => e.textContent.trim());
