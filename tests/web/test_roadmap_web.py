@@ -165,6 +165,7 @@ def test_the_category_filter_works_without_javascript_and_with_htmx(
     fragment = response.get_data(as_text=True)
     assert "<html" not in fragment and "Bins left open" in fragment
     assert "Lift out of order" not in fragment
+    assert 'href="/roadmap.atom?category=bins"' in fragment  # the feed follows the choice
     assert "HX-Request" in response.headers["Vary"]
     # The feed follows the same choice.
     feed = feedparser.parse(_page(client, "/roadmap.atom?category=bins"))
