@@ -175,6 +175,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.main.views import bp as main_bp
     from portal.notifications.views import bp as notifications_bp
     from portal.resolutions.views import bp as resolutions_bp
+    from portal.roadmap.views import bp as roadmap_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(languages_bp)
@@ -182,6 +183,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback_bp, url_prefix="/feedback")
     app.register_blueprint(accounts_bp, url_prefix="/account")
     app.register_blueprint(resolutions_bp)
+    app.register_blueprint(roadmap_bp)
     app.register_blueprint(feeds_bp)
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(notifications_bp)

@@ -53,6 +53,8 @@ CACHEABLE_ENDPOINTS = frozenset(
         "feedback.detail",
         "resolutions.index",
         "resolutions.detail",
+        "roadmap.index",
+        "roadmap.atom",
         "feeds.resolutions_atom",
         "feeds.resolutions_rss",
         "feeds.category_atom",

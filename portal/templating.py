@@ -16,7 +16,7 @@ from flask_login import current_user
 
 from portal.i18n import gettext, locale, ngettext
 from portal.models import Feedback, FeedbackKind, FeedbackState
-from portal.services.item_data import public_title, title_for
+from portal.services.item_data import excerpt_for, public_title, title_for
 from portal.services.search import highlight, snippet
 from portal.services.site import site_zone
 from portal.services.states import next_states
@@ -212,6 +212,11 @@ def shown_title(item: Feedback) -> str:
     return public_title(item)
 
 
+def shown_excerpt(item: Feedback) -> str:
+    """The one line of an item's body on its card, as this reader may read it."""
+    return excerpt_for(item, _reader())
+
+
 def _reader() -> Any:
     # Flask-Login's current_user, read from g where Flask-Login keeps it once loaded (the
     # board asks once per item; the proxy looks up the request and the app again each time).
@@ -237,6 +242,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["can_view"] = can_view
     app.jinja_env.globals["shown_title"] = shown_title
     app.jinja_env.globals["reply_promise"] = reply_promise
+    app.jinja_env.globals["shown_excerpt"] = shown_excerpt
     # Staff pages offer only the moves the workflow accepts.
     app.jinja_env.globals["next_states"] = next_states
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).

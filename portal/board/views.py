@@ -7,7 +7,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
-from portal.services.board import BoardFilters, BoardSort, board_page
+from portal.services.board import TRENDING_DAYS, BoardFilters, BoardSort, board_page
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
 
@@ -23,6 +23,7 @@ def index() -> Response:
         "page": page,
         "voted_ids": voted_item_ids(current_user, [item.id for item in page.items]),
         "sorts": list(BoardSort),
+        "trending_days": TRENDING_DAYS,
     }
     if htmx and htmx.target == "board-results":
         response = make_response(render_template("board/_results.html", **context))

@@ -192,6 +192,7 @@ def vote(item_id: int) -> Response:
                 announce=True,
                 stopped_following=result.stopped_following,
                 follow_after_vote=following,
+                compact=request.form.get("fragment") == "card",
             )
         )
         response.headers["Vary"] = "HX-Request"

@@ -117,6 +117,8 @@ class Feedback(Base):
         # The board filtered by category (and state), newest first; also the category's FK.
         sa.Index("ix_feedback_category_state_created", "category_id", "state", "created_at", "id"),
         sa.Index("ix_feedback_state", "state"),
+        # The roadmap's Planned column, soonest promise first, read in order and cut at 50.
+        sa.Index("ix_feedback_state_target_date", "state", "target_date", "id"),
         sa.Index("ix_feedback_author_id", "author_id"),
         sa.Index("ix_feedback_owner_id", "owner_id"),
         # An item's resolution, and when the items of one resolution last changed (feeds).
@@ -217,6 +219,8 @@ class Vote(Base):
     __table_args__ = (
         sa.UniqueConstraint("user_id", "feedback_id", name="uq_votes_user_id_feedback_id"),
         sa.Index("ix_votes_feedback_id", "feedback_id"),
+        # The board's trending sort counts the last 14 days' votes per item off this index alone.
+        sa.Index("ix_votes_created_at_feedback_id", "created_at", "feedback_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from math import ceil
 from typing import Any, TypeVar
@@ -15,7 +16,7 @@ from sqlalchemy.sql.base import ExecutableOption
 from portal.cache import read_cache
 from portal.database import not_indexed
 from portal.extensions import db
-from portal.models import Feedback, FeedbackKind, FeedbackState
+from portal.models import Feedback, FeedbackKind, FeedbackState, Vote
 from portal.models.base import N_
 from portal.services.search import (
     MAX_QUERY_CHARS,
@@ -31,16 +32,61 @@ from portal.services.visibility import visible_items_clause, words_public_clause
 E = TypeVar("E", bound=StrEnum)
 
 
+# Trending: the items with the most votes given in this many days.
+TRENDING_DAYS = 14
+
+
 class BoardSort(StrEnum):
     """How the board is ordered."""
 
     MATCH = "match"  # best match first; the default when searching
+    TRENDING = "trending"  # only items voted for in the last TRENDING_DAYS, most such votes first
     TOP = "top"
     NEW = "new"
+    ANSWERED = "answered"  # only items with a published answer, the latest answer first
 
     @property
     def label(self) -> str:
-        return {"match": N_("Best match"), "top": N_("Most votes"), "new": N_("Newest")}[self.value]
+        return {
+            "match": N_("Best match"),
+            "trending": N_("Trending"),
+            "top": N_("Most votes"),
+            "new": N_("Newest"),
+            "answered": N_("Recently answered"),
+        }[self.value]
+
+    @property
+    def narrows(self) -> bool:
+        """Whether this order lists only some of the items (and the count says how many)."""
+        return self in (BoardSort.TRENDING, BoardSort.ANSWERED)
+
+
+def shown_on_board(narrower_index_first: bool = False) -> sa.ColumnElement[bool]:
+    """What the public board lists: public, shown, approved items, for everyone alike (a
+    customer's own private items are on their account page). The roadmap and its feed list
+    from the same rule, so it is written once."""
+    return visible_items_clause(None, narrower_index_first=narrower_index_first)
+
+
+def trending_since(now: datetime | None = None) -> datetime:
+    """Where the trending window starts."""
+    return (now or datetime.now(UTC)) - timedelta(days=TRENDING_DAYS)
+
+
+def _recent_votes() -> sa.Subquery:
+    # Read off ix_votes_created_at_feedback_id: a range of the last days, grouped by item.
+    # Grouped by the column SQLite may not index, or it walks every vote in item order to
+    # skip a sort of the few recent ones.
+    return (
+        sa.select(Vote.feedback_id, sa.func.count().label("recent"))
+        .where(Vote.created_at >= trending_since())
+        .group_by(not_indexed(Vote.feedback_id))
+        .subquery("recent_votes")
+    )
+
+
+def _trending_order(recent: Any) -> list[sa.UnaryExpression[Any]]:
+    return [recent.desc(), Feedback.vote_count.desc(), Feedback.id.desc()]
 
 
 @dataclass(frozen=True)
@@ -112,11 +158,13 @@ def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
     # Searches are driven by the full-text index; category filters by the category index.
     searching = bool(filters.q)
     column = not_indexed if searching else (lambda c: c)
-    conditions = [
-        visible_items_clause(None, narrower_index_first=searching or bool(filters.category))
-    ]
+    # Trending is driven by the votes' time index, answered by the answers' time index.
+    narrower = searching or bool(filters.category) or filters.sort.narrows
+    conditions = [shown_on_board(narrower_index_first=narrower)]
     if searching:
         conditions.append(words_public_clause())
+    if filters.sort is BoardSort.ANSWERED:
+        conditions.append(Feedback.resolved_at.is_not(None))
     if filters.state is not None:
         conditions.append(column(Feedback.state) == filters.state)
     if filters.kind is not None:
@@ -130,7 +178,9 @@ def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
 
 
 def _order(sort: BoardSort, newest_last: bool = False) -> list[sa.UnaryExpression[Any]]:
-    first = Feedback.created_at if sort is BoardSort.NEW else Feedback.vote_count
+    first = {BoardSort.NEW: Feedback.created_at, BoardSort.ANSWERED: Feedback.resolved_at}.get(
+        sort, Feedback.vote_count
+    )
     if newest_last:
         return [first.asc(), Feedback.id.asc()]
     return [first.desc(), Feedback.id.desc()]
@@ -142,6 +192,9 @@ def board_count(filters: BoardFilters) -> int:
 
     def count() -> int:
         query = sa.select(sa.func.count(Feedback.id)).where(*_conditions(filters))
+        if filters.sort is BoardSort.TRENDING:
+            recent = _recent_votes()
+            query = query.join(recent, recent.c.feedback_id == Feedback.id)
         if filters.q:
             query = apply_search(query, filters.search, order_by_rank=False, prefix_last=True)
         return db.session.scalar(query) or 0
@@ -155,6 +208,7 @@ def board_count(filters: BoardFilters) -> int:
         filters.kind,
         bool(filters.q),
         filters.search.terms,
+        filters.sort if filters.sort.narrows else None,
     )
     return read_cache().get_or_compute(key, count)
 
@@ -237,8 +291,20 @@ def _page_items(
     # Ranked only with words to rank by (a search with none matches nothing anyway).
     by_rank = bool(filters.search) and filters.sort is BoardSort.MATCH
     conditions = _conditions(filters)
-    ids: sa.Select[*tuple[Any, ...]]  # (id, rank) when ranked, else (id)
-    if by_rank:
+    trending = filters.sort is BoardSort.TRENDING and not by_rank
+    ids: sa.Select[*tuple[Any, ...]]  # (id, rank) when ranked, (id, recent) trending, else (id)
+    if trending:
+        recent = _recent_votes()
+        ids = (
+            sa.select(Feedback.id, recent.c.recent)
+            .join(recent, recent.c.feedback_id == Feedback.id)
+            .where(*conditions)
+        )
+        if filters.q:
+            ids = apply_search(ids, filters.search, prefix_last=True, order_by_rank=False)
+        # Few items are voted for in a fortnight: their page is picked after a short sort.
+        ids = ids.order_by(*_trending_order(recent.c.recent)).offset(offset)
+    elif by_rank:
         if total > RANKED_CANDIDATES and offset + limit <= RANKED_CANDIDATES:
             # Many matches: the best among the newest, at a cost that does not grow.
             matches = newest_matches_ranked(
@@ -266,7 +332,13 @@ def _page_items(
             total - offset - limit if from_end else offset
         )
     chosen = ids.limit(limit).subquery("board_page")
-    outer_order = [chosen.c.rank, Feedback.id.desc()] if by_rank else list(_order(filters.sort))
+    outer_order: Sequence[sa.ColumnElement[Any]]
+    if by_rank:
+        outer_order = [chosen.c.rank, Feedback.id.desc()]
+    elif trending:
+        outer_order = _trending_order(chosen.c.recent)
+    else:
+        outer_order = _order(filters.sort)
     query = (
         sa.select(Feedback)
         .join(chosen, chosen.c.id == Feedback.id)

@@ -50,6 +50,31 @@ def title_for(item: Feedback, reader: User) -> str:
     return public_title(item)
 
 
+# A card's line of the body: about a line on a desktop card (two on a phone, which wraps it).
+EXCERPT_CHARS = 80
+
+
+def excerpt(text: str, width: int = EXCERPT_CHARS) -> str:
+    """The start of a text on one line, cut after a whole word, with an ellipsis if cut."""
+    flat = " ".join(text.split())
+    if len(flat) <= width:
+        return flat
+    cut = flat[:width].rsplit(" ", 1)[0] if " " in flat[:width] else flat[:width]
+    return cut.rstrip(" ,.;:") + "\u2026"
+
+
+def excerpt_for(item: Feedback, reader: User | None) -> str:
+    """The start of the item's body as this person may read it: nothing once staff withheld
+    its words, except for staff and its author (as title_for)."""
+    if words_withheld(item) and not (
+        reader is not None
+        and reader.is_authenticated
+        and (reader.is_staff or reader.id == item.author_id)
+    ):
+        return ""
+    return excerpt(item.body_source)
+
+
 def you_said_shown(you_said: str, withheld_titles: Iterable[str]) -> str:
     """A resolution's "you said" as the public may read it. Publishing takes the first public
     item's title when staff write none, so a "you said" equal to the title of an item whose

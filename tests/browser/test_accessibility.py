@@ -170,6 +170,10 @@ class PageCase:
 PAGES = [
     PageCase("board", "/", shots=True),
     PageCase("board-search", "/?q=delivery+parcel"),
+    PageCase("board-filtered", "/?state=planned&sort=trending"),
+    PageCase("board-signed-in", "/?sort=answered", CUSTOMER),
+    PageCase("roadmap", "/roadmap", shots=True),
+    PageCase("roadmap-category", "/roadmap?category=delivery"),
     PageCase("item", "/feedback/{resolved_id}", shots=True),
     PageCase("item-signed-in", "/feedback/{nia_resolved_id}", CUSTOMER, shots=True),
     PageCase("item-editable", "/feedback/{nia_new_id}", CUSTOMER),

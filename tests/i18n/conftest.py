@@ -32,4 +32,5 @@ def people_data(make_feedback, make_category) -> list[str]:
     """What people wrote and named, which is shown as written in any language."""
     category = make_category(name="Parcels and post")
     item = make_feedback(title="Parcel left in the rain again", category=category)
-    return [item.title, category.name, "Our organisation", "Nia Okafor", "Nia"]
+    # Last, the body: the board's cards show a line of it (tests read the others by place).
+    return [item.title, category.name, "Our organisation", "Nia Okafor", "Nia", item.body_source]

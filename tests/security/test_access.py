@@ -161,6 +161,8 @@ ACCESS: dict[str, str] = {
     "notifications.unsubscribe": TOKEN,
     "resolutions.detail": PUBLIC,
     "resolutions.index": PUBLIC,
+    "roadmap.atom": PUBLIC,
+    "roadmap.index": PUBLIC,
     "static": PUBLIC,
 }
 
@@ -499,6 +501,12 @@ def _public_pages(item: Feedback) -> list[str]:
         f"/?q={SECRET_WORD}",
         f"/?q={SECRET_WORD}+gate&sort=new",
         "/?q=wallaby keeper",
+        "/?sort=trending",
+        "/?sort=answered",
+        "/roadmap",
+        f"/roadmap?category={slug}",
+        "/roadmap.atom",
+        f"/roadmap.atom?category={slug}",
         "/you-said-we-did",
         f"/you-said-we-did?category={slug}",
         f"/you-said-we-did/{item.resolution_id}",
@@ -531,7 +539,15 @@ def test_a_private_item_shows_on_no_public_page(
     resolve_together([second, public], staff, "We moved feeding to ten o'clock.")
     db.session.commit()
     visitor = world.clients["visitor"]
-    for path in ("/", f"/?q={SECRET_WORD}", "/you-said-we-did", "/feeds/resolutions.atom"):
+    for path in (
+        "/",
+        f"/?q={SECRET_WORD}",
+        "/?sort=answered",
+        "/roadmap",
+        "/roadmap.atom",
+        "/you-said-we-did",
+        "/feeds/resolutions.atom",
+    ):
         assert PUBLIC_TITLE in visitor.get(path).get_data(as_text=True), path
     failures = []
     for role in ("visitor", "other"):

@@ -222,6 +222,39 @@ def test_public_search_finds_nothing_by_a_withheld_items_words(
     assert [row["id"] for row in listed["items"]] == [control.id]
 
 
+# The board's cards and the roadmap ---------------------------------------------------------
+
+
+def test_a_board_card_shows_a_redacted_items_number_but_not_one_word_of_it(
+    client, make_client, staff, author, item
+) -> None:
+    assert BODY.split(",")[0] in client.get("/").get_data(as_text=True)  # its one-line excerpt
+    _redact(item, staff)
+    for sort in ("top", "new", "trending"):
+        page = client.get("/", query_string={"sort": sort}).get_data(as_text=True)
+        assert f'href="/feedback/{item.id}"' in page, sort  # still listed, as a stand-in
+        _absent(page)
+    # Its author still reads their own words on the board (as on the item's page).
+    own = make_client()
+    login(own, author.email)
+    assert "Ring Jo Bloggs" in own.get("/").get_data(as_text=True)
+
+
+@WITHHOLD
+def test_the_roadmap_and_its_feed_leave_out_a_withheld_item(
+    client, staff, item, withhold: Withhold
+) -> None:
+    workflow.acknowledge(item.id, staff, "Thank you, I am on it.", post_anyway=True)
+    workflow.start_work(item.id, staff, "Started today.", post_anyway=True)
+    db.session.commit()
+    assert TITLE in client.get("/roadmap").get_data(as_text=True)
+    withhold(item, staff)
+    for url in ("/roadmap", "/roadmap.atom"):
+        page = client.get(url).get_data(as_text=True)
+        assert f"/feedback/{item.id}" not in page, url
+        _absent(page)
+
+
 @WITHHOLD
 def test_suggestions_as_you_type_never_offer_a_withheld_item(
     client, make_user, staff, item, make_feedback, withhold: Withhold

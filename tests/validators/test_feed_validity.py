@@ -9,6 +9,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import feedparser
@@ -18,6 +19,7 @@ from flask.testing import FlaskClient
 
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
+from portal.services import workflow
 from tests.helpers import database_independent, require, resolve_together
 
 ATOM_SCHEMA = Path(__file__).resolve().parents[1] / "data" / "atom.rnc"
@@ -74,6 +76,7 @@ def test_every_kind_of_feed_is_valid(
     # A site with nothing yet: no account, no category, no resolution.
     atom["site, empty"] = _fetched(client, "/feeds/resolutions.atom")
     rss["site, empty"] = _fetched(client, "/feeds/resolutions.rss")
+    atom["roadmap, empty"] = _fetched(client, "/roadmap.atom")
 
     staff = make_user(role=Role.STAFF)
     make_category(name="Quiet")
@@ -87,16 +90,33 @@ def test_every_kind_of_feed_is_valid(
         "Missed bins & <late> rounds",
     )
     resolve_together([make_feedback()], staff, "Fixed.", "A second thing")
+    # On the roadmap: one planned (a promised date, an outcome), one in progress.
+    planned = make_feedback(category=bins, title="Bins <lids> & “wheels”")
+    started = make_feedback(category=bins)
+    for item in (planned, started):
+        workflow.acknowledge(item.id, staff, "Thank you, I am on it.", post_anyway=True)
+    workflow.plan(
+        planned.id,
+        staff,
+        datetime.now(UTC).date() + timedelta(days=9),
+        "Planned for next week.",
+        outcome="New lids & <wheels>",
+        post_anyway=True,
+    )
+    workflow.start_work(started.id, staff, "Started today.", post_anyway=True)
     db.session.commit()
 
     atom["site"] = _fetched(client, "/feeds/resolutions.atom")
     atom["category"] = _fetched(client, "/feeds/categories/bins-&-recycling.atom")
     atom["category, empty"] = _fetched(client, "/feeds/categories/quiet.atom")
     rss["site"] = _fetched(client, "/feeds/resolutions.rss")
+    atom["roadmap"] = _fetched(client, "/roadmap.atom")
+    atom["roadmap, category"] = _fetched(client, "/roadmap.atom?category=bins-%26-recycling")
 
     assert feedparser.parse(atom["site"]).entries, "the site feed lists what was published"
     assert feedparser.parse(atom["category"]).entries
     assert not feedparser.parse(atom["category, empty"]).entries
+    assert len(feedparser.parse(atom["roadmap"]).entries) == 4  # 2 done, planned, in progress
     assert _invalid(jing, atom, tmp_path) == ""
     for kind, document in rss.items():
         parsed = feedparser.parse(document)

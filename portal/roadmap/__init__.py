@@ -1,0 +1,1 @@
+"""The public roadmap: planned, in progress, done recently; and its Atom feed."""
