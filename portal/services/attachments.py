@@ -28,8 +28,8 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import Attachment, Comment, Feedback, User
-from portal.services import branding, environment, events, images
+from portal.models import Attachment, Comment, Feedback, SiteSettings, User
+from portal.services import environment, events, images
 from portal.services.attachment_store import AttachmentStore, current_store
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.visibility import can_view, words_withheld
@@ -217,10 +217,20 @@ def prune_unattached(now: datetime | None = None) -> int:
         # A transactional store's bytes rolled back with their rows; only the others keep
         # files of uploads whose transaction failed.
         known = set(db.session.scalars(sa.select(Attachment.public_id)))
-        known |= branding.logo_keys()  # the site's logo is kept in the same store
+        known |= _logo_stems()  # the site's logo (services/branding.py) is in the same store
         strays = [key for key in store.keys_before(cutoff) if key.split(".")[0] not in known]
         _forget(store, strays)
     return len(doomed)
+
+
+def _logo_stems() -> set[str]:
+    """The stems of the logo keys the site settings name."""
+    return {
+        (key or "").split(".")[0]
+        for key in db.session.scalars(
+            sa.select(SiteSettings.logo_key).where(SiteSettings.logo_key.is_not(None))
+        )
+    }
 
 
 def _delete(doomed: Iterable[Attachment]) -> None:

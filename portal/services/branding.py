@@ -163,16 +163,6 @@ def _forget(key: str | None) -> None:
         events.after_commit(db.session(), lambda: store.delete([key]))
 
 
-def logo_keys() -> set[str]:
-    """The stems of the keys the settings name (the attachments' tidying keeps their bytes)."""
-    return {
-        (key or "").split(".")[0]
-        for key in db.session.scalars(
-            sa.select(SiteSettings.logo_key).where(SiteSettings.logo_key.is_not(None))
-        )
-    }
-
-
 def logo_bytes(key: str) -> tuple[bytes, str]:
     """The bytes of the logo the settings name under this key, and its type; NotFound for any
     other key (an old logo's address stops answering once it is replaced)."""
