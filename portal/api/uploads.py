@@ -9,52 +9,26 @@ A submission with images is one multipart/form-data request (RFC 7578) of three 
 - `alt_text`: optional, what each image shows, in the order of the images (repeat the field).
 
 A JSON body works as before, without images. The site's request size limit (MAX_CONTENT_LENGTH)
-is small; this route alone takes a multipart body as large as its images may be together.
+is small; this route takes a multipart body as large as its images may be together, as the
+pages' forms with images do (`takes_images`, portal/attachments/uploads.py).
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
-from functools import wraps
-from typing import Any, TypeVar
+from typing import Any
 
 from flask import request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from portal.api.schemas import BadRequestBody, InvalidFields, read_json_object
+from portal.attachments.uploads import MULTIPART
 from portal.services import attachments, environment
 from portal.services.attachments import MAX_PER_TARGET
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-MULTIPART = "multipart/form-data"
-# The JSON part and the alt texts are small; what is left over is for the parts' headers.
+# The JSON part is small: read no more of it than the room a request has beside its images.
 ROOM_BESIDE_IMAGES = 1024 * 1024
-# Parts a request may have: the item, five images and five alt texts need 11; a part no field
-# names is refused by name (422), and past this many the request is not read at all (413).
-MAX_PARTS = 100
-
-
-def upload_limit() -> int:
-    """The largest multipart request the route reads: five images at the largest size kept,
-    and room for the item's JSON."""
-    return MAX_PER_TARGET * environment.current().settings.attachment_max_bytes + ROOM_BESIDE_IMAGES
-
-
-def takes_images(view: F) -> F:
-    """Let a multipart request to this route be as large as its images may be together (413
-    beyond), before anything reads the body. Other requests keep the site's limit."""
-
-    @wraps(view)
-    def wrapped(*args: Any, **kwargs: Any) -> Any:
-        if request.mimetype == MULTIPART:
-            request.max_content_length = upload_limit()
-            request.max_form_parts = MAX_PARTS
-        return view(*args, **kwargs)
-
-    return wrapped  # type: ignore[return-value]
 
 
 def submission() -> tuple[dict[str, Any], list[tuple[bytes, str]]]:

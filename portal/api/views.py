@@ -21,6 +21,7 @@ from portal import unit_of_work
 from portal.api import errors, schemas, uploads
 from portal.api.errors import BEARER_CHALLENGE, ApiError
 from portal.api.openapi import build_spec
+from portal.attachments.uploads import takes_images
 from portal.database import sqlite_write_intent
 from portal.extensions import db, limiter
 from portal.i18n import languages, site_language
@@ -350,7 +351,7 @@ def _account_acting_as(email: str) -> User:
 
 @bp.post("/items")
 @limiter.limit(WRITE_LIMIT)
-@uploads.takes_images
+@takes_images
 @write_scope_required
 def create_item() -> tuple[Response, int, dict[str, str]]:
     """Submit feedback on behalf of a customer, creating their account if need be, with

@@ -30,10 +30,11 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.extensions import db
 from portal.models import Attachment
-from portal.services import attachments
+from portal.services import attachments, environment
 from portal.services.errors import DomainError
 from portal.unit_of_work import commit_now
 
+MULTIPART = "multipart/form-data"
 FILES_FIELD = "images"
 ID_FIELD = "image_id"
 REMOVE_FIELD = "image_remove"
@@ -54,20 +55,26 @@ def takes_images(view: View) -> View:
     return view
 
 
+def _largest_image() -> int:
+    """The largest image kept, in bytes (a setting: services/environment.py)."""
+    return environment.current().settings.attachment_max_bytes
+
+
 def images_request_limit(app: Flask) -> int:
     """The largest request a form with images may send: five images, and the room any form
     has for its text."""
     text_room = int(app.config.get("MAX_CONTENT_LENGTH") or MEGABYTE)
-    return int(app.config["ATTACHMENT_MAX_BYTES"]) * attachments.MAX_PER_TARGET + text_room
+    return _largest_image() * attachments.MAX_PER_TARGET + text_room
 
 
 class PortalRequest(Request):
-    """Flask's request, with room for files on the views marked `takes_images`. Decided when
-    the route is matched, before any request hook reads the form (the CSRF check does)."""
+    """Flask's request, with room for files on the views marked `takes_images` (a multipart
+    body only: any other body keeps the site's limit). Decided when the route is matched,
+    before any request hook reads the form (the CSRF check does)."""
 
     @property
     def max_content_length(self) -> int | None:
-        if self._max_content_length is None and _takes_images(self):
+        if self._max_content_length is None and self.mimetype == MULTIPART and _takes_images(self):
             return images_request_limit(current_app)
         return super().max_content_length
 
@@ -93,7 +100,7 @@ def init_app(app: Flask) -> None:
 
         if not _takes_images(request):
             return render_error(413, str(error.description))
-        limit = max(1, int(current_app.config["ATTACHMENT_MAX_BYTES"]) // MEGABYTE)
+        limit = max(1, _largest_image() // MEGABYTE)
         return render_error(
             413,
             ngettext(
@@ -122,7 +129,7 @@ class FormImages:
     @property
     def max_megabytes(self) -> int:
         """The largest image taken, in MB, as the field's help says it."""
-        return max(1, int(current_app.config["ATTACHMENT_MAX_BYTES"]) // MEGABYTE)
+        return max(1, _largest_image() // MEGABYTE)
 
     @cached_property
     def previews(self) -> list[Attachment]:

@@ -30,6 +30,7 @@ from portal.models import (
     User,
 )
 from portal.services import attachments
+from portal.services.environment import Settings
 from tests.conftest import make_test_app
 from tests.helpers import login, post
 
@@ -384,9 +385,10 @@ def test_a_form_with_images_may_be_larger_than_other_requests(
     category: Category,
     make_feedback: Callable[..., Feedback],
     monkeypatch: pytest.MonkeyPatch,
+    change_settings: Callable[..., Settings],
 ) -> None:
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 20_000)
-    monkeypatch.setitem(app.config, "ATTACHMENT_MAX_BYTES", 30_000)
+    change_settings(attachment_max_bytes=30_000)
     item = make_feedback(author=customer)
     db.session.commit()
     bulky = os.urandom(25_000)
