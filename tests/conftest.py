@@ -244,6 +244,7 @@ def make_feedback(
         body: str = "It happened again this morning.",
         kind: FeedbackKind = FeedbackKind.COMPLAINT,
         visibility: Visibility = Visibility.PUBLIC,
+        post_anyway: bool = False,
     ) -> Feedback:
         item = submit_feedback(
             author or make_user(),
@@ -252,6 +253,7 @@ def make_feedback(
             title=title or f"Problem number {next(_sequence)}",
             body=body,
             visibility=visibility,
+            post_anyway=post_anyway,
         )
         db.session.commit()
         return item

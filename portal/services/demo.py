@@ -88,7 +88,7 @@ ITEMS = [
         "complaint",
         "public",
         "Charged twice for one order",
-        "My card was charged twice for order 4411 on Monday. The second charge is still there.",
+        "My card was charged twice for one order on Monday. The second charge is still there.",
     ),
     (
         4,

@@ -31,7 +31,7 @@ from portal.models import (
     Vote,
     resolution_categories,
 )
-from portal.services import events, notifications, tone
+from portal.services import events, notifications, personal_details, tone
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import get_visible_item, held_for_change, item_query
 from portal.services.sanitize import render_markdown
@@ -222,18 +222,25 @@ def tone_findings(
     target_date: date | None = None,
 ) -> list[ToneFinding]:
     """What the tone check says of a draft reply (or a move's message, see tone_context) to
-    this item's customer."""
+    this item's customer; on a public item, also what the guard for personal details finds
+    (everyone reads staff's words there)."""
     if not draft.strip():
         return []
-    return tone.check_tone(
+    findings = tone.check_tone(
         draft, tone_context(item, writer, to_state=to_state, target_date=target_date)
     )
+    if item.visibility is Visibility.PUBLIC:
+        findings += personal_details.details_in(draft, may_make_private=False)
+    return findings
 
 
 def we_did_findings(item: Feedback, draft: str) -> list[ToneFinding]:
     """The "we did" goes to everyone: the findings about one customer (their name, an apology,
-    a next step, words sent to others) do not apply there."""
-    return tone.check_published(draft, item.category.response_guide)
+    a next step, words sent to others) do not apply there; personal details do."""
+    return [
+        *tone.check_published(draft, item.category.response_guide),
+        *personal_details.details_in(draft, may_make_private=False),
+    ]
 
 
 def _check_tone(
