@@ -248,7 +248,7 @@ ITEMS = [
         "complaint",
         "public",
         "Missing item from my order, no note",
-        "The tea towels were missing from order 5120 and there was no note in the box.",
+        "The tea towels were missing from my order and there was no note in the box.",
     ),
     (
         6,
