@@ -15,12 +15,13 @@ from portal.database import reads_first
 from portal.extensions import htmx, limiter
 from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, NotFixedForm
 from portal.i18n import current_language
-from portal.models import Feedback, SignalKind
+from portal.models import Feedback, SignalKind, Visibility
 from portal.models.base import N_
 from portal.services import feedback as feedback_service
-from portal.services import notifications, signals, workflow
+from portal.services import notifications, personal_details, signals, workflow
 from portal.services.accounts import is_safe_next
 from portal.services.search import similar_items
+from portal.services.tone import ToneFinding
 from portal.services.votes import CLOSED_FOR_VOTES, set_vote, voted_item_ids
 from portal.unit_of_work import commit_now, refusal_shown_in
 
@@ -31,7 +32,7 @@ bp = Blueprint("feedback", __name__)
 @keeps_writing(title=N_("Title"), body=N_("Your feedback"))
 @login_required
 @limiter.limit("20 per hour", methods=["POST"])
-def new() -> str | Response:
+def new() -> Response:
     # "Look for similar feedback" without JavaScript: the form is posted back (never by GET,
     # which would put the draft and its CSRF token in the address, history and logs) and
     # comes back with what was typed and the suggestions under the title. A link may still
@@ -42,8 +43,13 @@ def new() -> str | Response:
     form.category_id.choices = [CHOOSE_CATEGORY] + [
         SelectChoice(c.id, c.name) for c in feedback_service.categories()
     ]
+    held: list[ToneFinding] = []
+    status = 200
     if not checking and form.validate_on_submit():
-        with refusal_shown_in(form.form_errors):
+        # Asked "make it private, or take the details out?", they chose private.
+        if "make_private" in request.form:
+            form.visibility.data = Visibility.PRIVATE.value
+        with refusal_shown_in(form.form_errors) as refusal:
             item = feedback_service.submit_feedback(
                 current_user,
                 kind=form.kind.data,
@@ -53,19 +59,50 @@ def new() -> str | Response:
                 visibility=form.visibility.data,
                 # The language of the page they wrote on: their words are kept as written.
                 language=current_language(),
+                post_anyway="post_anyway" in request.form,
             )
             flash(
                 _("Thank you, %(name)s. We have received it.", name=current_user.preferred_name),
                 "success",
             )
             return redirect(url_for("feedback.detail", item_id=item.id))
+        held, status = refusal.findings, refusal.status
     suggestions = similar_items(form.title.data or "") if (checking or form.errors) else []
-    return render_template(
-        "feedback/new.html",
-        form=form,
-        suggestions=suggestions,
-        checked=checking,
-        voted_ids=voted_item_ids(current_user, [s.id for s in suggestions]),
+    return make_response(
+        render_template(
+            "feedback/new.html",
+            form=form,
+            suggestions=suggestions,
+            checked=checking,
+            voted_ids=voted_item_ids(current_user, [s.id for s in suggestions]),
+            personal_details=held,
+            held=bool(held),
+            details_question=personal_details.question(may_make_private=True),
+            may_make_private=True,
+        ),
+        status,
+    )
+
+
+@bp.post("/check-details")
+@login_required
+@limiter.limit("120 per minute")
+def check_details() -> Response:
+    """Live as they type (htmx): what the guard for personal details finds in a public item's
+    title and text, or a comment's (?form=comment), shown under the text."""
+    commenting = request.args.get("form") == "comment"
+    found = []
+    if request.form.get("visibility") != Visibility.PRIVATE.value:
+        words = "\n".join(request.form.get(name, "")[:10_000] for name in ("title", "body"))
+        found = personal_details.details_in(words, may_make_private=not commenting)
+    return make_response(
+        render_template(
+            "feedback/_personal_details.html",
+            personal_details=found,
+            held=False,
+            details_question=personal_details.question(may_make_private=not commenting),
+            may_make_private=not commenting,
+        )
     )
 
 
@@ -90,6 +127,7 @@ def _render_detail(
     item: Feedback,
     comment_form: CommentForm | None = None,
     not_fixed_form: NotFixedForm | None = None,
+    comment_findings: list[ToneFinding] | None = None,
 ) -> str:
     # A visitor's page gets no forms: building one makes a CSRF token, and the page would be
     # theirs alone instead of one the page cache can share (portal/page_cache.py).
@@ -114,6 +152,9 @@ def _render_detail(
         not_fixed_form=not_fixed_form,
         # Asked of the author and of everyone whose voice was merged into the item.
         fix_answer=workflow.fix_answer(item, current_user),
+        # What the guard for personal details held in a comment, and what it asks.
+        comment_findings=comment_findings or [],
+        details_question=personal_details.question(may_make_private=False),
     )
 
 
@@ -321,9 +362,16 @@ def comment(item_id: int) -> str | Response:
     if form.validate_on_submit():
         # A refusal is said beside what they typed, which stays.
         with refusal_shown_in(form.body.errors) as refusal:
-            feedback_service.add_comment(current_user, item_id, form.body.data or "")
+            feedback_service.add_comment(
+                current_user,
+                item_id,
+                form.body.data or "",
+                post_anyway="post_anyway" in request.form,
+            )
             flash(_("Your comment is posted."), "success")
             return redirect(url_for("feedback.detail", item_id=item.id, _anchor="comments"))
-        return make_response(_render_detail(item, form), refusal.status)
+        return make_response(
+            _render_detail(item, form, comment_findings=refusal.findings), refusal.status
+        )
     # Re-render the page with the typed comment kept and the error beside the field.
     return make_response(_render_detail(item, form), 400)

@@ -143,10 +143,12 @@ def submit_for_customer(
     body: str,
     visibility: Visibility,
     language: str | None = None,
+    post_anyway: bool = False,
 ) -> Submission:
     """Submit feedback on behalf of the customer with this email, creating their account if
     need be (with `name`), as the submit page would for them; `language` is the one it is
-    written in."""
+    written in. A public item's words go past the guard for personal details as the page's
+    do (`post_anyway` as its "Post it publicly as it is")."""
     customer, created = _customer(token, email, name)
     item = submit_feedback(
         customer,
@@ -157,6 +159,7 @@ def submit_for_customer(
         visibility=visibility,
         channel=FeedbackChannel.API,
         language=language,
+        post_anyway=post_anyway,
     )
     events.emit(events.ItemSubmittedViaApi(item, token))
     db.session.flush()

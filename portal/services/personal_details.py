@@ -107,7 +107,8 @@ _ADDRESS = re.compile(
 )
 # UK postcodes (outward code, inward code), all in capitals or all in small letters.
 _POSTCODE = re.compile(
-    r"\b(?:[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}|[a-z]{1,2}\d[a-z\d]? ?\d[abd-hjlnp-uw-z]{2})\b"
+    r"\b(?:[A-Z]{1,2}\d[A-Z\d]? ?\d[ABD-HJLNP-UW-Z]{2}"
+    r"|[a-z]{1,2}\d[a-z\d]? ?\d[abd-hjlnp-uw-z]{2})\b"
 )
 
 
@@ -141,7 +142,8 @@ def _candidates(text: str, region: str) -> Iterator[Detail]:
         iban = _valid_iban_prefix(m.group())
         if iban:
             yield Detail("iban", iban, m.start(), m.start() + len(iban))
-    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.VALID):
+    valid = phonenumbers.Leniency.VALID
+    for match in phonenumbers.PhoneNumberMatcher(text, region, leniency=valid):
         yield Detail("phone_number", match.raw_string, match.start, match.end)
     for m in _POSTCODE.finditer(text):
         yield Detail("postcode", m.group(), m.start(), m.end())

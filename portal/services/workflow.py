@@ -1201,6 +1201,48 @@ def hide_comment(comment_id: int, actor: User, reason: str) -> Comment:
     return comment
 
 
+def redact_public_words(author: User, reason: str) -> int:
+    """Take a person's public words out of public view, as staff redact an item and hide a
+    comment (kept for the record): their public items are redacted, their comments hidden.
+    For an account being deleted whose owner asked for it; the author is the actor. Returns
+    how many items and comments it took out."""
+    items = db.session.scalars(
+        held_for_change(
+            sa.select(Feedback).where(
+                Feedback.author_id == author.id,
+                Feedback.visibility == Visibility.PUBLIC,
+                Feedback.redacted_at.is_(None),
+            )
+        ).order_by(Feedback.id)
+    ).all()
+    now = _now()
+    for item in items:
+        item.redacted_at = now
+        events.emit(events.ItemRedacted(item, author, reason))
+    comments = db.session.scalars(
+        sa.select(Comment)
+        .where(
+            Comment.author_id == author.id,
+            Comment.official.is_(False),
+            Comment.internal.is_(False),
+            Comment.hidden.is_(False),
+        )
+        .order_by(Comment.id)
+    ).all()
+    for comment in comments:
+        # Counted down in SQL, as hide_comment does, so a comment posted meanwhile still counts.
+        db.session.execute(
+            sa.update(Feedback)
+            .where(Feedback.id == comment.feedback_id)
+            .values(comment_count=Feedback.comment_count - 1)
+            .execution_options(synchronize_session=False)
+        )
+        comment.hidden = True
+        events.emit(events.CommentHidden(comment, author, reason))
+    db.session.flush()
+    return len(items) + len(comments)
+
+
 def approve(item_id: int, actor: User) -> Feedback:
     """Pre-moderation: let a waiting public item onto the board."""
     _require_staff(actor)
