@@ -103,7 +103,7 @@ _SMALL_WORDS = (
 _ADDRESS = re.compile(
     r"\b\d{1,5}[A-Za-z]?,?\s+"
     rf"(?:(?!(?i:{_SMALL_WORDS})\b)[A-Za-z][\w'-]*\s+){{1,3}}"
-    rf"(?:(?i:{_STREET_ANY_CASE})|{_STREET_CAPITALISED})\b\.?"
+    rf"(?:(?i:{_STREET_ANY_CASE})|{_STREET_CAPITALISED})\b"
 )
 # UK postcodes (outward code, inward code), all in capitals or all in small letters.
 _POSTCODE = re.compile(
