@@ -115,6 +115,7 @@ ACCESS: dict[str, str] = {
     "digests.confirm": TOKEN,
     "digests.subscribe": PUBLIC,
     "digests.unsubscribe": TOKEN,
+    "feedback.check_details": SIGNED_IN,
     "feedback.comment": SIGNED_IN,
     "feedback.detail": PUBLIC,
     "feedback.fixed": AUTHOR,
