@@ -91,6 +91,9 @@ def check_details() -> Response:
     """Live as they type (htmx): what the guard for personal details finds in a public item's
     title and text, or a comment's (?form=comment), shown under the text."""
     commenting = request.args.get("form") == "comment"
+    # The fragment's id: the one the box it sits under swaps (the comment box's by default).
+    target = request.args.get("target", "")
+    details_id = target if target in ("personal-details", "not-fixed-details") else None
     found = []
     if request.form.get("visibility") != Visibility.PRIVATE.value:
         words = "\n".join(request.form.get(name, "")[:10_000] for name in ("title", "body"))
@@ -102,6 +105,7 @@ def check_details() -> Response:
             held=False,
             details_question=personal_details.question(may_make_private=not commenting),
             may_make_private=not commenting,
+            details_id=details_id or "personal-details",
         )
     )
 
@@ -128,6 +132,7 @@ def _render_detail(
     comment_form: CommentForm | None = None,
     not_fixed_form: NotFixedForm | None = None,
     comment_findings: list[ToneFinding] | None = None,
+    not_fixed_findings: list[ToneFinding] | None = None,
 ) -> str:
     # A visitor's page gets no forms: building one makes a CSRF token, and the page would be
     # theirs alone instead of one the page cache can share (portal/page_cache.py).
@@ -154,6 +159,7 @@ def _render_detail(
         fix_answer=workflow.fix_answer(item, current_user),
         # What the guard for personal details held in a comment, and what it asks.
         comment_findings=comment_findings or [],
+        not_fixed_findings=not_fixed_findings or [],
         details_question=personal_details.question(may_make_private=False),
     )
 
@@ -292,7 +298,20 @@ def not_fixed(item_id: int) -> Response:
     form = NotFixedForm()
     if not form.validate_on_submit():
         return make_response(_render_detail(item, not_fixed_form=form), 400)
-    workflow.request_reopen(item_id, current_user, form.body.data or "")
+    with refusal_shown_in(form.body.errors) as refusal:
+        workflow.request_reopen(
+            item_id,
+            current_user,
+            form.body.data or "",
+            post_anyway="post_anyway" in request.form,
+        )
+    if refusal.error is not None and not refusal.findings:
+        raise refusal.error  # refused for another reason: the error page says why, as before
+    if refusal:
+        return make_response(
+            _render_detail(item, not_fixed_form=form, not_fixed_findings=refusal.findings),
+            refusal.status,
+        )
     if item.owner:
         said = _(
             "Thank you. %(name)s will look at it again and reply here.",

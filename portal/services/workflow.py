@@ -1338,12 +1338,19 @@ def confirm_fixed(item_id: int, person: User) -> Feedback:
     return item
 
 
-def request_reopen(item_id: int, person: User, comment: str) -> Comment:
+def request_reopen(
+    item_id: int, person: User, comment: str, *, post_anyway: bool = False
+) -> Comment:
     """The author, or someone whose voice was merged into the item, says "not yet": their
     comment goes on the item and the owner sees a reopen request in triage. Only staff
-    reopen."""
+    reopen. On a public item the comment is public: the guard for personal details reads it
+    first."""
     item, voice = _resolved_item_of(item_id, person)
     comment = _require_text(comment, t("Please tell us what is still not right."))
+    if item.visibility is Visibility.PUBLIC:
+        personal_details.check_public_words(
+            {"body": comment}, post_anyway=post_anyway, may_make_private=False
+        )
     note = Comment(
         feedback_id=item.id,
         author_id=person.id,

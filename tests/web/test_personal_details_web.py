@@ -11,6 +11,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Comment, Feedback, Role, User, Visibility
+from portal.services import workflow
 from tests.conftest import TEST_PASSWORD
 from tests.helpers import login, post
 
@@ -131,6 +132,12 @@ def test_the_live_check_answers_as_they_type(client, make_user) -> None:
     assert QUESTION not in quiet.get_data(as_text=True)
     asked = post(client, "/feedback/check-details?form=comment", {"body": BODY}, htmx=True)
     assert COMMENT_QUESTION in asked.get_data(as_text=True)
+    # Under "Not yet" the fragment keeps that box's own id; an unknown one is not echoed.
+    url = "/feedback/check-details?form=comment&target="
+    mine = post(client, url + "not-fixed-details", {"body": BODY}, htmx=True)
+    assert 'id="not-fixed-details"' in mine.get_data(as_text=True)
+    odd = post(client, url + "x%22onclick", {"body": BODY}, htmx=True)
+    assert 'id="personal-details"' in odd.get_data(as_text=True)
 
 
 def test_the_submit_and_comment_boxes_are_checked_live(client, make_user, make_feedback) -> None:
@@ -195,3 +202,27 @@ def test_deleting_an_account_offers_to_take_public_words_out_of_view(
     assert db.session.get(User, user.id).deleted_at is not None
     board = client.get("/").get_data(as_text=True)
     assert "Bins missed on Elm Road again" not in board
+
+
+def test_a_not_yet_comment_with_details_on_a_public_item_is_held(
+    client, make_user, make_feedback
+) -> None:
+    """ "Did this fix it? Not yet" posts a comment on the item: public on a public item."""
+    author = make_user(preferred_name="Nia")
+    item = make_feedback(author=author)
+    workflow.resolve(item.id, make_user(role=Role.STAFF), "We replaced the lamp.", post_anyway=True)
+    db.session.commit()
+    login(client, author.email)
+    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert 'data-hx-target="#not-fixed-details"' in page and 'id="not-fixed-details"' in page
+    words = "Still out. Ring me on 07911 123456."
+    response = post(client, f"/feedback/{item.id}/not-fixed", {"body": words})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert COMMENT_QUESTION in page and "&#34;07911 123456&#34;" in page and words in page
+    db.session.expire_all()
+    assert db.session.get(Feedback, item.id).reopen_requested_at is None
+    sent = post(client, f"/feedback/{item.id}/not-fixed", {"body": words, "post_anyway": "1"})
+    assert sent.status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Feedback, item.id).reopen_requested_at is not None
