@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import phonenumbers
 from babel import Locale, UnknownLocaleError
+from babel.core import get_global
 
 from portal.models import SiteSettings
 from portal.services.errors import DomainError
@@ -166,10 +167,25 @@ def luhn_valid(digits: str) -> bool:
     return total % 10 == 0
 
 
+# How long each country's IBANs are (the SWIFT registry), so a code that merely passes mod 97
+# by chance (one in 97) is not taken for one.
+_IBAN_REGISTRY = (
+    "AD24 AE23 AL28 AT20 AZ28 BA20 BE16 BG22 BH22 BR29 BY28 CH21 CR22 CY28 CZ24 DE22 DK18 DO28 "
+    "EE20 EG29 ES24 FI18 FO18 FR27 GB22 GE22 GI23 GL18 GR27 GT28 HR21 HU28 IE22 IL23 IQ23 IS26 "
+    "IT27 JO30 KW30 KZ20 LB28 LC32 LI21 LT20 LU20 LV21 MC27 MD24 ME22 MK19 MR27 MT31 MU30 NL18 "
+    "NO15 PK24 PL28 PS29 PT25 QA29 RO24 RS22 SA24 SC31 SE24 SI19 SK24 SM27 ST25 SV28 TL23 TN24 "
+    "TR26 UA29 VA22 VG24 XK20"
+)
+IBAN_LENGTHS = {entry[:2]: int(entry[2:]) for entry in _IBAN_REGISTRY.split(" ")}
+
+
 def iban_valid(text: str) -> bool:
-    """Whether the letters and digits are an IBAN whose check digits are right (mod 97)."""
+    """Whether the letters and digits are an IBAN: its country's length, and check digits
+    that are right (mod 97)."""
     compact = text.replace(" ", "").upper()
     if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{11,30}", compact):
+        return False
+    if IBAN_LENGTHS.get(compact[:2]) != len(compact):
         return False
     moved = compact[4:] + compact[:4]
     return int("".join(str(int(char, 36)) for char in moved)) % 97 == 1
@@ -214,12 +230,15 @@ def site_region(settings: SiteSettings) -> str:
         locale = Locale.parse(language)
     except (UnknownLocaleError, ValueError, TypeError):
         return DEFAULT_REGION
-    if locale.territory:
+    if locale.territory in phonenumbers.SUPPORTED_REGIONS:
         return str(locale.territory)
     if locale.language in LANGUAGE_REGIONS:
         return LANGUAGE_REGIONS[locale.language]
-    likely = Locale.parse(f"und_{locale.language}")  # CLDR's likely country for the language
-    return str(likely.territory or DEFAULT_REGION)
+    # CLDR's likely country for the language ("de" -> "de_Latn_DE"); a language of no one
+    # country (Esperanto's "001", the world) falls back to the default.
+    likely = str(get_global("likely_subtags").get(locale.language, "")).split("_")
+    country = next((part for part in likely[1:] if part in phonenumbers.SUPPORTED_REGIONS), None)
+    return country or DEFAULT_REGION
 
 
 # Findings and the check the commands make -----------------------------------------------------

@@ -140,6 +140,8 @@ def test_luhn_and_iban_checks() -> None:
         ("", "en-US", "US"),
         ("", "de", "DE"),  # else the language's likely country
         ("0161 496 0000", "es", "ES"),  # a national number says nothing of the country
+        ("", "eo", "GB"),  # a language of no one country: the default
+        ("", "xx-not-a-language", "GB"),
     ],
 )
 def test_the_sites_region_comes_from_its_phone_number_then_its_language(
