@@ -76,7 +76,6 @@ def new() -> Response:
             checked=checking,
             voted_ids=voted_item_ids(current_user, [s.id for s in suggestions]),
             personal_details=held,
-            held=bool(held),
             details_question=personal_details.question(may_make_private=True),
             may_make_private=True,
         ),
@@ -102,7 +101,6 @@ def check_details() -> Response:
         render_template(
             "feedback/_personal_details.html",
             personal_details=found,
-            held=False,
             details_question=personal_details.question(may_make_private=not commenting),
             may_make_private=not commenting,
             details_id=details_id or "personal-details",

@@ -124,7 +124,8 @@ def test_the_live_check_answers_as_they_type(client, make_user) -> None:
     assert found.status_code == 200
     assert page.lstrip().startswith("<div") and "<html" not in page  # the fragment alone
     assert QUESTION in page and "&#34;07911 123456&#34;" in page
-    assert 'name="post_anyway"' not in page  # buttons come with a held submission
+    # The same choices as a held submission gives.
+    assert 'name="make_private"' in page and 'name="post_anyway"' in page
     clean = post(client, "/feedback/check-details", {"body": "It never came."}, htmx=True)
     assert QUESTION not in clean.get_data(as_text=True)
     private = {"title": TITLE, "body": BODY, "visibility": "private"}
