@@ -245,6 +245,7 @@ def make_feedback(
         kind: FeedbackKind = FeedbackKind.COMPLAINT,
         visibility: Visibility = Visibility.PUBLIC,
         images: Sequence[str] = (),
+        post_anyway: bool = False,
     ) -> Feedback:
         item = submit_feedback(
             author or make_user(),
@@ -254,6 +255,7 @@ def make_feedback(
             body=body,
             visibility=visibility,
             images=images,
+            post_anyway=post_anyway,
         )
         db.session.commit()
         return item

@@ -155,6 +155,13 @@ class DeleteAccountForm(FlaskForm):
         _l("Your password, to confirm"),
         validators=[DataRequired(_l("Please enter your password."))],
     )
+    redact_public = BooleanField(
+        _l("Also take what I posted publicly out of public view"),
+        description=_l(
+            "Your items' words and your comments are then hidden from everyone; "
+            "our staff keep them for the record, and your votes still count."
+        ),
+    )
 
 
 class ConfirmForm(FlaskForm):

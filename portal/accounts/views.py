@@ -437,7 +437,11 @@ def delete() -> Response | str:
     form = DeleteAccountForm()
     if form.validate_on_submit():
         with refusal_shown_in(form.password.errors):
-            accounts.delete_account(current_user, form.password.data or "")
+            accounts.delete_account(
+                current_user,
+                form.password.data or "",
+                redact_public=bool(form.redact_public.data),
+            )
             logout_user()
             flash(
                 _("Your account and personal details are deleted. Thank you for your feedback."),

@@ -1,6 +1,7 @@
 """JSON errors for /api/ requests: {"error": {"status": 404, "message": "..."}}, with
 "fields" (what is wrong with each field) or "findings" (what the tone check found in words a
-customer would read) when there are some.
+customer would read, or the guard for personal details in words about to be public) when there
+are some.
 
 Messages are in the language the client asks for (Accept-Language, else the site's default:
 portal.i18n.select_language); the codes, field names and finding codes are not words.
@@ -26,6 +27,7 @@ from portal.database import CROSSED_MESSAGE, crossed_another_change
 from portal.services.attachments import TooManyImages
 from portal.services.errors import DomainError
 from portal.services.images import ImageRefused
+from portal.services.personal_details import PersonalDetailsHeld
 from portal.services.tone import ToneFinding
 from portal.services.wording import Text
 from portal.services.workflow import InvalidTransition, ToneHeld
@@ -114,10 +116,11 @@ def _domain_error(error: DomainError) -> Response:
     roll_back()
     # A move the item's state does not allow conflicts with where the item is.
     status = 409 if isinstance(error, InvalidTransition) else error.status_code
-    # Words the tone check held come back with each finding, as the admin page lists them.
+    # Words the tone check or the guard for personal details held come back with each
+    # finding, as the pages list them.
     findings = (
         [(field, f) for field, found in error.by_field.items() for f in found]
-        if isinstance(error, ToneHeld)
+        if isinstance(error, ToneHeld | PersonalDetailsHeld)
         else ()
     )
     return error_response(status, error.message, findings=findings)

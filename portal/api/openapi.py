@@ -199,8 +199,9 @@ SCHEMAS: dict[str, Any] = {
                         "type": "array",
                         "description": _l(
                             "For 422 on a move or a reply: what the tone check "
-                            "found in the words the customer would read. Change the words, or "
-                            "send them again with post_anyway: true."
+                            "found in the words the customer would read; on a public item, and "
+                            "on a new public item, what the guard for personal details found. "
+                            "Change the words, or send them again with post_anyway: true."
                         ),
                         "items": _ref("ToneFinding"),
                     },
@@ -215,8 +216,8 @@ SCHEMAS: dict[str, Any] = {
             "field": {
                 **STRING,
                 "description": _l(
-                    "Which words it is about: message, we_did (a move to resolved) "
-                    "or body (a reply)."
+                    "Which words it is about: message, we_did (a move to resolved), "
+                    "body (a reply, or a new item's text) or title (a new item's)."
                 ),
             },
             "code": {
@@ -227,7 +228,9 @@ SCHEMAS: dict[str, Any] = {
                     "inconvenience\u201d), passing_around (sent to another team or address), "
                     "no_apology, not_addressed, no_next_step, form_letter (the category's "
                     "response guide word for word), copy_paste (nearly the same words sent to "
-                    "other customers lately), shouting, ..."
+                    "other customers lately), shouting; from the guard for personal "
+                    "details: phone_number, email_address, card_number, iban, reference (an "
+                    "order or account number), street_address, postcode; ..."
                 ),
             },
             "message": {
@@ -487,6 +490,17 @@ SCHEMAS: dict[str, Any] = {
                 "description": _l("At least 10 characters besides the spaces around them."),
             },
             "visibility": {"type": "string", "enum": VISIBILITIES, "default": "public"},
+            "post_anyway": {
+                "type": "boolean",
+                "default": False,
+                "description": _l(
+                    "Post a public item as written though the guard for personal details "
+                    "found phone numbers, email or street addresses, postcodes, card or "
+                    "bank account numbers, or order references in it (the submit page's "
+                    "\u201cPost it publicly as it is\u201d). Without it, findings answer 422; "
+                    "a private item is not checked."
+                ),
+            },
         },
     },
     "Receipt": {
@@ -707,8 +721,9 @@ RESPONSES: dict[str, Any] = {
         "Unprocessable": _l("Fields are missing or invalid; error.fields says which."),
         "UnprocessableOrHeld": _l(
             "Fields are missing or invalid (error.fields says which), or "
-            "the tone check held the words the customer would read (error.findings lists what it "
-            "found; send post_anyway: true to post them as written)."
+            "the tone check or the guard for personal details held words about to be read "
+            "(error.findings lists what it found; send post_anyway: true to post them as "
+            "written)."
         ),
         "TooManyRequests": _l("More than 60 writes a minute."),
         "Error": _l("Any other error, in the same shape."),
@@ -964,6 +979,7 @@ def _spec(category_slugs: Sequence[str]) -> dict[str, Any]:
                             },
                         },
                         operationId="createItem",
+                        tone_checked=True,
                         description=_l(
                             "As JSON (the NewItem object as the body), or with images as "
                             "multipart/form-data: the NewItem object as JSON in the part named "

@@ -345,6 +345,8 @@ class SubmitItem:
     title: str
     body: str
     visibility: Visibility
+    # Post a public item's words the guard for personal details held, as written.
+    post_anyway: bool = False
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> SubmitItem:
@@ -356,6 +358,7 @@ class SubmitItem:
         title = f.text("title", required=True, min_length=5, max_length=160)
         body = f.text("body", required=True, min_length=10, max_length=10_000)
         visibility = f.choice("visibility", VISIBILITIES, required=False)
+        post_anyway = f.flag("post_anyway")
         f.done()
         return cls(
             email=email or "",
@@ -365,6 +368,7 @@ class SubmitItem:
             title=title or "",
             body=body or "",
             visibility=Visibility(visibility or Visibility.PUBLIC.value),
+            post_anyway=post_anyway,
         )
 
 

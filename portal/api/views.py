@@ -372,6 +372,7 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
         visibility=body.visibility,
         language=_written_in(),
         images=images,
+        post_anyway=body.post_anyway,
     )
     receipt = schemas.receipt_json(submitted.item, customer_created=submitted.customer_created)
     headers = {"Location": receipt["links"]["self"]} if is_public(submitted.item) else {}

@@ -61,11 +61,14 @@ class FeedbackForm(HumanCheckedForm):
             ),
         ],
     )
+    # Chosen knowingly, never by default: a complaint posted public because "Public" came
+    # pre-selected put an order number on the board.
     visibility = RadioField(
         _l("Who can see it?"),
         choices=VISIBILITY_CHOICES,
-        default=Visibility.PUBLIC.value,
-        validators=[InputRequired(_l("Please choose who can see it."))],
+        validators=[
+            InputRequired(_l("Please choose who can see it: everyone, or only you and our staff."))
+        ],
     )
 
 

@@ -17,12 +17,13 @@ from portal.database import reads_first
 from portal.extensions import htmx, limiter
 from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, NotFixedForm
 from portal.i18n import current_language
-from portal.models import Feedback, SignalKind
+from portal.models import Feedback, SignalKind, Visibility
 from portal.models.base import N_
-from portal.services import attachments, editing, notifications, signals, workflow
+from portal.services import attachments, editing, notifications, personal_details, signals, workflow
 from portal.services import feedback as feedback_service
 from portal.services.accounts import is_safe_next
 from portal.services.search import similar_items
+from portal.services.tone import ToneFinding
 from portal.services.votes import CLOSED_FOR_VOTES, set_vote, voted_item_ids
 from portal.unit_of_work import commit_now, refusal_shown_in
 
@@ -34,7 +35,7 @@ bp = Blueprint("feedback", __name__)
 @keeps_writing(title=N_("Title"), body=N_("Your feedback"))
 @login_required
 @limiter.limit("20 per hour", methods=["POST"])
-def new() -> str | Response:
+def new() -> Response:
     # "Look for similar feedback" without JavaScript: the form is posted back (never by GET,
     # which would put the draft and its CSRF token in the address, history and logs) and
     # comes back with what was typed and the suggestions under the title. A link may still
@@ -47,8 +48,13 @@ def new() -> str | Response:
     ]
     # Kept first, whatever the rest of the form says (attachments/uploads.py).
     images = images_sent("new") if request.method == "POST" else no_images("new")
+    held: list[ToneFinding] = []
+    status = 200
     if not checking and form.validate_on_submit() and not images.errors:
-        with refusal_shown_in(form.form_errors):
+        # Asked "make it private, or take the details out?", they chose private.
+        if "make_private" in request.form:
+            form.visibility.data = Visibility.PRIVATE.value
+        with refusal_shown_in(form.form_errors) as refusal:
             item = feedback_service.submit_feedback(
                 current_user,
                 kind=form.kind.data,
@@ -59,16 +65,49 @@ def new() -> str | Response:
                 # The language of the page they wrote on: their words are kept as written.
                 language=current_language(),
                 images=images.ids,
+                post_anyway="post_anyway" in request.form,
             )
             return redirect(url_for("feedback.submitted", item_id=item.id))
+        held, status = refusal.findings, refusal.status
     suggestions = similar_items(form.title.data or "") if (checking or form.errors) else []
-    return render_template(
-        "feedback/new.html",
-        form=form,
-        suggestions=suggestions,
-        checked=checking,
-        voted_ids=voted_item_ids(current_user, [s.id for s in suggestions]),
-        images=images,
+    return make_response(
+        render_template(
+            "feedback/new.html",
+            form=form,
+            suggestions=suggestions,
+            checked=checking,
+            voted_ids=voted_item_ids(current_user, [s.id for s in suggestions]),
+            images=images,
+            personal_details=held,
+            details_question=personal_details.question(may_make_private=True),
+            may_make_private=True,
+        ),
+        status,
+    )
+
+
+@bp.post("/check-details")
+@login_required
+@limiter.limit("120 per minute")
+def check_details() -> Response:
+    """Live as they type (htmx): what the guard for personal details finds in a public item's
+    title and text, or a comment's (?form=comment), shown under the text."""
+    commenting = request.args.get("form") == "comment"
+    # The fragment's id: the one the box it sits under swaps (the comment box's by default).
+    target = request.args.get("target", "")
+    details_id = target if target in ("personal-details", "not-fixed-details") else None
+    found = []
+    if request.form.get("visibility") != Visibility.PRIVATE.value:
+        words = "\n".join(request.form.get(name, "")[:10_000] for name in ("title", "body"))
+        found = personal_details.details_in(words, may_make_private=not commenting)
+    return make_response(
+        render_template(
+            "feedback/_personal_details.html",
+            personal_details=found,
+            details_question=personal_details.question(may_make_private=not commenting),
+            may_make_private=not commenting,
+            details_id=details_id or "personal-details",
+        )
     )
 
 
@@ -107,6 +146,8 @@ def _render_detail(
     comment_form: CommentForm | None = None,
     not_fixed_form: NotFixedForm | None = None,
     comment_images: FormImages | None = None,
+    comment_findings: list[ToneFinding] | None = None,
+    not_fixed_findings: list[ToneFinding] | None = None,
 ) -> str:
     # A visitor's page gets no forms: building one makes a CSRF token, and the page would be
     # theirs alone instead of one the page cache can share (portal/page_cache.py).
@@ -137,6 +178,10 @@ def _render_detail(
         not_fixed_form=not_fixed_form,
         # Asked of the author and of everyone whose voice was merged into the item.
         fix_answer=workflow.fix_answer(item, current_user),
+        # What the guard for personal details held in a comment, and what it asks.
+        comment_findings=comment_findings or [],
+        not_fixed_findings=not_fixed_findings or [],
+        details_question=personal_details.question(may_make_private=False),
     )
 
 
@@ -275,7 +320,20 @@ def not_fixed(item_id: int) -> Response:
     form = NotFixedForm()
     if not form.validate_on_submit():
         return make_response(_render_detail(item, not_fixed_form=form), 400)
-    workflow.request_reopen(item_id, current_user, form.body.data or "")
+    with refusal_shown_in(form.body.errors) as refusal:
+        workflow.request_reopen(
+            item_id,
+            current_user,
+            form.body.data or "",
+            post_anyway="post_anyway" in request.form,
+        )
+    if refusal.error is not None and not refusal.findings:
+        raise refusal.error  # refused for another reason: the error page says why, as before
+    if refusal:
+        return make_response(
+            _render_detail(item, not_fixed_form=form, not_fixed_findings=refusal.findings),
+            refusal.status,
+        )
     if item.owner:
         said = _(
             "Thank you. %(name)s will look at it again and reply here.",
@@ -348,11 +406,18 @@ def comment(item_id: int) -> str | Response:
         # A refusal is said beside what they typed, which stays.
         with refusal_shown_in(form.body.errors) as refusal:
             feedback_service.add_comment(
-                current_user, item_id, form.body.data or "", images=images.ids
+                current_user,
+                item_id,
+                form.body.data or "",
+                images=images.ids,
+                post_anyway="post_anyway" in request.form,
             )
             flash(_("Your comment is posted."), "success")
             return redirect(url_for("feedback.detail", item_id=item.id, _anchor="comments"))
-        return make_response(_render_detail(item, form, comment_images=images), refusal.status)
+        return make_response(
+            _render_detail(item, form, comment_images=images, comment_findings=refusal.findings),
+            refusal.status,
+        )
     # Re-render the page with the typed comment kept, the images as previews and the error
     # beside its field.
     return make_response(_render_detail(item, form, comment_images=images), 400)

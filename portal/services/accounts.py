@@ -33,6 +33,7 @@ from portal.services.tokens import (
     reset_token_matches,
 )
 from portal.services.wording import Text, t, tn
+from portal.services.workflow import redact_public_words
 from portal.validation import name_problem
 
 # Not a hash any password can match (Werkzeug refuses a hash without "$"): an account made on
@@ -416,9 +417,15 @@ def sign_out_everywhere(user: User) -> User:
     return user
 
 
-def delete_account(user: User, password: str) -> User:
+# The reason the record gives for words taken out of public view as their author left.
+REDACTED_ON_DELETION = "The author deleted their account and asked for their public words to go."
+
+
+def delete_account(user: User, password: str, *, redact_public: bool = False) -> User:
     """Erase a person's personal data. Their public items and votes stay, as "a former
-    customer", so counts and conversations still add up; the row is anonymised, not removed."""
+    customer", so counts and conversations still add up; the row is anonymised, not removed.
+    With `redact_public` their public words go too: their items are redacted and their
+    comments hidden, as staff would (workflow.redact_public_words); the votes still count."""
     if not check_password_hash(user.password_hash, password):
         raise DomainError(t("That password is not right, so nothing was deleted."))
     if user.is_admin:
@@ -426,6 +433,8 @@ def delete_account(user: User, password: str) -> User:
     if user.is_staff:
         refuse_while_owning_open_items(user)
     old_email = normalise_email(user.email)
+    if redact_public:
+        redact_public_words(user, REDACTED_ON_DELETION)
     db.session.execute(sa.delete(Follow).where(Follow.user_id == user.id))
     db.session.execute(
         sa.delete(DigestSubscription).where(

@@ -145,11 +145,14 @@ def submit_for_customer(
     visibility: Visibility,
     language: str | None = None,
     images: Sequence[tuple[bytes, str]] = (),
+    post_anyway: bool = False,
 ) -> Submission:
     """Submit feedback on behalf of the customer with this email, creating their account if
     need be (with `name`), as the submit page would for them; `language` is the one it is
     written in, `images` the files sent with it, (bytes, alt text) each, kept as the
-    customer's (attachments.upload_images: a refused one refuses the whole submission)."""
+    customer's (attachments.upload_images: a refused one refuses the whole submission). A
+    public item's words go past the guard for personal details as the page's do
+    (`post_anyway` as its "Post it publicly as it is")."""
     customer, created = _customer(token, email, name)
     uploaded = attachments.upload_images(customer, images)
     item = submit_feedback(
@@ -162,6 +165,7 @@ def submit_for_customer(
         channel=FeedbackChannel.API,
         language=language,
         images=uploaded,
+        post_anyway=post_anyway,
     )
     events.emit(events.ItemSubmittedViaApi(item, token))
     db.session.flush()

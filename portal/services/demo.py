@@ -88,7 +88,7 @@ ITEMS = [
         "complaint",
         "public",
         "Charged twice for one order",
-        "My card was charged twice for order 4411 on Monday. The second charge is still there.",
+        "My card was charged twice for one order on Monday. The second charge is still there.",
     ),
     (
         4,
@@ -248,7 +248,7 @@ ITEMS = [
         "complaint",
         "public",
         "Missing item from my order, no note",
-        "The tea towels were missing from order 5120 and there was no note in the box.",
+        "The tea towels were missing from my order and there was no note in the box.",
     ),
     (
         6,

@@ -24,6 +24,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import attachments, events
 from portal.services.errors import DomainError, NotAllowed, NotFound
+from portal.services.personal_details import check_public_words
 from portal.services.sanitize import render_markdown
 from portal.services.site import categories as categories  # the pages list them from here
 from portal.services.site import get_site_settings
@@ -46,11 +47,15 @@ def submit_feedback(
     send_receipt: bool = True,
     language: str | None = None,
     images: Sequence[str] = (),
+    post_anyway: bool = False,
 ) -> Feedback:
     """Record a new item from a customer, with the images they uploaded for it (public ids,
     attachments.upload_image); its "received" step, the author's follow, the receipt and the
     announcements follow from ItemSubmitted (services/consumers.py). Email intake passes
-    send_receipt=False and sends its own (a reply to the sender's mail)."""
+    send_receipt=False and sends its own (a reply to the sender's mail).
+
+    A public item's words are read for personal details first (personal_details): found ones
+    hold it (PersonalDetailsHeld) unless the writer chose to post anyway."""
     title = " ".join(title.split())
     if not title:
         raise DomainError(t("Please give your feedback a title."))
@@ -60,6 +65,10 @@ def submit_feedback(
     if category is None:
         raise DomainError(t("Please choose one of the listed categories."))
     visibility = Visibility(visibility)
+    if visibility is Visibility.PUBLIC:
+        check_public_words(
+            {"title": title, "body": body}, post_anyway=post_anyway, may_make_private=True
+        )
     item = Feedback(
         kind=FeedbackKind(kind),
         title=title,
@@ -159,9 +168,17 @@ def item_timeline(item: Feedback) -> list[TimelineEvent]:
     )
 
 
-def add_comment(author: User, item_id: int, body: str, *, images: Sequence[str] = ()) -> Comment:
-    """A signed-in person comments publicly on an item they can see, with the images they
-    uploaded for it."""
+def add_comment(
+    author: User,
+    item_id: int,
+    body: str,
+    *,
+    images: Sequence[str] = (),
+    post_anyway: bool = False,
+) -> Comment:
+    """A signed-in person comments on an item they can see, with the images they uploaded
+    for it. On a public item the comment is public, and read for personal details first (as
+    a public item's words are)."""
     item = get_visible_item(item_id, author)
     if not author.is_active:
         raise NotAllowed(t("Your account cannot comment."))
@@ -176,6 +193,8 @@ def add_comment(author: User, item_id: int, body: str, *, images: Sequence[str] 
         )
     if not body.strip():
         raise DomainError(t("Please write something before posting your comment."))
+    if item.visibility is Visibility.PUBLIC:
+        check_public_words({"body": body}, post_anyway=post_anyway, may_make_private=False)
     comment = Comment(
         feedback_id=item.id,
         author_id=author.id,

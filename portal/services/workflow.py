@@ -32,7 +32,7 @@ from portal.models import (
     Vote,
     resolution_categories,
 )
-from portal.services import attachments, events, notifications, tone
+from portal.services import attachments, events, notifications, personal_details, tone
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import get_visible_item, held_for_change, item_query
 from portal.services.sanitize import render_markdown
@@ -224,18 +224,25 @@ def tone_findings(
     target_date: date | None = None,
 ) -> list[ToneFinding]:
     """What the tone check says of a draft reply (or a move's message, see tone_context) to
-    this item's customer."""
+    this item's customer; on a public item, also what the guard for personal details finds
+    (everyone reads staff's words there)."""
     if not draft.strip():
         return []
-    return tone.check_tone(
+    findings = tone.check_tone(
         draft, tone_context(item, writer, to_state=to_state, target_date=target_date)
     )
+    if item.visibility is Visibility.PUBLIC:
+        findings += personal_details.details_in(draft, may_make_private=False)
+    return findings
 
 
 def we_did_findings(item: Feedback, draft: str) -> list[ToneFinding]:
     """The "we did" goes to everyone: the findings about one customer (their name, an apology,
-    a next step, words sent to others) do not apply there."""
-    return tone.check_published(draft, item.category.response_guide)
+    a next step, words sent to others) do not apply there; personal details do."""
+    return [
+        *tone.check_published(draft, item.category.response_guide),
+        *personal_details.details_in(draft, may_make_private=False),
+    ]
 
 
 def _check_tone(
@@ -1259,6 +1266,48 @@ def hide_comment(comment_id: int, actor: User, reason: str) -> Comment:
     return comment
 
 
+def redact_public_words(author: User, reason: str) -> int:
+    """Take a person's public words out of public view, as staff redact an item and hide a
+    comment (kept for the record): their public items are redacted, their comments hidden.
+    For an account being deleted whose owner asked for it; the author is the actor. Returns
+    how many items and comments it took out."""
+    items = db.session.scalars(
+        held_for_change(
+            sa.select(Feedback).where(
+                Feedback.author_id == author.id,
+                Feedback.visibility == Visibility.PUBLIC,
+                Feedback.redacted_at.is_(None),
+            )
+        ).order_by(Feedback.id)
+    ).all()
+    now = _now()
+    for item in items:
+        item.redacted_at = now
+        events.emit(events.ItemRedacted(item, author, reason))
+    comments = db.session.scalars(
+        sa.select(Comment)
+        .where(
+            Comment.author_id == author.id,
+            Comment.official.is_(False),
+            Comment.internal.is_(False),
+            Comment.hidden.is_(False),
+        )
+        .order_by(Comment.id)
+    ).all()
+    for comment in comments:
+        # Counted down in SQL, as hide_comment does, so a comment posted meanwhile still counts.
+        db.session.execute(
+            sa.update(Feedback)
+            .where(Feedback.id == comment.feedback_id)
+            .values(comment_count=Feedback.comment_count - 1)
+            .execution_options(synchronize_session=False)
+        )
+        comment.hidden = True
+        events.emit(events.CommentHidden(comment, author, reason))
+    db.session.flush()
+    return len(items) + len(comments)
+
+
 def approve(item_id: int, actor: User) -> Feedback:
     """Pre-moderation: let a waiting public item onto the board."""
     _require_staff(actor)
@@ -1354,12 +1403,19 @@ def confirm_fixed(item_id: int, person: User) -> Feedback:
     return item
 
 
-def request_reopen(item_id: int, person: User, comment: str) -> Comment:
+def request_reopen(
+    item_id: int, person: User, comment: str, *, post_anyway: bool = False
+) -> Comment:
     """The author, or someone whose voice was merged into the item, says "not yet": their
     comment goes on the item and the owner sees a reopen request in triage. Only staff
-    reopen."""
+    reopen. On a public item the comment is public: the guard for personal details reads it
+    first."""
     item, voice = _resolved_item_of(item_id, person)
     comment = _require_text(comment, t("Please tell us what is still not right."))
+    if item.visibility is Visibility.PUBLIC:
+        personal_details.check_public_words(
+            {"body": comment}, post_anyway=post_anyway, may_make_private=False
+        )
     note = Comment(
         feedback_id=item.id,
         author_id=person.id,

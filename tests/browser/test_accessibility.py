@@ -186,6 +186,7 @@ PAGES = [
     PageCase("register-finish", "/account/register/{registration_token}"),
     PageCase("sign-in", "/account/login"),
     PageCase("account", "/account/", CUSTOMER, shots=True),
+    PageCase("delete-account", "/account/delete", CUSTOMER),
     PageCase("you-said-we-did", "/you-said-we-did", shots=True),
     PageCase("you-said-we-did-one", "/you-said-we-did/{resolution_id}"),
     PageCase("digest-subscribe", "/digest/subscribe", shots=True),
@@ -378,6 +379,27 @@ def test_registrations_answers_have_no_serious_accessibility_violations_and_fit_
     page.get_by_role("button", name="Create my account").click()
     expect(page.locator("main")).to_contain_text(answer)
     assert_accessible_and_fits_a_phone(page, name, "/account/register (posted)", shots=True)
+
+
+def test_a_submission_held_for_personal_details_has_no_serious_accessibility_violations(
+    demo: Demo,
+    open_page: Callable[..., Page],
+    signed_in: Callable[[str | None], Any],
+    browser_log: BrowserLog,
+) -> None:
+    """The submit form come back with the guard's question, the quoted words and the choices."""
+    browser_log.allow(r"/feedback/new.*status of 422")  # held words answer 422
+    # axe runs as a script, so JavaScript is on; the form is sent as without it.
+    page = open_page(storage_state=signed_in(CUSTOMER))
+    page.goto("/feedback/new")
+    page.get_by_label("Something went wrong (a complaint)").check()
+    page.get_by_label("Which part of our service?").select_option(index=1)
+    page.get_by_label("Title").fill("Order #44821 never arrived")
+    page.get_by_label("Tell us more").fill("Ring me on 07911 123456 about it, please.")
+    page.get_by_label("Public: others can see it").check()
+    page.get_by_role("button", name="Send feedback").click()
+    expect(page.locator("#personal-details")).to_contain_text("make it private")
+    assert_accessible_and_fits_a_phone(page, "submit-held", "/feedback/new (held)", shots=True)
 
 
 def test_keyboard_focus_is_always_visible(

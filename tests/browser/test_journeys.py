@@ -575,6 +575,8 @@ def test_after_looking_for_similar_feedback_without_javascript_the_customer_can_
                  .filter((e) => !e.form).map((e) => e.name || e.textContent.trim())"""
     )
     assert not unowned, f"after the suggestions, these belong to no form: {unowned}"
+    # Who can see it is chosen knowingly: nothing is chosen for them.
+    page.get_by_label("Public: others can see it").check()
     page.get_by_role("button", name="Send feedback").click()
     expect(page.locator("h1")).to_have_text("Thank you, Marta. We have received it.")
 

@@ -35,8 +35,14 @@ def test_xss_payloads_never_run_in_the_browser(
             category=category,
             title=(chunk[2][:150] or "payload") + f" #{n}",
             body="\n\n".join(chunk),
+            post_anyway=True,  # payloads carry addresses and numbers: posted past the guard
         )
-        add_comment(make_user(display_name=chunk[3][:80]), item.id, "\n".join(chunk[::-1]))
+        add_comment(
+            make_user(display_name=chunk[3][:80]),
+            item.id,
+            "\n".join(chunk[::-1]),
+            post_anyway=True,
+        )
         items.append(item)
     db.session.commit()
     resolved = items[0]

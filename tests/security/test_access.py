@@ -137,6 +137,7 @@ ACCESS: dict[str, str] = {
     "digests.subscribe": PUBLIC,
     "digests.subscription": TOKEN,
     "digests.unsubscribe": TOKEN,
+    "feedback.check_details": SIGNED_IN,
     "feedback.comment": SIGNED_IN,
     "feedback.detail": PUBLIC,
     "feedback.edit_comment": AUTHOR,

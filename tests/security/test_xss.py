@@ -231,6 +231,9 @@ def test_feedback_titles_and_bodies_never_run_script(
                 "body": body.text,
                 "visibility": "public",
                 "website": "",
+                # Payloads hold addresses and numbers the guard would ask about: the writer
+                # posts them anyway, so they reach every page.
+                "post_anyway": "1",
             },
         )
         form_ids.append(_item_id(response))
@@ -243,6 +246,7 @@ def test_feedback_titles_and_bodies_never_run_script(
             category_id=category.id,
             title=title.text,
             body="Seen again this morning.",
+            post_anyway=True,
         )
         service_ids.append(item.id)
     db.session.commit()
@@ -313,7 +317,10 @@ def test_comments_replies_notes_and_timeline_messages_never_run_script(
     login(client, commenter.email)
     send = _poster(client)
     for chunk in chunks:
-        response = send(f"/feedback/{item.id}/comments", {"body": chunk.text, "website": ""})
+        response = send(
+            f"/feedback/{item.id}/comments",
+            {"body": chunk.text, "website": "", "post_anyway": "1"},  # past the guard
+        )
         assert response.status_code == 302, response.get_data(as_text=True)[:2000]
 
     workflow.acknowledge(item.id, staff, chunks[1].text, post_anyway=True)
@@ -738,10 +745,11 @@ def test_a_single_payload_as_a_whole_value_is_shown_as_text(
             "title": (payload + " xxxxx")[:160],
             "body": payload + "\n\nxxxxxxxxxx",
             "visibility": "public",
+            "post_anyway": "1",  # past the guard for personal details
         },
     )
     item_id = _item_id(response)
-    send(f"/feedback/{item_id}/comments", {"body": payload})
+    send(f"/feedback/{item_id}/comments", {"body": payload, "post_anyway": "1"})
     inspect = Inspector()
     batch = [Batch(payload, (payload,))]
     inspect.page(browser, f"/feedback/{item_id}/submitted", batch, who="author")

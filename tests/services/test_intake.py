@@ -504,6 +504,28 @@ def test_a_reply_that_cannot_be_a_comment_keeps_its_images_once_on_the_new_item(
     assert (kept.feedback_id, kept.comment_id) == (result.item_id, None)
 
 
+def test_a_reply_with_personal_details_on_a_public_item_becomes_a_private_item(
+    notified_item,
+) -> None:
+    """Email intake stays private: a reply the guard for personal details would hold (a phone
+    number) is not put on the public item's page; staff get it as a new private item."""
+    item, customer, _ = notified_item
+    reply_to = reply_address(item.id, customer.email)
+    raw = eml(
+        "reply_to_notification.eml",
+        FROM=customer.email,
+        REPLY_TO=reply_to,
+        IN_REPLY_TO="<unknown@portal.example>",
+    ).replace(b"did not answer either.", b"did not answer. Call me: 07911 123456.", 1)
+
+    result = _run(raw, recipient=reply_to)
+
+    assert result.outcome == "created" and result.item_id != item.id
+    assert db.session.get(Feedback, result.item_id).visibility is Visibility.PRIVATE
+    assert "07911 123456" in db.session.get(Feedback, result.item_id).body_source
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
+
+
 def test_a_reply_proves_the_address_of_a_contact(category: Category, intake_address: str) -> None:
     _run(eml("plain.eml"))
     [item] = _items()
