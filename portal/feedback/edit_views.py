@@ -7,7 +7,7 @@ meanwhile) is said beside what was typed, which stays.
 
 from __future__ import annotations
 
-from flask import flash, make_response, redirect, render_template, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
@@ -18,9 +18,10 @@ from portal.feedback.forms import EditCommentForm, EditItemForm
 from portal.feedback.views import bp
 from portal.models import Comment, Feedback
 from portal.models.base import N_
-from portal.services import editing
+from portal.services import editing, personal_details
 from portal.services import feedback as feedback_service
 from portal.services.editing import EditsClosed
+from portal.services.tone import ToneFinding
 from portal.unit_of_work import refusal_shown_in
 
 
@@ -59,11 +60,20 @@ def _edit_form(
     form: EditItemForm | EditCommentForm,
     status: int,
     comment: Comment | None = None,
+    held: list[ToneFinding] | None = None,
 ) -> Response:
-    """The edit form: a fragment for htmx, its page otherwise."""
+    """The edit form: a fragment for htmx, its page otherwise; with what the guard for
+    personal details found when it held the edit."""
     fragment = "feedback/_edit_item.html" if comment is None else "feedback/_edit_comment.html"
+    guard = {
+        "personal_details": held or [],
+        "details_question": personal_details.question(may_make_private=False),
+        "may_make_private": False,
+    }
     if htmx:
-        return _answer(render_template(fragment, item=item, comment=comment, form=form), status)
+        return _answer(
+            render_template(fragment, item=item, comment=comment, form=form, **guard), status
+        )
     return _answer(
         render_template(
             "feedback/edit.html",
@@ -72,6 +82,7 @@ def _edit_form(
             comment=comment,
             form=form,
             in_page=True,
+            **guard,
         ),
         status,
     )
@@ -100,13 +111,17 @@ def edit_item(item_id: int) -> Response:
         return _edit_form(item, form, 400)
     with refusal_shown_in(form.form_errors) as refusal:
         editing.edit_item(
-            current_user, item_id, title=form.title.data or "", body=form.body.data or ""
+            current_user,
+            item_id,
+            title=form.title.data or "",
+            body=form.body.data or "",
+            post_anyway="post_anyway" in request.form,
         )
         if htmx:
             return _answer(_item_text(item, announce=True))
         flash(_("Your changes are saved."), "success")
         return redirect(url_for("feedback.detail", item_id=item.id))
-    return _edit_form(item, form, refusal.status)
+    return _edit_form(item, form, refusal.status, held=refusal.findings)
 
 
 @bp.route("/<int:item_id>/comments/<int:comment_id>/edit", methods=["GET", "POST"])
@@ -133,9 +148,15 @@ def edit_comment(item_id: int, comment_id: int) -> Response:
     if not form.validate():
         return _edit_form(item, form, 400, comment)
     with refusal_shown_in(form.form_errors) as refusal:
-        editing.edit_comment(current_user, item_id, comment_id, form.body.data or "")
+        editing.edit_comment(
+            current_user,
+            item_id,
+            comment_id,
+            form.body.data or "",
+            post_anyway="post_anyway" in request.form,
+        )
         if htmx:
             return _answer(_comment_text(item, comment, announce=True))
         flash(_("Your comment is changed."), "success")
         return redirect(back)
-    return _edit_form(item, form, refusal.status, comment)
+    return _edit_form(item, form, refusal.status, comment, held=refusal.findings)

@@ -31,6 +31,7 @@ from portal.models.base import utcnow
 from portal.services import events
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import get_visible_item
+from portal.services.personal_details import check_public_words
 from portal.services.sanitize import render_markdown
 from portal.services.site import get_site_settings
 from portal.services.visibility import words_withheld
@@ -197,9 +198,12 @@ def require_comment_editable(comment: Comment) -> None:
         )
 
 
-def edit_item(author: User, item_id: int, *, title: str, body: str) -> Feedback:
+def edit_item(
+    author: User, item_id: int, *, title: str, body: str, post_anyway: bool = False
+) -> Feedback:
     """The author changes their item's title and text, until staff have answered it. The
-    words before are kept for staff; ItemEdited follows."""
+    words before are kept for staff; ItemEdited follows. A public item's new words pass the
+    guard for personal details as its first words did."""
     # Held until the commit: a member of staff answering at the same moment takes turns with
     # the edit, and whichever comes second sees the other.
     item = get_visible_item(item_id, author, with_people=False, for_change=True)
@@ -211,6 +215,10 @@ def edit_item(author: User, item_id: int, *, title: str, body: str) -> Feedback:
         raise DomainError(t("Please tell us a little more in the description."))
     if title == item.title and body == item.body_source:
         return item  # nothing changed: no version, no "edited"
+    if item.visibility is Visibility.PUBLIC:
+        check_public_words(
+            {"title": title, "body": body}, post_anyway=post_anyway, may_make_private=False
+        )
     now = utcnow()
     db.session.add(
         TextVersion(
@@ -255,9 +263,12 @@ def _own_comment(author: User, item: Feedback, comment_id: int) -> Comment:
     return comment
 
 
-def edit_comment(author: User, item_id: int, comment_id: int, body: str) -> Comment:
+def edit_comment(
+    author: User, item_id: int, comment_id: int, body: str, *, post_anyway: bool = False
+) -> Comment:
     """The author changes their comment, until staff answer after it (a public reply, or a
-    change of state). The words before are kept for staff; CommentEdited follows."""
+    change of state). The words before are kept for staff; CommentEdited follows. On a public
+    item the new words pass the guard for personal details as a new comment's do."""
     # The item is held as in edit_item: a reply at the same moment takes turns with the edit.
     item = get_visible_item(item_id, author, with_people=False, for_change=True)
     comment = _own_comment(author, item, comment_id)
@@ -266,6 +277,8 @@ def edit_comment(author: User, item_id: int, comment_id: int, body: str) -> Comm
         raise DomainError(t("Please write something before posting your comment."))
     if body == comment.body_source:
         return comment
+    if item.visibility is Visibility.PUBLIC:
+        check_public_words({"body": body}, post_anyway=post_anyway, may_make_private=False)
     now = utcnow()
     db.session.add(
         TextVersion(

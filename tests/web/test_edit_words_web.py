@@ -331,3 +331,45 @@ def test_an_edit_sent_while_staff_acknowledge_waits_its_turn_and_is_refused(
 
     assert response.status_code == 409
     assert _reload(Feedback, item.id).body_source == TYPO
+
+
+# The guard for personal details ---------------------------------------------------------------
+
+PHONE = "Call me on 07911 123456 after six."
+
+
+@pytest.mark.parametrize("htmx", [False, True], ids=["plain", "htmx"])
+def test_an_edit_that_adds_personal_details_is_held_with_the_question_and_what_was_typed(
+    htmx, author, make_client, make_feedback
+) -> None:
+    item = make_feedback(author=author, body=TYPO)
+    browser = _browser(make_client, author)
+    url = f"/feedback/{item.id}/edit"
+
+    held = post(browser, url, {"title": item.title, "body": PHONE}, htmx=htmx)
+
+    assert held.status_code == 422
+    shown = held.get_data(as_text=True)
+    assert "This will be public" in shown and "07911 123456" in shown
+    assert PHONE in shown  # what they typed stays in the box
+    assert 'name="post_anyway"' in shown and 'name="make_private"' not in shown
+    assert _reload(Feedback, item.id).body_source == TYPO
+
+    posted = post(browser, url, {"title": item.title, "body": PHONE, "post_anyway": "1"}, htmx=htmx)
+    assert posted.status_code == (200 if htmx else 302)
+    assert _reload(Feedback, item.id).body_source == PHONE
+
+
+def test_a_comment_edit_that_adds_personal_details_is_held(
+    author, make_client, make_feedback
+) -> None:
+    item = make_feedback(author=author)
+    comment = _comment(author, item)
+    browser = _browser(make_client, author)
+    url = f"/feedback/{item.id}/comments/{comment.id}/edit"
+
+    held = post(browser, url, {"body": "Write to me at jo.private@example.net please."})
+
+    assert held.status_code == 422
+    assert "jo.private@example.net" in held.get_data(as_text=True)
+    assert _reload(Comment, comment.id).body_source == TYPO
