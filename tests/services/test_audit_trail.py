@@ -175,6 +175,6 @@ def test_an_item_and_a_reply_by_email_are_recorded_for_no_one(
 
     assert _entries() == [
         (None, "intake.customer_created", "user", item.author_id, {}),
-        (None, "intake.item_submitted", "feedback", item.id, {"attachments": 0}),
+        (None, "intake.item_submitted", "feedback", item.id, {"attachments": 0, "images": 0}),
         (None, "intake.comment_added", "feedback", item.id, {"comment": comment.id}),
     ]

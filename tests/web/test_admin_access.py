@@ -49,6 +49,7 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.revoke_invitation",
     "admin.dismiss_get_started",
     "admin.settings",
+    "admin.branding_settings",
     "admin.audit_log",
     "admin.tokens",
     "admin.revoke_token",
