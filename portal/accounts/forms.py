@@ -13,6 +13,32 @@ from portal.models import NotificationPreference
 from portal.services.accounts import PASSWORD_MIN
 
 
+def display_name_field(description: str) -> StringField:
+    """The name shown beside what someone posts: required, plain, at most 80 characters."""
+    return StringField(
+        _l("Display name"),
+        description=description,
+        validators=[
+            DataRequired(_l("Please choose a display name.")),
+            Length(max=80, message=_l("A display name is at most 80 characters.")),
+            plain_name,
+        ],
+    )
+
+
+def preferred_name_field(description: str) -> StringField:
+    """What someone would like to be called: optional, plain, at most 80 characters."""
+    return StringField(
+        _l("What should we call you?"),
+        description=description,
+        validators=[
+            Optional(),
+            Length(max=80, message=_l("What we call you is at most 80 characters.")),
+            plain_name,
+        ],
+    )
+
+
 class RegisterForm(HumanCheckedForm):
     email = EmailField(
         _l("Email address"),
@@ -43,23 +69,9 @@ class RegisterForm(HumanCheckedForm):
             EqualTo("password", message=_l("The two passwords are not the same.")),
         ],
     )
-    display_name = StringField(
-        _l("Display name"),
-        description=_l("Shown next to what you post."),
-        validators=[
-            DataRequired(_l("Please choose a display name.")),
-            Length(max=80, message=_l("A display name is at most 80 characters.")),
-            plain_name,
-        ],
-    )
-    preferred_name = StringField(
-        _l("What should we call you?"),
-        description=_l('How we address you in replies and emails, such as "Nia" or "Mr Owen".'),
-        validators=[
-            Optional(),
-            Length(max=80, message=_l("What we call you is at most 80 characters.")),
-            plain_name,
-        ],
+    display_name = display_name_field(_l("Shown next to what you post."))
+    preferred_name = preferred_name_field(
+        _l('How we address you in replies and emails, such as "Nia" or "Mr Owen".')
     )
 
 
@@ -75,24 +87,8 @@ class LoginForm(FlaskForm):
 
 
 class ProfileForm(FlaskForm):
-    display_name = StringField(
-        _l("Display name"),
-        description=_l("Shown next to what you post."),
-        validators=[
-            DataRequired(_l("Please choose a display name.")),
-            Length(max=80, message=_l("A display name is at most 80 characters.")),
-            plain_name,
-        ],
-    )
-    preferred_name = StringField(
-        _l("What should we call you?"),
-        description=_l("How we address you in replies and emails."),
-        validators=[
-            Optional(),
-            Length(max=80, message=_l("What we call you is at most 80 characters.")),
-            plain_name,
-        ],
-    )
+    display_name = display_name_field(_l("Shown next to what you post."))
+    preferred_name = preferred_name_field(_l("How we address you in replies and emails."))
     thank_by_name = BooleanField(
         _l("Thank me by name when something I raised is fixed"),
         description=_l(
@@ -172,23 +168,9 @@ class ConfirmForm(FlaskForm):
 class AcceptInvitationForm(NewPasswordForm):
     """Accepting an invitation to an address with no account yet: names and a password."""
 
-    display_name = StringField(
-        _l("Display name"),
-        description=_l("Shown to customers next to your replies."),
-        validators=[
-            DataRequired(_l("Please choose a display name.")),
-            Length(max=80, message=_l("A display name is at most 80 characters.")),
-            plain_name,
-        ],
-    )
-    preferred_name = StringField(
-        _l("What should we call you?"),
-        description=_l('How we address you in emails, such as "Nia" or "Mr Owen".'),
-        validators=[
-            Optional(),
-            Length(max=80, message=_l("What we call you is at most 80 characters.")),
-            plain_name,
-        ],
+    display_name = display_name_field(_l("Shown to customers next to your replies."))
+    preferred_name = preferred_name_field(
+        _l('How we address you in emails, such as "Nia" or "Mr Owen".')
     )
 
 

@@ -17,32 +17,6 @@ FREQUENCY_CHOICES = [
 ]
 
 
-class SubscribeForm(FlaskForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[
-            DataRequired(_l("Please enter your email address.")),
-            Email(BAD_EMAIL),
-            Length(max=254, message=_l("Email addresses are at most 254 characters.")),
-        ],
-    )
-    frequency = RadioField(
-        _l("How often?"),
-        choices=FREQUENCY_CHOICES,
-        default=DigestFrequency.WEEKLY.value,
-        validators=[InputRequired(_l("Please choose weekly or monthly."))],
-    )
-    categories = MultiCheckboxField(
-        _l("Only these categories"),
-        description=_l("Leave them all unticked to hear about everything."),
-        coerce=int,
-        invalid_choice_message=_l("Please choose from the categories listed."),
-    )
-    # The offered languages, each named in itself; the page's language is the default. Shown
-    # once there is a choice; without one (or from an older page) the page's language.
-    language = RadioField(_l("Which language?"), validate_choice=False)
-
-
 class SubscriptionForm(FlaskForm):
     """A subscription's own page: its choices, without the address (the link names it)."""
 
@@ -57,7 +31,28 @@ class SubscriptionForm(FlaskForm):
         coerce=int,
         invalid_choice_message=_l("Please choose from the categories listed."),
     )
+    # The offered languages, each named in itself; the page's language is the default. Shown
+    # once there is a choice; without one (or from an older page) the page's language.
     language = RadioField(_l("Which language?"), validate_choice=False)
+
+
+class SubscribeForm(SubscriptionForm):
+    """Subscribing: the address, then the same choices (weekly unless chosen otherwise)."""
+
+    email = EmailField(
+        _l("Email address"),
+        validators=[
+            DataRequired(_l("Please enter your email address.")),
+            Email(BAD_EMAIL),
+            Length(max=254, message=_l("Email addresses are at most 254 characters.")),
+        ],
+    )
+    frequency = RadioField(
+        _l("How often?"),
+        choices=FREQUENCY_CHOICES,
+        default=DigestFrequency.WEEKLY.value,
+        validators=[InputRequired(_l("Please choose weekly or monthly."))],
+    )
 
 
 class ConfirmForm(FlaskForm):

@@ -1254,16 +1254,22 @@ def hide_comment(comment_id: int, actor: User, reason: str) -> Comment:
         raise NotFound(t("We could not find that comment."))
     reason = _require_text(reason, t("Hiding a comment needs a reason for the record."))
     if not comment.hidden and not comment.internal:
-        db.session.execute(
-            sa.update(Feedback)
-            .where(Feedback.id == comment.feedback_id)
-            .values(comment_count=Feedback.comment_count - 1)
-            .execution_options(synchronize_session=False)
-        )
+        _count_out(comment)
     comment.hidden = True
     events.emit(events.CommentHidden(comment, actor, reason))
     db.session.flush()
     return comment
+
+
+def _count_out(comment: Comment) -> None:
+    """A public comment leaves its item's count: counted down in SQL, so a comment posted
+    meanwhile still counts."""
+    db.session.execute(
+        sa.update(Feedback)
+        .where(Feedback.id == comment.feedback_id)
+        .values(comment_count=Feedback.comment_count - 1)
+        .execution_options(synchronize_session=False)
+    )
 
 
 def redact_public_words(author: User, reason: str) -> int:
@@ -1295,13 +1301,7 @@ def redact_public_words(author: User, reason: str) -> int:
         .order_by(Comment.id)
     ).all()
     for comment in comments:
-        # Counted down in SQL, as hide_comment does, so a comment posted meanwhile still counts.
-        db.session.execute(
-            sa.update(Feedback)
-            .where(Feedback.id == comment.feedback_id)
-            .values(comment_count=Feedback.comment_count - 1)
-            .execution_options(synchronize_session=False)
-        )
+        _count_out(comment)
         comment.hidden = True
         events.emit(events.CommentHidden(comment, author, reason))
     db.session.flush()
