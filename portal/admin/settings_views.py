@@ -12,6 +12,7 @@ from werkzeug.wrappers import Response
 from portal.admin.blueprint import bp, no_store
 from portal.admin.forms import BrandingForm, CategoryForm, SettingsForm, UserForm
 from portal.admin.token_forms import ApiTokenForm, RevokeTokenForm
+from portal.attachments.uploads import takes_images
 from portal.auth import admin_required
 from portal.extensions import db
 from portal.i18n import language_name, languages
@@ -174,6 +175,7 @@ def _branding_form(current: Any, formdata: Any = None) -> BrandingForm:
 
 
 @bp.post("/settings/branding")
+@takes_images  # a logo may be a photo-sized file: the pipeline keeps a small copy
 @admin_required
 def branding_settings() -> Response:
     """The logo and the accent colour, from the settings page's branding form."""

@@ -5,6 +5,7 @@ a colour people could not read is refused with its ratio and changes nothing."""
 from __future__ import annotations
 
 import io
+import os
 import re
 from collections.abc import Callable
 
@@ -129,3 +130,18 @@ def test_removing_the_logo_brings_back_the_portals_mark(
     empty_read_cache(app)
     page = make_client().get("/").get_data(as_text=True)
     assert "brand__logo" not in page and "brand__mark" in page
+
+
+def test_a_logo_larger_than_an_ordinary_request_is_taken(
+    app, admin_client: FlaskClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A photo-sized logo: larger than the site lets an ordinary form be.
+    noisy = Image.frombytes("RGB", (150, 150), os.urandom(150 * 150 * 3))
+    out = io.BytesIO()
+    noisy.save(out, "PNG")
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", len(out.getvalue()) // 2)
+
+    response = _send_branding(admin_client, logo=(io.BytesIO(out.getvalue()), "photo.png"))
+
+    assert response.status_code == 302
+    assert get_site_settings().logo_key is not None
