@@ -529,6 +529,7 @@ def test_the_submit_page_with_previews_and_the_item_pages_with_thumbnails_are_ac
     page.get_by_label("Which part of our service?").select_option(index=1)
     page.get_by_label("Title").fill("The lid of the parcel box is broken")
     page.get_by_label("Tell us more").fill("The lid hangs off its hinge, see the photos.")
+    page.get_by_label("Public: others can see it").check()
     page.get_by_label("Add up to 5 images").set_input_files(
         [_png_file("lid.png", (90, 90, 160)), _png_file("hinge.png", (160, 90, 60))]
     )
@@ -539,6 +540,7 @@ def test_the_submit_page_with_previews_and_the_item_pages_with_thumbnails_are_ac
     )
 
     page.get_by_role("button", name="Send feedback").click()
+    page.get_by_role("link", name="See it, or add something").click()
     expect(page.locator(".gallery img")).to_have_count(2)
     assert_accessible_and_fits_a_phone(page, "item-with-thumbnails", page.url, shots=True)
 

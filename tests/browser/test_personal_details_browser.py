@@ -75,7 +75,7 @@ def test_without_javascript_the_form_asks_and_make_it_private_sends_it(
     expect(page.get_by_label("Tell us more")).to_have_value(BODY)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
     guard.get_by_role("button", name="Make it private and send").click()
-    page.wait_for_url(re.compile(r"/feedback/\d+$"))
+    page.wait_for_url(re.compile(r"/feedback/\d+/submitted$"))
     db.session.rollback()  # read what the server committed, not this session's snapshot
     [item] = db.session.scalars(sa.select(Feedback)).all()
     assert item.visibility is Visibility.PRIVATE and item.body_source == BODY
