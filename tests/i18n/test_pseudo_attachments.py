@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import io
 from collections.abc import Callable
+from dataclasses import replace
 
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from PIL import Image
 
+from portal import ENVIRONMENT_KEY
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, User, Visibility
 from portal.services import attachments, images, workflow
@@ -153,13 +155,16 @@ def test_the_image_fields_previews_galleries_and_refusals_speak_through_the_cata
 
 
 def test_too_large_a_form_with_images_is_said_through_the_catalog(
-    pseudo_site: Flask, make_user: Callable[..., User]
+    pseudo_site: Flask, make_user: Callable[..., User], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     browser = pseudo_site.test_client()
     browser.set_cookie("lang", PSEUDO_LANGUAGE)
     login(browser, make_user().email)
-    pseudo_site.config["ATTACHMENT_MAX_BYTES"] = 1000
-    pseudo_site.config["MAX_CONTENT_LENGTH"] = 1000
+    # The services read the settings from the site's environment (as change_settings does).
+    before = pseudo_site.extensions[ENVIRONMENT_KEY]
+    smaller = replace(before, settings=replace(before.settings, attachment_max_bytes=1000))
+    monkeypatch.setitem(pseudo_site.extensions, ENVIRONMENT_KEY, smaller)
+    monkeypatch.setitem(pseudo_site.config, "MAX_CONTENT_LENGTH", 1000)
 
     answer = post(
         browser,
