@@ -47,6 +47,9 @@ def test_the_question_appears_as_they_type(
         page.get_by_label("Tell us more").fill("")
         page.get_by_label("Tell us more").press_sequentially("It never came at all.", delay=5)
         expect(guard).not_to_contain_text(QUESTION)
+        # Pasted, not typed (no key pressed): asked all the same.
+        page.get_by_label("Tell us more").fill(BODY)
+        expect(guard).to_contain_text('"07911 123456"')
 
 
 def test_without_javascript_the_form_asks_and_make_it_private_sends_it(

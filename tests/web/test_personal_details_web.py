@@ -147,7 +147,7 @@ def test_the_submit_and_comment_boxes_are_checked_live(client, make_user, make_f
     login(client, user.email)
     new = client.get("/feedback/new").get_data(as_text=True)
     assert 'data-hx-post="/feedback/check-details"' in new
-    assert 'data-hx-trigger="keyup changed delay:500ms"' in new
+    assert 'data-hx-trigger="input changed delay:500ms"' in new
     assert 'id="personal-details"' in new
     on_public = client.get(f"/feedback/{public.id}").get_data(as_text=True)
     assert 'data-hx-post="/feedback/check-details?form=comment"' in on_public
