@@ -28,6 +28,7 @@ from flask_login import current_user
 from werkzeug.datastructures import FileStorage
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from portal.errors import render_error
 from portal.extensions import db
 from portal.models import Attachment
 from portal.services import attachments, environment
@@ -96,8 +97,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(RequestEntityTooLarge)
     def too_large(error: RequestEntityTooLarge) -> Response:
-        from portal.errors import render_error
-
         if not _takes_images(request):
             return render_error(413, str(error.description))
         limit = max(1, _largest_image() // MEGABYTE)
