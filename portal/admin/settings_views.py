@@ -192,6 +192,13 @@ def branding_settings() -> Response:
             if not form.logo.errors:
                 flash(_("Branding saved. It shows on every page and in emails."), "success")
                 return redirect(url_for("admin.settings"))
+        upload = form.logo.data
+        if form.accent_colour.errors and upload and upload.filename:
+            # A browser cannot keep a chosen file: say that the logo was not saved either.
+            form.logo.errors = [
+                *form.logo.errors,
+                _("Nothing was saved, the logo included: please choose it again."),
+            ]
     # Refused (nothing changed): the page again, the colour as typed and why beside it.
     current = get_site_settings()
     settings_form = SettingsForm(obj=current, formdata=None)

@@ -42,7 +42,19 @@ def new() -> Response:
     # ask with ?title=.
     from_link = request.method == "GET" and "title" in request.args
     checking = from_link or "check_similar" in request.form
-    form = FeedbackForm(formdata=request.args) if from_link else FeedbackForm()
+    if from_link:
+        form = FeedbackForm(formdata=request.args)
+    elif "make_private" in request.form or (
+        "post_anyway" in request.form and not request.form.get("visibility")
+    ):
+        # The question's buttons choose who can see it ("Make it private and send", "Post it
+        # publicly as it is"): it may have come up before the radios were answered.
+        chosen = request.form.copy()
+        private = "make_private" in request.form
+        chosen["visibility"] = (Visibility.PRIVATE if private else Visibility.PUBLIC).value
+        form = FeedbackForm(formdata=chosen)
+    else:
+        form = FeedbackForm()
     form.category_id.choices = [CHOOSE_CATEGORY] + [
         SelectChoice(c.id, c.name) for c in feedback_service.categories()
     ]
@@ -51,9 +63,6 @@ def new() -> Response:
     held: list[ToneFinding] = []
     status = 200
     if not checking and form.validate_on_submit() and not images.errors:
-        # Asked "make it private, or take the details out?", they chose private.
-        if "make_private" in request.form:
-            form.visibility.data = Visibility.PRIVATE.value
         with refusal_shown_in(form.form_errors) as refusal:
             item = feedback_service.submit_feedback(
                 current_user,

@@ -145,3 +145,17 @@ def test_a_logo_larger_than_an_ordinary_request_is_taken(
 
     assert response.status_code == 302
     assert get_site_settings().logo_key is not None
+
+
+def test_a_logo_sent_with_a_refused_colour_is_said_to_be_not_saved(
+    admin_client: FlaskClient,
+) -> None:
+    response = _send_branding(
+        admin_client, accent_colour="#ffee00", logo=(io.BytesIO(_png()), "our-logo.png")
+    )
+
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert "needs 4.5:1" in page
+    assert "Nothing was saved, the logo included: please choose it again." in page
+    assert get_site_settings().logo_key is None

@@ -89,6 +89,21 @@ def test_make_it_private_sends_it_privately_as_written(client, make_user, make_c
     assert item.visibility is Visibility.PRIVATE and item.body_source == BODY
 
 
+def test_the_questions_buttons_count_as_the_choice_when_none_was_made(
+    client, make_user, make_category
+) -> None:
+    # The live question came up while "Who can see it?" was still unanswered.
+    category = make_category()
+    login(client, make_user().email)
+    unchosen = {k: v for k, v in _form(category.id).items() if k != "visibility"}
+    response = post(client, "/feedback/new", {**unchosen, "make_private": "1"})
+    assert response.status_code == 302
+    response = post(client, "/feedback/new", {**unchosen, "post_anyway": "1"})
+    assert response.status_code == 302
+    first, second = _items()
+    assert (first.visibility, second.visibility) == (Visibility.PRIVATE, Visibility.PUBLIC)
+
+
 def test_post_it_as_it_is_sends_it_publicly(client, make_user, make_category) -> None:
     category = make_category()
     login(client, make_user().email)
