@@ -14,9 +14,11 @@ from portal.models import ApiToken, SignalKind, TimelineKind
 from portal.services import (
     attachments,
     audit,
+    email_change,
     events,
     invitations,
     notifications,
+    sign_in_links,
     signals,
     timeline,
     webhooks,
@@ -664,6 +666,35 @@ def registration_attempt_to_account_holder(event: events.RegistrationOfKnownAddr
 @on(events.PasswordResetRequested)
 def reset_link_to_account_holder(event: events.PasswordResetRequested) -> None:
     notifications.send_password_reset(event.user)
+
+
+@on(events.SignInLinkRequested)
+def sign_in_link_to_account_holder(event: events.SignInLinkRequested) -> None:
+    sign_in_links.send_sign_in_link(event.user, event.token)
+
+
+@on(events.EmailChangeRequested)
+def email_change_link_to_new_address(event: events.EmailChangeRequested) -> None:
+    email_change.send_confirmation(event.user, event.new_email, event.token)
+
+
+@on(events.EmailChanged)
+def email_change_told_to_old_address(event: events.EmailChanged) -> None:
+    email_change.tell_old_address(event.user, event.old_email)
+
+
+@on(events.EmailChanged)
+def audit_email_changed(event: events.EmailChanged) -> None:
+    # The holder acted (the link came to the new address); the old address is kept for the
+    # record, since it is what someone who lost the account would ask about.
+    audit.record(
+        event.user,
+        "user.email_changed",
+        "user",
+        event.user.id,
+        old=event.old_email,
+        new=event.user.email,
+    )
 
 
 @on(events.InvitationSent)
