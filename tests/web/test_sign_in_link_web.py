@@ -82,9 +82,7 @@ def test_a_sign_in_link_signs_in_once_and_its_get_changes_nothing(
     again = post(other, LINK_PATH + token)
     assert again.status_code == 302 and again.location.endswith("/account/sign-in-link")
     assert not _signed_in(other)
-    assert "expired or has been used" in other.get("/account/sign-in-link").get_data(
-        as_text=True
-    )
+    assert "expired or has been used" in other.get("/account/sign-in-link").get_data(as_text=True)
     assert make_client().get(LINK_PATH + token).status_code == 302
 
 
@@ -99,9 +97,7 @@ def test_a_sign_in_link_older_than_15_minutes_is_refused(make_client, make_verif
     assert not _signed_in(browser)
 
 
-def test_a_sign_in_link_just_inside_15_minutes_still_works(
-    make_client, make_verified_user
-) -> None:
+def test_a_sign_in_link_just_inside_15_minutes_still_works(make_client, make_verified_user) -> None:
     person = make_verified_user(email="young@example.com")
     with _clock_set_back(SIGN_IN_LINK_MAX_AGE - 60):
         _ask(make_client(), person.email)
@@ -185,7 +181,9 @@ def test_a_name_breaking_the_registration_rule_is_refused_for_every_address_alik
         assert f'value="{address}"' in page  # what was typed is kept
         pages.append(page.replace(address, "ADDRESS"))
         assert _emails_to(address) == []
-    assert pages[0].split("<main")[1].split("csrf")[0] == pages[1].split("<main")[1].split("csrf")[0]
+    assert (
+        pages[0].split("<main")[1].split("csrf")[0] == pages[1].split("<main")[1].split("csrf")[0]
+    )
 
 
 def test_an_unconfirmed_address_is_confirmed_by_signing_in_with_its_link(
