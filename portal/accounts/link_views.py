@@ -40,7 +40,9 @@ def sign_in_link_request() -> str | Response:
 
 def _link_not_valid() -> Response:
     flash(_("That sign-in link has expired or has been used. Ask for a new one below."), "error")
-    return redirect(url_for("accounts.sign_in_link_request"))
+    # The request page sends whoever is signed in on to their account, so they read it there.
+    signed_in = current_user.is_authenticated
+    return redirect(url_for("accounts.index" if signed_in else "accounts.sign_in_link_request"))
 
 
 @bp.route("/sign-in-link/<token>", methods=["GET", "POST"])
@@ -119,6 +121,8 @@ def confirm_email_change(token: str) -> str | Response:
             flash(_("That link has expired or has been used. Your address is unchanged."), "error")
         else:
             flash(_("Done: your account now uses %(email)s.", email=user.email), "success")
-        return redirect(url_for("accounts.index" if signed_in else "accounts.login"))
+        # Whoever pressed it may read mail on another device than the one signed in: they
+        # are not sent to sign in, as the verification link does not send them either.
+        return redirect(url_for("accounts.index" if signed_in else "board.index"))
     flash(" ".join(refused), "error")
-    return redirect(url_for("accounts.index" if signed_in else "accounts.login"))
+    return redirect(url_for("accounts.index" if signed_in else "board.index"))
