@@ -60,14 +60,15 @@ def sign_in_link(token: str) -> str | Response:
         )
     if not form.validate_on_submit():
         return redirect(url_for("accounts.sign_in_link", token=token))
-    user = sign_in_links.sign_in_with_link(token, request.user_agent.string)
-    if user is None:  # spent or expired between the page and the button
+    signed = sign_in_links.sign_in_with_link(token, request.user_agent.string)
+    if signed is None:  # spent or expired between the page and the button
         return _link_not_valid()
+    user, next_url = signed
     # The session row is started by the service (accounts.start_session, as password sign-in
     # does); the cookie names it. Should the commit fail, the unit of work takes it back out.
     login_user(user)
     flash(_("Welcome back, %(name)s.", name=user.preferred_name), "success")
-    return redirect(url_for("board.index"))
+    return redirect(_next_url(next_url, url_for("board.index")))
 
 
 @bp.route("/email", methods=["GET", "POST"])

@@ -65,7 +65,7 @@ def request_sign_in_link(
         return
     if not user.is_active:
         return  # a closed account gets nothing: its holder asked us to stop writing
-    token = make_sign_in_token(user.id, user.email, _newest_session_id(user))
+    token = make_sign_in_token(user.id, user.email, _newest_session_id(user), next_url)
     events.emit(events.SignInLinkRequested(user, token))
 
 
@@ -85,10 +85,11 @@ def user_for_sign_in_token(token: str) -> User | None:
     return user
 
 
-def sign_in_with_link(token: str, user_agent: str) -> User | None:
+def sign_in_with_link(token: str, user_agent: str) -> tuple[User, str] | None:
     """Spend a sign-in link: start a session for its account (the one password sign-in
-    starts), and mark the address verified, since the link came to it. None when the link is
-    forged, expired or spent."""
+    starts), and mark the address verified, since the link came to it. Returns the account
+    and the page the link was asked from ("" for none); None when the link is forged, expired
+    or spent."""
     payload = read_sign_in_token(token)
     if payload is None:
         return None
@@ -102,7 +103,7 @@ def sign_in_with_link(token: str, user_agent: str) -> User | None:
     if user.verified_at is None:
         user.verified_at = datetime.now(UTC)
     db.session.flush()
-    return user
+    return user, payload.get("n", "")
 
 
 def send_sign_in_link(user: User, token: str) -> OutboxMessage:

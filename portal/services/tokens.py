@@ -286,11 +286,13 @@ def invitation_token_matches(payload: dict[str, Any], secret_hash: str) -> bool:
 SIGN_IN_LINK_MAX_AGE = 15 * 60
 
 
-def make_sign_in_token(user_id: int, email: str, spent_by: str) -> str:
-    """A link token that signs an account in, valid for 15 minutes and only until `spent_by`
-    changes (the account's newest session: following the link starts a new one, so it works
-    once, storing nothing)."""
-    return _timed("sign-in-link").dumps({"u": user_id, "e": email, "s": _fingerprint(spent_by)})
+def make_sign_in_token(user_id: int, email: str, spent_by: str, next_url: str = "") -> str:
+    """A link token that signs an account in (then opens `next_url`), valid for 15 minutes
+    and only until `spent_by` changes (the account's newest session: following the link starts
+    a new one, so it works once, storing nothing)."""
+    return _timed("sign-in-link").dumps(
+        {"u": user_id, "e": email, "s": _fingerprint(spent_by), "n": next_url}
+    )
 
 
 def read_sign_in_token(token: str, max_age: int = SIGN_IN_LINK_MAX_AGE) -> dict[str, Any] | None:
@@ -304,6 +306,7 @@ def read_sign_in_token(token: str, max_age: int = SIGN_IN_LINK_MAX_AGE) -> dict[
         and isinstance(payload.get("u"), int)
         and isinstance(payload.get("e"), str)
         and isinstance(payload.get("s"), str)
+        and isinstance(payload.get("n", ""), str)
     ):
         return None
     return payload

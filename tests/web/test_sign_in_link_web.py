@@ -230,3 +230,20 @@ def test_a_forged_link_signs_nobody_in(client, bad: str) -> None:
     assert client.get(LINK_PATH + bad).status_code == 302
     assert post(client, LINK_PATH + bad).status_code == 302
     assert not _signed_in(client)
+
+
+def test_a_sign_in_link_opens_the_page_it_was_asked_from(make_client, make_verified_user) -> None:
+    person = make_verified_user(email="going@example.com")
+    post(make_client(), "/account/sign-in-link?next=/feedback/new", {"email": person.email})
+    browser = make_client()
+    pressed = post(browser, LINK_PATH + emailed_token("sign_in_link", person.email, LINK_PATH))
+    assert pressed.location.endswith("/feedback/new")
+
+
+def test_a_next_page_off_the_site_is_not_followed(make_client, make_verified_user) -> None:
+    person = make_verified_user(email="staying@example.com")
+    post(make_client(), "/account/sign-in-link?next=//evil.example", {"email": person.email})
+    pressed = post(
+        make_client(), LINK_PATH + emailed_token("sign_in_link", person.email, LINK_PATH)
+    )
+    assert "evil.example" not in pressed.location
