@@ -14,11 +14,9 @@ from portal.models import ApiToken, SignalKind, TimelineKind
 from portal.services import (
     attachments,
     audit,
-    email_change,
     events,
     invitations,
     notifications,
-    sign_in_links,
     signals,
     timeline,
     webhooks,
@@ -670,17 +668,17 @@ def reset_link_to_account_holder(event: events.PasswordResetRequested) -> None:
 
 @on(events.SignInLinkRequested)
 def sign_in_link_to_account_holder(event: events.SignInLinkRequested) -> None:
-    sign_in_links.send_sign_in_link(event.user, event.token)
+    notifications.send_sign_in_link(event.user, event.token)
 
 
 @on(events.EmailChangeRequested)
 def email_change_link_to_new_address(event: events.EmailChangeRequested) -> None:
-    email_change.send_confirmation(event.user, event.new_email, event.token)
+    notifications.send_email_change_link(event.user, event.new_email, event.token)
 
 
 @on(events.EmailChanged)
 def email_change_told_to_old_address(event: events.EmailChanged) -> None:
-    email_change.tell_old_address(event.user, event.old_email)
+    notifications.send_email_changed(event.user, event.old_email)
 
 
 @on(events.EmailChanged)

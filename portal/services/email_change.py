@@ -10,11 +10,10 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash
 
 from portal.extensions import db
-from portal.models import OutboxMessage, User
-from portal.services import environment, events, notifications
+from portal.models import User
+from portal.services import events
 from portal.services.accounts import find_user_by_email, has_usable_password, normalise_email
 from portal.services.errors import DomainError, EmailTaken
-from portal.services.outbox import queue_email
 from portal.services.tokens import make_email_change_token, read_email_change_token
 from portal.services.wording import t
 
@@ -78,50 +77,3 @@ def change_email(token: str) -> User | None:
         raise taken from exc
     events.emit(events.EmailChanged(user, old_email))
     return user
-
-
-def send_confirmation(user: User, new_email: str, token: str) -> OutboxMessage:
-    """The link that confirms a new address, to that address, in the holder's language."""
-    presenter = environment.current().presenter
-    rendered = presenter.email(
-        "email_change",
-        t("Confirm your new email address"),
-        language=notifications.account_language(user),
-        person=user,
-        new_email=new_email,
-        confirm_url=presenter.url("accounts.confirm_email_change", token=token),
-    )
-    return queue_email(
-        kind="email_change",
-        to_email=new_email,
-        to_name=user.preferred_name,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        headers=notifications.content_language(rendered.language),
-        user_id=user.id,
-    )
-
-
-def tell_old_address(user: User, old_email: str) -> OutboxMessage:
-    """Tell the address an account had that the account moved, and where to turn if that
-    was not its holder's doing."""
-    presenter = environment.current().presenter
-    rendered = presenter.email(
-        "email_changed",
-        t("Your email address was changed"),
-        language=notifications.account_language(user),
-        person=user,
-        old_email=old_email,
-        new_email=user.email,
-    )
-    return queue_email(
-        kind="email_changed",
-        to_email=old_email,
-        to_name=user.preferred_name,
-        subject=rendered.subject,
-        text_body=rendered.text,
-        html_body=rendered.html,
-        headers=notifications.content_language(rendered.language),
-        user_id=user.id,
-    )

@@ -9,8 +9,8 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 
 from portal.extensions import db
-from portal.models import OutboxMessage, User, UserSession
-from portal.services import environment, events, notifications
+from portal.models import User, UserSession
+from portal.services import events
 from portal.services.accounts import (
     UNUSABLE_PASSWORD_PREFIX,
     _checked_name,
@@ -25,7 +25,6 @@ from portal.services.tokens import (
     read_sign_in_token,
     sign_in_token_matches,
 )
-from portal.services.wording import t
 
 
 def _newest_session_id(user: User) -> str:
@@ -104,14 +103,3 @@ def sign_in_with_link(token: str, user_agent: str) -> tuple[User, str] | None:
         user.verified_at = datetime.now(UTC)
     db.session.flush()
     return user, payload.get("n", "")
-
-
-def send_sign_in_link(user: User, token: str) -> OutboxMessage:
-    """The email holding a sign-in link, to the account's address in its holder's language."""
-    return notifications.email_account_holder(
-        user,
-        kind="sign_in_link",
-        template="sign_in_link",
-        subject=t("Your sign-in link"),
-        sign_in_url=environment.current().presenter.url("accounts.sign_in_link", token=token),
-    )

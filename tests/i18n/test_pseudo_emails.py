@@ -39,13 +39,11 @@ from portal.models import (
 )
 from portal.services import (
     digests,
-    email_change,
     events,
     images,
     invitations,
     notifications,
     outbox,
-    sign_in_links,
     workflow,
 )
 from portal.services.environment import RenderedEmail
@@ -235,9 +233,9 @@ def _tell_everything(pseudo_site: Flask, make_user: Any, make_category: Any) -> 
     notifications.send_claim_link(nia)
     notifications.send_password_reset(nia)
     notifications.send_registration_attempt(nia)
-    sign_in_links.send_sign_in_link(nia, "a-token")
-    email_change.send_confirmation(nia, "nia.new@example.com", "a-token")
-    email_change.tell_old_address(nia, "nia.old@example.com")
+    notifications.send_sign_in_link(nia, "a-token")
+    notifications.send_email_change_link(nia, "nia.new@example.com", "a-token")
+    notifications.send_email_changed(nia, "nia.old@example.com")
     # Priya's manager asks Nia to join the staff: in Nia's language, as her account has one.
     invitations.send_invitation_email(
         Invitation(

@@ -37,7 +37,6 @@ from portal.services import (
     accounts,
     branding,
     digests,
-    email_change,
     invitations,
     notifications,
     sign_in_links,
@@ -192,8 +191,8 @@ def every_email(
     sign_in_links.request_sign_in_link(email=author.email)
     # Someone moves their account to a new address: a link to it, then word to the old one.
     mover = make_verified_user(display_name="Mo Mover", preferred_name="Mo")
-    email_change.send_confirmation(mover, "mo.new@example.com", "a-token")
-    email_change.tell_old_address(mover, "mo.old@example.com")
+    notifications.send_email_change_link(mover, "mo.new@example.com", "a-token")
+    notifications.send_email_changed(mover, "mo.old@example.com")
     # An admin invites someone to join the staff.
     admin = make_verified_user(role=Role.ADMIN, display_name="Ada Admin")
     invitations.invite(admin, email="kofi@example.com", role=Role.STAFF)
