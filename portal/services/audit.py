@@ -47,6 +47,7 @@ ACTION_LABELS: dict[str, str] = {
     "settings.get_started_dismissed": N_("\u201cGet started\u201d checklist put away"),
     "settings.updated": N_("Site settings changed"),
     "user.admin_created": N_("Admin created"),
+    "user.email_changed": N_("Email address changed"),
     "user.made_admin": N_("Made an admin"),
     "user.updated": N_("User changed"),
     "webhook.changed": N_("Webhook changed"),

@@ -666,6 +666,35 @@ def reset_link_to_account_holder(event: events.PasswordResetRequested) -> None:
     notifications.send_password_reset(event.user)
 
 
+@on(events.SignInLinkRequested)
+def sign_in_link_to_account_holder(event: events.SignInLinkRequested) -> None:
+    notifications.send_sign_in_link(event.user, event.token)
+
+
+@on(events.EmailChangeRequested)
+def email_change_link_to_new_address(event: events.EmailChangeRequested) -> None:
+    notifications.send_email_change_link(event.user, event.new_email, event.token)
+
+
+@on(events.EmailChanged)
+def email_change_told_to_old_address(event: events.EmailChanged) -> None:
+    notifications.send_email_changed(event.user, event.old_email)
+
+
+@on(events.EmailChanged)
+def audit_email_changed(event: events.EmailChanged) -> None:
+    # The holder acted (the link came to the new address); the old address is kept for the
+    # record, since it is what someone who lost the account would ask about.
+    audit.record(
+        event.user,
+        "user.email_changed",
+        "user",
+        event.user.id,
+        old=event.old_email,
+        new=event.user.email,
+    )
+
+
 @on(events.InvitationSent)
 def invitation_to_address(event: events.InvitationSent) -> None:
     invitations.send_invitation_email(event.invitation, event.actor, event.token)

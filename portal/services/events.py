@@ -419,6 +419,33 @@ class PasswordResetRequested:
     user: User
 
 
+@dataclass(frozen=True)
+class SignInLinkRequested:
+    """Someone asked for a link that signs an account in: its address is to get one."""
+
+    user: User
+    token: str
+
+
+@dataclass(frozen=True)
+class EmailChangeRequested:
+    """An account's holder asked to move it to a new address: that address is to get the
+    link that confirms it."""
+
+    user: User
+    new_email: str
+    token: str
+
+
+@dataclass(frozen=True)
+class EmailChanged:
+    """An account moved to a new address (confirmed from it): the old address is told, and
+    the change is audited."""
+
+    user: User
+    old_email: str
+
+
 # Admin ---------------------------------------------------------------------------------------
 
 

@@ -875,6 +875,64 @@ def send_registration_attempt(user: User) -> OutboxMessage:
     )
 
 
+def send_sign_in_link(user: User, token: str) -> OutboxMessage:
+    """A link that signs the account in (valid for 15 minutes, once), to its address."""
+    return email_account_holder(
+        user,
+        kind="sign_in_link",
+        template="sign_in_link",
+        subject=t("Your sign-in link"),
+        sign_in_url=environment.current().presenter.url("accounts.sign_in_link", token=token),
+    )
+
+
+def send_email_change_link(user: User, new_email: str, token: str) -> OutboxMessage:
+    """The link that confirms a new address for an account, to that address (following it
+    is the proof), in the holder's language."""
+    presenter = environment.current().presenter
+    rendered = presenter.email(
+        "email_change",
+        t("Confirm your new email address"),
+        language=account_language(user),
+        person=user,
+        new_email=new_email,
+        confirm_url=presenter.url("accounts.confirm_email_change", token=token),
+    )
+    return queue_email(
+        kind="email_change",
+        to_email=new_email,
+        to_name=user.preferred_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        headers=content_language(rendered.language),
+        user_id=user.id,
+    )
+
+
+def send_email_changed(user: User, old_email: str) -> OutboxMessage:
+    """Tell the address an account had that the account moved to another (confirmed from
+    there), so a holder who did not do it hears at once."""
+    rendered = environment.current().presenter.email(
+        "email_changed",
+        t("Your email address was changed"),
+        language=account_language(user),
+        person=user,
+        old_email=old_email,
+        new_email=user.email,
+    )
+    return queue_email(
+        kind="email_changed",
+        to_email=old_email,
+        to_name=user.preferred_name,
+        subject=rendered.subject,
+        text_body=rendered.text,
+        html_body=rendered.html,
+        headers=content_language(rendered.language),
+        user_id=user.id,
+    )
+
+
 # Opting out --------------------------------------------------------------------------------
 
 

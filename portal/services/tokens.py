@@ -279,3 +279,68 @@ def read_invitation_token(token: str, max_age: int = INVITATION_MAX_AGE) -> dict
 def invitation_token_matches(payload: dict[str, Any], secret_hash: str) -> bool:
     """Whether the token carries the secret the invitation holds now (the latest one sent)."""
     return hmac.compare_digest(hash_secret(payload["k"]), secret_hash)
+
+
+# Signing in with an emailed link --------------------------------------------------------------
+
+SIGN_IN_LINK_MAX_AGE = 15 * 60
+
+
+def make_sign_in_token(user_id: int, email: str, spent_by: str, next_url: str = "") -> str:
+    """A link token that signs an account in (then opens `next_url`), valid for 15 minutes
+    and only until `spent_by` changes (the account's newest session: following the link starts
+    a new one, so it works once, storing nothing)."""
+    return _timed("sign-in-link").dumps(
+        {"u": user_id, "e": email, "s": _fingerprint(spent_by), "n": next_url}
+    )
+
+
+def read_sign_in_token(token: str, max_age: int = SIGN_IN_LINK_MAX_AGE) -> dict[str, Any] | None:
+    """The payload of a sign-in link token, or None if forged, expired or misshapen."""
+    try:
+        payload = _timed("sign-in-link").loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("u"), int)
+        and isinstance(payload.get("e"), str)
+        and isinstance(payload.get("s"), str)
+        and isinstance(payload.get("n", ""), str)
+    ):
+        return None
+    return payload
+
+
+def sign_in_token_matches(payload: dict[str, Any], spent_by: str) -> bool:
+    """Whether the link was made before the account's newest session began (unused)."""
+    return hmac.compare_digest(payload["s"], _fingerprint(spent_by))
+
+
+# Changing an account's address ----------------------------------------------------------------
+
+EMAIL_CHANGE_MAX_AGE = 24 * 3600
+
+
+def make_email_change_token(user_id: int, old_email: str, new_email: str) -> str:
+    """A link token, sent to the new address, that moves the account to it: valid for a day
+    and only while the account still has the old address (so it works once)."""
+    return _timed("email-change").dumps({"u": user_id, "o": old_email, "n": new_email})
+
+
+def read_email_change_token(
+    token: str, max_age: int = EMAIL_CHANGE_MAX_AGE
+) -> dict[str, Any] | None:
+    """The payload of an address-change token, or None if forged, expired or misshapen."""
+    try:
+        payload = _timed("email-change").loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+    if not (
+        isinstance(payload, dict)
+        and isinstance(payload.get("u"), int)
+        and isinstance(payload.get("o"), str)
+        and isinstance(payload.get("n"), str)
+    ):
+        return None
+    return payload

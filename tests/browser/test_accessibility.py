@@ -27,13 +27,15 @@ from portal.database import sqlite_write_intent
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Role, User
 from portal.services import branding, digests, invitations
-from portal.services.accounts import find_user_by_email, hash_password
+from portal.services.accounts import find_user_by_email, hash_password, register_user
 from portal.services.demo import DEMO_PASSWORD, seed_demo
 from portal.services.tokens import (
     hash_secret,
     make_digest_subscription_token,
+    make_email_change_token,
     make_invitation_token,
     make_registration_token,
+    make_sign_in_token,
 )
 from tests.browser.conftest import MOBILE, BrowserLog, LiveServer, screenshot, sign_in
 from tests.conftest import _empty_all_tables
@@ -70,6 +72,10 @@ class Demo:
     subscription_token: str  # a confirmed digest subscription's own page
     # The emailed link of an invitation to join the staff, waiting for an answer.
     invitation_token: str
+    # An emailed sign-in link, for a person nobody signs in as here (so it stays unused).
+    sign_in_token: str
+    # The link that confirms Nia's move to a new address (only its page is opened).
+    email_change_token: str
 
 
 def _invitation_token() -> str:
@@ -80,6 +86,20 @@ def _invitation_token() -> str:
     invitation.secret_hash = hash_secret("the accessibility check's secret")
     db.session.commit()
     return make_invitation_token(invitation.id, "the accessibility check's secret")
+
+
+def _sign_in_token() -> str:
+    linked = register_user(
+        email="linked@example.com", password="a long enough password", display_name="Lin"
+    )
+    db.session.commit()
+    return make_sign_in_token(linked.id, linked.email, "")
+
+
+def _email_change_token() -> str:
+    nia = find_user_by_email(CUSTOMER)
+    assert nia is not None
+    return make_email_change_token(nia.id, nia.email, "nia.new@example.com")
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +133,8 @@ def demo(app: Flask) -> Iterator[Demo]:
                 .where(User.email == CUSTOMER)
             ),
             subscription_token=_subscription_token(),
+            sign_in_token=_sign_in_token(),
+            email_change_token=_email_change_token(),
         )
         db.session.commit()
         db.session.remove()
@@ -185,6 +207,10 @@ PAGES = [
     PageCase("register", "/account/register"),
     PageCase("register-finish", "/account/register/{registration_token}"),
     PageCase("sign-in", "/account/login"),
+    PageCase("sign-in-link", "/account/sign-in-link"),
+    PageCase("sign-in-link-press", "/account/sign-in-link/{sign_in_token}"),
+    PageCase("change-email", "/account/email", CUSTOMER),
+    PageCase("change-email-confirm", "/account/email/{email_change_token}"),
     PageCase("account", "/account/", CUSTOMER, shots=True),
     PageCase("delete-account", "/account/delete", CUSTOMER),
     PageCase("you-said-we-did", "/you-said-we-did", shots=True),

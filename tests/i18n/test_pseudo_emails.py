@@ -37,7 +37,15 @@ from portal.models import (
     User,
     Visibility,
 )
-from portal.services import digests, events, images, invitations, notifications, outbox, workflow
+from portal.services import (
+    digests,
+    events,
+    images,
+    invitations,
+    notifications,
+    outbox,
+    workflow,
+)
 from portal.services.environment import RenderedEmail
 from portal.services.feedback import submit_feedback
 from portal.services.site import settings_for_update
@@ -225,6 +233,9 @@ def _tell_everything(pseudo_site: Flask, make_user: Any, make_category: Any) -> 
     notifications.send_claim_link(nia)
     notifications.send_password_reset(nia)
     notifications.send_registration_attempt(nia)
+    notifications.send_sign_in_link(nia, "a-token")
+    notifications.send_email_change_link(nia, "nia.new@example.com", "a-token")
+    notifications.send_email_changed(nia, "nia.old@example.com")
     # Priya's manager asks Nia to join the staff: in Nia's language, as her account has one.
     invitations.send_invitation_email(
         Invitation(

@@ -37,9 +37,11 @@ from portal.services.tokens import (
     make_claim_token,
     make_digest_change_token,
     make_digest_subscription_token,
+    make_email_change_token,
     make_invitation_token,
     make_registration_token,
     make_reset_token,
+    make_sign_in_token,
     make_unsubscribe_token,
     make_verify_token,
 )
@@ -58,8 +60,10 @@ API_WRITE = "api-write"  # needs a bearer token; a session cookie counts for not
 
 ACCESS: dict[str, str] = {
     "accounts.accept_invitation": TOKEN,
+    "accounts.change_email": SIGNED_IN,
     "accounts.change_password": SIGNED_IN,
     "accounts.claim": TOKEN,
+    "accounts.confirm_email_change": TOKEN,
     "accounts.delete": SIGNED_IN,
     "accounts.end_session": SIGNED_IN,
     "accounts.export": SIGNED_IN,
@@ -72,6 +76,8 @@ ACCESS: dict[str, str] = {
     "accounts.resend_verification": SIGNED_IN,
     "accounts.reset_password": TOKEN,
     "accounts.reset_request": PUBLIC,
+    "accounts.sign_in_link": TOKEN,
+    "accounts.sign_in_link_request": PUBLIC,
     "accounts.sign_out_everywhere": SIGNED_IN,
     "accounts.verify": TOKEN,
     "admin.acknowledge": STAFF,
@@ -197,8 +203,8 @@ STATE_BOUND = {
 API_ITEM_ROUTES = {"api.item", "api.timeline"}
 # Requests that end the session they are made in; the sweep signs back in after them.
 SESSION_ENDING = {"accounts.logout", "accounts.sign_out_everywhere"}
-# Following a registration link signs its holder in as the new account, whoever was signed in.
-SESSION_CHANGING = {*SESSION_ENDING, "accounts.finish_registration"}
+# Following a registration or sign-in link signs its holder in, whoever was signed in.
+SESSION_CHANGING = {*SESSION_ENDING, "accounts.finish_registration", "accounts.sign_in_link"}
 ROLES = ("visitor", "customer", "other", "staff", "admin")
 SECRET_TITLE = "Quokka enclosure gate keeps swinging open"
 SECRET_WORD = "quokka"
@@ -309,6 +315,11 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "accounts.claim": make_claim_token(contact.id, contact.email, contact.password_hash),
         "accounts.finish_registration": make_registration_token(
             "newcomer@example.com", "Noor", "Noor", hash_password("a long enough password"), ""
+        ),
+        # For a person of no role in the sweep: following these signs them in, or moves them.
+        "accounts.sign_in_link": make_sign_in_token(target.id, target.email, ""),
+        "accounts.confirm_email_change": make_email_change_token(
+            target.id, target.email, "moved@example.com"
         ),
         "digests.confirm": subscription.confirm_token,
         "digests.change": make_digest_change_token(

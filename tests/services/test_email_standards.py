@@ -33,7 +33,15 @@ from portal.models import (
     Role,
     User,
 )
-from portal.services import accounts, branding, digests, invitations, notifications, workflow
+from portal.services import (
+    accounts,
+    branding,
+    digests,
+    invitations,
+    notifications,
+    sign_in_links,
+    workflow,
+)
 from portal.services.outbox import deliver_pending
 from portal.services.votes import set_vote
 
@@ -60,6 +68,9 @@ TEMPLATE_OF = {
     "password_reset": "reset",
     "registration": "register",
     "signup_attempt": "register_attempt",
+    "sign_in_link": "sign_in_link",
+    "email_change": "email_change",
+    "email_changed": "email_changed",
     "invitation": "invitation",
     "receipt": "receipt",
     "receipt_by_email": "receipt",
@@ -177,6 +188,11 @@ def every_email(
     notifications.send_verification(author)
     notifications.send_claim_link(author)
     notifications.send_password_reset(author)
+    sign_in_links.request_sign_in_link(email=author.email)
+    # Someone moves their account to a new address: a link to it, then word to the old one.
+    mover = make_verified_user(display_name="Mo Mover", preferred_name="Mo")
+    notifications.send_email_change_link(mover, "mo.new@example.com", "a-token")
+    notifications.send_email_changed(mover, "mo.old@example.com")
     # An admin invites someone to join the staff.
     admin = make_verified_user(role=Role.ADMIN, display_name="Ada Admin")
     invitations.invite(admin, email="kofi@example.com", role=Role.STAFF)

@@ -1,0 +1,47 @@
+"""Forms for signing in with an emailed link and changing one's address: shape only."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, StringField
+from wtforms.validators import DataRequired, Email, Length, Optional
+
+from portal.accounts.forms import preferred_name_field
+from portal.forms import BAD_EMAIL, HumanCheckedForm, plain_name
+
+
+class SignInLinkForm(HumanCheckedForm):
+    email = EmailField(
+        _l("Email address"),
+        validators=[
+            DataRequired(_l("Please enter your email address.")),
+            Email(BAD_EMAIL),
+            Length(max=254),
+        ],
+    )
+    # Optional here: only a new address needs one, and the form must not say which it is.
+    display_name = StringField(
+        _l("Display name, if you are new here"),
+        description=_l("Shown next to what you post. Leave it empty if you have an account."),
+        validators=[
+            Optional(),
+            Length(max=80, message=_l("A display name is at most 80 characters.")),
+            plain_name,
+        ],
+    )
+    preferred_name = preferred_name_field(
+        _l('How we address you in replies and emails, such as "Nia" or "Mr Owen".')
+    )
+
+
+class ChangeEmailForm(FlaskForm):
+    email = EmailField(
+        _l("New email address"),
+        validators=[
+            DataRequired(_l("Please enter the new address.")),
+            Email(BAD_EMAIL),
+            Length(max=254),
+        ],
+    )
+    password = PasswordField(_l("Your password, to confirm"))
