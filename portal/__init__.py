@@ -161,6 +161,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.validation import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter
+    from portal.accounts.sso_views import bp as sso_bp
     from portal.accounts.views import bp as accounts_bp
     from portal.admin.views import bp as admin_bp
     from portal.api.views import bp as api_bp
@@ -182,6 +183,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(board_bp)
     app.register_blueprint(feedback_bp, url_prefix="/feedback")
     app.register_blueprint(accounts_bp, url_prefix="/account")
+    app.register_blueprint(sso_bp)
     app.register_blueprint(resolutions_bp)
     app.register_blueprint(roadmap_bp)
     app.register_blueprint(feeds_bp)
