@@ -164,6 +164,8 @@ ACCESS: dict[str, str] = {
     "resolutions.index": PUBLIC,
     "roadmap.atom": PUBLIC,
     "roadmap.index": PUBLIC,
+    # Posted by the organisation's page; the signed token in the form is the proof.
+    "sso.sign_in": PUBLIC,
     "static": PUBLIC,
 }
 

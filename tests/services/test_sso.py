@@ -164,3 +164,13 @@ def test_used_tokens_are_forgotten_once_expired_and_not_before() -> None:
     left = list(db.session.scalars(sa.select(SsoTokenUse)))
     assert len(left) == 1
     assert left[0].expires_at > now
+
+
+def test_the_prune_sessions_command_forgets_expired_sign_on_tokens_too(app) -> None:
+    now = datetime.now(UTC)
+    db.session.add(SsoTokenUse(jti="gone", expires_at=now - timedelta(minutes=5)))
+    db.session.commit()
+    output = app.test_cli_runner().invoke(args=["prune-sessions"]).output
+    assert "Used sign-on tokens forgotten (expired): 1." in output
+    db.session.expire_all()
+    assert db.session.scalars(sa.select(SsoTokenUse)).all() == []

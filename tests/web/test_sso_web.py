@@ -1,0 +1,209 @@
+"""JWT single sign-on through POST /sso, as the organisation's page sends it (no CSRF token,
+no cookies): a good token signs the customer in and returns them to our page they came from;
+an expired, not-yet-valid, replayed, wrongly signed or wrongly addressed token, `alg: none`
+and an RS256 public key used as an HS256 secret each sign nobody in."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+import sqlalchemy as sa
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from portal.extensions import db
+from portal.models import Role, User
+from portal.services import sso
+
+AUDIENCE = "https://feedback.example.org"
+
+
+def claims(**changes: Any) -> dict[str, Any]:
+    """A customer, for us, for five minutes, with a token id of its own."""
+    now = datetime.now(UTC)
+    values: dict[str, Any] = {
+        "email": f"ada{secrets.token_hex(3)}@example.com",
+        "name": "Ada Lovelace",
+        "aud": AUDIENCE,
+        "iat": now,
+        "exp": now + timedelta(minutes=5),
+        "jti": secrets.token_hex(16),
+    }
+    values.update(changes)
+    return values
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _json_ready(values: dict[str, Any]) -> dict[str, Any]:
+    return {k: int(v.timestamp()) if isinstance(v, datetime) else v for k, v in values.items()}
+
+
+def handmade(header: dict[str, str], payload: dict[str, Any], key: bytes | None) -> str:
+    """A token PyJWT would refuse to make: `alg: none`, or HMAC keyed with a public key."""
+    signing_input = (
+        _b64(json.dumps(header).encode()) + "." + _b64(json.dumps(_json_ready(payload)).encode())
+    )
+    signature = (
+        b"" if key is None else hmac.new(key, signing_input.encode(), hashlib.sha256).digest()
+    )
+    return signing_input + "." + _b64(signature)
+
+
+def post(client: FlaskClient, token: str, return_to: str = "/roadmap") -> TestResponse:
+    return client.post("/sso", data={"token": token, "return_to": return_to})
+
+
+def signed_in_email(client: FlaskClient) -> str | None:
+    page = client.get("/account/")
+    if page.status_code != 200:
+        return None
+    users = db.session.scalars(sa.select(User.email)).all()
+    text = page.get_data(as_text=True)
+    return next((email for email in users if email in text), None)
+
+
+def accounts_named(email: str) -> int:
+    return (
+        db.session.scalar(sa.select(sa.func.count()).select_from(User).where(User.email == email))
+        or 0
+    )
+
+
+@pytest.fixture
+def secret(make_user: Callable[..., User]) -> str:
+    made = sso.use_shared_secret(make_user(role=Role.ADMIN), audience=AUDIENCE)
+    db.session.commit()
+    return made.secret
+
+
+@pytest.fixture
+def rsa_key(make_user: Callable[..., User]) -> tuple[rsa.RSAPrivateKey, str]:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    sso.use_public_key(
+        make_user(role=Role.ADMIN),
+        algorithm=sso.SsoAlgorithm.RS256,
+        public_key=public_pem,
+        audience=AUDIENCE,
+    )
+    db.session.commit()
+    return private, public_pem
+
+
+def test_a_good_token_signs_the_customer_in_and_returns_them_to_our_page(
+    client: FlaskClient, secret: str
+) -> None:
+    wanted = claims()
+    answer = post(client, jwt.encode(wanted, secret, "HS256"), return_to="/roadmap?x=1")
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/roadmap?x=1"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    assert signed_in_email(client) == wanted["email"]
+    account = db.session.scalar(sa.select(User).where(User.email == wanted["email"]))
+    assert account is not None and account.verified_at is not None
+
+
+def test_a_return_to_off_the_site_goes_to_the_board_instead(
+    client: FlaskClient, secret: str
+) -> None:
+    answer = post(client, jwt.encode(claims(), secret, "HS256"), return_to="//evil.example/")
+    assert answer.status_code == 302
+    assert "evil.example" not in answer.headers["Location"]
+
+
+def test_a_good_rs256_token_signs_in(client: FlaskClient, rsa_key) -> None:
+    private, _ = rsa_key
+    wanted = claims()
+    assert post(client, jwt.encode(wanted, private, "RS256")).status_code == 302
+    assert signed_in_email(client) == wanted["email"]
+
+
+def _refused(client: FlaskClient, token: str, email: str) -> None:
+    answer = post(client, token)
+    assert answer.status_code == 400
+    assert "token" in answer.get_data(as_text=True)
+    assert signed_in_email(client) is None
+    assert accounts_named(email) == 0
+
+
+def test_an_expired_token_is_refused(client: FlaskClient, secret: str) -> None:
+    past = datetime.now(UTC) - timedelta(minutes=3)
+    wanted = claims(iat=past - timedelta(minutes=5), exp=past)
+    _refused(client, jwt.encode(wanted, secret, "HS256"), wanted["email"])
+
+
+def test_a_token_not_yet_valid_is_refused(client: FlaskClient, secret: str) -> None:
+    wanted = claims(nbf=datetime.now(UTC) + timedelta(minutes=3))
+    _refused(client, jwt.encode(wanted, secret, "HS256"), wanted["email"])
+
+
+def test_a_replayed_token_is_refused(
+    client: FlaskClient, make_client: Callable[[], FlaskClient], secret: str
+) -> None:
+    token = jwt.encode(claims(), secret, "HS256")
+    assert post(client, token).status_code == 302
+    other = make_client()
+    answer = post(other, token)
+    assert answer.status_code == 400
+    assert "used already" in answer.get_data(as_text=True)
+    assert signed_in_email(other) is None
+
+
+def test_a_token_with_a_wrong_signature_is_refused(client: FlaskClient, secret: str) -> None:
+    wanted = claims()
+    _refused(client, jwt.encode(wanted, secret + "-not-ours", "HS256"), wanted["email"])
+
+
+def test_a_token_for_another_audience_is_refused(client: FlaskClient, secret: str) -> None:
+    wanted = claims(aud="https://another.example.org")
+    _refused(client, jwt.encode(wanted, secret, "HS256"), wanted["email"])
+
+
+def test_a_token_with_alg_none_is_refused(client: FlaskClient, secret: str) -> None:
+    wanted = claims()
+    _refused(client, handmade({"alg": "none", "typ": "JWT"}, wanted, None), wanted["email"])
+
+
+def test_an_rs256_public_key_used_as_an_hs256_secret_is_refused(
+    client: FlaskClient, rsa_key
+) -> None:
+    _, public_pem = rsa_key
+    wanted = claims()
+    forged = handmade({"alg": "HS256", "typ": "JWT"}, wanted, public_pem.encode())
+    _refused(client, forged, wanted["email"])
+
+
+def test_a_token_for_a_staff_address_signs_nobody_in_and_says_why(
+    client: FlaskClient, secret: str, make_user: Callable[..., User]
+) -> None:
+    make_user(email="owner@example.com", role=Role.STAFF)
+    answer = post(client, jwt.encode(claims(email="owner@example.com"), secret, "HS256"))
+    assert answer.status_code == 403
+    assert "member of staff" in answer.get_data(as_text=True)
+    assert signed_in_email(client) is None
+
+
+def test_the_sso_post_needs_no_csrf_token_and_a_get_is_not_accepted(
+    client: FlaskClient, secret: str
+) -> None:
+    token = jwt.encode(claims(), secret, "HS256")
+    assert client.get("/sso", query_string={"token": token}).status_code == 405
+    assert post(client, token).status_code == 302
