@@ -127,6 +127,8 @@ def _checked_audience(audience: str) -> str:
 
 def _claims(token: str, settings: SsoSettings, now: datetime) -> dict[str, Any]:
     key = settings.secret if settings.algorithm == SsoAlgorithm.HS256 else settings.public_key
+    if not key:
+        raise SsoRefused(t("Single sign-on is not turned on for this site."))
     try:
         header = jwt.get_unverified_header(token)
     except jwt.InvalidTokenError as exc:
