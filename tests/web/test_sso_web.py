@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import json
+import re
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -25,6 +26,8 @@ from werkzeug.test import TestResponse
 from portal.extensions import db
 from portal.models import Role, User
 from portal.services import sso
+from tests.helpers import login
+from tests.helpers import post as form_post
 
 AUDIENCE = "https://feedback.example.org"
 
@@ -207,3 +210,88 @@ def test_the_sso_post_needs_no_csrf_token_and_a_get_is_not_accepted(
     token = jwt.encode(claims(), secret, "HS256")
     assert client.get("/sso", query_string={"token": token}).status_code == 405
     assert post(client, token).status_code == 302
+
+
+# The admin's page -------------------------------------------------------------------------
+
+_SECRET = re.compile(r'id="new-secret"[^>]*value="([^"]+)"')
+
+
+def _admin(make_client: Callable[[], FlaskClient], make_user: Callable[..., User]) -> FlaskClient:
+    client = make_client()
+    login(client, make_user(role=Role.ADMIN).email)
+    return client
+
+
+def test_the_admin_sees_the_shared_secret_once_with_code_that_signs_a_working_token(
+    make_client: Callable[[], FlaskClient], make_user: Callable[..., User]
+) -> None:
+    admin = _admin(make_client, make_user)
+    assert 'href="/admin/sso"' in admin.get("/admin/sso").get_data(as_text=True)
+    made = form_post(admin, "/admin/sso/secret", {"audience": AUDIENCE})
+    assert made.status_code == 201
+    assert made.headers["Cache-Control"] == "no-store"
+    body = made.get_data(as_text=True)
+    secret = _SECRET.search(body).group(1)
+    assert 'algorithm="HS256"' in body and "jwt.encode(" in body and "jwt.sign(" in body
+    # Never again: the page afterwards names the algorithm, not the secret.
+    later = admin.get("/admin/sso").get_data(as_text=True)
+    assert secret not in later and "HS256" in later
+    # What the page gave signs a customer in.
+    customer = make_client()
+    wanted = claims()
+    assert post(customer, jwt.encode(wanted, secret, "HS256")).status_code == 302
+    assert signed_in_email(customer) == wanted["email"]
+
+
+def test_a_pasted_private_key_is_refused_and_what_was_typed_is_kept(
+    make_client: Callable[[], FlaskClient], make_user: Callable[..., User]
+) -> None:
+    admin = _admin(make_client, make_user)
+    private_pem = (
+        rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        .private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+        .decode()
+    )
+    answer = form_post(
+        admin,
+        "/admin/sso/key",
+        {"algorithm": "RS256", "public_key": private_pem, "audience": "kept-audience"},
+    )
+    assert answer.status_code == 400
+    body = answer.get_data(as_text=True)
+    assert "private key stays with you" in body
+    assert "kept-audience" in body
+    assert sso.current_settings() is None
+
+
+def test_a_public_key_turns_rs256_sign_on_on(
+    make_client: Callable[[], FlaskClient], make_user: Callable[..., User]
+) -> None:
+    admin = _admin(make_client, make_user)
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    public_pem = (
+        private.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
+    answer = form_post(
+        admin,
+        "/admin/sso/key",
+        {"algorithm": "RS256", "public_key": public_pem, "audience": AUDIENCE},
+    )
+    assert answer.status_code == 302
+    customer = make_client()
+    assert post(customer, jwt.encode(claims(), private, "RS256")).status_code == 302
+
+
+def test_staff_cannot_open_the_single_sign_on_page(
+    make_client: Callable[[], FlaskClient], make_user: Callable[..., User]
+) -> None:
+    client = make_client()
+    login(client, make_user(role=Role.STAFF).email)
+    assert client.get("/admin/sso").status_code == 403
