@@ -10,9 +10,12 @@ import hashlib
 import hmac
 import json
 import re
+import runpy
 import secrets
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 from typing import Any
 
 import jwt
@@ -30,6 +33,22 @@ from tests.helpers import login
 from tests.helpers import post as form_post
 
 AUDIENCE = "https://feedback.example.org"
+# What gunicorn's Logger reads from its config when made.
+LOGGER_CONFIG = {
+    "errorlog": "-",
+    "accesslog": None,
+    "loglevel": "info",
+    "syslog": False,
+    "capture_output": False,
+    "logconfig": None,
+    "logconfig_dict": {},
+    "logconfig_json": None,
+    "disable_redirect_access_to_syslog": False,
+    "access_log_format": "%(q)s",
+    "user": 0,
+    "group": 0,
+    "umask": 0,
+}
 
 
 def claims(**changes: Any) -> dict[str, Any]:
@@ -204,12 +223,53 @@ def test_a_token_for_a_staff_address_signs_nobody_in_and_says_why(
     assert signed_in_email(client) is None
 
 
-def test_the_sso_post_needs_no_csrf_token_and_a_get_is_not_accepted(
+def test_a_token_in_a_link_signs_in_and_no_page_learns_the_address(
     client: FlaskClient, secret: str
 ) -> None:
-    token = jwt.encode(claims(), secret, "HS256")
-    assert client.get("/sso", query_string={"token": token}).status_code == 405
-    assert post(client, token).status_code == 302
+    wanted = claims()
+    token = jwt.encode(wanted, secret, "HS256")
+    answer = client.get("/sso", query_string={"token": token, "return_to": "/roadmap"})
+    assert answer.status_code == 302
+    assert answer.headers["Location"] == "/roadmap"
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    assert signed_in_email(client) == wanted["email"]
+
+
+def test_a_refused_token_in_a_link_is_refused_without_a_referrer_either(
+    client: FlaskClient, secret: str
+) -> None:
+    token = jwt.encode(claims(aud="https://another.example.org"), secret, "HS256")
+    answer = client.get("/sso", query_string={"token": token})
+    assert answer.status_code == 400
+    assert answer.headers["Referrer-Policy"] == "no-referrer"
+    assert answer.headers["Cache-Control"] == "no-store"
+
+
+def test_the_access_log_never_carries_a_token_from_a_query_string() -> None:
+    config = runpy.run_path(str(Path(__file__).parents[2] / "gunicorn.conf.py"))
+    logger = config["RedactingLogger"](SimpleNamespace(**LOGGER_CONFIG))
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "RAW_URI": "/sso?token=eyJhbGciOi.secret.part&return_to=/roadmap",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "PATH_INFO": "/sso",
+        "QUERY_STRING": "token=eyJhbGciOi.secret.part&return_to=/roadmap",
+        "HTTP_REFERER": "https://org.example/out?token=eyJhbGciOi.secret.part",
+    }
+    atoms = logger.atoms(
+        SimpleNamespace(status="302 FOUND", sent=0, headers=[("Location", "/roadmap")]),
+        [("Referer", environ["HTTP_REFERER"])],
+        environ,
+        timedelta(milliseconds=3),
+    )
+    line = json.dumps(atoms)
+    assert "secret.part" not in line
+    assert atoms["q"] == "token=[redacted]&return_to=/roadmap"
+    assert "return_to=/roadmap" in atoms["r"]
+
+
+def test_the_sso_post_needs_no_csrf_token(client: FlaskClient, secret: str) -> None:
+    assert post(client, jwt.encode(claims(), secret, "HS256")).status_code == 302
 
 
 # The admin's page -------------------------------------------------------------------------
