@@ -174,3 +174,21 @@ def test_the_prune_sessions_command_forgets_expired_sign_on_tokens_too(app) -> N
     assert "Used sign-on tokens forgotten (expired): 1." in output
     db.session.expire_all()
     assert db.session.scalars(sa.select(SsoTokenUse)).all() == []
+
+
+def test_a_token_for_a_closed_account_signs_nobody_in(
+    shared_secret: str, make_user: Callable[..., User]
+) -> None:
+    closed = make_user(email="gone@example.com")
+    closed.active = False
+    db.session.commit()
+    with pytest.raises(NotAllowed):
+        sso.sign_in_with_token(jwt.encode(claims(email="gone@example.com"), shared_secret))
+
+
+def test_a_token_signed_with_another_algorithm_than_the_chosen_one_is_refused(
+    shared_secret: str,
+) -> None:
+    private = ec.generate_private_key(ec.SECP256R1())
+    with pytest.raises(sso.SsoRefused):
+        sso.sign_in_with_token(jwt.encode(claims(), private, "ES256"))
