@@ -4,12 +4,14 @@ Every value can be overridden from the environment (GUNICORN_* or the named vari
 
 import multiprocessing
 import os
+import re
 import selectors
 import time
 from concurrent import futures
 from functools import partial
 from typing import Any
 
+from gunicorn.glogging import Logger
 from gunicorn.workers.gthread import ThreadWorker
 
 
@@ -109,5 +111,27 @@ access_log_format = (
     '"query": "%(q)s", "status": %(s)s, "bytes": "%(B)s", "duration_us": %(D)s, '
     '"request_id": "%({x-request-id}o)s", "user_agent": "%(a)s"}'
 )
+# A single sign-on token may come in a query string (GET /sso?token=...): it is a credential
+# until it expires, so no access-log line carries it (nor a Referer quoting such an address).
+_TOKEN_IN_QUERY = re.compile(r"(^|[?&])(token=)[^&\s]*", re.IGNORECASE)
+
+
+def redact_tokens(text: str) -> str:
+    """`token=` values in a query string or request line, replaced by "[redacted]"."""
+    return _TOKEN_IN_QUERY.sub(r"\1\2[redacted]", text)
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger, with tokens in addresses redacted from every access-log field."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        for key, value in atoms.items():
+            if isinstance(value, str) and "token=" in value.lower():
+                atoms[key] = redact_tokens(value)
+        return atoms
+
+
+logger_class = RedactingLogger
 # Trust X-Forwarded-* only from the proxy in front (ProxyFix in the app does the rest).
 forwarded_allow_ips = os.environ.get("FORWARDED_ALLOW_IPS", "127.0.0.1")

@@ -16,6 +16,7 @@ from flask import Flask, current_app, has_request_context
 
 from portal import unit_of_work
 from portal.services.accounts import prune_sessions
+from portal.services.sso import prune_used_tokens
 
 _wakeups: dict[int, threading.Event] = {}
 _lock = threading.Lock()
@@ -95,6 +96,7 @@ def prune_sessions_when_due(app: Flask, pruned_at: float | None, now: float) -> 
     try:
         with unit_of_work.command_transaction():
             pruned = prune_sessions()
+            prune_used_tokens()
     except Exception:
         app.logger.exception("sessions: pruning failed; it will be tried again")
         return pruned_at

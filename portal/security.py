@@ -63,12 +63,15 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 # The only POSTs without a CSRF token (docs/design.md), and the CSRF test reads this same list:
 # - one-click unsubscribes, where the token in the address is the proof;
+# - single sign-on (/sso), posted by the organisation's page: its signed, short-lived,
+#   single-use token is the proof (portal/services/sso.py);
 # - the API's writes, which authenticate by an API token in the Authorization header alone
 #   (never the session cookie) and refuse any request without a valid one, so a forged
 #   cross-site request carries no credentials to abuse (portal/api/views.py).
 CSRF_EXEMPT_ENDPOINTS: tuple[str, ...] = (
     "notifications.unsubscribe",
     "digests.unsubscribe",
+    "sso.sign_in",
     "api.create_item",
     "api.add_vote",
     "api.still_happens",

@@ -6,17 +6,20 @@ import click
 from flask.cli import with_appcontext
 
 from portal import unit_of_work
-from portal.services import accounts, sanitize
+from portal.services import accounts, sanitize, sso
 
 
 @click.command("prune-sessions")
 @with_appcontext
 def prune_sessions() -> None:
     """Delete sessions that have signed nobody in for a whole session lifetime (ended or
-    unseen that long). The web app's outbox deliverer does this hourly as well."""
+    unseen that long), and the used single sign-on tokens past their expiry. The web app's
+    outbox deliverer does this hourly as well."""
     with unit_of_work.command_transaction():
         pruned = accounts.prune_sessions()
+        forgotten = sso.prune_used_tokens()
     click.echo(f"Sessions deleted (ended or expired): {pruned}.")
+    click.echo(f"Used sign-on tokens forgotten (expired): {forgotten}.")
 
 
 @click.command("rerender-text")

@@ -39,6 +39,7 @@ from portal.models.notifications import (
 from portal.models.resolution import Resolution, resolution_categories
 from portal.models.session import UserSession
 from portal.models.settings import SiteSettings
+from portal.models.sso import SsoSettings, SsoTokenUse
 from portal.models.user import NotificationPreference, Role, User
 from portal.models.webhooks import (
     SUBSCRIBABLE_EVENTS,
@@ -80,6 +81,8 @@ __all__ = [
     "Role",
     "SignalKind",
     "SiteSettings",
+    "SsoSettings",
+    "SsoTokenUse",
     "TextVersion",
     "TimelineEvent",
     "TimelineKind",

@@ -291,6 +291,24 @@ def audit_admin_created(event: events.AdminCreated) -> None:
     audit.record(None, "user.admin_created", "user", event.user.id, via="command line")
 
 
+@on(events.SignedInWithSso)
+def audit_signed_in_with_sso(event: events.SignedInWithSso) -> None:
+    action = "user.created_by_sso" if event.created else "user.signed_in_by_sso"
+    audit.record(event.user, action, "user", event.user.id)
+
+
+@on(events.SsoConfigured)
+def audit_sso_configured(event: events.SsoConfigured) -> None:
+    audit.record(
+        event.actor,
+        "settings.sso_configured",
+        "settings",
+        event.settings.id,
+        algorithm=event.settings.algorithm,
+        audience=event.settings.audience,
+    )
+
+
 @on(events.MadeAdmin)
 def audit_made_admin(event: events.MadeAdmin) -> None:
     audit.record(

@@ -32,6 +32,7 @@ if TYPE_CHECKING:
         Role,
         SignalKind,
         SiteSettings,
+        SsoSettings,
         User,
         WebhookDelivery,
         WebhookEndpoint,
@@ -383,6 +384,23 @@ class AccountDeleted:
     uploaded files) goes with it."""
 
     user: User
+
+
+@dataclass(frozen=True)
+class SignedInWithSso:
+    """A customer signed in with a token from the organisation's own site (their account made
+    now when `created`)."""
+
+    user: User
+    created: bool
+
+
+@dataclass(frozen=True)
+class SsoConfigured:
+    """An admin turned single sign-on on, or changed its algorithm, key or audience."""
+
+    settings: SsoSettings
+    actor: User
 
 
 @dataclass(frozen=True)

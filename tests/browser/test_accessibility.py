@@ -232,6 +232,7 @@ PAGES = [
     PageCase("audit", "/admin/audit", ADMIN),
     PageCase("insights", "/admin/insights", ADMIN),
     PageCase("api-tokens", "/admin/tokens", ADMIN),
+    PageCase("single-sign-on", "/admin/sso", ADMIN),
     PageCase("not-found", "/feedback/999999", status=404),
 ]
 

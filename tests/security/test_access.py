@@ -119,6 +119,9 @@ ACCESS: dict[str, str] = {
     "admin.webhook_ping": ADMIN,
     "admin.webhook_send_again": ADMIN,
     "admin.webhook_delete": ADMIN,
+    "admin.sso_page": ADMIN,
+    "admin.sso_secret": ADMIN,
+    "admin.sso_key": ADMIN,
     "admin.insights": STAFF,
     "admin.insights_csv": STAFF,
     "api.add_vote": API_WRITE,
@@ -170,6 +173,8 @@ ACCESS: dict[str, str] = {
     "resolutions.index": PUBLIC,
     "roadmap.atom": PUBLIC,
     "roadmap.index": PUBLIC,
+    # Posted by the organisation's page; the signed token in the form is the proof.
+    "sso.sign_in": PUBLIC,
     "static": PUBLIC,
 }
 

@@ -1,0 +1,47 @@
+"""Forms for the admin's single sign-on page: they check shape; portal/services/sso.py the rules."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SelectField, StringField, TextAreaField
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
+from wtforms.validators import DataRequired, Length
+
+AUDIENCE_HINT = _l(
+    "The aud claim every token must carry, such as this site's address. Tokens naming "
+    "another audience are refused."
+)
+
+
+class SsoSecretForm(FlaskForm):
+    """HS256: a new shared secret, shown once."""
+
+    audience = StringField(
+        _l("Audience"),
+        description=AUDIENCE_HINT,
+        validators=[DataRequired(_l("Enter the audience.")), Length(max=200)],
+    )
+
+
+class SsoPublicKeyForm(FlaskForm):
+    """RS256 or ES256: the organisation keeps the private key; we keep the public one."""
+
+    algorithm = SelectField(
+        _l("Algorithm"),
+        choices=[
+            SelectChoice("RS256", _l("RS256 (an RSA key)")),
+            SelectChoice("ES256", _l("ES256 (an elliptic-curve key, P-256)")),
+        ],
+        default="RS256",
+    )
+    public_key = TextAreaField(
+        _l("Public key (PEM)"),
+        description=_l("Starts with -----BEGIN PUBLIC KEY-----."),
+        validators=[DataRequired(_l("Paste the public key.")), Length(max=10000)],
+    )
+    audience = StringField(
+        _l("Audience"),
+        description=AUDIENCE_HINT,
+        validators=[DataRequired(_l("Enter the audience.")), Length(max=200)],
+    )
