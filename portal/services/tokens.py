@@ -21,6 +21,31 @@ def _plain(salt: str) -> URLSafeSerializer:
     return URLSafeSerializer(environment.current().settings.secret_key, salt=salt)
 
 
+def _timed_payload(salt: str, token: str, max_age: int) -> Any:
+    """What a timed token carries, or None if it is forged or expired."""
+    try:
+        return _timed(salt).loads(token, max_age=max_age)
+    except (BadSignature, SignatureExpired):
+        return None
+
+
+def _shaped(
+    payload: Any, required: dict[str, type], optional: dict[str, type] | None = None
+) -> dict[str, Any] | None:
+    """The payload if it is a dict with these keys of these types (optional ones may be
+    missing), else None: a token from an older or other shape is not read."""
+    if not isinstance(payload, dict):
+        return None
+    if not all(isinstance(payload.get(key), kind) for key, kind in required.items()):
+        return None
+    if not all(
+        key not in payload or isinstance(payload[key], kind)
+        for key, kind in (optional or {}).items()
+    ):
+        return None
+    return payload
+
+
 def make_verify_token(user_id: int, email: str) -> str:
     """A link token proving the holder received mail at this address (expires in 7 days)."""
     return _timed("verify-email").dumps({"u": user_id, "e": email})
@@ -200,18 +225,7 @@ def make_claim_token(user_id: int, email: str, password_hash: str) -> str:
 
 def read_claim_token(token: str, max_age: int = CLAIM_MAX_AGE) -> dict[str, Any] | None:
     """The payload of a claim token, or None if forged, expired or misshapen."""
-    try:
-        payload = _timed("claim-account").loads(token, max_age=max_age)
-    except (BadSignature, SignatureExpired):
-        return None
-    if not (
-        isinstance(payload, dict)
-        and isinstance(payload.get("u"), int)
-        and isinstance(payload.get("e"), str)
-        and isinstance(payload.get("p"), str)
-    ):
-        return None
-    return payload
+    return _shaped(_timed_payload("claim-account", token, max_age), {"u": int, "e": str, "p": str})
 
 
 # Finishing a registration ---------------------------------------------------------------------
@@ -263,17 +277,7 @@ def make_invitation_token(invitation_id: int, secret: str) -> str:
 
 def read_invitation_token(token: str, max_age: int = INVITATION_MAX_AGE) -> dict[str, Any] | None:
     """The payload of an invitation token, or None if forged, expired or misshapen."""
-    try:
-        payload = _timed("invitation").loads(token, max_age=max_age)
-    except (BadSignature, SignatureExpired):
-        return None
-    if not (
-        isinstance(payload, dict)
-        and isinstance(payload.get("i"), int)
-        and isinstance(payload.get("k"), str)
-    ):
-        return None
-    return payload
+    return _shaped(_timed_payload("invitation", token, max_age), {"i": int, "k": str})
 
 
 def invitation_token_matches(payload: dict[str, Any], secret_hash: str) -> bool:
@@ -297,19 +301,9 @@ def make_sign_in_token(user_id: int, email: str, spent_by: str, next_url: str = 
 
 def read_sign_in_token(token: str, max_age: int = SIGN_IN_LINK_MAX_AGE) -> dict[str, Any] | None:
     """The payload of a sign-in link token, or None if forged, expired or misshapen."""
-    try:
-        payload = _timed("sign-in-link").loads(token, max_age=max_age)
-    except (BadSignature, SignatureExpired):
-        return None
-    if not (
-        isinstance(payload, dict)
-        and isinstance(payload.get("u"), int)
-        and isinstance(payload.get("e"), str)
-        and isinstance(payload.get("s"), str)
-        and isinstance(payload.get("n", ""), str)
-    ):
-        return None
-    return payload
+    return _shaped(
+        _timed_payload("sign-in-link", token, max_age), {"u": int, "e": str, "s": str}, {"n": str}
+    )
 
 
 def sign_in_token_matches(payload: dict[str, Any], spent_by: str) -> bool:
@@ -332,15 +326,4 @@ def read_email_change_token(
     token: str, max_age: int = EMAIL_CHANGE_MAX_AGE
 ) -> dict[str, Any] | None:
     """The payload of an address-change token, or None if forged, expired or misshapen."""
-    try:
-        payload = _timed("email-change").loads(token, max_age=max_age)
-    except (BadSignature, SignatureExpired):
-        return None
-    if not (
-        isinstance(payload, dict)
-        and isinstance(payload.get("u"), int)
-        and isinstance(payload.get("o"), str)
-        and isinstance(payload.get("n"), str)
-    ):
-        return None
-    return payload
+    return _shaped(_timed_payload("email-change", token, max_age), {"u": int, "o": str, "n": str})
