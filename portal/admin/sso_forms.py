@@ -44,4 +44,5 @@ class SsoPublicKeyForm(FlaskForm):
         _l("Audience"),
         description=AUDIENCE_HINT,
         validators=[DataRequired(_l("Enter the audience.")), Length(max=200)],
+        id="key-audience",  # the page also holds the secret form's audience field
     )
