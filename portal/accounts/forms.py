@@ -13,6 +13,13 @@ from portal.models import NotificationPreference
 from portal.services.accounts import PASSWORD_MIN
 
 
+def address_field(
+    label: str = _l("Email address"), missing: str = _l("Please enter your email address.")
+) -> EmailField:
+    """An email address someone types: required, shaped like an address, at most 254 long."""
+    return EmailField(label, validators=[DataRequired(missing), Email(BAD_EMAIL), Length(max=254)])
+
+
 def display_name_field(description: str) -> StringField:
     """The name shown beside what someone posts: required, plain, at most 80 characters."""
     return StringField(
@@ -40,14 +47,7 @@ def preferred_name_field(description: str) -> StringField:
 
 
 class RegisterForm(HumanCheckedForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[
-            DataRequired(_l("Please enter your email address.")),
-            Email(BAD_EMAIL),
-            Length(max=254),
-        ],
-    )
+    email = address_field()
     password = PasswordField(
         _l("Password"),
         description=_l(
@@ -108,14 +108,7 @@ class PreferencesForm(FlaskForm):
 
 
 class ResetRequestForm(HumanCheckedForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[
-            DataRequired(_l("Please enter your email address.")),
-            Email(BAD_EMAIL),
-            Length(max=254),
-        ],
-    )
+    email = address_field()
 
 
 class NewPasswordForm(FlaskForm):

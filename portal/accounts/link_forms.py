@@ -4,22 +4,15 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, PasswordField, StringField
-from wtforms.validators import DataRequired, Email, Length, Optional
+from wtforms import PasswordField, StringField
+from wtforms.validators import Length, Optional
 
-from portal.accounts.forms import preferred_name_field
-from portal.forms import BAD_EMAIL, HumanCheckedForm, plain_name
+from portal.accounts.forms import address_field, preferred_name_field
+from portal.forms import HumanCheckedForm, plain_name
 
 
 class SignInLinkForm(HumanCheckedForm):
-    email = EmailField(
-        _l("Email address"),
-        validators=[
-            DataRequired(_l("Please enter your email address.")),
-            Email(BAD_EMAIL),
-            Length(max=254),
-        ],
-    )
+    email = address_field()
     # Optional here: only a new address needs one, and the form must not say which it is.
     display_name = StringField(
         _l("Display name, if you are new here"),
@@ -36,12 +29,5 @@ class SignInLinkForm(HumanCheckedForm):
 
 
 class ChangeEmailForm(FlaskForm):
-    email = EmailField(
-        _l("New email address"),
-        validators=[
-            DataRequired(_l("Please enter the new address.")),
-            Email(BAD_EMAIL),
-            Length(max=254),
-        ],
-    )
+    email = address_field(_l("New email address"), _l("Please enter the new address."))
     password = PasswordField(_l("Your password, to confirm"))
