@@ -120,6 +120,10 @@ class Config:
     # Comma-separated host names the portal may call at a private address although a person
     # typed them (an in-house webhook receiver or identity provider); exact names only.
     PORTAL_TRUSTED_PRIVATE_HOSTS = os.environ.get("PORTAL_TRUSTED_PRIVATE_HOSTS", "")
+    # Identity providers set up outside the admin pages: a JSON list of objects with key,
+    # name, kind ("oidc" or "github"), discovery_url, client_id, client_secret and scopes
+    # (README: "Signing in through Google, Entra ID or Keycloak").
+    PORTAL_IDENTITY_PROVIDERS = os.environ.get("PORTAL_IDENTITY_PROVIDERS", "")
 
     # Email intake (`flask intake email`). INTAKE_ADDRESS is the address the mail server pipes
     # to; when set, notification emails carry a Reply-To on it so replies become comments.

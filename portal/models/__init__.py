@@ -27,6 +27,7 @@ from portal.models.feedback import (
     Visibility,
     Vote,
 )
+from portal.models.identity import SITE_SSO_ISSUER, Identity, IdentityProvider
 from portal.models.intake import InboundEmail
 from portal.models.invitation import Invitation, InvitationStatus
 from portal.models.notifications import (
@@ -52,6 +53,7 @@ from portal.models.webhooks import (
 
 __all__ = [
     "OPEN_STATES",
+    "SITE_SSO_ISSUER",
     "SUBSCRIBABLE_EVENTS",
     "ApiToken",
     "Attachment",
@@ -69,6 +71,8 @@ __all__ = [
     "FeedbackKind",
     "FeedbackState",
     "Follow",
+    "Identity",
+    "IdentityProvider",
     "InboundEmail",
     "Invitation",
     "InvitationStatus",

@@ -72,6 +72,12 @@ class User(UserMixin, Base):
     # The language pages and emails speak to them in ("es"); None: none chosen, so their
     # browser's, then the site's.
     language: Mapped[str | None] = mapped_column(sa.String(16))
+    # What the customer is worth to the organisation, for staff weighing feedback: set by the
+    # admin pages, the API or single sign-on's claims; never shown outside the staff pages.
+    plan: Mapped[str | None] = mapped_column(sa.String(80))
+    # In the site's currency's smallest unit (cents), so sums stay exact on every database.
+    monthly_value_cents: Mapped[int | None]
+    segment: Mapped[str | None] = mapped_column(sa.String(80))
 
     def get_id(self) -> str:
         """Flask-Login's session key "<user id>:<session id>", kept in the session cookie and

@@ -65,6 +65,9 @@ class Settings:
     # The SMTP server mail goes to; "" when mail is not sent anywhere yet (written to files,
     # or kept by the tests): the "Get started" checklist asks for one.
     mail_server: str = ""
+    # Identity providers from the environment, as JSON (portal/services/identity_providers.py
+    # reads it; the admin pages add more as rows).
+    identity_providers_json: str = ""
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -107,6 +110,7 @@ class Settings:
                 if (config.get("MAIL_BACKEND") or "smtp") == "smtp"
                 else ""
             ),
+            identity_providers_json=str(config.get("PORTAL_IDENTITY_PROVIDERS") or ""),
         )
 
     @property
