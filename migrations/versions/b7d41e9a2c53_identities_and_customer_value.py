@@ -1,4 +1,4 @@
-"""identities and identity_providers; customers' plan, monthly value and segment
+"""identities and identity_providers; sign-in policy; customers' plan, value and segment
 
 Revision ID: b7d41e9a2c53
 Revises: 9a46438dc0d5
@@ -6,7 +6,8 @@ Create Date: 2026-12-07 08:10:00
 
 Ways in from outside: the providers an admin sets up, and each account's linked identities
 (issuer + subject, unique). Staff weigh feedback by the customer's value: three nullable
-columns on users, filled by the admin pages, the API or single sign-on's claims.
+columns on users, filled by the admin pages, the API or single sign-on's claims. The site's
+sign-in policy: a provider staff must use, and whether customers may use passwords.
 """
 
 import sqlalchemy as sa
@@ -56,9 +57,20 @@ def upgrade():
     op.add_column("users", sa.Column("plan", sa.String(length=80), nullable=True))
     op.add_column("users", sa.Column("monthly_value_cents", sa.Integer(), nullable=True))
     op.add_column("users", sa.Column("segment", sa.String(length=80), nullable=True))
+    op.add_column(
+        "site_settings",
+        sa.Column("staff_identity_provider", sa.String(length=40), nullable=True),
+    )
+    op.add_column(
+        "site_settings",
+        sa.Column("customer_passwords", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
 
 
 def downgrade():
+    with op.batch_alter_table("site_settings") as batch:
+        batch.drop_column("customer_passwords")
+        batch.drop_column("staff_identity_provider")
     with op.batch_alter_table("users") as batch:
         batch.drop_column("segment")
         batch.drop_column("monthly_value_cents")

@@ -35,3 +35,8 @@ class SiteSettings(Base):
     logo_width: Mapped[int | None]
     logo_height: Mapped[int | None]
     accent_colour: Mapped[str | None] = mapped_column(sa.String(7))
+    # Sign-in policy (portal/services/sign_in_policy.py): the key of the identity provider
+    # staff must sign in through (None: any way they have), and whether customers may sign in
+    # with a password (off: email links, providers and single sign-on only).
+    staff_identity_provider: Mapped[str | None] = mapped_column(sa.String(40))
+    customer_passwords: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
