@@ -103,6 +103,8 @@ ACCESS: dict[str, str] = {
     "admin.take": STAFF,
     "admin.tone": STAFF,
     "admin.update_user": ADMIN,
+    "admin.person": ADMIN,
+    "admin.customer_value_form": ADMIN,
     "admin.users": ADMIN,
     "admin.save_roles": ADMIN,
     "admin.invite": ADMIN,
