@@ -178,3 +178,44 @@ def test_a_row_given_back_after_taking_it_keeps_its_value(
     item = make_feedback(author=payer)
     response = post(_signed_in(make_client, admin), f"/admin/feedback/{item.id}/take", htmx=True)
     assert "$75.00 a month" in response.get_data(as_text=True)
+
+
+# Insights ----------------------------------------------------------------------------------
+
+
+def test_insights_split_items_and_votes_by_segment_on_the_page_and_in_csv(
+    make_client, make_user, make_feedback, admin
+) -> None:
+    retail, edu = make_user(), make_user()
+    set_customer_value(admin, retail, checked_value(None, None, "Retail chains"))
+    set_customer_value(admin, edu, checked_value(None, None, "Education"))
+    db.session.commit()
+    item = make_feedback(author=retail)
+    make_feedback(author=make_user())
+    set_vote(edu, item.id, want=True)
+    db.session.commit()
+    staff = make_user(role=Role.STAFF)
+    client = _signed_in(make_client, staff)
+
+    page = client.get("/admin/insights").get_data(as_text=True)
+    section = page[page.index('id="segments-heading"') :]
+    section = section[: section.index("</section>")]
+    rows = re.findall(
+        r'<tr><th scope="row">([^<]+)</th><td class="num">(\d+)</td>'
+        r'<td class="num">(\d+)</td><td class="num">(\d+)</td></tr>',
+        section,
+    )
+    assert rows == [
+        ("Retail chains", "1", "1", "1"),
+        ("Education", "0", "1", "1"),
+        ("No segment", "1", "1", "1"),
+    ]
+    assert 'href="#segments-heading"' in page
+
+    csv_text = client.get("/admin/insights.csv?table=segments").get_data(as_text=True)
+    assert csv_text.splitlines() == [
+        "segment,items,votes,customers",
+        "Retail chains,1,1,1",
+        "Education,0,1,1",
+        ",1,1,1",
+    ]
