@@ -10,7 +10,6 @@ webhook or the public API's payloads.
 from __future__ import annotations
 
 import re
-import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -24,6 +23,7 @@ from portal.models import ApiToken, Feedback, Role, User, Vote
 from portal.services import events
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.wording import Text, t
+from portal.validation import name_problem
 
 MAX_LABEL_LENGTH = 80  # as the columns hold
 # A month's value at most 10 million in the site's currency (a typo guard, and far inside
@@ -76,21 +76,32 @@ _GROUPED = re.compile(r"^\d{1,3}(?:[,.]\d{3})+$")
 
 
 def _label(value: object, what: Text) -> str | None:
-    """A plan or segment: one line of text at most 80 characters; blank is None."""
+    """A plan or segment: one line of at most 80 characters, under the name rule (no line
+    breaks, controls, invisible or direction-changing characters); blank is None."""
     if value is None:
         return None
     if not isinstance(value, str):
         raise ValueError(t("%(what)s must be text.", what=what))
-    cleaned = " ".join(value.split())
-    if not cleaned:
-        return None
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Cs", "Co", "Cn") for ch in cleaned):
-        raise ValueError(t("%(what)s contains characters that cannot be kept.", what=what))
-    if len(cleaned) > MAX_LABEL_LENGTH:
+    if len(value) > MAX_LABEL_LENGTH:
         raise ValueError(
             t("%(what)s must be at most %(num)d characters.", what=what, num=MAX_LABEL_LENGTH)
         )
-    return cleaned
+    if name_problem(value) or not _encodable(value):
+        raise ValueError(
+            t(
+                "%(what)s cannot contain line breaks, controls or invisible characters.",
+                what=what,
+            )
+        )
+    return " ".join(value.split()) or None
+
+
+def _encodable(value: str) -> bool:
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate
+        return False
+    return True
 
 
 def _amount_text(raw: str) -> Decimal:
@@ -177,16 +188,19 @@ def may_set_value(actor: User | None) -> bool:
     return actor is not None and actor.is_authenticated and actor.is_admin and actor.is_active
 
 
-def customer_for_value(user_id: int | None = None, *, email: str | None = None) -> User:
-    """The customer account whose value is set (locked for the change): by id or address."""
-    query = sa.select(User).where(User.deleted_at.is_(None))
+def customer_for_value(
+    user_id: int | None = None, *, email: str | None = None, for_update: bool = False
+) -> User:
+    """The customer account whose value is set or read (locked for a change): by id or
+    address. Staff and closed accounts are not found: they have no customer value."""
+    query = sa.select(User).where(User.deleted_at.is_(None), User.role == Role.CUSTOMER)
     if user_id is not None:
         query = query.where(User.id == user_id)
     elif email:
         query = query.where(sa.func.lower(User.email) == email.strip().lower())
     else:
         raise NotFound(t("We could not find that customer."))
-    user: User | None = db.session.scalar(query.with_for_update())
+    user: User | None = db.session.scalar(query.with_for_update() if for_update else query)
     if user is None:
         raise NotFound(t("We could not find that customer."))
     return user
@@ -200,11 +214,17 @@ def set_customer_value(
     token: ApiToken | None = None,
     via: str = "admin",
 ) -> bool:
-    """Keep a customer's plan, monthly value and segment (all three: None clears one), as an
-    admin on the pages or as an API token (actor None); audited when anything changed.
-    Returns whether anything did."""
-    if token is None and not may_set_value(actor):
+    """Keep a customer's plan, monthly value and segment (all three: None clears one), `via`
+    the admin pages (an admin's actor), the API (its token, actor None) or single sign-on's
+    claims ("sso"); audited when anything changed. Returns whether anything did."""
+    # Who vouches for the values: an admin on the pages, a write token through the API, or
+    # the organisation's signed token at single sign-on (services/sso.py checked it).
+    if via == "admin" and not may_set_value(actor):
         raise NotAllowed(t("Only admins can set a customer's value."))
+    if via == "api" and token is None:
+        raise NotAllowed(t("Only admins can set a customer's value."))
+    if via not in ("admin", "api", "sso"):
+        raise ValueError(f"unknown way in: {via}")
     if customer.deleted_at is not None:
         raise NotFound(t("We could not find that customer."))
     if customer.role is not Role.CUSTOMER:
@@ -218,6 +238,35 @@ def set_customer_value(
     db.session.flush()
     events.emit(events.CustomerValueChanged(customer, actor, before.as_dict(), via, token))
     return True
+
+
+def change_customer_value(
+    actor: User | None,
+    customer: User,
+    changes: Mapping[str, object],
+    *,
+    token: ApiToken | None = None,
+    via: str = "api",
+) -> bool:
+    """Change some of a customer's plan, monthly value and segment (`changes` names them:
+    "plan", "monthly_value", "segment"; None clears one, one not named stays), under the
+    same rules as set_customer_value: for the API and single sign-on's claims."""
+    unknown = set(changes) - set(FIELDS)
+    if unknown:
+        raise ValueError(f"not customer value fields: {sorted(unknown)}")
+    current = CustomerValue.of(customer)
+    raw: dict[str, object] = {
+        "plan": current.plan,
+        "monthly_value": (
+            None
+            if current.monthly_value_cents is None
+            else Decimal(current.monthly_value_cents) / 100
+        ),
+        "segment": current.segment,
+    }
+    raw.update(changes)
+    value = checked_value(raw["plan"], raw["monthly_value"], raw["segment"])
+    return set_customer_value(actor, customer, value, token=token, via=via)
 
 
 # Reading, for staff ------------------------------------------------------------------------

@@ -129,6 +129,9 @@ ACCESS: dict[str, str] = {
     "api.add_vote": API_WRITE,
     "api.categories_list": API,
     "api.create_item": API_WRITE,
+    # Customer value is staff data: even reading it needs a write-scope token.
+    "api.customer": API_WRITE,
+    "api.update_customer": API_WRITE,
     "api.index": API,
     "api.item": API,
     "api.items": API,
@@ -305,6 +308,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "public_id": photo.public_id,
         "category_id": str(category.id),
         "user_id": str(target.id),
+        "email": customer.email,
         "resolution_id": str(resolution.id),
         "slug": category.slug,
         "key": str(logo),

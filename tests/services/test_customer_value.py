@@ -87,8 +87,18 @@ def test_a_monthly_value_that_is_no_amount_is_refused_saying_why(
 
 
 def test_plan_and_segment_are_one_trimmed_line_and_blank_clears_them() -> None:
-    value = checked_value("  Business \n plus ", None, "   ")
+    value = checked_value("  Business   plus ", None, "   ")
     assert value == CustomerValue(plan="Business plus", monthly_value_cents=None, segment=None)
+
+
+@pytest.mark.parametrize("label", ["Business\nplus", "Retail\u202e", "Pro\x00", "Pro\u200b"])
+def test_plan_and_segment_refuse_line_breaks_controls_and_invisible_characters(
+    label: str,
+) -> None:
+    with pytest.raises(InvalidCustomerValue) as refused:
+        checked_value(label, None, label)
+    assert set(refused.value.fields) == {"plan", "segment"}
+    assert "line breaks" in str(refused.value.fields["plan"])
 
 
 def test_every_field_with_a_problem_is_named_at_once() -> None:
@@ -96,6 +106,16 @@ def test_every_field_with_a_problem_is_named_at_once() -> None:
         checked_value("x" * 81, "lots", "Retail\u202e")
     assert set(refused.value.fields) == {"plan", "monthly_value", "segment"}
     assert "80 characters" in str(refused.value.fields["plan"])
+
+
+def test_a_partial_change_keeps_the_fields_it_does_not_name(make_user, admin) -> None:
+    customer = make_user()
+    _value(admin, customer, "10", "Retail", plan="Pro")
+    customer_value.change_customer_value(None, customer, {"segment": None}, token=None, via="sso")
+    db.session.commit()
+    db.session.expire_all()
+    saved = db.session.get(User, customer.id)
+    assert (saved.plan, saved.monthly_value_cents, saved.segment) == ("Pro", 1000, None)
 
 
 # The command -------------------------------------------------------------------------------
