@@ -219,3 +219,22 @@ def test_insights_split_items_and_votes_by_segment_on_the_page_and_in_csv(
         "Education,0,1,1",
         ",1,1,1",
     ]
+
+
+def test_an_items_admin_page_shows_its_authors_value_and_everyone_behind_it(
+    make_client, make_user, make_feedback, admin
+) -> None:
+    author, voter = make_user(), make_user()
+    set_customer_value(admin, author, checked_value("Business", "49.90", "Retail"))
+    set_customer_value(admin, voter, checked_value(None, "100", None))
+    db.session.commit()
+    item = make_feedback(author=author)
+    set_vote(voter, item.id, want=True)
+    db.session.commit()
+    staff = make_user(role=Role.STAFF)
+    body = _signed_in(make_client, staff).get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+    assert "<dd>Business</dd>" in body and "<dd>$49.90</dd>" in body and "<dd>Retail</dd>" in body
+    assert "$149.90 a month, 2 paying" in body
+    assert "Set their plan" not in body  # staff see it; admins set it
+    as_admin = _signed_in(make_client, admin).get(f"/admin/feedback/{item.id}")
+    assert f'href="/admin/users/{author.id}#customer-value"' in as_admin.get_data(as_text=True)
