@@ -151,12 +151,12 @@ def monthly_value_cents(value: object) -> int | None:
         raise ValueError(t("Monthly value must be an amount, such as 49.00."))
     if amount < 0:
         raise ValueError(t("Monthly value cannot be negative."))
+    # Before quantize, which cannot hold a huge amount's digits.
+    if amount * 100 > MAX_MONTHLY_VALUE_CENTS:
+        raise ValueError(t("Monthly value must be at most %(amount)s.", amount="10,000,000.00"))
     if amount != amount.quantize(Decimal("0.01")):
         raise ValueError(t("Monthly value has at most two decimals, such as 49.90."))
-    cents = int((amount * 100).to_integral_value(ROUND_HALF_UP))
-    if cents > MAX_MONTHLY_VALUE_CENTS:
-        raise ValueError(t("Monthly value must be at most %(amount)s.", amount="10,000,000.00"))
-    return cents
+    return int((amount * 100).to_integral_value(ROUND_HALF_UP))
 
 
 def checked_value(plan: object, monthly_value: object, segment: object) -> CustomerValue:
