@@ -30,7 +30,7 @@ from portal.attachments.uploads import FormImages, images_sent, no_images, takes
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
 from portal.models.base import N_
-from portal.services import attachments, editing, signals, triage, workflow
+from portal.services import attachments, customer_value, editing, signals, triage, workflow
 from portal.services.feedback import item_comments, item_timeline
 from portal.services.workflow import PromiseChoice
 from portal.unit_of_work import refusal_shown_in
@@ -122,6 +122,8 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
             # What the customer's words said before they edited them.
             words=editing.words_on_page(item, comments, current_user),
             history=triage.customer_history(item),
+            # The value of the people behind it (author and voters): staff only.
+            values=customer_value.item_values([item.id]),
             # Who says a Done item still happens, or still wants a Not planned one (no
             # statement for an item in any other state).
             signal_people=people,

@@ -2,8 +2,9 @@
 
 The routes live in triage_views (the queue), item_views (one item), resolution_views
 ("Resolve together" and edits), settings_views (categories, people, site settings, audit, API
-tokens), insight_views, webhook_views and sso_views; each registers itself on the blueprint from
-portal/admin/blueprint.py when imported here. Every route checks the role: all of /admin/ is
+tokens), insight_views, webhook_views, sso_views and value_views (a person's page and their
+customer value); each registers itself on the blueprint from portal/admin/blueprint.py when
+imported here. Every route checks the role: all of /admin/ is
 for staff, and admin-only pages say so with @admin_required.
 """
 
@@ -17,6 +18,7 @@ from portal.admin import (  # noqa: F401  (each registers its routes on the blue
     settings_views,
     sso_views,
     triage_views,
+    value_views,
     webhook_views,
 )
 from portal.admin.blueprint import bp

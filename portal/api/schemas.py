@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -32,6 +33,7 @@ from portal.models import (
     Visibility,
 )
 from portal.services import attachments, environment
+from portal.services.customer_value import MAX_MONTHLY_VALUE_CENTS
 from portal.services.item_data import image_data, iso, public_item, you_said_shown
 from portal.services.visibility import is_public
 from portal.services.workflow import PromiseChoice
@@ -464,3 +466,69 @@ class Reply:
         post_anyway = f.flag("post_anyway")
         f.done()
         return cls(acting_as=acting_as or "", body=body or "", post_anyway=post_anyway)
+
+
+# Customer value (write scope only: staff data, never in the public payloads above) ----------
+
+
+def customer_value_json(customer: User) -> dict[str, Any]:
+    """A customer's plan, monthly value and segment, for a write-scope token only."""
+    cents = customer.monthly_value_cents
+    return {
+        "email": customer.email,
+        "name": customer.display_name,
+        "plan": customer.plan,
+        "monthly_value_cents": cents,
+        "monthly_value": None if cents is None else f"{cents // 100}.{cents % 100:02d}",
+        "currency": environment.current().settings.currency,
+        "segment": customer.segment,
+        "links": {"self": link("api.customer", email=customer.email)},
+    }
+
+
+@dataclass(frozen=True)
+class CustomerValueChange:
+    """PATCH /customers/<email>: some of plan, monthly_value_cents and segment; null clears
+    one, one left out stays as it is. A blank plan or segment is refused (null clears it)."""
+
+    changes: dict[str, object]
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> CustomerValueChange:
+        f = _Fields(data)
+        changes: dict[str, object] = {}
+        for name in ("plan", "segment"):
+            if name in data and data[name] is None:
+                f.read.add(name)
+                changes[name] = None
+                continue
+            value = f.text(name, required=False, max_length=80)
+            if value is not None and not value.strip():
+                f.errors[name] = _("Must not be empty: send null to clear it.")
+            elif value is not None:
+                problem = name_problem(value)
+                if problem:
+                    f.errors[name] = _(
+                        "Must not contain line breaks, controls or invisible characters."
+                    )
+                else:
+                    changes[name] = value
+        if "monthly_value_cents" in data:
+            cents = f._get("monthly_value_cents")
+            if cents is None:
+                changes["monthly_value"] = None
+            elif (
+                isinstance(cents, bool)
+                or not isinstance(cents, int)
+                or not 0 <= cents <= MAX_MONTHLY_VALUE_CENTS
+            ):
+                f.errors["monthly_value_cents"] = _(
+                    "Must be a whole number of cents from 0 to %(most)d, or null.",
+                    most=MAX_MONTHLY_VALUE_CENTS,
+                )
+            else:
+                changes["monthly_value"] = Decimal(cents) / 100
+        if not data:
+            f.errors["plan"] = _("Send at least one of plan, monthly_value_cents and segment.")
+        f.done()
+        return cls(changes=changes)

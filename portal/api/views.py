@@ -38,7 +38,7 @@ from portal.models import (
 )
 from portal.security import api_nul_refusal
 from portal.services import api as api_service
-from portal.services import api_tokens, attachments
+from portal.services import api_tokens, attachments, customer_value
 from portal.services.accounts import find_user_by_email
 from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.errors import NotFound
@@ -476,3 +476,40 @@ def reply(item_id: int) -> tuple[Response, int]:
         "event": schemas.event_json(_last_move(replied)) if posted is None else None,
     }
     return jsonify(answer), 201
+
+
+# Customer value: staff data, so even reading it needs a write-scope token ---------------------
+
+
+def _customer(email: str, *, for_update: bool = False) -> User:
+    """The customer with this address (a staff or closed account is none), or a 404."""
+    try:
+        return customer_value.customer_for_value(email=email, for_update=for_update)
+    except NotFound as exc:
+        raise ApiError(404, _("No customer has that email address.")) from exc
+
+
+@bp.get("/customers/<email>")
+@write_scope_required
+def customer(email: str) -> Response:
+    """A customer's plan, monthly value and segment (write scope: they are for staff)."""
+    return jsonify(schemas.customer_value_json(_customer(email)))
+
+
+@bp.patch("/customers/<email>")
+@limiter.limit(WRITE_LIMIT)
+@write_scope_required
+def update_customer(email: str) -> Response:
+    """Change some of a customer's plan, monthly value and segment; null clears one."""
+    body = schemas.CustomerValueChange.parse(schemas.read_json_object())
+    found = _customer(email, for_update=True)
+    try:
+        customer_value.change_customer_value(
+            None, found, body.changes, token=g.api_token, via="api"
+        )
+    except customer_value.InvalidCustomerValue as invalid:
+        named = {"monthly_value": "monthly_value_cents"}
+        raise schemas.InvalidFields(
+            {named.get(name, name): str(problem) for name, problem in invalid.fields.items()}
+        ) from invalid
+    return jsonify(schemas.customer_value_json(found))

@@ -50,6 +50,7 @@ ACTION_LABELS: dict[str, str] = {
     "user.email_changed": N_("Email address changed"),
     "user.made_admin": N_("Made an admin"),
     "user.updated": N_("User changed"),
+    "user.value_changed": N_("Customer value changed"),
     "webhook.changed": N_("Webhook changed"),
     "webhook.created": N_("Webhook created"),
     "webhook.deleted": N_("Webhook deleted"),

@@ -361,6 +361,23 @@ def audit_user_update(event: events.UserUpdated) -> None:
     )
 
 
+@on(events.CustomerValueChanged)
+def audit_customer_value(event: events.CustomerValueChanged) -> None:
+    customer = event.customer
+    audit.record(
+        event.actor,
+        "user.value_changed",
+        "user",
+        customer.id,
+        via=event.via,
+        before=dict(event.before),
+        plan=customer.plan,
+        monthly_value_cents=customer.monthly_value_cents,
+        segment=customer.segment,
+        **(_token_detail(event.token) if event.token is not None else {}),
+    )
+
+
 @on(events.SettingsUpdated)
 def audit_settings(event: events.SettingsUpdated) -> None:
     audit.record(event.actor, "settings.updated", "settings", event.settings.id, **event.fields)

@@ -489,6 +489,18 @@ class UserUpdated:
 
 
 @dataclass(frozen=True)
+class CustomerValueChanged:
+    """A customer's plan, monthly value or segment changed (the user holds the new values):
+    set by an admin (actor), through the API (token), or by single sign-on's claims."""
+
+    customer: User
+    actor: User | None
+    before: Mapping[str, Any]
+    via: str  # "admin", "api" or "sso"
+    token: ApiToken | None = None
+
+
+@dataclass(frozen=True)
 class SettingsUpdated:
     """An admin changed the site's settings to these values."""
 

@@ -43,6 +43,8 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.edit_category",
     "admin.users",
     "admin.update_user",
+    "admin.person",
+    "admin.customer_value_form",
     "admin.save_roles",
     "admin.invite",
     "admin.resend_invitation",

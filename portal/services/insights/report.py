@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from portal.models.base import N_
+from portal.services.customer_value import SegmentFigures, segment_split
 from portal.services.errors import NotFound
 from portal.services.insights.figures import (
     ChannelCount,
@@ -174,6 +175,8 @@ class StaffReport:
     workload: list[Workload]
     digest: DigestActivity
     channels: list[ChannelCount]
+    # Items and votes per customer segment (customer value: staff only).
+    segments: list[SegmentFigures] = field(default_factory=list)
     previous: tuple[datetime, datetime] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -206,6 +209,7 @@ def staff_report(start: datetime, end: datetime, now: datetime) -> StaffReport:
         workload=staff_workload(now),
         digest=digest_activity(start, end),
         channels=items_per_channel(start, end),
+        segments=segment_split(start, end),
     )
 
 
@@ -376,6 +380,13 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
         ["channel", "items", "percent"],
         lambda s, e, n: [
             [c.channel.value, c.count, _pct(c.percent)] for c in items_per_channel(s, e)
+        ],
+    ),
+    "segments": (
+        N_("Items and votes per customer segment"),
+        ["segment", "items", "votes", "customers"],
+        lambda s, e, n: [
+            [f.segment or "", f.items, f.votes, f.people] for f in segment_split(s, e)
         ],
     ),
     "rising_categories": (
