@@ -2,7 +2,8 @@
 
 The routes live in triage_views (the queue), item_views (one item), resolution_views
 ("Resolve together" and edits), settings_views (categories, people, site settings, audit, API
-tokens), insight_views, webhook_views and sso_views; each registers itself on the blueprint from
+tokens), insight_views, webhook_views, sso_views and recording_views (feedback taken for a
+customer); each registers itself on the blueprint from
 portal/admin/blueprint.py when imported here. Every route checks the role: all of /admin/ is
 for staff, and admin-only pages say so with @admin_required.
 """
@@ -13,6 +14,7 @@ from portal.admin import (  # noqa: F401  (each registers its routes on the blue
     insight_views,
     item_views,
     people_views,
+    recording_views,
     resolution_views,
     settings_views,
     sso_views,

@@ -15,7 +15,7 @@ from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
 from portal.api.schemas import KINDS, MAX_REPLY_LENGTH, TARGET_STATES, VISIBILITIES
-from portal.models import FeedbackState, TimelineKind
+from portal.models import FeedbackChannel, FeedbackState, TimelineKind
 from portal.services.attachments import ALT_TEXT_LENGTH, MAX_PER_TARGET
 from portal.services.board import BoardSort
 from portal.services.search import MAX_QUERY_CHARS
@@ -521,7 +521,7 @@ SCHEMAS: dict[str, Any] = {
             "id": INTEGER,
             "state": {"type": "string", "enum": STATES},
             "visibility": {"type": "string", "enum": VISIBILITIES},
-            "channel": {"type": "string", "enum": ["web", "email", "api", "staff"]},
+            "channel": {"type": "string", "enum": [c.value for c in FeedbackChannel]},
             "awaiting_review": {"type": "boolean"},
             "public": {"type": "boolean"},
             "customer_created": {"type": "boolean"},
