@@ -14,7 +14,13 @@ from typing import Any
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from portal.api.schemas import KINDS, MAX_REPLY_LENGTH, TARGET_STATES, VISIBILITIES
+from portal.api.schemas import (
+    CHANNELS_TOLD,
+    KINDS,
+    MAX_REPLY_LENGTH,
+    TARGET_STATES,
+    VISIBILITIES,
+)
 from portal.models import FeedbackChannel, FeedbackState, TimelineKind
 from portal.services.attachments import ALT_TEXT_LENGTH, MAX_PER_TARGET
 from portal.services.board import BoardSort
@@ -499,6 +505,27 @@ SCHEMAS: dict[str, Any] = {
                     "bank account numbers, or order references in it (the submit page's "
                     "\u201cPost it publicly as it is\u201d). Without it, findings answer 422; "
                     "a private item is not checked."
+                ),
+            },
+            "channel": {
+                "type": "string",
+                "enum": CHANNELS_TOLD,
+                "description": _l(
+                    "How the customer told you: by phone, in a chat, in person, on social "
+                    "media or by email. Without it the item's channel is api (or staff, "
+                    "with acting_as)."
+                ),
+            },
+            "acting_as": {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": _l(
+                    "The email of the member of staff who took it down for the customer, as "
+                    "the admin page's \u201cRecord feedback for a customer\u201d does: the "
+                    "customer gets the receipt (with a link to claim an account made for "
+                    "them), and the item's timeline says who recorded it and how. Not an "
+                    "active member of staff: 403."
                 ),
             },
         },

@@ -11,6 +11,7 @@ insights show.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -21,6 +22,7 @@ from portal.database import insert_if_absent
 from portal.extensions import db
 from portal.models import (
     STAFF_CHANNELS,
+    ApiToken,
     Feedback,
     FeedbackChannel,
     FeedbackKind,
@@ -31,7 +33,7 @@ from portal.models import (
     Visibility,
 )
 from portal.models.base import utcnow
-from portal.services import events
+from portal.services import attachments, events
 from portal.services.accounts import find_user_by_email, has_usable_password, normalise_email
 from portal.services.api import AccountUnavailable, customer_for_email
 from portal.services.errors import DomainError, NotAllowed
@@ -54,6 +56,10 @@ class CustomerNeeded(DomainError):
     status_code = 422
 
 
+class StaffAddress(NotAllowed):
+    """The address given is a member of staff's: staff record feedback for customers only."""
+
+
 class AlreadySaidMeToo(DomainError):
     """The customer's "me too" is on the item already: one per person."""
 
@@ -70,12 +76,13 @@ class Recorded:
 
 
 def staff_channel(channel: FeedbackChannel | str) -> FeedbackChannel:
-    """The channel a customer told staff through; refused unless staff may record it."""
+    """The channel a customer told staff through (or "staff", when the API does not say how);
+    refused unless staff may record it."""
     try:
         chosen = FeedbackChannel(channel)
     except ValueError:
         chosen = None
-    if chosen not in STAFF_CHANNELS:
+    if chosen is None or (chosen not in STAFF_CHANNELS and chosen is not FeedbackChannel.STAFF):
         raise DomainError(
             t(
                 "Please say how the customer told you: by phone, chat, in person, social media "
@@ -107,7 +114,7 @@ def _existing_customer(email: str) -> User | None:
     if user is None:
         return None
     if user.is_staff:
-        raise CustomerNeeded(
+        raise StaffAddress(
             t("That address is a member of staff's: record feedback for customers only.")
         )
     if not user.is_active:
@@ -143,15 +150,20 @@ def record_for_customer(
     body: str,
     visibility: Visibility | str,
     language: str | None = None,
+    files: Sequence[tuple[bytes, str]] = (),
     post_anyway: bool = False,
+    token: ApiToken | None = None,
 ) -> Recorded:
     """Record a new item for the customer with this email (found, or made a contact with
     `name`), heard through `channel`: the customer is its author, as if they had written it
     (submit_feedback's rules, the guard for personal details among them; `post_anyway` as its
-    "Post it publicly as it is"), and gets its receipt."""
+    "Post it publicly as it is"), and gets its receipt. `files`: images that go with it,
+    (bytes, alt text) each, kept as the customer's (a refused one refuses it all). `token`:
+    the API token that asked, when staff record through the API (its audit entry names it)."""
     _require_staff(staff)
     chosen = staff_channel(channel)
     customer, created = _customer(_clean_email(email), name)
+    uploaded = attachments.upload_images(customer, files)
     item = submit_feedback(
         customer,
         kind=kind,
@@ -163,6 +175,7 @@ def record_for_customer(
         # The receipt follows ItemRecordedForCustomer: it says who took it down, and how.
         send_receipt=False,
         language=language,
+        images=uploaded,
         post_anyway=post_anyway,
     )
     db.session.add(
@@ -177,6 +190,8 @@ def record_for_customer(
     )
     if created:
         events.emit(events.CustomerCreatedByStaff(customer, staff))
+    if token is not None:
+        events.emit(events.ItemSubmittedViaApi(item, token))
     events.emit(
         events.ItemRecordedForCustomer(
             item, customer, staff, chosen, created, claim_link=not has_usable_password(customer)
