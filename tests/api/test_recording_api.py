@@ -60,10 +60,15 @@ def test_staff_acting_through_the_api_record_for_a_new_contact_who_gets_the_clai
     assert re.search(r"/account/claim/\S+", text)
 
 
-def test_acting_as_without_a_channel_is_recorded_as_staff(client, bins, staff, write_token) -> None:
+def test_acting_as_without_a_channel_is_recorded_as_staff(
+    client, smtp_server, bins, staff, write_token
+) -> None:
     response = api_post(client, f"{API}/items", new_item_body(acting_as=staff.email), write_token)
     assert response.status_code == 201, response.get_data(as_text=True)
     assert response.get_json()["channel"] == "staff"
+    customer = find_user_by_email("nia.owen@example.com")
+    (mail,) = mail_to(delivered(smtp_server), customer)
+    assert "Sam from Support from our team wrote down what you told us, so it" in mail_text(mail)
 
 
 def test_a_channel_without_acting_as_is_the_integrations_own(client, bins, write_token) -> None:
