@@ -28,7 +28,7 @@ from portal.models import (
 )
 from portal.services import accounts, recording, workflow
 from portal.services.errors import DomainError, NotAllowed
-from portal.services.insights.queries import items_per_channel
+from portal.services.insights.queries import items_per_channel, recorded_per_channel
 from portal.services.personal_details import PersonalDetailsHeld
 from portal.services.recording import AlreadySaidMeToo, CustomerNeeded, StaffAddress
 from portal.services.votes import ClosedForVotes
@@ -305,3 +305,32 @@ def test_insights_count_items_by_the_channel_staff_heard_them_through(
     assert counts[FeedbackChannel.IN_PERSON] == 1
     assert counts[FeedbackChannel.WEB] == 1
     assert counts[FeedbackChannel.CHAT] == 0
+
+
+def test_insights_count_what_staff_recorded_by_channel_items_and_me_too_apart(
+    staff: User, category: Category, make_verified_user: Callable[..., User]
+) -> None:
+    item = _record(staff, category, visibility="public", channel="phone").item
+    _record(staff, category, email="bo@example.com", name="Bo", channel="chat")
+    for channel in ("phone", "phone", "social"):
+        recording.me_too_for_customer(
+            staff, item.id, email=make_verified_user().email, channel=channel
+        )
+    db.session.commit()
+    now = datetime.now(UTC)
+
+    rows = recorded_per_channel(now - timedelta(days=1), now + timedelta(seconds=1))
+
+    assert [(r.channel.value, r.items, r.me_too) for r in rows] == [
+        ("phone", 1, 2),
+        ("chat", 1, 0),
+        ("in_person", 0, 0),
+        ("social", 0, 1),
+        ("email", 0, 0),
+        ("staff", 0, 0),
+    ]
+    # Before the period: nothing.
+    assert all(
+        (r.items, r.me_too) == (0, 0)
+        for r in recorded_per_channel(now - timedelta(days=3), now - timedelta(days=2))
+    )

@@ -266,3 +266,10 @@ def test_insights_split_items_by_the_new_channels(browser: FlaskClient, category
         assert f'<th scope="row">{label}</th><td class="num">{count}</td>' in section
     csv = browser.get("/admin/insights.csv?table=channels").get_data(as_text=True)
     assert "phone,1," in csv and "chat,1," in csv
+    # What staff recorded, by channel: items and "me too" apart.
+    recorded = page[page.index('id="recorded-heading"') :]
+    recorded = recorded[: recorded.index("</table>")]
+    assert '<th scope="row">Phone</th><td class="num">1</td><td class="num">0</td>' in recorded
+    csv = browser.get("/admin/insights.csv?table=recorded").get_data(as_text=True)
+    assert csv.splitlines()[0] == "channel,items,me_too"
+    assert "chat,1,0" in csv

@@ -19,6 +19,7 @@ from portal.services.insights.figures import (
     PromiseFigures,
     PromiseMoves,
     PublishedResolution,
+    RecordedCount,
     TargetFigures,
     Trend,
     VolumeSummary,
@@ -42,6 +43,7 @@ from portal.services.insights.queries import (
     most_voted_unresolved,
     promises_kept,
     promises_moved,
+    recorded_per_channel,
     resolve_time_percentiles,
     rising_categories,
     rising_terms,
@@ -174,6 +176,7 @@ class StaffReport:
     workload: list[Workload]
     digest: DigestActivity
     channels: list[ChannelCount]
+    recorded: list[RecordedCount]
     previous: tuple[datetime, datetime] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -206,6 +209,7 @@ def staff_report(start: datetime, end: datetime, now: datetime) -> StaffReport:
         workload=staff_workload(now),
         digest=digest_activity(start, end),
         channels=items_per_channel(start, end),
+        recorded=recorded_per_channel(start, end),
     )
 
 
@@ -377,6 +381,11 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
         lambda s, e, n: [
             [c.channel.value, c.count, _pct(c.percent)] for c in items_per_channel(s, e)
         ],
+    ),
+    "recorded": (
+        N_("Feedback staff recorded for customers, per channel"),
+        ["channel", "items", "me_too"],
+        lambda s, e, n: [[r.channel.value, r.items, r.me_too] for r in recorded_per_channel(s, e)],
     ),
     "rising_categories": (
         N_("Categories with rising volume"),
