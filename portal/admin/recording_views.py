@@ -15,6 +15,7 @@ from portal.accounts.kept import keeps_writing
 from portal.admin.blueprint import bp, load_item
 from portal.admin.item_views import render_item
 from portal.admin.recording_forms import CHOOSE_CATEGORY, MeTooForm, RecordForm
+from portal.attachments.uploads import images_sent, no_images, takes_images
 from portal.i18n import current_language
 from portal.models import Visibility
 from portal.models.base import N_
@@ -43,15 +44,19 @@ def _record_form() -> RecordForm:
 
 
 @bp.route("/feedback/new", methods=["GET", "POST"])
+@takes_images
 @keeps_writing(title=N_("Title"), body=N_("What they told you"))
 def record() -> Response:
     """Record feedback a customer gave by phone, chat, in person, social media or email."""
     form = _record_form()
+    # Kept first, whatever the rest of the form says (attachments/uploads.py); they become
+    # the customer's when the item is recorded.
+    images = images_sent("new") if request.method == "POST" else no_images("new")
     held: list[ToneFinding] = []
     status = 200
     if request.method == "POST":
         status = 400
-        if form.validate_on_submit():
+        if form.validate_on_submit() and not images.errors:
             with refusal_shown_in(form.form_errors) as refusal:
                 recorded = recording.record_for_customer(
                     current_user,
@@ -65,6 +70,7 @@ def record() -> Response:
                     visibility=form.visibility.data or "",
                     # The page's language: the words are kept as written.
                     language=current_language(),
+                    images=images.ids,
                     post_anyway="post_anyway" in request.form,
                 )
                 customer = recorded.customer
@@ -88,6 +94,7 @@ def record() -> Response:
         render_template(
             "admin/record.html",
             form=form,
+            images=images,
             personal_details=held,
             details_question=personal_details.question(may_make_private=True),
             may_make_private=True,

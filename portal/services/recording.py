@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.models import (
     STAFF_CHANNELS,
     ApiToken,
+    Attachment,
     Feedback,
     FeedbackChannel,
     FeedbackKind,
@@ -150,6 +151,7 @@ def record_for_customer(
     body: str,
     visibility: Visibility | str,
     language: str | None = None,
+    images: Sequence[str] = (),
     files: Sequence[tuple[bytes, str]] = (),
     post_anyway: bool = False,
     token: ApiToken | None = None,
@@ -157,13 +159,15 @@ def record_for_customer(
     """Record a new item for the customer with this email (found, or made a contact with
     `name`), heard through `channel`: the customer is its author, as if they had written it
     (submit_feedback's rules, the guard for personal details among them; `post_anyway` as its
-    "Post it publicly as it is"), and gets its receipt. `files`: images that go with it,
-    (bytes, alt text) each, kept as the customer's (a refused one refuses it all). `token`:
+    "Post it publicly as it is"), and gets its receipt. The images that go with it are the
+    customer's: `images`, the public ids of the staff member's own waiting uploads (the
+    page's), handed over to the customer; `files`, (bytes, alt text) each, kept as the
+    customer's (the API's; a refused one refuses it all). `token`:
     the API token that asked, when staff record through the API (its audit entry names it)."""
     _require_staff(staff)
     chosen = staff_channel(channel)
     customer, created = _customer(_clean_email(email), name)
-    uploaded = attachments.upload_images(customer, files)
+    uploaded = _hand_over(staff, customer, images) + attachments.upload_images(customer, files)
     item = submit_feedback(
         customer,
         kind=kind,
@@ -199,6 +203,27 @@ def record_for_customer(
     )
     db.session.flush()
     return Recorded(item=item, customer=customer, customer_created=created)
+
+
+def _hand_over(staff: User, customer: User, public_ids: Sequence[str]) -> list[str]:
+    """Make the staff member's waiting uploads the customer's, so they go with the customer's
+    item as if the customer had sent them (submit_feedback attaches only its author's);
+    their public ids. One that is not the staff member's own, or no longer waiting, stays as
+    it is, and attaching it is refused."""
+    wanted = list(dict.fromkeys(public_ids))
+    if wanted:
+        db.session.execute(
+            sa.update(Attachment)
+            .where(
+                Attachment.public_id.in_(wanted),
+                Attachment.uploader_id == staff.id,
+                Attachment.feedback_id.is_(None),
+                Attachment.removed_at.is_(None),
+            )
+            .values(uploader_id=customer.id)
+            .execution_options(synchronize_session="fetch")
+        )
+    return wanted
 
 
 def me_too_for_customer(

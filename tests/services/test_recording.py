@@ -3,15 +3,18 @@ name, or their "me too", each with the channel they told staff through."""
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 import pytest
 import sqlalchemy as sa
+from PIL import Image
 
 from portal.extensions import db
 from portal.models import (
+    Attachment,
     AuditEntry,
     Category,
     Feedback,
@@ -26,8 +29,8 @@ from portal.models import (
     Visibility,
     Vote,
 )
-from portal.services import accounts, recording, workflow
-from portal.services.errors import DomainError, NotAllowed
+from portal.services import accounts, attachments, recording, workflow
+from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.insights.queries import items_per_channel, recorded_per_channel
 from portal.services.personal_details import PersonalDetailsHeld
 from portal.services.recording import AlreadySaidMeToo, CustomerNeeded, StaffAddress
@@ -179,6 +182,26 @@ def test_public_words_with_personal_details_are_held_as_on_the_customers_own_for
 
     recorded = _record(staff, category, visibility="public", body=body, post_anyway=True)
     assert recorded.item.visibility is Visibility.PUBLIC
+
+
+def test_only_the_recording_staff_members_own_waiting_uploads_go_with_the_item(
+    staff: User, category: Category, make_verified_user: Callable[..., User]
+) -> None:
+    out = io.BytesIO()
+    Image.new("RGB", (40, 30), (200, 40, 40)).save(out, "PNG")
+    someone_elses = attachments.upload_image(make_verified_user(), out.getvalue())
+    own = attachments.upload_image(staff, out.getvalue())
+    db.session.commit()
+
+    with pytest.raises(NotFound):
+        _record(staff, category, images=[someone_elses.public_id])
+    db.session.rollback()
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
+
+    item = _record(staff, category, images=[own.public_id]).item
+    image = db.session.get(Attachment, own.id)
+    assert image is not None
+    assert (image.feedback_id, image.uploader_id) == (item.id, item.author_id)
 
 
 # "Me too" for a customer -----------------------------------------------------------------------

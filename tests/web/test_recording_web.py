@@ -4,14 +4,18 @@ triage) and the "me too" form on an item's admin page."""
 from __future__ import annotations
 
 import html
+import io
+import re
 from collections.abc import Callable
 
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
+from PIL import Image
 
 from portal.extensions import db
 from portal.models import (
+    Attachment,
     Category,
     Feedback,
     FeedbackChannel,
@@ -145,6 +149,39 @@ def test_personal_details_are_held_and_can_be_made_private(
     assert sent.status_code == 302
     item = db.session.scalars(sa.select(Feedback)).one()
     assert item.visibility is Visibility.PRIVATE
+
+
+def _png() -> bytes:
+    out = io.BytesIO()
+    Image.new("RGB", (64, 48), (20, 120, 200)).save(out, "PNG")
+    return out.getvalue()
+
+
+def test_an_image_the_customer_sent_goes_with_their_item_and_waits_through_a_refusal(
+    browser: FlaskClient, category: Category
+) -> None:
+    # Refused (no name for the new contact): the image is kept and comes back as a preview.
+    refused = post(
+        browser,
+        "/admin/feedback/new",
+        {**_form(category, customer_name=""), "images": (io.BytesIO(_png()), "till.png")},
+        content_type="multipart/form-data",
+    )
+    assert refused.status_code == 422
+    kept = re.findall(r'name="image_id" value="([^"]+)"', refused.get_data(as_text=True))
+    assert len(kept) == 1
+
+    sent = post(browser, "/admin/feedback/new", {**_form(category), "image_id": kept[0]})
+
+    assert sent.status_code == 302
+    item = db.session.scalars(sa.select(Feedback)).one()
+    image = db.session.scalars(sa.select(Attachment)).one()
+    # The customer's image, on the customer's item, as if they had sent it.
+    assert (image.public_id, image.feedback_id, image.uploader_id) == (
+        kept[0],
+        item.id,
+        item.author_id,
+    )
 
 
 def test_an_existing_customer_is_found_whatever_the_case(
