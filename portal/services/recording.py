@@ -264,22 +264,16 @@ def me_too_for_customer(
     if created:
         events.emit(events.CustomerCreatedByStaff(customer, staff))
     result = set_vote(customer, item.id, want=True)
-    # Two members of staff recording the same voice at once: the unique key lets one in.
-    if not insert_if_absent(
-        db.session,
-        StaffRecording,
-        feedback_id=item.id,
-        customer_id=customer.id,
-        recorded_by_id=staff.id,
-        kind=RecordedKind.ME_TOO.value,
-        channel=chosen.value,
-        created_at=utcnow(),
-    ):
-        raise AlreadySaidMeToo(
-            t(
-                "%(name)s has already said \u201cme too\u201d to this item.",
-                name=customer.display_name,
-            )
+    recorded = {"recorded_by_id": staff.id, "channel": chosen.value, "created_at": utcnow()}
+    key = {"feedback_id": item.id, "customer_id": customer.id, "kind": RecordedKind.ME_TOO.value}
+    if not insert_if_absent(db.session, StaffRecording, **key, **recorded):
+        # Recorded before, and the vote taken back since (or another member of staff recording
+        # the same voice this moment): the latest recording is the one that stands.
+        db.session.execute(
+            sa.update(StaffRecording)
+            .where(*(getattr(StaffRecording, name) == value for name, value in key.items()))
+            .values(**recorded)
+            .execution_options(synchronize_session=False)
         )
     events.emit(events.MeTooRecordedForCustomer(result.item, customer, staff, chosen, created))
     return Recorded(item=result.item, customer=customer, customer_created=created)

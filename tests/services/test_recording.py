@@ -34,7 +34,7 @@ from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.insights.queries import items_per_channel, recorded_per_channel
 from portal.services.personal_details import PersonalDetailsHeld
 from portal.services.recording import AlreadySaidMeToo, CustomerNeeded, StaffAddress
-from portal.services.votes import ClosedForVotes
+from portal.services.votes import ClosedForVotes, set_vote
 from tests.helpers import delivered, mail_html, mail_text, mail_to
 
 
@@ -237,6 +237,24 @@ def test_me_too_for_a_customer_counts_once_and_they_follow(
     db.session.rollback()
     assert db.session.get(Feedback, item.id).vote_count == 2
     assert db.session.scalar(sa.select(sa.func.count()).select_from(StaffRecording)) == 1
+
+
+def test_a_me_too_taken_back_can_be_recorded_again(
+    staff: User, make_feedback: Callable[..., Feedback], make_verified_user: Callable[..., User]
+) -> None:
+    item = make_feedback()
+    owen = make_verified_user()
+    recording.me_too_for_customer(staff, item.id, email=owen.email, channel="phone")
+    db.session.commit()
+    set_vote(owen, item.id, want=False)
+    db.session.commit()
+
+    recording.me_too_for_customer(staff, item.id, email=owen.email, channel="email")
+    db.session.commit()
+
+    assert db.session.get(Feedback, item.id).vote_count == 2
+    row = db.session.scalars(sa.select(StaffRecording)).one()
+    assert row.channel is FeedbackChannel.EMAIL
 
 
 def test_a_customer_who_said_me_too_themselves_already_has(
