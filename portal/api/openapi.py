@@ -14,8 +14,14 @@ from typing import Any
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from portal.api.schemas import KINDS, MAX_REPLY_LENGTH, TARGET_STATES, VISIBILITIES
-from portal.models import FeedbackState, TimelineKind
+from portal.api.schemas import (
+    CHANNELS_TOLD,
+    KINDS,
+    MAX_REPLY_LENGTH,
+    TARGET_STATES,
+    VISIBILITIES,
+)
+from portal.models import FeedbackChannel, FeedbackState, TimelineKind
 from portal.services.attachments import ALT_TEXT_LENGTH, MAX_PER_TARGET
 from portal.services.board import BoardSort
 from portal.services.customer_value import MAX_MONTHLY_VALUE_CENTS
@@ -502,6 +508,27 @@ SCHEMAS: dict[str, Any] = {
                     "a private item is not checked."
                 ),
             },
+            "channel": {
+                "type": "string",
+                "enum": CHANNELS_TOLD,
+                "description": _l(
+                    "How the customer told you: by phone, in a chat, in person, on social "
+                    "media or by email. Without it the item's channel is api (or staff, "
+                    "with acting_as)."
+                ),
+            },
+            "acting_as": {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": _l(
+                    "The email of the member of staff who took it down for the customer, as "
+                    "the admin page's \u201cRecord feedback for a customer\u201d does: the "
+                    "customer gets the receipt (with a link to claim an account made for "
+                    "them), and the item's timeline says who recorded it and how. Not an "
+                    "active member of staff: 403."
+                ),
+            },
         },
     },
     "Receipt": {
@@ -522,7 +549,7 @@ SCHEMAS: dict[str, Any] = {
             "id": INTEGER,
             "state": {"type": "string", "enum": STATES},
             "visibility": {"type": "string", "enum": VISIBILITIES},
-            "channel": {"type": "string", "enum": ["web", "email", "api", "staff"]},
+            "channel": {"type": "string", "enum": [c.value for c in FeedbackChannel]},
             "awaiting_review": {"type": "boolean"},
             "public": {"type": "boolean"},
             "customer_created": {"type": "boolean"},

@@ -21,10 +21,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from portal.models import (
+    STAFF_CHANNELS,
     Attachment,
     Category,
     Comment,
     Feedback,
+    FeedbackChannel,
     FeedbackKind,
     FeedbackState,
     Resolution,
@@ -330,6 +332,8 @@ def _encodable(value: str) -> bool:
 
 KINDS = [k.value for k in FeedbackKind]
 VISIBILITIES = [v.value for v in Visibility]
+# The ways a customer tells us that the API may name for an item it records.
+CHANNELS_TOLD = [c.value for c in STAFF_CHANNELS]
 # Where a move can go; nothing moves an item back to "received".
 TARGET_STATES = [s.value for s in FeedbackState if s is not FeedbackState.RECEIVED]
 PROMISE_CHOICES = [c.value for c in PromiseChoice]
@@ -349,6 +353,10 @@ class SubmitItem:
     visibility: Visibility
     # Post a public item's words the guard for personal details held, as written.
     post_anyway: bool = False
+    # How the customer told us (phone, chat...): by default, the API itself.
+    channel: FeedbackChannel | None = None
+    # The member of staff who took it down for the customer (services/recording.py).
+    acting_as: str | None = None
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> SubmitItem:
@@ -361,8 +369,12 @@ class SubmitItem:
         body = f.text("body", required=True, min_length=10, max_length=10_000)
         visibility = f.choice("visibility", VISIBILITIES, required=False)
         post_anyway = f.flag("post_anyway")
+        channel = f.choice("channel", CHANNELS_TOLD, required=False)
+        acting_as = f.email("acting_as") if "acting_as" in data else None
         f.done()
         return cls(
+            channel=FeedbackChannel(channel) if channel else None,
+            acting_as=acting_as,
             email=email or "",
             name=name or "",
             kind=FeedbackKind(kind or ""),  # done() refused a missing kind

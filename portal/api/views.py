@@ -29,6 +29,7 @@ from portal.models import (
     ApiToken,
     Category,
     Feedback,
+    FeedbackChannel,
     FeedbackKind,
     FeedbackState,
     SignalKind,
@@ -38,7 +39,7 @@ from portal.models import (
 )
 from portal.security import api_nul_refusal
 from portal.services import api as api_service
-from portal.services import api_tokens, attachments, customer_value
+from portal.services import api_tokens, attachments, customer_value, recording
 from portal.services.accounts import find_user_by_email
 from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.errors import NotFound
@@ -361,19 +362,39 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
     category = db.session.scalar(sa.select(Category).where(Category.slug == body.category))
     if category is None:
         raise schemas.InvalidFields({"category": _("No category has that slug.")})
-    submitted = api_service.submit_for_customer(
-        g.api_token,
-        email=body.email,
-        name=body.name,
-        kind=body.kind,
-        category_id=category.id,
-        title=body.title,
-        body=body.body,
-        visibility=body.visibility,
-        language=_written_in(),
-        images=images,
-        post_anyway=body.post_anyway,
-    )
+    submitted: recording.Recorded | api_service.Submission
+    if body.acting_as is not None:
+        # A member of staff took it down for the customer: the admin page's command.
+        submitted = recording.record_for_customer(
+            _account_acting_as(body.acting_as),
+            email=body.email,
+            name=body.name,
+            channel=body.channel or FeedbackChannel.STAFF,
+            kind=body.kind,
+            category_id=category.id,
+            title=body.title,
+            body=body.body,
+            visibility=body.visibility,
+            language=_written_in(),
+            files=images,
+            post_anyway=body.post_anyway,
+            token=g.api_token,
+        )
+    else:
+        submitted = api_service.submit_for_customer(
+            g.api_token,
+            email=body.email,
+            name=body.name,
+            kind=body.kind,
+            category_id=category.id,
+            title=body.title,
+            body=body.body,
+            visibility=body.visibility,
+            channel=body.channel or FeedbackChannel.API,
+            language=_written_in(),
+            images=images,
+            post_anyway=body.post_anyway,
+        )
     receipt = schemas.receipt_json(submitted.item, customer_created=submitted.customer_created)
     headers = {"Location": receipt["links"]["self"]} if is_public(submitted.item) else {}
     return jsonify(receipt), 201, headers

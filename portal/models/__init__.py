@@ -13,6 +13,7 @@ from portal.models.digests import (
 )
 from portal.models.feedback import (
     OPEN_STATES,
+    STAFF_CHANNELS,
     Comment,
     Feedback,
     FeedbackChannel,
@@ -37,6 +38,7 @@ from portal.models.notifications import (
     OutboxStatus,
     Unsubscribe,
 )
+from portal.models.recording import RecordedKind, StaffRecording
 from portal.models.resolution import Resolution, resolution_categories
 from portal.models.session import UserSession
 from portal.models.settings import SiteSettings
@@ -54,6 +56,7 @@ from portal.models.webhooks import (
 __all__ = [
     "OPEN_STATES",
     "SITE_SSO_ISSUER",
+    "STAFF_CHANNELS",
     "SUBSCRIBABLE_EVENTS",
     "ApiToken",
     "Attachment",
@@ -81,12 +84,14 @@ __all__ = [
     "NotificationPreference",
     "OutboxMessage",
     "OutboxStatus",
+    "RecordedKind",
     "Resolution",
     "Role",
     "SignalKind",
     "SiteSettings",
     "SsoSettings",
     "SsoTokenUse",
+    "StaffRecording",
     "TextVersion",
     "TimelineEvent",
     "TimelineKind",

@@ -571,6 +571,38 @@ def audit_email_comment(event: events.CommentReceivedByEmail) -> None:
     )
 
 
+# Staff record for a customer: each entry names who took it down, and how.
+
+
+@on(events.CustomerCreatedByStaff)
+def audit_staff_customer(event: events.CustomerCreatedByStaff) -> None:
+    audit.record(event.recorded_by, "staff.customer_created", "user", event.customer.id)
+
+
+@on(events.ItemRecordedForCustomer)
+def audit_recorded_item(event: events.ItemRecordedForCustomer) -> None:
+    audit.record(
+        event.recorded_by,
+        "item.recorded_for_customer",
+        "feedback",
+        event.item.id,
+        customer=event.customer.id,
+        channel=event.channel,
+    )
+
+
+@on(events.MeTooRecordedForCustomer)
+def audit_recorded_me_too(event: events.MeTooRecordedForCustomer) -> None:
+    audit.record(
+        event.recorded_by,
+        "item.me_too_recorded",
+        "feedback",
+        event.item.id,
+        customer=event.customer.id,
+        channel=event.channel,
+    )
+
+
 # Webhooks: receivers hear of changes through the outbox --------------------------------------
 
 
@@ -674,6 +706,19 @@ def receipt_by_email(event: events.ItemReceivedByEmail) -> None:
         by_email=True,
         in_reply_to=event.in_reply_to,
         files=event.files,
+    )
+
+
+@on(events.ItemRecordedForCustomer)
+def receipt_for_recorded_item(event: events.ItemRecordedForCustomer) -> None:
+    # Staff heard it from them: it goes to their address even before it is verified, with the
+    # link to claim the account when it was made for them.
+    notifications.send_receipt(
+        event.item,
+        event.customer,
+        recorded_by=event.recorded_by,
+        channel=event.channel,
+        claim_link=event.claim_link,
     )
 
 

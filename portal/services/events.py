@@ -26,6 +26,7 @@ if TYPE_CHECKING:
         Category,
         Comment,
         Feedback,
+        FeedbackChannel,
         FeedbackState,
         Invitation,
         Resolution,
@@ -719,3 +720,40 @@ class CommentReceivedByEmail:
     """A reply by email became a comment on the item it answered (after its CommentAdded)."""
 
     comment: Comment
+
+
+# Staff record for a customer: feedback heard by phone, chat, in person, social media or email --
+
+
+@dataclass(frozen=True)
+class CustomerCreatedByStaff:
+    """A contact was made for a customer whose feedback staff recorded."""
+
+    customer: User
+    recorded_by: User
+
+
+@dataclass(frozen=True)
+class ItemRecordedForCustomer:
+    """Staff recorded a new item for a customer (after its ItemSubmitted, which sent no
+    receipt): the customer is its author and gets the receipt, with a link to claim their
+    account when it was made for them."""
+
+    item: Feedback
+    customer: User
+    recorded_by: User
+    channel: FeedbackChannel
+    customer_created: bool
+    # The account was made for them and has no password yet: the receipt says how to claim it.
+    claim_link: bool = False
+
+
+@dataclass(frozen=True)
+class MeTooRecordedForCustomer:
+    """Staff recorded a customer's "me too" on an item (after its VoteChanged)."""
+
+    item: Feedback
+    customer: User
+    recorded_by: User
+    channel: FeedbackChannel
+    customer_created: bool

@@ -35,6 +35,8 @@ STAFF_ENDPOINTS = {
     "admin.edit_resolution",
     "admin.insights",
     "admin.insights_csv",
+    "admin.record",
+    "admin.me_too",
 }
 
 # Running the site: admins only.

@@ -20,6 +20,7 @@ from portal.services.insights.figures import (
     PromiseFigures,
     PromiseMoves,
     PublishedResolution,
+    RecordedCount,
     TargetFigures,
     Trend,
     VolumeSummary,
@@ -43,6 +44,7 @@ from portal.services.insights.queries import (
     most_voted_unresolved,
     promises_kept,
     promises_moved,
+    recorded_per_channel,
     resolve_time_percentiles,
     rising_categories,
     rising_terms,
@@ -175,6 +177,7 @@ class StaffReport:
     workload: list[Workload]
     digest: DigestActivity
     channels: list[ChannelCount]
+    recorded: list[RecordedCount]
     # Items and votes per customer segment (customer value: staff only).
     segments: list[SegmentFigures] = field(default_factory=list)
     previous: tuple[datetime, datetime] = field(init=False)
@@ -210,6 +213,7 @@ def staff_report(start: datetime, end: datetime, now: datetime) -> StaffReport:
         digest=digest_activity(start, end),
         channels=items_per_channel(start, end),
         segments=segment_split(start, end),
+        recorded=recorded_per_channel(start, end),
     )
 
 
@@ -388,6 +392,11 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
         lambda s, e, n: [
             [f.segment or "", f.items, f.votes, f.people] for f in segment_split(s, e)
         ],
+    ),
+    "recorded": (
+        N_("Feedback staff recorded for customers, per channel"),
+        ["channel", "items", "me_too"],
+        lambda s, e, n: [[r.channel.value, r.items, r.me_too] for r in recorded_per_channel(s, e)],
     ),
     "rising_categories": (
         N_("Categories with rising volume"),
