@@ -90,6 +90,8 @@ ACCESS: dict[str, str] = {
     "admin.hide": STAFF,
     "admin.hide_comment": STAFF,
     "admin.remove_image": STAFF,
+    "admin.record": STAFF,
+    "admin.me_too": STAFF,
     "admin.item": STAFF,
     "admin.move": STAFF,
     "admin.new_resolution": STAFF,
