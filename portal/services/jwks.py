@@ -85,7 +85,8 @@ def check_url(url: str) -> str:
     if port == 0:
         raise JwksRefused(t("That port cannot answer."))
     literal = addresses.parse_address(host)
-    private_name = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
+    name = addresses.normalise_host(host)  # "localhost." is localhost too
+    private_name = name == "localhost" or name.endswith((".localhost", ".local", ".internal"))
     if not trusted and ((literal is not None and not addresses.is_public(literal)) or private_name):
         raise JwksRefused(t("Keys are fetched only from public addresses, not internal ones."))
     return url

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 import secrets
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -240,10 +241,16 @@ def _text_attribute(claims: dict[str, Any], name: str) -> str | None:
     value = claims[name]
     if value is None:
         return None
-    if not isinstance(value, str) or len(value.strip()) > ATTRIBUTE_MAX_LENGTH:
+    if (
+        not isinstance(value, str)
+        or len(value.strip()) > ATTRIBUTE_MAX_LENGTH
+        # Shown on staff pages and in exports: no line breaks, controls or direction overrides.
+        or any(unicodedata.category(character) in ("Cc", "Cf") for character in value)
+    ):
         raise SsoRefused(
             t(
-                "That sign-in token's %(claim)s must be text of at most %(most)d characters.",
+                "That sign-in token's %(claim)s must be text of at most %(most)d characters, "
+                "on one line.",
                 claim=name,
                 most=ATTRIBUTE_MAX_LENGTH,
             )
@@ -349,6 +356,12 @@ def sign_in_with_token(token: str, now: datetime | None = None) -> tuple[User, b
 
     identity = _identity(external_id) if external_id is not None else None
     user = db.session.get(User, identity.user_id) if identity is not None else None
+    if identity is not None and (user is None or user.deleted_at is not None):
+        # The customer deleted their account here: the link went with it, and coming back
+        # makes a new account, as it would for their (anonymised) address.
+        db.session.delete(identity)
+        db.session.flush()
+        identity = user = None
     old_email: str | None = None
     if user is not None:
         _refuse_staff_or_closed(user)

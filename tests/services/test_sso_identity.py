@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import SITE_SSO_ISSUER, AuditEntry, Identity, Role, SsoTokenUse, User
 from portal.services import sso
+from portal.services.accounts import delete_account, hash_password
 from portal.services.errors import NotAllowed
 
 AUDIENCE = "https://feedback.example.org"
@@ -211,6 +212,8 @@ def test_claims_left_out_keep_their_values_and_null_clears_one(
     [
         ("plan", "P" * 81),
         ("plan", 3),
+        ("plan", "Pro\nEnterprise"),
+        ("segment", "EMEA\u202e"),
         ("segment", ["EMEA"]),
         ("monthly_value", -1),
         ("monthly_value", "99"),
@@ -246,3 +249,16 @@ def test_a_staff_address_stays_refused_whatever_the_attributes(
     db.session.expire_all()
     assert db.session.get(User, staff.id).plan is None
     assert identities() == []
+
+
+def test_a_customer_who_deleted_their_account_comes_back_as_a_new_account(
+    sign_in: Callable[..., tuple[User, bool]],
+) -> None:
+    first, _ = sign_in(email="ada@example.com", external_id="cus_1")
+    first.password_hash = hash_password("correct horse battery")
+    db.session.commit()
+    delete_account(first, "correct horse battery")
+    db.session.commit()
+    again, created = sign_in(email="ada@example.com", external_id="cus_1")
+    assert created and again.id != first.id
+    assert [(i.user_id, i.subject) for i in identities()] == [(again.id, "cus_1")]

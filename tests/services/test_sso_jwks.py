@@ -188,6 +188,7 @@ def test_hs256_takes_no_key_set(key_server: KeyServer, admin: User) -> None:
         "http://keys.example.com/jwks.json",  # plain http from a host nobody trusts
         "https://127.0.0.1/jwks.json",
         "https://localhost/jwks.json",
+        "https://LocalHost./jwks.json",
         "https://keys.internal/jwks.json",
         "https://10.1.2.3/jwks.json",
         "https://169.254.169.254/latest/meta-data/",
@@ -203,6 +204,13 @@ def test_hs256_takes_no_key_set(key_server: KeyServer, admin: User) -> None:
 def test_a_url_the_address_rules_forbid_is_refused_before_any_fetch(url: str) -> None:
     with pytest.raises(jwks.JwksRefused):
         jwks.check_url(url)
+
+
+def test_a_name_that_resolves_to_an_internal_address_is_refused_at_fetch() -> None:
+    # "localhost" resolves from the hosts file: no lookup leaves the machine, and nothing is
+    # connected to. A public-looking name pointed inside is refused the same way.
+    with pytest.raises(jwks.JwksRefused, match="public addresses"):
+        jwks._resolve("localhost", 443)
 
 
 def test_a_forbidden_url_is_refused_on_saving_and_nothing_changes(admin: User) -> None:
