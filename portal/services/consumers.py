@@ -294,7 +294,21 @@ def audit_admin_created(event: events.AdminCreated) -> None:
 @on(events.SignedInWithSso)
 def audit_signed_in_with_sso(event: events.SignedInWithSso) -> None:
     action = "user.created_by_sso" if event.created else "user.signed_in_by_sso"
-    audit.record(event.user, action, "user", event.user.id)
+    details: dict[str, str] = {}
+    if event.attributes:
+        details["attributes"] = ", ".join(event.attributes)
+    audit.record(event.user, action, "user", event.user.id, **details)
+    if event.old_email is not None:
+        # The organisation moved the address (it vouches for the new one); the old one is kept
+        # for the record, as a change confirmed by link keeps it.
+        audit.record(
+            event.user,
+            "user.email_changed_by_sso",
+            "user",
+            event.user.id,
+            old=event.old_email,
+            new=event.user.email,
+        )
 
 
 @on(events.SsoConfigured)
@@ -306,6 +320,7 @@ def audit_sso_configured(event: events.SsoConfigured) -> None:
         event.settings.id,
         algorithm=event.settings.algorithm,
         audience=event.settings.audience,
+        jwks_url=event.settings.jwks_url,
     )
 
 

@@ -390,10 +390,13 @@ class AccountDeleted:
 @dataclass(frozen=True)
 class SignedInWithSso:
     """A customer signed in with a token from the organisation's own site (their account made
-    now when `created`)."""
+    now when `created`; moved from `old_email` when the organisation gave a new address; the
+    customer-value columns named in `attributes` set from the token)."""
 
     user: User
     created: bool
+    old_email: str | None = None
+    attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)

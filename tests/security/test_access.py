@@ -126,6 +126,7 @@ ACCESS: dict[str, str] = {
     "admin.sso_page": ADMIN,
     "admin.sso_secret": ADMIN,
     "admin.sso_key": ADMIN,
+    "admin.sso_jwks": ADMIN,
     "admin.insights": STAFF,
     "admin.insights_csv": STAFF,
     "api.add_vote": API_WRITE,

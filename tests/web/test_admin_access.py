@@ -57,6 +57,7 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.sso_page",
     "admin.sso_secret",
     "admin.sso_key",
+    "admin.sso_jwks",
     "admin.audit_log",
     "admin.tokens",
     "admin.revoke_token",
