@@ -15,9 +15,7 @@ PyJWT checks the signature, `exp`, `nbf` and `aud`; the rules that are ours are 
 
 from __future__ import annotations
 
-import math
 import secrets
-import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -30,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.database import rows_changed
 from portal.extensions import db
 from portal.models import SITE_SSO_ISSUER, Identity, Role, SsoSettings, SsoTokenUse, User
-from portal.services import events, jwks
+from portal.services import customer_value, events, jwks
 from portal.services.accounts import (
     UNUSABLE_PASSWORD_PREFIX,
     _checked_name,
@@ -47,10 +45,6 @@ LEEWAY = timedelta(seconds=30)
 SECRET_PREFIX = "ssosec_"
 # The provider key an Identity made by single sign-on carries.
 PROVIDER_KEY = "sso"
-# The most a customer may be worth a month, in the site's currency: beyond it is a mistake
-# (cents, or a yearly figure), not a customer.
-MAX_MONTHLY_VALUE = 100_000_000
-ATTRIBUTE_MAX_LENGTH = 80
 
 
 class SsoAlgorithm(StrEnum):
@@ -230,61 +224,36 @@ def _remember_use(jti: str, expires: datetime) -> None:
         raise SsoRefused(t("That sign-in token has been used already.")) from exc
 
 
-@dataclass(frozen=True)
-class _Attributes:
-    """The customer-value claims a token carries: only those present change anything."""
-
-    values: dict[str, str | int | None]
-
-
-def _text_attribute(claims: dict[str, Any], name: str) -> str | None:
-    value = claims[name]
-    if value is None:
-        return None
-    if (
-        not isinstance(value, str)
-        or len(value.strip()) > ATTRIBUTE_MAX_LENGTH
-        # Shown on staff pages and in exports: no line breaks, controls or direction overrides.
-        or any(unicodedata.category(character) in ("Cc", "Cf") for character in value)
-    ):
-        raise SsoRefused(
-            t(
-                "That sign-in token's %(claim)s must be text of at most %(most)d characters, "
-                "on one line.",
-                claim=name,
-                most=ATTRIBUTE_MAX_LENGTH,
-            )
-        )
-    return value.strip() or None
-
-
-def _attributes(claims: dict[str, Any]) -> _Attributes:
-    """The customer's plan, monthly value (in cents) and segment, checked all before any is
-    applied, so a bad one refuses the token rather than half-applying it."""
-    values: dict[str, str | int | None] = {}
-    for name in ("plan", "segment"):
-        if name in claims:
-            values[name] = _text_attribute(claims, name)
-    if "monthly_value" in claims:
-        value = claims["monthly_value"]
-        if value is None:
-            values["monthly_value_cents"] = None
-        elif (
-            isinstance(value, bool)
-            or not isinstance(value, int | float)
-            or not math.isfinite(value)
-            or not 0 <= value <= MAX_MONTHLY_VALUE
-        ):
+def _attributes(claims: dict[str, Any]) -> dict[str, object]:
+    """The customer-value claims the token carries (plan, monthly_value, segment; only those
+    present change anything), checked before any is applied, by customer value's one rule
+    (services/customer_value.py), so a bad one refuses the token rather than half-applying."""
+    changes = {name: claims[name] for name in customer_value.FIELDS if name in claims}
+    for name, value in changes.items():
+        # JSON's own types: a number is no text, text no number (the pages take typed text).
+        wanted = (int, float) if name == "monthly_value" else (str,)
+        if value is not None and (isinstance(value, bool) or not isinstance(value, wanted)):
             raise SsoRefused(
                 t(
-                    "That sign-in token's monthly_value must be a number from 0 to "
-                    "%(most)d, in this site's currency.",
-                    most=MAX_MONTHLY_VALUE,
+                    "That sign-in token's %(claim)s must be %(kind)s.",
+                    claim=name,
+                    kind=t("a number") if name == "monthly_value" else t("text"),
                 )
             )
-        else:
-            values["monthly_value_cents"] = round(value * 100)
-    return _Attributes(values)
+    try:
+        customer_value.checked_value(
+            changes.get("plan"), changes.get("monthly_value"), changes.get("segment")
+        )
+    except customer_value.InvalidCustomerValue as exc:
+        claim, problem = next(iter(exc.fields.items()))
+        raise SsoRefused(
+            t(
+                "That sign-in token's %(claim)s cannot be kept: %(problem)s",
+                claim=claim,
+                problem=problem,
+            )
+        ) from exc
+    return changes
 
 
 def _external_id(claims: dict[str, Any]) -> str | None:
@@ -408,9 +377,9 @@ def sign_in_with_token(token: str, now: datetime | None = None) -> tuple[User, b
         db.session.add(user)
     if user.verified_at is None or old_email is not None:
         user.verified_at = now
-    for column, value in attributes.values.items():
-        setattr(user, column, value)
     _flush_or_refuse()
+    if attributes:
+        customer_value.change_customer_value(None, user, attributes, via="sso")
     if external_id is not None:
         if identity is None:
             identity = Identity(
@@ -429,7 +398,7 @@ def sign_in_with_token(token: str, now: datetime | None = None) -> tuple[User, b
             user,
             created=created,
             old_email=old_email,
-            attributes=tuple(sorted(attributes.values)),
+            attributes=tuple(sorted(attributes)),
         )
     )
     return user, created

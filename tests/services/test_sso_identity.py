@@ -194,7 +194,7 @@ def test_plan_monthly_value_and_segment_set_the_customers_value(
         sa.select(AuditEntry).where(AuditEntry.action == "user.created_by_sso")
     )
     assert entry is not None
-    assert entry.detail["attributes"] == "monthly_value_cents, plan, segment"
+    assert entry.detail["attributes"] == "monthly_value, plan, segment"
 
 
 def test_claims_left_out_keep_their_values_and_null_clears_one(
