@@ -4,6 +4,16 @@ from portal.models.api import ApiToken, TokenScope
 from portal.models.attachment import Attachment, AttachmentBlob
 from portal.models.audit import AuditEntry
 from portal.models.category import Category
+from portal.models.chat import (
+    CHAT_EVENTS,
+    ChatChannel,
+    ChatEvent,
+    ChatKind,
+    ChatMessage,
+    ChatMessageStatus,
+    ChatNotice,
+    chat_channel_categories,
+)
 from portal.models.digests import (
     DigestDelivery,
     DigestFrequency,
@@ -52,6 +62,7 @@ from portal.models.webhooks import (
 )
 
 __all__ = [
+    "CHAT_EVENTS",
     "OPEN_STATES",
     "SITE_SSO_ISSUER",
     "SUBSCRIBABLE_EVENTS",
@@ -61,6 +72,12 @@ __all__ = [
     "AuditEntry",
     "Category",
     "CategoryFollow",
+    "ChatChannel",
+    "ChatEvent",
+    "ChatKind",
+    "ChatMessage",
+    "ChatMessageStatus",
+    "ChatNotice",
     "Comment",
     "DigestDelivery",
     "DigestFrequency",
@@ -101,6 +118,7 @@ __all__ = [
     "WebhookDeliveryStatus",
     "WebhookEndpoint",
     "WebhookEvent",
+    "chat_channel_categories",
     "digest_subscription_categories",
     "resolution_categories",
 ]

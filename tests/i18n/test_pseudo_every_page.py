@@ -23,6 +23,7 @@ from flask.testing import FlaskClient
 from portal.extensions import db
 from portal.models import (
     ApiToken,
+    ChatChannel,
     Attachment,
     Category,
     Comment,
@@ -67,6 +68,7 @@ _WRITTEN = [
     ApiToken.prefix,
     WebhookEndpoint.url,
     WebhookEndpoint.description,
+    ChatChannel.name,
     Attachment.alt_text,
     UserSession.device,
     SiteSettings.organisation_name,
