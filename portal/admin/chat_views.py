@@ -4,6 +4,8 @@ rules live in portal/services/chat.py."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 from flask import abort, flash, make_response, redirect, render_template, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -13,7 +15,7 @@ from portal.admin.blueprint import bp, no_store
 from portal.admin.chat_forms import ChatActionForm, ChatChannelForm, ChatDeleteForm, form_for
 from portal.auth import admin_required
 from portal.extensions import htmx
-from portal.models import ChatChannel, ChatMessage
+from portal.models import CHAT_EVENTS, ChatChannel, ChatMessage, ChatMessageStatus
 from portal.services import chat, environment
 from portal.services.site import categories
 from portal.unit_of_work import refusal_shown_in
@@ -73,6 +75,7 @@ def chat_page() -> Response:
             form=form,
             channels=chat.list_channels(),
             mask=chat.mask_url,
+            event_labels={e.value: e.label for e in CHAT_EVENTS},
             config_allows_http=environment.current().settings.webhook_allow_http,
         ),
         status,
@@ -119,9 +122,20 @@ def chat_channel(channel_id: int) -> Response:
     return _render_channel(chat.get_channel(channel_id), form=form, status=refusal.status)
 
 
+# How long the page follows a test message: with the outbox thread on, it has long arrived;
+# where only cron delivers, the page stops asking and says so.
+FOLLOW_TEST_FOR = timedelta(seconds=60)
+
+
 def _test_result(channel: ChatChannel, message: ChatMessage) -> Response:
+    unsettled = message.status in (ChatMessageStatus.PENDING, ChatMessageStatus.SENDING)
     response = make_response(
-        render_template("admin/_chat_test.html", channel=channel, message=message)
+        render_template(
+            "admin/_chat_test.html",
+            channel=channel,
+            message=message,
+            follow=unsettled and datetime.now(UTC) - message.created_at < FOLLOW_TEST_FOR,
+        )
     )
     response.headers["Vary"] = "HX-Request"
     return no_store(response)

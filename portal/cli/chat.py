@@ -18,7 +18,7 @@ def sweep() -> None:
     with unit_of_work.command_transaction():
         report = chat.sweep()
     counts = ", ".join(f"{event} {count}" for event, count in report.notices.items()) or "none"
-    click.echo(f"Chat sweep: {report.messages} messages queued ({counts}).")
+    click.echo(f"Chat sweep: {report.messages} queued (notices: {counts}).")
     # A CLI command has no outbox thread: what was queued goes out now (and `outbox deliver`
     # retries what fails). The deliverer commits each claimed batch itself.
     with unit_of_work.command_transaction():

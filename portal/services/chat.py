@@ -209,14 +209,15 @@ def change_channel(
     Messages already queued still go to the URL of their channel."""
     _require_admin(actor)
     channel = get_channel(channel_id)
+    # Every value checked before any is changed: a refusal leaves the channel as it was.
     new_url = check_url(url) if url.strip() else channel.url
-    channel.name = _clean_name(name)
-    channel.kind = _clean_kind(kind)
-    channel.events = _clean_events(events)
-    channel.categories = _clean_categories(all_categories, category_ids)
-    channel.all_categories = all_categories
+    new_name, new_kind = _clean_name(name), _clean_kind(kind)
+    new_events = _clean_events(events)
+    new_categories = _clean_categories(all_categories, category_ids)
     url_changed = new_url != channel.url
-    channel.url = new_url
+    channel.name, channel.kind, channel.url = new_name, new_kind, new_url
+    channel.events, channel.categories = new_events, new_categories
+    channel.all_categories = all_categories
     channel.active = active
     db.session.flush()
     _changed(
@@ -499,13 +500,24 @@ def sweep(now: datetime | None = None) -> SweepReport:
 # Delivery ----------------------------------------------------------------------------------
 
 
+def _permanent(status_code: int | None) -> bool:
+    """A refusal that trying again cannot fix: the services answer 4xx for a removed webhook
+    or a body they will never take (Slack's 404 no_service and 410 channel_is_archived,
+    Discord's 401 and 404), but 408 and 429 only ask to wait."""
+    return status_code is not None and 400 <= status_code < 500 and status_code not in (408, 429)
+
+
 def _give_up_or_retry(
     message: ChatMessage, token: str, result: webhooks.PostResult, report: DeliveryReport
 ) -> None:
     current = environment.current()
     attempts = message.attempts + 1
     common = {"attempts": attempts, "last_status_code": result.status_code}
-    if attempts >= current.settings.webhook_max_attempts or result.error.startswith("refused:"):
+    if (
+        attempts >= current.settings.webhook_max_attempts
+        or result.error.startswith("refused:")
+        or _permanent(result.status_code)
+    ):
         mark_claimed(
             ChatMessage,
             message.id,

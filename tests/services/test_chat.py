@@ -402,6 +402,21 @@ def test_a_receiver_that_keeps_failing_is_given_up_after_the_last_attempt(
     assert "HTTP 503" in message.last_error
 
 
+def test_a_removed_webhook_is_given_up_at_once_without_retrying(
+    receiver: Receiver, admin: User, make_feedback: Callable[..., Feedback], fast_retries: None
+) -> None:
+    _channel(admin, receiver.url, "slack")
+    make_feedback()
+    receiver.answers = [404]
+
+    report = deliver_chat_messages()
+
+    assert (report.sent, report.retried, report.failed) == (0, 0, 1)
+    [message] = _messages()
+    assert message.status is ChatMessageStatus.FAILED and message.attempts == 1
+    assert message.last_error.startswith("HTTP 404")
+
+
 def test_a_test_message_is_queued_audited_and_sent(receiver: Receiver, admin: User) -> None:
     channel = _channel(admin, receiver.url, "teams", name="#ops")
 
@@ -554,3 +569,33 @@ def test_a_blank_url_keeps_the_saved_one_and_pages_show_it_masked(admin: User) -
     assert channel.url == url and channel.name == "#renamed"
     assert chat.mask_url(url) == "https://hooks.slack.com/\u2026ken9"
     assert "SECRET" not in chat.mask_url(url)
+
+
+# The command line --------------------------------------------------------------------------
+
+
+def test_flask_chat_sweep_queues_and_sends_once_per_run_of_the_day(
+    app, receiver: Receiver, admin: User, make_feedback: Callable[..., Feedback]
+) -> None:
+    item = make_feedback(title="Boiler")
+    workflow.plan(
+        item.id,
+        admin,
+        date.today() + timedelta(days=2),
+        "Booked.",
+        outcome="a new boiler",
+        post_anyway=True,
+    )
+    db.session.commit()
+    _channel(admin, receiver.url, "discord", events=["promise_due_soon"])
+    runner = app.test_cli_runner()
+
+    first = runner.invoke(args=["chat", "sweep"])
+    again = runner.invoke(args=["chat", "sweep"])
+
+    assert first.exit_code == 0, first.output
+    assert "Chat sweep: 1 queued (notices: promise_due_soon 1)" in first.output
+    assert "Chat: 1 delivered" in first.output
+    assert "Chat sweep: 0 queued" in again.output and "Chat: 0 delivered" in again.output
+    [request] = receiver.requests
+    assert json.loads(request.body)["embeds"][0]["title"] == f"#{item.id} Boiler"

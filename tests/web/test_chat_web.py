@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -73,7 +74,9 @@ def test_an_admin_adds_a_channel_and_its_url_is_shown_only_masked(
     assert detail.headers["Cache-Control"] == "no-store"
     assert "is added" in html and "#billing" in html
     assert "SECRETtoken" not in html and "https://hooks.slack.com/\u2026Abcd" in html
-    assert "SECRETtoken" not in admin_client.get("/admin/chat").get_data(as_text=True)
+    listing = admin_client.get("/admin/chat").get_data(as_text=True)
+    assert "SECRETtoken" not in listing
+    assert "A new item; A promised date was missed" in listing and "Billing" in listing
     assert db.session.scalar(sa.select(AuditEntry.action)) == "chat.created"
     assert "SECRETtoken" not in str(db.session.scalar(sa.select(AuditEntry.detail)))
 
@@ -235,7 +238,7 @@ def test_send_a_test_with_htmx_shows_the_result_in_place(
 def test_a_failed_test_says_why_in_place(
     admin_client: FlaskClient, admin: User, receiver: Receiver, change_settings
 ) -> None:
-    change_settings(webhook_max_attempts=1, webhook_timeout_seconds=0.5)
+    change_settings(webhook_timeout_seconds=0.5)
     channel = chat.create_channel(
         admin, name="#ops", kind="teams", url=receiver.url, events=["new_item"]
     )
@@ -268,3 +271,22 @@ def test_removing_needs_the_tick(admin_client: FlaskClient, admin: User) -> None
     assert removed.status_code == 302
     assert chat.list_channels() == []
     assert admin_client.get(f"/admin/chat/{channel.id}").status_code == 404
+
+
+def test_the_page_stops_following_a_test_that_only_cron_will_send(
+    admin_client: FlaskClient, admin: User
+) -> None:
+    channel = chat.create_channel(
+        admin, name="#ops", kind="slack", url=SLACK_URL, events=["new_item"]
+    )
+    message = chat.send_test(admin, channel.id)
+    message.created_at = message.created_at - timedelta(minutes=2)
+    db.session.commit()
+
+    answer = admin_client.get(
+        f"/admin/chat/{channel.id}/messages/{message.id}", headers={"HX-Request": "true"}
+    )
+
+    html = answer.get_data(as_text=True)
+    assert "still queued: the next delivery run sends it" in html
+    assert "data-hx-get" not in html
