@@ -42,6 +42,7 @@ from portal.models import (
     FeedbackState,
     SignalKind,
     User,
+    Visibility,
 )
 from portal.services import addresses, environment, webhooks
 from portal.services import events as domain_events
@@ -309,6 +310,9 @@ def item_label(item: Feedback) -> str:
     between them and staff, and a chat room is not the portal."""
     if words_withheld(item):
         return _words(t("#%(id)d (words withheld)", id=item.id))
+    if item.awaiting_review and item.visibility is Visibility.PUBLIC:
+        # Not approved yet: its words may be what pre-moderation is there to stop.
+        return _words(t("#%(id)d (awaiting review)", id=item.id))
     if not is_public(item):
         return _words(t("#%(id)d (private item)", id=item.id))
     return f"#{item.id} {item.title}"

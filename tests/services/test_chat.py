@@ -31,6 +31,7 @@ from portal.services import chat, signals, workflow
 from portal.services.chat import ChatUrlRefused, check_url, deliver_chat_messages, sweep
 from portal.services.environment import Settings
 from portal.services.errors import DomainError, NotAllowed
+from portal.services.site import settings_for_update
 from tests.webhook_receiver import Receiver, run_receiver
 
 ALL_EVENTS = ["new_item", "ack_due_soon", "reopen_requested", "promise_due_soon", "promise_missed"]
@@ -209,6 +210,23 @@ def test_a_private_item_goes_out_without_its_title(
     raw = receiver.requests[0].body.decode()
     assert "12345" not in raw
     assert json.loads(raw)["embeds"][0]["title"] == f"#{item.id} (private item)"
+
+
+def test_an_item_awaiting_review_goes_out_without_its_title(
+    receiver: Receiver,
+    admin: User,
+    make_feedback: Callable[..., Feedback],
+) -> None:
+    settings_for_update().pre_moderation = True
+    db.session.commit()
+    _channel(admin, receiver.url, "slack")
+    item = make_feedback(title="Buy cheap watches here")
+
+    deliver_chat_messages()
+
+    raw = receiver.requests[0].body.decode()
+    assert item.awaiting_review and "watches" not in raw
+    assert f"#{item.id} (awaiting review)" in json.loads(raw)["text"]
 
 
 # Which channels hear of what ---------------------------------------------------------------
