@@ -163,6 +163,25 @@ def _clean_kind(kind: str) -> ChatKind:
         raise DomainError(t("Choose Slack, Microsoft Teams or Discord.")) from exc
 
 
+def _refuse_twin(url: str, channel_id: int | None = None) -> None:
+    """Two channels with one URL would post every message to the room twice (a reloaded
+    form posts it again)."""
+    twin = db.session.scalar(
+        sa.select(ChatChannel.name).where(
+            ChatChannel.url == url,
+            ChatChannel.deleted_at.is_(None),
+            ChatChannel.id != (channel_id or 0),
+        )
+    )
+    if twin is not None:
+        raise DomainError(
+            t(
+                "%(name)s already posts to this URL: change its events or categories instead.",
+                name=twin,
+            )
+        )
+
+
 def _changed(channel: ChatChannel, actor: User, action: str, **details: object) -> None:
     domain_events.emit(domain_events.ChatChannelChanged(channel, actor, action, details))
 
@@ -179,10 +198,12 @@ def create_channel(
 ) -> ChatChannel:
     """Add a chat channel that gets these events for every category, or for those chosen."""
     _require_admin(actor)
+    checked_url = check_url(url)
+    _refuse_twin(checked_url)
     channel = ChatChannel(
         name=_clean_name(name),
         kind=_clean_kind(kind),
-        url=check_url(url),
+        url=checked_url,
         events=_clean_events(events),
         all_categories=all_categories,
         categories=_clean_categories(all_categories, category_ids),
@@ -216,6 +237,8 @@ def change_channel(
     new_events = _clean_events(events)
     new_categories = _clean_categories(all_categories, category_ids)
     url_changed = new_url != channel.url
+    if url_changed:
+        _refuse_twin(new_url, channel.id)
     channel.name, channel.kind, channel.url = new_name, new_kind, new_url
     channel.events, channel.categories = new_events, new_categories
     channel.all_categories = all_categories

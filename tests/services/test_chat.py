@@ -569,6 +569,27 @@ def test_bad_channel_settings_are_refused_and_nothing_is_saved(
     assert chat.list_channels() == []
 
 
+def test_a_second_channel_to_the_same_url_is_refused(admin: User) -> None:
+    url = "https://hooks.slack.com/services/T000/B000/XXXX"
+    first = _channel(admin, url, name="#support")
+    other = _channel(admin, url + "Y", name="#other")
+
+    with pytest.raises(DomainError, match="#support already posts to this URL"):
+        chat.create_channel(admin, name="#again", kind="slack", url=url, events=["new_item"])
+    with pytest.raises(DomainError, match="#support already posts to this URL"):
+        chat.change_channel(
+            admin,
+            other.id,
+            name="#other",
+            kind="slack",
+            url=url,
+            events=["new_item"],
+            all_categories=True,
+        )
+    db.session.rollback()
+    assert [c.id for c in chat.list_channels()] == [first.id, other.id]
+
+
 def test_a_blank_url_keeps_the_saved_one_and_pages_show_it_masked(admin: User) -> None:
     url = "https://hooks.slack.com/services/T000/B000/SECRETtoken9"
     channel = _channel(admin, url)
