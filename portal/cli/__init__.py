@@ -11,6 +11,7 @@ import click
 from flask import Flask
 
 from portal.cli.attachments import attachments_group
+from portal.cli.chat import chat_group
 from portal.cli.demo import seed_demo
 from portal.cli.digest import digest_group
 from portal.cli.intake import intake_group
@@ -30,6 +31,7 @@ COMMANDS: tuple[click.Command, ...] = (
     prune_sessions,
     rerender_text,
     attachments_group,
+    chat_group,
 )
 
 

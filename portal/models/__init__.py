@@ -4,6 +4,16 @@ from portal.models.api import ApiToken, TokenScope
 from portal.models.attachment import Attachment, AttachmentBlob
 from portal.models.audit import AuditEntry
 from portal.models.category import Category
+from portal.models.chat import (
+    CHAT_EVENTS,
+    ChatChannel,
+    ChatEvent,
+    ChatKind,
+    ChatMessage,
+    ChatMessageStatus,
+    ChatNotice,
+    chat_channel_categories,
+)
 from portal.models.digests import (
     DigestDelivery,
     DigestFrequency,
@@ -54,6 +64,7 @@ from portal.models.webhooks import (
 )
 
 __all__ = [
+    "CHAT_EVENTS",
     "OPEN_STATES",
     "SITE_SSO_ISSUER",
     "STAFF_CHANNELS",
@@ -64,6 +75,12 @@ __all__ = [
     "AuditEntry",
     "Category",
     "CategoryFollow",
+    "ChatChannel",
+    "ChatEvent",
+    "ChatKind",
+    "ChatMessage",
+    "ChatMessageStatus",
+    "ChatNotice",
     "Comment",
     "DigestDelivery",
     "DigestFrequency",
@@ -106,6 +123,7 @@ __all__ = [
     "WebhookDeliveryStatus",
     "WebhookEndpoint",
     "WebhookEvent",
+    "chat_channel_categories",
     "digest_subscription_categories",
     "resolution_categories",
 ]

@@ -14,6 +14,7 @@ from portal.models import ApiToken, SignalKind, TimelineKind
 from portal.services import (
     attachments,
     audit,
+    chat,
     events,
     invitations,
     notifications,
@@ -520,6 +521,11 @@ def audit_webhook_sent_again(event: events.WebhookDeliverySentAgain) -> None:
     )
 
 
+@on(events.ChatChannelChanged)
+def audit_chat_channel(event: events.ChatChannelChanged) -> None:
+    audit.record(event.actor, event.action, "chat_channel", event.channel.id, **event.details)
+
+
 # The API: each entry names the token that asked (after the entries of the command it called).
 
 
@@ -635,6 +641,25 @@ def edit_to_webhooks(event: events.ItemEdited) -> None:
 @on(events.ResolutionPublished)
 def resolution_to_webhooks(event: events.ResolutionPublished) -> None:
     webhooks.resolution_published(event.resolution, event.items)
+
+
+# Chat: staff rooms hear of new items and reopen requests through the outbox ----------------
+
+
+@on(events.ItemSubmitted)
+def submission_to_chat(event: events.ItemSubmitted) -> None:
+    chat.item_created(event.item)
+
+
+@on(events.ReopenRequested)
+def reopen_request_to_chat(event: events.ReopenRequested) -> None:
+    chat.reopen_requested(event.item, SignalKind.STILL_HAPPENS)
+
+
+@on(events.ItemSignalled)
+def still_happens_or_wanted_to_chat(event: events.ItemSignalled) -> None:
+    if event.said:
+        chat.reopen_requested(event.item, event.kind, event.count)
 
 
 # Emails: everyone who spoke up is told, by name ----------------------------------------------

@@ -24,6 +24,7 @@ if TYPE_CHECKING:
         ApiToken,
         Attachment,
         Category,
+        ChatChannel,
         Comment,
         Feedback,
         FeedbackChannel,
@@ -633,6 +634,17 @@ class WebhookDeliverySentAgain:
     endpoint: WebhookEndpoint
     actor: User
     delivery_id: int
+
+
+@dataclass(frozen=True)
+class ChatChannelChanged:
+    """An admin added, changed, tested or removed a chat channel (action: chat.created,
+    chat.changed, chat.tested, chat.deleted), with what the audit keeps of it (never its URL)."""
+
+    channel: ChatChannel
+    actor: User
+    action: str
+    details: Mapping[str, Any]
 
 
 # The API: changes asked for with a token -----------------------------------------------------

@@ -24,6 +24,7 @@ from portal.services import (
     api_tokens,
     attachments,
     branding,
+    chat,
     digests,
     invitations,
     webhooks,
@@ -123,6 +124,11 @@ ACCESS: dict[str, str] = {
     "admin.webhook_ping": ADMIN,
     "admin.webhook_send_again": ADMIN,
     "admin.webhook_delete": ADMIN,
+    "admin.chat_page": ADMIN,
+    "admin.chat_channel": ADMIN,
+    "admin.chat_test": ADMIN,
+    "admin.chat_message": ADMIN,
+    "admin.chat_delete": ADMIN,
     "admin.sso_page": ADMIN,
     "admin.sso_secret": ADMIN,
     "admin.sso_key": ADMIN,
@@ -298,6 +304,14 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
     ping = webhooks.send_ping(people["admin"], hook.endpoint.id)
+    channel = chat.create_channel(
+        people["admin"],
+        name="#ops",
+        kind="slack",
+        url="https://hooks.example.com/chat",
+        events=["new_item"],
+    )
+    chat_test = chat.send_test(people["admin"], channel.id)
     logo = branding.set_logo(people["admin"], _small_png()).logo_key
     customer = people["customer"]
     # The customer's session in another browser: theirs to end, and nobody else's.
@@ -321,6 +335,8 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "token_id": str(api_token.token.id),
         "endpoint_id": str(hook.endpoint.id),
         "delivery_id": str(ping.id),
+        "channel_id": str(channel.id),
+        "message_id": str(chat_test.id),
         "session_id": elsewhere.id,
         "invitation_id": str(invitation.id),
         "accounts.accept_invitation": invitation_token,

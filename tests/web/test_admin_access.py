@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Role
-from portal.services import webhooks, workflow
+from portal.services import chat, webhooks, workflow
 from tests.helpers import login, post
 
 # The triage pages: every member of staff may use them.
@@ -69,6 +69,11 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.webhook_ping",
     "admin.webhook_send_again",
     "admin.webhook_delete",
+    "admin.chat_page",
+    "admin.chat_channel",
+    "admin.chat_test",
+    "admin.chat_message",
+    "admin.chat_delete",
 }
 
 ROLES = ("visitor", "customer", "staff", "admin")
@@ -122,6 +127,14 @@ def test_every_admin_route_checks_the_role(
     hook = webhooks.create_endpoint(
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
+    channel = chat.create_channel(
+        people["admin"],
+        name="#ops",
+        kind="slack",
+        url="https://hooks.example.com/chat",
+        events=["new_item"],
+    )
+    test_message = chat.send_test(people["admin"], channel.id)
     db.session.commit()
     ids = {
         "item_id": item.id,
@@ -130,6 +143,8 @@ def test_every_admin_route_checks_the_role(
         "user_id": target_user.id,
         "resolution_id": resolution.id,
         "endpoint_id": hook.endpoint.id,
+        "channel_id": channel.id,
+        "message_id": test_message.id,
     }
 
     clients: dict[str, FlaskClient] = {}
