@@ -2,8 +2,9 @@
 
 The routes live in triage_views (the queue), item_views (one item), resolution_views
 ("Resolve together" and edits), settings_views (categories, people, site settings, audit, API
-tokens), insight_views, webhook_views and sso_views; each registers itself on the blueprint from
-portal/admin/blueprint.py when imported here. Every route checks the role: all of /admin/ is
+tokens), insight_views, webhook_views, sso_views and sign_in_views (identity providers and the
+sign-in policy); each registers itself on the blueprint from portal/admin/blueprint.py when
+imported here. Every route checks the role: all of /admin/ is
 for staff, and admin-only pages say so with @admin_required.
 """
 
@@ -15,6 +16,7 @@ from portal.admin import (  # noqa: F401  (each registers its routes on the blue
     people_views,
     resolution_views,
     settings_views,
+    sign_in_views,
     sso_views,
     triage_views,
     webhook_views,
