@@ -399,6 +399,20 @@ def accept_invitation(token: str) -> Response | str:
                 if signed_in is not None:
                     accounts.end_session(current_user, signed_in.id)
                 logout_user()
+            provider = sign_in_policy.required_provider_for(user)
+            if provider is not None:
+                # The role is taken, but staff must sign in through the provider: no session
+                # starts from the password typed here.
+                flash(
+                    _(
+                        "Welcome, %(name)s: you have joined the team. Staff sign in through "
+                        "%(provider)s here.",
+                        name=user.preferred_name,
+                        provider=provider.name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("accounts.login"))
             # Should the commit fail, the unit of work takes this sign-in back out of the cookie.
             _sign_in(user)
             flash(

@@ -17,9 +17,14 @@ from flask.testing import FlaskClient
 from portal import create_app
 from portal.extensions import db
 from portal.models import AuditEntry, Identity, OutboxMessage, Role, User
-from portal.services import identity_providers, sign_in_policy
+from portal.services import identity_providers, invitations, sign_in_policy
 from portal.services.identity_providers import ProvidersMisconfigured
-from portal.services.tokens import make_reset_token, make_sign_in_token
+from portal.services.tokens import (
+    hash_secret,
+    make_invitation_token,
+    make_reset_token,
+    make_sign_in_token,
+)
 from tests.discovery_server import Issuer, run_issuer
 from tests.helpers import login, post
 
@@ -453,3 +458,30 @@ def test_the_break_glass_command_lets_staff_use_their_password_again(
     assert entry is not None and entry.detail.get("via") == "command line"
     again = app.test_cli_runner().invoke(args=["sign-in-policy", "--clear"])
     assert "Staff were not required to use an identity provider." in again.output
+
+
+def test_an_invitation_accepted_while_staff_must_use_a_provider_signs_in_nobody(
+    admin: User, make_client: Callable[[], FlaskClient]
+) -> None:
+    _github(admin)
+    _policy(admin, staff_provider="github", customer_passwords=True)
+    invitation = invitations.invite(admin, email="sam@example.com", role="staff")
+    invitation.secret_hash = hash_secret("a secret")
+    db.session.commit()
+    token = make_invitation_token(invitation.id, "a secret")
+    sam = make_client()
+    password = "a long new password"
+    accepted = post(
+        sam,
+        f"/account/invitation/{token}",
+        {"display_name": "Sam", "password": password, "confirm": password},
+    )
+    assert accepted.status_code == 302
+    assert accepted.headers["Location"].endswith("/account/login")
+    page = sam.get(accepted.headers["Location"]).get_data(as_text=True)
+    assert "you have joined the team. Staff sign in through GitHub here." in page
+    assert 'href="/sign-in/github"' in page
+    assert sam.get("/admin/").status_code == 302  # signed in nowhere
+    db.session.expire_all()
+    joined = db.session.scalar(sa.select(User).where(User.email == "sam@example.com"))
+    assert joined is not None and joined.role is Role.STAFF
