@@ -95,9 +95,9 @@ def _resolve_secrets_and_database(app: Flask, config_name: str) -> None:
 def _check_identity_providers(app: Flask) -> None:
     """A PORTAL_IDENTITY_PROVIDERS that cannot be read stops start-up with what is wrong, so
     it is said to the operator now, not to a person at sign-in."""
-    from portal.services.identity_providers import from_environment
+    from portal.services.identity_providers import check_environment
 
-    from_environment(str(app.config.get("PORTAL_IDENTITY_PROVIDERS") or ""))
+    check_environment(str(app.config.get("PORTAL_IDENTITY_PROVIDERS") or ""))
 
 
 def _refuse_a_plain_http_base_url(app: Flask) -> None:

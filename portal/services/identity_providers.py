@@ -148,6 +148,24 @@ def _require_admin(actor: User) -> None:
     require_active_admin(actor, t("Only admins set up identity providers."))
 
 
+def check_environment(raw: str) -> list[ProviderConfig]:
+    """PORTAL_IDENTITY_PROVIDERS as the app checks it when it starts: what from_environment
+    reads, with keys that can name a provider in an address (slugs, each once, not "sso").
+    ProvidersMisconfigured says what is wrong."""
+    providers = from_environment(raw)
+    seen: set[str] = set()
+    for number, provider in enumerate(providers, start=1):
+        if not KEY_PATTERN.match(provider.key) or provider.key in RESERVED_KEYS:
+            raise ProvidersMisconfigured(
+                f"provider {number}: key {provider.key!r} must be 1 to 40 lower-case letters, "
+                'digits and hyphens, and not "sso"'
+            )
+        if provider.key in seen:
+            raise ProvidersMisconfigured(f"provider {number}: key {provider.key!r} is used twice")
+        seen.add(provider.key)
+    return providers
+
+
 def environment_providers() -> list[ProviderConfig]:
     """The providers PORTAL_IDENTITY_PROVIDERS sets (shown to admins, changed only there)."""
     return from_environment(environment.current().settings.identity_providers_json)

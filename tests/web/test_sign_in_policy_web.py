@@ -426,16 +426,38 @@ def test_the_users_page_shows_how_each_person_signs_in(
 # Start-up and the console ----------------------------------------------------------------------
 
 
-def test_a_bad_providers_setting_stops_the_app_at_start_up(database_uri: str) -> None:
-    with pytest.raises(ProvidersMisconfigured, match="provider 1 lacks discovery_url"):
+GITHUB_ENTRY = {
+    "key": "github",
+    "kind": "github",
+    "name": "GitHub",
+    "client_id": "a",
+    "client_secret": "b",
+}
+
+
+@pytest.mark.parametrize(
+    ("entries", "said"),
+    [
+        ("{not json", "PORTAL_IDENTITY_PROVIDERS is not JSON"),
+        (
+            [{"key": "k", "name": "K", "client_id": "a", "client_secret": "b"}],
+            "provider 1 lacks discovery_url",
+        ),
+        ([{**GITHUB_ENTRY, "key": "Git Hub"}], "provider 1: key 'Git Hub' must be"),
+        ([GITHUB_ENTRY, GITHUB_ENTRY], "provider 2: key 'github' is used twice"),
+    ],
+)
+def test_a_bad_providers_setting_stops_the_app_at_start_up(
+    database_uri: str, entries: object, said: str
+) -> None:
+    raw = entries if isinstance(entries, str) else json.dumps(entries)
+    with pytest.raises(ProvidersMisconfigured, match=re.escape(said)):
         create_app(
             "testing",
             {
                 "SQLALCHEMY_DATABASE_URI": database_uri,
                 "SECRET_KEY": "test-secret-key-" + "x" * 32,
-                "PORTAL_IDENTITY_PROVIDERS": json.dumps(
-                    [{"key": "k", "name": "K", "client_id": "a", "client_secret": "b"}]
-                ),
+                "PORTAL_IDENTITY_PROVIDERS": raw,
             },
         )
 
