@@ -4,8 +4,8 @@ The routes live in triage_views (the queue), item_views (one item), resolution_v
 ("Resolve together" and edits), settings_views (categories, people, site settings, audit, API
 tokens), insight_views, webhook_views, sso_views and sign_in_views (identity providers and the
 sign-in policy); each registers itself on the blueprint from portal/admin/blueprint.py when
-imported here. Every route checks the role: all of /admin/ is
-for staff, and admin-only pages say so with @admin_required.
+imported here. Every route checks the role: all of /admin/ is for staff, and admin-only pages
+say so with @admin_required.
 """
 
 from __future__ import annotations
