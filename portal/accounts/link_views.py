@@ -14,6 +14,7 @@ from portal.accounts.policy import provider_start_url, sign_in_choices
 from portal.accounts.views import _next_url, bp
 from portal.extensions import limiter
 from portal.services import accounts, email_change, sign_in_links, sign_in_policy
+from portal.services.errors import DomainError
 from portal.unit_of_work import refusal_shown_in
 
 
@@ -48,9 +49,9 @@ def _link_not_valid() -> Response:
     return redirect(url_for("accounts.index" if signed_in else "accounts.sign_in_link_request"))
 
 
-def _refused_by_policy(messages: list[str], error: object) -> Response:
+def _refused_by_policy(messages: list[str], error: DomainError | None) -> Response:
     """The page that says which way in the policy leaves this person, with its button."""
-    provider = getattr(error, "provider", None)
+    provider = error.provider if isinstance(error, sign_in_policy.SignInRefused) else None
     return make_response(
         render_template(
             "accounts/sign_in_refused.html",

@@ -221,6 +221,8 @@ def index() -> str | Response:
         changes=changes_led_to(current_user),
         sessions=accounts.live_sessions(current_user),
         device_name=accounts.device_words,
+        # Off for customers while the sign-in policy turns their passwords off.
+        may_choose_password=sign_in_policy.may_choose_password(current_user),
     )
 
 

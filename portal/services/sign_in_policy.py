@@ -135,10 +135,16 @@ def check_link_sign_in(user: User) -> None:
         raise _through_provider(provider)
 
 
+def may_choose_password(user: User) -> bool:
+    """Whether this person may choose or change a password (not a customer while passwords
+    are off for customers)."""
+    return user.is_staff or current_policy().customer_passwords
+
+
 def check_password_setting(user: User) -> None:
     """DomainError when this person may not choose a password because passwords are off for
     customers (the reset, "set your password" and change-password pages)."""
-    if not user.is_staff and not current_policy().customer_passwords:
+    if not may_choose_password(user):
         raise SignInRefused(
             t(
                 "Passwords are off for customers here, so there is none to choose: sign in "

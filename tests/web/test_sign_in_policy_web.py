@@ -370,6 +370,7 @@ def test_with_customer_passwords_off_reset_and_password_pages_say_so(
     assert "Passwords are off for customers here, so there is none to choose" in browser.get(
         response.headers["Location"]
     ).get_data(as_text=True)
+    assert 'href="/account/password"' not in signed_in.get("/account/").get_data(as_text=True)
     changing = signed_in.get("/account/password")
     assert changing.status_code == 302
     assert "Passwords are off for customers" in signed_in.get(
