@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -21,6 +21,8 @@ class Issuer:
     base: str = ""
     answers: dict[str, tuple[int, bytes] | str] = field(default_factory=dict)
     requests: list[str] = field(default_factory=list)
+    # Called as each request arrives, before it is answered (what else can happen meanwhile).
+    on_request: Callable[[], None] | None = None
 
     @property
     def discovery_url(self) -> str:
@@ -55,6 +57,8 @@ def run_issuer() -> Iterator[Issuer]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             state.requests.append(self.path)
+            if state.on_request is not None:
+                state.on_request()
             answer = state.answers.get(self.path, (404, b"not here"))
             if answer == "sleep":
                 stop.wait(3)

@@ -18,6 +18,7 @@ from portal.admin.sign_in_forms import (
     ProviderForm,
 )
 from portal.auth import admin_required
+from portal.database import reads_first
 from portal.models import IdentityProvider
 from portal.services import identity_providers, sign_in_policy
 from portal.unit_of_work import refusal_shown_in
@@ -81,7 +82,10 @@ def sign_in_page() -> Response:
     return _render()
 
 
+# Saving asks the provider for its discovery document: on SQLite these begin as readers, and
+# the service takes the write lock after the fetch (portal.database.reads_first).
 @bp.post("/sign-in/providers")
+@reads_first
 @admin_required
 def add_provider() -> Response:
     form = ProviderForm()
@@ -140,6 +144,7 @@ def provider_page(provider_id: int) -> Response:
 
 
 @bp.post("/sign-in/providers/<int:provider_id>")
+@reads_first
 @admin_required
 def change_provider(provider_id: int) -> Response:
     provider = identity_providers.get_provider_row(provider_id)

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
+from portal.database import begin_write
 from portal.extensions import db
 from portal.models import IdentityProvider, SiteSettings, User
 from portal.services import addresses, environment, events
@@ -371,10 +372,13 @@ def _checked_key(key: str) -> str:
         raise ProviderRefused(
             t("The environment already sets a provider with the key \u201c%(key)s\u201d.", key=key)
         )
+    return key
+
+
+def _refuse_a_taken_key(key: str) -> None:
     taken = db.session.scalar(sa.select(IdentityProvider.id).where(IdentityProvider.key == key))
     if taken is not None:
         raise ProviderRefused(t("Another provider has the key \u201c%(key)s\u201d.", key=key))
-    return key
 
 
 def _checked_fields(
@@ -441,6 +445,10 @@ def create_provider(
         )
     if fields["discovery_url"]:
         fetch_discovery(fields["discovery_url"])
+    # Only now the write lock (on SQLite): never held while the provider is asked. The key's
+    # uniqueness is checked under it, and the unique index holds whatever races.
+    begin_write(db.session)
+    _refuse_a_taken_key(key)
     provider = IdentityProvider(key=key, client_secret=secret, enabled=True, **fields)
     db.session.add(provider)
     try:
@@ -481,6 +489,7 @@ def update_provider(
         raise ProviderRefused(t("A client secret is at most 500 characters."))
     if fields["discovery_url"]:
         fetch_discovery(fields["discovery_url"])
+    begin_write(db.session)  # only now the write lock: never held while the provider is asked
     changes: dict[str, Any] = {
         column: value for column, value in fields.items() if getattr(provider, column) != value
     }

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import sqlite3
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -162,6 +163,32 @@ def test_an_admin_adds_a_provider_after_its_discovery_document_is_checked(
     assert f"{said}{base}/sign-in/keycloak/callback" in page
     provider = identity_providers.get_provider("keycloak")
     assert provider is not None and provider.client_secret == "typed-secret"
+
+
+def test_no_write_lock_is_held_while_the_provider_is_asked(
+    database_uri: str, admin_client: FlaskClient, issuer: Issuer
+) -> None:
+    if not database_uri.startswith("sqlite"):
+        pytest.skip("SQLite's one write lock; PostgreSQL locks rows")
+    path = database_uri.removeprefix("sqlite:///")
+    others_wrote: list[bool] = []
+
+    def another_writer() -> None:
+        # Another request's write, while the admin's save waits for the provider.
+        other = sqlite3.connect(path, timeout=0.2)
+        try:
+            other.execute("BEGIN IMMEDIATE")
+            other.execute("ROLLBACK")
+            others_wrote.append(True)
+        except sqlite3.OperationalError:
+            others_wrote.append(False)
+        finally:
+            other.close()
+
+    issuer.on_request = another_writer
+    response = post(admin_client, "/admin/sign-in/providers", _provider_form(issuer))
+    assert response.status_code == 302
+    assert others_wrote == [True]
 
 
 def test_editing_never_shows_the_secret_and_a_blank_one_keeps_it(
