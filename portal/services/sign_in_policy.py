@@ -135,6 +135,21 @@ def check_link_sign_in(user: User) -> None:
         raise _through_provider(provider)
 
 
+def may_sign_in_with_provider(user: User, key: str) -> bool:
+    """Whether the policy lets this person sign in through this provider: customers through
+    any enabled one, staff through the one required of them (any, when none is)."""
+    required = required_provider_for(user)
+    return required is None or (required.key == key and required.available)
+
+
+def check_provider_sign_in(user: User, key: str) -> None:
+    """SignInRefused unless the policy lets this person sign in through this provider (for
+    the provider sign-in's callback, once it knows whose identity it is)."""
+    required = required_provider_for(user)
+    if required is not None and not (required.key == key and required.available):
+        raise _through_provider(required)
+
+
 def may_choose_password(user: User) -> bool:
     """Whether this person may choose or change a password (not a customer while passwords
     are off for customers)."""

@@ -74,6 +74,32 @@ def test_requiring_a_provider_refuses_staff_passwords_and_links_but_not_customer
     assert sign_in_policy.may_sign_in_with_link(customer)
 
 
+def test_staff_who_must_use_a_provider_are_refused_every_other_provider(
+    admin: User, make_user: Callable[..., User]
+) -> None:
+    _github(admin)
+    identity_providers.create_provider(
+        admin,
+        key="gitlab",
+        name="GitLab",
+        kind="github",
+        discovery_url="",
+        client_id="id",
+        client_secret="secret",
+    )
+    db.session.commit()
+    staff, customer = make_user(role=Role.STAFF), make_user()
+    assert sign_in_policy.may_sign_in_with_provider(staff, "gitlab")
+    sign_in_policy.set_policy(admin, staff_provider="github", customer_passwords=True)
+    db.session.commit()
+    assert sign_in_policy.may_sign_in_with_provider(staff, "github")
+    sign_in_policy.check_provider_sign_in(staff, "github")
+    assert not sign_in_policy.may_sign_in_with_provider(staff, "gitlab")
+    with pytest.raises(SignInRefused, match="Staff sign in through GitHub"):
+        sign_in_policy.check_provider_sign_in(staff, "gitlab")
+    assert sign_in_policy.may_sign_in_with_provider(customer, "gitlab")
+
+
 def test_customer_passwords_off_refuses_customers_password_but_not_staff(
     admin: User, make_user: Callable[..., User]
 ) -> None:
