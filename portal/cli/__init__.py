@@ -16,6 +16,7 @@ from portal.cli.demo import seed_demo
 from portal.cli.digest import digest_group
 from portal.cli.intake import intake_group
 from portal.cli.outbox import outbox_group
+from portal.cli.sign_in import sign_in_policy_command
 from portal.cli.transfer import export_data, import_data
 from portal.cli.upkeep import prune_sessions, rerender_text
 from portal.cli.users import create_admin
@@ -32,6 +33,7 @@ COMMANDS: tuple[click.Command, ...] = (
     rerender_text,
     attachments_group,
     chat_group,
+    sign_in_policy_command,
 )
 
 

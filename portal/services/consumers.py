@@ -854,3 +854,44 @@ def files_of_deleted_account(event: events.AccountDeleted) -> None:
 @on(events.AccountDeleted)
 def invitations_of_deleted_account(event: events.AccountDeleted) -> None:
     invitations.forget_address_of(event.user)
+
+
+# Sign-in: identity providers and the sign-in policy (never a client secret).
+
+
+@on(events.IdentityProviderSaved)
+def audit_identity_provider_saved(event: events.IdentityProviderSaved) -> None:
+    audit.record(
+        event.actor,
+        "identity_provider.created" if event.created else "identity_provider.changed",
+        "identity_provider",
+        event.provider.id,
+        key=event.provider.key,
+        **event.changes,
+    )
+
+
+@on(events.IdentityProviderEnabledChanged)
+def audit_identity_provider_enabled(event: events.IdentityProviderEnabledChanged) -> None:
+    audit.record(
+        event.actor,
+        "identity_provider.enabled" if event.enabled else "identity_provider.disabled",
+        "identity_provider",
+        event.provider.id,
+        key=event.provider.key,
+    )
+
+
+@on(events.SignInPolicyChanged)
+def audit_sign_in_policy(event: events.SignInPolicyChanged) -> None:
+    via = {} if event.actor is not None else {"via": "command line"}
+    audit.record(
+        event.actor,
+        "settings.sign_in_policy",
+        "settings",
+        event.settings.id,
+        before=dict(event.before),
+        staff_identity_provider=event.settings.staff_identity_provider,
+        customer_passwords=event.settings.customer_passwords,
+        **via,
+    )

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Feedback,
         FeedbackChannel,
         FeedbackState,
+        IdentityProvider,
         Invitation,
         Resolution,
         Role,
@@ -772,3 +773,36 @@ class MeTooRecordedForCustomer:
     recorded_by: User
     channel: FeedbackChannel
     customer_created: bool
+
+
+# Sign-in: identity providers set up in the admin pages, and the site's sign-in policy.
+
+
+@dataclass(frozen=True)
+class IdentityProviderSaved:
+    """An admin added an identity provider, or changed one; `changes` holds each changed
+    field's value (the client secret only as whether it changed: it is never recorded)."""
+
+    provider: IdentityProvider
+    actor: User
+    created: bool
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class IdentityProviderEnabledChanged:
+    """An admin disabled an identity provider (nobody signs in through it), or enabled it."""
+
+    provider: IdentityProvider
+    actor: User
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class SignInPolicyChanged:
+    """The sign-in policy changed (by an admin, or at the server's console when `actor` is
+    None): the settings hold the new policy, `before` the old one."""
+
+    settings: SiteSettings
+    actor: User | None
+    before: Mapping[str, Any]

@@ -26,6 +26,7 @@ from portal.services import (
     branding,
     chat,
     digests,
+    identity_providers,
     invitations,
     webhooks,
     workflow,
@@ -133,6 +134,12 @@ ACCESS: dict[str, str] = {
     "admin.sso_secret": ADMIN,
     "admin.sso_key": ADMIN,
     "admin.sso_jwks": ADMIN,
+    "admin.sign_in_page": ADMIN,
+    "admin.add_provider": ADMIN,
+    "admin.provider_page": ADMIN,
+    "admin.change_provider": ADMIN,
+    "admin.toggle_provider": ADMIN,
+    "admin.save_sign_in_policy": ADMIN,
     "admin.insights": STAFF,
     "admin.insights_csv": STAFF,
     "api.add_vote": API_WRITE,
@@ -313,6 +320,16 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
     )
     chat_test = chat.send_test(people["admin"], channel.id)
     logo = branding.set_logo(people["admin"], _small_png()).logo_key
+    # GitHub's kind has no discovery document to fetch.
+    provider = identity_providers.create_provider(
+        people["admin"],
+        key="github",
+        name="GitHub",
+        kind="github",
+        discovery_url="",
+        client_id="sweep-client",
+        client_secret="sweep-secret",
+    )
     customer = people["customer"]
     # The customer's session in another browser: theirs to end, and nobody else's.
     elsewhere = start_session(customer, "Another browser")
@@ -339,6 +356,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "message_id": str(chat_test.id),
         "session_id": elsewhere.id,
         "invitation_id": str(invitation.id),
+        "provider_id": str(provider.id),
         "accounts.accept_invitation": invitation_token,
         "accounts.verify": make_verify_token(customer.id, customer.email),
         "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),
