@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from flask import g, render_template, request
+from flask import g, make_response, render_template, request
 from flask_login import current_user, login_required
 from werkzeug.wrappers import Response
 
@@ -28,10 +28,12 @@ def updates_page() -> str | Response:
     if page == 1:
         updates.mark_updates_seen(current_user, opened_at)
         setattr(g, UNREAD_KEY, 0)
-    if htmx and htmx.target == "updates-list":
-        response = Response(render_template("accounts/_updates_list.html", shown=shown))
-    else:
-        response = Response(render_template("accounts/updates.html", shown=shown))
+    fragment = htmx and htmx.target == "updates-list"
+    response = make_response(
+        render_template(
+            "accounts/_updates_list.html" if fragment else "accounts/updates.html", shown=shown
+        )
+    )
     response.vary.add("HX-Request")
     return response
 

@@ -32,6 +32,7 @@ def staff(make_user: MakeUser) -> User:
 def _page(client: FlaskClient, url: str, **kwargs: object) -> str:
     response = client.get(url, **kwargs)  # type: ignore[arg-type]
     assert response.status_code == 200, response.status_code
+    assert response.mimetype == "text/html"
     return response.get_data(as_text=True)
 
 
