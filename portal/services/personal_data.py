@@ -95,6 +95,8 @@ def export_data(person: User) -> dict[str, Any]:
             "verified_at": iso(person.verified_at),
             "notification_preference": person.notification_preference.value,
             "thank_by_name": person.thank_by_name,
+            # When they last opened "What's new for me" (services/updates.py).
+            "updates_seen_at": iso(person.updates_seen_at),
         },
         # Their own words, marked where staff redacted or hid them (see item_data), with what
         # was said and done about them in public.
