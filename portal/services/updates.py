@@ -136,22 +136,21 @@ def _steps(user: User, since: datetime | None) -> sa.Select[str, int, datetime]:
         )
         .exists()
     )
-    # The first owner comes with the first answer ("Sam has read it and is looking after it"),
-    # which says so: only a later change of hands is news of its own.
-    earlier_owner = sa.orm.aliased(TimelineEvent)
-    first_owner = sa.not_(
-        sa.select(earlier_owner.id)
-        .where(
-            earlier_owner.feedback_id == step.feedback_id,
-            earlier_owner.kind == TimelineKind.OWNER_CHANGED,
-            earlier_owner.id < step.id,
-        )
-        .exists()
+    # Staff who took an item on themselves without a word did so by acting on it (the first
+    # answer, a move): that act is the news ("Sam has read it and is looking after it"). A
+    # handover to someone else, or taking it from another, says who and why, and is news.
+    taken_by_acting = sa.and_(
+        step.kind == TimelineKind.OWNER_CHANGED,
+        # Both said, so a step from before new owners were recorded is never NULL here.
+        step.new_owner_id.is_not(None),
+        step.actor_id.is_not(None),
+        step.new_owner_id == step.actor_id,
+        step.message == "",
     )
     conditions = [
         *_followed(user),
         step.kind.in_(NEWS_STEPS),
-        sa.not_(sa.and_(step.kind == TimelineKind.OWNER_CHANGED, first_owner)),
+        sa.not_(taken_by_acting),
         step.created_at > Follow.created_at,
         sa.or_(step.actor_id.is_(None), step.actor_id != user.id),
         sa.not_(sa.and_(step.kind == TimelineKind.PROMISE_SET, by_planning)),

@@ -264,3 +264,19 @@ def test_the_count_stops_at_its_cap(
         workflow.reply(item.id, staff, f"Reply number {n}.", post_anyway=True)
     db.session.commit()
     assert updates.unread_count(customer) == 3
+
+
+def test_a_handover_to_someone_else_is_news_and_taking_it_by_answering_is_not(
+    make_feedback: MakeFeedback, customer: User, staff: User, make_user: MakeUser
+) -> None:
+    item = make_feedback(author=customer, title="Lift out of order")
+    workflow.acknowledge(item.id, staff, ACK, post_anyway=True)  # Sam takes it by answering
+    db.session.commit()
+    assert [u.kind for u in updates.updates_page(customer).updates] == [UpdateKind.STATE]
+
+    lee = make_user(role=Role.STAFF, display_name="Lee Chen")
+    workflow.assign(item.id, staff, lee.id, "Lee knows the lifts best.")
+    db.session.commit()
+    handover = updates.updates_page(customer).updates[0]
+    assert handover.kind is UpdateKind.OWNER
+    assert (handover.new_owner_name, handover.quote) == ("Lee Chen", "Lee knows the lifts best.")
