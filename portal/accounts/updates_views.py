@@ -21,11 +21,12 @@ UNREAD_KEY = "updates_unread"
 @login_required
 def updates_page() -> str | Response:
     """The changes on what I follow, newest first; opening the first page marks them read."""
-    page = request.args.get("page", 1, type=int) or 1
+    # As the board's: a page past any list is empty, never a number the database overflows on.
+    page = max(1, min(request.args.get("page", 1, type=int) or 1, 100_000))
     # Taken before reading, so a change made while the page is built stays unread.
     opened_at = datetime.now(UTC)
     shown = updates.updates_page(current_user, page)
-    if page == 1:
+    if page == 1 and request.method == "GET":  # a HEAD reads nothing to anyone
         updates.mark_updates_seen(current_user, opened_at)
         setattr(g, UNREAD_KEY, 0)
     fragment = htmx and htmx.target == "updates-list"

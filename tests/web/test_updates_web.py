@@ -215,3 +215,25 @@ def test_the_badge_costs_one_statement_however_much_is_followed(
     assert statements() == with_badge
     monkeypatch.setattr(updates, "unread_count", lambda user: 0)
     assert statements() == with_badge - 1
+
+
+def test_a_page_number_past_the_list_or_not_a_number_is_answered_not_refused(
+    client: FlaskClient, make_user: MakeUser, make_feedback: MakeFeedback, staff: User
+) -> None:
+    customer = make_user()
+    _answered(make_feedback(author=customer), staff)
+    login(client, customer.email)
+    assert "There are no older updates." in _page(
+        client, "/account/updates?page=99999999999999999999"
+    )
+    assert "answered your feedback" in _page(client, "/account/updates?page=first")
+
+
+def test_only_opening_the_page_marks_read_not_a_head_request(
+    client: FlaskClient, make_user: MakeUser, make_feedback: MakeFeedback, staff: User
+) -> None:
+    customer = make_user()
+    _answered(make_feedback(author=customer), staff)
+    login(client, customer.email)
+    assert client.head("/account/updates").status_code == 200
+    assert BADGE.findall(_page(client, "/")) == ["2", "2"]
