@@ -1,4 +1,4 @@
-""" "What's new for me" (/account/updates) and the header's unread count. Its route joins the
+"""What's new for me (/account/updates) and the header's unread count. Its route joins the
 accounts blueprint."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-""" "What's new for me": the changes on the items a person follows, newest first, and how many
+"""What's new for me: the changes on the items a person follows, newest first, and how many
 came since they last looked (the header's unread count).
 
 Nothing new is stored per change. The changes are read from what the portal already keeps:

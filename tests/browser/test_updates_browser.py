@@ -1,4 +1,4 @@
-""" "What's new for me" on a phone: the unread count shows on the folded menu and on the link
+"""What's new for me on a phone: the unread count shows on the folded menu and on the link
 inside it, the header stays one line, the list reads newest first, and opening it clears the
 count (a real browser at 360 px, with JavaScript on and off)."""
 

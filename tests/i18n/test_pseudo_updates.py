@@ -1,4 +1,4 @@
-""" "What's new for me" speaks through the catalog: every kind of line (a reply, each move, a
+"""What's new for me speaks through the catalog: every kind of line (a reply, each move, a
 new owner, a promise moved, a matching report joining, Done and its question) and the header's
 count, rendered in the pseudo-locale, hold no words but people's own, names and dates."""
 

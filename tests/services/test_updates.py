@@ -1,4 +1,4 @@
-""" "What's new for me": the changes on what a person follows, and the unread count."""
+"""What's new for me: the changes on what a person follows, and the unread count."""
 
 from __future__ import annotations
 

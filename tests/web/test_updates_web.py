@@ -1,4 +1,4 @@
-""" "What's new for me" as people use it: the header's unread badge on signed-in pages, the
+"""What's new for me, as people use it: the header's unread badge on signed-in pages, the
 page at /account/updates (with and without htmx), and what it costs."""
 
 from __future__ import annotations
