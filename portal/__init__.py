@@ -170,7 +170,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.validation import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter
-    from portal.accounts import link_views  # noqa: F401  (its routes join accounts' blueprint)
+    from portal.accounts import (
+        link_views,  # noqa: F401  (its routes join accounts' blueprint)
+        updates_views,  # noqa: F401  (its route joins accounts' blueprint)
+    )
     from portal.accounts.sso_views import bp as sso_bp
     from portal.accounts.views import bp as accounts_bp
     from portal.admin.views import bp as admin_bp

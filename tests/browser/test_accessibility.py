@@ -212,6 +212,7 @@ PAGES = [
     PageCase("change-email", "/account/email", CUSTOMER),
     PageCase("change-email-confirm", "/account/email/{email_change_token}"),
     PageCase("account", "/account/", CUSTOMER, shots=True),
+    PageCase("updates", "/account/updates", CUSTOMER),
     PageCase("delete-account", "/account/delete", CUSTOMER),
     PageCase("you-said-we-did", "/you-said-we-did", shots=True),
     PageCase("you-said-we-did-one", "/you-said-we-did/{resolution_id}"),

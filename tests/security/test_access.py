@@ -81,6 +81,7 @@ ACCESS: dict[str, str] = {
     "accounts.sign_in_link": TOKEN,
     "accounts.sign_in_link_request": PUBLIC,
     "accounts.sign_out_everywhere": SIGNED_IN,
+    "accounts.updates_page": SIGNED_IN,
     "accounts.verify": TOKEN,
     "admin.acknowledge": STAFF,
     "admin.approve": STAFF,
