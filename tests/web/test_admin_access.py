@@ -53,6 +53,8 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.sso_page",
     "admin.sso_secret",
     "admin.sso_key",
+    "admin.widget_page",
+    "admin.widget_origins",
     "admin.audit_log",
     "admin.tokens",
     "admin.revoke_token",
