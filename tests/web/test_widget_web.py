@@ -22,6 +22,8 @@ from itsdangerous import URLSafeTimedSerializer
 from portal.extensions import db, limiter
 from portal.models import AuditEntry, Category, Feedback, Role, User, UserSession
 from portal.services import accounts, sso, widget
+from portal.services import feedback as feedback_service
+from portal.services.errors import DomainError
 from portal.services.site import settings_for_update
 from tests.conftest import TEST_PASSWORD, make_test_app
 from tests.helpers import browser_form, csrf_token, login
@@ -392,3 +394,43 @@ def test_origins_are_scheme_host_and_port_only(text: str, origin: str | None) ->
 def test_the_widget_script_stays_small() -> None:
     script = Path(__file__).resolve().parents[2] / "static" / "widget.js"
     assert script.stat().st_size < 10 * 1024
+
+
+def test_staff_see_the_page_an_item_came_from_and_the_public_do_not(
+    make_client: Callable[[], FlaskClient],
+    make_user: Callable[..., User],
+    make_category: Callable[..., Category],
+) -> None:
+    item = feedback_service.submit_feedback(
+        make_user(),
+        kind="idea",
+        category_id=make_category().id,
+        title="Save my basket for later",
+        body="Let me keep the basket when I leave the shop.",
+        visibility="public",
+        page_url=PAGE,
+    )
+    db.session.commit()
+    staff = make_client()
+    login(staff, make_user(role=Role.STAFF).email)
+    staff_page = staff.get(f"/admin/feedback/{item.id}").get_data(as_text=True)
+    assert "Sent from the widget on" in staff_page
+    assert "https://shop.example.org/basket?step=2" in staff_page.replace("&amp;", "&")
+    public_page = make_client().get(f"/feedback/{item.id}").get_data(as_text=True)
+    assert "Save my basket for later" in public_page
+    assert "shop.example.org" not in public_page
+
+
+def test_a_page_address_that_is_not_a_web_address_is_refused(
+    make_user: Callable[..., User], make_category: Callable[..., Category]
+) -> None:
+    with pytest.raises(DomainError, match="address of the page"):
+        feedback_service.submit_feedback(
+            make_user(),
+            kind="idea",
+            category_id=make_category().id,
+            title="Save my basket for later",
+            body="Let me keep the basket when I leave the shop.",
+            visibility="private",
+            page_url="javascript:alert(1)",
+        )
