@@ -173,6 +173,7 @@ def send() -> Response:
                 render_template(
                     "widget/sent.html",
                     item=item,
+                    author=visitor.user,
                     parent_origin=_parent_origin(item.page_url),
                 )
             )
