@@ -39,6 +39,13 @@
     }
   });
 
+  // Escape in the form closes the panel, as it does on the page around it.
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      tell({ type: "portal-widget:close" });
+    }
+  });
+
   var close = document.querySelector("[data-widget-close]");
   if (close) {
     close.hidden = false;

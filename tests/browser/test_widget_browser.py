@@ -25,7 +25,7 @@ from portal.extensions import db
 from portal.models import Category, Feedback, Role, User
 from portal.services import sso
 from portal.services.site import settings_for_update
-from tests.browser.conftest import BrowserLog, LiveServer, sign_in
+from tests.browser.conftest import MOBILE, BrowserLog, LiveServer, sign_in
 from tests.conftest import TEST_PASSWORD
 
 AUDIENCE = "https://feedback.example.org"
@@ -114,8 +114,10 @@ def test_a_customer_signed_in_by_sso_sends_feedback_from_the_organisations_page(
     organisation: OrganisationSite,
     make_user: Callable[..., User],
     make_category: Callable[..., Category],
+    make_feedback: Callable[..., Feedback],
 ) -> None:
-    make_category(name="Deliveries")
+    category = make_category(name="Deliveries")
+    make_feedback(title="Voucher code vanishes from the basket", category=category)
     _allow(organisation.url)
     shop = organisation.page("/basket", live_server.url, _sso_token(make_user))
     page = open_page()
@@ -125,8 +127,14 @@ def test_a_customer_signed_in_by_sso_sends_feedback_from_the_organisations_page(
     # widget.js handed the token in; the frame came back for Ada, with no cookie of ours.
     expect(frame.get_by_text("Signed in as Ada Lovelace")).to_be_visible()
     _fill(frame, "The basket forgets my voucher")
+    # "Is it one of these?", as on the submit page.
+    expect(frame.get_by_text("Is it one of these?")).to_be_visible()
+    expect(frame.get_by_role("link", name="Voucher code vanishes from the basket")).to_be_visible()
     frame.get_by_role("button", name="Send feedback").click()
     expect(frame.get_by_text("We have your feedback")).to_be_visible()
+    frame.get_by_role("button", name="Close").click()
+    expect(page.locator("#portal-widget-panel")).to_be_hidden()
+    expect(page.get_by_role("button", name="Give feedback")).to_be_focused()
 
     item = _item_titled("The basket forgets my voucher")
     assert item.page_url == shop + "?step=2"
@@ -216,3 +224,28 @@ def test_the_frame_gets_no_cookie_but_the_new_tab_does(
     expect(tab.locator("h1")).to_contain_text("Thank you")
     item = _item_titled("Returns label will not print")
     assert (item.author_id, item.page_url) == (nia.id, organisation.url + "/returns")
+
+
+def test_on_a_small_screen_the_form_opens_in_a_new_tab_signed_in_by_sso(
+    open_page: Callable[..., Page],
+    live_server: LiveServer,
+    organisation: OrganisationSite,
+    make_user: Callable[..., User],
+    make_category: Callable[..., Category],
+) -> None:
+    make_category(name="Deliveries")
+    _allow(organisation.url)
+    shop = organisation.page("/plants", live_server.url, _sso_token(make_user))
+    page = open_page(viewport=MOBILE)
+    page.goto(shop)
+    with page.context.expect_page() as opened:
+        page.get_by_role("button", name="Give feedback").click()
+    tab = opened.value
+    # The token was posted into the new tab, never put in its address.
+    expect(tab.get_by_text("Signed in as Ada Lovelace")).to_be_visible()
+    assert "token" not in tab.url
+    assert page.locator("iframe").count() == 0
+    _fill(tab, "Plant labels are unreadable on a phone")
+    tab.get_by_role("button", name="Send feedback").click()
+    expect(tab.get_by_text("We have your feedback")).to_be_visible()
+    assert _item_titled("Plant labels are unreadable on a phone").page_url == shop
