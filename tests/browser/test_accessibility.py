@@ -233,6 +233,10 @@ PAGES = [
     PageCase("insights", "/admin/insights", ADMIN),
     PageCase("api-tokens", "/admin/tokens", ADMIN),
     PageCase("single-sign-on", "/admin/sso", ADMIN),
+    PageCase("widget-admin", "/admin/widget", ADMIN),
+    # The feedback widget's form, as a new tab shows it (in a frame it is the same page).
+    PageCase("widget", "/widget/", shots=True),
+    PageCase("widget-signed-in", "/widget/?title=parcel", CUSTOMER),
     PageCase("not-found", "/feedback/999999", status=404),
 ]
 
