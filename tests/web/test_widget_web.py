@@ -21,7 +21,7 @@ from itsdangerous import URLSafeTimedSerializer
 
 from portal.extensions import db, limiter
 from portal.models import AuditEntry, Category, Feedback, Role, User, UserSession
-from portal.services import accounts, sso, widget
+from portal.services import accounts, personal_data, sso, widget
 from portal.services import feedback as feedback_service
 from portal.services.errors import DomainError
 from portal.services.site import settings_for_update
@@ -143,6 +143,9 @@ def test_a_customer_signed_in_by_sso_sends_feedback_with_the_page_address(
     author = db.session.get(User, item.author_id)
     assert author is not None and author.email == "ada@example.com"
     assert item.channel == "web"
+    # Theirs to download, with the rest of their data.
+    [exported] = personal_data.export_data(author)["feedback"]
+    assert exported["page_url"] == PAGE
     # Its own session, listed on the account page like any other sign-in.
     assert db.session.scalars(sa.select(UserSession).where(UserSession.user_id == author.id)).one()
 
@@ -434,3 +437,27 @@ def test_a_page_address_that_is_not_a_web_address_is_refused(
             visibility="private",
             page_url="javascript:alert(1)",
         )
+
+
+def test_the_personal_details_guard_holds_a_public_item_sent_through_the_widget(
+    frame: FlaskClient, allowed: None, sso_secret: str, make_category: Callable[..., Category]
+) -> None:
+    category = make_category()
+    page = _signed_in_by_sso(frame, sso_secret)
+    fields = _fields(
+        category,
+        visibility="public",
+        body="Nothing came. Ring me on 07911 123456 and I will explain.",
+    )
+    held = frame.post("/widget/", data={"widget_token": _token_in(page), **fields})
+    assert held.status_code == 422
+    asked = held.get_data(as_text=True)
+    assert "This will be public: make it private, or take the details out?" in asked
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Feedback)) == 0
+    # "Make it private and send", from the question's button.
+    again = dict(browser_form(asked, "/widget/"))
+    again["make_private"] = "1"
+    sent = frame.post("/widget/", data=again)
+    assert sent.status_code == 200, sent.get_data(as_text=True)
+    item = db.session.scalars(sa.select(Feedback)).one()
+    assert item.visibility == "private" and item.page_url == PAGE
