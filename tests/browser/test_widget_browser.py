@@ -13,7 +13,9 @@ import secrets
 import threading
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from functools import partial
+from http.server import BaseHTTPRequestHandler, SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import jwt
@@ -29,6 +31,13 @@ from tests.browser.conftest import MOBILE, BrowserLog, LiveServer, sign_in
 from tests.conftest import TEST_PASSWORD
 
 AUDIENCE = "https://feedback.example.org"
+# Where the demo page expects the portal (its "How to try it").
+DEMO_PORTAL = "http://127.0.0.1:5000"
+
+
+class _QuietFiles(SimpleHTTPRequestHandler):
+    def log_message(self, *args: Any) -> None:
+        pass
 
 
 class OrganisationSite:
@@ -249,3 +258,32 @@ def test_on_a_small_screen_the_form_opens_in_a_new_tab_signed_in_by_sso(
     tab.get_by_role("button", name="Send feedback").click()
     expect(tab.get_by_text("We have your feedback")).to_be_visible()
     assert _item_titled("Plant labels are unreadable on a phone").page_url == shop
+
+
+def test_the_demo_page_shows_the_widget_form(
+    open_page: Callable[..., Page], live_server: LiveServer
+) -> None:
+    """docs/widget-demo/ as its page says to serve it: from localhost, with the portal's
+    address it names (127.0.0.1:5000) answered by the test's portal."""
+    demo = Path(__file__).resolve().parents[2] / "docs" / "widget-demo"
+    server = ThreadingHTTPServer(("127.0.0.1", 0), partial(_QuietFiles, directory=str(demo)))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    demo_url = f"http://localhost:{server.server_port}"
+    _allow(demo_url)
+    try:
+        page = open_page()
+
+        def to_portal(route: Any) -> None:
+            address = route.request.url.replace(DEMO_PORTAL, live_server.url, 1)
+            route.fulfill(response=route.fetch(url=address))
+
+        page.context.route(f"{DEMO_PORTAL}/**", to_portal)
+        page.goto(demo_url + "/")
+        expect(page.get_by_role("heading", name="Your basket")).to_be_visible()
+        page.get_by_role("button", name="Give feedback").click()
+        frame = page.frame_locator("iframe[title='Give feedback']")
+        expect(frame.get_by_role("heading", name="Tell us what is on your mind")).to_be_visible()
+        expect(frame.get_by_role("button", name="Sign in to send")).to_be_visible()
+    finally:
+        server.shutdown()
+        server.server_close()
