@@ -461,3 +461,32 @@ def test_the_personal_details_guard_holds_a_public_item_sent_through_the_widget(
     assert sent.status_code == 200, sent.get_data(as_text=True)
     item = db.session.scalars(sa.select(Feedback)).one()
     assert item.visibility == "private" and item.page_url == PAGE
+
+
+def test_someone_signed_in_here_sends_from_a_tab_of_its_own_without_sso(
+    client: FlaskClient,
+    make_verified_user: Callable[..., User],
+    make_category: Callable[..., Category],
+    allowed: None,
+) -> None:
+    """A small screen's new tab sends the portal's cookie: its person is named at once."""
+    nia = make_verified_user()
+    login(client, nia.email)
+    page = client.get("/widget/", query_string={"page": PAGE}).get_data(as_text=True)
+    assert f"Signed in as {nia.display_name}" in page
+    sent = client.post(
+        "/widget/", data={**dict(browser_form(page, "/widget/")), **_fields(make_category())}
+    )
+    assert sent.status_code == 200
+    item = db.session.scalars(sa.select(Feedback)).one()
+    assert (item.author_id, item.page_url) == (nia.id, PAGE)
+
+
+def test_a_staff_address_is_not_signed_in_by_the_widget(
+    frame: FlaskClient, allowed: None, sso_secret: str, make_user: Callable[..., User]
+) -> None:
+    make_user(role=Role.STAFF, email="ada@example.com")
+    page = _signed_in_by_sso(frame, sso_secret)
+    assert "belongs to a member of staff" in page
+    assert "Sign in to send" in page
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(UserSession)) == 0
