@@ -190,6 +190,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.notifications.views import bp as notifications_bp
     from portal.resolutions.views import bp as resolutions_bp
     from portal.roadmap.views import bp as roadmap_bp
+    from portal.widget.views import bp as widget_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(languages_bp)
@@ -206,6 +207,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(insights_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(attachments_bp)
+    app.register_blueprint(widget_bp, url_prefix="/widget")
 
     from portal.security import exempt_from_csrf
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -70,6 +70,9 @@ class FeedbackForm(HumanCheckedForm):
             InputRequired(_l("Please choose who can see it: everyone, or only you and our staff."))
         ],
     )
+    # The page of the organisation's site the feedback widget was opened on, carried here when
+    # the widget sends someone to sign in (kept only for an allowed origin: services/widget.py).
+    page_url = HiddenField()
 
 
 class CommentForm(HumanCheckedForm):

@@ -141,6 +141,8 @@ ACCESS: dict[str, str] = {
     "admin.change_provider": ADMIN,
     "admin.toggle_provider": ADMIN,
     "admin.save_sign_in_policy": ADMIN,
+    "admin.widget_page": ADMIN,
+    "admin.widget_origins": ADMIN,
     "admin.insights": STAFF,
     "admin.insights_csv": STAFF,
     "api.add_vote": API_WRITE,
@@ -198,6 +200,12 @@ ACCESS: dict[str, str] = {
     # Posted by the organisation's page; the signed token in the form is the proof.
     "sso.sign_in": PUBLIC,
     "static": PUBLIC,
+    # The feedback widget: its token, not the session, names who sends (a POST without one
+    # is refused with 400).
+    "widget.form": PUBLIC,
+    "widget.send": PUBLIC,
+    "widget.sign_in": PUBLIC,
+    "widget.continue_on_site": PUBLIC,
 }
 
 # Routes about one item: the item in the sweep is private, so other customers get a 404 from
