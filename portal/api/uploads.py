@@ -39,6 +39,9 @@ def submission() -> tuple[dict[str, Any], list[tuple[bytes, str]]]:
     unknown = sorted({*request.form, *request.files} - {"item", "images", "alt_text"})
     if unknown:
         raise InvalidFields(dict.fromkeys(unknown, _("Unknown field.")))
+    if "images" in request.form:
+        # A text part named images (a number, a name) is no image: said, not passed over.
+        raise InvalidFields({"images": _("Send each image as a file part named images.")})
     return _item_part(), _images()
 
 

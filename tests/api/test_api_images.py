@@ -194,6 +194,12 @@ def test_bad_multipart_shapes_are_refused_with_a_message_for_the_field(
         client, write_token, [(png(), "a.png")], item=new_item_body(kind="rant")
     )
     assert "kind" in assert_error(bad_fields, 422)["fields"]
+    # Images sent as text (a number, a file name) rather than as files are said, not ignored.
+    body, content_type = multipart([("item", json.dumps(new_item_body())), ("images", "5")])
+    text_image = client.post(
+        f"{API}/items", data=body, headers=bearer(write_token), content_type=content_type
+    )
+    assert "images" in assert_error(text_image, 422)["fields"]
     assert count(Feedback) == 0
 
 
