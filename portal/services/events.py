@@ -27,6 +27,7 @@ if TYPE_CHECKING:
         Comment,
         Feedback,
         FeedbackState,
+        Identity,
         Invitation,
         Resolution,
         Role,
@@ -393,6 +394,36 @@ class SignedInWithSso:
 
     user: User
     created: bool
+
+
+@dataclass(frozen=True)
+class SignedInWithProvider:
+    """Someone signed in through an identity provider (OpenID Connect or GitHub); their
+    account made now when `created`."""
+
+    user: User
+    provider_key: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class IdentityLinked:
+    """An identity at a provider (issuer + subject) was linked to an account: at its first
+    sign-in, or after a member of staff confirmed it (`confirmed_with`: "password")."""
+
+    user: User
+    identity: Identity
+    confirmed_with: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentityRemoved:
+    """A person removed one of their linked identities from their account page."""
+
+    user: User
+    provider_key: str
+    issuer: str
+    subject: str
 
 
 @dataclass(frozen=True)
