@@ -67,14 +67,16 @@ def _unknown_provider() -> Response:
 def _sign_in(user: User, provider_key: str) -> None:
     """As every sign-in does: a browser signed in as someone else is signed out of that
     session first; then a new session of this browser's own."""
-    if current_user.is_authenticated and current_user.id != user.id:
+    session[VIA] = provider_key
+    if current_user.is_authenticated:
+        if current_user.id == user.id:
+            return  # signed in as them already: their session goes on
         signed_in = current_user.signed_in_session
         if signed_in is not None:
             accounts.end_session(current_user, signed_in.id)
         logout_user()
     accounts.start_session(user, request.user_agent.string)
     login_user(user)
-    session[VIA] = provider_key
 
 
 @bp.get("/sign-in/<key>")
