@@ -67,7 +67,6 @@ def _unknown_provider() -> Response:
 def _sign_in(user: User, provider_key: str) -> None:
     """As every sign-in does: a browser signed in as someone else is signed out of that
     session first; then a new session of this browser's own."""
-    session[VIA] = provider_key
     if current_user.is_authenticated:
         if current_user.id == user.id:
             return  # signed in as them already: their session goes on
@@ -75,8 +74,11 @@ def _sign_in(user: User, provider_key: str) -> None:
         if signed_in is not None:
             accounts.end_session(current_user, signed_in.id)
         logout_user()
-    accounts.start_session(user, request.user_agent.string)
+    started = accounts.start_session(user, request.user_agent.string)
     login_user(user)
+    # Which provider this session came through, and which session: signing out of another
+    # session later (after a password sign-in) must not lead to the provider.
+    session[VIA] = {"key": provider_key, "session": started.id}
 
 
 @bp.get("/sign-in/<key>")
@@ -232,13 +234,14 @@ def remove(identity_id: int) -> Response:
     return redirect(url_for("accounts.index", _anchor="identities"))
 
 
-def logout_destination() -> str | None:
-    """After signing out: the provider's own sign-out page (RP-initiated logout), when this
-    browser signed in through a provider that has one; None otherwise."""
-    key = session.pop(VIA, None)
-    if not key:
+def logout_destination(session_id: str | None) -> str | None:
+    """After signing out of the session `session_id`: the provider's own sign-out page
+    (RP-initiated logout), when that session was started through a provider that has one;
+    None otherwise."""
+    via = session.pop(VIA, None)
+    if not isinstance(via, dict) or not session_id or via.get("session") != session_id:
         return None
-    provider = identity_providers.get_provider(str(key))
+    provider = identity_providers.get_provider(str(via.get("key")))
     if provider is None:
         return None
     return oidc.logout_url(provider, environment.current().presenter.url("board.index"))

@@ -160,7 +160,8 @@ def logout() -> Response:
     logout_user()
     flash(_("You are signed out."), "info")
     # Signed in through a provider that offers it: signed out there too (RP-initiated logout).
-    return redirect(provider_views.logout_destination() or url_for("board.index"))
+    leaving = signed_in.id if signed_in is not None else None
+    return redirect(provider_views.logout_destination(leaving) or url_for("board.index"))
 
 
 @bp.route("/", methods=["GET", "POST"])
