@@ -31,6 +31,9 @@ from portal.services.environment import Environment, Settings
 from portal.services.feedback import submit_feedback
 from tests.helpers import require
 
+# The real OpenID Provider (oidc_provider, make_oidc_provider): tests/oidc_provider.py.
+pytest_plugins = ["tests.oidc_provider"]
+
 TEST_PASSWORD = "correct horse battery"
 
 
