@@ -234,7 +234,33 @@ def remove(identity_id: int) -> Response:
     return redirect(url_for("accounts.index", _anchor="identities"))
 
 
+SIGN_OUT_THERE = "provider_sign_out"
+
+
 def logout_destination(session_id: str | None) -> str | None:
+    """Where signing out of `session_id` leads next: our page that passes the browser on to
+    the provider's sign-out (see sign_out_there), when that session came through a provider
+    offering RP-initiated logout; None otherwise."""
+    there = _provider_logout_url(session_id)
+    if there is None:
+        return None
+    session[SIGN_OUT_THERE] = there
+    return url_for("providers.sign_out_there")
+
+
+@bp.get("/sign-out/provider")
+def sign_out_there() -> str | Response:
+    """Signed out here; now at the provider. A page of our own that moves on by itself (a
+    meta refresh, no script) with a link as well: the sign-out form may post only to this
+    site (CSP form-action 'self', which Chromium applies to the redirect after the form
+    too), so the step to the provider is a plain navigation."""
+    there = session.pop(SIGN_OUT_THERE, None)
+    if not isinstance(there, str):
+        return redirect(url_for("board.index"))
+    return render_template("accounts/provider_sign_out.html", there=there)
+
+
+def _provider_logout_url(session_id: str | None) -> str | None:
     """After signing out of the session `session_id`: the provider's own sign-out page
     (RP-initiated logout), when that session was started through a provider that has one;
     None otherwise."""
