@@ -115,7 +115,7 @@ def callback(key: str) -> Response:
         return _unknown_provider()
     try:
         assertion = oidc.finish(provider, pending, request.args.to_dict(), _callback_uri(key))
-        assert pending is not None  # finish refuses an answer nobody started
+        pending = pending or {}  # finish refused an answer nobody started
         next_url = str(pending.get("next") or "")
         if pending.get("invitation"):
             user = identities.accept_invitation(str(pending["invitation"]), assertion)

@@ -298,6 +298,20 @@ def test_removing_identities_keeps_a_way_in(
     assert identities.identities_of(staff) == []
 
 
+def test_link_from_the_account_page_joins_the_identity_to_the_signed_in_account(
+    client: FlaskClient, corp: OidcProvider, make_user: Callable[..., User]
+) -> None:
+    # The provider's address differs from the account's: being signed in is the proof.
+    me = make_user(email="me@example.com")
+    login(client, "me@example.com")
+    assert "Link Corp ID" in client.get("/account/").get_data(as_text=True)
+    person(corp, "me@elsewhere.example")
+    response = sign_in(client, "?link=1")
+    assert response.headers["Location"] == "/account/#identities"
+    db.session.expire_all()
+    assert [i.email for i in identities.identities_of(me)] == ["me@elsewhere.example"]
+
+
 def test_a_browser_signed_in_as_someone_else_is_signed_out_of_that_session_first(
     client: FlaskClient, corp: OidcProvider, make_user: Callable[..., User]
 ) -> None:
@@ -360,6 +374,20 @@ def test_signing_out_sends_the_browser_to_the_providers_sign_out(
     # The provider accepts it: its sign-out page, then back to the board.
     with requests.Session() as http:
         assert browse_to(http, location, stop_at=f"{BASE_URL}/").startswith(BASE_URL)
+
+
+def test_signing_out_everywhere_ends_provider_sessions_too(
+    client: FlaskClient, make_client: Callable[[], FlaskClient], corp: OidcProvider
+) -> None:
+    sub = person(corp)
+    sign_in(client)
+    corp.next_login(sub)
+    laptop = make_client()
+    sign_in(laptop)
+    assert laptop.get("/account/").status_code == 200
+    assert post(client, "/account/sign-out-everywhere").status_code == 302
+    assert client.get("/account/").status_code == 302
+    assert laptop.get("/account/").status_code == 302
 
 
 def test_a_password_sign_out_goes_nowhere_else(
