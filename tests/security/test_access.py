@@ -175,6 +175,13 @@ ACCESS: dict[str, str] = {
     "roadmap.index": PUBLIC,
     # Posted by the organisation's page; the signed token in the form is the proof.
     "sso.sign_in": PUBLIC,
+    # Sign-in through an identity provider: the start, the provider's answer (its state is
+    # the proof), a staff link's confirmation, and the step to the provider's sign-out.
+    "providers.start": PUBLIC,
+    "providers.callback": PUBLIC,
+    "providers.confirm": PUBLIC,
+    "providers.sign_out_there": PUBLIC,
+    "providers.remove": SIGNED_IN,
     "static": PUBLIC,
 }
 
@@ -313,6 +320,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "endpoint_id": str(hook.endpoint.id),
         "delivery_id": str(ping.id),
         "session_id": elsewhere.id,
+        "identity_id": "999999",  # nobody's: a refusal, whoever asks
         "invitation_id": str(invitation.id),
         "accounts.accept_invitation": invitation_token,
         "accounts.verify": make_verify_token(customer.id, customer.email),
