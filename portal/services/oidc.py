@@ -136,7 +136,9 @@ def endpoints_for(provider: ProviderConfig) -> Endpoints:
         or any(not isinstance(doc.get(name), str) for name in required)
     ):
         raise _unreachable()
-    if url.endswith(DISCOVERY_SUFFIX) and issuer.rstrip("/") != url[
+    # The issuer is the discovery URL's own base (OpenID Connect Discovery 4.3), so one
+    # provider's document cannot speak for another issuer.
+    if not url.endswith(DISCOVERY_SUFFIX) or issuer.rstrip("/") != url[
         : -len(DISCOVERY_SUFFIX)
     ].rstrip("/"):
         raise SignInRefused(
