@@ -14,7 +14,8 @@ from flask import Flask
 from playwright.sync_api import Page, expect
 
 from portal.services.environment import Settings
-from tests.browser.conftest import LiveServer
+from tests.browser.conftest import BrowserLog, LiveServer
+from tests.browser.test_accessibility import BLOCKING_IMPACTS, describe, run_axe
 from tests.oidc_provider import OidcProvider
 
 
@@ -56,6 +57,7 @@ def test_continue_with_a_provider_signs_in_and_out_through_it(
     corp.next_login("robin-1")
     page = open_page()
     page.goto("/account/login?next=/roadmap")
+    assert_accessible(page)
     page.get_by_role("link", name="Continue with Corp ID").click()
     expect(page).to_have_url(f"{live_server.url}/roadmap")
     expect(page.locator(".flash--success")).to_contain_text("Welcome, Robin Reed")
@@ -64,9 +66,30 @@ def test_continue_with_a_provider_signs_in_and_out_through_it(
     identities = page.locator("#identities")
     expect(identities).to_contain_text("Corp ID")
     expect(identities).to_contain_text("robin@example.com")
+    assert_accessible(page)
 
     # Signing out here signs out at the provider too, and comes back to the board.
     page.get_by_role("button", name="Sign out").first.click()
     expect(page).to_have_url(f"{live_server.url}/", timeout=15_000)
     page.goto("/account/")
     expect(page).to_have_url(re.compile(r"/account/login"))
+
+
+def assert_accessible(page: Page) -> None:
+    serious = [v for v in run_axe(page) if v["impact"] in BLOCKING_IMPACTS]
+    assert not serious, describe(serious)
+
+
+def test_a_refusal_is_a_clear_accessible_page_with_the_other_ways_in(
+    open_page: Callable[..., Page], corp: OidcProvider, browser_log: BrowserLog
+) -> None:
+    browser_log.allow(r"status of 400")
+    corp.add_account("una-1", "una@example.com", email_verified=False)
+    corp.next_login("una-1")
+    page = open_page()  # axe runs as script
+    page.goto("/account/register")
+    page.get_by_role("link", name="Continue with Corp ID").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("You are not signed in")
+    expect(page.locator("#refusal")).to_contain_text("has not confirmed that una@example.com")
+    expect(page.get_by_role("link", name="Email me a sign-in link")).to_be_visible()
+    assert_accessible(page)
