@@ -41,6 +41,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     if overrides:
         app.config.update(overrides)
     _resolve_secrets_and_database(app, config_name)
+    _check_identity_providers(app)
     configure_logging(app)
 
     offer_languages(app)
@@ -89,6 +90,14 @@ def _resolve_secrets_and_database(app: Flask, config_name: str) -> None:
             **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {}),
             "pool_pre_ping": False,
         }
+
+
+def _check_identity_providers(app: Flask) -> None:
+    """A PORTAL_IDENTITY_PROVIDERS that cannot be read stops start-up with what is wrong, so
+    it is said to the operator now, not to a person at sign-in."""
+    from portal.services.identity_providers import check_environment
+
+    check_environment(str(app.config.get("PORTAL_IDENTITY_PROVIDERS") or ""))
 
 
 def _refuse_a_plain_http_base_url(app: Flask) -> None:

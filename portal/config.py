@@ -125,6 +125,10 @@ class Config:
     # (README: "Signing in through Google, Entra ID or Keycloak").
     PORTAL_IDENTITY_PROVIDERS = os.environ.get("PORTAL_IDENTITY_PROVIDERS", "")
 
+    # The currency customers' monthly values are kept in (ISO 4217, "EUR"): staff pages show
+    # them in it; the values themselves are cents (portal/services/customer_value.py).
+    PORTAL_CURRENCY = os.environ.get("PORTAL_CURRENCY", "USD").strip().upper() or "USD"
+
     # Email intake (`flask intake email`). INTAKE_ADDRESS is the address the mail server pipes
     # to; when set, notification emails carry a Reply-To on it so replies become comments.
     INTAKE_ADDRESS = os.environ.get("INTAKE_ADDRESS", "")

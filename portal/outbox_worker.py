@@ -61,6 +61,7 @@ def _ensure_thread(app: Flask, wake: threading.Event) -> None:
 
 def _run(app: Flask, wake: threading.Event) -> None:
     from portal.extensions import db
+    from portal.services.chat import deliver_chat_messages
     from portal.services.outbox import deliver_pending
     from portal.services.webhooks import deliver_webhooks
 
@@ -70,8 +71,9 @@ def _run(app: Flask, wake: threading.Event) -> None:
         wake.wait(timeout=60)
         wake.clear()
         with app.app_context():
-            # Webhooks go out from the same thread: their rows are claimed the same way.
-            for deliver in (deliver_pending, deliver_webhooks):
+            # Webhooks and chat messages go out from the same thread: their rows are claimed
+            # the same way.
+            for deliver in (deliver_pending, deliver_webhooks, deliver_chat_messages):
                 try:
                     deliver()
                 except Exception:

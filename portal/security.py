@@ -78,6 +78,7 @@ CSRF_EXEMPT_ENDPOINTS: tuple[str, ...] = (
     "api.still_wanted",
     "api.transition",
     "api.reply",
+    "api.update_customer",
 )
 
 

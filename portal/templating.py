@@ -5,17 +5,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from babel import Locale, dates
+from babel import Locale, dates, numbers
 from flask import Flask
 from flask.globals import _cv_app
 from flask_login import current_user
 
 from portal.i18n import gettext, locale, ngettext
 from portal.models import Feedback, FeedbackKind, FeedbackState
+from portal.services import environment
 from portal.services.item_data import excerpt_for, public_title, title_for
 from portal.services.search import highlight, snippet
 from portal.services.site import site_zone
@@ -217,6 +219,18 @@ def shown_excerpt(item: Feedback) -> str:
     return excerpt_for(item, _reader())
 
 
+def money(cents: int | None) -> str:
+    """Cents in the site's currency, as the reader's language writes money ("$1,234.50");
+    for customer value on staff pages only."""
+    if cents is None:
+        return ""
+    currency = environment.current().settings.currency
+    try:
+        return numbers.format_currency(Decimal(cents) / 100, currency, locale=locale() or "en")
+    except (ValueError, numbers.UnknownCurrencyError):
+        return f"{Decimal(cents) / 100:,.2f} {currency}"
+
+
 def _reader() -> Any:
     # Flask-Login's current_user, read from g where Flask-Login keeps it once loaded (the
     # board asks once per item; the proxy looks up the request and the app again each time).
@@ -235,6 +249,7 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["longdate"] = longdate
     app.jinja_env.filters["localdate"] = localdate
     app.jinja_env.filters["timeago"] = timeago
+    app.jinja_env.filters["money"] = money
     app.jinja_env.tests["addressed_to"] = addressed_to
     app.jinja_env.globals["highlight"] = highlight
     app.jinja_env.globals["today"] = lambda: localdate(datetime.now(UTC))  # the site's day

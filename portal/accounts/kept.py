@@ -30,6 +30,7 @@ from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import HTTPException
 
 from portal.accounts.forms import LoginForm
+from portal.accounts.policy import sign_in_choices
 from portal.extensions import htmx
 from portal.models import FeedbackKind, FeedbackState, Visibility
 from portal.models.base import N_
@@ -268,7 +269,13 @@ def offer_to_keep(kept: KeptSubmission, back: str, status: int) -> Response:
     else:
         form = LoginForm(formdata=None)
         form.next.data = back
-        body = render_template("accounts/login.html", form=form, kept=kept, carried=carried(kept))
+        body = render_template(
+            "accounts/login.html",
+            form=form,
+            kept=kept,
+            carried=carried(kept),
+            **sign_in_choices(back),
+        )
     if not htmx:
         return make_response(body, status)
     # The request aimed at a small part of the page; this page replaces it all. As a page to

@@ -7,7 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import PasswordField, StringField
 from wtforms.validators import Length, Optional
 
-from portal.accounts.forms import address_field, preferred_name_field
+from portal.accounts.forms import address_field, display_name_field, preferred_name_field
 from portal.forms import HumanCheckedForm, plain_name
 
 
@@ -23,6 +23,17 @@ class SignInLinkForm(HumanCheckedForm):
             plain_name,
         ],
     )
+    preferred_name = preferred_name_field(
+        _l('How we address you in replies and emails, such as "Nia" or "Mr Owen".')
+    )
+
+
+class RegisterWithLinkForm(HumanCheckedForm):
+    """Registration while passwords are off for customers: the emailed link makes the
+    account, so no password is asked for."""
+
+    email = address_field()
+    display_name = display_name_field(_l("Shown next to what you post."))
     preferred_name = preferred_name_field(
         _l('How we address you in replies and emails, such as "Nia" or "Mr Owen".')
     )

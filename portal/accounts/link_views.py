@@ -3,16 +3,18 @@ accounts blueprint (/account/sign-in-link, /account/email)."""
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user
 from werkzeug.wrappers import Response
 
 from portal.accounts.forms import ConfirmForm
 from portal.accounts.link_forms import ChangeEmailForm, SignInLinkForm
+from portal.accounts.policy import provider_start_url, sign_in_choices
 from portal.accounts.views import _next_url, bp
 from portal.extensions import limiter
-from portal.services import accounts, email_change, sign_in_links
+from portal.services import accounts, email_change, sign_in_links, sign_in_policy
+from portal.services.errors import DomainError
 from portal.unit_of_work import refusal_shown_in
 
 
@@ -35,7 +37,9 @@ def sign_in_link_request() -> str | Response:
             )
             # The same page for every address: whether it has an account stays unsaid.
             return render_template("accounts/sign_in_link_sent.html", email=email)
-    return render_template("accounts/sign_in_link.html", form=form, next_url=next_url)
+    return render_template(
+        "accounts/sign_in_link.html", form=form, next_url=next_url, **sign_in_choices(next_url)
+    )
 
 
 def _link_not_valid() -> Response:
@@ -43,6 +47,22 @@ def _link_not_valid() -> Response:
     # The request page sends whoever is signed in on to their account, so they read it there.
     signed_in = current_user.is_authenticated
     return redirect(url_for("accounts.index" if signed_in else "accounts.sign_in_link_request"))
+
+
+def _refused_by_policy(messages: list[str], error: DomainError | None) -> Response:
+    """The page that says which way in the policy leaves this person, with its button."""
+    provider = error.provider if isinstance(error, sign_in_policy.SignInRefused) else None
+    return make_response(
+        render_template(
+            "accounts/sign_in_refused.html",
+            message=" ".join(messages),
+            provider=provider,
+            provider_url=(
+                provider_start_url(provider.key) if provider and provider.available else None
+            ),
+        ),
+        403,
+    )
 
 
 @bp.route("/sign-in-link/<token>", methods=["GET", "POST"])
@@ -53,6 +73,13 @@ def sign_in_link(token: str) -> str | Response:
     person = sign_in_links.user_for_sign_in_token(token)
     if person is None:
         return _link_not_valid()
+    refused: list[str] = []
+    with refusal_shown_in(refused) as refusal:
+        # Staff who must sign in through a provider are told so, and shown its button,
+        # before any button here would sign them in.
+        sign_in_policy.check_link_sign_in(person)
+    if refusal:
+        return _refused_by_policy(refused, refusal.error)
     form = ConfirmForm()
     if request.method != "POST":  # GET, and HEAD, which Flask routes here too
         return render_template(
@@ -60,7 +87,10 @@ def sign_in_link(token: str) -> str | Response:
         )
     if not form.validate_on_submit():
         return redirect(url_for("accounts.sign_in_link", token=token))
-    signed = sign_in_links.sign_in_with_link(token, request.user_agent.string)
+    with refusal_shown_in(refused) as refusal:
+        signed = sign_in_links.sign_in_with_link(token, request.user_agent.string)
+    if refusal:  # the policy changed between the page and the button
+        return _refused_by_policy(refused, refusal.error)
     if signed is None:  # spent or expired between the page and the button
         return _link_not_valid()
     user, next_url = signed

@@ -24,10 +24,20 @@ from portal.accounts.forms import (
     RegisterForm,
     ResetRequestForm,
 )
+from portal.accounts.link_forms import RegisterWithLinkForm
+from portal.accounts.policy import sign_in_choices
 from portal.extensions import limiter
 from portal.forms import say_beside
 from portal.models import NotificationPreference, User
-from portal.services import accounts, identity_providers, invitations, notifications, personal_data
+from portal.services import (
+    accounts,
+    identity_providers,
+    invitations,
+    notifications,
+    personal_data,
+    sign_in_links,
+    sign_in_policy,
+)
 from portal.services.feedback import items_by_author
 from portal.services.identity_providers import ProviderConfig
 from portal.services.resolutions import changes_led_to
@@ -54,6 +64,9 @@ def _sign_in(user: User, *, remember: bool = False) -> None:
 def register() -> str | Response:
     if current_user.is_authenticated:
         return redirect(url_for("accounts.index"))
+    choices = sign_in_choices(request.args.get("next"))
+    if not choices["policy"].customer_passwords:
+        return _register_with_link(choices)
     form = RegisterForm()
     if form.validate_on_submit():
         with refusal_shown_in(form.display_name.errors):
@@ -68,7 +81,25 @@ def register() -> str | Response:
                 next_url=_next_url(request.args.get("next"), ""),
             )
             return render_template("accounts/register_check_email.html", email=email)
-    return render_template("accounts/register.html", form=form)
+    return render_template("accounts/register.html", form=form, **choices)
+
+
+def _register_with_link(choices: dict[str, object]) -> str:
+    """Registration while passwords are off for customers: no password, the name and address
+    go through the email-link registration (sign_in_links), which answers every address
+    alike."""
+    form = RegisterWithLinkForm()
+    if form.validate_on_submit():
+        with refusal_shown_in(form.display_name.errors):
+            email = accounts.normalise_email(form.email.data or "")
+            sign_in_links.request_sign_in_link(
+                email=email,
+                display_name=form.display_name.data or "",
+                preferred_name=form.preferred_name.data or "",
+                next_url=_next_url(request.args.get("next"), ""),
+            )
+            return render_template("accounts/sign_in_link_sent.html", email=email)
+    return render_template("accounts/register.html", form=form, by_link=True, **choices)
 
 
 def _registration_link_not_valid() -> Response:
@@ -136,18 +167,23 @@ def login() -> str | Response:
             # One message for every failure, so sign-in never tells whether an address exists.
             say_beside(form.password, _("That email and password do not match an account."))
         else:
-            _sign_in(user, remember=bool(form.remember.data))
-            flash(_("Welcome back, %(name)s.", name=user.preferred_name), "success")
-            if kept is not None:
-                kept_writing.forget_carried()
-                return kept_writing.render_send_again(kept, back, expired=False)
-            return redirect(back)
+            # Asked only once the password matched: the policy's answer tells nothing to
+            # someone who does not know it.
+            with refusal_shown_in(form.password.errors):
+                sign_in_policy.check_password_sign_in(user)
+                _sign_in(user, remember=bool(form.remember.data))
+                flash(_("Welcome back, %(name)s.", name=user.preferred_name), "success")
+                if kept is not None:
+                    kept_writing.forget_carried()
+                    return kept_writing.render_send_again(kept, back, expired=False)
+                return redirect(back)
     return render_template(
         "accounts/login.html",
         form=form,
         kept=kept,
         # Passed on as it came: signing it again would make it young again.
         carried=request.form.get(kept_writing.CARRIED_FIELD) if kept else None,
+        **sign_in_choices(form.next.data),
     )
 
 
@@ -191,6 +227,8 @@ def index() -> str | Response:
         changes=changes_led_to(current_user),
         sessions=accounts.live_sessions(current_user),
         device_name=accounts.device_words,
+        # Off for customers while the sign-in policy turns their passwords off.
+        may_choose_password=sign_in_policy.may_choose_password(current_user),
     )
 
 
@@ -245,7 +283,8 @@ def resend_verification() -> Response:
 def reset_request() -> Response | str:
     form = ResetRequestForm()
     if form.validate_on_submit():
-        accounts.request_password_reset(form.email.data or "")
+        # Customers get nothing while their passwords are off (the page says so to all).
+        sign_in_policy.request_password_reset(form.email.data or "")
         # The same words whether or not the address has an account, and whichever link
         # (a new password, or a first one) went out.
         flash(
@@ -256,7 +295,19 @@ def reset_request() -> Response | str:
             "info",
         )
         return redirect(url_for("accounts.login"))
-    return render_template("accounts/reset_request.html", form=form)
+    return render_template("accounts/reset_request.html", form=form, **sign_in_choices())
+
+
+def _passwords_off_for(user: User) -> Response | None:
+    """Where a customer is sent, told why, when passwords are off for customers and a page
+    would have them choose one (None: the page goes on)."""
+    refused: list[str] = []
+    with refusal_shown_in(refused):
+        sign_in_policy.check_password_setting(user)
+        return None
+    flash(" ".join(refused), "info")
+    signed_in = current_user.is_authenticated
+    return redirect(url_for("accounts.index" if signed_in else "accounts.sign_in_link_request"))
 
 
 @bp.route("/reset/<token>", methods=["GET", "POST"])
@@ -268,6 +319,9 @@ def reset_password(token: str) -> Response | str:
             _("That link has expired or has already been used. Ask for a new one below."), "error"
         )
         return redirect(url_for("accounts.reset_request"))
+    refused = _passwords_off_for(user)
+    if refused is not None:
+        return refused
     form = NewPasswordForm()
     if form.validate_on_submit():
         accounts.set_password(user, form.password.data or "")
@@ -291,6 +345,9 @@ def claim(token: str) -> Response | str:
             _("That link has expired or has already been used. Ask for a new one below."), "error"
         )
         return redirect(url_for("accounts.reset_request"))
+    refused = _passwords_off_for(user)
+    if refused is not None:
+        return refused
     form = NewPasswordForm()
     if form.validate_on_submit():
         accounts.claim_account(user, form.password.data or "")
@@ -350,6 +407,20 @@ def accept_invitation(token: str) -> Response | str:
                 if signed_in is not None:
                     accounts.end_session(current_user, signed_in.id)
                 logout_user()
+            provider = sign_in_policy.required_provider_for(user)
+            if provider is not None:
+                # The role is taken, but staff must sign in through the provider: no session
+                # starts from the password typed here.
+                flash(
+                    _(
+                        "Welcome, %(name)s: you have joined the team. Staff sign in through "
+                        "%(provider)s here.",
+                        name=user.preferred_name,
+                        provider=provider.name,
+                    ),
+                    "success",
+                )
+                return redirect(url_for("accounts.login"))
             # Should the commit fail, the unit of work takes this sign-in back out of the cookie.
             _sign_in(user)
             flash(
@@ -391,6 +462,9 @@ def _staff_provider() -> ProviderConfig | None:
 @bp.route("/password", methods=["GET", "POST"])
 @login_required
 def change_password() -> Response | str:
+    refused = _passwords_off_for(current_user)
+    if refused is not None:
+        return refused
     form = ChangePasswordForm()
     if form.validate_on_submit():
         with refusal_shown_in(form.current_password.errors):

@@ -26,12 +26,21 @@ from portal.admin.forms import (
     ReplyForm,
     form_field_name,
 )
+from portal.admin.recording_forms import MeTooForm
 from portal.attachments.uploads import FormImages, images_sent, no_images, takes_images
 from portal.extensions import db
 from portal.models import Comment, Feedback, FeedbackState, User
 from portal.models.base import N_
-from portal.services import attachments, editing, signals, triage, workflow
-from portal.services.feedback import item_comments, item_timeline
+from portal.services import (
+    attachments,
+    customer_value,
+    editing,
+    recording,
+    signals,
+    triage,
+    workflow,
+)
+from portal.services.feedback import item_comments
 from portal.services.workflow import PromiseChoice
 from portal.unit_of_work import refusal_shown_in
 
@@ -99,6 +108,7 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
         "comment_form_for": None,
         "image_form": ReasonForm(formdata=None),
         "image_form_for": None,
+        "me_too_form": MeTooForm(formdata=None),
         "reply_images": no_images("reply"),
         "note_images": no_images("note"),
         "move_findings": [],
@@ -115,13 +125,16 @@ def render_item(item: Feedback, status: int = 200, **forms: Any) -> Response:
         render_template(
             "admin/item.html",
             item=item,
-            timeline=item_timeline(item),
+            # Its public steps, and what staff recorded for customers (who, and how).
+            timeline=recording.staff_timeline(item),
             comments=comments,
             # The item's images and its comments' (removed ones too, for staff), in one query.
             images=attachments.images_on_item(item, current_user, comments),
             # What the customer's words said before they edited them.
             words=editing.words_on_page(item, comments, current_user),
             history=triage.customer_history(item),
+            # The value of the people behind it (author and voters): staff only.
+            values=customer_value.item_values([item.id]),
             # Who says a Done item still happens, or still wants a Not planned one (no
             # statement for an item in any other state).
             signal_people=people,

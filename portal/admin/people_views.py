@@ -16,7 +16,7 @@ from portal.auth import admin_required
 from portal.extensions import htmx
 from portal.models.base import N_
 from portal.services import admin as admin_service
-from portal.services import get_started, invitations
+from portal.services import get_started, invitations, sign_in_policy
 from portal.services.errors import DomainError
 from portal.unit_of_work import refusal_shown_in
 
@@ -50,6 +50,7 @@ def _users_page(
             chosen=chosen or {},
             invitations=invitations.recent_invitations(),
             shown=shown,
+            ways_in=sign_in_policy.ways_in(page.items),
         ),
         status,
     )

@@ -1,5 +1,6 @@
 """The admin's single sign-on page (/admin/sso): turn it on with a shared secret (shown once,
-with code to sign tokens in Python and Node) or a public key. Admins only; the rules live in
+with code to sign tokens in Python and Node), a public key, or the URL of the organisation's
+key set (JWKS). Admins only; the rules live in
 portal/services/sso.py."""
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from flask_login import current_user
 from werkzeug.wrappers import Response
 
 from portal.admin.blueprint import bp, no_store
-from portal.admin.sso_forms import SsoPublicKeyForm, SsoSecretForm
+from portal.admin.sso_forms import SsoJwksForm, SsoPublicKeyForm, SsoSecretForm
 from portal.auth import admin_required
 from portal.services import sso
 from portal.unit_of_work import refusal_shown_in
@@ -20,6 +21,7 @@ def _render(
     *,
     secret_form: SsoSecretForm | None = None,
     key_form: SsoPublicKeyForm | None = None,
+    jwks_form: SsoJwksForm | None = None,
     new_secret: str | None = None,
     status: int = 200,
 ) -> Response:
@@ -31,6 +33,7 @@ def _render(
             settings=settings,
             secret_form=secret_form or SsoSecretForm(formdata=None, audience=audience),
             key_form=key_form or SsoPublicKeyForm(formdata=None, audience=audience),
+            jwks_form=jwks_form or SsoJwksForm(formdata=None, audience=audience),
             new_secret=new_secret,
             sso_url=url_for("sso.sign_in", _external=True),
             lifetime_minutes=int(sso.LONGEST_LIFETIME.total_seconds() // 60),
@@ -75,3 +78,24 @@ def sso_key() -> Response:
         flash(_("Single sign-on now checks tokens with that public key."), "success")
         return redirect(url_for("admin.sso_page"))
     return _render(key_form=form, status=refusal.status)
+
+
+@bp.post("/sso/jwks")
+@admin_required
+def sso_jwks() -> Response:
+    form = SsoJwksForm()
+    if not form.validate_on_submit():
+        return _render(jwks_form=form, status=400)
+    with refusal_shown_in(form.form_errors) as refusal:
+        sso.use_jwks_url(
+            current_user,
+            algorithm=sso.SsoAlgorithm(form.algorithm.data),
+            jwks_url=form.jwks_url.data or "",
+            audience=form.audience.data or "",
+        )
+        flash(
+            _("Single sign-on now checks tokens with the keys your organisation publishes."),
+            "success",
+        )
+        return redirect(url_for("admin.sso_page"))
+    return _render(jwks_form=form, status=refusal.status)

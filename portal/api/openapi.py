@@ -14,10 +14,17 @@ from typing import Any
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
 
-from portal.api.schemas import KINDS, MAX_REPLY_LENGTH, TARGET_STATES, VISIBILITIES
-from portal.models import FeedbackState, TimelineKind
+from portal.api.schemas import (
+    CHANNELS_TOLD,
+    KINDS,
+    MAX_REPLY_LENGTH,
+    TARGET_STATES,
+    VISIBILITIES,
+)
+from portal.models import FeedbackChannel, FeedbackState, TimelineKind
 from portal.services.attachments import ALT_TEXT_LENGTH, MAX_PER_TARGET
 from portal.services.board import BoardSort
+from portal.services.customer_value import MAX_MONTHLY_VALUE_CENTS
 from portal.services.search import MAX_QUERY_CHARS
 from portal.validation import MAX_ID, name_problem
 
@@ -501,6 +508,27 @@ SCHEMAS: dict[str, Any] = {
                     "a private item is not checked."
                 ),
             },
+            "channel": {
+                "type": "string",
+                "enum": CHANNELS_TOLD,
+                "description": _l(
+                    "How the customer told you: by phone, in a chat, in person, on social "
+                    "media or by email. Without it the item's channel is api (or staff, "
+                    "with acting_as)."
+                ),
+            },
+            "acting_as": {
+                "type": "string",
+                "format": "email",
+                "maxLength": 254,
+                "description": _l(
+                    "The email of the member of staff who took it down for the customer, as "
+                    "the admin page's \u201cRecord feedback for a customer\u201d does: the "
+                    "customer gets the receipt (with a link to claim an account made for "
+                    "them), and the item's timeline says who recorded it and how. Not an "
+                    "active member of staff: 403."
+                ),
+            },
         },
     },
     "Receipt": {
@@ -521,7 +549,7 @@ SCHEMAS: dict[str, Any] = {
             "id": INTEGER,
             "state": {"type": "string", "enum": STATES},
             "visibility": {"type": "string", "enum": VISIBILITIES},
-            "channel": {"type": "string", "enum": ["web", "email", "api", "staff"]},
+            "channel": {"type": "string", "enum": [c.value for c in FeedbackChannel]},
             "awaiting_review": {"type": "boolean"},
             "public": {"type": "boolean"},
             "customer_created": {"type": "boolean"},
@@ -698,6 +726,67 @@ SCHEMAS: dict[str, Any] = {
     },
 }
 
+# Customer value: staff data, read and changed with a write-scope token only.
+_VALUE_LABEL = {
+    "type": "string",
+    "maxLength": 80,
+    "description": _l(
+        "One line: no line breaks, controls, invisible or direction-changing characters; "
+        "spaces around and between words are tidied. Null clears it."
+    ),
+}
+SCHEMAS["CustomerValue"] = {
+    "type": "object",
+    "required": [
+        "email",
+        "name",
+        "plan",
+        "monthly_value_cents",
+        "monthly_value",
+        "currency",
+        "segment",
+        "links",
+    ],
+    "properties": {
+        "email": {**STRING, "format": "email"},
+        "name": STRING,
+        "plan": _nullable(STRING),
+        "monthly_value_cents": _nullable(
+            {**INTEGER, "description": _l("What they pay a month, in cents of the currency.")}
+        ),
+        "monthly_value": _nullable(
+            {**STRING, "description": _l("The same with two decimals, such as 49.90.")}
+        ),
+        "currency": {**STRING, "description": _l("ISO 4217 (PORTAL_CURRENCY).")},
+        "segment": _nullable(STRING),
+        "links": {
+            "type": "object",
+            "required": ["self"],
+            "properties": {"self": {**STRING, "format": "uri"}},
+        },
+    },
+}
+SCHEMAS["CustomerValueChange"] = {
+    "type": "object",
+    "additionalProperties": False,
+    "minProperties": 1,
+    "description": _l(
+        "Any of plan, monthly_value_cents and segment: null clears one, one left out stays."
+    ),
+    "properties": {
+        "plan": _nullable(_VALUE_LABEL),
+        "monthly_value_cents": _nullable(
+            {
+                **INTEGER,
+                "minimum": 0,
+                "maximum": MAX_MONTHLY_VALUE_CENTS,
+                "description": _l("What they pay a month, in cents of the site's currency."),
+            }
+        ),
+        "segment": _nullable(_VALUE_LABEL),
+    },
+}
+
 RESPONSES: dict[str, Any] = {
     name: _json(_ref("Error"), description)
     for name, description in {
@@ -711,7 +800,10 @@ RESPONSES: dict[str, Any] = {
             "A read-only token, or acting_as is not active staff, or another "
             "member of staff looks after the item."
         ),
-        "NotFound": _l("No such public item (private ones answer the same)."),
+        "NotFound": _l(
+            "No such public item (private ones answer the same), or no customer with that "
+            "email address."
+        ),
         "Conflict": _l("The item's state does not allow this."),
         "UnsupportedMediaType": _l("The body was not sent as application/json."),
         "TooLarge": _l(
@@ -734,6 +826,13 @@ RESPONSES["Unauthorized"]["headers"] = {
 }
 
 PARAMETERS: dict[str, Any] = {
+    "CustomerEmail": {
+        "name": "email",
+        "in": "path",
+        "required": True,
+        "description": _l("The customer's email address (staff have no customer value)."),
+        "schema": {"type": "string", "format": "email", "maxLength": 254},
+    },
     "ItemId": {
         "name": "item_id",
         "in": "path",
@@ -859,6 +958,11 @@ def _schemas(category_slugs: Sequence[str]) -> dict[str, Any]:
     for body in ("NewItem", "NewVote"):
         schemas[body] = _with_property(
             schemas[body], "name", pattern=name_pattern(), format="person-name"
+        )
+    # A plan or segment keeps the name rule (services/customer_value.py).
+    for label in ("plan", "segment"):
+        schemas["CustomerValueChange"] = _with_property(
+            schemas["CustomerValueChange"], label, pattern=name_pattern(), format="person-name"
         )
     if category_slugs:  # an empty enum would be no valid schema
         schemas["NewItem"] = _with_property(
@@ -1088,6 +1192,36 @@ def _spec(category_slugs: Sequence[str]) -> dict[str, Any]:
                     operationId="replyToItem",
                     parameters=[_param("ItemId")],
                 )
+            },
+            "/customers/{email}": {
+                "get": {
+                    "summary": _l(
+                        "A customer's plan, monthly value and segment (write scope: they are "
+                        "for staff only)"
+                    ),
+                    "operationId": "getCustomerValue",
+                    "security": WRITE_SECURITY,
+                    "parameters": [_param("CustomerEmail")],
+                    "responses": {
+                        "200": _json(_ref("CustomerValue"), _l("The customer's value.")),
+                        "400": _error("BadRequest"),
+                        "401": _error("Unauthorized"),
+                        "403": _error("Forbidden"),
+                        "404": _error("NotFound"),
+                        "default": _error("Error"),
+                    },
+                },
+                "patch": _write(
+                    _l(
+                        "Change a customer's plan, monthly value or segment (write scope); "
+                        "null clears one"
+                    ),
+                    "CustomerValueChange",
+                    "200",
+                    _json(_ref("CustomerValue"), _l("Saved.")),
+                    operationId="changeCustomerValue",
+                    parameters=[_param("CustomerEmail")],
+                ),
             },
             "/resolutions": {
                 "get": _read(

@@ -12,6 +12,7 @@ import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
@@ -20,10 +21,12 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 
 from portal.models import (
+    STAFF_CHANNELS,
     Attachment,
     Category,
     Comment,
     Feedback,
+    FeedbackChannel,
     FeedbackKind,
     FeedbackState,
     Resolution,
@@ -32,6 +35,7 @@ from portal.models import (
     Visibility,
 )
 from portal.services import attachments, environment
+from portal.services.customer_value import MAX_MONTHLY_VALUE_CENTS
 from portal.services.item_data import image_data, iso, public_item, you_said_shown
 from portal.services.visibility import is_public
 from portal.services.workflow import PromiseChoice
@@ -328,6 +332,8 @@ def _encodable(value: str) -> bool:
 
 KINDS = [k.value for k in FeedbackKind]
 VISIBILITIES = [v.value for v in Visibility]
+# The ways a customer tells us that the API may name for an item it records.
+CHANNELS_TOLD = [c.value for c in STAFF_CHANNELS]
 # Where a move can go; nothing moves an item back to "received".
 TARGET_STATES = [s.value for s in FeedbackState if s is not FeedbackState.RECEIVED]
 PROMISE_CHOICES = [c.value for c in PromiseChoice]
@@ -347,6 +353,10 @@ class SubmitItem:
     visibility: Visibility
     # Post a public item's words the guard for personal details held, as written.
     post_anyway: bool = False
+    # How the customer told us (phone, chat...): by default, the API itself.
+    channel: FeedbackChannel | None = None
+    # The member of staff who took it down for the customer (services/recording.py).
+    acting_as: str | None = None
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> SubmitItem:
@@ -359,8 +369,12 @@ class SubmitItem:
         body = f.text("body", required=True, min_length=10, max_length=10_000)
         visibility = f.choice("visibility", VISIBILITIES, required=False)
         post_anyway = f.flag("post_anyway")
+        channel = f.choice("channel", CHANNELS_TOLD, required=False)
+        acting_as = f.email("acting_as") if "acting_as" in data else None
         f.done()
         return cls(
+            channel=FeedbackChannel(channel) if channel else None,
+            acting_as=acting_as,
             email=email or "",
             name=name or "",
             kind=FeedbackKind(kind or ""),  # done() refused a missing kind
@@ -464,3 +478,69 @@ class Reply:
         post_anyway = f.flag("post_anyway")
         f.done()
         return cls(acting_as=acting_as or "", body=body or "", post_anyway=post_anyway)
+
+
+# Customer value (write scope only: staff data, never in the public payloads above) ----------
+
+
+def customer_value_json(customer: User) -> dict[str, Any]:
+    """A customer's plan, monthly value and segment, for a write-scope token only."""
+    cents = customer.monthly_value_cents
+    return {
+        "email": customer.email,
+        "name": customer.display_name,
+        "plan": customer.plan,
+        "monthly_value_cents": cents,
+        "monthly_value": None if cents is None else f"{cents // 100}.{cents % 100:02d}",
+        "currency": environment.current().settings.currency,
+        "segment": customer.segment,
+        "links": {"self": link("api.customer", email=customer.email)},
+    }
+
+
+@dataclass(frozen=True)
+class CustomerValueChange:
+    """PATCH /customers/<email>: some of plan, monthly_value_cents and segment; null clears
+    one, one left out stays as it is. A blank plan or segment is refused (null clears it)."""
+
+    changes: dict[str, object]
+
+    @classmethod
+    def parse(cls, data: dict[str, Any]) -> CustomerValueChange:
+        f = _Fields(data)
+        changes: dict[str, object] = {}
+        for name in ("plan", "segment"):
+            if name in data and data[name] is None:
+                f.read.add(name)
+                changes[name] = None
+                continue
+            value = f.text(name, required=False, max_length=80)
+            if value is not None and not value.strip():
+                f.errors[name] = _("Must not be empty: send null to clear it.")
+            elif value is not None:
+                problem = name_problem(value)
+                if problem:
+                    f.errors[name] = _(
+                        "Must not contain line breaks, controls or invisible characters."
+                    )
+                else:
+                    changes[name] = value
+        if "monthly_value_cents" in data:
+            cents = f._get("monthly_value_cents")
+            if cents is None:
+                changes["monthly_value"] = None
+            elif (
+                isinstance(cents, bool)
+                or not isinstance(cents, int)
+                or not 0 <= cents <= MAX_MONTHLY_VALUE_CENTS
+            ):
+                f.errors["monthly_value_cents"] = _(
+                    "Must be a whole number of cents from 0 to %(most)d, or null.",
+                    most=MAX_MONTHLY_VALUE_CENTS,
+                )
+            else:
+                changes["monthly_value"] = Decimal(cents) / 100
+        if not data:
+            f.errors["plan"] = _("Send at least one of plan, monthly_value_cents and segment.")
+        f.done()
+        return cls(changes=changes)

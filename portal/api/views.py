@@ -29,6 +29,7 @@ from portal.models import (
     ApiToken,
     Category,
     Feedback,
+    FeedbackChannel,
     FeedbackKind,
     FeedbackState,
     SignalKind,
@@ -38,7 +39,7 @@ from portal.models import (
 )
 from portal.security import api_nul_refusal
 from portal.services import api as api_service
-from portal.services import api_tokens, attachments
+from portal.services import api_tokens, attachments, customer_value, recording
 from portal.services.accounts import find_user_by_email
 from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.errors import NotFound
@@ -361,19 +362,39 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
     category = db.session.scalar(sa.select(Category).where(Category.slug == body.category))
     if category is None:
         raise schemas.InvalidFields({"category": _("No category has that slug.")})
-    submitted = api_service.submit_for_customer(
-        g.api_token,
-        email=body.email,
-        name=body.name,
-        kind=body.kind,
-        category_id=category.id,
-        title=body.title,
-        body=body.body,
-        visibility=body.visibility,
-        language=_written_in(),
-        images=images,
-        post_anyway=body.post_anyway,
-    )
+    submitted: recording.Recorded | api_service.Submission
+    if body.acting_as is not None:
+        # A member of staff took it down for the customer: the admin page's command.
+        submitted = recording.record_for_customer(
+            _account_acting_as(body.acting_as),
+            email=body.email,
+            name=body.name,
+            channel=body.channel or FeedbackChannel.STAFF,
+            kind=body.kind,
+            category_id=category.id,
+            title=body.title,
+            body=body.body,
+            visibility=body.visibility,
+            language=_written_in(),
+            files=images,
+            post_anyway=body.post_anyway,
+            token=g.api_token,
+        )
+    else:
+        submitted = api_service.submit_for_customer(
+            g.api_token,
+            email=body.email,
+            name=body.name,
+            kind=body.kind,
+            category_id=category.id,
+            title=body.title,
+            body=body.body,
+            visibility=body.visibility,
+            channel=body.channel or FeedbackChannel.API,
+            language=_written_in(),
+            images=images,
+            post_anyway=body.post_anyway,
+        )
     receipt = schemas.receipt_json(submitted.item, customer_created=submitted.customer_created)
     headers = {"Location": receipt["links"]["self"]} if is_public(submitted.item) else {}
     return jsonify(receipt), 201, headers
@@ -476,3 +497,40 @@ def reply(item_id: int) -> tuple[Response, int]:
         "event": schemas.event_json(_last_move(replied)) if posted is None else None,
     }
     return jsonify(answer), 201
+
+
+# Customer value: staff data, so even reading it needs a write-scope token ---------------------
+
+
+def _customer(email: str, *, for_update: bool = False) -> User:
+    """The customer with this address (a staff or closed account is none), or a 404."""
+    try:
+        return customer_value.customer_for_value(email=email, for_update=for_update)
+    except NotFound as exc:
+        raise ApiError(404, _("No customer has that email address.")) from exc
+
+
+@bp.get("/customers/<email>")
+@write_scope_required
+def customer(email: str) -> Response:
+    """A customer's plan, monthly value and segment (write scope: they are for staff)."""
+    return jsonify(schemas.customer_value_json(_customer(email)))
+
+
+@bp.patch("/customers/<email>")
+@limiter.limit(WRITE_LIMIT)
+@write_scope_required
+def update_customer(email: str) -> Response:
+    """Change some of a customer's plan, monthly value and segment; null clears one."""
+    body = schemas.CustomerValueChange.parse(schemas.read_json_object())
+    found = _customer(email, for_update=True)
+    try:
+        customer_value.change_customer_value(
+            None, found, body.changes, token=g.api_token, via="api"
+        )
+    except customer_value.InvalidCustomerValue as invalid:
+        named = {"monthly_value": "monthly_value_cents"}
+        raise schemas.InvalidFields(
+            {named.get(name, name): str(problem) for name, problem in invalid.fields.items()}
+        ) from invalid
+    return jsonify(schemas.customer_value_json(found))

@@ -11,10 +11,12 @@ import click
 from flask import Flask
 
 from portal.cli.attachments import attachments_group
+from portal.cli.chat import chat_group
 from portal.cli.demo import seed_demo
 from portal.cli.digest import digest_group
 from portal.cli.intake import intake_group
 from portal.cli.outbox import outbox_group
+from portal.cli.sign_in import sign_in_policy_command
 from portal.cli.transfer import export_data, import_data
 from portal.cli.upkeep import prune_sessions, rerender_text
 from portal.cli.users import create_admin
@@ -30,6 +32,8 @@ COMMANDS: tuple[click.Command, ...] = (
     prune_sessions,
     rerender_text,
     attachments_group,
+    chat_group,
+    sign_in_policy_command,
 )
 
 

@@ -1,4 +1,4 @@
-"""`outbox deliver`: the emails and webhook deliveries that are due, from cron."""
+"""`outbox deliver`: the emails, webhook deliveries and chat messages that are due, from cron."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from portal import unit_of_work
-from portal.services import outbox, webhooks
+from portal.services import chat, outbox, webhooks
 
 outbox_group = AppGroup("outbox", help="The email outbox.")
 
@@ -14,7 +14,7 @@ outbox_group = AppGroup("outbox", help="The email outbox.")
 @outbox_group.command("deliver")
 @click.option("--batch-size", default=50, show_default=True)
 def deliver(batch_size: int) -> None:
-    """Send the emails and webhook deliveries that are due (from cron, as often as you like)."""
+    """Send the emails, webhook deliveries and chat messages that are due (from cron)."""
     # Both deliverers commit each claimed batch themselves (a run cannot be one transaction,
     # and a crash part-way must send nothing twice); the unit of work around them ends the
     # reads that count what is waiting.
@@ -29,4 +29,9 @@ def deliver(batch_size: int) -> None:
         click.echo(
             f"Webhooks: {hooks.sent} delivered, {hooks.retried} to retry later, "
             f"{hooks.failed} given up; {webhooks.pending_count()} waiting."
+        )
+        said = chat.deliver_chat_messages(batch_size=batch_size)
+        click.echo(
+            f"Chat: {said.sent} delivered, {said.retried} to retry later, "
+            f"{said.failed} given up; {chat.pending_count()} waiting."
         )

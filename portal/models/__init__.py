@@ -4,6 +4,16 @@ from portal.models.api import ApiToken, TokenScope
 from portal.models.attachment import Attachment, AttachmentBlob
 from portal.models.audit import AuditEntry
 from portal.models.category import Category
+from portal.models.chat import (
+    CHAT_EVENTS,
+    ChatChannel,
+    ChatEvent,
+    ChatKind,
+    ChatMessage,
+    ChatMessageStatus,
+    ChatNotice,
+    chat_channel_categories,
+)
 from portal.models.digests import (
     DigestDelivery,
     DigestFrequency,
@@ -13,6 +23,7 @@ from portal.models.digests import (
 )
 from portal.models.feedback import (
     OPEN_STATES,
+    STAFF_CHANNELS,
     Comment,
     Feedback,
     FeedbackChannel,
@@ -37,6 +48,7 @@ from portal.models.notifications import (
     OutboxStatus,
     Unsubscribe,
 )
+from portal.models.recording import RecordedKind, StaffRecording
 from portal.models.resolution import Resolution, resolution_categories
 from portal.models.session import UserSession
 from portal.models.settings import SiteSettings
@@ -52,8 +64,10 @@ from portal.models.webhooks import (
 )
 
 __all__ = [
+    "CHAT_EVENTS",
     "OPEN_STATES",
     "SITE_SSO_ISSUER",
+    "STAFF_CHANNELS",
     "SUBSCRIBABLE_EVENTS",
     "ApiToken",
     "Attachment",
@@ -61,6 +75,12 @@ __all__ = [
     "AuditEntry",
     "Category",
     "CategoryFollow",
+    "ChatChannel",
+    "ChatEvent",
+    "ChatKind",
+    "ChatMessage",
+    "ChatMessageStatus",
+    "ChatNotice",
     "Comment",
     "DigestDelivery",
     "DigestFrequency",
@@ -81,12 +101,14 @@ __all__ = [
     "NotificationPreference",
     "OutboxMessage",
     "OutboxStatus",
+    "RecordedKind",
     "Resolution",
     "Role",
     "SignalKind",
     "SiteSettings",
     "SsoSettings",
     "SsoTokenUse",
+    "StaffRecording",
     "TextVersion",
     "TimelineEvent",
     "TimelineKind",
@@ -101,6 +123,7 @@ __all__ = [
     "WebhookDeliveryStatus",
     "WebhookEndpoint",
     "WebhookEvent",
+    "chat_channel_categories",
     "digest_subscription_categories",
     "resolution_categories",
 ]

@@ -38,18 +38,41 @@ class Visibility(StrEnum):
 
 
 class FeedbackChannel(StrEnum):
-    """How an item reached us: the site, email, the API, or staff entering it for a customer."""
+    """How an item reached us: the site, email, the API, or staff entering it for a customer
+    (staff, or the way the customer told them: phone, chat, in person, social media)."""
 
     WEB = "web"
     EMAIL = "email"
     API = "api"
     STAFF = "staff"
+    PHONE = "phone"
+    CHAT = "chat"
+    IN_PERSON = "in_person"
+    SOCIAL = "social"
 
     @property
     def label(self) -> str:
-        return {"web": N_("Website"), "email": N_("Email"), "api": N_("API"), "staff": N_("Staff")}[
-            self.value
-        ]
+        return CHANNEL_LABELS[self]
+
+
+CHANNEL_LABELS: dict[FeedbackChannel, str] = {
+    FeedbackChannel.WEB: N_("Website"),
+    FeedbackChannel.EMAIL: N_("Email"),
+    FeedbackChannel.API: N_("API"),
+    FeedbackChannel.STAFF: N_("Staff"),
+    FeedbackChannel.PHONE: N_("Phone"),
+    FeedbackChannel.CHAT: N_("Chat"),
+    FeedbackChannel.IN_PERSON: N_("In person"),
+    FeedbackChannel.SOCIAL: N_("Social media"),
+}
+# The ways a customer tells staff, who record it for them (services/recording.py).
+STAFF_CHANNELS = (
+    FeedbackChannel.PHONE,
+    FeedbackChannel.CHAT,
+    FeedbackChannel.IN_PERSON,
+    FeedbackChannel.SOCIAL,
+    FeedbackChannel.EMAIL,
+)
 
 
 class FeedbackState(StrEnum):

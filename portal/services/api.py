@@ -143,6 +143,7 @@ def submit_for_customer(
     title: str,
     body: str,
     visibility: Visibility,
+    channel: FeedbackChannel = FeedbackChannel.API,
     language: str | None = None,
     images: Sequence[tuple[bytes, str]] = (),
     post_anyway: bool = False,
@@ -152,7 +153,9 @@ def submit_for_customer(
     written in, `images` the files sent with it, (bytes, alt text) each, kept as the
     customer's (attachments.upload_images: a refused one refuses the whole submission). A
     public item's words go past the guard for personal details as the page's do
-    (`post_anyway` as its "Post it publicly as it is")."""
+    (`post_anyway` as its "Post it publicly as it is"). `channel`: how the customer told the
+    integration that calls (the API itself by default; staff who took it down call
+    recording.record_for_customer instead)."""
     customer, created = _customer(token, email, name)
     uploaded = attachments.upload_images(customer, images)
     item = submit_feedback(
@@ -162,7 +165,7 @@ def submit_for_customer(
         title=title,
         body=body,
         visibility=visibility,
-        channel=FeedbackChannel.API,
+        channel=channel,
         language=language,
         images=uploaded,
         post_anyway=post_anyway,

@@ -14,6 +14,7 @@ from portal.models import ApiToken, SignalKind, TimelineKind
 from portal.services import (
     attachments,
     audit,
+    chat,
     events,
     invitations,
     notifications,
@@ -294,7 +295,21 @@ def audit_admin_created(event: events.AdminCreated) -> None:
 @on(events.SignedInWithSso)
 def audit_signed_in_with_sso(event: events.SignedInWithSso) -> None:
     action = "user.created_by_sso" if event.created else "user.signed_in_by_sso"
-    audit.record(event.user, action, "user", event.user.id)
+    details: dict[str, str] = {}
+    if event.attributes:
+        details["attributes"] = ", ".join(event.attributes)
+    audit.record(event.user, action, "user", event.user.id, **details)
+    if event.old_email is not None:
+        # The organisation moved the address (it vouches for the new one); the old one is kept
+        # for the record, as a change confirmed by link keeps it.
+        audit.record(
+            event.user,
+            "user.email_changed_by_sso",
+            "user",
+            event.user.id,
+            old=event.old_email,
+            new=event.user.email,
+        )
 
 
 @on(events.SignedInWithProvider)
@@ -332,6 +347,7 @@ def audit_sso_configured(event: events.SsoConfigured) -> None:
         event.settings.id,
         algorithm=event.settings.algorithm,
         audience=event.settings.audience,
+        jwks_url=event.settings.jwks_url,
     )
 
 
@@ -384,6 +400,23 @@ def audit_user_update(event: events.UserUpdated) -> None:
         before={"role": event.previous_role, "active": event.was_active},
         role=event.user.role,
         active=event.user.active,
+    )
+
+
+@on(events.CustomerValueChanged)
+def audit_customer_value(event: events.CustomerValueChanged) -> None:
+    customer = event.customer
+    audit.record(
+        event.actor,
+        "user.value_changed",
+        "user",
+        customer.id,
+        via=event.via,
+        before=dict(event.before),
+        plan=customer.plan,
+        monthly_value_cents=customer.monthly_value_cents,
+        segment=customer.segment,
+        **(_token_detail(event.token) if event.token is not None else {}),
     )
 
 
@@ -514,6 +547,11 @@ def audit_webhook_sent_again(event: events.WebhookDeliverySentAgain) -> None:
     )
 
 
+@on(events.ChatChannelChanged)
+def audit_chat_channel(event: events.ChatChannelChanged) -> None:
+    audit.record(event.actor, event.action, "chat_channel", event.channel.id, **event.details)
+
+
 # The API: each entry names the token that asked (after the entries of the command it called).
 
 
@@ -580,6 +618,38 @@ def audit_email_comment(event: events.CommentReceivedByEmail) -> None:
     )
 
 
+# Staff record for a customer: each entry names who took it down, and how.
+
+
+@on(events.CustomerCreatedByStaff)
+def audit_staff_customer(event: events.CustomerCreatedByStaff) -> None:
+    audit.record(event.recorded_by, "staff.customer_created", "user", event.customer.id)
+
+
+@on(events.ItemRecordedForCustomer)
+def audit_recorded_item(event: events.ItemRecordedForCustomer) -> None:
+    audit.record(
+        event.recorded_by,
+        "item.recorded_for_customer",
+        "feedback",
+        event.item.id,
+        customer=event.customer.id,
+        channel=event.channel,
+    )
+
+
+@on(events.MeTooRecordedForCustomer)
+def audit_recorded_me_too(event: events.MeTooRecordedForCustomer) -> None:
+    audit.record(
+        event.recorded_by,
+        "item.me_too_recorded",
+        "feedback",
+        event.item.id,
+        customer=event.customer.id,
+        channel=event.channel,
+    )
+
+
 # Webhooks: receivers hear of changes through the outbox --------------------------------------
 
 
@@ -597,6 +667,25 @@ def edit_to_webhooks(event: events.ItemEdited) -> None:
 @on(events.ResolutionPublished)
 def resolution_to_webhooks(event: events.ResolutionPublished) -> None:
     webhooks.resolution_published(event.resolution, event.items)
+
+
+# Chat: staff rooms hear of new items and reopen requests through the outbox ----------------
+
+
+@on(events.ItemSubmitted)
+def submission_to_chat(event: events.ItemSubmitted) -> None:
+    chat.item_created(event.item)
+
+
+@on(events.ReopenRequested)
+def reopen_request_to_chat(event: events.ReopenRequested) -> None:
+    chat.reopen_requested(event.item, SignalKind.STILL_HAPPENS)
+
+
+@on(events.ItemSignalled)
+def still_happens_or_wanted_to_chat(event: events.ItemSignalled) -> None:
+    if event.said:
+        chat.reopen_requested(event.item, event.kind, event.count)
 
 
 # Emails: everyone who spoke up is told, by name ----------------------------------------------
@@ -683,6 +772,19 @@ def receipt_by_email(event: events.ItemReceivedByEmail) -> None:
         by_email=True,
         in_reply_to=event.in_reply_to,
         files=event.files,
+    )
+
+
+@on(events.ItemRecordedForCustomer)
+def receipt_for_recorded_item(event: events.ItemRecordedForCustomer) -> None:
+    # Staff heard it from them: it goes to their address even before it is verified, with the
+    # link to claim the account when it was made for them.
+    notifications.send_receipt(
+        event.item,
+        event.customer,
+        recorded_by=event.recorded_by,
+        channel=event.channel,
+        claim_link=event.claim_link,
     )
 
 
@@ -778,3 +880,44 @@ def files_of_deleted_account(event: events.AccountDeleted) -> None:
 @on(events.AccountDeleted)
 def invitations_of_deleted_account(event: events.AccountDeleted) -> None:
     invitations.forget_address_of(event.user)
+
+
+# Sign-in: identity providers and the sign-in policy (never a client secret).
+
+
+@on(events.IdentityProviderSaved)
+def audit_identity_provider_saved(event: events.IdentityProviderSaved) -> None:
+    audit.record(
+        event.actor,
+        "identity_provider.created" if event.created else "identity_provider.changed",
+        "identity_provider",
+        event.provider.id,
+        key=event.provider.key,
+        **event.changes,
+    )
+
+
+@on(events.IdentityProviderEnabledChanged)
+def audit_identity_provider_enabled(event: events.IdentityProviderEnabledChanged) -> None:
+    audit.record(
+        event.actor,
+        "identity_provider.enabled" if event.enabled else "identity_provider.disabled",
+        "identity_provider",
+        event.provider.id,
+        key=event.provider.key,
+    )
+
+
+@on(events.SignInPolicyChanged)
+def audit_sign_in_policy(event: events.SignInPolicyChanged) -> None:
+    via = {} if event.actor is not None else {"via": "command line"}
+    audit.record(
+        event.actor,
+        "settings.sign_in_policy",
+        "settings",
+        event.settings.id,
+        before=dict(event.before),
+        staff_identity_provider=event.settings.staff_identity_provider,
+        customer_passwords=event.settings.customer_passwords,
+        **via,
+    )

@@ -68,6 +68,8 @@ class Settings:
     # Identity providers from the environment, as JSON (portal/services/identity_providers.py
     # reads it; the admin pages add more as rows).
     identity_providers_json: str = ""
+    # The currency of customers' monthly values (ISO 4217), for the staff pages that show them.
+    currency: str = "USD"
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> Settings:
@@ -111,6 +113,7 @@ class Settings:
                 else ""
             ),
             identity_providers_json=str(config.get("PORTAL_IDENTITY_PROVIDERS") or ""),
+            currency=str(config.get("PORTAL_CURRENCY") or "USD"),
         )
 
     @property

@@ -24,10 +24,13 @@ if TYPE_CHECKING:
         ApiToken,
         Attachment,
         Category,
+        ChatChannel,
         Comment,
         Feedback,
+        FeedbackChannel,
         FeedbackState,
         Identity,
+        IdentityProvider,
         Invitation,
         Resolution,
         Role,
@@ -390,10 +393,13 @@ class AccountDeleted:
 @dataclass(frozen=True)
 class SignedInWithSso:
     """A customer signed in with a token from the organisation's own site (their account made
-    now when `created`)."""
+    now when `created`; moved from `old_email` when the organisation gave a new address; the
+    customer-value columns named in `attributes` set from the token)."""
 
     user: User
     created: bool
+    old_email: str | None = None
+    attributes: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -517,6 +523,18 @@ class UserUpdated:
     actor: User
     previous_role: Role
     was_active: bool
+
+
+@dataclass(frozen=True)
+class CustomerValueChanged:
+    """A customer's plan, monthly value or segment changed (the user holds the new values):
+    set by an admin (actor), through the API (token), or by single sign-on's claims."""
+
+    customer: User
+    actor: User | None
+    before: Mapping[str, Any]
+    via: str  # "admin", "api" or "sso"
+    token: ApiToken | None = None
 
 
 @dataclass(frozen=True)
@@ -650,6 +668,17 @@ class WebhookDeliverySentAgain:
     delivery_id: int
 
 
+@dataclass(frozen=True)
+class ChatChannelChanged:
+    """An admin added, changed, tested or removed a chat channel (action: chat.created,
+    chat.changed, chat.tested, chat.deleted), with what the audit keeps of it (never its URL)."""
+
+    channel: ChatChannel
+    actor: User
+    action: str
+    details: Mapping[str, Any]
+
+
 # The API: changes asked for with a token -----------------------------------------------------
 # Each follows the event of the command the API called (ItemSubmitted, StateChanged...) and
 # says which token asked.
@@ -738,3 +767,73 @@ class CommentReceivedByEmail:
     """A reply by email became a comment on the item it answered (after its CommentAdded)."""
 
     comment: Comment
+
+
+# Staff record for a customer: feedback heard by phone, chat, in person, social media or email --
+
+
+@dataclass(frozen=True)
+class CustomerCreatedByStaff:
+    """A contact was made for a customer whose feedback staff recorded."""
+
+    customer: User
+    recorded_by: User
+
+
+@dataclass(frozen=True)
+class ItemRecordedForCustomer:
+    """Staff recorded a new item for a customer (after its ItemSubmitted, which sent no
+    receipt): the customer is its author and gets the receipt, with a link to claim their
+    account when it was made for them."""
+
+    item: Feedback
+    customer: User
+    recorded_by: User
+    channel: FeedbackChannel
+    customer_created: bool
+    # The account was made for them and has no password yet: the receipt says how to claim it.
+    claim_link: bool = False
+
+
+@dataclass(frozen=True)
+class MeTooRecordedForCustomer:
+    """Staff recorded a customer's "me too" on an item (after its VoteChanged)."""
+
+    item: Feedback
+    customer: User
+    recorded_by: User
+    channel: FeedbackChannel
+    customer_created: bool
+
+
+# Sign-in: identity providers set up in the admin pages, and the site's sign-in policy.
+
+
+@dataclass(frozen=True)
+class IdentityProviderSaved:
+    """An admin added an identity provider, or changed one; `changes` holds each changed
+    field's value (the client secret only as whether it changed: it is never recorded)."""
+
+    provider: IdentityProvider
+    actor: User
+    created: bool
+    changes: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class IdentityProviderEnabledChanged:
+    """An admin disabled an identity provider (nobody signs in through it), or enabled it."""
+
+    provider: IdentityProvider
+    actor: User
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class SignInPolicyChanged:
+    """The sign-in policy changed (by an admin, or at the server's console when `actor` is
+    None): the settings hold the new policy, `before` the old one."""
+
+    settings: SiteSettings
+    actor: User | None
+    before: Mapping[str, Any]

@@ -26,7 +26,7 @@ from werkzeug.security import check_password_hash
 
 from portal.extensions import db
 from portal.models import Identity, Role, User
-from portal.services import events, invitations
+from portal.services import events, invitations, sign_in_policy
 from portal.services.accounts import (
     UNUSABLE_PASSWORD_PREFIX,
     _checked_name,
@@ -141,6 +141,8 @@ def sign_in_with_identity(
         if user is None:
             raise NotFound(t("We could not find that account."))
         _refuse_closed(user)
+        # Staff who must sign in through one provider are refused every other.
+        sign_in_policy.check_provider_sign_in(user, assertion.provider_key)
         identity.last_used_at = now
         db.session.flush()
         events.emit(events.SignedInWithProvider(user, assertion.provider_key, created=False))
@@ -209,6 +211,7 @@ def confirm_link(
         confirmed_with = "password"
     else:
         raise DomainError(t("That is not the password of this account. Nothing was linked."))
+    sign_in_policy.check_provider_sign_in(user, assertion.provider_key)
     if find_identity(assertion.issuer, assertion.subject) is not None:
         raise SignInRefused(t("That identity is linked to an account already."))
     linked = _link(user, assertion, now)
@@ -255,6 +258,11 @@ def accept_invitation(token: str, assertion: Assertion, now: datetime | None = N
             )
         )
     user = invitations.account_for(invitation)
+    required = sign_in_policy.current_policy().staff_provider
+    if required is not None and required.key != assertion.provider_key:
+        raise SignInRefused(
+            t("Staff sign in through %(provider)s here: accept through it.", provider=required.name)
+        )
     identity = find_identity(assertion.issuer, assertion.subject)
     if identity is not None and (user is None or identity.user_id != user.id):
         raise SignInRefused(

@@ -17,6 +17,7 @@ from portal.models import (
     CategoryFollow,
     Comment,
     Feedback,
+    FeedbackChannel,
     FeedbackState,
     Follow,
     MergedVoice,
@@ -661,6 +662,9 @@ def send_receipt(
     by_email: bool = False,
     in_reply_to: str = "",
     files: events.FilesByEmail | None = None,
+    recorded_by: User | None = None,
+    channel: FeedbackChannel | None = None,
+    claim_link: bool = False,
 ) -> OutboxMessage | None:
     """The acknowledgement receipt: your reference, and when to expect a person's reply.
 
@@ -668,12 +672,31 @@ def send_receipt(
     that message, also to an address not verified yet: the sender has just written from it, as to
     any helpdesk. It carries a link to confirm the address for later updates, says which
     images were kept and which files were not (`files`), and is marked as an automatic reply
-    (RFC 3834), so auto-responders do not answer it."""
-    if not (can_email(author) or (by_email and author.is_active)):
+    (RFC 3834), so auto-responders do not answer it.
+
+    For feedback staff recorded for the customer (`recorded_by`, heard through `channel`) it
+    goes to their address too, verified or not (they gave it to staff), and says who took it
+    down and how; with `claim_link` (an account made for them, without a password) it carries
+    the link to claim it (set a password, which confirms the address), and any other unverified
+    address gets the link to confirm it."""
+    recorded = recorded_by is not None
+    if not (can_email(author) or ((by_email or recorded) and author.is_active)):
         return None
     category = db.session.get(Category, item.category_id)
     headers: dict[str, str] = {}
     context: dict[str, Any] = {"by_email": by_email, "files": files or events.FilesByEmail()}
+    if recorded_by is not None:
+        context["recorded_by"] = recorded_by
+        context["recorded_channel"] = channel
+        if claim_link:
+            context["claim_url"] = environment.current().presenter.url(
+                "accounts.claim",
+                token=make_claim_token(author.id, author.email, author.password_hash),
+            )
+        elif author.verified_at is None:
+            context["verify_url"] = environment.current().presenter.url(
+                "accounts.verify", token=make_verify_token(author.id, author.email)
+            )
     if by_email:
         headers = {"Auto-Submitted": "auto-replied"}
         if in_reply_to:

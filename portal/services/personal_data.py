@@ -1,10 +1,11 @@
 """A person's own data, for the account's "Download my data": everything the portal holds about
 them, in one JSON-ready document.
 
-What it holds: the account; their items, each with the public staff replies, its timeline and
-the resolution that answered it; their comments, votes and follows; their category follows,
-digest subscriptions and opt-outs; their sessions; the changes their feedback led to; and the
-images they uploaded, each as its file (base64, as we keep it: re-encoded, without metadata)
+What it holds: the account (with their own customer value: plan, monthly value, segment, if
+staff noted them); their items, each with the public staff replies, its timeline and the
+resolution that answered it; their comments, votes and follows; their category follows, digest
+subscriptions and opt-outs; their sessions; the changes their feedback led to; and the images
+they uploaded, each as its file (base64, as we keep it: re-encoded, without metadata)
 with what it is attached to, marked when staff removed it from view.
 
 What it never holds: internal notes (staff-only, whoever wrote them) and other people's words
@@ -42,7 +43,7 @@ from portal.models import (
     Vote,
     digest_subscription_categories,
 )
-from portal.services import attachments
+from portal.services import attachments, environment
 from portal.services.accounts import normalise_email
 from portal.services.item_data import export_item, iso, title_for
 from portal.services.resolutions import ChangeLedTo, changes_led_to
@@ -95,6 +96,14 @@ def export_data(person: User) -> dict[str, Any]:
             "verified_at": iso(person.verified_at),
             "notification_preference": person.notification_preference.value,
             "thank_by_name": person.thank_by_name,
+            # What staff noted of their custom (plan, monthly value in cents of the site's
+            # currency, segment): it is about them, so it is theirs to see; only theirs.
+            "customer_value": {
+                "plan": person.plan,
+                "monthly_value_cents": person.monthly_value_cents,
+                "currency": environment.current().settings.currency,
+                "segment": person.segment,
+            },
         },
         # Their own words, marked where staff redacted or hid them (see item_data), with what
         # was said and done about them in public.

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import User, UserSession
-from portal.services import events
+from portal.services import events, sign_in_policy
 from portal.services.accounts import (
     UNUSABLE_PASSWORD_PREFIX,
     _checked_name,
@@ -88,7 +88,7 @@ def sign_in_with_link(token: str, user_agent: str) -> tuple[User, str] | None:
     """Spend a sign-in link: start a session for its account (the one password sign-in
     starts), and mark the address verified, since the link came to it. Returns the account
     and the page the link was asked from ("" for none); None when the link is forged, expired
-    or spent."""
+    or spent; SignInRefused when the sign-in policy does not let its account in this way."""
     payload = read_sign_in_token(token)
     if payload is None:
         return None
@@ -98,6 +98,8 @@ def sign_in_with_link(token: str, user_agent: str) -> tuple[User, str] | None:
     user = user_for_sign_in_token(token)
     if user is None:
         return None
+    # Staff who must sign in through a provider are refused (SignInRefused names it).
+    sign_in_policy.check_link_sign_in(user)
     start_session(user, user_agent)
     if user.verified_at is None:
         user.verified_at = datetime.now(UTC)

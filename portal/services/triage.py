@@ -23,6 +23,7 @@ from portal.models import (
     Visibility,
 )
 from portal.models.base import N_
+from portal.services import customer_value
 from portal.services.search import MAX_QUERY_CHARS, SearchQuery, apply_search
 from portal.validation import parse_id
 
@@ -33,6 +34,8 @@ class TriageSort(StrEnum):
     OLDEST = "oldest"
     VOTES = "votes"
     PROMISE = "promise"
+    # The value of the people behind an item (author and voters): customer_value.value_order.
+    VALUE = "value"
 
     @property
     def label(self) -> str:
@@ -40,6 +43,7 @@ class TriageSort(StrEnum):
             "oldest": N_("Oldest first"),
             "votes": N_("Most votes"),
             "promise": N_("Promise due soonest"),
+            "value": N_("Most customer value"),
         }[self.value]
 
 
@@ -157,6 +161,8 @@ def triage_query(filters: TriageFilters, viewer: User) -> sa.Select[Feedback]:
         )
     if filters.sort is TriageSort.VOTES:
         return query.order_by(Feedback.vote_count.desc(), Feedback.id)
+    if filters.sort is TriageSort.VALUE:
+        return customer_value.value_order(query)
     if filters.sort is TriageSort.PROMISE:
         return query.order_by(Feedback.target_date.is_(None), Feedback.target_date, Feedback.id)
     return query.order_by(Feedback.created_at, Feedback.id)

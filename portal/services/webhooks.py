@@ -216,6 +216,17 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Pos
             connection.close()
 
 
+def post_json(url: str, body: bytes, headers: dict[str, str], timeout: float) -> PostResult:
+    """One POST as deliveries make it (every address the name resolves to checked, the
+    connection pinned to one, no redirects): chat notifications are sent through it too."""
+    return _post(url, body, headers, timeout)
+
+
+def address_allowed(host: str, address: str) -> bool:
+    """Whether the portal may call this address for this host (chat channels ask too)."""
+    return _address_allowed(host, address)
+
+
 # Endpoints (admin) -------------------------------------------------------------------------
 
 

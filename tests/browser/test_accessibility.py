@@ -233,6 +233,7 @@ PAGES = [
     PageCase("insights", "/admin/insights", ADMIN),
     PageCase("api-tokens", "/admin/tokens", ADMIN),
     PageCase("single-sign-on", "/admin/sso", ADMIN),
+    PageCase("sign-in-providers", "/admin/sign-in", ADMIN),
     PageCase("not-found", "/feedback/999999", status=404),
 ]
 

@@ -24,7 +24,9 @@ from portal.services import (
     api_tokens,
     attachments,
     branding,
+    chat,
     digests,
+    identity_providers,
     invitations,
     webhooks,
     workflow,
@@ -90,6 +92,8 @@ ACCESS: dict[str, str] = {
     "admin.hide": STAFF,
     "admin.hide_comment": STAFF,
     "admin.remove_image": STAFF,
+    "admin.record": STAFF,
+    "admin.me_too": STAFF,
     "admin.item": STAFF,
     "admin.move": STAFF,
     "admin.new_resolution": STAFF,
@@ -103,6 +107,8 @@ ACCESS: dict[str, str] = {
     "admin.take": STAFF,
     "admin.tone": STAFF,
     "admin.update_user": ADMIN,
+    "admin.person": ADMIN,
+    "admin.customer_value_form": ADMIN,
     "admin.users": ADMIN,
     "admin.save_roles": ADMIN,
     "admin.invite": ADMIN,
@@ -119,14 +125,29 @@ ACCESS: dict[str, str] = {
     "admin.webhook_ping": ADMIN,
     "admin.webhook_send_again": ADMIN,
     "admin.webhook_delete": ADMIN,
+    "admin.chat_page": ADMIN,
+    "admin.chat_channel": ADMIN,
+    "admin.chat_test": ADMIN,
+    "admin.chat_message": ADMIN,
+    "admin.chat_delete": ADMIN,
     "admin.sso_page": ADMIN,
     "admin.sso_secret": ADMIN,
     "admin.sso_key": ADMIN,
+    "admin.sso_jwks": ADMIN,
+    "admin.sign_in_page": ADMIN,
+    "admin.add_provider": ADMIN,
+    "admin.provider_page": ADMIN,
+    "admin.change_provider": ADMIN,
+    "admin.toggle_provider": ADMIN,
+    "admin.save_sign_in_policy": ADMIN,
     "admin.insights": STAFF,
     "admin.insights_csv": STAFF,
     "api.add_vote": API_WRITE,
     "api.categories_list": API,
     "api.create_item": API_WRITE,
+    # Customer value is staff data: even reading it needs a write-scope token.
+    "api.customer": API_WRITE,
+    "api.update_customer": API_WRITE,
     "api.index": API,
     "api.item": API,
     "api.items": API,
@@ -297,7 +318,25 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
     ping = webhooks.send_ping(people["admin"], hook.endpoint.id)
+    channel = chat.create_channel(
+        people["admin"],
+        name="#ops",
+        kind="slack",
+        url="https://hooks.example.com/chat",
+        events=["new_item"],
+    )
+    chat_test = chat.send_test(people["admin"], channel.id)
     logo = branding.set_logo(people["admin"], _small_png()).logo_key
+    # GitHub's kind has no discovery document to fetch.
+    provider = identity_providers.create_provider(
+        people["admin"],
+        key="github",
+        name="GitHub",
+        kind="github",
+        discovery_url="",
+        client_id="sweep-client",
+        client_secret="sweep-secret",
+    )
     customer = people["customer"]
     # The customer's session in another browser: theirs to end, and nobody else's.
     elsewhere = start_session(customer, "Another browser")
@@ -310,6 +349,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "public_id": photo.public_id,
         "category_id": str(category.id),
         "user_id": str(target.id),
+        "email": customer.email,
         "resolution_id": str(resolution.id),
         "slug": category.slug,
         "key": str(logo),
@@ -319,9 +359,12 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "token_id": str(api_token.token.id),
         "endpoint_id": str(hook.endpoint.id),
         "delivery_id": str(ping.id),
+        "channel_id": str(channel.id),
+        "message_id": str(chat_test.id),
         "session_id": elsewhere.id,
         "identity_id": "999999",  # nobody's: a refusal, whoever asks
         "invitation_id": str(invitation.id),
+        "provider_id": str(provider.id),
         "accounts.accept_invitation": invitation_token,
         "accounts.verify": make_verify_token(customer.id, customer.email),
         "accounts.reset_password": make_reset_token(customer.id, customer.password_hash),

@@ -4,6 +4,7 @@ way in."""
 
 from __future__ import annotations
 
+import json
 import re
 import secrets
 from collections.abc import Callable
@@ -16,8 +17,10 @@ from portal.extensions import db
 from portal.models import AuditEntry, Identity, Invitation, OutboxMessage, Role, User
 from portal.services import identities, invitations
 from portal.services.accounts import has_usable_password, set_password
+from portal.services.environment import Settings
 from portal.services.errors import DomainError, NotAllowed
 from portal.services.oidc import Assertion, SignInRefused
+from portal.services.site import get_site_settings
 from tests.conftest import TEST_PASSWORD
 
 ISSUER = "https://id.example.org"
@@ -297,3 +300,33 @@ def test_last_used_is_kept(make_user: Callable[..., User]) -> None:
     identities.sign_in_with_identity(assertion, now=datetime(2026, 2, 1, tzinfo=UTC))
     identity = identities.find_identity(ISSUER, assertion.subject)
     assert identity is not None and identity.last_used_at == datetime(2026, 2, 1, tzinfo=UTC)
+
+
+def test_staff_who_must_use_another_provider_are_refused_this_one(
+    make_user: Callable[..., User], change_settings: Callable[..., Settings]
+) -> None:
+    change_settings(
+        identity_providers_json=json.dumps(
+            [
+                {
+                    "key": "okta",
+                    "name": "Okta",
+                    "discovery_url": "https://okta.example/.well-known/openid-configuration",
+                    "client_id": "portal",
+                    "client_secret": "secret",
+                }
+            ]
+        )
+    )
+    settings = get_site_settings()
+    settings.staff_identity_provider = "okta"
+    db.session.add(settings)
+    staff = make_user(role=Role.STAFF)
+    assertion = said(email=staff.email)  # through "corp", not Okta
+    with pytest.raises(DomainError, match="Okta"):
+        identities.confirm_link(staff.id, assertion, signed_in_as=staff)
+    identities.link_to(staff, assertion)  # linked from their account page earlier, say
+    with pytest.raises(DomainError, match="Okta"):
+        identities.sign_in_with_identity(assertion)
+    customer = identities.sign_in_with_identity(said())  # customers are not bound
+    assert isinstance(customer, identities.SignedIn)

@@ -202,20 +202,24 @@ def test_items_per_channel_counts_the_received_items_by_how_they_came(world: Wor
         "b1": FeedbackChannel.EMAIL,
         "b2": FeedbackChannel.EMAIL,
         "d1": FeedbackChannel.API,
-        "d2": FeedbackChannel.STAFF,
+        "d2": FeedbackChannel.PHONE,  # taken down by staff from a phone call
         "d4": FeedbackChannel.EMAIL,  # received before the period
         "late": FeedbackChannel.EMAIL,  # received at the end, which is excluded
     }
     for key, channel in channels.items():
         world.items[key].channel = channel
     db.session.commit()
-    # The period's 8 items: email b1, b2; API d1; staff d2; web b3, b4, b5 and d3.
+    # The period's 8 items: email b1, b2; API d1; phone d2; web b3, b4, b5 and d3.
     rows = queries.items_per_channel(START, END)
     assert [(r.channel, r.count, r.percent) for r in rows] == [
         (FeedbackChannel.WEB, 4, 50.0),
         (FeedbackChannel.EMAIL, 2, 25.0),
         (FeedbackChannel.API, 1, 12.5),
-        (FeedbackChannel.STAFF, 1, 12.5),
+        (FeedbackChannel.STAFF, 0, 0.0),
+        (FeedbackChannel.PHONE, 1, 12.5),
+        (FeedbackChannel.CHAT, 0, 0.0),
+        (FeedbackChannel.IN_PERSON, 0, 0.0),
+        (FeedbackChannel.SOCIAL, 0, 0.0),
     ]
     assert sum(r.count for r in rows) == queries.items_received(START, END)
     table = report.insight_table("channels", START, END, END)
@@ -224,7 +228,11 @@ def test_items_per_channel_counts_the_received_items_by_how_they_came(world: Wor
         ["web", 4, 50.0],
         ["email", 2, 25.0],
         ["api", 1, 12.5],
-        ["staff", 1, 12.5],
+        ["staff", 0, 0.0],
+        ["phone", 1, 12.5],
+        ["chat", 0, 0.0],
+        ["in_person", 0, 0.0],
+        ["social", 0, 0.0],
     ]
 
 
@@ -235,6 +243,10 @@ def test_items_per_channel_lists_every_channel_with_zeros_when_nothing_came() ->
         ("email", 0, None),
         ("api", 0, None),
         ("staff", 0, None),
+        ("phone", 0, None),
+        ("chat", 0, None),
+        ("in_person", 0, None),
+        ("social", 0, None),
     ]
 
 

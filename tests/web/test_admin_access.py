@@ -11,7 +11,7 @@ from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Role
-from portal.services import webhooks, workflow
+from portal.services import chat, webhooks, workflow
 from tests.helpers import login, post
 
 # The triage pages: every member of staff may use them.
@@ -35,6 +35,8 @@ STAFF_ENDPOINTS = {
     "admin.edit_resolution",
     "admin.insights",
     "admin.insights_csv",
+    "admin.record",
+    "admin.me_too",
 }
 
 # Running the site: admins only.
@@ -43,6 +45,8 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.edit_category",
     "admin.users",
     "admin.update_user",
+    "admin.person",
+    "admin.customer_value_form",
     "admin.save_roles",
     "admin.invite",
     "admin.resend_invitation",
@@ -53,6 +57,13 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.sso_page",
     "admin.sso_secret",
     "admin.sso_key",
+    "admin.sso_jwks",
+    "admin.sign_in_page",
+    "admin.add_provider",
+    "admin.provider_page",
+    "admin.change_provider",
+    "admin.toggle_provider",
+    "admin.save_sign_in_policy",
     "admin.audit_log",
     "admin.tokens",
     "admin.revoke_token",
@@ -64,6 +75,11 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.webhook_ping",
     "admin.webhook_send_again",
     "admin.webhook_delete",
+    "admin.chat_page",
+    "admin.chat_channel",
+    "admin.chat_test",
+    "admin.chat_message",
+    "admin.chat_delete",
 }
 
 ROLES = ("visitor", "customer", "staff", "admin")
@@ -117,6 +133,14 @@ def test_every_admin_route_checks_the_role(
     hook = webhooks.create_endpoint(
         people["admin"], url="https://hooks.example.com/portal", events=["item.created"]
     )
+    channel = chat.create_channel(
+        people["admin"],
+        name="#ops",
+        kind="slack",
+        url="https://hooks.example.com/chat",
+        events=["new_item"],
+    )
+    test_message = chat.send_test(people["admin"], channel.id)
     db.session.commit()
     ids = {
         "item_id": item.id,
@@ -125,6 +149,8 @@ def test_every_admin_route_checks_the_role(
         "user_id": target_user.id,
         "resolution_id": resolution.id,
         "endpoint_id": hook.endpoint.id,
+        "channel_id": channel.id,
+        "message_id": test_message.id,
     }
 
     clients: dict[str, FlaskClient] = {}

@@ -8,11 +8,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 import json
 import re
 import runpy
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -28,9 +29,10 @@ from werkzeug.test import TestResponse
 
 from portal.extensions import db
 from portal.models import Role, User
-from portal.services import sso
+from portal.services import jwks, sso
 from tests.helpers import login
 from tests.helpers import post as form_post
+from tests.jwks_server import KeyServer, public_jwk, run_key_server
 
 AUDIENCE = "https://feedback.example.org"
 # What gunicorn's Logger reads from its config when made.
@@ -284,7 +286,9 @@ def _admin(make_client: Callable[[], FlaskClient], make_user: Callable[..., User
 
 
 def test_the_admin_sees_the_shared_secret_once_with_code_that_signs_a_working_token(
-    make_client: Callable[[], FlaskClient], make_user: Callable[..., User]
+    make_client: Callable[[], FlaskClient],
+    make_user: Callable[..., User],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     admin = _admin(make_client, make_user)
     assert 'href="/admin/sso"' in admin.get("/admin/sso").get_data(as_text=True)
@@ -297,11 +301,16 @@ def test_the_admin_sees_the_shared_secret_once_with_code_that_signs_a_working_to
     # Never again: the page afterwards names the algorithm, not the secret.
     later = admin.get("/admin/sso").get_data(as_text=True)
     assert secret not in later and "HS256" in later
-    # What the page gave signs a customer in.
+    # What the page gave, its secret and its Python, signs a customer in.
+    monkeypatch.setenv("SSO_SECRET", secret)
+    namespace: dict[str, Any] = {}
+    exec(_snippet(body, "python"), namespace)  # the page's own code, nothing else
+    person = SimpleNamespace(
+        id=3, email="grace@example.com", name="Grace", plan=None, monthly_value=0, segment=None
+    )
     customer = make_client()
-    wanted = claims()
-    assert post(customer, jwt.encode(wanted, secret, "HS256")).status_code == 302
-    assert signed_in_email(customer) == wanted["email"]
+    assert post(customer, namespace["sso_token"](person)).status_code == 302
+    assert signed_in_email(customer) == "grace@example.com"
 
 
 def test_a_pasted_private_key_is_refused_and_what_was_typed_is_kept(
@@ -355,3 +364,145 @@ def test_staff_cannot_open_the_single_sign_on_page(
     client = make_client()
     login(client, make_user(role=Role.STAFF).email)
     assert client.get("/admin/sso").status_code == 403
+
+
+# Published keys (a JWKS URL) and what a token may say about the customer ------------------
+
+
+@pytest.fixture
+def key_server(change_settings: Callable[..., Any]) -> Iterator[KeyServer]:
+    """The organisation's key set on loopback, which the operator trusts for these tests."""
+    change_settings(trusted_private_hosts=frozenset({"127.0.0.1"}))
+    jwks.forget_all()
+    with run_key_server() as server:
+        yield server
+    jwks.forget_all()
+
+
+def _snippet(page: str, name: str) -> str:
+    found = re.search(rf'<code id="{name}-snippet">(.*?)</code>', page, re.DOTALL)
+    assert found is not None
+    return html.unescape(found.group(1))
+
+
+def test_the_admin_turns_on_published_keys_and_the_pages_python_signs_a_working_token(
+    make_client: Callable[[], FlaskClient],
+    make_user: Callable[..., User],
+    key_server: KeyServer,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_server.publish(public_jwk(private, "2026-12"))
+    admin = _admin(make_client, make_user)
+    answer = form_post(
+        admin,
+        "/admin/sso/jwks",
+        {"algorithm": "RS256", "jwks_url": key_server.url, "audience": AUDIENCE},
+    )
+    assert answer.status_code == 302
+    page = admin.get("/admin/sso").get_data(as_text=True)
+    assert key_server.url in page
+    python, node = _snippet(page, "python"), _snippet(page, "node")
+    for claim in ("external_id", "plan", "monthly_value", "segment"):
+        assert claim in python and claim in node
+    assert "keyid: process.env.SSO_KEY_ID" in node
+    # Run the Python the page gives, as the organisation would.
+    monkeypatch.setenv(
+        "SSO_PRIVATE_KEY",
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        ).decode(),
+    )
+    monkeypatch.setenv("SSO_KEY_ID", "2026-12")
+    namespace: dict[str, Any] = {}
+    exec(python, namespace)  # the page's own code, nothing else
+    customer = SimpleNamespace(
+        id=7, email="ada@example.com", name="Ada", plan="Pro", monthly_value=49.5, segment="SMB"
+    )
+    browser = make_client()
+    assert post(browser, namespace["sso_token"](customer)).status_code == 302
+    assert signed_in_email(browser) == "ada@example.com"
+    account = db.session.scalar(sa.select(User).where(User.email == "ada@example.com"))
+    assert account is not None
+    assert (account.plan, account.monthly_value_cents, account.segment) == ("Pro", 4950, "SMB")
+
+
+def test_a_jwks_url_the_address_rules_forbid_is_refused_and_what_was_typed_is_kept(
+    make_client: Callable[[], FlaskClient], make_user: Callable[..., User]
+) -> None:
+    admin = _admin(make_client, make_user)
+    answer = form_post(
+        admin,
+        "/admin/sso/jwks",
+        {
+            "algorithm": "ES256",
+            "jwks_url": "https://169.254.169.254/keys",
+            "audience": "kept-audience",
+        },
+    )
+    assert answer.status_code == 422
+    body = answer.get_data(as_text=True)
+    assert "only from public addresses" in body
+    assert "https://169.254.169.254/keys" in body and "kept-audience" in body
+    assert sso.current_settings() is None
+
+
+def test_a_jwks_url_without_a_key_for_the_algorithm_is_refused_saying_so(
+    make_client: Callable[[], FlaskClient], make_user: Callable[..., User], key_server: KeyServer
+) -> None:
+    key_server.publish(
+        public_jwk(rsa.generate_private_key(public_exponent=65537, key_size=2048), "rsa")
+    )
+    admin = _admin(make_client, make_user)
+    answer = form_post(
+        admin,
+        "/admin/sso/jwks",
+        {"algorithm": "ES256", "jwks_url": key_server.url, "audience": AUDIENCE},
+    )
+    assert answer.status_code == 422
+    assert "holds no public ES256 key" in answer.get_data(as_text=True)
+    assert sso.current_settings() is None
+
+
+def test_a_token_naming_an_unknown_kid_signs_nobody_in_and_says_why(
+    client: FlaskClient, make_user: Callable[..., User], key_server: KeyServer
+) -> None:
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    key_server.publish(public_jwk(private, "k1"))
+    sso.use_jwks_url(
+        make_user(role=Role.ADMIN),
+        algorithm=sso.SsoAlgorithm.RS256,
+        jwks_url=key_server.url,
+        audience=AUDIENCE,
+    )
+    db.session.commit()
+    wanted = claims()
+    answer = post(client, jwt.encode(wanted, private, "RS256", headers={"kid": "k9"}))
+    assert answer.status_code == 400
+    assert "does not publish" in html.unescape(answer.get_data(as_text=True))
+    assert signed_in_email(client) is None
+    assert accounts_named(wanted["email"]) == 0
+
+
+def test_a_returning_customer_keeps_their_account_when_the_organisation_changes_their_address(
+    make_client: Callable[[], FlaskClient], secret: str
+) -> None:
+    first = make_client()
+    token = jwt.encode(claims(email="ada@old.example", external_id="cus_1"), secret, "HS256")
+    assert post(first, token).status_code == 302
+    later = make_client()
+    token = jwt.encode(claims(email="ada@new.example", external_id="cus_1"), secret, "HS256")
+    assert post(later, token).status_code == 302
+    assert signed_in_email(later) == "ada@new.example"
+    assert accounts_named("ada@old.example") == 0
+
+
+def test_a_bad_attribute_signs_nobody_in_and_says_which(client: FlaskClient, secret: str) -> None:
+    wanted = claims(monthly_value=-5)
+    answer = post(client, jwt.encode(wanted, secret, "HS256"))
+    assert answer.status_code == 400
+    assert "monthly_value" in answer.get_data(as_text=True)
+    assert signed_in_email(client) is None
+    assert accounts_named(wanted["email"]) == 0

@@ -152,6 +152,16 @@ class ChannelCount:
     percent: float | None
 
 
+@dataclass(frozen=True)
+class RecordedCount:
+    """What staff recorded for customers heard one way in the period: new items, and "me
+    too"s on items."""
+
+    channel: FeedbackChannel
+    items: int
+    me_too: int
+
+
 def channel_shares(counts: Mapping[FeedbackChannel, int]) -> list[ChannelCount]:
     """Every channel in the channels' own order with its count (zero when absent) and its
     share of all of them."""

@@ -51,12 +51,16 @@ from portal.database import not_indexed
 from portal.extensions import db
 from portal.models import (
     OPEN_STATES,
+    STAFF_CHANNELS,
     Category,
     DigestSubscription,
     Feedback,
+    FeedbackChannel,
     FeedbackState,
+    RecordedKind,
     Resolution,
     Role,
+    StaffRecording,
     TimelineEvent,
     TimelineKind,
     Unsubscribe,
@@ -72,6 +76,7 @@ from portal.services.insights.figures import (
     PromiseFigures,
     PromiseMoves,
     PublishedResolution,
+    RecordedCount,
     TargetFigures,
     Trend,
     VotedItem,
@@ -222,6 +227,27 @@ def items_per_channel(start: datetime, end: datetime) -> list[ChannelCount]:
         ).all()
     )
     return channel_shares(counts)
+
+
+def recorded_per_channel(start: datetime, end: datetime) -> list[RecordedCount]:
+    """Items and "me too"s staff recorded for customers in the period, by the way the customer
+    told them (services/recording.py), every such channel listed (zeros too)."""
+    counts = {
+        (channel, kind): count
+        for channel, kind, count in db.session.execute(
+            sa.select(StaffRecording.channel, StaffRecording.kind, sa.func.count())
+            .where(_in(StaffRecording.created_at, start, end))
+            .group_by(StaffRecording.channel, StaffRecording.kind)
+        )
+    }
+    return [
+        RecordedCount(
+            channel,
+            counts.get((channel, RecordedKind.ITEM), 0),
+            counts.get((channel, RecordedKind.ME_TOO), 0),
+        )
+        for channel in (*STAFF_CHANNELS, FeedbackChannel.STAFF)
+    ]
 
 
 def _seconds(value: Any) -> int | None:

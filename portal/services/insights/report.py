@@ -11,6 +11,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from portal.models.base import N_
+from portal.services.customer_value import SegmentFigures, segment_split
 from portal.services.errors import NotFound
 from portal.services.insights.figures import (
     ChannelCount,
@@ -19,6 +20,7 @@ from portal.services.insights.figures import (
     PromiseFigures,
     PromiseMoves,
     PublishedResolution,
+    RecordedCount,
     TargetFigures,
     Trend,
     VolumeSummary,
@@ -42,6 +44,7 @@ from portal.services.insights.queries import (
     most_voted_unresolved,
     promises_kept,
     promises_moved,
+    recorded_per_channel,
     resolve_time_percentiles,
     rising_categories,
     rising_terms,
@@ -174,6 +177,9 @@ class StaffReport:
     workload: list[Workload]
     digest: DigestActivity
     channels: list[ChannelCount]
+    recorded: list[RecordedCount]
+    # Items and votes per customer segment (customer value: staff only).
+    segments: list[SegmentFigures] = field(default_factory=list)
     previous: tuple[datetime, datetime] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -206,6 +212,8 @@ def staff_report(start: datetime, end: datetime, now: datetime) -> StaffReport:
         workload=staff_workload(now),
         digest=digest_activity(start, end),
         channels=items_per_channel(start, end),
+        segments=segment_split(start, end),
+        recorded=recorded_per_channel(start, end),
     )
 
 
@@ -377,6 +385,18 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
         lambda s, e, n: [
             [c.channel.value, c.count, _pct(c.percent)] for c in items_per_channel(s, e)
         ],
+    ),
+    "segments": (
+        N_("Items and votes per customer segment"),
+        ["segment", "items", "votes", "customers"],
+        lambda s, e, n: [
+            [f.segment or "", f.items, f.votes, f.people] for f in segment_split(s, e)
+        ],
+    ),
+    "recorded": (
+        N_("Feedback staff recorded for customers, per channel"),
+        ["channel", "items", "me_too"],
+        lambda s, e, n: [[r.channel.value, r.items, r.me_too] for r in recorded_per_channel(s, e)],
     ),
     "rising_categories": (
         N_("Categories with rising volume"),
