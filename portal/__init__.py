@@ -170,7 +170,10 @@ def register_blueprints(app: Flask) -> None:
     from portal.validation import BoundedIntConverter
 
     app.url_map.converters["int"] = BoundedIntConverter
-    from portal.accounts import link_views  # noqa: F401  (its routes join accounts' blueprint)
+    from portal.accounts import (
+        link_views,  # noqa: F401  (its routes join accounts' blueprint)
+        updates_views,  # noqa: F401  (its route joins accounts' blueprint)
+    )
     from portal.accounts.provider_views import bp as providers_bp
     from portal.accounts.sso_views import bp as sso_bp
     from portal.accounts.views import bp as accounts_bp
@@ -188,6 +191,7 @@ def register_blueprints(app: Flask) -> None:
     from portal.notifications.views import bp as notifications_bp
     from portal.resolutions.views import bp as resolutions_bp
     from portal.roadmap.views import bp as roadmap_bp
+    from portal.widget.views import bp as widget_bp
 
     app.register_blueprint(main_bp)
     app.register_blueprint(languages_bp)
@@ -205,6 +209,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(insights_bp)
     app.register_blueprint(api_bp, url_prefix="/api/v1")
     app.register_blueprint(attachments_bp)
+    app.register_blueprint(widget_bp, url_prefix="/widget")
 
     from portal.security import exempt_from_csrf
 

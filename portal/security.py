@@ -37,6 +37,14 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+
+def policy_framed_by(origins: list[str]) -> str:
+    """The same policy for a page these origins may frame (the feedback widget's pages,
+    portal/widget/); no origins, no framing. Every other page keeps frame-ancestors 'none'."""
+    ancestors = " ".join(origins) if origins else "'none'"
+    return CONTENT_SECURITY_POLICY.replace("frame-ancestors 'none'", f"frame-ancestors {ancestors}")
+
+
 # Browser features no page here uses (htmx needs none of them): switched off for this site and
 # anything it might embed, and no interest-based advertising cohorts.
 PERMISSIONS_POLICY = ", ".join(
@@ -65,6 +73,12 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 # - one-click unsubscribes, where the token in the address is the proof;
 # - single sign-on (/sso), posted by the organisation's page: its signed, short-lived,
 #   single-use token is the proof (portal/services/sso.py);
+# - the feedback widget's form, its single sign-on hand-over and its "sign in to send" step,
+#   framed by (or opened from) the organisation's site, where a browser sends no SameSite=Lax
+#   session cookie: each checks the widget token its page carries instead, signed, dated and
+#   naming the visitor, which another site can neither read nor make (portal/services/widget.py);
+#   the hand-over's proof is the organisation's signed single sign-on token, and "sign in to
+#   send" also takes only requests whose Origin is this site;
 # - the API's writes, which authenticate by an API token in the Authorization header alone
 #   (never the session cookie) and refuse any request without a valid one, so a forged
 #   cross-site request carries no credentials to abuse (portal/api/views.py).
@@ -72,6 +86,9 @@ CSRF_EXEMPT_ENDPOINTS: tuple[str, ...] = (
     "notifications.unsubscribe",
     "digests.unsubscribe",
     "sso.sign_in",
+    "widget.send",
+    "widget.sign_in",
+    "widget.continue_on_site",
     "api.create_item",
     "api.add_vote",
     "api.still_happens",
@@ -208,7 +225,10 @@ def register(app: Flask) -> None:
         headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
+        if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
+            # A page that may be framed (the widget's) says where in its policy alone: a
+            # browser honouring X-Frame-Options would refuse every frame.
+            headers.setdefault("X-Frame-Options", "DENY")
         headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
         # No other site's window keeps a handle on ours (window.opener), nor ours on theirs.
         headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")

@@ -5,13 +5,19 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import EmailField, RadioField, SelectField, StringField, TextAreaField
+from wtforms import EmailField, RadioField, StringField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, Email, InputRequired, Length, Optional
 
-from portal.feedback.forms import KIND_CHOICES
-from portal.forms import BAD_EMAIL, chosen_id, plain_name
-from portal.models import STAFF_CHANNELS, FeedbackKind, Visibility
+from portal.feedback.forms import (
+    body_field,
+    category_field,
+    kind_field,
+    title_field,
+    visibility_field,
+)
+from portal.forms import BAD_EMAIL, plain_name
+from portal.models import STAFF_CHANNELS, Visibility
 
 CHANNEL_CHOICES = [SelectChoice(c.value, _l(c.label)) for c in STAFF_CHANNELS]
 VISIBILITY_CHOICES = [
@@ -60,44 +66,20 @@ class RecordForm(FlaskForm):
     customer_email = customer_email_field()
     customer_name = customer_name_field()
     channel = channel_field()
-    kind = RadioField(
-        _l("What is it?"),
-        choices=KIND_CHOICES,
-        default=FeedbackKind.COMPLAINT.value,
-        validators=[InputRequired(_l("Please say what kind of feedback this is."))],
+    kind = kind_field()
+    category_id = category_field()
+    title = title_field(
+        _l("One line that sums it up, as the customer would."),
+        _l("Please give the feedback a title."),
     )
-    category_id = SelectField(
-        _l("Which part of our service?"),
-        coerce=chosen_id,
-        validate_choice=True,
-        validators=[InputRequired(_l("Please choose a category."))],
-    )
-    title = StringField(
-        _l("Title"),
-        description=_l("One line that sums it up, as the customer would."),
-        validators=[
-            DataRequired(_l("Please give the feedback a title.")),
-            Length(min=5, max=160, message=_l("Titles are 5 to 160 characters long.")),
-        ],
-    )
-    body = TextAreaField(
+    body = body_field(
         _l("What they told you"),
-        description=_l("In their words where you can. Markdown works."),
-        validators=[
-            DataRequired(_l("Please write down what they told you.")),
-            Length(
-                min=10, max=10_000, message=_l("Please write between 10 and 10,000 characters.")
-            ),
-        ],
+        _l("In their words where you can. Markdown works."),
+        _l("Please write down what they told you."),
     )
-    visibility = RadioField(
-        _l("Who can see it?"),
-        choices=VISIBILITY_CHOICES,
-        validators=[
-            InputRequired(
-                _l("Please choose who can see it: everyone, or only the customer and staff.")
-            )
-        ],
+    visibility = visibility_field(
+        _l("Please choose who can see it: everyone, or only the customer and staff."),
+        VISIBILITY_CHOICES,
     )
 
 

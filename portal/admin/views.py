@@ -3,9 +3,10 @@
 The routes live in triage_views (the queue), item_views (one item), resolution_views
 ("Resolve together" and edits), settings_views (categories, people, site settings, audit, API
 tokens), insight_views, webhook_views, chat_views, sso_views, sign_in_views (identity
-providers and the sign-in policy), value_views (a person's page and their customer value) and
-recording_views (feedback taken for a customer); each registers itself on the blueprint from
-portal/admin/blueprint.py when imported here. Every route checks the role: all of /admin/ is
+providers and the sign-in policy), widget_views (the widget's origins and snippet),
+value_views (a person's page and their customer value) and recording_views (feedback taken
+for a customer); each registers itself on the blueprint from portal/admin/blueprint.py when
+imported here. Every route checks the role: all of /admin/ is
 for staff, and admin-only pages say so with @admin_required.
 """
 
@@ -24,6 +25,7 @@ from portal.admin import (  # noqa: F401  (each registers its routes on the blue
     triage_views,
     value_views,
     webhook_views,
+    widget_views,
 )
 from portal.admin.blueprint import bp
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import RadioField, SelectField, StringField, TextAreaField
+from wtforms import HiddenField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]
 from wtforms.validators import DataRequired, InputRequired, Length
 
@@ -30,46 +30,73 @@ VISIBILITY_CHOICES = [
 CHOOSE_CATEGORY = SelectChoice("", _l("Choose one\u2026"))
 
 
-class FeedbackForm(HumanCheckedForm):
-    kind = RadioField(
+def kind_field() -> RadioField:
+    """What kind of feedback it is: a complaint unless chosen otherwise."""
+    return RadioField(
         _l("What is it?"),
         choices=KIND_CHOICES,
         default=FeedbackKind.COMPLAINT.value,
         validators=[InputRequired(_l("Please say what kind of feedback this is."))],
     )
-    category_id = SelectField(
+
+
+def category_field() -> SelectField:
+    """The category, chosen from the list (which opens on CHOOSE_CATEGORY)."""
+    return SelectField(
         _l("Which part of our service?"),
         coerce=chosen_id,
         validate_choice=True,
         validators=[InputRequired(_l("Please choose a category."))],
     )
-    title = StringField(
+
+
+def title_field(description: str, missing: str) -> StringField:
+    """The item's one-line title, 5 to 160 characters; `missing` is said when it is empty."""
+    return StringField(
         _l("Title"),
-        description=_l("One line that sums it up."),
+        description=description,
         validators=[
-            DataRequired(_l("Please give your feedback a title.")),
+            DataRequired(missing),
             Length(min=5, max=160, message=_l("Titles are 5 to 160 characters long.")),
         ],
     )
-    body = TextAreaField(
-        _l("Tell us more"),
-        description=_l("What happened, and what would you like to happen? Markdown works."),
+
+
+def body_field(label: str, description: str, missing: str) -> TextAreaField:
+    """The item's text, 10 to 10,000 characters of Markdown."""
+    return TextAreaField(
+        label,
+        description=description,
         validators=[
-            DataRequired(_l("Please tell us a little more.")),
+            DataRequired(missing),
             Length(
                 min=10, max=10_000, message=_l("Please write between 10 and 10,000 characters.")
             ),
         ],
     )
-    # Chosen knowingly, never by default: a complaint posted public because "Public" came
-    # pre-selected put an order number on the board.
-    visibility = RadioField(
-        _l("Who can see it?"),
-        choices=VISIBILITY_CHOICES,
-        validators=[
-            InputRequired(_l("Please choose who can see it: everyone, or only you and our staff."))
-        ],
+
+
+def visibility_field(missing: str, choices: list[SelectChoice] = VISIBILITY_CHOICES) -> RadioField:
+    """Who can see it. Chosen knowingly, never by default: a complaint posted public because
+    "Public" came pre-selected put an order number on the board."""
+    return RadioField(_l("Who can see it?"), choices=choices, validators=[InputRequired(missing)])
+
+
+class FeedbackForm(HumanCheckedForm):
+    kind = kind_field()
+    category_id = category_field()
+    title = title_field(_l("One line that sums it up."), _l("Please give your feedback a title."))
+    body = body_field(
+        _l("Tell us more"),
+        _l("What happened, and what would you like to happen? Markdown works."),
+        _l("Please tell us a little more."),
     )
+    visibility = visibility_field(
+        _l("Please choose who can see it: everyone, or only you and our staff.")
+    )
+    # The page of the organisation's site the feedback widget was opened on, carried here when
+    # the widget sends someone to sign in (kept only for an allowed origin: services/widget.py).
+    page_url = HiddenField()
 
 
 class CommentForm(HumanCheckedForm):

@@ -25,6 +25,7 @@ from portal.services.accounts import is_safe_next
 from portal.services.search import similar_items
 from portal.services.tone import ToneFinding
 from portal.services.votes import CLOSED_FOR_VOTES, set_vote, voted_item_ids
+from portal.services.widget import allowed_page
 from portal.unit_of_work import commit_now, refusal_shown_in
 
 bp = Blueprint("feedback", __name__)
@@ -75,6 +76,8 @@ def new() -> Response:
                 language=current_language(),
                 images=images.ids,
                 post_anyway="post_anyway" in request.form,
+                # Carried from the feedback widget (portal/widget/): kept for an allowed origin.
+                page_url=allowed_page(form.page_url.data or ""),
             )
             return redirect(url_for("feedback.submitted", item_id=item.id))
         held, status = refusal.findings, refusal.status
@@ -90,6 +93,7 @@ def new() -> Response:
             personal_details=held,
             details_question=personal_details.question(may_make_private=True),
             may_make_private=True,
+            page_url=allowed_page(form.page_url.data or ""),
         ),
         status,
     )

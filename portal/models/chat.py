@@ -9,16 +9,16 @@ and day, unique, is what makes each go out once that day however often the sweep
 
 from __future__ import annotations
 
-import json
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.models.base import N_, Base, str_enum, utcnow
 from portal.models.category import Category
+from portal.models.webhooks import PostedJson
 
 if TYPE_CHECKING:
     from portal.models.user import User
@@ -137,7 +137,7 @@ class ChatChannel(Base):
         return f"<ChatChannel {self.id} {self.kind}>"
 
 
-class ChatMessage(Base):
+class ChatMessage(PostedJson, Base):
     """One event for one channel: the exact JSON body, sent with retries and backoff."""
 
     __tablename__ = "chat_messages"
@@ -150,26 +150,11 @@ class ChatMessage(Base):
     channel_id: Mapped[int] = mapped_column(sa.ForeignKey("chat_channels.id"))
     event: Mapped[str] = mapped_column(sa.String(40))
     feedback_id: Mapped[int | None] = mapped_column(sa.ForeignKey("feedback.id"))
-    body: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[ChatMessageStatus] = mapped_column(
         str_enum(ChatMessageStatus), default=ChatMessageStatus.PENDING
     )
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    claimed_at: Mapped[datetime | None]
-    claim_token: Mapped[str | None] = mapped_column(sa.String(64))
-    delivered_at: Mapped[datetime | None]
-    last_status_code: Mapped[int | None]
-    last_error: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
     channel: Mapped[ChatChannel] = relationship(lazy="raise_on_sql")
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """The body as data (for tests and the admin page)."""
-        payload: dict[str, Any] = json.loads(self.body)
-        return payload
 
 
 class ChatNotice(Base):

@@ -206,6 +206,9 @@ class Feedback(Base):
     language: Mapped[str | None] = mapped_column(sa.String(16))
     # When its author last changed the title or text (the words before are TextVersion rows).
     edited_at: Mapped[datetime | None]
+    # The page of the organisation's own site the feedback widget was opened on (context for
+    # staff, never shown publicly); None for items from anywhere else.
+    page_url: Mapped[str | None] = mapped_column(sa.String(2000))
 
     category: Mapped[Category] = relationship(lazy="raise_on_sql")
     author: Mapped[User] = relationship(foreign_keys=[author_id], lazy="raise_on_sql")

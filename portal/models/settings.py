@@ -40,3 +40,6 @@ class SiteSettings(Base):
     # with a password (off: email links, providers and single sign-on only).
     staff_identity_provider: Mapped[str | None] = mapped_column(sa.String(40))
     customer_passwords: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
+    # The origins ("https://www.example.org") whose pages may embed the feedback widget, one a
+    # line (portal/services/widget.py): its pages say them in CSP frame-ancestors; none, none.
+    widget_origins: Mapped[str] = mapped_column(sa.Text, default="", server_default="")

@@ -78,6 +78,9 @@ class User(UserMixin, Base):
     # In the site's currency's smallest unit (cents), so sums stay exact on every database.
     monthly_value_cents: Mapped[int | None]
     segment: Mapped[str | None] = mapped_column(sa.String(80))
+    # When they last opened "What's new for me" (/account/updates): changes on what they
+    # follow after it are the header's unread count (portal/services/updates.py).
+    updates_seen_at: Mapped[datetime | None]
 
     def get_id(self) -> str:
         """Flask-Login's session key "<user id>:<session id>", kept in the session cookie and

@@ -86,7 +86,29 @@ class WebhookEndpoint(Base):
         return f"<WebhookEndpoint {self.id} {self.url}>"
 
 
-class WebhookDelivery(Base):
+class PostedJson:
+    """The columns of a JSON body POSTed to a receiver with retries and backoff, claimed a
+    batch at a time (portal/services/outbox.py: claim_due, mark_claimed): webhook deliveries
+    and chat messages."""
+
+    body: Mapped[str] = mapped_column(sa.Text)
+    attempts: Mapped[int] = mapped_column(default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
+    claimed_at: Mapped[datetime | None]
+    claim_token: Mapped[str | None] = mapped_column(sa.String(64))
+    delivered_at: Mapped[datetime | None]
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The body as data (for the admin pages and tests)."""
+        payload: dict[str, Any] = json.loads(self.body)
+        return payload
+
+
+class WebhookDelivery(PostedJson, Base):
     """One event for one endpoint: the exact JSON body, sent with retries and backoff."""
 
     __tablename__ = "webhook_deliveries"
@@ -100,26 +122,10 @@ class WebhookDelivery(Base):
     delivery_uid: Mapped[str] = mapped_column(sa.String(36), unique=True)
     endpoint_id: Mapped[int] = mapped_column(sa.ForeignKey("webhook_endpoints.id"))
     event: Mapped[str] = mapped_column(sa.String(40))
-    body: Mapped[str] = mapped_column(sa.Text)
     status: Mapped[WebhookDeliveryStatus] = mapped_column(
         str_enum(WebhookDeliveryStatus), default=WebhookDeliveryStatus.PENDING
     )
-    attempts: Mapped[int] = mapped_column(default=0)
-    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow)
-    claimed_at: Mapped[datetime | None]
-    claim_token: Mapped[str | None] = mapped_column(sa.String(64))
-    delivered_at: Mapped[datetime | None]
-    last_status_code: Mapped[int | None]
-    last_error: Mapped[str] = mapped_column(sa.Text, default="")
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-
     endpoint: Mapped[WebhookEndpoint] = relationship(lazy="raise_on_sql")
-
-    @property
-    def payload(self) -> dict[str, Any]:
-        """The body as data (for the admin page and tests)."""
-        payload: dict[str, Any] = json.loads(self.body)
-        return payload
 
 
 class WebhookAttempt(Base):

@@ -49,7 +49,7 @@ from portal.services import events as domain_events
 from portal.services.admin import require_active_admin
 from portal.services.chat_messages import Notice, payload
 from portal.services.errors import DomainError, NotFound
-from portal.services.outbox import DeliveryReport, backoff_seconds, claim_due, mark_claimed
+from portal.services.outbox import DeliveryReport, claim_due, mark_claimed
 from portal.services.site import get_site_settings
 from portal.services.visibility import is_public, words_withheld
 from portal.services.wording import Text, t
@@ -534,46 +534,6 @@ def _permanent(status_code: int | None) -> bool:
     return status_code is not None and 400 <= status_code < 500 and status_code not in (408, 429)
 
 
-def _give_up_or_retry(
-    message: ChatMessage, token: str, result: webhooks.PostResult, report: DeliveryReport
-) -> None:
-    current = environment.current()
-    attempts = message.attempts + 1
-    common = {"attempts": attempts, "last_status_code": result.status_code}
-    if (
-        attempts >= current.settings.webhook_max_attempts
-        or result.error.startswith("refused:")
-        or _permanent(result.status_code)
-    ):
-        mark_claimed(
-            ChatMessage,
-            message.id,
-            token,
-            status=ChatMessageStatus.FAILED,
-            last_error=result.error,
-            **common,
-        )
-        report.failed += 1
-        current.log.error("chat: gave up on message %s: %s", message.id, result.error)
-        return
-    delay = backoff_seconds(current.settings.webhook_backoff_seconds, attempts)
-    mark_claimed(
-        ChatMessage,
-        message.id,
-        token,
-        status=ChatMessageStatus.PENDING,
-        last_error=result.error,
-        next_attempt_at=_now() + timedelta(seconds=delay),
-        claim_token=None,
-        claimed_at=None,
-        **common,
-    )
-    report.retried += 1
-    current.log.warning(
-        "chat: message %s will be retried in %ss: %s", message.id, delay, result.error
-    )
-
-
 def deliver_chat_messages(batch_size: int = 20, max_batches: int = 50) -> DeliveryReport:
     """Send the chat messages that are due, claimed a batch at a time like webhook deliveries
     (retries with backoff, the same attempt and timeout settings). Commits as it goes."""
@@ -618,7 +578,17 @@ def deliver_chat_messages(batch_size: int = 20, max_batches: int = 50) -> Delive
                 )
                 report.sent += 1
             else:
-                _give_up_or_retry(message, token, result, report)
+                webhooks.give_up_or_retry(
+                    ChatMessage,
+                    message,
+                    token,
+                    result,
+                    report,
+                    failed=ChatMessageStatus.FAILED,
+                    pending=ChatMessageStatus.PENDING,
+                    what="chat: message",
+                    permanent=_permanent(result.status_code),
+                )
         if len(batch) < batch_size:
             break
     return report

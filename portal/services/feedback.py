@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import TypeVarTuple
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -48,6 +49,7 @@ def submit_feedback(
     language: str | None = None,
     images: Sequence[str] = (),
     post_anyway: bool = False,
+    page_url: str | None = None,
 ) -> Feedback:
     """Record a new item from a customer, with the images they uploaded for it (public ids,
     attachments.upload_image); its "received" step, the author's follow, the receipt and the
@@ -55,7 +57,10 @@ def submit_feedback(
     send_receipt=False and sends its own (a reply to the sender's mail).
 
     A public item's words are read for personal details first (personal_details): found ones
-    hold it (PersonalDetailsHeld) unless the writer chose to post anyway."""
+    hold it (PersonalDetailsHeld) unless the writer chose to post anyway.
+
+    `page_url`: the page of the organisation's site the feedback widget was opened on, kept for
+    staff (portal/services/widget.py)."""
     title = " ".join(title.split())
     if not title:
         raise DomainError(t("Please give your feedback a title."))
@@ -64,6 +69,7 @@ def submit_feedback(
     category = db.session.get(Category, category_id)
     if category is None:
         raise DomainError(t("Please choose one of the listed categories."))
+    page_url = _checked_page_url(page_url)
     visibility = Visibility(visibility)
     if visibility is Visibility.PUBLIC:
         check_public_words(
@@ -79,6 +85,7 @@ def submit_feedback(
         visibility=visibility,
         language=language,
         channel=FeedbackChannel(channel),
+        page_url=page_url,
         awaiting_review=(
             visibility is Visibility.PUBLIC
             and get_site_settings().pre_moderation
@@ -96,6 +103,25 @@ def submit_feedback(
     attachments.attach_uploads(author, item, None, images)
     events.emit(events.ItemSubmitted(item=item, author=author, send_receipt=send_receipt))
     return item
+
+
+def _checked_page_url(page_url: str | None) -> str | None:
+    """A page address as kept: an absolute http(s) address of at most 2,000 characters."""
+    if page_url is None or not page_url.strip():
+        return None
+    page_url = page_url.strip()
+    try:
+        parts = urlsplit(page_url)
+    except ValueError:
+        parts = urlsplit("")
+    if (
+        parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or len(page_url) > 2000
+        or any(c.isspace() for c in page_url)
+    ):
+        raise DomainError(t("The address of the page you came from is not one we can keep."))
+    return page_url
 
 
 def item_query(

@@ -185,4 +185,6 @@ def export_item(item: Feedback) -> dict[str, Any]:
         "redacted_at": iso(item.redacted_at),
         "hidden": item.hidden,
         "edited_at": iso(item.edited_at),
+        # The page of the organisation's site it was sent from through the widget (or None).
+        "page_url": item.page_url,
     }

@@ -104,6 +104,8 @@ def export_data(person: User) -> dict[str, Any]:
                 "currency": environment.current().settings.currency,
                 "segment": person.segment,
             },
+            # When they last opened "What's new for me" (services/updates.py).
+            "updates_seen_at": iso(person.updates_seen_at),
         },
         # Their own words, marked where staff redacted or hid them (see item_data), with what
         # was said and done about them in public.

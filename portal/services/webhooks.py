@@ -579,30 +579,39 @@ def _attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> PostResult
     )
 
 
-def _give_up_or_retry(
-    delivery: WebhookDelivery, token: str, result: PostResult, report: DeliveryReport
+def give_up_or_retry(
+    model: Any,
+    row: Any,
+    token: str,
+    result: PostResult,
+    report: DeliveryReport,
+    *,
+    failed: Any,
+    pending: Any,
+    what: str,
+    permanent: bool = False,
 ) -> None:
+    """After a failed POST of a claimed row (a webhook delivery, a chat message): retry later
+    with backoff, or give up once the attempts are spent, the address was refused, or the
+    receiver's answer is `permanent`. `what` names the row in the log ("webhooks: delivery")."""
     current = environment.current()
-    attempts = delivery.attempts + 1
+    attempts = row.attempts + 1
     common = {"attempts": attempts, "last_status_code": result.status_code}
-    if attempts >= current.settings.webhook_max_attempts or result.error.startswith("refused:"):
-        mark_claimed(
-            WebhookDelivery,
-            delivery.id,
-            token,
-            status=WebhookDeliveryStatus.FAILED,
-            last_error=result.error,
-            **common,
-        )
+    if (
+        attempts >= current.settings.webhook_max_attempts
+        or result.error.startswith("refused:")
+        or permanent
+    ):
+        mark_claimed(model, row.id, token, status=failed, last_error=result.error, **common)
         report.failed += 1
-        current.log.error("webhooks: gave up on delivery %s: %s", delivery.id, result.error)
+        current.log.error("%s %s: gave up: %s", what, row.id, result.error)
         return
     delay = backoff_seconds(current.settings.webhook_backoff_seconds, attempts)
     mark_claimed(
-        WebhookDelivery,
-        delivery.id,
+        model,
+        row.id,
         token,
-        status=WebhookDeliveryStatus.PENDING,
+        status=pending,
         last_error=result.error,
         next_attempt_at=_now() + timedelta(seconds=delay),
         claim_token=None,
@@ -610,9 +619,7 @@ def _give_up_or_retry(
         **common,
     )
     report.retried += 1
-    current.log.warning(
-        "webhooks: delivery %s will be retried in %ss: %s", delivery.id, delay, result.error
-    )
+    current.log.warning("%s %s will be retried in %ss: %s", what, row.id, delay, result.error)
 
 
 def deliver_webhooks(batch_size: int = 20, max_batches: int = 50) -> DeliveryReport:
@@ -670,7 +677,16 @@ def deliver_webhooks(batch_size: int = 20, max_batches: int = 50) -> DeliveryRep
                 )
                 report.sent += 1
             else:
-                _give_up_or_retry(delivery, token, result, report)
+                give_up_or_retry(
+                    WebhookDelivery,
+                    delivery,
+                    token,
+                    result,
+                    report,
+                    failed=WebhookDeliveryStatus.FAILED,
+                    pending=WebhookDeliveryStatus.PENDING,
+                    what="webhooks: delivery",
+                )
         if len(batch) < batch_size:
             break
     return report

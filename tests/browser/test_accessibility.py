@@ -212,6 +212,7 @@ PAGES = [
     PageCase("change-email", "/account/email", CUSTOMER),
     PageCase("change-email-confirm", "/account/email/{email_change_token}"),
     PageCase("account", "/account/", CUSTOMER, shots=True),
+    PageCase("updates", "/account/updates", CUSTOMER),
     PageCase("delete-account", "/account/delete", CUSTOMER),
     PageCase("you-said-we-did", "/you-said-we-did", shots=True),
     PageCase("you-said-we-did-one", "/you-said-we-did/{resolution_id}"),
@@ -234,6 +235,10 @@ PAGES = [
     PageCase("api-tokens", "/admin/tokens", ADMIN),
     PageCase("single-sign-on", "/admin/sso", ADMIN),
     PageCase("sign-in-providers", "/admin/sign-in", ADMIN),
+    PageCase("widget-admin", "/admin/widget", ADMIN),
+    # The feedback widget's form, as a new tab shows it (in a frame it is the same page).
+    PageCase("widget", "/widget/", shots=True),
+    PageCase("widget-signed-in", "/widget/?title=parcel", CUSTOMER),
     PageCase("not-found", "/feedback/999999", status=404),
 ]
 

@@ -81,6 +81,7 @@ ACCESS: dict[str, str] = {
     "accounts.sign_in_link": TOKEN,
     "accounts.sign_in_link_request": PUBLIC,
     "accounts.sign_out_everywhere": SIGNED_IN,
+    "accounts.updates_page": SIGNED_IN,
     "accounts.verify": TOKEN,
     "admin.acknowledge": STAFF,
     "admin.approve": STAFF,
@@ -140,6 +141,8 @@ ACCESS: dict[str, str] = {
     "admin.change_provider": ADMIN,
     "admin.toggle_provider": ADMIN,
     "admin.save_sign_in_policy": ADMIN,
+    "admin.widget_page": ADMIN,
+    "admin.widget_origins": ADMIN,
     "admin.insights": STAFF,
     "admin.insights_csv": STAFF,
     "api.add_vote": API_WRITE,
@@ -204,6 +207,12 @@ ACCESS: dict[str, str] = {
     "providers.sign_out_there": PUBLIC,
     "providers.remove": SIGNED_IN,
     "static": PUBLIC,
+    # The feedback widget: its token, not the session, names who sends (a POST without one
+    # is refused with 400).
+    "widget.form": PUBLIC,
+    "widget.send": PUBLIC,
+    "widget.sign_in": PUBLIC,
+    "widget.continue_on_site": PUBLIC,
 }
 
 # Routes about one item: the item in the sweep is private, so other customers get a 404 from

@@ -64,6 +64,8 @@ ADMIN_ONLY_ENDPOINTS = {
     "admin.change_provider",
     "admin.toggle_provider",
     "admin.save_sign_in_policy",
+    "admin.widget_page",
+    "admin.widget_origins",
     "admin.audit_log",
     "admin.tokens",
     "admin.revoke_token",
