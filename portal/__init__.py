@@ -174,6 +174,7 @@ def register_blueprints(app: Flask) -> None:
         link_views,  # noqa: F401  (its routes join accounts' blueprint)
         updates_views,  # noqa: F401  (its route joins accounts' blueprint)
     )
+    from portal.accounts.provider_views import bp as providers_bp
     from portal.accounts.sso_views import bp as sso_bp
     from portal.accounts.views import bp as accounts_bp
     from portal.admin.views import bp as admin_bp
@@ -198,6 +199,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(feedback_bp, url_prefix="/feedback")
     app.register_blueprint(accounts_bp, url_prefix="/account")
     app.register_blueprint(sso_bp)
+    app.register_blueprint(providers_bp)
     app.register_blueprint(resolutions_bp)
     app.register_blueprint(roadmap_bp)
     app.register_blueprint(feeds_bp)

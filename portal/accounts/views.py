@@ -10,6 +10,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
 
 from portal.accounts import kept as kept_writing
+from portal.accounts import provider_views
 from portal.accounts.forms import (
     AcceptInvitationForm,
     ChangePasswordForm,
@@ -30,6 +31,7 @@ from portal.forms import say_beside
 from portal.models import NotificationPreference, User
 from portal.services import (
     accounts,
+    identity_providers,
     invitations,
     notifications,
     personal_data,
@@ -37,7 +39,9 @@ from portal.services import (
     sign_in_policy,
 )
 from portal.services.feedback import items_by_author
+from portal.services.identity_providers import ProviderConfig
 from portal.services.resolutions import changes_led_to
+from portal.services.site import get_site_settings
 from portal.services.tokens import read_verify_token
 from portal.unit_of_work import refusal_shown_in
 
@@ -191,7 +195,9 @@ def logout() -> Response:
         accounts.end_session(current_user, signed_in.id)
     logout_user()
     flash(_("You are signed out."), "info")
-    return redirect(url_for("board.index"))
+    # Signed in through a provider that offers it: signed out there too (RP-initiated logout).
+    leaving = signed_in.id if signed_in is not None else None
+    return redirect(provider_views.logout_destination(leaving) or url_for("board.index"))
 
 
 @bp.route("/", methods=["GET", "POST"])
@@ -440,9 +446,17 @@ def accept_invitation(token: str) -> Response | str:
             token=token,
             invitation=invitation,
             account=account,
+            staff_provider=_staff_provider(),
         ),
         status,
     )
+
+
+def _staff_provider() -> ProviderConfig | None:
+    """The provider staff must sign in through, when the site names one that is enabled:
+    invitations then lead to it instead of asking for a password."""
+    key = get_site_settings().staff_identity_provider
+    return identity_providers.get_provider(key) if key else None
 
 
 @bp.route("/password", methods=["GET", "POST"])

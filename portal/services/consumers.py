@@ -312,6 +312,32 @@ def audit_signed_in_with_sso(event: events.SignedInWithSso) -> None:
         )
 
 
+@on(events.SignedInWithProvider)
+def audit_signed_in_with_provider(event: events.SignedInWithProvider) -> None:
+    action = "user.created_by_provider" if event.created else "user.signed_in_by_provider"
+    audit.record(event.user, action, "user", event.user.id, provider=event.provider_key)
+
+
+@on(events.IdentityLinked)
+def audit_identity_linked(event: events.IdentityLinked) -> None:
+    details = {"provider": event.identity.provider_key, "issuer": event.identity.issuer}
+    if event.confirmed_with:
+        details["confirmed_with"] = event.confirmed_with
+    audit.record(event.user, "user.identity_linked", "user", event.user.id, **details)
+
+
+@on(events.IdentityRemoved)
+def audit_identity_removed(event: events.IdentityRemoved) -> None:
+    audit.record(
+        event.user,
+        "user.identity_removed",
+        "user",
+        event.user.id,
+        provider=event.provider_key,
+        issuer=event.issuer,
+    )
+
+
 @on(events.SsoConfigured)
 def audit_sso_configured(event: events.SsoConfigured) -> None:
     audit.record(

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
         Feedback,
         FeedbackChannel,
         FeedbackState,
+        Identity,
         IdentityProvider,
         Invitation,
         Resolution,
@@ -399,6 +400,36 @@ class SignedInWithSso:
     created: bool
     old_email: str | None = None
     attributes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class SignedInWithProvider:
+    """Someone signed in through an identity provider (OpenID Connect or GitHub); their
+    account made now when `created`."""
+
+    user: User
+    provider_key: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class IdentityLinked:
+    """An identity at a provider (issuer + subject) was linked to an account: at its first
+    sign-in, or after a member of staff confirmed it (`confirmed_with`: "password")."""
+
+    user: User
+    identity: Identity
+    confirmed_with: str | None = None
+
+
+@dataclass(frozen=True)
+class IdentityRemoved:
+    """A person removed one of their linked identities from their account page."""
+
+    user: User
+    provider_key: str
+    issuer: str
+    subject: str
 
 
 @dataclass(frozen=True)

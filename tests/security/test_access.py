@@ -199,6 +199,13 @@ ACCESS: dict[str, str] = {
     "roadmap.index": PUBLIC,
     # Posted by the organisation's page; the signed token in the form is the proof.
     "sso.sign_in": PUBLIC,
+    # Sign-in through an identity provider: the start, the provider's answer (its state is
+    # the proof), a staff link's confirmation, and the step to the provider's sign-out.
+    "providers.start": PUBLIC,
+    "providers.callback": PUBLIC,
+    "providers.confirm": PUBLIC,
+    "providers.sign_out_there": PUBLIC,
+    "providers.remove": SIGNED_IN,
     "static": PUBLIC,
     # The feedback widget: its token, not the session, names who sends (a POST without one
     # is refused with 400).
@@ -364,6 +371,7 @@ def world(make_client, make_user, make_category, make_feedback) -> World:
         "channel_id": str(channel.id),
         "message_id": str(chat_test.id),
         "session_id": elsewhere.id,
+        "identity_id": "999999",  # nobody's: a refusal, whoever asks
         "invitation_id": str(invitation.id),
         "provider_id": str(provider.id),
         "accounts.accept_invitation": invitation_token,
