@@ -139,18 +139,34 @@ class ChangePasswordForm(NewPasswordForm):
     )
 
 
-class DeleteAccountForm(FlaskForm):
-    password = PasswordField(
-        _l("Your password, to confirm"),
-        validators=[DataRequired(_l("Please enter your password."))],
-    )
-    redact_public = BooleanField(
+def redact_public_field() -> BooleanField:
+    """Whether a leaving person's public words go out of view with them."""
+    return BooleanField(
         _l("Also take what I posted publicly out of public view"),
         description=_l(
             "Your items' words and your comments are then hidden from everyone; "
             "our staff keep them for the record, and your votes still count."
         ),
     )
+
+
+class DeleteAccountForm(FlaskForm):
+    password = PasswordField(
+        _l("Your password, to confirm"),
+        validators=[DataRequired(_l("Please enter your password."))],
+    )
+    redact_public = redact_public_field()
+
+
+class DeleteAccountByAddressForm(FlaskForm):
+    """For an account without a password (it signs in through a provider, single sign-on or
+    email links): its address typed out confirms."""
+
+    address = EmailField(
+        _l("Your email address, to confirm"),
+        validators=[DataRequired(_l("Please type your email address."))],
+    )
+    redact_public = redact_public_field()
 
 
 class ConfirmForm(FlaskForm):

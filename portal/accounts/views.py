@@ -8,6 +8,7 @@ from flask import Blueprint, flash, make_response, redirect, render_template, re
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 from werkzeug.wrappers import Response
+from wtforms import Field
 
 from portal.accounts import kept as kept_writing
 from portal.accounts import provider_views
@@ -16,6 +17,7 @@ from portal.accounts.forms import (
     ChangePasswordForm,
     ConfirmForm,
     ConfirmPasswordForm,
+    DeleteAccountByAddressForm,
     DeleteAccountForm,
     LoginForm,
     NewPasswordForm,
@@ -521,12 +523,20 @@ def export() -> Response:
 @bp.route("/delete", methods=["GET", "POST"])
 @login_required
 def delete() -> Response | str:
-    form = DeleteAccountForm()
+    # An account without a password confirms with its address typed out instead.
+    form: DeleteAccountForm | DeleteAccountByAddressForm
+    confirmation: Field
+    if accounts.has_usable_password(current_user):
+        form = DeleteAccountForm()
+        confirmation = form.password
+    else:
+        form = DeleteAccountByAddressForm()
+        confirmation = form.address
     if form.validate_on_submit():
-        with refusal_shown_in(form.password.errors):
+        with refusal_shown_in(confirmation.errors):
             accounts.delete_account(
                 current_user,
-                form.password.data or "",
+                confirmation.data or "",
                 redact_public=bool(form.redact_public.data),
             )
             logout_user()
@@ -535,4 +545,4 @@ def delete() -> Response | str:
                 "success",
             )
             return redirect(url_for("board.index"))
-    return render_template("accounts/delete.html", form=form)
+    return render_template("accounts/delete.html", form=form, confirmation=confirmation)

@@ -18,6 +18,7 @@ from portal.models import (
     DigestSubscription,
     Feedback,
     Follow,
+    Identity,
     NotificationPreference,
     Role,
     User,
@@ -421,13 +422,18 @@ def sign_out_everywhere(user: User) -> User:
 REDACTED_ON_DELETION = "The author deleted their account and asked for their public words to go."
 
 
-def delete_account(user: User, password: str, *, redact_public: bool = False) -> User:
+def delete_account(user: User, confirmation: str, *, redact_public: bool = False) -> User:
     """Erase a person's personal data. Their public items and votes stay, as "a former
     customer", so counts and conversations still add up; the row is anonymised, not removed.
     With `redact_public` their public words go too: their items are redacted and their
-    comments hidden, as staff would (workflow.redact_public_words); the votes still count."""
-    if not check_password_hash(user.password_hash, password):
-        raise DomainError(t("That password is not right, so nothing was deleted."))
+    comments hidden, as staff would (workflow.redact_public_words); the votes still count.
+    `confirmation` is their password, or, for an account that has none (it signs in through a
+    provider, single sign-on or email links), its email address typed out."""
+    if has_usable_password(user):
+        if not check_password_hash(user.password_hash, confirmation):
+            raise DomainError(t("That password is not right, so nothing was deleted."))
+    elif normalise_email(confirmation) != normalise_email(user.email):
+        raise DomainError(t("That is not this account's email address, so nothing was deleted."))
     if user.is_admin:
         raise DomainError(t("An admin account cannot be deleted here; ask another admin first."))
     if user.is_staff:
@@ -436,6 +442,10 @@ def delete_account(user: User, password: str, *, redact_public: bool = False) ->
     if redact_public:
         redact_public_words(user, REDACTED_ON_DELETION)
     db.session.execute(sa.delete(Follow).where(Follow.user_id == user.id))
+    # The links to providers and to the organisation's single sign-on carry an address and
+    # would sign a returning person into the closed account: they go, so coming back makes a
+    # new account, as it would for the (anonymised) address.
+    db.session.execute(sa.delete(Identity).where(Identity.user_id == user.id))
     db.session.execute(
         sa.delete(DigestSubscription).where(
             sa.or_(

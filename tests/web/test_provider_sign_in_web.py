@@ -428,3 +428,32 @@ def test_sign_ins_and_links_are_audited(client: FlaskClient, corp: OidcProvider)
     sign_in(client)
     actions = set(db.session.scalars(sa.select(AuditEntry.action)))
     assert {"user.created_by_provider", "user.identity_linked"} <= actions
+
+
+def test_an_account_without_a_password_is_deleted_by_typing_its_address_and_can_come_back(
+    client: FlaskClient, corp: OidcProvider
+) -> None:
+    sub = person(corp, "wren@example.com", name="Wren Hale")
+    assert sign_in(client).status_code == 302
+    page = client.get("/account/delete").get_data(as_text=True)
+    assert "Your email address, to confirm" in page and "Your password" not in page
+
+    wrong = post(client, "/account/delete", {"address": "someone@example.com"})
+    assert wrong.status_code == 200
+    assert "not this account's email address" in html.unescape(wrong.get_data(as_text=True))
+    assert db.session.scalar(sa.select(User).where(User.email == "wren@example.com"))
+
+    gone = post(client, "/account/delete", {"address": " Wren@Example.com "})
+    assert gone.status_code == 302
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(User).where(User.email == "wren@example.com")) is None
+    # The link to the provider went with the account: nothing of it signs anyone in now...
+    assert db.session.scalar(sa.select(Identity).where(Identity.subject == sub)) is None
+
+    # ...and coming back through the provider makes a new account, not a closed one.
+    corp.next_login(sub)
+    back = sign_in(client)
+    assert back.status_code == 302
+    db.session.expire_all()
+    again = db.session.scalar(sa.select(User).where(User.email == "wren@example.com"))
+    assert again is not None and again.is_active
