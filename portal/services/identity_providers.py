@@ -9,7 +9,6 @@ import http.client
 import json
 import re
 import socket
-import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
@@ -20,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from portal.database import begin_write
 from portal.extensions import db
 from portal.models import IdentityProvider, SiteSettings, User
-from portal.services import addresses, environment, events
+from portal.services import addresses, environment, events, pinned_http
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
 from portal.services.wording import Text, t
@@ -257,29 +256,6 @@ def _resolve(host: str, port: int) -> str:
     return found[0]
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the address checked beforehand, whatever the name resolves to now."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """The same over TLS: the certificate is still checked against the host name."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 def fetch_discovery(url: str) -> dict[str, Any]:
     """Fetch an OpenID Connect discovery document once and check it: JSON naming `issuer`,
     `authorization_endpoint`, `token_endpoint` and `jwks_uri`, the last two (which the server
@@ -290,8 +266,7 @@ def fetch_discovery(url: str) -> dict[str, Any]:
     host = parts.hostname or ""
     port = parts.port or (443 if https else 80)
     address = _resolve(host, port)
-    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
-    connection = connection_class(host, port, address, DISCOVERY_TIMEOUT_SECONDS)
+    connection = pinned_http.connection(https, host, port, address, DISCOVERY_TIMEOUT_SECONDS)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     try:
         connection.request(

@@ -18,7 +18,6 @@ from __future__ import annotations
 import http.client
 import json
 import socket
-import ssl
 import threading
 import time
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from urllib.parse import urlsplit
 
 import jwt
 
-from portal.services import addresses, environment
+from portal.services import addresses, environment, pinned_http
 from portal.services.errors import DomainError
 from portal.services.wording import t
 
@@ -105,29 +104,6 @@ def _resolve(host: str, port: int) -> str:
     return found[0]
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to the address checked beforehand, whatever the name resolves to now."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """The same over TLS: the certificate is still checked against the host name."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 def _get(url: str) -> bytes:
     """The body of a GET on a checked URL, within the time and size limits."""
     url = check_url(url)
@@ -136,8 +112,7 @@ def _get(url: str) -> bytes:
     port = parts.port or (443 if https else 80)
     host = parts.hostname or ""
     address = _resolve(host, port)
-    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
-    connection = connection_class(host, port, address, TIMEOUT_SECONDS)
+    connection = pinned_http.connection(https, host, port, address, TIMEOUT_SECONDS)
     response: http.client.HTTPResponse | None = None
     deadline = time.monotonic() + TIMEOUT_SECONDS
     try:

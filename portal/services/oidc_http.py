@@ -15,12 +15,11 @@ import base64
 import http.client
 import json
 import socket
-import ssl
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode, urlsplit
 
-from portal.services import addresses, environment
+from portal.services import addresses, environment, pinned_http
 from portal.services.errors import DomainError
 from portal.services.wording import t
 
@@ -83,35 +82,13 @@ def _address_for(host: str, port: int) -> str:
     return found[0]
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    def __init__(self, host: str, port: int, address: str) -> None:
-        super().__init__(host, port, timeout=TIMEOUT_SECONDS)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """TLS to the checked address; the certificate is still checked against the host name."""
-
-    def __init__(self, host: str, port: int, address: str) -> None:
-        super().__init__(host, port, timeout=TIMEOUT_SECONDS, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 def _request(method: str, url: str, body: bytes | None, headers: dict[str, str]) -> Answer:
     parts = urlsplit(checked_url(url))
     https = parts.scheme == "https"
     host = parts.hostname or ""
     port = parts.port or (443 if https else 80)
     address = _address_for(host, port)
-    connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
-    connection = connection_class(host, port, address)
+    connection = pinned_http.connection(https, host, port, address, TIMEOUT_SECONDS)
     path = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     headers = {"Accept": "application/json", "User-Agent": "feedback-portal", **headers}
     try:

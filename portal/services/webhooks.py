@@ -19,7 +19,6 @@ import http.client
 import json
 import secrets
 import socket
-import ssl
 import time
 import uuid
 from collections.abc import Iterable, Sequence
@@ -44,7 +43,7 @@ from portal.models import (
     WebhookEndpoint,
     WebhookEvent,
 )
-from portal.services import addresses, attachments, environment
+from portal.services import addresses, attachments, environment, pinned_http
 from portal.services import events as domain_events  # here `events` are webhook events
 from portal.services.admin import require_active_admin
 from portal.services.errors import DomainError, NotFound
@@ -145,29 +144,6 @@ def _resolve(host: str, port: int) -> str:
     return addresses_found[0]
 
 
-class _PinnedHTTPConnection(http.client.HTTPConnection):
-    """Connects to an address checked beforehand, whatever the name resolves to now."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout)
-        self._address = address
-
-    def connect(self) -> None:
-        self.sock = socket.create_connection((self._address, self.port), self.timeout)
-
-
-class _PinnedHTTPSConnection(http.client.HTTPSConnection):
-    """The same over TLS: the certificate is still checked against the host name."""
-
-    def __init__(self, host: str, port: int, address: str, timeout: float) -> None:
-        super().__init__(host, port, timeout=timeout, context=ssl.create_default_context())
-        self._address = address
-
-    def connect(self) -> None:
-        sock = socket.create_connection((self._address, self.port), self.timeout)
-        self.sock = self._context.wrap_socket(sock, server_hostname=self.host)  # type: ignore[attr-defined]
-
-
 @dataclass(frozen=True)
 class PostResult:
     """What one attempt got back."""
@@ -195,8 +171,7 @@ def _post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> Pos
     connection: http.client.HTTPConnection | None = None
     try:
         address = _resolve(parts.hostname or "", port)
-        connection_class = _PinnedHTTPSConnection if https else _PinnedHTTPConnection
-        connection = connection_class(parts.hostname or "", port, address, timeout)
+        connection = pinned_http.connection(https, parts.hostname or "", port, address, timeout)
         path = parts.path or "/"
         if parts.query:
             path = f"{path}?{parts.query}"
