@@ -62,11 +62,22 @@ def test_the_catalogs_are_compiled_at_start_and_offered_with_english_first(tmp_p
     assert compile_catalogs(tmp_path) == []
 
 
-def test_a_page_with_only_english_offers_no_switcher_and_says_lang_en(client, make_feedback):
-    make_feedback()
-    page = client.get("/").get_data(as_text=True)
+def test_a_page_with_only_english_offers_no_switcher_and_says_lang_en(
+    database_uri: str, tmp_path: Path
+) -> None:
+    # A site whose translations folder holds no catalog: English alone.
+    only_english = tmp_path / "no-catalogs"
+    only_english.mkdir()
+    app = make_test_app(database_uri, tmp_path, PORTAL_TRANSLATIONS_DIR=str(only_english))
+    page = app.test_client().get("/").get_data(as_text=True)
     assert _language(page) == ("en", "ltr")
     assert 'aria-label="Language"' not in page
+
+
+def test_the_shipped_catalogs_are_offered(client) -> None:
+    page = client.get("/", headers={"Accept-Language": "fr-FR,fr;q=0.9"}).get_data(as_text=True)
+    assert _language(page) == ("fr", "ltr")
+    assert '<span aria-current="true" lang="fr">Français</span>' in page
 
 
 def test_the_browser_language_answers_a_visitor_and_the_switcher_offers_the_others(site):
