@@ -51,7 +51,7 @@ CARRIED_MAX_AGE = 24 * 3600
 # tone check for text the person may still change.
 _NEVER_CARRIED = frozenset({"csrf_token", "post_anyway"})
 # Fields a form keeps for itself: carried, but not worth showing.
-_BOOKKEEPING = frozenset({"next", "fragment", "form_started", "website"})
+_BOOKKEEPING = frozenset({"next", "fragment", "form_started", "website", "page_url"})
 # The images a form carries (portal/attachments/uploads.py: their ids, descriptions and
 # "leave out" boxes): carried, and shown again as previews by the form they go back to.
 _IMAGE_FIELDS = "image"

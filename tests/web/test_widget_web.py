@@ -307,6 +307,11 @@ def test_a_visitor_signs_in_in_a_new_tab_and_sends_what_they_wrote(
     send_again = tab.post("/account/login", data=fields).get_data(as_text=True)
     again = dict(browser_form(send_again, "/feedback/new"))
     assert again["page_url"] == PAGE
+    # The page address travels hidden, never shown as a field's raw name; the title stays
+    # one line; the sentences above are apart.
+    assert "page_url</dt>" not in send_again and ">page_url<" not in send_again
+    assert re.search(r'<input type="text" id="kept-\d+" name="title"', send_again)
+    assert "nothing was saved. Here it is" in send_again
     assert again["body"].startswith("I typed the voucher code")
     sent = tab.post("/feedback/new", data=again)
     assert sent.status_code == 302, sent.get_data(as_text=True)
