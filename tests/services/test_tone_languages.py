@@ -91,6 +91,20 @@ CASES = [
     ),
     case(
         "es",
+        "telling them they have to contact customer service",
+        "Hola Lucía, tiene que contactar con el servicio de atención al cliente. Le "
+        "mantendremos informada.",
+        LATER,
+        "passing_around",
+    ),
+    case(
+        "es",
+        "an irregular future is a next step too",
+        "Hola Lucía, su caso lo lleva ya nuestro almacén. Le mantendremos informada.",
+        LATER,
+    ),
+    case(
+        "es",
         "a complaint nobody has said sorry for",
         "Hola Lucía, su pedido salió ayer del almacén. Le escribiré cuando llegue.",
         COMPLAINT,
@@ -186,6 +200,19 @@ CASES = [
     ),
     case(
         "de",
+        "telling them to turn to customer service, the verb at the end",
+        "Hallo Lucía, Sie müssen sich an den Kundenservice wenden. Wir melden uns morgen.",
+        LATER,
+        "passing_around",
+    ),
+    case(
+        "de",
+        "taking care of it is a next step",
+        "Hallo Lucía, danke für Ihre Geduld. Wir kümmern uns darum.",
+        LATER,
+    ),
+    case(
+        "de",
         "a complaint nobody has said sorry for",
         "Hallo Lucía, Ihr Paket ist gestern bei uns eingegangen. Ich melde mich am Montag.",
         COMPLAINT,
@@ -256,6 +283,20 @@ CASES = [
         "contacting logistics ourselves is taking it on",
         "Bonjour Lucía, toutes nos excuses. Je vais contacter notre service logistique et je "
         "reviens vers vous demain.",
+        LATER,
+    ),
+    case(
+        "fr",
+        "telling them they must go to accounts",
+        "Bonjour Lucía, vous devez vous adresser au service comptabilité. Nous vous "
+        "rembourserons ensuite.",
+        LATER,
+        "passing_around",
+    ),
+    case(
+        "fr",
+        "a refund we will make is a next step",
+        "Bonjour Lucía, merci pour votre patience. Nous vous rembourserons le montant total.",
         LATER,
     ),
     case(

@@ -92,7 +92,7 @@ _ELSEWHERE = (
     r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+)"
 )
 PASSING_AROUND = (
-    rf"(?:(?:por\s+favor,?|tendr[aá]\s+que|debe(?:r[aá])?|puede|le\s+(?:recomiendo|recomendamos"
+    rf"(?:(?:por\s+favor,?|(?:tiene|tendr[aá])\s+que|debe(?:r[aá])?|puede|le\s+(?:recomiendo|recomendamos"
     rf"|sugiero|sugerimos|aconsejo|aconsejamos)(?:\s+que)?)\s+)?\b{_SEND}\s+{_ELSEWHERE}",
     # ... "eso lo lleva otro departamento", "no es competencia nuestra"
     r"\b(?:lo|la)\s+(?:lleva|gestiona|tramita)\s+otro\s+(?:departamento|equipo)\b",
@@ -102,7 +102,7 @@ PASSING_AROUND = (
 )
 # "Voy a llamar al equipo de envíos": the writer doing it.
 OUR_OWN_DOING = r"\b(?:voy|vamos)\s+a\s+$"
-TELLS_THEM = r"(?:por|tendr|debe|puede|le)\b"
+TELLS_THEM = r"(?:por|tiene|tendr\w+|debe\w*|puede|le)\b"
 
 # A next step, over folded words: a first-person future ("le llamaré", "revisaremos"), "voy a",
 # "me encargo", or "próximos pasos".
@@ -110,7 +110,7 @@ FUTURE_ACTION = (
     r"\b(?:llam|escrib|envi|mand|avis|inform|contact|revis|comprob|reembols|devolv|cambi"
     r"|arregl|solucion|resolv|investig|confirm|respond|contest|gestion|tramit|verific|compens"
     r"|repar|sustitu|reenvi|actualiz|ocup|encarg|abon|hablar|pregunt)(?:are|aremos|ere|eremos"
-    r"|ire|iremos)\b|\b(?:hare|haremos|pondre|pondremos|dire|diremos|volvere|volveremos)\b"
+    r"|ire|iremos)\b|\b(?:har|pondr|dir|volver|mantendr|tendr|podr|sabr|saldr)(?:e|emos)\b"
     r"|\b(?:voy|vamos) a\b|\b(?:me|nos) (?:encargo|encargamos|ocupo|ocupamos)\b"
     r"|\b(?:proximos?|siguientes?) pasos?\b"
 )
