@@ -170,8 +170,8 @@ def _attempt(
     with refusal_shown_in(errors) as refusal:
         command()
         flash(success, "success")
-        for notice in also_said:
-            flash(notice.message, "info")
+        for message in dict.fromkeys(notice.message for notice in also_said):
+            flash(message, "info")
         return redirect(url_for("admin.item", item_id=item_id))
     context = dict(forms)
     for field, shown_as in (findings_shown_as or {}).items():
@@ -218,6 +218,7 @@ def move(item_id: int) -> Response:
             state=_(to_state.label),
         ),
         findings_shown_as={"message": "move_findings", "we_did": "we_did_findings"},
+        also_said=workflow.tone_notices(item, form.message.data or "", form.we_did.data or ""),
         move_form=form,
         # Shown only if the merge is refused (workflow.ClosedTarget): then the page offers to
         # answer this item as the closed one was.

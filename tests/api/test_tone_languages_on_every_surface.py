@@ -180,3 +180,39 @@ def test_a_short_reply_is_read_in_the_item_s_language(
 
     assert "no_apology" in codes(None)
     assert "no_apology" not in codes("es")
+
+
+def test_an_arabic_move_message_is_told_once_posted_on_the_admin_page(
+    make_client, make_user, make_verified_user, make_category, make_feedback
+) -> None:
+    staff, item = _lucia_s_complaint(make_user, make_verified_user, make_category, make_feedback)
+    browser = make_client()
+    login(browser, staff.email)
+
+    moved = post(
+        browser,
+        f"/admin/feedback/{item.id}/move",
+        {"to_state": "investigating", "message": ARABIC},
+    )
+
+    assert moved.status_code == 302, moved.get_data(as_text=True)
+    after = html.unescape(browser.get(moved.headers["Location"]).get_data(as_text=True))
+    assert after.count(NOT_COVERED) == 1
+
+
+def test_an_arabic_move_message_is_posted_by_the_api_with_its_notice(
+    make_client, make_user, make_verified_user, make_category, make_feedback, write_token
+) -> None:
+    staff, item = _lucia_s_complaint(make_user, make_verified_user, make_category, make_feedback)
+
+    moved = make_client().post(
+        f"{API}/items/{item.id}/transitions",
+        json={"acting_as": staff.email, "to_state": "investigating", "message": ARABIC},
+        headers={"Authorization": f"Bearer {write_token}"},
+    )
+
+    assert moved.status_code == 200, moved.get_data(as_text=True)
+    assert moved.get_json()["item"]["state"] == "investigating"
+    assert [(n["field"], n["code"]) for n in moved.get_json()["notices"]] == [
+        ("message", "not_covered")
+    ]
