@@ -60,6 +60,21 @@ CASES = [
     ),
     case(
         "es",
+        "should have read is blame; should have received it is our fault, not theirs",
+        "Hola Lucía, debería haber leído las instrucciones. Debería haberlo recibido ayer. "
+        "Le llamaré el jueves.",
+        LATER,
+        "blame",
+    ),
+    case(
+        "es",
+        "should have received it, said alone, blames nobody",
+        "Hola Lucía, lo siento: usted debería haber recibido el paquete ayer. Le llamaré el "
+        "jueves.",
+        LATER,
+    ),
+    case(
+        "es",
         "a form letter: the generic greeting and stock phrases",
         "Estimado cliente: le informamos que su pedido será enviado a la mayor brevedad. "
         "Revisaremos el caso el lunes.",
@@ -162,6 +177,20 @@ CASES = [
     ),
     case(
         "de",
+        "should have received it is our fault, not blame",
+        "Hallo Lucía, es tut mir leid: Sie hätten das Paket am Montag bekommen sollen. Ich "
+        "melde mich morgen.",
+        LATER,
+    ),
+    case(
+        "de",
+        "should have read the instructions is blame",
+        "Hallo Lucía, Sie hätten die Anleitung lesen sollen. Ich melde mich morgen.",
+        LATER,
+        "blame",
+    ),
+    case(
+        "de",
         "a form letter",
         "Sehr geehrte Damen und Herren, wir nehmen Ihr Anliegen sehr ernst. Wir werden den "
         "Fall am Montag prüfen.",
@@ -252,6 +281,20 @@ CASES = [
         "blame: tried it?, as said before, not our fault",
         "Bonjour Lucía, avez-vous essayé de redémarrer l'application ? Comme indiqué "
         "précédemment, ce n'est pas notre faute. Je reviens vers vous vendredi.",
+        LATER,
+        "blame",
+    ),
+    case(
+        "fr",
+        "should have received it is our fault, not blame",
+        "Bonjour Lucía, toutes nos excuses : vous auriez dû recevoir le colis lundi. Je vous "
+        "rappellerai demain.",
+        LATER,
+    ),
+    case(
+        "fr",
+        "should have read the manual is blame",
+        "Bonjour Lucía, vous auriez dû lire la notice. Je vous rappellerai demain.",
         LATER,
         "blame",
     ),

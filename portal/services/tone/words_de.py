@@ -12,7 +12,9 @@ from portal.services.tone import words as en
 
 BLAME_PHRASES: tuple[str, ...] = (
     *("haben Sie versucht", "haben Sie schon versucht", "haben Sie probiert"),
-    *("Sie hätten * sollen", "Sie hätten * * sollen", "Sie haben vergessen"),
+    # "Sie hätten * sollen" alone is also "Sie hätten es gestern bekommen sollen", our fault.
+    *("Sie hätten * lesen sollen", "Sie hätten * * lesen sollen", "Sie hätten * prüfen sollen"),
+    *("Sie hätten * * prüfen sollen", "Sie hätten * * beachten sollen", "Sie haben vergessen"),
     *("Sie haben * vergessen",),
     *("Sie haben * nicht gelesen", "lesen Sie die Anleitung", "wie bereits erwähnt"),
     *("wie bereits mitgeteilt", "wie schon gesagt", "wie ich bereits sagte"),

@@ -12,7 +12,8 @@ from portal.services.tone import words as en
 
 BLAME_PHRASES: tuple[str, ...] = (
     *("ha probado a", "ha intentado", "has probado a", "ha leído", "no ha leído", "no leyó"),
-    *("usted debería haber", "debería haber leído", "debería usted", "deberías haber"),
+    # Not "debería haber" alone: "debería haberlo recibido ayer" is our fault, not theirs.
+    *("debería haber leído", "debería haber revisado", "deberías haber leído", "debió leer"),
     *("como ya le dijimos", "como ya le indicamos", "como ya le hemos indicado", "como le dije"),
     *("como ya le comentamos", "como ya se le indicó", "según mi último correo"),
     *("error del usuario", "es culpa suya", "es su culpa", "no es culpa nuestra"),

@@ -11,7 +11,9 @@ from portal.models.base import N_
 from portal.services.tone import words as en
 
 BLAME_PHRASES: tuple[str, ...] = (
-    *("avez-vous essayé", "avez-vous bien lu", "vous auriez dû", "vous avez oublié"),
+    # Not "vous auriez dû" alone: "vous auriez dû le recevoir hier" is our fault, not theirs.
+    *("avez-vous essayé", "avez-vous bien lu", "vous auriez dû lire", "vous avez oublié"),
+    *("vous auriez dû vérifier", "vous auriez dû nous prévenir"),
     *("vous n'avez pas lu", "lisez le manuel", "comme déjà indiqué", "comme indiqué précédemment"),
     *("comme nous vous l'avons déjà dit", "comme nous vous l'avons déjà indiqué"),
     *("comme je vous l'ai dit", "comme je vous l'ai déjà dit", "suite à mon dernier mail"),
