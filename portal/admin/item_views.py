@@ -4,7 +4,7 @@ the page again with what was typed kept, beside the form it came from."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -41,6 +41,7 @@ from portal.services import (
     workflow,
 )
 from portal.services.feedback import item_comments
+from portal.services.tone import ToneFinding
 from portal.services.workflow import PromiseChoice
 from portal.unit_of_work import refusal_shown_in
 
@@ -158,16 +159,19 @@ def _attempt(
     success: str,
     *,
     findings_shown_as: dict[str, str] | None = None,
+    also_said: Sequence[ToneFinding] = (),
     **forms: Any,
 ) -> Response:
     """Run one command for a form: on success go back to the item with `success` said; on a
     refusal show the page again with the typed input kept, and the tone check's findings (if
     any) beside the fields they belong to (`findings_shown_as` names the template's list for
-    each field)."""
+    each field; `also_said`, notices that hold nothing, are said with the success)."""
     errors: list[str] = []
     with refusal_shown_in(errors) as refusal:
         command()
         flash(success, "success")
+        for message in dict.fromkeys(notice.message for notice in also_said):
+            flash(message, "info")
         return redirect(url_for("admin.item", item_id=item_id))
     context = dict(forms)
     for field, shown_as in (findings_shown_as or {}).items():
@@ -214,6 +218,7 @@ def move(item_id: int) -> Response:
             state=_(to_state.label),
         ),
         findings_shown_as={"message": "move_findings", "we_did": "we_did_findings"},
+        also_said=workflow.tone_notices(item, form.message.data or "", form.we_did.data or ""),
         move_form=form,
         # Shown only if the merge is refused (workflow.ClosedTarget): then the page offers to
         # answer this item as the closed one was.
@@ -307,6 +312,8 @@ def reply(item_id: int) -> Response:
         if item.state is FeedbackState.RECEIVED
         else _("Your reply is posted."),
         findings_shown_as={"body": "reply_findings"},
+        # A reply in a language the tone check does not cover is told so once it is posted.
+        also_said=workflow.tone_notices(item, form.body.data or ""),
         reply_form=form,
         reply_images=images,
     )

@@ -130,6 +130,18 @@ DATE = {"type": "string", "format": "date"}
 INTEGER = {"type": "integer"}
 LINKS = {"type": "object", "additionalProperties": {"type": "string", "format": "uri"}}
 
+# Said with posted words the tone check does not cover (code not_covered): they hold nothing.
+TONE_NOTICES: dict[str, Any] = {
+    "type": "array",
+    "description": _l(
+        "Notices about the posted words that held nothing: not_covered when the tone check "
+        "has no words for their language (such as Arabic), so only capitals, the name and "
+        "repeated words were checked. Empty when there are none."
+    ),
+    "items": _ref("ToneFinding"),
+}
+
+
 POST_ANYWAY: dict[str, Any] = {
     "type": "boolean",
     "default": False,
@@ -677,7 +689,11 @@ SCHEMAS: dict[str, Any] = {
     "TransitionResult": {
         "type": "object",
         "required": ["item", "event"],
-        "properties": {"item": _ref("Item"), "event": _ref("TimelineEvent")},
+        "properties": {
+            "item": _ref("Item"),
+            "event": _ref("TimelineEvent"),
+            "notices": TONE_NOTICES,
+        },
     },
     "NewReply": {
         "type": "object",
@@ -709,6 +725,7 @@ SCHEMAS: dict[str, Any] = {
         "required": ["item", "reply", "event"],
         "properties": {
             "item": _ref("Item"),
+            "notices": TONE_NOTICES,
             "reply": _nullable(
                 {**REPLY, "description": _l("The reply; null when it acknowledged the item.")}
             ),

@@ -37,6 +37,7 @@ from portal.models import (
 from portal.services import attachments, environment
 from portal.services.customer_value import MAX_MONTHLY_VALUE_CENTS
 from portal.services.item_data import image_data, iso, public_item, you_said_shown
+from portal.services.tone import ToneFinding
 from portal.services.visibility import is_public
 from portal.services.workflow import PromiseChoice
 from portal.validation import MAX_ID, name_problem
@@ -143,6 +144,22 @@ def event_json(event: TimelineEvent) -> dict[str, Any]:
         "new_owner_name": str(event.new_owner.public_name) if event.new_owner else None,
         "created_at": iso(event.created_at),
     }
+
+
+def notices_json(*by_field: tuple[str, list[ToneFinding]]) -> list[dict[str, Any]]:
+    """Notices said with posted words (the tone check does not cover their language), shaped
+    as the 422's findings are."""
+    return [
+        {
+            "field": field,
+            "code": notice.code,
+            "message": str(notice.message),
+            "quotes": list(notice.quotes),
+            "advice": str(notice.advice),
+        }
+        for field, notices in by_field
+        for notice in notices
+    ]
 
 
 def reply_json(reply: Comment, author: User) -> dict[str, Any]:

@@ -39,7 +39,7 @@ from portal.models import (
 )
 from portal.security import api_nul_refusal
 from portal.services import api as api_service
-from portal.services import api_tokens, attachments, customer_value, recording
+from portal.services import api_tokens, attachments, customer_value, recording, workflow
 from portal.services.accounts import find_user_by_email
 from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.errors import NotFound
@@ -475,7 +475,14 @@ def transition(item_id: int) -> Response:
     )
     moved = _reload_item(found.id)
     return jsonify(
-        {"item": schemas.item_json(moved), "event": schemas.event_json(_last_move(moved))}
+        {
+            "item": schemas.item_json(moved),
+            "event": schemas.event_json(_last_move(moved)),
+            "notices": schemas.notices_json(
+                ("message", workflow.tone_notices(moved, body.message)),
+                ("we_did", workflow.tone_notices(moved, body.we_did)),
+            ),
+        }
     )
 
 
@@ -495,6 +502,7 @@ def reply(item_id: int) -> tuple[Response, int]:
         "item": schemas.item_json(replied),
         "reply": schemas.reply_json(posted, actor) if posted is not None else None,
         "event": schemas.event_json(_last_move(replied)) if posted is None else None,
+        "notices": schemas.notices_json(("body", workflow.tone_notices(replied, body.body))),
     }
     return jsonify(answer), 201
 

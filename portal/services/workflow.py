@@ -138,15 +138,18 @@ def tone_context(
     stays_open = (to_state or item.state).is_open
     promise = target_date if to_state is S.PLANNED else item.target_date
     customer = item.author
+    # A draft too short to tell its language is read in the item's, else the customer's.
+    language = item.language or customer.language
     return ToneContext(
         kind=item.kind.value,
         preferred_name=customer.preferred_name if customer.deleted_at is None else "",
         response_guide=item.category.response_guide,
         stays_open=stays_open,
         promised=promise is not None and promise >= _now().date(),
-        apologised_before=any(tone.apologises(text) for text in _staff_words_on(item.id)),
+        apologised_before=any(tone.apologises(text, language) for text in _staff_words_on(item.id)),
         customer_text="\n".join(_customer_words_on(item)),
         earlier_replies=_recent_replies(writer.id, item),
+        language=language,
     )
 
 
@@ -236,11 +239,20 @@ def tone_findings(
     return findings
 
 
+def tone_notices(item: Feedback, *texts: str) -> list[ToneFinding]:
+    """Notices that hold nothing about words posted on the item (the check does not cover
+    their language), for a door that answers once they are posted (the API)."""
+    language = item.language or item.author.language
+    return [
+        notice for text in texts if (notice := tone.coverage_notice(text, language)) is not None
+    ]
+
+
 def we_did_findings(item: Feedback, draft: str) -> list[ToneFinding]:
     """The "we did" goes to everyone: the findings about one customer (their name, an apology,
     a next step, words sent to others) do not apply there; personal details do."""
     return [
-        *tone.check_published(draft, item.category.response_guide),
+        *tone.check_published(draft, item.category.response_guide, item.language),
         *personal_details.details_in(draft, may_make_private=False),
     ]
 
@@ -258,7 +270,8 @@ def _check_tone(
 ) -> None:
     """Hold the words unless the writer chose to post anyway: what the customer reads (in
     `field`; a reply, or the message of a move to `to_state`) and the published "we did",
-    all findings said together, each beside its field."""
+    all findings said together, each beside its field. A notice that holds nothing (the
+    check does not cover the language) is said with them, but alone lets the words through."""
     found = {
         name: findings
         for name, findings in (
@@ -267,7 +280,8 @@ def _check_tone(
         )
         if findings
     }
-    if found and not post_anyway:
+    holding = any(finding.holds for findings in found.values() for finding in findings)
+    if holding and not post_anyway:
         raise ToneHeld(found)
 
 

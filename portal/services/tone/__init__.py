@@ -7,9 +7,15 @@ step on an open complaint, no apology where one is owed, the customer not called
 they chose, and shouting. Each finding quotes the words it objects to, as typed, and says what
 to do instead.
 
+Each language has its own words: the draft's language is told from its text (tone/language.py,
+limited to the portal's languages; the item's or customer's language, else English, when the
+text is too short to tell), and English, Spanish, German and French are read with their own
+phrase lists (tone/words.py, words_es.py, words_de.py, words_fr.py) by the same rules. A draft
+in another language (Arabic) gets a notice that the check does not cover it, which holds
+nothing, and only the rules that need no words (the name, copied words, shouting).
+
 The check is pure: `check_tone(draft, ToneContext(...))`. What it needs from the database (the
 item, the customer's words, the writer's recent replies) is gathered by workflow.tone_context.
-The words it looks for are in tone/words.py.
 """
 
 from portal.services.tone.check import (
@@ -23,6 +29,7 @@ from portal.services.tone.check import (
     apologises,
     check_published,
     check_tone,
+    coverage_notice,
     upset_words,
 )
 
@@ -37,5 +44,6 @@ __all__ = [
     "apologises",
     "check_published",
     "check_tone",
+    "coverage_notice",
     "upset_words",
 ]

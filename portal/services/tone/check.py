@@ -10,8 +10,12 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import cache
+from types import ModuleType
 
+from portal.services.tone import language as lang
 from portal.services.tone import words as w
+from portal.services.tone import words_de, words_es, words_fr
 from portal.services.tone.text import Draft, phrase_pattern, quoted, words
 from portal.services.wording import say, t, tn
 
@@ -26,6 +30,9 @@ class ToneFinding:
     what: str
     advice: str
     quotes: tuple[str, ...] = ()
+    # Whether it holds the words until the writer changes them or posts anyway. A notice
+    # (the check does not cover the draft's language) is shown but holds nothing.
+    holds: bool = True
 
     # A finding is worked out for the one person about to post (a page, an API call), so its
     # words are said at once, in that person's language (say(t(...))).
@@ -71,6 +78,9 @@ class ToneContext:
     customer_text: str = ""
     # What the writer sent other customers in the last COPY_DAYS days.
     earlier_replies: tuple[SentReply, ...] = ()
+    # The language the conversation is known to be in (the item's, else the customer's), for
+    # a draft too short or mixed to tell its own (tone/language.py); None: English.
+    language: str | None = None
 
 
 # A reply at least this similar (difflib's ratio over normalised words) to one sent to another
@@ -87,42 +97,84 @@ MIN_LETTERS_FOR_SHARE = 20
 # Kinds a customer may be plainly upset in and owed an apology for (a complaint always is).
 UPSET_KINDS = frozenset({"question", "idea"})
 
-_BLAME = phrase_pattern(w.BLAME_PHRASES)
-_SALUTATION = phrase_pattern(w.SALUTATIONS)
-_STOCK = phrase_pattern(tuple(w.STOCK_PHRASES))
-_STOCK_ADVICE = [(phrase_pattern((phrase,)), advice) for phrase, advice in w.STOCK_PHRASES.items()]
-_NON_APOLOGY = re.compile(w.NON_APOLOGY)
-_APOLOGY = re.compile(w.APOLOGY)
-_UPSET = phrase_pattern(w.UPSET_WORDS)
-_PASSING_AROUND = [re.compile(p, re.IGNORECASE) for p in w.PASSING_AROUND]
-# "I will ask the app team", "we have called our courier": the writer doing it, not the
-# customer sent to do it (just before a passing-around match, in the same sentence).
-_OUR_OWN_DOING = re.compile(
-    r"\b(?:i|we)(?:'ll|'ve|'m|'re|'d)?\s+(?:[\w']+\s+){0,3}$", re.IGNORECASE
-)
-# ... unless the match itself tells them to ("I know you'll need to email ...").
-_TELLS_THEM = re.compile(r"(?:please|kindly|you|i|we)\b", re.IGNORECASE)
-_FUTURE = re.compile(w.FUTURE_ACTION)
-_FUTURE_CONTRACTED = re.compile(w.FUTURE_CONTRACTED, re.IGNORECASE)
-_WHEN = re.compile(w.WHEN)
+
+@dataclass(frozen=True)
+class Lexicon:
+    """One language's words (tone/words*.py), compiled: the rules are the same in each."""
+
+    language: str
+    blame: re.Pattern[str]
+    salutation: re.Pattern[str]
+    stock: re.Pattern[str]
+    stock_advice: tuple[tuple[re.Pattern[str], str], ...]
+    non_apology: re.Pattern[str]
+    apology: re.Pattern[str]
+    upset: re.Pattern[str]
+    passing_around: tuple[re.Pattern[str], ...]
+    our_own_doing: re.Pattern[str]
+    tells_them: re.Pattern[str]
+    future: re.Pattern[str]
+    future_contracted: re.Pattern[str]
+    when: re.Pattern[str]
+
+
+WORDS: dict[str, ModuleType] = {"en": w, "es": words_es, "de": words_de, "fr": words_fr}
+
+
+@cache
+def lexicon(language: str) -> Lexicon:
+    """The compiled words of a language the check covers (see language.COVERED)."""
+    m = WORDS[language]
+    return Lexicon(
+        language=language,
+        blame=phrase_pattern(m.BLAME_PHRASES, language),
+        salutation=phrase_pattern(m.SALUTATIONS, language),
+        stock=phrase_pattern(tuple(m.STOCK_PHRASES), language),
+        stock_advice=tuple(
+            (phrase_pattern((phrase,), language), advice)
+            for phrase, advice in m.STOCK_PHRASES.items()
+        ),
+        non_apology=re.compile(m.NON_APOLOGY),
+        apology=re.compile(m.APOLOGY),
+        upset=phrase_pattern(m.UPSET_WORDS, language),
+        passing_around=tuple(re.compile(p, re.IGNORECASE) for p in m.PASSING_AROUND),
+        our_own_doing=re.compile(m.OUR_OWN_DOING, re.IGNORECASE),
+        tells_them=re.compile(m.TELLS_THEM, re.IGNORECASE),
+        future=re.compile(m.FUTURE_ACTION),
+        future_contracted=re.compile(m.FUTURE_CONTRACTED, re.IGNORECASE),
+        when=re.compile(m.WHEN),
+    )
 
 
 def check_tone(draft: str, context: ToneContext) -> list[ToneFinding]:
-    """Findings (advice, never a block) for words a customer will read, in a fixed order."""
+    """Findings (advice, never a block) for words a customer will read, in a fixed order, with
+    the words of the draft's language; a language the check has no words for gets a notice
+    and only the rules that need none (the name, copied words, shouting)."""
     if not draft.strip():
         return []  # the form already says the words are required
-    text = Draft(draft)
-    salutation = _generic_salutation(text, context.preferred_name)
-    non_apology = _non_apology(text)
+    language = lang.detect(draft, context.language)
+    text = Draft(draft, language)
+    if language not in lang.COVERED:
+        findings = [
+            _not_covered(language),
+            _not_addressed(text, context.preferred_name),
+            _form_letter(text, context.response_guide),
+            _copy_paste(text, context.earlier_replies),
+            _shouting(draft),
+        ]
+        return [finding for finding in findings if finding is not None]
+    words_of = lexicon(language)
+    salutation = _generic_salutation(text, words_of, context.preferred_name)
+    non_apology = _non_apology(text, words_of)
     findings = [
-        _blame(text),
+        _blame(text, words_of),
         salutation,
-        *_stock_phrases(text),
+        *_stock_phrases(text, words_of),
         non_apology,
-        _passing_around(text),
+        _passing_around(text, words_of),
         None if non_apology else _no_apology(text, context),
         None if salutation else _not_addressed(text, context.preferred_name),
-        _no_next_step(text, context),
+        _no_next_step(text, words_of, context),
         _form_letter(text, context.response_guide),
         _copy_paste(text, context.earlier_replies),
         _shouting(draft),
@@ -133,26 +185,50 @@ def check_tone(draft: str, context: ToneContext) -> list[ToneFinding]:
 # Codes that matter in words published to everyone (a "we did"): not the name, the apology,
 # the next step or repeated words, which are about one customer.
 PUBLISHED_CODES = frozenset(
-    {"blame", "stock_phrase", "non_apology", "passing_around", "form_letter", "shouting"}
+    {
+        *("blame", "stock_phrase", "non_apology", "passing_around", "form_letter", "shouting"),
+        "not_covered",
+    }
 )
 
 
-def check_published(draft: str, response_guide: str = "") -> list[ToneFinding]:
+def check_published(
+    draft: str, response_guide: str = "", language: str | None = None
+) -> list[ToneFinding]:
     """Findings for words published to everyone who spoke up (a resolution's "we did")."""
-    findings = check_tone(draft, ToneContext(kind="", response_guide=response_guide))
-    return [finding for finding in findings if finding.code in PUBLISHED_CODES]
+    context = ToneContext(kind="", response_guide=response_guide, language=language)
+    return [finding for finding in check_tone(draft, context) if finding.code in PUBLISHED_CODES]
 
 
-def apologises(text: str) -> bool:
-    """Whether the text says sorry; "sorry for any inconvenience" does not."""
-    joined = _NON_APOLOGY.sub(" ", Draft(text).joined)
-    return _APOLOGY.search(joined) is not None
+def coverage_notice(draft: str, language: str | None = None) -> ToneFinding | None:
+    """The notice that the check does not cover the draft's language (`language` if the draft
+    is too short to tell), for a door that answers after the words are posted (the API)."""
+    if not draft.strip():
+        return None
+    found = lang.detect(draft, language)
+    return None if found in lang.COVERED else _not_covered(found)
 
 
-def upset_words(customer_text: str) -> list[str]:
-    """The words that show a customer is plainly upset, as they typed them, each once."""
+def apologises(text: str, language: str | None = None) -> bool:
+    """Whether the text says sorry, in its own language (`language` if too short to tell);
+    "sorry for any inconvenience" does not. Words in a language the check does not cover
+    are not known to."""
+    found = lang.detect(text, language)
+    if found not in lang.COVERED:
+        return False
+    words_of = lexicon(found)
+    joined = words_of.non_apology.sub(" ", Draft(text, found).joined)
+    return words_of.apology.search(joined) is not None
+
+
+def upset_words(customer_text: str, language: str | None = None) -> list[str]:
+    """The words that show a customer is plainly upset, as they typed them, each once (in
+    their text's language; `language` if it is too short to tell)."""
+    found = lang.detect(customer_text, language)
+    if found not in lang.COVERED:
+        return []
     seen: dict[str, str] = {}
-    for match in Draft(customer_text).find_all(_UPSET):
+    for match in Draft(customer_text, found).find_all(lexicon(found).upset):
         seen.setdefault(match.normalised, match.quote)
     return list(seen.values())
 
@@ -160,9 +236,30 @@ def upset_words(customer_text: str) -> list[str]:
 # The rules ------------------------------------------------------------------------------------
 
 
-def _blame(text: Draft) -> ToneFinding | None:
+def _not_covered(language: str) -> ToneFinding:
+    """The check has no words for this language: staff are told, and nothing is held."""
+    name = lang.NAMES.get(language)
+    return ToneFinding(
+        "not_covered",
+        say(
+            t(
+                "The tone check does not cover %(language)s yet",
+                language=t(name) if name else language,
+            )
+        ),
+        say(
+            t(
+                "It only looked at capitals, the name they chose and words used before: "
+                "read it through yourself for blame, an apology and a next step."
+            )
+        ),
+        holds=False,
+    )
+
+
+def _blame(text: Draft, words_of: Lexicon) -> ToneFinding | None:
     """One finding quoting every blaming phrase, in the order the reader meets them."""
-    quotes = _distinct(m.quote for m in text.find_all(_BLAME))
+    quotes = _distinct(m.quote for m in text.find_all(words_of.blame))
     if not quotes:
         return None
     return ToneFinding(
@@ -170,24 +267,26 @@ def _blame(text: Draft) -> ToneFinding | None:
     )
 
 
-def _generic_salutation(text: Draft, name: str) -> ToneFinding | None:
+def _generic_salutation(text: Draft, words_of: Lexicon, name: str) -> ToneFinding | None:
     """ "Dear Sir or Madam", "valued customer": a greeting that fits anyone."""
-    quotes = _distinct(m.quote for m in text.find_all(_SALUTATION))
+    quotes = _distinct(m.quote for m in text.find_all(words_of.salutation))
     if not quotes:
         return None
     advice = (
         t('Greet them by the name they chose: "%(name)s".', name=name.strip())
-        if words(name)
+        if words(name, text.language)
         else t("Greet them by name.")
     )
     return ToneFinding("stock_phrase", say(t("Reads like a form letter")), say(advice), quotes)
 
 
-def _stock_phrases(text: Draft) -> list[ToneFinding]:
+def _stock_phrases(text: Draft, words_of: Lexicon) -> list[ToneFinding]:
     """One finding per stock phrase, each with what to write instead."""
     findings: dict[str, ToneFinding] = {}
-    for match in text.find_all(_STOCK):
-        advice = next(a for pattern, a in _STOCK_ADVICE if pattern.fullmatch(match.normalised))
+    for match in text.find_all(words_of.stock):
+        advice = next(
+            a for pattern, a in words_of.stock_advice if pattern.fullmatch(match.normalised)
+        )
         findings.setdefault(
             match.normalised,
             ToneFinding(
@@ -200,9 +299,9 @@ def _stock_phrases(text: Draft) -> list[ToneFinding]:
     return list(findings.values())
 
 
-def _non_apology(text: Draft) -> ToneFinding | None:
+def _non_apology(text: Draft, words_of: Lexicon) -> ToneFinding | None:
     """Sorry for "any inconvenience": sorry for nothing in particular."""
-    quotes = _distinct(m.quote for m in text.find_all(_NON_APOLOGY))
+    quotes = _distinct(m.quote for m in text.find_all(words_of.non_apology))
     if not quotes:
         return None
     return ToneFinding(
@@ -218,13 +317,14 @@ def _non_apology(text: Draft) -> ToneFinding | None:
     )
 
 
-def _passing_around(text: Draft) -> ToneFinding | None:
+def _passing_around(text: Draft, words_of: Lexicon) -> ToneFinding | None:
     """Sending them to another department, team or address instead of taking it on."""
     quotes = _distinct(
         quoted(m.group())
-        for pattern in _PASSING_AROUND
+        for pattern in words_of.passing_around
         for m in pattern.finditer(text.straight)
-        if _TELLS_THEM.match(m.group()) or not _OUR_OWN_DOING.search(text.straight, 0, m.start())
+        if words_of.tells_them.match(m.group())
+        or not words_of.our_own_doing.search(text.straight, 0, m.start())
     )
     if not quotes:
         return None
@@ -239,7 +339,7 @@ def _passing_around(text: Draft) -> ToneFinding | None:
 def _no_apology(text: Draft, context: ToneContext) -> ToneFinding | None:
     """A complaint is owed an apology until staff's public words on it have once said sorry;
     so is a question or idea whose customer is plainly upset."""
-    if context.apologised_before or apologises(text.text):
+    if context.apologised_before or apologises(text.text, text.language):
         return None
     if context.kind == "complaint":
         return ToneFinding(
@@ -247,7 +347,9 @@ def _no_apology(text: Draft, context: ToneContext) -> ToneFinding | None:
             say(t("This is a complaint and nobody has said sorry yet")),
             say(t("Say sorry for what happened before explaining.")),
         )
-    upset = upset_words(context.customer_text) if context.kind in UPSET_KINDS else []
+    upset = (
+        upset_words(context.customer_text, context.language) if context.kind in UPSET_KINDS else []
+    )
     if not upset:
         return None
     said = ", ".join(f'"{word}"' for word in upset[:3])
@@ -260,7 +362,7 @@ def _no_apology(text: Draft, context: ToneContext) -> ToneFinding | None:
 
 def _not_addressed(text: Draft, name: str) -> ToneFinding | None:
     """The customer addressed by the name they chose, as whole words."""
-    name_words = words(name)
+    name_words = words(name, text.language)
     if not name_words:
         return None
     if f" {' '.join(name_words)} " in f" {text.joined} ":
@@ -272,15 +374,15 @@ def _not_addressed(text: Draft, name: str) -> ToneFinding | None:
     )
 
 
-def _no_next_step(text: Draft, context: ToneContext) -> ToneFinding | None:
+def _no_next_step(text: Draft, words_of: Lexicon, context: ToneContext) -> ToneFinding | None:
     """An open complaint's reply says what happens next: something we will do, a when, or a
     question for the customer (their answer is the next step). A standing promised date is one."""
     if context.kind != "complaint" or not context.stays_open or context.promised:
         return None
     if (
-        _FUTURE.search(text.joined)
-        or _FUTURE_CONTRACTED.search(text.straight)
-        or _WHEN.search(text.joined)
+        words_of.future.search(text.joined)
+        or words_of.future_contracted.search(text.straight)
+        or words_of.when.search(text.joined)
         or "?" in text.text
     ):
         return None
@@ -293,7 +395,7 @@ def _no_next_step(text: Draft, context: ToneContext) -> ToneFinding | None:
 
 def _form_letter(text: Draft, guide: str) -> ToneFinding | None:
     """The category's response guide with little or nothing of the writer's own."""
-    guide_words = words(guide)
+    guide_words = words(guide, text.language)
     if not guide_words:
         return None
     draft_words = list(text.words)
@@ -334,7 +436,7 @@ def _copy_paste(text: Draft, earlier: tuple[SentReply, ...]) -> ToneFinding | No
     for reply in earlier:
         if reply.customer_id in customers:
             continue
-        matcher.set_seq1(words(reply.text))
+        matcher.set_seq1(words(reply.text, text.language))
         if (
             matcher.real_quick_ratio() >= COPY_RATIO
             and matcher.quick_ratio() >= COPY_RATIO

@@ -1,13 +1,16 @@
 """Reading a draft the way the tone check matches it, and quoting it as it was typed.
 
 Phrases are matched on normalised words (case, spacing, punctuation and apostrophe variants
-ignored: "You   Didn't" reads as "you didnt"), but a finding quotes the words exactly as the
-writer typed them, so they can find them in their draft.
+ignored: "You   Didn't" reads as "you didnt"; accents folded: "désolé" reads as "desole", and in
+German "ä", "ö", "ü" as "ae", "oe", "ue", as they are typed without umlauts, and "ß" as "ss"),
+but a finding quotes the words exactly as the writer typed them, so they can find them in their
+draft.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from bisect import bisect_right
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,22 +21,45 @@ _DROP_APOSTROPHES = str.maketrans("", "", APOSTROPHES)
 # Every apostrophe as a straight one, character for character (so positions do not move).
 _STRAIGHT = str.maketrans(APOSTROPHES, "'" * len(APOSTROPHES))
 _TOKEN = re.compile(rf"[\w{re.escape(APOSTROPHES)}]+")
+# French elides with an apostrophe ("j'appellerai", "n'hésitez"): there it separates words.
+_ELIDING = frozenset({"fr"})
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue"})
+_LIGATURES = str.maketrans({"œ": "oe", "æ": "ae", "ß": "ss"})
+
+
+def fold(word: str, language: str = "en") -> str:
+    """A word as the check matches it: lower case, no apostrophes, no accents."""
+    word = word.casefold().translate(_DROP_APOSTROPHES).translate(_LIGATURES)
+    if language == "de":
+        word = word.translate(_UMLAUTS)
+    if word.isascii():
+        return word
+    decomposed = unicodedata.normalize("NFKD", word)
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
+def _token_pattern(language: str) -> re.Pattern[str]:
+    return re.compile(r"\w+") if language in _ELIDING else _TOKEN
+
 
 # A long quote is cut after this many words: enough for the writer to find the place.
 QUOTE_WORDS = 12
 
 
-def words(text: str) -> list[str]:
-    """Lower-case words of text, with punctuation, spacing and apostrophe variants ignored."""
-    return re.findall(r"\w+", text.casefold().translate(_DROP_APOSTROPHES))
+def words(text: str, language: str = "en") -> list[str]:
+    """Lower-case words of text, with punctuation, spacing, apostrophe variants and accents
+    ignored."""
+    found = (fold(m.group(), language) for m in _token_pattern(language).finditer(text))
+    return [word for word in found if word]
 
 
-def phrase_pattern(phrases: tuple[str, ...]) -> re.Pattern[str]:
+def phrase_pattern(phrases: tuple[str, ...], language: str = "en") -> re.Pattern[str]:
     """One pattern for whole-word matches of any of the phrases in normalised text. A "*" in a
     phrase stands for any one word ("your * is important to us")."""
     alternatives = {
         " ".join(
-            r"\w+" if part == "*" else " ".join(map(re.escape, words(part))) for part in p.split()
+            r"\w+" if part == "*" else " ".join(map(re.escape, words(part, language)))
+            for part in p.split()
         )
         for p in phrases
     }
@@ -63,12 +89,13 @@ class Match:
 class Draft:
     """A text as typed, and its normalised words with where each one was typed."""
 
-    def __init__(self, text: str) -> None:
+    def __init__(self, text: str, language: str = "en") -> None:
         self.text = text
+        self.language = language
         tokens = []
-        for m in _TOKEN.finditer(text):
+        for m in _token_pattern(language).finditer(text):
             raw = m.group()
-            word = raw.casefold().translate(_DROP_APOSTROPHES)
+            word = fold(raw, language)
             if not word:
                 continue  # a lone apostrophe
             # Quote from the first letter to the last: no stray quote marks around a word.

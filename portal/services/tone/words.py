@@ -1,4 +1,6 @@
-"""The words the tone check looks for, kept in one place so they can be read and extended.
+"""The words the tone check looks for in English, kept in one place so they can be read and
+extended. Spanish, German and French have theirs beside it (words_es.py, words_de.py,
+words_fr.py), with the same names; check.py reads each through tone.LEXICONS.
 
 Phrases are matched as whole words after normalising (case, spacing, punctuation and
 apostrophes ignored: "didn't" is "didnt"); a "*" stands for any one word. The advice beside a
@@ -108,6 +110,12 @@ PASSING_AROUND = (
     r"\bnot\s+(?:our|my)\s+(?:department|team|area|responsibility|problem|remit)\b",
     r"\boutside\s+(?:our|my)\s+remit\b",
 )
+
+# "I will ask the app team", "we have called our courier": the writer doing it, not the
+# customer sent to do it (just before a passing-around match, in the same sentence) ...
+OUR_OWN_DOING = r"\b(?:i|we)(?:'ll|'ve|'m|'re|'d)?\s+(?:[\w']+\s+){0,3}$"
+# ... unless the match itself tells them to ("I know you'll need to email ...").
+TELLS_THEM = r"(?:please|kindly|you|i|we)\b"
 
 # A next step: we or I will do something (over normalised words: "we're" is "were"), a few
 # words on at most ("we are checking the order and will write"), but not someone else
