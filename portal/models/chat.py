@@ -156,6 +156,14 @@ class ChatMessage(PostedJson, Base):
 
     channel: Mapped[ChatChannel] = relationship(lazy="raise_on_sql")
 
+    @property
+    def event_label(self) -> str:
+        """The event in words (for the channel's page), its code if it is not one we know."""
+        try:
+            return ChatEvent(self.event).label
+        except ValueError:
+            return self.event
+
 
 class ChatNotice(Base):
     """A timed notice (or a reopen request) already sent for an item today: at most one per

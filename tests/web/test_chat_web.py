@@ -206,7 +206,7 @@ def test_send_a_test_without_javascript_queues_it_and_says_so(
     deliver_chat_messages()
     assert "chat notifications reach this channel" in receiver.requests[0].body.decode()
     page = admin_client.get(f"/admin/chat/{channel.id}").get_data(as_text=True)
-    assert "<code>test</code>" in page and "Delivered" in page
+    assert "<td>Test message</td>" in page and "Delivered" in page
 
 
 def test_send_a_test_with_htmx_shows_the_result_in_place(
