@@ -43,10 +43,12 @@ def sign_in_link_request() -> str | Response:
 
 
 def _link_not_valid() -> Response:
+    if current_user.is_authenticated:
+        # Someone already in needs no link (opened again, say): no error, and no "below".
+        flash(_("You are signed in already, so that link is not needed."), "info")
+        return redirect(url_for("accounts.index"))
     flash(_("That sign-in link has expired or has been used. Ask for a new one below."), "error")
-    # The request page sends whoever is signed in on to their account, so they read it there.
-    signed_in = current_user.is_authenticated
-    return redirect(url_for("accounts.index" if signed_in else "accounts.sign_in_link_request"))
+    return redirect(url_for("accounts.sign_in_link_request"))
 
 
 def _refused_by_policy(messages: list[str], error: DomainError | None) -> Response:

@@ -84,6 +84,11 @@ def test_a_sign_in_link_signs_in_once_and_its_get_changes_nothing(
     assert not _signed_in(other)
     assert "expired or has been used" in other.get("/account/sign-in-link").get_data(as_text=True)
     assert make_client().get(LINK_PATH + token).status_code == 302
+    # Opened again in the browser it signed in: no error, no form promised "below".
+    reopened = browser.get(LINK_PATH + token)
+    assert reopened.status_code == 302 and reopened.location.endswith("/account/")
+    account = browser.get("/account/").get_data(as_text=True)
+    assert "signed in already" in account and "Ask for a new one below" not in account
 
 
 def test_a_sign_in_link_older_than_15_minutes_is_refused(make_client, make_verified_user) -> None:
