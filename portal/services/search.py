@@ -1,5 +1,7 @@
 """Full-text search over feedback, the same interface on both databases, each using its own
 index: SQLite FTS5 (bm25) and PostgreSQL tsvector (ts_rank_cd). Titles weigh more than bodies.
+On PostgreSQL each item is indexed in its own language's configuration, and a search asks in
+each of them (services/languages.py).
 
 User input never reaches the database's query syntax as typed: it is reduced to plain words,
 so quotes, operators, NEAR(, SQL fragments and very long input are just words or nothing.
