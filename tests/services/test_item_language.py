@@ -7,6 +7,7 @@ from __future__ import annotations
 from email.message import EmailMessage
 
 import pytest
+import sqlalchemy as sa
 
 from portal.extensions import db
 from portal.models import Feedback, FeedbackKind
@@ -143,3 +144,16 @@ def test_an_emailed_item_is_detected_and_falls_back_to_the_mails_content_languag
     assert german.language == "de"
     short = mail("Lift", "Broken!!", 2, "es-MX")
     assert (short.title, short.body_source, short.language) == ("Lift", "Broken!!", "es")
+
+
+def test_items_from_before_languages_are_told_by_the_command(app, make_feedback) -> None:
+    told = make_feedback(title="La entrega llegó tarde", body="Otra vez, y nadie contesta.")
+    untold = make_feedback(title="Wet box", body="Again!!!!!")
+    db.session.execute(sa.update(Feedback).values(language=None))
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["detect-item-languages", "--batch-size", "1"])
+    assert result.exit_code == 0, result.output
+    assert "told from their words: 1." in result.output
+    db.session.expire_all()
+    assert db.session.get(Feedback, told.id).language == "es"
+    assert db.session.get(Feedback, untold.id).language is None
