@@ -10,6 +10,10 @@ and items of unknown language word for word ('simple'). The generated column is 
 feedback.language, so an edit that changes an item's language re-indexes it. Existing items
 keep the language they recorded (the page's they wrote on), and NULL stays unknown.
 
+Each configuration is PostgreSQL's own with accents folded first (the unaccent extension, a
+trusted one: the database's owner may create it), so "llego" finds "llegó" and "laisse"
+finds "laissé", as they do on SQLite.
+
 SQLite is unchanged: FTS5's unicode61 tokenizer already folds accents in every language.
 """
 from alembic import op
@@ -24,13 +28,37 @@ depends_on = None
 # "de_AT" count as German. Keep in step with portal/services/languages.SEARCH_CONFIGURATIONS.
 CONFIGURATION = """
     CASE split_part(replace(lower(coalesce(language, '')), '_', '-'), '-', 1)
-        WHEN 'en' THEN 'english'::regconfig
-        WHEN 'es' THEN 'spanish'::regconfig
-        WHEN 'de' THEN 'german'::regconfig
-        WHEN 'fr' THEN 'french'::regconfig
-        ELSE 'simple'::regconfig
+        WHEN 'en' THEN 'portal_english'::regconfig
+        WHEN 'es' THEN 'portal_spanish'::regconfig
+        WHEN 'de' THEN 'portal_german'::regconfig
+        WHEN 'fr' THEN 'portal_french'::regconfig
+        ELSE 'portal_simple'::regconfig
     END
 """
+# Our configuration, the one it copies, and the dictionary after unaccent for words.
+CONFIGURATIONS = {
+    "portal_english": ("english", "english_stem"),
+    "portal_spanish": ("spanish", "spanish_stem"),
+    "portal_german": ("german", "german_stem"),
+    "portal_french": ("french", "french_stem"),
+    "portal_simple": ("simple", "simple"),
+}
+WORDS = "asciiword, asciihword, hword_asciipart, word, hword, hword_part"
+
+
+def _create_configurations():
+    op.execute("CREATE EXTENSION IF NOT EXISTS unaccent")
+    for name, (base, dictionary) in CONFIGURATIONS.items():
+        op.execute(f"CREATE TEXT SEARCH CONFIGURATION {name} (COPY = {base})")
+        op.execute(
+            f"ALTER TEXT SEARCH CONFIGURATION {name} "
+            f"ALTER MAPPING FOR {WORDS} WITH unaccent, {dictionary}"
+        )
+
+
+def _drop_configurations():
+    for name in CONFIGURATIONS:
+        op.execute(f"DROP TEXT SEARCH CONFIGURATION IF EXISTS {name}")
 
 
 def _vector(configuration):
@@ -51,9 +79,12 @@ def _rebuild(configuration):
 
 def upgrade():
     if op.get_bind().dialect.name == "postgresql":
+        _create_configurations()
         _rebuild(CONFIGURATION)
 
 
 def downgrade():
     if op.get_bind().dialect.name == "postgresql":
         _rebuild("'english'::regconfig")
+        # The unaccent extension stays: something else may use it.
+        _drop_configurations()

@@ -28,15 +28,16 @@ if TYPE_CHECKING:
 # stemming on PostgreSQL, in SEARCH_CONFIGURATIONS and a migration that rebuilds the index.
 ITEM_LANGUAGES: tuple[str, ...] = ("en", "es", "de", "fr", "ar")
 
-# PostgreSQL's text search configuration for each language: its stemmer and stop words.
-# Arabic has no stemmer in PostgreSQL: it is searched word for word, as are unknown languages.
+# PostgreSQL's text search configuration for each language: PostgreSQL's own (its stemmer
+# and stop words) with accents folded first (migration 59925e5c8a93). Arabic has no stemmer
+# in PostgreSQL: it is searched word for word, as are unknown languages.
 SEARCH_CONFIGURATIONS: dict[str, str] = {
-    "en": "english",
-    "es": "spanish",
-    "de": "german",
-    "fr": "french",
+    "en": "portal_english",
+    "es": "portal_spanish",
+    "de": "portal_german",
+    "fr": "portal_french",
 }
-PLAIN_CONFIGURATION = "simple"
+PLAIN_CONFIGURATION = "portal_simple"
 
 # Fewer letters than this do not say which language they are ("OK", "Login broken"): the
 # author's language is taken instead. And a guess the model is not this sure of neither.

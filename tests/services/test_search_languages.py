@@ -1,6 +1,6 @@
 """Search per language: each item is searched as its own language is written. On PostgreSQL
 its words are stemmed by its language's configuration (Spanish, German, French, English;
-Arabic and unknown word for word); on SQLite FTS5 folds accents in every language."""
+Arabic and unknown word for word); accents fold on both databases, in every language."""
 
 from __future__ import annotations
 
@@ -83,9 +83,7 @@ def test_a_languages_stop_words_do_not_keep_its_items_from_being_found(items) ->
         pytest.param("laisse", FRENCH[0], id="French: laissé"),
     ],
 )
-def test_on_sqlite_a_word_typed_without_its_accents_finds_it(items, query: str, found) -> None:
-    if _postgres():
-        pytest.skip("PostgreSQL's configurations keep accents (no unaccent dictionary)")
+def test_a_word_typed_without_its_accents_finds_it(items, query: str, found) -> None:
     assert _search(query) == [found]
 
 
