@@ -8,6 +8,8 @@ are offered, and English, the language the words are written in.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -230,6 +232,36 @@ def language_name(code: str) -> str:
     return (name or code)[:1].upper() + (name or code)[1:]
 
 
+@dataclass(frozen=True)
+class WrittenIn:
+    """The language people's words are written in, when it is not the page's: for their
+    elements' `lang` and `dir`, and a label naming it in the page's language."""
+
+    code: str  # a language tag, as `lang` takes it ("es", "pt-BR")
+    name: str  # its name in the page's language ("Spanish", "español")
+    direction: str  # "rtl" or "ltr"
+
+
+@lru_cache(maxsize=256)
+def _written_in(code: str, page: str) -> WrittenIn | None:
+    if code.split("-")[0].casefold() == page.split("-")[0].casefold():
+        return None
+    try:
+        names: Mapping[str, str] = _locale_named(page.replace("-", "_")).languages
+    except (ValueError, UnknownLocaleError):
+        names = {}
+    name = names.get(code.replace("-", "_")) or names.get(code.split("-")[0]) or code
+    direction = "rtl" if code.split("-")[0] in RIGHT_TO_LEFT else "ltr"
+    return WrittenIn(code=code, name=name, direction=direction)
+
+
+def written_in(language: str | None) -> WrittenIn | None:
+    """An item's language (Feedback.language; None: unknown, read as the site's default),
+    when it differs from the page's; None when they are the same."""
+    code = (language or site_language(languages())).replace("_", "-")
+    return _written_in(code, current_language())
+
+
 def offer_languages(app: Flask) -> None:
     """Compile the catalogs and offer the languages that have one (PORTAL_LANGUAGES, which
     the services' settings carry). Runs before the services' environment is built."""
@@ -263,4 +295,5 @@ def init_app(app: Flask) -> None:
         text_direction=text_direction,
         offered_languages=languages,
         language_name=language_name,
+        written_in=written_in,
     )

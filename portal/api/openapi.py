@@ -25,6 +25,7 @@ from portal.models import FeedbackChannel, FeedbackState, TimelineKind
 from portal.services.attachments import ALT_TEXT_LENGTH, MAX_PER_TARGET
 from portal.services.board import BoardSort
 from portal.services.customer_value import MAX_MONTHLY_VALUE_CENTS
+from portal.services.languages import ITEM_LANGUAGES
 from portal.services.search import MAX_QUERY_CHARS
 from portal.validation import MAX_ID, name_problem
 
@@ -539,6 +540,15 @@ SCHEMAS: dict[str, Any] = {
                     "customer gets the receipt (with a link to claim an account made for "
                     "them), and the item's timeline says who recorded it and how. Not an "
                     "active member of staff: 403."
+                ),
+            },
+            "language": {
+                "type": "string",
+                "enum": list(ITEM_LANGUAGES),
+                "description": _l(
+                    "The language the title and text are written in, recorded as it is. "
+                    "Without it, the language is detected from the words (when they are too "
+                    "few to tell, the one Content-Language names)."
                 ),
             },
         },
@@ -1118,8 +1128,9 @@ def _spec(category_slugs: Sequence[str]) -> dict[str, Any]:
                                 "in": "header",
                                 "description": _l(
                                     "The language the customer wrote in (\u201cde\u201d, "
-                                    "\u201cpt-BR\u201d): the first one the site offers is recorded "
-                                    "with the item; otherwise the site's default language."
+                                    "\u201cde-AT\u201d), for when the words are too few to tell "
+                                    "theirs: the first of the portal's languages it names; "
+                                    "otherwise the site's default language."
                                 ),
                                 "schema": STRING,
                             }

@@ -37,6 +37,7 @@ from portal.models import (
 from portal.services import attachments, environment
 from portal.services.customer_value import MAX_MONTHLY_VALUE_CENTS
 from portal.services.item_data import image_data, iso, public_item, you_said_shown
+from portal.services.languages import ITEM_LANGUAGES
 from portal.services.tone import ToneFinding
 from portal.services.visibility import is_public
 from portal.services.workflow import PromiseChoice
@@ -374,6 +375,8 @@ class SubmitItem:
     channel: FeedbackChannel | None = None
     # The member of staff who took it down for the customer (services/recording.py).
     acting_as: str | None = None
+    # The language the caller says the words are in; without it, detected from them.
+    language: str | None = None
 
     @classmethod
     def parse(cls, data: dict[str, Any]) -> SubmitItem:
@@ -388,10 +391,12 @@ class SubmitItem:
         post_anyway = f.flag("post_anyway")
         channel = f.choice("channel", CHANNELS_TOLD, required=False)
         acting_as = f.email("acting_as") if "acting_as" in data else None
+        language = f.choice("language", list(ITEM_LANGUAGES), required=False)
         f.done()
         return cls(
             channel=FeedbackChannel(channel) if channel else None,
             acting_as=acting_as,
+            language=language,
             email=email or "",
             name=name or "",
             kind=FeedbackKind(kind or ""),  # done() refused a missing kind

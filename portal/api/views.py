@@ -15,7 +15,7 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from sqlalchemy.orm import joinedload
-from werkzeug.datastructures import LanguageAccept, MultiDict
+from werkzeug.datastructures import MultiDict
 
 from portal import unit_of_work
 from portal.api import errors, schemas, uploads
@@ -44,6 +44,7 @@ from portal.services.accounts import find_user_by_email
 from portal.services.board import BoardFilters, BoardSort, board_page
 from portal.services.errors import NotFound
 from portal.services.feedback import categories, get_visible_item, item_timeline
+from portal.services.languages import item_language
 from portal.services.resolutions import (
     resolution_items,
     resolutions_page,
@@ -329,16 +330,14 @@ def categories_list() -> Response:
 
 
 def _written_in() -> str:
-    """The language a submission is written in: the request's Content-Language when it names
-    a language on offer ("de-AT" is German where German is), else the site's default."""
-    offered = languages()
+    """The language a submission says it is written in, for when its words are too few to
+    tell: the first of the portal's languages the request's Content-Language names ("de-AT"
+    is German), else the site's default."""
     for tag in request.headers.get("Content-Language", "").split(","):
-        # Matched as Accept-Language would be ("de-AT" finds "de"), in the header's order.
-        tag = tag.strip()
-        chosen = LanguageAccept([(tag, 1)]).best_match(offered) if tag and tag != "*" else None
+        chosen = item_language(tag.strip())
         if chosen:
             return chosen
-    return site_language(offered)
+    return site_language(languages())
 
 
 def _account_acting_as(email: str) -> User:
@@ -376,6 +375,7 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
             body=body.body,
             visibility=body.visibility,
             language=_written_in(),
+            written_in=body.language,
             files=images,
             post_anyway=body.post_anyway,
             token=g.api_token,
@@ -392,6 +392,7 @@ def create_item() -> tuple[Response, int, dict[str, str]]:
             visibility=body.visibility,
             channel=body.channel or FeedbackChannel.API,
             language=_written_in(),
+            written_in=body.language,
             images=images,
             post_anyway=body.post_anyway,
         )

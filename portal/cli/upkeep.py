@@ -1,4 +1,5 @@
-"""`prune-sessions` and `rerender-text`: keeping what is stored tidy and current."""
+"""`prune-sessions`, `rerender-text` and `detect-item-languages`: keeping what is stored tidy
+and current."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import click
 from flask.cli import with_appcontext
 
 from portal import unit_of_work
-from portal.services import accounts, sanitize, sso
+from portal.services import accounts, languages, sanitize, sso
 
 
 @click.command("prune-sessions")
@@ -32,3 +33,14 @@ def rerender_text(batch_size: int) -> None:
         changed = sanitize.rerender_stored_text(batch_size=batch_size)
     summary = ", ".join(f"{label} {count}" for label, count in changed.items())
     click.echo(f"HTML rendered again where it had changed: {summary}.")
+
+
+@click.command("detect-item-languages")
+@click.option("--batch-size", default=500, show_default=True)
+@with_appcontext
+def detect_item_languages(batch_size: int) -> None:
+    """Tell the language of the items that have none recorded (from before languages) from
+    their words, so search stems them as their language does and pages label them."""
+    with unit_of_work.command_transaction():
+        told = languages.detect_unknown_languages(batch_size=batch_size)
+    click.echo(f"Items whose language was told from their words: {told}.")

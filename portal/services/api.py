@@ -145,6 +145,7 @@ def submit_for_customer(
     visibility: Visibility,
     channel: FeedbackChannel = FeedbackChannel.API,
     language: str | None = None,
+    written_in: str | None = None,
     images: Sequence[tuple[bytes, str]] = (),
     post_anyway: bool = False,
 ) -> Submission:
@@ -167,6 +168,7 @@ def submit_for_customer(
         visibility=visibility,
         channel=channel,
         language=language,
+        written_in=written_in,
         images=uploaded,
         post_anyway=post_anyway,
     )

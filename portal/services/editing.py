@@ -31,6 +31,7 @@ from portal.models.base import utcnow
 from portal.services import events
 from portal.services.errors import DomainError, NotAllowed, NotFound
 from portal.services.feedback import get_visible_item
+from portal.services.languages import language_of_item
 from portal.services.personal_details import check_public_words
 from portal.services.sanitize import render_markdown
 from portal.services.site import get_site_settings
@@ -203,7 +204,7 @@ def edit_item(
 ) -> Feedback:
     """The author changes their item's title and text, until staff have answered it. The
     words before are kept for staff; ItemEdited follows. A public item's new words pass the
-    guard for personal details as its first words did."""
+    guard for personal details as its first words did, and its language is detected again."""
     # Held until the commit: a member of staff answering at the same moment takes turns with
     # the edit, and whichever comes second sees the other.
     item = get_visible_item(item_id, author, with_people=False, for_change=True)
@@ -234,6 +235,8 @@ def edit_item(
     item.title = title
     item.body_source = body
     item.body_html = render_markdown(body)
+    # New words may be in another language; too few to tell keep the one it had.
+    item.language = language_of_item(title, body, fallback=item.language)
     item.edited_at = now
     if item.visibility is Visibility.PUBLIC and get_site_settings().pre_moderation:
         # Staff approved the words they read: new words wait for review as new items do.

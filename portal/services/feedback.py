@@ -25,6 +25,7 @@ from portal.models import (
 from portal.models.base import utcnow
 from portal.services import attachments, events
 from portal.services.errors import DomainError, NotAllowed, NotFound
+from portal.services.languages import language_of_item, stated_language
 from portal.services.personal_details import check_public_words
 from portal.services.sanitize import render_markdown
 from portal.services.site import categories as categories  # the pages list them from here
@@ -47,6 +48,7 @@ def submit_feedback(
     channel: FeedbackChannel | str = FeedbackChannel.WEB,
     send_receipt: bool = True,
     language: str | None = None,
+    written_in: str | None = None,
     images: Sequence[str] = (),
     post_anyway: bool = False,
     page_url: str | None = None,
@@ -60,12 +62,18 @@ def submit_feedback(
     hold it (PersonalDetailsHeld) unless the writer chose to post anyway.
 
     `page_url`: the page of the organisation's site the feedback widget was opened on, kept for
-    staff (portal/services/widget.py)."""
+    staff (portal/services/widget.py).
+
+    The item's language is detected from its title and text (services/languages.py); when
+    they are too short to tell, it is `language` (the page's they wrote on, their email's),
+    else the author's saved one. `written_in`: the language the caller states (the API's
+    `language`), recorded as it is."""
     title = " ".join(title.split())
     if not title:
         raise DomainError(t("Please give your feedback a title."))
     if not body.strip():
         raise DomainError(t("Please tell us a little more in the description."))
+    stated = stated_language(written_in) if written_in is not None else None
     category = db.session.get(Category, category_id)
     if category is None:
         raise DomainError(t("Please choose one of the listed categories."))
@@ -83,7 +91,7 @@ def submit_feedback(
         category_id=category.id,
         author_id=author.id,
         visibility=visibility,
-        language=language,
+        language=stated or language_of_item(title, body, fallback=language or author.language),
         channel=FeedbackChannel(channel),
         page_url=page_url,
         awaiting_review=(

@@ -151,6 +151,7 @@ def record_for_customer(
     body: str,
     visibility: Visibility | str,
     language: str | None = None,
+    written_in: str | None = None,
     images: Sequence[str] = (),
     files: Sequence[tuple[bytes, str]] = (),
     post_anyway: bool = False,
@@ -179,6 +180,7 @@ def record_for_customer(
         # The receipt follows ItemRecordedForCustomer: it says who took it down, and how.
         send_receipt=False,
         language=language,
+        written_in=written_in,
         images=uploaded,
         post_anyway=post_anyway,
     )

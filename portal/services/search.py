@@ -1,5 +1,7 @@
 """Full-text search over feedback, the same interface on both databases, each using its own
 index: SQLite FTS5 (bm25) and PostgreSQL tsvector (ts_rank_cd). Titles weigh more than bodies.
+On PostgreSQL each item is indexed in its own language's configuration, and a search asks in
+each of them (services/languages.py).
 
 User input never reaches the database's query syntax as typed: it is reduced to plain words,
 so quotes, operators, NEAR(, SQL fragments and very long input are just words or nothing.
@@ -7,6 +9,7 @@ so quotes, operators, NEAR(, SQL fragments and very long input are just words or
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
@@ -17,13 +20,14 @@ from markupsafe import Markup, escape
 from portal.database import not_indexed
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState
+from portal.services.languages import PLAIN_CONFIGURATION, SEARCH_CONFIGURATIONS
 from portal.services.visibility import visible_items_clause, words_public_clause
 
 MAX_QUERY_CHARS = 200
 MAX_TERMS = 12
 # Words too common to say anything about similarity ("is it one of these?" uses any-word
 # matching, where these would match everything). Plain searches keep them on SQLite, and
-# PostgreSQL's english configuration drops them itself.
+# PostgreSQL's configuration for each language drops that language's itself.
 STOP_WORDS = frozenset(
     [
         "a",
@@ -195,10 +199,20 @@ def _postgres_tsquery(terms: tuple[str, ...], any_term: bool, prefix_last: bool)
     return (" | " if any_term else " & ").join(parts)
 
 
+# Each item is indexed with its language's configuration (migration 59925e5c8a93): the
+# search is asked in each of them, so "quejas" finds a Spanish item's "queja" and
+# "Lieferungen" a German item's "Lieferung". A language's own stop words drop out of its own
+# question only, so "the delivery" still finds an English item that says "delivery".
+_QUERY_CONFIGURATIONS = (*SEARCH_CONFIGURATIONS.values(), PLAIN_CONFIGURATION)
+
+
 def _tsquery(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> sa.ColumnElement[Any]:
-    return sa.func.to_tsquery(
-        sa.literal_column("'english'::regconfig"), _postgres_tsquery(terms, any_term, prefix_last)
-    )
+    text = _postgres_tsquery(terms, any_term, prefix_last)
+    asked = [
+        sa.func.to_tsquery(sa.literal_column(f"'{configuration}'::regconfig"), text)
+        for configuration in _QUERY_CONFIGURATIONS
+    ]
+    return functools.reduce(lambda one, other: one.op("||")(other), asked)
 
 
 def _terms(search: SearchQuery, any_term: bool) -> tuple[str, ...]:

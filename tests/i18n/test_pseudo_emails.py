@@ -64,9 +64,12 @@ ACKNOWLEDGEMENT = (
 # What people wrote and named in the story below: shown as written, in any language.
 TITLE = "Parcel box leaks in the rain"
 DUPLICATE_TITLE = "Wet parcels at the flats"
+# Too few words to tell their language: the item takes its page's.
+UNTOLD_TITLE = "Box wet"
 PEOPLE_WORDS = [
     TITLE,
     DUPLICATE_TITLE,
+    UNTOLD_TITLE,
     "Nia Okafor",
     "Nia",
     "Priya Shah",
@@ -285,7 +288,8 @@ def test_a_customer_hears_in_their_language_while_staff_work_in_theirs(
     pseudo_site, make_user, make_feedback, make_category
 ) -> None:
     """The update goes out in the customer's saved language from a request that staff make in
-    English; a customer who chose none hears in the language they wrote their item in."""
+    English; a customer who chose none hears in the language they wrote their item in (here
+    the page's, their words being too few to tell)."""
     category = make_category(name="Parcels and post")
     nia = make_user(display_name="Nia Okafor", preferred_name="Nia")
     ana = make_user(display_name="Ana Silva", preferred_name="Ana")
@@ -307,8 +311,8 @@ def test_a_customer_hears_in_their_language_while_staff_work_in_theirs(
             db.session.get(User, ana.id),
             kind=FeedbackKind.COMPLAINT,
             category_id=category.id,
-            title=DUPLICATE_TITLE,
-            body="The parcel box was wet inside.",
+            title=UNTOLD_TITLE,
+            body="Wet!",
             visibility=Visibility.PUBLIC,
             language=PSEUDO_LANGUAGE,
         )

@@ -9,14 +9,12 @@ item's, else the customer's), else English, the language the portal is written i
 from __future__ import annotations
 
 import re
-from functools import cache
-
-from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
 from portal.models.base import N_
+from portal.services import language_model
 
-# The portal's languages, and the ones the tone check has words for (tone/words*.py).
-PORTAL_LANGUAGES = ("en", "es", "de", "fr", "ar")
+# The languages the tone check has words for (tone/words*.py), among the portal's
+# (language_model.PORTAL_LANGUAGES).
 COVERED = frozenset({"en", "es", "de", "fr"})
 DEFAULT = "en"
 # Their names, for the notice on a language the check does not cover (said in the reader's).
@@ -34,17 +32,9 @@ _WORD = re.compile(r"[^\W\d_]+")
 _ARABIC_LETTER = re.compile(r"[\u0600-\u06ff\u0750-\u077f\u08a0-\u08ff\ufb50-\ufdff\ufe70-\ufeff]")
 
 
-@cache
-def _identifier() -> LanguageIdentifier:
-    """The model, loaded once on first use (it takes a moment), limited to our languages."""
-    identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    identifier.set_languages(list(PORTAL_LANGUAGES))
-    return identifier
-
-
 def detect(text: str, fallback: str | None = None) -> str:
-    """The language code of text, one of PORTAL_LANGUAGES; `fallback` (else English) when the
-    text is too short or mixed to tell."""
+    """The language code of text, one of language_model.PORTAL_LANGUAGES; `fallback` (else
+    English) when the text is too short or mixed to tell."""
     known = fallback.replace("_", "-").split("-")[0].lower() if fallback else DEFAULT
     found = _WORD.findall(text)
     if not found:
@@ -55,5 +45,5 @@ def detect(text: str, fallback: str | None = None) -> str:
         return "ar"
     if len(found) < MIN_WORDS:
         return known
-    language, confidence = _identifier().classify(text)
+    language, confidence = language_model.identifier().classify(text)
     return str(language) if confidence >= MIN_CONFIDENCE else known
