@@ -136,11 +136,13 @@ def in_pseudo_site(pseudo_site: Flask, monkeypatch: pytest.MonkeyPatch) -> Itera
         db.session.rollback()
 
 
-def _person(make_user: Any, name: str, preferred: str, **kwargs: Any) -> User:
+def _person(
+    make_user: Any, name: str, preferred: str, language: str = PSEUDO_LANGUAGE, **kwargs: Any
+) -> User:
     user = db.session.get(User, make_user(display_name=name, preferred_name=preferred, **kwargs).id)
     assert user is not None
     user.verified_at = datetime.now(UTC)
-    user.language = PSEUDO_LANGUAGE
+    user.language = language
     return user
 
 
@@ -148,15 +150,17 @@ def _in_future(days: int) -> date:
     return datetime.now(UTC).date() + timedelta(days=days)
 
 
-def _tell_everything(pseudo_site: Flask, make_user: Any, make_category: Any) -> None:
+def _tell_everything(
+    pseudo_site: Flask, make_user: Any, make_category: Any, language: str = PSEUDO_LANGUAGE
+) -> None:
     """The life of a complaint and of a digest subscription, with every email on the way,
-    each to someone who reads the pseudo-locale."""
+    each to someone who reads `language` (the pseudo-locale, or a shipped language)."""
     settings_for_update().contact_email = "help@example.com"
     category = make_category(name="Parcels and post")
-    nia = _person(make_user, "Nia Okafor", "Nia")
-    jo = _person(make_user, "Jo Lee", "Jo")
-    sam = _person(make_user, "Sam Ode", "Sam")
-    priya = _person(make_user, "Priya Shah", "Priya", role=Role.STAFF)
+    nia = _person(make_user, "Nia Okafor", "Nia", language)
+    jo = _person(make_user, "Jo Lee", "Jo", language)
+    sam = _person(make_user, "Sam Ode", "Sam", language)
+    priya = _person(make_user, "Priya Shah", "Priya", language, role=Role.STAFF)
     db.session.add(CategoryFollow(user_id=priya.id, category_id=category.id))
     db.session.flush()
 
@@ -247,13 +251,14 @@ def _tell_everything(pseudo_site: Flask, make_user: Any, make_category: Any) -> 
         priya,
         "a-token",
     )
-    with pseudo_site.test_request_context("/account/register", headers=ACCEPT):
+    accept = ACCEPT if language == PSEUDO_LANGUAGE else {"Accept-Language": language}
+    with pseudo_site.test_request_context("/account/register", headers=accept):
         # Nobody is known yet: the page's language. (The test's app context outlives the
         # request, with the language chosen before it: forget it, as a new request would.)
         refresh()
         notifications.send_registration_link("new@example.com", "Nia", "a-token")
 
-    asked = digests.subscribe("reader@example.com", "weekly", [], language=PSEUDO_LANGUAGE)
+    asked = digests.subscribe("reader@example.com", "weekly", [], language=language)
     digests.confirm(asked.subscription.confirm_token)
     digests.subscribe("reader@example.com", "monthly", [category.id])  # a change, by email
     db.session.commit()
