@@ -109,6 +109,9 @@ def _amount_text(raw: str) -> Decimal:
     A point is the decimal point unless a comma follows it; a comma is one when one or two
     digits end the amount after it. Grouping is by threes (spaces and apostrophes too)."""
     text = "".join(raw.replace("\u00a0", " ").split()).replace("'", "")
+    if text[:1] in ("-", "\u2212") and text[1:2] not in ("", "-", "\u2212"):
+        # Said as negative (monthly_value_cents refuses it so), not as "not an amount".
+        return -_amount_text(text[1:])
     if not text or not all(ch.isascii() and (ch.isdigit() or ch in ",.") for ch in text):
         raise InvalidOperation(raw)
     last_comma, last_dot = text.rfind(","), text.rfind(".")

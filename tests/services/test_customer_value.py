@@ -68,7 +68,10 @@ def test_monthly_value_is_read_as_people_type_amounts(typed: object, cents: int 
     [
         ("abc", "must be an amount"),
         ("49.999", "at most two decimals"),
-        ("-5", "must be an amount"),
+        ("-5", "cannot be negative"),
+        ("- 12,50", "cannot be negative"),
+        ("--5", "must be an amount"),
+        ("-", "must be an amount"),
         (-5, "cannot be negative"),
         ("1,2,3", "must be an amount"),
         ("12000000", "at most"),
