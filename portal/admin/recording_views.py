@@ -5,6 +5,8 @@ with what was typed kept."""
 
 from __future__ import annotations
 
+from typing import cast
+
 from flask import flash, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -90,6 +92,11 @@ def record() -> Response:
                 flash(said, "success")
                 return redirect(url_for("admin.item", item_id=recorded.item.id))
             held, status = refusal.findings, refusal.status
+            if isinstance(refusal.error, recording.CustomerNeeded):
+                # Said beside the field to fix, as a field's own error is.
+                field = form.customer_name if refusal.error.about == "name" else form.customer_email
+                form.form_errors.remove(refusal.message)
+                cast(list[str], field.errors).append(refusal.message)
     return make_response(
         render_template(
             "admin/record.html",

@@ -46,15 +46,19 @@ from portal.services.votes import (
     closed_for_votes_message,
     set_vote,
 )
-from portal.services.wording import t
+from portal.services.wording import Text, t
 from portal.validation import clean_name
 
 
 class CustomerNeeded(DomainError):
     """The address given is no customer's that staff may record for, or names nobody yet and
-    comes without a name."""
+    comes without a name. `about` names what to fix: "email" or "name"."""
 
     status_code = 422
+
+    def __init__(self, message: str | Text, about: str = "email") -> None:
+        super().__init__(message)
+        self.about = about
 
 
 class StaffAddress(NotAllowed):
@@ -131,7 +135,8 @@ def _customer(email: str, name: str) -> tuple[User, bool]:
         return found, False
     if not clean_name(name):
         raise CustomerNeeded(
-            t("No customer has that address yet: give their name, and they become a contact.")
+            t("No customer has that address yet: give their name, and they become a contact."),
+            about="name",
         )
     try:
         return customer_for_email(email, name[:80])

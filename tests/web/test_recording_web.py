@@ -126,6 +126,11 @@ def test_a_refusal_of_the_rules_keeps_what_was_typed(
     assert response.status_code == 422
     page = _page(response)
     assert "No customer has that address yet: give their name" in page
+    # Said beside the name field, which is marked, not only at the top of the form.
+    assert re.search(r'id="customer_name-error"[^>]*>No customer has that address yet', page), page
+    assert re.search(r'<input[^>]*aria-invalid="true"[^>]*id="customer_name"', page) or re.search(
+        r'<input[^>]*id="customer_name"[^>]*aria-invalid="true"', page
+    )
     assert f'value="{TITLE}"' in page and BODY in page and 'value="ada@example.com"' in page
     assert _items() == 0
     assert db.session.scalar(sa.select(User).where(User.email == "ada@example.com")) is None
