@@ -44,7 +44,7 @@ from portal.models import (
     User,
     Visibility,
 )
-from portal.services import addresses, environment, webhooks
+from portal.services import environment, webhooks
 from portal.services import events as domain_events
 from portal.services.admin import require_active_admin
 from portal.services.chat_messages import Notice, payload
@@ -79,46 +79,19 @@ def _require_admin(actor: User) -> None:
 # Addresses ---------------------------------------------------------------------------------
 
 
+CHAT_URL_WORDS = webhooks.UrlWords(
+    empty=t("Enter the channel's incoming-webhook URL (up to 2,000 characters)."),
+    unreadable=t("That is not a URL the portal can post to."),
+    credentials=t("Leave passwords out of the URL: paste it as the service gives it."),
+    port=t("That port cannot receive messages."),
+    internal=t("Messages go only to public addresses, not to internal ones."),
+)
+
+
 def check_url(url: str) -> str:
     """The incoming-webhook URL, trimmed, if the portal may post to it; ChatUrlRefused
-    otherwise. Only https (plain http where WEBHOOK_ALLOW_HTTP is on, for development), never
-    an internal address unless the operator trusts its host. Names are resolved and checked
-    again at every attempt."""
-    url = url.strip()
-    if not url or len(url) > MAX_URL_LENGTH:
-        raise ChatUrlRefused(
-            t("Enter the channel's incoming-webhook URL (up to 2,000 characters).")
-        )
-    try:
-        parts = urlsplit(url)
-        port = parts.port
-    except ValueError as exc:
-        raise ChatUrlRefused(t("That is not a URL the portal can post to.")) from exc
-    settings = environment.current().settings
-    allow_http = settings.webhook_allow_http
-    if parts.scheme not in ({"https", "http"} if allow_http else {"https"}):
-        raise ChatUrlRefused(
-            t("Use an https:// URL.") if not allow_http else t("Use an http:// or https:// URL.")
-        )
-    if not parts.hostname:
-        raise ChatUrlRefused(t("The URL needs a host name."))
-    if parts.username or parts.password:
-        raise ChatUrlRefused(t("Leave passwords out of the URL: paste it as the service gives it."))
-    if port == 0:
-        raise ChatUrlRefused(t("That port cannot receive messages."))
-    host = parts.hostname
-    literal = addresses.parse_address(host)
-    trusted = settings.webhook_allow_private_addresses or addresses.is_trusted_host(
-        host, settings.trusted_private_hosts
-    )
-    if literal is not None:
-        refused = not webhooks.address_allowed(host, str(literal))
-    else:
-        private_name = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
-        refused = private_name and not trusted
-    if refused:
-        raise ChatUrlRefused(t("Messages go only to public addresses, not to internal ones."))
-    return url
+    otherwise: the webhooks' rule (webhooks.check_receiver_url), in a chat room's words."""
+    return webhooks.check_receiver_url(url, ChatUrlRefused, CHAT_URL_WORDS)
 
 
 def mask_url(url: str) -> str:

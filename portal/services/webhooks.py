@@ -21,7 +21,7 @@ import secrets
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -50,7 +50,7 @@ from portal.services.errors import DomainError, NotFound
 from portal.services.item_data import image_data, iso, webhook_item, you_said_shown
 from portal.services.outbox import DeliveryReport, backoff_seconds, claim_due, mark_claimed
 from portal.services.visibility import is_public, words_withheld
-from portal.services.wording import t
+from portal.services.wording import Text, t
 
 USER_AGENT = "portal-webhooks/1"
 SIGNATURE_HEADER = "X-Portal-Signature"
@@ -91,42 +91,71 @@ def _address_allowed(host: str, address: str) -> bool:
     return addresses.is_public(address)
 
 
-def check_url(url: str) -> str:
-    """The URL, trimmed, if it is one the portal may register; WebhookUrlRefused otherwise.
-    (Names are resolved and checked again at every delivery.)"""
+@dataclass(frozen=True)
+class UrlWords:
+    """What a refused receiver URL is told, in the words of the page it was typed on (a
+    webhook's receiver, a chat room's incoming webhook); the rule is the same."""
+
+    empty: Text
+    unreadable: Text
+    credentials: Text
+    port: Text
+    internal: Text
+
+
+WEBHOOK_URL_WORDS = UrlWords(
+    empty=t("Enter the receiver's URL (up to 2,000 characters)."),
+    unreadable=t("That is not a URL the portal can send to."),
+    credentials=t("Leave passwords out of the URL: deliveries are signed instead."),
+    port=t("That port cannot receive deliveries."),
+    internal=t("Deliveries go only to public addresses, not to internal ones."),
+)
+
+
+def check_receiver_url(url: str, refused: Callable[[Text], DomainError], words: UrlWords) -> str:
+    """The URL, trimmed, if the portal may POST to it; `refused(words…)` raised otherwise.
+    Only https (plain http where WEBHOOK_ALLOW_HTTP is on, for development), no credentials,
+    never an internal address unless the operator trusts its host. (Names are resolved and
+    checked again at every delivery.)"""
     url = url.strip()
     if not url or len(url) > MAX_URL_LENGTH:
-        raise WebhookUrlRefused(t("Enter the receiver's URL (up to 2,000 characters)."))
+        raise refused(words.empty)
     try:
         parts = urlsplit(url)
         port = parts.port
     except ValueError as exc:
-        raise WebhookUrlRefused(t("That is not a URL the portal can send to.")) from exc
+        raise refused(words.unreadable) from exc
     settings = environment.current().settings
     allow_http = settings.webhook_allow_http
     if parts.scheme not in ({"https", "http"} if allow_http else {"https"}):
-        raise WebhookUrlRefused(
+        raise refused(
             t("Use an https:// URL.") if not allow_http else t("Use an http:// or https:// URL.")
         )
     if not parts.hostname:
-        raise WebhookUrlRefused(t("The URL needs a host name."))
+        raise refused(t("The URL needs a host name."))
     if parts.username or parts.password:
-        raise WebhookUrlRefused(t("Leave passwords out of the URL: deliveries are signed instead."))
+        raise refused(words.credentials)
     if port == 0:
-        raise WebhookUrlRefused(t("That port cannot receive deliveries."))
+        raise refused(words.port)
     host = parts.hostname
     literal = addresses.parse_address(host)
     private_name = host == "localhost" or host.endswith((".localhost", ".local", ".internal"))
     if literal is not None:
-        refused = not _address_allowed(host, str(literal))
+        internal = not _address_allowed(host, str(literal))
     else:
-        refused = private_name and not (
+        internal = private_name and not (
             settings.webhook_allow_private_addresses
             or addresses.is_trusted_host(host, settings.trusted_private_hosts)
         )
-    if refused:
-        raise WebhookUrlRefused(t("Deliveries go only to public addresses, not to internal ones."))
+    if internal:
+        raise refused(words.internal)
     return url
+
+
+def check_url(url: str) -> str:
+    """A webhook receiver's URL, trimmed, if the portal may register it; WebhookUrlRefused
+    otherwise (check_receiver_url)."""
+    return check_receiver_url(url, WebhookUrlRefused, WEBHOOK_URL_WORDS)
 
 
 def _resolve(host: str, port: int) -> str:
