@@ -45,7 +45,7 @@ def sign_in_link_request() -> str | Response:
 def _link_not_valid() -> Response:
     if current_user.is_authenticated:
         # Someone already in needs no link (opened again, say): no error, and no "below".
-        flash(_("You are signed in already, so that link is not needed."), "info")
+        flash(_("That sign-in link is not valid any more, and you are signed in already."), "info")
         return redirect(url_for("accounts.index"))
     flash(_("That sign-in link has expired or has been used. Ask for a new one below."), "error")
     return redirect(url_for("accounts.sign_in_link_request"))

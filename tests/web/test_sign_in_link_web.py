@@ -88,7 +88,8 @@ def test_a_sign_in_link_signs_in_once_and_its_get_changes_nothing(
     reopened = browser.get(LINK_PATH + token)
     assert reopened.status_code == 302 and reopened.location.endswith("/account/")
     account = browser.get("/account/").get_data(as_text=True)
-    assert "signed in already" in account and "Ask for a new one below" not in account
+    assert "not valid any more, and you are signed in already" in account
+    assert "Ask for a new one below" not in account
 
 
 def test_a_sign_in_link_older_than_15_minutes_is_refused(make_client, make_verified_user) -> None:
