@@ -30,6 +30,15 @@ def _postgres() -> bool:
     return db.engine.dialect.name == "postgresql"
 
 
+# The words as the items write them, for the inflections only PostgreSQL's stemmers find.
+AS_WRITTEN_ON_SQLITE = {
+    "Lieferungen": "Lieferung",
+    "Pakete": "Paket",
+    "remboursements": "remboursement",
+    "commandes": "commande",
+}
+
+
 @pytest.fixture
 def items(make_feedback) -> dict[str, Feedback]:
     made = {}
@@ -61,8 +70,10 @@ def items(make_feedback) -> dict[str, Feedback]:
 def test_a_word_finds_an_item_in_its_language_however_that_language_inflects_it(
     items, query: str, found: str
 ) -> None:
-    if not _postgres() and query in {"Lieferungen", "Pakete", "remboursements", "commandes"}:
-        pytest.skip("SQLite's FTS5 stems as English (porter) in every language")
+    if not _postgres() and query in AS_WRITTEN_ON_SQLITE:
+        # SQLite's FTS5 stems as English (porter) in every language: there a German or French
+        # item is found by its words as written, and the inflection stays PostgreSQL's.
+        query = AS_WRITTEN_ON_SQLITE[query]
     assert _search(query) == [found]
 
 

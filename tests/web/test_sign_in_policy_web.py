@@ -20,6 +20,7 @@ from portal.extensions import db
 from portal.models import AuditEntry, Identity, OutboxMessage, Role, User
 from portal.services import identity_providers, invitations, sign_in_policy
 from portal.services.identity_providers import ProvidersMisconfigured
+from portal.services.site import get_site_settings
 from portal.services.tokens import (
     hash_secret,
     make_invitation_token,
@@ -168,22 +169,35 @@ def test_an_admin_adds_a_provider_after_its_discovery_document_is_checked(
 def test_no_write_lock_is_held_while_the_provider_is_asked(
     database_uri: str, admin_client: FlaskClient, issuer: Issuer
 ) -> None:
-    if not database_uri.startswith("sqlite"):
-        pytest.skip("SQLite's one write lock; PostgreSQL locks rows")
-    path = database_uri.removeprefix("sqlite:///")
     others_wrote: list[bool] = []
+    get_site_settings()  # the row another request changes (made now, if it was not there)
+    db.session.commit()
 
     def another_writer() -> None:
-        # Another request's write, while the admin's save waits for the provider.
-        other = sqlite3.connect(path, timeout=0.2)
+        # Another request's write, while the admin's save waits for the provider: SQLite's
+        # one write lock, or on PostgreSQL the site settings' row, must be free.
+        if database_uri.startswith("sqlite"):
+            other = sqlite3.connect(database_uri.removeprefix("sqlite:///"), timeout=0.2)
+            try:
+                other.execute("BEGIN IMMEDIATE")
+                other.execute("ROLLBACK")
+                others_wrote.append(True)
+            except sqlite3.OperationalError:
+                others_wrote.append(False)
+            finally:
+                other.close()
+            return
+        engine = sa.create_engine(database_uri)
         try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
+            with engine.connect() as other:
+                other.exec_driver_sql("SET lock_timeout = '200ms'")
+                other.exec_driver_sql("UPDATE site_settings SET time_zone = time_zone")
+                other.rollback()
             others_wrote.append(True)
-        except sqlite3.OperationalError:
+        except sa.exc.OperationalError:
             others_wrote.append(False)
         finally:
-            other.close()
+            engine.dispose()
 
     issuer.on_request = another_writer
     response = post(admin_client, "/admin/sign-in/providers", _provider_form(issuer))
