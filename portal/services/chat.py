@@ -254,14 +254,12 @@ def delete_channel(actor: User, channel_id: int) -> ChatChannel:
     channel = get_channel(channel_id)
     channel.deleted_at = _now()
     channel.active = False
-    db.session.execute(
-        sa.update(ChatMessage)
-        .where(
-            ChatMessage.channel_id == channel.id,
-            ChatMessage.status == ChatMessageStatus.PENDING,
-        )
-        .values(status=ChatMessageStatus.FAILED, last_error="channel removed")
-        .execution_options(synchronize_session=False)
+    webhooks.give_up_waiting(
+        ChatMessage.channel_id == channel.id,
+        ChatMessage.status,
+        pending=ChatMessageStatus.PENDING,
+        failed=ChatMessageStatus.FAILED,
+        reason="channel removed",
     )
     _changed(channel, actor, "chat.deleted", name=channel.name)
     db.session.flush()

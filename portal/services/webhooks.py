@@ -360,14 +360,12 @@ def delete_endpoint(actor: User, endpoint_id: int) -> None:
     endpoint = get_endpoint(endpoint_id)
     endpoint.deleted_at = _now()
     endpoint.active = False
-    db.session.execute(
-        sa.update(WebhookDelivery)
-        .where(
-            WebhookDelivery.endpoint_id == endpoint.id,
-            WebhookDelivery.status == WebhookDeliveryStatus.PENDING,
-        )
-        .values(status=WebhookDeliveryStatus.FAILED, last_error="endpoint deleted")
-        .execution_options(synchronize_session=False)
+    give_up_waiting(
+        WebhookDelivery.endpoint_id == endpoint.id,
+        WebhookDelivery.status,
+        pending=WebhookDeliveryStatus.PENDING,
+        failed=WebhookDeliveryStatus.FAILED,
+        reason="endpoint deleted",
     )
     domain_events.emit(domain_events.WebhookEndpointDeleted(endpoint, actor))
     db.session.flush()
@@ -580,6 +578,20 @@ def _attempt(delivery: WebhookDelivery, endpoint: WebhookEndpoint) -> PostResult
     }
     return _post(
         endpoint.url, body, headers, environment.current().settings.webhook_timeout_seconds
+    )
+
+
+def give_up_waiting(
+    whose: sa.ColumnElement[bool], status: Any, *, pending: Any, failed: Any, reason: str
+) -> None:
+    """Give up the claimed-row posts still waiting for a receiver that is gone (a deleted
+    webhook endpoint, a removed chat channel): `whose` picks them, `status` is their column."""
+    table = status.class_
+    db.session.execute(
+        sa.update(table)
+        .where(whose, status == pending)
+        .values(status=failed, last_error=reason)
+        .execution_options(synchronize_session=False)
     )
 
 
