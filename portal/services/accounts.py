@@ -234,6 +234,29 @@ def _checked_name(display_name: str, preferred_name: str) -> str:
     return display_name
 
 
+def unusable_password() -> str:
+    """A password hash that no password matches: an account signing in another way (a
+    provider, single sign-on, email links) until its holder chooses a password."""
+    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(16)
+
+
+def new_verified_account(email: str, name: str, role: Role, now: datetime) -> User:
+    """An account whose address someone vouched for (an identity provider, the organisation's
+    single sign-on), added to the session unflushed: no password, the name under
+    registration's rule, the address's first part when no name was given."""
+    display_name = _checked_name((name.strip() or email.split("@")[0])[:80], "")
+    user = User(
+        email=email,
+        password_hash=unusable_password(),
+        display_name=display_name,
+        preferred_name=display_name,
+        role=role,
+        verified_at=now,
+    )
+    db.session.add(user)
+    return user
+
+
 def authenticate(email: str, password: str) -> User | None:
     """Return the active user whose email and password match, else None (never says which)."""
     user = find_user_by_email(email)

@@ -10,7 +10,6 @@ prefix).
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -32,9 +31,9 @@ from portal.models import (
 )
 from portal.services import attachments, events, signals, workflow
 from portal.services.accounts import (
-    UNUSABLE_PASSWORD_PREFIX,
     find_user_by_email,
     normalise_email,
+    unusable_password,
 )
 from portal.services.errors import DomainError
 from portal.services.feedback import submit_feedback
@@ -59,11 +58,6 @@ class NameNeeded(DomainError):
     """A new customer account needs a name to show on their feedback."""
 
     status_code = 422
-
-
-def unusable_password() -> str:
-    """A password hash that no password matches."""
-    return UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(16)
 
 
 def customer_for_email(email: str, name: str = "") -> tuple[User, bool]:

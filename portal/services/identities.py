@@ -16,7 +16,6 @@ extra care.
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -28,10 +27,9 @@ from portal.extensions import db
 from portal.models import Identity, Role, User
 from portal.services import events, invitations, sign_in_policy
 from portal.services.accounts import (
-    UNUSABLE_PASSWORD_PREFIX,
-    _checked_name,
     find_user_by_email,
     has_usable_password,
+    new_verified_account,
     normalise_email,
 )
 from portal.services.errors import DomainError, NotAllowed, NotFound
@@ -167,20 +165,9 @@ def sign_in_with_identity(
 
 
 def _new_account(assertion: Assertion, email: str, role: Role, now: datetime) -> User:
-    # The same name rule as registration; the address's first part when the provider gives
-    # no name.
-    display_name = _checked_name((assertion.name or email.split("@")[0])[:80], "")
-    user = User(
-        email=email,
-        # No password: the account signs in through the provider or with email links, until
-        # its holder chooses one (a reset sends such accounts the "set your password" link).
-        password_hash=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(16),
-        display_name=display_name,
-        preferred_name=display_name,
-        role=role,
-        verified_at=now,
-    )
-    db.session.add(user)
+    # No password: the account signs in through the provider or with email links, until its
+    # holder chooses one (a reset sends such accounts the "set your password" link).
+    user = new_verified_account(email, assertion.name or "", role, now)
     try:
         with db.session.begin_nested():
             db.session.flush()

@@ -3,7 +3,6 @@ minutes, which doubles as registration for an address that has no account yet.""
 
 from __future__ import annotations
 
-import secrets
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -12,11 +11,11 @@ from portal.extensions import db
 from portal.models import User, UserSession
 from portal.services import events, sign_in_policy
 from portal.services.accounts import (
-    UNUSABLE_PASSWORD_PREFIX,
     _checked_name,
     find_user_by_email,
     normalise_email,
     start_session,
+    unusable_password,
     user_for_verification,
 )
 from portal.services.tokens import (
@@ -58,7 +57,7 @@ def request_sign_in_link(
         preferred_name = preferred_name.strip() or display_name
         # No password: the account signs in with links until its holder chooses one (a reset
         # sends such accounts the "set your password" link).
-        no_password = UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(16)
+        no_password = unusable_password()
         token = make_registration_token(email, display_name, preferred_name, no_password, next_url)
         events.emit(events.RegistrationRequested(email, preferred_name, token))
         return

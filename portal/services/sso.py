@@ -30,9 +30,8 @@ from portal.extensions import db
 from portal.models import SITE_SSO_ISSUER, Identity, Role, SsoSettings, SsoTokenUse, User
 from portal.services import customer_value, events, jwks
 from portal.services.accounts import (
-    UNUSABLE_PASSWORD_PREFIX,
-    _checked_name,
     find_user_by_email,
+    new_verified_account,
     normalise_email,
 )
 from portal.services.errors import DomainError, NotAllowed
@@ -362,19 +361,9 @@ def sign_in_with_token(token: str, now: datetime | None = None) -> tuple[User, b
     created = user is None
     if user is None:
         name = claims.get("name")
-        # The same name rule as registration; an address's first part when the token names
-        # no one.
-        name = name.strip() if isinstance(name, str) else ""
-        display_name = _checked_name((name or email.split("@")[0])[:80], "")
-        user = User(
-            email=email,
-            password_hash=UNUSABLE_PASSWORD_PREFIX + secrets.token_urlsafe(16),
-            display_name=display_name,
-            preferred_name=display_name,
-            role=Role.CUSTOMER,
-            verified_at=now,
+        user = new_verified_account(
+            email, name if isinstance(name, str) else "", Role.CUSTOMER, now
         )
-        db.session.add(user)
     if user.verified_at is None or old_email is not None:
         user.verified_at = now
     _flush_or_refuse()
