@@ -118,6 +118,11 @@ class _Item:
     resolved_at: datetime | None = None
 
 
+def customer_email(n: int) -> str:
+    """The n-th seeded customer's email address (all share PASSWORD)."""
+    return CUSTOMER_EMAIL if n == 0 else f"customer{n}@bench.example"
+
+
 def _chunks(seq: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(seq), size):
         yield seq[start : start + size]
@@ -224,7 +229,7 @@ def seed_database(
             users.append(
                 {
                     "id": first_customer + i,
-                    "email": CUSTOMER_EMAIL if i == 0 else f"customer{i}@bench.example",
+                    "email": customer_email(i),
                     "role": "customer",
                     "display_name": name,
                     "preferred_name": name.split()[0],
