@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Flask, render_template, request
-
 from floor_db import aware, make_engine
 
 PER_PAGE = 20
@@ -70,7 +69,7 @@ def excerpt(text: str) -> str:
 
 
 def ago(value: datetime, now: datetime) -> str:
-    """"2 years ago": the largest whole unit."""
+    """ "2 years ago": the largest whole unit."""
     seconds = int((now - value).total_seconds())
     for size, unit in ((31_536_000, "year"), (2_592_000, "month"), (604_800, "week")):
         if seconds >= size:

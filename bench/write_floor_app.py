@@ -18,14 +18,15 @@ import sqlalchemy as sa
 from flask import Flask, abort, render_template_string, request
 from flask_login import LoginManager, UserMixin, login_required, login_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
+from floor_db import make_engine
 from werkzeug.security import check_password_hash
 
-from floor_db import make_engine
-
-FRAGMENT = """<form class="vote{% if on %} vote--on{% endif %}" method="post" action="/feedback/{{ item_id }}/vote"
-      data-hx-post="/feedback/{{ item_id }}/vote" data-hx-target="this" data-hx-swap="outerHTML">
+FRAGMENT = """<form class="vote{% if on %} vote--on{% endif %}" method="post"
+      action="/feedback/{{ item_id }}/vote" data-hx-post="/feedback/{{ item_id }}/vote"
+      data-hx-target="this" data-hx-swap="outerHTML">
   <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
-  <button id="vote-{{ item_id }}" class="vote__button" type="submit" aria-pressed="{{ 'true' if on else 'false' }}">
+  <button id="vote-{{ item_id }}" class="vote__button" type="submit"
+          aria-pressed="{{ 'true' if on else 'false' }}">
     <span class="vote__arrow" aria-hidden="true">&#9650;</span>
     <span class="vote__count">{{ votes }}</span>
     <span class="vote__label">{{ 'Voted' if on else 'Me too' }}</span>
