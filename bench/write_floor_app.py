@@ -12,27 +12,16 @@ checked against the seeded hash); its session cookie is its own, as it has its o
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Flask, abort, render_template_string, request
+from flask import Flask, abort, render_template, request
 from flask_login import LoginManager, UserMixin, login_required, login_user
 from flask_wtf.csrf import CSRFProtect, generate_csrf
 from floor_db import make_engine
 from werkzeug.security import check_password_hash
 
-FRAGMENT = """<form class="vote{% if on %} vote--on{% endif %}" method="post"
-      action="/feedback/{{ item_id }}/vote" data-hx-post="/feedback/{{ item_id }}/vote"
-      data-hx-target="this" data-hx-swap="outerHTML">
-  <input type="hidden" name="csrf_token" value="{{ csrf_token() }}">
-  <button id="vote-{{ item_id }}" class="vote__button" type="submit"
-          aria-pressed="{{ 'true' if on else 'false' }}">
-    <span class="vote__arrow" aria-hidden="true">&#9650;</span>
-    <span class="vote__count">{{ votes }}</span>
-    <span class="vote__label">{{ 'Voted' if on else 'Me too' }}</span>
-  </button>
-</form>
-"""
 # A toggle that keeps the stored count within one of where it was however often it runs: up
 # from an even count, down from an odd one.
 BUMP = sa.text(
@@ -41,7 +30,7 @@ BUMP = sa.text(
 )
 LOAD_USER = sa.text("SELECT id, display_name FROM users WHERE id = :id AND active = true")
 
-app = Flask(__name__)
+app = Flask(__name__, template_folder=str(Path(__file__).resolve().parent / "templates"))
 app.config.update(
     SECRET_KEY=os.environ.get("FLOOR_SECRET_KEY", "write-floor-" + os.environ["SECRET_KEY"]),
     WTF_CSRF_TIME_LIMIT=None,
@@ -93,7 +82,9 @@ def vote(item_id: int) -> str:
         conn.commit()
     if votes is None:
         abort(404)
-    return render_template_string(FRAGMENT, item_id=item_id, votes=votes, on=votes % 2 == 1)
+    return render_template(
+        "_write_floor_vote.html", item_id=item_id, votes=votes, on=votes % 2 == 1
+    )
 
 
 @app.get("/healthz")
