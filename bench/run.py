@@ -1544,7 +1544,8 @@ def main(argv: list[str] | None = None) -> int:
                 misses.append(f"{name} worker memory grew {worst:.0%}")
         insight_checks = check_insights(insight_figures)
         misses += [
-            f"{name} {c['ms']:.0f} ms at N (growth {_fmt(c['growth'], '.1f')}x)"
+            f"{name} {c['ms']:.0f} ms at N"
+            + ("" if c["growth"] is None else f" (growth {c['growth']:.1f}x)")
             for name, c in insight_checks.items()
             if not c["pass"]
         ]
