@@ -1269,10 +1269,18 @@ def main(argv: list[str] | None = None) -> int:
             portal_env(small_db, page_cache=False),
             logs,
         )
-        # The floors: one instance each (they say what one gunicorn does with the stack).
-        page_floor = Server("page floor", "page_floor_app:app", BENCH_DIR, env, logs)
-        write_floor = Server("write floor", "write_floor_app:app", BENCH_DIR, env, logs)
-        floors = [page_floor, write_floor]
+        # The floors, as many instances as the portal has (the write floor's sessions are good
+        # on every instance: they share its key).
+        page_floors = [
+            Server(f"page floor #{n + 1}", "page_floor_app:app", BENCH_DIR, env, logs)
+            for n in range(args.instances)
+        ]
+        write_floors = [
+            Server(f"write floor #{n + 1}", "write_floor_app:app", BENCH_DIR, env, logs)
+            for n in range(args.instances)
+        ]
+        floors = page_floors + write_floors
+        write_floor = write_floors[0]
         servers = portals + minimals + floors + renderers + ([] if args.skip_growth else [small])
         for s in servers:
             s.start()
@@ -1283,7 +1291,10 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(p.url for p in portals)
             + "; minimal "
             + ", ".join(m.url for m in minimals)
-            + f"; page floor {page_floor.url}; write floor {write_floor.url}"
+            + "; page floor "
+            + ", ".join(p.url for p in page_floors)
+            + "; write floor "
+            + ", ".join(w.url for w in write_floors)
             + "; page cache off "
             + ", ".join(r.url for r in renderers)
             + ("" if args.skip_growth else f"; N=1,000 {small.url}")
@@ -1322,11 +1333,12 @@ def main(argv: list[str] | None = None) -> int:
             "write": vote_request(f"/feedback/{f.vote_item_id}/vote", floor_crowd[:1]),
             "write-hot": vote_request(f"/feedback/{f.vote_item_id}/vote", floor_crowd),
         }
-        floor_servers = {"page": page_floor, "write": write_floor, "write-hot": write_floor}
+        floor_servers = {"page": page_floors, "write": write_floors, "write-hot": write_floors}
         for kind, req in floor_reqs.items():
-            status, _, _ = fetch(floor_servers[kind].url, req.variant(0))
-            if status != 200:
-                raise SetupError(f"the {kind} floor answered {status}")
+            for server in floor_servers[kind]:
+                status, _, _ = fetch(server.url, req.variant(0))
+                if status != 200:
+                    raise SetupError(f"the {kind} floor answered {status}")
         etag = next(
             (reqs[ep.name].headers["If-None-Match"] for ep in ENDPOINTS if ep.kind == "feed304"),
             None,
@@ -1338,8 +1350,8 @@ def main(argv: list[str] | None = None) -> int:
         cached_reqs = [reqs[ep.name] for ep in ENDPOINTS if ep.cached]
         served.update({r.url: cached_reqs for r in renderers})
         served.update({m.url: [Request("GET", "/")] for m in minimals})
-        served[page_floor.url] = [floor_reqs["page"]]
-        served[write_floor.url] = [floor_reqs["write-hot"]]
+        served.update({p.url: [floor_reqs["page"]] for p in page_floors})
+        served.update({w.url: [floor_reqs["write-hot"]] for w in write_floors})
         if not args.skip_growth:
             fs = facts["small"]
             served[small.url] = [
@@ -1390,7 +1402,8 @@ def main(argv: list[str] | None = None) -> int:
 
             def measure_floors(when: str) -> None:
                 for kind, req in floor_reqs.items():
-                    r = load(tool, [floor_servers[kind].url], req, args, f"{kind}-floor-{when}")
+                    urls = [server.url for server in floor_servers[kind]]
+                    r = load(tool, urls, req, args, f"{kind}-floor-{when}")
                     floor_runs[kind].append(r)
                     log(f"  {kind + ' floor':<21}{r.rps:>8,.0f} req/s  p50 {r.p50_ms:.1f} ms")
 
