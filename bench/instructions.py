@@ -63,6 +63,7 @@ from run import (  # noqa: E402
     sign_in_test_client,
     site_facts,
 )
+from seed import CUSTOMER_EMAIL, PASSWORD, SECRET_KEY  # noqa: E402
 
 DEFAULT_ITEMS = 10_000
 DEFAULT_REQUESTS = 10
@@ -222,11 +223,11 @@ def measure_tree(args: argparse.Namespace) -> dict[str, Any]:
             )
 
     rows = []
-    for ep in ENDPOINTS:
-        if ep.name not in counts:
+    for name, kind in [(ep.name, ep.kind) for ep in ENDPOINTS] + [(f, "floor") for f in FLOORS]:
+        if name not in counts:
             continue
-        row: dict[str, Any] = {"name": ep.name, "kind": ep.kind}
-        for mode, totals in counts[ep.name].items():
+        row: dict[str, Any] = {"name": name, "kind": kind}
+        for mode, totals in counts[name].items():
             per = [t / requests for t in totals]
             row[mode] = {
                 "per_request": statistics.median(per),
@@ -265,8 +266,15 @@ def render(report: dict[str, Any]) -> str:
         f"SQLite, N={m['items']:,} items; {m['requests']} requests per endpoint after "
         f"{m['warmup']} warm ones; {m['runs']} run(s); Python {m['python']}, {m['valgrind']}",
         "",
-        f"{'endpoint':<24}{'page cache on':>16}{'page cache off':>16}  spread between runs",
+        f"{'endpoint':<24}{'page cache on':>16}{'page cache off':>16}{'vs floor':>10}  "
+        "spread between runs",
     ]
+    floors = {
+        kind: row["uncached"]["per_request"]
+        for row in report["endpoints"]
+        if row["kind"] == "floor" and "uncached" in row
+        for kind in FLOORS.get(row["name"], ())
+    }
     for row in report["endpoints"]:
         cells = []
         spreads = []
@@ -275,6 +283,9 @@ def render(report: dict[str, Any]) -> str:
             cells.append(f"{fig['per_request']:>16,.0f}" if fig else f"{'-':>16}")
             if fig and len(fig["runs"]) > 1:
                 spreads.append(f"{fig['spread']:.2%}")
+        off = row.get("uncached")
+        floor = floors.get(row["kind"])
+        cells.append(f"{floor / off['per_request']:>10.1%}" if off and floor else f"{'-':>10}")
         lines.append(f"{row['name']:<24}{''.join(cells)}  {' / '.join(spreads)}")
     lines += [
         "",
@@ -282,6 +293,9 @@ def render(report: dict[str, Any]) -> str:
         "the vote goes through Flask either way (a signed-in customer, htmx).",
         "page cache off: PAGE_CACHE_SECONDS=0, what rendering costs (a miss, or a signed-in "
         "person).",
+        "vs floor: the floor's instructions over the endpoint's with the page cache off (pages:",
+        "the page floor, the vote: the write floor); the share of the floor's throughput one core",
+        'would give, as bench/run.py\'s "vs floor" (target 50%).',
     ]
     return "\n".join(lines)
 
@@ -327,6 +341,52 @@ def child_seed(args: argparse.Namespace) -> int:
     return 0
 
 
+# The floors (bench/page_floor_app.py, bench/write_floor_app.py), counted with the page cache
+# off: what the same job costs with the stack alone, against which the portal's pages and vote
+# are read ("vs floor": the floor's instructions over the endpoint's).
+FLOORS = {
+    "page floor": ("board", "item", "resolutions", "search", "filtered", "deep", "feed"),
+    "write floor": ("vote",),
+}
+
+
+def floor_plan(db: str, facts: SiteFacts) -> list[tuple[Endpoint, Any]]:
+    """The floors' requests through their own test clients (the write floor signed in)."""
+    os.environ["DATABASE_URL"] = f"sqlite:///{db}"
+    os.environ.setdefault("SECRET_KEY", SECRET_KEY)
+    import page_floor_app
+    import write_floor_app
+
+    pages = page_floor_app.app.test_client()
+    writer = write_floor_app.app.test_client()
+    signed_in = writer.post("/login", data={"email": CUSTOMER_EMAIL, "password": PASSWORD})
+    if signed_in.status_code != 200:
+        raise SetupError(f"the write floor's sign-in answered {signed_in.status_code}")
+    token = signed_in.get_json()["csrf_token"]
+
+    def call(client: Any, method: str, path: str, headers: dict[str, str]) -> Any:
+        def once() -> int:
+            resp = client.open(path, method=method, headers=headers)
+            resp.get_data()
+            resp.close()
+            return int(resp.status_code)
+
+        return once
+
+    return [
+        (Endpoint("page floor", "floor", None, None, None), call(pages, "GET", "/", {})),
+        (
+            Endpoint("write floor", "floor", None, None, None, cached=False),
+            call(
+                writer,
+                "POST",
+                f"/feedback/{facts.vote_item_id}/vote",
+                {"X-CSRFToken": token, "HX-Request": "true"},
+            ),
+        ),
+    ]
+
+
 def child_measure(args: argparse.Namespace) -> int:
     """Under callgrind: warm up, then count the instructions of K requests per endpoint."""
     import portal
@@ -350,11 +410,14 @@ def child_measure(args: argparse.Namespace) -> int:
     visitor = app.test_client(use_cookies=False)
     customer = app.test_client()
     kinds = set(args.only.split(",")) if args.only else None
-    # The vote last: it is the one request that changes what the others read.
+    # The vote last: it is the one request that changes what the others read. The hot item's
+    # vote is the same request by other people: its instructions are the vote's.
     endpoints: list[Endpoint] = [
         ep
         for ep in sorted(ENDPOINTS, key=lambda e: e.kind == "vote")
-        if (ep.cached or not cached or ep.kind == "vote") and (kinds is None or ep.kind in kinds)
+        if (ep.cached or not cached or ep.kind == "vote")
+        and (kinds is None or ep.kind in kinds)
+        and ep.kind != "hotvote"
     ]
     etag = visitor.get("/feeds/resolutions.atom").headers.get("ETag")
     session = sign_in_test_client(customer, origin, facts.item_id)
@@ -376,6 +439,8 @@ def child_measure(args: argparse.Namespace) -> int:
         return once
 
     plan = [(ep, runner(ep)) for ep in endpoints]
+    if not cached and not kinds:
+        plan += floor_plan(args.db, facts)
     for ep, once in plan:
         for _ in range(WARMUP_REQUESTS):
             status = once()

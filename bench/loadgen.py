@@ -31,9 +31,20 @@ class Request:
     path: str
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b""
+    # Header sets sent in turn (each signed-in person's cookie and CSRF token), on top of
+    # `headers`: many people at once, each with their own session.
+    rotate: tuple[dict[str, str], ...] = ()
 
     def all_headers(self) -> dict[str, str]:
         return {"User-Agent": USER_AGENT, **self.headers}
+
+    def variant(self, n: int) -> Request:
+        """The request as the n-th of the rotating header sets sends it (itself without any)."""
+        if not self.rotate:
+            return self
+        return Request(
+            self.method, self.path, {**self.headers, **self.rotate[n % len(self.rotate)]}, self.body
+        )
 
 
 @dataclass
@@ -81,6 +92,7 @@ wrk.body = {body}
 local threads = {{}}
 function setup(thread)
   table.insert(threads, thread)
+  thread:set("thread_number", #threads)
 end
 function init(args)
   statuses = {{}}
@@ -88,6 +100,7 @@ end
 function response(status, headers, body)
   statuses[status] = (statuses[status] or 0) + 1
 end
+{rotate}
 function done(summary, latency, requests)
   local merged = {{}}
   for _, t in ipairs(threads) do
@@ -111,7 +124,7 @@ def _lua_string(value: str) -> str:
     return json.dumps(value)
 
 
-def wrk_script(req: Request) -> str:
+def wrk_script(req: Request, threads: int = 1) -> str:
     """The Lua script: method, body and headers of the request, and a status-code tally."""
     headers = "\n".join(
         f"wrk.headers[{_lua_string(k)}] = {_lua_string(v)}" for k, v in req.all_headers().items()
@@ -120,7 +133,37 @@ def wrk_script(req: Request) -> str:
         method=_lua_string(req.method),
         body=_lua_string(req.body.decode("ascii")),
         headers=headers,
+        rotate=_lua_rotation(req, threads),
     )
+
+
+# Each wrk thread takes its own share of the header sets (thread t of T the sets t, t+T, ...)
+# and sends them in turn, so two threads never speak for the same person at once.
+_LUA_ROTATION = """
+local sets = {{{sets}}}
+local mine = {{}}
+local turn = 0
+function request()
+  if #mine == 0 then
+    local t, n = thread_number or 1, wrk_threads or 1
+    for i = t, #sets, n do table.insert(mine, sets[i]) end
+    if #mine == 0 then mine = sets end
+  end
+  turn = turn % #mine + 1
+  for name, value in pairs(mine[turn]) do wrk.headers[name] = value end
+  return wrk.format()
+end
+"""
+
+
+def _lua_rotation(req: Request, threads: int) -> str:
+    if not req.rotate:
+        return ""
+    sets = ", ".join(
+        "{" + ", ".join(f"[{_lua_string(k)}] = {_lua_string(v)}" for k, v in hs.items()) + "}"
+        for hs in req.rotate
+    )
+    return f"local wrk_threads = {threads}\n" + _LUA_ROTATION.format(sets=sets)
 
 
 _UNITS_MS = {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}
@@ -141,8 +184,8 @@ def run_wrk(
 ) -> LoadResult:
     """Run wrk -t2 -c<connections> -d<duration>s --latency with a Lua script for the request."""
     script = script_dir / f"{name}.lua"
-    script.write_text(wrk_script(req))
     threads = max(1, min(2, connections))
+    script.write_text(wrk_script(req, threads))
     cmd = [
         "wrk",
         f"-t{threads}",
@@ -190,7 +233,6 @@ def _percentile(sorted_values: list[float], pct: float) -> float:
 def run_python(base_url: str, req: Request, duration: int, connections: int) -> LoadResult:
     """Keep `connections` keep-alive connections busy for `duration` seconds, one thread each."""
     parts = urlsplit(base_url)
-    headers = req.all_headers()
     per_thread = MAX_PYTHON_REQUESTS // max(1, connections)
     latencies: list[list[float]] = [[] for _ in range(connections)]
     statuses: list[dict[str, int]] = [{} for _ in range(connections)]
@@ -201,6 +243,8 @@ def run_python(base_url: str, req: Request, duration: int, connections: int) -> 
     def worker(n: int) -> None:
         conn: http.client.HTTPConnection | None = None
         lat, seen = latencies[n], statuses[n]
+        # Each thread speaks for one of the rotating sessions, if there are any.
+        headers = req.variant(n).all_headers()
         while time.perf_counter() < deadline and len(lat) + errors[n] < per_thread:
             if conn is None:
                 conn = http.client.HTTPConnection(

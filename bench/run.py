@@ -2,10 +2,13 @@
 
 1. Seeds a database (SQLite file under bench/results/, or `--db postgres`) with N items and
    what hangs off them, schema from the project's migrations, data by bulk inserts.
-2. Serves the portal and bench/minimal_app.py (the framework's floor) with gunicorn.
-3. Drives both, endpoint by endpoint, with wrk (or a Python fallback).
-4. Prints per endpoint: throughput, p50/p99, share of the minimal app's throughput, status
-   codes, cost growth from N=1,000 to N, SQL statements per request, and the targets.
+2. Serves the portal, bench/minimal_app.py (the framework's floor) and two floors that do a
+   page's or a signed-in write's job with nothing but the stack (bench/page_floor_app.py,
+   bench/write_floor_app.py), all with gunicorn under the same settings.
+3. Drives them, endpoint by endpoint, with wrk (or a Python fallback).
+4. Prints per endpoint: throughput, p50/p99, share of the minimal app's and of the fitting
+   floor's throughput, status codes, cost growth from N=1,000 to N, SQL statements per
+   request, each worker's memory after warm-up and after the run, and the targets.
 Results go to bench/results/<timestamp>-<db>.{txt,json}.
 """
 
@@ -55,6 +58,7 @@ from seed import (  # noqa: E402
     SEARCH_WORD,
     SECRET_KEY,
     SeedStats,
+    customer_email,
     seed_database,
     verify_counters,
 )
@@ -105,19 +109,77 @@ class Endpoint:
     # Visitors get this from the page cache (portal/page_cache.py): it is measured again
     # with the cache off, to show what rendering it costs.
     cached: bool = True
+    # The floor that does the same job with nothing but the stack: "page" (the board's page
+    # from one query through plain Jinja), "write" (a signed-in UPDATE and a fragment),
+    # "write-hot" (the same with many people at once), or none. Compared with the uncached
+    # run where there is one.
+    floor: str | None = None
+    floor_target: float | None = None
+    # The uncached run against the minimal app (the cached run has ratio_target).
+    uncached_target: float | None = None
 
 
 ENDPOINTS = [
-    Endpoint("board page 1", "board", 0.50, 6, 1.25),
-    Endpoint("board filtered+sorted", "filtered", 0.50, 6, 1.25),
-    Endpoint("board last page", "deep", 0.50, 6, 1.25),
-    Endpoint("item page", "item", 0.50, 6, 1.25),
-    Endpoint("you said, we did", "resolutions", 0.50, 6, 1.25),
-    Endpoint("feed (fresh)", "feed", None, 6, 1.25),
+    Endpoint(
+        "board page 1",
+        "board",
+        0.50,
+        6,
+        1.25,
+        floor="page",
+        floor_target=0.50,
+        uncached_target=0.15,
+    ),
+    Endpoint("board filtered+sorted", "filtered", 0.50, 6, 1.25, floor="page"),
+    Endpoint("board last page", "deep", 0.50, 6, 1.25, floor="page"),
+    Endpoint(
+        "item page", "item", 0.50, 6, 1.25, floor="page", floor_target=0.50, uncached_target=0.15
+    ),
+    Endpoint(
+        "you said, we did",
+        "resolutions",
+        0.50,
+        6,
+        1.25,
+        floor="page",
+        floor_target=0.50,
+        uncached_target=0.15,
+    ),
+    Endpoint("feed (fresh)", "feed", None, 6, 1.25, floor="page"),
     Endpoint("feed (304)", "feed304", 0.80, 6, 1.25, expected=("304",)),
-    Endpoint("search", "search", 0.30, 6, 1.25),
-    Endpoint("vote (htmx, signed in)", "vote", 0.35, None, None, cached=False),
+    Endpoint(
+        "search", "search", 0.30, 6, 1.25, floor="page", floor_target=0.50, uncached_target=0.15
+    ),
+    Endpoint(
+        "vote (htmx, signed in)",
+        "vote",
+        0.20,
+        None,
+        None,
+        cached=False,
+        floor="write",
+        floor_target=0.50,
+    ),
+    # A digest sends everyone to one item: HOT_CUSTOMERS people vote on it at once, each
+    # toggling their own vote (on PostgreSQL the target is half the SQLite vote's rate:
+    # --compare-with).
+    Endpoint("vote, hot item", "hotvote", None, None, None, cached=False, floor="write-hot"),
 ]
+# Customers signed in for the hot item: two per connection, shared out among wrk's threads.
+HOT_CUSTOMERS = 16
+# The issue's target for the hot item on PostgreSQL, as a share of the SQLite vote.
+HOT_VS_SQLITE_TARGET = 0.50
+# Each worker's resident memory may grow this much from warm-up to the end of the run.
+RSS_GROWTH_TARGET = 0.10
+# Insights at N: each figure set within this many ms, and growing at most this much from
+# N=1,000 (the daily roll-ups make them independent of history).
+INSIGHTS_MS_TARGET = 150.0
+INSIGHTS_GROWTH_TARGET = 2.0
+INSIGHTS_WITH_TARGETS = (
+    "staff insights, 90 days",
+    "public figures, 30 days",
+    "public figures, 365 days",
+)
 
 
 @dataclass
@@ -143,9 +205,17 @@ class Session:
     cookie: str
     csrf_token: str
 
+    def headers(self) -> dict[str, str]:
+        """What a request sends to act as this person."""
+        return {"Cookie": self.cookie, "X-CSRFToken": self.csrf_token}
+
 
 def build_request(
-    ep: Endpoint, facts: SiteFacts, etag: str | None = None, session: Session | None = None
+    ep: Endpoint,
+    facts: SiteFacts,
+    etag: str | None = None,
+    session: Session | None = None,
+    crowd: list[Session] | None = None,
 ) -> Request:
     """The HTTP request for an endpoint against one database."""
     paths = {
@@ -159,25 +229,26 @@ def build_request(
         "feed304": "/feeds/resolutions.atom",
         "search": "/?" + urlencode({"q": facts.search_word}),
         "vote": f"/feedback/{facts.vote_item_id}/vote",
+        "hotvote": f"/feedback/{facts.vote_item_id}/vote",
     }
     if ep.kind == "feed304":
         if not etag:
             raise SetupError("the feed sent no ETag")
         return Request("GET", paths["feed304"], {"If-None-Match": etag})
-    if ep.kind == "vote":
-        if session is None:
-            raise SetupError("the vote needs a signed-in session")
-        return Request(
-            "POST",
-            paths["vote"],
-            {
-                "HX-Request": "true",
-                "X-CSRFToken": session.csrf_token,
-                "Cookie": session.cookie,
-                "Content-Type": "application/x-www-form-urlencoded",
-            },
-        )
+    if ep.kind in ("vote", "hotvote"):
+        people = [session] if ep.kind == "vote" and session else crowd
+        if not people:
+            raise SetupError(f"{ep.name} needs signed-in sessions")
+        return vote_request(paths[ep.kind], people)
     return Request("GET", paths[ep.kind])
+
+
+def vote_request(path: str, people: list[Session]) -> Request:
+    """The htmx vote as one person, or as many in turn (each with their own session)."""
+    base = {"HX-Request": "true", "Content-Type": "application/x-www-form-urlencoded"}
+    if len(people) == 1:
+        return Request("POST", path, {**base, **people[0].headers()})
+    return Request("POST", path, base, rotate=tuple(p.headers() for p in people))
 
 
 # --- databases -------------------------------------------------------------------------------
@@ -414,6 +485,8 @@ def count_sql(bdb: BenchDb, facts: SiteFacts) -> dict[str, dict[str, Any]]:
         etag = client.get("/feeds/resolutions.atom").headers.get("ETag")
         session: Session | None = None
         for ep in ENDPOINTS:
+            if ep.kind == "hotvote":
+                continue  # the same request as the vote, by other people
             if ep.kind == "vote":
                 session = sign_in_test_client(client, origin, facts.item_id)
             req = build_request(ep, facts, etag=etag, session=session)
@@ -548,6 +621,29 @@ class Server:
             seconds[pid] = (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
         return seconds
 
+    def worker_pids(self) -> list[int]:
+        """This master's workers, from /proc (empty where there is none)."""
+        if self.proc is None:
+            return []
+        try:
+            children = Path(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children").read_text()
+        except OSError:
+            return []
+        return [int(pid) for pid in children.split()]
+
+    def worker_rss_kb(self) -> dict[int, int]:
+        """Each worker's resident memory in kB (VmRSS in /proc/<pid>/status)."""
+        rss: dict[int, int] = {}
+        for pid in self.worker_pids():
+            try:
+                status = Path(f"/proc/{pid}/status").read_text()
+            except OSError:
+                continue
+            match = re.search(r"^VmRSS:\s+(\d+) kB", status, re.MULTILINE)
+            if match:
+                rss[pid] = int(match.group(1))
+        return rss
+
     def start(self) -> None:
         self.port = free_port()
         cmd = [
@@ -657,7 +753,7 @@ def portal_env(
     return env
 
 
-def sign_in(base_url: str, item_id: int) -> Session:
+def sign_in(base_url: str, item_id: int, email: str = CUSTOMER_EMAIL) -> Session:
     """Sign in through the real login form; return the session cookie and the CSRF token."""
 
     def cookie_from(headers: Any, current: str) -> str:
@@ -671,7 +767,7 @@ def sign_in(base_url: str, item_id: int) -> Session:
     if status != 200:
         raise SetupError(f"GET /account/login answered {status}")
     cookie = cookie_from(headers, "")
-    form = {"csrf_token": _page_csrf(body.decode()), "email": CUSTOMER_EMAIL, "password": PASSWORD}
+    form = {"csrf_token": _page_csrf(body.decode()), "email": email, "password": PASSWORD}
     status, headers, _ = fetch(
         base_url,
         Request(
@@ -689,6 +785,41 @@ def sign_in(base_url: str, item_id: int) -> Session:
     if status != 200 or "/account/logout" not in page:
         raise SetupError(f"the item page does not show the customer as signed in ({status})")
     return Session(cookie=cookie, csrf_token=_page_csrf(page))
+
+
+def sign_in_floor(base_url: str, email: str) -> Session:
+    """Sign in to the write floor through its own form (its session is its own)."""
+    status, headers, body = fetch(
+        base_url,
+        Request(
+            "POST",
+            "/login",
+            {"Content-Type": "application/x-www-form-urlencoded"},
+            urlencode({"email": email, "password": PASSWORD}).encode(),
+        ),
+    )
+    cookies = [v.split(";", 1)[0] for v in headers.get_all("Set-Cookie") or []]
+    cookie = next((c for c in cookies if c.startswith("session=")), "")
+    if status != 200 or not cookie:
+        raise SetupError(f"the write floor's sign-in answered {status}")
+    return Session(cookie=cookie, csrf_token=json.loads(body)["csrf_token"])
+
+
+def warm_up(server: Server, reqs: list[Request], rounds: int = WARMUP_REQUESTS) -> None:
+    """Send each request `rounds` times from 4 threads, each on fresh connections, so that
+    both workers serve some (a kept-alive connection stays with one worker). Rotating
+    requests go out as each of their people; votes toggle an even number of times."""
+    work = [r.variant(n) for r in reqs for n in range(max(1, len(r.rotate))) for _ in range(rounds)]
+
+    def run(part: list[Request]) -> None:
+        for r in part:
+            fetch(server.url, r)
+
+    threads = [threading.Thread(target=run, args=(work[i::4],)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
 
 
 # --- measuring -------------------------------------------------------------------------------
@@ -766,6 +897,56 @@ def load(
     )
 
 
+def check_insights(figures: dict[str, dict[str, dict[str, float | int]]]) -> dict[str, Any]:
+    """The insights targets: each figure set within INSIGHTS_MS_TARGET at N, and growing at
+    most INSIGHTS_GROWTH_TARGET times from N=1,000 (where that was measured)."""
+    checks: dict[str, Any] = {}
+    big, small = figures.get("main") or {}, figures.get("small") or {}
+    for name in INSIGHTS_WITH_TARGETS:
+        if name not in big:
+            continue
+        ms = float(big[name]["ms"])
+        base = small.get(name)
+        growth = ms / float(base["ms"]) if base and base["ms"] else None
+        checks[name] = {
+            "ms": ms,
+            "growth": growth,
+            "pass": ms <= INSIGHTS_MS_TARGET
+            and (growth is None or growth <= INSIGHTS_GROWTH_TARGET),
+        }
+    return checks
+
+
+def compare_hot_vote(
+    rows: list[dict[str, Any]], db: str, other: Path | None
+) -> dict[str, Any] | None:
+    """The hot item's votes on this run's database against the vote of a SQLite run (its
+    JSON); on a SQLite run without one, against this run's own vote."""
+    mine = {r["name"]: r for r in rows}
+    hot = mine.get("vote, hot item", {}).get("load")
+    if not hot:
+        return None
+    if other is not None:
+        theirs = {r["name"]: r for r in json.loads(other.read_text())["endpoints"]}
+        source = str(other)
+    elif db == "sqlite":
+        theirs, source = mine, "this run"
+    else:
+        return None
+    vote = theirs.get("vote (htmx, signed in)", {}).get("load")
+    if not vote or not vote.get("rps"):
+        return None
+    ratio = hot["rps"] / vote["rps"]
+    return {
+        "hot_rps": hot["rps"],
+        "sqlite_vote_rps": vote["rps"],
+        "ratio": ratio,
+        "source": source,
+        # The target is PostgreSQL's; on SQLite the ratio is shown for reading across runs.
+        "pass": ratio >= HOT_VS_SQLITE_TARGET if db == "postgres" else None,
+    }
+
+
 def _fmt(value: float | None, spec: str = ".1f") -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return "-"
@@ -805,9 +986,21 @@ def render(report: dict[str, Any]) -> str:
             f"Minimal Flask app: {mini['rps']:,.0f} req/s (before {mini['before']['rps']:,.0f}, "
             f"after {mini['after']['rps']:,.0f}), p50 {mini['before']['p50_ms']:.2f} ms, "
             f"p99 {mini['before']['p99_ms']:.2f} ms",
+        ]
+        for kind, fl in (report.get("floors") or {}).items():
+            runs = " / ".join(f"{r['rps']:,.0f}" for r in fl["runs"])
+            lines.append(
+                f"{kind + ' floor:':<17}{fl['rps']:>8,.0f} req/s ({runs}; {fl['path']}, "
+                f"{fl['people']} signed-in {'person' if fl['people'] == 1 else 'people'})"
+                if kind != "page"
+                else f"{'page floor:':<17}{fl['rps']:>8,.0f} req/s ({runs}; the board's page "
+                "from one query through plain Jinja)"
+            )
+        lines += [
             "",
             f"{'endpoint':<24}{'req/s':>8}{'p50 ms':>9}{'p99 ms':>9}{'vs min':>8}  "
-            f"{'target':<12}{'uncached':>9}{'vs min':>8}{'p50 ms':>9}  statuses",
+            f"{'target':<12}{'uncached':>9}{'vs min':>8}{'p50 ms':>9}  {'target':<12}"
+            f"{'vs floor':>9}  {'target':<12}statuses",
         ]
         for r in rows:
             ld = r.get("load")
@@ -830,6 +1023,18 @@ def render(report: dict[str, Any]) -> str:
                 if un
                 else f"{'-':>9}{'-':>8}{'-':>9}"
             )
+            ut = (
+                f">={r['uncached_target']:.0%} {_mark(r.get('uncached_pass'))}"
+                if r.get("uncached_target") and un
+                else ""
+            )
+            ft = (
+                f">={r['floor_target']:.0%} {_mark(r.get('floor_pass'))}"
+                if r.get("floor_target") and "floor_ratio" in r
+                else ""
+            )
+            fr = f"{r['floor_ratio']:.1%}" if "floor_ratio" in r else "-"
+            uncached_cols += f"  {ut:<12}{fr:>9}  {ft:<12}"
             lines.append(
                 f"{r['name']:<24}{ld['rps']:>8,.0f}{_fmt(ld['p50_ms'], '.2f'):>9}"
                 f"{_fmt(ld['p99_ms'], '.2f'):>9}{r['ratio']:>8.1%}  {target:<12}"
@@ -856,6 +1061,9 @@ def render(report: dict[str, Any]) -> str:
     lines += [
         "",
         "vs min: the endpoint's req/s over the minimal app's (mean of a run before and after).",
+        "vs floor: the uncached req/s (the votes: their req/s) over the floor that does the same"
+        "\njob with the stack alone: pages against the page floor, the vote against the write "
+        "floor\n(one person), the hot item against the write floor with as many people.",
         "uncached: the same requests with the page cache off (PAGE_CACHE_SECONDS=0): what"
         "\nrendering costs when a visitor's page is not in the cache, or for a signed-in user.",
         f"growth (page cache off): median time at N over median at N={m['growth_items']:,}, up to "
@@ -879,10 +1087,42 @@ def render(report: dict[str, Any]) -> str:
                 f"{fig['ms']:>15.1f}{_fmt(growth, '.1f') + ('x' if growth else ''):>8}"
                 f"{fig['sql']:>6}"
             )
+        for name, c in (report.get("insight_checks") or {}).items():
+            lines.append(
+                f"  target {name}: <={INSIGHTS_MS_TARGET:.0f} ms at N and growth "
+                f"<={INSIGHTS_GROWTH_TARGET:.0f}x: {_mark(c['pass'])}"
+            )
         lines.append(
             "insights: in-process, uncached, median of "
             f"{INSIGHT_CALLS} calls; aggregates in SQL (their own, larger, fixed statement budget)."
         )
+    memory = report.get("memory") or {}
+    if memory:
+        lines += [
+            "",
+            f"{'worker memory (RSS)':<36}{'warm MB':>9}{'end MB':>9}{'growth':>8}  target",
+        ]
+        for name, mem in memory.items():
+            for w in mem["workers"]:
+                end = w["end_kb"]
+                lines.append(
+                    f"{name + ' pid ' + str(w['pid']):<36}{w['warm_kb'] / 1024:>9.1f}"
+                    f"{_fmt(None if end is None else end / 1024, '.1f'):>9}"
+                    f"{_fmt(None if w['growth'] is None else w['growth'] * 100, '+.1f') + '%':>8}"
+                    f"  <={RSS_GROWTH_TARGET:.0%} {_mark(mem['pass'])}"
+                )
+        lines.append(
+            "memory: each gunicorn worker's VmRSS after a warm-up (every request it serves, "
+            f"{WARMUP_REQUESTS} times) and after the whole run."
+        )
+    hot = report.get("hot_vs_sqlite")
+    if hot:
+        lines += [
+            "",
+            f"hot item on {m['db']}: {hot['hot_rps']:,.0f} req/s = {hot['ratio']:.0%} of the "
+            f"SQLite vote ({hot['sqlite_vote_rps']:,.0f} req/s, {hot['source']}); target on "
+            f"PostgreSQL >={HOT_VS_SQLITE_TARGET:.0%} {_mark(hot['pass'])}",
+        ]
     misses = report["misses"]
     lines.append("MISSES: " + ("; ".join(misses) if misses else "none"))
     return "\n".join(lines)
@@ -913,6 +1153,13 @@ def main(argv: list[str] | None = None) -> int:
         + ",".join(ep.kind for ep in ENDPOINTS),
     )
     parser.add_argument("--loadgen", choices=("auto", "wrk", "python"), default="auto")
+    parser.add_argument(
+        "--compare-with",
+        type=Path,
+        default=None,
+        help="a SQLite run's JSON (bench/results/...-sqlite.json): print the hot item's votes "
+        "on this run's database against that run's vote",
+    )
     parser.add_argument(
         "--instances",
         type=int,
@@ -1022,7 +1269,19 @@ def main(argv: list[str] | None = None) -> int:
             portal_env(small_db, page_cache=False),
             logs,
         )
-        servers = portals + minimals + renderers + ([] if args.skip_growth else [small])
+        # The floors, as many instances as the portal has (the write floor's sessions are good
+        # on every instance: they share its key).
+        page_floors = [
+            Server(f"page floor #{n + 1}", "page_floor_app:app", BENCH_DIR, env, logs)
+            for n in range(args.instances)
+        ]
+        write_floors = [
+            Server(f"write floor #{n + 1}", "write_floor_app:app", BENCH_DIR, env, logs)
+            for n in range(args.instances)
+        ]
+        floors = page_floors + write_floors
+        write_floor = write_floors[0]
+        servers = portals + minimals + floors + renderers + ([] if args.skip_growth else [small])
         for s in servers:
             s.start()
         for s in servers:
@@ -1032,6 +1291,10 @@ def main(argv: list[str] | None = None) -> int:
             + ", ".join(p.url for p in portals)
             + "; minimal "
             + ", ".join(m.url for m in minimals)
+            + "; page floor "
+            + ", ".join(p.url for p in page_floors)
+            + "; write floor "
+            + ", ".join(w.url for w in write_floors)
             + "; page cache off "
             + ", ".join(r.url for r in renderers)
             + ("" if args.skip_growth else f"; N=1,000 {small.url}")
@@ -1044,6 +1307,13 @@ def main(argv: list[str] | None = None) -> int:
             return headers["ETag"]
 
         session = sign_in(portal.url, f.item_id)
+        # The hot item's crowd: the first customer (the vote's) and HOT_CUSTOMERS - 1 more.
+        crowd = [session] + [
+            sign_in(portal.url, f.item_id, customer_email(n)) for n in range(1, HOT_CUSTOMERS)
+        ]
+        floor_crowd = [
+            sign_in_floor(write_floor.url, customer_email(n)) for n in range(HOT_CUSTOMERS)
+        ]
         # Check every request once before measuring: wrong answers are set-up failures. The
         # vote is checked first, twice (on, then off again), and the ETag is read last: a vote
         # on a resolved item changes the feed (its entries show the items' state), and a
@@ -1052,18 +1322,51 @@ def main(argv: list[str] | None = None) -> int:
         reqs: dict[str, Request] = {}
         for ep in sorted(ENDPOINTS, key=lambda e: (e.kind != "vote", e.kind == "feed304")):
             etag = etag_of(portal) if ep.kind == "feed304" else None
-            reqs[ep.name] = build_request(ep, f, etag=etag, session=session)
-            for _ in range(2 if ep.kind == "vote" else 1):
-                status, _, _ = fetch(portal.url, reqs[ep.name])
+            reqs[ep.name] = build_request(ep, f, etag=etag, session=session, crowd=crowd)
+            people = max(1, len(reqs[ep.name].rotate))
+            for n in range(2 * people if ep.kind in ("vote", "hotvote") else 1):
+                status, _, _ = fetch(portal.url, reqs[ep.name].variant(n // 2))
                 if str(status) not in ep.expected:
                     raise SetupError(f"{ep.name}: {reqs[ep.name].path} answered {status}")
+        floor_reqs = {
+            "page": Request("GET", "/"),
+            "write": vote_request(f"/feedback/{f.vote_item_id}/vote", floor_crowd[:1]),
+            "write-hot": vote_request(f"/feedback/{f.vote_item_id}/vote", floor_crowd),
+        }
+        floor_servers = {"page": page_floors, "write": write_floors, "write-hot": write_floors}
+        for kind, req in floor_reqs.items():
+            for server in floor_servers[kind]:
+                status, _, _ = fetch(server.url, req.variant(0))
+                if status != 200:
+                    raise SetupError(f"the {kind} floor answered {status}")
         etag = next(
             (reqs[ep.name].headers["If-None-Match"] for ep in ENDPOINTS if ep.kind == "feed304"),
             None,
         )
 
+        # Memory after warm-up: every server gets each of its requests a few times first.
+        log("Warming up every server; reading each worker's memory (RSS)")
+        served: dict[str, list[Request]] = {p.url: list(reqs.values()) for p in portals}
+        cached_reqs = [reqs[ep.name] for ep in ENDPOINTS if ep.cached]
+        served.update({r.url: cached_reqs for r in renderers})
+        served.update({m.url: [Request("GET", "/")] for m in minimals})
+        served.update({p.url: [floor_reqs["page"]] for p in page_floors})
+        served.update({w.url: [floor_reqs["write-hot"]] for w in write_floors})
+        if not args.skip_growth:
+            fs = facts["small"]
+            served[small.url] = [
+                build_request(ep, fs, etag=etag_of(small))
+                for ep in ENDPOINTS
+                if ep.growth_target is not None
+            ]
+        for server in servers:
+            warm_up(server, served.get(server.url, []))
+        rss_warm = {server.name: server.worker_rss_kb() for server in servers}
+
         rows: list[dict[str, Any]] = []
+        vote_sql = sql.get(next((ep.name for ep in ENDPOINTS if ep.kind == "vote"), ""), {})
         for ep in ENDPOINTS:
+            sql.setdefault(ep.name, {**vote_sql} if ep.kind == "hotvote" else {"count": None})
             rows.append(
                 {
                     "name": ep.name,
@@ -1073,16 +1376,20 @@ def main(argv: list[str] | None = None) -> int:
                     "ratio_target": ep.ratio_target,
                     "sql_target": ep.sql_target,
                     "growth_target": ep.growth_target,
+                    "floor": ep.floor,
+                    "floor_target": ep.floor_target,
+                    "uncached_target": ep.uncached_target,
                     "sql": {
                         **sql[ep.name],
                         "pass": None
-                        if ep.sql_target is None
+                        if ep.sql_target is None or sql[ep.name].get("count") is None
                         else sql[ep.name]["count"] <= ep.sql_target,
                     },
                 }
             )
 
         minimal_report: dict[str, Any] | None = None
+        floors_report: dict[str, Any] | None = None
         if not args.skip_load:
             log(f"Load: {load_desc} per endpoint")
             mini_req = Request("GET", "/")
@@ -1090,6 +1397,17 @@ def main(argv: list[str] | None = None) -> int:
             minimal_urls = [m.url for m in minimals]
             before = load(tool, minimal_urls, mini_req, args, "minimal-before")
             log(f"  minimal app          {before.rps:>8,.0f} req/s")
+            # The floors, before and after the portal's runs too (their mean is the floor).
+            floor_runs: dict[str, list[LoadResult]] = {k: [] for k in floor_reqs}
+
+            def measure_floors(when: str) -> None:
+                for kind, req in floor_reqs.items():
+                    urls = [server.url for server in floor_servers[kind]]
+                    r = load(tool, urls, req, args, f"{kind}-floor-{when}")
+                    floor_runs[kind].append(r)
+                    log(f"  {kind + ' floor':<21}{r.rps:>8,.0f} req/s  p50 {r.p50_ms:.1f} ms")
+
+            measure_floors("before")
             renderer_urls = [r.url for r in renderers]
             results: dict[str, LoadResult] = {}
             uncached: dict[str, LoadResult] = {}
@@ -1102,9 +1420,20 @@ def main(argv: list[str] | None = None) -> int:
                         tool, renderer_urls, reqs[ep.name], args, f"{ep.name}-uncached"
                     )
                     log(f"  {'  page cache off':<21}{u.rps:>8,.0f} req/s  p50 {u.p50_ms:.1f} ms")
+            measure_floors("after")
             after = load(tool, minimal_urls, mini_req, args, "minimal-after")
             log(f"  minimal app (again)  {after.rps:>8,.0f} req/s")
             floor = (before.rps + after.rps) / 2
+            floor_rps = {k: sum(r.rps for r in runs) / len(runs) for k, runs in floor_runs.items()}
+            floors_report = {
+                kind: {
+                    "rps": floor_rps[kind],
+                    "runs": [{k: v for k, v in asdict(r).items() if k != "raw"} for r in runs],
+                    "path": floor_reqs[kind].path,
+                    "people": max(1, len(floor_reqs[kind].rotate)),
+                }
+                for kind, runs in floor_runs.items()
+            }
             minimal_report = {
                 "rps": floor,
                 "before": {k: v for k, v in asdict(before).items() if k != "raw"},
@@ -1121,6 +1450,16 @@ def main(argv: list[str] | None = None) -> int:
                 row["ratio_pass"] = (
                     None if ep.ratio_target is None else row["ratio"] >= ep.ratio_target
                 )
+                # Against the floor: the uncached run where there is one (a page's rendering),
+                # else the run itself (the votes).
+                against = uncached.get(ep.name, r)
+                if ep.uncached_target is not None and ep.name in uncached:
+                    row["uncached_pass"] = row["uncached_ratio"] >= ep.uncached_target
+                if ep.floor and floor_rps.get(ep.floor):
+                    row["floor_ratio"] = against.rps / floor_rps[ep.floor]
+                    row["floor_pass"] = (
+                        None if ep.floor_target is None else row["floor_ratio"] >= ep.floor_target
+                    )
                 row["statuses_ok"] = r.errors == 0 and all(
                     code in ep.expected for code in r.statuses
                 )
@@ -1160,8 +1499,41 @@ def main(argv: list[str] | None = None) -> int:
                     f"{medians['big']['ms']:>8.2f} ms  ({ratio:.2f}x)"
                 )
 
+        # Memory at the end: each worker's growth since warm-up.
+        memory: dict[str, dict[str, Any]] = {}
+        for server in servers:
+            end = server.worker_rss_kb()
+            workers = []
+            for pid, warm_kb in rss_warm.get(server.name, {}).items():
+                end_kb = end.get(pid)
+                workers.append(
+                    {
+                        "pid": pid,
+                        "warm_kb": warm_kb,
+                        "end_kb": end_kb,
+                        "growth": None if end_kb is None else end_kb / warm_kb - 1,
+                    }
+                )
+            memory[server.name] = {
+                "workers": workers,
+                "pass": bool(workers)
+                and all(
+                    w["growth"] is not None and w["growth"] <= RSS_GROWTH_TARGET for w in workers
+                ),
+            }
+
         misses = []
         for row in rows:
+            if row.get("uncached_pass") is False:
+                misses.append(
+                    f"{row['name']} uncached {row['uncached_ratio']:.0%} of the minimal app "
+                    f"< {row['uncached_target']:.0%}"
+                )
+            if row.get("floor_pass") is False:
+                misses.append(
+                    f"{row['name']} {row['floor_ratio']:.0%} of the {row['floor']} floor "
+                    f"< {row['floor_target']:.0%}"
+                )
             if row.get("ratio_pass") is False:
                 misses.append(
                     f"{row['name']} throughput {row['ratio']:.0%} < {row['ratio_target']:.0%}"
@@ -1175,6 +1547,27 @@ def main(argv: list[str] | None = None) -> int:
             if row.get("growth", {}).get("statuses_ok") is False:
                 seen = {k: v["statuses"] for k, v in row["growth"]["detail"].items()}
                 misses.append(f"{row['name']} unexpected statuses in growth {seen}")
+        for kind, fl in (floors_report or {}).items():
+            for run in fl["runs"]:
+                if run["errors"] or set(run["statuses"]) - {"200"}:
+                    misses.append(f"{kind} floor unexpected statuses {run['statuses']}")
+        for name, mem in memory.items():
+            if not mem["pass"] and mem["workers"]:
+                worst = max((w["growth"] or 0.0) for w in mem["workers"])
+                misses.append(f"{name} worker memory grew {worst:.0%}")
+        insight_checks = check_insights(insight_figures)
+        misses += [
+            f"{name} {c['ms']:.0f} ms at N"
+            + ("" if c["growth"] is None else f" (growth {c['growth']:.1f}x)")
+            for name, c in insight_checks.items()
+            if not c["pass"]
+        ]
+        hot = compare_hot_vote(rows, args.db, args.compare_with)
+        if hot and hot.get("pass") is False:
+            misses.append(
+                f"hot item on {args.db} {hot['ratio']:.0%} of the SQLite vote "
+                f"< {HOT_VS_SQLITE_TARGET:.0%}"
+            )
 
         import gunicorn
 
@@ -1202,8 +1595,12 @@ def main(argv: list[str] | None = None) -> int:
             "seed": {bdb.label: (asdict(bdb.seed) if bdb.seed else None) for bdb in dbs},
             "seed_checks": {bdb.label: bdb.verify for bdb in dbs},
             "minimal": minimal_report,
+            "floors": floors_report,
             "endpoints": rows,
+            "memory": memory,
             "insights": insight_figures,
+            "insight_checks": insight_checks,
+            "hot_vs_sqlite": hot,
             "misses": misses,
         }
         text = render(report)
