@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -49,6 +50,17 @@ _ITEM = aliased(Feedback, name="item")
 _DUPLICATE = aliased(Feedback, name="duplicate")
 
 
+# The lists' statements are built once, for any resolutions (an expanding IN parameter): made
+# per call, their subqueries rebuilt their column collections every time, most of the Python
+# a "You said, we did" page or the feed spent on SQL. Each is kept per database dialect, as
+# not_indexed writes its terms for the one it runs on.
+_RESOLUTION_IDS: sa.BindParameter[list[int]] = sa.bindparam("resolution_ids", expanding=True)
+
+
+def _dialect() -> str:
+    return db.engine.dialect.name
+
+
 def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
     """How many people raised each resolution's items: authors and voters of every linked item
     and of every duplicate merged into one, each person counted once per resolution.
@@ -59,7 +71,13 @@ def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
     workflow.ClosedTarget); this keeps the published number true on every other path too."""
     if not resolution_ids:
         return {}
-    items = _raised_through(resolution_ids, as_published=True)
+    rows = db.session.execute(_voice_counts_query(_dialect()), {"resolution_ids": resolution_ids})
+    return {rid: count for rid, count in rows}
+
+
+@cache
+def _voice_counts_query(dialect: str) -> sa.Select[int, int]:
+    items = _raised_through(as_published=True)
     authors = sa.select(items.c.rid, Feedback.author_id.label("user_id")).join(
         Feedback, Feedback.id == items.c.feedback_id
     )
@@ -69,23 +87,23 @@ def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
         .where(Vote.created_at <= items.c.published_at)
     )
     people = sa.union(authors, voters).subquery("people")  # UNION, not ALL: once per person
-    rows = db.session.execute(sa.select(people.c.rid, sa.func.count()).group_by(people.c.rid)).all()
-    return {rid: count for rid, count in rows}
+    return sa.select(people.c.rid, sa.func.count()).group_by(people.c.rid)
 
 
-def _raised_through(resolution_ids: list[int], *, as_published: bool = False) -> sa.Subquery:
-    """Every item that raised each resolution (its own items, and the duplicates merged into
-    them) as (feedback_id, rid): who authored or voted on one of them raised it. As published
-    (voice_counts), it leaves out duplicates reported after the resolution was published and
-    carries `published_at`, for the votes given before it."""
+def _raised_through(*, as_published: bool = False) -> sa.Subquery:
+    """Every item that raised each resolution of the `resolution_ids` parameter (its own
+    items, and the duplicates merged into them) as (feedback_id, rid): who authored or voted
+    on one of them raised it. As published (voice_counts), it leaves out duplicates reported
+    after the resolution was published and carries `published_at`, for the votes given
+    before it."""
     item, duplicate = _ITEM, _DUPLICATE
     linked = sa.select(item.id.label("feedback_id"), item.resolution_id.label("rid")).where(
-        item.resolution_id.in_(resolution_ids)
+        item.resolution_id.in_(_RESOLUTION_IDS)
     )
     merged = (
         sa.select(duplicate.id.label("feedback_id"), item.resolution_id.label("rid"))
         .join(item, duplicate.merged_into_id == item.id)
-        .where(item.resolution_id.in_(resolution_ids))
+        .where(item.resolution_id.in_(_RESOLUTION_IDS))
     )
     if as_published:
         published = Resolution.published_at.label("published_at")
@@ -146,7 +164,24 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
     what the item's page does not. They are counted among the others all the same."""
     if not resolution_ids:
         return {}
-    items = _raised_through(resolution_ids)
+    names: dict[int, list[str]] = defaultdict(list)
+    for rid, name in db.session.execute(
+        _thanked_query(_dialect()), {"resolution_ids": resolution_ids}
+    ):
+        names[rid].append(name)
+    thanks = {}
+    for rid in resolution_ids:
+        named = tuple(names.get(rid, ()))
+        # Counted in another statement: a vote in between must not make "-1 others".
+        others = max(0, voices.get(rid, 0) - len(named))
+        if named or others:
+            thanks[rid] = Thanks(named, others)
+    return thanks
+
+
+@cache
+def _thanked_query(dialect: str) -> sa.Select[int, str]:
+    items = _raised_through()
     # The resolutions' own items drive the query: the public board index, free to be used,
     # had SQLite walk every public item first (0.6 s at 100,000 items; bench/).
     readable = sa.and_(public_items_clause(narrower_index_first=True), words_public_clause())
@@ -193,21 +228,11 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
         .join(User, User.id == first.c.user_id)
         .subquery("ranked")
     )
-    names: dict[int, list[str]] = defaultdict(list)
-    for rid, name in db.session.execute(
+    return (
         sa.select(ranked.c.rid, ranked.c.display_name)
         .where(ranked.c.place <= THANKED_BY_NAME)
         .order_by(ranked.c.rid, ranked.c.place)
-    ):
-        names[rid].append(name)
-    thanks = {}
-    for rid in resolution_ids:
-        named = tuple(names.get(rid, ()))
-        # Counted in another statement: a vote in between must not make "-1 others".
-        others = max(0, voices.get(rid, 0) - len(named))
-        if named or others:
-            thanks[rid] = Thanks(named, others)
-    return thanks
+    )
 
 
 @dataclass(frozen=True)
@@ -231,7 +256,19 @@ def resolution_items(resolution_ids: list[int]) -> ResolutionItems:
     withheld: dict[int, list[str]] = defaultdict(list)
     if not resolution_ids:
         return ResolutionItems(listed, withheld)
-    rows = db.session.scalars(
+    rows = db.session.scalars(_items_query(_dialect()), {"resolution_ids": resolution_ids})
+    for row in rows:
+        resolution_id: int = row.resolution_id  # type: ignore[assignment]  # see WHERE
+        if is_public(row):
+            listed[resolution_id].append(row)
+        if words_withheld(row):
+            withheld[resolution_id].append(row.title)
+    return ResolutionItems(listed, withheld)
+
+
+@cache
+def _items_query(dialect: str) -> sa.Select[Feedback]:
+    return (
         sa.select(Feedback)
         # Lists show the number, title and state; anything else would raise, not query.
         .options(
@@ -253,7 +290,7 @@ def resolution_items(resolution_ids: list[int]) -> ResolutionItems:
         # The resolutions' index drives; the visibility terms must not tempt SQLite into
         # walking the board's index instead (see database.not_indexed).
         .where(
-            Feedback.resolution_id.in_(resolution_ids),
+            Feedback.resolution_id.in_(_RESOLUTION_IDS),
             sa.or_(
                 visible_items_clause(None, narrower_index_first=True),
                 not_indexed(Feedback.hidden).is_(True),
@@ -261,13 +298,6 @@ def resolution_items(resolution_ids: list[int]) -> ResolutionItems:
         )
         .order_by(Feedback.id)
     )
-    for row in rows:
-        resolution_id: int = row.resolution_id  # type: ignore[assignment]  # see WHERE
-        if is_public(row):
-            listed[resolution_id].append(row)
-        if words_withheld(row):
-            withheld[resolution_id].append(row.title)
-    return ResolutionItems(listed, withheld)
 
 
 def withheld_titles_by_resolution(resolution_ids: list[int]) -> dict[int, list[str]]:
