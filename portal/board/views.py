@@ -10,7 +10,13 @@ from werkzeug.routing import MapAdapter
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
-from portal.services.board import TRENDING_DAYS, BoardFilters, BoardSort, board_page
+from portal.services.board import (
+    SEARCH_COUNT_LIMIT,
+    TRENDING_DAYS,
+    BoardFilters,
+    BoardSort,
+    board_page,
+)
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
 
@@ -41,7 +47,11 @@ def card_links(next_url: str, signed_in: bool) -> CardLinks:
 @bp.get("/")
 def index() -> Response:
     filters = BoardFilters.from_args(request.args)
-    page = board_page(filters, per_page=current_app.config["BOARD_PAGE_SIZE"])
+    page = board_page(
+        filters,
+        per_page=current_app.config["BOARD_PAGE_SIZE"],
+        search_count_limit=SEARCH_COUNT_LIMIT,
+    )
     context = {
         "filters": filters,
         "page": page,
