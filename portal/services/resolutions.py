@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased, joinedload, load_only
 
+from portal.cache import read_cache
 from portal.database import not_indexed
 from portal.extensions import db
 from portal.models import Category, Feedback, Resolution, User, Vote, resolution_categories
@@ -35,13 +36,26 @@ def answered_in_category(category_id: Any) -> sa.ColumnElement[bool]:
 
 
 def resolutions_page(category_slug: str | None, page: int, per_page: int = 10) -> Any:
-    """Published resolutions, newest first, optionally for one category."""
-    query = sa.select(Resolution).options(joinedload(Resolution.category))
+    """Published resolutions, newest first, optionally for one category. How many there are
+    is reused for a few seconds (see portal.cache), as the board's count is: counting them
+    all grows with the history."""
+    in_category: list[sa.ColumnElement[bool]] = []
     if category_slug:
         category_id = sa.select(Category.id).where(Category.slug == category_slug)
-        query = query.where(answered_in_category(category_id.scalar_subquery()))
-    query = query.order_by(Resolution.published_at.desc(), Resolution.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+        in_category.append(answered_in_category(category_id.scalar_subquery()))
+    query = (
+        sa.select(Resolution)
+        .options(joinedload(Resolution.category))
+        .where(*in_category)
+        .order_by(Resolution.published_at.desc(), Resolution.id.desc())
+    )
+    listed = db.paginate(query, page=page, per_page=per_page, error_out=False, count=False)
+
+    def count() -> int:
+        return db.session.scalar(sa.select(sa.func.count(Resolution.id)).where(*in_category)) or 0
+
+    listed.total = read_cache().get_or_compute(("resolutions_count", category_slug), count)
+    return listed
 
 
 # Built once: an alias made per call rebuilds its column collections every time (milliseconds
