@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from math import ceil
 from typing import Any, TypeVar, TypeVarTuple
 
@@ -66,6 +67,13 @@ def shown_on_board(narrower_index_first: bool = False) -> sa.ColumnElement[bool]
     """What the public board lists: public, shown, approved items, for everyone alike (a
     customer's own private items are on their account page). The roadmap and its feed list
     from the same rule, so it is written once."""
+    return _shown_on_board(db.engine.dialect.name, narrower_index_first)
+
+
+@cache
+def _shown_on_board(dialect: str, narrower_index_first: bool) -> sa.ColumnElement[bool]:
+    # Built once per dialect (not_indexed writes its terms for the one it runs on): every
+    # board page, search and roadmap asks, and the clause is the same each time.
     return visible_items_clause(None, narrower_index_first=narrower_index_first)
 
 
