@@ -130,11 +130,18 @@ def _raised_through(*, as_published: bool = False) -> sa.Subquery:
     )
     if as_published:
         published = Resolution.published_at.label("published_at")
-        linked = linked.add_columns(published).join(Resolution, Resolution.id == item.resolution_id)
+        # The resolutions are named on their own side too: PostgreSQL otherwise merge-joined
+        # the items with every resolution's key, a walk that grows with the history.
+        named = Resolution.id.in_(_RESOLUTION_IDS)
+        linked = (
+            linked.add_columns(published)
+            .join(Resolution, Resolution.id == item.resolution_id)
+            .where(named)
+        )
         merged = (
             merged.add_columns(published)
             .join(Resolution, Resolution.id == item.resolution_id)
-            .where(duplicate.created_at <= Resolution.published_at)
+            .where(named, duplicate.created_at <= Resolution.published_at)
         )
     return sa.union_all(linked, merged).subquery("items")
 
