@@ -196,7 +196,8 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
         return {}
     names: dict[int, list[str]] = defaultdict(list)
     for rid, name in db.session.execute(
-        _thanked_query(_dialect()), {"resolution_ids": resolution_ids}
+        _thanked_query(_dialect()),
+        {"resolution_ids": resolution_ids, "thanked_by_name": THANKED_BY_NAME},
     ):
         names[rid].append(name)
     thanks = {}
@@ -260,7 +261,7 @@ def _thanked_query(dialect: str) -> sa.Select[int, str]:
     )
     return (
         sa.select(ranked.c.rid, ranked.c.display_name)
-        .where(ranked.c.place <= THANKED_BY_NAME)
+        .where(ranked.c.place <= sa.bindparam("thanked_by_name"))
         .order_by(ranked.c.rid, ranked.c.place)
     )
 
