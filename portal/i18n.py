@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
+from numbers import Number
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
 from jinja2 import pass_context
 from jinja2.runtime import Context
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie
 
@@ -191,6 +192,16 @@ def ngettext(singular: str, plural: str, num: int, **values: Any) -> str:
 
 # Jinja's new-style gettext (jinja2.ext._make_new_gettext), without its Context.call: the
 # message is always a format string, and the values are escaped when the template autoescapes.
+def _escaped(values: dict[str, Any]) -> dict[str, Any]:
+    # What Markup's % does to each value (markupsafe's _MarkupEscapeHelper), without a helper
+    # object per value and per lookup: a number stays a number (for %d), anything else is
+    # escaped (or gives its own __html__). A board card's vote label is formatted so.
+    return {
+        name: value if isinstance(value, Number) else escape(value)
+        for name, value in values.items()
+    }
+
+
 @pass_context
 def _template_gettext(context: Context, message: str, /, **values: Any) -> str:
     translated = translations().ugettext(message)
@@ -198,7 +209,7 @@ def _template_gettext(context: Context, message: str, /, **values: Any) -> str:
         if not values and "%" not in translated:
             # What Markup(translated) % {} gives, without formatting nothing (most words).
             return Markup(translated)
-        translated = Markup(translated)
+        return Markup(translated % _escaped(values))
     return translated % values
 
 
@@ -209,7 +220,7 @@ def _template_ngettext(
     values.setdefault("num", num)
     translated = translations().ungettext(singular, plural, num)
     if context.eval_ctx.autoescape:
-        translated = Markup(translated)
+        return Markup(translated % _escaped(values))
     return translated % values
 
 

@@ -6,8 +6,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
+from functools import cache
 from math import ceil
-from typing import Any, TypeVar
+from typing import Any, TypeVar, TypeVarTuple
 
 import sqlalchemy as sa
 from sqlalchemy.orm import joinedload
@@ -30,6 +31,7 @@ from portal.services.site import cached_categories
 from portal.services.visibility import visible_items_clause, words_public_clause
 
 E = TypeVar("E", bound=StrEnum)
+Ts = TypeVarTuple("Ts")
 
 
 # Trending: the items with the most votes given in this many days.
@@ -65,6 +67,13 @@ def shown_on_board(narrower_index_first: bool = False) -> sa.ColumnElement[bool]
     """What the public board lists: public, shown, approved items, for everyone alike (a
     customer's own private items are on their account page). The roadmap and its feed list
     from the same rule, so it is written once."""
+    return _shown_on_board(db.engine.dialect.name, narrower_index_first)
+
+
+@cache
+def _shown_on_board(dialect: str, narrower_index_first: bool) -> sa.ColumnElement[bool]:
+    # Built once per dialect (not_indexed writes its terms for the one it runs on): every
+    # board page, search and roadmap asks, and the clause is the same each time.
     return visible_items_clause(None, narrower_index_first=narrower_index_first)
 
 
@@ -186,18 +195,30 @@ def _order(sort: BoardSort, newest_last: bool = False) -> list[sa.UnaryExpressio
     return [first.desc(), Feedback.id.desc()]
 
 
-def board_count(filters: BoardFilters) -> int:
-    """How many items match the filters, reused for a few seconds (see portal.cache): an
-    exact count walks every matching index entry, which grows with the board."""
+# A search on the board counts its matches up to this many, and past it says "1000+": an
+# exact count walks every match, and a common word matches a tenth of the board.
+SEARCH_COUNT_LIMIT = 1000
 
-    def count() -> int:
-        query = sa.select(sa.func.count(Feedback.id)).where(*_conditions(filters))
+
+def board_count(filters: BoardFilters, limit: int | None = None) -> int:
+    """How many items match the filters, reused for a few seconds (see portal.cache): an
+    exact count walks every matching index entry, which grows with the board. With a
+    `limit`, counting stops past it (limit + 1 says "more than the limit")."""
+
+    def narrowed(query: sa.Select[*Ts]) -> sa.Select[*Ts]:
+        query = query.where(*_conditions(filters))
         if filters.sort is BoardSort.TRENDING:
             recent = _recent_votes()
             query = query.join(recent, recent.c.feedback_id == Feedback.id)
         if filters.q:
             query = apply_search(query, filters.search, order_by_rank=False, prefix_last=True)
-        return db.session.scalar(query) or 0
+        return query
+
+    def count() -> int:
+        if limit is None:
+            return db.session.scalar(narrowed(sa.select(sa.func.count(Feedback.id)))) or 0
+        first = narrowed(sa.select(Feedback.id)).limit(limit + 1).subquery("counted")
+        return db.session.scalar(sa.select(sa.func.count()).select_from(first)) or 0
 
     # Whether a search was typed is part of the key: a search with no words ("!") matches
     # nothing, the board without one matches everything, and both have no terms.
@@ -209,6 +230,7 @@ def board_count(filters: BoardFilters) -> int:
         bool(filters.q),
         filters.search.terms,
         filters.sort if filters.sort.narrows else None,
+        limit,
     )
     return read_cache().get_or_compute(key, count)
 
@@ -222,6 +244,9 @@ class BoardPage:
     total: int
     page: int
     per_page: int
+    # More items match than `total` says (a search counted up to SEARCH_COUNT_LIMIT): the
+    # pages are those of the first `total`.
+    more: bool = False
 
     @property
     def pages(self) -> int:
@@ -253,20 +278,30 @@ MAX_PER_PAGE = 100
 
 
 def board_page(
-    filters: BoardFilters, per_page: int, options: Sequence[ExecutableOption] = ()
+    filters: BoardFilters,
+    per_page: int,
+    options: Sequence[ExecutableOption] = (),
+    search_count_limit: int | None = None,
 ) -> BoardPage:
     """The page of the board that the filters ask for (empty past the last page). At most
-    100 to a page; a page number below 1 is the first page."""
+    100 to a page; a page number below 1 is the first page. With `search_count_limit`, a
+    search counts that many matches at most (BoardPage.more says there are others) and
+    pages through those."""
     page = max(filters.page, 1)
     per_page = min(per_page, MAX_PER_PAGE)
     if per_page < 1:
         per_page = 20
-    total = board_count(filters)
+    limit = search_count_limit if filters.q else None
+    total = board_count(filters, limit)
+    more = False
+    if limit is not None and total > limit:
+        total, more = limit, True
     return BoardPage(
-        items=_page_items(filters, page, per_page, options, total),
+        items=_page_items(filters, page, per_page, options, total, from_end_ok=not more),
         total=total,
         page=page,
         per_page=per_page,
+        more=more,
     )
 
 
@@ -276,13 +311,15 @@ def _page_items(
     per_page: int,
     options: Sequence[ExecutableOption],
     total: int,
+    from_end_ok: bool = True,
 ) -> list[Feedback]:
     """The page's items, in one statement, its page chosen before any row is read.
 
     An inner SELECT picks the page's ids with LIMIT/OFFSET over index entries (the visibility
     columns lead the board's indexes, so no row is visited on the way); the outer one loads
     only those rows. Pages past the middle are picked from the far end of the index, so the
-    last page costs what the first does; only middle pages walk far.
+    last page costs what the first does; only middle pages walk far. Not when `total` counts
+    only the first matches (from_end_ok false): their far end is not the index's.
     """
     offset = (page - 1) * per_page
     if offset >= total:
@@ -327,7 +364,7 @@ def _page_items(
             ids = apply_search(ids, filters.search, prefix_last=True, order_by_rank=False)
         # Pages past the middle read from the far end: the page's first row is `limit`
         # rows from that end.
-        from_end = offset > total // 2
+        from_end = from_end_ok and offset > total // 2
         ids = ids.order_by(*_order(filters.sort, newest_last=from_end)).offset(
             total - offset - limit if from_end else offset
         )

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
 from html import escape
+from typing import cast
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -24,6 +25,7 @@ from portal.models import (
 )
 from portal.services.item_data import public_title
 from portal.services.resolutions import (
+    ListedItem,
     Thanks,
     answered_in_category,
     resolution_items,
@@ -198,16 +200,30 @@ def feed_id(validator: FeedValidator, host: str) -> str:
     return f"tag:{host},{TAG_DATE}:feeds:category:{validator.category_id}"
 
 
+@dataclass(frozen=True)
+class _EntryWords:
+    """The words every entry of one feed says alike, translated once for the feed."""
+
+    said: str
+    did: str
+
+    @classmethod
+    def now(cls) -> _EntryWords:
+        """In the language being written."""
+        # Words to translate stay outside f-strings, where extraction would not find them.
+        return cls(escape(say(t("You said:"))), escape(say(t("We did:"))))
+
+
 def _entry_html(
     you_said: str,
     resolution: Resolution,
     voices: int,
     thanks: Thanks | None,
-    items: Sequence[Feedback],
+    items: Sequence[ListedItem],
     links: FeedLinks,
+    words: _EntryWords,
 ) -> str:
-    # Words to translate stay outside f-strings, where extraction would not find them.
-    said, did = escape(say(t("You said:"))), escape(say(t("We did:")))
+    said, did = words.said, words.did
     raised = tn("%(num)d person raised this.", "%(num)d people raised this.", voices)
     parts = [
         f"<p><strong>{said}</strong> {escape(you_said)}</p>",
@@ -218,9 +234,11 @@ def _entry_html(
     if thanks is not None:
         parts.append(f"<p>{escape(say(thanks.sentence))}</p>")
     if items:
+        # public_title reads only what a ListedItem has of a Feedback.
+        titles = [public_title(cast(Feedback, item)) for item in items]
         listed = "".join(
-            f'<li><a href="{escape(links.item_url(item.id))}">{escape(public_title(item))}</a></li>'
-            for item in items
+            f'<li><a href="{escape(links.item_url(item.id))}">{escape(title)}</a></li>'
+            for item, title in zip(items, titles, strict=True)
         )
         parts.append(f"<ul>{listed}</ul>")
     return "\n".join(parts)
@@ -266,6 +284,7 @@ def build_feed(
     feed.link(href=links.page_url, rel="alternate", type="text/html")
     feed.language(language)
     feed.updated(validator.last_modified)
+    words = _EntryWords.now()
     for resolution in resolutions:
         entry = feed.add_entry(order="append")
         entry.id(entry_id(resolution.id, host))
@@ -283,6 +302,7 @@ def build_feed(
                 thanks.get(resolution.id),
                 shown.listed.get(resolution.id, []),
                 links,
+                words,
             ),
             type="html",
         )

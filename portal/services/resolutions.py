@@ -5,14 +5,25 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from functools import cache
+from typing import Any, cast
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased, joinedload, load_only
+from sqlalchemy.orm import aliased, joinedload
 
+from portal.cache import read_cache
 from portal.database import not_indexed
 from portal.extensions import db
-from portal.models import Category, Feedback, Resolution, User, Vote, resolution_categories
+from portal.models import (
+    Category,
+    Feedback,
+    FeedbackState,
+    Resolution,
+    User,
+    Visibility,
+    Vote,
+    resolution_categories,
+)
 from portal.services.item_data import you_said_shown
 from portal.services.visibility import (
     is_public,
@@ -34,19 +45,43 @@ def answered_in_category(category_id: Any) -> sa.ColumnElement[bool]:
 
 
 def resolutions_page(category_slug: str | None, page: int, per_page: int = 10) -> Any:
-    """Published resolutions, newest first, optionally for one category."""
-    query = sa.select(Resolution).options(joinedload(Resolution.category))
+    """Published resolutions, newest first, optionally for one category. How many there are
+    is reused for a few seconds (see portal.cache), as the board's count is: counting them
+    all grows with the history."""
+    in_category: list[sa.ColumnElement[bool]] = []
     if category_slug:
         category_id = sa.select(Category.id).where(Category.slug == category_slug)
-        query = query.where(answered_in_category(category_id.scalar_subquery()))
-    query = query.order_by(Resolution.published_at.desc(), Resolution.id.desc())
-    return db.paginate(query, page=page, per_page=per_page, error_out=False)
+        in_category.append(answered_in_category(category_id.scalar_subquery()))
+    query = (
+        sa.select(Resolution)
+        .options(joinedload(Resolution.category))
+        .where(*in_category)
+        .order_by(Resolution.published_at.desc(), Resolution.id.desc())
+    )
+    listed = db.paginate(query, page=page, per_page=per_page, error_out=False, count=False)
+
+    def count() -> int:
+        return db.session.scalar(sa.select(sa.func.count(Resolution.id)).where(*in_category)) or 0
+
+    listed.total = read_cache().get_or_compute(("resolutions_count", category_slug), count)
+    return listed
 
 
 # Built once: an alias made per call rebuilds its column collections every time (milliseconds
 # of Python on a page that shows ten resolutions).
 _ITEM = aliased(Feedback, name="item")
 _DUPLICATE = aliased(Feedback, name="duplicate")
+
+
+# The lists' statements are built once, for any resolutions (an expanding IN parameter): made
+# per call, their subqueries rebuilt their column collections every time, most of the Python
+# a "You said, we did" page or the feed spent on SQL. Each is kept per database dialect, as
+# not_indexed writes its terms for the one it runs on.
+_RESOLUTION_IDS: sa.BindParameter[list[int]] = sa.bindparam("resolution_ids", expanding=True)
+
+
+def _dialect() -> str:
+    return db.engine.dialect.name
 
 
 def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
@@ -59,7 +94,13 @@ def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
     workflow.ClosedTarget); this keeps the published number true on every other path too."""
     if not resolution_ids:
         return {}
-    items = _raised_through(resolution_ids, as_published=True)
+    rows = db.session.execute(_voice_counts_query(_dialect()), {"resolution_ids": resolution_ids})
+    return {rid: count for rid, count in rows}
+
+
+@cache
+def _voice_counts_query(dialect: str) -> sa.Select[int, int]:
+    items = _raised_through(as_published=True)
     authors = sa.select(items.c.rid, Feedback.author_id.label("user_id")).join(
         Feedback, Feedback.id == items.c.feedback_id
     )
@@ -69,31 +110,38 @@ def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
         .where(Vote.created_at <= items.c.published_at)
     )
     people = sa.union(authors, voters).subquery("people")  # UNION, not ALL: once per person
-    rows = db.session.execute(sa.select(people.c.rid, sa.func.count()).group_by(people.c.rid)).all()
-    return {rid: count for rid, count in rows}
+    return sa.select(people.c.rid, sa.func.count()).group_by(people.c.rid)
 
 
-def _raised_through(resolution_ids: list[int], *, as_published: bool = False) -> sa.Subquery:
-    """Every item that raised each resolution (its own items, and the duplicates merged into
-    them) as (feedback_id, rid): who authored or voted on one of them raised it. As published
-    (voice_counts), it leaves out duplicates reported after the resolution was published and
-    carries `published_at`, for the votes given before it."""
+def _raised_through(*, as_published: bool = False) -> sa.Subquery:
+    """Every item that raised each resolution of the `resolution_ids` parameter (its own
+    items, and the duplicates merged into them) as (feedback_id, rid): who authored or voted
+    on one of them raised it. As published (voice_counts), it leaves out duplicates reported
+    after the resolution was published and carries `published_at`, for the votes given
+    before it."""
     item, duplicate = _ITEM, _DUPLICATE
     linked = sa.select(item.id.label("feedback_id"), item.resolution_id.label("rid")).where(
-        item.resolution_id.in_(resolution_ids)
+        item.resolution_id.in_(_RESOLUTION_IDS)
     )
     merged = (
         sa.select(duplicate.id.label("feedback_id"), item.resolution_id.label("rid"))
         .join(item, duplicate.merged_into_id == item.id)
-        .where(item.resolution_id.in_(resolution_ids))
+        .where(item.resolution_id.in_(_RESOLUTION_IDS))
     )
     if as_published:
         published = Resolution.published_at.label("published_at")
-        linked = linked.add_columns(published).join(Resolution, Resolution.id == item.resolution_id)
+        # The resolutions are named on their own side too: PostgreSQL otherwise merge-joined
+        # the items with every resolution's key, a walk that grows with the history.
+        named = Resolution.id.in_(_RESOLUTION_IDS)
+        linked = (
+            linked.add_columns(published)
+            .join(Resolution, Resolution.id == item.resolution_id)
+            .where(named)
+        )
         merged = (
             merged.add_columns(published)
             .join(Resolution, Resolution.id == item.resolution_id)
-            .where(duplicate.created_at <= Resolution.published_at)
+            .where(named, duplicate.created_at <= Resolution.published_at)
         )
     return sa.union_all(linked, merged).subquery("items")
 
@@ -146,7 +194,25 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
     what the item's page does not. They are counted among the others all the same."""
     if not resolution_ids:
         return {}
-    items = _raised_through(resolution_ids)
+    names: dict[int, list[str]] = defaultdict(list)
+    for rid, name in db.session.execute(
+        _thanked_query(_dialect()),
+        {"resolution_ids": resolution_ids, "thanked_by_name": THANKED_BY_NAME},
+    ):
+        names[rid].append(name)
+    thanks = {}
+    for rid in resolution_ids:
+        named = tuple(names.get(rid, ()))
+        # Counted in another statement: a vote in between must not make "-1 others".
+        others = max(0, voices.get(rid, 0) - len(named))
+        if named or others:
+            thanks[rid] = Thanks(named, others)
+    return thanks
+
+
+@cache
+def _thanked_query(dialect: str) -> sa.Select[int, str]:
+    items = _raised_through()
     # The resolutions' own items drive the query: the public board index, free to be used,
     # had SQLite walk every public item first (0.6 s at 100,000 items; bench/).
     readable = sa.and_(public_items_clause(narrower_index_first=True), words_public_clause())
@@ -193,21 +259,29 @@ def thanks_for(resolution_ids: list[int], voices: dict[int, int]) -> dict[int, T
         .join(User, User.id == first.c.user_id)
         .subquery("ranked")
     )
-    names: dict[int, list[str]] = defaultdict(list)
-    for rid, name in db.session.execute(
+    return (
         sa.select(ranked.c.rid, ranked.c.display_name)
-        .where(ranked.c.place <= THANKED_BY_NAME)
+        .where(ranked.c.place <= sa.bindparam("thanked_by_name"))
         .order_by(ranked.c.rid, ranked.c.place)
-    ):
-        names[rid].append(name)
-    thanks = {}
-    for rid in resolution_ids:
-        named = tuple(names.get(rid, ()))
-        # Counted in another statement: a vote in between must not make "-1 others".
-        others = max(0, voices.get(rid, 0) - len(named))
-        if named or others:
-            thanks[rid] = Thanks(named, others)
-    return thanks
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class ListedItem:
+    """An item as a list of resolutions shows it (its number, title and state), with what
+    decides whether it is listed and who may read its title: the attributes of Feedback that
+    visibility.is_public, words_withheld and item_data.title_for read. A plain row: a feed
+    lists a hundred and more, and ORM objects were a quarter of its cost."""
+
+    id: int
+    title: str
+    state: FeedbackState
+    resolution_id: int
+    visibility: Visibility
+    awaiting_review: bool
+    redacted_at: datetime | None
+    hidden: bool
+    author_id: int
 
 
 @dataclass(frozen=True)
@@ -216,7 +290,7 @@ class ResolutionItems:
     each answered (private ones count as voices, but are never listed), and the titles of its
     items whose words staff withheld (a "you said" equal to one of them is not shown)."""
 
-    listed: dict[int, list[Feedback]]
+    listed: dict[int, list[ListedItem]]
     withheld_titles: dict[int, list[str]]
 
     def you_said(self, resolution: Resolution) -> str:
@@ -227,33 +301,41 @@ class ResolutionItems:
 def resolution_items(resolution_ids: list[int]) -> ResolutionItems:
     """The items of these resolutions that a list of them shows or must hide (see
     ResolutionItems)."""
-    listed: dict[int, list[Feedback]] = defaultdict(list)
+    listed: dict[int, list[ListedItem]] = defaultdict(list)
     withheld: dict[int, list[str]] = defaultdict(list)
     if not resolution_ids:
         return ResolutionItems(listed, withheld)
-    rows = db.session.scalars(
-        sa.select(Feedback)
-        # Lists show the number, title and state; anything else would raise, not query.
-        .options(
-            load_only(
-                Feedback.id,
-                Feedback.title,
-                Feedback.state,
-                Feedback.resolution_id,
-                # Whether it is listed, and whether its title may be shown, and to whom
-                # (visibility.is_public, item_data.title_for).
-                Feedback.visibility,
-                Feedback.awaiting_review,
-                Feedback.redacted_at,
-                Feedback.hidden,
-                Feedback.author_id,
-                raiseload=True,
-            )
+    rows = db.session.execute(_items_query(_dialect()), {"resolution_ids": resolution_ids})
+    for row in rows:
+        item = ListedItem(*row)
+        # The rules read these attributes only; a ListedItem has each of them.
+        as_feedback = cast(Feedback, item)
+        if is_public(as_feedback):
+            listed[item.resolution_id].append(item)
+        if words_withheld(as_feedback):
+            withheld[item.resolution_id].append(item.title)
+    return ResolutionItems(listed, withheld)
+
+
+@cache
+def _items_query(dialect: str) -> sa.Select[*tuple[Any, ...]]:
+    # The columns of ListedItem, in its order.
+    return (
+        sa.select(
+            Feedback.id,
+            Feedback.title,
+            Feedback.state,
+            Feedback.resolution_id,
+            Feedback.visibility,
+            Feedback.awaiting_review,
+            Feedback.redacted_at,
+            Feedback.hidden,
+            Feedback.author_id,
         )
         # The resolutions' index drives; the visibility terms must not tempt SQLite into
         # walking the board's index instead (see database.not_indexed).
         .where(
-            Feedback.resolution_id.in_(resolution_ids),
+            Feedback.resolution_id.in_(_RESOLUTION_IDS),
             sa.or_(
                 visible_items_clause(None, narrower_index_first=True),
                 not_indexed(Feedback.hidden).is_(True),
@@ -261,13 +343,6 @@ def resolution_items(resolution_ids: list[int]) -> ResolutionItems:
         )
         .order_by(Feedback.id)
     )
-    for row in rows:
-        resolution_id: int = row.resolution_id  # type: ignore[assignment]  # see WHERE
-        if is_public(row):
-            listed[resolution_id].append(row)
-        if words_withheld(row):
-            withheld[resolution_id].append(row.title)
-    return ResolutionItems(listed, withheld)
 
 
 def withheld_titles_by_resolution(resolution_ids: list[int]) -> dict[int, list[str]]:

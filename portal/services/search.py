@@ -321,16 +321,20 @@ def similar_items(title: str, limit: int = 5) -> list[Feedback]:
     return list(db.session.scalars(query))
 
 
+@functools.lru_cache(maxsize=256)
+def _marked_words(terms: tuple[str, ...]) -> re.Pattern[str]:
+    # Made once per search: a page highlights twenty titles and snippets with it.
+    return re.compile(
+        r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",
+        re.IGNORECASE | re.UNICODE,
+    )
+
+
 def highlight(text: str, search: SearchQuery) -> Markup:
     """Escape the text and mark the searched words in it (as whole words or word starts)."""
     if not search.terms:
         return escape(text)
-    pattern = re.compile(
-        r"\b("
-        + "|".join(re.escape(t) for t in sorted(search.terms, key=len, reverse=True))
-        + r")\w*",
-        re.IGNORECASE | re.UNICODE,
-    )
+    pattern = _marked_words(search.terms)
     pieces: list[str] = []
     last = 0
     for match in pattern.finditer(text):
@@ -344,7 +348,7 @@ def highlight(text: str, search: SearchQuery) -> Markup:
 def snippet(text: str, search: SearchQuery, width: int = 160) -> Markup:
     """A short window of the text around the first searched word, highlighted."""
     lowered = text.lower()
-    positions = [lowered.find(t) for t in search.terms if lowered.find(t) >= 0]
+    positions = [p for p in (lowered.find(t) for t in search.terms) if p >= 0]
     start = max(0, min(positions) - width // 3) if positions else 0
     window = text[start : start + width]
     prefix = "\u2026" if start > 0 else ""

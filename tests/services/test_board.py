@@ -222,3 +222,32 @@ def test_recently_answered_lists_answered_items_latest_answer_first(
     ]
     assert board_count(filters) == 2
     assert _titles("answered", 2, per_page=1) == [["Answered later"], ["Answered earlier"]]
+
+
+def test_a_search_counted_to_a_limit_pages_through_the_first_matches(
+    make_feedback, make_category
+) -> None:
+    # Counting every match grows with the board: past the limit the page says there are
+    # more, and its pages are those of the first `limit` matches.
+    category = make_category()
+    for n in range(5):
+        make_feedback(category=category, title=f"Refund {n}", body="Money back.")
+    make_feedback(category=category, title="Parcel late", body="No match here.")
+
+    def page(number: int) -> object:
+        filters = BoardFilters.from_args({"q": "refund", "page": str(number), "sort": "new"})
+        return board_page(filters, 2, search_count_limit=3)
+
+    first = page(1)
+    assert (first.total, first.more, first.pages) == (3, True, 2)
+    assert [i.title for i in first.items] == ["Refund 4", "Refund 3"]
+    second = page(2)
+    assert [i.title for i in second.items] == ["Refund 2"]
+    assert not second.has_next
+    assert page(3).items == []
+    # At or under the limit the count is exact, and nothing says "more".
+    exact = board_page(BoardFilters.from_args({"q": "refund"}), 2, search_count_limit=5)
+    assert (exact.total, exact.more) == (5, False)
+    # The plain board is counted exactly whatever the limit.
+    board = board_page(BoardFilters.from_args({}), 2, search_count_limit=3)
+    assert (board.total, board.more) == (6, False)

@@ -144,3 +144,16 @@ def test_triage_search_finds_private_items_for_staff(client, make_user, make_fee
     login(client, make_user(role=Role.STAFF).email)
     page = client.get("/admin/?q=refund").get_data(as_text=True)
     assert "Refund to my old card" in page
+
+
+def test_a_search_past_the_count_limit_says_how_many_at_least(
+    client, make_feedback, monkeypatch
+) -> None:
+    monkeypatch.setattr("portal.board.views.SEARCH_COUNT_LIMIT", 2)
+    for n in range(3):
+        make_feedback(title=f"Refund {n}")
+    page = client.get("/?q=refund").get_data(as_text=True)
+    assert "2+ items matching &ldquo;refund&rdquo;" in page
+    monkeypatch.setattr("portal.board.views.SEARCH_COUNT_LIMIT", 3)
+    page = client.get("/?q=refund").get_data(as_text=True)
+    assert "3 items matching &ldquo;refund&rdquo;" in page
