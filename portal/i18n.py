@@ -215,7 +215,15 @@ def _template_ngettext(
 
 def current_language() -> str:
     """The language this request is answered in, as a code for `lang` ("en", "pt-BR")."""
-    return str(locale() or SOURCE_LANGUAGE).replace("_", "-")
+    chosen = locale()
+    return SOURCE_LANGUAGE if chosen is None else _language_tag(chosen)
+
+
+@lru_cache(maxsize=64)
+def _language_tag(chosen: Locale) -> str:
+    # A page asks several times (its lang, its direction, the switcher's entries, the items'
+    # languages): str(Locale) builds the identifier again each time.
+    return str(chosen).replace("_", "-")
 
 
 def text_direction() -> str:
@@ -223,8 +231,10 @@ def text_direction() -> str:
     return "rtl" if current_language().split("-")[0] in RIGHT_TO_LEFT else "ltr"
 
 
+@lru_cache(maxsize=256)
 def language_name(code: str) -> str:
-    """A language's name in that language ("Deutsch", "español"), for the switcher."""
+    """A language's name in that language ("Deutsch", "español"), for the switcher (kept:
+    every page's footer names each language offered)."""
     try:
         name = Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
