@@ -68,6 +68,8 @@ PERMISSIONS_POLICY = ", ".join(
 HSTS = "max-age=31536000; includeSubDomains"
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The bodies Werkzeug parses into request.form (any other leaves it empty).
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 # The only POSTs without a CSRF token (docs/design.md), and the CSRF test reads this same list:
 # - one-click unsubscribes, where the token in the address is the proof;
@@ -203,7 +205,11 @@ def register(app: Flask) -> None:
             if request.blueprint == "api":
                 return None
             return api_nul_refusal()
-        if _has_nul(request.args) or _has_nul(request.form):
+        # Only what was sent is parsed: a page asked for without a query or a form (most of
+        # them) has nothing to read.
+        if (request.query_string and _has_nul(request.args)) or (
+            request.mimetype in FORM_TYPES and _has_nul(request.form)
+        ):
             abort(400, str(NUL_MESSAGE))
         return None
 
