@@ -228,19 +228,31 @@ def register(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
+        # The names the view set, read once: asking Headers for one it lacks (setdefault, `in`)
+        # raises and catches an HTTP exception inside Werkzeug, about ten per response.
+        present = {name.lower() for name, _value in headers}
+
+        def default(name: str, value: str) -> None:
+            if name.lower() not in present:
+                headers.add(name, value)
+
+        if "content-security-policy" in present:
+            policy = headers.get("Content-Security-Policy", "")
+        else:
+            policy = CONTENT_SECURITY_POLICY
+            headers.add("Content-Security-Policy", policy)
+        default("X-Content-Type-Options", "nosniff")
+        default("Referrer-Policy", "strict-origin-when-cross-origin")
+        if "frame-ancestors 'none'" in policy:
             # A page that may be framed (the widget's) says where in its policy alone: a
             # browser honouring X-Frame-Options would refuse every frame.
-            headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+            default("X-Frame-Options", "DENY")
+        default("Permissions-Policy", PERMISSIONS_POLICY)
         # No other site's window keeps a handle on ours (window.opener), nor ours on theirs.
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        default("Cross-Origin-Opener-Policy", "same-origin")
         if _served_over_https():
-            headers.setdefault("Strict-Transport-Security", HSTS)
-        if "Cache-Control" not in headers and _answer_is_personal():
+            default("Strict-Transport-Security", HSTS)
+        if "cache-control" not in present and _answer_is_personal():
             # Public pages for visitors keep their caching (and the page cache its copies);
             # feeds set their own.
             headers["Cache-Control"] = "no-store"
