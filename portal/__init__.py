@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
-from types import FunctionType
+from types import FunctionType, MethodType
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -244,21 +244,23 @@ def register_request_hooks(app: Flask) -> None:
 
 
 FUNCTIONS_KEPT = 1024
+# Functions and bound methods (Flask-Login's hooks); anything else (a partial) is asked each time.
+KEPT_TYPES = (FunctionType, MethodType)
 
 
 def keep_sync_functions(app: Flask) -> None:
     """Flask asks ensure_sync of every hook and view on every request (about twenty times),
-    and each answer looks at the function's code flags again: the answer for a function
-    defined once is kept. (A function made per call, such as a bound method, is asked as
-    before.)"""
+    and each answer looks at the function's code flags again: the answer for a function or
+    bound method is kept (a bounded number: after_this_request makes closures per request).
+    """
     ask = app.ensure_sync
     kept: dict[Callable[..., Any], Callable[..., Any]] = {}
 
     def ensure_sync(func: Callable[..., Any]) -> Callable[..., Any]:
-        found = kept.get(func) if type(func) is FunctionType else None
+        found = kept.get(func) if type(func) in KEPT_TYPES else None
         if found is None:
             found = ask(func)
-            if type(func) is FunctionType:
+            if type(func) in KEPT_TYPES:
                 if len(kept) >= FUNCTIONS_KEPT:  # closures made per request (after_this_request)
                     kept.clear()
                 kept[func] = found
