@@ -17,8 +17,8 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import NullTranslations
-from flask import Flask, Response, current_app, has_request_context, request
+from babel.support import NullTranslations, Translations
+from flask import Flask, Request, Response, current_app, has_request_context, request
 from flask.globals import _cv_app
 from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
@@ -27,6 +27,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie
+from wtforms.i18n import messages_path
 
 from portal.services.site import SOURCE_LANGUAGE
 from portal.site_settings import current_settings
@@ -270,6 +271,24 @@ def written_in(language: str | None) -> WrittenIn | None:
     when it differs from the page's; None when they are the same."""
     code = (language or site_language(languages())).replace("_", "-")
     return _written_in(code, current_language())
+
+
+@lru_cache(maxsize=64)
+def _wtforms_catalog(chosen: Locale | None) -> NullTranslations:
+    # As Flask-WTF asks it (None, outside a request's language, finds no catalog).
+    return Translations.load(messages_path(), [chosen], domain="wtforms")  # type: ignore[list-item]
+
+
+class LanguageRequest(Request):
+    """The app's request: Flask-WTF takes WTForms' own messages (“This field is required.”)
+    from `request.wtforms_translations`, and loaded the catalog from disk again for every
+    request that made a form (a signed-in item page makes two). This gives it the catalog of
+    the request's language, loaded once per process. (The app's request class,
+    attachments.uploads.PortalRequest, is one.)"""
+
+    @property
+    def wtforms_translations(self) -> NullTranslations:
+        return _wtforms_catalog(get_locale())
 
 
 def offer_languages(app: Flask) -> None:

@@ -1,9 +1,11 @@
-"""The URLs a page builds are kept per process (portal/templating.py): a page still links
-where it would have, whatever was built before it."""
+"""What every request used to build again is kept per process (the URLs a page builds,
+WTForms' catalogs): each answer is still the one its own request asks for."""
 
 from __future__ import annotations
 
 import re
+
+from tests.helpers import post
 
 
 def _links(page: str) -> set[str]:
@@ -36,3 +38,18 @@ def test_each_item_links_to_its_own_page_and_the_language_switcher_to_the_page_s
         switcher = [link for link in _links(page) if "/language/" in link]
         assert switcher, "the footer offers the other languages"
         assert all(f"next=/feedback/{item.id}" in link for link in switcher), switcher
+
+
+def test_wtforms_own_messages_come_in_each_readers_language(client) -> None:
+    """WTForms' catalog is loaded once per language and process (portal.i18n), and each
+    request still gets its reader's: German, then English, then German again."""
+    too_long = "a" * 300 + "@example.com"
+    said = {}
+    for language in ("de", "en", "de"):
+        client.set_cookie("lang", language)
+        page = post(client, "/account/sign-in-link", {"email": too_long}).get_data(as_text=True)
+        said.setdefault(language, []).append(
+            ("Feld kann nicht länger als 254 Zeichen sein." in page),
+        )
+        said[language].append("Field cannot be longer than 254 characters." in page)
+    assert said == {"de": [True, False, True, False], "en": [False, True]}
