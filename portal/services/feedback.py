@@ -277,12 +277,13 @@ def has_voted(user: User | None, item_id: int) -> bool:
     """Whether this person has said "me too" to the item."""
     if user is None or not user.is_authenticated:
         return False
-    return (
-        db.session.scalar(
-            sa.select(Vote.id).where(Vote.user_id == user.id, Vote.feedback_id == item_id)
-        )
-        is not None
-    )
+    return db.session.scalar(_HAS_VOTED, {"user_id": user.id, "item_id": item_id}) is not None
+
+
+# Built once: every signed-in item page asks.
+_HAS_VOTED = sa.select(Vote.id).where(
+    Vote.user_id == sa.bindparam("user_id"), Vote.feedback_id == sa.bindparam("item_id")
+)
 
 
 def items_by_author(author: User) -> list[Feedback]:
