@@ -107,6 +107,20 @@ def exempt_from_csrf(app: Flask) -> None:
         csrf.exempt(app.view_functions[endpoint])
 
 
+def reuse_checked_csrf_token() -> None:
+    """Give this answer's forms the CSRF token the request was just checked with, instead of
+    signing a new one (the busiest write, the vote, answers with a form). Tokens do not expire
+    (WTF_CSRF_TIME_LIMIT is None): the one sent is as good as a new one. Otherwise, or when
+    the request was not checked, Flask-WTF makes one as before."""
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if config.get("WTF_CSRF_TIME_LIMIT") is not None or not g.get("csrf_valid") or field in g:
+        return
+    token = csrf._get_csrf_token()
+    if token:
+        setattr(g, field, token)
+
+
 def _has_nul(values: MultiDict[str, str]) -> bool:
     return any(NUL in key or NUL in value for key, value in values.items(multi=True))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from tests.helpers import post
+from tests.helpers import login, post
 
 
 def _links(page: str) -> set[str]:
@@ -53,3 +53,25 @@ def test_wtforms_own_messages_come_in_each_readers_language(client) -> None:
         )
         said[language].append("Field cannot be longer than 254 characters." in page)
     assert said == {"de": [True, False, True, False], "en": [False, True]}
+
+
+def test_the_button_a_vote_answers_with_takes_the_next_press(
+    client, make_user, make_feedback
+) -> None:
+    """The vote's answer carries the CSRF token its request was checked with (no new one is
+    signed): the swapped-in button's own form still votes, and takes the vote back."""
+    item = make_feedback()
+    login(client, make_user().email)
+    page = client.get(f"/feedback/{item.id}").get_data(as_text=True)
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)  # type: ignore[union-attr]
+    for want, count in (("1", 2), ("0", 1), ("1", 2)):
+        answer = client.post(
+            f"/feedback/{item.id}/vote",
+            data={"csrf_token": token, "want": want},
+            headers={"HX-Request": "true"},
+        )
+        assert answer.status_code == 200
+        button = answer.get_data(as_text=True)
+        assert f'<span class="vote__count">{count}</span>' in button
+        # The next press sends what this button's form holds.
+        token = re.search(r'name="csrf_token" value="([^"]+)"', button).group(1)  # type: ignore[union-attr]
