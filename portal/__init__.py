@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
+from types import FunctionType, MethodType
 from typing import Any
 
 from flask import Flask, current_app, has_app_context
@@ -52,6 +54,7 @@ def create_app(config_name: str | None = None, overrides: dict[str, Any] | None 
     register_request_hooks(app)
     register_template_helpers(app)
     register_cli(app)
+    keep_sync_functions(app)
     if app.config.get("PROXY_FIX_HOPS"):
         # Outermost, so everything inside (the page cache's middleware too) sees the
         # client's scheme and host.
@@ -238,6 +241,32 @@ def register_request_hooks(app: Flask) -> None:
     # Last registered, first run: the commit happens before the other hooks see the answer,
     # so a commit that fails is answered by the error handlers like any other error.
     unit_of_work.init_app(app)
+
+
+FUNCTIONS_KEPT = 1024
+# Functions and bound methods (Flask-Login's hooks); anything else (a partial) is asked each time.
+KEPT_TYPES = (FunctionType, MethodType)
+
+
+def keep_sync_functions(app: Flask) -> None:
+    """Flask asks ensure_sync of every hook and view on every request (about twenty times),
+    and each answer looks at the function's code flags again: the answer for a function or
+    bound method is kept (a bounded number: after_this_request makes closures per request).
+    """
+    ask = app.ensure_sync
+    kept: dict[Callable[..., Any], Callable[..., Any]] = {}
+
+    def ensure_sync(func: Callable[..., Any]) -> Callable[..., Any]:
+        found = kept.get(func) if type(func) in KEPT_TYPES else None
+        if found is None:
+            found = ask(func)
+            if type(func) in KEPT_TYPES:
+                if len(kept) >= FUNCTIONS_KEPT:  # closures made per request (after_this_request)
+                    kept.clear()
+                kept[func] = found
+        return found
+
+    app.ensure_sync = ensure_sync  # type: ignore[method-assign]
 
 
 def register_template_helpers(app: Flask) -> None:

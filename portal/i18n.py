@@ -18,8 +18,8 @@ from typing import Any
 from babel import Locale, UnknownLocaleError
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
-from babel.support import NullTranslations
-from flask import Flask, Response, current_app, has_request_context, request
+from babel.support import NullTranslations, Translations
+from flask import Flask, Request, Response, current_app, has_request_context, request
 from flask.globals import _cv_app
 from flask_babel import Babel, get_locale, get_translations
 from flask_login import current_user
@@ -28,6 +28,7 @@ from jinja2.runtime import Context
 from markupsafe import Markup, escape
 from werkzeug.datastructures import LanguageAccept
 from werkzeug.http import parse_accept_header, parse_cookie
+from wtforms.i18n import messages_path
 
 from portal.services.site import SOURCE_LANGUAGE
 from portal.site_settings import current_settings
@@ -226,7 +227,15 @@ def _template_ngettext(
 
 def current_language() -> str:
     """The language this request is answered in, as a code for `lang` ("en", "pt-BR")."""
-    return str(locale() or SOURCE_LANGUAGE).replace("_", "-")
+    chosen = locale()
+    return SOURCE_LANGUAGE if chosen is None else _language_tag(chosen)
+
+
+@lru_cache(maxsize=64)
+def _language_tag(chosen: Locale) -> str:
+    # A page asks several times (its lang, its direction, the switcher's entries, the items'
+    # languages): str(Locale) builds the identifier again each time.
+    return str(chosen).replace("_", "-")
 
 
 def text_direction() -> str:
@@ -234,8 +243,10 @@ def text_direction() -> str:
     return "rtl" if current_language().split("-")[0] in RIGHT_TO_LEFT else "ltr"
 
 
+@lru_cache(maxsize=256)
 def language_name(code: str) -> str:
-    """A language's name in that language ("Deutsch", "español"), for the switcher."""
+    """A language's name in that language ("Deutsch", "español"), for the switcher (kept:
+    every page's footer names each language offered)."""
     try:
         name = Locale.parse(code.replace("-", "_")).get_display_name(code.replace("-", "_"))
     except (ValueError, UnknownLocaleError):
@@ -271,6 +282,24 @@ def written_in(language: str | None) -> WrittenIn | None:
     when it differs from the page's; None when they are the same."""
     code = (language or site_language(languages())).replace("_", "-")
     return _written_in(code, current_language())
+
+
+@lru_cache(maxsize=64)
+def _wtforms_catalog(chosen: Locale | None) -> NullTranslations:
+    # As Flask-WTF asks it (None, outside a request's language, finds no catalog).
+    return Translations.load(messages_path(), [chosen], domain="wtforms")  # type: ignore[list-item]
+
+
+class LanguageRequest(Request):
+    """The app's request: Flask-WTF takes WTForms' own messages (“This field is required.”)
+    from `request.wtforms_translations`, and loaded the catalog from disk again for every
+    request that made a form (a signed-in item page makes two). This gives it the catalog of
+    the request's language, loaded once per process. (The app's request class,
+    attachments.uploads.PortalRequest, is one.)"""
+
+    @property
+    def wtforms_translations(self) -> NullTranslations:
+        return _wtforms_catalog(get_locale())
 
 
 def offer_languages(app: Flask) -> None:

@@ -68,6 +68,8 @@ PERMISSIONS_POLICY = ", ".join(
 HSTS = "max-age=31536000; includeSubDomains"
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+# The bodies Werkzeug parses into request.form (any other leaves it empty).
+FORM_TYPES = frozenset({"application/x-www-form-urlencoded", "multipart/form-data"})
 
 # The only POSTs without a CSRF token (docs/design.md), and the CSRF test reads this same list:
 # - one-click unsubscribes, where the token in the address is the proof;
@@ -103,6 +105,20 @@ def exempt_from_csrf(app: Flask) -> None:
     """Exempt exactly the endpoints listed above; a name that does not exist is an error."""
     for endpoint in CSRF_EXEMPT_ENDPOINTS:
         csrf.exempt(app.view_functions[endpoint])
+
+
+def reuse_checked_csrf_token() -> None:
+    """Give this answer's forms the CSRF token the request was just checked with, instead of
+    signing a new one (the busiest write, the vote, answers with a form). Tokens do not expire
+    (WTF_CSRF_TIME_LIMIT is None): the one sent is as good as a new one. Otherwise, or when
+    the request was not checked, Flask-WTF makes one as before."""
+    config = current_app.config
+    field = config.get("WTF_CSRF_FIELD_NAME", "csrf_token")
+    if config.get("WTF_CSRF_TIME_LIMIT") is not None or not g.get("csrf_valid") or field in g:
+        return
+    token = csrf._get_csrf_token()
+    if token:
+        setattr(g, field, token)
 
 
 def _has_nul(values: MultiDict[str, str]) -> bool:
@@ -203,7 +219,11 @@ def register(app: Flask) -> None:
             if request.blueprint == "api":
                 return None
             return api_nul_refusal()
-        if _has_nul(request.args) or _has_nul(request.form):
+        # Only what was sent is parsed: a page asked for without a query or a form (most of
+        # them) has nothing to read.
+        if (request.query_string and _has_nul(request.args)) or (
+            request.mimetype in FORM_TYPES and _has_nul(request.form)
+        ):
             abort(400, str(NUL_MESSAGE))
         return None
 
@@ -222,19 +242,31 @@ def register(app: Flask) -> None:
     @app.after_request
     def security_headers(response: Response) -> Response:
         headers = response.headers
-        headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
-        if "frame-ancestors 'none'" in headers["Content-Security-Policy"]:
+        # The names the view set, read once: asking Headers for one it lacks (setdefault, `in`)
+        # raises and catches an HTTP exception inside Werkzeug, about ten per response.
+        present = {name.lower() for name, _value in headers}
+
+        def default(name: str, value: str) -> None:
+            if name.lower() not in present:
+                headers.add(name, value)
+
+        if "content-security-policy" in present:
+            policy = headers.get("Content-Security-Policy", "")
+        else:
+            policy = CONTENT_SECURITY_POLICY
+            headers.add("Content-Security-Policy", policy)
+        default("X-Content-Type-Options", "nosniff")
+        default("Referrer-Policy", "strict-origin-when-cross-origin")
+        if "frame-ancestors 'none'" in policy:
             # A page that may be framed (the widget's) says where in its policy alone: a
             # browser honouring X-Frame-Options would refuse every frame.
-            headers.setdefault("X-Frame-Options", "DENY")
-        headers.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+            default("X-Frame-Options", "DENY")
+        default("Permissions-Policy", PERMISSIONS_POLICY)
         # No other site's window keeps a handle on ours (window.opener), nor ours on theirs.
-        headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
+        default("Cross-Origin-Opener-Policy", "same-origin")
         if _served_over_https():
-            headers.setdefault("Strict-Transport-Security", HSTS)
-        if "Cache-Control" not in headers and _answer_is_personal():
+            default("Strict-Transport-Security", HSTS)
+        if "cache-control" not in present and _answer_is_personal():
             # Public pages for visitors keep their caching (and the page cache its copies);
             # feeds set their own.
             headers["Cache-Control"] = "no-store"

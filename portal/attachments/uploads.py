@@ -30,6 +30,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal.errors import render_error
 from portal.extensions import db
+from portal.i18n import LanguageRequest
 from portal.models import Attachment
 from portal.services import attachments, environment
 from portal.services.errors import DomainError
@@ -68,7 +69,7 @@ def images_request_limit(app: Flask) -> int:
     return _largest_image() * attachments.MAX_PER_TARGET + text_room
 
 
-class PortalRequest(Request):
+class PortalRequest(LanguageRequest):
     """Flask's request, with room for files on the views marked `takes_images` (a multipart
     body only: any other body keeps the site's limit). Decided when the route is matched,
     before any request hook reads the form (the CSRF check does)."""

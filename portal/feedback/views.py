@@ -19,6 +19,7 @@ from portal.feedback.forms import CHOOSE_CATEGORY, CommentForm, FeedbackForm, No
 from portal.i18n import current_language
 from portal.models import Feedback, SignalKind, Visibility
 from portal.models.base import N_
+from portal.security import reuse_checked_csrf_token
 from portal.services import attachments, editing, notifications, personal_details, signals, workflow
 from portal.services import feedback as feedback_service
 from portal.services.accounts import is_safe_next
@@ -237,6 +238,8 @@ def vote(item_id: int) -> Response:
         # On the item's own page its follow button changed too: a vote follows, taking it
         # back may stop following. Elsewhere there is no follow button to update.
         following = None
+        # The button's form carries the token this request was checked with.
+        reuse_checked_csrf_token()
         if _sent_from_item_page(item.id):
             following = result.voted or (
                 not result.stopped_following and notifications.is_following(current_user, item.id)

@@ -318,6 +318,14 @@ def can_see(
     return True
 
 
+# Built once: every item page reads it.
+_IMAGES_ON_ITEM = (
+    sa.select(Attachment)
+    .where(Attachment.feedback_id == sa.bindparam("item_id"))
+    .order_by(Attachment.attached_at, Attachment.id)
+)
+
+
 def images_on_item(
     item: Feedback, user: User | None, comments: Iterable[Comment] = ()
 ) -> dict[int | None, list[Attachment]]:
@@ -326,11 +334,7 @@ def images_on_item(
     oldest first."""
     by_id = {comment.id: comment for comment in comments}
     shown: dict[int | None, list[Attachment]] = {}
-    for attachment in db.session.scalars(
-        sa.select(Attachment)
-        .where(Attachment.feedback_id == item.id)
-        .order_by(Attachment.attached_at, Attachment.id)
-    ):
+    for attachment in db.session.scalars(_IMAGES_ON_ITEM, {"item_id": item.id}):
         comment = by_id.get(attachment.comment_id) if attachment.comment_id else None
         if can_see(attachment, user, item, comment):
             shown.setdefault(attachment.comment_id, []).append(attachment)

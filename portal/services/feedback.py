@@ -142,6 +142,11 @@ def item_query(
     people acting on one item at once take turns, and each sees the state the other left:
     otherwise, on PostgreSQL, both would check the same old state (two owners, two moves out
     of Received). SQLite's write lock already makes writers take turns."""
+    query = _item_select(item_id, with_people)
+    return held_for_change(query) if for_change else query
+
+
+def _item_select(item_id: int | sa.BindParameter[int], with_people: bool) -> sa.Select[Feedback]:
     query = sa.select(Feedback).where(Feedback.id == item_id)
     if with_people:
         query = query.options(
@@ -152,7 +157,15 @@ def item_query(
             joinedload(Feedback.merged_into).joinedload(Feedback.owner),
             joinedload(Feedback.resolution),
         )
-    return held_for_change(query) if for_change else query
+    return query
+
+
+# The reads every item page and every vote make, built once each (building the SELECT and its
+# joined loads cost about as much as running it): keyed by with_people, for the comments by
+# whether internal ones are shown.
+_ITEM_READS: dict[bool, sa.Select[Feedback]] = {}
+_COMMENT_READS: dict[bool, sa.Select[Comment]] = {}
+_TIMELINE_READ: list[sa.Select[TimelineEvent]] = []
 
 
 def held_for_change(query: sa.Select[*Ts]) -> sa.Select[*Ts]:
@@ -168,7 +181,13 @@ def get_visible_item(
     item_id: int, user: User | None, *, with_people: bool = True, for_change: bool = False
 ) -> Feedback:
     """Load an item (see item_query); NotFound unless this person may see it."""
-    item = db.session.scalar(item_query(item_id, with_people=with_people, for_change=for_change))
+    if for_change:
+        item = db.session.scalar(item_query(item_id, with_people=with_people, for_change=True))
+    else:
+        query = _ITEM_READS.get(with_people)
+        if query is None:
+            query = _ITEM_READS[with_people] = _item_select(sa.bindparam("item_id"), with_people)
+        item = db.session.scalar(query, {"item_id": item_id})
     if item is None or not can_view(item, user):
         # Private items answer exactly like missing ones, so their existence never leaks.
         raise NotFound(
@@ -179,27 +198,31 @@ def get_visible_item(
 
 def item_comments(item: Feedback, user: User | None) -> list[Comment]:
     """The comments this person may read on an item, oldest first, with their authors."""
-    query = (
-        sa.select(Comment)
-        .where(Comment.feedback_id == item.id, Comment.hidden.is_(False))
-        .options(joinedload(Comment.author))
-        .order_by(Comment.created_at, Comment.id)
-    )
-    if not (user is not None and user.is_authenticated and user.is_staff):
-        query = query.where(Comment.internal.is_(False))
-    return list(db.session.scalars(query))
+    staff = user is not None and user.is_authenticated and user.is_staff
+    query = _COMMENT_READS.get(staff)
+    if query is None:
+        query = (
+            sa.select(Comment)
+            .where(Comment.feedback_id == sa.bindparam("item_id"), Comment.hidden.is_(False))
+            .options(joinedload(Comment.author))
+            .order_by(Comment.created_at, Comment.id)
+        )
+        if not staff:
+            query = query.where(Comment.internal.is_(False))
+        _COMMENT_READS[staff] = query
+    return list(db.session.scalars(query, {"item_id": item.id}))
 
 
 def item_timeline(item: Feedback) -> list[TimelineEvent]:
     """The item's public history, oldest first, with who acted."""
-    return list(
-        db.session.scalars(
+    if not _TIMELINE_READ:
+        _TIMELINE_READ.append(
             sa.select(TimelineEvent)
-            .where(TimelineEvent.feedback_id == item.id)
+            .where(TimelineEvent.feedback_id == sa.bindparam("item_id"))
             .options(joinedload(TimelineEvent.actor), joinedload(TimelineEvent.new_owner))
             .order_by(TimelineEvent.created_at, TimelineEvent.id)
         )
-    )
+    return list(db.session.scalars(_TIMELINE_READ[0], {"item_id": item.id}))
 
 
 def add_comment(
@@ -254,12 +277,13 @@ def has_voted(user: User | None, item_id: int) -> bool:
     """Whether this person has said "me too" to the item."""
     if user is None or not user.is_authenticated:
         return False
-    return (
-        db.session.scalar(
-            sa.select(Vote.id).where(Vote.user_id == user.id, Vote.feedback_id == item_id)
-        )
-        is not None
-    )
+    return db.session.scalar(_HAS_VOTED, {"user_id": user.id, "item_id": item_id}) is not None
+
+
+# Built once: every signed-in item page asks.
+_HAS_VOTED = sa.select(Vote.id).where(
+    Vote.user_id == sa.bindparam("user_id"), Vote.feedback_id == sa.bindparam("item_id")
+)
 
 
 def items_by_author(author: User) -> list[Feedback]:

@@ -173,12 +173,13 @@ def is_following(user: User | None, item_id: int) -> bool:
     """Whether this person hears about the item's changes."""
     if user is None or not user.is_authenticated:
         return False
-    return (
-        db.session.scalar(
-            sa.select(Follow.id).where(Follow.user_id == user.id, Follow.feedback_id == item_id)
-        )
-        is not None
-    )
+    return db.session.scalar(_IS_FOLLOWING, {"user_id": user.id, "item_id": item_id}) is not None
+
+
+# Built once: every signed-in item page asks.
+_IS_FOLLOWING = sa.select(Follow.id).where(
+    Follow.user_id == sa.bindparam("user_id"), Follow.feedback_id == sa.bindparam("item_id")
+)
 
 
 def move_follows(source: Feedback, target: Feedback) -> None:

@@ -36,7 +36,7 @@ from portal.models import (
     User,
 )
 from portal.services.item_data import excerpt, title_for
-from portal.services.visibility import visible_items_clause
+from portal.services.visibility import visible_items_clause, visible_to_customer_clause
 
 # The timeline steps that are news to a follower. "Submitted" is not: they followed after it,
 # or wrote it.
@@ -108,13 +108,24 @@ class UpdatesPage:
         return self.page > 1
 
 
-def _followed(user: User) -> list[sa.ColumnElement[bool]]:
+# Who reads: their id (a value, or a bind parameter in a statement built once) and the SQL of
+# the items they may see now (visibility's rule).
+Reader = tuple[int | sa.BindParameter[int], sa.ColumnElement[bool]]
+Since = datetime | sa.BindParameter[datetime] | None
+
+
+def _reader(user: User) -> Reader:
+    return user.id, visible_items_clause(user)
+
+
+def _followed(reader: Reader) -> list[sa.ColumnElement[bool]]:
     """The join conditions shared by both kinds of change: an item this person follows and may
     see now."""
-    return [Follow.user_id == user.id, visible_items_clause(user)]
+    user_id, visible = reader
+    return [Follow.user_id == user_id, visible]
 
 
-def _steps(user: User, since: datetime | None) -> sa.Select[str, int, datetime]:
+def _steps(reader: Reader, since: Since) -> sa.Select[str, int, datetime]:
     """Timeline steps that are news to this person (since a moment, if given)."""
     step = TimelineEvent
     # A promise made by planning is told with the move to Planned (one line: "now Planned, for
@@ -148,11 +159,11 @@ def _steps(user: User, since: datetime | None) -> sa.Select[str, int, datetime]:
         step.message == "",
     )
     conditions = [
-        *_followed(user),
+        *_followed(reader),
         step.kind.in_(NEWS_STEPS),
         sa.not_(taken_by_acting),
         step.created_at > Follow.created_at,
-        sa.or_(step.actor_id.is_(None), step.actor_id != user.id),
+        sa.or_(step.actor_id.is_(None), step.actor_id != reader[0]),
         sa.not_(sa.and_(step.kind == TimelineKind.PROMISE_SET, by_planning)),
     ]
     if since is not None:
@@ -170,15 +181,15 @@ def _steps(user: User, since: datetime | None) -> sa.Select[str, int, datetime]:
     )
 
 
-def _replies(user: User, since: datetime | None) -> sa.Select[str, int, datetime]:
+def _replies(reader: Reader, since: Since) -> sa.Select[str, int, datetime]:
     """Staff's public replies on followed items (never internal notes, never hidden ones)."""
     conditions = [
-        *_followed(user),
+        *_followed(reader),
         Comment.official.is_(True),
         Comment.internal.is_(False),
         Comment.hidden.is_(False),
         Comment.created_at > Follow.created_at,
-        Comment.author_id != user.id,
+        Comment.author_id != reader[0],
     ]
     if since is not None:
         conditions.append(Comment.created_at > since)
@@ -200,16 +211,33 @@ def unread_count(user: User) -> int:
     to COUNT_CAP: one statement, walking the person's follows (their unique index) into each
     item's timeline and comments by their (item, time) indexes."""
     since = user.updates_seen_at
-    news = sa.union_all(_steps(user, since), _replies(user, since)).subquery()
-    capped = sa.select(news.c.id).limit(COUNT_CAP).subquery()
-    return db.session.scalar(sa.select(sa.func.count()).select_from(capped)) or 0
+    staff = user.is_staff
+    count = _UNREAD_COUNTS.get((staff, since is None))
+    if count is None:
+        count = _UNREAD_COUNTS[staff, since is None] = _unread_count(staff, since is None)
+    return db.session.scalar(count, {"user_id": user.id, "since": since, "cap": COUNT_CAP}) or 0
+
+
+# The header's count is asked on every signed-in page: built once for each kind of reader
+# (staff, or a customer) and whether they ever opened the page (building it cost more than
+# running it).
+_UNREAD_COUNTS: dict[tuple[bool, bool], sa.Select[int]] = {}
+
+
+def _unread_count(staff: bool, never_looked: bool) -> sa.Select[int]:
+    user_id = sa.bindparam("user_id", type_=sa.Integer)
+    reader = (user_id, sa.true() if staff else visible_to_customer_clause(user_id))
+    since: Since = None if never_looked else sa.bindparam("since")
+    news = sa.union_all(_steps(reader, since), _replies(reader, since)).subquery()
+    capped = sa.select(news.c.id).limit(sa.bindparam("cap", type_=sa.Integer)).subquery()
+    return sa.select(sa.func.count()).select_from(capped)
 
 
 def updates_page(user: User, page: int = 1, per_page: int = PER_PAGE) -> UpdatesPage:
     """One page of the changes on what this person follows, newest first (a fixed number of
     statements whatever the page holds)."""
     page = max(page, 1)
-    news = sa.union_all(_steps(user, None), _replies(user, None)).subquery()
+    news = sa.union_all(_steps(_reader(user), None), _replies(_reader(user), None)).subquery()
     rows = db.session.execute(
         sa.select(news.c.source, news.c.id)
         .order_by(news.c.at.desc(), news.c.id.desc())
