@@ -21,11 +21,9 @@ from portal.models import Feedback, FeedbackKind, FeedbackState, Vote
 from portal.models.base import N_
 from portal.services.search import (
     MAX_QUERY_CHARS,
-    RANKED_CANDIDATES,
     SearchQuery,
     apply_search,
     newest_matches_ranked,
-    search_rank,
 )
 from portal.services.site import cached_categories
 from portal.services.visibility import visible_items_clause, words_public_clause
@@ -342,22 +340,13 @@ def _page_items(
         # Few items are voted for in a fortnight: their page is picked after a short sort.
         ids = ids.order_by(*_trending_order(recent.c.recent)).offset(offset)
     elif by_rank:
-        if total > RANKED_CANDIDATES and offset + limit <= RANKED_CANDIDATES:
-            # Many matches: the best among the newest, at a cost that does not grow.
-            matches = newest_matches_ranked(
-                filters.search, prefix_last=True, limit=RANKED_CANDIDATES
-            )
-            rank: sa.ColumnElement[object] = matches.c.rank
-            ids = sa.select(Feedback.id, rank).join(matches, matches.c.id == Feedback.id)
-        else:
-            rank = search_rank(filters.search, prefix_last=True).label("rank")
-            ids = apply_search(
-                sa.select(Feedback.id, rank),
-                filters.search,
-                prefix_last=True,
-                order_by_rank=False,
-            )
-        ids = ids.where(*conditions).order_by(rank, Feedback.id.desc()).offset(offset)
+        # Every match is ranked when they were all counted; past the count's limit, the
+        # newest `total` of them (the ones counted), so the cost stops growing with the board.
+        matches = newest_matches_ranked(
+            filters.search, conditions, None if from_end_ok else total, prefix_last=True
+        )
+        ids = sa.select(matches.c.id, matches.c.rank).order_by(matches.c.rank, matches.c.id.desc())
+        ids = ids.offset(offset)
     else:
         ids = sa.select(Feedback.id).where(*conditions)
         if filters.q:

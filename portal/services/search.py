@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import functools
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVarTuple
 
@@ -255,37 +256,47 @@ def search_rank(
     return sa.func.bm25(_FTS, 10.0, 1.0)
 
 
-# A common word can match a tenth of the board. Ranking every match costs time in proportion
-# to the board's size, so the best matches are chosen among the newest this many matches
-# (newest, because a feedback board's live problems are recent ones); later pages rank all.
-# 200: on PostgreSQL a common word ("refund", one item in ten) reads the id index backwards
-# until it has them, about ten rows per candidate: at 100,000 items 500 candidates took
-# 4-5 ms of a 17 ms page (1.36x the page at 1,000 items), 200 take 2 ms. Ten pages of the
-# best matches remain, the newest of them first among equals.
-RANKED_CANDIDATES = 200
-
-
 def newest_matches_ranked(
-    search: SearchQuery, *, prefix_last: bool = False, limit: int = RANKED_CANDIDATES
+    search: SearchQuery,
+    conditions: Sequence[sa.ColumnElement[bool]],
+    limit: int | None,
+    *,
+    prefix_last: bool = False,
 ) -> sa.Subquery:
-    """The newest `limit` items matching the search, with their rank (lower is better), as a
-    subquery with columns id and rank. Each database reads its index newest first and stops:
-    FTS5 walks its doclists by rowid; PostgreSQL sorts the GIN matches by id and ranks only
-    the rows it keeps."""
+    """The newest `limit` items matching the search and the `conditions` (all of them
+    without a limit), with their rank (lower is better), as a subquery with columns id and
+    rank: the board's search ranks these candidates only, so past `limit` matches its cost
+    does not grow with the board.
+
+    The conditions (what the visitor may see, the board's filters) apply before the limit,
+    not after: each candidate is one of the visitor's results, so a page is never short
+    of items because the newest matches were hidden, private or in another category. Each
+    database reads its index newest first, checks each match's row by its primary key and
+    stops at the limit: FTS5 walks its doclists by rowid, PostgreSQL reads the id index
+    backwards and tests each row against the GIN match (or, for a rare word, sorts its GIN
+    matches), and ranks only the rows kept. (FTS5's bm25 still counts each word's matches
+    once per query for its weight: a walk of the word's doclist, not of the rows.)"""
     terms = search.terms
     if _dialect() == "postgresql":
         query = _tsquery(terms, False, prefix_last)
-        return (
-            sa.select(Feedback.id, (-sa.func.ts_rank_cd(_SEARCH_VECTOR, query)).label("rank"))
-            .where(_SEARCH_VECTOR.op("@@")(query))
+        newest = (
+            sa.select(Feedback.id)
+            .where(_SEARCH_VECTOR.op("@@")(query), *conditions)
             .order_by(Feedback.id.desc())
             .limit(limit)
+            .subquery("newest")
+        )
+        # Ranked outside the limited SELECT, so a plan that sorts the matches ranks none.
+        return (
+            sa.select(Feedback.id, (-sa.func.ts_rank_cd(_SEARCH_VECTOR, query)).label("rank"))
+            .join(newest, newest.c.id == Feedback.id)
             .subquery("matches")
         )
     return (
         sa.select(_fts.c.rowid.label("id"), sa.func.bm25(_FTS, 10.0, 1.0).label("rank"))
         .select_from(_fts)
-        .where(_FTS.op("MATCH")(_sqlite_match(terms, False, prefix_last)))
+        .join(Feedback, Feedback.id == _fts.c.rowid)
+        .where(_FTS.op("MATCH")(_sqlite_match(terms, False, prefix_last)), *conditions)
         .order_by(_fts.c.rowid.desc())
         .limit(limit)
         .subquery("matches")

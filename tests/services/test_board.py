@@ -11,6 +11,7 @@ from portal.models import Feedback, FeedbackState, Role, Visibility, Vote
 from portal.services.board import (
     TRENDING_DAYS,
     BoardFilters,
+    BoardPage,
     BoardSort,
     board_count,
     board_page,
@@ -100,26 +101,33 @@ def test_search_pages_rank_the_best_match_first(make_feedback, make_category) ->
     assert [i.title for i in second.items] == ["Courier was rude"]
 
 
-def test_with_many_matches_the_best_are_ranked_among_the_newest(
-    make_feedback, make_category, monkeypatch
+def test_past_the_count_limit_the_best_are_ranked_among_the_newest_visible(
+    make_feedback, make_category
 ) -> None:
-    # Ranking every match grows with the board, so past RANKED_CANDIDATES matches the first
-    # pages rank the newest ones; deeper pages still rank them all.
-    monkeypatch.setattr("portal.services.board.RANKED_CANDIDATES", 3)
+    # Ranking every match grows with the board, so past the count's limit the pages rank the
+    # newest matches the visitor may see (hidden and private ones are not candidates).
     category = make_category()
     old_title_match = make_feedback(category=category, title="Refund", body="Old.")
     for n in range(3):
         make_feedback(category=category, title=f"Newer {n}", body="A refund was asked for.")
     newest_title_match = make_feedback(category=category, title="Refund please", body="New.")
+    for _ in range(4):
+        make_feedback(category=category, title="Refund", body="Hidden.", visibility="private")
 
-    first = board_page(BoardFilters.from_args({"q": "refund"}), 2)
-    assert first.total == 5  # the count is exact
-    # The old exact title match is not among the three newest, so it is not on page one...
+    def page(number: int) -> BoardPage:
+        filters = BoardFilters.from_args({"q": "refund", "page": str(number)})
+        return board_page(filters, 2, search_count_limit=4)
+
+    first = page(1)
+    assert (first.total, first.more) == (4, True)
+    # The old exact title match is not among the four newest, so it is not ranked...
     assert first.items[0].id == newest_title_match.id
-    assert old_title_match.id not in [i.id for i in first.items]
-    # ...but every match is still reachable: the last page ranks them all.
-    last = board_page(BoardFilters.from_args({"q": "refund", "page": "3"}), 2)
-    assert len(last.items) == 1
+    seen = [i.id for n in (1, 2) for i in page(n).items]
+    assert len(seen) == 4 and old_title_match.id not in seen
+    # ...and with the limit above the matches, every one is ranked, the best first.
+    exact = board_page(BoardFilters.from_args({"q": "refund"}), 2, search_count_limit=5)
+    assert (exact.total, exact.more) == (5, False)
+    assert {i.id for i in exact.items} == {old_title_match.id, newest_title_match.id}
 
 
 def _vote(item: Feedback, voters: list, days_ago: float = 0) -> None:

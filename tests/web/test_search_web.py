@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
+import sqlalchemy as sa
 
-from portal.models import Role
+from portal.extensions import db
+from portal.models import Feedback, Role
 from tests.helpers import count_queries, empty_read_cache, login, post
 
 HOSTILE = [
@@ -157,3 +159,23 @@ def test_a_search_past_the_count_limit_says_how_many_at_least(
     monkeypatch.setattr("portal.board.views.SEARCH_COUNT_LIMIT", 3)
     page = client.get("/?q=refund").get_data(as_text=True)
     assert "3 items matching &ldquo;refund&rdquo;" in page
+
+
+def test_a_search_past_a_thousand_matches_ranks_the_best_of_the_newest(
+    client, make_feedback
+) -> None:
+    old_title_match = make_feedback(title="Refund", body="Old.")
+    # A thousand newer items that mention a refund in their body, loaded in one go.
+    model = make_feedback(title="Courier", body="A refund was asked for.")
+    row = {c.key: getattr(model, c.key) for c in Feedback.__table__.columns if c.key != "id"}
+    db.session.execute(sa.insert(Feedback.__table__), [dict(row) for _ in range(1000)])
+    db.session.commit()
+    newest_title_match = make_feedback(title="Refund please", body="Money back.")
+
+    page = client.get("/?q=refund").get_data(as_text=True)
+    assert "1000+ items matching &ldquo;refund&rdquo;" in page
+    # The best match among the newest thousand comes first; the old title match, though
+    # better, is not among them.
+    assert f'/feedback/{newest_title_match.id}"' in page
+    assert page.index(f'/feedback/{newest_title_match.id}"') < page.index("Courier")
+    assert f'/feedback/{old_title_match.id}"' not in page
