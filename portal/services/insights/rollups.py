@@ -1,0 +1,671 @@
+"""Daily roll-ups of the insights figures: kept by every change to an item, read by the reports.
+
+What each item adds is worked out in one place, ``facts_of`` and ``contributions``, from the
+item's row and its latest declining step, with the definitions ``queries`` documents (the
+queries stay as the recount the tests compare with):
+
+- ``insight_days`` (per UTC day, category, kind, channel): received and acknowledged within or
+  after target on the day received; resolved, and promises kept, on the day resolved; declined
+  on the day of the latest declining step; promises broken on the promised date.
+- ``insight_durations`` (per UTC day, measure, category, owner, bucket): times to acknowledge
+  on the day received and times to resolve on the day resolved, each as its bucket (below).
+- ``insight_items``: each item's share as last counted. A change takes the old share away and
+  adds the new one; the items not yet acknowledged are read from here (missed or not yet due
+  depends on the moment asked, and they are the open backlog, not history).
+
+Kept by SQLAlchemy's ``after_flush``: whatever changes an item's counted columns or adds a
+declining step through the session (every workflow command, imports, edits by staff) recounts
+that item in the same transaction, so the roll-ups commit or roll back with the change. Bulk
+SQL that bypasses the session (the bench seed) calls ``rebuild()`` afterwards, as ``flask
+insights rebuild`` does.
+
+Reading a period: the whole UTC days inside it come from the roll-ups; the part-days at either
+end (a period from ``now - 30 days`` to ``now``) are counted from the items of those hours with
+the same ``contributions``, so a figure never depends on where the day boundaries fall.
+
+Durations are whole seconds rounded half away from zero, kept as ``duration_bucket``: the
+exact value under a minute, whole minutes up to 90 minutes, tenths of an hour up to 48 hours,
+tenths of a day beyond, exactly the steps ``format_duration`` shows. A bucket is monotone in
+the duration, so a nearest-rank percentile of the buckets is the bucket of the exact percentile:
+the page shows the same words as the exact figure, and the seconds in the CSV are off by at
+most half a step (30 s, 3 min, 72 min).
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as sa_event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from portal.extensions import db
+from portal.models import (
+    Category,
+    Feedback,
+    FeedbackState,
+    InsightDay,
+    InsightDuration,
+    InsightItem,
+    TimelineEvent,
+    TimelineKind,
+    User,
+)
+from portal.models.insight import NO_OWNER
+
+EPOCH = date(1970, 1, 1)
+COUNTERS = (
+    "received",
+    "ack_met",
+    "ack_late",
+    "resolved",
+    "declined",
+    "promises_kept",
+    "promises_broken",
+)
+ACK, RESOLVE = "ack", "resolve"
+MET, LATE = 1, 2
+# The columns of an item that the roll-ups count.
+COUNTED = (
+    "created_at",
+    "category_id",
+    "kind",
+    "channel",
+    "owner_id",
+    "state",
+    "acknowledged_at",
+    "ack_due_at",
+    "resolved_at",
+    "target_date",
+)
+BATCH = 500
+
+
+# Days and durations ---------------------------------------------------------------------------
+
+
+def day_number(moment: datetime | date) -> int:
+    """Whole days from 1 January 1970 to the UTC date of a moment, or to a date."""
+    day = moment.astimezone(UTC).date() if isinstance(moment, datetime) else moment
+    return (day - EPOCH).days
+
+
+def day_start(number: int) -> datetime:
+    return datetime.combine(EPOCH + timedelta(days=number), time(), UTC)
+
+
+def whole_seconds(later: datetime, earlier: datetime) -> int:
+    """Seconds between two moments, rounded half away from zero (as the queries' SQL does)."""
+    seconds = (later - earlier).total_seconds()
+    return int(math.copysign(math.floor(abs(seconds) + 0.5), seconds))
+
+
+def duration_bucket(seconds: int) -> int:
+    """The duration kept for ``seconds``: the value of its step as ``format_duration`` shows
+    it (exact under a minute, then minutes, tenths of an hour, tenths of a day)."""
+    if seconds < 60:
+        return seconds
+    if seconds < 90 * 60:
+        return min(round(seconds / 60) * 60, 90 * 60 - 1)
+    if seconds < 48 * 3600:
+        return min(round(float(f"{seconds / 3600:.1f}") * 3600), 48 * 3600 - 1)
+    return round(float(f"{seconds / 86400:.1f}") * 86400)
+
+
+# One item's share -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the figures need of one item, with the moments the part-days are counted by."""
+
+    feedback_id: int
+    created_at: datetime
+    category_id: int
+    kind: str
+    channel: str
+    owner_id: int
+    ack_outcome: int
+    ack_seconds: int | None
+    unacknowledged_due_at: datetime | None
+    resolved_at: datetime | None  # only while resolved
+    resolve_seconds: int | None
+    declined_at: datetime | None  # the latest declining step, only while declined
+    kept: bool
+    broken_day: int | None
+
+    @property
+    def created_day(self) -> int:
+        return day_number(self.created_at)
+
+    @property
+    def resolved_day(self) -> int | None:
+        return None if self.resolved_at is None else day_number(self.resolved_at)
+
+    @property
+    def declined_day(self) -> int | None:
+        return None if self.declined_at is None else day_number(self.declined_at)
+
+    def ledger_row(self) -> dict[str, Any]:
+        return {
+            "feedback_id": self.feedback_id,
+            "created_day": self.created_day,
+            "category_id": self.category_id,
+            "kind": self.kind,
+            "channel": self.channel,
+            "owner_id": self.owner_id,
+            "ack_outcome": self.ack_outcome,
+            "ack_seconds": self.ack_seconds,
+            "unacknowledged_due_at": self.unacknowledged_due_at,
+            "resolved_day": self.resolved_day,
+            "resolve_seconds": self.resolve_seconds,
+            "declined_day": self.declined_day,
+            "kept_day": self.resolved_day if self.kept else None,
+            "broken_day": self.broken_day,
+        }
+
+
+def _latest_declining_step() -> sa.ScalarSelect[Any]:
+    return (
+        sa.select(sa.func.max(TimelineEvent.created_at))
+        .where(
+            TimelineEvent.feedback_id == Feedback.id,
+            TimelineEvent.kind == TimelineKind.STATE_CHANGED,
+            TimelineEvent.to_state == FeedbackState.DECLINED,
+        )
+        .correlate(Feedback)
+        .scalar_subquery()
+    )
+
+
+def _facts_select() -> sa.Select[Any]:
+    return sa.select(
+        Feedback.id,
+        Feedback.created_at,
+        Feedback.category_id,
+        Feedback.kind,
+        Feedback.channel,
+        Feedback.owner_id,
+        Feedback.state,
+        Feedback.acknowledged_at,
+        Feedback.ack_due_at,
+        Feedback.resolved_at,
+        Feedback.target_date,
+        _latest_declining_step(),
+    )
+
+
+def facts_of(row: Sequence[Any]) -> Facts:
+    """One item's facts from a row of ``_facts_select``."""
+    (
+        item_id,
+        created_at,
+        category_id,
+        kind,
+        channel,
+        owner_id,
+        state,
+        acknowledged_at,
+        ack_due_at,
+        resolved_at,
+        target_date,
+        declined_at,
+    ) = row
+    outcome = 0
+    if ack_due_at is not None and acknowledged_at is not None:
+        outcome = MET if acknowledged_at <= ack_due_at else LATE
+    resolved = state == FeedbackState.RESOLVED and resolved_at is not None
+    kept = broken = False
+    if target_date is not None and state != FeedbackState.DUPLICATE:
+        if state != FeedbackState.RESOLVED:
+            broken = True
+        elif resolved_at is not None:  # resolved without a time: neither, as in the SQL
+            kept = day_number(resolved_at) <= day_number(target_date)
+            broken = not kept
+    return Facts(
+        feedback_id=item_id,
+        created_at=created_at,
+        category_id=category_id,
+        kind=str(getattr(kind, "value", kind)),
+        channel=str(getattr(channel, "value", channel)),
+        owner_id=owner_id or NO_OWNER,
+        ack_outcome=outcome,
+        ack_seconds=None
+        if acknowledged_at is None
+        else duration_bucket(whole_seconds(acknowledged_at, created_at)),
+        unacknowledged_due_at=ack_due_at if acknowledged_at is None else None,
+        resolved_at=resolved_at if resolved else None,
+        resolve_seconds=duration_bucket(whole_seconds(resolved_at, created_at))
+        if resolved
+        else None,
+        declined_at=declined_at if state == FeedbackState.DECLINED else None,
+        kept=kept,
+        broken_day=day_number(target_date) if broken else None,
+    )
+
+
+DayKey = tuple[int, int, str, str]  # day, category, kind, channel
+DurationKey = tuple[int, str, int, int, int]  # day, measure, category, owner, seconds
+
+
+@dataclass
+class Delta:
+    """Changes to the roll-up rows: +1 for a share added, -1 for one taken away."""
+
+    days: Counter[tuple[DayKey, str]]
+    durations: Counter[DurationKey]
+
+    @classmethod
+    def empty(cls) -> Delta:
+        return cls(Counter(), Counter())
+
+    def add(self, row: dict[str, Any], sign: int) -> None:
+        """Add (sign 1) or take away (-1) the share of an item's ledger row."""
+        cat, kind, channel = row["category_id"], row["kind"], row["channel"]
+
+        def day(number: int | None, counter: str) -> None:
+            if number is not None:
+                self.days[((number, cat, kind, channel), counter)] += sign
+
+        day(row["created_day"], "received")
+        if row["ack_outcome"]:
+            day(row["created_day"], "ack_met" if row["ack_outcome"] == MET else "ack_late")
+        day(row["resolved_day"], "resolved")
+        day(row["declined_day"], "declined")
+        day(row["kept_day"], "promises_kept")
+        day(row["broken_day"], "promises_broken")
+        owner = row["owner_id"]
+        if row["ack_seconds"] is not None:
+            self.durations[(row["created_day"], ACK, cat, owner, row["ack_seconds"])] += sign
+        if row["resolved_day"] is not None and row["resolve_seconds"] is not None:
+            key = (row["resolved_day"], RESOLVE, cat, owner, row["resolve_seconds"])
+            self.durations[key] += sign
+
+
+# Keeping them ---------------------------------------------------------------------------------
+
+
+def _batches(ids: Iterable[int], size: int = BATCH) -> Iterator[list[int]]:
+    ids = sorted(ids)
+    for i in range(0, len(ids), size):
+        yield ids[i : i + size]
+
+
+def _insert(conn: Connection, table: sa.Table) -> Any:
+    return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
+
+
+def _apply(conn: Connection, delta: Delta) -> None:
+    day_rows: dict[DayKey, dict[str, int]] = defaultdict(dict)
+    for (key, counter), n in delta.days.items():
+        if n:
+            day_rows[key][counter] = n
+    days = InsightDay.__table__
+    for (day, cat, kind, channel), counts in sorted(day_rows.items()):
+        values = {name: counts.get(name, 0) for name in COUNTERS}
+        stmt = _insert(conn, days).values(
+            day=day, category_id=cat, kind=kind, channel=channel, **values
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["day", "category_id", "kind", "channel"],
+                set_={name: days.c[name] + stmt.excluded[name] for name in counts},
+            )
+        )
+    durations = InsightDuration.__table__
+    for (day, measure, cat, owner, seconds), n in sorted(delta.durations.items()):
+        if not n:
+            continue
+        stmt = _insert(conn, durations).values(
+            day=day, measure=measure, category_id=cat, owner_id=owner, seconds=seconds, count=n
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["day", "measure", "category_id", "owner_id", "seconds"],
+                set_={"count": durations.c["count"] + stmt.excluded["count"]},
+            )
+        )
+
+
+def recount_items(conn: Connection, ids: Iterable[int]) -> None:
+    """Take the counted share of these items away and add their share as they are now."""
+    ledger = InsightItem.__table__
+    for batch in _batches(ids):
+        delta = Delta.empty()
+        old = conn.execute(sa.select(ledger).where(ledger.c.feedback_id.in_(batch))).mappings()
+        for row in old:
+            delta.add(dict(row), -1)
+        new = [
+            facts_of(row).ledger_row()
+            for row in conn.execute(_facts_select().where(Feedback.id.in_(batch)))
+        ]
+        for row in new:
+            delta.add(row, 1)
+        _apply(conn, delta)
+        conn.execute(sa.delete(ledger).where(ledger.c.feedback_id.in_(batch)))
+        if new:
+            conn.execute(sa.insert(ledger), new)
+
+
+def _changed_items(session: Session) -> set[int]:
+    ids: set[int] = set()
+    for obj in session.new:
+        if isinstance(obj, Feedback) and obj.id is not None:
+            ids.add(obj.id)
+        elif isinstance(obj, TimelineEvent) and obj.kind == TimelineKind.STATE_CHANGED:
+            ids.add(obj.feedback_id)
+    for obj in session.dirty:
+        if isinstance(obj, Feedback):
+            state = sa.inspect(obj)
+            if any(state.attrs[name].history.has_changes() for name in COUNTED):
+                ids.add(obj.id)
+        elif isinstance(obj, TimelineEvent) and obj.kind == TimelineKind.STATE_CHANGED:
+            state = sa.inspect(obj)
+            if any(
+                state.attrs[name].history.has_changes()
+                for name in ("created_at", "to_state", "feedback_id")
+            ):
+                ids.add(obj.feedback_id)
+    for obj in session.deleted:
+        if isinstance(obj, Feedback):
+            ids.add(obj.id)
+        elif isinstance(obj, TimelineEvent):
+            ids.add(obj.feedback_id)
+    ids.discard(None)  # type: ignore[arg-type]
+    return ids
+
+
+def _after_flush(session: Session, _context: Any) -> None:
+    if session.info.get("insights.rollups_off"):
+        return
+    ids = _changed_items(session)
+    if ids:
+        recount_items(session.connection(), ids)
+
+
+def install() -> None:
+    """Keep the roll-ups on every session's flush (once per process)."""
+    if not sa_event.contains(Session, "after_flush", _after_flush):
+        sa_event.listen(Session, "after_flush", _after_flush)
+
+
+install()
+
+
+def rebuild(session: Session | None = None) -> int:
+    """Count every item again from scratch (the tables are emptied first); returns how many
+    items were counted. Runs in the caller's transaction; the caller commits."""
+    session = session or db.session()
+    conn = session.connection()
+    for model in (InsightDay, InsightDuration, InsightItem):
+        conn.execute(sa.delete(model.__table__))
+    delta = Delta.empty()
+    counted = 0
+    last_id = 0
+    while True:
+        rows = conn.execute(
+            _facts_select().where(Feedback.id > last_id).order_by(Feedback.id).limit(5000)
+        ).all()
+        if not rows:
+            break
+        ledger = [facts_of(row).ledger_row() for row in rows]
+        for row in ledger:
+            delta.add(row, 1)
+        conn.execute(sa.insert(InsightItem.__table__), ledger)
+        counted += len(rows)
+        last_id = rows[-1][0]
+    day_rows: dict[DayKey, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
+    for (key, counter), n in delta.days.items():
+        day_rows[key][counter] += n
+    days = [
+        {"day": d, "category_id": c, "kind": k, "channel": ch, **counts}
+        for (d, c, k, ch), counts in day_rows.items()
+    ]
+    durations = [
+        {"day": d, "measure": m, "category_id": c, "owner_id": o, "seconds": s, "count": n}
+        for (d, m, c, o, s), n in delta.durations.items()
+        if n
+    ]
+    for i in range(0, len(days), 5000):
+        conn.execute(sa.insert(InsightDay.__table__), days[i : i + 5000])
+    for i in range(0, len(durations), 5000):
+        conn.execute(sa.insert(InsightDuration.__table__), durations[i : i + 5000])
+    return counted
+
+
+# Reading a period -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Split:
+    """A period as whole UTC days (``first_day`` up to, not including, ``end_day``) and the
+    part-days at its ends."""
+
+    first_day: int
+    end_day: int
+    edges: tuple[tuple[datetime, datetime], ...]
+
+    @property
+    def has_days(self) -> bool:
+        return self.end_day > self.first_day
+
+    def in_edges(self, moment: datetime | None) -> bool:
+        return moment is not None and any(a <= moment < b for a, b in self.edges)
+
+
+def split(start: datetime, end: datetime) -> Split:
+    if end <= start:
+        return Split(0, 0, ())
+    first = day_number(start) + (0 if start == day_start(day_number(start)) else 1)
+    last = day_number(end)
+    if first >= last:
+        return Split(0, 0, ((start, end),))
+    edges = []
+    if start < day_start(first):
+        edges.append((start, day_start(first)))
+    if day_start(last) < end:
+        edges.append((day_start(last), end))
+    return Split(first, last, tuple(edges))
+
+
+def edge_facts(part: Split) -> list[Facts]:
+    """The facts of every item with something counted in the period's part-days (one
+    statement: items received or resolved in them, or last declined in them)."""
+    if not part.edges:
+        return []
+    found: list[sa.Select[Any]] = []
+    for a, b in part.edges:
+        found.append(
+            sa.select(Feedback.id).where(Feedback.created_at >= a, Feedback.created_at < b)
+        )
+        found.append(
+            sa.select(Feedback.id).where(Feedback.resolved_at >= a, Feedback.resolved_at < b)
+        )
+        found.append(
+            sa.select(TimelineEvent.feedback_id).where(
+                TimelineEvent.kind == TimelineKind.STATE_CHANGED,
+                TimelineEvent.to_state == FeedbackState.DECLINED,
+                TimelineEvent.created_at >= a,
+                TimelineEvent.created_at < b,
+            )
+        )
+    ids = sa.union(*found).subquery("edge_items")
+    rows = db.session.execute(_facts_select().where(Feedback.id.in_(sa.select(ids.c[0]))))
+    return [facts_of(row) for row in rows]
+
+
+class Period:
+    """A period being read: its whole days and, fetched once, the facts of its part-days."""
+
+    def __init__(self, start: datetime, end: datetime) -> None:
+        self.start, self.end = start, end
+        self.part = split(start, end)
+        self._facts: list[Facts] | None = None
+
+    @property
+    def facts(self) -> list[Facts]:
+        if self._facts is None:
+            self._facts = edge_facts(self.part)
+        return self._facts
+
+
+def _week(day: int) -> int:
+    return (day - 4) // 7
+
+
+DayCounts = dict[tuple[Any, ...], Counter[str]]
+
+
+def day_counts(
+    period: Period, by: Sequence[str] = (), broken: tuple[date, date] | None = None
+) -> DayCounts:
+    """The day counters over the period, grouped by any of week, category_id, kind, channel.
+    Promises broken are counted by promised date over ``broken`` (first date up to, not
+    including, the last), when given."""
+    part = period.part
+    result: DayCounts = defaultdict(Counter)
+    counters = [c for c in COUNTERS if c != "promises_broken"]
+    t = InsightDay.__table__
+    in_days = sa.and_(t.c.day >= part.first_day, t.c.day < part.end_day)
+    sums = [sa.func.sum(sa.case((in_days, t.c[c]))) for c in counters]
+    where = [in_days] if part.has_days else []
+    if broken is not None and broken[0] < broken[1]:
+        in_broken = sa.and_(t.c.day >= day_number(broken[0]), t.c.day < day_number(broken[1]))
+        sums.append(sa.func.sum(sa.case((in_broken, t.c.promises_broken))))
+        counters = [*counters, "promises_broken"]
+        where.append(in_broken)
+    if where:
+        columns = {
+            "week": ((t.c.day - 4) // 7).label("week"),
+            "category_id": t.c.category_id,
+            "kind": t.c.kind,
+            "channel": t.c.channel,
+        }
+        keys = [columns[name] for name in by]
+        rows = db.session.execute(sa.select(*keys, *sums).where(sa.or_(*where)).group_by(*keys))
+        for row in rows:
+            key, values = tuple(row[: len(keys)]), row[len(keys) :]
+            counts = result[key]
+            for c, v in zip(counters, values, strict=True):
+                counts[c] += int(v or 0)
+    for f in period.facts:
+
+        def key(moment: datetime, f: Facts = f) -> tuple[Any, ...]:
+            values = {
+                "week": _week(day_number(moment)),
+                "category_id": f.category_id,
+                "kind": f.kind,
+                "channel": f.channel,
+            }
+            return tuple(values[name] for name in by)
+
+        if part.in_edges(f.created_at):
+            counts = result[key(f.created_at)]
+            counts["received"] += 1
+            if f.ack_outcome:
+                counts["ack_met" if f.ack_outcome == MET else "ack_late"] += 1
+        if f.resolved_at is not None and part.in_edges(f.resolved_at):
+            counts = result[key(f.resolved_at)]
+            counts["resolved"] += 1
+            if f.kept:
+                counts["promises_kept"] += 1
+        if f.declined_at is not None and part.in_edges(f.declined_at):
+            result[key(f.declined_at)]["declined"] += 1
+    return result
+
+
+def total(counts: DayCounts, counter: str) -> int:
+    return sum(c[counter] for c in counts.values())
+
+
+def unacknowledged(period: Period, now: datetime) -> dict[int, tuple[int, int]]:
+    """Items received in the period with a target and no acknowledgement, per category:
+    (missed, not yet due) as at ``now``."""
+    part = period.part
+    result: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    if part.has_days:
+        t = InsightItem.__table__
+        due = t.c.unacknowledged_due_at
+        rows = db.session.execute(
+            sa.select(
+                t.c.category_id,
+                sa.func.count().filter(due <= now),
+                sa.func.count().filter(due > now),
+            )
+            .where(
+                due.is_not(None),
+                t.c.created_day >= part.first_day,
+                t.c.created_day < part.end_day,
+            )
+            .group_by(t.c.category_id)
+        )
+        for cat, missed, pending in rows:
+            result[cat][0] += missed
+            result[cat][1] += pending
+    for f in period.facts:
+        if f.unacknowledged_due_at is not None and part.in_edges(f.created_at):
+            result[f.category_id][0 if f.unacknowledged_due_at <= now else 1] += 1
+    return {cat: (m, p) for cat, (m, p) in result.items()}
+
+
+def durations(period: Period, measure: str) -> Counter[tuple[int, int, int]]:
+    """How many times to acknowledge (by the day received) or to resolve (by the day resolved)
+    fell in each bucket, per (category, owner, seconds)."""
+    part = period.part
+    result: Counter[tuple[int, int, int]] = Counter()
+    if part.has_days:
+        t = InsightDuration.__table__
+        rows = db.session.execute(
+            sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, sa.func.sum(t.c["count"]))
+            .where(t.c.measure == measure, t.c.day >= part.first_day, t.c.day < part.end_day)
+            .group_by(t.c.category_id, t.c.owner_id, t.c.seconds)
+        )
+        for cat, owner, seconds, n in rows:
+            result[(cat, owner, seconds)] += int(n)
+    for f in period.facts:
+        if measure == ACK and f.ack_seconds is not None and part.in_edges(f.created_at):
+            result[(f.category_id, f.owner_id, f.ack_seconds)] += 1
+        if measure == RESOLVE and f.resolve_seconds is not None and part.in_edges(f.resolved_at):
+            result[(f.category_id, f.owner_id, f.resolve_seconds)] += 1
+    return result
+
+
+def nearest_rank(histogram: dict[int, int], p: int) -> int | None:
+    """The p-th percentile (nearest rank) of the values counted in ``histogram``."""
+    n = sum(histogram.values())
+    if n == 0:
+        return None
+    rank = -(-p * n // 100)
+    seen = 0
+    for value in sorted(histogram):
+        seen += histogram[value]
+        if seen >= rank:
+            return value
+    return None  # pragma: no cover - the ranks add up to n
+
+
+def category_names(ids: Iterable[int]) -> dict[int, str]:
+    wanted = set(ids)
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        sa.select(Category.id, Category.name).where(Category.id.in_(wanted))
+    ).all()
+    return {cid: name for cid, name in rows}
+
+
+def user_names(ids: Iterable[int]) -> dict[int, str]:
+    wanted = {i for i in ids if i != NO_OWNER}
+    if not wanted:
+        return {}
+    rows = db.session.execute(
+        sa.select(User.id, User.display_name).where(User.id.in_(wanted))
+    ).all()
+    return {uid: name for uid, name in rows}
