@@ -86,6 +86,9 @@ COUNTED = (
     "target_date",
 )
 BATCH = 500
+DAYS: sa.Table = InsightDay.__table__  # type: ignore[assignment]
+DURATIONS: sa.Table = InsightDuration.__table__  # type: ignore[assignment]
+LEDGER: sa.Table = InsightItem.__table__  # type: ignore[assignment]
 
 
 # Days and durations ---------------------------------------------------------------------------
@@ -186,7 +189,7 @@ def _latest_declining_step() -> sa.ScalarSelect[Any]:
 
 
 def _facts_select() -> sa.Select[Any]:
-    return sa.select(
+    return sa.select(  # type: ignore[return-value]
         Feedback.id,
         Feedback.created_at,
         Feedback.category_id,
@@ -307,7 +310,7 @@ def _apply(conn: Connection, delta: Delta) -> None:
     for (key, counter), n in delta.days.items():
         if n:
             day_rows[key][counter] = n
-    days = InsightDay.__table__
+    days = DAYS
     for (day, cat, kind, channel), counts in sorted(day_rows.items()):
         values = {name: counts.get(name, 0) for name in COUNTERS}
         stmt = _insert(conn, days).values(
@@ -319,7 +322,7 @@ def _apply(conn: Connection, delta: Delta) -> None:
                 set_={name: days.c[name] + stmt.excluded[name] for name in counts},
             )
         )
-    durations = InsightDuration.__table__
+    durations = DURATIONS
     for (day, measure, cat, owner, seconds), n in sorted(delta.durations.items()):
         if not n:
             continue
@@ -336,12 +339,12 @@ def _apply(conn: Connection, delta: Delta) -> None:
 
 def recount_items(conn: Connection, ids: Iterable[int]) -> None:
     """Take the counted share of these items away and add their share as they are now."""
-    ledger = InsightItem.__table__
+    ledger = LEDGER
     for batch in _batches(ids):
         delta = Delta.empty()
         old = conn.execute(sa.select(ledger).where(ledger.c.feedback_id.in_(batch))).mappings()
-        for row in old:
-            delta.add(dict(row), -1)
+        for old_row in old:
+            delta.add(dict(old_row), -1)
         new = [
             facts_of(row).ledger_row()
             for row in conn.execute(_facts_select().where(Feedback.id.in_(batch)))
@@ -378,7 +381,6 @@ def _changed_items(session: Session) -> set[int]:
             ids.add(obj.id)
         elif isinstance(obj, TimelineEvent):
             ids.add(obj.feedback_id)
-    ids.discard(None)  # type: ignore[arg-type]
     return ids
 
 
@@ -404,8 +406,8 @@ def rebuild(session: Session | None = None) -> int:
     items were counted. Runs in the caller's transaction; the caller commits."""
     session = session or db.session()
     conn = session.connection()
-    for model in (InsightDay, InsightDuration, InsightItem):
-        conn.execute(sa.delete(model.__table__))
+    for table in (DAYS, DURATIONS, LEDGER):
+        conn.execute(sa.delete(table))
     delta = Delta.empty()
     counted = 0
     last_id = 0
@@ -418,7 +420,7 @@ def rebuild(session: Session | None = None) -> int:
         ledger = [facts_of(row).ledger_row() for row in rows]
         for row in ledger:
             delta.add(row, 1)
-        conn.execute(sa.insert(InsightItem.__table__), ledger)
+        conn.execute(sa.insert(LEDGER), ledger)
         counted += len(rows)
         last_id = rows[-1][0]
     day_rows: dict[DayKey, dict[str, int]] = defaultdict(lambda: dict.fromkeys(COUNTERS, 0))
@@ -434,9 +436,9 @@ def rebuild(session: Session | None = None) -> int:
         if n
     ]
     for i in range(0, len(days), 5000):
-        conn.execute(sa.insert(InsightDay.__table__), days[i : i + 5000])
+        conn.execute(sa.insert(DAYS), days[i : i + 5000])
     for i in range(0, len(durations), 5000):
-        conn.execute(sa.insert(InsightDuration.__table__), durations[i : i + 5000])
+        conn.execute(sa.insert(DURATIONS), durations[i : i + 5000])
     return counted
 
 
@@ -532,7 +534,7 @@ def day_counts(
     part = period.part
     result: DayCounts = defaultdict(Counter)
     counters = [c for c in COUNTERS if c != "promises_broken"]
-    t = InsightDay.__table__
+    t = DAYS
     in_days = sa.and_(t.c.day >= part.first_day, t.c.day < part.end_day)
     sums = [sa.func.sum(sa.case((in_days, t.c[c]))) for c in counters]
     where = [in_days] if part.has_days else []
@@ -551,33 +553,33 @@ def day_counts(
         keys = [columns[name] for name in by]
         rows = db.session.execute(sa.select(*keys, *sums).where(sa.or_(*where)).group_by(*keys))
         for row in rows:
-            key, values = tuple(row[: len(keys)]), row[len(keys) :]
-            counts = result[key]
+            group, values = tuple(row[: len(keys)]), row[len(keys) :]
+            counts = result[group]
             for c, v in zip(counters, values, strict=True):
                 counts[c] += int(v or 0)
+
+    def key(moment: datetime, f: Facts) -> tuple[Any, ...]:
+        values = {
+            "week": _week(day_number(moment)),
+            "category_id": f.category_id,
+            "kind": f.kind,
+            "channel": f.channel,
+        }
+        return tuple(values[name] for name in by)
+
     for f in period.facts:
-
-        def key(moment: datetime, f: Facts = f) -> tuple[Any, ...]:
-            values = {
-                "week": _week(day_number(moment)),
-                "category_id": f.category_id,
-                "kind": f.kind,
-                "channel": f.channel,
-            }
-            return tuple(values[name] for name in by)
-
         if part.in_edges(f.created_at):
-            counts = result[key(f.created_at)]
+            counts = result[key(f.created_at, f)]
             counts["received"] += 1
             if f.ack_outcome:
                 counts["ack_met" if f.ack_outcome == MET else "ack_late"] += 1
         if f.resolved_at is not None and part.in_edges(f.resolved_at):
-            counts = result[key(f.resolved_at)]
+            counts = result[key(f.resolved_at, f)]
             counts["resolved"] += 1
             if f.kept:
                 counts["promises_kept"] += 1
         if f.declined_at is not None and part.in_edges(f.declined_at):
-            result[key(f.declined_at)]["declined"] += 1
+            result[key(f.declined_at, f)]["declined"] += 1
     return result
 
 
@@ -591,7 +593,7 @@ def unacknowledged(period: Period, now: datetime) -> dict[int, tuple[int, int]]:
     part = period.part
     result: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     if part.has_days:
-        t = InsightItem.__table__
+        t = LEDGER
         due = t.c.unacknowledged_due_at
         rows = db.session.execute(
             sa.select(
@@ -621,7 +623,7 @@ def durations(period: Period, measure: str) -> Counter[tuple[int, int, int]]:
     part = period.part
     result: Counter[tuple[int, int, int]] = Counter()
     if part.has_days:
-        t = InsightDuration.__table__
+        t = DURATIONS
         rows = db.session.execute(
             sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, sa.func.sum(t.c["count"]))
             .where(t.c.measure == measure, t.c.day >= part.first_day, t.c.day < part.end_day)
