@@ -462,11 +462,20 @@ class Split:
         return moment is not None and any(a <= moment < b for a, b in self.edges)
 
 
-def split(start: datetime, end: datetime) -> Split:
+# A period that ends this close to the moment it is read ends "now": nothing has happened
+# since, so its last day is read whole from the roll-ups instead of counted item by item.
+NOW_SLACK = timedelta(seconds=60)
+
+
+def split(start: datetime, end: datetime, *, ends_now: bool = False) -> Split:
+    """The whole days and part-days of a period; with ``ends_now`` its last day counts whole
+    (nothing in the roll-ups is later than the moment of reading)."""
     if end <= start:
         return Split(0, 0, ())
     first = day_number(start) + (0 if start == day_start(day_number(start)) else 1)
     last = day_number(end)
+    if ends_now and day_start(last) < end:
+        last += 1
     if first >= last:
         return Split(0, 0, ((start, end),))
     edges = []
@@ -508,7 +517,7 @@ class Period:
 
     def __init__(self, start: datetime, end: datetime) -> None:
         self.start, self.end = start, end
-        self.part = split(start, end)
+        self.part = split(start, end, ends_now=end >= datetime.now(UTC) - NOW_SLACK)
         self._facts: list[Facts] | None = None
 
     @property
