@@ -76,8 +76,15 @@ def upgrade() -> None:
         postgresql_where=sa.text("unacknowledged_due_at IS NOT NULL"),
     )
 
+    op.create_index(
+        "ix_feedback_most_voted",
+        "feedback",
+        [sa.text("vote_count DESC"), "created_at", "id"],
+    )
+
 
 def downgrade() -> None:
+    op.drop_index("ix_feedback_most_voted", table_name="feedback")
     op.drop_index("ix_insight_items_unacknowledged", table_name="insight_items")
     op.drop_table("insight_items")
     op.drop_table("insight_durations")

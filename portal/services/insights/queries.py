@@ -504,7 +504,9 @@ def most_voted_unresolved(limit: int = 10) -> list[VotedItem]:
             Feedback.created_at,
         )
         .join(Category, Category.id == Feedback.category_id)
-        .where(Feedback.state.in_(_OPEN))
+        # Read in the order of ix_feedback_most_voted and stop at the tenth open item; the
+        # state's own index would sort every open item first.
+        .where(not_indexed(Feedback.state).in_(_OPEN))
         .order_by(Feedback.vote_count.desc(), Feedback.created_at, Feedback.id)
         .limit(limit)
     ).all()
