@@ -66,7 +66,18 @@ def upgrade() -> None:
         sa.Column("declined_day", sa.Integer(), nullable=True),
         sa.Column("kept_day", sa.Integer(), nullable=True),
         sa.Column("broken_day", sa.Integer(), nullable=True),
+        sa.Column("open", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("waiting", sa.Boolean(), server_default=sa.false(), nullable=False),
+        sa.Column("ack_due_day", sa.Integer(), nullable=True),
         sa.PrimaryKeyConstraint("feedback_id", name="pk_insight_items"),
+    )
+    op.create_table(
+        "insight_backlog",
+        sa.Column("owner_id", sa.Integer(), nullable=False, autoincrement=False),
+        sa.Column("what", sa.String(length=10), nullable=False),
+        sa.Column("day", sa.Integer(), nullable=False, autoincrement=False),
+        sa.Column("count", sa.Integer(), server_default="0", nullable=False),
+        sa.PrimaryKeyConstraint("owner_id", "what", "day", name="pk_insight_backlog"),
     )
     op.create_index(
         "ix_insight_items_unacknowledged",
@@ -86,6 +97,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_feedback_most_voted", table_name="feedback")
     op.drop_index("ix_insight_items_unacknowledged", table_name="insight_items")
+    op.drop_table("insight_backlog")
     op.drop_table("insight_items")
     op.drop_table("insight_durations")
     op.drop_table("insight_days")

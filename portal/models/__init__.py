@@ -39,7 +39,7 @@ from portal.models.feedback import (
     Vote,
 )
 from portal.models.identity import SITE_SSO_ISSUER, Identity, IdentityProvider
-from portal.models.insight import InsightDay, InsightDuration, InsightItem
+from portal.models.insight import InsightBacklog, InsightDay, InsightDuration, InsightItem
 from portal.models.intake import InboundEmail
 from portal.models.invitation import Invitation, InvitationStatus
 from portal.models.notifications import (
@@ -95,6 +95,7 @@ __all__ = [
     "Identity",
     "IdentityProvider",
     "InboundEmail",
+    "InsightBacklog",
     "InsightDay",
     "InsightDuration",
     "InsightItem",

@@ -5,6 +5,7 @@ few rows per day instead of every item of the period (services/insights/rollups.
   within or after their target, resolved, declined, and promises kept or broken that day.
 - ``InsightDuration``: per UTC day, measure (acknowledge or resolve), category and owner, how
   many durations fell in each shown duration (``rollups.duration_bucket``).
+- ``InsightBacklog``: the open items per owner now, for staff workload.
 - ``InsightItem``: what one item adds to those rows now, so a change to the item takes its old
   share away before adding the new one. Read only when the item changes (and for the items
   not yet acknowledged, the only acknowledgement figure that depends on the moment asked).
@@ -67,6 +68,19 @@ class InsightDuration(Base):
     count: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
+class InsightBacklog(Base):
+    """The open items per owner, as staff workload shows them: ``what`` is "open" (every open
+    item, ``day`` 0), "due" (items still received, by the day their acknowledgement is due,
+    -1 for none) or "arrived" (items still received, by the day they arrived)."""
+
+    __tablename__ = "insight_backlog"
+
+    owner_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    what: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
+    day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
 class InsightItem(Base):
     """One item's share of the roll-ups as last counted (days as day numbers)."""
 
@@ -96,3 +110,7 @@ class InsightItem(Base):
     declined_day: Mapped[int | None]
     kept_day: Mapped[int | None]
     broken_day: Mapped[int | None]
+    # Staff workload: open, and still received (with the day its acknowledgement is due).
+    open: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    waiting: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
+    ack_due_day: Mapped[int | None]

@@ -5,7 +5,8 @@ investigate, plan, move the promise, start work, resolve, decline, reopen, merge
 redact, vote, "me too" for a customer), with items and steps moved back in time between them
 as the insights tests' worlds do (a change through the session, which the roll-ups follow).
 After each sequence every figure the reports read from the roll-ups is compared with the SQL
-recount of ``queries`` over periods of whole days and of part-days, and a rebuild from scratch
+recount of ``queries`` over periods of whole days and of part-days (staff workload at
+several moments), and a rebuild from scratch
 gives the same rows as the ones kept change by change.
 """
 
@@ -26,6 +27,7 @@ from portal.models import (
     Feedback,
     FeedbackChannel,
     FeedbackKind,
+    InsightBacklog,
     InsightDay,
     InsightDuration,
     InsightItem,
@@ -213,6 +215,8 @@ def _rows(model: type[Any], *values: str) -> set[tuple[Any, ...]]:
 
 
 def _assert_agree(now: datetime) -> None:
+    for moment in (now, now + timedelta(hours=3), now + timedelta(days=2)):
+        assert rolled.staff_workload(moment) == queries.staff_workload(moment)
     for start, end in _periods(now):
         for name in ("items_received", "items_resolved", "items_declined", "promises_kept"):
             recount: Callable[[datetime, datetime], Any] = getattr(queries, name)
@@ -287,6 +291,7 @@ def test_rollups_agree_with_a_recount_after_any_workflow(
         _rows(InsightDay, *rollups.COUNTERS),
         _rows(InsightDuration, "count"),
         _rows(InsightItem),
+        _rows(InsightBacklog, "count"),
     )
     rollups.rebuild()
     db.session.commit()
@@ -294,6 +299,7 @@ def test_rollups_agree_with_a_recount_after_any_workflow(
         _rows(InsightDay, *rollups.COUNTERS),
         _rows(InsightDuration, "count"),
         _rows(InsightItem),
+        _rows(InsightBacklog, "count"),
     )
     assert kept == rebuilt
 

@@ -42,7 +42,6 @@ from portal.services.insights.queries import (
     promises_moved,
     recorded_per_channel,
     rising_terms,
-    staff_workload,
 )
 from portal.services.insights.rolled import (
     ack_targets_met,
@@ -50,6 +49,7 @@ from portal.services.insights.rolled import (
     items_per_channel,
     resolve_time_percentiles,
     rising_categories,
+    staff_workload,
     weekly_received,
     weekly_volume,
 )

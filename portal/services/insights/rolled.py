@@ -8,7 +8,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Literal
 
-from portal.models import FeedbackChannel, FeedbackKind
+import sqlalchemy as sa
+
+from portal.extensions import db
+from portal.models import FeedbackChannel, FeedbackKind, Role, User
 from portal.models.insight import NO_OWNER
 from portal.services.insights import rollups
 from portal.services.insights.figures import (
@@ -19,6 +22,7 @@ from portal.services.insights.figures import (
     TargetFigures,
     Trend,
     WeeklyCount,
+    Workload,
     channel_shares,
     previous_period,
     week_of,
@@ -235,3 +239,40 @@ def rising_categories(
     ]
     rows.sort(key=lambda r: (-r.change, -r.current, r.label, r.key or 0))
     return rows[:limit]
+
+
+def staff_workload(now: datetime) -> list[Workload]:
+    """Open items per owner from the backlog roll-up, every active member of staff listed,
+    busiest first (as ``queries.staff_workload``)."""
+    loads = rollups.backlog_now(now)
+    owners = [o for o in loads if o != NO_OWNER]
+    rows = db.session.execute(
+        sa.select(User.id, User.display_name, User.role, User.active, User.deleted_at).where(
+            sa.or_(
+                User.id.in_(owners),
+                sa.and_(
+                    User.role.in_([Role.STAFF, Role.ADMIN]),
+                    User.active.is_(True),
+                    User.deleted_at.is_(None),
+                ),
+            )
+        )
+    ).all()
+    names = {uid: name for uid, name, *_ in rows}
+    result = {
+        (None if who == NO_OWNER else who): Workload(
+            None if who == NO_OWNER else who,
+            (names.get(who) if who != NO_OWNER else None) or UNASSIGNED,
+            open_,
+            waiting,
+            overdue,
+            oldest,
+        )
+        for who, (open_, waiting, overdue, oldest) in loads.items()
+    }
+    for uid, name, role, active, deleted_at in rows:
+        if role in (Role.STAFF, Role.ADMIN) and active and deleted_at is None:
+            result.setdefault(uid, Workload(uid, name, 0, 0, 0, None))
+    return sorted(
+        result.values(), key=lambda w: (-w.open, w.owner_id is None, w.name.lower(), w.owner_id)
+    )

@@ -48,9 +48,11 @@ from sqlalchemy.orm import Session
 
 from portal.extensions import db
 from portal.models import (
+    OPEN_STATES,
     Category,
     Feedback,
     FeedbackState,
+    InsightBacklog,
     InsightDay,
     InsightDuration,
     InsightItem,
@@ -59,6 +61,7 @@ from portal.models import (
     User,
 )
 from portal.models.insight import NO_OWNER
+from portal.services.insights.queries import day_index as day_index_of
 
 EPOCH = date(1970, 1, 1)
 COUNTERS = (
@@ -89,6 +92,9 @@ BATCH = 500
 DAYS: sa.Table = InsightDay.__table__  # type: ignore[assignment]
 DURATIONS: sa.Table = InsightDuration.__table__  # type: ignore[assignment]
 LEDGER: sa.Table = InsightItem.__table__  # type: ignore[assignment]
+BACKLOG: sa.Table = InsightBacklog.__table__  # type: ignore[assignment]
+OPEN, DUE, ARRIVED = "open", "due", "arrived"
+NO_DUE_DAY = -1
 
 
 # Days and durations ---------------------------------------------------------------------------
@@ -143,6 +149,9 @@ class Facts:
     declined_at: datetime | None  # the latest declining step, only while declined
     kept: bool
     broken_day: int | None
+    open: bool = False
+    waiting: bool = False  # still received: not yet acknowledged in person
+    ack_due_at: datetime | None = None
 
     @property
     def created_day(self) -> int:
@@ -172,6 +181,9 @@ class Facts:
             "declined_day": self.declined_day,
             "kept_day": self.resolved_day if self.kept else None,
             "broken_day": self.broken_day,
+            "open": self.open,
+            "waiting": self.waiting,
+            "ack_due_day": None if self.ack_due_at is None else day_number(self.ack_due_at),
         }
 
 
@@ -251,6 +263,9 @@ def facts_of(row: Sequence[Any]) -> Facts:
         declined_at=declined_at if state == FeedbackState.DECLINED else None,
         kept=kept,
         broken_day=day_number(target_date) if broken else None,
+        open=state in OPEN_STATES,
+        waiting=state == FeedbackState.RECEIVED,
+        ack_due_at=ack_due_at,
     )
 
 
@@ -264,10 +279,11 @@ class Delta:
 
     days: Counter[tuple[DayKey, str]]
     durations: Counter[DurationKey]
+    backlog: Counter[tuple[int, str, int]]
 
     @classmethod
     def empty(cls) -> Delta:
-        return cls(Counter(), Counter())
+        return cls(Counter(), Counter(), Counter())
 
     def add(self, row: dict[str, Any], sign: int) -> None:
         """Add (sign 1) or take away (-1) the share of an item's ledger row."""
@@ -290,6 +306,12 @@ class Delta:
         if row["resolved_day"] is not None and row["resolve_seconds"] is not None:
             key = (row["resolved_day"], RESOLVE, cat, owner, row["resolve_seconds"])
             self.durations[key] += sign
+        if row["open"]:
+            self.backlog[(owner, OPEN, 0)] += sign
+        if row["waiting"]:
+            due = row["ack_due_day"]
+            self.backlog[(owner, DUE, NO_DUE_DAY if due is None else due)] += sign
+            self.backlog[(owner, ARRIVED, row["created_day"])] += sign
 
 
 # Keeping them ---------------------------------------------------------------------------------
@@ -337,6 +359,19 @@ def _apply(conn: Connection, delta: Delta) -> None:
         )
 
 
+def _apply_backlog(conn: Connection, delta: Delta) -> None:
+    for (owner, what, day), n in sorted(delta.backlog.items()):
+        if not n:
+            continue
+        stmt = _insert(conn, BACKLOG).values(owner_id=owner, what=what, day=day, count=n)
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["owner_id", "what", "day"],
+                set_={"count": BACKLOG.c["count"] + stmt.excluded["count"]},
+            )
+        )
+
+
 def recount_items(conn: Connection, ids: Iterable[int]) -> None:
     """Take the counted share of these items away and add their share as they are now."""
     ledger = LEDGER
@@ -352,6 +387,7 @@ def recount_items(conn: Connection, ids: Iterable[int]) -> None:
         for row in new:
             delta.add(row, 1)
         _apply(conn, delta)
+        _apply_backlog(conn, delta)
         conn.execute(sa.delete(ledger).where(ledger.c.feedback_id.in_(batch)))
         if new:
             conn.execute(sa.insert(ledger), new)
@@ -406,7 +442,7 @@ def rebuild(session: Session | None = None) -> int:
     items were counted. Runs in the caller's transaction; the caller commits."""
     session = session or db.session()
     conn = session.connection()
-    for table in (DAYS, DURATIONS, LEDGER):
+    for table in (DAYS, DURATIONS, LEDGER, BACKLOG):
         conn.execute(sa.delete(table))
     delta = Delta.empty()
     counted = 0
@@ -435,6 +471,13 @@ def rebuild(session: Session | None = None) -> int:
         for (d, m, c, o, s), n in delta.durations.items()
         if n
     ]
+    backlog = [
+        {"owner_id": o, "what": w, "day": d, "count": n}
+        for (o, w, d), n in delta.backlog.items()
+        if n
+    ]
+    if backlog:
+        conn.execute(sa.insert(BACKLOG), backlog)
     for i in range(0, len(days), 5000):
         conn.execute(sa.insert(DAYS), days[i : i + 5000])
     for i in range(0, len(durations), 5000):
@@ -680,3 +723,57 @@ def user_names(ids: Iterable[int]) -> dict[int, str]:
         sa.select(User.id, User.display_name).where(User.id.in_(wanted))
     ).all()
     return {uid: name for uid, name in rows}
+
+
+def backlog_now(now: datetime) -> dict[int, tuple[int, int, int, datetime | None]]:
+    """Per owner (``NO_OWNER`` for nobody) with open items: (open, still received, overdue
+    as at ``now``, when the oldest still received one arrived)."""
+    t = BACKLOG
+    today = day_number(now)
+    rows = db.session.execute(
+        sa.select(
+            t.c.owner_id,
+            sa.func.sum(t.c["count"]).filter(t.c.what == OPEN),
+            sa.func.sum(t.c["count"]).filter(t.c.what == DUE),
+            sa.func.sum(t.c["count"]).filter(t.c.what == DUE, t.c.day >= 0, t.c.day < today),
+            sa.func.min(t.c.day).filter(t.c.what == ARRIVED, t.c["count"] > 0),
+        )
+        .where(t.c["count"] != 0)
+        .group_by(t.c.owner_id)
+    ).all()
+    loads = {
+        owner: [int(open_ or 0), int(waiting or 0), int(overdue or 0), first_day]
+        for owner, open_, waiting, overdue, first_day in rows
+        if open_
+    }
+    if not loads:
+        return {}
+    owner = sa.func.coalesce(Feedback.owner_id, NO_OWNER)
+    received = Feedback.state == FeedbackState.RECEIVED
+    # Due earlier today: the one part-day, read from the items.
+    for who, n in db.session.execute(
+        sa.select(owner, sa.func.count())
+        .where(received, Feedback.ack_due_at >= day_start(today), Feedback.ack_due_at < now)
+        .group_by(owner)
+    ):
+        if who in loads:
+            loads[who][2] += n
+    days = {load[3] for load in loads.values() if load[3] is not None}
+    oldest: dict[tuple[int, int], datetime] = {}
+    if days:
+        in_days = sa.or_(
+            *[
+                sa.and_(Feedback.created_at >= day_start(d), Feedback.created_at < day_start(d + 1))
+                for d in sorted(days)
+            ]
+        )
+        for who, day, first in db.session.execute(
+            sa.select(owner, day_index_of(Feedback.created_at), sa.func.min(Feedback.created_at))
+            .where(received, in_days)
+            .group_by(owner, day_index_of(Feedback.created_at))
+        ):
+            oldest[(who, day)] = first
+    return {
+        who: (o, w, d, None if day is None else oldest.get((who, day)))
+        for who, (o, w, d, day) in loads.items()
+    }
