@@ -46,6 +46,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from portal.database import not_indexed
 from portal.extensions import db
 from portal.models import (
     OPEN_STATES,
@@ -769,7 +770,8 @@ def backlog_now(now: datetime) -> dict[int, tuple[int, int, int, datetime | None
         )
         for who, day, first in db.session.execute(
             sa.select(owner, day_index_of(Feedback.created_at), sa.func.min(Feedback.created_at))
-            .where(received, in_days)
+            # The arrival days' index, not the state's (every item still received).
+            .where(not_indexed(Feedback.state) == FeedbackState.RECEIVED, in_days)
             .group_by(owner, day_index_of(Feedback.created_at))
         ):
             oldest[(who, day)] = first
