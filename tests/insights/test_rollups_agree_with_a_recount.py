@@ -76,7 +76,7 @@ step = st.one_of(
     st.tuples(
         st.sampled_from(["age", "arrive_earlier", "decline_earlier"]),
         st.integers(0, 30),
-        st.integers(1, 80),
+        st.sampled_from([1, 5, 20, 50, 80, 400, 900]),  # hours: up to five weeks back
     ),
 )
 
@@ -197,6 +197,8 @@ def _periods(now: datetime) -> list[tuple[datetime, datetime]]:
         (midnight - timedelta(hours=5), midnight + timedelta(hours=2)),
         (now - timedelta(hours=3), now),  # inside one day
         (now - timedelta(days=7), now),
+        (now - timedelta(days=120), now),  # whole months and weeks of the roll-ups
+        (now - timedelta(days=75), midnight - timedelta(days=9)),
     ]
 
 
@@ -257,6 +259,8 @@ A_WEEK_OF_WORK = [
     ("reopen", 1, 0),
     ("vote", 0, 0),
     ("age", 3, 9),
+    ("age", 0, 900),
+    ("arrive_earlier", 2, 400),
 ]
 
 

@@ -84,8 +84,8 @@ def period_figures(start: datetime, end: datetime, now: datetime) -> PeriodFigur
         ack_targets=rolled.ack_targets_overall(period, top, now),
         resolved=top.resolved,
         declined=top.declined,
-        ack_time=rolled._percentiles(rollups.durations(period, rollups.ACK), "all")[0],
-        resolve_time=rolled._percentiles(rollups.durations(period, rollups.RESOLVE), "all")[0],
+        ack_time=rolled.overall_time(period, rollups.ACK),
+        resolve_time=rolled.overall_time(period, rollups.RESOLVE),
         promises=top.promises,
         moves=promises_moved(start, end),
     )

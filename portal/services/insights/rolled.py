@@ -148,20 +148,32 @@ def _percentiles(histogram: dict[tuple[int, int, int], int], by: Grouping) -> li
 GROUPINGS: tuple[Grouping, ...] = ("all", "category", "owner")
 
 
+def overall_time(period: Period, measure: str) -> Percentiles:
+    """Percentiles of one measure over all items (months and weeks where they fit)."""
+    return _percentiles(rollups.durations(period, measure, overall=True), "all")[0]
+
+
 def times(period: Period, measure: str) -> dict[str, list[Percentiles]]:
     """Percentiles of one measure over all items, per category and per owner (one statement
-    for the three)."""
+    per category and owner together, one for all items)."""
     histogram = rollups.durations(period, measure)
-    return {by: _percentiles(histogram, by) for by in GROUPINGS}
+    return {
+        "all": [overall_time(period, measure)],
+        **{by: _percentiles(histogram, by) for by in GROUPINGS if by != "all"},
+    }
 
 
 def ack_time_percentiles(start: datetime, end: datetime, by: Grouping = "all") -> list[Percentiles]:
+    if by == "all":
+        return [overall_time(Period(start, end), rollups.ACK)]
     return _percentiles(rollups.durations(Period(start, end), rollups.ACK), by)
 
 
 def resolve_time_percentiles(
     start: datetime, end: datetime, by: Grouping = "all"
 ) -> list[Percentiles]:
+    if by == "all":
+        return [overall_time(Period(start, end), rollups.RESOLVE)]
     return _percentiles(rollups.durations(Period(start, end), rollups.RESOLVE), by)
 
 

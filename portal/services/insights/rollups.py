@@ -75,6 +75,11 @@ COUNTERS = (
     "promises_broken",
 )
 ACK, RESOLVE = "ack", "resolve"
+# Durations over all items are also kept per month and per week (``measure`` "ack/m",
+# "ack/w", "ack/d", ``day`` the span's first day, category and owner ``ALL``), so a long period
+# reads about a dozen months instead of hundreds of days of buckets.
+ALL = -1
+SPANS = ("m", "w", "d")
 MET, LATE = 1, 2
 # The columns of an item that the roll-ups count.
 COUNTED = (
@@ -109,6 +114,43 @@ def day_number(moment: datetime | date) -> int:
 
 def day_start(number: int) -> datetime:
     return datetime.combine(EPOCH + timedelta(days=number), time(), UTC)
+
+
+def _month_start(day: int) -> int:
+    return day_number((EPOCH + timedelta(days=day)).replace(day=1))
+
+
+def _next_month_start(day: int) -> int:
+    first = (EPOCH + timedelta(days=day)).replace(day=1)
+    return day_number((first + timedelta(days=32)).replace(day=1))
+
+
+def span_start(span: str, day: int) -> int:
+    """The first day of the month ("m"), the Monday of the week ("w") or the day ("d")."""
+    if span == "m":
+        return _month_start(day)
+    if span == "w":
+        return day - (day - 4) % 7
+    return day
+
+
+def cover(first: int, end: int) -> list[tuple[str, int]]:
+    """Whole months, then whole weeks inside a month, then days, that make up the days from
+    ``first`` up to, not including, ``end``, each once."""
+    spans: list[tuple[str, int]] = []
+    day = first
+    while day < end:
+        month_end = _next_month_start(day)
+        if day == _month_start(day) and month_end <= end:
+            spans.append(("m", day))
+            day = month_end
+        elif (day - 4) % 7 == 0 and day + 7 <= min(end, month_end):
+            spans.append(("w", day))
+            day += 7
+        else:
+            spans.append(("d", day))
+            day += 1
+    return spans
 
 
 def whole_seconds(later: datetime, earlier: datetime) -> int:
@@ -286,6 +328,13 @@ class Delta:
     def empty(cls) -> Delta:
         return cls(Counter(), Counter(), Counter())
 
+    def _duration(
+        self, day: int, measure: str, cat: int, owner: int, seconds: int, sign: int
+    ) -> None:
+        self.durations[(day, measure, cat, owner, seconds)] += sign
+        for span in SPANS:
+            self.durations[(span_start(span, day), f"{measure}/{span}", ALL, ALL, seconds)] += sign
+
     def add(self, row: dict[str, Any], sign: int) -> None:
         """Add (sign 1) or take away (-1) the share of an item's ledger row."""
         cat, kind, channel = row["category_id"], row["kind"], row["channel"]
@@ -303,10 +352,9 @@ class Delta:
         day(row["broken_day"], "promises_broken")
         owner = row["owner_id"]
         if row["ack_seconds"] is not None:
-            self.durations[(row["created_day"], ACK, cat, owner, row["ack_seconds"])] += sign
+            self._duration(row["created_day"], ACK, cat, owner, row["ack_seconds"], sign)
         if row["resolved_day"] is not None and row["resolve_seconds"] is not None:
-            key = (row["resolved_day"], RESOLVE, cat, owner, row["resolve_seconds"])
-            self.durations[key] += sign
+            self._duration(row["resolved_day"], RESOLVE, cat, owner, row["resolve_seconds"], sign)
         if row["open"]:
             self.backlog[(owner, OPEN, 0)] += sign
         if row["waiting"]:
@@ -670,25 +718,44 @@ def unacknowledged(period: Period, now: datetime) -> dict[int, tuple[int, int]]:
     return {cat: (m, p) for cat, (m, p) in result.items()}
 
 
-def durations(period: Period, measure: str) -> Counter[tuple[int, int, int]]:
+def durations(
+    period: Period, measure: str, *, overall: bool = False
+) -> Counter[tuple[int, int, int]]:
     """How many times to acknowledge (by the day received) or to resolve (by the day resolved)
-    fell in each bucket, per (category, owner, seconds)."""
+    fell in each bucket, per (category, owner, seconds); with ``overall`` only over all items
+    (category and owner ``ALL``), read from months and weeks where they fit."""
     part = period.part
     result: Counter[tuple[int, int, int]] = Counter()
     if part.has_days:
         t = DURATIONS
+        if overall:
+            spans: dict[str, list[int]] = {span: [] for span in SPANS}
+            for span, day in cover(part.first_day, part.end_day):
+                spans[span].append(day)
+            where = sa.or_(
+                *[
+                    sa.and_(t.c.measure == f"{measure}/{span}", t.c.day.in_(days))
+                    for span, days in spans.items()
+                    if days
+                ]
+            )
+        else:
+            where = sa.and_(
+                t.c.measure == measure, t.c.day >= part.first_day, t.c.day < part.end_day
+            )
         rows = db.session.execute(
             sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, sa.func.sum(t.c["count"]))
-            .where(t.c.measure == measure, t.c.day >= part.first_day, t.c.day < part.end_day)
+            .where(where)
             .group_by(t.c.category_id, t.c.owner_id, t.c.seconds)
         )
         for cat, owner, seconds, n in rows:
             result[(cat, owner, seconds)] += int(n)
     for f in period.facts:
+        cat, owner = (ALL, ALL) if overall else (f.category_id, f.owner_id)
         if measure == ACK and f.ack_seconds is not None and part.in_edges(f.created_at):
-            result[(f.category_id, f.owner_id, f.ack_seconds)] += 1
+            result[(cat, owner, f.ack_seconds)] += 1
         if measure == RESOLVE and f.resolve_seconds is not None and part.in_edges(f.resolved_at):
-            result[(f.category_id, f.owner_id, f.resolve_seconds)] += 1
+            result[(cat, owner, f.resolve_seconds)] += 1
     return result
 
 
