@@ -25,10 +25,11 @@ the same ``contributions``, so a figure never depends on where the day boundarie
 
 Durations are whole seconds rounded half away from zero, kept as ``duration_bucket``: the
 exact value under a minute, whole minutes up to 90 minutes, tenths of an hour up to 48 hours,
-tenths of a day beyond, exactly the steps ``format_duration`` shows. A bucket is monotone in
-the duration, so a nearest-rank percentile of the buckets is the bucket of the exact percentile:
-the page shows the same words as the exact figure, and the seconds in the CSV are off by at
-most half a step (30 s, 3 min, 72 min).
+tenths of a day up to 9.9 days (exactly the steps ``format_duration`` shows: the words are
+those of the exact figure, the CSV's seconds at most half a step off: 30 s, 3 min, 72 min),
+then whole days below the value up to 100 days and ten days below beyond (at most a day, or
+ten days, under: 10% at most; "12 days" for 12.3). A bucket is monotone in the duration, so a
+nearest-rank percentile of the buckets is the bucket of the exact percentile.
 """
 
 from __future__ import annotations
@@ -168,7 +169,13 @@ def duration_bucket(seconds: int) -> int:
         return min(round(seconds / 60) * 60, 90 * 60 - 1)
     if seconds < 48 * 3600:
         return min(round(float(f"{seconds / 3600:.1f}") * 3600), 48 * 3600 - 1)
-    return round(float(f"{seconds / 86400:.1f}") * 86400)
+    days = float(f"{seconds / 86400:.1f}")
+    if days < 10:  # shown as "9.9 days" or less
+        return round(days * 86400)
+    # Longer times to the whole day below (to ten days below from 100 days): the words then
+    # say "12 days" for 12.3 days, under 10% less, and a year of them is a few hundred buckets.
+    step = 86400 if seconds < 100 * 86400 else 10 * 86400
+    return max(seconds // step * step, 10 * 86400)
 
 
 # One item's share -----------------------------------------------------------------------------
