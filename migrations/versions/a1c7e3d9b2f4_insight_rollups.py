@@ -79,10 +79,18 @@ def upgrade() -> None:
         sa.Column("count", sa.Integer(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint("owner_id", "what", "day", name="pk_insight_backlog"),
     )
+    op.create_table(
+        "insight_waiting",
+        sa.Column("created_day", sa.Integer(), nullable=False, autoincrement=False),
+        sa.Column("category_id", sa.Integer(), nullable=False, autoincrement=False),
+        sa.Column("due_day", sa.Integer(), nullable=False, autoincrement=False),
+        sa.Column("count", sa.Integer(), server_default="0", nullable=False),
+        sa.PrimaryKeyConstraint("created_day", "category_id", "due_day", name="pk_insight_waiting"),
+    )
     op.create_index(
         "ix_insight_items_unacknowledged",
         "insight_items",
-        ["created_day"],
+        ["unacknowledged_due_at"],
         sqlite_where=sa.text("unacknowledged_due_at IS NOT NULL"),
         postgresql_where=sa.text("unacknowledged_due_at IS NOT NULL"),
     )
@@ -97,6 +105,7 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index("ix_feedback_most_voted", table_name="feedback")
     op.drop_index("ix_insight_items_unacknowledged", table_name="insight_items")
+    op.drop_table("insight_waiting")
     op.drop_table("insight_backlog")
     op.drop_table("insight_items")
     op.drop_table("insight_durations")

@@ -6,6 +6,7 @@ few rows per day instead of every item of the period (services/insights/rollups.
 - ``InsightDuration``: per UTC day, measure (acknowledge or resolve), category and owner, how
   many durations fell in each shown duration (``rollups.duration_bucket``).
 - ``InsightBacklog``: the open items per owner now, for staff workload.
+- ``InsightWaiting``: items not yet acknowledged, by day received, category and day due.
 - ``InsightItem``: what one item adds to those rows now, so a change to the item takes its old
   share away before adding the new one. Read only when the item changes (and for the items
   not yet acknowledged, the only acknowledgement figure that depends on the moment asked).
@@ -81,6 +82,19 @@ class InsightBacklog(Base):
     count: Mapped[int] = mapped_column(default=0, server_default="0")
 
 
+class InsightWaiting(Base):
+    """Items with an acknowledgement target not yet acknowledged, per day received, category
+    and day due: missed or not yet due depends on the moment asked, decided by the due day
+    (only the items due on the day asked are looked at one by one)."""
+
+    __tablename__ = "insight_waiting"
+
+    created_day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    due_day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
 class InsightItem(Base):
     """One item's share of the roll-ups as last counted (days as day numbers)."""
 
@@ -88,7 +102,7 @@ class InsightItem(Base):
     __table_args__ = (
         sa.Index(
             "ix_insight_items_unacknowledged",
-            "created_day",
+            "unacknowledged_due_at",
             sqlite_where=sa.text("unacknowledged_due_at IS NOT NULL"),
             postgresql_where=sa.text("unacknowledged_due_at IS NOT NULL"),
         ),

@@ -31,6 +31,7 @@ from portal.models import (
     InsightDay,
     InsightDuration,
     InsightItem,
+    InsightWaiting,
     Role,
     TimelineEvent,
     TimelineKind,
@@ -296,6 +297,7 @@ def test_rollups_agree_with_a_recount_after_any_workflow(
         _rows(InsightDuration, "count"),
         _rows(InsightItem),
         _rows(InsightBacklog, "count"),
+        _rows(InsightWaiting, "count"),
     )
     rollups.rebuild()
     db.session.commit()
@@ -304,6 +306,7 @@ def test_rollups_agree_with_a_recount_after_any_workflow(
         _rows(InsightDuration, "count"),
         _rows(InsightItem),
         _rows(InsightBacklog, "count"),
+        _rows(InsightWaiting, "count"),
     )
     assert kept == rebuilt
 

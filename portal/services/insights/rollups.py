@@ -58,6 +58,7 @@ from portal.models import (
     InsightDay,
     InsightDuration,
     InsightItem,
+    InsightWaiting,
     TimelineEvent,
     TimelineKind,
     User,
@@ -100,6 +101,7 @@ DAYS: sa.Table = InsightDay.__table__  # type: ignore[assignment]
 DURATIONS: sa.Table = InsightDuration.__table__  # type: ignore[assignment]
 LEDGER: sa.Table = InsightItem.__table__  # type: ignore[assignment]
 BACKLOG: sa.Table = InsightBacklog.__table__  # type: ignore[assignment]
+WAITING: sa.Table = InsightWaiting.__table__  # type: ignore[assignment]
 OPEN, DUE, ARRIVED = "open", "due", "arrived"
 NO_DUE_DAY = -1
 
@@ -330,10 +332,11 @@ class Delta:
     days: Counter[tuple[DayKey, str]]
     durations: Counter[DurationKey]
     backlog: Counter[tuple[int, str, int]]
+    waiting: Counter[tuple[int, int, int]]
 
     @classmethod
     def empty(cls) -> Delta:
-        return cls(Counter(), Counter(), Counter())
+        return cls(Counter(), Counter(), Counter(), Counter())
 
     def _duration(
         self, day: int, measure: str, cat: int, owner: int, seconds: int, sign: int
@@ -362,6 +365,9 @@ class Delta:
             self._duration(row["created_day"], ACK, cat, owner, row["ack_seconds"], sign)
         if row["resolved_day"] is not None and row["resolve_seconds"] is not None:
             self._duration(row["resolved_day"], RESOLVE, cat, owner, row["resolve_seconds"], sign)
+        if row["unacknowledged_due_at"] is not None:
+            due_day = day_number(row["unacknowledged_due_at"])
+            self.waiting[(row["created_day"], cat, due_day)] += sign
         if row["open"]:
             self.backlog[(owner, OPEN, 0)] += sign
         if row["waiting"]:
@@ -415,6 +421,21 @@ def _apply(conn: Connection, delta: Delta) -> None:
         )
 
 
+def _apply_waiting(conn: Connection, delta: Delta) -> None:
+    for (created_day, cat, due_day), n in sorted(delta.waiting.items()):
+        if not n:
+            continue
+        stmt = _insert(conn, WAITING).values(
+            created_day=created_day, category_id=cat, due_day=due_day, count=n
+        )
+        conn.execute(
+            stmt.on_conflict_do_update(
+                index_elements=["created_day", "category_id", "due_day"],
+                set_={"count": WAITING.c["count"] + stmt.excluded["count"]},
+            )
+        )
+
+
 def _apply_backlog(conn: Connection, delta: Delta) -> None:
     for (owner, what, day), n in sorted(delta.backlog.items()):
         if not n:
@@ -444,6 +465,7 @@ def recount_items(conn: Connection, ids: Iterable[int]) -> None:
             delta.add(row, 1)
         _apply(conn, delta)
         _apply_backlog(conn, delta)
+        _apply_waiting(conn, delta)
         conn.execute(sa.delete(ledger).where(ledger.c.feedback_id.in_(batch)))
         if new:
             conn.execute(sa.insert(ledger), new)
@@ -498,7 +520,7 @@ def rebuild(session: Session | None = None) -> int:
     items were counted. Runs in the caller's transaction; the caller commits."""
     session = session or db.session()
     conn = session.connection()
-    for table in (DAYS, DURATIONS, LEDGER, BACKLOG):
+    for table in (DAYS, DURATIONS, LEDGER, BACKLOG, WAITING):
         conn.execute(sa.delete(table))
     delta = Delta.empty()
     counted = 0
@@ -534,6 +556,13 @@ def rebuild(session: Session | None = None) -> int:
     ]
     if backlog:
         conn.execute(sa.insert(BACKLOG), backlog)
+    waiting = [
+        {"created_day": c, "category_id": k, "due_day": d, "count": n}
+        for (c, k, d), n in delta.waiting.items()
+        if n
+    ]
+    for i in range(0, len(waiting), 5000):
+        conn.execute(sa.insert(WAITING), waiting[i : i + 5000])
     for i in range(0, len(days), 5000):
         conn.execute(sa.insert(DAYS), days[i : i + 5000])
     for i in range(0, len(durations), 5000):
@@ -701,24 +730,36 @@ def unacknowledged(period: Period, now: datetime) -> dict[int, tuple[int, int]]:
     part = period.part
     result: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     if part.has_days:
-        t = LEDGER
-        due = t.c.unacknowledged_due_at
-        rows = db.session.execute(
+        today = day_number(now)
+        t = WAITING
+        by_day = (
             sa.select(
-                t.c.category_id,
+                t.c.category_id.label("category_id"),
+                sa.func.sum(t.c["count"]).filter(t.c.due_day < today).label("missed"),
+                sa.func.sum(t.c["count"]).filter(t.c.due_day > today).label("pending"),
+            )
+            .where(t.c.created_day >= part.first_day, t.c.created_day < part.end_day)
+            .group_by(t.c.category_id)
+        )
+        # Due on the day asked: before or after the moment, item by item.
+        ledger, due = LEDGER, LEDGER.c.unacknowledged_due_at
+        today_due = (
+            sa.select(
+                ledger.c.category_id,
                 sa.func.count().filter(due <= now),
                 sa.func.count().filter(due > now),
             )
             .where(
-                due.is_not(None),
-                t.c.created_day >= part.first_day,
-                t.c.created_day < part.end_day,
+                due >= day_start(today),
+                due < day_start(today + 1),
+                ledger.c.created_day >= part.first_day,
+                ledger.c.created_day < part.end_day,
             )
-            .group_by(t.c.category_id)
+            .group_by(ledger.c.category_id)
         )
-        for cat, missed, pending in rows:
-            result[cat][0] += missed
-            result[cat][1] += pending
+        for cat, missed, pending in db.session.execute(sa.union_all(by_day, today_due)):
+            result[cat][0] += int(missed or 0)
+            result[cat][1] += int(pending or 0)
     for f in period.facts:
         if f.unacknowledged_due_at is not None and part.in_edges(f.created_at):
             result[f.category_id][0 if f.unacknowledged_due_at <= now else 1] += 1
