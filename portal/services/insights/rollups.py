@@ -13,9 +13,11 @@ queries stay as the recount the tests compare with):
   adds the new one; the items not yet acknowledged are read from here (missed or not yet due
   depends on the moment asked, and they are the open backlog, not history).
 
-Kept by SQLAlchemy's ``after_flush``: whatever changes an item's counted columns or adds a
-declining step through the session (every workflow command, imports, edits by staff) recounts
-that item in the same transaction, so the roll-ups commit or roll back with the change. Bulk
+Kept by SQLAlchemy's session events: whatever changes an item's counted columns or adds a
+declining step through the session (every workflow command, imports, edits by staff) is noted
+at each flush and the items are recounted once just before the commit, in the same
+transaction, so the roll-ups commit or roll back with the change (a read later in the same
+transaction sees them as they were). Bulk
 SQL that bypasses the session (the bench seed) calls ``rebuild()`` afterwards, as ``flask
 insights rebuild`` does.
 
@@ -389,64 +391,71 @@ def _insert(conn: Connection, table: sa.Table) -> Any:
     return (postgresql if conn.dialect.name == "postgresql" else sqlite).insert(table)
 
 
+def _upsert(conn: Connection, table: sa.Table, keys: list[str], rows: list[dict[str, Any]]) -> None:
+    """Add the rows' counts to the rows with the same keys (inserting the ones not there), in
+    one statement per table."""
+    if not rows:
+        return
+    counts = [name for name in rows[0] if name not in keys]
+    stmt = _insert(conn, table).values(rows)
+    conn.execute(
+        stmt.on_conflict_do_update(
+            index_elements=keys,
+            set_={name: table.c[name] + stmt.excluded[name] for name in counts},
+        )
+    )
+
+
 def _apply(conn: Connection, delta: Delta) -> None:
     day_rows: dict[DayKey, dict[str, int]] = defaultdict(dict)
     for (key, counter), n in delta.days.items():
         if n:
             day_rows[key][counter] = n
-    days = DAYS
-    for (day, cat, kind, channel), counts in sorted(day_rows.items()):
-        values = {name: counts.get(name, 0) for name in COUNTERS}
-        stmt = _insert(conn, days).values(
-            day=day, category_id=cat, kind=kind, channel=channel, **values
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["day", "category_id", "kind", "channel"],
-                set_={name: days.c[name] + stmt.excluded[name] for name in counts},
-            )
-        )
-    durations = DURATIONS
-    for (day, measure, cat, owner, seconds), n in sorted(delta.durations.items()):
-        if not n:
-            continue
-        stmt = _insert(conn, durations).values(
-            day=day, measure=measure, category_id=cat, owner_id=owner, seconds=seconds, count=n
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["day", "measure", "category_id", "owner_id", "seconds"],
-                set_={"count": durations.c["count"] + stmt.excluded["count"]},
-            )
-        )
-
-
-def _apply_waiting(conn: Connection, delta: Delta) -> None:
-    for (created_day, cat, due_day), n in sorted(delta.waiting.items()):
-        if not n:
-            continue
-        stmt = _insert(conn, WAITING).values(
-            created_day=created_day, category_id=cat, due_day=due_day, count=n
-        )
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["created_day", "category_id", "due_day"],
-                set_={"count": WAITING.c["count"] + stmt.excluded["count"]},
-            )
-        )
-
-
-def _apply_backlog(conn: Connection, delta: Delta) -> None:
-    for (owner, what, day), n in sorted(delta.backlog.items()):
-        if not n:
-            continue
-        stmt = _insert(conn, BACKLOG).values(owner_id=owner, what=what, day=day, count=n)
-        conn.execute(
-            stmt.on_conflict_do_update(
-                index_elements=["owner_id", "what", "day"],
-                set_={"count": BACKLOG.c["count"] + stmt.excluded["count"]},
-            )
-        )
+    _upsert(
+        conn,
+        DAYS,
+        ["day", "category_id", "kind", "channel"],
+        [
+            {
+                "day": day,
+                "category_id": cat,
+                "kind": kind,
+                "channel": channel,
+                **{name: counts.get(name, 0) for name in COUNTERS},
+            }
+            for (day, cat, kind, channel), counts in sorted(day_rows.items())
+        ],
+    )
+    _upsert(
+        conn,
+        DURATIONS,
+        ["day", "measure", "category_id", "owner_id", "seconds"],
+        [
+            {"day": d, "measure": m, "category_id": c, "owner_id": o, "seconds": sec, "count": n}
+            for (d, m, c, o, sec), n in sorted(delta.durations.items())
+            if n
+        ],
+    )
+    _upsert(
+        conn,
+        WAITING,
+        ["created_day", "category_id", "due_day"],
+        [
+            {"created_day": c, "category_id": k, "due_day": d, "count": n}
+            for (c, k, d), n in sorted(delta.waiting.items())
+            if n
+        ],
+    )
+    _upsert(
+        conn,
+        BACKLOG,
+        ["owner_id", "what", "day"],
+        [
+            {"owner_id": o, "what": w, "day": d, "count": n}
+            for (o, w, d), n in sorted(delta.backlog.items())
+            if n
+        ],
+    )
 
 
 def recount_items(conn: Connection, ids: Iterable[int]) -> None:
@@ -464,8 +473,6 @@ def recount_items(conn: Connection, ids: Iterable[int]) -> None:
         for row in new:
             delta.add(row, 1)
         _apply(conn, delta)
-        _apply_backlog(conn, delta)
-        _apply_waiting(conn, delta)
         conn.execute(sa.delete(ledger).where(ledger.c.feedback_id.in_(batch)))
         if new:
             conn.execute(sa.insert(ledger), new)
@@ -498,18 +505,41 @@ def _changed_items(session: Session) -> set[int]:
     return ids
 
 
+PENDING = "insights.rollups_pending"
+
+
 def _after_flush(session: Session, _context: Any) -> None:
+    # Noted at each flush, counted once just before the commit (a command flushes several
+    # times); what the transaction reads before then is the roll-ups as they were.
     if session.info.get("insights.rollups_off"):
         return
     ids = _changed_items(session)
     if ids:
+        session.info.setdefault(PENDING, set()).update(ids)
+
+
+def _before_commit(session: Session) -> None:
+    if session.info.get("insights.rollups_off"):
+        return
+    session.flush()  # the changes not flushed yet (the commit's own flush comes after this)
+    ids = session.info.pop(PENDING, set())
+    if ids:
         recount_items(session.connection(), ids)
 
 
+def _forget(session: Session, *_: Any) -> None:
+    session.info.pop(PENDING, None)
+
+
 def install() -> None:
-    """Keep the roll-ups on every session's flush (once per process)."""
-    if not sa_event.contains(Session, "after_flush", _after_flush):
-        sa_event.listen(Session, "after_flush", _after_flush)
+    """Keep the roll-ups in every session's transactions (once per process)."""
+    for name, listener in (
+        ("after_flush", _after_flush),
+        ("before_commit", _before_commit),
+        ("after_rollback", _forget),
+    ):
+        if not sa_event.contains(Session, name, listener):
+            sa_event.listen(Session, name, listener)
 
 
 install()
