@@ -14,6 +14,7 @@ from portal.cli.attachments import attachments_group
 from portal.cli.chat import chat_group
 from portal.cli.demo import seed_demo
 from portal.cli.digest import digest_group
+from portal.cli.insights import insights_group
 from portal.cli.intake import intake_group
 from portal.cli.outbox import outbox_group
 from portal.cli.sign_in import sign_in_policy_command
@@ -27,6 +28,7 @@ COMMANDS: tuple[click.Command, ...] = (
     outbox_group,
     digest_group,
     intake_group,
+    insights_group,
     export_data,
     import_data,
     prune_sessions,

@@ -39,6 +39,13 @@ from portal.models.feedback import (
     Vote,
 )
 from portal.models.identity import SITE_SSO_ISSUER, Identity, IdentityProvider
+from portal.models.insight import (
+    InsightBacklog,
+    InsightDay,
+    InsightDuration,
+    InsightItem,
+    InsightWaiting,
+)
 from portal.models.intake import InboundEmail
 from portal.models.invitation import Invitation, InvitationStatus
 from portal.models.notifications import (
@@ -94,6 +101,11 @@ __all__ = [
     "Identity",
     "IdentityProvider",
     "InboundEmail",
+    "InsightBacklog",
+    "InsightDay",
+    "InsightDuration",
+    "InsightItem",
+    "InsightWaiting",
     "Invitation",
     "InvitationStatus",
     "ItemSignal",

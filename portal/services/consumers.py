@@ -921,3 +921,8 @@ def audit_sign_in_policy(event: events.SignInPolicyChanged) -> None:
         customer_passwords=event.settings.customer_passwords,
         **via,
     )
+
+
+# Insights: the daily roll-ups are kept on every flush that changes an item's counted columns
+# (services/insights/rollups.py installs itself on import).
+from portal.services.insights import rollups as _insight_rollups  # noqa: E402, F401

@@ -15,7 +15,6 @@ from portal.services.insights.figures import (
     parse_date_range,
     weeks_back,
 )
-from portal.services.insights.queries import weekly_received
 from portal.services.insights.report import (
     TABLES,
     PublicFigures,
@@ -25,6 +24,7 @@ from portal.services.insights.report import (
     staff_report,
     table_csv,
 )
+from portal.services.insights.rolled import weekly_received
 
 __all__ = [
     "TABLES",

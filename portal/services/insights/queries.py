@@ -21,7 +21,7 @@ How the figures are counted (the same on SQLite and PostgreSQL, so both give equ
   no time to acknowledge and are left out of its percentiles.
 - Resolved, time to resolve: items in state resolved whose ``resolved_at`` is in the period
   (created-to-resolved, so a reopened item counts from its creation to its latest resolution).
-- Declined: items in state declined whose declining timeline event is in the period.
+- Declined: items in state declined whose latest declining timeline event is in the period.
 - Merged duplicates count as received and as acknowledged (merging is the acknowledgement, and
   the workflow stamps ``acknowledged_at``), but never as resolved, and their promises do not
   count: the item they were merged into carries the resolution and the promise.
@@ -198,21 +198,22 @@ def items_resolved(start: datetime, end: datetime) -> int:
 
 
 def items_declined(start: datetime, end: datetime) -> int:
-    """How many items were declined in the period (by the date of the declining step)."""
-    declined_then = (
-        sa.exists()
+    """How many items were declined in the period and are still declined (by the date of the
+    latest declining step, so an item declined twice counts once, when it was last declined)."""
+    latest_decline = (
+        sa.select(sa.func.max(TimelineEvent.created_at))
         .where(
             TimelineEvent.feedback_id == Feedback.id,
             TimelineEvent.kind == TimelineKind.STATE_CHANGED,
             TimelineEvent.to_state == FeedbackState.DECLINED,
-            _in(TimelineEvent.created_at, start, end),
         )
         .correlate(Feedback)
+        .scalar_subquery()
     )
     return db.session.execute(
         sa.select(sa.func.count())
         .select_from(Feedback)
-        .where(Feedback.state == FeedbackState.DECLINED, declined_then)
+        .where(Feedback.state == FeedbackState.DECLINED, _in(latest_decline, start, end))
     ).scalar_one()
 
 
@@ -503,7 +504,9 @@ def most_voted_unresolved(limit: int = 10) -> list[VotedItem]:
             Feedback.created_at,
         )
         .join(Category, Category.id == Feedback.category_id)
-        .where(Feedback.state.in_(_OPEN))
+        # Read in the order of ix_feedback_most_voted and stop at the tenth open item; the
+        # state's own index would sort every open item first.
+        .where(not_indexed(Feedback.state).in_(_OPEN))
         .order_by(Feedback.vote_count.desc(), Feedback.created_at, Feedback.id)
         .limit(limit)
     ).all()

@@ -1,5 +1,7 @@
 """The insights pages put together: the public page's figures, the staff report, and the staff
-tables as plain rows for CSV downloads. Each figure comes from its own query."""
+tables as plain rows for CSV downloads. Each figure comes from its own function: the counts,
+durations, targets, promises and weekly volume from the daily roll-ups (``rolled``), the rest
+from its own query (``queries``)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from typing import Any
 from portal.models.base import N_
 from portal.services.customer_value import SegmentFigures, segment_split
 from portal.services.errors import NotFound
+from portal.services.insights import rolled, rollups
 from portal.services.insights.figures import (
     ChannelCount,
     DigestActivity,
@@ -33,21 +36,19 @@ from portal.services.insights.figures import (
     weeks_between,
 )
 from portal.services.insights.queries import (
-    ack_targets_met,
-    ack_time_percentiles,
     digest_activity,
-    items_declined,
-    items_per_channel,
-    items_received,
-    items_resolved,
     latest_resolutions,
     most_voted_unresolved,
-    promises_kept,
     promises_moved,
     recorded_per_channel,
+    rising_terms,
+)
+from portal.services.insights.rolled import (
+    ack_targets_met,
+    ack_time_percentiles,
+    items_per_channel,
     resolve_time_percentiles,
     rising_categories,
-    rising_terms,
     staff_workload,
     weekly_received,
     weekly_volume,
@@ -73,16 +74,19 @@ class PeriodFigures:
 
 
 def period_figures(start: datetime, end: datetime, now: datetime) -> PeriodFigures:
-    """The headline figures for the period, one function call per figure (acknowledgement
-    targets as at ``now``)."""
+    """The headline figures for the period from the roll-ups (acknowledgement targets as at
+    ``now``): one statement for the counts, one for the waiting items, one per duration and
+    one for the promise moves, plus one for the part-days at the ends when there are any."""
+    period = rolled.Period(start, end)
+    top = rolled.headline(period)
     return PeriodFigures(
-        received=items_received(start, end),
-        ack_targets=ack_targets_met(start, end, now=now)[0],
-        resolved=items_resolved(start, end),
-        declined=items_declined(start, end),
-        ack_time=ack_time_percentiles(start, end)[0],
-        resolve_time=resolve_time_percentiles(start, end)[0],
-        promises=promises_kept(start, end),
+        received=top.received,
+        ack_targets=rolled.ack_targets_overall(period, top, now),
+        resolved=top.resolved,
+        declined=top.declined,
+        ack_time=rolled.overall_time(period, rollups.ACK),
+        resolve_time=rolled.overall_time(period, rollups.RESOLVE),
+        promises=top.promises,
         moves=promises_moved(start, end),
     )
 
@@ -187,31 +191,32 @@ class StaffReport:
 
 
 def staff_report(start: datetime, end: datetime, now: datetime) -> StaffReport:
-    """Every staff figure for the period, each from its own function."""
-    volume = weekly_volume(start, end)
+    """Every staff figure for the period: the counts from the roll-ups of one period, the rest
+    each from its own function."""
+    period = rolled.Period(start, end)
+    top = rolled.headline(period)
+    volume = weekly_volume(start, end, period=period)
     return StaffReport(
         start=start,
         end=end,
         now=now,
-        received=items_received(start, end),
-        resolved=items_resolved(start, end),
-        declined=items_declined(start, end),
-        ack_targets=ack_targets_met(start, end, now=now)[0],
-        ack_targets_by_category=ack_targets_met(start, end, now=now, by="category"),
-        ack_times={by: ack_time_percentiles(start, end, by) for by in ("all", "category", "owner")},
-        resolve_times={
-            by: resolve_time_percentiles(start, end, by) for by in ("all", "category", "owner")
-        },
-        promises=promises_kept(start, end),
+        received=top.received,
+        resolved=top.resolved,
+        declined=top.declined,
+        ack_targets=rolled.ack_targets_overall(period, top, now),
+        ack_targets_by_category=ack_targets_met(start, end, now=now, by="category", period=period),
+        ack_times=rolled.times(period, rollups.ACK),
+        resolve_times=rolled.times(period, rollups.RESOLVE),
+        promises=top.promises,
         moves=promises_moved(start, end),
         volume=volume,
         volume_summary=summarise_volume(volume, weeks_between(start, end)),
-        rising_categories=rising_categories(start, end),
+        rising_categories=rising_categories(start, end, period=period),
         rising_terms=rising_terms(start, end),
         most_voted=most_voted_unresolved(),
         workload=staff_workload(now),
         digest=digest_activity(start, end),
-        channels=items_per_channel(start, end),
+        channels=items_per_channel(start, end, period=period),
         segments=segment_split(start, end),
         recorded=recorded_per_channel(start, end),
     )
