@@ -168,9 +168,13 @@ def test_merged_item_is_closed_for_votes(make_user, make_feedback) -> None:
         set_vote(make_user(), item.id, want=True)
 
 
-def test_an_item_closed_while_the_vote_was_read_takes_no_vote(make_user, make_feedback) -> None:
+@pytest.mark.parametrize("want", [True, False, None])
+def test_an_item_closed_while_the_vote_was_read_takes_no_vote(
+    make_user, make_feedback, want: bool | None
+) -> None:
     """A vote reads the item before it starts writing (portal.database.reads_first): if staff
-    decline it in between, the vote is refused and leaves nothing behind."""
+    decline it in between, the vote is refused and leaves nothing behind, whichever way the
+    button asked (to vote, to take it back, or, an old form, to switch)."""
     item = make_feedback()
     voter = make_user()
     commit_keeping_loaded(db.session)
@@ -184,17 +188,18 @@ def test_an_item_closed_while_the_vote_was_read_takes_no_vote(make_user, make_fe
     assert item.state is not FeedbackState.DECLINED
 
     with pytest.raises(ClosedForVotes, match="Voting has closed: we decided not to do this"):
-        set_vote(voter, item.id, want=True)
+        set_vote(voter, item.id, want=want)
     db.session.rollback()
     assert _rows(item.id) == 1 == _stored(item.id)
     assert not db.session.scalar(sa.select(Follow.id).where(Follow.user_id == voter.id))
 
 
+@pytest.mark.parametrize("want", [True, False, None])
 @pytest.mark.parametrize(
     "change", [{"hidden": True}, {"visibility": "private"}, {"awaiting_review": True}]
 )
 def test_an_item_hidden_while_the_vote_was_read_takes_no_vote(
-    make_user, make_feedback, change: dict
+    make_user, make_feedback, change: dict, want: bool | None
 ) -> None:
     """Staff hiding an item, or making it private, between the vote's read and its write: the
     voter no longer sees it, so the vote is refused as if it were not there (404)."""
@@ -209,7 +214,7 @@ def test_an_item_hidden_while_the_vote_was_read_takes_no_vote(
     assert can_view(item, voter)
 
     with pytest.raises(NotFound):
-        set_vote(voter, item.id, want=True)
+        set_vote(voter, item.id, want=want)
     db.session.rollback()
     assert _rows(item.id) == 1 == _stored(item.id)
     assert not db.session.scalar(sa.select(Follow.id).where(Follow.user_id == voter.id))
