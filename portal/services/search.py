@@ -186,6 +186,12 @@ def _as_prefix(terms: tuple[str, ...], prefix_last: bool) -> bool:
     return prefix_last and bool(terms) and len(terms[-1]) >= MIN_PREFIX_CHARS
 
 
+def can_widen(search: SearchQuery) -> bool:
+    """Whether reading the last word as the start of longer words may find more items than
+    the words as typed (both find the same ones when it is too short to be a prefix)."""
+    return _as_prefix(search.terms, True)
+
+
 def _sqlite_match(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
     quoted = [f'"{t}"' for t in terms]  # terms are letters and digits only: safe to quote
     if _as_prefix(terms, prefix_last):
