@@ -383,6 +383,14 @@ def _page_items(
         )
         ids = sa.select(matches.c.id, matches.c.rank).order_by(matches.c.rank, matches.c.id.desc())
         ids = ids.offset(offset)
+    elif filters.q and not from_end_ok:
+        # Past the count's limit, the newest `total` matches (the ones counted) in the
+        # board's order: sorting every match grows with the board.
+        newest = newest_matches_ranked(
+            filters.search, conditions, total, prefix_last=prefix_last, ranked=False
+        )
+        ids = sa.select(Feedback.id).join(newest, newest.c.id == Feedback.id)
+        ids = ids.order_by(*_order(filters.sort)).offset(offset)
     else:
         ids = sa.select(Feedback.id).where(*conditions)
         if filters.q:

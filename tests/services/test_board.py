@@ -318,3 +318,25 @@ def test_a_category_alone_is_read_off_its_own_board_indexes(make_feedback, make_
                 # PostgreSQL plans from its statistics: on a small table, some category index.
                 wanted = f"ix_feedback_category_{index}" if sqlite else "ix_feedback_category_"
                 assert wanted in plan, plan
+
+
+def test_past_the_limit_other_orders_list_the_newest_matches_in_their_order(
+    make_feedback, make_category, make_user
+) -> None:
+    # Sorting every match by votes grows with the board: past the limit, the newest
+    # `limit` matches (the ones counted) are listed by votes.
+    category = make_category()
+    people = [make_user() for _ in range(3)]
+    oldest = make_feedback(category=category, title="Refund oldest")
+    middle = make_feedback(category=category, title="Refund middle")
+    newer = make_feedback(category=category, title="Refund newer")
+    newest = make_feedback(category=category, title="Refund newest")
+    _vote(oldest, people)
+    _vote(middle, people[:2])
+
+    def listed(limit: int) -> list[int]:
+        filters = BoardFilters.from_args({"q": "refund", "sort": "top"})
+        return [i.id for i in board_page(filters, 10, search_count_limit=limit).items]
+
+    assert listed(3) == [middle.id, newest.id, newer.id]
+    assert listed(4) == [oldest.id, middle.id, newest.id, newer.id]
