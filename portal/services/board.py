@@ -182,9 +182,10 @@ def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
         conditions.append(Feedback.kind == filters.kind)
     if filters.category:
         category_id = next((c.id for c in cached_categories() if c.slug == filters.category), None)
-        conditions.append(
-            column(Feedback.category_id) == category_id if category_id else sa.false()
-        )
+        # Trending and answered list few items of all: their own index drives, not the
+        # category's (every item of it).
+        by = not_indexed if filters.sort.narrows else column
+        conditions.append(by(Feedback.category_id) == category_id if category_id else sa.false())
     return conditions
 
 
