@@ -139,6 +139,26 @@ class Feedback(Base):
         ),
         # The board filtered by category (and state), newest first; also the category's FK.
         sa.Index("ix_feedback_category_state_created", "category_id", "state", "created_at", "id"),
+        # The board filtered by category alone, by votes or by age: the board's own indexes
+        # with the category first, so a page and the count read only the category's entries.
+        sa.Index(
+            "ix_feedback_category_public_top",
+            "category_id",
+            "visibility",
+            "hidden",
+            "awaiting_review",
+            "vote_count",
+            "id",
+        ),
+        sa.Index(
+            "ix_feedback_category_public_new",
+            "category_id",
+            "visibility",
+            "hidden",
+            "awaiting_review",
+            "created_at",
+            "id",
+        ),
         sa.Index("ix_feedback_state", "state"),
         # The roadmap's Planned column, soonest promise first, read in order and cut at 50.
         sa.Index("ix_feedback_state_target_date", "state", "target_date", "id"),

@@ -23,6 +23,7 @@ from portal.services.search import (
     MAX_QUERY_CHARS,
     SearchQuery,
     apply_search,
+    can_widen,
     newest_matches_ranked,
 )
 from portal.services.site import cached_categories
@@ -165,8 +166,11 @@ def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
     # Searches are driven by the full-text index; category filters by the category index.
     searching = bool(filters.q)
     column = not_indexed if searching else (lambda c: c)
-    # Trending is driven by the votes' time index, answered by the answers' time index.
-    narrower = searching or bool(filters.category) or filters.sort.narrows
+    # Trending is driven by the votes' time index, answered by the answers' time index. A
+    # category with a state is read off the category's state index; a category alone off the
+    # category's board indexes, which lead with the visibility columns like the board's own.
+    by_category_state = bool(filters.category) and filters.state is not None
+    narrower = searching or by_category_state or filters.sort.narrows
     conditions = [shown_on_board(narrower_index_first=narrower)]
     if searching:
         conditions.append(words_public_clause())
@@ -178,9 +182,10 @@ def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
         conditions.append(Feedback.kind == filters.kind)
     if filters.category:
         category_id = next((c.id for c in cached_categories() if c.slug == filters.category), None)
-        conditions.append(
-            column(Feedback.category_id) == category_id if category_id else sa.false()
-        )
+        # Trending and answered list few items of all: their own index drives, not the
+        # category's (every item of it).
+        by = not_indexed if filters.sort.narrows else column
+        conditions.append(by(Feedback.category_id) == category_id if category_id else sa.false())
     return conditions
 
 
@@ -202,21 +207,49 @@ def board_count(filters: BoardFilters, limit: int | None = None) -> int:
     """How many items match the filters, reused for a few seconds (see portal.cache): an
     exact count walks every matching index entry, which grows with the board. With a
     `limit`, counting stops past it (limit + 1 says "more than the limit")."""
+    return _board_count(filters, limit)[0]
 
-    def narrowed(query: sa.Select[*Ts]) -> sa.Select[*Ts]:
+
+def _board_count(filters: BoardFilters, limit: int | None) -> tuple[int, bool]:
+    """The count, and whether a search's last word was read as the start of longer words as
+    well: not when more than `limit` items match the words as typed, whose newest matches
+    are then the ones paged through."""
+
+    def narrowed(query: sa.Select[*Ts], prefix_last: bool) -> sa.Select[*Ts]:
         query = query.where(*_conditions(filters))
         if filters.sort is BoardSort.TRENDING:
             recent = _recent_votes()
             query = query.join(recent, recent.c.feedback_id == Feedback.id)
         if filters.q:
-            query = apply_search(query, filters.search, order_by_rank=False, prefix_last=True)
+            query = apply_search(
+                query, filters.search, order_by_rank=False, prefix_last=prefix_last
+            )
         return query
 
-    def count() -> int:
+    def first(limit: int, prefix_last: bool) -> sa.Subquery:
+        name = "counted" if prefix_last else "counted_as_typed"
+        return narrowed(sa.select(Feedback.id), prefix_last).limit(limit + 1).subquery(name)
+
+    def counted() -> tuple[int, bool]:
         if limit is None:
-            return db.session.scalar(narrowed(sa.select(sa.func.count(Feedback.id)))) or 0
-        first = narrowed(sa.select(Feedback.id)).limit(limit + 1).subquery("counted")
-        return db.session.scalar(sa.select(sa.func.count()).select_from(first)) or 0
+            query = narrowed(sa.select(sa.func.count(Feedback.id)), True)
+            return db.session.scalar(query) or 0, True
+        widened = sa.select(sa.func.count()).select_from(first(limit, True))
+        if not (filters.q and can_widen(filters.search)):
+            return db.session.scalar(widened) or 0, True
+        # The words as typed first: past the limit on those, the prefix (which only adds
+        # matches) is not asked, as FTS5 merges the lists of every word it starts for it.
+        # One statement: the database asks the second count only when the first is short.
+        as_typed = sa.select(sa.func.count().label("n")).select_from(first(limit, False))
+        exact = as_typed.subquery("as_typed")
+        row = db.session.execute(
+            sa.select(
+                exact.c.n, sa.case((exact.c.n > limit, None), else_=widened.scalar_subquery())
+            )
+        ).one()
+        if row[1] is None:
+            return row[0], False
+        return row[1], True
 
     # Whether a search was typed is part of the key: a search with no words ("!") matches
     # nothing, the board without one matches everything, and both have no terms.
@@ -230,7 +263,7 @@ def board_count(filters: BoardFilters, limit: int | None = None) -> int:
         filters.sort if filters.sort.narrows else None,
         limit,
     )
-    return read_cache().get_or_compute(key, count)
+    return read_cache().get_or_compute(key, counted)
 
 
 @dataclass(frozen=True)
@@ -290,12 +323,14 @@ def board_page(
     if per_page < 1:
         per_page = 20
     limit = search_count_limit if filters.q else None
-    total = board_count(filters, limit)
+    total, prefix_last = _board_count(filters, limit)
     more = False
     if limit is not None and total > limit:
         total, more = limit, True
     return BoardPage(
-        items=_page_items(filters, page, per_page, options, total, from_end_ok=not more),
+        items=_page_items(
+            filters, page, per_page, options, total, from_end_ok=not more, prefix_last=prefix_last
+        ),
         total=total,
         page=page,
         per_page=per_page,
@@ -310,6 +345,7 @@ def _page_items(
     options: Sequence[ExecutableOption],
     total: int,
     from_end_ok: bool = True,
+    prefix_last: bool = True,
 ) -> list[Feedback]:
     """The page's items, in one statement, its page chosen before any row is read.
 
@@ -317,7 +353,8 @@ def _page_items(
     columns lead the board's indexes, so no row is visited on the way); the outer one loads
     only those rows. Pages past the middle are picked from the far end of the index, so the
     last page costs what the first does; only middle pages walk far. Not when `total` counts
-    only the first matches (from_end_ok false): their far end is not the index's.
+    only the first matches (from_end_ok false): their far end is not the index's. A search
+    reads its last word as a prefix unless `prefix_last` is false (as counted).
     """
     offset = (page - 1) * per_page
     if offset >= total:
@@ -336,21 +373,29 @@ def _page_items(
             .where(*conditions)
         )
         if filters.q:
-            ids = apply_search(ids, filters.search, prefix_last=True, order_by_rank=False)
+            ids = apply_search(ids, filters.search, prefix_last=prefix_last, order_by_rank=False)
         # Few items are voted for in a fortnight: their page is picked after a short sort.
         ids = ids.order_by(*_trending_order(recent.c.recent)).offset(offset)
     elif by_rank:
         # Every match is ranked when they were all counted; past the count's limit, the
         # newest `total` of them (the ones counted), so the cost stops growing with the board.
         matches = newest_matches_ranked(
-            filters.search, conditions, None if from_end_ok else total, prefix_last=True
+            filters.search, conditions, None if from_end_ok else total, prefix_last=prefix_last
         )
         ids = sa.select(matches.c.id, matches.c.rank).order_by(matches.c.rank, matches.c.id.desc())
         ids = ids.offset(offset)
+    elif filters.q and not from_end_ok:
+        # Past the count's limit, the newest `total` matches (the ones counted) in the
+        # board's order: sorting every match grows with the board.
+        newest = newest_matches_ranked(
+            filters.search, conditions, total, prefix_last=prefix_last, ranked=False
+        )
+        ids = sa.select(Feedback.id).join(newest, newest.c.id == Feedback.id)
+        ids = ids.order_by(*_order(filters.sort)).offset(offset)
     else:
         ids = sa.select(Feedback.id).where(*conditions)
         if filters.q:
-            ids = apply_search(ids, filters.search, prefix_last=True, order_by_rank=False)
+            ids = apply_search(ids, filters.search, prefix_last=prefix_last, order_by_rank=False)
         # Pages past the middle read from the far end: the page's first row is `limit`
         # rows from that end.
         from_end = from_end_ok and offset > total // 2

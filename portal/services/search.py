@@ -186,6 +186,12 @@ def _as_prefix(terms: tuple[str, ...], prefix_last: bool) -> bool:
     return prefix_last and bool(terms) and len(terms[-1]) >= MIN_PREFIX_CHARS
 
 
+def can_widen(search: SearchQuery) -> bool:
+    """Whether reading the last word as the start of longer words may find more items than
+    the words as typed (both find the same ones when it is too short to be a prefix)."""
+    return _as_prefix(search.terms, True)
+
+
 def _sqlite_match(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
     quoted = [f'"{t}"' for t in terms]  # terms are letters and digits only: safe to quote
     if _as_prefix(terms, prefix_last):
@@ -262,11 +268,12 @@ def newest_matches_ranked(
     limit: int | None,
     *,
     prefix_last: bool = False,
+    ranked: bool = True,
 ) -> sa.Subquery:
     """The newest `limit` items matching the search and the `conditions` (all of them
     without a limit), with their rank (lower is better), as a subquery with columns id and
     rank: the board's search ranks these candidates only, so past `limit` matches its cost
-    does not grow with the board.
+    does not grow with the board. Not `ranked`, the column id only (for another order).
 
     The conditions (what the visitor may see, the board's filters) apply before the limit,
     not after: each candidate is one of the visitor's results, so a page is never short
@@ -286,14 +293,19 @@ def newest_matches_ranked(
             .limit(limit)
             .subquery("newest")
         )
+        if not ranked:
+            return newest
         # Ranked outside the limited SELECT, so a plan that sorts the matches ranks none.
         return (
             sa.select(Feedback.id, (-sa.func.ts_rank_cd(_SEARCH_VECTOR, query)).label("rank"))
             .join(newest, newest.c.id == Feedback.id)
             .subquery("matches")
         )
+    columns = [_fts.c.rowid.label("id")]
+    if ranked:
+        columns.append(sa.func.bm25(_FTS, 10.0, 1.0).label("rank"))
     return (
-        sa.select(_fts.c.rowid.label("id"), sa.func.bm25(_FTS, 10.0, 1.0).label("rank"))
+        sa.select(*columns)
         .select_from(_fts)
         .join(Feedback, Feedback.id == _fts.c.rowid)
         .where(_FTS.op("MATCH")(_sqlite_match(terms, False, prefix_last)), *conditions)
