@@ -1,7 +1,7 @@
 """indexes for the board filtered by category alone, at a million items
 
 Revision ID: b7d3e9f1a2c4
-Revises: 59925e5c8a93
+Revises: a1c7e3d9b2f4
 Create Date: 2026-12-07 12:15:00
 
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = 'b7d3e9f1a2c4'
-down_revision = '59925e5c8a93'
+down_revision = 'a1c7e3d9b2f4'
 branch_labels = None
 depends_on = None
 
