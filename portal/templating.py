@@ -16,6 +16,7 @@ from babel import Locale, dates, numbers
 from flask import Flask
 from flask.globals import _cv_app, _cv_request
 from flask_login import current_user
+from markupsafe import Markup, escape
 
 from portal.i18n import gettext, locale, ngettext
 from portal.models import Feedback, FeedbackKind, FeedbackState
@@ -146,6 +147,14 @@ def machine_time(value: date | datetime) -> str:
     if isinstance(value, datetime):
         return value.astimezone(_site_zone()).isoformat(timespec="seconds")
     return value.isoformat()
+
+
+def time_tag(value: datetime, shown: str | None = None, title: str | None = None) -> Markup:
+    """The markup of _macros/ui.html's time_tag macro (shown: by default the local date and
+    time), made in Python for the board's cards: twenty macro calls and filters a page."""
+    attrs = f' title="{escape(title)}"' if title else ""
+    text = localtime(value) if shown is None else shown
+    return Markup(f'<time datetime="{escape(machine_time(value))}"{attrs}>{escape(text)}</time>')
 
 
 def longdate(value: date | datetime | None) -> str:

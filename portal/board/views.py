@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.routing import MapAdapter
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
+from portal.i18n import markup_gettext
+from portal.models import FeedbackKind, FeedbackState
 from portal.services.board import (
     SEARCH_COUNT_LIMIT,
     TRENDING_DAYS,
@@ -19,6 +23,7 @@ from portal.services.board import (
 )
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
+from portal.templating import localtime, time_tag, timeago
 
 bp = Blueprint("board", __name__)
 
@@ -30,10 +35,20 @@ class CardLinks:
 
     adapter: MapAdapter  # bound to this request once, as url_for binds it on every call
     login: str | None  # a visitor's "Sign in to vote", back to this page (None: signed in)
+    # The states' and kinds' labels in the page's language, as `_(state.label)` gives them:
+    # looked up once a page, not twice a card.
+    states: dict[FeedbackState, Markup]
+    kinds: dict[FeedbackKind, Markup]
 
     def item(self, item_id: int) -> str:
         """An item's page, as url_for("feedback.detail", item_id=...) writes it."""
         return self.adapter.build("feedback.detail", {"item_id": item_id})
+
+    @staticmethod
+    def when(moment: datetime) -> Markup:
+        """A card's age ("3 days ago") with its local date and time as the tooltip, as
+        `time_tag(moment, moment|timeago, title=moment|localtime)` writes it."""
+        return time_tag(moment, timeago(moment), title=localtime(moment))
 
 
 def card_links(next_url: str, signed_in: bool) -> CardLinks:
@@ -41,7 +56,12 @@ def card_links(next_url: str, signed_in: bool) -> CardLinks:
     adapter = current_app.create_url_adapter(request)
     assert adapter is not None  # in a request
     login = None if signed_in else url_for("accounts.login", next=next_url)
-    return CardLinks(adapter, login)
+    return CardLinks(
+        adapter,
+        login,
+        states={state: markup_gettext(state.label) for state in FeedbackState},
+        kinds={kind: markup_gettext(kind.label) for kind in FeedbackKind},
+    )
 
 
 @bp.get("/")
