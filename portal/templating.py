@@ -323,8 +323,9 @@ def register(app: Flask) -> None:
     # Staff pages offer only the moves the workflow accepts.
     app.jinja_env.globals["next_states"] = next_states
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).
-    app.jinja_env.globals["voting_closed_reason"] = lambda item: voting_closed_reason(
-        item.state, item.resolved_at, _site_zone()
+    # In the reader's words once: a card shows it twice (its tooltip and its hidden words).
+    app.jinja_env.globals["voting_closed_reason"] = lambda item: str(
+        voting_closed_reason(item.state, item.resolved_at, _site_zone())
     )
     # `item is closed_for_votes`: the votes service's rule, not a list of states per template.
     app.jinja_env.tests["closed_for_votes"] = lambda item: item.state in CLOSED_FOR_VOTES

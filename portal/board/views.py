@@ -12,8 +12,8 @@ from werkzeug.routing import MapAdapter
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
-from portal.i18n import markup_gettext
-from portal.models import FeedbackKind, FeedbackState
+from portal.i18n import WrittenIn, markup_gettext, written_in
+from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services.board import (
     SEARCH_COUNT_LIMIT,
     TRENDING_DAYS,
@@ -23,7 +23,7 @@ from portal.services.board import (
 )
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
-from portal.templating import localtime, time_tag, timeago
+from portal.templating import localtime, shown_excerpt, shown_title, time_tag, timeago
 
 bp = Blueprint("board", __name__)
 
@@ -39,10 +39,17 @@ class CardLinks:
     # looked up once a page, not twice a card.
     states: dict[FeedbackState, Markup]
     kinds: dict[FeedbackKind, Markup]
+    searching: bool = False
 
     def item(self, item_id: int) -> str:
         """An item's page, as url_for("feedback.detail", item_id=...) writes it."""
         return self.adapter.build("feedback.detail", {"item_id": item_id})
+
+    def words(self, item: Feedback) -> tuple[WrittenIn | None, str, str]:
+        """A card's language (when not the page's), its title as shown and, off a search
+        (which shows a snippet instead), its one line of body: one call a card, not three."""
+        excerpt = "" if self.searching else shown_excerpt(item)
+        return written_in(item.language), shown_title(item), excerpt
 
     @staticmethod
     def when(moment: datetime) -> Markup:
@@ -51,8 +58,9 @@ class CardLinks:
         return time_tag(moment, timeago(moment), title=localtime(moment))
 
 
-def card_links(next_url: str, signed_in: bool) -> CardLinks:
-    """The board's cards' links (templates/board/_results.html)."""
+def card_links(next_url: str, signed_in: bool, search: object = None) -> CardLinks:
+    """The board's cards' links and words made once a page (templates/board/_results.html);
+    `search`: the words searched for, whose cards show a snippet instead of an excerpt."""
     adapter = current_app.create_url_adapter(request)
     assert adapter is not None  # in a request
     login = None if signed_in else url_for("accounts.login", next=next_url)
@@ -61,6 +69,7 @@ def card_links(next_url: str, signed_in: bool) -> CardLinks:
         login,
         states={state: markup_gettext(state.label) for state in FeedbackState},
         kinds={kind: markup_gettext(kind.label) for kind in FeedbackKind},
+        searching=bool(search),
     )
 
 
