@@ -18,7 +18,7 @@ from flask.globals import _cv_app, _cv_request
 from flask_login import current_user
 from markupsafe import Markup, escape
 
-from portal.i18n import gettext, locale, ngettext
+from portal.i18n import gettext, locale, ngettext, translations
 from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services import environment
 from portal.services.item_data import excerpt_for, public_title, title_for
@@ -253,6 +253,29 @@ def _reader() -> Any:
     return current_user._get_current_object()
 
 
+_REASONS_KEPT = 1024
+_reasons: dict[tuple[Any, ...], str] = {}
+
+
+def closed_reason(item: Feedback) -> str:
+    """Why a Done, Not planned or Merged item takes no more votes, in the reader's words
+    (votes.voting_closed_reason). Kept per state, day and language: a board page says it on
+    every closed card, twice (its tooltip and its hidden words), and a Done item's sentence
+    writes a date."""
+    zone = _site_zone()
+    day = None
+    if item.state is FeedbackState.RESOLVED and item.resolved_at is not None:
+        day = item.resolved_at.astimezone(zone).date()
+    key = (item.state, day, zone, locale(), translations())
+    said = _reasons.get(key)
+    if said is None:
+        said = str(voting_closed_reason(item.state, item.resolved_at, zone))
+        if len(_reasons) >= _REASONS_KEPT:
+            _reasons.clear()
+        _reasons[key] = said
+    return said
+
+
 class _TemplateGlobals(ChainMap[str, Any]):
     """A template's globals (Jinja's ChainMap of its own over the environment's), whose keys
     come as a set: Jinja subtracts them from the importing page's at every {% import %} and
@@ -323,10 +346,7 @@ def register(app: Flask) -> None:
     # Staff pages offer only the moves the workflow accepts.
     app.jinja_env.globals["next_states"] = next_states
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).
-    # In the reader's words once: a card shows it twice (its tooltip and its hidden words).
-    app.jinja_env.globals["voting_closed_reason"] = lambda item: str(
-        voting_closed_reason(item.state, item.resolved_at, _site_zone())
-    )
+    app.jinja_env.globals["voting_closed_reason"] = closed_reason
     # `item is closed_for_votes`: the votes service's rule, not a list of states per template.
     app.jinja_env.tests["closed_for_votes"] = lambda item: item.state in CLOSED_FOR_VOTES
     app.jinja_env.add_extension("jinja2.ext.do")
