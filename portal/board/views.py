@@ -23,9 +23,28 @@ from portal.services.board import (
 )
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
-from portal.templating import localtime, shown_excerpt, shown_title, time_tag, timeago
+from portal.templating import age_tag, shown_excerpt, shown_title
 
 bp = Blueprint("board", __name__)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The states', kinds' and orders' names in the page's language, as `_(state.label)`
+    gives them: looked up once a page (the filters list each, and every card names two)."""
+
+    states: dict[FeedbackState, Markup]
+    kinds: dict[FeedbackKind, Markup]
+    sorts: dict[BoardSort, Markup]
+
+
+def page_labels() -> Labels:
+    """The board page's Labels, in the request's language."""
+    return Labels(
+        states={state: markup_gettext(state.label) for state in FeedbackState},
+        kinds={kind: markup_gettext(kind.label) for kind in FeedbackKind},
+        sorts={sort: markup_gettext(sort.label) for sort in BoardSort},
+    )
 
 
 @dataclass(frozen=True)
@@ -35,10 +54,7 @@ class CardLinks:
 
     adapter: MapAdapter  # bound to this request once, as url_for binds it on every call
     login: str | None  # a visitor's "Sign in to vote", back to this page (None: signed in)
-    # The states' and kinds' labels in the page's language, as `_(state.label)` gives them:
-    # looked up once a page, not twice a card.
-    states: dict[FeedbackState, Markup]
-    kinds: dict[FeedbackKind, Markup]
+    labels: Labels  # the states' and kinds' names
     searching: bool = False
 
     def item(self, item_id: int) -> str:
@@ -55,10 +71,12 @@ class CardLinks:
     def when(moment: datetime) -> Markup:
         """A card's age ("3 days ago") with its local date and time as the tooltip, as
         `time_tag(moment, moment|timeago, title=moment|localtime)` writes it."""
-        return time_tag(moment, timeago(moment), title=localtime(moment))
+        return age_tag(moment)
 
 
-def card_links(next_url: str, signed_in: bool, search: object = None) -> CardLinks:
+def card_links(
+    next_url: str, signed_in: bool, search: object = None, labels: Labels | None = None
+) -> CardLinks:
     """The board's cards' links and words made once a page (templates/board/_results.html);
     `search`: the words searched for, whose cards show a snippet instead of an excerpt."""
     adapter = current_app.create_url_adapter(request)
@@ -67,8 +85,7 @@ def card_links(next_url: str, signed_in: bool, search: object = None) -> CardLin
     return CardLinks(
         adapter,
         login,
-        states={state: markup_gettext(state.label) for state in FeedbackState},
-        kinds={kind: markup_gettext(kind.label) for kind in FeedbackKind},
+        labels=labels or page_labels(),
         searching=bool(search),
     )
 
@@ -88,6 +105,7 @@ def index() -> Response:
         "sorts": list(BoardSort),
         "trending_days": TRENDING_DAYS,
         "card_links": card_links,
+        "labels": page_labels(),
     }
     if htmx and htmx.target == "board-results":
         response = make_response(render_template("board/_results.html", **context))
