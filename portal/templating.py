@@ -280,6 +280,30 @@ def closed_reason(item: Feedback) -> str:
     return said
 
 
+_FRAGMENTS_KEPT = 256
+_fragments: dict[tuple[Any, ...], Markup] = {}
+
+
+def layout_part(*key: Any, caller: Callable[[], str], keep: bool = True) -> Markup:
+    """`{% call layout_part("footer", site, ...) %}...{% endcall %}`: the layout's parts that
+    are the same for everyone reading in one language (the head's links, a visitor's header,
+    the footer), rendered once per key, language and script root and then reused. The key names
+    everything else the part shows (the site's settings, a page's address); `keep` false: a
+    part that is someone's own this time (a signed-in header), rendered and not kept."""
+    if not keep:
+        return Markup(caller())
+    req_ctx = _cv_request.get(None)
+    root = None if req_ctx is None else req_ctx.request.script_root
+    full = (key, root, locale(), translations())
+    part = _fragments.get(full)
+    if part is None:
+        part = Markup(caller())
+        if len(_fragments) >= _FRAGMENTS_KEPT:
+            _fragments.clear()
+        _fragments[full] = part
+    return part
+
+
 class _TemplateGlobals(ChainMap[str, Any]):
     """A template's globals (Jinja's ChainMap of its own over the environment's), whose keys
     come as a set: Jinja subtracts them from the importing page's at every {% import %} and
@@ -351,6 +375,7 @@ def register(app: Flask) -> None:
     app.jinja_env.globals["next_states"] = next_states
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).
     app.jinja_env.globals["voting_closed_reason"] = closed_reason
+    app.jinja_env.globals["layout_part"] = layout_part
     # `item is closed_for_votes`: the votes service's rule, not a list of states per template.
     app.jinja_env.tests["closed_for_votes"] = lambda item: item.state in CLOSED_FOR_VOTES
     app.jinja_env.add_extension("jinja2.ext.do")
