@@ -161,6 +161,17 @@ def age_tag(value: datetime) -> Markup:
     )
 
 
+def day_tag(value: datetime) -> Markup:
+    """What _macros/ui.html's `time_tag(value, value|longdate)` writes (a day people read, the
+    moment for machines), in one call: a "You said, we did" page shows ten."""
+    local = value.astimezone(_site_zone())
+    reader = locale()
+    day = formatted_day(local.date(), _pattern("date", reader), reader)
+    return Markup(
+        f'<time datetime="{escape(local.isoformat(timespec="seconds"))}">{escape(day)}</time>'
+    )
+
+
 def longdate(value: date | datetime | None) -> str:
     """A date as people write it, in the reader's language: 4 December 2026."""
     if value is None:
@@ -376,6 +387,7 @@ def register(app: Flask) -> None:
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).
     app.jinja_env.globals["voting_closed_reason"] = closed_reason
     app.jinja_env.globals["layout_part"] = layout_part
+    app.jinja_env.globals["day_tag"] = day_tag
     # `item is closed_for_votes`: the votes service's rule, not a list of states per template.
     app.jinja_env.tests["closed_for_votes"] = lambda item: item.state in CLOSED_FOR_VOTES
     app.jinja_env.add_extension("jinja2.ext.do")
