@@ -55,6 +55,7 @@ class CardLinks:
     adapter: MapAdapter  # bound to this request once, as url_for binds it on every call
     login: str | None  # a visitor's "Sign in to vote", back to this page (None: signed in)
     labels: Labels  # the states' and kinds' names
+    sign_in: Markup  # "Sign in to vote", a visitor's vote link's tooltip and words
     searching: bool = False
 
     def item(self, item_id: int) -> str:
@@ -86,6 +87,7 @@ def card_links(
         adapter,
         login,
         labels=labels or page_labels(),
+        sign_in=markup_gettext("Sign in to vote"),
         searching=bool(search),
     )
 
