@@ -214,6 +214,13 @@ def _template_gettext(context: Context, message: str, /, **values: Any) -> str:
     return translated % values
 
 
+def markup_gettext(message: str) -> Markup:
+    """What `{{ _(message) }}` gives in an autoescaping template, for words a page makes once
+    and shows many times (the board's state and kind labels)."""
+    translated = translations().ugettext(message)
+    return Markup(translated) if "%" not in translated else Markup(translated) % {}
+
+
 @pass_context
 def _template_ngettext(
     context: Context, singular: str, plural: str, num: int, /, **values: Any

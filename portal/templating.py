@@ -16,8 +16,9 @@ from babel import Locale, dates, numbers
 from flask import Flask
 from flask.globals import _cv_app, _cv_request
 from flask_login import current_user
+from markupsafe import Markup, escape
 
-from portal.i18n import gettext, locale, ngettext
+from portal.i18n import gettext, locale, ngettext, translations
 from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services import environment
 from portal.services.item_data import excerpt_for, public_title, title_for
@@ -148,6 +149,29 @@ def machine_time(value: date | datetime) -> str:
     return value.isoformat()
 
 
+def age_tag(value: datetime) -> Markup:
+    """What _macros/ui.html's `time_tag(value, value|timeago, title=value|localtime)` writes, made
+    in Python with the site's zone found once: each board card shows one."""
+    local = value.astimezone(_site_zone())
+    reader = locale()
+    title = _formatted_moment(local, local.tzinfo, local.fold, _pattern("datetime", reader), reader)
+    machine = escape(local.isoformat(timespec="seconds"))
+    return Markup(
+        f'<time datetime="{machine}" title="{escape(title)}">{escape(timeago(value))}</time>'
+    )
+
+
+def day_tag(value: datetime) -> Markup:
+    """What _macros/ui.html's `time_tag(value, value|longdate)` writes (a day people read, the
+    moment for machines), in one call: a "You said, we did" page shows ten."""
+    local = value.astimezone(_site_zone())
+    reader = locale()
+    day = formatted_day(local.date(), _pattern("date", reader), reader)
+    return Markup(
+        f'<time datetime="{escape(local.isoformat(timespec="seconds"))}">{escape(day)}</time>'
+    )
+
+
 def longdate(value: date | datetime | None) -> str:
     """A date as people write it, in the reader's language: 4 December 2026."""
     if value is None:
@@ -244,6 +268,53 @@ def _reader() -> Any:
     return current_user._get_current_object()
 
 
+_REASONS_KEPT = 1024
+_reasons: dict[tuple[Any, ...], str] = {}
+
+
+def closed_reason(item: Feedback) -> str:
+    """Why a Done, Not planned or Merged item takes no more votes, in the reader's words
+    (votes.voting_closed_reason). Kept per state, day and language: a board page says it on
+    every closed card, twice (its tooltip and its hidden words), and a Done item's sentence
+    writes a date."""
+    zone = _site_zone()
+    day = None
+    if item.state is FeedbackState.RESOLVED and item.resolved_at is not None:
+        day = item.resolved_at.astimezone(zone).date()
+    key = (item.state, day, zone, locale(), translations())
+    said = _reasons.get(key)
+    if said is None:
+        said = str(voting_closed_reason(item.state, item.resolved_at, zone))
+        if len(_reasons) >= _REASONS_KEPT:
+            _reasons.clear()
+        _reasons[key] = said
+    return said
+
+
+_FRAGMENTS_KEPT = 256
+_fragments: dict[tuple[Any, ...], Markup] = {}
+
+
+def layout_part(*key: Any, caller: Callable[[], str], keep: bool = True) -> Markup:
+    """`{% call layout_part("footer", site, ...) %}...{% endcall %}`: the layout's parts that
+    are the same for everyone reading in one language (the head's links, a visitor's header,
+    the footer), rendered once per key, language and script root and then reused. The key names
+    everything else the part shows (the site's settings, a page's address); `keep` false: a
+    part that is someone's own this time (a signed-in header), rendered and not kept."""
+    if not keep:
+        return Markup(caller())
+    req_ctx = _cv_request.get(None)
+    root = None if req_ctx is None else req_ctx.request.script_root
+    full = (key, root, locale(), translations())
+    part = _fragments.get(full)
+    if part is None:
+        part = Markup(caller())
+        if len(_fragments) >= _FRAGMENTS_KEPT:
+            _fragments.clear()
+        _fragments[full] = part
+    return part
+
+
 class _TemplateGlobals(ChainMap[str, Any]):
     """A template's globals (Jinja's ChainMap of its own over the environment's), whose keys
     come as a set: Jinja subtracts them from the importing page's at every {% import %} and
@@ -314,9 +385,9 @@ def register(app: Flask) -> None:
     # Staff pages offer only the moves the workflow accepts.
     app.jinja_env.globals["next_states"] = next_states
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).
-    app.jinja_env.globals["voting_closed_reason"] = lambda item: voting_closed_reason(
-        item.state, item.resolved_at, _site_zone()
-    )
+    app.jinja_env.globals["voting_closed_reason"] = closed_reason
+    app.jinja_env.globals["layout_part"] = layout_part
+    app.jinja_env.globals["day_tag"] = day_tag
     # `item is closed_for_votes`: the votes service's rule, not a list of states per template.
     app.jinja_env.tests["closed_for_votes"] = lambda item: item.state in CLOSED_FOR_VOTES
     app.jinja_env.add_extension("jinja2.ext.do")

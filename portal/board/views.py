@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 from werkzeug.routing import MapAdapter
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
+from portal.i18n import WrittenIn, markup_gettext, written_in
+from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services.board import (
     SEARCH_COUNT_LIMIT,
     TRENDING_DAYS,
@@ -19,8 +23,28 @@ from portal.services.board import (
 )
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
+from portal.templating import age_tag, shown_excerpt, shown_title
 
 bp = Blueprint("board", __name__)
+
+
+@dataclass(frozen=True)
+class Labels:
+    """The states', kinds' and orders' names in the page's language, as `_(state.label)`
+    gives them: looked up once a page (the filters list each, and every card names two)."""
+
+    states: dict[FeedbackState, Markup]
+    kinds: dict[FeedbackKind, Markup]
+    sorts: dict[BoardSort, Markup]
+
+
+def page_labels() -> Labels:
+    """The board page's Labels, in the request's language."""
+    return Labels(
+        states={state: markup_gettext(state.label) for state in FeedbackState},
+        kinds={kind: markup_gettext(kind.label) for kind in FeedbackKind},
+        sorts={sort: markup_gettext(sort.label) for sort in BoardSort},
+    )
 
 
 @dataclass(frozen=True)
@@ -30,18 +54,42 @@ class CardLinks:
 
     adapter: MapAdapter  # bound to this request once, as url_for binds it on every call
     login: str | None  # a visitor's "Sign in to vote", back to this page (None: signed in)
+    labels: Labels  # the states' and kinds' names
+    sign_in: Markup  # "Sign in to vote", a visitor's vote link's tooltip and words
+    searching: bool = False
 
     def item(self, item_id: int) -> str:
         """An item's page, as url_for("feedback.detail", item_id=...) writes it."""
         return self.adapter.build("feedback.detail", {"item_id": item_id})
 
+    def words(self, item: Feedback) -> tuple[WrittenIn | None, str, str]:
+        """A card's language (when not the page's), its title as shown and, off a search
+        (which shows a snippet instead), its one line of body: one call a card, not three."""
+        excerpt = "" if self.searching else shown_excerpt(item)
+        return written_in(item.language), shown_title(item), excerpt
 
-def card_links(next_url: str, signed_in: bool) -> CardLinks:
-    """The board's cards' links (templates/board/_results.html)."""
+    @staticmethod
+    def when(moment: datetime) -> Markup:
+        """A card's age ("3 days ago") with its local date and time as the tooltip, as
+        `time_tag(moment, moment|timeago, title=moment|localtime)` writes it."""
+        return age_tag(moment)
+
+
+def card_links(
+    next_url: str, signed_in: bool, search: object = None, labels: Labels | None = None
+) -> CardLinks:
+    """The board's cards' links and words made once a page (templates/board/_results.html);
+    `search`: the words searched for, whose cards show a snippet instead of an excerpt."""
     adapter = current_app.create_url_adapter(request)
     assert adapter is not None  # in a request
     login = None if signed_in else url_for("accounts.login", next=next_url)
-    return CardLinks(adapter, login)
+    return CardLinks(
+        adapter,
+        login,
+        labels=labels or page_labels(),
+        sign_in=markup_gettext("Sign in to vote"),
+        searching=bool(search),
+    )
 
 
 @bp.get("/")
@@ -59,6 +107,7 @@ def index() -> Response:
         "sorts": list(BoardSort),
         "trending_days": TRENDING_DAYS,
         "card_links": card_links,
+        "labels": page_labels(),
     }
     if htmx and htmx.target == "board-results":
         response = make_response(render_template("board/_results.html", **context))

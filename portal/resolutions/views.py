@@ -7,6 +7,8 @@ from flask_babel import gettext as _
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
+from portal.i18n import markup_gettext
+from portal.models import FeedbackState
 from portal.services.errors import NotFound
 from portal.services.resolutions import (
     get_resolution,
@@ -36,6 +38,7 @@ def index() -> Response:
         "voices": voices,
         "thanks": thanks_for(ids, voices),
         "shown": resolution_items(ids),
+        "state_labels": {state: markup_gettext(state.label) for state in FeedbackState},
         "page_args": lambda n: {k: v for k, v in {"category": category, "page": n}.items() if v},
     }
     if htmx and htmx.target == "resolution-results":
