@@ -292,7 +292,6 @@ def closed_reason(item: Feedback) -> str:
 
 
 _FRAGMENTS_KEPT = 256
-_fragments: dict[tuple[Any, ...], Markup] = {}
 
 
 def layout_part(*key: Any, caller: Callable[[], str], keep: bool = True) -> Markup:
@@ -305,13 +304,18 @@ def layout_part(*key: Any, caller: Callable[[], str], keep: bool = True) -> Mark
         return Markup(caller())
     req_ctx = _cv_request.get(None)
     root = None if req_ctx is None else req_ctx.request.script_root
+    # Kept per app: two apps in one process (tests, a site mounted twice) may offer other
+    # languages or serve static files elsewhere with equal settings.
+    fragments: dict[tuple[Any, ...], Markup] = _cv_app.get().app.extensions.setdefault(
+        "portal_layout_parts", {}
+    )
     full = (key, root, locale(), translations())
-    part = _fragments.get(full)
+    part = fragments.get(full)
     if part is None:
         part = Markup(caller())
-        if len(_fragments) >= _FRAGMENTS_KEPT:
-            _fragments.clear()
-        _fragments[full] = part
+        if len(fragments) >= _FRAGMENTS_KEPT:
+            fragments.clear()
+        fragments[full] = part
     return part
 
 
