@@ -128,3 +128,28 @@ class InsightItem(Base):
     open: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     waiting: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     ack_due_day: Mapped[int | None]
+
+
+class InsightUserDay(Base):
+    """Items written and votes given by one customer on one UTC day. Kept by triggers on
+    ``feedback`` and ``votes`` (migration b7d2e5f8a3c1): votes are cast by plain SQL."""
+
+    __tablename__ = "insight_user_days"
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    items: Mapped[int] = mapped_column(default=0, server_default="0")
+    votes: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class InsightSegmentDay(Base):
+    """Items written and votes given on one UTC day by the customers whose segment is now
+    ``segment`` ("" for none): a change of a customer's segment moves their whole history
+    (trigger on ``users.segment``), so the sums agree with a recount by the segment now."""
+
+    __tablename__ = "insight_segment_days"
+
+    day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    segment: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    items: Mapped[int] = mapped_column(default=0, server_default="0")
+    votes: Mapped[int] = mapped_column(default=0, server_default="0")

@@ -65,7 +65,7 @@ from portal.models import (
     TimelineKind,
     User,
 )
-from portal.models.insight import NO_OWNER
+from portal.models.insight import NO_OWNER, InsightSegmentDay, InsightUserDay
 from portal.services.insights.queries import day_index as day_index_of
 
 EPOCH = date(1970, 1, 1)
@@ -552,6 +552,7 @@ def rebuild(session: Session | None = None) -> int:
     conn = session.connection()
     for table in (DAYS, DURATIONS, LEDGER, BACKLOG, WAITING):
         conn.execute(sa.delete(table))
+    rebuild_acts(conn)
     delta = Delta.empty()
     counted = 0
     last_id = 0
@@ -598,6 +599,35 @@ def rebuild(session: Session | None = None) -> int:
     for i in range(0, len(durations), 5000):
         conn.execute(sa.insert(DURATIONS), durations[i : i + 5000])
     return counted
+
+
+def _day_sql(dialect: str, column: str) -> str:
+    """SQL for the UTC day number of a timestamp column (as the migration's triggers count)."""
+    if dialect == "postgresql":
+        return f"(({column} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
+    return f"(CAST(strftime('%s', date({column})) AS INTEGER) / 86400)"
+
+
+def rebuild_acts(conn: Connection) -> None:
+    """Count again each customer's items and votes per day, and per day and segment now
+    (``insight_user_days``, ``insight_segment_days``; triggers keep them from then on)."""
+    dialect = conn.dialect.name
+    conn.execute(sa.delete(InsightUserDay.__table__))
+    conn.execute(sa.delete(InsightSegmentDay.__table__))
+    conn.exec_driver_sql(
+        "INSERT INTO insight_user_days (user_id, day, items, votes) "
+        "SELECT user_id, day, SUM(i), SUM(v) FROM ("
+        f"SELECT author_id AS user_id, {_day_sql(dialect, 'created_at')} AS day, 1 AS i, 0 AS v "
+        "FROM feedback WHERE author_id IS NOT NULL UNION ALL "
+        f"SELECT user_id, {_day_sql(dialect, 'created_at')}, 0, 1 FROM votes"
+        ") AS acts GROUP BY user_id, day"
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO insight_segment_days (day, segment, items, votes) "
+        "SELECT d.day, COALESCE(u.segment, ''), SUM(d.items), SUM(d.votes) "
+        "FROM insight_user_days d JOIN users u ON u.id = d.user_id "
+        "GROUP BY d.day, COALESCE(u.segment, '')"
+    )
 
 
 # Reading a period -----------------------------------------------------------------------------
