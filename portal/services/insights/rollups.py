@@ -612,8 +612,8 @@ def rebuild_acts(conn: Connection) -> None:
     """Count again each customer's items and votes per day, and per day and segment now
     (``insight_user_days``, ``insight_segment_days``; triggers keep them from then on)."""
     dialect = conn.dialect.name
-    conn.execute(sa.delete(InsightUserDay.__table__))
-    conn.execute(sa.delete(InsightSegmentDay.__table__))
+    conn.execute(sa.delete(InsightUserDay))
+    conn.execute(sa.delete(InsightSegmentDay))
     conn.exec_driver_sql(
         "INSERT INTO insight_user_days (user_id, day, items, votes) "
         "SELECT user_id, day, SUM(i), SUM(v) FROM ("
