@@ -365,7 +365,7 @@ def segment_split(start: datetime, end: datetime) -> list[SegmentFigures]:
 
     part = rollups.split(start, end, ends_now=end >= datetime.now(UTC) - rollups.NOW_SLACK)
     segment = sa.func.coalesce(User.segment, "")
-    parts: list[Any] = []
+    parts: list[sa.Select[str, Any, Any, Any]] = []
     if part.has_days:
         in_days = (InsightSegmentDay.day >= part.first_day) & (InsightSegmentDay.day < part.end_day)
         parts.append(
