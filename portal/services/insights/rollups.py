@@ -82,8 +82,11 @@ ACK, RESOLVE = "ack", "resolve"
 # Durations over all items are also kept per month and per week (``measure`` "ack/m",
 # "ack/w", "ack/d", ``day`` the span's first day, category and owner ``ALL``), so a long period
 # reads about a dozen months instead of hundreds of days of buckets.
+# Per category and owner, months and weeks are kept too (same measures, the real category
+# and owner), and the days are the plain measure's rows.
 ALL = -1
 SPANS = ("m", "w", "d")
+GROUPED_SPANS = ("m", "w")
 MET, LATE = 1, 2
 # The columns of an item that the roll-ups count.
 COUNTED = (
@@ -346,6 +349,9 @@ class Delta:
         self.durations[(day, measure, cat, owner, seconds)] += sign
         for span in SPANS:
             self.durations[(span_start(span, day), f"{measure}/{span}", ALL, ALL, seconds)] += sign
+        for span in GROUPED_SPANS:
+            key = (span_start(span, day), f"{measure}/{span}", cat, owner, seconds)
+            self.durations[key] += sign
 
     def add(self, row: dict[str, Any], sign: int) -> None:
         """Add (sign 1) or take away (-1) the share of an item's ledger row."""
@@ -836,20 +842,31 @@ def durations(
     result: Counter[tuple[int, int, int]] = Counter()
     if part.has_days:
         t = DURATIONS
+        spans: dict[str, list[int]] = {span: [] for span in SPANS}
+        for span, day in cover(part.first_day, part.end_day):
+            spans[span].append(day)
         if overall:
-            spans: dict[str, list[int]] = {span: [] for span in SPANS}
-            for span, day in cover(part.first_day, part.end_day):
-                spans[span].append(day)
+            where = sa.and_(
+                t.c.category_id == ALL,
+                sa.or_(
+                    *[
+                        sa.and_(t.c.measure == f"{measure}/{span}", t.c.day.in_(days))
+                        for span, days in spans.items()
+                        if days
+                    ]
+                ),
+            )
+        else:
             where = sa.or_(
                 *[
-                    sa.and_(t.c.measure == f"{measure}/{span}", t.c.day.in_(days))
+                    sa.and_(
+                        t.c.measure == (measure if span == "d" else f"{measure}/{span}"),
+                        t.c.day.in_(days),
+                        t.c.category_id != ALL,
+                    )
                     for span, days in spans.items()
                     if days
                 ]
-            )
-        else:
-            where = sa.and_(
-                t.c.measure == measure, t.c.day >= part.first_day, t.c.day < part.end_day
             )
         rows = db.session.execute(
             sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, sa.func.sum(t.c["count"]))
