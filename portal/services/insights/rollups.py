@@ -872,7 +872,7 @@ def durations(
         query: Any
         if overall:
             query = (
-                sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, sa.func.sum(t.c["count"]))
+                sa.select(sa.literal(ALL), sa.literal(ALL), t.c.seconds, sa.func.sum(t.c["count"]))
                 .where(where)
                 .group_by(t.c.seconds)
             )
