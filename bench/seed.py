@@ -221,14 +221,15 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
 
 def _defer_indexes(conn: sa.Connection) -> list[str]:
     """Drop the bulk tables' secondary indexes (and on SQLite the full-text index's insert
-    trigger); return the statements that make them again after the load. Indexes that back a
-    constraint (primary keys, UNIQUE in a table's definition) stay."""
+    trigger and the insights roll-up triggers, disabled on PostgreSQL); return the statements
+    that make them again after the load. Indexes that back a constraint (primary keys, UNIQUE
+    in a table's definition) stay."""
     tables = ", ".join(f"'{t}'" for t in BULK_TABLES)
     if conn.dialect.name == "sqlite":
         found = conn.exec_driver_sql(
             "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
             f"AND tbl_name IN ({tables}) AND (type = 'index' OR (type = 'trigger' "
-            "AND name = 'feedback_fts_after_insert'))"
+            "AND (name = 'feedback_fts_after_insert' OR name LIKE 'insight_acts_%')))"
         ).all()
         for kind, name, _sql in found:
             conn.exec_driver_sql(f'DROP {kind.upper()} "{name}"')
@@ -240,7 +241,16 @@ def _defer_indexes(conn: sa.Connection) -> list[str]:
     ).all()
     for name, _sql in found:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [sql for _name, sql in found]
+    restore = [sql for _name, sql in found]
+    # The insights roll-up triggers (per customer and day) wait too: rebuild() counts after.
+    triggers = conn.exec_driver_sql(
+        "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        f"WHERE c.relname IN ({tables}) AND t.tgname LIKE 'insight_acts_%'"
+    ).all()
+    for table, name in triggers:
+        conn.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"')
+        restore.append(f'ALTER TABLE "{table}" ENABLE TRIGGER "{name}"')
+    return restore
 
 
 def _restore_indexes(conn: sa.Connection, statements: list[str]) -> None:

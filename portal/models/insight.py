@@ -33,6 +33,10 @@ sa.Index(
     Feedback.id,
 )
 
+# On SQLite the roll-ups are clustered on their primary key (no rowid): a period's rows are
+# read from the key alone, without a look-up in the table for each one.
+WITHOUT_ROWID = {"sqlite_with_rowid": False}
+
 # No owner: the owner dimension is part of a primary key, so it cannot be NULL.
 NO_OWNER = 0
 
@@ -41,6 +45,7 @@ class InsightDay(Base):
     """Counts of one UTC day for one category, kind and channel."""
 
     __tablename__ = "insight_days"
+    __table_args__ = WITHOUT_ROWID
 
     day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -60,6 +65,7 @@ class InsightDuration(Base):
     shown as ``seconds`` (the bucket's value)."""
 
     __tablename__ = "insight_durations"
+    __table_args__ = WITHOUT_ROWID
 
     day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     measure: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
@@ -75,6 +81,7 @@ class InsightBacklog(Base):
     -1 for none) or "arrived" (items still received, by the day they arrived)."""
 
     __tablename__ = "insight_backlog"
+    __table_args__ = WITHOUT_ROWID
 
     owner_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     what: Mapped[str] = mapped_column(sa.String(10), primary_key=True)
@@ -88,6 +95,7 @@ class InsightWaiting(Base):
     (only the items due on the day asked are looked at one by one)."""
 
     __tablename__ = "insight_waiting"
+    __table_args__ = WITHOUT_ROWID
 
     created_day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     category_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
@@ -128,3 +136,30 @@ class InsightItem(Base):
     open: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     waiting: Mapped[bool] = mapped_column(default=False, server_default=sa.false())
     ack_due_day: Mapped[int | None]
+
+
+class InsightUserDay(Base):
+    """Items written and votes given by one customer on one UTC day. Kept by triggers on
+    ``feedback`` and ``votes`` (migration b7d2e5f8a3c1): votes are cast by plain SQL."""
+
+    __tablename__ = "insight_user_days"
+    __table_args__ = WITHOUT_ROWID
+
+    user_id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    items: Mapped[int] = mapped_column(default=0, server_default="0")
+    votes: Mapped[int] = mapped_column(default=0, server_default="0")
+
+
+class InsightSegmentDay(Base):
+    """Items written and votes given on one UTC day by the customers whose segment is now
+    ``segment`` ("" for none): a change of a customer's segment moves their whole history
+    (trigger on ``users.segment``), so the sums agree with a recount by the segment now."""
+
+    __tablename__ = "insight_segment_days"
+    __table_args__ = WITHOUT_ROWID
+
+    day: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    segment: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    items: Mapped[int] = mapped_column(default=0, server_default="0")
+    votes: Mapped[int] = mapped_column(default=0, server_default="0")

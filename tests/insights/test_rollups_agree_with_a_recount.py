@@ -36,8 +36,11 @@ from portal.models import (
     TimelineEvent,
     TimelineKind,
     User,
+    Vote,
 )
+from portal.models.insight import InsightSegmentDay, InsightUserDay
 from portal.services import recording, workflow
+from portal.services.customer_value import segment_split
 from portal.services.errors import DomainError
 from portal.services.feedback import submit_feedback
 from portal.services.insights import queries, rolled, rollups
@@ -72,6 +75,14 @@ step = st.one_of(
     ),
     st.tuples(st.sampled_from(["plan", "move_promise"]), st.integers(0, 30), st.integers(0, 4)),
     st.tuples(st.just("merge"), st.integers(0, 30), st.integers(0, 30)),
+    # Votes by several customers, taken back and moved back in time, and a customer's segment
+    # changed (the segment split counts a customer's history in the segment they are in now).
+    st.tuples(
+        st.sampled_from(["vote_as", "unvote_as", "vote_earlier"]),
+        st.integers(0, 30),
+        st.integers(0, 2),
+    ),
+    st.tuples(st.just("segment"), st.integers(0, 3), st.sampled_from([None, "Retail", "Business"])),
     # Back in time: the whole item (its durations kept), only its arrival (durations grow),
     # or its latest declining step.
     st.tuples(
@@ -110,6 +121,10 @@ def _run(name: str, arg: int, extra: Any, world: dict[str, Any]) -> None:
         )
         items.append(recorded.item.id)
         return
+    if name == "segment":
+        customer = world["voters"][arg % len(world["voters"])] if arg else world["customer"]
+        customer.segment = extra
+        return
     if not items:
         return
     item_id = items[arg % len(items)]
@@ -133,6 +148,16 @@ def _run(name: str, arg: int, extra: Any, world: dict[str, Any]) -> None:
             workflow.redact(item_id, actor, "Personal details.")
         case "vote":
             set_vote(world["voter"], item_id, want=True)
+        case "vote_as" | "unvote_as":
+            set_vote(world["voters"][extra], item_id, want=name == "vote_as")
+        case "vote_earlier":
+            vote = db.session.scalars(
+                sa.select(Vote).where(
+                    Vote.feedback_id == item_id, Vote.user_id == world["voters"][extra].id
+                )
+            ).first()
+            if vote is not None:
+                vote.created_at -= timedelta(hours=30 * (extra + 1))
         case "me_too":
             recording.me_too_for_customer(
                 actor,
@@ -238,6 +263,7 @@ def _assert_agree(now: datetime) -> None:
             assert rolled.resolve_time_percentiles(start, end, by) == _bucketed(
                 queries.resolve_time_percentiles(start, end, by)
             ), by
+        assert segment_split(start, end) == queries.segment_split(start, end), (start, end)
 
 
 A_WEEK_OF_WORK = [
@@ -259,6 +285,12 @@ A_WEEK_OF_WORK = [
     ("merge", 3, 0),
     ("reopen", 1, 0),
     ("vote", 0, 0),
+    ("vote_as", 0, 0),
+    ("vote_as", 1, 1),
+    ("vote_earlier", 0, 0),
+    ("segment", 1, "Business"),
+    ("unvote_as", 1, 1),
+    ("segment", 0, "Retail"),
     ("age", 3, 9),
     ("age", 0, 900),
     ("arrive_earlier", 2, 400),
@@ -281,9 +313,12 @@ def test_rollups_agree_with_a_recount_after_any_workflow(
         "staff": [make_user(role=Role.STAFF), make_user(role=Role.ADMIN)],
         "customer": make_user(),
         "voter": make_user(),
+        "voters": [make_user(), make_user(), make_user()],
         "categories": [make_category(ack_target_hours=2), make_category(ack_target_hours=30)],
         "items": [],
     }
+    world["voters"][0].segment, world["voters"][2].segment = "Retail", "Business"
+    db.session.commit()
     for name, arg, extra in steps:
         try:
             _run(name, arg, extra, world)
@@ -298,6 +333,8 @@ def test_rollups_agree_with_a_recount_after_any_workflow(
         _rows(InsightItem),
         _rows(InsightBacklog, "count"),
         _rows(InsightWaiting, "count"),
+        _rows(InsightUserDay, "items", "votes"),
+        _rows(InsightSegmentDay, "items", "votes"),
     )
     rollups.rebuild()
     db.session.commit()
@@ -307,6 +344,8 @@ def test_rollups_agree_with_a_recount_after_any_workflow(
         _rows(InsightItem),
         _rows(InsightBacklog, "count"),
         _rows(InsightWaiting, "count"),
+        _rows(InsightUserDay, "items", "votes"),
+        _rows(InsightSegmentDay, "items", "votes"),
     )
     assert kept == rebuilt
 

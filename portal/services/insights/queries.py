@@ -65,6 +65,7 @@ from portal.models import (
     TimelineKind,
     Unsubscribe,
     User,
+    Vote,
 )
 from portal.models.base import N_
 from portal.services.insights.figures import (
@@ -604,3 +605,38 @@ def latest_resolutions(limit: int = 5) -> list[PublishedResolution]:
         .limit(limit)
     ).all()
     return [PublishedResolution(*row) for row in rows]
+
+
+def segment_split(start: datetime, end: datetime) -> list[Any]:
+    """The recount of ``customer_value.segment_split`` from the items and votes themselves:
+    items received and votes given in the period per segment the person behind them is in now,
+    and how many people (largest first, no segment last)."""
+    from portal.services.customer_value import SegmentFigures
+
+    items = sa.select(
+        Feedback.author_id.label("user_id"),
+        sa.literal(1).label("item"),
+        sa.literal(0).label("vote"),
+    ).where(Feedback.created_at >= start, Feedback.created_at < end)
+    votes = sa.select(
+        Vote.user_id.label("user_id"), sa.literal(0).label("item"), sa.literal(1).label("vote")
+    ).where(Vote.created_at >= start, Vote.created_at < end)
+    acts = sa.union_all(items, votes).subquery("acts")
+    rows = db.session.execute(
+        sa.select(
+            User.segment,
+            sa.func.sum(acts.c.item),
+            sa.func.sum(acts.c.vote),
+            sa.func.count(sa.distinct(acts.c.user_id)),
+        )
+        .join(User, User.id == acts.c.user_id)
+        .group_by(User.segment)
+    ).all()
+    figures = [
+        SegmentFigures(segment, int(n_items or 0), int(n_votes or 0), int(people))
+        for segment, n_items, n_votes, people in rows
+    ]
+    return sorted(
+        figures,
+        key=lambda f: (f.segment is None, -(f.items + f.votes), (f.segment or "").lower()),
+    )

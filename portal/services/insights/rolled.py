@@ -108,8 +108,16 @@ def items_per_channel(
 
 def _percentiles(histogram: dict[tuple[int, int, int], int], by: Grouping) -> list[Percentiles]:
     groups: dict[int | None, dict[int, int]] = defaultdict(lambda: defaultdict(int))
+    # Keys are (category, ALL, seconds) and (ALL, owner, seconds), or (ALL, ALL, seconds) for
+    # all items only (rollups.durations): each grouping reads its own rows.
     for (category_id, owner_id, seconds), n in histogram.items():
         if n <= 0:
+            continue
+        if by == "owner" and (category_id != rollups.ALL or owner_id == rollups.ALL):
+            continue
+        if by != "owner" and owner_id != rollups.ALL:
+            continue
+        if by == "category" and category_id == rollups.ALL:
             continue
         key = (
             None

@@ -65,7 +65,7 @@ from portal.models import (
     TimelineKind,
     User,
 )
-from portal.models.insight import NO_OWNER
+from portal.models.insight import NO_OWNER, InsightSegmentDay, InsightUserDay
 from portal.services.insights.queries import day_index as day_index_of
 
 EPOCH = date(1970, 1, 1)
@@ -82,8 +82,11 @@ ACK, RESOLVE = "ack", "resolve"
 # Durations over all items are also kept per month and per week (``measure`` "ack/m",
 # "ack/w", "ack/d", ``day`` the span's first day, category and owner ``ALL``), so a long period
 # reads about a dozen months instead of hundreds of days of buckets.
+# Per category and owner, months and weeks are kept too (same measures, the real category
+# and owner), and the days are the plain measure's rows.
 ALL = -1
 SPANS = ("m", "w", "d")
+GROUPED_SPANS = ("m", "w")
 MET, LATE = 1, 2
 # The columns of an item that the roll-ups count.
 COUNTED = (
@@ -346,6 +349,9 @@ class Delta:
         self.durations[(day, measure, cat, owner, seconds)] += sign
         for span in SPANS:
             self.durations[(span_start(span, day), f"{measure}/{span}", ALL, ALL, seconds)] += sign
+        for span in GROUPED_SPANS:
+            key = (span_start(span, day), f"{measure}/{span}", cat, owner, seconds)
+            self.durations[key] += sign
 
     def add(self, row: dict[str, Any], sign: int) -> None:
         """Add (sign 1) or take away (-1) the share of an item's ledger row."""
@@ -552,6 +558,7 @@ def rebuild(session: Session | None = None) -> int:
     conn = session.connection()
     for table in (DAYS, DURATIONS, LEDGER, BACKLOG, WAITING):
         conn.execute(sa.delete(table))
+    rebuild_acts(conn)
     delta = Delta.empty()
     counted = 0
     last_id = 0
@@ -598,6 +605,35 @@ def rebuild(session: Session | None = None) -> int:
     for i in range(0, len(durations), 5000):
         conn.execute(sa.insert(DURATIONS), durations[i : i + 5000])
     return counted
+
+
+def _day_sql(dialect: str, column: str) -> str:
+    """SQL for the UTC day number of a timestamp column (as the migration's triggers count)."""
+    if dialect == "postgresql":
+        return f"(({column} AT TIME ZONE 'UTC')::date - DATE '1970-01-01')"
+    return f"(CAST(strftime('%s', date({column})) AS INTEGER) / 86400)"
+
+
+def rebuild_acts(conn: Connection) -> None:
+    """Count again each customer's items and votes per day, and per day and segment now
+    (``insight_user_days``, ``insight_segment_days``; triggers keep them from then on)."""
+    dialect = conn.dialect.name
+    conn.execute(sa.delete(InsightUserDay))
+    conn.execute(sa.delete(InsightSegmentDay))
+    conn.exec_driver_sql(
+        "INSERT INTO insight_user_days (user_id, day, items, votes) "
+        "SELECT user_id, day, SUM(i), SUM(v) FROM ("
+        f"SELECT author_id AS user_id, {_day_sql(dialect, 'created_at')} AS day, 1 AS i, 0 AS v "
+        "FROM feedback WHERE author_id IS NOT NULL UNION ALL "
+        f"SELECT user_id, {_day_sql(dialect, 'created_at')}, 0, 1 FROM votes"
+        ") AS acts GROUP BY user_id, day"
+    )
+    conn.exec_driver_sql(
+        "INSERT INTO insight_segment_days (day, segment, items, votes) "
+        "SELECT d.day, COALESCE(u.segment, ''), SUM(d.items), SUM(d.votes) "
+        "FROM insight_user_days d JOIN users u ON u.id = d.user_id "
+        "GROUP BY d.day, COALESCE(u.segment, '')"
+    )
 
 
 # Reading a period -----------------------------------------------------------------------------
@@ -800,40 +836,73 @@ def durations(
     period: Period, measure: str, *, overall: bool = False
 ) -> Counter[tuple[int, int, int]]:
     """How many times to acknowledge (by the day received) or to resolve (by the day resolved)
-    fell in each bucket, per (category, owner, seconds); with ``overall`` only over all items
-    (category and owner ``ALL``), read from months and weeks where they fit."""
+    fell in each bucket, per (category, ``ALL``, seconds) and per (``ALL``, owner, seconds);
+    with ``overall`` only over all items (category and owner ``ALL``). Read from months and
+    weeks where they fit."""
     part = period.part
     result: Counter[tuple[int, int, int]] = Counter()
     if part.has_days:
         t = DURATIONS
+        spans: dict[str, list[int]] = {span: [] for span in SPANS}
+        for span, day in cover(part.first_day, part.end_day):
+            spans[span].append(day)
         if overall:
-            spans: dict[str, list[int]] = {span: [] for span in SPANS}
-            for span, day in cover(part.first_day, part.end_day):
-                spans[span].append(day)
+            where = sa.and_(
+                t.c.category_id == ALL,
+                sa.or_(
+                    *[
+                        sa.and_(t.c.measure == f"{measure}/{span}", t.c.day.in_(days))
+                        for span, days in spans.items()
+                        if days
+                    ]
+                ),
+            )
+        else:
             where = sa.or_(
                 *[
-                    sa.and_(t.c.measure == f"{measure}/{span}", t.c.day.in_(days))
+                    sa.and_(
+                        t.c.measure == (measure if span == "d" else f"{measure}/{span}"),
+                        t.c.day.in_(days),
+                        t.c.category_id != ALL,
+                    )
                     for span, days in spans.items()
                     if days
                 ]
             )
-        else:
-            where = sa.and_(
-                t.c.measure == measure, t.c.day >= part.first_day, t.c.day < part.end_day
+        query: Any
+        if overall:
+            query = (
+                sa.select(sa.literal(ALL), sa.literal(ALL), t.c.seconds, sa.func.sum(t.c["count"]))
+                .where(where)
+                .group_by(t.c.seconds)
             )
-        rows = db.session.execute(
-            sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, sa.func.sum(t.c["count"]))
-            .where(where)
-            .group_by(t.c.category_id, t.c.owner_id, t.c.seconds)
-        )
-        for cat, owner, seconds, n in rows:
+        else:
+            # Summed per category and per owner in SQL: far fewer rows than category x owner.
+            rows_in = sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, t.c["count"]).where(
+                where
+            )
+            cte = rows_in.cte("spans")
+            query = sa.union_all(
+                sa.select(
+                    cte.c.category_id, sa.literal(ALL), cte.c.seconds, sa.func.sum(cte.c["count"])
+                ).group_by(cte.c.category_id, cte.c.seconds),
+                sa.select(
+                    sa.literal(ALL), cte.c.owner_id, cte.c.seconds, sa.func.sum(cte.c["count"])
+                ).group_by(cte.c.owner_id, cte.c.seconds),
+            )
+        for cat, owner, seconds, n in db.session.execute(query):
             result[(cat, owner, seconds)] += int(n)
     for f in period.facts:
-        cat, owner = (ALL, ALL) if overall else (f.category_id, f.owner_id)
-        if measure == ACK and f.ack_seconds is not None and part.in_edges(f.created_at):
-            result[(cat, owner, f.ack_seconds)] += 1
-        if measure == RESOLVE and f.resolve_seconds is not None and part.in_edges(f.resolved_at):
-            result[(cat, owner, f.resolve_seconds)] += 1
+        keys = [(ALL, ALL)] if overall else [(f.category_id, ALL), (ALL, f.owner_id)]
+        for cat, owner in keys:
+            if measure == ACK and f.ack_seconds is not None and part.in_edges(f.created_at):
+                result[(cat, owner, f.ack_seconds)] += 1
+            if (
+                measure == RESOLVE
+                and f.resolve_seconds is not None
+                and part.in_edges(f.resolved_at)
+            ):
+                result[(cat, owner, f.resolve_seconds)] += 1
     return result
 
 
