@@ -2,7 +2,7 @@
 customer's segment now, kept by triggers on feedback, votes and users.segment
 
 Revision ID: b7d2e5f8a3c1
-Revises: a1c7e3d9b2f4
+Revises: a7c3e9d1b4f2
 Create Date: 2026-12-07 12:30:00
 
 Triggers, not session events: votes are cast by plain SQL (services/votes.py), and a change of
@@ -17,7 +17,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = "b7d2e5f8a3c1"
-down_revision = "a1c7e3d9b2f4"
+down_revision = 'a7c3e9d1b4f2'
 branch_labels = None
 depends_on = None
 
