@@ -23,6 +23,7 @@ from portal.extensions import db
 from portal.models import ApiToken, Feedback, Role, User, Vote
 from portal.services import events
 from portal.services.errors import DomainError, NotAllowed, NotFound
+from portal.services.insights.figures import SegmentFigures
 from portal.services.wording import Text, t
 from portal.validation import name_problem
 
@@ -341,17 +342,6 @@ def item_values(item_ids: Iterable[int]) -> dict[int, ItemValue]:
     values = item_value_subquery(ids)
     rows = db.session.execute(sa.select(values.c.item_id, values.c.value_cents, values.c.paying))
     return {item_id: ItemValue(int(cents or 0), int(paying)) for item_id, cents, paying in rows}
-
-
-@dataclass(frozen=True)
-class SegmentFigures:
-    """Items written and votes given in a period by the customers of one segment (None: no
-    segment known), and how many customers that was."""
-
-    segment: str | None
-    items: int
-    votes: int
-    people: int
 
 
 def segment_split(start: datetime, end: datetime) -> list[SegmentFigures]:

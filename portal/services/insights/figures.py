@@ -475,3 +475,14 @@ def format_percent(value: float | None) -> Text:
         return t("no data")
     percent = f"{value:.0f}"
     return t("%(percent)s%%", percent=percent)
+
+
+@dataclass(frozen=True)
+class SegmentFigures:
+    """Items written and votes given in a period by the customers of one segment (None: no
+    segment known), and how many customers that was."""
+
+    segment: str | None
+    items: int
+    votes: int
+    people: int

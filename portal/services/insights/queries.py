@@ -78,6 +78,7 @@ from portal.services.insights.figures import (
     PromiseMoves,
     PublishedResolution,
     RecordedCount,
+    SegmentFigures,
     TargetFigures,
     Trend,
     VotedItem,
@@ -607,12 +608,10 @@ def latest_resolutions(limit: int = 5) -> list[PublishedResolution]:
     return [PublishedResolution(*row) for row in rows]
 
 
-def segment_split(start: datetime, end: datetime) -> list[Any]:
+def segment_split(start: datetime, end: datetime) -> list[SegmentFigures]:
     """The recount of ``customer_value.segment_split`` from the items and votes themselves:
     items received and votes given in the period per segment the person behind them is in now,
     and how many people (largest first, no segment last)."""
-    from portal.services.customer_value import SegmentFigures
-
     items = sa.select(
         Feedback.author_id.label("user_id"),
         sa.literal(1).label("item"),

@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from portal.models.base import N_
-from portal.services.customer_value import SegmentFigures, segment_split
+from portal.services.customer_value import segment_split
 from portal.services.errors import NotFound
 from portal.services.insights import rolled, rollups
 from portal.services.insights.figures import (
@@ -24,6 +24,7 @@ from portal.services.insights.figures import (
     PromiseMoves,
     PublishedResolution,
     RecordedCount,
+    SegmentFigures,
     TargetFigures,
     Trend,
     VolumeSummary,

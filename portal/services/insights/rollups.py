@@ -109,6 +109,19 @@ BACKLOG: sa.Table = InsightBacklog.__table__  # type: ignore[assignment]
 WAITING: sa.Table = InsightWaiting.__table__  # type: ignore[assignment]
 OPEN, DUE, ARRIVED = "open", "due", "arrived"
 NO_DUE_DAY = -1
+# Every roll-up table: counted from the items and votes, never the only copy of anything (an
+# install moved to another database counts them again rather than copying them).
+ROLLUP_TABLES = frozenset(
+    {
+        "insight_days",
+        "insight_durations",
+        "insight_items",
+        "insight_backlog",
+        "insight_waiting",
+        "insight_user_days",
+        "insight_segment_days",
+    }
+)
 
 
 # Days and durations ---------------------------------------------------------------------------
