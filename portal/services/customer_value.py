@@ -2,18 +2,16 @@
 
 Set by admins (the person's admin page), by the API (a write-scope token) and by single
 sign-on's claims, all through the same rules (`checked_value`). Read only by staff pages:
-triage's value of the people behind an item (`item_values`, `value_order`) and insights'
-split by segment (`segment_split`). Nothing here is ever put in a public page, feed, email,
-webhook or the public API's payloads.
+triage's value of the people behind an item (`item_values`, `value_order`); insights split by
+segment (`insights.rolled.segment_split`). Nothing here is ever put in a public page, feed,
+email, webhook or the public API's payloads.
 """
 
 from __future__ import annotations
 
 import re
-from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
@@ -23,7 +21,6 @@ from portal.extensions import db
 from portal.models import ApiToken, Feedback, Role, User, Vote
 from portal.services import events
 from portal.services.errors import DomainError, NotAllowed, NotFound
-from portal.services.insights.figures import SegmentFigures
 from portal.services.wording import Text, t
 from portal.validation import name_problem
 
@@ -342,86 +339,6 @@ def item_values(item_ids: Iterable[int]) -> dict[int, ItemValue]:
     values = item_value_subquery(ids)
     rows = db.session.execute(sa.select(values.c.item_id, values.c.value_cents, values.c.paying))
     return {item_id: ItemValue(int(cents or 0), int(paying)) for item_id, cents, paying in rows}
-
-
-def segment_split(start: datetime, end: datetime) -> list[SegmentFigures]:
-    """Items received and votes given in the period, per segment the person behind them is in
-    now (largest first, the customers with no segment last), in one statement that does not
-    walk the period's votes: the whole UTC days come from ``insight_segment_days`` (sums) and
-    ``insight_user_days`` (who was active: one index look-up per customer), only the part-days
-    at the ends from the items and votes themselves."""
-    from portal.models.insight import InsightSegmentDay, InsightUserDay
-    from portal.services.insights import rollups
-
-    part = rollups.split(start, end, ends_now=end >= datetime.now(UTC) - rollups.NOW_SLACK)
-    segment = sa.func.coalesce(User.segment, "")
-    parts: list[sa.Select[str, Any, Any, Any]] = []
-    if part.has_days:
-        in_days = (InsightSegmentDay.day >= part.first_day) & (InsightSegmentDay.day < part.end_day)
-        parts.append(
-            sa.select(
-                InsightSegmentDay.segment,
-                sa.func.sum(InsightSegmentDay.items),
-                sa.func.sum(InsightSegmentDay.votes),
-                sa.null().label("user_id"),
-            )
-            .where(in_days)
-            .group_by(InsightSegmentDay.segment)
-        )
-        active = (
-            sa.select(InsightUserDay.day)
-            .where(
-                InsightUserDay.user_id == User.id,
-                InsightUserDay.day >= part.first_day,
-                InsightUserDay.day < part.end_day,
-                InsightUserDay.items + InsightUserDay.votes > 0,
-            )
-            .exists()
-        )
-        parts.append(sa.select(segment, sa.literal(0), sa.literal(0), User.id).where(active))
-    if part.edges:
-        acts = []
-        for a, b in part.edges:
-            acts.append(
-                sa.select(
-                    Feedback.author_id.label("user_id"),
-                    sa.literal(1).label("item"),
-                    sa.literal(0).label("vote"),
-                ).where(Feedback.created_at >= a, Feedback.created_at < b)
-            )
-            acts.append(
-                sa.select(
-                    Vote.user_id.label("user_id"),
-                    sa.literal(0).label("item"),
-                    sa.literal(1).label("vote"),
-                ).where(Vote.created_at >= a, Vote.created_at < b)
-            )
-        edge = sa.union_all(*acts).subquery("acts")
-        parts.append(
-            sa.select(segment, sa.func.sum(edge.c.item), sa.func.sum(edge.c.vote), User.id)
-            .join(User, User.id == edge.c.user_id)
-            .group_by(User.id, User.segment)
-        )
-    if not parts:
-        return []
-    query = parts[0] if len(parts) == 1 else sa.union_all(*parts)
-    items: Counter[str] = Counter()
-    votes: Counter[str] = Counter()
-    people: dict[str, set[int]] = defaultdict(set)
-    for name, n_items, n_votes, user_id in db.session.execute(query).all():
-        items[name] += int(n_items or 0)
-        votes[name] += int(n_votes or 0)
-        if user_id is not None:
-            people[name].add(user_id)
-    figures = [
-        SegmentFigures(name or None, items[name], votes[name], len(people[name]))
-        for name in items.keys() | people.keys()
-        if items[name] or votes[name]
-    ]
-    return sorted(
-        figures,
-        key=lambda f: (f.segment is None, -(f.items + f.votes), (f.segment or "").lower()),
-    )
 
 
 def amount_text(cents: int | None) -> str:

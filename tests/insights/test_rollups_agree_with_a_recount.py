@@ -40,11 +40,11 @@ from portal.models import (
 )
 from portal.models.insight import InsightSegmentDay, InsightUserDay
 from portal.services import recording, workflow
-from portal.services.customer_value import segment_split
 from portal.services.errors import DomainError
 from portal.services.feedback import submit_feedback
 from portal.services.insights import queries, rolled, rollups
 from portal.services.insights.figures import Grouping, Percentiles
+from portal.services.insights.rolled import segment_split
 from portal.services.votes import set_vote
 
 _names = count(1)

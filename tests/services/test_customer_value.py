@@ -19,10 +19,10 @@ from portal.services.customer_value import (
     ItemValue,
     checked_value,
     item_values,
-    segment_split,
     set_customer_value,
 )
 from portal.services.errors import DomainError, NotAllowed
+from portal.services.insights.rolled import segment_split
 from portal.services.votes import set_vote
 from tests.helpers import count_queries
 

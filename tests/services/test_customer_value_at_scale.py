@@ -15,7 +15,8 @@ import sqlalchemy as sa
 from portal.extensions import db
 from portal.models import Category, Feedback, FeedbackKind, Role, User, Vote
 from portal.services import triage
-from portal.services.customer_value import item_values, segment_split
+from portal.services.customer_value import item_values
+from portal.services.insights.rolled import segment_split
 from tests.helpers import count_queries
 
 ITEMS = 10_000

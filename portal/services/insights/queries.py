@@ -609,7 +609,7 @@ def latest_resolutions(limit: int = 5) -> list[PublishedResolution]:
 
 
 def segment_split(start: datetime, end: datetime) -> list[SegmentFigures]:
-    """The recount of ``customer_value.segment_split`` from the items and votes themselves:
+    """The recount of ``rolled.segment_split`` from the items and votes themselves:
     items received and votes given in the period per segment the person behind them is in now,
     and how many people (largest first, no segment last)."""
     items = sa.select(

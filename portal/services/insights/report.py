@@ -13,7 +13,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from portal.models.base import N_
-from portal.services.customer_value import segment_split
 from portal.services.errors import NotFound
 from portal.services.insights import rolled, rollups
 from portal.services.insights.figures import (
@@ -218,7 +217,7 @@ def staff_report(start: datetime, end: datetime, now: datetime) -> StaffReport:
         workload=staff_workload(now),
         digest=digest_activity(start, end),
         channels=items_per_channel(start, end, period=period),
-        segments=segment_split(start, end),
+        segments=rolled.segment_split(start, end),
         recorded=recorded_per_channel(start, end),
     )
 
@@ -396,7 +395,7 @@ TABLES: dict[str, tuple[str, list[str], TableBuilder]] = {
         N_("Items and votes per customer segment"),
         ["segment", "items", "votes", "customers"],
         lambda s, e, n: [
-            [f.segment or "", f.items, f.votes, f.people] for f in segment_split(s, e)
+            [f.segment or "", f.items, f.votes, f.people] for f in rolled.segment_split(s, e)
         ],
     ),
     "recorded": (
