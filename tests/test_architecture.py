@@ -75,12 +75,23 @@ def import_graph(root: Path = ROOT) -> ImportGraph:
     for importer, path in files.items():
         tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
         is_package = path.name == "__init__.py"
+        own_packages = _packages_of(importer, is_package)
         for node in _imports(tree):
             for imported in _imported_modules(node, importer, is_package, modules):
-                if imported in modules and imported != importer:
-                    where = f"{path.relative_to(root.parent)}:{node.lineno}"
-                    graph[importer].setdefault(imported, []).append(where)
+                # Importing a.b.c first runs a/b/__init__.py: a package the importer is not
+                # itself inside is imported too (an __init__ that re-exports can close a cycle).
+                implied = [p for p in _packages_of(imported, False) if p not in own_packages]
+                for module in [*implied, imported]:
+                    if module in modules and module != importer:
+                        where = f"{path.relative_to(root.parent)}:{node.lineno}"
+                        graph[importer].setdefault(module, []).append(where)
     return graph
+
+
+def _packages_of(module: str, is_package: bool) -> list[str]:
+    """The packages a module sits in (itself too, for a package's __init__)."""
+    parts = module.split(".")
+    return [".".join(parts[:n]) for n in range(1, len(parts) + (1 if is_package else 0))]
 
 
 def cycles(graph: Mapping[str, Mapping[str, object]]) -> list[list[str]]:
@@ -211,3 +222,21 @@ def test_from_imports_resolve_to_the_module_they_load(
         },
     )
     assert list(import_graph(root)["pkg.sub.user"]) == [imported]
+
+
+def test_a_cycle_through_a_package_that_re_exports_is_found(tmp_path: Path) -> None:
+    # pkg.a imports pkg.sub.mod, which first runs pkg/sub/__init__.py; that imports pkg.sub.rep,
+    # which imports pkg.a back: importing pkg.a first found pkg.a half-made.
+    root = _write(
+        tmp_path,
+        {
+            "pkg/__init__.py": "",
+            "pkg/a.py": "from pkg.sub.mod import thing\n",
+            "pkg/sub/__init__.py": "from pkg.sub.rep import report\n",
+            "pkg/sub/mod.py": "thing = 1\n",
+            "pkg/sub/rep.py": "from pkg.a import thing\nreport = thing\n",
+        },
+    )
+    graph = import_graph(root)
+    assert list(graph["pkg.a"]) == ["pkg.sub", "pkg.sub.mod"]
+    assert cycles(graph) == [["pkg.a", "pkg.sub", "pkg.sub.rep"]]
