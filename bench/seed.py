@@ -245,7 +245,7 @@ def _defer_indexes(conn: sa.Connection) -> list[str]:
     # The insights roll-up triggers (per customer and day) wait too: rebuild() counts after.
     triggers = conn.exec_driver_sql(
         "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        f"WHERE c.relname IN ({tables}) AND t.tgname LIKE 'insight_acts_%'"
+        f"WHERE c.relname IN ({tables}) AND starts_with(t.tgname, 'insight_acts_')"
     ).all()
     for table, name in triggers:
         conn.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"')
