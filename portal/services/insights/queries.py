@@ -199,10 +199,10 @@ def items_resolved(start: datetime, end: datetime) -> int:
     ).scalar_one()
 
 
-def items_declined(start: datetime, end: datetime) -> int:
-    """How many items were declined in the period and are still declined (by the date of the
-    latest declining step, so an item declined twice counts once, when it was last declined)."""
-    latest_decline = (
+def latest_declining_step() -> sa.ScalarSelect[Any]:
+    """When the item was last declined (its latest step to Not planned): the day a declined
+    item counts on, here and in the roll-ups."""
+    return (
         sa.select(sa.func.max(TimelineEvent.created_at))
         .where(
             TimelineEvent.feedback_id == Feedback.id,
@@ -212,6 +212,12 @@ def items_declined(start: datetime, end: datetime) -> int:
         .correlate(Feedback)
         .scalar_subquery()
     )
+
+
+def items_declined(start: datetime, end: datetime) -> int:
+    """How many items were declined in the period and are still declined (by the date of the
+    latest declining step, so an item declined twice counts once, when it was last declined)."""
+    latest_decline = latest_declining_step()
     return db.session.execute(
         sa.select(sa.func.count())
         .select_from(Feedback)

@@ -67,6 +67,7 @@ from portal.models import (
 )
 from portal.models.insight import NO_OWNER, InsightSegmentDay, InsightUserDay
 from portal.services.insights.queries import day_index as day_index_of
+from portal.services.insights.queries import latest_declining_step
 
 EPOCH = date(1970, 1, 1)
 COUNTERS = (
@@ -257,19 +258,6 @@ class Facts:
         }
 
 
-def _latest_declining_step() -> sa.ScalarSelect[Any]:
-    return (
-        sa.select(sa.func.max(TimelineEvent.created_at))
-        .where(
-            TimelineEvent.feedback_id == Feedback.id,
-            TimelineEvent.kind == TimelineKind.STATE_CHANGED,
-            TimelineEvent.to_state == FeedbackState.DECLINED,
-        )
-        .correlate(Feedback)
-        .scalar_subquery()
-    )
-
-
 def _facts_select() -> sa.Select[Any]:
     return sa.select(  # type: ignore[return-value]
         Feedback.id,
@@ -283,7 +271,7 @@ def _facts_select() -> sa.Select[Any]:
         Feedback.ack_due_at,
         Feedback.resolved_at,
         Feedback.target_date,
-        _latest_declining_step(),
+        latest_declining_step(),
     )
 
 
