@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -433,35 +433,22 @@ def _apply(conn: Connection, delta: Delta) -> None:
             for (day, cat, kind, channel), counts in sorted(day_rows.items())
         ],
     )
-    _upsert(
-        conn,
-        DURATIONS,
-        ["day", "measure", "category_id", "owner_id", "seconds"],
-        [
-            {"day": d, "measure": m, "category_id": c, "owner_id": o, "seconds": sec, "count": n}
-            for (d, m, c, o, sec), n in sorted(delta.durations.items())
-            if n
-        ],
+    _upsert_counts(
+        conn, DURATIONS, ["day", "measure", "category_id", "owner_id", "seconds"], delta.durations
     )
+    _upsert_counts(conn, WAITING, ["created_day", "category_id", "due_day"], delta.waiting)
+    _upsert_counts(conn, BACKLOG, ["owner_id", "what", "day"], delta.backlog)
+
+
+def _upsert_counts(
+    conn: Connection, table: sa.Table, key: list[str], counts: Mapping[tuple[Any, ...], int]
+) -> None:
+    """Add each non-zero count to its row of a table keyed by `key` (and a `count` column)."""
     _upsert(
         conn,
-        WAITING,
-        ["created_day", "category_id", "due_day"],
-        [
-            {"created_day": c, "category_id": k, "due_day": d, "count": n}
-            for (c, k, d), n in sorted(delta.waiting.items())
-            if n
-        ],
-    )
-    _upsert(
-        conn,
-        BACKLOG,
-        ["owner_id", "what", "day"],
-        [
-            {"owner_id": o, "what": w, "day": d, "count": n}
-            for (o, w, d), n in sorted(delta.backlog.items())
-            if n
-        ],
+        table,
+        key,
+        [{**dict(zip(key, k, strict=True)), "count": n} for k, n in sorted(counts.items()) if n],
     )
 
 
