@@ -81,6 +81,34 @@ def trending_since(now: datetime | None = None) -> datetime:
     return (now or datetime.now(UTC)) - timedelta(days=TRENDING_DAYS)
 
 
+def _ranked_ids(
+    search: SearchQuery,
+    conditions: Sequence[sa.ColumnElement[bool]],
+    candidates: int | None,
+    needed: int,
+    ranked_newest: int,
+    prefix_last: bool,
+) -> sa.Select[Any]:
+    """The ids of a search's candidates (the newest `candidates` matches, or all) in best
+    match order, as (id, older, rank): the newest `ranked_newest` first, the best of them
+    first, then the older ones likewise. A page within the first `ranked_newest` (the first
+    `needed` rows) ranks those alone, so its cost does not grow with the board."""
+    if needed <= ranked_newest:
+        first = ranked_newest if candidates is None else min(candidates, ranked_newest)
+        newest = newest_matches_ranked(search, conditions, first, prefix_last=prefix_last)
+        return sa.select(
+            newest.c.id, sa.literal_column("0").label("older"), newest.c.rank
+        ).order_by(newest.c.rank, newest.c.id.desc())
+    matches = newest_matches_ranked(search, conditions, candidates, prefix_last=prefix_last)
+    older = sa.case(
+        (sa.func.row_number().over(order_by=matches.c.id.desc()) > ranked_newest, 1), else_=0
+    )
+    tiered = sa.select(matches.c.id, older.label("older"), matches.c.rank).subquery("tiered")
+    return sa.select(tiered.c.id, tiered.c.older, tiered.c.rank).order_by(
+        tiered.c.older, tiered.c.rank, tiered.c.id.desc()
+    )
+
+
 def _recent_votes() -> sa.Subquery:
     # Read off ix_votes_created_at_feedback_id: a range of the last days, grouped by item.
     # Grouped by the column SQLite may not index, or it walks every vote in item order to
@@ -201,6 +229,10 @@ def _order(sort: BoardSort, newest_last: bool = False) -> list[sa.UnaryExpressio
 # A search on the board counts its matches up to this many, and past it says "1000+": an
 # exact count walks every match, and a common word matches a tenth of the board.
 SEARCH_COUNT_LIMIT = 1000
+# "Best match" ranks the newest this many matches first, then the older ones: ranking reads
+# each candidate's words, so the first pages rank this many whatever the board's size, and
+# only pages past them rank every candidate.
+RANKED_NEWEST = 200
 
 
 def board_count(filters: BoardFilters, limit: int | None = None) -> int:
@@ -313,11 +345,13 @@ def board_page(
     per_page: int,
     options: Sequence[ExecutableOption] = (),
     search_count_limit: int | None = None,
+    ranked_newest: int = RANKED_NEWEST,
 ) -> BoardPage:
     """The page of the board that the filters ask for (empty past the last page). At most
     100 to a page; a page number below 1 is the first page. With `search_count_limit`, a
     search counts that many matches at most (BoardPage.more says there are others) and
-    pages through those."""
+    pages through those. Best match lists the newest `ranked_newest` matches first, the
+    best of them first, then the older ones, the best of those first."""
     page = max(filters.page, 1)
     per_page = min(per_page, MAX_PER_PAGE)
     if per_page < 1:
@@ -329,7 +363,14 @@ def board_page(
         total, more = limit, True
     return BoardPage(
         items=_page_items(
-            filters, page, per_page, options, total, from_end_ok=not more, prefix_last=prefix_last
+            filters,
+            page,
+            per_page,
+            options,
+            total,
+            from_end_ok=not more,
+            prefix_last=prefix_last,
+            ranked_newest=ranked_newest,
         ),
         total=total,
         page=page,
@@ -346,6 +387,7 @@ def _page_items(
     total: int,
     from_end_ok: bool = True,
     prefix_last: bool = True,
+    ranked_newest: int = RANKED_NEWEST,
 ) -> list[Feedback]:
     """The page's items, in one statement, its page chosen before any row is read.
 
@@ -354,7 +396,8 @@ def _page_items(
     only those rows. Pages past the middle are picked from the far end of the index, so the
     last page costs what the first does; only middle pages walk far. Not when `total` counts
     only the first matches (from_end_ok false): their far end is not the index's. A search
-    reads its last word as a prefix unless `prefix_last` is false (as counted).
+    reads its last word as a prefix unless `prefix_last` is false (as counted). Best match
+    orders the candidates by (older than the newest `ranked_newest`, rank, newest first).
     """
     offset = (page - 1) * per_page
     if offset >= total:
@@ -377,13 +420,16 @@ def _page_items(
         # Few items are voted for in a fortnight: their page is picked after a short sort.
         ids = ids.order_by(*_trending_order(recent.c.recent)).offset(offset)
     elif by_rank:
-        # Every match is ranked when they were all counted; past the count's limit, the
-        # newest `total` of them (the ones counted), so the cost stops growing with the board.
-        matches = newest_matches_ranked(
-            filters.search, conditions, None if from_end_ok else total, prefix_last=prefix_last
-        )
-        ids = sa.select(matches.c.id, matches.c.rank).order_by(matches.c.rank, matches.c.id.desc())
-        ids = ids.offset(offset)
+        ids = _ranked_ids(
+            filters.search,
+            conditions,
+            # Every match when they were all counted; past the count's limit, the newest
+            # `total` of them (the ones counted).
+            None if from_end_ok else total,
+            offset + limit,
+            ranked_newest,
+            prefix_last,
+        ).offset(offset)
     elif filters.q and not from_end_ok:
         # Past the count's limit, the newest `total` matches (the ones counted) in the
         # board's order: sorting every match grows with the board.
@@ -405,7 +451,7 @@ def _page_items(
     chosen = ids.limit(limit).subquery("board_page")
     outer_order: Sequence[sa.ColumnElement[Any]]
     if by_rank:
-        outer_order = [chosen.c.rank, Feedback.id.desc()]
+        outer_order = [chosen.c.older, chosen.c.rank, Feedback.id.desc()]
     elif trending:
         outer_order = _trending_order(chosen.c.recent)
     else:

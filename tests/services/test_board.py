@@ -130,6 +130,34 @@ def test_past_the_count_limit_the_best_are_ranked_among_the_newest_visible(
     assert {i.id for i in exact.items} == {old_title_match.id, newest_title_match.id}
 
 
+def test_best_match_ranks_the_newest_matches_first_then_the_older(
+    make_feedback, make_category
+) -> None:
+    # Ranking reads each candidate's words, so the first pages rank the newest matches only
+    # and the older ones follow, the best of each first: page after page, at any page size,
+    # every match is listed once.
+    category = make_category()
+    old_title_match = make_feedback(category=category, title="Refund", body="Old.")
+    old_body_match = make_feedback(category=category, title="Old", body="A refund, a while ago.")
+    newer_body_match = make_feedback(category=category, title="Newer", body="Refund asked for.")
+    newest_title_match = make_feedback(category=category, title="Refund please", body="New.")
+    make_feedback(category=category, title="Refund", body="Hidden.", visibility="private")
+
+    def listed(per_page: int) -> list[int]:
+        ids: list[int] = []
+        for number in range(1, 6):
+            filters = BoardFilters.from_args({"q": "refund", "page": str(number)})
+            ids += [i.id for i in board_page(filters, per_page, ranked_newest=2).items]
+        return ids
+
+    in_order = [newest_title_match.id, newer_body_match.id, old_title_match.id, old_body_match.id]
+    for per_page in (1, 2, 3, 4):
+        assert listed(per_page) == in_order
+    # With all four ranked together, the title matches come first, old or new.
+    everything = board_page(BoardFilters.from_args({"q": "refund"}), 4, ranked_newest=4)
+    assert {i.id for i in everything.items[:2]} == {newest_title_match.id, old_title_match.id}
+
+
 def _vote(item: Feedback, voters: list, days_ago: float = 0) -> None:
     """Votes on the item, given `days_ago`."""
     for voter in voters:
