@@ -192,11 +192,15 @@ def can_widen(search: SearchQuery) -> bool:
     return _as_prefix(search.terms, True)
 
 
-def _sqlite_match(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
+def _sqlite_words(terms: tuple[str, ...], prefix_last: bool) -> list[str]:
     quoted = [f'"{t}"' for t in terms]  # terms are letters and digits only: safe to quote
     if _as_prefix(terms, prefix_last):
         quoted[-1] += "*"
-    return (" OR " if any_term else " ").join(quoted)
+    return quoted
+
+
+def _sqlite_match(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
+    return (" OR " if any_term else " ").join(_sqlite_words(terms, prefix_last))
 
 
 def _postgres_tsquery(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
@@ -281,8 +285,8 @@ def newest_matches_ranked(
     database reads its index newest first, checks each match's row by its primary key and
     stops at the limit: FTS5 walks its doclists by rowid, PostgreSQL reads the id index
     backwards and tests each row against the GIN match (or, for a rare word, sorts its GIN
-    matches), and ranks only the rows kept. (FTS5's bm25 still counts each word's matches
-    once per query for its weight: a walk of the word's doclist, not of the rows.)"""
+    matches), and ranks only the rows kept: PostgreSQL with ts_rank_cd, SQLite by how many
+    of the words each title holds (see _title_hits)."""
     terms = search.terms
     if _dialect() == "postgresql":
         query = _tsquery(terms, False, prefix_last)
@@ -301,18 +305,42 @@ def newest_matches_ranked(
             .join(newest, newest.c.id == Feedback.id)
             .subquery("matches")
         )
-    columns = [_fts.c.rowid.label("id")]
-    if ranked:
-        columns.append(sa.func.bm25(_FTS, 10.0, 1.0).label("rank"))
-    return (
-        sa.select(*columns)
+    newest_sqlite = (
+        sa.select(_fts.c.rowid.label("id"))
         .select_from(_fts)
         .join(Feedback, Feedback.id == _fts.c.rowid)
         .where(_FTS.op("MATCH")(_sqlite_match(terms, False, prefix_last)), *conditions)
         .order_by(_fts.c.rowid.desc())
         .limit(limit)
-        .subquery("matches")
     )
+    if not ranked:
+        return newest_sqlite.subquery("matches")
+    candidates = newest_sqlite.cte("candidates")
+    return sa.select(
+        candidates.c.id, (-_title_hits(candidates, terms, prefix_last)).label("rank")
+    ).subquery("matches")
+
+
+def _title_hits(
+    candidates: sa.CTE, terms: tuple[str, ...], prefix_last: bool
+) -> sa.ColumnElement[int]:
+    """How many of the words each candidate's title holds, on SQLite. Not bm25: it weighs each
+    word by how many items hold it, counted over the word's whole list in the index on every
+    search (15 ms for a common word at a million items), so its cost grows with the board.
+    Each word's title matches are read from the oldest candidate on only."""
+    oldest = sa.select(sa.func.min(candidates.c.id)).scalar_subquery()
+    hits = [
+        sa.cast(
+            candidates.c.id.in_(
+                sa.select(_fts.c.rowid).where(
+                    _FTS.op("MATCH")(f"title : {word}"), _fts.c.rowid >= oldest
+                )
+            ),
+            sa.Integer,
+        )
+        for word in _sqlite_words(terms, prefix_last)
+    ]
+    return functools.reduce(lambda one, other: one + other, hits)
 
 
 SUGGESTION_STATES = (

@@ -23,6 +23,18 @@ def test_a_title_match_ranks_above_a_body_match(make_feedback) -> None:
     assert _search("refund") == ["Refund missing after return", "Problem with my order"]
 
 
+def test_the_more_searched_words_a_title_holds_the_higher_it_ranks(make_feedback) -> None:
+    # Each database ranks its own way (SQLite counts the words in the title, PostgreSQL's
+    # ts_rank_cd also weighs how close they stand); on both, a title with every searched
+    # word comes first, the last word read as the start of longer words as well.
+    make_feedback(title="Courier was late", body="The refund for the parcel never came.")
+    make_feedback(title="Parcel refunded at last", body="Thanks.")
+    make_feedback(title="Parcel lost", body="I want a refund.")
+    found = _search("parcel refund")
+    assert found[0] == "Parcel refunded at last"
+    assert sorted(found[1:]) == ["Courier was late", "Parcel lost"]
+
+
 def test_words_are_stemmed_and_the_last_one_matches_as_a_prefix(make_feedback) -> None:
     make_feedback(title="Deliveries keep arriving late")
     assert _search("delivery") == ["Deliveries keep arriving late"]
