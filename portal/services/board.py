@@ -20,11 +20,13 @@ from portal.extensions import db
 from portal.models import Feedback, FeedbackKind, FeedbackState, Vote
 from portal.models.base import N_
 from portal.services.search import (
+    CANDIDATES_LIMIT,
     MAX_QUERY_CHARS,
     SearchQuery,
     apply_search,
     can_widen,
     newest_matches_ranked,
+    search_parameters,
 )
 from portal.services.site import cached_categories
 from portal.services.visibility import visible_items_clause, words_public_clause
@@ -84,38 +86,46 @@ def trending_since(now: datetime | None = None) -> datetime:
 def _ranked_ids(
     search: SearchQuery,
     conditions: Sequence[sa.ColumnElement[bool]],
-    candidates: int | None,
-    needed: int,
-    ranked_newest: int,
+    all_matches: bool,
+    first_only: bool,
     prefix_last: bool,
 ) -> sa.Select[Any]:
-    """The ids of a search's candidates (the newest `candidates` matches, or all) in best
-    match order, as (id, older, rank): the newest `ranked_newest` first, the best of them
-    first, then the older ones likewise. A page within the first `ranked_newest` (the first
-    `needed` rows) ranks those alone, so its cost does not grow with the board."""
-    if needed <= ranked_newest:
-        first = ranked_newest if candidates is None else min(candidates, ranked_newest)
-        newest = newest_matches_ranked(search, conditions, first, prefix_last=prefix_last)
+    """The ids of a search's candidates (all matches, or the newest "search_candidates") in
+    best match order, as (id, older, rank): the newest "ranked_newest" first, the best of
+    them first, then the older ones likewise. `first_only`: the page lies within those
+    newest (its last row is not past them), which are ranked alone, so its cost does not
+    grow with the board. Every value is a bound parameter (_page_items gives them)."""
+    if first_only:
+        newest = newest_matches_ranked(
+            search, conditions, CANDIDATES_LIMIT, prefix_last=prefix_last, bound=True
+        )
         return sa.select(
             newest.c.id, sa.literal_column("0").label("older"), newest.c.rank
         ).order_by(newest.c.rank, newest.c.id.desc())
-    matches = newest_matches_ranked(search, conditions, candidates, prefix_last=prefix_last)
-    older = sa.case(
-        (sa.func.row_number().over(order_by=matches.c.id.desc()) > ranked_newest, 1), else_=0
+    matches = newest_matches_ranked(
+        search,
+        conditions,
+        None if all_matches else CANDIDATES_LIMIT,
+        prefix_last=prefix_last,
+        bound=True,
     )
+    newest_first = sa.func.row_number().over(order_by=matches.c.id.desc())
+    older = sa.case((newest_first > sa.bindparam("ranked_newest", type_=sa.Integer), 1), else_=0)
     tiered = sa.select(matches.c.id, older.label("older"), matches.c.rank).subquery("tiered")
     return sa.select(tiered.c.id, tiered.c.older, tiered.c.rank).order_by(
         tiered.c.older, tiered.c.rank, tiered.c.id.desc()
     )
 
 
-def _recent_votes() -> sa.Subquery:
+def _recent_votes(bound: bool = False) -> sa.Subquery:
     # Read off ix_votes_created_at_feedback_id: a range of the last days, grouped by item.
     # Grouped by the column SQLite may not index, or it walks every vote in item order to
-    # skip a sort of the few recent ones.
+    # skip a sort of the few recent ones. `bound`: the window's start is the bound parameter
+    # "trending_since".
+    since: Any = sa.bindparam("trending_since", type_=Vote.created_at.type) if bound else None
     return (
         sa.select(Vote.feedback_id, sa.func.count().label("recent"))
-        .where(Vote.created_at >= trending_since())
+        .where(Vote.created_at >= (since if bound else trending_since()))
         .group_by(not_indexed(Vote.feedback_id))
         .subquery("recent_votes")
     )
@@ -188,9 +198,20 @@ class BoardFilters:
         return self.as_args(page=page if page != 1 else None)
 
 
-def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
+def _category_id(filters: BoardFilters) -> int | None:
+    """The chosen category's id, found by slug in the cached list (None: no such category)."""
+    return next((c.id for c in cached_categories() if c.slug == filters.category), None)
+
+
+def _condition_parameters(filters: BoardFilters) -> dict[str, Any]:
+    """The values of the bound parameters of _conditions(filters, bound=True)."""
+    return {"state": filters.state, "kind": filters.kind, "category_id": _category_id(filters)}
+
+
+def _conditions(filters: BoardFilters, bound: bool = False) -> list[sa.ColumnElement[bool]]:
     """The WHERE terms for the board's filters: public, shown items only, then the filters.
-    The category is found by slug in the cached list, so no join is needed."""
+    The category is found by slug in the cached list, so no join is needed. `bound`: the
+    state, kind and category are bound parameters (_condition_parameters gives them)."""
     # Searches are driven by the full-text index; category filters by the category index.
     searching = bool(filters.q)
     column = not_indexed if searching else (lambda c: c)
@@ -205,15 +226,21 @@ def _conditions(filters: BoardFilters) -> list[sa.ColumnElement[bool]]:
     if filters.sort is BoardSort.ANSWERED:
         conditions.append(Feedback.resolved_at.is_not(None))
     if filters.state is not None:
-        conditions.append(column(Feedback.state) == filters.state)
+        state: Any = sa.bindparam("state") if bound else filters.state
+        conditions.append(column(Feedback.state) == state)
     if filters.kind is not None:
-        conditions.append(Feedback.kind == filters.kind)
+        kind: Any = sa.bindparam("kind") if bound else filters.kind
+        conditions.append(Feedback.kind == kind)
     if filters.category:
-        category_id = next((c.id for c in cached_categories() if c.slug == filters.category), None)
+        category_id = _category_id(filters)
         # Trending and answered list few items of all: their own index drives, not the
         # category's (every item of it).
         by = not_indexed if filters.sort.narrows else column
-        conditions.append(by(Feedback.category_id) == category_id if category_id else sa.false())
+        if category_id is None:
+            conditions.append(sa.false())
+        else:
+            chosen: Any = sa.bindparam("category_id") if bound else category_id
+            conditions.append(by(Feedback.category_id) == chosen)
     return conditions
 
 
@@ -379,6 +406,12 @@ def board_page(
     )
 
 
+# The board's page statements, built once per shape (which filters are chosen, the order,
+# the path through _page_statement, the number of searched words) and run with each page's
+# values as bound parameters: building one cost as much as running it.
+_PAGE_STATEMENTS: dict[tuple[Any, ...], sa.Select[Feedback]] = {}
+
+
 def _page_items(
     filters: BoardFilters,
     page: int,
@@ -405,50 +438,98 @@ def _page_items(
     limit = min(per_page, total - offset)
     # Ranked only with words to rank by (a search with none matches nothing anyway).
     by_rank = bool(filters.search) and filters.sort is BoardSort.MATCH
-    conditions = _conditions(filters)
+    trending = filters.sort is BoardSort.TRENDING and not by_rank
+    # Pages past the middle read from the far end: the page's first row is `limit` rows
+    # from that end.
+    from_end = from_end_ok and offset > total // 2 and not (trending or by_rank)
+    first_only = by_rank and offset + limit <= ranked_newest
+    parameters: dict[str, Any] = {
+        **_condition_parameters(filters),
+        "page_offset": total - offset - limit if from_end else offset,
+        "page_limit": limit,
+        "trending_since": trending_since(),
+        "ranked_newest": ranked_newest,
+    }
+    if filters.q:
+        # Every match when they were all counted; past the count's limit, the newest
+        # `total` of them (the ones counted); a page within the newest `ranked_newest`,
+        # those alone.
+        candidates = min(total, ranked_newest) if first_only else total
+        parameters.update(search_parameters(filters.search, prefix_last, candidates))
+    shape = (
+        db.engine.dialect.name,
+        filters.sort,
+        filters.state is not None,
+        filters.kind is not None,
+        None if not filters.category else parameters["category_id"] is not None,
+        bool(filters.q),
+        len(filters.search.terms),
+        from_end_ok,
+        from_end,
+        first_only,
+    )
+    statement = _PAGE_STATEMENTS.get(shape) if not options else None
+    if statement is None:
+        statement = _page_statement(filters, from_end_ok, from_end, first_only, prefix_last)
+        if options:
+            statement = statement.options(*options)
+        else:
+            _PAGE_STATEMENTS[shape] = statement
+    return list(db.session.scalars(statement, parameters).unique())
+
+
+def _page_statement(
+    filters: BoardFilters,
+    from_end_ok: bool,
+    from_end: bool,
+    first_only: bool,
+    prefix_last: bool,
+) -> sa.Select[Feedback]:
+    """The page's statement for filters of this shape, its values bound parameters."""
+    by_rank = bool(filters.search) and filters.sort is BoardSort.MATCH
+    conditions = _conditions(filters, bound=True)
     trending = filters.sort is BoardSort.TRENDING and not by_rank
     ids: sa.Select[*tuple[Any, ...]]  # (id, rank) when ranked, (id, recent) trending, else (id)
     if trending:
-        recent = _recent_votes()
+        recent = _recent_votes(bound=True)
         ids = (
             sa.select(Feedback.id, recent.c.recent)
             .join(recent, recent.c.feedback_id == Feedback.id)
             .where(*conditions)
         )
         if filters.q:
-            ids = apply_search(ids, filters.search, prefix_last=prefix_last, order_by_rank=False)
+            ids = apply_search(
+                ids, filters.search, prefix_last=prefix_last, order_by_rank=False, bound=True
+            )
         # Few items are voted for in a fortnight: their page is picked after a short sort.
-        ids = ids.order_by(*_trending_order(recent.c.recent)).offset(offset)
+        ids = ids.order_by(*_trending_order(recent.c.recent))
     elif by_rank:
-        ids = _ranked_ids(
-            filters.search,
-            conditions,
-            # Every match when they were all counted; past the count's limit, the newest
-            # `total` of them (the ones counted).
-            None if from_end_ok else total,
-            offset + limit,
-            ranked_newest,
-            prefix_last,
-        ).offset(offset)
+        ids = _ranked_ids(filters.search, conditions, from_end_ok, first_only, prefix_last)
     elif filters.q and not from_end_ok:
         # Past the count's limit, the newest `total` matches (the ones counted) in the
         # board's order: sorting every match grows with the board.
         newest = newest_matches_ranked(
-            filters.search, conditions, total, prefix_last=prefix_last, ranked=False
+            filters.search,
+            conditions,
+            CANDIDATES_LIMIT,
+            prefix_last=prefix_last,
+            ranked=False,
+            bound=True,
         )
         ids = sa.select(Feedback.id).join(newest, newest.c.id == Feedback.id)
-        ids = ids.order_by(*_order(filters.sort)).offset(offset)
+        ids = ids.order_by(*_order(filters.sort))
     else:
         ids = sa.select(Feedback.id).where(*conditions)
         if filters.q:
-            ids = apply_search(ids, filters.search, prefix_last=prefix_last, order_by_rank=False)
-        # Pages past the middle read from the far end: the page's first row is `limit`
-        # rows from that end.
-        from_end = from_end_ok and offset > total // 2
-        ids = ids.order_by(*_order(filters.sort, newest_last=from_end)).offset(
-            total - offset - limit if from_end else offset
-        )
-    chosen = ids.limit(limit).subquery("board_page")
+            ids = apply_search(
+                ids, filters.search, prefix_last=prefix_last, order_by_rank=False, bound=True
+            )
+        ids = ids.order_by(*_order(filters.sort, newest_last=from_end))
+    chosen = (
+        ids.offset(sa.bindparam("page_offset", type_=sa.Integer))
+        .limit(sa.bindparam("page_limit", type_=sa.Integer))
+        .subquery("board_page")
+    )
     outer_order: Sequence[sa.ColumnElement[Any]]
     if by_rank:
         outer_order = [chosen.c.older, chosen.c.rank, Feedback.id.desc()]
@@ -456,10 +537,9 @@ def _page_items(
         outer_order = _trending_order(chosen.c.recent)
     else:
         outer_order = _order(filters.sort)
-    query = (
+    return (
         sa.select(Feedback)
         .join(chosen, chosen.c.id == Feedback.id)
-        .options(joinedload(Feedback.category), *options)
+        .options(joinedload(Feedback.category))
         .order_by(*outer_order)
     )
-    return list(db.session.scalars(query).unique())

@@ -199,6 +199,11 @@ def _sqlite_words(terms: tuple[str, ...], prefix_last: bool) -> list[str]:
     return quoted
 
 
+def _in_title(word: str) -> str:
+    """An FTS5 query for a quoted word in the title column only."""
+    return f"title : {word}"
+
+
 def _sqlite_match(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
     return (" OR " if any_term else " ").join(_sqlite_words(terms, prefix_last))
 
@@ -217,8 +222,44 @@ def _postgres_tsquery(terms: tuple[str, ...], any_term: bool, prefix_last: bool)
 _QUERY_CONFIGURATIONS = (*SEARCH_CONFIGURATIONS.values(), PLAIN_CONFIGURATION)
 
 
-def _tsquery(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> sa.ColumnElement[Any]:
-    text = _postgres_tsquery(terms, any_term, prefix_last)
+# Bound parameters of a search, for a statement built once and run with each search's words
+# (search_parameters gives their values): building the board's statement cost as much as
+# running it.
+_MATCH = "search_match"
+_TSQUERY = "search_tsquery"
+_CANDIDATES = "search_candidates"
+# A limit for newest_matches_ranked that is a bound parameter (search_parameters' candidates).
+CANDIDATES_LIMIT: sa.BindParameter[int] = sa.bindparam(_CANDIDATES, type_=sa.Integer)
+
+
+def _title_word(n: int) -> str:
+    return f"search_title_{n}"
+
+
+def search_parameters(
+    search: SearchQuery, prefix_last: bool, candidates: int | None = None
+) -> dict[str, Any]:
+    """The values of the bound parameters a statement built with `bound=True` takes for this
+    search (apply_search, newest_matches_ranked), of which each database uses its own."""
+    terms = search.terms
+    values: dict[str, Any] = {
+        _MATCH: _sqlite_match(terms, False, prefix_last),
+        _TSQUERY: _postgres_tsquery(terms, False, prefix_last),
+        _CANDIDATES: candidates,
+    }
+    for n, word in enumerate(_sqlite_words(terms, prefix_last)):
+        values[_title_word(n)] = _in_title(word)
+    return values
+
+
+def _tsquery(
+    terms: tuple[str, ...], any_term: bool, prefix_last: bool, bound: bool = False
+) -> sa.ColumnElement[Any]:
+    text: Any = (
+        sa.bindparam(_TSQUERY, type_=sa.String)
+        if bound
+        else _postgres_tsquery(terms, any_term, prefix_last)
+    )
     asked = [
         sa.func.to_tsquery(sa.literal_column(f"'{configuration}'::regconfig"), text)
         for configuration in _QUERY_CONFIGURATIONS
@@ -237,16 +278,23 @@ def apply_search(
     any_term: bool = False,
     prefix_last: bool = False,
     order_by_rank: bool = True,
+    bound: bool = False,
 ) -> sa.Select[*Ts]:
     """Narrow a SELECT over Feedback to items matching the search, best matches first unless
-    the caller orders it otherwise. An empty search matches nothing."""
+    the caller orders it otherwise. An empty search matches nothing. `bound`: the words are
+    bound parameters (see search_parameters; every word must match)."""
     terms = _terms(search, any_term)
     if not terms:
         return query.where(sa.false())
     if _dialect() == "postgresql":
-        query = query.where(_SEARCH_VECTOR.op("@@")(_tsquery(terms, any_term, prefix_last)))
+        asked = _tsquery(terms, any_term, prefix_last, bound)
+        query = query.where(_SEARCH_VECTOR.op("@@")(asked))
     else:
-        match = _sqlite_match(terms, any_term, prefix_last)
+        match: Any = (
+            sa.bindparam(_MATCH, type_=sa.String)
+            if bound
+            else _sqlite_match(terms, any_term, prefix_last)
+        )
         query = query.join(_fts, _fts.c.rowid == Feedback.id).where(_FTS.op("MATCH")(match))
     if order_by_rank:
         query = query.order_by(search_rank(search, any_term=any_term, prefix_last=prefix_last))
@@ -269,10 +317,11 @@ def search_rank(
 def newest_matches_ranked(
     search: SearchQuery,
     conditions: Sequence[sa.ColumnElement[bool]],
-    limit: int | None,
+    limit: int | sa.BindParameter[int] | None,
     *,
     prefix_last: bool = False,
     ranked: bool = True,
+    bound: bool = False,
 ) -> sa.Subquery:
     """The newest `limit` items matching the search and the `conditions` (all of them
     without a limit), with their rank (lower is better), as a subquery with columns id and
@@ -286,10 +335,13 @@ def newest_matches_ranked(
     stops at the limit: FTS5 walks its doclists by rowid, PostgreSQL reads the id index
     backwards and tests each row against the GIN match (or, for a rare word, sorts its GIN
     matches), and ranks only the rows kept: PostgreSQL with ts_rank_cd, SQLite by how many
-    of the words each title holds (see _title_hits)."""
+    of the words each title holds (see _title_hits).
+
+    `bound`: the words are bound parameters (see search_parameters), so the statement
+    serves every search with as many words (and CANDIDATES_LIMIT a bound limit)."""
     terms = search.terms
     if _dialect() == "postgresql":
-        query = _tsquery(terms, False, prefix_last)
+        query = _tsquery(terms, False, prefix_last, bound)
         newest = (
             sa.select(Feedback.id)
             .where(_SEARCH_VECTOR.op("@@")(query), *conditions)
@@ -305,11 +357,14 @@ def newest_matches_ranked(
             .join(newest, newest.c.id == Feedback.id)
             .subquery("matches")
         )
+    match: Any = (
+        sa.bindparam(_MATCH, type_=sa.String) if bound else _sqlite_match(terms, False, prefix_last)
+    )
     newest_sqlite = (
         sa.select(_fts.c.rowid.label("id"))
         .select_from(_fts)
         .join(Feedback, Feedback.id == _fts.c.rowid)
-        .where(_FTS.op("MATCH")(_sqlite_match(terms, False, prefix_last)), *conditions)
+        .where(_FTS.op("MATCH")(match), *conditions)
         .order_by(_fts.c.rowid.desc())
         .limit(limit)
     )
@@ -317,28 +372,30 @@ def newest_matches_ranked(
         return newest_sqlite.subquery("matches")
     candidates = newest_sqlite.cte("candidates")
     return sa.select(
-        candidates.c.id, (-_title_hits(candidates, terms, prefix_last)).label("rank")
+        candidates.c.id, (-_title_hits(candidates, terms, prefix_last, bound)).label("rank")
     ).subquery("matches")
 
 
 def _title_hits(
-    candidates: sa.CTE, terms: tuple[str, ...], prefix_last: bool
+    candidates: sa.CTE, terms: tuple[str, ...], prefix_last: bool, bound: bool
 ) -> sa.ColumnElement[int]:
     """How many of the words each candidate's title holds, on SQLite. Not bm25: it weighs each
     word by how many items hold it, counted over the word's whole list in the index on every
     search (15 ms for a common word at a million items), so its cost grows with the board.
     Each word's title matches are read from the oldest candidate on only."""
     oldest = sa.select(sa.func.min(candidates.c.id)).scalar_subquery()
+    asked: list[Any] = [
+        sa.bindparam(_title_word(n), type_=sa.String) if bound else _in_title(word)
+        for n, word in enumerate(_sqlite_words(terms, prefix_last))
+    ]
     hits = [
         sa.cast(
             candidates.c.id.in_(
-                sa.select(_fts.c.rowid).where(
-                    _FTS.op("MATCH")(f"title : {word}"), _fts.c.rowid >= oldest
-                )
+                sa.select(_fts.c.rowid).where(_FTS.op("MATCH")(title), _fts.c.rowid >= oldest)
             ),
             sa.Integer,
         )
-        for word in _sqlite_words(terms, prefix_last)
+        for title in asked
     ]
     return functools.reduce(lambda one, other: one + other, hits)
 
