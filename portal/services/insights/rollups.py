@@ -41,7 +41,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -640,9 +640,6 @@ class Split:
     def has_days(self) -> bool:
         return self.end_day > self.first_day
 
-    def in_edges(self, moment: datetime | None) -> bool:
-        return moment is not None and any(a <= moment < b for a, b in self.edges)
-
 
 # A period that ends this close to the moment it is read ends "now": nothing has happened
 # since, so its last day is read whole from the roll-ups instead of counted item by item.
@@ -668,45 +665,125 @@ def split(start: datetime, end: datetime, *, ends_now: bool = False) -> Split:
     return Split(first, last, tuple(edges))
 
 
-def edge_facts(part: Split) -> list[Facts]:
-    """The facts of every item with something counted in the period's part-days (one
-    statement: items received or resolved in them, or last declined in them)."""
+class EdgeItem(NamedTuple):
+    """One item's share as last counted (its ``insight_items`` row), with what of it falls
+    in the period's part-days: its arrival, its resolution, its latest declining step."""
+
+    category_id: int
+    kind: str
+    channel: str
+    owner_id: int
+    created_day: int
+    ack_outcome: int
+    ack_seconds: int | None
+    unacknowledged_due_at: datetime | None
+    resolved_day: int | None
+    resolve_seconds: int | None
+    declined_day: int | None
+    kept: bool
+    received_in_edges: bool
+    resolved_in_edges: bool
+    declined_in_edges: bool
+
+
+def _in_edges(part: Split, column: Any) -> sa.ColumnElement[bool]:
+    # A moment that is NULL is in no part-day (false, not NULL).
+    within = sa.or_(*[sa.and_(column >= a, column < b) for a, b in part.edges])
+    return sa.func.coalesce(within, sa.false(), type_=sa.Boolean())
+
+
+def _moments(item_id: Any, received: int, resolved: int, declined: int) -> sa.Select[Any]:
+    """Items (``id``) and which of their moments this is (1 in its column)."""
+    return sa.select(
+        item_id.label("id"),
+        sa.literal(received).label("received"),
+        sa.literal(resolved).label("resolved"),
+        sa.literal(declined).label("declined"),
+    )
+
+
+def edge_items(part: Split) -> list[EdgeItem]:
+    """The share of every item with something counted in the period's part-days (one
+    statement: items received or resolved in them, or last declined in them). Read from the
+    ledger, which holds each item's share worked out (``facts_of``) when it last changed, so
+    only the moments are compared here, in SQL, and no item is worked out again."""
     if not part.edges:
         return []
+    # Which of its moments fall in the part-days, from the indexes alone (no item is read):
+    # arrival, resolution, a declining step (the latest one is checked below).
     found: list[sa.Select[Any]] = []
     for a, b in part.edges:
         found.append(
-            sa.select(Feedback.id).where(Feedback.created_at >= a, Feedback.created_at < b)
+            _moments(Feedback.id, 1, 0, 0).where(Feedback.created_at >= a, Feedback.created_at < b)
         )
         found.append(
-            sa.select(Feedback.id).where(Feedback.resolved_at >= a, Feedback.resolved_at < b)
+            _moments(Feedback.id, 0, 1, 0).where(
+                Feedback.resolved_at >= a, Feedback.resolved_at < b
+            )
         )
         found.append(
-            sa.select(TimelineEvent.feedback_id).where(
+            _moments(TimelineEvent.feedback_id, 0, 0, 1).where(
                 TimelineEvent.kind == TimelineKind.STATE_CHANGED,
                 TimelineEvent.to_state == FeedbackState.DECLINED,
                 TimelineEvent.created_at >= a,
                 TimelineEvent.created_at < b,
             )
         )
-    ids = sa.union(*found).subquery("edge_items")
-    rows = db.session.execute(_facts_select().where(Feedback.id.in_(sa.select(ids.c[0]))))
-    return [facts_of(row) for row in rows]
+    moments = sa.union_all(*found).subquery("moments")
+    per_item = (
+        sa.select(
+            moments.c.id,
+            sa.func.max(moments.c.received).label("received"),
+            sa.func.max(moments.c.resolved).label("resolved"),
+            sa.func.max(moments.c.declined).label("declined"),
+        )
+        .group_by(moments.c.id)
+        .subquery("edge_items")
+    )
+    ledger = LEDGER.c
+    rows = db.session.execute(
+        sa.select(
+            ledger.category_id,
+            ledger.kind,
+            ledger.channel,
+            ledger.owner_id,
+            ledger.created_day,
+            ledger.ack_outcome,
+            ledger.ack_seconds,
+            ledger.unacknowledged_due_at,
+            ledger.resolved_day,
+            ledger.resolve_seconds,
+            ledger.declined_day,
+            ledger.kept_day.is_not(None),
+            per_item.c.received == 1,
+            (per_item.c.resolved == 1) & ledger.resolved_day.is_not(None),
+            # A declining step in the part-days counts if it is the item's latest and the
+            # item is still declined: looked up for those items only.
+            sa.case(
+                (
+                    (per_item.c.declined == 1) & ledger.declined_day.is_not(None),
+                    _in_edges(part, latest_declining_step(ledger.feedback_id)),
+                ),
+                else_=sa.false(),
+            ),
+        ).join(per_item, per_item.c.id == ledger.feedback_id)
+    )
+    return [EdgeItem._make(row) for row in rows]
 
 
 class Period:
-    """A period being read: its whole days and, fetched once, the facts of its part-days."""
+    """A period being read: its whole days and, fetched once, the items of its part-days."""
 
     def __init__(self, start: datetime, end: datetime) -> None:
         self.start, self.end = start, end
         self.part = split(start, end, ends_now=end >= datetime.now(UTC) - NOW_SLACK)
-        self._facts: list[Facts] | None = None
+        self._items: list[EdgeItem] | None = None
 
     @property
-    def facts(self) -> list[Facts]:
-        if self._facts is None:
-            self._facts = edge_facts(self.part)
-        return self._facts
+    def items(self) -> list[EdgeItem]:
+        if self._items is None:
+            self._items = edge_items(self.part)
+        return self._items
 
 
 def _week(day: int) -> int:
@@ -749,28 +826,28 @@ def day_counts(
             for c, v in zip(counters, values, strict=True):
                 counts[c] += int(v or 0)
 
-    def key(moment: datetime, f: Facts) -> tuple[Any, ...]:
+    def key(day: int, f: EdgeItem) -> tuple[Any, ...]:
         values = {
-            "week": _week(day_number(moment)),
+            "week": _week(day),
             "category_id": f.category_id,
             "kind": f.kind,
             "channel": f.channel,
         }
         return tuple(values[name] for name in by)
 
-    for f in period.facts:
-        if part.in_edges(f.created_at):
-            counts = result[key(f.created_at, f)]
+    for f in period.items:
+        if f.received_in_edges:
+            counts = result[key(f.created_day, f)]
             counts["received"] += 1
             if f.ack_outcome:
                 counts["ack_met" if f.ack_outcome == MET else "ack_late"] += 1
-        if f.resolved_at is not None and part.in_edges(f.resolved_at):
-            counts = result[key(f.resolved_at, f)]
+        if f.resolved_in_edges and f.resolved_day is not None:
+            counts = result[key(f.resolved_day, f)]
             counts["resolved"] += 1
             if f.kept:
                 counts["promises_kept"] += 1
-        if f.declined_at is not None and part.in_edges(f.declined_at):
-            result[key(f.declined_at, f)]["declined"] += 1
+        if f.declined_in_edges and f.declined_day is not None:
+            result[key(f.declined_day, f)]["declined"] += 1
     return result
 
 
@@ -814,8 +891,8 @@ def unacknowledged(period: Period, now: datetime) -> dict[int, tuple[int, int]]:
         for cat, missed, pending in db.session.execute(sa.union_all(by_day, today_due)):
             result[cat][0] += int(missed or 0)
             result[cat][1] += int(pending or 0)
-    for f in period.facts:
-        if f.unacknowledged_due_at is not None and part.in_edges(f.created_at):
+    for f in period.items:
+        if f.unacknowledged_due_at is not None and f.received_in_edges:
             result[f.category_id][0 if f.unacknowledged_due_at <= now else 1] += 1
     return {cat: (m, p) for cat, (m, p) in result.items()}
 
@@ -880,16 +957,12 @@ def durations(
             )
         for cat, owner, seconds, n in db.session.execute(query):
             result[(cat, owner, seconds)] += int(n)
-    for f in period.facts:
+    for f in period.items:
         keys = [(ALL, ALL)] if overall else [(f.category_id, ALL), (ALL, f.owner_id)]
         for cat, owner in keys:
-            if measure == ACK and f.ack_seconds is not None and part.in_edges(f.created_at):
+            if measure == ACK and f.ack_seconds is not None and f.received_in_edges:
                 result[(cat, owner, f.ack_seconds)] += 1
-            if (
-                measure == RESOLVE
-                and f.resolve_seconds is not None
-                and part.in_edges(f.resolved_at)
-            ):
+            if measure == RESOLVE and f.resolve_seconds is not None and f.resolved_in_edges:
                 result[(cat, owner, f.resolve_seconds)] += 1
     return result
 
