@@ -778,6 +778,8 @@ class Period:
         self.start, self.end = start, end
         self.part = split(start, end, ends_now=end >= datetime.now(UTC) - NOW_SLACK)
         self._items: list[EdgeItem] | None = None
+        # The day counts read so far, by the promised dates they count broken promises over.
+        self.counts: dict[tuple[date, date] | None, DayCounts] = {}
 
     @property
     def items(self) -> list[EdgeItem]:
@@ -793,12 +795,30 @@ def _week(day: int) -> int:
 DayCounts = dict[tuple[Any, ...], Counter[str]]
 
 
+# Every grouping ``day_counts`` offers: a period's counts are read grouped by all of them once
+# and summed up here for each figure that asks (the staff report asks for four groupings).
+GROUPINGS = ("week", "category_id", "kind", "channel")
+
+
 def day_counts(
     period: Period, by: Sequence[str] = (), broken: tuple[date, date] | None = None
 ) -> DayCounts:
     """The day counters over the period, grouped by any of week, category_id, kind, channel.
     Promises broken are counted by promised date over ``broken`` (first date up to, not
     including, the last), when given."""
+    finest = period.counts.get(broken)
+    if finest is None:
+        finest = period.counts[broken] = _read_day_counts(period, GROUPINGS, broken)
+    positions = [GROUPINGS.index(name) for name in by]
+    result: DayCounts = defaultdict(Counter)
+    for key, counts in finest.items():
+        result[tuple(key[i] for i in positions)].update(counts)
+    return result
+
+
+def _read_day_counts(
+    period: Period, by: Sequence[str], broken: tuple[date, date] | None
+) -> DayCounts:
     part = period.part
     result: DayCounts = defaultdict(Counter)
     counters = [c for c in COUNTERS if c != "promises_broken"]
@@ -911,42 +931,29 @@ def durations(
         spans: dict[str, list[int]] = {span: [] for span in SPANS}
         for span, day in cover(part.first_day, part.end_day):
             spans[span].append(day)
+        # One arm per kind of span, each read along the primary key (day, measure, category):
+        # an OR of the three made SQLite gather and sort the rows' keys first.
+        arms = [
+            sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, t.c["count"]).where(
+                t.c.day.in_(days),
+                t.c.measure == (f"{measure}/{span}" if overall or span != "d" else measure),
+                (t.c.category_id == ALL) if overall else (t.c.category_id != ALL),
+            )
+            for span, days in spans.items()
+            if days
+        ]
+        rows = arms[0] if len(arms) == 1 else sa.union_all(*arms)
         if overall:
-            where = sa.and_(
-                t.c.category_id == ALL,
-                sa.or_(
-                    *[
-                        sa.and_(t.c.measure == f"{measure}/{span}", t.c.day.in_(days))
-                        for span, days in spans.items()
-                        if days
-                    ]
-                ),
-            )
-        else:
-            where = sa.or_(
-                *[
-                    sa.and_(
-                        t.c.measure == (measure if span == "d" else f"{measure}/{span}"),
-                        t.c.day.in_(days),
-                        t.c.category_id != ALL,
-                    )
-                    for span, days in spans.items()
-                    if days
-                ]
-            )
-        query: Any
-        if overall:
-            query = (
-                sa.select(sa.literal(ALL), sa.literal(ALL), t.c.seconds, sa.func.sum(t.c["count"]))
-                .where(where)
-                .group_by(t.c.seconds)
-            )
+            spans_read = rows.subquery("spans")
+            for seconds, n in db.session.execute(
+                sa.select(spans_read.c.seconds, sa.func.sum(spans_read.c["count"])).group_by(
+                    spans_read.c.seconds
+                )
+            ):
+                result[(ALL, ALL, seconds)] += int(n)
         else:
             # Summed per category and per owner in SQL: far fewer rows than category x owner.
-            rows_in = sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, t.c["count"]).where(
-                where
-            )
-            cte = rows_in.cte("spans")
+            cte = rows.cte("spans")
             query = sa.union_all(
                 sa.select(
                     cte.c.category_id, sa.literal(ALL), cte.c.seconds, sa.func.sum(cte.c["count"])
@@ -955,8 +962,8 @@ def durations(
                     sa.literal(ALL), cte.c.owner_id, cte.c.seconds, sa.func.sum(cte.c["count"])
                 ).group_by(cte.c.owner_id, cte.c.seconds),
             )
-        for cat, owner, seconds, n in db.session.execute(query):
-            result[(cat, owner, seconds)] += int(n)
+            for cat, owner, seconds, n in db.session.execute(query):
+                result[(cat, owner, seconds)] += int(n)
     for f in period.items:
         keys = [(ALL, ALL)] if overall else [(f.category_id, ALL), (ALL, f.owner_id)]
         for cat, owner in keys:
