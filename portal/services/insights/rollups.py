@@ -22,8 +22,9 @@ SQL that bypasses the session (the bench seed) calls ``rebuild()`` afterwards, a
 insights rebuild`` does.
 
 Reading a period: the whole UTC days inside it come from the roll-ups; the part-days at either
-end (a period from ``now - 30 days`` to ``now``) are counted from the items of those hours with
-the same ``contributions``, so a figure never depends on where the day boundaries fall.
+end (a period from ``now - 30 days`` to ``now``) are counted from the ledger rows of the items
+with a moment in those hours (``edge_items``), so a figure never depends on where the day
+boundaries fall.
 
 Durations are whole seconds rounded half away from zero, kept as ``duration_bucket``: the
 exact value under a minute, whole minutes up to 90 minutes, tenths of an hour up to 48 hours,
