@@ -37,6 +37,7 @@ nearest-rank percentile of the buckets is the bucket of the exact percentile.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -687,9 +688,17 @@ class EdgeItem(NamedTuple):
     declined_in_edges: bool
 
 
-def _in_edges(part: Split, column: Any) -> sa.ColumnElement[bool]:
+def _edge_bounds(count: int) -> list[tuple[sa.BindParameter[Any], sa.BindParameter[Any]]]:
+    moment = Feedback.created_at.type
+    return [
+        (sa.bindparam(f"edge_start_{i}", type_=moment), sa.bindparam(f"edge_end_{i}", type_=moment))
+        for i in range(count)
+    ]
+
+
+def _in_edges(count: int, column: Any) -> sa.ColumnElement[bool]:
     # A moment that is NULL is in no part-day (false, not NULL).
-    within = sa.or_(*[sa.and_(column >= a, column < b) for a, b in part.edges])
+    within = sa.or_(*[sa.and_(column >= a, column < b) for a, b in _edge_bounds(count)])
     return sa.func.coalesce(within, sa.false(), type_=sa.Boolean())
 
 
@@ -703,17 +712,15 @@ def _moments(item_id: Any, received: int, resolved: int, declined: int) -> sa.Se
     )
 
 
-def edge_items(part: Split) -> list[EdgeItem]:
-    """The share of every item with something counted in the period's part-days (one
-    statement: items received or resolved in them, or last declined in them). Read from the
-    ledger, which holds each item's share worked out (``facts_of``) when it last changed, so
-    only the moments are compared here, in SQL, and no item is worked out again."""
-    if not part.edges:
-        return []
+@functools.cache
+def _edge_statement(count: int) -> sa.Select[Any]:
+    """The statement of ``edge_items`` for ``count`` part-days (bound as ``edge_start_<i>``
+    and ``edge_end_<i>``): built once, as building it cost more than running it at a
+    thousand items."""
     # Which of its moments fall in the part-days, from the indexes alone (no item is read):
     # arrival, resolution, a declining step (the latest one is checked below).
     found: list[sa.Select[Any]] = []
-    for a, b in part.edges:
+    for a, b in _edge_bounds(count):
         found.append(
             _moments(Feedback.id, 1, 0, 0).where(Feedback.created_at >= a, Feedback.created_at < b)
         )
@@ -742,33 +749,44 @@ def edge_items(part: Split) -> list[EdgeItem]:
         .subquery("edge_items")
     )
     ledger = LEDGER.c
-    rows = db.session.execute(
-        sa.select(
-            ledger.category_id,
-            ledger.kind,
-            ledger.channel,
-            ledger.owner_id,
-            ledger.created_day,
-            ledger.ack_outcome,
-            ledger.ack_seconds,
-            ledger.unacknowledged_due_at,
-            ledger.resolved_day,
-            ledger.resolve_seconds,
-            ledger.declined_day,
-            ledger.kept_day.is_not(None),
-            per_item.c.received == 1,
-            (per_item.c.resolved == 1) & ledger.resolved_day.is_not(None),
-            # A declining step in the part-days counts if it is the item's latest and the
-            # item is still declined: looked up for those items only.
-            sa.case(
-                (
-                    (per_item.c.declined == 1) & ledger.declined_day.is_not(None),
-                    _in_edges(part, latest_declining_step(ledger.feedback_id)),
-                ),
-                else_=sa.false(),
+    return sa.select(
+        ledger.category_id,
+        ledger.kind,
+        ledger.channel,
+        ledger.owner_id,
+        ledger.created_day,
+        ledger.ack_outcome,
+        ledger.ack_seconds,
+        ledger.unacknowledged_due_at,
+        ledger.resolved_day,
+        ledger.resolve_seconds,
+        ledger.declined_day,
+        ledger.kept_day.is_not(None),
+        per_item.c.received == 1,
+        (per_item.c.resolved == 1) & ledger.resolved_day.is_not(None),
+        # A declining step in the part-days counts if it is the item's latest and the item
+        # is still declined: looked up for those items only.
+        sa.case(
+            (
+                (per_item.c.declined == 1) & ledger.declined_day.is_not(None),
+                _in_edges(count, latest_declining_step(ledger.feedback_id)),
             ),
-        ).join(per_item, per_item.c.id == ledger.feedback_id)
-    )
+            else_=sa.false(),
+        ),
+    ).join(per_item, per_item.c.id == ledger.feedback_id)
+
+
+def edge_items(part: Split) -> list[EdgeItem]:
+    """The share of every item with something counted in the period's part-days (one
+    statement: items received or resolved in them, or last declined in them). Read from the
+    ledger, which holds each item's share worked out (``facts_of``) when it last changed, so
+    only the moments are compared here, in SQL, and no item is worked out again."""
+    if not part.edges:
+        return []
+    bounds: dict[str, datetime] = {}
+    for i, (a, b) in enumerate(part.edges):
+        bounds[f"edge_start_{i}"], bounds[f"edge_end_{i}"] = a, b
+    rows = db.session.execute(_edge_statement(len(part.edges)), bounds)
     return [EdgeItem._make(row) for row in rows]
 
 
