@@ -305,6 +305,15 @@ def title_words(title: str) -> set[str]:
     }
 
 
+def _titles_per_word(titles: Iterable[str]) -> Counter[str]:
+    # Titles repeat ("Problem with the login"): each distinct title is split into words once.
+    counts: Counter[str] = Counter()
+    for title, n in Counter(titles).items():
+        for word in title_words(title):
+            counts[word] += n
+    return counts
+
+
 def rising_words(
     titles_now: Iterable[str],
     titles_before: Iterable[str],
@@ -314,12 +323,7 @@ def rising_words(
 ) -> list[Trend]:
     """Title words in at least ``min_count`` titles now and in more titles than before (each
     word once per title); the biggest rise first."""
-    current: Counter[str] = Counter()
-    previous: Counter[str] = Counter()
-    for title in titles_now:
-        current.update(title_words(title))
-    for title in titles_before:
-        previous.update(title_words(title))
+    current, previous = _titles_per_word(titles_now), _titles_per_word(titles_before)
     trends = [
         Trend(word, count, previous[word])
         for word, count in current.items()

@@ -199,17 +199,17 @@ def items_resolved(start: datetime, end: datetime) -> int:
     ).scalar_one()
 
 
-def latest_declining_step() -> sa.ScalarSelect[Any]:
-    """When the item was last declined (its latest step to Not planned): the day a declined
-    item counts on, here and in the roll-ups."""
+def latest_declining_step(item_id: Any = Feedback.id) -> sa.ScalarSelect[Any]:
+    """When the item (``item_id``, the feedback's id by default) was last declined (its latest
+    step to Not planned): the day a declined item counts on, here and in the roll-ups."""
     return (
         sa.select(sa.func.max(TimelineEvent.created_at))
         .where(
-            TimelineEvent.feedback_id == Feedback.id,
+            TimelineEvent.feedback_id == item_id,
             TimelineEvent.kind == TimelineKind.STATE_CHANGED,
             TimelineEvent.to_state == FeedbackState.DECLINED,
         )
-        .correlate(Feedback)
+        .correlate(item_id.table)
         .scalar_subquery()
     )
 

@@ -22,8 +22,9 @@ SQL that bypasses the session (the bench seed) calls ``rebuild()`` afterwards, a
 insights rebuild`` does.
 
 Reading a period: the whole UTC days inside it come from the roll-ups; the part-days at either
-end (a period from ``now - 30 days`` to ``now``) are counted from the items of those hours with
-the same ``contributions``, so a figure never depends on where the day boundaries fall.
+end (a period from ``now - 30 days`` to ``now``) are counted from the ledger rows of the items
+with a moment in those hours (``edge_items``), so a figure never depends on where the day
+boundaries fall.
 
 Durations are whole seconds rounded half away from zero, kept as ``duration_bucket``: the
 exact value under a minute, whole minutes up to 90 minutes, tenths of an hour up to 48 hours,
@@ -36,12 +37,13 @@ nearest-rank percentile of the buckets is the bucket of the exact percentile.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy import event as sa_event
@@ -640,9 +642,6 @@ class Split:
     def has_days(self) -> bool:
         return self.end_day > self.first_day
 
-    def in_edges(self, moment: datetime | None) -> bool:
-        return moment is not None and any(a <= moment < b for a, b in self.edges)
-
 
 # A period that ends this close to the moment it is read ends "now": nothing has happened
 # since, so its last day is read whole from the roll-ups instead of counted item by item.
@@ -668,45 +667,144 @@ def split(start: datetime, end: datetime, *, ends_now: bool = False) -> Split:
     return Split(first, last, tuple(edges))
 
 
-def edge_facts(part: Split) -> list[Facts]:
-    """The facts of every item with something counted in the period's part-days (one
-    statement: items received or resolved in them, or last declined in them)."""
-    if not part.edges:
-        return []
+class EdgeItem(NamedTuple):
+    """One item's share as last counted (its ``insight_items`` row), with what of it falls
+    in the period's part-days: its arrival, its resolution, its latest declining step."""
+
+    category_id: int
+    kind: str
+    channel: str
+    owner_id: int
+    created_day: int
+    ack_outcome: int
+    ack_seconds: int | None
+    unacknowledged_due_at: datetime | None
+    resolved_day: int | None
+    resolve_seconds: int | None
+    declined_day: int | None
+    kept: bool
+    received_in_edges: bool
+    resolved_in_edges: bool
+    declined_in_edges: bool
+
+
+def _edge_bounds(count: int) -> list[tuple[sa.BindParameter[Any], sa.BindParameter[Any]]]:
+    moment = Feedback.created_at.type
+    return [
+        (sa.bindparam(f"edge_start_{i}", type_=moment), sa.bindparam(f"edge_end_{i}", type_=moment))
+        for i in range(count)
+    ]
+
+
+def _in_edges(count: int, column: Any) -> sa.ColumnElement[bool]:
+    # A moment that is NULL is in no part-day (false, not NULL).
+    within = sa.or_(*[sa.and_(column >= a, column < b) for a, b in _edge_bounds(count)])
+    return sa.func.coalesce(within, sa.false(), type_=sa.Boolean())
+
+
+def _moments(item_id: Any, received: int, resolved: int, declined: int) -> sa.Select[Any]:
+    """Items (``id``) and which of their moments this is (1 in its column)."""
+    return sa.select(
+        item_id.label("id"),
+        sa.literal(received).label("received"),
+        sa.literal(resolved).label("resolved"),
+        sa.literal(declined).label("declined"),
+    )
+
+
+@functools.cache
+def _edge_statement(count: int) -> sa.Select[Any]:
+    """The statement of ``edge_items`` for ``count`` part-days (bound as ``edge_start_<i>``
+    and ``edge_end_<i>``): built once, as building it cost more than running it at a
+    thousand items."""
+    # Which of its moments fall in the part-days, from the indexes alone (no item is read):
+    # arrival, resolution, a declining step (the latest one is checked below).
     found: list[sa.Select[Any]] = []
-    for a, b in part.edges:
+    for a, b in _edge_bounds(count):
         found.append(
-            sa.select(Feedback.id).where(Feedback.created_at >= a, Feedback.created_at < b)
+            _moments(Feedback.id, 1, 0, 0).where(Feedback.created_at >= a, Feedback.created_at < b)
         )
         found.append(
-            sa.select(Feedback.id).where(Feedback.resolved_at >= a, Feedback.resolved_at < b)
+            _moments(Feedback.id, 0, 1, 0).where(
+                Feedback.resolved_at >= a, Feedback.resolved_at < b
+            )
         )
         found.append(
-            sa.select(TimelineEvent.feedback_id).where(
+            _moments(TimelineEvent.feedback_id, 0, 0, 1).where(
                 TimelineEvent.kind == TimelineKind.STATE_CHANGED,
                 TimelineEvent.to_state == FeedbackState.DECLINED,
                 TimelineEvent.created_at >= a,
                 TimelineEvent.created_at < b,
             )
         )
-    ids = sa.union(*found).subquery("edge_items")
-    rows = db.session.execute(_facts_select().where(Feedback.id.in_(sa.select(ids.c[0]))))
-    return [facts_of(row) for row in rows]
+    moments = sa.union_all(*found).subquery("moments")
+    per_item = (
+        sa.select(
+            moments.c.id,
+            sa.func.max(moments.c.received).label("received"),
+            sa.func.max(moments.c.resolved).label("resolved"),
+            sa.func.max(moments.c.declined).label("declined"),
+        )
+        .group_by(moments.c.id)
+        .subquery("edge_items")
+    )
+    ledger = LEDGER.c
+    return sa.select(
+        ledger.category_id,
+        ledger.kind,
+        ledger.channel,
+        ledger.owner_id,
+        ledger.created_day,
+        ledger.ack_outcome,
+        ledger.ack_seconds,
+        ledger.unacknowledged_due_at,
+        ledger.resolved_day,
+        ledger.resolve_seconds,
+        ledger.declined_day,
+        ledger.kept_day.is_not(None),
+        per_item.c.received == 1,
+        (per_item.c.resolved == 1) & ledger.resolved_day.is_not(None),
+        # A declining step in the part-days counts if it is the item's latest and the item
+        # is still declined: looked up for those items only.
+        sa.case(
+            (
+                (per_item.c.declined == 1) & ledger.declined_day.is_not(None),
+                _in_edges(count, latest_declining_step(ledger.feedback_id)),
+            ),
+            else_=sa.false(),
+        ),
+    ).join(per_item, per_item.c.id == ledger.feedback_id)
+
+
+def edge_items(part: Split) -> list[EdgeItem]:
+    """The share of every item with something counted in the period's part-days (one
+    statement: items received or resolved in them, or last declined in them). Read from the
+    ledger, which holds each item's share worked out (``facts_of``) when it last changed, so
+    only the moments are compared here, in SQL, and no item is worked out again."""
+    if not part.edges:
+        return []
+    bounds: dict[str, datetime] = {}
+    for i, (a, b) in enumerate(part.edges):
+        bounds[f"edge_start_{i}"], bounds[f"edge_end_{i}"] = a, b
+    rows = db.session.execute(_edge_statement(len(part.edges)), bounds)
+    return [EdgeItem._make(row) for row in rows]
 
 
 class Period:
-    """A period being read: its whole days and, fetched once, the facts of its part-days."""
+    """A period being read: its whole days and, fetched once, the items of its part-days."""
 
     def __init__(self, start: datetime, end: datetime) -> None:
         self.start, self.end = start, end
         self.part = split(start, end, ends_now=end >= datetime.now(UTC) - NOW_SLACK)
-        self._facts: list[Facts] | None = None
+        self._items: list[EdgeItem] | None = None
+        # The day counts read so far, by the promised dates they count broken promises over.
+        self.counts: dict[tuple[date, date] | None, DayCounts] = {}
 
     @property
-    def facts(self) -> list[Facts]:
-        if self._facts is None:
-            self._facts = edge_facts(self.part)
-        return self._facts
+    def items(self) -> list[EdgeItem]:
+        if self._items is None:
+            self._items = edge_items(self.part)
+        return self._items
 
 
 def _week(day: int) -> int:
@@ -716,12 +814,32 @@ def _week(day: int) -> int:
 DayCounts = dict[tuple[Any, ...], Counter[str]]
 
 
+# Every grouping ``day_counts`` offers: a period's counts are read grouped by all of them once
+# and summed up here for each grouped figure that asks (the staff report asks for four).
+GROUPINGS = ("week", "category_id", "kind", "channel")
+
+
 def day_counts(
     period: Period, by: Sequence[str] = (), broken: tuple[date, date] | None = None
 ) -> DayCounts:
     """The day counters over the period, grouped by any of week, category_id, kind, channel.
     Promises broken are counted by promised date over ``broken`` (first date up to, not
     including, the last), when given."""
+    if not by:  # the headline: one row, not worth the grouped read
+        return _read_day_counts(period, (), broken)
+    finest = period.counts.get(broken)
+    if finest is None:
+        finest = period.counts[broken] = _read_day_counts(period, GROUPINGS, broken)
+    positions = [GROUPINGS.index(name) for name in by]
+    result: DayCounts = defaultdict(Counter)
+    for key, counts in finest.items():
+        result[tuple(key[i] for i in positions)].update(counts)
+    return result
+
+
+def _read_day_counts(
+    period: Period, by: Sequence[str], broken: tuple[date, date] | None
+) -> DayCounts:
     part = period.part
     result: DayCounts = defaultdict(Counter)
     counters = [c for c in COUNTERS if c != "promises_broken"]
@@ -749,28 +867,28 @@ def day_counts(
             for c, v in zip(counters, values, strict=True):
                 counts[c] += int(v or 0)
 
-    def key(moment: datetime, f: Facts) -> tuple[Any, ...]:
+    def key(day: int, f: EdgeItem) -> tuple[Any, ...]:
         values = {
-            "week": _week(day_number(moment)),
+            "week": _week(day),
             "category_id": f.category_id,
             "kind": f.kind,
             "channel": f.channel,
         }
         return tuple(values[name] for name in by)
 
-    for f in period.facts:
-        if part.in_edges(f.created_at):
-            counts = result[key(f.created_at, f)]
+    for f in period.items:
+        if f.received_in_edges:
+            counts = result[key(f.created_day, f)]
             counts["received"] += 1
             if f.ack_outcome:
                 counts["ack_met" if f.ack_outcome == MET else "ack_late"] += 1
-        if f.resolved_at is not None and part.in_edges(f.resolved_at):
-            counts = result[key(f.resolved_at, f)]
+        if f.resolved_in_edges and f.resolved_day is not None:
+            counts = result[key(f.resolved_day, f)]
             counts["resolved"] += 1
             if f.kept:
                 counts["promises_kept"] += 1
-        if f.declined_at is not None and part.in_edges(f.declined_at):
-            result[key(f.declined_at, f)]["declined"] += 1
+        if f.declined_in_edges and f.declined_day is not None:
+            result[key(f.declined_day, f)]["declined"] += 1
     return result
 
 
@@ -814,10 +932,43 @@ def unacknowledged(period: Period, now: datetime) -> dict[int, tuple[int, int]]:
         for cat, missed, pending in db.session.execute(sa.union_all(by_day, today_due)):
             result[cat][0] += int(missed or 0)
             result[cat][1] += int(pending or 0)
-    for f in period.facts:
-        if f.unacknowledged_due_at is not None and part.in_edges(f.created_at):
+    for f in period.items:
+        if f.unacknowledged_due_at is not None and f.received_in_edges:
             result[f.category_id][0 if f.unacknowledged_due_at <= now else 1] += 1
     return {cat: (m, p) for cat, (m, p) in result.items()}
+
+
+@functools.cache
+def _durations_statement(measure: str, overall: bool, spans: tuple[str, ...]) -> sa.Executable:
+    """The statement of ``durations`` for the kinds of span a period covers, their days bound
+    as ``days_<span>``: built once (building it cost more than running it at 1,000 items)."""
+    t = DURATIONS
+    # One arm per kind of span, each read along the primary key (day, measure, category): an
+    # OR of the three made SQLite gather and sort the rows' keys first.
+    arms = [
+        sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, t.c["count"]).where(
+            t.c.day.in_(sa.bindparam(f"days_{span}", expanding=True)),
+            t.c.measure == (f"{measure}/{span}" if overall or span != "d" else measure),
+            (t.c.category_id == ALL) if overall else (t.c.category_id != ALL),
+        )
+        for span in spans
+    ]
+    rows = arms[0] if len(arms) == 1 else sa.union_all(*arms)
+    if overall:
+        read = rows.subquery("spans")
+        return sa.select(
+            sa.literal(ALL), sa.literal(ALL), read.c.seconds, sa.func.sum(read.c["count"])
+        ).group_by(read.c.seconds)
+    # Summed per category and per owner in SQL: far fewer rows than category x owner.
+    cte = rows.cte("spans")
+    return sa.union_all(
+        sa.select(
+            cte.c.category_id, sa.literal(ALL), cte.c.seconds, sa.func.sum(cte.c["count"])
+        ).group_by(cte.c.category_id, cte.c.seconds),
+        sa.select(
+            sa.literal(ALL), cte.c.owner_id, cte.c.seconds, sa.func.sum(cte.c["count"])
+        ).group_by(cte.c.owner_id, cte.c.seconds),
+    )
 
 
 def durations(
@@ -830,66 +981,20 @@ def durations(
     part = period.part
     result: Counter[tuple[int, int, int]] = Counter()
     if part.has_days:
-        t = DURATIONS
         spans: dict[str, list[int]] = {span: [] for span in SPANS}
         for span, day in cover(part.first_day, part.end_day):
             spans[span].append(day)
-        if overall:
-            where = sa.and_(
-                t.c.category_id == ALL,
-                sa.or_(
-                    *[
-                        sa.and_(t.c.measure == f"{measure}/{span}", t.c.day.in_(days))
-                        for span, days in spans.items()
-                        if days
-                    ]
-                ),
-            )
-        else:
-            where = sa.or_(
-                *[
-                    sa.and_(
-                        t.c.measure == (measure if span == "d" else f"{measure}/{span}"),
-                        t.c.day.in_(days),
-                        t.c.category_id != ALL,
-                    )
-                    for span, days in spans.items()
-                    if days
-                ]
-            )
-        query: Any
-        if overall:
-            query = (
-                sa.select(sa.literal(ALL), sa.literal(ALL), t.c.seconds, sa.func.sum(t.c["count"]))
-                .where(where)
-                .group_by(t.c.seconds)
-            )
-        else:
-            # Summed per category and per owner in SQL: far fewer rows than category x owner.
-            rows_in = sa.select(t.c.category_id, t.c.owner_id, t.c.seconds, t.c["count"]).where(
-                where
-            )
-            cte = rows_in.cte("spans")
-            query = sa.union_all(
-                sa.select(
-                    cte.c.category_id, sa.literal(ALL), cte.c.seconds, sa.func.sum(cte.c["count"])
-                ).group_by(cte.c.category_id, cte.c.seconds),
-                sa.select(
-                    sa.literal(ALL), cte.c.owner_id, cte.c.seconds, sa.func.sum(cte.c["count"])
-                ).group_by(cte.c.owner_id, cte.c.seconds),
-            )
-        for cat, owner, seconds, n in db.session.execute(query):
+        present = tuple(span for span in SPANS if spans[span])
+        query = _durations_statement(measure, overall, present)
+        days = {f"days_{span}": spans[span] for span in present}
+        for cat, owner, seconds, n in db.session.execute(query, days):
             result[(cat, owner, seconds)] += int(n)
-    for f in period.facts:
+    for f in period.items:
         keys = [(ALL, ALL)] if overall else [(f.category_id, ALL), (ALL, f.owner_id)]
         for cat, owner in keys:
-            if measure == ACK and f.ack_seconds is not None and part.in_edges(f.created_at):
+            if measure == ACK and f.ack_seconds is not None and f.received_in_edges:
                 result[(cat, owner, f.ack_seconds)] += 1
-            if (
-                measure == RESOLVE
-                and f.resolve_seconds is not None
-                and part.in_edges(f.resolved_at)
-            ):
+            if measure == RESOLVE and f.resolve_seconds is not None and f.resolved_in_edges:
                 result[(cat, owner, f.resolve_seconds)] += 1
     return result
 
