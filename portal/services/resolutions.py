@@ -100,25 +100,58 @@ def voice_counts(resolution_ids: list[int]) -> dict[int, int]:
 
 @cache
 def _voice_counts_query(dialect: str) -> sa.Select[int, int]:
-    items = _raised_through(as_published=True)
-    authors = sa.select(items.c.rid, Feedback.author_id.label("user_id")).join(
-        Feedback, Feedback.id == items.c.feedback_id
-    )
+    items = _raised_as_published()
+    authors = sa.select(items.c.rid, items.c.author_id.label("user_id"))
     voters = (
         sa.select(items.c.rid, Vote.user_id.label("user_id"))
         .join(Vote, Vote.feedback_id == items.c.feedback_id)
         .where(Vote.created_at <= items.c.published_at)
     )
-    people = sa.union(authors, voters).subquery("people")  # UNION, not ALL: once per person
-    return sa.select(people.c.rid, sa.func.count()).group_by(people.c.rid)
+    # Each person once per resolution, counted distinct within each group: a UNION first
+    # built a temporary index of every (resolution, person) row, about a fifth more
+    # instructions in SQLite for the feed's fifty resolutions.
+    people = sa.union_all(authors, voters).subquery("people")
+    return sa.select(people.c.rid, sa.func.count(people.c.user_id.distinct())).group_by(
+        people.c.rid
+    )
 
 
-def _raised_through(*, as_published: bool = False) -> sa.Subquery:
+def _raised_as_published() -> sa.CTE:
+    """Every item that raised each resolution of the `resolution_ids` parameter, as it was
+    published: its own items, and the duplicates merged into them before it was published,
+    as (feedback_id, author_id, rid, published_at); who authored one, or voted on one before
+    `published_at`, raised it.
+
+    A CTE read twice (authors, then voters) is materialised, by SQLite and PostgreSQL alike:
+    the resolutions' items are found, and their rows read, once, where a subquery per use
+    read them twice. Once the history outgrows SQLite's page cache each such read is a page
+    fetched again, which made the feed's count grow with the history."""
+    item, duplicate = _ITEM, _DUPLICATE
+    # The resolutions are named on both sides of the join: PostgreSQL otherwise merge-joined
+    # the items with every resolution's key, a walk that grows with the history.
+    linked = (
+        sa.select(
+            item.id.label("feedback_id"),
+            item.author_id.label("author_id"),
+            item.resolution_id.label("rid"),
+            Resolution.published_at.label("published_at"),
+        )
+        .join(Resolution, Resolution.id == item.resolution_id)
+        .where(item.resolution_id.in_(_RESOLUTION_IDS), Resolution.id.in_(_RESOLUTION_IDS))
+        .cte("linked")
+    )
+    merged = (
+        sa.select(duplicate.id, duplicate.author_id, linked.c.rid, linked.c.published_at)
+        .join(linked, duplicate.merged_into_id == linked.c.feedback_id)
+        .where(duplicate.created_at <= linked.c.published_at)
+    )
+    return sa.union_all(sa.select(linked), merged).cte("items")
+
+
+def _raised_through() -> sa.Subquery:
     """Every item that raised each resolution of the `resolution_ids` parameter (its own
     items, and the duplicates merged into them) as (feedback_id, rid): who authored or voted
-    on one of them raised it. As published (voice_counts), it leaves out duplicates reported
-    after the resolution was published and carries `published_at`, for the votes given
-    before it."""
+    on one of them raised it."""
     item, duplicate = _ITEM, _DUPLICATE
     linked = sa.select(item.id.label("feedback_id"), item.resolution_id.label("rid")).where(
         item.resolution_id.in_(_RESOLUTION_IDS)
@@ -128,21 +161,6 @@ def _raised_through(*, as_published: bool = False) -> sa.Subquery:
         .join(item, duplicate.merged_into_id == item.id)
         .where(item.resolution_id.in_(_RESOLUTION_IDS))
     )
-    if as_published:
-        published = Resolution.published_at.label("published_at")
-        # The resolutions are named on their own side too: PostgreSQL otherwise merge-joined
-        # the items with every resolution's key, a walk that grows with the history.
-        named = Resolution.id.in_(_RESOLUTION_IDS)
-        linked = (
-            linked.add_columns(published)
-            .join(Resolution, Resolution.id == item.resolution_id)
-            .where(named)
-        )
-        merged = (
-            merged.add_columns(published)
-            .join(Resolution, Resolution.id == item.resolution_id)
-            .where(named, duplicate.created_at <= Resolution.published_at)
-        )
     return sa.union_all(linked, merged).subquery("items")
 
 
