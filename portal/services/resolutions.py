@@ -240,7 +240,14 @@ def _thanked_query(dialect: str) -> sa.Select[int, str]:
     )
     # A set, not a join: the few who chose it are looked up once, and the votes are read from
     # the resolutions' items (a join let SQLite start from the people and scan every vote).
+    # Tested through not_indexed: SQLite, without statistics, otherwise still started from
+    # the people, through their authored items and the votes' (user_id, feedback_id) key,
+    # and read every vote each of them ever cast (1.8 billion instructions a feed at 100,000
+    # items with one customer in seven named); from the items it reads their votes alone.
     chosen = sa.select(User.id).where(chose_it)
+    # Tested once before any item is read (a term of no table): where nobody chose to be
+    # named, as by default, the statement ends without reading the items' votes.
+    anyone_chose = sa.exists().where(chose_it)
     authors = (
         sa.select(
             items.c.rid,
@@ -248,13 +255,13 @@ def _thanked_query(dialect: str) -> sa.Select[int, str]:
             Feedback.created_at.label("raised_at"),
         )
         .join(Feedback, Feedback.id == items.c.feedback_id)
-        .where(readable, Feedback.author_id.in_(chosen))
+        .where(anyone_chose, readable, not_indexed(Feedback.author_id).in_(chosen))
     )
     voters = (
         sa.select(items.c.rid, Vote.user_id.label("user_id"), Vote.created_at.label("raised_at"))
         .join(Feedback, Feedback.id == items.c.feedback_id)
         .join(Vote, Vote.feedback_id == Feedback.id)
-        .where(readable, Vote.user_id.in_(chosen))
+        .where(anyone_chose, readable, not_indexed(Vote.user_id).in_(chosen))
     )
     raised = sa.union_all(authors, voters).subquery("raised")
     first = (
