@@ -264,7 +264,9 @@ class Vote(Base):
     __tablename__ = "votes"
     __table_args__ = (
         sa.UniqueConstraint("user_id", "feedback_id", name="uq_votes_user_id_feedback_id"),
-        sa.Index("ix_votes_feedback_id", "feedback_id"),
+        # An item's votes, with who cast them and when: the people who raised a resolution
+        # are counted off this index alone (resolutions.voice_counts), not a row per vote.
+        sa.Index("ix_votes_feedback_id_created_at_user_id", "feedback_id", "created_at", "user_id"),
         # The board's trending sort counts the last 14 days' votes per item off this index alone.
         sa.Index("ix_votes_created_at_feedback_id", "created_at", "feedback_id"),
     )
