@@ -19,6 +19,7 @@ from portal.services.feeds import (
 bp = Blueprint("feeds", __name__)
 
 MAX_AGE_SECONDS = 60
+_CACHE_CONTROL = f"public, max-age={MAX_AGE_SECONDS}"
 
 
 @bp.get("/feeds/resolutions.atom")
@@ -59,11 +60,12 @@ def _feed_response(
     # is a version of its own, which a shared cache keeps apart.
     language = current_language()
     response.set_etag(f"{validator.etag}-{language}", weak=True)
+    # Written as headers: a new response has neither, and Werkzeug's header objects parse and
+    # write the header again on every change (most of a 304's own cost).
     if len(languages()) > 1:
-        response.vary.add("Accept-Language")
+        response.headers["Vary"] = "Accept-Language"
     response.last_modified = validator.last_modified
-    response.cache_control.public = True
-    response.cache_control.max_age = MAX_AGE_SECONDS
+    response.headers["Cache-Control"] = _CACHE_CONTROL
     # The cheap path: an unchanged feed is answered from the validator alone.
     if not is_resource_modified(
         request.environ, etag=response.headers["ETag"], last_modified=validator.last_modified
