@@ -88,7 +88,6 @@ def _ranked_ids(
     conditions: Sequence[sa.ColumnElement[bool]],
     all_matches: bool,
     first_only: bool,
-    prefix_last: bool,
 ) -> sa.Select[Any]:
     """The ids of a search's candidates (all matches, or the newest "search_candidates") in
     best match order, as (id, older, rank): the newest "ranked_newest" first, the best of
@@ -96,19 +95,11 @@ def _ranked_ids(
     newest (its last row is not past them), which are ranked alone, so its cost does not
     grow with the board. Every value is a bound parameter (_page_items gives them)."""
     if first_only:
-        newest = newest_matches_ranked(
-            search, conditions, CANDIDATES_LIMIT, prefix_last=prefix_last, bound=True
-        )
+        newest = newest_matches_ranked(search, conditions, CANDIDATES_LIMIT)
         return sa.select(
             newest.c.id, sa.literal_column("0").label("older"), newest.c.rank
         ).order_by(newest.c.rank, newest.c.id.desc())
-    matches = newest_matches_ranked(
-        search,
-        conditions,
-        None if all_matches else CANDIDATES_LIMIT,
-        prefix_last=prefix_last,
-        bound=True,
-    )
+    matches = newest_matches_ranked(search, conditions, None if all_matches else CANDIDATES_LIMIT)
     newest_first = sa.func.row_number().over(order_by=matches.c.id.desc())
     older = sa.case((newest_first > sa.bindparam("ranked_newest", type_=sa.Integer), 1), else_=0)
     tiered = sa.select(matches.c.id, older.label("older"), matches.c.rank).subquery("tiered")
@@ -122,10 +113,12 @@ def _recent_votes(bound: bool = False) -> sa.Subquery:
     # Grouped by the column SQLite may not index, or it walks every vote in item order to
     # skip a sort of the few recent ones. `bound`: the window's start is the bound parameter
     # "trending_since".
-    since: Any = sa.bindparam("trending_since", type_=Vote.created_at.type) if bound else None
+    since: Any = (
+        sa.bindparam("trending_since", type_=Vote.created_at.type) if bound else trending_since()
+    )
     return (
         sa.select(Vote.feedback_id, sa.func.count().label("recent"))
-        .where(Vote.created_at >= (since if bound else trending_since()))
+        .where(Vote.created_at >= since)
         .group_by(not_indexed(Vote.feedback_id))
         .subquery("recent_votes")
     )
@@ -470,7 +463,7 @@ def _page_items(
     )
     statement = _PAGE_STATEMENTS.get(shape) if not options else None
     if statement is None:
-        statement = _page_statement(filters, from_end_ok, from_end, first_only, prefix_last)
+        statement = _page_statement(filters, by_rank, trending, from_end_ok, from_end, first_only)
         if options:
             statement = statement.options(*options)
         else:
@@ -480,15 +473,16 @@ def _page_items(
 
 def _page_statement(
     filters: BoardFilters,
+    by_rank: bool,
+    trending: bool,
     from_end_ok: bool,
     from_end: bool,
     first_only: bool,
-    prefix_last: bool,
 ) -> sa.Select[Feedback]:
-    """The page's statement for filters of this shape, its values bound parameters."""
-    by_rank = bool(filters.search) and filters.sort is BoardSort.MATCH
+    """The page's statement for filters of this shape (the path _page_items chose), its
+    values bound parameters, the search's words included (so whether the last is read as a
+    prefix is a value too)."""
     conditions = _conditions(filters, bound=True)
-    trending = filters.sort is BoardSort.TRENDING and not by_rank
     ids: sa.Select[*tuple[Any, ...]]  # (id, rank) when ranked, (id, recent) trending, else (id)
     if trending:
         recent = _recent_votes(bound=True)
@@ -498,32 +492,21 @@ def _page_statement(
             .where(*conditions)
         )
         if filters.q:
-            ids = apply_search(
-                ids, filters.search, prefix_last=prefix_last, order_by_rank=False, bound=True
-            )
+            ids = apply_search(ids, filters.search, order_by_rank=False, bound=True)
         # Few items are voted for in a fortnight: their page is picked after a short sort.
         ids = ids.order_by(*_trending_order(recent.c.recent))
     elif by_rank:
-        ids = _ranked_ids(filters.search, conditions, from_end_ok, first_only, prefix_last)
+        ids = _ranked_ids(filters.search, conditions, from_end_ok, first_only)
     elif filters.q and not from_end_ok:
         # Past the count's limit, the newest `total` matches (the ones counted) in the
         # board's order: sorting every match grows with the board.
-        newest = newest_matches_ranked(
-            filters.search,
-            conditions,
-            CANDIDATES_LIMIT,
-            prefix_last=prefix_last,
-            ranked=False,
-            bound=True,
-        )
+        newest = newest_matches_ranked(filters.search, conditions, CANDIDATES_LIMIT, ranked=False)
         ids = sa.select(Feedback.id).join(newest, newest.c.id == Feedback.id)
         ids = ids.order_by(*_order(filters.sort))
     else:
         ids = sa.select(Feedback.id).where(*conditions)
         if filters.q:
-            ids = apply_search(
-                ids, filters.search, prefix_last=prefix_last, order_by_rank=False, bound=True
-            )
+            ids = apply_search(ids, filters.search, order_by_rank=False, bound=True)
         ids = ids.order_by(*_order(filters.sort, newest_last=from_end))
     chosen = (
         ids.offset(sa.bindparam("page_offset", type_=sa.Integer))

@@ -199,11 +199,6 @@ def _sqlite_words(terms: tuple[str, ...], prefix_last: bool) -> list[str]:
     return quoted
 
 
-def _in_title(word: str) -> str:
-    """An FTS5 query for a quoted word in the title column only."""
-    return f"title : {word}"
-
-
 def _sqlite_match(terms: tuple[str, ...], any_term: bool, prefix_last: bool) -> str:
     return (" OR " if any_term else " ").join(_sqlite_words(terms, prefix_last))
 
@@ -228,6 +223,8 @@ _QUERY_CONFIGURATIONS = (*SEARCH_CONFIGURATIONS.values(), PLAIN_CONFIGURATION)
 _MATCH = "search_match"
 _TSQUERY = "search_tsquery"
 _CANDIDATES = "search_candidates"
+_MATCH_PARAMETER: sa.BindParameter[str] = sa.bindparam(_MATCH, type_=sa.String)
+_TSQUERY_PARAMETER: sa.BindParameter[str] = sa.bindparam(_TSQUERY, type_=sa.String)
 # A limit for newest_matches_ranked that is a bound parameter (search_parameters' candidates).
 CANDIDATES_LIMIT: sa.BindParameter[int] = sa.bindparam(_CANDIDATES, type_=sa.Integer)
 
@@ -248,18 +245,14 @@ def search_parameters(
         _CANDIDATES: candidates,
     }
     for n, word in enumerate(_sqlite_words(terms, prefix_last)):
-        values[_title_word(n)] = _in_title(word)
+        values[_title_word(n)] = f"title : {word}"  # FTS5: the word in the title column only
     return values
 
 
 def _tsquery(
     terms: tuple[str, ...], any_term: bool, prefix_last: bool, bound: bool = False
 ) -> sa.ColumnElement[Any]:
-    text: Any = (
-        sa.bindparam(_TSQUERY, type_=sa.String)
-        if bound
-        else _postgres_tsquery(terms, any_term, prefix_last)
-    )
+    text: Any = _TSQUERY_PARAMETER if bound else _postgres_tsquery(terms, any_term, prefix_last)
     asked = [
         sa.func.to_tsquery(sa.literal_column(f"'{configuration}'::regconfig"), text)
         for configuration in _QUERY_CONFIGURATIONS
@@ -290,11 +283,7 @@ def apply_search(
         asked = _tsquery(terms, any_term, prefix_last, bound)
         query = query.where(_SEARCH_VECTOR.op("@@")(asked))
     else:
-        match: Any = (
-            sa.bindparam(_MATCH, type_=sa.String)
-            if bound
-            else _sqlite_match(terms, any_term, prefix_last)
-        )
+        match: Any = _MATCH_PARAMETER if bound else _sqlite_match(terms, any_term, prefix_last)
         query = query.join(_fts, _fts.c.rowid == Feedback.id).where(_FTS.op("MATCH")(match))
     if order_by_rank:
         query = query.order_by(search_rank(search, any_term=any_term, prefix_last=prefix_last))
@@ -319,9 +308,7 @@ def newest_matches_ranked(
     conditions: Sequence[sa.ColumnElement[bool]],
     limit: int | sa.BindParameter[int] | None,
     *,
-    prefix_last: bool = False,
     ranked: bool = True,
-    bound: bool = False,
 ) -> sa.Subquery:
     """The newest `limit` items matching the search and the `conditions` (all of them
     without a limit), with their rank (lower is better), as a subquery with columns id and
@@ -337,11 +324,12 @@ def newest_matches_ranked(
     matches), and ranks only the rows kept: PostgreSQL with ts_rank_cd, SQLite by how many
     of the words each title holds (see _title_hits).
 
-    `bound`: the words are bound parameters (see search_parameters), so the statement
-    serves every search with as many words (and CANDIDATES_LIMIT a bound limit)."""
+    The words are bound parameters (search_parameters gives them, the last word read as a
+    prefix or not), so the statement serves every search with as many words; CANDIDATES_LIMIT
+    is a bound `limit`."""
     terms = search.terms
     if _dialect() == "postgresql":
-        query = _tsquery(terms, False, prefix_last, bound)
+        query = _tsquery(terms, False, False, bound=True)
         newest = (
             sa.select(Feedback.id)
             .where(_SEARCH_VECTOR.op("@@")(query), *conditions)
@@ -357,14 +345,11 @@ def newest_matches_ranked(
             .join(newest, newest.c.id == Feedback.id)
             .subquery("matches")
         )
-    match: Any = (
-        sa.bindparam(_MATCH, type_=sa.String) if bound else _sqlite_match(terms, False, prefix_last)
-    )
     newest_sqlite = (
         sa.select(_fts.c.rowid.label("id"))
         .select_from(_fts)
         .join(Feedback, Feedback.id == _fts.c.rowid)
-        .where(_FTS.op("MATCH")(match), *conditions)
+        .where(_FTS.op("MATCH")(_MATCH_PARAMETER), *conditions)
         .order_by(_fts.c.rowid.desc())
         .limit(limit)
     )
@@ -372,22 +357,18 @@ def newest_matches_ranked(
         return newest_sqlite.subquery("matches")
     candidates = newest_sqlite.cte("candidates")
     return sa.select(
-        candidates.c.id, (-_title_hits(candidates, terms, prefix_last, bound)).label("rank")
+        candidates.c.id, (-_title_hits(candidates, len(terms))).label("rank")
     ).subquery("matches")
 
 
-def _title_hits(
-    candidates: sa.CTE, terms: tuple[str, ...], prefix_last: bool, bound: bool
-) -> sa.ColumnElement[int]:
+def _title_hits(candidates: sa.CTE, words: int) -> sa.ColumnElement[int]:
     """How many of the words each candidate's title holds, on SQLite. Not bm25: it weighs each
     word by how many items hold it, counted over the word's whole list in the index on every
     search (15 ms for a common word at a million items), so its cost grows with the board.
-    Each word's title matches are read from the oldest candidate on only."""
+    Each word's title matches (bound as search_title_<n>) are read from the oldest candidate
+    on only."""
     oldest = sa.select(sa.func.min(candidates.c.id)).scalar_subquery()
-    asked: list[Any] = [
-        sa.bindparam(_title_word(n), type_=sa.String) if bound else _in_title(word)
-        for n, word in enumerate(_sqlite_words(terms, prefix_last))
-    ]
+    asked = [sa.bindparam(_title_word(n), type_=sa.String) for n in range(words)]
     hits = [
         sa.cast(
             candidates.c.id.in_(
