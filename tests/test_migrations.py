@@ -181,3 +181,98 @@ def test_the_names_migration_cleans_stored_names_and_waiting_emails_forward_and_
             assert stored() == (names, emails)
             db.session.remove()
             db.engine.dispose()
+
+
+BEFORE_DURATIONS_SPLIT = "c3f1a9e7d2b5"
+DURATIONS_SPLIT = "d5b8f2a4c6e1"
+
+
+def test_the_durations_migration_turns_rows_per_pair_into_rows_per_category_and_per_owner(
+    database_uri: str, tmp_path: Path
+) -> None:
+    """Upgraded, the durations are the rows the roll-ups now keep for the same items; downgraded,
+    the rows per (category, owner) the former roll-ups kept, counted again from the ledger."""
+    from collections import Counter
+
+    from portal.services.insights import rollups
+
+    all_ = rollups.ALL
+    # Items across a month's end and a week's: (category, owner, created day, ack seconds,
+    # resolved day, resolve seconds). Day 20513 is Sunday 1 March 2026.
+    items = [
+        (1, 7, 20513, 600, 20515, 86400),
+        (1, 8, 20513, 600, None, None),
+        (2, 7, 20512, 3600, 20513, 7200),
+        (2, 0, 20520, None, 20540, 864000),
+        (1, 7, 20541, 600, 20541, 600),
+    ]
+    ledger = [
+        {
+            "feedback_id": n,
+            "created_day": created,
+            "category_id": cat,
+            "kind": "complaint",
+            "channel": "web",
+            "owner_id": owner,
+            "ack_outcome": 0,
+            "ack_seconds": ack,
+            "unacknowledged_due_at": None,
+            "resolved_day": resolved,
+            "resolve_seconds": resolve,
+            "declined_day": None,
+            "kept_day": None,
+            "broken_day": None,
+            "open": False,
+            "waiting": False,
+            "ack_due_day": None,
+        }
+        for n, (cat, owner, created, ack, resolved, resolve) in enumerate(items, start=1)
+    ]
+    pairs: Counter[tuple[int, str, int, int, int]] = Counter()  # as kept before the split
+    for cat, owner, created, ack, resolved, resolve in items:
+        for measure, day, seconds in (("ack", created, ack), ("resolve", resolved, resolve)):
+            if day is None or seconds is None:
+                continue
+            pairs[(day, measure, cat, owner, seconds)] += 1
+            for span in ("m", "w"):
+                start = rollups.span_start(span, day)
+                pairs[(start, f"{measure}/{span}", cat, owner, seconds)] += 1
+            for span in ("m", "w", "d"):
+                start = rollups.span_start(span, day)
+                pairs[(start, f"{measure}/{span}", all_, all_, seconds)] += 1
+    now = rollups.Delta.empty()
+    for row in ledger:
+        now.add(row, 1)
+
+    with _fresh_database(database_uri, tmp_path, "durations") as uri:
+        app = make_test_app(uri, tmp_path)
+        with app.app_context():
+            upgrade(revision=BEFORE_DURATIONS_SPLIT)
+            with db.engine.begin() as conn:
+                conn.execute(rollups.LEDGER.insert(), ledger)
+                columns = ("day", "measure", "category_id", "owner_id", "seconds")
+                conn.execute(
+                    rollups.DURATIONS.insert(),
+                    [dict(zip(columns, k, strict=True)) | {"count": n} for k, n in pairs.items()],
+                )
+
+            def stored() -> Counter[tuple[int, str, int, int, int]]:
+                with db.engine.connect() as conn:
+                    rows = conn.execute(
+                        sa.text(
+                            "SELECT day, measure, category_id, owner_id, seconds, count "
+                            "FROM insight_durations"
+                        )
+                    ).all()
+                return Counter({tuple(r[:5]): r[5] for r in rows if r[5]})
+
+            upgrade(revision=DURATIONS_SPLIT)
+            assert stored() == +now.durations
+            assert (20513, "ack/m", 1, all_, 600) in stored()  # two items, one row
+            assert stored()[(20513, "ack/m", 1, all_, 600)] == 3
+            downgrade(revision=BEFORE_DURATIONS_SPLIT)
+            assert stored() == pairs
+            upgrade()
+            assert stored() == +now.durations
+            db.session.remove()
+            db.engine.dispose()

@@ -3,8 +3,9 @@ few rows per day instead of every item of the period (services/insights/rollups.
 
 - ``InsightDay``: per UTC day, category, kind and channel, the items received, acknowledged
   within or after their target, resolved, declined, and promises kept or broken that day.
-- ``InsightDuration``: per UTC day, measure (acknowledge or resolve), category and owner, how
-  many durations fell in each shown duration (``rollups.duration_bucket``).
+- ``InsightDuration``: per UTC day, measure (acknowledge or resolve), and category or owner
+  (the other -1, ``rollups.ALL``), how many durations fell in each shown duration
+  (``rollups.duration_bucket``).
 - ``InsightBacklog``: the open items per owner now, for staff workload.
 - ``InsightWaiting``: items not yet acknowledged, by day received, category and day due.
 - ``InsightItem``: what one item adds to those rows now, so a change to the item takes its old
@@ -61,8 +62,9 @@ class InsightDay(Base):
 
 
 class InsightDuration(Base):
-    """How many acknowledgement or resolution times of one UTC day, category and owner were
-    shown as ``seconds`` (the bucket's value)."""
+    """How many acknowledgement or resolution times of one UTC day and category (owner -1),
+    or owner (category -1), or all items (both -1) were shown as ``seconds`` (the bucket's
+    value)."""
 
     __tablename__ = "insight_durations"
     __table_args__ = WITHOUT_ROWID

@@ -107,50 +107,51 @@ def items_per_channel(
     )
 
 
-def _percentiles(histogram: dict[tuple[int, int, int], int], by: Grouping) -> list[Percentiles]:
-    groups: dict[int | None, dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    # Keys are (category, ALL, seconds) and (ALL, owner, seconds), or (ALL, ALL, seconds) for
-    # all items only (rollups.durations): each grouping reads its own rows.
-    for (category_id, owner_id, seconds), n in histogram.items():
-        if n <= 0:
-            continue
-        if by == "owner" and (category_id != rollups.ALL or owner_id == rollups.ALL):
-            continue
-        if by != "owner" and owner_id != rollups.ALL:
-            continue
-        if by == "category" and category_id == rollups.ALL:
-            continue
-        key = (
-            None
-            if by == "all"
-            else category_id
-            if by == "category"
-            else (None if owner_id == NO_OWNER else owner_id)
-        )
-        groups[key][seconds] += n
+def _summary(key: int | None, label: str, histogram: dict[int, int]) -> Percentiles:
+    counted = {seconds: n for seconds, n in histogram.items() if n > 0}
+    return Percentiles(
+        key,
+        label,
+        sum(counted.values()),
+        rollups.nearest_rank(counted, 50),
+        rollups.nearest_rank(counted, 90),
+    )
+
+
+def _percentiles(histograms: rollups.Histograms, by: Grouping) -> list[Percentiles]:
+    """The percentiles over all items, or per category or per owner, of ``durations``."""
     if by == "all":
-        values = groups.get(None, {})
-        return [
-            Percentiles(
-                None,
-                ALL_ITEMS,
-                sum(values.values()),
-                rollups.nearest_rank(values, 50),
-                rollups.nearest_rank(values, 90),
-            )
-        ]
-    keys = [k for k in groups if k is not None]
-    names = rollups.category_names(keys) if by == "category" else rollups.user_names(keys)
+        overall = histograms.get((rollups.ALL, rollups.ALL))
+        if overall is None:  # read per group: all items are the categories together
+            overall = defaultdict(int)
+            for (category_id, owner_id), histogram in histograms.items():
+                if category_id != rollups.ALL and owner_id == rollups.ALL:
+                    for seconds, n in histogram.items():
+                        overall[seconds] += n
+        return [_summary(None, ALL_ITEMS, overall)]
+    if by == "category":
+        groups = {
+            category_id: histogram
+            for (category_id, owner_id), histogram in histograms.items()
+            if category_id != rollups.ALL and owner_id == rollups.ALL
+        }
+        names = rollups.category_names(groups)
+    else:
+        groups = {
+            owner_id: histogram
+            for (category_id, owner_id), histogram in histograms.items()
+            if category_id == rollups.ALL and owner_id != rollups.ALL
+        }
+        names = rollups.user_names(k for k in groups if k != NO_OWNER)
     result = [
-        Percentiles(
-            key,
-            (names.get(key) if key is not None else None) or UNASSIGNED,
-            sum(values.values()),
-            rollups.nearest_rank(values, 50),
-            rollups.nearest_rank(values, 90),
+        _summary(
+            None if by == "owner" and key == NO_OWNER else key,
+            names.get(key) or UNASSIGNED,
+            histogram,
         )
-        for key, values in groups.items()
+        for key, histogram in groups.items()
     ]
+    result = [r for r in result if r.count]
     return sorted(result, key=lambda r: (r.key is None, r.label.lower(), r.key or 0))
 
 
