@@ -247,7 +247,7 @@ def rising_categories(
 ) -> list[Trend]:
     before, _ = previous_period(start, end)
     now_counts = rollups.day_counts(period or Period(start, end), ("category_id",))
-    then_counts = rollups.day_counts(Period(before, start), ("category_id",))
+    then_counts = rollups.day_counts(Period(before, start), ("category_id",), once=True)
     current = {k[0]: c["received"] for k, c in now_counts.items()}
     previous = {k[0]: c["received"] for k, c in then_counts.items()}
     names = rollups.category_names(set(current) | set(previous))

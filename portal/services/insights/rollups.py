@@ -822,13 +822,18 @@ GROUPINGS = ("week", "category_id", "kind", "channel")
 
 
 def day_counts(
-    period: Period, by: Sequence[str] = (), broken: tuple[date, date] | None = None
+    period: Period,
+    by: Sequence[str] = (),
+    broken: tuple[date, date] | None = None,
+    *,
+    once: bool = False,
 ) -> DayCounts:
     """The day counters over the period, grouped by any of week, category_id, kind, channel.
     Promises broken are counted by promised date over ``broken`` (first date up to, not
-    including, the last), when given."""
-    if not by:  # the headline: one row, not worth the grouped read
-        return _read_day_counts(period, (), broken)
+    including, the last), when given. With ``once`` (the period's only figure) they are read
+    grouped by ``by`` alone, not shared."""
+    if not by or once:  # the headline is one row, not worth the grouped read
+        return _read_day_counts(period, by, broken)
     finest = period.counts.get(broken)
     if finest is None:
         finest = period.counts[broken] = _read_day_counts(period, GROUPINGS, broken)
@@ -863,11 +868,10 @@ def _read_day_counts(
         }
         keys = [columns[name] for name in by]
         rows = db.session.execute(sa.select(*keys, *sums).where(sa.or_(*where)).group_by(*keys))
-        for row in rows:
-            group, values = tuple(row[: len(keys)]), row[len(keys) :]
-            counts = result[group]
-            for c, v in zip(counters, values, strict=True):
-                counts[c] += int(v or 0)
+        for row in rows:  # one row per group
+            result[tuple(row[: len(keys)])] = Counter(
+                {c: int(v or 0) for c, v in zip(counters, row[len(keys) :], strict=True)}
+            )
 
     def key(day: int, f: EdgeItem) -> tuple[Any, ...]:
         values = {
