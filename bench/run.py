@@ -101,7 +101,7 @@ class Endpoint:
     """One thing to measure, with the targets from the issue that apply to it."""
 
     name: str
-    kind: str  # board, filtered, deep, item, resolutions, feed, feed304, search, vote
+    kind: str  # board, filtered, deep, trending, answered, item, resolutions, feed, ..., vote
     ratio_target: float | None
     sql_target: int | None
     growth_target: float | None
@@ -132,6 +132,9 @@ ENDPOINTS = [
     ),
     Endpoint("board filtered+sorted", "filtered", 0.50, 6, 1.25, floor="page"),
     Endpoint("board last page", "deep", 0.50, 6, 1.25, floor="page"),
+    # The two orders that list only some items: the last fortnight's votes, the answers.
+    Endpoint("board trending", "trending", 0.50, 6, 1.25, floor="page"),
+    Endpoint("board recently answered", "answered", 0.50, 6, 1.25, floor="page"),
     Endpoint(
         "item page", "item", 0.50, 6, 1.25, floor="page", floor_target=0.50, uncached_target=0.15
     ),
@@ -176,7 +179,7 @@ RSS_GROWTH_TARGET = 0.10
 INSIGHTS_MS_TARGET = 150.0
 INSIGHTS_GROWTH_TARGET = 2.0
 INSIGHTS_WITH_TARGETS = (
-    "staff insights, 90 days",
+    "staff insights page",
     "public figures, 30 days",
     "public figures, 365 days",
 )
@@ -223,6 +226,8 @@ def build_request(
         "filtered": "/?"
         + urlencode({"category": facts.category, "state": "planned", "sort": "new"}),
         "deep": f"/?page={facts.last_page}",
+        "trending": "/?sort=trending",
+        "answered": "/?sort=answered",
         "item": f"/feedback/{facts.item_id}",
         "resolutions": "/you-said-we-did",
         "feed": "/feeds/resolutions.atom",
@@ -545,16 +550,23 @@ def measure_insights(bdb: BenchDb) -> dict[str, dict[str, float | int]]:
     """Time each insights figure set as the pages compute it (the public page caches its
     figures for minutes; these are the uncached costs): median ms of a few calls and the SQL
     statements of one call."""
-    from datetime import UTC, datetime, timedelta
+    from datetime import UTC, datetime
 
     from portal.extensions import db
     from portal.services import insights
+    from portal.services.insights.report import week_on_week
 
     app = make_app(bdb.sa_url)
     now = datetime.now(UTC)
-    quarter = now - timedelta(days=90)
+    # What /admin/insights computes when opened: its default range (eleven whole weeks and
+    # this one so far), then this week against last.
+    date_range, _ = insights.parse_date_range(None, None, today=now.date())
+    start, end = date_range.bounds(now)
     work: dict[str, Callable[[], object]] = {
-        "staff insights, 90 days": lambda: insights.staff_report(quarter, now, now),
+        "staff insights page": lambda: (
+            insights.staff_report(start, end, now),
+            week_on_week(now),
+        ),
         "public figures, 30 days": lambda: insights.public_figures(now, 30),
         "public figures, 365 days": lambda: insights.public_figures(now, 365),
         "weekly received, 26 weeks": lambda: insights.weekly_received(
