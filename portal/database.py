@@ -29,6 +29,12 @@ S = TypeVar("S", bound=Session)
 sqlite_write_intent: ContextVar[bool] = ContextVar("sqlite_write_intent", default=True)
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
+# Each connection's page cache, in KiB (SQLite's default is 2 MiB). The Atom feed of a board
+# of a million items reads about 1,400 pages of 4 KiB: with 2 MiB it read most of them again
+# from the file on every request (1.31x the CPU of a thousand items), with 8 MiB 1.23x. Four
+# connections per worker (gunicorn's threads) may add up to 24 MiB to a worker that reads that
+# much; the pages are the same file's, so a smaller board never fills it.
+SQLITE_CACHE_KIB = 8192
 # Connection.info key: whether the connection's current SQLite transaction holds the write lock.
 SQLITE_WRITER_KEY = "portal.sqlite_writer"
 # Connection.info key: the connection's count of changed rows when its reader began.
@@ -134,6 +140,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA journal_mode = WAL")
         cursor.execute("PRAGMA synchronous = NORMAL")
         cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
         cursor.close()
 
     @sa.event.listens_for(engine, "begin")

@@ -203,3 +203,16 @@ def test_commit_keeping_loaded_reads_nothing_again(
     database.commit_keeping_loaded(counter_session)
     assert counter.value == 0 and statements == []
     assert counter_session.expire_on_commit, "only that one commit keeps what was loaded"
+
+
+def test_each_sqlite_connection_keeps_8_mib_of_pages(engine: sa.Engine) -> None:
+    """SQLite's default page cache (2 MiB) made a large board's feed read its pages from the
+    file again on every request; every connection the portal opens keeps 8 MiB."""
+    token = sqlite_write_intent.set(False)  # two readers at once: neither takes the lock
+    try:
+        with engine.connect() as first, engine.connect() as second:
+            for connection in (first, second):
+                kib = connection.exec_driver_sql("PRAGMA cache_size").scalar()
+                assert kib == -database.SQLITE_CACHE_KIB == -8192
+    finally:
+        sqlite_write_intent.reset(token)
