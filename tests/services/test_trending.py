@@ -361,6 +361,18 @@ def test_trending_reads_its_index_in_order_and_counts_without_the_votes(
             assert "TEMP B-TREE" not in plan.split("ix_feedback_trending")[0], plan
 
 
+def test_the_sweep_command_moves_a_window_left_behind(app: Any) -> None:
+    db.session.execute(
+        sa.update(TrendingWindow).values(starts_at=datetime.now(UTC) - timedelta(days=15))
+    )
+    db.session.commit()
+    result = app.test_cli_runner().invoke(args=["sweep-trending"])
+    assert result.exit_code == 0, result.output
+    assert "swept" in result.output
+    db.session.expire_all()
+    assert _window_start() > datetime.now(UTC) - timedelta(days=14, minutes=1)
+
+
 def test_a_private_or_hidden_item_is_counted_but_not_listed(
     make_feedback: Callable[..., Feedback], make_user: Callable[..., User]
 ) -> None:
