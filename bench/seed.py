@@ -221,7 +221,8 @@ def _insert(conn: sa.Connection, table: sa.Table, rows: Sequence[dict[str, Any]]
 
 def _defer_indexes(conn: sa.Connection) -> list[str]:
     """Drop the bulk tables' secondary indexes (and on SQLite the full-text index's insert
-    trigger and the insights roll-up triggers, disabled on PostgreSQL); return the statements
+    trigger, the insights roll-up triggers and the trending counters' triggers, disabled on
+    PostgreSQL); return the statements
     that make them again after the load. Indexes that back a constraint (primary keys, UNIQUE
     in a table's definition) stay."""
     tables = ", ".join(f"'{t}'" for t in BULK_TABLES)
@@ -229,7 +230,8 @@ def _defer_indexes(conn: sa.Connection) -> list[str]:
         found = conn.exec_driver_sql(
             "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL "
             f"AND tbl_name IN ({tables}) AND (type = 'index' OR (type = 'trigger' "
-            "AND (name = 'feedback_fts_after_insert' OR name LIKE 'insight_acts_%')))"
+            "AND (name = 'feedback_fts_after_insert' OR name LIKE 'insight_acts_%' "
+            "OR name LIKE 'trending_votes_%')))"
         ).all()
         for kind, name, _sql in found:
             conn.exec_driver_sql(f'DROP {kind.upper()} "{name}"')
@@ -242,10 +244,12 @@ def _defer_indexes(conn: sa.Connection) -> list[str]:
     for name, _sql in found:
         conn.exec_driver_sql(f'DROP INDEX "{name}"')
     restore = [sql for _name, sql in found]
-    # The insights roll-up triggers (per customer and day) wait too: rebuild() counts after.
+    # The insights roll-up triggers (per customer and day) and the trending counters' wait
+    # too: rebuild() counts both after.
     triggers = conn.exec_driver_sql(
         "SELECT c.relname, t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-        f"WHERE c.relname IN ({tables}) AND starts_with(t.tgname, 'insight_acts_')"
+        f"WHERE c.relname IN ({tables}) AND (starts_with(t.tgname, 'insight_acts_') "
+        "OR starts_with(t.tgname, 'trending_votes_'))"
     ).all()
     for table, name in triggers:
         conn.exec_driver_sql(f'ALTER TABLE "{table}" DISABLE TRIGGER "{name}"')
@@ -725,7 +729,8 @@ def seed_database(
             raw.execute("PRAGMA journal_mode = WAL")
         conn.close()
         stats.phases["finish"] = time.perf_counter() - t0
-        # Bulk inserts bypass the session that keeps the insights roll-ups: count them once.
+        # Bulk inserts bypass the session that keeps the insights roll-ups, and the triggers
+        # were off: count them (and the trending counters) once.
         # (A tree from before the roll-ups, measured by bench/instructions.py --tree, has none.)
         try:
             from portal.services.insights import rollups

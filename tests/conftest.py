@@ -26,6 +26,7 @@ from portal.config import database_url
 from portal.database import sqlite_write_intent
 from portal.extensions import db, limiter
 from portal.models import Category, Feedback, FeedbackKind, Role, User, Visibility
+from portal.services import trending
 from portal.services.accounts import register_user
 from portal.services.environment import Environment, Settings
 from portal.services.feedback import submit_feedback
@@ -144,6 +145,8 @@ def _empty_all_tables() -> None:
     else:
         for name in reversed(tables):
             db.session.execute(sa.text(f"DELETE FROM {name}"))
+    # The trending window's one row goes with the rest: it starts again, TRENDING_DAYS ago.
+    trending.recount(db.session.connection())
     db.session.commit()
     # Raw SQL passes the caches' watch: forget what the emptied tables held.
     current_app.extensions["portal.read_cache"].clear()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -274,5 +274,99 @@ def test_the_durations_migration_turns_rows_per_pair_into_rows_per_category_and_
             assert stored() == pairs
             upgrade()
             assert stored() == +now.durations
+            db.session.remove()
+            db.engine.dispose()
+
+
+BEFORE_TRENDING_COUNTERS = "d5b8f2a4c6e1"
+
+
+def _insert_filled(conn: sa.Connection, table: sa.Table, **values: object) -> int:
+    """Insert a row with `values`, every other required column given a plain value."""
+    now = datetime.now(UTC)
+    plain = {sa.String: "x", sa.Text: "x", sa.Integer: 0, sa.Boolean: False}
+    row: dict[str, object] = {}
+    for column in table.columns:
+        if column.primary_key or column.nullable or column.server_default is not None:
+            continue
+        if isinstance(column.type, sa.DateTime):
+            row[column.name] = now
+        elif isinstance(column.type, sa.Date):
+            row[column.name] = now.date()
+        else:
+            row[column.name] = next(v for t, v in plain.items() if isinstance(column.type, t))
+    row.update(values)
+    return conn.execute(table.insert().values(row)).inserted_primary_key[0]
+
+
+def test_the_trending_migration_counts_each_items_recent_votes_and_takes_them_away_again(
+    database_uri: str, tmp_path: Path
+) -> None:
+    """Upgraded, each item counts its votes of the last 14 days, and votes given, moved and
+    taken back after it keep the count; downgraded, the column, table and triggers are gone."""
+    now = datetime.now(UTC)
+    with _fresh_database(database_uri, tmp_path, "trending") as uri:
+        app = make_test_app(uri, tmp_path)
+        with app.app_context():
+            upgrade(revision=BEFORE_TRENDING_COUNTERS)
+            with db.engine.begin() as conn:
+                meta = sa.MetaData()
+                users, categories, feedback, votes = (
+                    sa.Table(name, meta, autoload_with=conn)
+                    for name in ("users", "categories", "feedback", "votes")
+                )
+                people = [_insert_filled(conn, users, email=f"p{n}@example.com") for n in range(3)]
+                category = _insert_filled(conn, categories, slug="lifts")
+                items = [
+                    _insert_filled(conn, feedback, category_id=category, author_id=people[0])
+                    for _ in range(3)
+                ]
+                for person, item, days in [
+                    (people[0], items[0], 1),
+                    (people[1], items[0], 13),
+                    (people[2], items[0], 15),
+                    (people[0], items[1], 30),
+                    (people[1], items[2], 2),
+                ]:
+                    conn.execute(
+                        votes.insert().values(
+                            user_id=person, feedback_id=item, created_at=now - timedelta(days=days)
+                        )
+                    )
+
+            def counted() -> dict[int, int]:
+                with db.engine.connect() as conn:
+                    rows = conn.execute(sa.text("SELECT id, recent_votes FROM feedback")).all()
+                return {item_id: n for item_id, n in rows}
+
+            upgrade(revision="e4a7c9b2d6f8")
+            assert counted() == {items[0]: 2, items[1]: 0, items[2]: 1}
+            with db.engine.begin() as conn:
+                conn.execute(
+                    votes.insert().values(user_id=people[2], feedback_id=items[1], created_at=now)
+                )
+                conn.execute(
+                    votes.update()
+                    .where(votes.c.feedback_id == items[2])
+                    .values(feedback_id=items[1])
+                )
+                conn.execute(
+                    votes.delete().where(
+                        votes.c.user_id == people[0], votes.c.feedback_id == items[0]
+                    )
+                )
+            assert counted() == {items[0]: 1, items[1]: 2, items[2]: 0}
+
+            downgrade(revision=BEFORE_TRENDING_COUNTERS)
+            inspector = sa.inspect(db.engine)
+            assert "trending_window" not in inspector.get_table_names()
+            assert "recent_votes" not in {c["name"] for c in inspector.get_columns("feedback")}
+            with db.engine.begin() as conn:
+                # The triggers went with them: a vote is written as before.
+                conn.execute(
+                    votes.insert().values(user_id=people[0], feedback_id=items[2], created_at=now)
+                )
+            upgrade()
+            assert counted() == {items[0]: 1, items[1]: 2, items[2]: 1}
             db.session.remove()
             db.engine.dispose()

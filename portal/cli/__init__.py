@@ -19,7 +19,12 @@ from portal.cli.intake import intake_group
 from portal.cli.outbox import outbox_group
 from portal.cli.sign_in import sign_in_policy_command
 from portal.cli.transfer import export_data, import_data
-from portal.cli.upkeep import detect_item_languages, prune_sessions, rerender_text
+from portal.cli.upkeep import (
+    detect_item_languages,
+    prune_sessions,
+    rerender_text,
+    sweep_trending,
+)
 from portal.cli.users import create_admin
 
 COMMANDS: tuple[click.Command, ...] = (
@@ -34,6 +39,7 @@ COMMANDS: tuple[click.Command, ...] = (
     prune_sessions,
     rerender_text,
     detect_item_languages,
+    sweep_trending,
     attachments_group,
     chat_group,
     sign_in_policy_command,

@@ -35,6 +35,7 @@ from portal.models.feedback import (
     TextVersion,
     TimelineEvent,
     TimelineKind,
+    TrendingWindow,
     Visibility,
     Vote,
 )
@@ -125,6 +126,7 @@ __all__ = [
     "TimelineEvent",
     "TimelineKind",
     "TokenScope",
+    "TrendingWindow",
     "Unsubscribe",
     "User",
     "UserSession",

@@ -124,6 +124,20 @@ OPEN_STATES = frozenset(
 )
 
 
+# The trending index: its order, then what the board filters by (see Feedback.__table_args__).
+TRENDING_INDEX_COLUMNS = (
+    "recent_votes",
+    "vote_count",
+    "id",
+    "visibility",
+    "hidden",
+    "awaiting_review",
+    "category_id",
+    "state",
+    "kind",
+)
+
+
 class Feedback(Base):
     """One piece of feedback: a complaint, an idea, a question or praise."""
 
@@ -180,6 +194,15 @@ class Feedback(Base):
         sa.Index("ix_feedback_target_date", "target_date"),
         sa.Index("ix_feedback_acknowledged_at", "acknowledged_at"),
         sa.Index("ix_feedback_resolved_at", "resolved_at"),
+        # The board's trending sort: only the items with votes in the trending window, in
+        # the sort's order (read backwards), so a page reads a page's worth of entries; with
+        # the board's visibility columns and filters, so a page and the count read no row.
+        sa.Index(
+            "ix_feedback_trending",
+            *TRENDING_INDEX_COLUMNS,
+            sqlite_where=sa.text("recent_votes > 0"),
+            postgresql_where=sa.text("recent_votes > 0"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -195,6 +218,9 @@ class Feedback(Base):
     )
     owner_id: Mapped[int | None] = mapped_column(sa.ForeignKey("users.id"))
     vote_count: Mapped[int] = mapped_column(default=0)
+    # Votes given since the trending window's start (TrendingWindow): kept by triggers on
+    # votes, never written by the portal's own code but for the sweep (services/trending.py).
+    recent_votes: Mapped[int] = mapped_column(default=0, server_default="0")
     comment_count: Mapped[int] = mapped_column(default=0)
     target_date: Mapped[date | None]
     # What we promise by that date, in one line ("a replacement with you"). NULL on promises
@@ -275,6 +301,17 @@ class Vote(Base):
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("users.id"))
     feedback_id: Mapped[int] = mapped_column(sa.ForeignKey("feedback.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TrendingWindow(Base):
+    """Where the trending window starts (one row, id 1): each item's ``recent_votes`` counts
+    its votes given since then. The sweep moves it up to 14 days ago (services/trending.py);
+    triggers on ``votes`` compare each vote added, moved or taken back with it."""
+
+    __tablename__ = "trending_window"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    starts_at: Mapped[datetime]
 
 
 class SignalKind(StrEnum):

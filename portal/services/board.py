@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from functools import cache
 from math import ceil
@@ -17,8 +17,8 @@ from sqlalchemy.sql.base import ExecutableOption
 from portal.cache import read_cache
 from portal.database import not_indexed
 from portal.extensions import db
-from portal.models import Feedback, FeedbackKind, FeedbackState, Vote
-from portal.models.base import N_
+from portal.models import Feedback, FeedbackKind, FeedbackState, TrendingWindow, Vote
+from portal.models.base import N_, utcnow
 from portal.services.search import (
     CANDIDATES_LIMIT,
     MAX_QUERY_CHARS,
@@ -29,14 +29,12 @@ from portal.services.search import (
     search_parameters,
 )
 from portal.services.site import cached_categories
+from portal.services.trending import TRENDING_DAYS as TRENDING_DAYS  # the board's name
+from portal.services.trending import WINDOW_ID, counters_current, trending_since
 from portal.services.visibility import visible_items_clause, words_public_clause
 
 E = TypeVar("E", bound=StrEnum)
 Ts = TypeVarTuple("Ts")
-
-
-# Trending: the items with the most votes given in this many days.
-TRENDING_DAYS = 14
 
 
 class BoardSort(StrEnum):
@@ -78,11 +76,6 @@ def _shown_on_board(dialect: str, narrower_index_first: bool) -> sa.ColumnElemen
     return visible_items_clause(None, narrower_index_first=narrower_index_first)
 
 
-def trending_since(now: datetime | None = None) -> datetime:
-    """Where the trending window starts."""
-    return (now or datetime.now(UTC)) - timedelta(days=TRENDING_DAYS)
-
-
 def _ranked_ids(
     search: SearchQuery,
     conditions: Sequence[sa.ColumnElement[bool]],
@@ -108,11 +101,28 @@ def _ranked_ids(
     )
 
 
+def _counted_trending() -> bool:
+    """Whether trending reads the items' counters of recent votes (the window was swept
+    within the hour: services/trending.py) rather than the votes. The window's start is
+    reused like the board's counts (see portal.cache)."""
+    starts_at: datetime | None = read_cache().get_or_compute(
+        ("trending_window",), lambda: db.session.scalar(_WINDOW_START)
+    )
+    return counters_current(starts_at, utcnow())
+
+
+_WINDOW_START = sa.select(TrendingWindow.starts_at).where(TrendingWindow.id == WINDOW_ID)
+
+
+# Literal, not a bound value: SQLite uses a partial index only for a term written as its own.
+_HAS_RECENT_VOTES = Feedback.recent_votes > sa.literal_column("0")
+
+
 def _recent_votes(bound: bool = False) -> sa.Subquery:
-    # Read off ix_votes_created_at_feedback_id: a range of the last days, grouped by item.
-    # Grouped by the column SQLite may not index, or it walks every vote in item order to
-    # skip a sort of the few recent ones. `bound`: the window's start is the bound parameter
-    # "trending_since".
+    # The exact count, when the counters are not current: read off
+    # ix_votes_created_at_feedback_id, a range of the last days, grouped by item. Grouped by
+    # the column SQLite may not index, or it walks every vote in item order to skip a sort of
+    # the few recent ones. `bound`: the window's start is the bound parameter "trending_since".
     since: Any = (
         sa.bindparam("trending_since", type_=Vote.created_at.type) if bound else trending_since()
     )
@@ -124,7 +134,9 @@ def _recent_votes(bound: bool = False) -> sa.Subquery:
     )
 
 
-def _trending_order(recent: Any) -> list[sa.UnaryExpression[Any]]:
+def _trending_order(recent: Any, backwards: bool = False) -> list[sa.UnaryExpression[Any]]:
+    if backwards:
+        return [recent.asc(), Feedback.vote_count.asc(), Feedback.id.asc()]
     return [recent.desc(), Feedback.vote_count.desc(), Feedback.id.desc()]
 
 
@@ -205,10 +217,11 @@ def _conditions(filters: BoardFilters, bound: bool = False) -> list[sa.ColumnEle
     """The WHERE terms for the board's filters: public, shown items only, then the filters.
     The category is found by slug in the cached list, so no join is needed. `bound`: the
     state, kind and category are bound parameters (_condition_parameters gives them)."""
-    # Searches are driven by the full-text index; category filters by the category index.
+    # Searches are driven by the full-text index; category filters by the category index;
+    # trending by its own index (or the votes' time index), never the state's.
     searching = bool(filters.q)
-    column = not_indexed if searching else (lambda c: c)
-    # Trending is driven by the votes' time index, answered by the answers' time index. A
+    column = not_indexed if searching or filters.sort is BoardSort.TRENDING else (lambda c: c)
+    # Trending is driven by its own index, answered by the answers' time index. A
     # category with a state is read off the category's state index; a category alone off the
     # category's board indexes, which lead with the visibility columns like the board's own.
     by_category_state = bool(filters.category) and filters.state is not None
@@ -269,7 +282,10 @@ def _board_count(filters: BoardFilters, limit: int | None) -> tuple[int, bool]:
 
     def narrowed(query: sa.Select[*Ts], prefix_last: bool) -> sa.Select[*Ts]:
         query = query.where(*_conditions(filters))
-        if filters.sort is BoardSort.TRENDING:
+        if filters.sort is BoardSort.TRENDING and _counted_trending():
+            # The entries of the trending index alone, no vote read.
+            query = query.where(_HAS_RECENT_VOTES)
+        elif filters.sort is BoardSort.TRENDING:
             recent = _recent_votes()
             query = query.join(recent, recent.c.feedback_id == Feedback.id)
         if filters.q:
@@ -432,9 +448,10 @@ def _page_items(
     # Ranked only with words to rank by (a search with none matches nothing anyway).
     by_rank = bool(filters.search) and filters.sort is BoardSort.MATCH
     trending = filters.sort is BoardSort.TRENDING and not by_rank
+    counted = trending and _counted_trending()
     # Pages past the middle read from the far end: the page's first row is `limit` rows
-    # from that end.
-    from_end = from_end_ok and offset > total // 2 and not (trending or by_rank)
+    # from that end (trending's too, when read off its index).
+    from_end = from_end_ok and offset > total // 2 and not (by_rank or (trending and not counted))
     first_only = by_rank and offset + limit <= ranked_newest
     parameters: dict[str, Any] = {
         **_condition_parameters(filters),
@@ -460,10 +477,13 @@ def _page_items(
         from_end_ok,
         from_end,
         first_only,
+        counted,
     )
     statement = _PAGE_STATEMENTS.get(shape) if not options else None
     if statement is None:
-        statement = _page_statement(filters, by_rank, trending, from_end_ok, from_end, first_only)
+        statement = _page_statement(
+            filters, by_rank, trending, counted, from_end_ok, from_end, first_only
+        )
         if options:
             statement = statement.options(*options)
         else:
@@ -475,16 +495,25 @@ def _page_statement(
     filters: BoardFilters,
     by_rank: bool,
     trending: bool,
+    counted: bool,
     from_end_ok: bool,
     from_end: bool,
     first_only: bool,
 ) -> sa.Select[Feedback]:
     """The page's statement for filters of this shape (the path _page_items chose), its
     values bound parameters, the search's words included (so whether the last is read as a
-    prefix is a value too)."""
+    prefix is a value too). `counted`: trending reads the items' counters."""
     conditions = _conditions(filters, bound=True)
     ids: sa.Select[*tuple[Any, ...]]  # (id, rank) when ranked, (id, recent) trending, else (id)
-    if trending:
+    if counted:
+        # Read off the trending index in its order (backwards from the far end's pages).
+        ids = sa.select(Feedback.id, Feedback.recent_votes.label("recent")).where(
+            _HAS_RECENT_VOTES, *conditions
+        )
+        if filters.q:
+            ids = apply_search(ids, filters.search, order_by_rank=False, bound=True)
+        ids = ids.order_by(*_trending_order(Feedback.recent_votes, backwards=from_end))
+    elif trending:
         recent = _recent_votes(bound=True)
         ids = (
             sa.select(Feedback.id, recent.c.recent)

@@ -14,7 +14,7 @@ from portal.database import begin_write
 from portal.extensions import db
 from portal.models import Feedback, FeedbackState, Follow, User, Vote
 from portal.models.base import utcnow
-from portal.services import events, notifications
+from portal.services import events, notifications, trending
 from portal.services.errors import DomainError, NotFound
 from portal.services.feedback import get_visible_item
 from portal.services.site import cached_site_settings, site_zone
@@ -63,12 +63,13 @@ _END_FOLLOW_OF_VOTE = sa.delete(FOLLOWS).where(
 )
 # Counted in SQL (count = count + 1), never read-modify-write in Python, so racing requests
 # each add their own step; the unique constraint decides which rows exist. RETURNING hands
-# back the count this change produced.
+# back the count this change produced, and where the trending window starts (the vote
+# command sweeps it when it falls behind: services/trending.py).
 _BUMP_COUNT = (
     sa.update(FEEDBACK)
     .where(FEEDBACK.c.id == sa.bindparam("item_id"))
     .values(vote_count=FEEDBACK.c.vote_count + sa.bindparam("delta"))
-    .returning(FEEDBACK.c.vote_count)
+    .returning(FEEDBACK.c.vote_count, trending.window_start().label("window_start"))
 )
 
 CLOSED_MESSAGE = t("This item is closed for votes. Its page says where the conversation went.")
@@ -251,6 +252,7 @@ def _postgresql_vote(visible: sa.ColumnElement[bool], want: bool | None) -> sa.S
         counted.c.vote_count.label("new_count"),
         counted.c.delta,
         stopped.label("stopped_following"),
+        trending.window_start().label("window_start"),
     ).select_from(item.outerjoin(counted, sa.true()))
     if want is not False:
         # Data-modifying CTEs run whether or not the query reads them; named, so they are
@@ -279,7 +281,8 @@ def set_vote(user: User, item_id: int, want: bool | None) -> VoteResult:
     if item.state in CLOSED_FOR_VOTES:
         raise ClosedForVotes(closed_for_votes_message(item.state, item.resolved_at))
     staff = user.is_staff
-    ids = {"voter_id": user.id, "item_id": item.id, "now": utcnow()}
+    cast_at = utcnow()
+    ids = {"voter_id": user.id, "item_id": item.id, "now": cast_at}
     # From here on this transaction writes; on SQLite the write lock is taken now, after the
     # person and the item were read (see portal.database.reads_first).
     connection = begin_write(db.session)
@@ -291,6 +294,7 @@ def set_vote(user: User, item_id: int, want: bool | None) -> VoteResult:
             voted = want if want is not None else True
             return _unchanged(item, voted, row.vote_count)
         want, count, stopped_following = row.delta > 0, row.new_count, row.stopped_following
+        window_start = row.window_start
     else:
         add, delete = _SQLITE_WRITES[staff]
         # Every vote on the item is added or taken under SQLite's write lock, so no other
@@ -322,7 +326,11 @@ def set_vote(user: User, item_id: int, want: bool | None) -> VoteResult:
             # Taking back the "me too" takes back the wish to hear how it ends, when that is
             # all the follow came from.
             stopped_following = bool(connection.execute(_END_FOLLOW_OF_VOTE, ids).rowcount)
-        count = connection.execute(_BUMP_COUNT, {**ids, "delta": 1 if want else -1}).scalar_one()
+        bumped = connection.execute(_BUMP_COUNT, {**ids, "delta": 1 if want else -1}).one()
+        count, window_start = bumped.vote_count, bumped.window_start
+    if trending.sweep_due(window_start, cast_at):
+        # Every ten minutes or so on a busy site, in this vote's transaction: no cron.
+        trending.sweep(connection, cast_at)
     # Recorded as loaded from the database: not a change of ours to flush.
     set_committed_value(item, "vote_count", count)
     # No consumer yet: a vote still runs only the statements above.

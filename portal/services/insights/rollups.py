@@ -68,6 +68,7 @@ from portal.models import (
     User,
 )
 from portal.models.insight import NO_OWNER, InsightSegmentDay, InsightUserDay
+from portal.services import trending
 from portal.services.insights.queries import day_index as day_index_of
 from portal.services.insights.queries import latest_declining_step
 
@@ -124,6 +125,9 @@ ROLLUP_TABLES = frozenset(
         "insight_waiting",
         "insight_user_days",
         "insight_segment_days",
+        # The trending window's start: its counters (feedback.recent_votes) are counted
+        # again with it (services/trending.py).
+        "trending_window",
     }
 )
 
@@ -544,13 +548,16 @@ install()
 
 
 def rebuild(session: Session | None = None) -> int:
-    """Count every item again from scratch (the tables are emptied first); returns how many
-    items were counted. Runs in the caller's transaction; the caller commits."""
+    """Count every item again from scratch (the tables are emptied first), and the trending
+    counters with them; returns how many items were counted. Runs in the caller's
+    transaction; the caller commits."""
     session = session or db.session()
     conn = session.connection()
     for table in (DAYS, DURATIONS, LEDGER, BACKLOG, WAITING):
         conn.execute(sa.delete(table))
     rebuild_acts(conn)
+    # Kept by triggers on votes like the acts, and as stale after a load without them.
+    trending.recount(conn)
     delta = Delta.empty()
     counted = 0
     last_id = 0
