@@ -193,7 +193,8 @@ class Feedback(Base):
         sa.Index("ix_feedback_created_at", "created_at"),
         sa.Index("ix_feedback_target_date", "target_date"),
         sa.Index("ix_feedback_acknowledged_at", "acknowledged_at"),
-        sa.Index("ix_feedback_resolved_at", "resolved_at"),
+        # Answers newest first, then by id: a resolution resolves its items at one moment.
+        sa.Index("ix_feedback_resolved_at_id", "resolved_at", "id"),
         # The board's trending sort: only the items with votes in the trending window, in
         # the sort's order (read backwards), so a page reads a page's worth of entries; with
         # the board's visibility columns and filters, so a page and the count read no row.

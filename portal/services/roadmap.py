@@ -56,7 +56,7 @@ def roadmap(category_slug: str | None = None) -> Roadmap | None:
     """The roadmap, of every category or one's (None when there is no such category). Three
     statements, each loading its items with their category and owner (no query per item):
     planned off ix_feedback_state_target_date, in progress off ix_feedback_state, done off
-    ix_feedback_resolved_at."""
+    ix_feedback_resolved_at_id."""
     conditions = [shown_on_board(narrower_index_first=True), words_public_clause()]
     if category_slug:
         category_id = next((c.id for c in cached_categories() if c.slug == category_slug), None)

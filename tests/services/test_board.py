@@ -260,6 +260,48 @@ def test_recently_answered_lists_answered_items_latest_answer_first(
     assert _titles("answered", 2, per_page=1) == [["Answered later"], ["Answered earlier"]]
 
 
+def test_items_answered_by_one_resolution_are_listed_newest_first_and_read_in_that_order(
+    make_feedback, make_category, make_user
+) -> None:
+    # A resolution resolves its items at one moment: they are listed by id, newest first,
+    # page after page, read in that order off the index of (resolved_at, id) rather than
+    # sorted (on PostgreSQL the index of resolved_at alone sorted every item of the moment).
+    staff = make_user(role=Role.STAFF)
+    category = make_category()
+    items = [make_feedback(category=category, title=f"Answered together {n}") for n in range(3)]
+    resolve_together(items, staff, "We fixed all three.")
+    db.session.commit()
+    assert len({item.resolved_at for item in items}) == 1
+
+    newest_first = [[f"Answered together {n}"] for n in (2, 1, 0)]
+    assert _titles("answered", 3, per_page=1) == newest_first
+
+    captured: list[tuple[str, object]] = []
+
+    def capture(conn, cursor, statement, parameters, context, executemany) -> None:  # type: ignore[no-untyped-def]
+        if "resolved_at" in statement and "LIMIT" in statement.upper():
+            captured.append((statement, parameters))
+
+    sa.event.listen(db.engine, "before_cursor_execute", capture)
+    try:
+        board_page(BoardFilters.from_args({"sort": "answered"}), 1)
+    finally:
+        sa.event.remove(db.engine, "before_cursor_execute", capture)
+    (statement, parameters), *_ = captured
+    sqlite = db.engine.dialect.name == "sqlite"
+    with db.engine.connect() as connection:
+        if not sqlite:
+            # PostgreSQL plans a tiny table by its statistics; told to avoid reading it
+            # whole and sorting, it shows the index that gives the order.
+            connection.exec_driver_sql("SET enable_seqscan = off")
+            connection.exec_driver_sql("SET enable_sort = off")
+        explain = "EXPLAIN QUERY PLAN " if sqlite else "EXPLAIN "
+        rows = connection.exec_driver_sql(explain + statement, parameters)  # type: ignore[arg-type]
+        plan = " ".join(str(row[-1]) for row in rows)
+    assert "ix_feedback_resolved_at_id" in plan, plan
+    assert "Incremental Sort" not in plan, plan
+
+
 def test_a_search_counted_to_a_limit_pages_through_the_first_matches(
     make_feedback, make_category
 ) -> None:
