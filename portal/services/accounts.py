@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from portal.database import rows_changed
+from portal.database import begin_write, rows_changed
 from portal.extensions import db
 from portal.models import (
     OPEN_STATES,
@@ -595,6 +595,11 @@ def user_for_session(user_id: int, session_id: str, now: datetime | None = None)
     if not user.is_active:
         return None
     if now - signed_in.last_seen_at >= LAST_SEEN_EVERY:
+        # As a writer: a request that began reading (a page, or a vote until it writes) may
+        # not change a row on SQLite once another writer has committed since its first read
+        # (refused at once, not waited for: the vote answered 503 to every signed-in person
+        # whose mark fell due while others voted).
+        begin_write(db.session)
         signed_in.last_seen_at = now
     user.signed_in_session = signed_in
     return user

@@ -137,3 +137,36 @@ def test_prune_sessions_command_says_how_many_went(app: Flask, make_user) -> Non
     assert _kept() == {live}
     first_line = _cli(app, "prune-sessions").splitlines()[0]
     assert first_line == "Sessions deleted (ended or expired): 0."
+
+
+def test_marking_a_session_seen_waits_for_the_write_lock_when_another_writer_committed(
+    app: Flask, make_user
+) -> None:
+    """A signed-in request that began reading (a page, or a vote until it writes) marks its
+    session seen every few minutes. On SQLite a reading transaction may not change a row once
+    another writer has committed since it began: the mark is written as a writer, so the
+    request goes on instead of answering 503."""
+    from portal.database import sqlite_write_intent
+
+    user = make_user()
+    session_id = _session(user, seen=NOW - accounts.LAST_SEEN_EVERY)
+    user_id, other_id = user.id, make_user().id
+    db.session.remove()
+    reading = sqlite_write_intent.set(False)  # as a page or a reads_first view begins
+    try:
+        db.session.execute(sa.select(User.id).where(User.id == user_id)).one()
+        with db.engine.connect() as writer:  # another request commits meanwhile
+            writer.execute(
+                sa.update(User).where(User.id == other_id).values(display_name="Someone else")
+            )
+            writer.commit()
+        signed_in = accounts.user_for_session(user_id, session_id, now=NOW)
+        assert signed_in is not None and signed_in.id == user_id
+        db.session.commit()
+    finally:
+        sqlite_write_intent.reset(reading)
+        db.session.remove()
+    seen = db.session.scalar(
+        sa.select(UserSession.last_seen_at).where(UserSession.id == session_id)
+    )
+    assert seen is not None and seen.replace(tzinfo=UTC) == NOW
