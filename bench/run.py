@@ -857,17 +857,22 @@ def sign_in_floor(base_url: str, email: str) -> Session:
     return Session(cookie=cookie, csrf_token=json.loads(body)["csrf_token"])
 
 
-def warm_up(server: Server, reqs: list[Request], rounds: int = WARMUP_REQUESTS) -> None:
-    """Send each request `rounds` times from 4 threads, each on fresh connections, so that
-    both workers serve some (a kept-alive connection stays with one worker). Rotating
-    requests go out as each of their people; votes toggle an even number of times."""
+def warm_up(
+    server: Server, reqs: list[Request], rounds: int = WARMUP_REQUESTS, clients: int = 4
+) -> None:
+    """Send each request `rounds` times from `clients` threads (as many as the load runs'
+    connections: each worker then serves from every one of its threads, so each of their
+    database connections has read its pages before the memory is read), each on fresh
+    connections, so that both workers serve some (a kept-alive connection stays with one
+    worker). Rotating requests go out as each of their people; votes toggle an even number of
+    times."""
     work = [r.variant(n) for r in reqs for n in range(max(1, len(r.rotate))) for _ in range(rounds)]
 
     def run(part: list[Request]) -> None:
         for r in part:
             fetch(server.url, r)
 
-    threads = [threading.Thread(target=run, args=(work[i::4],)) for i in range(4)]
+    threads = [threading.Thread(target=run, args=(work[i::clients],)) for i in range(clients)]
     for t in threads:
         t.start()
     for t in threads:
@@ -1412,7 +1417,7 @@ def main(argv: list[str] | None = None) -> int:
                 if ep.growth_target is not None
             ]
         for server in servers:
-            warm_up(server, served.get(server.url, []))
+            warm_up(server, served.get(server.url, []), clients=args.connections)
         rss_warm = {server.name: server.worker_rss_kb() for server in servers}
 
         rows: list[dict[str, Any]] = []
