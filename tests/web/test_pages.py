@@ -9,6 +9,7 @@ import pytest
 from portal.extensions import db
 from portal.models import Role
 from portal.services.site import settings_for_update
+from portal.services.votes import set_vote
 from tests.helpers import count_queries, empty_read_cache, login, post
 
 
@@ -19,6 +20,25 @@ def test_board_lists_public_items_with_their_facts(client, make_feedback, make_c
     assert "Charged twice for one order" in page
     assert "Billing" in page
     assert "Received" in page  # the state badge's label
+
+
+def test_the_count_of_a_narrowed_order_reads_as_one_sentence(
+    client, make_feedback, make_user
+) -> None:
+    # Trending and recently answered say what they list after the count, with a space
+    # between ("1 item with votes ...", once rendered as "1 itemwith votes ...").
+    item = make_feedback(title="Voted for this week")
+    set_vote(make_user(), item.id, True)
+    db.session.commit()
+
+    def count_line(sort: str) -> str:
+        page = client.get(f"/?sort={sort}").get_data(as_text=True)
+        line = re.search(r'<p class="results-count"[^>]*>(.*?)</p>', page, re.S)
+        assert line is not None
+        return " ".join(line.group(1).split())
+
+    assert count_line("trending") == "1 item with votes in the last 14 days, the most first"
+    assert count_line("answered") == "0 items with a published answer, the latest first"
 
 
 def test_board_shows_organisation_contact_details_on_every_page(client) -> None:
