@@ -234,6 +234,11 @@ ON_POSTGRESQL = os.environ.get("DATABASE_URL", "").startswith("postgresql")
 database_independent = pytest.mark.skipif(
     ON_POSTGRESQL, reason="does not depend on the database: checked in the SQLite pass"
 )
+# And the mirror: what only PostgreSQL does (row locks between concurrent writers) is
+# checked in its pass.
+postgresql_only = pytest.mark.skipif(
+    not ON_POSTGRESQL, reason="PostgreSQL's row locks: checked in the PostgreSQL pass"
+)
 
 
 def mail_text(message: Any) -> str:

@@ -16,7 +16,6 @@ from itertools import count
 from typing import Any
 from unittest import mock
 
-import pytest
 import sqlalchemy as sa
 from flask import current_app
 from hypothesis import HealthCheck, example, given, settings
@@ -30,6 +29,7 @@ from portal.services.errors import DomainError
 from portal.services.feedback import submit_feedback
 from portal.services.votes import set_vote
 from tests.conftest import TEST_PASSWORD
+from tests.helpers import postgresql_only
 
 _names = count(1)
 
@@ -387,8 +387,6 @@ def _old_vote_with_a_window_behind(
 ) -> tuple[Feedback, User, datetime]:
     """An item with its author's vote and one of 13 days 23 hours ago, and a moment two hours
     on, when a sweep takes that vote out."""
-    if db.engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL's row locks: SQLite runs one writer at a time")
     now = datetime.now(UTC)
     item, voter = make_feedback(), make_user()
     _vote_at(item, voter, now - timedelta(days=13, hours=23))
@@ -400,6 +398,7 @@ def _take_back(connection: sa.Connection, item: Feedback, voter: User) -> None:
     connection.execute(sa.delete(Vote).where(Vote.feedback_id == item.id, Vote.user_id == voter.id))
 
 
+@postgresql_only
 def test_a_sweep_gives_way_to_an_old_vote_being_taken_back_and_counts_it_once_after(
     make_feedback: Callable[..., Feedback], make_user: Callable[..., User]
 ) -> None:
@@ -415,6 +414,7 @@ def test_a_sweep_gives_way_to_an_old_vote_being_taken_back_and_counts_it_once_af
     assert _counters() == _recount(_window_start()) == {item.id: 1}
 
 
+@postgresql_only
 def test_an_old_vote_taken_back_during_a_sweep_waits_for_it_and_is_counted_once(
     make_feedback: Callable[..., Feedback], make_user: Callable[..., User]
 ) -> None:
