@@ -401,15 +401,12 @@ def prepare_db(
 def sweep_trending(bdb: BenchDb) -> None:
     """A kept database's trending window is as old as its last run, where a live site's votes
     keep it current (the board counts the votes themselves an hour after the last sweep):
-    move it up, as a vote would."""
-    from portal import unit_of_work
-    from portal.extensions import db
-    from portal.services import trending
-
+    move it up, as a vote would (`flask sweep-trending`)."""
     app = make_app(bdb.sa_url)
     try:
-        with app.app_context(), unit_of_work.command_transaction():
-            trending.sweep(db.session.connection())
+        result = app.test_cli_runner().invoke(args=["sweep-trending"])
+        if result.exit_code != 0:
+            raise SetupError(f"flask sweep-trending failed: {result.output}")
     finally:
         _dispose(app)
 

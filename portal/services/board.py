@@ -17,7 +17,7 @@ from sqlalchemy.sql.base import ExecutableOption
 from portal.cache import read_cache
 from portal.database import not_indexed
 from portal.extensions import db
-from portal.models import Feedback, FeedbackKind, FeedbackState, TrendingWindow, Vote
+from portal.models import Feedback, FeedbackKind, FeedbackState, Vote
 from portal.models.base import N_, utcnow
 from portal.services.search import (
     CANDIDATES_LIMIT,
@@ -30,7 +30,7 @@ from portal.services.search import (
 )
 from portal.services.site import cached_categories
 from portal.services.trending import TRENDING_DAYS as TRENDING_DAYS  # the board's name
-from portal.services.trending import WINDOW_ID, counters_current, trending_since
+from portal.services.trending import counters_current, read_window_start, trending_since
 from portal.services.visibility import visible_items_clause, words_public_clause
 
 E = TypeVar("E", bound=StrEnum)
@@ -106,12 +106,9 @@ def _counted_trending() -> bool:
     within the hour: services/trending.py) rather than the votes. The window's start is
     reused like the board's counts (see portal.cache)."""
     starts_at: datetime | None = read_cache().get_or_compute(
-        ("trending_window",), lambda: db.session.scalar(_WINDOW_START)
+        ("trending_window",), read_window_start
     )
     return counters_current(starts_at, utcnow())
-
-
-_WINDOW_START = sa.select(TrendingWindow.starts_at).where(TrendingWindow.id == WINDOW_ID)
 
 
 # Literal, not a bound value: SQLite uses a partial index only for a term written as its own.

@@ -16,6 +16,7 @@ from datetime import datetime, timedelta
 
 import sqlalchemy as sa
 
+from portal.extensions import db
 from portal.models import Feedback, TrendingWindow, Vote
 from portal.models.base import utcnow
 
@@ -46,9 +47,10 @@ def window_start() -> sa.ScalarSelect[datetime]:
     return _TAKE_WINDOW.scalar_subquery()
 
 
-def read_window_start(connection: sa.Connection) -> datetime | None:
-    """The counted window's start (None: no window row, nothing counted)."""
-    return connection.scalar(_TAKE_WINDOW)
+def read_window_start() -> datetime | None:
+    """The counted window's start, in the session's transaction (None: no window row,
+    nothing counted)."""
+    return db.session.scalar(_TAKE_WINDOW)
 
 
 def sweep_due(starts_at: datetime | None, now: datetime) -> bool:
