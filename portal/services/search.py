@@ -412,34 +412,80 @@ def similar_items(title: str, limit: int = 5) -> list[Feedback]:
 
 @functools.lru_cache(maxsize=256)
 def _marked_words(terms: tuple[str, ...]) -> re.Pattern[str]:
-    # Made once per search: a page highlights twenty titles and snippets with it.
+    # Made once per search, for the rare text whose case folding changes its length.
     return re.compile(
         r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",
         re.IGNORECASE | re.UNICODE,
     )
 
 
-def highlight(text: str, search: SearchQuery) -> Markup:
-    """Escape the text and mark the searched words in it (as whole words or word starts)."""
-    if not search.terms:
+_WORD_TAIL = re.compile(r"\w*")
+_MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
+
+
+def _is_word_char(char: str) -> bool:
+    # What the pattern's \w and \b take for a word character.
+    return char.isalnum() or char == "_"
+
+
+def _marked(text: str, terms: tuple[str, ...]) -> Markup:
+    """The text escaped, each word that starts with a searched term marked to the word's end.
+
+    A page marks twenty titles and snippets, most of which hold the words once or not at
+    all: finding the terms in the case-folded text costs a fraction of running the pattern
+    over every position of it. That needs the folded text's positions to be the text's, so a
+    text whose folding changes its length ("ß" folds to "ss") is left to the pattern.
+    """
+    folded = text.casefold()
+    if len(folded) != len(text):
+        spans = [m.span() for m in _marked_words(terms).finditer(text)]
+    else:
+        found: set[tuple[int, int]] = set()
+        for term in terms:
+            term = term.casefold()
+            start = folded.find(term)
+            while start >= 0:
+                if start == 0 or not _is_word_char(text[start - 1]):
+                    tail = _WORD_TAIL.match(text, start + len(term))
+                    found.add((start, tail.end() if tail else start + len(term)))
+                start = folded.find(term, start + 1)
+        # Each mark runs from a word's start to its end, whichever term found it: a word
+        # holds one mark.
+        spans = sorted(found)
+    if not spans:
         return escape(text)
-    pattern = _marked_words(search.terms)
+    # Marked with two control characters and escaped in one go (each escape makes a Markup,
+    # which costs more than the escaping), unless the text holds them itself.
+    sentinels = _MARK_OPEN not in text and _MARK_CLOSE not in text
     pieces: list[str] = []
     last = 0
-    for match in pattern.finditer(text):
-        pieces.append(str(escape(text[last : match.start()])))
-        pieces.append(f"<mark>{escape(match.group(0))}</mark>")
-        last = match.end()
-    pieces.append(str(escape(text[last:])))
-    return Markup("".join(pieces))
+    for start, end in spans:
+        if sentinels:
+            pieces += (text[last:start], _MARK_OPEN, text[start:end], _MARK_CLOSE)
+        else:
+            pieces += (escape(text[last:start]), "<mark>", escape(text[start:end]), "</mark>")
+        last = end
+    if not sentinels:
+        return Markup("".join([*pieces, escape(text[last:])]))
+    pieces.append(text[last:])
+    escaped = str(escape("".join(pieces)))
+    return Markup(escaped.replace(_MARK_OPEN, "<mark>").replace(_MARK_CLOSE, "</mark>"))
+
+
+def highlight(text: str, search: SearchQuery) -> Markup:
+    """Escape the text and mark the searched words in it (as whole words or word starts)."""
+    return _marked(text, search.terms) if search.terms else escape(text)
 
 
 def snippet(text: str, search: SearchQuery, width: int = 160) -> Markup:
     """A short window of the text around the first searched word, highlighted."""
-    lowered = text.lower()
-    positions = [p for p in (lowered.find(t) for t in search.terms) if p >= 0]
+    folded = text.casefold()
+    positions = [p for p in (folded.find(t) for t in search.terms) if p >= 0]
+    # Where folding changes the text's length these positions are near the words rather
+    # than at them: enough to choose the window, which the marks do not depend on.
     start = max(0, min(positions) - width // 3) if positions else 0
     window = text[start : start + width]
+    shown = _marked(window, search.terms) if search.terms else escape(window)
     prefix = "\u2026" if start > 0 else ""
     suffix = "\u2026" if start + width < len(text) else ""
-    return Markup(prefix) + highlight(window, search) + Markup(suffix)
+    return Markup(f"{prefix}{shown}{suffix}")

@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import sqlalchemy as sa
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+from markupsafe import escape
 
 from portal.extensions import db
 from portal.models import Feedback, Follow, OutboxMessage, Role, TimelineEvent, Vote
 from portal.services import workflow
 from portal.services.board import BoardFilters, board_page
-from portal.services.search import SearchQuery, apply_search, highlight, similar_items
+from portal.services.search import SearchQuery, apply_search, highlight, similar_items, snippet
+from tests.helpers import database_independent
 
 
 def _search(q: str, **args: str) -> list[str]:
@@ -168,6 +174,64 @@ def test_highlight_escapes_user_html_and_marks_words() -> None:
     assert "<script>" not in html
     assert "&lt;<mark>script</mark>&gt;" in html
     assert "<mark>refunds</mark>" in html and "&amp;" in html
+
+
+def _marked_by_the_pattern(text: str, terms: tuple[str, ...]) -> str:
+    """What highlight() wrote before it looked for the terms itself: a case-insensitive
+    pattern run over the whole text (and still does, where folding changes its length)."""
+    pattern = re.compile(
+        r"\b(" + "|".join(re.escape(t) for t in sorted(terms, key=len, reverse=True)) + r")\w*",
+        re.IGNORECASE,
+    )
+    out, last = [], 0
+    for match in pattern.finditer(text):
+        out += [str(escape(text[last : match.start()])), f"<mark>{escape(match.group(0))}</mark>"]
+        last = match.end()
+    return "".join([*out, str(escape(text[last:]))])
+
+
+# Letters in both cases, accented ones, digits, the underscore (a word character), spaces,
+# punctuation and what HTML escapes; no characters whose case folding changes their count.
+_TEXT = st.text(alphabet="abcREFUNDéÉ_1 -.,'<>&\"", max_size=40)
+
+
+@database_independent
+@settings(max_examples=300, deadline=None)
+@given(
+    text=_TEXT,
+    words=st.lists(st.text(alphabet="abcrefundé", min_size=1, max_size=4), min_size=1, max_size=3),
+)
+@example(text="Refunds, REFUND and unrefunded refund_x", words=["refund"])
+@example(text="ref refund", words=["ref", "refund"])
+def test_highlight_marks_what_the_case_insensitive_pattern_marks(
+    text: str, words: list[str]
+) -> None:
+    search = SearchQuery.parse(" ".join(words))
+    assert str(highlight(text, search)) == _marked_by_the_pattern(text, search.terms)
+
+
+@database_independent
+def test_highlight_marks_words_whose_case_folding_changes_their_length() -> None:
+    # "ß" folds to "ss": the folded text's positions are not the text's, so the pattern marks.
+    search = SearchQuery.parse("strasse refund")
+    html = str(highlight("Große STRASSE: Refund für Straße", search))
+    assert html == "Große <mark>STRASSE</mark>: <mark>Refund</mark> für Straße"
+
+
+@database_independent
+def test_highlight_escapes_text_holding_its_own_control_characters() -> None:
+    search = SearchQuery.parse("refund")
+    html = str(highlight("a\x02<b>\x03 refund", search))
+    assert html == "a\x02&lt;b&gt;\x03 <mark>refund</mark>"
+
+
+@database_independent
+def test_a_snippet_shows_the_words_around_the_first_match_marked() -> None:
+    body = "Word " * 60 + "then the <refund> never came, and the REFUND form failed. " + "End " * 60
+    html = str(snippet(body, SearchQuery.parse("refund")))
+    assert html.startswith("\u2026") and html.endswith("\u2026")
+    assert "&lt;<mark>refund</mark>&gt; never came, and the <mark>REFUND</mark> form" in html
+    assert len(html) < len(body)
 
 
 def test_an_empty_search_matches_nothing() -> None:
