@@ -8,7 +8,6 @@ from datetime import datetime
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_login import current_user
 from markupsafe import Markup
-from werkzeug.routing import MapAdapter
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
@@ -52,15 +51,18 @@ class CardLinks:
     """The links every card of one board page makes alike, made once for the page: twenty
     url_for calls were a tenth of the page's cost."""
 
-    adapter: MapAdapter  # bound to this request once, as url_for binds it on every call
+    item_path: str  # an item's page without its number: "/feedback/"
     login: str | None  # a visitor's "Sign in to vote", back to this page (None: signed in)
     labels: Labels  # the states' and kinds' names
     sign_in: Markup  # "Sign in to vote", a visitor's vote link's tooltip and words
+    # _macros/ui.html's state_badge and kind_tag for each state and kind, written once a page.
+    badges: dict[FeedbackState, Markup]
+    tags: dict[FeedbackKind, Markup]
     searching: bool = False
 
     def item(self, item_id: int) -> str:
         """An item's page, as url_for("feedback.detail", item_id=...) writes it."""
-        return self.adapter.build("feedback.detail", {"item_id": item_id})
+        return f"{self.item_path}{item_id}"
 
     def words(self, item: Feedback) -> tuple[WrittenIn | None, str, str]:
         """A card's language (when not the page's), its title as shown and, off a search
@@ -80,14 +82,26 @@ def card_links(
 ) -> CardLinks:
     """The board's cards' links and words made once a page (templates/board/_results.html);
     `search`: the words searched for, whose cards show a snippet instead of an excerpt."""
-    adapter = current_app.create_url_adapter(request)
-    assert adapter is not None  # in a request
     login = None if signed_in else url_for("accounts.login", next=next_url)
+    labels = labels or page_labels()
+    # The item's number is the address's last part (feedback.detail: /feedback/<int:item_id>).
+    item_path = url_for("feedback.detail", item_id=0).removesuffix("0")
     return CardLinks(
-        adapter,
+        item_path,
         login,
-        labels=labels or page_labels(),
+        labels=labels,
         sign_in=markup_gettext("Sign in to vote"),
+        badges={
+            state: Markup(
+                '<span class="badge badge--{}"><span class="badge__dot" aria-hidden="true">'
+                "</span>{}</span>"
+            ).format(state.value, label)
+            for state, label in labels.states.items()
+        },
+        tags={
+            kind: Markup('<span class="tag tag--{}">{}</span>').format(kind.value, label)
+            for kind, label in labels.kinds.items()
+        },
         searching=bool(search),
     )
 
