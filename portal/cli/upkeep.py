@@ -51,9 +51,10 @@ def detect_item_languages(batch_size: int) -> None:
 @with_appcontext
 def sweep_trending() -> None:
     """Move the board's trending window up to 14 days ago and take out the votes that fell out
-    of it. A vote does this when the window is ten minutes behind; a site with few votes (or a
-    benchmark that only reads) may run it from cron, or the board counts the votes after an
-    hour without one."""
+    of it. A vote does this when the window is ten minutes behind, and the web app's outbox
+    thread every ten minutes; where that thread is off, a site with few votes (or a benchmark
+    that only reads) may run it from cron, or the board counts the votes after an hour
+    without one."""
     with unit_of_work.command_transaction():
         swept = trending.sweep(db.session.connection())
     click.echo("Trending window swept." if swept else "Trending window already current.")

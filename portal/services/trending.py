@@ -3,11 +3,11 @@
 ``feedback.recent_votes`` counts an item's votes given since the window's start
 (``trending_window.starts_at``). Triggers on ``votes`` (migration e4a7c9b2d6f8) keep it as
 votes are given, taken back, moved by a merge or imported, whoever writes them; the sweep here
-moves the start up as time passes and takes out the votes that fell out of the window. The
-vote command sweeps when the start is more than SWEEP_AFTER behind, so a busy site needs no
-cron; the board trusts the counters while the start is at most TRUST_FOR behind (the window
-is then TRENDING_DAYS and at most that much more) and otherwise counts the votes themselves,
-which a site that quiet has few of.
+moves the start up as time passes and takes out the votes that fell out of the window. The vote
+command sweeps when the start is more than SWEEP_AFTER behind, so a busy site needs no cron,
+and the web app's outbox thread sweeps as often for a quiet one; the board trusts the counters
+while the start is at most TRUST_FOR behind (the window is then TRENDING_DAYS and at most that
+much more) and otherwise counts the votes themselves, which a site that quiet has few of.
 """
 
 from __future__ import annotations

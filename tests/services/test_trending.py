@@ -16,11 +16,13 @@ from itertools import count
 from typing import Any
 from unittest import mock
 
+import pytest
 import sqlalchemy as sa
 from flask import current_app
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from portal import outbox_worker
 from portal.extensions import db
 from portal.models import Category, Feedback, Role, TrendingWindow, User, Visibility, Vote
 from portal.services import accounts, board, trending, votes, workflow
@@ -371,6 +373,79 @@ def test_the_sweep_command_moves_a_window_left_behind(app: Any) -> None:
     assert "swept" in result.output
     db.session.expire_all()
     assert _window_start() > datetime.now(UTC) - timedelta(days=14, minutes=1)
+
+
+def test_the_web_apps_own_thread_sweeps_a_quiet_sites_window_every_ten_minutes(
+    app: Any, make_feedback: Callable[..., Feedback], make_user: Callable[..., User]
+) -> None:
+    # A site with a vote a day: no vote sweeps, yet the board keeps reading its counters.
+    now = datetime.now(UTC)
+    older, newer = make_feedback(title="Older"), make_feedback(title="Newer")
+    _vote_at(older, make_user(), now - timedelta(days=13, hours=23))
+    with _clock(now + timedelta(hours=2)):
+        assert outbox_worker.sweep_trending_when_due(app, None, 100.0) == 100.0
+        db.session.expire_all()
+        assert trending.counters_current(_window_start(), now + timedelta(hours=2))
+        assert _counters() == {older.id: 1, newer.id: 1}
+        assert _listed()[1] == 2
+
+    # Within ten minutes of its last sweep it does not try again, even with the window behind.
+    db.session.execute(sa.update(TrendingWindow).values(starts_at=now - timedelta(days=15)))
+    db.session.commit()
+    five_minutes = 100.0 + outbox_worker.SWEEP_TRENDING_EVERY / 2
+    assert outbox_worker.sweep_trending_when_due(app, 100.0, five_minutes) == 100.0
+    db.session.expire_all()
+    assert _window_start() == now - timedelta(days=15)
+    ten_minutes = 100.0 + outbox_worker.SWEEP_TRENDING_EVERY
+    assert outbox_worker.sweep_trending_when_due(app, 100.0, ten_minutes) == ten_minutes
+    db.session.expire_all()
+    assert _window_start() > now - timedelta(days=14, minutes=1)
+
+
+def test_a_failed_sweep_by_the_thread_is_logged_and_tried_on_its_next_pass(
+    app: Any, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def broken(connection: sa.Connection) -> bool:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(trending, "sweep", broken)
+    # The migrations' logging setup (alembic.ini) turns existing loggers off in the test run.
+    monkeypatch.setattr(app.logger, "disabled", False)
+    assert outbox_worker.sweep_trending_when_due(app, None, 100.0) is None
+    assert outbox_worker.sweep_trending_when_due(app, 50.0, 1000.0) == 50.0
+    assert caplog.text.count("trending: sweeping failed") == 2
+
+
+def test_the_thread_starts_with_the_apps_first_commit_not_only_with_mail(
+    app: Any, make_feedback: Callable[..., Feedback], make_user: Callable[..., User]
+) -> None:
+    started: list[Any] = []
+    listeners: list[tuple[Any, str, Any]] = []
+    listens_for = sa.event.listens_for
+
+    def recorded(target: Any, identifier: str) -> Callable[[Any], Any]:
+        def register(fn: Any) -> Any:
+            listeners.append((target, identifier, fn))
+            return listens_for(target, identifier)(fn)
+
+        return register
+
+    app.config["OUTBOX_DELIVER_AFTER_COMMIT"] = True
+    item, voter = make_feedback(), make_user()
+    try:
+        with (
+            mock.patch.object(sa.event, "listens_for", recorded),
+            mock.patch.object(outbox_worker, "_ensure_thread", lambda a, _: started.append(a)),
+        ):
+            outbox_worker.start_outbox_worker(app)
+            with app.test_request_context("/"):
+                set_vote(voter, item.id, want=True)  # a vote queues no mail
+                db.session.commit()
+    finally:
+        # The listeners are on the session every app of the test run shares.
+        for target, identifier, fn in listeners:
+            sa.event.remove(target, identifier, fn)
+    assert started == [app]
 
 
 def test_a_private_or_hidden_item_is_counted_but_not_listed(
