@@ -287,8 +287,26 @@ def _written_in(code: str, page: str) -> WrittenIn | None:
 def written_in(language: str | None) -> WrittenIn | None:
     """An item's language (Feedback.language; None: unknown, read as the site's default),
     when it differs from the page's; None when they are the same."""
-    code = (language or site_language(languages())).replace("_", "-")
-    return _written_in(code, current_language())
+    return written_in_page(language, page_languages())
+
+
+@dataclass(frozen=True)
+class PageLanguages:
+    """The page's language and the site's default (what an item of unknown language is read
+    as), found once for a page that names many items' languages."""
+
+    page: str
+    default: str
+
+
+def page_languages() -> PageLanguages:
+    """This request's PageLanguages."""
+    return PageLanguages(page=current_language(), default=site_language(languages()))
+
+
+def written_in_page(language: str | None, languages: PageLanguages) -> WrittenIn | None:
+    """written_in() with the page's languages found once."""
+    return _written_in((language or languages.default).replace("_", "-"), languages.page)
 
 
 @lru_cache(maxsize=64)

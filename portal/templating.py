@@ -149,16 +149,37 @@ def machine_time(value: date | datetime) -> str:
     return value.isoformat()
 
 
-def age_tag(value: datetime) -> Markup:
+@dataclass(frozen=True)
+class PageClock:
+    """What every age on one page shares, found once: the site's zone, the reader's language
+    and the page's moment (a board shows twenty)."""
+
+    zone: ZoneInfo
+    reader: Locale | None
+    now: datetime
+
+
+def page_clock() -> PageClock:
+    """This request's PageClock."""
+    return PageClock(_site_zone(), locale(), datetime.now(UTC))
+
+
+@lru_cache(maxsize=8192)
+def _time_opening(local: datetime, zone: Any, fold: int, reader: Locale | None) -> str:
+    # The <time> element's opening tag for a moment, escaped (its date and tooltip stay; only
+    # the age under it moves). The zone and fold are part of the key, as in _formatted_moment.
+    title = _formatted_moment(local, zone, fold, _pattern("datetime", reader), reader)
+    machine = local.isoformat(timespec="seconds")
+    return f'<time datetime="{escape(machine)}" title="{escape(title)}">'
+
+
+def age_tag(value: datetime, clock: PageClock | None = None) -> Markup:
     """What _macros/ui.html's `time_tag(value, value|timeago, title=value|localtime)` writes, made
-    in Python with the site's zone found once: each board card shows one."""
-    local = value.astimezone(_site_zone())
-    reader = locale()
-    title = _formatted_moment(local, local.tzinfo, local.fold, _pattern("datetime", reader), reader)
-    machine = escape(local.isoformat(timespec="seconds"))
-    return Markup(
-        f'<time datetime="{machine}" title="{escape(title)}">{escape(timeago(value))}</time>'
-    )
+    in Python: each board card shows one. `clock`: the page's, found once for all its cards."""
+    clock = clock or page_clock()
+    local = value.astimezone(clock.zone)
+    opening = _time_opening(local, local.tzinfo, local.fold, clock.reader)
+    return Markup(f"{opening}{escape(_age(value, clock.now, clock.reader))}</time>")
 
 
 def day_tag(value: datetime) -> Markup:
@@ -192,12 +213,16 @@ def timeago(value: datetime | None, now: datetime | None = None) -> str:
     down: an item 47 hours old is "1 day ago")."""
     if value is None:
         return ""
-    seconds = int(((now or datetime.now(UTC)) - value).total_seconds())
+    return _age(value, now or datetime.now(UTC), locale())
+
+
+def _age(value: datetime, now: datetime, reader: Locale | None) -> str:
+    seconds = int((now - value).total_seconds())
     if seconds < 60:
         return str(gettext("just now"))
     for size in (31_536_000, 2_592_000, 604_800, 86_400, 3_600, 60):
         if seconds >= size:
-            return _formatted_age(seconds // size * size, locale())
+            return _formatted_age(seconds // size * size, reader)
     return str(gettext("just now"))
 
 
@@ -231,18 +256,18 @@ def addressed_to(message: str | None, name: str) -> bool:
     )
 
 
-def shown_title(item: Feedback) -> str:
+def shown_title(item: Feedback, reader: Any = None) -> str:
     """An item's title on a page: a stand-in once staff redacted or hid it, except for staff
-    and its author (item_data.title_for)."""
-    reader = _reader()
+    and its author (item_data.title_for). `reader`: the current user, when found already."""
+    reader = reader or _reader()
     if reader.is_authenticated:
         return title_for(item, reader)
     return public_title(item)
 
 
-def shown_excerpt(item: Feedback) -> str:
+def shown_excerpt(item: Feedback, reader: Any = None) -> str:
     """The one line of an item's body on its card, as this reader may read it."""
-    return excerpt_for(item, _reader())
+    return excerpt_for(item, reader or _reader())
 
 
 def money(cents: int | None) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_login import current_user
@@ -11,7 +12,7 @@ from markupsafe import Markup
 from werkzeug.wrappers import Response
 
 from portal.extensions import htmx
-from portal.i18n import WrittenIn, markup_gettext, written_in
+from portal.i18n import PageLanguages, WrittenIn, markup_gettext, page_languages, written_in_page
 from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services.board import (
     SEARCH_COUNT_LIMIT,
@@ -22,7 +23,7 @@ from portal.services.board import (
 )
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
-from portal.templating import age_tag, shown_excerpt, shown_title
+from portal.templating import PageClock, age_tag, page_clock, shown_excerpt, shown_title
 
 bp = Blueprint("board", __name__)
 
@@ -58,6 +59,9 @@ class CardLinks:
     # _macros/ui.html's state_badge and kind_tag for each state and kind, written once a page.
     badges: dict[FeedbackState, Markup]
     tags: dict[FeedbackKind, Markup]
+    reader: Any  # who reads the page (Flask-Login's current user, or its anonymous one)
+    languages: PageLanguages
+    clock: PageClock
     searching: bool = False
 
     def item(self, item_id: int) -> str:
@@ -67,14 +71,14 @@ class CardLinks:
     def words(self, item: Feedback) -> tuple[WrittenIn | None, str, str]:
         """A card's language (when not the page's), its title as shown and, off a search
         (which shows a snippet instead), its one line of body: one call a card, not three."""
-        excerpt = "" if self.searching else shown_excerpt(item)
-        return written_in(item.language), shown_title(item), excerpt
+        excerpt = "" if self.searching else shown_excerpt(item, self.reader)
+        title = shown_title(item, self.reader)
+        return written_in_page(item.language, self.languages), title, excerpt
 
-    @staticmethod
-    def when(moment: datetime) -> Markup:
+    def when(self, moment: datetime) -> Markup:
         """A card's age ("3 days ago") with its local date and time as the tooltip, as
         `time_tag(moment, moment|timeago, title=moment|localtime)` writes it."""
-        return age_tag(moment)
+        return age_tag(moment, self.clock)
 
 
 def card_links(
@@ -102,6 +106,9 @@ def card_links(
             kind: Markup('<span class="tag tag--{}">{}</span>').format(kind.value, label)
             for kind, label in labels.kinds.items()
         },
+        reader=current_user._get_current_object(),
+        languages=page_languages(),
+        clock=page_clock(),
         searching=bool(search),
     )
 

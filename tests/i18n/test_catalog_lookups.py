@@ -9,12 +9,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 from flask import Flask, render_template_string
-from flask_babel import force_locale, format_date, format_datetime, refresh
+from flask_babel import force_locale, format_date, format_datetime, get_locale, refresh
 
 from portal import ENVIRONMENT_KEY
 from portal.services.wording import t, tn
 from portal.site_settings import current_settings
-from portal.templating import localtime, longdate, site_zone, timeago
+from portal.templating import PageClock, age_tag, localtime, longdate, site_zone, timeago
 from tests.i18n.conftest import ACCEPT
 from tests.i18n.pseudo import PSEUDO_LANGUAGE, pseudo
 
@@ -120,3 +120,25 @@ def test_dates_are_babels_in_each_language(pseudo_site: Flask) -> None:
         assert localtime(moment) == english
         assert timeago(moment, now=datetime(2026, 12, 7, 14, 5, tzinfo=UTC)) == "3 days ago"
         assert then != "3 days ago"
+
+
+def test_a_cards_age_is_what_the_time_tag_macro_writes_in_each_language(
+    pseudo_site: Flask,
+) -> None:
+    # The board writes each card's age in Python with the page's clock found once; it must be
+    # the macro's <time>, to the character, in the reader's language and the site's zone.
+    moment = datetime(2026, 12, 4, 14, 5, 7, 123456, tzinfo=UTC)
+    now = datetime(2026, 12, 7, 14, 6, tzinfo=UTC)
+    macro = (
+        '{% from "_macros/ui.html" import time_tag %}'
+        "{{ time_tag(moment, timeago(moment, now), title=moment|localtime) }}"
+    )
+    written = []
+    with pseudo_site.test_request_context("/"):
+        for language in ("en", PSEUDO_LANGUAGE):
+            with force_locale(language):
+                expected = render_template_string(macro, moment=moment, now=now, timeago=timeago)
+                clock = PageClock(site_zone(current_settings()), get_locale(), now)
+                assert str(age_tag(moment, clock)) == expected.strip()
+                written.append(expected)
+    assert "3 days ago" in written[0] and "3 days ago" not in written[1]
