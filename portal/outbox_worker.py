@@ -103,11 +103,10 @@ def prune_sessions_when_due(app: Flask, pruned_at: float | None, now: float) -> 
     monotonic time `pruned_at`, None for never) is PRUNE_SESSIONS_EVERY old; returns when the
     sessions were last pruned."""
 
-    def prune() -> None:
+    def prune() -> str | None:
         pruned = prune_sessions()
         prune_used_tokens()
-        if pruned:
-            app.logger.info("sessions: deleted %d ended or expired", pruned)
+        return f"sessions: deleted {pruned} ended or expired" if pruned else None
 
     return _when_due(app, pruned_at, now, PRUNE_SESSIONS_EVERY, prune, "sessions: pruning")
 
@@ -116,24 +115,31 @@ def sweep_trending_when_due(app: Flask, swept_at: float | None, now: float) -> f
     """Move the trending window up (trending.sweep) when the last attempt, at monotonic time
     `swept_at` (None for never), is SWEEP_TRENDING_EVERY old; returns when it last ran."""
 
-    def sweep() -> None:
-        trending.sweep(db.session.connection())
+    def sweep() -> str | None:
+        return "trending: window swept" if trending.sweep(db.session.connection()) else None
 
     return _when_due(app, swept_at, now, SWEEP_TRENDING_EVERY, sweep, "trending: sweeping")
 
 
 def _when_due(
-    app: Flask, last: float | None, now: float, every: float, job: Callable[[], None], what: str
+    app: Flask,
+    last: float | None,
+    now: float,
+    every: float,
+    job: Callable[[], str | None],
+    what: str,
 ) -> float | None:
     """Run `job` in a command transaction in the app's context when `last` (monotonic time,
-    None for never) is `every` seconds old; returns when it last ran. A failure is logged and
-    tried again on the next pass."""
+    None for never) is `every` seconds old; returns when it last ran. What the job says it
+    did is logged once committed; a failure is logged and tried again on the next pass."""
     if last is not None and now - last < every:
         return last
     try:
         with unit_of_work.command_transaction():
-            job()
+            done = job()
     except Exception:
         app.logger.exception("%s failed; it will be tried again", what)
         return last
+    if done:
+        app.logger.info(done)
     return now
