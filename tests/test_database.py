@@ -14,11 +14,13 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from flask import Flask
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from portal import database
 from portal.database import configure_engine, sqlite_write_intent
+from portal.extensions import db
 
 
 @pytest.fixture
@@ -216,3 +218,20 @@ def test_each_sqlite_connection_keeps_8_mib_of_pages(engine: sa.Engine) -> None:
                 assert kib == -database.SQLITE_CACHE_KIB == -8192
     finally:
         sqlite_write_intent.reset(token)
+
+
+def test_a_workers_requests_reuse_its_warmest_connection(app: Flask) -> None:
+    """The pool hands out the connection returned last: after a busy moment opened three, one
+    request after another keeps using the one whose caches the last request warmed, instead
+    of cycling through all three (each filling its own SQLite page cache)."""
+    with app.app_context():
+        pool = db.engine.pool
+        busy = [pool.connect() for _ in range(3)]
+        for connection in busy:
+            connection.close()
+        used = []
+        for _ in range(3):
+            connection = pool.connect()
+            used.append(connection.dbapi_connection)
+            connection.close()
+        assert used[0] is used[1] is used[2]
