@@ -95,15 +95,18 @@ def card_links(
         login,
         labels=labels,
         sign_in=markup_gettext("Sign in to vote"),
+        # The labels are Markup already, the states' and kinds' values plain words:
+        # written with f-strings (Markup.format escapes through a formatter, costlier than
+        # a page of few cards saves).
         badges={
             state: Markup(
-                '<span class="badge badge--{}"><span class="badge__dot" aria-hidden="true">'
-                "</span>{}</span>"
-            ).format(state.value, label)
+                f'<span class="badge badge--{state.value}"><span class="badge__dot" '
+                f'aria-hidden="true"></span>{label}</span>'
+            )
             for state, label in labels.states.items()
         },
         tags={
-            kind: Markup('<span class="tag tag--{}">{}</span>').format(kind.value, label)
+            kind: Markup(f'<span class="tag tag--{kind.value}">{label}</span>')
             for kind, label in labels.kinds.items()
         },
         reader=current_user._get_current_object(),
