@@ -22,7 +22,6 @@ from portal.i18n import gettext, locale, ngettext, translations
 from portal.models import Feedback, FeedbackKind, FeedbackState
 from portal.services import environment
 from portal.services.item_data import excerpt_for, public_title, title_for
-from portal.services.search import highlight, snippet
 from portal.services.site import site_zone
 from portal.services.states import next_states
 from portal.services.visibility import can_view
@@ -404,13 +403,10 @@ def register(app: Flask) -> None:
     app.jinja_env.filters["timeago"] = timeago
     app.jinja_env.filters["money"] = money
     app.jinja_env.tests["addressed_to"] = addressed_to
-    app.jinja_env.globals["highlight"] = highlight
     app.jinja_env.globals["today"] = lambda: localdate(datetime.now(UTC))  # the site's day
-    app.jinja_env.globals["snippet"] = snippet
     app.jinja_env.globals["can_view"] = can_view
     app.jinja_env.globals["shown_title"] = shown_title
     app.jinja_env.globals["reply_promise"] = reply_promise
-    app.jinja_env.globals["shown_excerpt"] = shown_excerpt
     # Staff pages offer only the moves the workflow accepts.
     app.jinja_env.globals["next_states"] = next_states
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).

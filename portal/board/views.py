@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from flask import Blueprint, current_app, make_response, render_template, request, url_for
 from flask_login import current_user
@@ -21,6 +20,7 @@ from portal.services.board import (
     BoardSort,
     board_page,
 )
+from portal.services.search import SearchQuery, highlight, snippet
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
 from portal.templating import PageClock, age_tag, page_clock, shown_excerpt, shown_title
@@ -47,10 +47,22 @@ def page_labels() -> Labels:
     )
 
 
+class CardWords(NamedTuple):
+    """What one board card shows of its item, made in one call a card (each call from a
+    template costs more than the work of a small one)."""
+
+    written: WrittenIn | None  # the item's language, when not the page's
+    title: str  # the title as this reader may read it
+    heading: str | Markup  # the title as the card shows it: the searched words marked
+    text: str | Markup  # its one line of body, or on a search the marked snippet
+    href: str  # the item's page
+    age: Markup  # its age, with its local date and time as the tooltip
+
+
 @dataclass(frozen=True)
 class CardLinks:
-    """The links every card of one board page makes alike, made once for the page: twenty
-    url_for calls were a tenth of the page's cost."""
+    """What every card of one board page makes alike, made once for the page (twenty url_for
+    calls were a tenth of the page's cost), and each card's words (`card`)."""
 
     item_path: str  # an item's page without its number: "/feedback/"
     login: str | None  # a visitor's "Sign in to vote", back to this page (None: signed in)
@@ -62,23 +74,26 @@ class CardLinks:
     reader: Any  # who reads the page (Flask-Login's current user, or its anonymous one)
     languages: PageLanguages
     clock: PageClock
-    searching: bool = False
+    search: SearchQuery | None = None  # the words searched for: a snippet, not an excerpt
 
-    def item(self, item_id: int) -> str:
-        """An item's page, as url_for("feedback.detail", item_id=...) writes it."""
-        return f"{self.item_path}{item_id}"
-
-    def words(self, item: Feedback) -> tuple[WrittenIn | None, str, str]:
-        """A card's language (when not the page's), its title as shown and, off a search
-        (which shows a snippet instead), its one line of body: one call a card, not three."""
-        excerpt = "" if self.searching else shown_excerpt(item, self.reader)
+    def card(self, item: Feedback) -> CardWords:
+        """The card's words: its title as shown (highlight() marks the searched words), its
+        excerpt or snippet, its address as url_for("feedback.detail") writes it, and its age
+        as `time_tag(moment, moment|timeago, title=moment|localtime)` writes it."""
         title = shown_title(item, self.reader)
-        return written_in_page(item.language, self.languages), title, excerpt
-
-    def when(self, moment: datetime) -> Markup:
-        """A card's age ("3 days ago") with its local date and time as the tooltip, as
-        `time_tag(moment, moment|timeago, title=moment|localtime)` writes it."""
-        return age_tag(moment, self.clock)
+        if self.search:
+            heading: str | Markup = highlight(title, self.search)
+            text: str | Markup = snippet(item.body_source, self.search)
+        else:
+            heading, text = title, shown_excerpt(item, self.reader)
+        return CardWords(
+            written_in_page(item.language, self.languages),
+            title,
+            heading,
+            text,
+            f"{self.item_path}{item.id}",
+            age_tag(item.created_at, self.clock),
+        )
 
 
 def card_links(
@@ -112,7 +127,7 @@ def card_links(
         reader=current_user._get_current_object(),
         languages=page_languages(),
         clock=page_clock(),
-        searching=bool(search),
+        search=search if isinstance(search, SearchQuery) and search else None,
     )
 
 
