@@ -66,7 +66,6 @@ class CardLinks:
 
     item_path: str  # an item's page without its number: "/feedback/"
     login: str | None  # a visitor's "Sign in to vote", back to this page (None: signed in)
-    labels: Labels  # the states' and kinds' names
     sign_in: Markup  # "Sign in to vote", a visitor's vote link's tooltip and words
     # _macros/ui.html's state_badge and kind_tag for each state and kind, written once a page.
     badges: dict[FeedbackState, Markup]
@@ -108,7 +107,6 @@ def card_links(
     return CardLinks(
         item_path,
         login,
-        labels=labels,
         sign_in=markup_gettext("Sign in to vote"),
         # The labels are Markup already, the states' and kinds' values plain words:
         # written with f-strings (Markup.format escapes through a formatter, costlier than
