@@ -172,10 +172,9 @@ def _time_opening(local: datetime, zone: Any, fold: int, reader: Locale | None) 
     return f'<time datetime="{escape(machine)}" title="{escape(title)}">'
 
 
-def age_tag(value: datetime, clock: PageClock | None = None) -> Markup:
+def age_tag(value: datetime, clock: PageClock) -> Markup:
     """What _macros/ui.html's `time_tag(value, value|timeago, title=value|localtime)` writes, made
     in Python: each board card shows one. `clock`: the page's, found once for all its cards."""
-    clock = clock or page_clock()
     local = value.astimezone(clock.zone)
     opening = _time_opening(local, local.tzinfo, local.fold, clock.reader)
     return Markup(f"{opening}{escape(_age(value, clock.now, clock.reader))}</time>")

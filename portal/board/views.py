@@ -96,7 +96,10 @@ class CardLinks:
 
 
 def card_links(
-    next_url: str, signed_in: bool, search: object = None, labels: Labels | None = None
+    next_url: str,
+    signed_in: bool,
+    search: SearchQuery | None = None,
+    labels: Labels | None = None,
 ) -> CardLinks:
     """The board's cards' links and words made once a page (templates/board/_results.html);
     `search`: the words searched for, whose cards show a snippet instead of an excerpt."""
@@ -125,7 +128,7 @@ def card_links(
         reader=current_user._get_current_object(),
         languages=page_languages(),
         clock=page_clock(),
-        search=search if isinstance(search, SearchQuery) and search else None,
+        search=search or None,  # a search of no words shows excerpts
     )
 
 

@@ -423,6 +423,12 @@ _WORD_TAIL = re.compile(r"\w*")
 _MARK_OPEN, _MARK_CLOSE = "\x02", "\x03"
 
 
+@functools.lru_cache(maxsize=256)
+def _folded_terms(terms: tuple[str, ...]) -> tuple[str, ...]:
+    # The terms as the texts they are looked for in are folded, once per search.
+    return tuple(term.casefold() for term in terms)
+
+
 def _is_word_char(char: str) -> bool:
     # What the pattern's \w and \b take for a word character.
     return char.isalnum() or char == "_"
@@ -441,8 +447,7 @@ def _marked(text: str, terms: tuple[str, ...]) -> Markup:
         spans = [m.span() for m in _marked_words(terms).finditer(text)]
     else:
         found: set[tuple[int, int]] = set()
-        for term in terms:
-            term = term.casefold()
+        for term in _folded_terms(terms):
             start = folded.find(term)
             while start >= 0:
                 if start == 0 or not _is_word_char(text[start - 1]):
@@ -480,12 +485,12 @@ def highlight(text: str, search: SearchQuery) -> Markup:
 def snippet(text: str, search: SearchQuery, width: int = 160) -> Markup:
     """A short window of the text around the first searched word, highlighted."""
     folded = text.casefold()
-    positions = [p for p in (folded.find(t) for t in search.terms) if p >= 0]
+    positions = [p for p in (folded.find(t) for t in _folded_terms(search.terms)) if p >= 0]
     # Where folding changes the text's length these positions are near the words rather
     # than at them: enough to choose the window, which the marks do not depend on.
     start = max(0, min(positions) - width // 3) if positions else 0
     window = text[start : start + width]
-    shown = _marked(window, search.terms) if search.terms else escape(window)
+    shown = highlight(window, search)
     prefix = "\u2026" if start > 0 else ""
     suffix = "\u2026" if start + width < len(text) else ""
     return Markup(f"{prefix}{shown}{suffix}")

@@ -226,6 +226,13 @@ def test_highlight_escapes_text_holding_its_own_control_characters() -> None:
 
 
 @database_independent
+def test_a_snippet_finds_a_word_whose_case_folding_changes_its_length() -> None:
+    body = "Word " * 60 + "the Straße parcel never came. " + "End " * 60
+    html = str(snippet(body, SearchQuery.parse("straße")))
+    assert "<mark>Straße</mark> parcel" in html
+
+
+@database_independent
 def test_a_snippet_shows_the_words_around_the_first_match_marked() -> None:
     body = "Word " * 60 + "then the <refund> never came, and the REFUND form failed. " + "End " * 60
     html = str(snippet(body, SearchQuery.parse("refund")))
