@@ -117,6 +117,8 @@ class Endpoint:
     floor_target: float | None = None
     # The uncached run against the minimal app (the cached run has ratio_target).
     uncached_target: float | None = None
+    # Sent as the signed-in customer (the vote's): never from the page cache.
+    signed_in: bool = False
 
 
 ENDPOINTS = [
@@ -162,11 +164,33 @@ ENDPOINTS = [
         cached=False,
         floor="write",
         floor_target=0.50,
+        signed_in=True,
     ),
     # A digest sends everyone to one item: HOT_CUSTOMERS people vote on it at once, each
     # toggling their own vote (on PostgreSQL the target is half the SQLite vote's rate:
     # --compare-with).
-    Endpoint("vote, hot item", "hotvote", None, None, None, cached=False, floor="write-hot"),
+    Endpoint(
+        "vote, hot item",
+        "hotvote",
+        None,
+        None,
+        None,
+        cached=False,
+        floor="write-hot",
+        signed_in=True,
+    ),
+    # The board as every signed-in customer gets it: rendered for them (a vote form on each
+    # open card, their name and updates in the header), never from the page cache.
+    Endpoint(
+        "board page 1, signed in",
+        "signedboard",
+        None,
+        None,
+        None,
+        cached=False,
+        floor="page",
+        signed_in=True,
+    ),
 ]
 # Customers signed in for the hot item: two per connection, shared out among wrk's threads.
 HOT_CUSTOMERS = 16
@@ -241,6 +265,7 @@ def build_request(
         "feed": "/feeds/resolutions.atom",
         "feed304": "/feeds/resolutions.atom",
         "search": "/?" + urlencode({"q": facts.search_word}),
+        "signedboard": "/",
         "vote": f"/feedback/{facts.vote_item_id}/vote",
         "hotvote": f"/feedback/{facts.vote_item_id}/vote",
     }
@@ -253,6 +278,10 @@ def build_request(
         if not people:
             raise SetupError(f"{ep.name} needs signed-in sessions")
         return vote_request(paths[ep.kind], people)
+    if ep.signed_in:
+        if not session:
+            raise SetupError(f"{ep.name} needs a signed-in session")
+        return Request("GET", paths[ep.kind], {"Cookie": session.cookie})
     return Request("GET", paths[ep.kind])
 
 
@@ -537,7 +566,9 @@ def count_sql(bdb: BenchDb, facts: SiteFacts) -> dict[str, dict[str, Any]]:
         for ep in ENDPOINTS:
             if ep.kind == "hotvote":
                 continue  # the same request as the vote, by other people
-            if ep.kind == "vote":
+            if ep.signed_in and session is None:
+                # The client keeps the cookie: every endpoint after this one is signed in too
+                # (the signed-in ones come last).
                 session = sign_in_test_client(client, origin, facts.item_id)
             req = build_request(ep, facts, etag=etag, session=session)
             headers = {k: v for k, v in req.headers.items() if k != "Cookie"}

@@ -8,18 +8,20 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, numbers
-from flask import Flask
+from flask import Flask, request
+from flask import url_for as flask_url_for
 from flask.globals import _cv_app, _cv_request
 from flask_login import current_user
 from markupsafe import Markup, escape
 
 from portal.i18n import gettext, locale, ngettext, translations
 from portal.models import Feedback, FeedbackKind, FeedbackState
+from portal.security import csrf_field
 from portal.services import environment
 from portal.services.item_data import excerpt_for, public_title, title_for
 from portal.services.site import site_zone
@@ -360,6 +362,47 @@ _PLAIN_VALUES = (str, int, bool)
 URLS_KEPT = 4096
 
 
+class VoteFormParts:
+    """What every vote form on one page shares, made once a page: a signed-in board has one
+    on each open card (templates/feedback/_vote_macros.html), and the CSRF field, the address
+    and the words cost a tenth of that page when each form made its own. Each word is looked
+    up when a form first needs it (the vote's answer, one form, needs two of the four)."""
+
+    def __init__(self, script_root: str) -> None:
+        # The vote's address around the item's number: "/feedback/" and "/vote".
+        self.action_start, self.action_end = _vote_address(script_root)
+        self.hidden = csrf_field()  # the CSRF token's field
+
+    @cached_property
+    def take_back(self) -> str:  # the pressed button's tooltip
+        return gettext("Take back your vote")
+
+    @cached_property
+    def vote_for_this(self) -> str:  # the button's tooltip
+        return gettext("Me too: vote for this")
+
+    @cached_property
+    def voted(self) -> str:  # the pressed button's word
+        return gettext("Voted")
+
+    @cached_property
+    def me_too(self) -> str:  # the button's word
+        return gettext("Me too")
+
+
+@lru_cache(maxsize=16)
+def _vote_address(script_root: str) -> tuple[str, str]:
+    # The address's only number is the item's (feedback.vote: /feedback/<int:item_id>/vote),
+    # under the app's root: the same for every request there.
+    start, _, end = flask_url_for("feedback.vote", item_id=0).rpartition("/0/")
+    return f"{start}/", f"/{end}"
+
+
+def vote_form_parts() -> VoteFormParts:
+    """VoteFormParts for this request."""
+    return VoteFormParts(request.script_root)
+
+
 def _kept_url_for(build: Callable[..., str]) -> Callable[..., str]:
     kept: dict[tuple[Any, ...], str] = {}
 
@@ -411,6 +454,8 @@ def register(app: Flask) -> None:
     # Why a Done, Not planned or Merged item takes no more votes (said on its button and page).
     app.jinja_env.globals["voting_closed_reason"] = closed_reason
     app.jinja_env.globals["layout_part"] = layout_part
+    app.jinja_env.globals["vote_form_parts"] = vote_form_parts
+    app.jinja_env.globals["csrf_field"] = csrf_field
     app.jinja_env.globals["day_tag"] = day_tag
     # `item is closed_for_votes`: the votes service's rule, not a list of states per template.
     app.jinja_env.tests["closed_for_votes"] = lambda item: item.state in CLOSED_FOR_VOTES

@@ -23,7 +23,15 @@ from portal.services.board import (
 from portal.services.search import SearchQuery, highlight, snippet
 from portal.services.site import cached_categories
 from portal.services.votes import voted_item_ids
-from portal.templating import PageClock, age_tag, page_clock, shown_excerpt, shown_title
+from portal.templating import (
+    PageClock,
+    VoteFormParts,
+    age_tag,
+    page_clock,
+    shown_excerpt,
+    shown_title,
+    vote_form_parts,
+)
 
 bp = Blueprint("board", __name__)
 
@@ -73,6 +81,7 @@ class CardLinks:
     reader: Any  # who reads the page (Flask-Login's current user, or its anonymous one)
     languages: PageLanguages
     clock: PageClock
+    vote_form: VoteFormParts | None  # a signed-in reader's vote forms' shared parts
     search: SearchQuery | None = None  # the words searched for: a snippet, not an excerpt
 
     def card(self, item: Feedback) -> CardWords:
@@ -128,6 +137,7 @@ def card_links(
         reader=current_user._get_current_object(),
         languages=page_languages(),
         clock=page_clock(),
+        vote_form=vote_form_parts() if signed_in else None,
         search=search or None,  # a search of no words shows excerpts
     )
 

@@ -160,7 +160,9 @@ def _steps(reader: Reader, since: Since) -> sa.Select[str, int, datetime]:
     )
     conditions = [
         *_followed(reader),
-        step.kind.in_(NEWS_STEPS),
+        # Each kind compared on its own: an IN list of constants is written into the SQL
+        # again on every run (SQLAlchemy's expanding parameters), dearer than the query.
+        sa.or_(*(step.kind == kind for kind in NEWS_STEPS)),
         sa.not_(taken_by_acting),
         step.created_at > Follow.created_at,
         sa.or_(step.actor_id.is_(None), step.actor_id != reader[0]),
@@ -215,7 +217,11 @@ def unread_count(user: User) -> int:
     count = _UNREAD_COUNTS.get((staff, since is None))
     if count is None:
         count = _UNREAD_COUNTS[staff, since is None] = _unread_count(staff, since is None)
-    return db.session.scalar(count, {"user_id": user.id, "since": since, "cap": COUNT_CAP}) or 0
+    # Through the connection: a count needs none of the ORM's handling of what comes back.
+    # What this request changed is flushed first, as the session would before a query.
+    db.session.flush()
+    params = {"user_id": user.id, "since": since, "cap": COUNT_CAP}
+    return db.session.connection().scalar(count, params) or 0
 
 
 # The header's count is asked on every signed-in page: built once for each kind of reader

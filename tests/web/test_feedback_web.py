@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs, urlsplit
 
 import sqlalchemy as sa
@@ -373,3 +374,50 @@ def test_empty_comment_shows_an_error_and_saves_nothing(client, make_user, make_
     assert response.status_code == 400
     assert "Please write something before posting." in response.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count()).select_from(Comment)) == 0
+
+
+def _vote_form(page: str, item_id: int) -> str:
+    """The vote form of one item in a page, its CSRF token's value left out (each page signs
+    the session's token anew)."""
+    found = re.search(
+        rf'<form class="vote[^"]*"[^>]*action="/feedback/{item_id}/vote".*?</form>', page, re.S
+    )
+    assert found, f"no vote form for item {item_id}"
+    return re.sub(r'(name="csrf_token" value=")[^"]+', r"\1…", found.group(0))
+
+
+def test_a_board_cards_vote_form_is_the_one_the_vote_answers_with(
+    client, make_user, make_feedback
+) -> None:
+    # The board makes what its cards' forms share once a page (templating.VoteFormParts);
+    # the vote's answer makes its one form alone. Both must write the same form, in the
+    # reader's language.
+    item = make_feedback()
+    user = make_user()
+    user.language = "de"
+    db.session.commit()
+    login(client, user.email)
+    card = _vote_form(client.get("/").get_data(as_text=True), item.id)
+    assert 'name="csrf_token" value="…"' in card
+    assert 'title="Ich auch: dafür stimmen"' in card and ">Ich auch<" in card
+    sent = {"fragment": "card", "next": "/"}
+    post(client, f"/feedback/{item.id}/vote", {**sent, "want": "1"}, htmx=True)
+    answer = post(client, f"/feedback/{item.id}/vote", {**sent, "want": "0"}, htmx=True)
+    assert _vote_form(answer.get_data(as_text=True), item.id) == card
+    voted_card = _vote_form(
+        post(client, f"/feedback/{item.id}/vote", {**sent, "want": "1"}, htmx=True).get_data(
+            as_text=True
+        ),
+        item.id,
+    )
+    assert "Stimme zurücknehmen" in voted_card
+    assert _vote_form(client.get("/").get_data(as_text=True), item.id) == voted_card
+
+
+def test_vote_form_parts_follow_the_apps_root(app) -> None:
+    from portal.templating import vote_form_parts
+
+    for root in ("", "/portal", "/0"):
+        with app.test_request_context("/", base_url=f"http://localhost{root}/"):
+            parts = vote_form_parts()
+            assert f"{parts.action_start}42{parts.action_end}" == f"{root}/feedback/42/vote"
