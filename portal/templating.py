@@ -8,8 +8,8 @@ from collections.abc import Callable, MutableMapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from functools import cached_property, lru_cache
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 from zoneinfo import ZoneInfo
 
 from babel import Locale, dates, numbers
@@ -362,32 +362,18 @@ _PLAIN_VALUES = (str, int, bool)
 URLS_KEPT = 4096
 
 
-class VoteFormParts:
+class VoteFormParts(NamedTuple):
     """What every vote form on one page shares, made once a page: a signed-in board has one
     on each open card (templates/feedback/_vote_macros.html), and the CSRF field, the address
-    and the words cost a tenth of that page when each form made its own. Each word is looked
-    up when a form first needs it (the vote's answer, one form, needs two of the four)."""
+    and the words cost a tenth of that page when each form made its own."""
 
-    def __init__(self, script_root: str) -> None:
-        # The vote's address around the item's number: "/feedback/" and "/vote".
-        self.action_start, self.action_end = _vote_address(script_root)
-        self.hidden = csrf_field()  # the CSRF token's field
-
-    @cached_property
-    def take_back(self) -> str:  # the pressed button's tooltip
-        return gettext("Take back your vote")
-
-    @cached_property
-    def vote_for_this(self) -> str:  # the button's tooltip
-        return gettext("Me too: vote for this")
-
-    @cached_property
-    def voted(self) -> str:  # the pressed button's word
-        return gettext("Voted")
-
-    @cached_property
-    def me_too(self) -> str:  # the button's word
-        return gettext("Me too")
+    action_start: str  # the vote's address before the item's number: "/feedback/"
+    action_end: str  # and after it: "/vote"
+    hidden: Markup  # the CSRF token's field
+    take_back: str  # the pressed button's tooltip
+    vote_for_this: str  # the button's tooltip
+    voted: str  # the pressed button's word
+    me_too: str  # the button's word
 
 
 @lru_cache(maxsize=16)
@@ -400,7 +386,14 @@ def _vote_address(script_root: str) -> tuple[str, str]:
 
 def vote_form_parts() -> VoteFormParts:
     """VoteFormParts for this request."""
-    return VoteFormParts(request.script_root)
+    return VoteFormParts(
+        *_vote_address(request.script_root),
+        csrf_field(),
+        gettext("Take back your vote"),
+        gettext("Me too: vote for this"),
+        gettext("Voted"),
+        gettext("Me too"),
+    )
 
 
 def _kept_url_for(build: Callable[..., str]) -> Callable[..., str]:
