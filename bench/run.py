@@ -1219,14 +1219,10 @@ def render(report: dict[str, Any]) -> str:
                     f"{_fmt(None if w['growth'] is None else w['growth'] * 100, '+.1f') + '%':>8}"
                     f"  <={RSS_GROWTH_TARGET:.0%} {_mark(mem['pass'])}"
                 )
-        rounds = [m["settle_rounds"] for m in memory.values() if m.get("settle_rounds")]
-        settled = (
-            "no"
-            if not rounds
-            else str(rounds[0])
-            if min(rounds) == max(rounds)
-            else f"{min(rounds)}-{max(rounds)}"
-        )
+        rounds = sorted({m["settle_rounds"] for m in memory.values() if m.get("settle_rounds")})
+        settled = f"{rounds[0]}-{rounds[-1]}" if rounds else "no"
+        if rounds and rounds[0] == rounds[-1]:
+            settled = str(rounds[0])
         lines.append(
             "memory: each gunicorn worker's VmRSS after a warm-up (every request it serves, "
             f"{WARMUP_REQUESTS} times, then {SETTLE_SECONDS}-second load runs of each until a "

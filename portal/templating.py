@@ -376,18 +376,24 @@ class VoteFormParts(NamedTuple):
     me_too: str  # the button's word
 
 
-@lru_cache(maxsize=16)
-def _vote_address(script_root: str) -> tuple[str, str]:
-    # The address's only number is the item's (feedback.vote: /feedback/<int:item_id>/vote),
-    # under the app's root: the same for every request there.
-    start, _, end = flask_url_for("feedback.vote", item_id=0).rpartition("/0/")
-    return f"{start}/", f"/{end}"
+def around_item_number(endpoint: str) -> tuple[str, str]:
+    """An item's address at `endpoint` (whose one number is the item's) before and after the
+    number, as url_for writes it in this request: ("/feedback/", "/vote"). A page of items
+    writes each address from these instead of building it through url_for."""
+    return _around_item_number(endpoint, request.script_root)
+
+
+@lru_cache(maxsize=64)
+def _around_item_number(endpoint: str, script_root: str) -> tuple[str, str]:
+    # The same for every request under one app root. The item's number is the last "/0".
+    start, _, end = flask_url_for(endpoint, item_id=0).rpartition("/0")
+    return f"{start}/", end
 
 
 def vote_form_parts() -> VoteFormParts:
     """VoteFormParts for this request."""
     return VoteFormParts(
-        *_vote_address(request.script_root),
+        *around_item_number("feedback.vote"),
         csrf_field(),
         gettext("Take back your vote"),
         gettext("Me too: vote for this"),

@@ -27,6 +27,7 @@ from portal.templating import (
     PageClock,
     VoteFormParts,
     age_tag,
+    around_item_number,
     page_clock,
     shown_excerpt,
     shown_title,
@@ -114,8 +115,7 @@ def card_links(
     `search`: the words searched for, whose cards show a snippet instead of an excerpt."""
     login = None if signed_in else url_for("accounts.login", next=next_url)
     labels = labels or page_labels()
-    # The item's number is the address's last part (feedback.detail: /feedback/<int:item_id>).
-    item_path = url_for("feedback.detail", item_id=0).removesuffix("0")
+    item_path, _ = around_item_number("feedback.detail")
     return CardLinks(
         item_path,
         login,
